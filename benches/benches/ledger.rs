@@ -1,0 +1,167 @@
+//! Ledger benchmarks: the proof-of-work loop against bare keccak256, importing a block of 1,000
+//! transfers with and without cached signatures, and committing state through the state tree
+//! against a raw RocksDB write of the same keys.
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use parity_scale_codec::Encode;
+use salus_benches::{block_with, dev_genesis, fresh_chain, transfers};
+use salus_node::mining::try_nonces;
+use salus_node::state_tree::{self, PathChange};
+use salus_primitives::state_key::tree_path_of;
+use salus_primitives::state_proof::EMPTY_SUBTREE;
+use salus_primitives::{Account, Address, BlockHeader, CompactTarget, Hash, StateKey, keccak256};
+use salus_runtime::StateChanges;
+
+const HASHES: u64 = 10_000;
+
+fn proof_of_work(c: &mut Criterion) {
+    let header = BlockHeader {
+        parent_hash: Hash([1; 32]),
+        number: 1,
+        timestamp_ms: 1,
+        transactions_root: Hash([2; 32]),
+        receipts_root: Hash([3; 32]),
+        state_root: Hash([4; 32]),
+        bits: CompactTarget::from_leading_zero_bits(250),
+        miner: Address([5; 20]),
+        nonce: 0,
+    };
+    let mut encoded = header.encode();
+    let impossible = [0u8; 32];
+    let mut group = c.benchmark_group("pow");
+    group.throughput(Throughput::Elements(HASHES));
+    group.bench_function("bare_keccak256_loop", |b| {
+        b.iter(|| {
+            for _ in 0..HASHES {
+                black_box(keccak256(black_box(&encoded)));
+            }
+        })
+    });
+    group.bench_function("nonce_search_loop", |b| {
+        b.iter(|| black_box(try_nonces(&mut encoded, &impossible, 0, 1, HASHES)))
+    });
+    group.finish();
+}
+
+fn block_import(c: &mut Criterion) {
+    let genesis = dev_genesis();
+    let transactions = transfers(1_000);
+    let block = block_with(&genesis, &transactions);
+    let now = genesis.header.timestamp_ms + 10_000_000;
+    let mut group = c.benchmark_group("import_1000_transfers");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(1_000));
+    group.bench_function("signatures_recovered", |b| {
+        b.iter_batched(
+            || fresh_chain(&genesis),
+            |(mut chain, dir)| {
+                chain.import_block(block.clone(), now).expect("valid block");
+                (chain, dir)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.bench_function("signatures_cached", |b| {
+        b.iter_batched(
+            || {
+                let (chain, dir) = fresh_chain(&genesis);
+                for transaction in &transactions {
+                    let signers = transaction.verify_signatures().expect("signed");
+                    chain.signature_cache().insert(transaction.hash(), signers);
+                }
+                (chain, dir)
+            },
+            |(mut chain, dir)| {
+                chain.import_block(block.clone(), now).expect("valid block");
+                (chain, dir)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+/// Keys in the state before the measured commits: a mid-sized network's account count.
+const EXISTING_KEYS: u32 = 100_000;
+/// Keys changed per commit: about a block of 300 transfers (sender, recipient, miner).
+const CHANGED_KEYS: u32 = 1_000;
+
+fn account_key(i: u32) -> Vec<u8> {
+    let mut address = [0u8; 20];
+    address[..4].copy_from_slice(&i.to_be_bytes());
+    StateKey::Account(Address(address)).to_bytes()
+}
+
+fn state_commit(c: &mut Criterion) {
+    let genesis = dev_genesis();
+    let (chain, _dir) = fresh_chain(&genesis);
+    let store = chain.store().clone();
+    // Populate the flat state and the tree.
+    let initial: Vec<(Vec<u8>, Vec<u8>)> = (0..EXISTING_KEYS)
+        .map(|i| (account_key(i), Account { nonce: 0, balance: u128::from(i), code_hash: None }.encode()))
+        .collect();
+    let mut paths: Vec<PathChange<'_>> = initial.iter().map(|(k, v)| (tree_path_of(k), Some(v.as_slice()))).collect();
+    paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let update = state_tree::apply(&store, &EMPTY_SUBTREE, &paths).expect("populate");
+    let mut root = update.root;
+    let mut batch = store.batch();
+    batch.put_tree_nodes(&update.new_nodes);
+    batch.apply_state_changes(
+        &StateChanges { entries: initial.iter().map(|(k, v)| (k.clone(), None, Some(v.clone()))).collect() },
+        true,
+    );
+    store.write(batch).expect("populate write");
+
+    let mut round = 0u32;
+    // Each round rewrites a different spread of existing accounts.
+    let mut round = 0u32;
+    let mut next_changes = move || {
+        round += 1;
+        let keys: std::collections::BTreeSet<Vec<u8>> = (0..CHANGED_KEYS)
+            .map(|j| account_key(j.wrapping_mul(7_919).wrapping_add(round.wrapping_mul(104_729)) % EXISTING_KEYS))
+            .collect();
+        let value = Account { nonce: u64::from(round), balance: 7, code_hash: None }.encode();
+        StateChanges { entries: keys.into_iter().map(|key| (key, None, Some(value.clone()))).collect() }
+    };
+
+    let mut group = c.benchmark_group("commit_1000_keys_over_100k");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(u64::from(CHANGED_KEYS)));
+    group.bench_function("raw_rocksdb_write_batch", |b| {
+        b.iter_batched(
+            &mut next_changes,
+            |changes| {
+                let mut batch = store.batch();
+                batch.apply_state_changes(&changes, true);
+                store.write(batch).expect("write");
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("state_tree_commit", |b| {
+        b.iter_batched(
+            &mut next_changes,
+            |changes| {
+                let mut paths: Vec<PathChange<'_>> = changes
+                    .entries
+                    .iter()
+                    .map(|(k, _, after)| (tree_path_of(k), after.as_deref()))
+                    .collect();
+                paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                let update = state_tree::apply(&store, &root, &paths).expect("apply");
+                let mut batch = store.batch();
+                batch.apply_state_changes(&changes, true);
+                batch.put_tree_nodes(&update.new_nodes);
+                store.write(batch).expect("write");
+                root = update.root;
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, proof_of_work, block_import, state_commit);
+criterion_main!(benches);

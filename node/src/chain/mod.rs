@@ -1,0 +1,633 @@
+//! The chain: block import with full validation, fork choice by most cumulative work,
+//! reorganisation through stored undo data, and reads of current and historical state.
+//!
+//! A block first passes the checks that need no execution (size, proof of work, parent, number,
+//! timestamp, difficulty, transactions root) and is stored with its total work. If its branch
+//! then carries more work than the head, the chain moves to it: blocks above the common ancestor
+//! are disconnected by applying their undo data, and the new branch's blocks are connected one
+//! by one, each executed over the flat state of its parent and checked against its receipts and
+//! state roots. A block that fails is marked invalid (with its descendants) and the chain returns
+//! to the heaviest valid branch. Every step is one atomic write.
+
+mod orphans;
+pub mod validation;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parity_scale_codec::Encode;
+use salus_primitives::block::{receipts_root, transactions_root};
+use salus_primitives::state_key::tree_path_of;
+use salus_primitives::state_proof::StateProof;
+use salus_primitives::{
+    Account, Address, Block, BlockHeader, ChainParams, Hash, Receipt, SignedTransaction, StateKey,
+    Work, limits,
+};
+use salus_runtime::{
+    BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, PushError, State, StateChanges,
+    StateError, execute_block,
+};
+
+pub use orphans::{MAX_ORPHAN_BLOCKS, OrphanPool};
+use validation::BlockRuleError;
+
+use crate::genesis::Genesis;
+use crate::signature_cache::VerifiedSignatures;
+use crate::state_tree::{self, PathChange, TreeError, TreeUpdate};
+use crate::storage::{BlockMeta, BlockStatus, Store, StorageError};
+
+/// Why a block was refused, or import could not proceed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The block breaks a header or body rule.
+    #[error(transparent)]
+    Rule(#[from] BlockRuleError),
+    /// A transaction is inadmissible or the block over-reserves fuel.
+    #[error(transparent)]
+    Execution(BlockExecutionError),
+    /// The receipts root does not match execution.
+    #[error("receipts root {found} does not match execution's {computed}")]
+    BadReceiptsRoot {
+        /// From execution.
+        computed: Hash,
+        /// The header's.
+        found: Hash,
+    },
+    /// The state root does not match execution.
+    #[error("state root {found} does not match execution's {computed}")]
+    BadStateRoot {
+        /// From execution.
+        computed: Hash,
+        /// The header's.
+        found: Hash,
+    },
+    /// The block was already found invalid.
+    #[error("block {hash} is known to be invalid: {reason}")]
+    KnownInvalid {
+        /// The block.
+        hash: Hash,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The block's parent is known to be invalid.
+    #[error("block {hash} descends from invalid block {ancestor}")]
+    InvalidAncestor {
+        /// The block.
+        hash: Hash,
+        /// Its invalid ancestor.
+        ancestor: Hash,
+    },
+    /// The database failed; nothing was changed by this import.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The state tree could not be read.
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    /// The flat state could not be read.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+impl ImportError {
+    /// Whether the error says the block is invalid (the peer that sent it misbehaved), as opposed
+    /// to a local failure.
+    pub fn is_invalid_block(&self) -> bool {
+        !matches!(
+            self,
+            ImportError::Storage(_)
+                | ImportError::Tree(_)
+                | ImportError::State(_)
+                | ImportError::Execution(BlockExecutionError::State(_))
+        )
+    }
+}
+
+/// What happened to an imported block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// Already stored.
+    AlreadyKnown,
+    /// Parent unknown: held in the orphan pool.
+    HeldAsOrphan,
+    /// Valid so far and stored, on a branch with no more work than the head.
+    StoredOnSideBranch,
+    /// The block is now the head (possibly after a reorganisation).
+    NewHead {
+        /// Blocks disconnected from the old branch (0 when the block extended the head).
+        reorg_depth: u64,
+    },
+}
+
+/// The canonical head.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tip {
+    /// Its hash.
+    pub hash: Hash,
+    /// Its header.
+    pub header: BlockHeader,
+    /// Work from genesis to it.
+    pub total_work: Work,
+}
+
+/// A block ready for the nonce search, with the execution that produced its roots.
+pub struct BlockTemplate {
+    /// The block, nonce 0.
+    pub block: Block,
+    /// Transactions left out and why.
+    pub skipped: Vec<(Hash, PushError)>,
+}
+
+/// Blocks read and kept when checking timestamps: the median-time-past window.
+const TIMESTAMP_WINDOW: usize = limits::MEDIAN_TIME_SPAN;
+
+/// The chain over a [`Store`].
+pub struct Chain {
+    store: Store,
+    params: ChainParams,
+    genesis: BlockHeader,
+    head: Tip,
+    orphans: OrphanPool,
+    signatures: Arc<VerifiedSignatures>,
+    /// Transactions of disconnected blocks not (yet) in a connected block, for the mempool.
+    orphaned_transactions: BTreeMap<Hash, SignedTransaction>,
+}
+
+impl Chain {
+    /// Opens the chain in `store`, writing genesis into an empty database, and resumes the
+    /// heaviest valid branch if a crash interrupted a reorganisation.
+    ///
+    /// # Errors
+    /// [`StorageError::WrongChain`] when the database holds another chain; other storage errors.
+    pub fn open(store: Store, genesis: &Genesis) -> Result<Chain, ImportError> {
+        let genesis_hash = genesis.header.hash();
+        match store.genesis_hash()? {
+            None => write_genesis(&store, genesis)?,
+            Some(found) if found != genesis_hash => {
+                return Err(StorageError::WrongChain { found, expected: genesis_hash }.into());
+            }
+            Some(_) => {}
+        }
+        let head_hash = store
+            .head_hash()?
+            .ok_or_else(|| StorageError::Corrupt("head pointer missing".into()))?;
+        let head = load_tip(&store, &head_hash)?;
+        let mut chain = Chain {
+            store,
+            params: genesis.params.clone(),
+            genesis: genesis.header.clone(),
+            head,
+            orphans: OrphanPool::default(),
+            signatures: Arc::new(VerifiedSignatures::default()),
+            orphaned_transactions: BTreeMap::new(),
+        };
+        chain.resume_best_branch()?;
+        Ok(chain)
+    }
+
+    /// The consensus parameters.
+    pub fn params(&self) -> &ChainParams {
+        &self.params
+    }
+
+    /// The genesis header.
+    pub fn genesis(&self) -> &BlockHeader {
+        &self.genesis
+    }
+
+    /// The canonical head.
+    pub fn head(&self) -> &Tip {
+        &self.head
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The verified-signature cache shared with the mempool.
+    pub fn signature_cache(&self) -> &Arc<VerifiedSignatures> {
+        &self.signatures
+    }
+
+    /// Number of blocks waiting for their parent.
+    pub fn orphan_count(&self) -> usize {
+        self.orphans.len()
+    }
+
+    /// Takes the transactions of blocks that left the canonical chain and were not included in
+    /// the new branch, for re-admission to the mempool.
+    pub fn drain_orphaned_transactions(&mut self) -> Vec<SignedTransaction> {
+        std::mem::take(&mut self.orphaned_transactions).into_values().collect()
+    }
+
+    /// Validates and stores `block`, moving the head if its branch is now the heaviest, then
+    /// imports any held orphans that descend from it. `now_ms` is the local clock, for the
+    /// future-timestamp rule.
+    ///
+    /// # Errors
+    /// [`ImportError`] saying why the block is invalid; nothing stored is changed by a refused
+    /// block except that it is remembered as invalid.
+    pub fn import_block(&mut self, block: Block, now_ms: u64) -> Result<ImportOutcome, ImportError> {
+        let hash = block.hash();
+        let outcome = self.import_one(hash, block, now_ms)?;
+        let mut parents = vec![hash];
+        while let Some(parent) = parents.pop() {
+            for child in self.orphans.take_children(&parent) {
+                let child_hash = child.hash();
+                // An orphan that turns out invalid is dropped; the caller's block was fine.
+                if self.import_one(child_hash, child, now_ms).is_ok() {
+                    parents.push(child_hash);
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn import_one(&mut self, hash: Hash, block: Block, now_ms: u64) -> Result<ImportOutcome, ImportError> {
+        if let Some(meta) = self.store.block_meta(&hash)? {
+            return match meta.status {
+                BlockStatus::Invalid(reason) => Err(ImportError::KnownInvalid { hash, reason }),
+                _ => Ok(ImportOutcome::AlreadyKnown),
+            };
+        }
+        if self.orphans.contains(&hash) {
+            return Ok(ImportOutcome::HeldAsOrphan);
+        }
+        validation::check_standalone(&block)?;
+        let parent_hash = block.header.parent_hash;
+        let Some(parent_meta) = self.store.block_meta(&parent_hash)? else {
+            self.orphans.insert(hash, block);
+            return Ok(ImportOutcome::HeldAsOrphan);
+        };
+        if let BlockStatus::Invalid(_) = parent_meta.status {
+            self.mark_invalid(&hash, &format!("descends from invalid block {parent_hash}"))?;
+            return Err(ImportError::InvalidAncestor { hash, ancestor: parent_hash });
+        }
+        let parent = self.header(&parent_hash)?;
+        let mut recent = self.recent_timestamps(&parent)?;
+        validation::check_against_parent(
+            &self.params,
+            &self.genesis,
+            &block.header,
+            &parent,
+            &mut recent,
+            Some(now_ms),
+        )?;
+        validation::check_transactions_root(&block)?;
+
+        let work = block.header.bits.work().map_err(BlockRuleError::BadTarget)?;
+        let total_work = parent_meta.total_work.saturating_add(work);
+        let mut batch = self.store.batch();
+        batch.put_block(&block.header, &block.transactions, &BlockMeta { total_work, status: BlockStatus::Stored });
+        self.store.write(batch)?;
+
+        if total_work <= self.head.total_work {
+            return Ok(ImportOutcome::StoredOnSideBranch);
+        }
+        let reorg_depth = self.switch_to(&hash)?;
+        Ok(ImportOutcome::NewHead { reorg_depth })
+    }
+
+    /// Builds a block on the head from `candidates`, in order, skipping those that do not fit
+    /// or are not admissible. The timestamp is `now_ms`, raised if needed above the median time
+    /// past.
+    ///
+    /// # Errors
+    /// [`ImportError`] for storage failures.
+    pub fn build_block(
+        &self,
+        miner: Address,
+        now_ms: u64,
+        candidates: &[SignedTransaction],
+    ) -> Result<BlockTemplate, ImportError> {
+        let parent = &self.head.header;
+        let mut recent = self.recent_timestamps(parent)?;
+        let median = salus_primitives::pow::median_time_past(&mut recent).unwrap_or(0);
+        let timestamp_ms = now_ms.max(median + 1);
+        let bits = validation::expected_bits(&self.params, &self.genesis, parent)?;
+        let context = BlockContext { number: parent.number + 1, timestamp_ms, miner };
+        let mut builder = BlockBuilder::new(&self.params, &self.store, context);
+        let mut included = Vec::new();
+        let mut skipped = Vec::new();
+        let mut body_bytes = 0usize;
+        for candidate in candidates {
+            if included.len() == limits::MAX_TRANSACTIONS_PER_BLOCK {
+                break;
+            }
+            let size = candidate.encoded_size();
+            if body_bytes + size + 8 > limits::MAX_BLOCK_BODY_BYTES {
+                continue;
+            }
+            match builder.push(candidate, self.signatures.as_ref()) {
+                Ok(_) => {
+                    body_bytes += size;
+                    included.push(candidate.clone());
+                }
+                Err(PushError::State(error)) => return Err(error.into()),
+                Err(error) => skipped.push((candidate.hash(), error)),
+            }
+        }
+        let execution = builder.finish()?;
+        let tree = self.tree_update(&parent.state_root, &execution.changes)?;
+        let header = BlockHeader {
+            parent_hash: self.head.hash,
+            number: parent.number + 1,
+            timestamp_ms,
+            transactions_root: transactions_root(&included),
+            receipts_root: receipts_root(&execution.receipts),
+            state_root: tree.root,
+            bits,
+            miner,
+            nonce: 0,
+        };
+        Ok(BlockTemplate { block: Block { header, transactions: included }, skipped })
+    }
+
+    /// A header by hash.
+    ///
+    /// # Errors
+    /// [`StorageError::Corrupt`] if the header is not stored.
+    pub fn header(&self, hash: &Hash) -> Result<BlockHeader, ImportError> {
+        self.store
+            .header(hash)?
+            .ok_or_else(|| StorageError::Corrupt(format!("header {hash} is missing")).into())
+    }
+
+    /// The canonical block at `number`.
+    ///
+    /// # Errors
+    /// [`ImportError`] for storage failures.
+    pub fn block_by_number(&self, number: u64) -> Result<Option<Block>, ImportError> {
+        match self.store.canonical_hash(number)? {
+            None => Ok(None),
+            Some(hash) => self.block(&hash),
+        }
+    }
+
+    /// A stored block by hash (canonical or not).
+    ///
+    /// # Errors
+    /// [`ImportError`] for storage failures.
+    pub fn block(&self, hash: &Hash) -> Result<Option<Block>, ImportError> {
+        let Some(header) = self.store.header(hash)? else { return Ok(None) };
+        let transactions = self
+            .store
+            .body(hash)?
+            .ok_or_else(|| StorageError::Corrupt(format!("body of {hash} is missing")))?;
+        Ok(Some(Block { header, transactions }))
+    }
+
+    /// The receipts of an executed block.
+    ///
+    /// # Errors
+    /// [`ImportError`] for storage failures.
+    pub fn receipts(&self, hash: &Hash) -> Result<Option<Vec<Receipt>>, ImportError> {
+        Ok(self.store.receipts(hash)?)
+    }
+
+    /// The account at `address` at the head.
+    ///
+    /// # Errors
+    /// [`ImportError`] for storage failures.
+    pub fn account(&self, address: &Address) -> Result<Account, ImportError> {
+        Ok(self.store.account(address)?)
+    }
+
+    /// The value of `key` in the state with root `state_root` (any committed root).
+    ///
+    /// # Errors
+    /// [`ImportError`] for storage failures or an unknown root.
+    pub fn state_value_at(&self, state_root: &Hash, key: &StateKey) -> Result<Option<Vec<u8>>, ImportError> {
+        Ok(state_tree::get(&self.store, state_root, &key.tree_path())?)
+    }
+
+    /// A proof of `key`'s value (or absence) under `state_root`, with the value.
+    ///
+    /// # Errors
+    /// [`ImportError`] for storage failures or an unknown root.
+    pub fn prove(&self, state_root: &Hash, key: &StateKey) -> Result<(StateProof, Option<Vec<u8>>), ImportError> {
+        Ok(state_tree::prove(&self.store, state_root, &key.tree_path())?)
+    }
+
+    /// Timestamps of `parent` and up to ten ancestors.
+    fn recent_timestamps(&self, parent: &BlockHeader) -> Result<Vec<u64>, ImportError> {
+        let mut timestamps = Vec::with_capacity(TIMESTAMP_WINDOW);
+        timestamps.push(parent.timestamp_ms);
+        let mut cursor = parent.clone();
+        while timestamps.len() < TIMESTAMP_WINDOW && cursor.number > 0 {
+            cursor = self.header(&cursor.parent_hash)?;
+            timestamps.push(cursor.timestamp_ms);
+        }
+        Ok(timestamps)
+    }
+
+    fn tree_update(&self, root: &Hash, changes: &StateChanges) -> Result<TreeUpdate, ImportError> {
+        let mut paths: Vec<PathChange<'_>> = changes
+            .entries
+            .iter()
+            .map(|(key, _, after)| (tree_path_of(key), after.as_deref()))
+            .collect();
+        paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(state_tree::apply(&self.store, root, &paths)?)
+    }
+
+    /// Makes `target` (stored, more work than the head) the head. Returns the number of blocks
+    /// disconnected. If a block of the new branch is invalid, the chain settles on the heaviest
+    /// valid branch and the error is returned.
+    fn switch_to(&mut self, target: &Hash) -> Result<u64, ImportError> {
+        let old_head = self.head.clone();
+        let (fork_point, branch) = self.branch_from_canonical(target)?;
+        let mut depth = 0;
+        while self.head.hash != fork_point {
+            self.disconnect_head()?;
+            depth += 1;
+        }
+        for (hash, header) in &branch {
+            if let Err(error) = self.connect(hash, header) {
+                if error.is_invalid_block() {
+                    self.mark_invalid(hash, &error.to_string())?;
+                    for (descendant, _) in branch.iter().skip_while(|(h, _)| h != hash).skip(1) {
+                        self.mark_invalid(descendant, &format!("descends from invalid block {hash}"))?;
+                    }
+                    if old_head.total_work >= self.head.total_work {
+                        self.return_to(&old_head)?;
+                    }
+                }
+                return Err(error);
+            }
+        }
+        Ok(depth)
+    }
+
+    /// Returns to a previously canonical, fully valid tip.
+    fn return_to(&mut self, tip: &Tip) -> Result<(), ImportError> {
+        let (fork_point, branch) = self.branch_from_canonical(&tip.hash)?;
+        while self.head.hash != fork_point {
+            self.disconnect_head()?;
+        }
+        for (hash, header) in &branch {
+            self.connect(hash, header)?;
+        }
+        Ok(())
+    }
+
+    /// The canonical ancestor of `target` and the blocks from it (exclusive) up to `target`
+    /// (inclusive), oldest first.
+    fn branch_from_canonical(&self, target: &Hash) -> Result<(Hash, Vec<(Hash, BlockHeader)>), ImportError> {
+        let mut branch = Vec::new();
+        let mut cursor = *target;
+        loop {
+            let header = self.header(&cursor)?;
+            if header.number <= self.head.header.number
+                && self.store.canonical_hash(header.number)? == Some(cursor)
+            {
+                branch.reverse();
+                return Ok((cursor, branch));
+            }
+            let parent = header.parent_hash;
+            branch.push((cursor, header));
+            cursor = parent;
+        }
+    }
+
+    fn disconnect_head(&mut self) -> Result<(), ImportError> {
+        let hash = self.head.hash;
+        let header = self.head.header.clone();
+        if header.number == 0 {
+            return Err(StorageError::Corrupt("cannot disconnect genesis".into()).into());
+        }
+        let changes = self
+            .store
+            .state_changes(&hash)?
+            .ok_or_else(|| StorageError::Corrupt(format!("undo data of {hash} is missing")))?;
+        let body = self
+            .store
+            .body(&hash)?
+            .ok_or_else(|| StorageError::Corrupt(format!("body of {hash} is missing")))?;
+        let mut batch = self.store.batch();
+        batch.apply_state_changes(&changes, false);
+        batch.unset_canonical(header.number, &body);
+        batch.set_head(&header.parent_hash);
+        self.store.write(batch)?;
+        for transaction in body {
+            self.orphaned_transactions.insert(transaction.hash(), transaction);
+        }
+        self.head = load_tip(&self.store, &header.parent_hash)?;
+        Ok(())
+    }
+
+    /// Connects `hash`, whose parent is the head: executes it (or, if it was executed before,
+    /// reapplies its stored changes) and moves the head.
+    fn connect(&mut self, hash: &Hash, header: &BlockHeader) -> Result<(), ImportError> {
+        debug_assert_eq!(header.parent_hash, self.head.hash);
+        let meta = self
+            .store
+            .block_meta(hash)?
+            .ok_or_else(|| StorageError::Corrupt(format!("index record of {hash} is missing")))?;
+        let body = self
+            .store
+            .body(hash)?
+            .ok_or_else(|| StorageError::Corrupt(format!("body of {hash} is missing")))?;
+        let mut batch = self.store.batch();
+        match &meta.status {
+            BlockStatus::Invalid(reason) => {
+                return Err(ImportError::KnownInvalid { hash: *hash, reason: reason.clone() });
+            }
+            BlockStatus::Valid => {
+                let changes = self
+                    .store
+                    .state_changes(hash)?
+                    .ok_or_else(|| StorageError::Corrupt(format!("state changes of {hash} are missing")))?;
+                batch.apply_state_changes(&changes, true);
+            }
+            BlockStatus::Stored => {
+                let execution = self.execute(header, &body)?;
+                let tree = self.tree_update(&self.head.header.state_root, &execution.changes)?;
+                if tree.root != header.state_root {
+                    return Err(ImportError::BadStateRoot { computed: tree.root, found: header.state_root });
+                }
+                batch.put_tree_nodes(&tree.new_nodes);
+                batch.put_execution(hash, &execution.receipts, &execution.changes);
+                batch.apply_state_changes(&execution.changes, true);
+                batch.put_block_meta(hash, &BlockMeta { total_work: meta.total_work, status: BlockStatus::Valid });
+            }
+        }
+        batch.set_canonical(header, &body);
+        batch.set_head(hash);
+        self.store.write(batch)?;
+        for transaction in &body {
+            self.orphaned_transactions.remove(&transaction.hash());
+        }
+        self.head = Tip { hash: *hash, header: header.clone(), total_work: meta.total_work };
+        Ok(())
+    }
+
+    fn execute(&self, header: &BlockHeader, body: &[SignedTransaction]) -> Result<BlockExecution, ImportError> {
+        let context = BlockContext { number: header.number, timestamp_ms: header.timestamp_ms, miner: header.miner };
+        let execution = execute_block(&self.params, &self.store, &context, body, self.signatures.as_ref())
+            .map_err(|error| match error {
+                BlockExecutionError::State(error) => ImportError::State(error),
+                other => ImportError::Execution(other),
+            })?;
+        let computed = receipts_root(&execution.receipts);
+        if computed != header.receipts_root {
+            return Err(ImportError::BadReceiptsRoot { computed, found: header.receipts_root });
+        }
+        Ok(execution)
+    }
+
+    fn mark_invalid(&self, hash: &Hash, reason: &str) -> Result<(), ImportError> {
+        let total_work = self.store.block_meta(hash)?.map(|meta| meta.total_work).unwrap_or_default();
+        let mut batch = self.store.batch();
+        batch.put_block_meta(hash, &BlockMeta { total_work, status: BlockStatus::Invalid(reason.to_string()) });
+        self.store.write(batch)?;
+        Ok(())
+    }
+
+    /// After a crash during a reorganisation the head may be an intermediate block: move to the
+    /// heaviest stored branch not known to be invalid.
+    fn resume_best_branch(&mut self) -> Result<(), ImportError> {
+        let mut candidates: Vec<(Hash, BlockMeta)> = self
+            .store
+            .all_block_metas()?
+            .into_iter()
+            .filter(|(_, meta)| meta.total_work > self.head.total_work && !matches!(meta.status, BlockStatus::Invalid(_)))
+            .collect();
+        candidates.sort_by(|a, b| b.1.total_work.cmp(&a.1.total_work).then(a.0.cmp(&b.0)));
+        for (hash, meta) in candidates {
+            if meta.total_work <= self.head.total_work {
+                break;
+            }
+            match self.switch_to(&hash) {
+                Ok(_) => break,
+                Err(error) if error.is_invalid_block() => continue,
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn load_tip(store: &Store, hash: &Hash) -> Result<Tip, ImportError> {
+    let header = store.header(hash)?.ok_or_else(|| StorageError::Corrupt(format!("header {hash} is missing")))?;
+    let meta = store.block_meta(hash)?.ok_or_else(|| StorageError::Corrupt(format!("index record of {hash} is missing")))?;
+    Ok(Tip { hash: *hash, header, total_work: meta.total_work })
+}
+
+fn write_genesis(store: &Store, genesis: &Genesis) -> Result<(), ImportError> {
+    let hash = genesis.header.hash();
+    let work = genesis.header.bits.work().map_err(BlockRuleError::BadTarget)?;
+    let changes = StateChanges {
+        entries: genesis.state.iter().map(|(key, value)| (key.clone(), None, Some(value.clone()))).collect(),
+    };
+    let mut batch = store.batch();
+    batch.put_block(&genesis.header, &[], &BlockMeta { total_work: work, status: BlockStatus::Valid });
+    batch.put_tree_nodes(&genesis.tree.new_nodes);
+    batch.put_execution(&hash, &[], &changes);
+    batch.apply_state_changes(&changes, true);
+    batch.set_canonical(&genesis.header, &[]);
+    batch.set_head(&hash);
+    batch.set_genesis(&hash, &genesis.params);
+    store.write(batch)?;
+    Ok(())
+}

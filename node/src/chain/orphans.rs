@@ -1,0 +1,75 @@
+//! A bounded pool of blocks whose parent is not yet known, released when the parent arrives.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use parity_scale_codec::Encode;
+use salus_primitives::{Block, Hash};
+
+/// Most blocks held while their parents are missing. A syncing node receives blocks roughly in
+/// order, so a few hundred cover any realistic gap; the bound stops a peer from filling memory
+/// with unconnectable (but proof-of-work-valid) blocks.
+pub const MAX_ORPHAN_BLOCKS: usize = 256;
+
+/// Most bytes of orphan blocks held: 16 maximal block bodies.
+pub const MAX_ORPHAN_BYTES: usize = 64 * 1024 * 1024;
+
+/// Blocks waiting for their parent, oldest evicted first.
+#[derive(Default)]
+pub struct OrphanPool {
+    blocks: BTreeMap<Hash, (Block, usize)>,
+    children: BTreeMap<Hash, Vec<Hash>>,
+    arrival: VecDeque<Hash>,
+    bytes: usize,
+}
+
+impl OrphanPool {
+    /// Whether the block is held.
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.blocks.contains_key(hash)
+    }
+
+    /// Number of blocks held.
+    pub fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
+    /// Holds `block` until its parent arrives, evicting the oldest blocks beyond the bounds.
+    pub fn insert(&mut self, hash: Hash, block: Block) {
+        if self.blocks.contains_key(&hash) {
+            return;
+        }
+        let size = block.encoded_size();
+        self.children.entry(block.header.parent_hash).or_default().push(hash);
+        self.blocks.insert(hash, (block, size));
+        self.arrival.push_back(hash);
+        self.bytes += size;
+        while self.blocks.len() > MAX_ORPHAN_BLOCKS || self.bytes > MAX_ORPHAN_BYTES {
+            let Some(oldest) = self.arrival.pop_front() else { break };
+            self.remove(&oldest);
+        }
+    }
+
+    /// Removes and returns the blocks whose parent is `parent`.
+    pub fn take_children(&mut self, parent: &Hash) -> Vec<Block> {
+        let hashes = self.children.remove(parent).unwrap_or_default();
+        hashes.iter().filter_map(|hash| self.remove(hash)).collect()
+    }
+
+    fn remove(&mut self, hash: &Hash) -> Option<Block> {
+        let (block, size) = self.blocks.remove(hash)?;
+        self.bytes -= size;
+        if let Some(siblings) = self.children.get_mut(&block.header.parent_hash) {
+            siblings.retain(|sibling| sibling != hash);
+            if siblings.is_empty() {
+                self.children.remove(&block.header.parent_hash);
+            }
+        }
+        self.arrival.retain(|queued| queued != hash);
+        Some(block)
+    }
+}

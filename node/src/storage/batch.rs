@@ -1,0 +1,97 @@
+//! Typed writes collected into one atomic RocksDB `WriteBatch`.
+
+use parity_scale_codec::Encode;
+use rocksdb::WriteBatch;
+use salus_primitives::{BlockHeader, Hash, Receipt, SignedTransaction};
+use salus_runtime::StateChanges;
+
+use super::{BlockMeta, Column, Store, meta_keys};
+
+/// Writes to apply together; nothing is visible until [`Store::write`].
+pub struct StoreBatch<'a> {
+    store: &'a Store,
+    batch: WriteBatch,
+}
+
+impl<'a> StoreBatch<'a> {
+    pub(super) fn new(store: &'a Store) -> Self {
+        StoreBatch { store, batch: WriteBatch::default() }
+    }
+
+    pub(super) fn into_inner(self) -> WriteBatch {
+        self.batch
+    }
+
+    fn put(&mut self, column: Column, key: &[u8], value: &[u8]) {
+        self.batch.put_cf(self.store.cf(column), key, value);
+    }
+
+    fn delete(&mut self, column: Column, key: &[u8]) {
+        self.batch.delete_cf(self.store.cf(column), key);
+    }
+
+    /// Stores a header, its body and its index record.
+    pub fn put_block(&mut self, header: &BlockHeader, body: &[SignedTransaction], meta: &BlockMeta) {
+        let hash = header.hash();
+        self.put(Column::Headers, &hash.0, &header.encode());
+        self.put(Column::Bodies, &hash.0, &body.encode());
+        self.put_block_meta(&hash, meta);
+    }
+
+    /// Replaces a block's index record.
+    pub fn put_block_meta(&mut self, hash: &Hash, meta: &BlockMeta) {
+        self.put(Column::BlockMeta, &hash.0, &meta.encode());
+    }
+
+    /// Stores the results of executing a block.
+    pub fn put_execution(&mut self, hash: &Hash, receipts: &[Receipt], changes: &StateChanges) {
+        self.put(Column::Receipts, &hash.0, &receipts.encode());
+        self.put(Column::Undo, &hash.0, &changes.encode());
+    }
+
+    /// Stores state-tree nodes.
+    pub fn put_tree_nodes(&mut self, nodes: &[(Hash, Vec<u8>)]) {
+        for (hash, bytes) in nodes {
+            self.put(Column::StateNodes, &hash.0, bytes);
+        }
+    }
+
+    /// Applies a block's changes to the flat state (forward: values after; backward: values
+    /// before).
+    pub fn apply_state_changes(&mut self, changes: &StateChanges, forward: bool) {
+        for (key, before, after) in &changes.entries {
+            match if forward { after } else { before } {
+                Some(value) => self.put(Column::State, key, value),
+                None => self.delete(Column::State, key),
+            }
+        }
+    }
+
+    /// Makes `header` the canonical block at its height, indexing its transactions.
+    pub fn set_canonical(&mut self, header: &BlockHeader, body: &[SignedTransaction]) {
+        let hash = header.hash();
+        self.put(Column::Canonical, &header.number.to_be_bytes(), &hash.encode());
+        for (index, transaction) in body.iter().enumerate() {
+            self.put(Column::TransactionIndex, &transaction.hash().0, &(hash, index as u32).encode());
+        }
+    }
+
+    /// Removes the canonical entry at `number` and the transaction index of `body`.
+    pub fn unset_canonical(&mut self, number: u64, body: &[SignedTransaction]) {
+        self.delete(Column::Canonical, &number.to_be_bytes());
+        for transaction in body {
+            self.delete(Column::TransactionIndex, &transaction.hash().0);
+        }
+    }
+
+    /// Moves the head pointer.
+    pub fn set_head(&mut self, hash: &Hash) {
+        self.put(Column::Meta, meta_keys::HEAD, &hash.encode());
+    }
+
+    /// Records the genesis hash and the consensus parameters.
+    pub fn set_genesis(&mut self, hash: &Hash, params: &salus_primitives::ChainParams) {
+        self.put(Column::Meta, meta_keys::GENESIS_HASH, &hash.encode());
+        self.put(Column::Meta, meta_keys::CHAIN_PARAMS, &params.encode());
+    }
+}

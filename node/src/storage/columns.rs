@@ -1,0 +1,58 @@
+//! The RocksDB column families and what each holds.
+
+/// A column family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Column {
+    /// Block hash → SCALE `BlockHeader`.
+    Headers,
+    /// Block hash → SCALE `BlockMeta` (total work, validation status).
+    BlockMeta,
+    /// Block hash → SCALE `Vec<SignedTransaction>`.
+    Bodies,
+    /// Big-endian block number → canonical block hash.
+    Canonical,
+    /// Transaction hash → (block hash, index) for canonical blocks.
+    TransactionIndex,
+    /// Block hash → SCALE `Vec<Receipt>`, once executed.
+    Receipts,
+    /// Flat state key → value: the state at the canonical head.
+    State,
+    /// Node hash → SCALE `TreeNode`: the authenticated state tree, every version.
+    StateNodes,
+    /// Block hash → SCALE `StateChanges` (values before and after): undo and redo data.
+    Undo,
+    /// Metadata: schema version, genesis hash, head.
+    Meta,
+}
+
+impl Column {
+    /// Every column, in the order they are opened.
+    pub const ALL: [Column; 10] = [
+        Column::Headers,
+        Column::BlockMeta,
+        Column::Bodies,
+        Column::Canonical,
+        Column::TransactionIndex,
+        Column::Receipts,
+        Column::State,
+        Column::StateNodes,
+        Column::Undo,
+        Column::Meta,
+    ];
+
+    /// The column family's name on disk.
+    pub fn name(self) -> &'static str {
+        match self {
+            Column::Headers => "headers",
+            Column::BlockMeta => "block_meta",
+            Column::Bodies => "bodies",
+            Column::Canonical => "canonical",
+            Column::TransactionIndex => "transaction_index",
+            Column::Receipts => "receipts",
+            Column::State => "state",
+            Column::StateNodes => "state_nodes",
+            Column::Undo => "undo",
+            Column::Meta => "meta",
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! Block and state storage in RocksDB: column families, typed reads, and atomic per-block write
+//! batches.
+//!
+//! Storage guarantee: every change of the chain (a block stored, connected or disconnected, with
+//! its state changes, indexes and the head pointer) is one RocksDB `WriteBatch` written with the
+//! WAL on and synced; after a crash at any moment the database shows each batch fully or not at
+//! all. The schema version and the genesis hash are checked on open.
+
+mod batch;
+mod columns;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use parity_scale_codec::{Decode, Encode};
+use rocksdb::{ColumnFamilyDescriptor, DB, Options};
+use salus_primitives::{BlockHeader, Hash, Receipt, SignedTransaction, Work};
+use salus_runtime::{State, StateChanges, StateError};
+
+pub use batch::StoreBatch;
+pub use columns::Column;
+
+use crate::state_tree::{TreeError, TreeNodeSource};
+
+/// Version of the on-disk layout. A database written with another version is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Keys of the metadata column.
+pub(crate) mod meta_keys {
+    /// SCALE `u32`: the schema version.
+    pub const SCHEMA_VERSION: &[u8] = b"schema_version";
+    /// The genesis block hash (32 bytes).
+    pub const GENESIS_HASH: &[u8] = b"genesis_hash";
+    /// The canonical head's hash (32 bytes).
+    pub const HEAD: &[u8] = b"head";
+    /// SCALE `ChainParams` of the chain this database holds.
+    pub const CHAIN_PARAMS: &[u8] = b"chain_params";
+}
+
+/// Why storage failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// RocksDB reported an error (I/O, corruption detected by checksums, lock held by another
+    /// process).
+    #[error("database error: {0}")]
+    Database(#[from] rocksdb::Error),
+    /// The database was written by a different schema version.
+    #[error("database schema version {found}, this node uses {expected}; refusing to open")]
+    SchemaMismatch {
+        /// Version on disk.
+        found: u32,
+        /// Version this build writes.
+        expected: u32,
+    },
+    /// The database holds a different chain.
+    #[error("database holds the chain with genesis {found}, expected genesis {expected}")]
+    WrongChain {
+        /// Genesis on disk.
+        found: Hash,
+        /// Genesis this node was started with.
+        expected: Hash,
+    },
+    /// A record failed to decode or violates an invariant.
+    #[error("corrupt database: {0}")]
+    Corrupt(String),
+}
+
+/// Block-index record: accumulated work and validation status.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct BlockMeta {
+    /// Work of the chain from genesis to this block inclusive.
+    pub total_work: Work,
+    /// How far the block has been validated.
+    pub status: BlockStatus,
+}
+
+/// Validation status of a stored block.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum BlockStatus {
+    /// Header and body checked in context; not yet executed.
+    Stored,
+    /// Executed and found valid; its receipts and state changes are stored.
+    Valid,
+    /// Invalid (or a descendant of an invalid block), with the reason.
+    Invalid(String),
+}
+
+/// The node's database.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<DB>,
+}
+
+impl Store {
+    /// Opens (creating if missing) the database in `path` and checks its schema version.
+    ///
+    /// # Errors
+    /// [`StorageError`] when RocksDB cannot open the directory, or the schema differs.
+    pub fn open(path: &Path) -> Result<Store, StorageError> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        options.set_paranoid_checks(true);
+        let descriptors = Column::ALL
+            .iter()
+            .map(|column| ColumnFamilyDescriptor::new(column.name(), Options::default()));
+        let db = DB::open_cf_descriptors(&options, path, descriptors)?;
+        let store = Store { db: Arc::new(db) };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    /// Opens an existing database without taking the write lock (for `verify-chain` beside a
+    /// running node).
+    ///
+    /// # Errors
+    /// [`StorageError`] when the directory holds no database or the schema differs.
+    pub fn open_read_only(path: &Path) -> Result<Store, StorageError> {
+        let options = Options::default();
+        let names = Column::ALL.iter().map(|column| column.name());
+        let db = DB::open_cf_for_read_only(&options, path, names, false)?;
+        let store = Store { db: Arc::new(db) };
+        if store.get_raw(Column::Meta, meta_keys::SCHEMA_VERSION)?.is_none() {
+            return Err(StorageError::Corrupt("no schema version: not a Salus database".into()));
+        }
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> Result<(), StorageError> {
+        match self.get_raw(Column::Meta, meta_keys::SCHEMA_VERSION)? {
+            None => {
+                // A fresh database has no records at all; anything else is damage.
+                if self.get_raw(Column::Meta, meta_keys::GENESIS_HASH)?.is_some() {
+                    return Err(StorageError::Corrupt("schema version record missing".into()));
+                }
+                self.db.put_cf(self.cf(Column::Meta), meta_keys::SCHEMA_VERSION, SCHEMA_VERSION.encode())?;
+                Ok(())
+            }
+            Some(bytes) => {
+                let found = u32::decode(&mut &bytes[..])
+                    .map_err(|_| StorageError::Corrupt("schema version does not decode".into()))?;
+                if found != SCHEMA_VERSION {
+                    return Err(StorageError::SchemaMismatch { found, expected: SCHEMA_VERSION });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn cf(&self, column: Column) -> &rocksdb::ColumnFamily {
+        self.db.cf_handle(column.name()).expect("every column family is opened")
+    }
+
+    /// A raw read.
+    ///
+    /// # Errors
+    /// [`StorageError::Database`].
+    pub fn get_raw(&self, column: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.db.get_cf(self.cf(column), key)?)
+    }
+
+    fn get_decoded<T: Decode>(&self, column: Column, key: &[u8]) -> Result<Option<T>, StorageError> {
+        match self.get_raw(column, key)? {
+            None => Ok(None),
+            Some(bytes) => T::decode(&mut &bytes[..]).map(Some).map_err(|error| {
+                StorageError::Corrupt(format!("{} record {} does not decode: {error}", column.name(), hex::encode(key)))
+            }),
+        }
+    }
+
+    /// Starts a batch of writes, applied atomically by [`Store::write`].
+    pub fn batch(&self) -> StoreBatch<'_> {
+        StoreBatch::new(self)
+    }
+
+    /// Writes a batch atomically, synced to disk.
+    ///
+    /// # Errors
+    /// [`StorageError::Database`].
+    pub fn write(&self, batch: StoreBatch<'_>) -> Result<(), StorageError> {
+        let mut options = rocksdb::WriteOptions::default();
+        options.set_sync(true);
+        self.db.write_opt(batch.into_inner(), &options)?;
+        Ok(())
+    }
+
+    /// Raw write of one value, bypassing every check: for fault-injection tests only.
+    ///
+    /// # Errors
+    /// [`StorageError::Database`].
+    #[doc(hidden)]
+    pub fn put_raw_for_tests(&self, column: Column, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
+        self.db.put_cf(self.cf(column), key, value)?;
+        Ok(())
+    }
+
+    /// The genesis hash, once initialised.
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    pub fn genesis_hash(&self) -> Result<Option<Hash>, StorageError> {
+        self.get_decoded(Column::Meta, meta_keys::GENESIS_HASH)
+    }
+
+    /// The consensus parameters, once initialised.
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    pub fn chain_params(&self) -> Result<Option<salus_primitives::ChainParams>, StorageError> {
+        self.get_decoded(Column::Meta, meta_keys::CHAIN_PARAMS)
+    }
+
+    /// The canonical head's hash, once initialised.
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    pub fn head_hash(&self) -> Result<Option<Hash>, StorageError> {
+        self.get_decoded(Column::Meta, meta_keys::HEAD)
+    }
+
+    /// A header by block hash.
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    pub fn header(&self, hash: &Hash) -> Result<Option<BlockHeader>, StorageError> {
+        self.get_decoded(Column::Headers, &hash.0)
+    }
+
+    /// A block's index record.
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    pub fn block_meta(&self, hash: &Hash) -> Result<Option<BlockMeta>, StorageError> {
+        self.get_decoded(Column::BlockMeta, &hash.0)
+    }
+
+    /// A block's transactions.
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    pub fn body(&self, hash: &Hash) -> Result<Option<Vec<SignedTransaction>>, StorageError> {
+        self.get_decoded(Column::Bodies, &hash.0)
+    }
+
+    /// A block's receipts (stored once it has been executed).
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    pub fn receipts(&self, hash: &Hash) -> Result<Option<Vec<Receipt>>, StorageError> {
+        self.get_decoded(Column::Receipts, &hash.0)
+    }
+
+    /// A block's state changes (stored once it has been executed).
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    pub fn state_changes(&self, hash: &Hash) -> Result<Option<StateChanges>, StorageError> {
+        self.get_decoded(Column::Undo, &hash.0)
+    }
+
+    /// The canonical block hash at `number`.
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    pub fn canonical_hash(&self, number: u64) -> Result<Option<Hash>, StorageError> {
+        self.get_decoded(Column::Canonical, &number.to_be_bytes())
+    }
+
+    /// Where a canonical transaction is: block hash and index.
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    pub fn transaction_location(&self, hash: &Hash) -> Result<Option<(Hash, u32)>, StorageError> {
+        self.get_decoded(Column::TransactionIndex, &hash.0)
+    }
+
+    /// Every block-index record, for start-up recovery of the best chain.
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    pub fn all_block_metas(&self) -> Result<Vec<(Hash, BlockMeta)>, StorageError> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(Column::BlockMeta), rocksdb::IteratorMode::Start) {
+            let (key, value) = item?;
+            let hash = Hash(key.as_ref().try_into().map_err(|_| StorageError::Corrupt("block index key is not a hash".into()))?);
+            let meta = BlockMeta::decode(&mut &value[..])
+                .map_err(|_| StorageError::Corrupt(format!("block index record {hash} does not decode")))?;
+            out.push((hash, meta));
+        }
+        Ok(out)
+    }
+
+    /// Visits the current (head) flat state in key order.
+    ///
+    /// # Errors
+    /// [`StorageError`] or the visitor's error.
+    pub fn for_each_state_entry(
+        &self,
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
+        for item in self.db.iterator_cf(self.cf(Column::State), rocksdb::IteratorMode::Start) {
+            let (key, value) = item?;
+            visit(&key, &value)?;
+        }
+        Ok(())
+    }
+}
+
+/// The flat state of the canonical head, as the runtime sees it.
+impl State for Store {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.get_raw(Column::State, key).map_err(|error| StateError(error.to_string()))
+    }
+}
+
+impl TreeNodeSource for Store {
+    fn node_bytes(&self, hash: &Hash) -> Result<Option<Vec<u8>>, TreeError> {
+        self.get_raw(Column::StateNodes, &hash.0).map_err(|error| TreeError::Backend(error.to_string()))
+    }
+}

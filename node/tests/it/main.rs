@@ -1,0 +1,9 @@
+//! Integration tests of the node crate: chain import, reorganisation, persistence, crash safety
+//! and verify-chain, all on real RocksDB in temporary directories.
+
+mod chain_rules;
+mod crash;
+mod dev_command;
+mod reorg;
+mod support;
+mod verify_chain;

@@ -1,0 +1,113 @@
+//! Shared test fixtures: a chain in a temporary directory, mined blocks and signed transfers.
+
+use std::sync::atomic::AtomicBool;
+
+use salus_node::genesis::GenesisConfig;
+use salus_node::mining::{SearchOutcome, search_nonce};
+use salus_node::{Chain, Genesis, Store};
+use salus_primitives::block::transactions_root;
+use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
+use salus_primitives::{Action, Address, Block, BlockHeader, SecretKey, SignedTransaction, Transaction};
+use tempfile::TempDir;
+
+/// A chain on real RocksDB in its own temporary directory.
+pub struct TestChain {
+    pub chain: Chain,
+    pub dir: TempDir,
+    pub genesis: Genesis,
+}
+
+/// The dev genesis (fixed difficulty, 8 leading zero bits: every block has the same work).
+pub fn dev_genesis() -> Genesis {
+    GenesisConfig::dev().build().unwrap()
+}
+
+impl TestChain {
+    pub fn new() -> TestChain {
+        TestChain::with_genesis(dev_genesis())
+    }
+
+    pub fn with_genesis(genesis: Genesis) -> TestChain {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = Chain::open(Store::open(dir.path()).unwrap(), &genesis).unwrap();
+        TestChain { chain, dir, genesis }
+    }
+
+    /// Closes and reopens the database.
+    pub fn reopen(self) -> TestChain {
+        let TestChain { chain, dir, genesis } = self;
+        drop(chain);
+        let chain = Chain::open(Store::open(dir.path()).unwrap(), &genesis).unwrap();
+        TestChain { chain, dir, genesis }
+    }
+
+    /// Mines a block on the head with `transactions` (all must be includable) and imports it.
+    pub fn mine(&mut self, miner: Address, transactions: &[SignedTransaction]) -> Block {
+        let block = self.next_block(miner, transactions);
+        self.chain.import_block(block.clone(), now()).unwrap();
+        block
+    }
+
+    /// Mines a block on the head without importing it.
+    pub fn next_block(&self, miner: Address, transactions: &[SignedTransaction]) -> Block {
+        let head = &self.chain.head().header;
+        let timestamp = head.timestamp_ms + 1_000;
+        let template = self.chain.build_block(miner, timestamp, transactions).unwrap();
+        assert!(template.skipped.is_empty(), "skipped: {:?}", template.skipped);
+        seal(template.block)
+    }
+}
+
+/// A clock comfortably after every test block's timestamp.
+pub fn now() -> u64 {
+    salus_node::wall_clock_ms().max(dev_genesis().header.timestamp_ms + 1_000_000_000)
+}
+
+/// Finds a nonce for `block` (after its header was edited).
+pub fn seal(mut block: Block) -> Block {
+    block.header = seal_header(block.header);
+    block
+}
+
+pub fn seal_header(header: BlockHeader) -> BlockHeader {
+    match search_nonce(&header, 1, &AtomicBool::new(false)).unwrap() {
+        SearchOutcome::Found(sealed) => sealed,
+        other => panic!("nonce search ended with {other:?}"),
+    }
+}
+
+/// Replaces the body, fixing the transactions root, and reseals.
+pub fn with_body(mut block: Block, transactions: Vec<SignedTransaction>) -> Block {
+    block.header.transactions_root = transactions_root(&transactions);
+    block.transactions = transactions;
+    seal(block)
+}
+
+pub fn dev_key(index: u32) -> SecretKey {
+    derive_key(DEV_MNEMONIC, index).unwrap()
+}
+
+pub fn transfer(from: &SecretKey, nonce: u64, to: Address, amount: u128) -> SignedTransaction {
+    Transaction {
+        chain_id: salus_node::genesis::DEV_CHAIN_ID,
+        nonce,
+        fuel_limit: 50_000,
+        fuel_price: 1,
+        action: Action::Transfer { to, amount },
+        sponsor: None,
+    }
+    .sign(from, None)
+}
+
+/// Every flat-state entry, for comparing two databases.
+pub fn flat_state(chain: &Chain) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut entries = Vec::new();
+    chain
+        .store()
+        .for_each_state_entry(&mut |key, value| {
+            entries.push((key.to_vec(), value.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+    entries
+}

@@ -1,0 +1,449 @@
+//! Execution of transactions and blocks: admission checks that make a block invalid, then the
+//! action, whose failure is recorded in a receipt while the fee is kept and the nonce advances.
+
+use parity_scale_codec::Encode;
+use salus_primitives::transaction::{Signers, TransactionSignatureError};
+use salus_primitives::{
+    Action, Address, Balance, ChainParams, ExecutionStatus, Hash, Receipt, SignedTransaction,
+    limits,
+};
+
+use crate::fuel_schedule::{TRANSFER_FUEL, intrinsic_fuel};
+use crate::overlay::{Overlay, StateChanges};
+use crate::state::{State, StateError};
+
+/// What execution may know about the block being built or imported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockContext {
+    /// Height of the block.
+    pub number: u64,
+    /// The block's timestamp (ms), as its header claims.
+    pub timestamp_ms: u64,
+    /// Receiver of the reward and fees.
+    pub miner: Address,
+}
+
+/// Previously verified signatures, keyed by transaction hash, so that importing a block skips
+/// the signature recovery done when the transaction entered the mempool.
+pub trait SignatureCache {
+    /// The signers of the transaction with this hash, if already verified.
+    fn get(&self, transaction_hash: &Hash) -> Option<Signers>;
+}
+
+/// A cache that knows nothing: every signature is recovered.
+pub struct NoSignatureCache;
+
+impl SignatureCache for NoSignatureCache {
+    fn get(&self, _: &Hash) -> Option<Signers> {
+        None
+    }
+}
+
+/// Why a transaction cannot be included at all. A block containing one is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidTransaction {
+    /// A signature is malformed, high-S, or does not match.
+    #[error("bad signature: {0}")]
+    BadSignature(#[from] TransactionSignatureError),
+    /// Signed for another network.
+    #[error("wrong chain id {found}, this chain is {expected}")]
+    WrongChainId {
+        /// This chain's id.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
+    /// Nonce already used.
+    #[error("nonce too low: account is at {expected}, transaction has {found}")]
+    NonceTooLow {
+        /// The account's nonce.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
+    /// Nonce leaves a gap.
+    #[error("nonce too high: account is at {expected}, transaction has {found}")]
+    NonceTooHigh {
+        /// The account's nonce.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
+    /// The payer cannot cover fuel limit × price (plus value when the payer is the sender).
+    #[error("insufficient balance: {needed} needed, {available} available")]
+    InsufficientBalance {
+        /// Balance required up front.
+        needed: Balance,
+        /// Balance held.
+        available: Balance,
+    },
+    /// Fuel limit below what the transaction costs before running.
+    #[error("fuel limit {limit} below the intrinsic cost {intrinsic}")]
+    FuelLimitTooLow {
+        /// The transaction's fuel limit.
+        limit: u64,
+        /// Its intrinsic fuel.
+        intrinsic: u64,
+    },
+    /// fuel limit × price (+ value) overflows the balance type.
+    #[error("fee overflows")]
+    FeeOverflow,
+    /// Encoded size over [`limits::MAX_TRANSACTION_BYTES`].
+    #[error("transaction of {size} bytes exceeds the limit of {limit}")]
+    Oversized {
+        /// Encoded size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// Why a block's transactions cannot be executed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockExecutionError {
+    /// Transaction `index` is inadmissible.
+    #[error("transaction {index} ({hash}) is invalid: {error}")]
+    InvalidTransaction {
+        /// Position in the block.
+        index: usize,
+        /// Its hash.
+        hash: Hash,
+        /// Why.
+        error: InvalidTransaction,
+    },
+    /// The transactions reserve more fuel than a block allows.
+    #[error("block reserves {reserved} fuel, limit is {limit}")]
+    BlockFuelLimitExceeded {
+        /// Sum of fuel limits.
+        reserved: u64,
+        /// The chain's block fuel limit.
+        limit: u64,
+    },
+    /// The storage backend failed; the block is neither valid nor invalid.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// The result of executing a block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockExecution {
+    /// One receipt per transaction, in order.
+    pub receipts: Vec<Receipt>,
+    /// Every key written, with its value before and after the block.
+    pub changes: StateChanges,
+    /// Fuel used by all transactions.
+    pub fuel_used: u64,
+}
+
+/// Executes `transactions` in order over `state`, then pays the miner the block reward and the
+/// fees.
+///
+/// # Errors
+/// [`BlockExecutionError`] if any transaction is inadmissible, the block reserves too much fuel,
+/// or the state backend fails.
+pub fn execute_block<S: State + ?Sized>(
+    params: &ChainParams,
+    state: &S,
+    context: &BlockContext,
+    transactions: &[SignedTransaction],
+    signatures: &dyn SignatureCache,
+) -> Result<BlockExecution, BlockExecutionError> {
+    let mut builder = BlockBuilder::new(params, state, *context);
+    for (index, transaction) in transactions.iter().enumerate() {
+        builder.push(transaction, signatures).map_err(|failure| match failure {
+            PushError::Invalid(error) => {
+                BlockExecutionError::InvalidTransaction { index, hash: transaction.hash(), error }
+            }
+            PushError::BlockFull { reserved, limit } => {
+                BlockExecutionError::BlockFuelLimitExceeded { reserved, limit }
+            }
+            PushError::State(error) => BlockExecutionError::State(error),
+        })?;
+    }
+    Ok(builder.finish()?)
+}
+
+/// Why [`BlockBuilder::push`] did not add a transaction. The builder's state is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    /// The transaction is inadmissible here.
+    #[error(transparent)]
+    Invalid(InvalidTransaction),
+    /// Its fuel limit does not fit in what is left of the block's.
+    #[error("block would reserve {reserved} fuel, limit is {limit}")]
+    BlockFull {
+        /// Fuel reserved with this transaction.
+        reserved: u64,
+        /// The chain's block fuel limit.
+        limit: u64,
+    },
+    /// The state backend failed.
+    #[error(transparent)]
+    State(StateError),
+}
+
+/// Executes transactions one at a time on top of a state: block import pushes a block's
+/// transactions, a miner pushes mempool candidates and keeps those that fit.
+pub struct BlockBuilder<'a, S: State + ?Sized> {
+    params: &'a ChainParams,
+    context: BlockContext,
+    overlay: Overlay<'a, S>,
+    receipts: Vec<Receipt>,
+    fees: Balance,
+    fuel_used: u64,
+    fuel_reserved: u64,
+}
+
+impl<'a, S: State + ?Sized> BlockBuilder<'a, S> {
+    /// An empty block on top of `state`.
+    pub fn new(params: &'a ChainParams, state: &'a S, context: BlockContext) -> Self {
+        BlockBuilder {
+            params,
+            context,
+            overlay: Overlay::new(state),
+            receipts: Vec::new(),
+            fees: 0,
+            fuel_used: 0,
+            fuel_reserved: 0,
+        }
+    }
+
+    /// Fuel reserved so far (sum of the pushed transactions' fuel limits).
+    pub fn fuel_reserved(&self) -> u64 {
+        self.fuel_reserved
+    }
+
+    /// Executes `transaction` and appends its receipt.
+    ///
+    /// # Errors
+    /// [`PushError`]; on error nothing of the transaction is kept.
+    pub fn push(
+        &mut self,
+        transaction: &SignedTransaction,
+        signatures: &dyn SignatureCache,
+    ) -> Result<&Receipt, PushError> {
+        let reserved = self.fuel_reserved.saturating_add(transaction.transaction.fuel_limit);
+        if reserved > self.params.block_fuel_limit {
+            return Err(PushError::BlockFull { reserved, limit: self.params.block_fuel_limit });
+        }
+        let encoded = transaction.encode();
+        let hash = salus_primitives::keccak256(&encoded);
+        self.overlay.checkpoint();
+        match execute_transaction(self.params, &mut self.overlay, transaction, &encoded, hash, signatures) {
+            Ok(outcome) => {
+                self.overlay.commit();
+                self.fuel_reserved = reserved;
+                self.fees = self.fees.saturating_add(outcome.fee);
+                self.fuel_used = self.fuel_used.saturating_add(outcome.receipt.fuel_used);
+                self.receipts.push(outcome.receipt);
+                Ok(self.receipts.last().expect("just pushed"))
+            }
+            Err(failure) => {
+                self.overlay.revert();
+                Err(match failure {
+                    TransactionFailure::Invalid(error) => PushError::Invalid(error),
+                    TransactionFailure::State(error) => PushError::State(error),
+                })
+            }
+        }
+    }
+
+    /// Pays the miner and returns the block's receipts and write set.
+    ///
+    /// # Errors
+    /// [`StateError`] from the backend.
+    pub fn finish(mut self) -> Result<BlockExecution, StateError> {
+        let miner_address = self.context.miner;
+        let mut miner = self.overlay.account(&miner_address)?;
+        miner.balance =
+            miner.balance.saturating_add(self.params.block_reward).saturating_add(self.fees);
+        self.overlay.set_account(&miner_address, &miner)?;
+        Ok(BlockExecution {
+            receipts: self.receipts,
+            changes: self.overlay.into_changes(),
+            fuel_used: self.fuel_used,
+        })
+    }
+}
+
+/// Why a transaction was not admitted: a rule it breaks, or a backend failure while checking.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransactionFailure {
+    /// The transaction breaks an admission rule.
+    #[error(transparent)]
+    Invalid(InvalidTransaction),
+    /// The state backend failed.
+    #[error(transparent)]
+    State(StateError),
+}
+
+impl From<StateError> for TransactionFailure {
+    fn from(error: StateError) -> Self {
+        TransactionFailure::State(error)
+    }
+}
+
+impl From<InvalidTransaction> for TransactionFailure {
+    fn from(error: InvalidTransaction) -> Self {
+        TransactionFailure::Invalid(error)
+    }
+}
+
+struct TransactionOutcome {
+    receipt: Receipt,
+    fee: Balance,
+}
+
+/// Checks that `transaction` may be included on top of `state`, returning its signers. This is
+/// the admission rule shared by block import and the mempool.
+///
+/// # Errors
+/// [`TransactionFailure::Invalid`] naming the first rule broken.
+pub fn check_admission<S: State + ?Sized>(
+    params: &ChainParams,
+    state: &S,
+    transaction: &SignedTransaction,
+    encoded_len: usize,
+    signers: Signers,
+) -> Result<(), TransactionFailure> {
+    admission(params, &Overlay::new(state), transaction, encoded_len, signers)
+}
+
+fn admission<S: State + ?Sized>(
+    params: &ChainParams,
+    overlay: &Overlay<'_, S>,
+    transaction: &SignedTransaction,
+    encoded_len: usize,
+    signers: Signers,
+) -> Result<(), TransactionFailure> {
+    let tx = &transaction.transaction;
+    if encoded_len > limits::MAX_TRANSACTION_BYTES {
+        return Err(InvalidTransaction::Oversized {
+            size: encoded_len,
+            limit: limits::MAX_TRANSACTION_BYTES,
+        }
+        .into());
+    }
+    if tx.chain_id != params.chain_id {
+        return Err(InvalidTransaction::WrongChainId { expected: params.chain_id, found: tx.chain_id }
+            .into());
+    }
+    let intrinsic = intrinsic_fuel(encoded_len);
+    if tx.fuel_limit < intrinsic {
+        return Err(InvalidTransaction::FuelLimitTooLow { limit: tx.fuel_limit, intrinsic }.into());
+    }
+    let sender = overlay.account(&signers.sender)?;
+    if tx.nonce < sender.nonce {
+        return Err(InvalidTransaction::NonceTooLow { expected: sender.nonce, found: tx.nonce }.into());
+    }
+    if tx.nonce > sender.nonce {
+        return Err(
+            InvalidTransaction::NonceTooHigh { expected: sender.nonce, found: tx.nonce }.into()
+        );
+    }
+    let max_fee = tx.max_fee().ok_or(InvalidTransaction::FeeOverflow)?;
+    let value = tx.value();
+    if signers.payer == signers.sender {
+        let needed = max_fee.checked_add(value).ok_or(InvalidTransaction::FeeOverflow)?;
+        if sender.balance < needed {
+            return Err(
+                InvalidTransaction::InsufficientBalance { needed, available: sender.balance }.into()
+            );
+        }
+    } else {
+        let payer = overlay.account(&signers.payer)?;
+        if payer.balance < max_fee {
+            return Err(InvalidTransaction::InsufficientBalance {
+                needed: max_fee,
+                available: payer.balance,
+            }
+            .into());
+        }
+        if sender.balance < value {
+            return Err(InvalidTransaction::InsufficientBalance {
+                needed: value,
+                available: sender.balance,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn execute_transaction<S: State + ?Sized>(
+    params: &ChainParams,
+    overlay: &mut Overlay<'_, S>,
+    transaction: &SignedTransaction,
+    encoded: &[u8],
+    hash: Hash,
+    signatures: &dyn SignatureCache,
+) -> Result<TransactionOutcome, TransactionFailure> {
+    let signers = match signatures.get(&hash) {
+        Some(signers) => signers,
+        None => transaction.verify_signatures().map_err(InvalidTransaction::from)?,
+    };
+    admission(params, overlay, transaction, encoded.len(), signers)?;
+    let tx = &transaction.transaction;
+
+    // The nonce advances whatever the action does.
+    let mut sender = overlay.account(&signers.sender)?;
+    sender.nonce += 1;
+    overlay.set_account(&signers.sender, &sender)?;
+
+    let intrinsic = intrinsic_fuel(encoded.len());
+    overlay.checkpoint();
+    let (status, action_fuel) = match &tx.action {
+        Action::Transfer { to, amount } => {
+            let fuel = TRANSFER_FUEL.min(tx.fuel_limit - intrinsic);
+            if intrinsic + TRANSFER_FUEL > tx.fuel_limit {
+                (ExecutionStatus::OutOfFuel, fuel)
+            } else {
+                transfer(overlay, &signers.sender, to, *amount)?;
+                (ExecutionStatus::Success, fuel)
+            }
+        }
+        Action::Deploy { .. } | Action::Call { .. } => (
+            ExecutionStatus::Invalid { reason: "contract execution is not enabled".into() },
+            0,
+        ),
+    };
+    if status.is_success() {
+        overlay.commit();
+    } else {
+        overlay.revert();
+    }
+
+    let fuel_used = intrinsic + action_fuel;
+    let fee = Balance::from(fuel_used).saturating_mul(tx.fuel_price);
+    let mut payer = overlay.account(&signers.payer)?;
+    // Admission checked payer.balance ≥ fuel_limit × price ≥ fee.
+    payer.balance -= fee;
+    overlay.set_account(&signers.payer, &payer)?;
+
+    Ok(TransactionOutcome {
+        receipt: Receipt {
+            transaction_hash: hash,
+            status,
+            fuel_used,
+            events: Vec::new(),
+            return_data: Vec::new(),
+        },
+        fee,
+    })
+}
+
+fn transfer<S: State + ?Sized>(
+    overlay: &mut Overlay<'_, S>,
+    from: &Address,
+    to: &Address,
+    amount: Balance,
+) -> Result<(), StateError> {
+    let mut source = overlay.account(from)?;
+    // Admission checked the sender covers the value.
+    source.balance -= amount;
+    overlay.set_account(from, &source)?;
+    let mut destination = overlay.account(to)?;
+    destination.balance = destination.balance.saturating_add(amount);
+    overlay.set_account(to, &destination)?;
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! The deterministic Salus state transition.
+//!
+//! [`execute_block`] runs a block's transactions over a [`State`] — a narrow read-only view that
+//! the node's storage implements — and returns receipts and the block's write set. Nothing here
+//! knows about RocksDB, the network, tokio or the wall clock: the same inputs give the same
+//! outputs on every node.
+//!
+//! Architecture invariant: the runtime reads state only through [`State`] and never writes it;
+//! the node applies the returned [`StateChanges`] atomically.
+
+pub mod executor;
+pub mod fuel_schedule;
+pub mod overlay;
+pub mod state;
+
+pub use executor::{
+    BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, InvalidTransaction, NoSignatureCache, PushError,
+    SignatureCache, TransactionFailure, check_admission, execute_block,
+};
+pub use overlay::{Overlay, StateChanges};
+pub use state::{State, StateError};

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks for building Salus, and points cargo at a target directory
+# shared by every checkout (sessions and CI reuse one incremental build). Sourced by the other
+# scripts.
+set -euo pipefail
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo is not installed: install Rust with rustup first" >&2
+    exit 1
+fi
+
+# RocksDB's bindings are generated with bindgen, which needs libclang.
+if ! ldconfig -p 2>/dev/null | grep -q 'libclang'; then
+    echo "setup: installing libclang-dev (for the RocksDB bindings)" >&2
+    if [ "$(id -u)" -eq 0 ]; then
+        apt-get update -qq && apt-get install -y -qq libclang-dev >/dev/null
+    else
+        sudo apt-get update -qq && sudo apt-get install -y -qq libclang-dev >/dev/null
+    fi
+fi
+
+# rust-toolchain.toml names the wasm target; rustup installs it on first use, but say so early.
+if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+    echo "setup: adding the wasm32-unknown-unknown target" >&2
+    rustup target add wasm32-unknown-unknown >&2
+fi
+
+# One target directory outside the work tree, shared across checkouts, unless the caller chose.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/salus/target}"
+mkdir -p "$CARGO_TARGET_DIR"

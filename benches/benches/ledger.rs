@@ -8,8 +8,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use parity_scale_codec::Encode;
 use salus_benches::{block_with, dev_genesis, fresh_chain, transfers};
 use salus_node::mining::try_nonces;
-use salus_node::state_tree::{self, PathChange};
-use salus_primitives::state_key::tree_path_of;
+use salus_node::state_tree;
 use salus_primitives::state_proof::EMPTY_SUBTREE;
 use salus_primitives::{Account, Address, BlockHeader, CompactTarget, Hash, StateKey, keccak256};
 use salus_runtime::StateChanges;
@@ -100,30 +99,47 @@ fn state_commit(c: &mut Criterion) {
     let store = chain.store().clone();
     // Populate the flat state and the tree.
     let initial: Vec<(Vec<u8>, Vec<u8>)> = (0..EXISTING_KEYS)
-        .map(|i| (account_key(i), Account { nonce: 0, balance: u128::from(i), code_hash: None }.encode()))
+        .map(|i| {
+            (
+                account_key(i),
+                Account {
+                    nonce: 0,
+                    balance: u128::from(i),
+                    code_hash: None,
+                }
+                .encode(),
+            )
+        })
         .collect();
-    let mut paths: Vec<PathChange<'_>> = initial.iter().map(|(k, v)| (tree_path_of(k), Some(v.as_slice()))).collect();
-    paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let initial_changes = StateChanges::creating(initial);
+    let paths = state_tree::path_changes(&initial_changes);
     let update = state_tree::apply(&store, &EMPTY_SUBTREE, &paths).expect("populate");
     let mut root = update.root;
     let mut batch = store.batch();
     batch.put_tree_nodes(&update.new_nodes);
-    batch.apply_state_changes(
-        &StateChanges { entries: initial.iter().map(|(k, v)| (k.clone(), None, Some(v.clone()))).collect() },
-        true,
-    );
+    batch.apply_state_changes(&initial_changes, true);
     store.write(batch).expect("populate write");
 
-    let mut round = 0u32;
     // Each round rewrites a different spread of existing accounts.
     let mut round = 0u32;
     let mut next_changes = move || {
         round += 1;
         let keys: std::collections::BTreeSet<Vec<u8>> = (0..CHANGED_KEYS)
-            .map(|j| account_key(j.wrapping_mul(7_919).wrapping_add(round.wrapping_mul(104_729)) % EXISTING_KEYS))
+            .map(|j| {
+                account_key(
+                    j.wrapping_mul(7_919)
+                        .wrapping_add(round.wrapping_mul(104_729))
+                        % EXISTING_KEYS,
+                )
+            })
             .collect();
-        let value = Account { nonce: u64::from(round), balance: 7, code_hash: None }.encode();
-        StateChanges { entries: keys.into_iter().map(|key| (key, None, Some(value.clone()))).collect() }
+        let value = Account {
+            nonce: u64::from(round),
+            balance: 7,
+            code_hash: None,
+        }
+        .encode();
+        StateChanges::creating(keys.into_iter().map(|key| (key, value.clone())))
     };
 
     let mut group = c.benchmark_group("commit_1000_keys_over_100k");
@@ -144,12 +160,7 @@ fn state_commit(c: &mut Criterion) {
         b.iter_batched(
             &mut next_changes,
             |changes| {
-                let mut paths: Vec<PathChange<'_>> = changes
-                    .entries
-                    .iter()
-                    .map(|(k, _, after)| (tree_path_of(k), after.as_deref()))
-                    .collect();
-                paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                let paths = state_tree::path_changes(&changes);
                 let update = state_tree::apply(&store, &root, &paths).expect("apply");
                 let mut batch = store.batch();
                 batch.apply_state_changes(&changes, true);

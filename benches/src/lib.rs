@@ -7,7 +7,9 @@ use salus_primitives::{Action, Address, Block, SignedTransaction, Transaction};
 
 /// The dev genesis.
 pub fn dev_genesis() -> Genesis {
-    GenesisConfig::dev().build().expect("the dev genesis is valid")
+    GenesisConfig::dev()
+        .build()
+        .expect("the dev genesis is valid")
 }
 
 /// A fresh chain on RocksDB in a new temporary directory (kept alive by the returned guard).
@@ -19,7 +21,9 @@ pub fn fresh_chain(genesis: &Genesis) -> (Chain, tempfile::TempDir) {
 
 /// `count` transfers, spread over the ten dev accounts with consecutive nonces.
 pub fn transfers(count: usize) -> Vec<SignedTransaction> {
-    let keys: Vec<_> = (0..10).map(|i| derive_key(DEV_MNEMONIC, i).expect("dev key")).collect();
+    let keys: Vec<_> = (0..10)
+        .map(|i| derive_key(DEV_MNEMONIC, i).expect("dev key"))
+        .collect();
     (0..count)
         .map(|i| {
             let key = &keys[i % keys.len()];
@@ -28,7 +32,10 @@ pub fn transfers(count: usize) -> Vec<SignedTransaction> {
                 nonce: (i / keys.len()) as u64,
                 fuel_limit: 20_000,
                 fuel_price: 1,
-                action: Action::Transfer { to: Address([(i % 251) as u8; 20]), amount: 1 },
+                action: Action::Transfer {
+                    to: Address([(i % 251) as u8; 20]),
+                    amount: 1,
+                },
                 sponsor: None,
             }
             .sign(key, None)
@@ -40,11 +47,20 @@ pub fn transfers(count: usize) -> Vec<SignedTransaction> {
 pub fn block_with(genesis: &Genesis, transactions: &[SignedTransaction]) -> Block {
     let (chain, _dir) = fresh_chain(genesis);
     let timestamp = genesis.header.timestamp_ms + 1_000;
-    let template = chain.build_block(Address([0xee; 20]), timestamp, transactions).expect("template");
-    assert!(template.skipped.is_empty(), "transactions skipped: {:?}", template.skipped);
+    let template = chain
+        .build_block(Address([0xee; 20]), timestamp, transactions)
+        .expect("template");
+    assert!(
+        template.skipped.is_empty(),
+        "transactions skipped: {:?}",
+        template.skipped
+    );
     let stop = std::sync::atomic::AtomicBool::new(false);
     match salus_node::mining::search_nonce(&template.block.header, 1, &stop).expect("target") {
-        salus_node::mining::SearchOutcome::Found(header) => Block { header, transactions: template.block.transactions },
+        salus_node::mining::SearchOutcome::Found(header) => Block {
+            header,
+            transactions: template.block.transactions,
+        },
         other => panic!("nonce search: {other:?}"),
     }
 }

@@ -14,7 +14,8 @@ use salus_primitives::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::state_tree::{self, PathChange, TreeUpdate};
+use crate::state_tree::{self, TreeUpdate};
+use salus_runtime::StateChanges;
 
 /// Number of funded dev accounts (as anvil: indices 0..10 of the dev mnemonic).
 pub const DEV_ACCOUNT_COUNT: u32 = 10;
@@ -76,7 +77,9 @@ pub struct DecimalU128(pub u128);
 impl TryFrom<String> for DecimalU128 {
     type Error = String;
     fn try_from(text: String) -> Result<Self, Self::Error> {
-        text.parse().map(DecimalU128).map_err(|_| format!("`{text}` is not a decimal amount"))
+        text.parse()
+            .map(DecimalU128)
+            .map_err(|_| format!("`{text}` is not a decimal amount"))
     }
 }
 
@@ -94,8 +97,12 @@ pub struct HexU32(pub u32);
 impl TryFrom<String> for HexU32 {
     type Error = String;
     fn try_from(text: String) -> Result<Self, Self::Error> {
-        let digits = text.strip_prefix("0x").ok_or_else(|| format!("`{text}` is not 0x-prefixed hex"))?;
-        u32::from_str_radix(digits, 16).map(HexU32).map_err(|_| format!("`{text}` is not a 32-bit hex value"))
+        let digits = text
+            .strip_prefix("0x")
+            .ok_or_else(|| format!("`{text}` is not 0x-prefixed hex"))?;
+        u32::from_str_radix(digits, 16)
+            .map(HexU32)
+            .map_err(|_| format!("`{text}` is not a 32-bit hex value"))
     }
 }
 
@@ -148,18 +155,29 @@ impl GenesisConfig {
     /// # Errors
     /// [`GenesisError`] naming the file and the problem.
     pub fn load(path: &Path) -> Result<GenesisConfig, GenesisError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| GenesisError::Read { path: path.display().to_string(), source })?;
-        serde_json::from_str(&text)
-            .map_err(|error| GenesisError::Parse { path: path.display().to_string(), message: error.to_string() })
+        let text = std::fs::read_to_string(path).map_err(|source| GenesisError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|error| GenesisError::Parse {
+            path: path.display().to_string(),
+            message: error.to_string(),
+        })
     }
 
     /// The dev chain: fixed minimal difficulty, ten funded accounts from the dev mnemonic.
     pub fn dev() -> GenesisConfig {
         let alloc = (0..DEV_ACCOUNT_COUNT)
             .map(|index| {
-                let address = derive_key(DEV_MNEMONIC, index).expect("the dev mnemonic is valid").address();
-                (address.to_string(), GenesisAccount { balance: DecimalU128(DEV_ACCOUNT_BALANCE) })
+                let address = derive_key(DEV_MNEMONIC, index)
+                    .expect("the dev mnemonic is valid")
+                    .address();
+                (
+                    address.to_string(),
+                    GenesisAccount {
+                        balance: DecimalU128(DEV_ACCOUNT_BALANCE),
+                    },
+                )
             })
             .collect();
         GenesisConfig {
@@ -182,18 +200,28 @@ impl GenesisConfig {
     pub fn build(&self) -> Result<Genesis, GenesisError> {
         let pow_limit = CompactTarget(self.pow_limit.0);
         let genesis_bits = CompactTarget(self.genesis_bits.0);
-        let limit = pow_limit.to_target().map_err(|e| GenesisError::Invalid(format!("pow_limit: {e}")))?;
-        let bits = genesis_bits.to_target().map_err(|e| GenesisError::Invalid(format!("genesis_bits: {e}")))?;
+        let limit = pow_limit
+            .to_target()
+            .map_err(|e| GenesisError::Invalid(format!("pow_limit: {e}")))?;
+        let bits = genesis_bits
+            .to_target()
+            .map_err(|e| GenesisError::Invalid(format!("genesis_bits: {e}")))?;
         if bits > limit {
-            return Err(GenesisError::Invalid("genesis_bits is easier than pow_limit".into()));
+            return Err(GenesisError::Invalid(
+                "genesis_bits is easier than pow_limit".into(),
+            ));
         }
         if self.target_block_time_ms == 0 {
-            return Err(GenesisError::Invalid("target_block_time_ms must be positive".into()));
+            return Err(GenesisError::Invalid(
+                "target_block_time_ms must be positive".into(),
+            ));
         }
         let difficulty = match self.difficulty {
             DifficultyConfig::Fixed => DifficultyRule::Fixed,
             DifficultyConfig::Asert { half_life_ms: 0 } => {
-                return Err(GenesisError::Invalid("asert half_life_ms must be positive".into()));
+                return Err(GenesisError::Invalid(
+                    "asert half_life_ms must be positive".into(),
+                ));
             }
             DifficultyConfig::Asert { half_life_ms } => DifficultyRule::Asert { half_life_ms },
         };
@@ -211,7 +239,11 @@ impl GenesisConfig {
             let address: Address = text
                 .parse()
                 .map_err(|e| GenesisError::Invalid(format!("alloc address `{text}`: {e}")))?;
-            let record = Account { nonce: 0, balance: account.balance.0, code_hash: None };
+            let record = Account {
+                nonce: 0,
+                balance: account.balance.0,
+                code_hash: None,
+            };
             if !record.is_empty() {
                 state.insert(StateKey::Account(address).to_bytes(), record.encode());
             }
@@ -230,7 +262,12 @@ impl GenesisConfig {
             miner: Address::ZERO,
             nonce: 0,
         };
-        Ok(Genesis { params, header, state, tree })
+        Ok(Genesis {
+            params,
+            header,
+            state,
+            tree,
+        })
     }
 }
 
@@ -239,13 +276,10 @@ impl GenesisConfig {
 pub const DEV_POW_LIMIT: CompactTarget = CompactTarget(0x2000_ffff);
 
 fn genesis_tree(state: &BTreeMap<Vec<u8>, Vec<u8>>) -> TreeUpdate {
-    let mut changes: Vec<PathChange<'_>> = state
-        .iter()
-        .map(|(key, value)| (salus_primitives::state_key::tree_path_of(key), Some(value.as_slice())))
-        .collect();
-    changes.sort_by(|a, b| a.0.cmp(&b.0));
+    let changes = StateChanges::creating(state.clone());
     let empty: std::collections::HashMap<Hash, Vec<u8>> = std::collections::HashMap::new();
-    state_tree::apply(&empty, &EMPTY_SUBTREE, &changes).expect("an empty tree has no missing nodes and keys are distinct")
+    state_tree::apply(&empty, &EMPTY_SUBTREE, &state_tree::path_changes(&changes))
+        .expect("an empty tree has no missing nodes and keys are distinct")
 }
 
 #[cfg(test)]
@@ -256,8 +290,14 @@ mod tests {
     fn dev_genesis_funds_the_dev_accounts() {
         let genesis = GenesisConfig::dev().build().unwrap();
         assert_eq!(genesis.state.len(), DEV_ACCOUNT_COUNT as usize);
-        let first: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse().unwrap();
-        assert!(genesis.state.contains_key(&StateKey::Account(first).to_bytes()));
+        let first: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+            .parse()
+            .unwrap();
+        assert!(
+            genesis
+                .state
+                .contains_key(&StateKey::Account(first).to_bytes())
+        );
         assert_ne!(genesis.header.state_root, EMPTY_SUBTREE);
     }
 
@@ -268,10 +308,14 @@ mod tests {
         let parsed: GenesisConfig = serde_json::from_str(&text).unwrap();
         assert_eq!(parsed, config);
         let broken = text.replace("\"chain_id\"", "\"chain_idd\"");
-        let error = serde_json::from_str::<GenesisConfig>(&broken).unwrap_err().to_string();
+        let error = serde_json::from_str::<GenesisConfig>(&broken)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("chain_idd"), "{error}");
         let bad_amount = text.replacen(&DEV_ACCOUNT_BALANCE.to_string(), "lots", 1);
-        let error = serde_json::from_str::<GenesisConfig>(&bad_amount).unwrap_err().to_string();
+        let error = serde_json::from_str::<GenesisConfig>(&bad_amount)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("lots"), "{error}");
     }
 }

@@ -11,7 +11,7 @@ pub mod verify;
 
 pub use chain::{Chain, ImportError, ImportOutcome, Tip};
 pub use genesis::{Genesis, GenesisConfig};
-pub use storage::{Store, StorageError};
+pub use storage::{StorageError, Store};
 
 /// Milliseconds since the Unix epoch by the local clock: used only for the "not too far in the
 /// future" rule and for stamping mined blocks, never inside consensus execution.

@@ -81,14 +81,23 @@ fn main() -> anyhow::Result<()> {
         .with_target(false)
         .init();
     match Cli::parse().command {
-        Command::Dev { data_dir, block_time_ms, threads, blocks } => {
+        Command::Dev {
+            data_dir,
+            block_time_ms,
+            threads,
+            blocks,
+        } => {
             let data_dir = match data_dir {
                 Some(dir) => dir,
                 None => default_dev_dir()?,
             };
             run_dev(data_dir, block_time_ms, threads, blocks)
         }
-        Command::ImportBlocks { data_dir, genesis, file } => import_blocks(&data_dir, genesis.as_deref(), &file),
+        Command::ImportBlocks {
+            data_dir,
+            genesis,
+            file,
+        } => import_blocks(&data_dir, genesis.as_deref(), &file),
         Command::VerifyChain { data_dir } => {
             let store = Store::open_read_only(&data_dir)
                 .with_context(|| format!("opening {}", data_dir.display()))?;
@@ -106,7 +115,11 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn import_blocks(data_dir: &std::path::Path, genesis: Option<&std::path::Path>, file: &std::path::Path) -> anyhow::Result<()> {
+fn import_blocks(
+    data_dir: &std::path::Path,
+    genesis: Option<&std::path::Path>,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
     use parity_scale_codec::Decode;
     use std::io::Write;
     let config = match genesis {
@@ -123,17 +136,32 @@ fn import_blocks(data_dir: &std::path::Path, genesis: Option<&std::path::Path>, 
     let mut stdout = std::io::stdout().lock();
     for block in blocks {
         let number = block.header.number;
-        let outcome = chain.import_block(block, wall_clock_ms()).with_context(|| format!("importing block {number}"))?;
-        writeln!(stdout, "block {number}: {outcome:?}; head {}", chain.head().header.number)?;
+        let outcome = chain
+            .import_block(block, wall_clock_ms())
+            .with_context(|| format!("importing block {number}"))?;
+        writeln!(
+            stdout,
+            "block {number}: {outcome:?}; head {}",
+            chain.head().header.number
+        )?;
         stdout.flush()?;
     }
     Ok(())
 }
 
-fn run_dev(data_dir: PathBuf, block_time_ms: u64, threads: usize, blocks: Option<u64>) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let genesis = GenesisConfig::dev().build().context("building the dev genesis")?;
-    let store = Store::open(&data_dir).with_context(|| format!("opening {}", data_dir.display()))?;
+fn run_dev(
+    data_dir: PathBuf,
+    block_time_ms: u64,
+    threads: usize,
+    blocks: Option<u64>,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let genesis = GenesisConfig::dev()
+        .build()
+        .context("building the dev genesis")?;
+    let store =
+        Store::open(&data_dir).with_context(|| format!("opening {}", data_dir.display()))?;
     let mut chain = Chain::open(store, &genesis).context("opening the chain")?;
 
     println!("Salus dev chain (chain id {})", genesis.params.chain_id);
@@ -142,7 +170,11 @@ fn run_dev(data_dir: PathBuf, block_time_ms: u64, threads: usize, blocks: Option
     println!("Accounts (public test keys, funded at genesis; never use them on a real network):");
     for index in 0..salus_node::genesis::DEV_ACCOUNT_COUNT {
         let key = derive_key(DEV_MNEMONIC, index).context("deriving dev keys")?;
-        println!("  ({index}) {}  key 0x{}", key.address(), hex::encode(key.to_bytes()));
+        println!(
+            "  ({index}) {}  key 0x{}",
+            key.address(),
+            hex::encode(key.to_bytes())
+        );
     }
     println!(
         "Head: block {} {}  (blocks every {block_time_ms} ms; Ctrl-C to stop)",
@@ -160,10 +192,15 @@ fn run_dev(data_dir: PathBuf, block_time_ms: u64, threads: usize, blocks: Option
         let template = chain.build_block(miner, wall_clock_ms(), &[])?;
         match search_nonce(&template.block.header, threads, &stop)? {
             SearchOutcome::Found(header) => {
-                let block = salus_primitives::Block { header, transactions: template.block.transactions };
+                let block = salus_primitives::Block {
+                    header,
+                    transactions: template.block.transactions,
+                };
                 let hash = block.hash();
                 let number = block.header.number;
-                chain.import_block(block, wall_clock_ms()).context("importing a mined block")?;
+                chain
+                    .import_block(block, wall_clock_ms())
+                    .context("importing a mined block")?;
                 tracing::info!(number, %hash, "mined block");
                 mined += 1;
             }
@@ -176,6 +213,10 @@ fn run_dev(data_dir: PathBuf, block_time_ms: u64, threads: usize, blocks: Option
             std::thread::sleep(interval - elapsed);
         }
     }
-    println!("Stopped at block {} {}", chain.head().header.number, chain.head().hash);
+    println!(
+        "Stopped at block {} {}",
+        chain.head().header.number,
+        chain.head().hash
+    );
     Ok(())
 }

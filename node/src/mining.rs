@@ -39,7 +39,11 @@ pub enum SearchOutcome {
 ///
 /// # Errors
 /// [`TargetError`] if the header's `bits` do not decode.
-pub fn search_nonce(header: &BlockHeader, threads: usize, stop: &AtomicBool) -> Result<SearchOutcome, TargetError> {
+pub fn search_nonce(
+    header: &BlockHeader,
+    threads: usize,
+    stop: &AtomicBool,
+) -> Result<SearchOutcome, TargetError> {
     let target = target_bytes(header)?;
     let threads = threads.max(1) as u64;
     let found = AtomicBool::new(false);
@@ -49,7 +53,17 @@ pub fn search_nonce(header: &BlockHeader, threads: usize, stop: &AtomicBool) -> 
     std::thread::scope(|scope| {
         for lane in 0..threads {
             let (encoded, found, winner) = (encoded.clone(), &found, &winner);
-            scope.spawn(move || search_lane(encoded, &target, start.wrapping_add(lane), threads, stop, found, winner));
+            scope.spawn(move || {
+                search_lane(
+                    encoded,
+                    &target,
+                    start.wrapping_add(lane),
+                    threads,
+                    stop,
+                    found,
+                    winner,
+                )
+            });
         }
     });
     if found.load(Ordering::Acquire) {
@@ -92,7 +106,13 @@ fn search_lane(
 
 /// The inner loop of the search: writes `count` nonces `first, first + step, …` into the encoded
 /// header in place and hashes each; returns the first that meets `target` (32 big-endian bytes).
-pub fn try_nonces(encoded: &mut [u8], target: &[u8; 32], first: u64, step: u64, count: u64) -> Option<u64> {
+pub fn try_nonces(
+    encoded: &mut [u8],
+    target: &[u8; 32],
+    first: u64,
+    step: u64,
+    count: u64,
+) -> Option<u64> {
     let mut nonce = first;
     for _ in 0..count {
         encoded[HEADER_NONCE_OFFSET..].copy_from_slice(&nonce.to_le_bytes());
@@ -129,7 +149,8 @@ mod tests {
     fn found_nonce_meets_the_target() {
         let stop = AtomicBool::new(false);
         for threads in [1, 3] {
-            let SearchOutcome::Found(sealed) = search_nonce(&header(10), threads, &stop).unwrap() else {
+            let SearchOutcome::Found(sealed) = search_nonce(&header(10), threads, &stop).unwrap()
+            else {
                 panic!("no nonce found");
             };
             let hash = sealed.hash();
@@ -142,6 +163,9 @@ mod tests {
     fn a_set_stop_flag_ends_an_impossible_search() {
         let stop = AtomicBool::new(true);
         // 200 zero bits will not be found; the search must return promptly when told to stop.
-        assert_eq!(search_nonce(&header(200), 2, &stop).unwrap(), SearchOutcome::Stopped);
+        assert_eq!(
+            search_nonce(&header(200), 2, &stop).unwrap(),
+            SearchOutcome::Stopped
+        );
     }
 }

@@ -74,7 +74,9 @@ pub trait TreeNodeSource {
     /// # Errors
     /// [`TreeError::MissingNode`] or [`TreeError::CorruptNode`].
     fn node(&self, hash: &Hash) -> Result<TreeNode, TreeError> {
-        let bytes = self.node_bytes(hash)?.ok_or(TreeError::MissingNode(*hash))?;
+        let bytes = self
+            .node_bytes(hash)?
+            .ok_or(TreeError::MissingNode(*hash))?;
         TreeNode::decode(&mut &bytes[..]).map_err(|_| TreeError::CorruptNode(*hash))
     }
 }
@@ -86,7 +88,7 @@ impl TreeNodeSource for std::collections::HashMap<Hash, Vec<u8>> {
 }
 
 /// The result of applying changes: the new root and the nodes to store.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct TreeUpdate {
     /// The new root.
     pub root: Hash,
@@ -97,18 +99,41 @@ pub struct TreeUpdate {
 /// A change to one key: its path and its new value (`None`: delete).
 pub type PathChange<'a> = (Hash, Option<&'a [u8]>);
 
+/// The tree changes of a block's write set, sorted by path as [`apply`] requires.
+pub fn path_changes(changes: &salus_runtime::StateChanges) -> Vec<PathChange<'_>> {
+    let mut paths: Vec<PathChange<'_>> = changes
+        .entries
+        .iter()
+        .map(|change| {
+            (
+                salus_primitives::state_key::tree_path_of(&change.key),
+                change.after.as_deref(),
+            )
+        })
+        .collect();
+    paths.sort_unstable_by_key(|change| change.0);
+    paths
+}
+
 /// The value at `path` under `root`.
 ///
 /// # Errors
 /// [`TreeError`] for missing or corrupt nodes.
-pub fn get(source: &impl TreeNodeSource, root: &Hash, path: &Hash) -> Result<Option<Vec<u8>>, TreeError> {
+pub fn get(
+    source: &impl TreeNodeSource,
+    root: &Hash,
+    path: &Hash,
+) -> Result<Option<Vec<u8>>, TreeError> {
     let mut current = *root;
     for depth in 0..=256 {
         if current == EMPTY_SUBTREE {
             return Ok(None);
         }
         match source.node(&current)? {
-            TreeNode::Leaf { path: leaf_path, value } => {
+            TreeNode::Leaf {
+                path: leaf_path,
+                value,
+            } => {
                 return Ok((leaf_path == *path).then_some(value));
             }
             TreeNode::Interior { left, right } => {
@@ -135,11 +160,23 @@ pub fn prove(
     let mut current = *root;
     loop {
         if current == EMPTY_SUBTREE {
-            return Ok((StateProof { siblings, terminal: ProofTerminal::Empty }, None));
+            return Ok((
+                StateProof {
+                    siblings,
+                    terminal: ProofTerminal::Empty,
+                },
+                None,
+            ));
         }
         match source.node(&current)? {
-            TreeNode::Leaf { path: leaf_path, value } => {
-                let terminal = ProofTerminal::Leaf { path: leaf_path, value_hash: keccak256(&value) };
+            TreeNode::Leaf {
+                path: leaf_path,
+                value,
+            } => {
+                let terminal = ProofTerminal::Leaf {
+                    path: leaf_path,
+                    value_hash: keccak256(&value),
+                };
                 let value = (leaf_path == *path).then_some(value);
                 return Ok((StateProof { siblings, terminal }, value));
             }
@@ -172,20 +209,29 @@ pub fn apply(
     if changes.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
         return Err(TreeError::PathCollision);
     }
-    let mut updater = Updater { source, new_nodes: Vec::new() };
+    let mut updater = Updater {
+        source,
+        new_nodes: Vec::new(),
+    };
     let root = updater.update(*root, 0, changes)?.hash();
-    Ok(TreeUpdate { root, new_nodes: updater.new_nodes })
+    Ok(TreeUpdate {
+        root,
+        new_nodes: updater.new_nodes,
+    })
 }
 
 /// Visits every leaf under `root` in path order, stopping at the first error.
 ///
 /// # Errors
 /// [`TreeError`] for missing or corrupt nodes, or the visitor's error.
-pub fn for_each_leaf(
+pub fn for_each_leaf<F>(
     source: &impl TreeNodeSource,
     root: &Hash,
-    visit: &mut dyn FnMut(&Hash, &[u8]) -> Result<(), TreeError>,
-) -> Result<(), TreeError> {
+    visit: &mut F,
+) -> Result<(), TreeError>
+where
+    F: FnMut(&Hash, &[u8]) -> Result<(), TreeError>,
+{
     if *root == EMPTY_SUBTREE {
         return Ok(());
     }
@@ -229,9 +275,18 @@ impl<S: TreeNodeSource> Updater<'_, S> {
         hash
     }
 
-    fn update(&mut self, node: Hash, depth: usize, changes: &[PathChange<'_>]) -> Result<Subtree, TreeError> {
+    fn update(
+        &mut self,
+        node: Hash,
+        depth: usize,
+        changes: &[PathChange<'_>],
+    ) -> Result<Subtree, TreeError> {
         if changes.is_empty() {
-            return Ok(if node == EMPTY_SUBTREE { Subtree::Empty } else { Subtree::Unchanged(node) });
+            return Ok(if node == EMPTY_SUBTREE {
+                Subtree::Empty
+            } else {
+                Subtree::Unchanged(node)
+            });
         }
         if depth > 255 {
             return Err(TreeError::PathCollision);
@@ -246,7 +301,9 @@ impl<S: TreeNodeSource> Updater<'_, S> {
         match self.source.node(&node)? {
             TreeNode::Leaf { path, value } => {
                 let mut items: Vec<(Hash, Cow<'_, [u8]>)> = Vec::with_capacity(changes.len() + 1);
-                let overridden = changes.binary_search_by(|change| change.0.cmp(&path)).is_ok();
+                let overridden = changes
+                    .binary_search_by(|change| change.0.cmp(&path))
+                    .is_ok();
                 let mut existing = (!overridden).then_some((path, Cow::Owned(value)));
                 for (change_path, change_value) in changes {
                     if let Some(value) = change_value {
@@ -279,23 +336,33 @@ impl<S: TreeNodeSource> Updater<'_, S> {
             let is_leaf = match lone {
                 Subtree::Leaf(_) => true,
                 Subtree::Interior(_) | Subtree::Empty => false,
-                Subtree::Unchanged(hash) => matches!(self.source.node(hash)?, TreeNode::Leaf { .. }),
+                Subtree::Unchanged(hash) => {
+                    matches!(self.source.node(hash)?, TreeNode::Leaf { .. })
+                }
             };
             if is_leaf {
                 return Ok(Subtree::Leaf(lone.hash()));
             }
         }
-        let hash = self.store(TreeNode::Interior { left: left.hash(), right: right.hash() });
+        let hash = self.store(TreeNode::Interior {
+            left: left.hash(),
+            right: right.hash(),
+        });
         Ok(Subtree::Interior(hash))
     }
 
     /// Builds the canonical subtree of `items` (sorted by path) at `depth`.
-    fn build(&mut self, depth: usize, items: &[(Hash, Cow<'_, [u8]>)]) -> Result<Subtree, TreeError> {
+    fn build(
+        &mut self,
+        depth: usize,
+        items: &[(Hash, Cow<'_, [u8]>)],
+    ) -> Result<Subtree, TreeError> {
         match items {
             [] => Ok(Subtree::Empty),
-            [(path, value)] => {
-                Ok(Subtree::Leaf(self.store(TreeNode::Leaf { path: *path, value: value.to_vec() })))
-            }
+            [(path, value)] => Ok(Subtree::Leaf(self.store(TreeNode::Leaf {
+                path: *path,
+                value: value.to_vec(),
+            }))),
             _ => {
                 if depth > 255 {
                     return Err(TreeError::PathCollision);
@@ -303,7 +370,10 @@ impl<S: TreeNodeSource> Updater<'_, S> {
                 let split = items.partition_point(|(path, _)| !path.bit(depth));
                 let left = self.build(depth + 1, &items[..split])?;
                 let right = self.build(depth + 1, &items[split..])?;
-                let hash = self.store(TreeNode::Interior { left: left.hash(), right: right.hash() });
+                let hash = self.store(TreeNode::Interior {
+                    left: left.hash(),
+                    right: right.hash(),
+                });
                 Ok(Subtree::Interior(hash))
             }
         }
@@ -326,8 +396,12 @@ impl<'a, S: TreeNodeSource> StateAtRoot<'a, S> {
 
 impl<S: TreeNodeSource> salus_runtime::State for StateAtRoot<'_, S> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, salus_runtime::StateError> {
-        get(self.source, &self.root, &salus_primitives::state_key::tree_path_of(key))
-            .map_err(|error| salus_runtime::StateError(error.to_string()))
+        get(
+            self.source,
+            &self.root,
+            &salus_primitives::state_key::tree_path_of(key),
+        )
+        .map_err(|error| salus_runtime::StateError(error.to_string()))
     }
 }
 
@@ -344,7 +418,11 @@ mod tests {
     }
 
     /// Applies changes to an in-memory node map, returning the new root.
-    fn commit(nodes: &mut HashMap<Hash, Vec<u8>>, root: Hash, changes: &BTreeMap<Hash, Option<Vec<u8>>>) -> Hash {
+    fn commit(
+        nodes: &mut HashMap<Hash, Vec<u8>>,
+        root: Hash,
+        changes: &BTreeMap<Hash, Option<Vec<u8>>>,
+    ) -> Hash {
         let list: Vec<PathChange<'_>> = changes.iter().map(|(p, v)| (*p, v.as_deref())).collect();
         let update = apply(nodes, &root, &list).unwrap();
         nodes.extend(update.new_nodes);
@@ -354,7 +432,10 @@ mod tests {
     /// The root of a key set built from scratch.
     fn fresh_root(contents: &BTreeMap<Hash, Vec<u8>>) -> Hash {
         let mut nodes = HashMap::new();
-        let changes = contents.iter().map(|(p, v)| (*p, Some(v.clone()))).collect();
+        let changes = contents
+            .iter()
+            .map(|(p, v)| (*p, Some(v.clone())))
+            .collect();
         commit(&mut nodes, EMPTY_SUBTREE, &changes)
     }
 
@@ -388,7 +469,11 @@ mod tests {
     #[test]
     fn old_roots_stay_readable() {
         let mut nodes = HashMap::new();
-        let first = commit(&mut nodes, EMPTY_SUBTREE, &[(path(1), Some(b"a".to_vec()))].into());
+        let first = commit(
+            &mut nodes,
+            EMPTY_SUBTREE,
+            &[(path(1), Some(b"a".to_vec()))].into(),
+        );
         let second = commit(&mut nodes, first, &[(path(1), Some(b"b".to_vec()))].into());
         let fork = commit(&mut nodes, first, &[(path(1), Some(b"c".to_vec()))].into());
         assert_eq!(get(&nodes, &first, &path(1)).unwrap(), Some(b"a".to_vec()));
@@ -400,28 +485,45 @@ mod tests {
     #[test]
     fn proofs_verify_for_present_and_absent_keys_and_fail_when_tampered() {
         let mut nodes = HashMap::new();
-        let changes = (0..100u32).map(|i| (path(i), Some(vec![i as u8]))).collect();
+        let changes = (0..100u32)
+            .map(|i| (path(i), Some(vec![i as u8])))
+            .collect();
         let root = commit(&mut nodes, EMPTY_SUBTREE, &changes);
         for i in 0..100u32 {
             let (proof, value) = prove(&nodes, &root, &path(i)).unwrap();
             assert_eq!(value, Some(vec![i as u8]));
             proof.verify(&root, &path(i), Some(&[i as u8])).unwrap();
-            assert_eq!(proof.verify(&root, &path(i), Some(&[i as u8 ^ 1])), Err(ProofError::ValueMismatch));
-            assert_eq!(proof.verify(&root, &path(i), None), Err(ProofError::KeyPresent));
+            assert_eq!(
+                proof.verify(&root, &path(i), Some(&[i as u8 ^ 1])),
+                Err(ProofError::ValueMismatch)
+            );
+            assert_eq!(
+                proof.verify(&root, &path(i), None),
+                Err(ProofError::KeyPresent)
+            );
             let mut other_root = root;
             other_root.0[0] ^= 1;
-            assert_eq!(proof.verify(&other_root, &path(i), Some(&[i as u8])), Err(ProofError::RootMismatch));
+            assert_eq!(
+                proof.verify(&other_root, &path(i), Some(&[i as u8])),
+                Err(ProofError::RootMismatch)
+            );
             let mut tampered = proof.clone();
             if let Some(sibling) = tampered.siblings.first_mut() {
                 sibling.0[5] ^= 1;
             }
-            assert_eq!(tampered.verify(&root, &path(i), Some(&[i as u8])), Err(ProofError::RootMismatch));
+            assert_eq!(
+                tampered.verify(&root, &path(i), Some(&[i as u8])),
+                Err(ProofError::RootMismatch)
+            );
         }
         for i in 100..200u32 {
             let (proof, value) = prove(&nodes, &root, &path(i)).unwrap();
             assert_eq!(value, None);
             proof.verify(&root, &path(i), None).unwrap();
-            assert_eq!(proof.verify(&root, &path(i), Some(b"x")), Err(ProofError::KeyAbsent));
+            assert_eq!(
+                proof.verify(&root, &path(i), Some(b"x")),
+                Err(ProofError::KeyAbsent)
+            );
         }
         // The empty tree proves every key absent.
         let (proof, _) = prove(&nodes, &EMPTY_SUBTREE, &path(1)).unwrap();
@@ -457,6 +559,9 @@ mod tests {
     fn unsorted_changes_are_refused() {
         let nodes = HashMap::new();
         let (a, b) = (path(1).min(path(2)), path(1).max(path(2)));
-        assert!(matches!(apply(&nodes, &EMPTY_SUBTREE, &[(b, Some(b"1")), (a, Some(b"2"))]), Err(TreeError::PathCollision)));
+        assert!(matches!(
+            apply(&nodes, &EMPTY_SUBTREE, &[(b, Some(b"1")), (a, Some(b"2"))]),
+            Err(TreeError::PathCollision)
+        ));
     }
 }

@@ -3,15 +3,15 @@
 //! state root — and the head's flat state against its state tree, naming the first block that
 //! fails.
 
+use parity_scale_codec::Encode;
 use salus_primitives::block::{receipts_root, transactions_root};
 use salus_primitives::state_key::tree_path_of;
 use salus_primitives::{BlockHeader, ChainParams, Hash, keccak256, limits};
-use parity_scale_codec::Encode;
 use salus_runtime::{BlockContext, NoSignatureCache, execute_block};
 
 use crate::chain::validation;
-use crate::state_tree::{self, PathChange, StateAtRoot};
-use crate::storage::{Store, StorageError};
+use crate::state_tree::{self, StateAtRoot};
+use crate::storage::{StorageError, Store};
 
 /// What `verify-chain` found wrong.
 #[derive(Debug, thiserror::Error)]
@@ -52,38 +52,69 @@ pub struct VerifyReport {
 /// # Errors
 /// [`VerifyError`] naming the first block that fails, or the storage error.
 pub fn verify_chain(store: &Store) -> Result<VerifyReport, VerifyError> {
-    let params = store.chain_params()?.ok_or_else(|| StorageError::Corrupt("chain parameters missing".into()))?;
-    let head = store.head_hash()?.ok_or_else(|| StorageError::Corrupt("head pointer missing".into()))?;
+    let params = store
+        .chain_params()?
+        .ok_or_else(|| StorageError::Corrupt("chain parameters missing".into()))?;
+    let head = store
+        .head_hash()?
+        .ok_or_else(|| StorageError::Corrupt("head pointer missing".into()))?;
     let mut previous: Option<(Hash, BlockHeader)> = None;
     let mut genesis: Option<BlockHeader> = None;
     let mut window: Vec<u64> = Vec::with_capacity(limits::MEDIAN_TIME_SPAN);
     let mut transactions = 0u64;
     let mut number = 0u64;
     loop {
-        let hash = store.canonical_hash(number).map_err(|e| block_error(number, Hash::ZERO, e))?.ok_or_else(|| {
-            VerifyError::Block { number, hash: Hash::ZERO, problem: "canonical index entry missing".into() }
-        })?;
-        let fail = |problem: String| VerifyError::Block { number, hash, problem };
-        let header = store.header(&hash).map_err(|e| fail(e.to_string()))?.ok_or_else(|| fail("header missing".into()))?;
+        let hash = store
+            .canonical_hash(number)
+            .map_err(|e| block_error(number, Hash::ZERO, e))?
+            .ok_or_else(|| VerifyError::Block {
+                number,
+                hash: Hash::ZERO,
+                problem: "canonical index entry missing".into(),
+            })?;
+        let fail = |problem: String| VerifyError::Block {
+            number,
+            hash,
+            problem,
+        };
+        let header = store
+            .header(&hash)
+            .map_err(|e| fail(e.to_string()))?
+            .ok_or_else(|| fail("header missing".into()))?;
         if header.hash() != hash {
-            return Err(fail(format!("header hashes to {}, not to the hash it is stored under (tampered header)", header.hash())));
+            return Err(fail(format!(
+                "header hashes to {}, not to the hash it is stored under (tampered header)",
+                header.hash()
+            )));
         }
         if header.number != number {
             return Err(fail(format!("header number is {}", header.number)));
         }
-        let body = store.body(&hash).map_err(|e| fail(format!("{e} (tampered body)")))?.ok_or_else(|| fail("body missing".into()))?;
+        let body = store
+            .body(&hash)
+            .map_err(|e| fail(format!("{e} (tampered body)")))?
+            .ok_or_else(|| fail("body missing".into()))?;
         let computed = transactions_root(&body);
         if computed != header.transactions_root {
-            return Err(fail(format!("transactions root {computed} does not match the header's (tampered body)")));
+            return Err(fail(format!(
+                "transactions root {computed} does not match the header's (tampered body)"
+            )));
         }
-        let receipts = store.receipts(&hash).map_err(|e| fail(e.to_string()))?.ok_or_else(|| fail("receipts missing".into()))?;
+        let receipts = store
+            .receipts(&hash)
+            .map_err(|e| fail(e.to_string()))?
+            .ok_or_else(|| fail("receipts missing".into()))?;
         if receipts_root(&receipts) != header.receipts_root {
-            return Err(fail("stored receipts do not match the receipts root".into()));
+            return Err(fail(
+                "stored receipts do not match the receipts root".into(),
+            ));
         }
         match &previous {
             None => {
                 if header.parent_hash != keccak256(&params.encode()) {
-                    return Err(fail("genesis does not commit to the stored chain parameters".into()));
+                    return Err(fail(
+                        "genesis does not commit to the stored chain parameters".into(),
+                    ));
                 }
                 if !body.is_empty() {
                     return Err(fail("genesis has transactions".into()));
@@ -92,13 +123,24 @@ pub fn verify_chain(store: &Store) -> Result<VerifyReport, VerifyError> {
             }
             Some((parent_hash, parent)) => {
                 if header.parent_hash != *parent_hash {
-                    return Err(fail(format!("parent hash {} does not link to block {}", header.parent_hash, number - 1)));
+                    return Err(fail(format!(
+                        "parent hash {} does not link to block {}",
+                        header.parent_hash,
+                        number - 1
+                    )));
                 }
                 validation::check_proof_of_work(&header, &hash).map_err(|e| fail(e.to_string()))?;
                 let genesis = genesis.as_ref().expect("set at block 0");
                 let mut recent = window.clone();
-                validation::check_against_parent(&params, genesis, &header, parent, &mut recent, None)
-                    .map_err(|e| fail(e.to_string()))?;
+                validation::check_against_parent(
+                    &params,
+                    genesis,
+                    &header,
+                    parent,
+                    &mut recent,
+                    None,
+                )
+                .map_err(|e| fail(e.to_string()))?;
                 reexecute(store, &params, &header, parent, &body, &receipts).map_err(fail)?;
                 transactions += body.len() as u64;
             }
@@ -116,11 +158,20 @@ pub fn verify_chain(store: &Store) -> Result<VerifyReport, VerifyError> {
     }
     let (head_hash, head_header) = previous.expect("at least genesis was checked");
     let state_entries = verify_flat_state(store, &head_header.state_root)?;
-    Ok(VerifyReport { blocks: number + 1, transactions, state_entries, head: head_hash })
+    Ok(VerifyReport {
+        blocks: number + 1,
+        transactions,
+        state_entries,
+        head: head_hash,
+    })
 }
 
 fn block_error(number: u64, hash: Hash, error: StorageError) -> VerifyError {
-    VerifyError::Block { number, hash, problem: error.to_string() }
+    VerifyError::Block {
+        number,
+        hash,
+        problem: error.to_string(),
+    }
 }
 
 fn reexecute(
@@ -132,34 +183,44 @@ fn reexecute(
     stored_receipts: &[salus_primitives::Receipt],
 ) -> Result<(), String> {
     let state = StateAtRoot::new(store, parent.state_root);
-    let context = BlockContext { number: header.number, timestamp_ms: header.timestamp_ms, miner: header.miner };
+    let context = BlockContext {
+        number: header.number,
+        timestamp_ms: header.timestamp_ms,
+        miner: header.miner,
+    };
     let execution = execute_block(params, &state, &context, body, &NoSignatureCache)
         .map_err(|e| format!("re-execution failed: {e}"))?;
     if execution.receipts != stored_receipts {
         return Err("re-execution gives different receipts".into());
     }
-    let mut paths: Vec<PathChange<'_>> =
-        execution.changes.entries.iter().map(|(key, _, after)| (tree_path_of(key), after.as_deref())).collect();
-    paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let update = state_tree::apply(store, &parent.state_root, &paths).map_err(|e| format!("state tree: {e}"))?;
+    let paths = state_tree::path_changes(&execution.changes);
+    let update = state_tree::apply(store, &parent.state_root, &paths)
+        .map_err(|e| format!("state tree: {e}"))?;
     if update.root != header.state_root {
-        return Err(format!("re-execution gives state root {}, header has {}", update.root, header.state_root));
+        return Err(format!(
+            "re-execution gives state root {}, header has {}",
+            update.root, header.state_root
+        ));
     }
     Ok(())
 }
 
 fn verify_flat_state(store: &Store, root: &Hash) -> Result<u64, VerifyError> {
     let mut entries = 0u64;
-    store.for_each_state_entry(&mut |key, value| {
-        entries += 1;
-        let in_tree = state_tree::get(store, root, &tree_path_of(key))
-            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        if in_tree.as_deref() != Some(value) {
-            return Err(StorageError::Corrupt(format!("key {} differs", hex::encode(key))));
-        }
-        Ok(())
-    })
-    .map_err(|e| VerifyError::FlatState(e.to_string()))?;
+    store
+        .for_each_state_entry(|key, value| {
+            entries += 1;
+            let in_tree = state_tree::get(store, root, &tree_path_of(key))
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+            if in_tree.as_deref() != Some(value) {
+                return Err(StorageError::Corrupt(format!(
+                    "key {} differs",
+                    hex::encode(key)
+                )));
+            }
+            Ok(())
+        })
+        .map_err(|e| VerifyError::FlatState(e.to_string()))?;
     let mut leaves = 0u64;
     state_tree::for_each_leaf(store, root, &mut |_, _| {
         leaves += 1;
@@ -167,7 +228,9 @@ fn verify_flat_state(store: &Store, root: &Hash) -> Result<u64, VerifyError> {
     })
     .map_err(|e| VerifyError::FlatState(e.to_string()))?;
     if leaves != entries {
-        return Err(VerifyError::FlatState(format!("{entries} flat entries, {leaves} tree leaves")));
+        return Err(VerifyError::FlatState(format!(
+            "{entries} flat entries, {leaves} tree leaves"
+        )));
     }
     Ok(entries)
 }

@@ -150,15 +150,19 @@ pub fn execute_block<S: State + ?Sized>(
 ) -> Result<BlockExecution, BlockExecutionError> {
     let mut builder = BlockBuilder::new(params, state, *context);
     for (index, transaction) in transactions.iter().enumerate() {
-        builder.push(transaction, signatures).map_err(|failure| match failure {
-            PushError::Invalid(error) => {
-                BlockExecutionError::InvalidTransaction { index, hash: transaction.hash(), error }
-            }
-            PushError::BlockFull { reserved, limit } => {
-                BlockExecutionError::BlockFuelLimitExceeded { reserved, limit }
-            }
-            PushError::State(error) => BlockExecutionError::State(error),
-        })?;
+        builder
+            .push(transaction, signatures)
+            .map_err(|failure| match failure {
+                PushError::Invalid(error) => BlockExecutionError::InvalidTransaction {
+                    index,
+                    hash: transaction.hash(),
+                    error,
+                },
+                PushError::BlockFull { reserved, limit } => {
+                    BlockExecutionError::BlockFuelLimitExceeded { reserved, limit }
+                }
+                PushError::State(error) => BlockExecutionError::State(error),
+            })?;
     }
     Ok(builder.finish()?)
 }
@@ -222,14 +226,26 @@ impl<'a, S: State + ?Sized> BlockBuilder<'a, S> {
         transaction: &SignedTransaction,
         signatures: &dyn SignatureCache,
     ) -> Result<&Receipt, PushError> {
-        let reserved = self.fuel_reserved.saturating_add(transaction.transaction.fuel_limit);
+        let reserved = self
+            .fuel_reserved
+            .saturating_add(transaction.transaction.fuel_limit);
         if reserved > self.params.block_fuel_limit {
-            return Err(PushError::BlockFull { reserved, limit: self.params.block_fuel_limit });
+            return Err(PushError::BlockFull {
+                reserved,
+                limit: self.params.block_fuel_limit,
+            });
         }
         let encoded = transaction.encode();
         let hash = salus_primitives::keccak256(&encoded);
         self.overlay.checkpoint();
-        match execute_transaction(self.params, &mut self.overlay, transaction, &encoded, hash, signatures) {
+        match execute_transaction(
+            self.params,
+            &mut self.overlay,
+            transaction,
+            &encoded,
+            hash,
+            signatures,
+        ) {
             Ok(outcome) => {
                 self.overlay.commit();
                 self.fuel_reserved = reserved;
@@ -255,8 +271,10 @@ impl<'a, S: State + ?Sized> BlockBuilder<'a, S> {
     pub fn finish(mut self) -> Result<BlockExecution, StateError> {
         let miner_address = self.context.miner;
         let mut miner = self.overlay.account(&miner_address)?;
-        miner.balance =
-            miner.balance.saturating_add(self.params.block_reward).saturating_add(self.fees);
+        miner.balance = miner
+            .balance
+            .saturating_add(self.params.block_reward)
+            .saturating_add(self.fees);
         self.overlay.set_account(&miner_address, &miner)?;
         Ok(BlockExecution {
             receipts: self.receipts,
@@ -306,7 +324,13 @@ pub fn check_admission<S: State + ?Sized>(
     encoded_len: usize,
     signers: Signers,
 ) -> Result<(), TransactionFailure> {
-    admission(params, &Overlay::new(state), transaction, encoded_len, signers)
+    admission(
+        params,
+        &Overlay::new(state),
+        transaction,
+        encoded_len,
+        signers,
+    )
 }
 
 fn admission<S: State + ?Sized>(
@@ -325,30 +349,47 @@ fn admission<S: State + ?Sized>(
         .into());
     }
     if tx.chain_id != params.chain_id {
-        return Err(InvalidTransaction::WrongChainId { expected: params.chain_id, found: tx.chain_id }
-            .into());
+        return Err(InvalidTransaction::WrongChainId {
+            expected: params.chain_id,
+            found: tx.chain_id,
+        }
+        .into());
     }
     let intrinsic = intrinsic_fuel(encoded_len);
     if tx.fuel_limit < intrinsic {
-        return Err(InvalidTransaction::FuelLimitTooLow { limit: tx.fuel_limit, intrinsic }.into());
+        return Err(InvalidTransaction::FuelLimitTooLow {
+            limit: tx.fuel_limit,
+            intrinsic,
+        }
+        .into());
     }
     let sender = overlay.account(&signers.sender)?;
     if tx.nonce < sender.nonce {
-        return Err(InvalidTransaction::NonceTooLow { expected: sender.nonce, found: tx.nonce }.into());
+        return Err(InvalidTransaction::NonceTooLow {
+            expected: sender.nonce,
+            found: tx.nonce,
+        }
+        .into());
     }
     if tx.nonce > sender.nonce {
-        return Err(
-            InvalidTransaction::NonceTooHigh { expected: sender.nonce, found: tx.nonce }.into()
-        );
+        return Err(InvalidTransaction::NonceTooHigh {
+            expected: sender.nonce,
+            found: tx.nonce,
+        }
+        .into());
     }
     let max_fee = tx.max_fee().ok_or(InvalidTransaction::FeeOverflow)?;
     let value = tx.value();
     if signers.payer == signers.sender {
-        let needed = max_fee.checked_add(value).ok_or(InvalidTransaction::FeeOverflow)?;
+        let needed = max_fee
+            .checked_add(value)
+            .ok_or(InvalidTransaction::FeeOverflow)?;
         if sender.balance < needed {
-            return Err(
-                InvalidTransaction::InsufficientBalance { needed, available: sender.balance }.into()
-            );
+            return Err(InvalidTransaction::InsufficientBalance {
+                needed,
+                available: sender.balance,
+            }
+            .into());
         }
     } else {
         let payer = overlay.account(&signers.payer)?;
@@ -380,7 +421,9 @@ fn execute_transaction<S: State + ?Sized>(
 ) -> Result<TransactionOutcome, TransactionFailure> {
     let signers = match signatures.get(&hash) {
         Some(signers) => signers,
-        None => transaction.verify_signatures().map_err(InvalidTransaction::from)?,
+        None => transaction
+            .verify_signatures()
+            .map_err(InvalidTransaction::from)?,
     };
     admission(params, overlay, transaction, encoded.len(), signers)?;
     let tx = &transaction.transaction;
@@ -403,7 +446,9 @@ fn execute_transaction<S: State + ?Sized>(
             }
         }
         Action::Deploy { .. } | Action::Call { .. } => (
-            ExecutionStatus::Invalid { reason: "contract execution is not enabled".into() },
+            ExecutionStatus::Invalid {
+                reason: "contract execution is not enabled".into(),
+            },
             0,
         ),
     };

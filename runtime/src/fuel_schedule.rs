@@ -13,5 +13,6 @@ pub const TRANSFER_FUEL: u64 = 5_000;
 
 /// Fuel a transaction must reserve before it can be considered at all.
 pub fn intrinsic_fuel(encoded_len: usize) -> u64 {
-    BASE_TRANSACTION_FUEL.saturating_add(FUEL_PER_TRANSACTION_BYTE.saturating_mul(encoded_len as u64))
+    BASE_TRANSACTION_FUEL
+        .saturating_add(FUEL_PER_TRANSACTION_BYTE.saturating_mul(encoded_len as u64))
 }

@@ -14,8 +14,9 @@ pub mod overlay;
 pub mod state;
 
 pub use executor::{
-    BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, InvalidTransaction, NoSignatureCache, PushError,
-    SignatureCache, TransactionFailure, check_admission, execute_block,
+    BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, InvalidTransaction,
+    NoSignatureCache, PushError, SignatureCache, TransactionFailure, check_admission,
+    execute_block,
 };
-pub use overlay::{Overlay, StateChanges};
+pub use overlay::{Overlay, StateChange, StateChanges};
 pub use state::{State, StateError};

@@ -8,12 +8,25 @@ use salus_primitives::{Account, Address, StateKey};
 
 use crate::state::{State, StateError, decode_account};
 
-/// The write set of a block: for every key written, its value before and after (`None`: absent).
+/// One key's change: its value before and after (`None`: absent).
+#[derive(Clone, Debug, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode)]
+pub struct StateChange {
+    /// The flat state key.
+    pub key: Vec<u8>,
+    /// The value before the block.
+    pub before: Option<Vec<u8>>,
+    /// The value after the block.
+    pub after: Option<Vec<u8>>,
+}
+
+/// The write set of a block: every key whose value changed, with its value before and after.
 /// Ordered by key, so applying and hashing it is deterministic.
-#[derive(Clone, Debug, Default, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode,
+)]
 pub struct StateChanges {
-    /// `(key, value before, value after)` for every key whose value changed, in key order.
-    pub entries: Vec<(Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>)>,
+    /// The changes, in key order.
+    pub entries: Vec<StateChange>,
 }
 
 /// Pending writes over a base state. Checkpoints nest: [`Overlay::checkpoint`] opens a layer,
@@ -29,7 +42,11 @@ pub struct Overlay<'a, S: State + ?Sized> {
 impl<'a, S: State + ?Sized> Overlay<'a, S> {
     /// An overlay with no writes over `base`.
     pub fn new(base: &'a S) -> Self {
-        Overlay { base, layers: vec![BTreeMap::new()], originals: BTreeMap::new() }
+        Overlay {
+            base,
+            layers: vec![BTreeMap::new()],
+            originals: BTreeMap::new(),
+        }
     }
 
     /// Reads through the layers, newest first, then the base.
@@ -54,7 +71,10 @@ impl<'a, S: State + ?Sized> Overlay<'a, S> {
             let original = self.base.get(&key)?;
             self.originals.insert(key.clone(), original);
         }
-        self.layers.last_mut().expect("layer 0 always exists").insert(key, value);
+        self.layers
+            .last_mut()
+            .expect("layer 0 always exists")
+            .insert(key, value);
         Ok(())
     }
 
@@ -85,7 +105,10 @@ impl<'a, S: State + ?Sized> Overlay<'a, S> {
         debug_assert!(self.layers.len() > 1, "commit without checkpoint");
         if self.layers.len() > 1 {
             let top = self.layers.pop().expect("checked above");
-            self.layers.last_mut().expect("layer 0 always exists").extend(top);
+            self.layers
+                .last_mut()
+                .expect("layer 0 always exists")
+                .extend(top);
         }
     }
 
@@ -105,7 +128,22 @@ impl<'a, S: State + ?Sized> Overlay<'a, S> {
             .into_iter()
             .filter_map(|(key, after)| {
                 let before = self.originals.remove(&key).flatten();
-                (before != after).then_some((key, before, after))
+                (before != after).then_some(StateChange { key, before, after })
+            })
+            .collect();
+        StateChanges { entries }
+    }
+}
+
+impl StateChanges {
+    /// Changes that create each `(key, value)` in a previously empty state (genesis).
+    pub fn creating(values: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>) -> StateChanges {
+        let entries = values
+            .into_iter()
+            .map(|(key, value)| StateChange {
+                key,
+                before: None,
+                after: Some(value),
             })
             .collect();
         StateChanges { entries }
@@ -140,8 +178,16 @@ mod tests {
         assert_eq!(
             changes.entries,
             vec![
-                (b"a".to_vec(), Some(b"1".to_vec()), Some(b"10".to_vec())),
-                (b"b".to_vec(), Some(b"2".to_vec()), None),
+                StateChange {
+                    key: b"a".to_vec(),
+                    before: Some(b"1".to_vec()),
+                    after: Some(b"10".to_vec())
+                },
+                StateChange {
+                    key: b"b".to_vec(),
+                    before: Some(b"2".to_vec()),
+                    after: None
+                },
             ]
         );
     }

@@ -17,15 +17,14 @@ use std::sync::Arc;
 
 use parity_scale_codec::Encode;
 use salus_primitives::block::{receipts_root, transactions_root};
-use salus_primitives::state_key::tree_path_of;
 use salus_primitives::state_proof::StateProof;
 use salus_primitives::{
     Account, Address, Block, BlockHeader, ChainParams, Hash, Receipt, SignedTransaction, StateKey,
     Work, limits,
 };
 use salus_runtime::{
-    BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, PushError, State, StateChanges,
-    StateError, execute_block,
+    BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, PushError, State,
+    StateChanges, StateError, execute_block,
 };
 
 pub use orphans::{MAX_ORPHAN_BLOCKS, OrphanPool};
@@ -33,8 +32,8 @@ use validation::BlockRuleError;
 
 use crate::genesis::Genesis;
 use crate::signature_cache::VerifiedSignatures;
-use crate::state_tree::{self, PathChange, TreeError, TreeUpdate};
-use crate::storage::{BlockMeta, BlockStatus, Store, StorageError};
+use crate::state_tree::{self, TreeError, TreeUpdate};
+use crate::storage::{BlockMeta, BlockStatus, StorageError, Store};
 
 /// Why a block was refused, or import could not proceed.
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +162,11 @@ impl Chain {
         match store.genesis_hash()? {
             None => write_genesis(&store, genesis)?,
             Some(found) if found != genesis_hash => {
-                return Err(StorageError::WrongChain { found, expected: genesis_hash }.into());
+                return Err(StorageError::WrongChain {
+                    found,
+                    expected: genesis_hash,
+                }
+                .into());
             }
             Some(_) => {}
         }
@@ -217,7 +220,9 @@ impl Chain {
     /// Takes the transactions of blocks that left the canonical chain and were not included in
     /// the new branch, for re-admission to the mempool.
     pub fn drain_orphaned_transactions(&mut self) -> Vec<SignedTransaction> {
-        std::mem::take(&mut self.orphaned_transactions).into_values().collect()
+        std::mem::take(&mut self.orphaned_transactions)
+            .into_values()
+            .collect()
     }
 
     /// Validates and stores `block`, moving the head if its branch is now the heaviest, then
@@ -227,7 +232,11 @@ impl Chain {
     /// # Errors
     /// [`ImportError`] saying why the block is invalid; nothing stored is changed by a refused
     /// block except that it is remembered as invalid.
-    pub fn import_block(&mut self, block: Block, now_ms: u64) -> Result<ImportOutcome, ImportError> {
+    pub fn import_block(
+        &mut self,
+        block: Block,
+        now_ms: u64,
+    ) -> Result<ImportOutcome, ImportError> {
         let hash = block.hash();
         let outcome = self.import_one(hash, block, now_ms)?;
         let mut parents = vec![hash];
@@ -243,7 +252,12 @@ impl Chain {
         Ok(outcome)
     }
 
-    fn import_one(&mut self, hash: Hash, block: Block, now_ms: u64) -> Result<ImportOutcome, ImportError> {
+    fn import_one(
+        &mut self,
+        hash: Hash,
+        block: Block,
+        now_ms: u64,
+    ) -> Result<ImportOutcome, ImportError> {
         if let Some(meta) = self.store.block_meta(&hash)? {
             return match meta.status {
                 BlockStatus::Invalid(reason) => Err(ImportError::KnownInvalid { hash, reason }),
@@ -261,7 +275,10 @@ impl Chain {
         };
         if let BlockStatus::Invalid(_) = parent_meta.status {
             self.mark_invalid(&hash, &format!("descends from invalid block {parent_hash}"))?;
-            return Err(ImportError::InvalidAncestor { hash, ancestor: parent_hash });
+            return Err(ImportError::InvalidAncestor {
+                hash,
+                ancestor: parent_hash,
+            });
         }
         let parent = self.header(&parent_hash)?;
         let mut recent = self.recent_timestamps(&parent)?;
@@ -275,10 +292,21 @@ impl Chain {
         )?;
         validation::check_transactions_root(&block)?;
 
-        let work = block.header.bits.work().map_err(BlockRuleError::BadTarget)?;
+        let work = block
+            .header
+            .bits
+            .work()
+            .map_err(BlockRuleError::BadTarget)?;
         let total_work = parent_meta.total_work.saturating_add(work);
         let mut batch = self.store.batch();
-        batch.put_block(&block.header, &block.transactions, &BlockMeta { total_work, status: BlockStatus::Stored });
+        batch.put_block(
+            &block.header,
+            &block.transactions,
+            &BlockMeta {
+                total_work,
+                status: BlockStatus::Stored,
+            },
+        );
         self.store.write(batch)?;
 
         if total_work <= self.head.total_work {
@@ -305,7 +333,11 @@ impl Chain {
         let median = salus_primitives::pow::median_time_past(&mut recent).unwrap_or(0);
         let timestamp_ms = now_ms.max(median + 1);
         let bits = validation::expected_bits(&self.params, &self.genesis, parent)?;
-        let context = BlockContext { number: parent.number + 1, timestamp_ms, miner };
+        let context = BlockContext {
+            number: parent.number + 1,
+            timestamp_ms,
+            miner,
+        };
         let mut builder = BlockBuilder::new(&self.params, &self.store, context);
         let mut included = Vec::new();
         let mut skipped = Vec::new();
@@ -340,7 +372,13 @@ impl Chain {
             miner,
             nonce: 0,
         };
-        Ok(BlockTemplate { block: Block { header, transactions: included }, skipped })
+        Ok(BlockTemplate {
+            block: Block {
+                header,
+                transactions: included,
+            },
+            skipped,
+        })
     }
 
     /// A header by hash.
@@ -369,12 +407,17 @@ impl Chain {
     /// # Errors
     /// [`ImportError`] for storage failures.
     pub fn block(&self, hash: &Hash) -> Result<Option<Block>, ImportError> {
-        let Some(header) = self.store.header(hash)? else { return Ok(None) };
+        let Some(header) = self.store.header(hash)? else {
+            return Ok(None);
+        };
         let transactions = self
             .store
             .body(hash)?
             .ok_or_else(|| StorageError::Corrupt(format!("body of {hash} is missing")))?;
-        Ok(Some(Block { header, transactions }))
+        Ok(Some(Block {
+            header,
+            transactions,
+        }))
     }
 
     /// The receipts of an executed block.
@@ -397,7 +440,11 @@ impl Chain {
     ///
     /// # Errors
     /// [`ImportError`] for storage failures or an unknown root.
-    pub fn state_value_at(&self, state_root: &Hash, key: &StateKey) -> Result<Option<Vec<u8>>, ImportError> {
+    pub fn state_value_at(
+        &self,
+        state_root: &Hash,
+        key: &StateKey,
+    ) -> Result<Option<Vec<u8>>, ImportError> {
         Ok(state_tree::get(&self.store, state_root, &key.tree_path())?)
     }
 
@@ -405,8 +452,16 @@ impl Chain {
     ///
     /// # Errors
     /// [`ImportError`] for storage failures or an unknown root.
-    pub fn prove(&self, state_root: &Hash, key: &StateKey) -> Result<(StateProof, Option<Vec<u8>>), ImportError> {
-        Ok(state_tree::prove(&self.store, state_root, &key.tree_path())?)
+    pub fn prove(
+        &self,
+        state_root: &Hash,
+        key: &StateKey,
+    ) -> Result<(StateProof, Option<Vec<u8>>), ImportError> {
+        Ok(state_tree::prove(
+            &self.store,
+            state_root,
+            &key.tree_path(),
+        )?)
     }
 
     /// Timestamps of `parent` and up to ten ancestors.
@@ -422,12 +477,7 @@ impl Chain {
     }
 
     fn tree_update(&self, root: &Hash, changes: &StateChanges) -> Result<TreeUpdate, ImportError> {
-        let mut paths: Vec<PathChange<'_>> = changes
-            .entries
-            .iter()
-            .map(|(key, _, after)| (tree_path_of(key), after.as_deref()))
-            .collect();
-        paths.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let paths = state_tree::path_changes(changes);
         Ok(state_tree::apply(&self.store, root, &paths)?)
     }
 
@@ -447,7 +497,10 @@ impl Chain {
                 if error.is_invalid_block() {
                     self.mark_invalid(hash, &error.to_string())?;
                     for (descendant, _) in branch.iter().skip_while(|(h, _)| h != hash).skip(1) {
-                        self.mark_invalid(descendant, &format!("descends from invalid block {hash}"))?;
+                        self.mark_invalid(
+                            descendant,
+                            &format!("descends from invalid block {hash}"),
+                        )?;
                     }
                     if old_head.total_work >= self.head.total_work {
                         self.return_to(&old_head)?;
@@ -473,7 +526,10 @@ impl Chain {
 
     /// The canonical ancestor of `target` and the blocks from it (exclusive) up to `target`
     /// (inclusive), oldest first.
-    fn branch_from_canonical(&self, target: &Hash) -> Result<(Hash, Vec<(Hash, BlockHeader)>), ImportError> {
+    fn branch_from_canonical(
+        &self,
+        target: &Hash,
+    ) -> Result<(Hash, Vec<(Hash, BlockHeader)>), ImportError> {
         let mut branch = Vec::new();
         let mut cursor = *target;
         loop {
@@ -510,7 +566,8 @@ impl Chain {
         batch.set_head(&header.parent_hash);
         self.store.write(batch)?;
         for transaction in body {
-            self.orphaned_transactions.insert(transaction.hash(), transaction);
+            self.orphaned_transactions
+                .insert(transaction.hash(), transaction);
         }
         self.head = load_tip(&self.store, &header.parent_hash)?;
         Ok(())
@@ -531,25 +588,36 @@ impl Chain {
         let mut batch = self.store.batch();
         match &meta.status {
             BlockStatus::Invalid(reason) => {
-                return Err(ImportError::KnownInvalid { hash: *hash, reason: reason.clone() });
+                return Err(ImportError::KnownInvalid {
+                    hash: *hash,
+                    reason: reason.clone(),
+                });
             }
             BlockStatus::Valid => {
-                let changes = self
-                    .store
-                    .state_changes(hash)?
-                    .ok_or_else(|| StorageError::Corrupt(format!("state changes of {hash} are missing")))?;
+                let changes = self.store.state_changes(hash)?.ok_or_else(|| {
+                    StorageError::Corrupt(format!("state changes of {hash} are missing"))
+                })?;
                 batch.apply_state_changes(&changes, true);
             }
             BlockStatus::Stored => {
                 let execution = self.execute(header, &body)?;
                 let tree = self.tree_update(&self.head.header.state_root, &execution.changes)?;
                 if tree.root != header.state_root {
-                    return Err(ImportError::BadStateRoot { computed: tree.root, found: header.state_root });
+                    return Err(ImportError::BadStateRoot {
+                        computed: tree.root,
+                        found: header.state_root,
+                    });
                 }
                 batch.put_tree_nodes(&tree.new_nodes);
                 batch.put_execution(hash, &execution.receipts, &execution.changes);
                 batch.apply_state_changes(&execution.changes, true);
-                batch.put_block_meta(hash, &BlockMeta { total_work: meta.total_work, status: BlockStatus::Valid });
+                batch.put_block_meta(
+                    hash,
+                    &BlockMeta {
+                        total_work: meta.total_work,
+                        status: BlockStatus::Valid,
+                    },
+                );
             }
         }
         batch.set_canonical(header, &body);
@@ -558,28 +626,59 @@ impl Chain {
         for transaction in &body {
             self.orphaned_transactions.remove(&transaction.hash());
         }
-        self.head = Tip { hash: *hash, header: header.clone(), total_work: meta.total_work };
+        self.head = Tip {
+            hash: *hash,
+            header: header.clone(),
+            total_work: meta.total_work,
+        };
         Ok(())
     }
 
-    fn execute(&self, header: &BlockHeader, body: &[SignedTransaction]) -> Result<BlockExecution, ImportError> {
-        let context = BlockContext { number: header.number, timestamp_ms: header.timestamp_ms, miner: header.miner };
-        let execution = execute_block(&self.params, &self.store, &context, body, self.signatures.as_ref())
-            .map_err(|error| match error {
-                BlockExecutionError::State(error) => ImportError::State(error),
-                other => ImportError::Execution(other),
-            })?;
+    fn execute(
+        &self,
+        header: &BlockHeader,
+        body: &[SignedTransaction],
+    ) -> Result<BlockExecution, ImportError> {
+        let context = BlockContext {
+            number: header.number,
+            timestamp_ms: header.timestamp_ms,
+            miner: header.miner,
+        };
+        let execution = execute_block(
+            &self.params,
+            &self.store,
+            &context,
+            body,
+            self.signatures.as_ref(),
+        )
+        .map_err(|error| match error {
+            BlockExecutionError::State(error) => ImportError::State(error),
+            other => ImportError::Execution(other),
+        })?;
         let computed = receipts_root(&execution.receipts);
         if computed != header.receipts_root {
-            return Err(ImportError::BadReceiptsRoot { computed, found: header.receipts_root });
+            return Err(ImportError::BadReceiptsRoot {
+                computed,
+                found: header.receipts_root,
+            });
         }
         Ok(execution)
     }
 
     fn mark_invalid(&self, hash: &Hash, reason: &str) -> Result<(), ImportError> {
-        let total_work = self.store.block_meta(hash)?.map(|meta| meta.total_work).unwrap_or_default();
+        let total_work = self
+            .store
+            .block_meta(hash)?
+            .map(|meta| meta.total_work)
+            .unwrap_or_default();
         let mut batch = self.store.batch();
-        batch.put_block_meta(hash, &BlockMeta { total_work, status: BlockStatus::Invalid(reason.to_string()) });
+        batch.put_block_meta(
+            hash,
+            &BlockMeta {
+                total_work,
+                status: BlockStatus::Invalid(reason.to_string()),
+            },
+        );
         self.store.write(batch)?;
         Ok(())
     }
@@ -591,7 +690,10 @@ impl Chain {
             .store
             .all_block_metas()?
             .into_iter()
-            .filter(|(_, meta)| meta.total_work > self.head.total_work && !matches!(meta.status, BlockStatus::Invalid(_)))
+            .filter(|(_, meta)| {
+                meta.total_work > self.head.total_work
+                    && !matches!(meta.status, BlockStatus::Invalid(_))
+            })
             .collect();
         candidates.sort_by(|a, b| b.1.total_work.cmp(&a.1.total_work).then(a.0.cmp(&b.0)));
         for (hash, meta) in candidates {
@@ -609,19 +711,36 @@ impl Chain {
 }
 
 fn load_tip(store: &Store, hash: &Hash) -> Result<Tip, ImportError> {
-    let header = store.header(hash)?.ok_or_else(|| StorageError::Corrupt(format!("header {hash} is missing")))?;
-    let meta = store.block_meta(hash)?.ok_or_else(|| StorageError::Corrupt(format!("index record of {hash} is missing")))?;
-    Ok(Tip { hash: *hash, header, total_work: meta.total_work })
+    let header = store
+        .header(hash)?
+        .ok_or_else(|| StorageError::Corrupt(format!("header {hash} is missing")))?;
+    let meta = store
+        .block_meta(hash)?
+        .ok_or_else(|| StorageError::Corrupt(format!("index record of {hash} is missing")))?;
+    Ok(Tip {
+        hash: *hash,
+        header,
+        total_work: meta.total_work,
+    })
 }
 
 fn write_genesis(store: &Store, genesis: &Genesis) -> Result<(), ImportError> {
     let hash = genesis.header.hash();
-    let work = genesis.header.bits.work().map_err(BlockRuleError::BadTarget)?;
-    let changes = StateChanges {
-        entries: genesis.state.iter().map(|(key, value)| (key.clone(), None, Some(value.clone()))).collect(),
-    };
+    let work = genesis
+        .header
+        .bits
+        .work()
+        .map_err(BlockRuleError::BadTarget)?;
+    let changes = StateChanges::creating(genesis.state.clone());
     let mut batch = store.batch();
-    batch.put_block(&genesis.header, &[], &BlockMeta { total_work: work, status: BlockStatus::Valid });
+    batch.put_block(
+        &genesis.header,
+        &[],
+        &BlockMeta {
+            total_work: work,
+            status: BlockStatus::Valid,
+        },
+    );
     batch.put_tree_nodes(&genesis.tree.new_nodes);
     batch.put_execution(&hash, &[], &changes);
     batch.apply_state_changes(&changes, true);

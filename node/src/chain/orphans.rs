@@ -44,12 +44,17 @@ impl OrphanPool {
             return;
         }
         let size = block.encoded_size();
-        self.children.entry(block.header.parent_hash).or_default().push(hash);
+        self.children
+            .entry(block.header.parent_hash)
+            .or_default()
+            .push(hash);
         self.blocks.insert(hash, (block, size));
         self.arrival.push_back(hash);
         self.bytes += size;
         while self.blocks.len() > MAX_ORPHAN_BLOCKS || self.bytes > MAX_ORPHAN_BYTES {
-            let Some(oldest) = self.arrival.pop_front() else { break };
+            let Some(oldest) = self.arrival.pop_front() else {
+                break;
+            };
             self.remove(&oldest);
         }
     }

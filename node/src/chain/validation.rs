@@ -95,7 +95,10 @@ pub fn check_standalone(block: &Block) -> Result<Hash, BlockRuleError> {
     }
     let size = block.transactions.encoded_size();
     if size > limits::MAX_BLOCK_BODY_BYTES {
-        return Err(BlockRuleError::Oversized { size, limit: limits::MAX_BLOCK_BODY_BYTES });
+        return Err(BlockRuleError::Oversized {
+            size,
+            limit: limits::MAX_BLOCK_BODY_BYTES,
+        });
     }
     let hash = block.header.hash();
     check_proof_of_work(&block.header, &hash)?;
@@ -109,7 +112,10 @@ pub fn check_standalone(block: &Block) -> Result<Hash, BlockRuleError> {
 pub fn check_proof_of_work(header: &BlockHeader, hash: &Hash) -> Result<(), BlockRuleError> {
     let target = header.bits.to_target().map_err(BlockRuleError::BadTarget)?;
     if !hash_meets_target(hash, &target) {
-        return Err(BlockRuleError::BadProofOfWork { hash: *hash, bits: header.bits });
+        return Err(BlockRuleError::BadProofOfWork {
+            hash: *hash,
+            bits: header.bits,
+        });
     }
     Ok(())
 }
@@ -128,7 +134,9 @@ pub fn expected_bits(
         DifficultyRule::Asert { half_life_ms } => {
             let anchor = AsertAnchor {
                 number: genesis.number,
-                parent_timestamp_ms: genesis.timestamp_ms.saturating_sub(params.target_block_time_ms),
+                parent_timestamp_ms: genesis
+                    .timestamp_ms
+                    .saturating_sub(params.target_block_time_ms),
                 target: params.genesis_bits,
             };
             asert_next_target(
@@ -159,21 +167,33 @@ pub fn check_against_parent(
 ) -> Result<(), BlockRuleError> {
     let expected_number = parent.number + 1;
     if header.number != expected_number {
-        return Err(BlockRuleError::BadNumber { expected: expected_number, found: header.number });
+        return Err(BlockRuleError::BadNumber {
+            expected: expected_number,
+            found: header.number,
+        });
     }
-    if let Some(median_ms) = median_time_past(recent_timestamps) {
-        if header.timestamp_ms <= median_ms {
-            return Err(BlockRuleError::TimestampTooOld { timestamp_ms: header.timestamp_ms, median_ms });
-        }
+    if let Some(median_ms) = median_time_past(recent_timestamps)
+        && header.timestamp_ms <= median_ms
+    {
+        return Err(BlockRuleError::TimestampTooOld {
+            timestamp_ms: header.timestamp_ms,
+            median_ms,
+        });
     }
-    if let Some(now_ms) = now_ms {
-        if header.timestamp_ms > now_ms.saturating_add(limits::MAX_FUTURE_DRIFT_MS) {
-            return Err(BlockRuleError::TimestampTooFarInFuture { timestamp_ms: header.timestamp_ms, now_ms });
-        }
+    if let Some(now_ms) = now_ms
+        && header.timestamp_ms > now_ms.saturating_add(limits::MAX_FUTURE_DRIFT_MS)
+    {
+        return Err(BlockRuleError::TimestampTooFarInFuture {
+            timestamp_ms: header.timestamp_ms,
+            now_ms,
+        });
     }
     let expected = expected_bits(params, genesis, parent)?;
     if header.bits != expected {
-        return Err(BlockRuleError::BadDifficulty { expected, found: header.bits });
+        return Err(BlockRuleError::BadDifficulty {
+            expected,
+            found: header.bits,
+        });
     }
     Ok(())
 }
@@ -185,7 +205,10 @@ pub fn check_against_parent(
 pub fn check_transactions_root(block: &Block) -> Result<(), BlockRuleError> {
     let computed = transactions_root(&block.transactions);
     if computed != block.header.transactions_root {
-        return Err(BlockRuleError::BadTransactionsRoot { computed, found: block.header.transactions_root });
+        return Err(BlockRuleError::BadTransactionsRoot {
+            computed,
+            found: block.header.transactions_root,
+        });
     }
     Ok(())
 }

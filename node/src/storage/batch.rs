@@ -15,7 +15,10 @@ pub struct StoreBatch<'a> {
 
 impl<'a> StoreBatch<'a> {
     pub(super) fn new(store: &'a Store) -> Self {
-        StoreBatch { store, batch: WriteBatch::default() }
+        StoreBatch {
+            store,
+            batch: WriteBatch::default(),
+        }
     }
 
     pub(super) fn into_inner(self) -> WriteBatch {
@@ -31,7 +34,12 @@ impl<'a> StoreBatch<'a> {
     }
 
     /// Stores a header, its body and its index record.
-    pub fn put_block(&mut self, header: &BlockHeader, body: &[SignedTransaction], meta: &BlockMeta) {
+    pub fn put_block(
+        &mut self,
+        header: &BlockHeader,
+        body: &[SignedTransaction],
+        meta: &BlockMeta,
+    ) {
         let hash = header.hash();
         self.put(Column::Headers, &hash.0, &header.encode());
         self.put(Column::Bodies, &hash.0, &body.encode());
@@ -59,10 +67,14 @@ impl<'a> StoreBatch<'a> {
     /// Applies a block's changes to the flat state (forward: values after; backward: values
     /// before).
     pub fn apply_state_changes(&mut self, changes: &StateChanges, forward: bool) {
-        for (key, before, after) in &changes.entries {
-            match if forward { after } else { before } {
-                Some(value) => self.put(Column::State, key, value),
-                None => self.delete(Column::State, key),
+        for change in &changes.entries {
+            match if forward {
+                &change.after
+            } else {
+                &change.before
+            } {
+                Some(value) => self.put(Column::State, &change.key, value),
+                None => self.delete(Column::State, &change.key),
             }
         }
     }
@@ -70,9 +82,17 @@ impl<'a> StoreBatch<'a> {
     /// Makes `header` the canonical block at its height, indexing its transactions.
     pub fn set_canonical(&mut self, header: &BlockHeader, body: &[SignedTransaction]) {
         let hash = header.hash();
-        self.put(Column::Canonical, &header.number.to_be_bytes(), &hash.encode());
+        self.put(
+            Column::Canonical,
+            &header.number.to_be_bytes(),
+            &hash.encode(),
+        );
         for (index, transaction) in body.iter().enumerate() {
-            self.put(Column::TransactionIndex, &transaction.hash().0, &(hash, index as u32).encode());
+            self.put(
+                Column::TransactionIndex,
+                &transaction.hash().0,
+                &(hash, index as u32).encode(),
+            );
         }
     }
 

@@ -121,8 +121,13 @@ impl Store {
         let names = Column::ALL.iter().map(|column| column.name());
         let db = DB::open_cf_for_read_only(&options, path, names, false)?;
         let store = Store { db: Arc::new(db) };
-        if store.get_raw(Column::Meta, meta_keys::SCHEMA_VERSION)?.is_none() {
-            return Err(StorageError::Corrupt("no schema version: not a Salus database".into()));
+        if store
+            .get_raw(Column::Meta, meta_keys::SCHEMA_VERSION)?
+            .is_none()
+        {
+            return Err(StorageError::Corrupt(
+                "no schema version: not a Salus database".into(),
+            ));
         }
         store.check_schema()?;
         Ok(store)
@@ -132,17 +137,29 @@ impl Store {
         match self.get_raw(Column::Meta, meta_keys::SCHEMA_VERSION)? {
             None => {
                 // A fresh database has no records at all; anything else is damage.
-                if self.get_raw(Column::Meta, meta_keys::GENESIS_HASH)?.is_some() {
-                    return Err(StorageError::Corrupt("schema version record missing".into()));
+                if self
+                    .get_raw(Column::Meta, meta_keys::GENESIS_HASH)?
+                    .is_some()
+                {
+                    return Err(StorageError::Corrupt(
+                        "schema version record missing".into(),
+                    ));
                 }
-                self.db.put_cf(self.cf(Column::Meta), meta_keys::SCHEMA_VERSION, SCHEMA_VERSION.encode())?;
+                self.db.put_cf(
+                    self.cf(Column::Meta),
+                    meta_keys::SCHEMA_VERSION,
+                    SCHEMA_VERSION.encode(),
+                )?;
                 Ok(())
             }
             Some(bytes) => {
                 let found = u32::decode(&mut &bytes[..])
                     .map_err(|_| StorageError::Corrupt("schema version does not decode".into()))?;
                 if found != SCHEMA_VERSION {
-                    return Err(StorageError::SchemaMismatch { found, expected: SCHEMA_VERSION });
+                    return Err(StorageError::SchemaMismatch {
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
                 }
                 Ok(())
             }
@@ -150,7 +167,9 @@ impl Store {
     }
 
     pub(crate) fn cf(&self, column: Column) -> &rocksdb::ColumnFamily {
-        self.db.cf_handle(column.name()).expect("every column family is opened")
+        self.db
+            .cf_handle(column.name())
+            .expect("every column family is opened")
     }
 
     /// A raw read.
@@ -161,11 +180,19 @@ impl Store {
         Ok(self.db.get_cf(self.cf(column), key)?)
     }
 
-    fn get_decoded<T: Decode>(&self, column: Column, key: &[u8]) -> Result<Option<T>, StorageError> {
+    fn get_decoded<T: Decode>(
+        &self,
+        column: Column,
+        key: &[u8],
+    ) -> Result<Option<T>, StorageError> {
         match self.get_raw(column, key)? {
             None => Ok(None),
             Some(bytes) => T::decode(&mut &bytes[..]).map(Some).map_err(|error| {
-                StorageError::Corrupt(format!("{} record {} does not decode: {error}", column.name(), hex::encode(key)))
+                StorageError::Corrupt(format!(
+                    "{} record {} does not decode: {error}",
+                    column.name(),
+                    hex::encode(key)
+                ))
             }),
         }
     }
@@ -191,7 +218,12 @@ impl Store {
     /// # Errors
     /// [`StorageError::Database`].
     #[doc(hidden)]
-    pub fn put_raw_for_tests(&self, column: Column, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
+    pub fn put_raw_for_tests(
+        &self,
+        column: Column,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), StorageError> {
         self.db.put_cf(self.cf(column), key, value)?;
         Ok(())
     }
@@ -282,11 +314,19 @@ impl Store {
     /// [`StorageError`].
     pub fn all_block_metas(&self) -> Result<Vec<(Hash, BlockMeta)>, StorageError> {
         let mut out = Vec::new();
-        for item in self.db.iterator_cf(self.cf(Column::BlockMeta), rocksdb::IteratorMode::Start) {
+        for item in self
+            .db
+            .iterator_cf(self.cf(Column::BlockMeta), rocksdb::IteratorMode::Start)
+        {
             let (key, value) = item?;
-            let hash = Hash(key.as_ref().try_into().map_err(|_| StorageError::Corrupt("block index key is not a hash".into()))?);
-            let meta = BlockMeta::decode(&mut &value[..])
-                .map_err(|_| StorageError::Corrupt(format!("block index record {hash} does not decode")))?;
+            let hash = Hash(
+                key.as_ref()
+                    .try_into()
+                    .map_err(|_| StorageError::Corrupt("block index key is not a hash".into()))?,
+            );
+            let meta = BlockMeta::decode(&mut &value[..]).map_err(|_| {
+                StorageError::Corrupt(format!("block index record {hash} does not decode"))
+            })?;
             out.push((hash, meta));
         }
         Ok(out)
@@ -296,11 +336,14 @@ impl Store {
     ///
     /// # Errors
     /// [`StorageError`] or the visitor's error.
-    pub fn for_each_state_entry(
-        &self,
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> Result<(), StorageError>,
-    ) -> Result<(), StorageError> {
-        for item in self.db.iterator_cf(self.cf(Column::State), rocksdb::IteratorMode::Start) {
+    pub fn for_each_state_entry<F>(&self, mut visit: F) -> Result<(), StorageError>
+    where
+        F: FnMut(&[u8], &[u8]) -> Result<(), StorageError>,
+    {
+        for item in self
+            .db
+            .iterator_cf(self.cf(Column::State), rocksdb::IteratorMode::Start)
+        {
             let (key, value) = item?;
             visit(&key, &value)?;
         }
@@ -311,12 +354,14 @@ impl Store {
 /// The flat state of the canonical head, as the runtime sees it.
 impl State for Store {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.get_raw(Column::State, key).map_err(|error| StateError(error.to_string()))
+        self.get_raw(Column::State, key)
+            .map_err(|error| StateError(error.to_string()))
     }
 }
 
 impl TreeNodeSource for Store {
     fn node_bytes(&self, hash: &Hash) -> Result<Option<Vec<u8>>, TreeError> {
-        self.get_raw(Column::StateNodes, &hash.0).map_err(|error| TreeError::Backend(error.to_string()))
+        self.get_raw(Column::StateNodes, &hash.0)
+            .map_err(|error| TreeError::Backend(error.to_string()))
     }
 }

@@ -21,7 +21,12 @@ fn two_hundred_blocks_survive_reopen() {
     let miner = dev_key(0).address();
     for number in 0..200u64 {
         let transactions = if number % 10 == 0 {
-            vec![transfer(&sender, number / 10, recipient(number as u8), 1_000 + u128::from(number))]
+            vec![transfer(
+                &sender,
+                number / 10,
+                recipient(number as u8),
+                1_000 + u128::from(number),
+            )]
         } else {
             Vec::new()
         };
@@ -36,7 +41,10 @@ fn two_hundred_blocks_survive_reopen() {
 
     let test = test.reopen();
     assert_eq!(test.chain.head(), &head);
-    assert_eq!(test.chain.account(&sender.address()).unwrap(), sender_account);
+    assert_eq!(
+        test.chain.account(&sender.address()).unwrap(),
+        sender_account
+    );
     assert_eq!(test.chain.account(&miner).unwrap(), miner_account);
     assert_eq!(test.chain.account(&recipient(190)).unwrap().balance, 1_190);
     assert_eq!(flat_state(&test.chain), state);
@@ -49,7 +57,10 @@ fn two_hundred_blocks_survive_reopen() {
 fn assert_rejected(test: &mut TestChain, block: Block, expected: impl Fn(&ImportError) -> bool) {
     let head = test.chain.head().clone();
     let state = flat_state(&test.chain);
-    let error = test.chain.import_block(block, now()).expect_err("block was accepted");
+    let error = test
+        .chain
+        .import_block(block, now())
+        .expect_err("block was accepted");
     assert!(expected(&error), "unexpected error: {error:?}");
     assert_eq!(test.chain.head(), &head, "head moved");
     assert_eq!(flat_state(&test.chain), state, "state changed");
@@ -57,7 +68,9 @@ fn assert_rejected(test: &mut TestChain, block: Block, expected: impl Fn(&Import
 
 fn invalid_transaction(error: &ImportError) -> Option<&InvalidTransaction> {
     match error {
-        ImportError::Execution(BlockExecutionError::InvalidTransaction { error, .. }) => Some(error),
+        ImportError::Execution(BlockExecutionError::InvalidTransaction { error, .. }) => {
+            Some(error)
+        }
         _ => None,
     }
 }
@@ -77,42 +90,63 @@ fn every_header_rule_has_a_typed_rejection() {
     while salus_primitives::pow::hash_meets_target(&bad_pow.hash(), &target) {
         bad_pow.header.nonce += 1;
     }
-    assert_rejected(&mut test, bad_pow, |e| matches!(e, ImportError::Rule(BlockRuleError::BadProofOfWork { .. })));
+    assert_rejected(&mut test, bad_pow, |e| {
+        matches!(e, ImportError::Rule(BlockRuleError::BadProofOfWork { .. }))
+    });
 
     let mut bad_number = good.clone();
     bad_number.header.number += 1;
-    assert_rejected(&mut test, seal(bad_number), |e| matches!(e, ImportError::Rule(BlockRuleError::BadNumber { .. })));
+    assert_rejected(&mut test, seal(bad_number), |e| {
+        matches!(e, ImportError::Rule(BlockRuleError::BadNumber { .. }))
+    });
 
     let mut too_old = good.clone();
     too_old.header.timestamp_ms = test.chain.head().header.timestamp_ms - 6_000;
-    assert_rejected(&mut test, seal(too_old), |e| matches!(e, ImportError::Rule(BlockRuleError::TimestampTooOld { .. })));
+    assert_rejected(&mut test, seal(too_old), |e| {
+        matches!(e, ImportError::Rule(BlockRuleError::TimestampTooOld { .. }))
+    });
 
     let mut future = good.clone();
     future.header.timestamp_ms = now() + limits::MAX_FUTURE_DRIFT_MS + 60_000;
     assert_rejected(&mut test, seal(future), |e| {
-        matches!(e, ImportError::Rule(BlockRuleError::TimestampTooFarInFuture { .. }))
+        matches!(
+            e,
+            ImportError::Rule(BlockRuleError::TimestampTooFarInFuture { .. })
+        )
     });
 
     let mut harder = good.clone();
     harder.header.bits = CompactTarget::from_leading_zero_bits(9);
-    assert_rejected(&mut test, seal(harder), |e| matches!(e, ImportError::Rule(BlockRuleError::BadDifficulty { .. })));
+    assert_rejected(&mut test, seal(harder), |e| {
+        matches!(e, ImportError::Rule(BlockRuleError::BadDifficulty { .. }))
+    });
 
     let mut bad_tx_root = good.clone();
     bad_tx_root.header.transactions_root.0[0] ^= 1;
     assert_rejected(&mut test, seal(bad_tx_root), |e| {
-        matches!(e, ImportError::Rule(BlockRuleError::BadTransactionsRoot { .. }))
+        matches!(
+            e,
+            ImportError::Rule(BlockRuleError::BadTransactionsRoot { .. })
+        )
     });
 
     let mut bad_state_root = good.clone();
     bad_state_root.header.state_root.0[0] ^= 1;
-    assert_rejected(&mut test, seal(bad_state_root), |e| matches!(e, ImportError::BadStateRoot { .. }));
+    assert_rejected(&mut test, seal(bad_state_root), |e| {
+        matches!(e, ImportError::BadStateRoot { .. })
+    });
 
     let mut bad_receipts_root = good.clone();
     bad_receipts_root.header.receipts_root.0[0] ^= 1;
-    assert_rejected(&mut test, seal(bad_receipts_root), |e| matches!(e, ImportError::BadReceiptsRoot { .. }));
+    assert_rejected(&mut test, seal(bad_receipts_root), |e| {
+        matches!(e, ImportError::BadReceiptsRoot { .. })
+    });
 
     // After all of that, the honest block still imports.
-    assert_eq!(test.chain.import_block(good, now()).unwrap(), ImportOutcome::NewHead { reorg_depth: 0 });
+    assert_eq!(
+        test.chain.import_block(good, now()).unwrap(),
+        ImportOutcome::NewHead { reorg_depth: 0 }
+    );
 }
 
 #[test]
@@ -125,16 +159,23 @@ fn every_transaction_rule_has_a_typed_rejection() {
 
     let mut bad_signature = transfer(&sender, 1, recipient(1), 5);
     bad_signature.signature.0[10] ^= 0x40;
-    assert_rejected(&mut test, with_body(empty.clone(), vec![bad_signature]), |e| {
-        // A corrupted signature recovers a different key (whose nonce and balance are wrong) or
-        // none at all; either way the block is refused with a transaction error.
-        invalid_transaction(e).is_some()
-    });
+    assert_rejected(
+        &mut test,
+        with_body(empty.clone(), vec![bad_signature]),
+        |e| {
+            // A corrupted signature recovers a different key (whose nonce and balance are wrong) or
+            // none at all; either way the block is refused with a transaction error.
+            invalid_transaction(e).is_some()
+        },
+    );
 
     let mut malformed = transfer(&sender, 1, recipient(1), 5);
     malformed.signature.0[..32].fill(0);
     assert_rejected(&mut test, with_body(empty.clone(), vec![malformed]), |e| {
-        matches!(invalid_transaction(e), Some(InvalidTransaction::BadSignature(_)))
+        matches!(
+            invalid_transaction(e),
+            Some(InvalidTransaction::BadSignature(_))
+        )
     });
 
     let wrong_chain = Transaction {
@@ -142,26 +183,69 @@ fn every_transaction_rule_has_a_typed_rejection() {
         nonce: 1,
         fuel_limit: 50_000,
         fuel_price: 1,
-        action: Action::Transfer { to: recipient(1), amount: 5 },
+        action: Action::Transfer {
+            to: recipient(1),
+            amount: 5,
+        },
         sponsor: None,
     };
-    assert_rejected(&mut test, with_body(empty.clone(), vec![wrong_chain.clone().sign(&sender, None)]), |e| {
-        matches!(invalid_transaction(e), Some(InvalidTransaction::WrongChainId { expected: 7_357, found: 1 }))
-    });
+    assert_rejected(
+        &mut test,
+        with_body(empty.clone(), vec![wrong_chain.clone().sign(&sender, None)]),
+        |e| {
+            matches!(
+                invalid_transaction(e),
+                Some(InvalidTransaction::WrongChainId {
+                    expected: 7_357,
+                    found: 1
+                })
+            )
+        },
+    );
 
-    assert_rejected(&mut test, with_body(empty.clone(), vec![transfer(&sender, 0, recipient(1), 5)]), |e| {
-        matches!(invalid_transaction(e), Some(InvalidTransaction::NonceTooLow { expected: 1, found: 0 }))
-    });
-    assert_rejected(&mut test, with_body(empty.clone(), vec![transfer(&sender, 5, recipient(1), 5)]), |e| {
-        matches!(invalid_transaction(e), Some(InvalidTransaction::NonceTooHigh { expected: 1, found: 5 }))
-    });
+    assert_rejected(
+        &mut test,
+        with_body(empty.clone(), vec![transfer(&sender, 0, recipient(1), 5)]),
+        |e| {
+            matches!(
+                invalid_transaction(e),
+                Some(InvalidTransaction::NonceTooLow {
+                    expected: 1,
+                    found: 0
+                })
+            )
+        },
+    );
+    assert_rejected(
+        &mut test,
+        with_body(empty.clone(), vec![transfer(&sender, 5, recipient(1), 5)]),
+        |e| {
+            matches!(
+                invalid_transaction(e),
+                Some(InvalidTransaction::NonceTooHigh {
+                    expected: 1,
+                    found: 5
+                })
+            )
+        },
+    );
     let pauper = salus_primitives::SecretKey::from_bytes(&[0x42; 32]).unwrap();
-    assert_rejected(&mut test, with_body(empty.clone(), vec![transfer(&pauper, 0, recipient(1), 5)]), |e| {
-        matches!(invalid_transaction(e), Some(InvalidTransaction::InsufficientBalance { available: 0, .. }))
-    });
+    assert_rejected(
+        &mut test,
+        with_body(empty.clone(), vec![transfer(&pauper, 0, recipient(1), 5)]),
+        |e| {
+            matches!(
+                invalid_transaction(e),
+                Some(InvalidTransaction::InsufficientBalance { available: 0, .. })
+            )
+        },
+    );
     let too_rich = transfer(&sender, 1, recipient(1), u128::MAX / 2);
     assert_rejected(&mut test, with_body(empty.clone(), vec![too_rich]), |e| {
-        matches!(invalid_transaction(e), Some(InvalidTransaction::InsufficientBalance { .. }))
+        matches!(
+            invalid_transaction(e),
+            Some(InvalidTransaction::InsufficientBalance { .. })
+        )
     });
 
     // An oversized transaction: a deploy carrying more code than any transaction may.
@@ -179,9 +263,16 @@ fn every_transaction_rule_has_a_typed_rejection() {
         sponsor: None,
     }
     .sign(&sender, None);
-    assert_rejected(&mut test, with_body(empty.clone(), vec![oversized.clone()]), |e| {
-        matches!(invalid_transaction(e), Some(InvalidTransaction::Oversized { .. }))
-    });
+    assert_rejected(
+        &mut test,
+        with_body(empty.clone(), vec![oversized.clone()]),
+        |e| {
+            matches!(
+                invalid_transaction(e),
+                Some(InvalidTransaction::Oversized { .. })
+            )
+        },
+    );
     // An oversized block: more body bytes than a block may carry.
     let heavy: Vec<_> = (0..9).map(|_| oversized.clone()).collect();
     assert_rejected(&mut test, with_body(empty.clone(), heavy), |e| {
@@ -202,15 +293,24 @@ fn a_known_invalid_block_and_its_descendants_are_refused() {
     bad.header.state_root.0[3] ^= 1;
     let bad = seal(bad);
     let bad_hash = bad.hash();
-    assert!(matches!(test.chain.import_block(bad.clone(), now()), Err(ImportError::BadStateRoot { .. })));
-    assert!(matches!(test.chain.import_block(bad.clone(), now()), Err(ImportError::KnownInvalid { .. })));
+    assert!(matches!(
+        test.chain.import_block(bad.clone(), now()),
+        Err(ImportError::BadStateRoot { .. })
+    ));
+    assert!(matches!(
+        test.chain.import_block(bad.clone(), now()),
+        Err(ImportError::KnownInvalid { .. })
+    ));
     // A child of the invalid block.
     let mut child = bad.clone();
     child.header.parent_hash = bad_hash;
     child.header.number += 1;
     child.header.timestamp_ms += 1_000;
     let child = seal(child);
-    assert!(matches!(test.chain.import_block(child, now()), Err(ImportError::InvalidAncestor { .. })));
+    assert!(matches!(
+        test.chain.import_block(child, now()),
+        Err(ImportError::InvalidAncestor { .. })
+    ));
     assert_eq!(test.chain.head().header.number, 0);
 }
 
@@ -221,7 +321,10 @@ fn orphans_wait_for_their_parent() {
     let blocks: Vec<Block> = (0..5).map(|_| producer.mine(miner, &[])).collect();
     let mut test = TestChain::new();
     for block in blocks.iter().skip(1).rev() {
-        assert_eq!(test.chain.import_block(block.clone(), now()).unwrap(), ImportOutcome::HeldAsOrphan);
+        assert_eq!(
+            test.chain.import_block(block.clone(), now()).unwrap(),
+            ImportOutcome::HeldAsOrphan
+        );
     }
     assert_eq!(test.chain.orphan_count(), 4);
     test.chain.import_block(blocks[0].clone(), now()).unwrap();
@@ -233,7 +336,9 @@ fn asert_genesis() -> salus_node::Genesis {
     let mut config = GenesisConfig::dev();
     config.pow_limit = HexU32(CompactTarget::from_leading_zero_bits(4).0);
     config.genesis_bits = HexU32(CompactTarget::from_leading_zero_bits(10).0);
-    config.difficulty = DifficultyConfig::Asert { half_life_ms: 60_000 };
+    config.difficulty = DifficultyConfig::Asert {
+        half_life_ms: 60_000,
+    };
     config.target_block_time_ms = 1_000;
     config.build().unwrap()
 }
@@ -246,8 +351,13 @@ fn asert_difficulty_follows_the_schedule() {
     // On schedule (TestChain::mine stamps parent + 1 s = the target block time): unchanged.
     for _ in 0..5 {
         let block = test.mine(miner, &[]);
-        let drift = leading_zero_bits_of(block.header.bits) as i64 - leading_zero_bits_of(genesis_bits) as i64;
-        assert!(drift.abs() <= 1, "bits drifted on schedule: {:?}", block.header.bits);
+        let drift = leading_zero_bits_of(block.header.bits) as i64
+            - leading_zero_bits_of(genesis_bits) as i64;
+        assert!(
+            drift.abs() <= 1,
+            "bits drifted on schedule: {:?}",
+            block.header.bits
+        );
     }
     // Ten half-lives late: the target is clamped at the pow limit.
     let mut late = test.next_block(miner, &[]);
@@ -260,7 +370,9 @@ fn asert_difficulty_follows_the_schedule() {
     assert_eq!(next.header.bits, test.chain.params().pow_limit);
     let mut wrong = next.clone();
     wrong.header.bits = genesis_bits;
-    assert_rejected(&mut test, seal(wrong), |e| matches!(e, ImportError::Rule(BlockRuleError::BadDifficulty { .. })));
+    assert_rejected(&mut test, seal(wrong), |e| {
+        matches!(e, ImportError::Rule(BlockRuleError::BadDifficulty { .. }))
+    });
     test.chain.import_block(next, now()).unwrap();
 }
 
@@ -282,22 +394,45 @@ fn state_proofs_verify_against_the_header_alone() {
     let present = StateKey::Account(recipient(9));
     let (proof, value) = test.chain.prove(&header.state_root, &present).unwrap();
     let value = value.expect("recipient exists");
-    proof.verify(&header.state_root, &present.tree_path(), Some(&value)).unwrap();
+    proof
+        .verify(&header.state_root, &present.tree_path(), Some(&value))
+        .unwrap();
     let mut tampered_value = value.clone();
     tampered_value[0] ^= 1;
-    assert_eq!(proof.verify(&header.state_root, &present.tree_path(), Some(&tampered_value)), Err(ProofError::ValueMismatch));
+    assert_eq!(
+        proof.verify(
+            &header.state_root,
+            &present.tree_path(),
+            Some(&tampered_value)
+        ),
+        Err(ProofError::ValueMismatch)
+    );
     let mut tampered_root = header.state_root;
     tampered_root.0[31] ^= 1;
-    assert_eq!(proof.verify(&tampered_root, &present.tree_path(), Some(&value)), Err(ProofError::RootMismatch));
+    assert_eq!(
+        proof.verify(&tampered_root, &present.tree_path(), Some(&value)),
+        Err(ProofError::RootMismatch)
+    );
 
     let absent = StateKey::Account(recipient(200));
     let (proof, value) = test.chain.prove(&header.state_root, &absent).unwrap();
     assert_eq!(value, None);
-    proof.verify(&header.state_root, &absent.tree_path(), None).unwrap();
-    assert!(proof.verify(&header.state_root, &absent.tree_path(), Some(b"anything")).is_err());
+    proof
+        .verify(&header.state_root, &absent.tree_path(), None)
+        .unwrap();
+    assert!(
+        proof
+            .verify(&header.state_root, &absent.tree_path(), Some(b"anything"))
+            .is_err()
+    );
 
     // The previous block's root still answers with the previous balance.
-    let old = test.chain.state_value_at(&old_root, &present).unwrap().unwrap();
-    let old_account = <salus_primitives::Account as parity_scale_codec::Decode>::decode(&mut &old[..]).unwrap();
+    let old = test
+        .chain
+        .state_value_at(&old_root, &present)
+        .unwrap()
+        .unwrap();
+    let old_account =
+        <salus_primitives::Account as parity_scale_codec::Decode>::decode(&mut &old[..]).unwrap();
     assert_eq!(old_account.balance, 77);
 }

@@ -9,7 +9,12 @@ use crate::support::*;
 
 /// Mines `count` blocks on `producer`'s head, each with one transfer from dev key `sender_index`
 /// to `recipient`, and returns them.
-fn mine_branch(producer: &mut TestChain, count: usize, sender_index: u32, recipient: Address) -> Vec<Block> {
+fn mine_branch(
+    producer: &mut TestChain,
+    count: usize,
+    sender_index: u32,
+    recipient: Address,
+) -> Vec<Block> {
     let sender = dev_key(sender_index);
     let miner = dev_key(sender_index).address();
     (0..count)
@@ -21,7 +26,10 @@ fn mine_branch(producer: &mut TestChain, count: usize, sender_index: u32, recipi
 }
 
 fn import_all(test: &mut TestChain, blocks: &[Block]) -> Vec<ImportOutcome> {
-    blocks.iter().map(|block| test.chain.import_block(block.clone(), now()).unwrap()).collect()
+    blocks
+        .iter()
+        .map(|block| test.chain.import_block(block.clone(), now()).unwrap())
+        .collect()
 }
 
 #[test]
@@ -40,7 +48,12 @@ fn heavier_branch_wins_and_equals_a_fresh_replay() {
     assert_eq!(node.chain.head(), a.chain.head());
     // B's first four blocks are not heavier than A: stored on a side branch.
     let outcomes = import_all(&mut node, &branch_b[..4]);
-    assert!(outcomes.iter().all(|o| *o == ImportOutcome::StoredOnSideBranch), "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| *o == ImportOutcome::StoredOnSideBranch),
+        "{outcomes:?}"
+    );
     assert_eq!(node.chain.head(), a.chain.head());
     // The fifth makes B heavier: a reorganisation of depth 4.
     let outcome = node.chain.import_block(branch_b[4].clone(), now()).unwrap();
@@ -51,7 +64,10 @@ fn heavier_branch_wins_and_equals_a_fresh_replay() {
 
     // A's transfers were orphaned: they come back for the mempool.
     let orphaned = node.chain.drain_orphaned_transactions();
-    let expected: Vec<_> = branch_a.iter().flat_map(|block| block.transactions.clone()).collect();
+    let expected: Vec<_> = branch_a
+        .iter()
+        .flat_map(|block| block.transactions.clone())
+        .collect();
     assert_eq!(orphaned.len(), expected.len());
     for transaction in &expected {
         assert!(orphaned.contains(transaction));
@@ -59,8 +75,14 @@ fn heavier_branch_wins_and_equals_a_fresh_replay() {
     // Transactions lookups follow the canonical chain.
     let a_tx = branch_a[0].transactions[0].hash();
     let b_tx = branch_b[0].transactions[0].hash();
-    assert_eq!(node.chain.store().transaction_location(&a_tx).unwrap(), None);
-    assert_eq!(node.chain.store().transaction_location(&b_tx).unwrap(), Some((branch_b[0].hash(), 0)));
+    assert_eq!(
+        node.chain.store().transaction_location(&a_tx).unwrap(),
+        None
+    );
+    assert_eq!(
+        node.chain.store().transaction_location(&b_tx).unwrap(),
+        Some((branch_b[0].hash(), 0))
+    );
     salus_node::verify::verify_chain(node.chain.store()).unwrap();
 }
 
@@ -74,8 +96,11 @@ fn reorganising_back_and_forth_twenty_times_matches_replay() {
     import_all(&mut node, &first);
     let mut depth_seen = Vec::new();
     for round in 0..20 {
-        let (producer, sender, recipient) =
-            if round % 2 == 0 { (&mut b, 2, Address([0xb; 20])) } else { (&mut a, 1, Address([0xa; 20])) };
+        let (producer, sender, recipient) = if round % 2 == 0 {
+            (&mut b, 2, Address([0xb; 20]))
+        } else {
+            (&mut a, 1, Address([0xa; 20]))
+        };
         let node_height = node.chain.head().header.number;
         let needed = (node_height + 1 - producer.chain.head().header.number) as usize;
         let blocks = mine_branch(producer, needed, sender, recipient);
@@ -85,10 +110,20 @@ fn reorganising_back_and_forth_twenty_times_matches_replay() {
             other => panic!("round {round}: last import gave {other:?}"),
         }
         assert_eq!(node.chain.head(), producer.chain.head(), "round {round}");
-        assert_eq!(flat_state(&node.chain), flat_state(&producer.chain), "round {round}");
-        assert_eq!(node.chain.head().header.state_root, producer.chain.head().header.state_root);
+        assert_eq!(
+            flat_state(&node.chain),
+            flat_state(&producer.chain),
+            "round {round}"
+        );
+        assert_eq!(
+            node.chain.head().header.state_root,
+            producer.chain.head().header.state_root
+        );
     }
-    assert!(depth_seen.iter().all(|depth| *depth > 0), "every round reorganised: {depth_seen:?}");
+    assert!(
+        depth_seen.iter().all(|depth| *depth > 0),
+        "every round reorganised: {depth_seen:?}"
+    );
     salus_node::verify::verify_chain(node.chain.store()).unwrap();
     // Survives a reopen, too.
     let head = node.chain.head().clone();

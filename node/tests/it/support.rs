@@ -7,7 +7,9 @@ use salus_node::mining::{SearchOutcome, search_nonce};
 use salus_node::{Chain, Genesis, Store};
 use salus_primitives::block::transactions_root;
 use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
-use salus_primitives::{Action, Address, Block, BlockHeader, SecretKey, SignedTransaction, Transaction};
+use salus_primitives::{
+    Action, Address, Block, BlockHeader, SecretKey, SignedTransaction, Transaction,
+};
 use tempfile::TempDir;
 
 /// A chain on real RocksDB in its own temporary directory.
@@ -30,15 +32,27 @@ impl TestChain {
     pub fn with_genesis(genesis: Genesis) -> TestChain {
         let dir = tempfile::tempdir().unwrap();
         let chain = Chain::open(Store::open(dir.path()).unwrap(), &genesis).unwrap();
-        TestChain { chain, dir, genesis }
+        TestChain {
+            chain,
+            dir,
+            genesis,
+        }
     }
 
     /// Closes and reopens the database.
     pub fn reopen(self) -> TestChain {
-        let TestChain { chain, dir, genesis } = self;
+        let TestChain {
+            chain,
+            dir,
+            genesis,
+        } = self;
         drop(chain);
         let chain = Chain::open(Store::open(dir.path()).unwrap(), &genesis).unwrap();
-        TestChain { chain, dir, genesis }
+        TestChain {
+            chain,
+            dir,
+            genesis,
+        }
     }
 
     /// Mines a block on the head with `transactions` (all must be includable) and imports it.
@@ -52,8 +66,15 @@ impl TestChain {
     pub fn next_block(&self, miner: Address, transactions: &[SignedTransaction]) -> Block {
         let head = &self.chain.head().header;
         let timestamp = head.timestamp_ms + 1_000;
-        let template = self.chain.build_block(miner, timestamp, transactions).unwrap();
-        assert!(template.skipped.is_empty(), "skipped: {:?}", template.skipped);
+        let template = self
+            .chain
+            .build_block(miner, timestamp, transactions)
+            .unwrap();
+        assert!(
+            template.skipped.is_empty(),
+            "skipped: {:?}",
+            template.skipped
+        );
         seal(template.block)
     }
 }
@@ -104,7 +125,7 @@ pub fn flat_state(chain: &Chain) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut entries = Vec::new();
     chain
         .store()
-        .for_each_state_entry(&mut |key, value| {
+        .for_each_state_entry(|key, value| {
             entries.push((key.to_vec(), value.to_vec()));
             Ok(())
         })

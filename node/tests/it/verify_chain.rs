@@ -12,14 +12,21 @@ fn chain_with_transfers() -> TestChain {
     let mut test = TestChain::new();
     let sender = dev_key(4);
     for nonce in 0..8 {
-        test.mine(dev_key(0).address(), &[transfer(&sender, nonce, Address([7; 20]), 10)]);
+        test.mine(
+            dev_key(0).address(),
+            &[transfer(&sender, nonce, Address([7; 20]), 10)],
+        );
     }
     test
 }
 
 fn expect_block_named(result: Result<salus_node::verify::VerifyReport, VerifyError>, number: u64) {
     match result {
-        Err(VerifyError::Block { number: found, problem, .. }) => {
+        Err(VerifyError::Block {
+            number: found,
+            problem,
+            ..
+        }) => {
             assert_eq!(found, number, "named the wrong block: {problem}");
         }
         other => panic!("expected block {number} to fail, got {other:?}"),
@@ -41,7 +48,10 @@ fn a_flipped_byte_in_a_stored_header_is_found() {
     let hash = test.chain.store().canonical_hash(5).unwrap().unwrap();
     let mut bytes = test.chain.store().header(&hash).unwrap().unwrap().encode();
     bytes[40] ^= 0x01; // inside the timestamp
-    test.chain.store().put_raw_for_tests(Column::Headers, &hash.0, &bytes).unwrap();
+    test.chain
+        .store()
+        .put_raw_for_tests(Column::Headers, &hash.0, &bytes)
+        .unwrap();
     expect_block_named(verify_chain(test.chain.store()), 5);
 }
 
@@ -49,10 +59,18 @@ fn a_flipped_byte_in_a_stored_header_is_found() {
 fn a_flipped_byte_in_a_stored_body_is_found() {
     let test = chain_with_transfers();
     let hash = test.chain.store().canonical_hash(3).unwrap().unwrap();
-    let mut bytes = test.chain.store().get_raw(Column::Bodies, &hash.0).unwrap().unwrap();
+    let mut bytes = test
+        .chain
+        .store()
+        .get_raw(Column::Bodies, &hash.0)
+        .unwrap()
+        .unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x01;
-    test.chain.store().put_raw_for_tests(Column::Bodies, &hash.0, &bytes).unwrap();
+    test.chain
+        .store()
+        .put_raw_for_tests(Column::Bodies, &hash.0, &bytes)
+        .unwrap();
     expect_block_named(verify_chain(test.chain.store()), 3);
 }
 
@@ -60,16 +78,28 @@ fn a_flipped_byte_in_a_stored_body_is_found() {
 fn a_changed_flat_state_value_is_found() {
     let test = chain_with_transfers();
     let key = salus_primitives::StateKey::Account(Address([7; 20])).to_bytes();
-    let account = salus_primitives::Account { nonce: 0, balance: 1_000_000, code_hash: None };
-    test.chain.store().put_raw_for_tests(Column::State, &key, &account.encode()).unwrap();
-    assert!(matches!(verify_chain(test.chain.store()), Err(VerifyError::FlatState(_))));
+    let account = salus_primitives::Account {
+        nonce: 0,
+        balance: 1_000_000,
+        code_hash: None,
+    };
+    test.chain
+        .store()
+        .put_raw_for_tests(Column::State, &key, &account.encode())
+        .unwrap();
+    assert!(matches!(
+        verify_chain(test.chain.store()),
+        Err(VerifyError::FlatState(_))
+    ));
 }
 
 #[test]
 fn schema_and_chain_mismatches_are_refused_on_open() {
     let test = chain_with_transfers();
     let dir = test.dir.path().to_path_buf();
-    let TestChain { chain, dir: temp, .. } = test;
+    let TestChain {
+        chain, dir: temp, ..
+    } = test;
     drop(chain);
     // Another chain's genesis.
     let mut other = salus_node::genesis::GenesisConfig::dev();
@@ -78,15 +108,22 @@ fn schema_and_chain_mismatches_are_refused_on_open() {
     let store = salus_node::Store::open(&dir).unwrap();
     assert!(matches!(
         salus_node::Chain::open(store, &other),
-        Err(salus_node::ImportError::Storage(salus_node::StorageError::WrongChain { .. }))
+        Err(salus_node::ImportError::Storage(
+            salus_node::StorageError::WrongChain { .. }
+        ))
     ));
     // A newer schema version.
     let store = salus_node::Store::open(&dir).unwrap();
-    store.put_raw_for_tests(Column::Meta, b"schema_version", &99u32.encode()).unwrap();
+    store
+        .put_raw_for_tests(Column::Meta, b"schema_version", &99u32.encode())
+        .unwrap();
     drop(store);
     assert!(matches!(
         salus_node::Store::open(&dir),
-        Err(salus_node::StorageError::SchemaMismatch { found: 99, expected: 1 })
+        Err(salus_node::StorageError::SchemaMismatch {
+            found: 99,
+            expected: 1
+        })
     ));
     drop(temp);
 }

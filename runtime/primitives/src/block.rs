@@ -72,7 +72,10 @@ pub fn transactions_root(transactions: &[SignedTransaction]) -> Hash {
 
 /// The receipts root of a list of receipts.
 pub fn receipts_root(receipts: &[Receipt]) -> Hash {
-    let hashes: Vec<Hash> = receipts.iter().map(|receipt| keccak256(&receipt.encode())).collect();
+    let hashes: Vec<Hash> = receipts
+        .iter()
+        .map(|receipt| keccak256(&receipt.encode()))
+        .collect();
     merkle_root(&hashes)
 }
 
@@ -95,7 +98,10 @@ mod tests {
         };
         let encoded = header.encode();
         assert_eq!(encoded.len(), HEADER_ENCODED_LEN);
-        assert_eq!(encoded[HEADER_NONCE_OFFSET..], 0x0102_0304_0506_0708u64.to_le_bytes());
+        assert_eq!(
+            encoded[HEADER_NONCE_OFFSET..],
+            0x0102_0304_0506_0708u64.to_le_bytes()
+        );
         assert_eq!(BlockHeader::decode(&mut &encoded[..]).unwrap(), header);
     }
 }

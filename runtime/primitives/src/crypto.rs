@@ -72,7 +72,10 @@ impl SecretKey {
             .sign_prehash_recoverable(&digest.0)
             .expect("RFC 6979 signing over a 32-byte digest is infallible");
         let (signature, recovery_id) = match signature.normalize_s() {
-            Some(low) => (low, RecoveryId::new(!recovery_id.is_y_odd(), recovery_id.is_x_reduced())),
+            Some(low) => (
+                low,
+                RecoveryId::new(!recovery_id.is_y_odd(), recovery_id.is_x_reduced()),
+            ),
             None => (signature, recovery_id),
         };
         let mut bytes = [0u8; 65];
@@ -138,7 +141,10 @@ mod tests {
         )
         .unwrap();
         let secret = SecretKey::from_bytes(&bytes).unwrap();
-        assert_eq!(secret.address().to_string(), "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+        assert_eq!(
+            secret.address().to_string(),
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+        );
     }
 
     #[test]
@@ -153,7 +159,10 @@ mod tests {
         let mut bytes = [0u8; 65];
         bytes[..64].copy_from_slice(&high.to_bytes());
         bytes[64] = signature.0[64] ^ 1;
-        assert_eq!(recover_signer(&digest, &Signature(bytes)), Err(SignatureError::HighS));
+        assert_eq!(
+            recover_signer(&digest, &Signature(bytes)),
+            Err(SignatureError::HighS)
+        );
     }
 
     #[test]
@@ -165,6 +174,9 @@ mod tests {
         );
         let mut signature = key(3).sign_digest(&digest);
         signature.0[64] = 4;
-        assert_eq!(recover_signer(&digest, &signature), Err(SignatureError::InvalidRecoveryId(4)));
+        assert_eq!(
+            recover_signer(&digest, &signature),
+            Err(SignatureError::InvalidRecoveryId(4))
+        );
     }
 }

@@ -77,10 +77,12 @@ pub enum HexParseError {
 pub fn parse_hex_array<const N: usize>(text: &str) -> Result<[u8; N], HexParseError> {
     let digits = text.strip_prefix("0x").unwrap_or(text);
     let bytes = hex::decode(digits).map_err(|_| HexParseError::InvalidHex)?;
-    bytes.try_into().map_err(|bytes: alloc::vec::Vec<u8>| HexParseError::WrongLength {
-        expected: N,
-        actual: bytes.len(),
-    })
+    bytes
+        .try_into()
+        .map_err(|bytes: alloc::vec::Vec<u8>| HexParseError::WrongLength {
+            expected: N,
+            actual: bytes.len(),
+        })
 }
 
 impl FromStr for Hash {
@@ -110,7 +112,10 @@ mod tests {
             "0x4d741b6f1eb29cb2a9b9911c82f56fa8d73b04959d3d9d222895df6c0b28aa15"
         );
         // The ERC-20 `transfer(address,uint256)` selector is the first 4 bytes of this digest.
-        assert_eq!(&keccak256(b"transfer(address,uint256)").0[..4], &[0xa9, 0x05, 0x9c, 0xbb]);
+        assert_eq!(
+            &keccak256(b"transfer(address,uint256)").0[..4],
+            &[0xa9, 0x05, 0x9c, 0xbb]
+        );
     }
 
     #[test]
@@ -125,7 +130,10 @@ mod tests {
         assert_eq!("0xzz".parse::<Hash>(), Err(HexParseError::InvalidHex));
         assert_eq!(
             "0x00".parse::<Hash>(),
-            Err(HexParseError::WrongLength { expected: 32, actual: 1 })
+            Err(HexParseError::WrongLength {
+                expected: 32,
+                actual: 1
+            })
         );
     }
 

@@ -68,7 +68,10 @@ mod tests {
         ));
         // Valid words, wrong checksum.
         assert!(matches!(
-            derive_key("test test test test test test test test test test test test", 0),
+            derive_key(
+                "test test test test test test test test test test test test",
+                0
+            ),
             Err(KeyDerivationError::InvalidMnemonic(_))
         ));
     }

@@ -67,7 +67,11 @@ mod tests {
     #[test]
     fn small_trees_have_the_documented_shape() {
         let xs = items(3);
-        let (a, b, c) = (leaf_hash(&xs[0].0), leaf_hash(&xs[1].0), leaf_hash(&xs[2].0));
+        let (a, b, c) = (
+            leaf_hash(&xs[0].0),
+            leaf_hash(&xs[1].0),
+            leaf_hash(&xs[2].0),
+        );
         assert_eq!(merkle_root(&xs), node_hash(&node_hash(&a, &b), &c));
         assert_eq!(merkle_root(&xs[..1]), a);
         assert_eq!(merkle_root(&[]), keccak256(&[]));

@@ -239,7 +239,11 @@ pub fn asert_next_target(
     let mut next: U512 = anchor_target.full_mul(U256::from(factor as u64));
     if shifts < 0 {
         let right = (-shifts).min(512) as usize;
-        next = if right >= 512 { U512::zero() } else { next >> right };
+        next = if right >= 512 {
+            U512::zero()
+        } else {
+            next >> right
+        };
     } else {
         let left = shifts.min(512) as usize;
         if left >= 256 || next.bits() + left > 512 - 16 {
@@ -253,7 +257,11 @@ pub fn asert_next_target(
         return Ok(pow_limit);
     }
     let next = U256::try_from(next).map_err(|_| TargetError::Overflow)?;
-    Ok(CompactTarget::from_target(if next.is_zero() { U256::one() } else { next }))
+    Ok(CompactTarget::from_target(if next.is_zero() {
+        U256::one()
+    } else {
+        next
+    }))
 }
 
 /// The median of the given timestamps (the block must be strictly above it).
@@ -274,20 +282,47 @@ mod tests {
         // Bitcoin genesis bits 0x1d00ffff = 0xffff × 256^26.
         let target = CompactTarget(0x1d00_ffff).to_target().unwrap();
         assert_eq!(target, U256::from(0xffffu64) << 208);
-        assert_eq!(CompactTarget::from_target(target), CompactTarget(0x1d00_ffff));
-        assert_eq!(CompactTarget(0x0180_0000).to_target(), Err(TargetError::Zero));
-        assert_eq!(CompactTarget(0x0480_0001).to_target(), Err(TargetError::Negative));
-        assert_eq!(CompactTarget(0x2201_0000).to_target(), Err(TargetError::Overflow));
-        assert_eq!(CompactTarget(0x0312_3456).to_target(), Ok(U256::from(0x12_3456u64)));
-        assert_eq!(CompactTarget(0x0112_3456).to_target(), Ok(U256::from(0x12u64)));
+        assert_eq!(
+            CompactTarget::from_target(target),
+            CompactTarget(0x1d00_ffff)
+        );
+        assert_eq!(
+            CompactTarget(0x0180_0000).to_target(),
+            Err(TargetError::Zero)
+        );
+        assert_eq!(
+            CompactTarget(0x0480_0001).to_target(),
+            Err(TargetError::Negative)
+        );
+        assert_eq!(
+            CompactTarget(0x2201_0000).to_target(),
+            Err(TargetError::Overflow)
+        );
+        assert_eq!(
+            CompactTarget(0x0312_3456).to_target(),
+            Ok(U256::from(0x12_3456u64))
+        );
+        assert_eq!(
+            CompactTarget(0x0112_3456).to_target(),
+            Ok(U256::from(0x12u64))
+        );
     }
 
     #[test]
     fn compact_round_trip_keeps_top_bits() {
-        for bits in [0x1d00_ffffu32, 0x1b04_864c, 0x2000_ffff, 0x207f_ffff, 0x0400_8000] {
+        for bits in [
+            0x1d00_ffffu32,
+            0x1b04_864c,
+            0x2000_ffff,
+            0x207f_ffff,
+            0x0400_8000,
+        ] {
             let compact = CompactTarget(bits);
             let target = compact.to_target().unwrap();
-            assert_eq!(CompactTarget::from_target(target).to_target().unwrap(), target);
+            assert_eq!(
+                CompactTarget::from_target(target).to_target().unwrap(),
+                target
+            );
         }
     }
 
@@ -313,7 +348,7 @@ mod tests {
     fn work_is_two_to_the_256_over_target_plus_one() {
         // Target 2^255 − 1 → work 2.
         let target = (U256::one() << 255) - U256::one();
-        assert_eq!(CompactTarget::from_target(target).to_target().unwrap() <= target, true);
+        assert!(CompactTarget::from_target(target).to_target().unwrap() <= target);
         let compact = CompactTarget(0x2100_8000); // 0x8000 × 256^30 = 2^255
         assert_eq!(compact.to_target().unwrap(), U256::one() << 255);
         // 2^256 / (2^255 + 1) = 1 (integer division).
@@ -357,27 +392,33 @@ mod tests {
         // Block 10 exactly on schedule: parent (height 9) at 10 × block time after the anchor's
         // parent.
         let on_time = next(9, 10 * BLOCK_MS);
-        let diff = if on_time > base { on_time - base } else { base - on_time };
+        let diff = if on_time > base {
+            on_time - base
+        } else {
+            base - on_time
+        };
         assert!(diff <= base >> 15, "on-schedule target drifted");
     }
 
     #[test]
     fn asert_doubles_per_half_life_behind_and_halves_ahead() {
-        let on_time = next(99, 100 * BLOCK_MS);
-        let behind = next(99, 100 * BLOCK_MS + HALF_LIFE_MS);
-        let ahead = next(99, 100 * BLOCK_MS - HALF_LIFE_MS);
+        let on_time = next(999, 1_000 * BLOCK_MS);
+        let behind = next(999, 1_000 * BLOCK_MS + HALF_LIFE_MS);
+        let ahead = next(999, 1_000 * BLOCK_MS - HALF_LIFE_MS);
         let tolerance = on_time >> 12;
         let doubled = on_time * U256::from(2u8);
         assert!(behind + tolerance >= doubled && behind <= doubled + tolerance);
         let halved = on_time / U256::from(2u8);
         assert!(ahead + tolerance >= halved && ahead <= halved + tolerance);
         // Monotone: later parents give easier targets.
-        assert!(next(99, 100 * BLOCK_MS + 1_000) >= on_time);
+        assert!(next(999, 1_000 * BLOCK_MS + 1_000) >= on_time);
     }
 
     #[test]
     fn asert_clamps_to_the_pow_limit() {
-        let limit = CompactTarget::from_leading_zero_bits(1).to_target().unwrap();
+        let limit = CompactTarget::from_leading_zero_bits(1)
+            .to_target()
+            .unwrap();
         assert_eq!(next(1, 1_000 * HALF_LIFE_MS), limit);
         // Far ahead of schedule: the target shrinks but stays positive.
         assert!(!next(1_000_000, 0).is_zero());

@@ -58,7 +58,10 @@ impl StateKey {
             ACCOUNT_TAG => Some(StateKey::Account(Address(rest.try_into().ok()?))),
             STORAGE_TAG if rest.len() >= 20 => {
                 let (address, key) = rest.split_at(20);
-                Some(StateKey::Storage(Address(address.try_into().ok()?), key.to_vec()))
+                Some(StateKey::Storage(
+                    Address(address.try_into().ok()?),
+                    key.to_vec(),
+                ))
             }
             CODE_TAG => Some(StateKey::Code(Hash(rest.try_into().ok()?))),
             _ => None,

@@ -96,7 +96,13 @@ impl StateProof {
         let terminal_hash = match (&self.terminal, value) {
             (ProofTerminal::Empty, None) => EMPTY_SUBTREE,
             (ProofTerminal::Empty, Some(_)) => return Err(ProofError::KeyAbsent),
-            (ProofTerminal::Leaf { path: leaf_path, value_hash }, claimed) => {
+            (
+                ProofTerminal::Leaf {
+                    path: leaf_path,
+                    value_hash,
+                },
+                claimed,
+            ) => {
                 let is_key = leaf_path == path;
                 match claimed {
                     Some(_) if !is_key => return Err(ProofError::KeyAbsent),

@@ -96,7 +96,11 @@ impl Transaction {
         let signature = sender.sign_digest(&digest);
         let sponsor_signature =
             sponsor.map(|key| key.sign_digest(&sponsor_digest(&sender.address(), &digest)));
-        SignedTransaction { transaction: self, signature, sponsor_signature }
+        SignedTransaction {
+            transaction: self,
+            signature,
+            sponsor_signature,
+        }
     }
 }
 
@@ -192,7 +196,10 @@ mod tests {
             nonce,
             fuel_limit: 50_000,
             fuel_price: 1,
-            action: Action::Transfer { to: Address([2; 20]), amount: 10 },
+            action: Action::Transfer {
+                to: Address([2; 20]),
+                amount: 10,
+            },
             sponsor,
         }
     }
@@ -202,7 +209,13 @@ mod tests {
         let key = SecretKey::from_bytes(&[1; 32]).unwrap();
         let signed = transfer(0, None).sign(&key, None);
         let signers = signed.verify_signatures().unwrap();
-        assert_eq!(signers, Signers { sender: key.address(), payer: key.address() });
+        assert_eq!(
+            signers,
+            Signers {
+                sender: key.address(),
+                payer: key.address()
+            }
+        );
         let decoded = SignedTransaction::decode(&mut &signed.encode()[..]).unwrap();
         assert_eq!(decoded, signed);
         assert_eq!(decoded.hash(), signed.hash());
@@ -213,7 +226,10 @@ mod tests {
         let key = SecretKey::from_bytes(&[1; 32]).unwrap();
         let mut signed = transfer(0, None).sign(&key, None);
         signed.transaction.nonce = 1;
-        assert_ne!(signed.verify_signatures().map(|s| s.sender), Ok(key.address()));
+        assert_ne!(
+            signed.verify_signatures().map(|s| s.sender),
+            Ok(key.address())
+        );
     }
 
     #[test]
@@ -223,7 +239,10 @@ mod tests {
         let signed = transfer(0, Some(hospital.address())).sign(&patient, Some(&hospital));
         assert_eq!(
             signed.verify_signatures().unwrap(),
-            Signers { sender: patient.address(), payer: hospital.address() }
+            Signers {
+                sender: patient.address(),
+                payer: hospital.address()
+            }
         );
         let unsigned = transfer(0, Some(hospital.address())).sign(&patient, None);
         assert_eq!(

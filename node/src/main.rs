@@ -13,7 +13,7 @@ use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
 
 /// Salus: a WebAssembly smart-contract platform for healthcare on a proof-of-work ledger.
 #[derive(Parser)]
-#[command(name = "salus", version, about, long_about = None)]
+#[command(name = "salus", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,7 +74,10 @@ fn default_dev_dir() -> anyhow::Result<PathBuf> {
 }
 
 fn main() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )

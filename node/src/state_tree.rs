@@ -380,31 +380,6 @@ impl<S: TreeNodeSource> Updater<'_, S> {
     }
 }
 
-/// The state under any committed root, read through the tree: what the runtime sees when it
-/// re-executes a block of the past or answers a query at an old block.
-pub struct StateAtRoot<'a, S> {
-    source: &'a S,
-    root: Hash,
-}
-
-impl<'a, S: TreeNodeSource> StateAtRoot<'a, S> {
-    /// The state with root `root`.
-    pub fn new(source: &'a S, root: Hash) -> Self {
-        StateAtRoot { source, root }
-    }
-}
-
-impl<S: TreeNodeSource> salus_runtime::State for StateAtRoot<'_, S> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, salus_runtime::StateError> {
-        get(
-            self.source,
-            &self.root,
-            &salus_primitives::state_key::tree_path_of(key),
-        )
-        .map_err(|error| salus_runtime::StateError(error.to_string()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, HashMap};

@@ -7,10 +7,13 @@ use parity_scale_codec::Encode;
 use salus_primitives::block::{receipts_root, transactions_root};
 use salus_primitives::state_key::tree_path_of;
 use salus_primitives::{BlockHeader, ChainParams, Hash, keccak256, limits};
-use salus_runtime::{BlockContext, NoSignatureCache, execute_block};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use salus_runtime::{BlockContext, NoSignatureCache, StateChanges, Vm, execute_block};
 
 use crate::chain::validation;
-use crate::state_tree::{self, StateAtRoot};
+use crate::state_tree;
 use crate::storage::{StorageError, Store};
 
 /// What `verify-chain` found wrong.
@@ -29,6 +32,9 @@ pub enum VerifyError {
     /// The head's flat state differs from its state tree.
     #[error("flat state differs from the state tree at the head: {0}")]
     FlatState(String),
+    /// The Wasm engine could not be built.
+    #[error("cannot build the Wasm engine: {0}")]
+    Engine(String),
     /// The database could not be read at all.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -63,6 +69,8 @@ pub fn verify_chain(store: &Store) -> Result<VerifyReport, VerifyError> {
     let mut window: Vec<u64> = Vec::with_capacity(limits::MEDIAN_TIME_SPAN);
     let mut transactions = 0u64;
     let mut number = 0u64;
+    let vm = Vm::in_memory().map_err(|error| VerifyError::Engine(error.to_string()))?;
+    let mut replay: ReplayState = Arc::new(BTreeMap::new());
     loop {
         let hash = store
             .canonical_hash(number)
@@ -119,6 +127,11 @@ pub fn verify_chain(store: &Store) -> Result<VerifyReport, VerifyError> {
                 if !body.is_empty() {
                     return Err(fail("genesis has transactions".into()));
                 }
+                let initial = store
+                    .state_changes(&hash)
+                    .map_err(|e| fail(e.to_string()))?
+                    .ok_or_else(|| fail("genesis state missing".into()))?;
+                apply_to_replay(&mut replay, &initial);
                 genesis = Some(header.clone());
             }
             Some((parent_hash, parent)) => {
@@ -141,7 +154,17 @@ pub fn verify_chain(store: &Store) -> Result<VerifyReport, VerifyError> {
                     None,
                 )
                 .map_err(|e| fail(e.to_string()))?;
-                reexecute(store, &params, &header, parent, &body, &receipts).map_err(fail)?;
+                reexecute(
+                    store,
+                    &vm,
+                    &mut replay,
+                    &params,
+                    &header,
+                    parent,
+                    &body,
+                    &receipts,
+                )
+                .map_err(fail)?;
                 transactions += body.len() as u64;
             }
         }
@@ -157,7 +180,7 @@ pub fn verify_chain(store: &Store) -> Result<VerifyReport, VerifyError> {
         number += 1;
     }
     let (head_hash, head_header) = previous.expect("at least genesis was checked");
-    let state_entries = verify_flat_state(store, &head_header.state_root)?;
+    let state_entries = verify_flat_state(store, &head_header.state_root, &replay)?;
     Ok(VerifyReport {
         blocks: number + 1,
         transactions,
@@ -174,22 +197,35 @@ fn block_error(number: u64, hash: Hash, error: StorageError) -> VerifyError {
     }
 }
 
+/// The state replayed from genesis, block by block, in memory: an independent execution that
+/// does not trust the stored flat state or undo data.
+type ReplayState = Arc<BTreeMap<Vec<u8>, Vec<u8>>>;
+
+#[allow(clippy::too_many_arguments)]
 fn reexecute(
     store: &Store,
+    vm: &Vm,
+    replay: &mut ReplayState,
     params: &ChainParams,
     header: &BlockHeader,
     parent: &BlockHeader,
     body: &[salus_primitives::SignedTransaction],
     stored_receipts: &[salus_primitives::Receipt],
 ) -> Result<(), String> {
-    let state = StateAtRoot::new(store, parent.state_root);
     let context = BlockContext {
         number: header.number,
         timestamp_ms: header.timestamp_ms,
         miner: header.miner,
     };
-    let execution = execute_block(params, &state, &context, body, &NoSignatureCache)
-        .map_err(|e| format!("re-execution failed: {e}"))?;
+    let execution = execute_block(
+        params,
+        vm,
+        replay.clone(),
+        &context,
+        body,
+        &NoSignatureCache,
+    )
+    .map_err(|e| format!("re-execution failed: {e}"))?;
     if execution.receipts != stored_receipts {
         return Err("re-execution gives different receipts".into());
     }
@@ -202,14 +238,34 @@ fn reexecute(
             update.root, header.state_root
         ));
     }
+    apply_to_replay(replay, &execution.changes);
     Ok(())
 }
 
-fn verify_flat_state(store: &Store, root: &Hash) -> Result<u64, VerifyError> {
+fn apply_to_replay(replay: &mut ReplayState, changes: &StateChanges) {
+    // Execution has finished and dropped its handle, so this is the only one: no copy is made.
+    let state = Arc::make_mut(replay);
+    for change in &changes.entries {
+        match &change.after {
+            Some(value) => state.insert(change.key.clone(), value.clone()),
+            None => state.remove(&change.key),
+        };
+    }
+}
+
+/// The head's flat state must equal both the state tree at the head's root and the state
+/// replayed from genesis.
+fn verify_flat_state(store: &Store, root: &Hash, replay: &ReplayState) -> Result<u64, VerifyError> {
     let mut entries = 0u64;
     store
         .for_each_state_entry(|key, value| {
             entries += 1;
+            if replay.get(key).map(Vec::as_slice) != Some(value) {
+                return Err(StorageError::Corrupt(format!(
+                    "key {} differs from the replay from genesis",
+                    hex::encode(key)
+                )));
+            }
             let in_tree = state_tree::get(store, root, &tree_path_of(key))
                 .map_err(|e| StorageError::Corrupt(e.to_string()))?;
             if in_tree.as_deref() != Some(value) {
@@ -227,9 +283,10 @@ fn verify_flat_state(store: &Store, root: &Hash) -> Result<u64, VerifyError> {
         Ok(())
     })
     .map_err(|e| VerifyError::FlatState(e.to_string()))?;
-    if leaves != entries {
+    if leaves != entries || replay.len() as u64 != entries {
         return Err(VerifyError::FlatState(format!(
-            "{entries} flat entries, {leaves} tree leaves"
+            "{entries} flat entries, {leaves} tree leaves, {} replayed entries",
+            replay.len()
         )));
     }
     Ok(entries)

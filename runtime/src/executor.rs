@@ -10,7 +10,8 @@ use salus_primitives::{
 
 use crate::fuel_schedule::{TRANSFER_FUEL, intrinsic_fuel};
 use crate::overlay::{Overlay, StateChanges};
-use crate::state::{State, StateError};
+use crate::state::{SharedState, StateError};
+use crate::wasm::{ContractOutcome, TransactionEnv, Vm};
 
 /// What execution may know about the block being built or imported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,14 +142,15 @@ pub struct BlockExecution {
 /// # Errors
 /// [`BlockExecutionError`] if any transaction is inadmissible, the block reserves too much fuel,
 /// or the state backend fails.
-pub fn execute_block<S: State + ?Sized>(
+pub fn execute_block(
     params: &ChainParams,
-    state: &S,
+    vm: &Vm,
+    state: SharedState,
     context: &BlockContext,
     transactions: &[SignedTransaction],
     signatures: &dyn SignatureCache,
 ) -> Result<BlockExecution, BlockExecutionError> {
-    let mut builder = BlockBuilder::new(params, state, *context);
+    let mut builder = BlockBuilder::new(params, vm, state, *context);
     for (index, transaction) in transactions.iter().enumerate() {
         builder
             .push(transaction, signatures)
@@ -188,21 +190,28 @@ pub enum PushError {
 
 /// Executes transactions one at a time on top of a state: block import pushes a block's
 /// transactions, a miner pushes mempool candidates and keeps those that fit.
-pub struct BlockBuilder<'a, S: State + ?Sized> {
+pub struct BlockBuilder<'a> {
     params: &'a ChainParams,
+    vm: &'a Vm,
     context: BlockContext,
-    overlay: Overlay<'a, S>,
+    overlay: Overlay,
     receipts: Vec<Receipt>,
     fees: Balance,
     fuel_used: u64,
     fuel_reserved: u64,
 }
 
-impl<'a, S: State + ?Sized> BlockBuilder<'a, S> {
+impl<'a> BlockBuilder<'a> {
     /// An empty block on top of `state`.
-    pub fn new(params: &'a ChainParams, state: &'a S, context: BlockContext) -> Self {
+    pub fn new(
+        params: &'a ChainParams,
+        vm: &'a Vm,
+        state: SharedState,
+        context: BlockContext,
+    ) -> Self {
         BlockBuilder {
             params,
+            vm,
             context,
             overlay: Overlay::new(state),
             receipts: Vec::new(),
@@ -238,8 +247,13 @@ impl<'a, S: State + ?Sized> BlockBuilder<'a, S> {
         let encoded = transaction.encode();
         let hash = salus_primitives::keccak256(&encoded);
         self.overlay.checkpoint();
+        let environment = ExecutionEnvironment {
+            params: self.params,
+            vm: self.vm,
+            block: self.context,
+        };
         match execute_transaction(
-            self.params,
+            &environment,
             &mut self.overlay,
             transaction,
             &encoded,
@@ -317,9 +331,9 @@ struct TransactionOutcome {
 ///
 /// # Errors
 /// [`TransactionFailure::Invalid`] naming the first rule broken.
-pub fn check_admission<S: State + ?Sized>(
+pub fn check_admission(
     params: &ChainParams,
-    state: &S,
+    state: SharedState,
     transaction: &SignedTransaction,
     encoded_len: usize,
     signers: Signers,
@@ -333,9 +347,9 @@ pub fn check_admission<S: State + ?Sized>(
     )
 }
 
-fn admission<S: State + ?Sized>(
+fn admission(
     params: &ChainParams,
-    overlay: &Overlay<'_, S>,
+    overlay: &Overlay,
     transaction: &SignedTransaction,
     encoded_len: usize,
     signers: Signers,
@@ -411,9 +425,16 @@ fn admission<S: State + ?Sized>(
     Ok(())
 }
 
-fn execute_transaction<S: State + ?Sized>(
-    params: &ChainParams,
-    overlay: &mut Overlay<'_, S>,
+/// What every transaction of a block executes against, besides the state.
+struct ExecutionEnvironment<'a> {
+    params: &'a ChainParams,
+    vm: &'a Vm,
+    block: BlockContext,
+}
+
+fn execute_transaction(
+    environment: &ExecutionEnvironment<'_>,
+    overlay: &mut Overlay,
     transaction: &SignedTransaction,
     encoded: &[u8],
     hash: Hash,
@@ -425,6 +446,7 @@ fn execute_transaction<S: State + ?Sized>(
             .verify_signatures()
             .map_err(InvalidTransaction::from)?,
     };
+    let ExecutionEnvironment { params, vm, block } = environment;
     admission(params, overlay, transaction, encoded.len(), signers)?;
     let tx = &transaction.transaction;
 
@@ -435,28 +457,56 @@ fn execute_transaction<S: State + ?Sized>(
 
     let intrinsic = intrinsic_fuel(encoded.len());
     overlay.checkpoint();
-    let (status, action_fuel) = match &tx.action {
+    let budget = tx.fuel_limit - intrinsic;
+    let env = TransactionEnv {
+        origin: signers.sender,
+        block: *block,
+        chain_id: params.chain_id,
+    };
+    let outcome = match &tx.action {
         Action::Transfer { to, amount } => {
-            let fuel = TRANSFER_FUEL.min(tx.fuel_limit - intrinsic);
-            if intrinsic + TRANSFER_FUEL > tx.fuel_limit {
-                (ExecutionStatus::OutOfFuel, fuel)
+            if TRANSFER_FUEL > budget {
+                ContractOutcome::plain(ExecutionStatus::OutOfFuel, budget)
             } else {
                 transfer(overlay, &signers.sender, to, *amount)?;
-                (ExecutionStatus::Success, fuel)
+                ContractOutcome::plain(ExecutionStatus::Success, TRANSFER_FUEL)
             }
         }
-        Action::Deploy { .. } | Action::Call { .. } => (
-            ExecutionStatus::Invalid {
-                reason: "contract execution is not enabled".into(),
-            },
-            0,
-        ),
+        Action::Deploy {
+            code,
+            constructor_input,
+            salt,
+            value,
+        } => vm.deploy(
+            overlay,
+            env,
+            signers.sender,
+            code,
+            constructor_input.clone(),
+            *salt,
+            *value,
+            budget,
+        )?,
+        Action::Call {
+            contract,
+            input,
+            value,
+        } => vm.call(
+            overlay,
+            env,
+            signers.sender,
+            *contract,
+            input.clone(),
+            *value,
+            budget,
+        )?,
     };
-    if status.is_success() {
+    if outcome.status.is_success() {
         overlay.commit();
     } else {
         overlay.revert();
     }
+    let action_fuel = outcome.fuel_used.min(budget);
 
     let fuel_used = intrinsic + action_fuel;
     let fee = Balance::from(fuel_used).saturating_mul(tx.fuel_price);
@@ -468,17 +518,17 @@ fn execute_transaction<S: State + ?Sized>(
     Ok(TransactionOutcome {
         receipt: Receipt {
             transaction_hash: hash,
-            status,
+            status: outcome.status,
             fuel_used,
-            events: Vec::new(),
-            return_data: Vec::new(),
+            events: outcome.events,
+            return_data: outcome.return_data,
         },
         fee,
     })
 }
 
-fn transfer<S: State + ?Sized>(
-    overlay: &mut Overlay<'_, S>,
+fn transfer(
+    overlay: &mut Overlay,
     from: &Address,
     to: &Address,
     amount: Balance,

@@ -1,4 +1,7 @@
-//! Fuel charged for native work. Fuel costs are consensus: changing one is a hard fork.
+//! Fuel charged for native work and host functions. Wasm instructions cost one unit each
+//! (wasmtime's default); host functions charge before doing any work, with costs set so that
+//! one unit stays near a nanosecond of this work on the reference machine. Fuel costs are
+//! consensus: changing one is a hard fork.
 
 /// Fuel every transaction pays before anything runs: signature recovery, nonce and balance
 /// checks, receipt and index writes. Sized so that a block's fuel limit also bounds its
@@ -16,3 +19,66 @@ pub fn intrinsic_fuel(encoded_len: usize) -> u64 {
     BASE_TRANSACTION_FUEL
         .saturating_add(FUEL_PER_TRANSACTION_BYTE.saturating_mul(encoded_len as u64))
 }
+
+/// Compiling a module, per byte: charged before compiling, so a module built to make Cranelift
+/// slow pays for the attempt (Cranelift compiles about 2–5 MB/s on the reference machine).
+pub const COMPILE_FUEL_PER_BYTE: u64 = 400;
+
+/// Storing new code in state, per byte.
+pub const CODE_STORE_FUEL_PER_BYTE: u64 = 20;
+
+/// Loading a contract for a call: fixed part (instantiation from the pool).
+pub const CODE_LOAD_FUEL: u64 = 10_000;
+
+/// Loading a contract, per byte of its code: the same whether its compiled artifact was in
+/// memory, on disk, or had to be rebuilt, so fuel never depends on a node's cache.
+pub const CODE_LOAD_FUEL_PER_BYTE: u64 = 1;
+
+/// Every host-function call.
+pub const HOST_CALL_FUEL: u64 = 50;
+
+/// Per byte copied between contract memory and the host.
+pub const MEMORY_COPY_FUEL_PER_BYTE: u64 = 1;
+
+/// Reading one storage key.
+pub const STORAGE_READ_FUEL: u64 = 2_000;
+
+/// Writing or removing one storage key.
+pub const STORAGE_WRITE_FUEL: u64 = 10_000;
+
+/// Per byte of key and value written: the bytes are stored in the flat state, the state tree
+/// and the undo data.
+pub const STORAGE_WRITE_FUEL_PER_BYTE: u64 = 20;
+
+/// Finding the next key of a prefix scan.
+pub const STORAGE_SCAN_FUEL: u64 = 3_000;
+
+/// Emitting an event.
+pub const EVENT_FUEL: u64 = 2_000;
+
+/// Per event topic (indexed).
+pub const EVENT_TOPIC_FUEL: u64 = 1_000;
+
+/// Per byte of event data (kept in the receipt).
+pub const EVENT_FUEL_PER_BYTE: u64 = 8;
+
+/// keccak256: fixed part.
+pub const KECCAK_FUEL: u64 = 300;
+
+/// keccak256: per byte hashed.
+pub const KECCAK_FUEL_PER_BYTE: u64 = 4;
+
+/// secp256k1 public-key recovery (about 150–250 µs).
+pub const SECP256K1_RECOVER_FUEL: u64 = 200_000;
+
+/// secp256k1 signature verification (about 130–200 µs).
+pub const SECP256K1_VERIFY_FUEL: u64 = 180_000;
+
+/// Reading an account's balance.
+pub const BALANCE_FUEL: u64 = 2_000;
+
+/// A cross-contract call or instantiation, before the callee's own loading and execution.
+pub const CALL_FUEL: u64 = 5_000;
+
+/// Per byte of return data or revert message handed back to the caller.
+pub const RETURN_DATA_FUEL_PER_BYTE: u64 = 2;

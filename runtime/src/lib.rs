@@ -12,6 +12,7 @@ pub mod executor;
 pub mod fuel_schedule;
 pub mod overlay;
 pub mod state;
+pub mod wasm;
 
 pub use executor::{
     BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, InvalidTransaction,
@@ -19,4 +20,5 @@ pub use executor::{
     execute_block,
 };
 pub use overlay::{Overlay, StateChange, StateChanges};
-pub use state::{State, StateError};
+pub use state::{SharedState, State, StateError};
+pub use wasm::{ContractOutcome, Vm};

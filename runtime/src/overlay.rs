@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use parity_scale_codec::Encode;
 use salus_primitives::{Account, Address, StateKey};
 
-use crate::state::{State, StateError, decode_account};
+use crate::state::{Entry, SharedState, StateError, decode_account, scan_start};
 
 /// One key's change: its value before and after (`None`: absent).
 #[derive(Clone, Debug, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode)]
@@ -31,17 +31,17 @@ pub struct StateChanges {
 
 /// Pending writes over a base state. Checkpoints nest: [`Overlay::checkpoint`] opens a layer,
 /// [`Overlay::commit`] merges it into the one below, [`Overlay::revert`] drops it.
-pub struct Overlay<'a, S: State + ?Sized> {
-    base: &'a S,
+pub struct Overlay {
+    base: SharedState,
     /// Layer 0 holds the block's committed writes; later layers are open checkpoints.
     layers: Vec<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
     /// First value read from `base` for each key written, for undo data.
     originals: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
-impl<'a, S: State + ?Sized> Overlay<'a, S> {
+impl Overlay {
     /// An overlay with no writes over `base`.
-    pub fn new(base: &'a S) -> Self {
+    pub fn new(base: SharedState) -> Self {
         Overlay {
             base,
             layers: vec![BTreeMap::new()],
@@ -60,6 +60,47 @@ impl<'a, S: State + ?Sized> Overlay<'a, S> {
             }
         }
         self.base.get(key)
+    }
+
+    /// An overlay over an empty state: a placeholder while the real one is lent out.
+    pub(crate) fn detached() -> Self {
+        Overlay::new(std::sync::Arc::new(BTreeMap::<Vec<u8>, Vec<u8>>::new()))
+    }
+
+    /// The first entry after `after` under `prefix` (see [`State::next_entry`]), merging the
+    /// pending writes with the base: written values shadow the base, removed keys are skipped.
+    ///
+    /// # Errors
+    /// [`StateError`] from the base.
+    pub fn next_entry(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+    ) -> Result<Option<Entry>, StateError> {
+        let mut cursor: Option<Vec<u8>> = after.map(<[u8]>::to_vec);
+        loop {
+            let start = scan_start(prefix, cursor.as_deref());
+            let mut best: Option<Vec<u8>> = self
+                .base
+                .next_entry(prefix, cursor.as_deref())?
+                .map(|(key, _)| key);
+            for layer in &self.layers {
+                if let Some((key, _)) = layer
+                    .range::<[u8], _>((start, std::ops::Bound::Unbounded))
+                    .next()
+                    .filter(|(key, _)| key.starts_with(prefix))
+                    && best.as_ref().is_none_or(|current| key < current)
+                {
+                    best = Some(key.clone());
+                }
+            }
+            let Some(key) = best else { return Ok(None) };
+            match self.get(&key)? {
+                Some(value) => return Ok(Some((key, value))),
+                // Removed by a pending write: continue after it.
+                None => cursor = Some(key),
+            }
+        }
     }
 
     /// Writes `value` (`None` removes the key) in the newest layer.
@@ -155,11 +196,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn scans_merge_pending_writes_with_the_base() {
+        let base: BTreeMap<Vec<u8>, Vec<u8>> = [
+            (b"k1".to_vec(), vec![1]),
+            (b"k3".to_vec(), vec![3]),
+            (b"k5".to_vec(), vec![5]),
+        ]
+        .into_iter()
+        .collect();
+        let mut overlay = Overlay::new(std::sync::Arc::new(base));
+        overlay.set(b"k2".to_vec(), Some(vec![2])).unwrap();
+        overlay.checkpoint();
+        overlay.set(b"k3".to_vec(), None).unwrap();
+        overlay.set(b"k5".to_vec(), Some(vec![50])).unwrap();
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        while let Some((key, value)) = overlay.next_entry(b"k", cursor.as_deref()).unwrap() {
+            seen.push((key.clone(), value));
+            cursor = Some(key);
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (b"k1".to_vec(), vec![1]),
+                (b"k2".to_vec(), vec![2]),
+                (b"k5".to_vec(), vec![50])
+            ]
+        );
+        overlay.revert();
+        assert_eq!(
+            overlay.next_entry(b"k", Some(b"k2")).unwrap(),
+            Some((b"k3".to_vec(), vec![3]))
+        );
+    }
+
+    #[test]
     fn checkpoints_nest_and_changes_record_originals() {
         let mut base = BTreeMap::new();
         base.insert(b"a".to_vec(), b"1".to_vec());
         base.insert(b"b".to_vec(), b"2".to_vec());
-        let mut overlay = Overlay::new(&base);
+        let mut overlay = Overlay::new(std::sync::Arc::new(base));
         overlay.set(b"a".to_vec(), Some(b"10".to_vec())).unwrap();
         overlay.checkpoint();
         overlay.set(b"b".to_vec(), None).unwrap();

@@ -24,7 +24,7 @@ use salus_primitives::{
 };
 use salus_runtime::{
     BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, PushError, State,
-    StateChanges, StateError, execute_block,
+    StateChanges, StateError, Vm, execute_block,
 };
 
 pub use orphans::{MAX_ORPHAN_BLOCKS, OrphanPool};
@@ -142,6 +142,7 @@ const TIMESTAMP_WINDOW: usize = limits::MEDIAN_TIME_SPAN;
 /// The chain over a [`Store`].
 pub struct Chain {
     store: Store,
+    vm: Vm,
     params: ChainParams,
     genesis: BlockHeader,
     head: Tip,
@@ -174,8 +175,11 @@ impl Chain {
             .head_hash()?
             .ok_or_else(|| StorageError::Corrupt("head pointer missing".into()))?;
         let head = load_tip(&store, &head_hash)?;
+        let vm = Vm::new(Arc::new(store.clone()))
+            .map_err(|error| StorageError::Corrupt(error.to_string()))?;
         let mut chain = Chain {
             store,
+            vm,
             params: genesis.params.clone(),
             genesis: genesis.header.clone(),
             head,
@@ -205,6 +209,16 @@ impl Chain {
     /// The store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The Wasm VM that executes this chain's contracts.
+    pub fn vm(&self) -> &Vm {
+        &self.vm
+    }
+
+    /// The head's flat state as a shared handle for the runtime.
+    pub fn head_state(&self) -> salus_runtime::SharedState {
+        Arc::new(self.store.clone())
     }
 
     /// The verified-signature cache shared with the mempool.
@@ -338,7 +352,7 @@ impl Chain {
             timestamp_ms,
             miner,
         };
-        let mut builder = BlockBuilder::new(&self.params, &self.store, context);
+        let mut builder = BlockBuilder::new(&self.params, &self.vm, self.head_state(), context);
         let mut included = Vec::new();
         let mut skipped = Vec::new();
         let mut body_bytes = 0usize;
@@ -646,7 +660,8 @@ impl Chain {
         };
         let execution = execute_block(
             &self.params,
-            &self.store,
+            &self.vm,
+            self.head_state(),
             &context,
             body,
             self.signatures.as_ref(),

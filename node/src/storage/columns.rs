@@ -23,11 +23,14 @@ pub enum Column {
     Undo,
     /// Metadata: schema version, genesis hash, head.
     Meta,
+    /// (code hash ‖ engine compatibility hash) → compiled contract artifact. A cache: never
+    /// part of consensus, rebuilt from the code on chain when missing.
+    Artifacts,
 }
 
 impl Column {
     /// Every column, in the order they are opened.
-    pub const ALL: [Column; 10] = [
+    pub const ALL: [Column; 11] = [
         Column::Headers,
         Column::BlockMeta,
         Column::Bodies,
@@ -38,6 +41,7 @@ impl Column {
         Column::StateNodes,
         Column::Undo,
         Column::Meta,
+        Column::Artifacts,
     ];
 
     /// The column family's name on disk.
@@ -53,6 +57,7 @@ impl Column {
             Column::StateNodes => "state_nodes",
             Column::Undo => "undo",
             Column::Meta => "meta",
+            Column::Artifacts => "artifacts",
         }
     }
 }

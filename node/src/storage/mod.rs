@@ -357,6 +357,45 @@ impl State for Store {
         self.get_raw(Column::State, key)
             .map_err(|error| StateError(error.to_string()))
     }
+
+    fn next_entry(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+    ) -> Result<Option<salus_runtime::state::Entry>, StateError> {
+        let start = match after {
+            Some(after) if after >= prefix => after,
+            _ => prefix,
+        };
+        let mode = rocksdb::IteratorMode::From(start, rocksdb::Direction::Forward);
+        for item in self.db.iterator_cf(self.cf(Column::State), mode) {
+            let (key, value) = item.map_err(|error| StateError(error.to_string()))?;
+            if !key.starts_with(prefix) {
+                return Ok(None);
+            }
+            if after.is_some_and(|after| *key == *after) {
+                continue;
+            }
+            return Ok(Some((key.to_vec(), value.to_vec())));
+        }
+        Ok(None)
+    }
+}
+
+/// Compiled contracts, cached in the `artifacts` column.
+impl salus_runtime::wasm::ArtifactStore for Store {
+    fn load(&self, code_hash: &Hash, compatibility: &Hash) -> Option<Vec<u8>> {
+        let key = [code_hash.0, compatibility.0].concat();
+        self.get_raw(Column::Artifacts, &key).ok().flatten()
+    }
+
+    fn store(&self, code_hash: &Hash, compatibility: &Hash, artifact: &[u8]) {
+        let key = [code_hash.0, compatibility.0].concat();
+        // A cache write: if it fails, the artifact is rebuilt from the code next time.
+        if let Err(error) = self.db.put_cf(self.cf(Column::Artifacts), key, artifact) {
+            tracing::warn!(%error, "could not store a compiled contract artifact");
+        }
+    }
 }
 
 impl TreeNodeSource for Store {

@@ -30,6 +30,21 @@ impl Address {
         Address(bytes)
     }
 
+    /// The address of a contract deployed by `deployer` from code `code_hash` with `salt`:
+    /// the last 20 bytes of keccak256("salus/contract/v1" ‖ deployer ‖ code hash ‖ salt). It does
+    /// not depend on nonces, so a deployer can know the address before sending.
+    pub fn contract(deployer: &Address, code_hash: &crate::Hash, salt: &crate::Hash) -> Address {
+        let digest = crate::hash::keccak256_concat(&[
+            b"salus/contract/v1",
+            &deployer.0,
+            &code_hash.0,
+            &salt.0,
+        ]);
+        let mut bytes = [0u8; 20];
+        bytes.copy_from_slice(&digest.0[12..]);
+        Address(bytes)
+    }
+
     /// EIP-55 mixed-case checksummed hex, as wallets display addresses.
     pub fn to_checksum_string(&self) -> alloc::string::String {
         let lower = hex::encode(self.0);

@@ -113,6 +113,32 @@ pub fn recover_signer(digest: &Hash, signature: &Signature) -> Result<Address, S
     Ok(address_of(&key))
 }
 
+/// Whether a 64-byte `r ‖ s` signature over `digest` verifies under a 33-byte compressed public
+/// key. High-S signatures are refused, as everywhere in Salus.
+pub fn verify_prehash(digest: &[u8; 32], signature: &[u8; 64], public_key: &[u8; 33]) -> bool {
+    use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    let Ok(key) = VerifyingKey::from_sec1_bytes(public_key) else {
+        return false;
+    };
+    let Ok(parsed) = EcdsaSignature::from_slice(signature) else {
+        return false;
+    };
+    if parsed.normalize_s().is_some() {
+        return false;
+    }
+    key.verify_prehash(digest, &parsed).is_ok()
+}
+
+impl SecretKey {
+    /// The 33-byte compressed public key.
+    pub fn public_key_compressed(&self) -> [u8; 33] {
+        let point = self.0.verifying_key().to_encoded_point(true);
+        let mut out = [0u8; 33];
+        out.copy_from_slice(point.as_bytes());
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,15 @@
 //! Size and count limits of on-chain data, each with the reason for its value.
 //!
+//! Limits shared with contracts (storage keys and values, events, return data) are defined once
+//! in `salus-abi` and re-exported here.
+//!
 //! These are consensus rules: a block or transaction over a limit is invalid, so changing a value
 //! is a hard fork.
+
+pub use salus_abi::limits::{
+    MAX_EVENT_DATA_BYTES, MAX_EVENT_TOPICS, MAX_EVENTS_PER_TRANSACTION, MAX_RETURN_DATA_BYTES,
+    MAX_STORAGE_KEY_BYTES, MAX_STORAGE_VALUE_BYTES,
+};
 
 /// Largest encoded signed transaction, in bytes. A deploy carries a whole Wasm module; 512 KiB
 /// leaves room for the largest contract the runtime accepts (see the runtime's code-size limit)
@@ -15,25 +23,6 @@ pub const MAX_BLOCK_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Most transactions in one block. A block of minimal transfers (about 150 bytes each) would
 /// otherwise fit ~28,000; the cap bounds receipt and index work per block import.
 pub const MAX_TRANSACTIONS_PER_BLOCK: usize = 20_000;
-
-/// Most events one transaction may emit; bounds receipt size and event-index writes.
-pub const MAX_EVENTS_PER_TRANSACTION: usize = 256;
-
-/// Most topics on one event (as Ethereum's LOG0..LOG4): topics are indexed in storage.
-pub const MAX_EVENT_TOPICS: usize = 4;
-
-/// Largest data payload of one event, in bytes.
-pub const MAX_EVENT_DATA_BYTES: usize = 16 * 1024;
-
-/// Largest revert message or return data kept in a receipt, in bytes.
-pub const MAX_RETURN_DATA_BYTES: usize = 64 * 1024;
-
-/// Largest contract-storage key, in bytes. Keys are hashed into the state tree; the bound keeps
-/// the flat state's keys small and the per-byte fuel charge meaningful.
-pub const MAX_STORAGE_KEY_BYTES: usize = 128;
-
-/// Largest contract-storage value, in bytes.
-pub const MAX_STORAGE_VALUE_BYTES: usize = 64 * 1024;
 
 /// Blocks whose timestamps form the median-time-past rule (as Bitcoin).
 pub const MEDIAN_TIME_SPAN: usize = 11;

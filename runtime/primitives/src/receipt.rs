@@ -40,6 +40,10 @@ pub enum TrapKind {
     ResourceLimit,
     /// A host function refused the call (bad pointer, oversized argument).
     HostError,
+    /// Access to a table out of bounds.
+    TableOutOfBounds,
+    /// Any other trap wasmtime reports.
+    Other,
 }
 
 /// How a transaction's execution ended. Every variant but `Success` rolls back the transaction's

@@ -1,0 +1,245 @@
+//! Execution state shared by the frames of one transaction, and the running of one frame: a
+//! fresh store with its fuel, a checkpoint of the state overlay, instantiation from the cached
+//! `InstancePre`, the entry point, and the classification of how it ended.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use salus_abi::limits::MAX_RETURN_DATA_BYTES;
+use salus_primitives::receipt::TrapKind;
+use salus_primitives::{Address, Balance, ChainParams, Event};
+use wasmtime::{Memory, Store, StoreLimits, StoreLimitsBuilder, Trap};
+
+use super::limits::{MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, WASM_PAGE_BYTES};
+use super::{CompiledContract, VmInner};
+use crate::executor::BlockContext;
+use crate::overlay::Overlay;
+use crate::state::StateError;
+
+/// What a transaction's execution may know about its surroundings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransactionEnv {
+    /// The account that signed the transaction.
+    pub origin: Address,
+    /// The block being built or imported.
+    pub block: BlockContext,
+    /// The chain id.
+    pub chain_id: u64,
+}
+
+impl TransactionEnv {
+    /// The environment of a transaction from `origin` in `block` of a chain with `params`.
+    pub fn new(params: &ChainParams, block: BlockContext, origin: Address) -> Self {
+        TransactionEnv {
+            origin,
+            block,
+            chain_id: params.chain_id,
+        }
+    }
+}
+
+/// Fuel charged by one host function over a transaction.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HostFunctionFuel {
+    /// Number of calls.
+    pub calls: u64,
+    /// Fuel charged, in total.
+    pub fuel: u64,
+}
+
+/// Fuel by host function name, in name order; the rest of the fuel used went to Wasm
+/// instructions.
+pub type FuelBreakdown = BTreeMap<&'static str, HostFunctionFuel>;
+
+/// State shared by every frame of one transaction; moved from store to store as calls nest.
+pub(crate) struct TxContext {
+    pub overlay: Overlay,
+    pub env: TransactionEnv,
+    pub events: Vec<Event>,
+    /// Addresses of the frames on the call stack, outermost first.
+    pub stack: Vec<Address>,
+    pub breakdown: FuelBreakdown,
+    /// A storage failure seen by a host function: the whole block must be abandoned.
+    pub backend_error: Option<StateError>,
+    pub vm: Arc<VmInner>,
+}
+
+/// The frame a store executes.
+pub(crate) struct Frame {
+    pub address: Address,
+    pub caller: Address,
+    pub value: Balance,
+    pub input: Vec<u8>,
+    pub return_data: Vec<u8>,
+    /// Return data or revert message of the last sub-call.
+    pub call_result: Vec<u8>,
+}
+
+/// The data of one wasmtime store.
+pub struct HostState {
+    pub(crate) tx: Option<Box<TxContext>>,
+    pub(crate) frame: Frame,
+    pub(crate) memory: Option<Memory>,
+    limits: StoreLimits,
+}
+
+/// Why a host function stopped execution.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HostTrap {
+    /// The contract called `revert`.
+    #[error("reverted: {0}")]
+    Revert(String),
+    /// A host function could not be paid for.
+    #[error("out of fuel")]
+    OutOfFuel,
+    /// The contract passed something the host refuses (out-of-bounds pointer, oversized
+    /// argument, too many events).
+    #[error("host function refused the call: {0}")]
+    Refused(String),
+    /// The state backend failed.
+    #[error("state backend failure")]
+    Backend,
+}
+
+/// How one frame ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FrameResult {
+    Success(Vec<u8>),
+    Reverted(String),
+    OutOfFuel,
+    Trapped(TrapKind),
+}
+
+fn trap_kind(trap: &Trap) -> TrapKind {
+    match trap {
+        Trap::StackOverflow => TrapKind::StackOverflow,
+        Trap::MemoryOutOfBounds | Trap::HeapMisaligned => TrapKind::MemoryOutOfBounds,
+        Trap::TableOutOfBounds => TrapKind::TableOutOfBounds,
+        Trap::IndirectCallToNull | Trap::BadSignature => TrapKind::IndirectCall,
+        Trap::IntegerOverflow => TrapKind::IntegerOverflow,
+        Trap::IntegerDivisionByZero => TrapKind::IntegerDivisionByZero,
+        Trap::BadConversionToInteger => TrapKind::BadConversionToInteger,
+        Trap::UnreachableCodeReached => TrapKind::Unreachable,
+        Trap::AllocationTooLarge => TrapKind::ResourceLimit,
+        _ => TrapKind::Other,
+    }
+}
+
+fn classify(error: &wasmtime::Error) -> FrameResult {
+    if let Some(host) = error.downcast_ref::<HostTrap>() {
+        return match host {
+            HostTrap::Revert(message) => FrameResult::Reverted(message.clone()),
+            HostTrap::OutOfFuel => FrameResult::OutOfFuel,
+            HostTrap::Refused(_) | HostTrap::Backend => FrameResult::Trapped(TrapKind::HostError),
+        };
+    }
+    if let Some(trap) = error.downcast_ref::<Trap>() {
+        return match trap {
+            Trap::OutOfFuel => FrameResult::OutOfFuel,
+            other => FrameResult::Trapped(trap_kind(other)),
+        };
+    }
+    // Growth refused by the store limiter, or instantiation refused.
+    FrameResult::Trapped(TrapKind::ResourceLimit)
+}
+
+/// Runs `entry` of `contract` as a new frame with `fuel`. The frame's writes and events are kept
+/// only if it succeeds. Returns the context, the result and the fuel left.
+pub(crate) fn run_frame(
+    mut tx: Box<TxContext>,
+    frame: Frame,
+    contract: &CompiledContract,
+    entry: &str,
+    fuel: u64,
+) -> (Box<TxContext>, FrameResult, u64) {
+    let address = frame.address;
+    let engine = tx.vm.engine.clone();
+    tx.overlay.checkpoint();
+    tx.stack.push(address);
+    let events_before = tx.events.len();
+    if frame.value > 0 {
+        match move_value(&mut tx.overlay, &frame.caller, &address, frame.value) {
+            Ok(true) => {}
+            Ok(false) => {
+                tx.overlay.revert();
+                tx.stack.pop();
+                return (
+                    tx,
+                    FrameResult::Reverted("insufficient balance for the value sent".into()),
+                    fuel,
+                );
+            }
+            Err(error) => {
+                tx.backend_error = Some(error);
+                tx.overlay.revert();
+                tx.stack.pop();
+                return (tx, FrameResult::Trapped(TrapKind::HostError), fuel);
+            }
+        }
+    }
+    let limits = StoreLimitsBuilder::new()
+        .memory_size((MAX_MEMORY_PAGES * WASM_PAGE_BYTES) as usize)
+        .table_elements(MAX_TABLE_ELEMENTS as usize)
+        .instances(1)
+        .memories(1)
+        .tables(1)
+        .trap_on_grow_failure(true)
+        .build();
+    let mut store = Store::new(
+        &engine,
+        HostState {
+            tx: Some(tx),
+            frame,
+            memory: None,
+            limits,
+        },
+    );
+    store.limiter(|state| &mut state.limits);
+    let outcome = store.set_fuel(fuel).and_then(|()| {
+        let instance = contract.pre.instantiate(&mut store)?;
+        let memory = instance.get_memory(&mut store, salus_abi::MEMORY_EXPORT);
+        store.data_mut().memory = memory;
+        let function = instance.get_typed_func::<(), ()>(&mut store, entry)?;
+        function.call(&mut store, ())
+    });
+    let fuel_left = store.get_fuel().unwrap_or(0);
+    let HostState { tx, frame, .. } = store.into_data();
+    let mut tx = tx.expect("the context is back in the store once every host call returned");
+    let result = match outcome {
+        Ok(()) => FrameResult::Success(frame.return_data),
+        Err(error) => classify(&error),
+    };
+    tx.stack.pop();
+    if matches!(result, FrameResult::Success(_)) && tx.backend_error.is_none() {
+        tx.overlay.commit();
+    } else {
+        tx.overlay.revert();
+        tx.events.truncate(events_before);
+    }
+    (tx, result, fuel_left)
+}
+
+/// Moves `amount` from `from` to `to`; `false` (and no change) if `from` cannot cover it.
+pub(crate) fn move_value(
+    overlay: &mut Overlay,
+    from: &Address,
+    to: &Address,
+    amount: Balance,
+) -> Result<bool, StateError> {
+    let mut source = overlay.account(from)?;
+    if source.balance < amount {
+        return Ok(false);
+    }
+    source.balance -= amount;
+    overlay.set_account(from, &source)?;
+    let mut destination = overlay.account(to)?;
+    destination.balance = destination.balance.saturating_add(amount);
+    overlay.set_account(to, &destination)?;
+    Ok(true)
+}
+
+/// Truncates a revert message or return data to the receipt limit.
+pub(crate) fn bounded(mut data: Vec<u8>) -> Vec<u8> {
+    data.truncate(MAX_RETURN_DATA_BYTES);
+    data
+}

@@ -1,0 +1,89 @@
+//! The wasmtime engine configured for consensus: Cranelift, fuel metering (never epoch
+//! interruption, which depends on timing), NaN canonicalisation, only the Wasm features current
+//! rustc emits for wasm32-unknown-unknown, a bounded stack, and a pooling allocator with
+//! copy-on-write memory initialisation.
+
+use std::hash::Hasher;
+
+use salus_abi::limits::MAX_CALL_DEPTH;
+use salus_primitives::{Hash, keccak256};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy,
+};
+
+use super::limits::{
+    MAX_CONCURRENT_EXECUTIONS, MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, MAX_TABLES,
+    MAX_WASM_STACK_BYTES, WASM_PAGE_BYTES,
+};
+
+/// The exact wasmtime release: fuel costs and compilation outcomes are consensus.
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// Builds the consensus engine.
+///
+/// # Errors
+/// A wasmtime error if the configuration is refused (it never is on supported platforms).
+pub fn consensus_engine() -> wasmtime::Result<Engine> {
+    Engine::new(&consensus_config())
+}
+
+/// The consensus configuration.
+pub fn consensus_config() -> Config {
+    let mut config = Config::new();
+    config.strategy(Strategy::Cranelift);
+    config.cranelift_opt_level(OptLevel::Speed);
+    config.consume_fuel(true);
+    config.epoch_interruption(false);
+    config.cranelift_nan_canonicalization(true);
+    // What rustc emits for wasm32-unknown-unknown today.
+    config.wasm_bulk_memory(true);
+    config.wasm_multi_value(true);
+    config.wasm_reference_types(true);
+    // Everything else wasmtime could accept is refused at deploy. (Threads and the component
+    // model are not even compiled in: their Cargo features are off.)
+    config.shared_memory(false);
+    config.wasm_simd(false);
+    config.wasm_relaxed_simd(false);
+    config.wasm_multi_memory(false);
+    config.wasm_memory64(false);
+    config.wasm_tail_call(false);
+    config.wasm_extended_const(false);
+    config.wasm_function_references(false);
+    config.wasm_gc(false);
+    config.wasm_exceptions(false);
+    config.wasm_wide_arithmetic(false);
+    config.wasm_custom_page_sizes(false);
+    config.wasm_stack_switching(false);
+    config.max_wasm_stack(MAX_WASM_STACK_BYTES);
+    config.memory_init_cow(true);
+    config.parallel_compilation(true);
+
+    let instances = (MAX_CALL_DEPTH as u32 + 1) * MAX_CONCURRENT_EXECUTIONS;
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(instances);
+    pool.total_memories(instances);
+    pool.total_tables(instances * MAX_TABLES);
+    pool.max_memories_per_module(1);
+    pool.max_tables_per_module(MAX_TABLES);
+    pool.table_elements(MAX_TABLE_ELEMENTS as usize);
+    pool.max_memory_size((MAX_MEMORY_PAGES * WASM_PAGE_BYTES) as usize);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// A hash identifying compiled artifacts this engine can load: the wasmtime version and the
+/// engine's own compatibility hash (target, flags, tunables).
+pub fn engine_compatibility_hash(engine: &Engine) -> Hash {
+    struct KeccakHasher(Vec<u8>);
+    impl Hasher for KeccakHasher {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.extend_from_slice(bytes);
+        }
+    }
+    let mut hasher = KeccakHasher(WASMTIME_VERSION.as_bytes().to_vec());
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+    keccak256(&hasher.0)
+}

@@ -1,0 +1,684 @@
+//! The host functions, linked from the table in `salus-abi`: a function whose Rust signature
+//! differs from the table does not compile. Each charges its fuel before doing any work, checks
+//! every pointer and length against the contract's memory and the ABI limits, and touches only
+//! the executing contract's own storage namespace.
+
+// Host functions take exactly the parameters the ABI table gives them.
+#![allow(clippy::too_many_arguments)]
+
+use parity_scale_codec::Encode;
+use salus_abi::limits::{
+    MAX_CALL_DEPTH, MAX_EVENT_DATA_BYTES, MAX_EVENT_TOPICS, MAX_EVENTS_PER_TRANSACTION,
+    MAX_INPUT_BYTES, MAX_RETURN_DATA_BYTES, MAX_STORAGE_KEY_BYTES, MAX_STORAGE_VALUE_BYTES,
+};
+use salus_abi::{
+    ABSENT, ADDRESS_BYTES, AMOUNT_BYTES, CallStatus, HASH_BYTES, HOST_MODULE, PUBLIC_KEY_BYTES,
+    SIGNATURE_BYTES,
+};
+use salus_primitives::crypto::{Signature, recover_signer};
+use salus_primitives::{Account, Address, Balance, Event, Hash, StateKey};
+use wasmtime::{Caller, Linker};
+
+use super::context::{
+    Frame, FrameResult, HostState, HostTrap, TxContext, bounded, move_value, run_frame,
+};
+use crate::fuel_schedule as fuel;
+use crate::state::StateError;
+
+type HostResult<T> = wasmtime::Result<T>;
+
+macro_rules! link_host_functions {
+    (@ret) => { () };
+    (@ret $ret:ident) => { $ret };
+    ($( $(#[$doc:meta])* fn $name:ident ( $($arg:ident : $ty:ident),* ) $(-> $ret:ident)? ; )*) => {
+        /// Adds every host function of the ABI table to `linker`.
+        pub(crate) fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+            $(
+                linker.func_wrap(
+                    HOST_MODULE,
+                    stringify!($name),
+                    |caller: Caller<'_, HostState>, $($arg: $ty),*| -> HostResult<link_host_functions!(@ret $($ret)?)> {
+                        $name(caller, $($arg),*)
+                    },
+                )?;
+            )*
+            Ok(())
+        }
+    };
+}
+
+salus_abi::for_each_host_function!(link_host_functions);
+
+fn refuse(reason: impl Into<String>) -> wasmtime::Error {
+    wasmtime::Error::new(HostTrap::Refused(reason.into()))
+}
+
+fn tx<'a>(caller: &'a mut Caller<'_, HostState>) -> &'a mut TxContext {
+    caller
+        .data_mut()
+        .tx
+        .as_mut()
+        .expect("the transaction context is present while a host function runs")
+}
+
+/// Charges `amount` of fuel to the running frame and records it under `function`.
+fn charge(
+    caller: &mut Caller<'_, HostState>,
+    function: &'static str,
+    amount: u64,
+) -> HostResult<()> {
+    let amount = amount.saturating_add(fuel::HOST_CALL_FUEL);
+    let entry = tx(caller).breakdown.entry(function).or_default();
+    entry.calls += 1;
+    entry.fuel = entry.fuel.saturating_add(amount);
+    let left = caller.get_fuel()?;
+    if left < amount {
+        caller.set_fuel(0)?;
+        return Err(wasmtime::Error::new(HostTrap::OutOfFuel));
+    }
+    caller.set_fuel(left - amount)
+}
+
+fn per_byte(bytes: usize, rate: u64) -> u64 {
+    (bytes as u64).saturating_mul(rate)
+}
+
+/// Checks a guest length against a limit before any copy.
+fn length(len: i32, limit: usize, what: &str) -> HostResult<usize> {
+    let len = usize::try_from(len).map_err(|_| refuse(format!("negative {what} length")))?;
+    if len > limit {
+        return Err(refuse(format!(
+            "{what} of {len} bytes exceeds the limit of {limit}"
+        )));
+    }
+    Ok(len)
+}
+
+fn read(caller: &Caller<'_, HostState>, ptr: i32, len: usize) -> HostResult<Vec<u8>> {
+    let memory = caller
+        .data()
+        .memory
+        .ok_or_else(|| refuse("contract exports no memory"))?;
+    let start = ptr as u32 as usize;
+    memory
+        .data(caller)
+        .get(start..start.saturating_add(len))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| refuse("pointer out of bounds"))
+}
+
+fn read_array<const N: usize>(caller: &Caller<'_, HostState>, ptr: i32) -> HostResult<[u8; N]> {
+    let bytes = read(caller, ptr, N)?;
+    Ok(bytes.try_into().expect("read returns exactly N bytes"))
+}
+
+fn write(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> HostResult<()> {
+    let memory = caller
+        .data()
+        .memory
+        .ok_or_else(|| refuse("contract exports no memory"))?;
+    let start = ptr as u32 as usize;
+    memory
+        .data_mut(caller)
+        .get_mut(start..start.saturating_add(bytes.len()))
+        .ok_or_else(|| refuse("pointer out of bounds"))?
+        .copy_from_slice(bytes);
+    Ok(())
+}
+
+/// Records a backend failure and stops the frame; the block is abandoned, not judged.
+fn backend(caller: &mut Caller<'_, HostState>, error: StateError) -> wasmtime::Error {
+    tx(caller).backend_error = Some(error);
+    wasmtime::Error::new(HostTrap::Backend)
+}
+
+fn storage_key(caller: &Caller<'_, HostState>, key: Vec<u8>) -> Vec<u8> {
+    StateKey::Storage(caller.data().frame.address, key).to_bytes()
+}
+
+fn input_len(caller: Caller<'_, HostState>) -> HostResult<i32> {
+    let mut caller = caller;
+    charge(&mut caller, "input_len", 0)?;
+    Ok(caller.data().frame.input.len() as i32)
+}
+
+fn input_read(mut caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
+    let len = caller.data().frame.input.len();
+    charge(
+        &mut caller,
+        "input_read",
+        per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    let input = std::mem::take(&mut caller.data_mut().frame.input);
+    let result = write(&mut caller, out_ptr, &input);
+    caller.data_mut().frame.input = input;
+    result
+}
+
+fn set_return(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> HostResult<()> {
+    let len = length(len, MAX_RETURN_DATA_BYTES, "return data")?;
+    charge(
+        &mut caller,
+        "set_return",
+        per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    let data = read(&caller, ptr, len)?;
+    caller.data_mut().frame.return_data = data;
+    Ok(())
+}
+
+fn revert(mut caller: Caller<'_, HostState>, message_ptr: i32, message_len: i32) -> HostResult<()> {
+    let len = length(message_len, MAX_RETURN_DATA_BYTES, "revert message")?;
+    charge(
+        &mut caller,
+        "revert",
+        per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    let message = read(&caller, message_ptr, len)?;
+    Err(wasmtime::Error::new(HostTrap::Revert(
+        String::from_utf8_lossy(&message).into_owned(),
+    )))
+}
+
+fn storage_get(
+    mut caller: Caller<'_, HostState>,
+    key_ptr: i32,
+    key_len: i32,
+    out_ptr: i32,
+    out_cap: i32,
+) -> HostResult<i64> {
+    let key_len = length(key_len, MAX_STORAGE_KEY_BYTES, "storage key")?;
+    let out_cap = length(out_cap, usize::MAX >> 1, "output buffer")?;
+    charge(
+        &mut caller,
+        "storage_get",
+        fuel::STORAGE_READ_FUEL + per_byte(key_len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    let key = storage_key(&caller, read(&caller, key_ptr, key_len)?);
+    let value = match tx(&mut caller).overlay.get(&key) {
+        Ok(value) => value,
+        Err(error) => return Err(backend(&mut caller, error)),
+    };
+    let Some(value) = value else {
+        return Ok(ABSENT);
+    };
+    let copied = value.len().min(out_cap);
+    charge(
+        &mut caller,
+        "storage_get",
+        per_byte(copied, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    write(&mut caller, out_ptr, &value[..copied])?;
+    Ok(value.len() as i64)
+}
+
+fn storage_set(
+    mut caller: Caller<'_, HostState>,
+    key_ptr: i32,
+    key_len: i32,
+    value_ptr: i32,
+    value_len: i32,
+) -> HostResult<()> {
+    let key_len = length(key_len, MAX_STORAGE_KEY_BYTES, "storage key")?;
+    let value_len = length(value_len, MAX_STORAGE_VALUE_BYTES, "storage value")?;
+    charge(
+        &mut caller,
+        "storage_set",
+        fuel::STORAGE_WRITE_FUEL + per_byte(key_len + value_len, fuel::STORAGE_WRITE_FUEL_PER_BYTE),
+    )?;
+    let key = storage_key(&caller, read(&caller, key_ptr, key_len)?);
+    let value = read(&caller, value_ptr, value_len)?;
+    if let Err(error) = tx(&mut caller).overlay.set(key, Some(value)) {
+        return Err(backend(&mut caller, error));
+    }
+    Ok(())
+}
+
+fn storage_remove(mut caller: Caller<'_, HostState>, key_ptr: i32, key_len: i32) -> HostResult<()> {
+    let key_len = length(key_len, MAX_STORAGE_KEY_BYTES, "storage key")?;
+    charge(
+        &mut caller,
+        "storage_remove",
+        fuel::STORAGE_WRITE_FUEL + per_byte(key_len, fuel::STORAGE_WRITE_FUEL_PER_BYTE),
+    )?;
+    let key = storage_key(&caller, read(&caller, key_ptr, key_len)?);
+    if let Err(error) = tx(&mut caller).overlay.set(key, None) {
+        return Err(backend(&mut caller, error));
+    }
+    Ok(())
+}
+
+fn storage_has(mut caller: Caller<'_, HostState>, key_ptr: i32, key_len: i32) -> HostResult<i32> {
+    let key_len = length(key_len, MAX_STORAGE_KEY_BYTES, "storage key")?;
+    charge(
+        &mut caller,
+        "storage_has",
+        fuel::STORAGE_READ_FUEL + per_byte(key_len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    let key = storage_key(&caller, read(&caller, key_ptr, key_len)?);
+    match tx(&mut caller).overlay.get(&key) {
+        Ok(value) => Ok(i32::from(value.is_some())),
+        Err(error) => Err(backend(&mut caller, error)),
+    }
+}
+
+fn storage_next_key(
+    mut caller: Caller<'_, HostState>,
+    prefix_ptr: i32,
+    prefix_len: i32,
+    after_ptr: i32,
+    after_len: i32,
+    out_ptr: i32,
+    out_cap: i32,
+) -> HostResult<i64> {
+    let prefix_len = length(prefix_len, MAX_STORAGE_KEY_BYTES, "scan prefix")?;
+    let after_len = if after_len == -1 {
+        None
+    } else {
+        Some(length(after_len, MAX_STORAGE_KEY_BYTES, "scan cursor")?)
+    };
+    let out_cap = length(out_cap, usize::MAX >> 1, "output buffer")?;
+    let copied_in = prefix_len + after_len.unwrap_or(0);
+    charge(
+        &mut caller,
+        "storage_next_key",
+        fuel::STORAGE_SCAN_FUEL + per_byte(copied_in, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    let prefix = storage_key(&caller, read(&caller, prefix_ptr, prefix_len)?);
+    let after = match after_len {
+        Some(len) => Some(storage_key(&caller, read(&caller, after_ptr, len)?)),
+        None => None,
+    };
+    let namespace_len = StateKey::Storage(caller.data().frame.address, Vec::new())
+        .to_bytes()
+        .len();
+    let next = match tx(&mut caller)
+        .overlay
+        .next_entry(&prefix, after.as_deref())
+    {
+        Ok(next) => next,
+        Err(error) => return Err(backend(&mut caller, error)),
+    };
+    let Some((key, _)) = next else {
+        return Ok(ABSENT);
+    };
+    let own_key = &key[namespace_len..];
+    let copied = own_key.len().min(out_cap);
+    charge(
+        &mut caller,
+        "storage_next_key",
+        per_byte(copied, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    write(&mut caller, out_ptr, &own_key[..copied])?;
+    Ok(own_key.len() as i64)
+}
+
+fn write_address(
+    mut caller: Caller<'_, HostState>,
+    name: &'static str,
+    out_ptr: i32,
+    pick: fn(&HostState) -> Address,
+) -> HostResult<()> {
+    charge(
+        &mut caller,
+        name,
+        per_byte(ADDRESS_BYTES, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    let address = pick(caller.data());
+    write(&mut caller, out_ptr, &address.0)
+}
+
+fn caller(caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
+    write_address(caller, "caller", out_ptr, |state| state.frame.caller)
+}
+
+fn origin(caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
+    write_address(caller, "origin", out_ptr, |state| {
+        state
+            .tx
+            .as_ref()
+            .map(|tx| tx.env.origin)
+            .unwrap_or_default()
+    })
+}
+
+fn self_address(caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
+    write_address(caller, "self_address", out_ptr, |state| state.frame.address)
+}
+
+fn value(mut caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
+    charge(
+        &mut caller,
+        "value",
+        per_byte(AMOUNT_BYTES, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    let amount = caller.data().frame.value;
+    write(&mut caller, out_ptr, &amount.to_le_bytes())
+}
+
+fn block_number(mut caller: Caller<'_, HostState>) -> HostResult<i64> {
+    charge(&mut caller, "block_number", 0)?;
+    Ok(tx(&mut caller).env.block.number as i64)
+}
+
+fn block_timestamp_ms(mut caller: Caller<'_, HostState>) -> HostResult<i64> {
+    charge(&mut caller, "block_timestamp_ms", 0)?;
+    Ok(tx(&mut caller).env.block.timestamp_ms as i64)
+}
+
+fn chain_id(mut caller: Caller<'_, HostState>) -> HostResult<i64> {
+    charge(&mut caller, "chain_id", 0)?;
+    Ok(tx(&mut caller).env.chain_id as i64)
+}
+
+fn fuel_left(mut caller: Caller<'_, HostState>) -> HostResult<i64> {
+    charge(&mut caller, "fuel_left", 0)?;
+    Ok(caller.get_fuel()? as i64)
+}
+
+fn emit_event(
+    mut caller: Caller<'_, HostState>,
+    topics_ptr: i32,
+    topics_count: i32,
+    data_ptr: i32,
+    data_len: i32,
+) -> HostResult<()> {
+    let topics_count = length(topics_count, MAX_EVENT_TOPICS, "event topic list")?;
+    let data_len = length(data_len, MAX_EVENT_DATA_BYTES, "event data")?;
+    charge(
+        &mut caller,
+        "emit_event",
+        fuel::EVENT_FUEL
+            + fuel::EVENT_TOPIC_FUEL * topics_count as u64
+            + per_byte(data_len, fuel::EVENT_FUEL_PER_BYTE),
+    )?;
+    if tx(&mut caller).events.len() >= MAX_EVENTS_PER_TRANSACTION {
+        return Err(refuse(format!(
+            "more than {MAX_EVENTS_PER_TRANSACTION} events in one transaction"
+        )));
+    }
+    let topic_bytes = read(&caller, topics_ptr, topics_count * HASH_BYTES)?;
+    let topics = topic_bytes
+        .chunks_exact(HASH_BYTES)
+        .map(|chunk| Hash(chunk.try_into().expect("32-byte chunk")))
+        .collect();
+    let data = read(&caller, data_ptr, data_len)?;
+    let contract = caller.data().frame.address;
+    tx(&mut caller).events.push(Event {
+        contract,
+        topics,
+        data,
+    });
+    Ok(())
+}
+
+fn keccak256(
+    mut caller: Caller<'_, HostState>,
+    ptr: i32,
+    len: i32,
+    out_ptr: i32,
+) -> HostResult<()> {
+    let len = length(len, MAX_INPUT_BYTES, "keccak256 input")?;
+    charge(
+        &mut caller,
+        "keccak256",
+        fuel::KECCAK_FUEL + per_byte(len, fuel::KECCAK_FUEL_PER_BYTE),
+    )?;
+    let digest = salus_primitives::keccak256(&read(&caller, ptr, len)?);
+    write(&mut caller, out_ptr, &digest.0)
+}
+
+fn secp256k1_recover(
+    mut caller: Caller<'_, HostState>,
+    digest_ptr: i32,
+    signature_ptr: i32,
+    out_ptr: i32,
+) -> HostResult<i32> {
+    charge(
+        &mut caller,
+        "secp256k1_recover",
+        fuel::SECP256K1_RECOVER_FUEL,
+    )?;
+    let digest = Hash(read_array::<HASH_BYTES>(&caller, digest_ptr)?);
+    let signature = Signature(read_array::<SIGNATURE_BYTES>(&caller, signature_ptr)?);
+    match recover_signer(&digest, &signature) {
+        Ok(address) => write(&mut caller, out_ptr, &address.0).map(|()| 0),
+        Err(_) => Ok(1),
+    }
+}
+
+fn secp256k1_verify(
+    mut caller: Caller<'_, HostState>,
+    digest_ptr: i32,
+    signature_ptr: i32,
+    public_key_ptr: i32,
+) -> HostResult<i32> {
+    charge(&mut caller, "secp256k1_verify", fuel::SECP256K1_VERIFY_FUEL)?;
+    let digest = read_array::<HASH_BYTES>(&caller, digest_ptr)?;
+    let signature = read_array::<64>(&caller, signature_ptr)?;
+    let public_key = read_array::<PUBLIC_KEY_BYTES>(&caller, public_key_ptr)?;
+    Ok(i32::from(salus_primitives::crypto::verify_prehash(
+        &digest,
+        &signature,
+        &public_key,
+    )))
+}
+
+fn balance(mut caller: Caller<'_, HostState>, address_ptr: i32, out_ptr: i32) -> HostResult<()> {
+    charge(&mut caller, "balance", fuel::BALANCE_FUEL)?;
+    let address = Address(read_array::<ADDRESS_BYTES>(&caller, address_ptr)?);
+    let account = match tx(&mut caller).overlay.account(&address) {
+        Ok(account) => account,
+        Err(error) => return Err(backend(&mut caller, error)),
+    };
+    write(&mut caller, out_ptr, &account.balance.to_le_bytes())
+}
+
+fn transfer(
+    mut caller: Caller<'_, HostState>,
+    address_ptr: i32,
+    amount_ptr: i32,
+) -> HostResult<i32> {
+    charge(&mut caller, "transfer", fuel::TRANSFER_FUEL)?;
+    let to = Address(read_array::<ADDRESS_BYTES>(&caller, address_ptr)?);
+    let amount = Balance::from_le_bytes(read_array::<AMOUNT_BYTES>(&caller, amount_ptr)?);
+    let from = caller.data().frame.address;
+    match move_value(&mut tx(&mut caller).overlay, &from, &to, amount) {
+        Ok(true) => Ok(CallStatus::Success as i32),
+        Ok(false) => Ok(CallStatus::InsufficientBalance as i32),
+        Err(error) => Err(backend(&mut caller, error)),
+    }
+}
+
+/// Runs a nested frame: takes the transaction context out of the caller's store, runs the
+/// callee in its own store with the fuel it is given, puts the context back, and charges the
+/// caller what the callee used.
+fn nested(
+    caller: &mut Caller<'_, HostState>,
+    target: Address,
+    entry: &'static str,
+    input: Vec<u8>,
+    value: Balance,
+    requested_fuel: i64,
+    code_hash: Option<Hash>,
+) -> HostResult<CallStatus> {
+    let self_address = caller.data().frame.address;
+    let tx_ref = tx(caller);
+    if tx_ref.stack.len() >= MAX_CALL_DEPTH {
+        return Ok(CallStatus::DepthExceeded);
+    }
+    let vm = tx_ref.vm.clone();
+    let code_hash = match code_hash {
+        Some(hash) => hash,
+        None => match tx_ref.overlay.account(&target) {
+            Ok(Account {
+                code_hash: Some(hash),
+                ..
+            }) => hash,
+            Ok(_) => return Ok(CallStatus::UnknownContract),
+            Err(error) => return Err(backend(caller, error)),
+        },
+    };
+    let contract = match vm.load(&code_hash, &tx(caller).overlay) {
+        Ok(Some(contract)) => contract,
+        Ok(None) => return Ok(CallStatus::UnknownContract),
+        Err(error) => return Err(backend(caller, error)),
+    };
+    charge(
+        caller,
+        entry_name(entry),
+        fuel::CODE_LOAD_FUEL + per_byte(contract.code_len, fuel::CODE_LOAD_FUEL_PER_BYTE),
+    )?;
+    if tx(caller).stack.contains(&target) && !contract.info.reentrant {
+        return Ok(CallStatus::ReentrancyRefused);
+    }
+    match tx(caller).overlay.account(&self_address) {
+        Ok(account) if account.balance < value => return Ok(CallStatus::InsufficientBalance),
+        Ok(_) => {}
+        Err(error) => return Err(backend(caller, error)),
+    }
+    let remaining = caller.get_fuel()?;
+    let given = match u64::try_from(requested_fuel) {
+        Ok(0) | Err(_) => remaining,
+        Ok(requested) => requested.min(remaining),
+    };
+    let context = caller.data_mut().tx.take().expect("context present");
+    let frame = Frame {
+        address: target,
+        caller: self_address,
+        value,
+        input,
+        return_data: Vec::new(),
+        call_result: Vec::new(),
+    };
+    let (context, result, left) = run_frame(context, frame, &contract, entry, given);
+    let backend_failed = context.backend_error.is_some();
+    caller.data_mut().tx = Some(context);
+    caller.set_fuel(remaining - (given - left))?;
+    if backend_failed {
+        return Err(wasmtime::Error::new(HostTrap::Backend));
+    }
+    let (status, data) = match result {
+        FrameResult::Success(data) => (CallStatus::Success, data),
+        FrameResult::Reverted(message) => (CallStatus::Reverted, message.into_bytes()),
+        FrameResult::OutOfFuel => (CallStatus::OutOfFuel, Vec::new()),
+        FrameResult::Trapped(kind) => (CallStatus::Trapped, kind.encode()),
+    };
+    let data = bounded(data);
+    charge(
+        caller,
+        entry_name(entry),
+        per_byte(data.len(), fuel::RETURN_DATA_FUEL_PER_BYTE),
+    )?;
+    caller.data_mut().frame.call_result = data;
+    Ok(status)
+}
+
+fn entry_name(entry: &str) -> &'static str {
+    if entry == salus_abi::DEPLOY_EXPORT {
+        "instantiate"
+    } else {
+        "call"
+    }
+}
+
+fn call(
+    mut caller: Caller<'_, HostState>,
+    contract_ptr: i32,
+    input_ptr: i32,
+    input_len: i32,
+    value_ptr: i32,
+    fuel: i64,
+) -> HostResult<i32> {
+    let input_len = length(input_len, MAX_INPUT_BYTES, "call input")?;
+    charge(
+        &mut caller,
+        "call",
+        fuel::CALL_FUEL + per_byte(input_len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    let target = Address(read_array::<ADDRESS_BYTES>(&caller, contract_ptr)?);
+    let input = read(&caller, input_ptr, input_len)?;
+    let value = Balance::from_le_bytes(read_array::<AMOUNT_BYTES>(&caller, value_ptr)?);
+    caller.data_mut().frame.call_result.clear();
+    nested(
+        &mut caller,
+        target,
+        salus_abi::CALL_EXPORT,
+        input,
+        value,
+        fuel,
+        None,
+    )
+    .map(|status| status as i32)
+}
+
+fn instantiate(
+    mut caller: Caller<'_, HostState>,
+    code_hash_ptr: i32,
+    input_ptr: i32,
+    input_len: i32,
+    salt_ptr: i32,
+    value_ptr: i32,
+    fuel: i64,
+    out_ptr: i32,
+) -> HostResult<i32> {
+    let input_len = length(input_len, MAX_INPUT_BYTES, "constructor input")?;
+    charge(
+        &mut caller,
+        "instantiate",
+        fuel::CALL_FUEL
+            + fuel::STORAGE_WRITE_FUEL
+            + per_byte(input_len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    let code_hash = Hash(read_array::<HASH_BYTES>(&caller, code_hash_ptr)?);
+    let input = read(&caller, input_ptr, input_len)?;
+    let salt = Hash(read_array::<HASH_BYTES>(&caller, salt_ptr)?);
+    let value = Balance::from_le_bytes(read_array::<AMOUNT_BYTES>(&caller, value_ptr)?);
+    caller.data_mut().frame.call_result.clear();
+    let deployer = caller.data().frame.address;
+    let address = Address::contract(&deployer, &code_hash, &salt);
+    // The account and the constructor's effects stand or fall together.
+    tx(&mut caller).overlay.checkpoint();
+    let outcome = match super::create_account(&mut tx(&mut caller).overlay, &address, &code_hash) {
+        Ok(true) => nested(
+            &mut caller,
+            address,
+            salus_abi::DEPLOY_EXPORT,
+            input,
+            value,
+            fuel,
+            Some(code_hash),
+        ),
+        Ok(false) => Ok(CallStatus::Refused),
+        Err(error) => Err(backend(&mut caller, error)),
+    };
+    let overlay = &mut tx(&mut caller).overlay;
+    if matches!(outcome, Ok(CallStatus::Success)) {
+        overlay.commit();
+    } else {
+        overlay.revert();
+    }
+    let status = outcome?;
+    if status == CallStatus::Success {
+        write(&mut caller, out_ptr, &address.0)?;
+    }
+    Ok(status as i32)
+}
+
+fn call_result_len(mut caller: Caller<'_, HostState>) -> HostResult<i32> {
+    charge(&mut caller, "call_result_len", 0)?;
+    Ok(caller.data().frame.call_result.len() as i32)
+}
+
+fn call_result_read(mut caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
+    let len = caller.data().frame.call_result.len();
+    charge(
+        &mut caller,
+        "call_result_read",
+        per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    let data = std::mem::take(&mut caller.data_mut().frame.call_result);
+    let result = write(&mut caller, out_ptr, &data);
+    caller.data_mut().frame.call_result = data;
+    result
+}

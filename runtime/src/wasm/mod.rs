@@ -1,0 +1,540 @@
+//! Contract execution on wasmtime: the consensus engine, deploy-time validation, compilation
+//! with an on-disk artifact cache and an in-memory `InstancePre` cache, the host functions, and
+//! the frames of a call.
+
+mod context;
+pub mod engine;
+mod host;
+pub mod limits;
+pub mod validation;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use salus_primitives::{
+    Account, Address, Balance, Event, ExecutionStatus, Hash, StateKey, keccak256,
+};
+use wasmtime::{Engine, InstancePre, Linker, Module};
+
+use context::{Frame, FrameResult, TxContext, bounded, move_value, run_frame};
+pub use context::{FuelBreakdown, HostFunctionFuel, HostState, TransactionEnv};
+pub use validation::{ModuleError, ModuleInfo, inspect_module};
+
+use crate::fuel_schedule as fuel;
+use crate::overlay::Overlay;
+use crate::state::{SharedState, StateError};
+
+/// Persistent storage of compiled artifacts, keyed by code hash and engine compatibility hash.
+/// A cache, not consensus: a missing or unreadable artifact is rebuilt from the code on chain.
+pub trait ArtifactStore: Send + Sync {
+    /// The artifact stored for this code and engine, if any.
+    fn load(&self, code_hash: &Hash, compatibility: &Hash) -> Option<Vec<u8>>;
+    /// Stores an artifact.
+    fn store(&self, code_hash: &Hash, compatibility: &Hash, artifact: &[u8]);
+}
+
+/// An artifact store in memory (tests, and processes that need no persistence).
+#[derive(Default)]
+pub struct MemoryArtifacts(Mutex<HashMap<(Hash, Hash), Vec<u8>>>);
+
+impl ArtifactStore for MemoryArtifacts {
+    fn load(&self, code_hash: &Hash, compatibility: &Hash) -> Option<Vec<u8>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(*code_hash, *compatibility))
+            .cloned()
+    }
+    fn store(&self, code_hash: &Hash, compatibility: &Hash, artifact: &[u8]) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((*code_hash, *compatibility), artifact.to_vec());
+    }
+}
+
+/// A contract ready to instantiate.
+pub(crate) struct CompiledContract {
+    pub pre: InstancePre<HostState>,
+    pub info: ModuleInfo,
+    pub code_len: usize,
+}
+
+#[derive(Default)]
+struct ModuleCache {
+    modules: HashMap<Hash, Arc<CompiledContract>>,
+    order: VecDeque<Hash>,
+}
+
+pub(crate) struct VmInner {
+    pub engine: Engine,
+    linker: Linker<HostState>,
+    compatibility: Hash,
+    modules: Mutex<ModuleCache>,
+    artifacts: Arc<dyn ArtifactStore>,
+}
+
+/// Why the VM could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the Wasm engine: {0}")]
+pub struct VmError(String);
+
+/// The Wasm virtual machine: one per node, shared by block execution and dry runs.
+#[derive(Clone)]
+pub struct Vm {
+    inner: Arc<VmInner>,
+}
+
+/// The result of running a contract action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContractOutcome {
+    /// How it ended.
+    pub status: ExecutionStatus,
+    /// Fuel used by the action (not counting the transaction's intrinsic fuel).
+    pub fuel_used: u64,
+    /// Events emitted (empty unless it succeeded).
+    pub events: Vec<Event>,
+    /// Return data (for a deploy: the new contract's address).
+    pub return_data: Vec<u8>,
+    /// Fuel charged by each host function.
+    pub fuel_breakdown: FuelBreakdown,
+}
+
+/// Artifact layout: keccak256 of the rest (integrity), then flags, the code length, and the
+/// serialized module.
+const ARTIFACT_HEADER_BYTES: usize = 32 + 1 + 8;
+const FLAG_CONSTRUCTOR: u8 = 1;
+const FLAG_REENTRANT: u8 = 2;
+
+impl Vm {
+    /// A VM with the consensus engine and the given artifact store.
+    ///
+    /// # Errors
+    /// [`VmError`] if wasmtime refuses the configuration.
+    pub fn new(artifacts: Arc<dyn ArtifactStore>) -> Result<Vm, VmError> {
+        let engine = engine::consensus_engine().map_err(|e| VmError(e.to_string()))?;
+        let mut linker = Linker::new(&engine);
+        host::link(&mut linker).map_err(|e| VmError(e.to_string()))?;
+        let compatibility = engine::engine_compatibility_hash(&engine);
+        Ok(Vm {
+            inner: Arc::new(VmInner {
+                engine,
+                linker,
+                compatibility,
+                modules: Mutex::new(ModuleCache::default()),
+                artifacts,
+            }),
+        })
+    }
+
+    /// A VM with an in-memory artifact store.
+    ///
+    /// # Errors
+    /// [`VmError`] if wasmtime refuses the configuration.
+    pub fn in_memory() -> Result<Vm, VmError> {
+        Vm::new(Arc::new(MemoryArtifacts::default()))
+    }
+
+    /// The engine compatibility hash artifacts are keyed by.
+    pub fn compatibility_hash(&self) -> Hash {
+        self.inner.compatibility
+    }
+
+    /// Validates and compiles `code` without deploying it (for tools and benchmarks).
+    ///
+    /// # Errors
+    /// [`ModuleError`] saying why the module is refused.
+    pub fn compile(&self, code: &[u8]) -> Result<ModuleInfo, ModuleError> {
+        self.inner
+            .compile(&keccak256(code), code)
+            .map(|compiled| compiled.info.clone())
+    }
+
+    /// Calls `contract` with `input` as `caller`, sending `value`, with at most `fuel`.
+    ///
+    /// # Errors
+    /// [`StateError`] when the state backend fails (the block must be abandoned).
+    #[allow(clippy::too_many_arguments)]
+    pub fn call(
+        &self,
+        overlay: &mut Overlay,
+        env: TransactionEnv,
+        caller: Address,
+        contract: Address,
+        input: Vec<u8>,
+        value: Balance,
+        fuel: u64,
+    ) -> Result<ContractOutcome, StateError> {
+        let account = overlay.account(&contract)?;
+        let Some(code_hash) = account.code_hash else {
+            return Ok(ContractOutcome::failed(
+                ExecutionStatus::Invalid {
+                    reason: format!("no contract at {contract}"),
+                },
+                0,
+            ));
+        };
+        let Some(compiled) = self.inner.load(&code_hash, overlay)? else {
+            return Ok(ContractOutcome::failed(
+                ExecutionStatus::Invalid {
+                    reason: format!("code {code_hash} of {contract} is missing"),
+                },
+                0,
+            ));
+        };
+        let load =
+            fuel::CODE_LOAD_FUEL + (compiled.code_len as u64) * fuel::CODE_LOAD_FUEL_PER_BYTE;
+        if load > fuel {
+            return Ok(ContractOutcome::failed(ExecutionStatus::OutOfFuel, fuel));
+        }
+        let frame = Frame {
+            address: contract,
+            caller,
+            value,
+            input,
+            return_data: Vec::new(),
+            call_result: Vec::new(),
+        };
+        self.run(
+            overlay,
+            env,
+            frame,
+            &compiled,
+            salus_abi::CALL_EXPORT,
+            fuel - load,
+            load,
+            None,
+        )
+    }
+
+    /// Deploys `code` as `deployer` with `salt`, running its constructor with `input` and
+    /// endowing it with `value`, with at most `fuel`.
+    ///
+    /// # Errors
+    /// [`StateError`] when the state backend fails.
+    #[allow(clippy::too_many_arguments)]
+    pub fn deploy(
+        &self,
+        overlay: &mut Overlay,
+        env: TransactionEnv,
+        deployer: Address,
+        code: &[u8],
+        input: Vec<u8>,
+        salt: Hash,
+        value: Balance,
+        fuel: u64,
+    ) -> Result<ContractOutcome, StateError> {
+        // Charged before compiling: a module built to make the compiler slow pays first.
+        let upfront = (code.len() as u64)
+            .saturating_mul(fuel::COMPILE_FUEL_PER_BYTE + fuel::CODE_STORE_FUEL_PER_BYTE);
+        if upfront > fuel {
+            return Ok(ContractOutcome::failed(ExecutionStatus::OutOfFuel, fuel));
+        }
+        let code_hash = keccak256(code);
+        let compiled = match self.inner.compile(&code_hash, code) {
+            Ok(compiled) => compiled,
+            Err(error) => {
+                return Ok(ContractOutcome::failed(
+                    ExecutionStatus::Invalid {
+                        reason: error.to_string(),
+                    },
+                    upfront,
+                ));
+            }
+        };
+        let address = Address::contract(&deployer, &code_hash, &salt);
+        if !create_account(overlay, &address, &code_hash)? {
+            return Ok(ContractOutcome::failed(
+                ExecutionStatus::Invalid {
+                    reason: format!("address {address} already holds a contract"),
+                },
+                upfront,
+            ));
+        }
+        let code_key = StateKey::Code(code_hash).to_bytes();
+        if overlay.get(&code_key)?.is_none() {
+            overlay.set(code_key, Some(code.to_vec()))?;
+        }
+        if !compiled.info.has_constructor {
+            if value > 0 && !move_value(overlay, &deployer, &address, value)? {
+                return Ok(ContractOutcome::failed(
+                    ExecutionStatus::Invalid {
+                        reason: "insufficient balance for the value sent".into(),
+                    },
+                    upfront,
+                ));
+            }
+            return Ok(ContractOutcome {
+                status: ExecutionStatus::Success,
+                fuel_used: upfront,
+                events: Vec::new(),
+                return_data: address.0.to_vec(),
+                fuel_breakdown: FuelBreakdown::new(),
+            });
+        }
+        let frame = Frame {
+            address,
+            caller: deployer,
+            value,
+            input,
+            return_data: Vec::new(),
+            call_result: Vec::new(),
+        };
+        self.run(
+            overlay,
+            env,
+            frame,
+            &compiled,
+            salus_abi::DEPLOY_EXPORT,
+            fuel - upfront,
+            upfront,
+            Some(address),
+        )
+    }
+
+    /// A read-only call over `state`: result, events and fuel breakdown, nothing committed.
+    ///
+    /// # Errors
+    /// [`StateError`] when the state backend fails.
+    pub fn dry_run(
+        &self,
+        state: SharedState,
+        env: TransactionEnv,
+        contract: Address,
+        input: Vec<u8>,
+        value: Balance,
+        fuel: u64,
+    ) -> Result<ContractOutcome, StateError> {
+        let mut overlay = Overlay::new(state);
+        self.call(&mut overlay, env, env.origin, contract, input, value, fuel)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        overlay: &mut Overlay,
+        env: TransactionEnv,
+        frame: Frame,
+        compiled: &CompiledContract,
+        entry: &str,
+        fuel: u64,
+        charged_before: u64,
+        deployed: Option<Address>,
+    ) -> Result<ContractOutcome, StateError> {
+        let taken = std::mem::replace(overlay, Overlay::detached());
+        let context = Box::new(TxContext {
+            overlay: taken,
+            env,
+            events: Vec::new(),
+            stack: Vec::new(),
+            breakdown: FuelBreakdown::new(),
+            backend_error: None,
+            vm: self.inner.clone(),
+        });
+        let (context, result, left) = run_frame(context, frame, compiled, entry, fuel);
+        let TxContext {
+            overlay: returned,
+            events,
+            breakdown,
+            backend_error,
+            ..
+        } = *context;
+        *overlay = returned;
+        if let Some(error) = backend_error {
+            return Err(error);
+        }
+        let fuel_used = charged_before + (fuel - left);
+        let (status, return_data, events) = match result {
+            FrameResult::Success(data) => {
+                let data = match deployed {
+                    Some(address) => address.0.to_vec(),
+                    None => bounded(data),
+                };
+                (ExecutionStatus::Success, data, events)
+            }
+            FrameResult::Reverted(message) => {
+                let message = String::from_utf8_lossy(&bounded(message.into_bytes())).into_owned();
+                (
+                    ExecutionStatus::Reverted { message },
+                    Vec::new(),
+                    Vec::new(),
+                )
+            }
+            FrameResult::OutOfFuel => (ExecutionStatus::OutOfFuel, Vec::new(), Vec::new()),
+            FrameResult::Trapped(kind) => {
+                (ExecutionStatus::Trapped { kind }, Vec::new(), Vec::new())
+            }
+        };
+        Ok(ContractOutcome {
+            status,
+            fuel_used,
+            events,
+            return_data,
+            fuel_breakdown: breakdown,
+        })
+    }
+}
+
+impl ContractOutcome {
+    /// An outcome with no events, return data or host-function fuel (native actions).
+    pub fn plain(status: ExecutionStatus, fuel_used: u64) -> Self {
+        ContractOutcome::failed(status, fuel_used)
+    }
+
+    fn failed(status: ExecutionStatus, fuel_used: u64) -> Self {
+        ContractOutcome {
+            status,
+            fuel_used,
+            events: Vec::new(),
+            return_data: Vec::new(),
+            fuel_breakdown: FuelBreakdown::new(),
+        }
+    }
+}
+
+/// Gives `address` the code `code_hash` unless it already has code or has sent transactions;
+/// keeps any balance sent to it before. Returns whether the account was created.
+pub(crate) fn create_account(
+    overlay: &mut Overlay,
+    address: &Address,
+    code_hash: &Hash,
+) -> Result<bool, StateError> {
+    let existing = overlay.account(address)?;
+    if existing.code_hash.is_some() || existing.nonce > 0 {
+        return Ok(false);
+    }
+    overlay.set_account(
+        address,
+        &Account {
+            nonce: 0,
+            balance: existing.balance,
+            code_hash: Some(*code_hash),
+        },
+    )?;
+    Ok(true)
+}
+
+impl VmInner {
+    fn cached(&self, code_hash: &Hash) -> Option<Arc<CompiledContract>> {
+        self.modules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .modules
+            .get(code_hash)
+            .cloned()
+    }
+
+    fn remember(&self, code_hash: Hash, compiled: Arc<CompiledContract>) {
+        let mut cache = self.modules.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.modules.insert(code_hash, compiled).is_none() {
+            cache.order.push_back(code_hash);
+        }
+        while cache.modules.len() > limits::MAX_CACHED_MODULES {
+            let Some(oldest) = cache.order.pop_front() else {
+                break;
+            };
+            cache.modules.remove(&oldest);
+        }
+    }
+
+    /// Validates and compiles `code`, caching the result in memory and as an artifact.
+    fn compile(&self, code_hash: &Hash, code: &[u8]) -> Result<Arc<CompiledContract>, ModuleError> {
+        if let Some(compiled) = self.cached(code_hash) {
+            return Ok(compiled);
+        }
+        let info = inspect_module(code)?;
+        let module =
+            Module::new(&self.engine, code).map_err(|e| ModuleError::Rejected(format!("{e:#}")))?;
+        let pre = self
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| ModuleError::Rejected(format!("{e:#}")))?;
+        if let Ok(serialized) = module.serialize() {
+            self.artifacts.store(
+                code_hash,
+                &self.compatibility,
+                &encode_artifact(&info, code.len(), &serialized),
+            );
+        }
+        let compiled = Arc::new(CompiledContract {
+            pre,
+            info,
+            code_len: code.len(),
+        });
+        self.remember(*code_hash, compiled.clone());
+        Ok(compiled)
+    }
+
+    /// The contract with code `code_hash`: from memory, from its stored artifact, or compiled
+    /// from the code in state. `None` if no such code is on chain.
+    pub(crate) fn load(
+        &self,
+        code_hash: &Hash,
+        overlay: &Overlay,
+    ) -> Result<Option<Arc<CompiledContract>>, StateError> {
+        if let Some(compiled) = self.cached(code_hash) {
+            return Ok(Some(compiled));
+        }
+        if let Some(compiled) = self
+            .artifacts
+            .load(code_hash, &self.compatibility)
+            .and_then(|bytes| self.decode_artifact(&bytes))
+        {
+            let compiled = Arc::new(compiled);
+            self.remember(*code_hash, compiled.clone());
+            return Ok(Some(compiled));
+        }
+        let Some(code) = overlay.get(&StateKey::Code(*code_hash).to_bytes())? else {
+            return Ok(None);
+        };
+        self.compile(code_hash, &code).map(Some).map_err(|error| {
+            StateError(format!(
+                "code {code_hash} on chain no longer compiles: {error}"
+            ))
+        })
+    }
+
+    fn decode_artifact(&self, bytes: &[u8]) -> Option<CompiledContract> {
+        if bytes.len() < ARTIFACT_HEADER_BYTES || keccak256(&bytes[32..]).0 != bytes[..32] {
+            return None;
+        }
+        let flags = bytes[32];
+        let code_len = u64::from_le_bytes(bytes[33..41].try_into().ok()?) as usize;
+        let serialized = &bytes[ARTIFACT_HEADER_BYTES..];
+        // SAFETY: `Module::deserialize` trusts its input to be an artifact this wasmtime
+        // produced. This one was written by `compile` above under the engine's compatibility
+        // hash, and its keccak256 was checked just now, so it is byte-for-byte what this engine
+        // serialized; wasmtime also checks its own version and configuration header. Anyone able
+        // to write it otherwise can write the node binary as well.
+        #[allow(unsafe_code)]
+        let module = unsafe { Module::deserialize(&self.engine, serialized) }.ok()?;
+        let pre = self.linker.instantiate_pre(&module).ok()?;
+        let info = ModuleInfo {
+            has_constructor: flags & FLAG_CONSTRUCTOR != 0,
+            reentrant: flags & FLAG_REENTRANT != 0,
+            abi: None,
+        };
+        Some(CompiledContract {
+            pre,
+            info,
+            code_len,
+        })
+    }
+}
+
+fn encode_artifact(info: &ModuleInfo, code_len: usize, serialized: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(ARTIFACT_HEADER_BYTES - 32 + serialized.len());
+    let mut flags = 0u8;
+    if info.has_constructor {
+        flags |= FLAG_CONSTRUCTOR;
+    }
+    if info.reentrant {
+        flags |= FLAG_REENTRANT;
+    }
+    body.push(flags);
+    body.extend_from_slice(&(code_len as u64).to_le_bytes());
+    body.extend_from_slice(serialized);
+    let mut artifact = keccak256(&body).0.to_vec();
+    artifact.extend_from_slice(&body);
+    artifact
+}

@@ -61,15 +61,28 @@ fn tx<'a>(caller: &'a mut Caller<'_, HostState>) -> &'a mut TxContext {
         .expect("the transaction context is present while a host function runs")
 }
 
-/// Charges `amount` of fuel to the running frame and records it under `function`.
+/// Charges the fuel of one host-function call (the call itself plus `amount`) to the running
+/// frame, recording it under `function`.
 fn charge(
     caller: &mut Caller<'_, HostState>,
     function: &'static str,
     amount: u64,
 ) -> HostResult<()> {
-    let amount = amount.saturating_add(fuel::HOST_CALL_FUEL);
+    tx(caller).breakdown.entry(function).or_default().calls += 1;
+    charge_more(
+        caller,
+        function,
+        amount.saturating_add(fuel::HOST_CALL_FUEL),
+    )
+}
+
+/// Charges further fuel within the same host-function call, once its size is known.
+fn charge_more(
+    caller: &mut Caller<'_, HostState>,
+    function: &'static str,
+    amount: u64,
+) -> HostResult<()> {
     let entry = tx(caller).breakdown.entry(function).or_default();
-    entry.calls += 1;
     entry.fuel = entry.fuel.saturating_add(amount);
     let left = caller.get_fuel()?;
     if left < amount {
@@ -203,7 +216,7 @@ fn storage_get(
         return Ok(ABSENT);
     };
     let copied = value.len().min(out_cap);
-    charge(
+    charge_more(
         &mut caller,
         "storage_get",
         per_byte(copied, fuel::MEMORY_COPY_FUEL_PER_BYTE),
@@ -304,7 +317,7 @@ fn storage_next_key(
     };
     let own_key = &key[namespace_len..];
     let copied = own_key.len().min(out_cap);
-    charge(
+    charge_more(
         &mut caller,
         "storage_next_key",
         per_byte(copied, fuel::MEMORY_COPY_FUEL_PER_BYTE),
@@ -524,7 +537,7 @@ fn nested(
         Ok(None) => return Ok(CallStatus::UnknownContract),
         Err(error) => return Err(backend(caller, error)),
     };
-    charge(
+    charge_more(
         caller,
         entry_name(entry),
         fuel::CODE_LOAD_FUEL + per_byte(contract.code_len, fuel::CODE_LOAD_FUEL_PER_BYTE),
@@ -565,7 +578,7 @@ fn nested(
         FrameResult::Trapped(kind) => (CallStatus::Trapped, kind.encode()),
     };
     let data = bounded(data);
-    charge(
+    charge_more(
         caller,
         entry_name(entry),
         per_byte(data.len(), fuel::RETURN_DATA_FUEL_PER_BYTE),

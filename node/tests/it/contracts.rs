@@ -1,0 +1,153 @@
+//! Contracts through the node's import path: deploy and call transactions in mined blocks, the
+//! state root covering contract storage, receipts with events and failures, and identical
+//! results when the same blocks are imported by another process.
+
+use std::process::Command;
+
+use parity_scale_codec::Encode;
+use salus_primitives::{Action, Address, ExecutionStatus, Hash, StateKey, Transaction};
+
+use crate::support::*;
+
+/// Each call adds one to the 8-byte counter under "count" and emits it as an event.
+const COUNTER: &str = r#"(module
+  (import "salus" "storage_get" (func $get (param i32 i32 i32 i32) (result i64)))
+  (import "salus" "storage_set" (func $set (param i32 i32 i32 i32)))
+  (import "salus" "emit_event" (func $emit (param i32 i32 i32 i32)))
+  (import "salus" "revert" (func $revert (param i32 i32)))
+  (import "salus" "input_len" (func $input_len (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "count")
+  (data (i32.const 64) "refusing")
+  (func (export "call")
+    (if (i32.gt_u (call $input_len) (i32.const 0))
+      (then (call $revert (i32.const 64) (i32.const 8))))
+    (if (i64.eq (call $get (i32.const 0) (i32.const 5) (i32.const 16) (i32.const 8)) (i64.const -1))
+      (then (i64.store (i32.const 16) (i64.const 0))))
+    (i64.store (i32.const 16) (i64.add (i64.load (i32.const 16)) (i64.const 1)))
+    (call $set (i32.const 0) (i32.const 5) (i32.const 16) (i32.const 8))
+    (call $emit (i32.const 32) (i32.const 1) (i32.const 16) (i32.const 8))))"#;
+
+fn contract_transaction(nonce: u64, action: Action) -> salus_primitives::SignedTransaction {
+    Transaction {
+        chain_id: salus_node::genesis::DEV_CHAIN_ID,
+        nonce,
+        fuel_limit: 5_000_000,
+        fuel_price: 1,
+        action,
+        sponsor: None,
+    }
+    .sign(&dev_key(5), None)
+}
+
+#[test]
+fn deploy_and_call_through_blocks_commit_contract_storage_to_the_state_root() {
+    let mut test = TestChain::new();
+    let miner = dev_key(0).address();
+    let code = wat::parse_str(COUNTER).unwrap();
+    let salt = Hash([3; 32]);
+    let deployer = dev_key(5).address();
+    let address = Address::contract(&deployer, &salus_primitives::keccak256(&code), &salt);
+    let deploy = contract_transaction(
+        0,
+        Action::Deploy {
+            code,
+            constructor_input: Vec::new(),
+            salt,
+            value: 0,
+        },
+    );
+    let call = |nonce, input: Vec<u8>| {
+        contract_transaction(
+            nonce,
+            Action::Call {
+                contract: address,
+                input,
+                value: 0,
+            },
+        )
+    };
+
+    let first = test.mine(miner, &[deploy, call(1, Vec::new())]);
+    let receipts = test.chain.receipts(&first.hash()).unwrap().unwrap();
+    assert_eq!(receipts[0].status, ExecutionStatus::Success);
+    assert_eq!(receipts[0].return_data, address.0.to_vec());
+    assert_eq!(receipts[1].status, ExecutionStatus::Success);
+    assert_eq!(receipts[1].events.len(), 1);
+    assert_eq!(receipts[1].events[0].data, 1u64.to_le_bytes());
+
+    // A reverting call is included with a failure receipt: fee kept, nonce advanced, no state
+    // change, no events.
+    let second = test.mine(miner, &[call(2, b"x".to_vec()), call(3, Vec::new())]);
+    let receipts = test.chain.receipts(&second.hash()).unwrap().unwrap();
+    assert_eq!(
+        receipts[0].status,
+        ExecutionStatus::Reverted {
+            message: "refusing".into()
+        }
+    );
+    assert!(receipts[0].events.is_empty());
+    assert!(receipts[0].fuel_used > 0);
+    assert_eq!(receipts[1].events[0].data, 2u64.to_le_bytes());
+    assert_eq!(test.chain.account(&deployer).unwrap().nonce, 4);
+
+    // The contract's storage is in the state tree under the header's root, with a proof.
+    let key = StateKey::Storage(address, b"count".to_vec());
+    let root = test.chain.head().header.state_root;
+    let (proof, value) = test.chain.prove(&root, &key).unwrap();
+    assert_eq!(value, Some(2u64.to_le_bytes().to_vec()));
+    proof
+        .verify(&root, &key.tree_path(), value.as_deref())
+        .unwrap();
+
+    // verify-chain re-executes the contract blocks from genesis.
+    let report = salus_node::verify::verify_chain(test.chain.store()).unwrap();
+    assert_eq!(report.transactions, 4);
+
+    // Another process imports the same blocks and reaches the same head, roots and receipts.
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("blocks.scale");
+    std::fs::write(&file, vec![first.clone(), second.clone()].encode()).unwrap();
+    let data_dir = work.path().join("replica");
+    let status = Command::new(env!("CARGO_BIN_EXE_salus"))
+        .args(["import-blocks", "--data-dir"])
+        .arg(&data_dir)
+        .arg(&file)
+        .env("RUST_LOG", "error")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let replica =
+        salus_node::Chain::open(salus_node::Store::open(&data_dir).unwrap(), &dev_genesis())
+            .unwrap();
+    assert_eq!(replica.head(), test.chain.head());
+    for block in [&first, &second] {
+        assert_eq!(
+            replica.receipts(&block.hash()).unwrap(),
+            test.chain.receipts(&block.hash()).unwrap()
+        );
+    }
+    assert_eq!(flat_state(&replica), flat_state(&test.chain));
+}
+
+#[test]
+fn a_module_the_runtime_refuses_is_included_with_a_failure_receipt() {
+    let mut test = TestChain::new();
+    let bad = contract_transaction(
+        0,
+        Action::Deploy {
+            code: b"\0asm\x01\0\0\0garbage".to_vec(),
+            constructor_input: Vec::new(),
+            salt: Hash::ZERO,
+            value: 0,
+        },
+    );
+    let block = test.mine(dev_key(0).address(), &[bad]);
+    let receipts = test.chain.receipts(&block.hash()).unwrap().unwrap();
+    assert!(
+        matches!(receipts[0].status, ExecutionStatus::Invalid { .. }),
+        "{:?}",
+        receipts[0].status
+    );
+    assert_eq!(test.chain.account(&dev_key(5).address()).unwrap().nonce, 1);
+}

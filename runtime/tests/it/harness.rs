@@ -1,0 +1,125 @@
+//! A small harness over the runtime's public API: an in-memory state, deploys and calls.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use salus_primitives::{Account, Address, ExecutionStatus, Hash, StateKey};
+use salus_runtime::wasm::TransactionEnv;
+use salus_runtime::{BlockContext, ContractOutcome, Overlay, Vm};
+
+/// Fuel given to each call unless a test says otherwise.
+pub const FUEL: u64 = 50_000_000;
+
+pub struct Harness {
+    pub vm: Vm,
+    pub overlay: Overlay,
+    pub origin: Address,
+}
+
+pub fn wasm(text: &str) -> Vec<u8> {
+    wat::parse_str(text).unwrap_or_else(|error| panic!("test module does not assemble: {error}"))
+}
+
+impl Harness {
+    pub fn new() -> Harness {
+        let origin = Address([0xaa; 20]);
+        let mut state = BTreeMap::new();
+        let funded = Account {
+            nonce: 0,
+            balance: 1_000_000_000,
+            code_hash: None,
+        };
+        state.insert(
+            StateKey::Account(origin).to_bytes(),
+            parity_scale_codec::Encode::encode(&funded),
+        );
+        Harness {
+            vm: Vm::in_memory().unwrap(),
+            overlay: Overlay::new(Arc::new(state)),
+            origin,
+        }
+    }
+
+    pub fn env(&self) -> TransactionEnv {
+        TransactionEnv {
+            origin: self.origin,
+            block: BlockContext {
+                number: 7,
+                timestamp_ms: 1_700_000_000_000,
+                miner: Address([0xee; 20]),
+            },
+            chain_id: 7_357,
+        }
+    }
+
+    /// Deploys `text` (WAT) with `salt`; returns the outcome.
+    pub fn try_deploy(&mut self, code: &[u8], salt: u8) -> ContractOutcome {
+        let env = self.env();
+        self.overlay.checkpoint();
+        let outcome = self
+            .vm
+            .deploy(
+                &mut self.overlay,
+                env,
+                self.origin,
+                code,
+                Vec::new(),
+                Hash([salt; 32]),
+                0,
+                FUEL * 10,
+            )
+            .unwrap();
+        if outcome.status.is_success() {
+            self.overlay.commit();
+        } else {
+            self.overlay.revert();
+        }
+        outcome
+    }
+
+    /// Deploys and expects success; returns the address.
+    pub fn deploy(&mut self, text: &str, salt: u8) -> Address {
+        let outcome = self.try_deploy(&wasm(text), salt);
+        assert_eq!(outcome.status, ExecutionStatus::Success, "deploy failed");
+        Address(
+            outcome
+                .return_data
+                .try_into()
+                .expect("deploy returns the address"),
+        )
+    }
+
+    /// Calls `contract` with `input` and `fuel`, committing only on success (as a transaction).
+    pub fn call_with(&mut self, contract: Address, input: Vec<u8>, fuel: u64) -> ContractOutcome {
+        let env = self.env();
+        self.overlay.checkpoint();
+        let outcome = self
+            .vm
+            .call(
+                &mut self.overlay,
+                env,
+                self.origin,
+                contract,
+                input,
+                0,
+                fuel,
+            )
+            .unwrap();
+        if outcome.status.is_success() {
+            self.overlay.commit();
+        } else {
+            self.overlay.revert();
+        }
+        outcome
+    }
+
+    pub fn call(&mut self, contract: Address, input: Vec<u8>) -> ContractOutcome {
+        self.call_with(contract, input, FUEL)
+    }
+
+    pub fn storage(&self, contract: Address, key: &[u8]) -> Option<Vec<u8>> {
+        self.overlay
+            .get(&StateKey::Storage(contract, key.to_vec()).to_bytes())
+            .unwrap()
+    }
+}

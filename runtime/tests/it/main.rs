@@ -1,0 +1,7 @@
+//! Runtime integration tests: real wasmtime, real fuel, hostile contracts written in WAT, and a
+//! snapshot of fuel and events that fails on any consensus-visible change.
+
+mod harness;
+mod hostile;
+mod modules;
+mod snapshot;

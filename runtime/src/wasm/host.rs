@@ -542,6 +542,14 @@ fn nested(
         entry_name(entry),
         fuel::CODE_LOAD_FUEL + per_byte(contract.code_len, fuel::CODE_LOAD_FUEL_PER_BYTE),
     )?;
+    if entry == salus_abi::DEPLOY_EXPORT && !contract.info.has_constructor {
+        // Nothing to run: only the value moves.
+        return match move_value(&mut tx(caller).overlay, &self_address, &target, value) {
+            Ok(true) => Ok(CallStatus::Success),
+            Ok(false) => Ok(CallStatus::InsufficientBalance),
+            Err(error) => Err(backend(caller, error)),
+        };
+    }
     if tx(caller).stack.contains(&target) && !contract.info.reentrant {
         return Ok(CallStatus::ReentrancyRefused);
     }

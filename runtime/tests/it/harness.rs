@@ -117,6 +117,17 @@ impl Harness {
         self.call_with(contract, input, FUEL)
     }
 
+    /// The state as committed so far, as a shared handle (for dry runs).
+    pub fn snapshot_state(&self) -> salus_runtime::SharedState {
+        let mut state = std::collections::BTreeMap::new();
+        let mut cursor: Option<Vec<u8>> = None;
+        while let Some((key, value)) = self.overlay.next_entry(&[], cursor.as_deref()).unwrap() {
+            cursor = Some(key.clone());
+            state.insert(key, value);
+        }
+        Arc::new(state)
+    }
+
     pub fn storage(&self, contract: Address, key: &[u8]) -> Option<Vec<u8>> {
         self.overlay
             .get(&StateKey::Storage(contract, key.to_vec()).to_bytes())

@@ -2,6 +2,7 @@
 //! snapshot of fuel and events that fails on any consensus-visible change.
 
 mod harness;
+mod host_api;
 mod hostile;
 mod modules;
 mod snapshot;

@@ -1,6 +1,6 @@
 //! Test contracts in WAT.
 
-/// Imports every test module may use, then a one-page memory.
+/// Imports every test module may use.
 pub const PRELUDE: &str = r#"
   (import "salus" "storage_get" (func $storage_get (param i32 i32 i32 i32) (result i64)))
   (import "salus" "storage_set" (func $storage_set (param i32 i32 i32 i32)))
@@ -13,12 +13,12 @@ pub const PRELUDE: &str = r#"
   (import "salus" "call_result_len" (func $call_result_len (result i32)))
   (import "salus" "call_result_read" (func $call_result_read (param i32)))
   (import "salus" "caller" (func $caller (param i32)))
-  (memory (export "memory") 1)
 "#;
 
-/// Wraps `body` (functions and data) in a module with the prelude.
+/// Wraps `body` (its own imports first, then functions and data) in a module with the prelude
+/// and a one-page exported memory.
 pub fn module(body: &str) -> String {
-    format!("(module {PRELUDE} {body})")
+    format!(r#"(module {PRELUDE} {body} (memory (export "memory") 1))"#)
 }
 
 /// A counter: each call adds one to the 8-byte value under "count", emits it as an event with

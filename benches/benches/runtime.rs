@@ -1,0 +1,229 @@
+//! Runtime benchmarks: a full contract call through the Salus VM, wasmtime (consensus
+//! configuration) against wasmi on the same modules with fuel on in both, and Cranelift compile
+//! time for a 50 KiB contract.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use parity_scale_codec::Encode;
+use salus_primitives::{Account, Address, Hash, StateKey};
+use salus_runtime::wasm::TransactionEnv;
+use salus_runtime::wasm::engine::consensus_engine;
+use salus_runtime::{BlockContext, Overlay, Vm};
+
+/// Reads three keys and writes three keys of its own storage.
+const THREE_READS_THREE_WRITES: &str = r#"(module
+  (import "salus" "storage_get" (func $get (param i32 i32 i32 i32) (result i64)))
+  (import "salus" "storage_set" (func $set (param i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "key-a key-b key-c ")
+  (func (export "call")
+    (drop (call $get (i32.const 0) (i32.const 5) (i32.const 100) (i32.const 32)))
+    (drop (call $get (i32.const 6) (i32.const 5) (i32.const 132) (i32.const 32)))
+    (drop (call $get (i32.const 12) (i32.const 5) (i32.const 164) (i32.const 32)))
+    (call $set (i32.const 0) (i32.const 5) (i32.const 100) (i32.const 32))
+    (call $set (i32.const 6) (i32.const 5) (i32.const 132) (i32.const 32))
+    (call $set (i32.const 12) (i32.const 5) (i32.const 164) (i32.const 32))))"#;
+
+/// Compute-heavy: `run` iterates xorshift64 `n` times; `small` does a handful of instructions.
+const ENGINE_MODULE: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "run") (param $n i64) (result i64)
+    (local $x i64)
+    (local.set $x (i64.const 88172645463325252))
+    (loop $l
+      (local.set $x (i64.xor (local.get $x) (i64.shl (local.get $x) (i64.const 13))))
+      (local.set $x (i64.xor (local.get $x) (i64.shr_u (local.get $x) (i64.const 7))))
+      (local.set $x (i64.xor (local.get $x) (i64.shl (local.get $x) (i64.const 17))))
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+    (local.get $x))
+  (func (export "small") (param $a i64) (result i64)
+    (i64.add (i64.mul (local.get $a) (i64.const 3)) (i64.const 7))))"#;
+
+const ITERATIONS: i64 = 1_000_000;
+const FUEL: u64 = u64::MAX / 4;
+
+fn env() -> TransactionEnv {
+    TransactionEnv {
+        origin: Address([0xaa; 20]),
+        block: BlockContext {
+            number: 1,
+            timestamp_ms: 1,
+            miner: Address([0xee; 20]),
+        },
+        chain_id: 1,
+    }
+}
+
+fn contract_call(c: &mut Criterion) {
+    let vm = Vm::in_memory().expect("engine");
+    let origin = env().origin;
+    let mut state = BTreeMap::new();
+    state.insert(
+        StateKey::Account(origin).to_bytes(),
+        Account {
+            nonce: 0,
+            balance: 1 << 100,
+            code_hash: None,
+        }
+        .encode(),
+    );
+    let mut overlay = Overlay::new(Arc::new(state));
+    let code = wat::parse_str(THREE_READS_THREE_WRITES).expect("wat");
+    let deployed = vm
+        .deploy(
+            &mut overlay,
+            env(),
+            origin,
+            &code,
+            Vec::new(),
+            Hash::ZERO,
+            0,
+            100_000_000,
+        )
+        .expect("deploy");
+    let contract = Address(deployed.return_data.try_into().expect("address"));
+    // Warm the module cache (the node keeps it warm across blocks).
+    vm.call(
+        &mut overlay,
+        env(),
+        origin,
+        contract,
+        Vec::new(),
+        0,
+        10_000_000,
+    )
+    .expect("call");
+    let mut group = c.benchmark_group("contract_call");
+    group.bench_function("load_instantiate_call_3_reads_3_writes", |b| {
+        b.iter(|| {
+            overlay.checkpoint();
+            let outcome = vm
+                .call(
+                    &mut overlay,
+                    env(),
+                    origin,
+                    contract,
+                    Vec::new(),
+                    0,
+                    10_000_000,
+                )
+                .expect("call");
+            overlay.revert();
+            black_box(outcome)
+        })
+    });
+    group.finish();
+}
+
+fn engines(c: &mut Criterion) {
+    let wasm = wat::parse_str(ENGINE_MODULE).expect("wat");
+
+    let engine = consensus_engine().expect("engine");
+    let module = wasmtime::Module::new(&engine, &wasm).expect("compile");
+    let linker = wasmtime::Linker::<()>::new(&engine);
+    let pre = linker.instantiate_pre(&module).expect("pre");
+
+    let mut config = wasmi::Config::default();
+    config.consume_fuel(true);
+    let wasmi_engine = wasmi::Engine::new(&config);
+    let wasmi_module = wasmi::Module::new(&wasmi_engine, &wasm[..]).expect("wasmi compile");
+    let wasmi_linker = wasmi::Linker::<()>::new(&wasmi_engine);
+
+    let mut group = c.benchmark_group("compute_xorshift_1M_iterations");
+    group.throughput(Throughput::Elements(ITERATIONS as u64));
+    group.sample_size(20);
+    group.bench_function("wasmtime", |b| {
+        b.iter(|| {
+            let mut store = wasmtime::Store::new(&engine, ());
+            store.set_fuel(FUEL).expect("fuel");
+            let instance = pre.instantiate(&mut store).expect("instantiate");
+            let run = instance
+                .get_typed_func::<i64, i64>(&mut store, "run")
+                .expect("run");
+            black_box(run.call(&mut store, ITERATIONS).expect("call"))
+        })
+    });
+    group.bench_function("wasmi", |b| {
+        b.iter(|| {
+            let mut store = wasmi::Store::new(&wasmi_engine, ());
+            store.set_fuel(FUEL).expect("fuel");
+            let instance = wasmi_linker
+                .instantiate_and_start(&mut store, &wasmi_module)
+                .expect("instantiate");
+            let run = instance
+                .get_typed_func::<i64, i64>(&store, "run")
+                .expect("run");
+            black_box(run.call(&mut store, ITERATIONS).expect("call"))
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("small_call_instantiate_and_call");
+    group.bench_function("wasmtime", |b| {
+        b.iter(|| {
+            let mut store = wasmtime::Store::new(&engine, ());
+            store.set_fuel(FUEL).expect("fuel");
+            let instance = pre.instantiate(&mut store).expect("instantiate");
+            let small = instance
+                .get_typed_func::<i64, i64>(&mut store, "small")
+                .expect("small");
+            black_box(small.call(&mut store, 5).expect("call"))
+        })
+    });
+    group.bench_function("wasmi", |b| {
+        b.iter(|| {
+            let mut store = wasmi::Store::new(&wasmi_engine, ());
+            store.set_fuel(FUEL).expect("fuel");
+            let instance = wasmi_linker
+                .instantiate_and_start(&mut store, &wasmi_module)
+                .expect("instantiate");
+            let small = instance
+                .get_typed_func::<i64, i64>(&store, "small")
+                .expect("small");
+            black_box(small.call(&mut store, 5).expect("call"))
+        })
+    });
+    group.finish();
+}
+
+/// A module of about 50 KiB: many small arithmetic functions calling each other.
+fn fifty_kib_module() -> Vec<u8> {
+    let mut text = String::from("(module (memory (export \"memory\") 1)\n");
+    let mut i = 0;
+    loop {
+        text.push_str(&format!(
+            "(func $f{i} (param $a i64) (param $b i64) (result i64) \
+             (local $t i64) \
+             (local.set $t (i64.add (i64.mul (local.get $a) (i64.const {i})) (local.get $b))) \
+             (if (i64.gt_u (local.get $t) (i64.const 1000)) (then (local.set $t (i64.rem_u (local.get $t) (i64.const 997))))) \
+             (i64.store (i32.const 8) (local.get $t)) \
+             (i64.xor (i64.load (i32.const 8)) (i64.rotl (local.get $t) (i64.const 7))))\n"
+        ));
+        i += 1;
+        if i % 64 == 0 {
+            let wasm = wat::parse_str(format!("{text} (func (export \"call\")))")).expect("wat");
+            if wasm.len() >= 50 * 1024 {
+                return wasm;
+            }
+        }
+    }
+}
+
+fn compile(c: &mut Criterion) {
+    let wasm = fifty_kib_module();
+    let engine = consensus_engine().expect("engine");
+    let mut group = c.benchmark_group("compile");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(wasm.len() as u64));
+    group.bench_function(format!("cranelift_{}_bytes", wasm.len()), |b| {
+        b.iter(|| black_box(wasmtime::Module::new(&engine, &wasm).expect("compile")))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, contract_call, engines, compile);
+criterion_main!(benches);

@@ -11,6 +11,8 @@ use super::{BlockMeta, Column, Store, meta_keys};
 pub struct StoreBatch<'a> {
     store: &'a Store,
     batch: WriteBatch,
+    /// Tree nodes written, for the node cache once the batch is durable.
+    tree_nodes: Vec<(Hash, Vec<u8>)>,
 }
 
 impl<'a> StoreBatch<'a> {
@@ -18,11 +20,12 @@ impl<'a> StoreBatch<'a> {
         StoreBatch {
             store,
             batch: WriteBatch::default(),
+            tree_nodes: Vec::new(),
         }
     }
 
-    pub(super) fn into_inner(self) -> WriteBatch {
-        self.batch
+    pub(super) fn into_parts(self) -> (WriteBatch, Vec<(Hash, Vec<u8>)>) {
+        (self.batch, self.tree_nodes)
     }
 
     fn put(&mut self, column: Column, key: &[u8], value: &[u8]) {
@@ -62,6 +65,7 @@ impl<'a> StoreBatch<'a> {
         for (hash, bytes) in nodes {
             self.put(Column::StateNodes, &hash.0, bytes);
         }
+        self.tree_nodes.extend_from_slice(nodes);
     }
 
     /// Applies a block's changes to the flat state (forward: values after; backward: values

@@ -8,6 +8,7 @@
 
 mod batch;
 mod columns;
+mod node_cache;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -89,6 +90,7 @@ pub enum BlockStatus {
 #[derive(Clone)]
 pub struct Store {
     db: Arc<DB>,
+    nodes: Arc<node_cache::NodeCache>,
 }
 
 impl Store {
@@ -106,7 +108,10 @@ impl Store {
             .iter()
             .map(|column| ColumnFamilyDescriptor::new(column.name(), Options::default()));
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
-        let store = Store { db: Arc::new(db) };
+        let store = Store {
+            db: Arc::new(db),
+            nodes: Arc::default(),
+        };
         store.check_schema()?;
         Ok(store)
     }
@@ -120,7 +125,10 @@ impl Store {
         let options = Options::default();
         let names = Column::ALL.iter().map(|column| column.name());
         let db = DB::open_cf_for_read_only(&options, path, names, false)?;
-        let store = Store { db: Arc::new(db) };
+        let store = Store {
+            db: Arc::new(db),
+            nodes: Arc::default(),
+        };
         if store
             .get_raw(Column::Meta, meta_keys::SCHEMA_VERSION)?
             .is_none()
@@ -209,7 +217,10 @@ impl Store {
     pub fn write(&self, batch: StoreBatch<'_>) -> Result<(), StorageError> {
         let mut options = rocksdb::WriteOptions::default();
         options.set_sync(true);
-        self.db.write_opt(batch.into_inner(), &options)?;
+        let (batch, tree_nodes) = batch.into_parts();
+        self.db.write_opt(batch, &options)?;
+        self.nodes
+            .insert_all(tree_nodes.iter().map(|(hash, bytes)| (hash, bytes)));
         Ok(())
     }
 
@@ -400,7 +411,15 @@ impl salus_runtime::wasm::ArtifactStore for Store {
 
 impl TreeNodeSource for Store {
     fn node_bytes(&self, hash: &Hash) -> Result<Option<Vec<u8>>, TreeError> {
-        self.get_raw(Column::StateNodes, &hash.0)
-            .map_err(|error| TreeError::Backend(error.to_string()))
+        if let Some(bytes) = self.nodes.get(hash) {
+            return Ok(Some(bytes));
+        }
+        let bytes = self
+            .get_raw(Column::StateNodes, &hash.0)
+            .map_err(|error| TreeError::Backend(error.to_string()))?;
+        if let Some(bytes) = &bytes {
+            self.nodes.insert_all([(hash, bytes)]);
+        }
+        Ok(bytes)
     }
 }

@@ -7,4 +7,5 @@ mod crash;
 mod dev_command;
 mod reorg;
 mod support;
+mod testkit_parity;
 mod verify_chain;

@@ -1,0 +1,17 @@
+//! Off-chain Salus: sign transactions with keys from mnemonics, read a contract's ABI from its
+//! Wasm (as stored on chain), and translate between JSON and the SCALE bytes contracts speak.
+//!
+//! ```ignore
+//! let abi = ContractAbi::from_wasm(&code)?;
+//! let input = abi.encode_call("increment", &serde_json::json!([3]))?;
+//! let total = abi.decode_result("increment", &receipt.return_data)?; // JSON
+//! ```
+
+pub mod abi;
+pub mod transactions;
+pub mod types;
+
+pub use abi::{AbiError, ContractAbi};
+pub use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
+pub use transactions::{TransactionBuilder, decode_failure};
+pub use types::{AbiType, TypeError};

@@ -1,0 +1,370 @@
+//! ABI types: parsing the type names the `#[contract]` macro writes, and converting values
+//! between JSON and SCALE for them.
+//!
+//! JSON forms: integers up to 32 bits as numbers; 64- and 128-bit integers as decimal strings
+//! (numbers accepted on input); `Vec<u8>`, `[u8; N]`, `Address` and `Hash` as `0x` hex;
+//! other vectors, arrays and tuples as arrays; `Option` as `null` or the value.
+
+use parity_scale_codec::{Compact, Decode, Encode};
+use serde_json::Value;
+
+/// A type the ABI can describe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AbiType {
+    /// `bool`.
+    Bool,
+    /// Unsigned integer of this many bits.
+    Unsigned(u32),
+    /// Signed integer of this many bits.
+    Signed(u32),
+    /// `String`.
+    String,
+    /// `Address` (20 bytes).
+    Address,
+    /// `Hash` (32 bytes).
+    Hash,
+    /// `Vec<T>`.
+    Vec(Box<AbiType>),
+    /// `Option<T>`.
+    Option(Box<AbiType>),
+    /// `[T; N]`.
+    Array(Box<AbiType>, usize),
+    /// `(A, B, …)`; `()` is the empty tuple.
+    Tuple(Vec<AbiType>),
+}
+
+/// A value that does not fit its type, or a type the ABI cannot describe.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TypeError {
+    /// A type name the client does not know.
+    #[error("unsupported ABI type `{0}`")]
+    Unsupported(String),
+    /// A JSON value that does not match the type, at a path such as `args.pair.1`.
+    #[error("`{path}`: expected {expected}, got {found}")]
+    Mismatch {
+        /// Where in the arguments.
+        path: String,
+        /// The type expected.
+        expected: String,
+        /// What was found.
+        found: String,
+    },
+    /// Bytes that do not decode as the type.
+    #[error("`{path}`: cannot decode {expected}: {reason}")]
+    Decode {
+        /// Where in the value.
+        path: String,
+        /// The type expected.
+        expected: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (index, c) in text.char_indices() {
+        match c {
+            '<' | '(' | '[' => depth += 1,
+            '>' | ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&text[start..index]);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    if !text[start..].is_empty() {
+        parts.push(&text[start..]);
+    }
+    parts
+}
+
+impl AbiType {
+    /// Parses a type name as the ABI writes it (no spaces; paths like `salus_sdk::Address`
+    /// are reduced to their last segment).
+    ///
+    /// # Errors
+    /// [`TypeError::Unsupported`] for anything else.
+    pub fn parse(name: &str) -> Result<AbiType, TypeError> {
+        let name = name.trim();
+        let unsupported = || TypeError::Unsupported(name.to_string());
+        if let Some(inner) = name
+            .strip_prefix('(')
+            .and_then(|rest| rest.strip_suffix(')'))
+        {
+            return split_top_level(inner)
+                .into_iter()
+                .map(AbiType::parse)
+                .collect::<Result<_, _>>()
+                .map(AbiType::Tuple);
+        }
+        if let Some(inner) = name
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            let parts = split_top_level(inner.replace(';', ",").as_str())
+                .into_iter()
+                .map(str::to_string)
+                .collect::<Vec<_>>();
+            let [element, length] = parts.as_slice() else {
+                return Err(unsupported());
+            };
+            let length = length.trim().parse().map_err(|_| unsupported())?;
+            return Ok(AbiType::Array(Box::new(AbiType::parse(element)?), length));
+        }
+        let (base, generic) = match name.find('<') {
+            Some(open) if name.ends_with('>') => {
+                (&name[..open], Some(&name[open + 1..name.len() - 1]))
+            }
+            _ => (name, None),
+        };
+        let base = base.rsplit("::").next().unwrap_or(base);
+        Ok(match (base, generic) {
+            ("bool", None) => AbiType::Bool,
+            ("u8", None) => AbiType::Unsigned(8),
+            ("u16", None) => AbiType::Unsigned(16),
+            ("u32", None) => AbiType::Unsigned(32),
+            ("u64", None) => AbiType::Unsigned(64),
+            ("u128", None) => AbiType::Unsigned(128),
+            ("i8", None) => AbiType::Signed(8),
+            ("i16", None) => AbiType::Signed(16),
+            ("i32", None) => AbiType::Signed(32),
+            ("i64", None) => AbiType::Signed(64),
+            ("i128", None) => AbiType::Signed(128),
+            ("String", None) => AbiType::String,
+            ("Address", None) => AbiType::Address,
+            ("Hash", None) => AbiType::Hash,
+            ("Vec", Some(inner)) => AbiType::Vec(Box::new(AbiType::parse(inner)?)),
+            ("Option", Some(inner)) => AbiType::Option(Box::new(AbiType::parse(inner)?)),
+            _ => return Err(unsupported()),
+        })
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            AbiType::Bool => "a boolean".into(),
+            AbiType::Unsigned(bits) => format!("a u{bits}"),
+            AbiType::Signed(bits) => format!("an i{bits}"),
+            AbiType::String => "a string".into(),
+            AbiType::Address => "a 20-byte 0x address".into(),
+            AbiType::Hash => "a 32-byte 0x hash".into(),
+            AbiType::Vec(inner) if **inner == AbiType::Unsigned(8) => "0x hex bytes".into(),
+            AbiType::Vec(_) => "an array".into(),
+            AbiType::Option(inner) => format!("null or {}", inner.describe()),
+            AbiType::Array(inner, n) if **inner == AbiType::Unsigned(8) => {
+                format!("{n} bytes as 0x hex")
+            }
+            AbiType::Array(_, n) => format!("an array of {n}"),
+            AbiType::Tuple(items) => format!("an array of {}", items.len()),
+        }
+    }
+
+    /// Encodes `value` as SCALE, appending to `out`.
+    ///
+    /// # Errors
+    /// [`TypeError::Mismatch`] naming `path` and what was expected.
+    pub fn encode_json(
+        &self,
+        value: &Value,
+        path: &str,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TypeError> {
+        let mismatch = || TypeError::Mismatch {
+            path: path.to_string(),
+            expected: self.describe(),
+            found: short(value),
+        };
+        match self {
+            AbiType::Bool => value.as_bool().ok_or_else(mismatch)?.encode_to(out),
+            AbiType::Unsigned(bits) => {
+                let number = unsigned(value).ok_or_else(mismatch)?;
+                if *bits < 128 && number >> bits != 0 {
+                    return Err(mismatch());
+                }
+                out.extend_from_slice(&number.to_le_bytes()[..(*bits as usize / 8)]);
+            }
+            AbiType::Signed(bits) => {
+                let number = signed(value).ok_or_else(mismatch)?;
+                let limit = 1i128 << (bits - 1).min(126);
+                if *bits < 128 && (number < -limit || number >= limit) {
+                    return Err(mismatch());
+                }
+                out.extend_from_slice(&number.to_le_bytes()[..(*bits as usize / 8)]);
+            }
+            AbiType::String => value.as_str().ok_or_else(mismatch)?.encode_to(out),
+            AbiType::Address => {
+                out.extend_from_slice(&hex_bytes(value, Some(20)).ok_or_else(mismatch)?)
+            }
+            AbiType::Hash => {
+                out.extend_from_slice(&hex_bytes(value, Some(32)).ok_or_else(mismatch)?)
+            }
+            AbiType::Vec(inner) if **inner == AbiType::Unsigned(8) => {
+                hex_bytes(value, None).ok_or_else(mismatch)?.encode_to(out);
+            }
+            AbiType::Vec(inner) => {
+                let items = value.as_array().ok_or_else(mismatch)?;
+                Compact(items.len() as u32).encode_to(out);
+                for (index, item) in items.iter().enumerate() {
+                    inner.encode_json(item, &format!("{path}.{index}"), out)?;
+                }
+            }
+            AbiType::Option(inner) => {
+                if value.is_null() {
+                    out.push(0);
+                } else {
+                    out.push(1);
+                    inner.encode_json(value, path, out)?;
+                }
+            }
+            AbiType::Array(inner, length) if **inner == AbiType::Unsigned(8) => {
+                out.extend_from_slice(&hex_bytes(value, Some(*length)).ok_or_else(mismatch)?);
+            }
+            AbiType::Array(inner, length) => {
+                let items = value
+                    .as_array()
+                    .filter(|items| items.len() == *length)
+                    .ok_or_else(mismatch)?;
+                for (index, item) in items.iter().enumerate() {
+                    inner.encode_json(item, &format!("{path}.{index}"), out)?;
+                }
+            }
+            AbiType::Tuple(types) => {
+                let items = match value {
+                    Value::Null if types.is_empty() => Vec::new(),
+                    Value::Array(items) if items.len() == types.len() => items.clone(),
+                    _ => return Err(mismatch()),
+                };
+                for (index, (ty, item)) in types.iter().zip(&items).enumerate() {
+                    ty.encode_json(item, &format!("{path}.{index}"), out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes one value of this type from `input` into JSON.
+    ///
+    /// # Errors
+    /// [`TypeError::Decode`] naming `path`.
+    pub fn decode_json(&self, input: &mut &[u8], path: &str) -> Result<Value, TypeError> {
+        let fail = |reason: String| TypeError::Decode {
+            path: path.to_string(),
+            expected: self.describe(),
+            reason,
+        };
+        let take = |input: &mut &[u8], n: usize| -> Result<Vec<u8>, TypeError> {
+            if input.len() < n {
+                return Err(fail(format!("needs {n} bytes, {} left", input.len())));
+            }
+            let (head, rest) = input.split_at(n);
+            *input = rest;
+            Ok(head.to_vec())
+        };
+        Ok(match self {
+            AbiType::Bool => Value::Bool(bool::decode(input).map_err(|e| fail(e.to_string()))?),
+            AbiType::Unsigned(bits) => {
+                let mut bytes = [0u8; 16];
+                bytes[..(*bits as usize / 8)].copy_from_slice(&take(input, *bits as usize / 8)?);
+                let number = u128::from_le_bytes(bytes);
+                if *bits <= 32 {
+                    Value::from(number as u64)
+                } else {
+                    Value::String(number.to_string())
+                }
+            }
+            AbiType::Signed(bits) => {
+                let width = *bits as usize / 8;
+                let raw = take(input, width)?;
+                let negative = raw[width - 1] & 0x80 != 0;
+                let mut bytes = if negative { [0xffu8; 16] } else { [0u8; 16] };
+                bytes[..width].copy_from_slice(&raw);
+                let number = i128::from_le_bytes(bytes);
+                if *bits <= 32 {
+                    Value::from(number as i64)
+                } else {
+                    Value::String(number.to_string())
+                }
+            }
+            AbiType::String => {
+                Value::String(String::decode(input).map_err(|e| fail(e.to_string()))?)
+            }
+            AbiType::Address => {
+                let bytes: [u8; 20] = take(input, 20)?.try_into().expect("20 bytes");
+                Value::String(salus_primitives::Address(bytes).to_string())
+            }
+            AbiType::Hash => Value::String(format!("0x{}", hex::encode(take(input, 32)?))),
+            AbiType::Vec(inner) if **inner == AbiType::Unsigned(8) => {
+                let bytes = Vec::<u8>::decode(input).map_err(|e| fail(e.to_string()))?;
+                Value::String(format!("0x{}", hex::encode(bytes)))
+            }
+            AbiType::Vec(inner) => {
+                let length = Compact::<u32>::decode(input)
+                    .map_err(|e| fail(e.to_string()))?
+                    .0 as usize;
+                let mut items = Vec::with_capacity(length.min(1024));
+                for index in 0..length {
+                    items.push(inner.decode_json(input, &format!("{path}.{index}"))?);
+                }
+                Value::Array(items)
+            }
+            AbiType::Option(inner) => match take(input, 1)?[0] {
+                0 => Value::Null,
+                1 => inner.decode_json(input, path)?,
+                other => return Err(fail(format!("option tag {other}"))),
+            },
+            AbiType::Array(inner, length) if **inner == AbiType::Unsigned(8) => {
+                Value::String(format!("0x{}", hex::encode(take(input, *length)?)))
+            }
+            AbiType::Array(inner, length) => Value::Array(
+                (0..*length)
+                    .map(|index| inner.decode_json(input, &format!("{path}.{index}")))
+                    .collect::<Result<_, _>>()?,
+            ),
+            AbiType::Tuple(types) if types.is_empty() => Value::Null,
+            AbiType::Tuple(types) => Value::Array(
+                types
+                    .iter()
+                    .enumerate()
+                    .map(|(index, ty)| ty.decode_json(input, &format!("{path}.{index}")))
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+}
+
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() > 40 {
+        format!("{}…", &text[..40])
+    } else {
+        text
+    }
+}
+
+fn unsigned(value: &Value) -> Option<u128> {
+    match value {
+        Value::Number(number) => number.as_u64().map(u128::from),
+        Value::String(text) => text.parse().ok(),
+        _ => None,
+    }
+}
+
+fn signed(value: &Value) -> Option<i128> {
+    match value {
+        Value::Number(number) => number.as_i64().map(i128::from),
+        Value::String(text) => text.parse().ok(),
+        _ => None,
+    }
+}
+
+fn hex_bytes(value: &Value, length: Option<usize>) -> Option<Vec<u8>> {
+    let text = value.as_str()?;
+    let bytes = hex::decode(text.strip_prefix("0x").unwrap_or(text)).ok()?;
+    match length {
+        Some(length) if bytes.len() != length => None,
+        _ => Some(bytes),
+    }
+}

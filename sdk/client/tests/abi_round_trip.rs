@@ -1,0 +1,194 @@
+//! JSON → SCALE → JSON for every ABI type, agreement with Rust's own SCALE encoding, errors that
+//! name the field, and the real counter contract's ABI read from its Wasm and used end to end.
+
+use parity_scale_codec::Encode;
+use salus_client::{AbiError, AbiType, ContractAbi, TypeError};
+use salus_primitives::{Address, Hash};
+use serde_json::{Value, json};
+
+fn round_trip(type_name: &str, value: Value) -> Vec<u8> {
+    let ty = AbiType::parse(type_name).unwrap();
+    let mut bytes = Vec::new();
+    ty.encode_json(&value, "value", &mut bytes).unwrap();
+    let decoded = ty.decode_json(&mut &bytes[..], "value").unwrap();
+    assert_eq!(decoded, value, "{type_name} did not round-trip");
+    bytes
+}
+
+#[test]
+fn every_type_round_trips_and_matches_rust_encoding() {
+    assert_eq!(round_trip("bool", json!(true)), true.encode());
+    assert_eq!(round_trip("u8", json!(255)), 255u8.encode());
+    assert_eq!(round_trip("u16", json!(65535)), 65535u16.encode());
+    assert_eq!(
+        round_trip("u32", json!(4_000_000_000u32)),
+        4_000_000_000u32.encode()
+    );
+    assert_eq!(
+        round_trip("u64", json!(u64::MAX.to_string())),
+        u64::MAX.encode()
+    );
+    assert_eq!(
+        round_trip("u128", json!(u128::MAX.to_string())),
+        u128::MAX.encode()
+    );
+    assert_eq!(round_trip("i8", json!(-128)), (-128i8).encode());
+    assert_eq!(round_trip("i16", json!(-300)), (-300i16).encode());
+    assert_eq!(round_trip("i32", json!(i32::MIN)), i32::MIN.encode());
+    assert_eq!(
+        round_trip("i64", json!(i64::MIN.to_string())),
+        i64::MIN.encode()
+    );
+    assert_eq!(
+        round_trip("i128", json!((-5i128).to_string())),
+        (-5i128).encode()
+    );
+    assert_eq!(
+        round_trip("String", json!("ETREAT ✓")),
+        "ETREAT ✓".to_string().encode()
+    );
+    let address = Address([0xab; 20]);
+    assert_eq!(
+        round_trip("Address", json!(address.to_string())),
+        address.encode()
+    );
+    let hash = Hash([7; 32]);
+    assert_eq!(round_trip("Hash", json!(hash.to_string())), hash.encode());
+    assert_eq!(
+        round_trip("Vec<u8>", json!("0x00ff10")),
+        vec![0u8, 255, 16].encode()
+    );
+    assert_eq!(
+        round_trip("Vec<u32>", json!([1, 2, 3])),
+        vec![1u32, 2, 3].encode()
+    );
+    assert_eq!(round_trip("Option<u64>", json!(null)), None::<u64>.encode());
+    assert_eq!(round_trip("Option<u64>", json!("9")), Some(9u64).encode());
+    assert_eq!(
+        round_trip("[u8;4]", json!("0x01020304")),
+        [1u8, 2, 3, 4].encode()
+    );
+    assert_eq!(
+        round_trip("[u16;3]", json!([1, 2, 3])),
+        [1u16, 2, 3].encode()
+    );
+    assert_eq!(
+        round_trip("(u8,bool,String)", json!([1, false, "x"])),
+        (1u8, false, "x".to_string()).encode()
+    );
+    assert_eq!(round_trip("()", json!(null)), ().encode());
+    let nested = vec![(address, Some(hash)), (Address([1; 20]), None)];
+    assert_eq!(
+        round_trip(
+            "Vec<(Address,Option<Hash>)>",
+            json!([
+                [address.to_string(), hash.to_string()],
+                [Address([1; 20]).to_string(), null]
+            ])
+        ),
+        nested.encode()
+    );
+    // Paths are reduced to their last segment.
+    assert_eq!(
+        AbiType::parse("salus_sdk::Address").unwrap(),
+        AbiType::Address
+    );
+    assert!(matches!(
+        AbiType::parse("HashMap<u8,u8>"),
+        Err(TypeError::Unsupported(_))
+    ));
+}
+
+#[test]
+fn values_that_do_not_fit_name_the_field() {
+    let ty = AbiType::parse("(u8,Vec<Address>)").unwrap();
+    let error = ty
+        .encode_json(&json!([300, []]), "args", &mut Vec::new())
+        .unwrap_err();
+    assert!(error.to_string().contains("`args.0`"), "{error}");
+    let error = ty
+        .encode_json(&json!([1, ["0x12"]]), "args", &mut Vec::new())
+        .unwrap_err();
+    assert!(error.to_string().contains("`args.1.0`"), "{error}");
+    assert!(error.to_string().contains("20-byte"), "{error}");
+    let error = AbiType::parse("u64")
+        .unwrap()
+        .decode_json(&mut &[1u8, 2][..], "result")
+        .unwrap_err();
+    assert!(error.to_string().contains("needs 8 bytes"), "{error}");
+}
+
+#[test]
+fn the_counter_abi_read_from_its_wasm_drives_calls_end_to_end() {
+    let abi = ContractAbi::from_wasm(salus_contracts::COUNTER).unwrap();
+    assert_eq!(abi.contract, "Counter");
+    assert_eq!(abi.constructor.as_ref().unwrap().name, "new");
+    let increment = abi.message("increment").unwrap();
+    assert_eq!(increment.args[0].ty, "u64");
+    assert_eq!(increment.error.as_deref(), Some("CounterError"));
+    assert!(abi.message("get").unwrap().view);
+    assert_eq!(abi.errors[0].variants, vec!["Overflow", "NotOwner"]);
+
+    let mut chain = salus_testkit::TestChain::new();
+    let owner = chain.account(1);
+    let counter = chain
+        .deploy(owner, salus_contracts::COUNTER, "new", &5u64)
+        .unwrap();
+    // The client's encoding equals the test kit's (selector + SCALE).
+    let input = abi.encode_call("increment", &json!([3])).unwrap();
+    assert_eq!(input, salus_testkit::message_input("increment", &3u64));
+    let by_name = abi
+        .encode_call("increment", &json!({ "amount": 3 }))
+        .unwrap();
+    assert_eq!(by_name, input);
+    let result = chain.call_raw(owner, counter, input);
+    assert_eq!(
+        abi.decode_result("increment", &result.receipt.return_data)
+            .unwrap(),
+        json!("8")
+    );
+    let event = abi
+        .decode_event(&result.receipt.events[0])
+        .unwrap()
+        .unwrap();
+    assert_eq!(event["event"], "Incremented");
+    assert_eq!(event["fields"]["total"], "8");
+    assert_eq!(event["fields"]["by"], owner.to_string());
+
+    // Wrong JSON: client-side errors naming the problem.
+    assert!(matches!(
+        abi.encode_call("incremnt", &json!([1])),
+        Err(AbiError::UnknownMessage(_))
+    ));
+    let error = abi.encode_call("increment", &json!(["three"])).unwrap_err();
+    assert!(error.to_string().contains("`amount`"), "{error}");
+    let error = abi.encode_call("increment", &json!([1, 2])).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("takes 1 arguments (amount), got 2"),
+        "{error}"
+    );
+    // A module without an ABI section.
+    assert_eq!(
+        ContractAbi::from_wasm(b"\0asm\x01\0\0\0"),
+        Err(AbiError::Missing)
+    );
+}
+
+#[test]
+fn transaction_builder_tracks_nonces_and_signs_for_the_chain() {
+    let key = salus_client::derive_key(salus_client::DEV_MNEMONIC, 0).unwrap();
+    let mut builder = salus_client::TransactionBuilder::new(7_357, key.clone(), 4);
+    let first = builder.transfer(Address([1; 20]), 10);
+    let second = builder.transfer(Address([1; 20]), 10);
+    assert_eq!(first.transaction.nonce, 4);
+    assert_eq!(second.transaction.nonce, 5);
+    assert_eq!(first.verify_signatures().unwrap().sender, key.address());
+    assert_eq!(
+        salus_client::decode_failure(&salus_primitives::ExecutionStatus::Reverted {
+            message: "CounterError::NotOwner".into()
+        }),
+        Some("reverted: CounterError::NotOwner".into())
+    );
+}

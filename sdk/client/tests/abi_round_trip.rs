@@ -128,6 +128,28 @@ fn the_counter_abi_read_from_its_wasm_drives_calls_end_to_end() {
     assert_eq!(increment.error.as_deref(), Some("CounterError"));
     assert!(abi.message("get").unwrap().view);
     assert_eq!(abi.errors[0].variants, vec!["Overflow", "NotOwner"]);
+    // Every type the contract's ABI mentions is one the client can encode.
+    for message in abi.messages.iter().chain(abi.constructor.iter()) {
+        for ty in message
+            .args
+            .iter()
+            .map(|arg| &arg.ty)
+            .chain(message.returns.iter())
+        {
+            AbiType::parse(ty).unwrap_or_else(|e| panic!("{}: {e}", message.name));
+        }
+    }
+    let echo_arguments = json!([
+        true,
+        7,
+        "-9",
+        "340282366920938463463374607431768211455",
+        "text",
+        "0x0102",
+        [5, null],
+        []
+    ]);
+    let echo_input = abi.encode_call("echo", &echo_arguments).unwrap();
 
     let mut chain = salus_testkit::TestChain::new();
     let owner = chain.account(1);
@@ -154,6 +176,13 @@ fn the_counter_abi_read_from_its_wasm_drives_calls_end_to_end() {
     assert_eq!(event["event"], "Incremented");
     assert_eq!(event["fields"]["total"], "8");
     assert_eq!(event["fields"]["by"], owner.to_string());
+
+    let echoed = chain.call_raw(owner, counter, echo_input);
+    assert_eq!(
+        abi.decode_result("echo", &echoed.receipt.return_data)
+            .unwrap(),
+        echo_arguments
+    );
 
     // Wrong JSON: client-side errors naming the problem.
     assert!(matches!(

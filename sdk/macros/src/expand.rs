@@ -104,6 +104,11 @@ pub fn contract(attribute: TokenStream, item: TokenStream) -> syn::Result<TokenS
                         continue;
                     };
                     if take_attribute(&mut function.attrs, "constructor").is_some() {
+                        // Constructors conventionally say `new` without returning `Self`: the
+                        // contract's state is in storage, not in a value.
+                        function
+                            .attrs
+                            .push(syn::parse_quote!(#[allow(clippy::new_ret_no_self)]));
                         if constructor.is_some() {
                             return Err(syn::Error::new_spanned(
                                 &function.sig,

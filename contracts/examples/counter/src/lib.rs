@@ -75,6 +75,7 @@ mod counter {
 
         /// Echoes every argument type the SDK supports, to test dispatch.
         #[message(view)]
+        #[allow(clippy::too_many_arguments, clippy::type_complexity)]
         pub fn echo(
             flag: bool,
             small: u8,

@@ -3,7 +3,9 @@
 
 pub mod chain;
 pub mod genesis;
+pub mod mempool;
 pub mod mining;
+pub mod service;
 pub mod signature_cache;
 pub mod state_tree;
 pub mod storage;

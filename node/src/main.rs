@@ -1,14 +1,10 @@
 //! The `salus` command: a dev chain in one command, and chain verification.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use salus_node::mining::{SearchOutcome, search_nonce};
-use salus_node::{Chain, GenesisConfig, Store, verify, wall_clock_ms};
+use salus_node::{Chain, GenesisConfig, Store, service, verify, wall_clock_ms};
 use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
 
 /// Salus: a WebAssembly smart-contract platform for healthcare on a proof-of-work ledger.
@@ -41,6 +37,9 @@ enum Command {
         /// Stop after mining this many blocks (default: run until interrupted).
         #[arg(long)]
         blocks: Option<u64>,
+        /// Address of the JSON-RPC server (HTTP and WebSocket on one port).
+        #[arg(long, default_value = DEFAULT_DEV_RPC_ADDR)]
+        rpc_addr: std::net::SocketAddr,
     },
     /// Import blocks from a file (SCALE-encoded `Vec<Block>`), printing one line per block.
     ///
@@ -68,6 +67,9 @@ enum Command {
     },
 }
 
+/// `salus dev`'s JSON-RPC address: not 8545, which Ethereum tools hold.
+const DEFAULT_DEV_RPC_ADDR: &str = "127.0.0.1:8650";
+
 fn default_dev_dir() -> anyhow::Result<PathBuf> {
     let home = std::env::var_os("HOME").context("HOME is not set; pass --data-dir")?;
     Ok(PathBuf::from(home).join(".salus").join("dev"))
@@ -89,12 +91,16 @@ fn main() -> anyhow::Result<()> {
             block_time_ms,
             threads,
             blocks,
+            rpc_addr,
         } => {
             let data_dir = match data_dir {
                 Some(dir) => dir,
                 None => default_dev_dir()?,
             };
-            run_dev(data_dir, block_time_ms, threads, blocks)
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(run_dev(data_dir, block_time_ms, threads, blocks, rpc_addr))
         }
         Command::ImportBlocks {
             data_dir,
@@ -152,23 +158,62 @@ fn import_blocks(
     Ok(())
 }
 
-fn run_dev(
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+async fn run_dev(
     data_dir: PathBuf,
     block_time_ms: u64,
     threads: usize,
     blocks: Option<u64>,
+    rpc_addr: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
-    let genesis = GenesisConfig::dev()
-        .build()
-        .context("building the dev genesis")?;
-    let store =
-        Store::open(&data_dir).with_context(|| format!("opening {}", data_dir.display()))?;
-    let mut chain = Chain::open(store, &genesis).context("opening the chain")?;
-
-    println!("Salus dev chain (chain id {})", genesis.params.chain_id);
+    let miner = derive_key(DEV_MNEMONIC, 0)?.address();
+    let config = service::NodeConfig {
+        data_dir: data_dir.clone(),
+        rpc_addr,
+        genesis: GenesisConfig::dev(),
+        dev: true,
+        block_time_ms: if blocks.is_some() {
+            None
+        } else {
+            Some(block_time_ms)
+        },
+        miner,
+        mining_threads: threads,
+    };
+    let node = service::start(config)
+        .await
+        .context("starting the dev node")?;
+    let (chain_id, head_number, head_hash) = {
+        let chain = node.state.chain();
+        (
+            chain.params().chain_id,
+            chain.head().header.number,
+            chain.head().hash,
+        )
+    };
+    println!("Salus dev chain (chain id {chain_id})");
     println!("Data directory: {}", data_dir.display());
+    println!("RPC: http://{0}  ws://{0}", node.rpc_addr);
     println!("Mnemonic: {DEV_MNEMONIC}");
     println!("Accounts (public test keys, funded at genesis; never use them on a real network):");
     for index in 0..salus_node::genesis::DEV_ACCOUNT_COUNT {
@@ -179,43 +224,35 @@ fn run_dev(
             hex::encode(key.to_bytes())
         );
     }
-    println!(
-        "Head: block {} {}  (blocks every {block_time_ms} ms; Ctrl-C to stop)",
-        chain.head().header.number,
-        chain.head().hash
-    );
+    let cadence = if block_time_ms == 0 {
+        "blocks on dev_mine".to_string()
+    } else {
+        format!("blocks every {block_time_ms} ms")
+    };
+    println!("Head: block {head_number} {head_hash}  ({cadence}; Ctrl-C to stop)");
+    use std::io::Write;
+    std::io::stdout().flush()?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop))?;
-    signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&stop))?;
-    let miner = derive_key(DEV_MNEMONIC, 0)?.address();
-    let mut mined = 0u64;
-    while !stop.load(Ordering::Relaxed) && blocks.is_none_or(|limit| mined < limit) {
-        let started = Instant::now();
-        let template = chain.build_block(miner, wall_clock_ms(), &[])?;
-        match search_nonce(&template.block.header, threads, &stop)? {
-            SearchOutcome::Found(header) => {
-                let block = salus_primitives::Block {
-                    header,
-                    transactions: template.block.transactions,
-                };
-                let hash = block.hash();
-                let number = block.header.number;
-                chain
-                    .import_block(block, wall_clock_ms())
-                    .context("importing a mined block")?;
-                tracing::info!(number, %hash, "mined block");
-                mined += 1;
+    if let Some(count) = blocks {
+        for _ in 0..count {
+            node.state.mine_block().await?;
+            if block_time_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(block_time_ms)).await;
             }
-            SearchOutcome::Stopped => break,
-            SearchOutcome::Exhausted => continue,
         }
-        let elapsed = started.elapsed();
-        let interval = Duration::from_millis(block_time_ms);
-        if elapsed < interval && !stop.load(Ordering::Relaxed) {
-            std::thread::sleep(interval - elapsed);
-        }
+        let state = node.state.clone();
+        node.run_until(async {}).await?;
+        let chain = state.chain();
+        println!(
+            "Stopped at block {} {}",
+            chain.head().header.number,
+            chain.head().hash
+        );
+        return Ok(());
     }
+    let state = node.state.clone();
+    node.run_until(shutdown_signal()).await?;
+    let chain = state.chain();
     println!(
         "Stopped at block {} {}",
         chain.head().header.number,

@@ -5,6 +5,7 @@ mod chain_rules;
 mod contracts;
 mod crash;
 mod dev_command;
+mod mempool;
 mod reorg;
 mod support;
 mod testkit_parity;

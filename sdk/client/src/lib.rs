@@ -8,6 +8,7 @@
 //! ```
 
 pub mod abi;
+pub mod rpc;
 pub mod transactions;
 pub mod types;
 

@@ -1,0 +1,435 @@
+//! The transaction pool: admission checks (signature, chain id, fuel, nonce, balance) with the
+//! verified signers cached for block import, per-sender nonce order, fee-price priority across
+//! senders, replacement by a higher fee, a bound with eviction of the cheapest, removal of
+//! included transactions and re-admission of those a reorganisation orphaned.
+
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+
+use parity_scale_codec::Encode;
+use salus_primitives::transaction::{Signers, TransactionSignatureError};
+use salus_primitives::{Address, Balance, ChainParams, Hash, SignedTransaction, limits};
+use salus_runtime::fuel_schedule::intrinsic_fuel;
+
+use crate::signature_cache::VerifiedSignatures;
+
+/// Most transactions held. About ten full blocks of transfers; beyond it the cheapest go.
+pub const MAX_POOL_TRANSACTIONS: usize = 20_000;
+/// Most bytes of transactions held.
+pub const MAX_POOL_BYTES: usize = 64 * 1024 * 1024;
+/// How far ahead of its account's nonce a transaction may be: bounds what one sender can park.
+pub const MAX_NONCE_GAP: u64 = 64;
+/// A replacement must raise the fuel price by at least this percentage (as Ethereum clients),
+/// so that replacing costs something and the pool cannot be churned for free.
+pub const REPLACEMENT_PRICE_BUMP_PERCENT: u128 = 10;
+
+/// Why a transaction was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmissionError {
+    /// Larger than a transaction may be.
+    #[error("transaction of {size} bytes exceeds the limit of {limit}")]
+    Oversized {
+        /// Encoded size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A signature does not verify.
+    #[error("bad signature: {0}")]
+    BadSignature(#[from] TransactionSignatureError),
+    /// Signed for another chain.
+    #[error("wrong chain id {found}, this chain is {expected}")]
+    WrongChainId {
+        /// This chain's.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
+    /// Fuel limit below the intrinsic cost.
+    #[error("fuel limit {limit} below the intrinsic cost {intrinsic}")]
+    FuelLimitTooLow {
+        /// The transaction's.
+        limit: u64,
+        /// Required.
+        intrinsic: u64,
+    },
+    /// Fuel limit above what a block allows.
+    #[error("fuel limit {limit} exceeds the block fuel limit {block_limit}")]
+    FuelLimitTooHigh {
+        /// The transaction's.
+        limit: u64,
+        /// The chain's.
+        block_limit: u64,
+    },
+    /// Nonce already used on chain.
+    #[error("stale nonce {found}: the account is at {expected}")]
+    NonceTooLow {
+        /// The account's nonce.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
+    /// Nonce too far ahead of the account's.
+    #[error("nonce {found} is more than {MAX_NONCE_GAP} ahead of the account's {expected}")]
+    NonceTooHigh {
+        /// The account's nonce.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
+    /// The payer cannot cover fuel limit × price (plus value when paying for itself).
+    #[error("insufficient balance: {needed} needed, {available} available")]
+    InsufficientBalance {
+        /// Required.
+        needed: Balance,
+        /// Held.
+        available: Balance,
+    },
+    /// Already in the pool.
+    #[error("transaction {0} is already pending")]
+    AlreadyKnown(Hash),
+    /// A pending transaction with the same sender and nonce pays as much or more.
+    #[error("replacement needs a fuel price of at least {minimum}")]
+    ReplacementUnderpriced {
+        /// The least fuel price that would replace it.
+        minimum: Balance,
+    },
+    /// The pool is full of transactions paying at least as much.
+    #[error("the pool is full and every pending transaction pays at least {cheapest}")]
+    PoolFull {
+        /// Fuel price of the cheapest pending transaction.
+        cheapest: Balance,
+    },
+    /// The state could not be read.
+    #[error("state unavailable: {0}")]
+    State(String),
+}
+
+/// What the pool needs to know about accounts: nonce and balance at the head.
+pub trait AccountView {
+    /// Nonce and balance of `address`.
+    ///
+    /// # Errors
+    /// A message when the state cannot be read.
+    fn nonce_and_balance(&self, address: &Address) -> Result<(u64, Balance), String>;
+}
+
+/// The pool's bound on transactions held.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolLimits {
+    /// Most transactions.
+    pub transactions: usize,
+    /// Most bytes.
+    pub bytes: usize,
+}
+
+impl Default for PoolLimits {
+    fn default() -> Self {
+        PoolLimits {
+            transactions: MAX_POOL_TRANSACTIONS,
+            bytes: MAX_POOL_BYTES,
+        }
+    }
+}
+
+struct Pending {
+    transaction: SignedTransaction,
+    signers: Signers,
+    size: usize,
+    arrival: u64,
+}
+
+/// The pool.
+pub struct Mempool {
+    params: ChainParams,
+    limits: PoolLimits,
+    signatures: std::sync::Arc<VerifiedSignatures>,
+    by_hash: HashMap<Hash, Pending>,
+    by_sender: BTreeMap<Address, BTreeMap<u64, Hash>>,
+    bytes: usize,
+    arrivals: u64,
+}
+
+impl Mempool {
+    /// An empty pool for a chain with `params` within `limits`, sharing the chain's signature
+    /// cache.
+    pub fn new(
+        params: ChainParams,
+        signatures: std::sync::Arc<VerifiedSignatures>,
+        limits: PoolLimits,
+    ) -> Self {
+        Mempool {
+            params,
+            limits,
+            signatures,
+            by_hash: HashMap::new(),
+            by_sender: BTreeMap::new(),
+            bytes: 0,
+            arrivals: 0,
+        }
+    }
+
+    /// Number of pending transactions.
+    pub fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    /// Whether the pool is empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    /// A pending transaction by hash.
+    pub fn get(&self, hash: &Hash) -> Option<&SignedTransaction> {
+        self.by_hash.get(hash).map(|pending| &pending.transaction)
+    }
+
+    /// Checks and adds `transaction`; returns its hash.
+    ///
+    /// # Errors
+    /// [`AdmissionError`] naming the rule it breaks; the pool is unchanged.
+    pub fn admit(
+        &mut self,
+        transaction: SignedTransaction,
+        accounts: &impl AccountView,
+    ) -> Result<Hash, AdmissionError> {
+        let size = transaction.encoded_size();
+        if size > limits::MAX_TRANSACTION_BYTES {
+            return Err(AdmissionError::Oversized {
+                size,
+                limit: limits::MAX_TRANSACTION_BYTES,
+            });
+        }
+        let hash = transaction.hash();
+        if self.by_hash.contains_key(&hash) {
+            return Err(AdmissionError::AlreadyKnown(hash));
+        }
+        let tx = &transaction.transaction;
+        if tx.chain_id != self.params.chain_id {
+            return Err(AdmissionError::WrongChainId {
+                expected: self.params.chain_id,
+                found: tx.chain_id,
+            });
+        }
+        let intrinsic = intrinsic_fuel(size);
+        if tx.fuel_limit < intrinsic {
+            return Err(AdmissionError::FuelLimitTooLow {
+                limit: tx.fuel_limit,
+                intrinsic,
+            });
+        }
+        if tx.fuel_limit > self.params.block_fuel_limit {
+            return Err(AdmissionError::FuelLimitTooHigh {
+                limit: tx.fuel_limit,
+                block_limit: self.params.block_fuel_limit,
+            });
+        }
+        let signers = transaction.verify_signatures()?;
+        let (nonce, balance) = accounts
+            .nonce_and_balance(&signers.sender)
+            .map_err(AdmissionError::State)?;
+        if tx.nonce < nonce {
+            return Err(AdmissionError::NonceTooLow {
+                expected: nonce,
+                found: tx.nonce,
+            });
+        }
+        if tx.nonce > nonce + MAX_NONCE_GAP {
+            return Err(AdmissionError::NonceTooHigh {
+                expected: nonce,
+                found: tx.nonce,
+            });
+        }
+        let max_fee = tx.max_fee().unwrap_or(Balance::MAX);
+        let (needed, available) = if signers.payer == signers.sender {
+            (max_fee.saturating_add(tx.value()), balance)
+        } else {
+            let (_, payer_balance) = accounts
+                .nonce_and_balance(&signers.payer)
+                .map_err(AdmissionError::State)?;
+            if balance < tx.value() {
+                return Err(AdmissionError::InsufficientBalance {
+                    needed: tx.value(),
+                    available: balance,
+                });
+            }
+            (max_fee, payer_balance)
+        };
+        if available < needed {
+            return Err(AdmissionError::InsufficientBalance { needed, available });
+        }
+        // Replacement of the same sender and nonce.
+        let replaced = self
+            .by_sender
+            .get(&signers.sender)
+            .and_then(|nonces| nonces.get(&tx.nonce))
+            .copied();
+        if let Some(old_hash) = replaced {
+            let old_price = self.by_hash[&old_hash].transaction.transaction.fuel_price;
+            let minimum = old_price
+                .saturating_add(old_price * REPLACEMENT_PRICE_BUMP_PERCENT / 100)
+                .max(old_price + 1);
+            if tx.fuel_price < minimum {
+                return Err(AdmissionError::ReplacementUnderpriced { minimum });
+            }
+            self.remove(&old_hash);
+        } else if self.by_hash.len() >= self.limits.transactions
+            || self.bytes + size > self.limits.bytes
+        {
+            let (victim, cheapest) = self.cheapest().expect("a full pool has entries");
+            if tx.fuel_price <= cheapest {
+                return Err(AdmissionError::PoolFull { cheapest });
+            }
+            self.remove(&victim);
+        }
+        self.signatures.insert(hash, signers);
+        self.arrivals += 1;
+        self.by_sender
+            .entry(signers.sender)
+            .or_default()
+            .insert(tx.nonce, hash);
+        self.bytes += size;
+        self.by_hash.insert(
+            hash,
+            Pending {
+                transaction,
+                signers,
+                size,
+                arrival: self.arrivals,
+            },
+        );
+        Ok(hash)
+    }
+
+    /// The cheapest pending transaction: lowest fuel price, and among a sender's, the highest
+    /// nonce (so eviction never leaves a gap before other pending ones).
+    fn cheapest(&self) -> Option<(Hash, Balance)> {
+        self.by_sender
+            .values()
+            .filter_map(|nonces| nonces.values().next_back())
+            .map(|hash| (*hash, self.by_hash[hash].transaction.transaction.fuel_price))
+            .min_by_key(|(hash, price)| (*price, std::cmp::Reverse(self.by_hash[hash].arrival)))
+    }
+
+    fn remove(&mut self, hash: &Hash) -> Option<SignedTransaction> {
+        let pending = self.by_hash.remove(hash)?;
+        self.bytes -= pending.size;
+        if let Some(nonces) = self.by_sender.get_mut(&pending.signers.sender) {
+            nonces.remove(&pending.transaction.transaction.nonce);
+            if nonces.is_empty() {
+                self.by_sender.remove(&pending.signers.sender);
+            }
+        }
+        Some(pending.transaction)
+    }
+
+    /// Transactions ready to include, best first: each sender's in nonce order starting at its
+    /// account nonce, senders interleaved by fuel price (highest first, then earliest arrival),
+    /// until `fuel_budget` is reserved.
+    pub fn select(&self, accounts: &impl AccountView, fuel_budget: u64) -> Vec<SignedTransaction> {
+        #[derive(PartialEq, Eq, PartialOrd, Ord)]
+        struct Candidate {
+            price: Balance,
+            earlier: std::cmp::Reverse<u64>,
+            hash: Hash,
+        }
+        let mut next_nonce: BTreeMap<Address, u64> = BTreeMap::new();
+        let mut heap = BinaryHeap::new();
+        for (sender, nonces) in &self.by_sender {
+            let Ok((nonce, _)) = accounts.nonce_and_balance(sender) else {
+                continue;
+            };
+            if let Some(hash) = nonces.get(&nonce) {
+                let pending = &self.by_hash[hash];
+                heap.push(Candidate {
+                    price: pending.transaction.transaction.fuel_price,
+                    earlier: std::cmp::Reverse(pending.arrival),
+                    hash: *hash,
+                });
+                next_nonce.insert(*sender, nonce + 1);
+            }
+        }
+        let mut selected = Vec::new();
+        let mut reserved = 0u64;
+        while let Some(candidate) = heap.pop() {
+            let pending = &self.by_hash[&candidate.hash];
+            let fuel = pending.transaction.transaction.fuel_limit;
+            if reserved + fuel > fuel_budget {
+                continue;
+            }
+            reserved += fuel;
+            selected.push(pending.transaction.clone());
+            let sender = pending.signers.sender;
+            let nonce = next_nonce[&sender];
+            if let Some(hash) = self
+                .by_sender
+                .get(&sender)
+                .and_then(|nonces| nonces.get(&nonce))
+            {
+                let next = &self.by_hash[hash];
+                heap.push(Candidate {
+                    price: next.transaction.transaction.fuel_price,
+                    earlier: std::cmp::Reverse(next.arrival),
+                    hash: *hash,
+                });
+                next_nonce.insert(sender, nonce + 1);
+            }
+        }
+        selected
+    }
+
+    /// Drops transactions that a new head included or made stale (nonce below the account's).
+    pub fn prune(&mut self, included: &[SignedTransaction], accounts: &impl AccountView) {
+        for transaction in included {
+            self.remove(&transaction.hash());
+        }
+        let stale: Vec<Hash> = self
+            .by_sender
+            .iter()
+            .flat_map(|(sender, nonces)| {
+                let account_nonce = accounts
+                    .nonce_and_balance(sender)
+                    .map(|(nonce, _)| nonce)
+                    .unwrap_or(0);
+                nonces
+                    .range(..account_nonce)
+                    .map(|(_, hash)| *hash)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for hash in stale {
+            self.remove(&hash);
+        }
+    }
+
+    /// Re-admits transactions of blocks a reorganisation disconnected; those no longer valid
+    /// are dropped. Returns how many were re-admitted.
+    pub fn readmit(
+        &mut self,
+        transactions: Vec<SignedTransaction>,
+        accounts: &impl AccountView,
+    ) -> usize {
+        transactions
+            .into_iter()
+            .filter(|transaction| self.admit(transaction.clone(), accounts).is_ok())
+            .count()
+    }
+
+    /// Bytes of pending transactions.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether a transaction is pending.
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.by_hash.contains_key(hash)
+    }
+}
+
+/// The head's accounts, as the pool sees them.
+impl AccountView for crate::Chain {
+    fn nonce_and_balance(&self, address: &Address) -> Result<(u64, Balance), String> {
+        self.account(address)
+            .map(|account| (account.nonce, account.balance))
+            .map_err(|error| error.to_string())
+    }
+}

@@ -1,0 +1,336 @@
+//! The node service: a chain, a mempool, a miner and the JSON-RPC server as named tokio tasks.
+//! A task that ends (or dies) is logged by name and shuts the node down; SIGINT and SIGTERM
+//! stop it cleanly between blocks (each block is one atomic write, so a stop never leaves half
+//! of one).
+
+mod rpc;
+pub mod views;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use salus_client::rpc::{HeaderView, SalusApiServer};
+use salus_primitives::{Address, Block, Hash, SignedTransaction};
+use tokio::sync::broadcast;
+use tokio::task::JoinSet;
+
+use crate::chain::{Chain, ImportError};
+use crate::genesis::{Genesis, GenesisConfig};
+use crate::mempool::{AdmissionError, Mempool, PoolLimits};
+use crate::mining::{SearchOutcome, search_nonce};
+use crate::storage::Store;
+
+/// Most bytes of one JSON-RPC request: a deploy of the largest contract, hex-encoded, with room.
+pub const MAX_RPC_REQUEST_BYTES: u32 = 2 * 1024 * 1024;
+/// Most bytes of one JSON-RPC response.
+pub const MAX_RPC_RESPONSE_BYTES: u32 = 16 * 1024 * 1024;
+/// Most calls in one JSON-RPC batch.
+pub const MAX_RPC_BATCH: u32 = 64;
+/// Most concurrent RPC connections.
+pub const MAX_RPC_CONNECTIONS: u32 = 256;
+/// Headers buffered per subscriber before a slow one starts missing heads.
+pub const HEAD_SUBSCRIPTION_BUFFER: usize = 256;
+
+/// How a node is run.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Data directory (RocksDB).
+    pub data_dir: PathBuf,
+    /// Address of the JSON-RPC server (HTTP and WebSocket); port 0 picks a free one.
+    pub rpc_addr: SocketAddr,
+    /// The chain.
+    pub genesis: GenesisConfig,
+    /// Dev chain: `dev_*` methods answer.
+    pub dev: bool,
+    /// Mine a block every this many ms (0: only on `dev_mine`); `None`: do not mine.
+    pub block_time_ms: Option<u64>,
+    /// Receiver of block rewards.
+    pub miner: Address,
+    /// Threads for the nonce search.
+    pub mining_threads: usize,
+}
+
+/// Why the node stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The genesis is invalid.
+    #[error(transparent)]
+    Genesis(#[from] crate::genesis::GenesisError),
+    /// The database could not be opened or written.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+    /// Block import failed.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// The RPC server could not start (e.g. the port is taken).
+    #[error("cannot serve JSON-RPC on {addr}: {reason}")]
+    Rpc {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        reason: String,
+    },
+    /// A named task ended unexpectedly.
+    #[error("task `{0}` stopped: {1}")]
+    TaskFailed(&'static str, String),
+}
+
+/// The shared state of a running node.
+pub struct NodeState {
+    chain: Mutex<Chain>,
+    mempool: Mutex<Mempool>,
+    genesis: Genesis,
+    config: NodeConfig,
+    heads: broadcast::Sender<HeaderView>,
+    clock_offset_ms: AtomicU64,
+    mining: tokio::sync::Mutex<()>,
+    stopping: AtomicBool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl NodeState {
+    /// Opens the chain and the pool.
+    ///
+    /// # Errors
+    /// [`NodeError`] for an invalid genesis or an unusable database.
+    pub fn open(config: NodeConfig) -> Result<Arc<NodeState>, NodeError> {
+        let genesis = config.genesis.build()?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|error| {
+            crate::storage::StorageError::Corrupt(format!(
+                "cannot create {}: {error}",
+                config.data_dir.display()
+            ))
+        })?;
+        let chain = Chain::open(Store::open(&config.data_dir)?, &genesis)?;
+        let mempool = Mempool::new(
+            genesis.params.clone(),
+            chain.signature_cache().clone(),
+            PoolLimits::default(),
+        );
+        let (heads, _) = broadcast::channel(HEAD_SUBSCRIPTION_BUFFER);
+        Ok(Arc::new(NodeState {
+            chain: Mutex::new(chain),
+            mempool: Mutex::new(mempool),
+            genesis,
+            config,
+            heads,
+            clock_offset_ms: AtomicU64::new(0),
+            mining: tokio::sync::Mutex::new(()),
+            stopping: AtomicBool::new(false),
+        }))
+    }
+
+    /// The chain, locked.
+    pub fn chain(&self) -> MutexGuard<'_, Chain> {
+        lock(&self.chain)
+    }
+
+    /// The mempool, locked.
+    pub fn mempool(&self) -> MutexGuard<'_, Mempool> {
+        lock(&self.mempool)
+    }
+
+    /// The local clock, shifted by `dev_increaseTime`.
+    pub fn now_ms(&self) -> u64 {
+        crate::wall_clock_ms() + self.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Admits a transaction to the pool.
+    ///
+    /// # Errors
+    /// [`AdmissionError`] naming the rule it breaks.
+    pub fn submit(&self, transaction: SignedTransaction) -> Result<Hash, AdmissionError> {
+        let chain = self.chain();
+        self.mempool().admit(transaction, &*chain)
+    }
+
+    /// Mines one block on the head with the best pending transactions and imports it.
+    ///
+    /// # Errors
+    /// [`NodeError`] if building or importing fails, or the node is stopping.
+    pub async fn mine_block(self: &Arc<Self>) -> Result<Hash, NodeError> {
+        let _one_at_a_time = self.mining.lock().await;
+        let template = {
+            let chain = self.chain();
+            let candidates = self
+                .mempool()
+                .select(&*chain, chain.params().block_fuel_limit);
+            chain.build_block(self.config.miner, self.now_ms(), &candidates)?
+        };
+        if !template.skipped.is_empty() {
+            tracing::debug!(
+                skipped = template.skipped.len(),
+                "transactions left out of the block"
+            );
+        }
+        let state = Arc::clone(self);
+        let threads = self.config.mining_threads;
+        let header = template.block.header.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || search_nonce(&header, threads, &state.stopping))
+                .await
+                .map_err(|error| NodeError::TaskFailed("nonce-search", error.to_string()))?
+                .map_err(|error| {
+                    NodeError::Import(ImportError::Rule(
+                        crate::chain::validation::BlockRuleError::BadTarget(error),
+                    ))
+                })?;
+        let header = match outcome {
+            SearchOutcome::Found(header) => header,
+            SearchOutcome::Stopped | SearchOutcome::Exhausted => {
+                return Err(NodeError::TaskFailed(
+                    "nonce-search",
+                    "stopped before a nonce was found".into(),
+                ));
+            }
+        };
+        let block = Block {
+            header,
+            transactions: template.block.transactions,
+        };
+        let hash = block.hash();
+        self.import(block)?;
+        Ok(hash)
+    }
+
+    /// Imports a block and does the housekeeping a new head needs: prune and refill the pool,
+    /// announce the head.
+    ///
+    /// # Errors
+    /// [`NodeError::Import`] when the block is refused.
+    pub fn import(&self, block: Block) -> Result<(), NodeError> {
+        let mut chain = self.chain();
+        let before = chain.head().hash;
+        let included = block.transactions.clone();
+        let started = std::time::Instant::now();
+        chain.import_block(block, self.now_ms())?;
+        let head = chain.head().clone();
+        if head.hash != before {
+            let orphaned = chain.drain_orphaned_transactions();
+            let mut mempool = self.mempool();
+            mempool.prune(&included, &*chain);
+            if !orphaned.is_empty() {
+                let readmitted = mempool.readmit(orphaned, &*chain);
+                tracing::info!(
+                    readmitted,
+                    "transactions of disconnected blocks returned to the pool"
+                );
+            }
+            tracing::info!(
+                number = head.header.number,
+                hash = %head.hash,
+                transactions = included.len(),
+                import_ms = started.elapsed().as_millis() as u64,
+                "new head"
+            );
+            // No subscribers is fine.
+            let _ = self.heads.send(views::header(&head.header));
+        }
+        Ok(())
+    }
+}
+
+/// A running node: the RPC address it listens on, and a way to wait for it.
+pub struct RunningNode {
+    /// The shared state.
+    pub state: Arc<NodeState>,
+    /// The bound RPC address (useful with port 0).
+    pub rpc_addr: SocketAddr,
+    tasks: JoinSet<(&'static str, Result<(), String>)>,
+    server: jsonrpsee::server::ServerHandle,
+}
+
+/// Starts the node's tasks.
+///
+/// # Errors
+/// [`NodeError`] if the chain cannot be opened or the RPC port cannot be bound.
+pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
+    let state = NodeState::open(config.clone())?;
+    let server_config = jsonrpsee::server::ServerConfig::builder()
+        .max_request_body_size(MAX_RPC_REQUEST_BYTES)
+        .max_response_body_size(MAX_RPC_RESPONSE_BYTES)
+        .max_connections(MAX_RPC_CONNECTIONS)
+        .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(MAX_RPC_BATCH))
+        .build();
+    let server = jsonrpsee::server::Server::builder()
+        .set_config(server_config)
+        .build(config.rpc_addr)
+        .await
+        .map_err(|error| NodeError::Rpc {
+            addr: config.rpc_addr,
+            reason: error.to_string(),
+        })?;
+    let rpc_addr = server.local_addr().map_err(|error| NodeError::Rpc {
+        addr: config.rpc_addr,
+        reason: error.to_string(),
+    })?;
+    let module = rpc::RpcHandler::new(state.clone()).into_rpc();
+    let server = server.start(module);
+
+    let mut tasks = JoinSet::new();
+    if let Some(interval_ms) = config.block_time_ms.filter(|ms| *ms > 0) {
+        let miner_state = state.clone();
+        tasks.spawn(async move {
+            let mut ticker = tokio::time::interval(std::time::Duration::from_millis(interval_ms));
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                if miner_state.stopping.load(Ordering::Relaxed) {
+                    return ("miner", Ok(()));
+                }
+                if let Err(error) = miner_state.mine_block().await {
+                    return ("miner", Err(error.to_string()));
+                }
+            }
+        });
+    }
+    let watched = server.clone();
+    tasks.spawn(async move {
+        watched.stopped().await;
+        ("rpc-server", Ok(()))
+    });
+    Ok(RunningNode {
+        state,
+        rpc_addr,
+        tasks,
+        server,
+    })
+}
+
+impl RunningNode {
+    /// Runs until `shutdown` resolves or a task ends; then stops every task. A task that ended
+    /// on its own is reported by name.
+    ///
+    /// # Errors
+    /// [`NodeError::TaskFailed`] naming the task that died.
+    pub async fn run_until(
+        mut self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), NodeError> {
+        let result = tokio::select! {
+            () = shutdown => {
+                tracing::info!("shutting down");
+                Ok(())
+            }
+            Some(joined) = self.tasks.join_next() => match joined {
+                Ok((name, Ok(()))) => Err(NodeError::TaskFailed(name, "ended".into())),
+                Ok((name, Err(error))) => Err(NodeError::TaskFailed(name, error)),
+                Err(error) => Err(NodeError::TaskFailed("unknown", error.to_string())),
+            },
+        };
+        if let Err(error) = &result {
+            tracing::error!(%error, "a node task stopped; shutting down");
+        }
+        self.state.stopping.store(true, Ordering::Relaxed);
+        // Wait for a block being mined to finish its atomic import.
+        let _mining = self.state.mining.lock().await;
+        let _ = self.server.stop();
+        self.tasks.shutdown().await;
+        result
+    }
+}

@@ -1,0 +1,379 @@
+//! The JSON-RPC server: the node's side of `salus_client::rpc::SalusApi`. Malformed input gets
+//! a JSON-RPC error object naming the problem; nothing here can crash the node.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
+use jsonrpsee::types::ErrorObjectOwned;
+use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
+use parity_scale_codec::Decode;
+use salus_client::rpc::{
+    AccountView, BlockId, BlockView, CallRequest, CallResultView, HeaderView, NodeInfo,
+    ReceiptView, SalusApiServer, TransactionView,
+};
+use salus_primitives::{Address, BlockHeader, Hash, SignedTransaction, StateKey};
+use salus_runtime::wasm::TransactionEnv;
+use salus_runtime::{BlockContext, State};
+
+use super::{NodeState, views};
+
+/// JSON-RPC error codes.
+mod codes {
+    /// Invalid parameters (JSON-RPC standard).
+    pub const INVALID_PARAMS: i32 = -32602;
+    /// The transaction was refused by the pool.
+    pub const TRANSACTION_REFUSED: i32 = -32010;
+    /// A `dev_*` method on a chain that is not a dev chain.
+    pub const NOT_A_DEV_CHAIN: i32 = -32020;
+    /// The node failed internally (storage).
+    pub const INTERNAL: i32 = -32603;
+}
+
+fn invalid(message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(codes::INVALID_PARAMS, message.into(), None::<()>)
+}
+
+fn internal(error: impl std::fmt::Display) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(codes::INTERNAL, error.to_string(), None::<()>)
+}
+
+fn parse_hash(text: &str, what: &str) -> RpcResult<Hash> {
+    text.parse()
+        .map_err(|error| invalid(format!("{what}: {error}")))
+}
+
+fn parse_address(text: &str, what: &str) -> RpcResult<Address> {
+    text.parse()
+        .map_err(|error| invalid(format!("{what}: {error}")))
+}
+
+fn parse_hex(text: &str, what: &str) -> RpcResult<Vec<u8>> {
+    hex::decode(text.strip_prefix("0x").unwrap_or(text))
+        .map_err(|_| invalid(format!("{what}: not hex")))
+}
+
+/// Serves the API over a node.
+pub struct RpcHandler {
+    state: Arc<NodeState>,
+}
+
+impl RpcHandler {
+    pub fn new(state: Arc<NodeState>) -> Self {
+        RpcHandler { state }
+    }
+
+    fn resolve(&self, id: &BlockId) -> RpcResult<Option<BlockHeader>> {
+        let chain = self.state.chain();
+        let hash = match id {
+            BlockId::Number(number) => {
+                match chain.store().canonical_hash(*number).map_err(internal)? {
+                    Some(hash) => hash,
+                    None => return Ok(None),
+                }
+            }
+            BlockId::Hash(text) => parse_hash(text, "block hash")?,
+        };
+        chain.store().header(&hash).map_err(internal)
+    }
+
+    fn require_dev(&self) -> RpcResult<()> {
+        if self.state.config.dev {
+            Ok(())
+        } else {
+            Err(ErrorObjectOwned::owned(
+                codes::NOT_A_DEV_CHAIN,
+                "dev_* methods exist only on dev chains",
+                None::<()>,
+            ))
+        }
+    }
+}
+
+#[async_trait]
+impl SalusApiServer for RpcHandler {
+    async fn chain_head(&self) -> RpcResult<HeaderView> {
+        Ok(views::header(&self.state.chain().head().header))
+    }
+
+    async fn chain_get_block(&self, id: BlockId) -> RpcResult<Option<BlockView>> {
+        let Some(header) = self.resolve(&id)? else {
+            return Ok(None);
+        };
+        let body = self
+            .state
+            .chain()
+            .store()
+            .body(&header.hash())
+            .map_err(internal)?
+            .unwrap_or_default();
+        Ok(Some(BlockView {
+            header: views::header(&header),
+            transactions: body
+                .iter()
+                .map(|transaction| transaction.hash().to_string())
+                .collect(),
+        }))
+    }
+
+    async fn chain_get_header(&self, id: BlockId) -> RpcResult<Option<HeaderView>> {
+        Ok(self.resolve(&id)?.map(|header| views::header(&header)))
+    }
+
+    async fn chain_subscribe_new_heads(
+        &self,
+        pending: PendingSubscriptionSink,
+    ) -> SubscriptionResult {
+        let mut heads = self.state.heads.subscribe();
+        let sink = pending.accept().await?;
+        loop {
+            let head = match heads.recv().await {
+                Ok(head) => head,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+            };
+            let message: SubscriptionMessage = serde_json::value::to_raw_value(&head)?.into();
+            if sink.send(message).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn tx_submit(&self, raw: String) -> RpcResult<String> {
+        let bytes = parse_hex(&raw, "transaction")?;
+        let transaction = SignedTransaction::decode(&mut &bytes[..])
+            .map_err(|error| invalid(format!("transaction does not decode: {error}")))?;
+        self.state
+            .submit(transaction)
+            .map(|hash| hash.to_string())
+            .map_err(|error| {
+                ErrorObjectOwned::owned(codes::TRANSACTION_REFUSED, error.to_string(), None::<()>)
+            })
+    }
+
+    async fn tx_get(&self, hash: String) -> RpcResult<Option<TransactionView>> {
+        let hash = parse_hash(&hash, "transaction hash")?;
+        if let Some(transaction) = self.state.mempool().get(&hash).cloned() {
+            return Ok(Some(transaction_view(&transaction, "pending", None)));
+        }
+        let chain = self.state.chain();
+        let Some((block_hash, index)) = chain
+            .store()
+            .transaction_location(&hash)
+            .map_err(internal)?
+        else {
+            return Ok(None);
+        };
+        let body = chain
+            .store()
+            .body(&block_hash)
+            .map_err(internal)?
+            .unwrap_or_default();
+        Ok(body
+            .get(index as usize)
+            .map(|transaction| transaction_view(transaction, "included", Some(block_hash))))
+    }
+
+    async fn tx_receipt(&self, hash: String) -> RpcResult<Option<ReceiptView>> {
+        let hash = parse_hash(&hash, "transaction hash")?;
+        let chain = self.state.chain();
+        let Some((block_hash, index)) = chain
+            .store()
+            .transaction_location(&hash)
+            .map_err(internal)?
+        else {
+            return Ok(None);
+        };
+        let Some(header) = chain.store().header(&block_hash).map_err(internal)? else {
+            return Ok(None);
+        };
+        let receipts = chain
+            .receipts(&block_hash)
+            .map_err(internal)?
+            .unwrap_or_default();
+        let Some(receipt) = receipts.get(index as usize) else {
+            return Ok(None);
+        };
+        let (status, failure) = views::status(&receipt.status);
+        Ok(Some(ReceiptView {
+            transaction_hash: hash.to_string(),
+            block_hash: block_hash.to_string(),
+            block_number: header.number,
+            index,
+            status,
+            failure,
+            fuel_used: receipt.fuel_used,
+            events: receipt.events.iter().map(views::event).collect(),
+            return_data: views::hex(&receipt.return_data),
+            confirmations: chain.head().header.number.saturating_sub(header.number) + 1,
+        }))
+    }
+
+    async fn state_get_account(
+        &self,
+        address: String,
+        at: Option<BlockId>,
+    ) -> RpcResult<AccountView> {
+        let address = parse_address(&address, "address")?;
+        let account = match at {
+            None => self.state.chain().account(&address).map_err(internal)?,
+            Some(id) => {
+                let header = self.resolve(&id)?.ok_or_else(|| invalid("unknown block"))?;
+                let value = self
+                    .state
+                    .chain()
+                    .state_value_at(&header.state_root, &StateKey::Account(address))
+                    .map_err(internal)?;
+                salus_runtime::state::decode_account(value).map_err(internal)?
+            }
+        };
+        Ok(AccountView {
+            nonce: account.nonce,
+            balance: account.balance.to_string(),
+            code_hash: account.code_hash.map(|hash| hash.to_string()),
+        })
+    }
+
+    async fn state_get_storage(
+        &self,
+        contract: String,
+        key: String,
+        at: Option<BlockId>,
+    ) -> RpcResult<Option<String>> {
+        let contract = parse_address(&contract, "contract")?;
+        let key = StateKey::Storage(contract, parse_hex(&key, "key")?);
+        let value = match at {
+            None => self
+                .state
+                .chain()
+                .store()
+                .get(&key.to_bytes())
+                .map_err(internal)?,
+            Some(id) => {
+                let header = self.resolve(&id)?.ok_or_else(|| invalid("unknown block"))?;
+                self.state
+                    .chain()
+                    .state_value_at(&header.state_root, &key)
+                    .map_err(internal)?
+            }
+        };
+        Ok(value.map(|value| views::hex(&value)))
+    }
+
+    async fn state_call(&self, request: CallRequest) -> RpcResult<CallResultView> {
+        let from = parse_address(&request.from, "from")?;
+        let contract = parse_address(&request.contract, "contract")?;
+        let input = parse_hex(&request.input, "input")?;
+        let value: u128 = match &request.value {
+            None => 0,
+            Some(text) => text
+                .parse()
+                .map_err(|_| invalid("value: not a decimal amount"))?,
+        };
+        let (vm, state, env, fuel) = {
+            let chain = self.state.chain();
+            let head = &chain.head().header;
+            let block = BlockContext {
+                number: head.number + 1,
+                timestamp_ms: self.state.now_ms(),
+                miner: self.state.config.miner,
+            };
+            let fuel = request
+                .fuel
+                .unwrap_or(chain.params().block_fuel_limit)
+                .min(chain.params().block_fuel_limit);
+            (
+                chain.vm().clone(),
+                chain.head_state(),
+                TransactionEnv::new(chain.params(), block, from),
+                fuel,
+            )
+        };
+        let outcome = tokio::task::spawn_blocking(move || {
+            vm.dry_run(state, env, contract, input, value, fuel)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+        let (status, failure) = views::status(&outcome.status);
+        Ok(CallResultView {
+            status,
+            failure,
+            return_data: views::hex(&outcome.return_data),
+            events: outcome.events.iter().map(views::event).collect(),
+            fuel_used: outcome.fuel_used,
+            fuel_by_host_function: views::fuel_breakdown(&outcome.fuel_breakdown),
+        })
+    }
+
+    async fn contract_abi(&self, address: String) -> RpcResult<Option<serde_json::Value>> {
+        let address = parse_address(&address, "address")?;
+        let chain = self.state.chain();
+        let Some(code_hash) = chain.account(&address).map_err(internal)?.code_hash else {
+            return Ok(None);
+        };
+        let Some(code) = chain
+            .store()
+            .get(&StateKey::Code(code_hash).to_bytes())
+            .map_err(internal)?
+        else {
+            return Ok(None);
+        };
+        match salus_client::abi::custom_section(&code, "salus_abi") {
+            Ok(Some(section)) => Ok(serde_json::from_slice(section).ok()),
+            _ => Ok(None),
+        }
+    }
+
+    async fn net_peers(&self) -> RpcResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    async fn node_info(&self) -> RpcResult<NodeInfo> {
+        let chain = self.state.chain();
+        Ok(NodeInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            chain_id: chain.params().chain_id,
+            genesis: self.state.genesis.header.hash().to_string(),
+            head: views::header(&chain.head().header),
+            dev: self.state.config.dev,
+            pending_transactions: self.state.mempool().len(),
+        })
+    }
+
+    async fn dev_mine(&self, blocks: u32) -> RpcResult<Vec<String>> {
+        self.require_dev()?;
+        if blocks > 1_000 {
+            return Err(invalid("at most 1000 blocks per call"));
+        }
+        let mut hashes = Vec::new();
+        for _ in 0..blocks {
+            hashes.push(self.state.mine_block().await.map_err(internal)?.to_string());
+        }
+        Ok(hashes)
+    }
+
+    async fn dev_increase_time(&self, ms: u64) -> RpcResult<u64> {
+        self.require_dev()?;
+        Ok(self.state.clock_offset_ms.fetch_add(ms, Ordering::Relaxed) + ms)
+    }
+}
+
+fn transaction_view(
+    transaction: &SignedTransaction,
+    state: &str,
+    block: Option<Hash>,
+) -> TransactionView {
+    let from = transaction
+        .verify_signatures()
+        .map(|signers| signers.sender.to_string())
+        .unwrap_or_default();
+    TransactionView {
+        hash: transaction.hash().to_string(),
+        from,
+        nonce: transaction.transaction.nonce,
+        state: state.to_string(),
+        block_hash: block.map(|hash| hash.to_string()),
+        raw: views::hex(&parity_scale_codec::Encode::encode(transaction)),
+    }
+}

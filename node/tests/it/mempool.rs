@@ -1,0 +1,179 @@
+//! The mempool: admission errors, nonce ordering with fee priority, replacement, eviction at the
+//! bound, pruning on inclusion, and re-admission after a reorganisation.
+
+use salus_node::mempool::{AdmissionError, Mempool, PoolLimits};
+use salus_primitives::{Action, Address, SignedTransaction, Transaction};
+
+use crate::support::*;
+
+fn pool(test: &TestChain, capacity: usize) -> Mempool {
+    Mempool::new(
+        test.chain.params().clone(),
+        test.chain.signature_cache().clone(),
+        PoolLimits {
+            transactions: capacity,
+            bytes: 1 << 30,
+        },
+    )
+}
+
+fn priced(sender: u32, nonce: u64, price: u128) -> SignedTransaction {
+    Transaction {
+        chain_id: salus_node::genesis::DEV_CHAIN_ID,
+        nonce,
+        fuel_limit: 50_000,
+        fuel_price: price,
+        action: Action::Transfer {
+            to: Address([9; 20]),
+            amount: 1,
+        },
+        sponsor: None,
+    }
+    .sign(&dev_key(sender), None)
+}
+
+#[test]
+fn admission_refuses_with_the_rule_broken() {
+    let test = TestChain::new();
+    let mut pool = pool(&test, 100);
+    let good = priced(1, 0, 1);
+    pool.admit(good.clone(), &test.chain).unwrap();
+    assert!(matches!(
+        pool.admit(good, &test.chain),
+        Err(AdmissionError::AlreadyKnown(_))
+    ));
+    let mut wrong_chain = priced(1, 1, 1);
+    wrong_chain.transaction.chain_id = 1;
+    let wrong_chain = wrong_chain.transaction.sign(&dev_key(1), None);
+    assert!(matches!(
+        pool.admit(wrong_chain, &test.chain),
+        Err(AdmissionError::WrongChainId { .. })
+    ));
+    let mut bad_signature = priced(1, 1, 1);
+    bad_signature.signature.0[..32].fill(0);
+    assert!(matches!(
+        pool.admit(bad_signature, &test.chain),
+        Err(AdmissionError::BadSignature(_))
+    ));
+    assert!(matches!(
+        pool.admit(priced(1, 100, 1), &test.chain),
+        Err(AdmissionError::NonceTooHigh { .. })
+    ));
+    let pauper = salus_primitives::SecretKey::from_bytes(&[0x42; 32]).unwrap();
+    let broke = priced(1, 0, 1).transaction.sign(&pauper, None);
+    assert!(matches!(
+        pool.admit(broke, &test.chain),
+        Err(AdmissionError::InsufficientBalance { .. })
+    ));
+    let mut starved = priced(1, 1, 1).transaction;
+    starved.fuel_limit = 10;
+    assert!(matches!(
+        pool.admit(starved.sign(&dev_key(1), None), &test.chain),
+        Err(AdmissionError::FuelLimitTooLow { .. })
+    ));
+    assert_eq!(pool.len(), 1);
+}
+
+#[test]
+fn selection_keeps_nonce_order_per_sender_and_fee_priority_across_senders() {
+    let test = TestChain::new();
+    let mut pool = pool(&test, 100);
+    // Sender 1: nonces 0,1,2 at price 1,9,9. Sender 2: nonce 0 at price 5. Sender 3: nonce 1
+    // only (a gap: not ready).
+    for tx in [
+        priced(1, 2, 9),
+        priced(1, 0, 1),
+        priced(1, 1, 9),
+        priced(2, 0, 5),
+        priced(3, 1, 50),
+    ] {
+        pool.admit(tx, &test.chain).unwrap();
+    }
+    let order: Vec<(Address, u64)> = pool
+        .select(&test.chain, u64::MAX)
+        .iter()
+        .map(|tx| (tx.verify_signatures().unwrap().sender, tx.transaction.nonce))
+        .collect();
+    let (one, two) = (dev_key(1).address(), dev_key(2).address());
+    assert_eq!(order, vec![(two, 0), (one, 0), (one, 1), (one, 2)]);
+    // A fuel budget for two transactions takes the best two.
+    assert_eq!(pool.select(&test.chain, 100_000).len(), 2);
+}
+
+#[test]
+fn a_higher_fee_replaces_a_pending_transaction() {
+    let test = TestChain::new();
+    let mut pool = pool(&test, 100);
+    let first = priced(1, 0, 10);
+    pool.admit(first.clone(), &test.chain).unwrap();
+    assert!(matches!(
+        pool.admit(priced(1, 0, 10), &test.chain),
+        Err(AdmissionError::AlreadyKnown(_))
+    ));
+    assert!(matches!(
+        pool.admit(
+            priced(1, 0, 10).transaction.sign(&dev_key(1), None),
+            &test.chain
+        ),
+        Err(AdmissionError::AlreadyKnown(_))
+    ));
+    let mut slightly = priced(1, 0, 10).transaction;
+    slightly.fuel_limit += 1; // a different transaction at the same price
+    assert_eq!(
+        pool.admit(slightly.sign(&dev_key(1), None), &test.chain),
+        Err(AdmissionError::ReplacementUnderpriced { minimum: 11 })
+    );
+    let better = priced(1, 0, 11);
+    pool.admit(better.clone(), &test.chain).unwrap();
+    assert_eq!(pool.len(), 1);
+    assert!(!pool.contains(&first.hash()));
+    assert!(pool.contains(&better.hash()));
+}
+
+#[test]
+fn a_full_pool_evicts_the_cheapest_for_a_better_paying_transaction() {
+    let test = TestChain::new();
+    let mut pool = pool(&test, 3);
+    for (sender, price) in [(1, 5), (2, 3), (3, 7)] {
+        pool.admit(priced(sender, 0, price), &test.chain).unwrap();
+    }
+    assert_eq!(
+        pool.admit(priced(4, 0, 3), &test.chain),
+        Err(AdmissionError::PoolFull { cheapest: 3 })
+    );
+    let rich = priced(4, 0, 4);
+    pool.admit(rich.clone(), &test.chain).unwrap();
+    assert_eq!(pool.len(), 3);
+    assert!(
+        !pool.contains(&priced(2, 0, 3).hash()),
+        "the cheapest was evicted"
+    );
+    assert!(pool.contains(&rich.hash()));
+}
+
+#[test]
+fn included_transactions_leave_and_orphaned_ones_come_back_after_a_reorg() {
+    // Node follows branch A, which includes sender 1's transfer; branch B (heavier) does not.
+    let mut a = TestChain::new();
+    let transfer_a = transfer(&dev_key(1), 0, Address([0xa; 20]), 5);
+    let branch_a = vec![a.mine(dev_key(0).address(), std::slice::from_ref(&transfer_a))];
+    let mut b = TestChain::new();
+    let branch_b: Vec<_> = (0..2).map(|_| b.mine(dev_key(7).address(), &[])).collect();
+
+    let mut node = TestChain::new();
+    let mut pool = pool(&node, 100);
+    pool.admit(transfer_a.clone(), &node.chain).unwrap();
+    for block in &branch_a {
+        node.chain.import_block(block.clone(), now()).unwrap();
+        pool.prune(&block.transactions, &node.chain);
+    }
+    assert!(pool.is_empty(), "included transaction left the pool");
+    for block in &branch_b {
+        node.chain.import_block(block.clone(), now()).unwrap();
+    }
+    let orphaned = node.chain.drain_orphaned_transactions();
+    assert_eq!(orphaned, vec![transfer_a.clone()]);
+    assert_eq!(pool.readmit(orphaned, &node.chain), 1);
+    assert!(pool.contains(&transfer_a.hash()));
+    assert_eq!(pool.select(&node.chain, u64::MAX), vec![transfer_a]);
+}

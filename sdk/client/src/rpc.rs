@@ -1,0 +1,263 @@
+//! The JSON-RPC interface of a Salus node, declared once: the node implements the generated
+//! server trait, clients call the generated client trait. Method names are
+//! `namespace_camelCase`; byte strings are `0x` hex; amounts and 64-bit numbers that JavaScript
+//! cannot hold exactly are decimal strings.
+
+use jsonrpsee::core::{RpcResult, SubscriptionResult};
+use jsonrpsee::proc_macros::rpc;
+use serde::{Deserialize, Serialize};
+
+/// A block by number or by `0x` hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BlockId {
+    /// Height on the canonical chain.
+    Number(u64),
+    /// Block hash.
+    Hash(String),
+}
+
+/// A block header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeaderView {
+    /// Block hash.
+    pub hash: String,
+    /// Parent hash.
+    pub parent_hash: String,
+    /// Height.
+    pub number: u64,
+    /// Timestamp, ms.
+    pub timestamp_ms: u64,
+    /// Transactions root.
+    pub transactions_root: String,
+    /// Receipts root.
+    pub receipts_root: String,
+    /// State root.
+    pub state_root: String,
+    /// Compact target.
+    pub bits: String,
+    /// Proof-of-work nonce.
+    pub nonce: String,
+    /// Miner.
+    pub miner: String,
+}
+
+/// A block: header and transaction hashes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockView {
+    /// The header.
+    pub header: HeaderView,
+    /// Transaction hashes, in order.
+    pub transactions: Vec<String>,
+}
+
+/// An event in a receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    /// Emitting contract.
+    pub contract: String,
+    /// Topics.
+    pub topics: Vec<String>,
+    /// SCALE data, hex.
+    pub data: String,
+}
+
+/// A transaction's receipt with its place in the chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiptView {
+    /// Transaction hash.
+    pub transaction_hash: String,
+    /// Block hash.
+    pub block_hash: String,
+    /// Block number.
+    pub block_number: u64,
+    /// Position in the block.
+    pub index: u32,
+    /// `success`, `reverted`, `outOfFuel`, `trapped` or `invalid`.
+    pub status: String,
+    /// For failures, a one-line explanation (the revert message, trap kind or reason).
+    pub failure: Option<String>,
+    /// Fuel used.
+    pub fuel_used: u64,
+    /// Events emitted.
+    pub events: Vec<EventView>,
+    /// Return data, hex (for a deploy: the contract address).
+    pub return_data: String,
+    /// Blocks on top of the including block, plus one: clients choose a depth.
+    pub confirmations: u64,
+}
+
+/// A transaction and where it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionView {
+    /// Hash.
+    pub hash: String,
+    /// Sender.
+    pub from: String,
+    /// Nonce.
+    pub nonce: u64,
+    /// `pending` or `included`.
+    pub state: String,
+    /// Including block, once included.
+    pub block_hash: Option<String>,
+    /// The SCALE-encoded signed transaction, hex.
+    pub raw: String,
+}
+
+/// An account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    /// Nonce.
+    pub nonce: u64,
+    /// Balance, decimal.
+    pub balance: String,
+    /// For contracts, the code hash.
+    pub code_hash: Option<String>,
+}
+
+/// A dry-run call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRequest {
+    /// The caller (and origin).
+    pub from: String,
+    /// The contract.
+    pub contract: String,
+    /// Selector and SCALE arguments, hex.
+    pub input: String,
+    /// Native value sent, decimal (default 0).
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Fuel limit (default: the block fuel limit).
+    #[serde(default)]
+    pub fuel: Option<u64>,
+}
+
+/// Fuel charged by one host function in a dry run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostFunctionFuelView {
+    /// Host function.
+    pub function: String,
+    /// Calls.
+    pub calls: u64,
+    /// Fuel charged.
+    pub fuel: u64,
+}
+
+/// The result of a dry run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallResultView {
+    /// As in receipts.
+    pub status: String,
+    /// For failures, the explanation.
+    pub failure: Option<String>,
+    /// Return data, hex.
+    pub return_data: String,
+    /// Events that would be emitted.
+    pub events: Vec<EventView>,
+    /// Fuel used.
+    pub fuel_used: u64,
+    /// Fuel per host function; the rest was Wasm instructions.
+    pub fuel_by_host_function: Vec<HostFunctionFuelView>,
+}
+
+/// What a node is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeInfo {
+    /// Software version.
+    pub version: String,
+    /// Chain id.
+    pub chain_id: u64,
+    /// Genesis hash.
+    pub genesis: String,
+    /// Head.
+    pub head: HeaderView,
+    /// Whether this is a dev chain (with `dev_*` methods).
+    pub dev: bool,
+    /// Pending transactions.
+    pub pending_transactions: usize,
+}
+
+/// The node's JSON-RPC API.
+#[rpc(server, client)]
+pub trait SalusApi {
+    /// The canonical head's header.
+    #[method(name = "chain_head")]
+    async fn chain_head(&self) -> RpcResult<HeaderView>;
+
+    /// A block by number (canonical) or hash.
+    #[method(name = "chain_getBlock")]
+    async fn chain_get_block(&self, id: BlockId) -> RpcResult<Option<BlockView>>;
+
+    /// A header by number (canonical) or hash.
+    #[method(name = "chain_getHeader")]
+    async fn chain_get_header(&self, id: BlockId) -> RpcResult<Option<HeaderView>>;
+
+    /// New canonical heads as they arrive.
+    #[subscription(name = "chain_subscribeNewHeads" => "chain_newHead", unsubscribe = "chain_unsubscribeNewHeads", item = HeaderView)]
+    async fn chain_subscribe_new_heads(&self) -> SubscriptionResult;
+
+    /// Submits a SCALE-encoded signed transaction (hex); returns its hash.
+    #[method(name = "tx_submit")]
+    async fn tx_submit(&self, raw: String) -> RpcResult<String>;
+
+    /// A transaction, pending or included.
+    #[method(name = "tx_get")]
+    async fn tx_get(&self, hash: String) -> RpcResult<Option<TransactionView>>;
+
+    /// The receipt of an included transaction, with confirmations.
+    #[method(name = "tx_receipt")]
+    async fn tx_receipt(&self, hash: String) -> RpcResult<Option<ReceiptView>>;
+
+    /// An account at the head (or at block `at`).
+    #[method(name = "state_getAccount")]
+    async fn state_get_account(
+        &self,
+        address: String,
+        at: Option<BlockId>,
+    ) -> RpcResult<AccountView>;
+
+    /// A contract storage value (hex key) at the head (or at block `at`).
+    #[method(name = "state_getStorage")]
+    async fn state_get_storage(
+        &self,
+        contract: String,
+        key: String,
+        at: Option<BlockId>,
+    ) -> RpcResult<Option<String>>;
+
+    /// A dry-run call at the head: result, events and fuel per host function; nothing is
+    /// committed.
+    #[method(name = "state_call")]
+    async fn state_call(&self, request: CallRequest) -> RpcResult<CallResultView>;
+
+    /// The ABI a contract carries in its code, as JSON.
+    #[method(name = "contract_abi")]
+    async fn contract_abi(&self, address: String) -> RpcResult<Option<serde_json::Value>>;
+
+    /// Connected peers (none until networking lands).
+    #[method(name = "net_peers")]
+    async fn net_peers(&self) -> RpcResult<Vec<String>>;
+
+    /// What this node is.
+    #[method(name = "node_info")]
+    async fn node_info(&self) -> RpcResult<NodeInfo>;
+
+    /// Dev chains only: mines `blocks` blocks now; returns their hashes.
+    #[method(name = "dev_mine")]
+    async fn dev_mine(&self, blocks: u32) -> RpcResult<Vec<String>>;
+
+    /// Dev chains only: moves the clock of the next blocks forward by `ms`; returns the total
+    /// offset.
+    #[method(name = "dev_increaseTime")]
+    async fn dev_increase_time(&self, ms: u64) -> RpcResult<u64>;
+}

@@ -7,6 +7,7 @@ mod crash;
 mod dev_command;
 mod mempool;
 mod reorg;
+mod rpc;
 mod support;
 mod testkit_parity;
 mod verify_chain;

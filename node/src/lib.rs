@@ -2,6 +2,7 @@
 //! proof-of-work mining, and the pieces the `salus` binary assembles.
 
 pub mod chain;
+pub mod cli;
 pub mod genesis;
 pub mod mempool;
 pub mod mining;

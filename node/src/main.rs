@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use salus_node::{Chain, GenesisConfig, Store, service, verify, wall_clock_ms};
+use salus_node::{Chain, GenesisConfig, Store, cli, service, verify, wall_clock_ms};
 use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
 
 /// Salus: a WebAssembly smart-contract platform for healthcare on a proof-of-work ledger.
@@ -41,6 +41,64 @@ enum Command {
         #[arg(long, default_value = DEFAULT_DEV_RPC_ADDR)]
         rpc_addr: std::net::SocketAddr,
     },
+    /// Manage signing keys (files in ~/.salus/keys, or $SALUS_KEYS, readable only by you).
+    ///
+    /// Example: salus key new --name clinic
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Sign and submit a transaction, wait for inclusion, print the decoded receipt and events.
+    ///
+    /// `--from` takes a key name, `dev:N` (dev mnemonic key N) or a 0x private key.
+    ///
+    /// Example: salus tx call --from dev:1 --contract 0x… --message increment --args '[5]'
+    #[command(subcommand)]
+    Tx(TxCommand),
+    /// Dry-run a contract message at the head: result and fuel per host function, nothing
+    /// committed.
+    ///
+    /// Example: salus call --from dev:1 --contract 0x… --message get
+    Call {
+        /// The caller: an address, a key name or dev:N.
+        #[arg(long)]
+        from: String,
+        /// The contract.
+        #[arg(long)]
+        contract: String,
+        /// The message.
+        #[arg(long)]
+        message: String,
+        /// JSON arguments: an array in order or an object by name.
+        #[arg(long, default_value = "[]")]
+        args: String,
+        /// Node RPC URL.
+        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
+        rpc: String,
+    },
+    /// Read chain data: `account ADDRESS`, `block NUMBER|HASH`, `receipt HASH`,
+    /// `storage CONTRACT KEYHEX`.
+    ///
+    /// Example: salus query account 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
+    Query {
+        /// account, block, receipt or storage.
+        what: String,
+        /// The address, block or hash.
+        target: String,
+        /// For storage: the key, hex.
+        key: Option<String>,
+        /// Node RPC URL.
+        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
+        rpc: String,
+    },
+    /// Print a contract's ABI, from a deployed address or a .wasm file.
+    ///
+    /// Example: salus abi contracts/target/…/counter.wasm
+    Abi {
+        /// Contract address or .wasm file.
+        target: String,
+        /// Node RPC URL.
+        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
+        rpc: String,
+    },
     /// Import blocks from a file (SCALE-encoded `Vec<Block>`), printing one line per block.
     ///
     /// Blocks already stored are skipped, so an interrupted import can simply be run again.
@@ -69,6 +127,164 @@ enum Command {
 
 /// `salus dev`'s JSON-RPC address: not 8545, which Ethereum tools hold.
 const DEFAULT_DEV_RPC_ADDR: &str = "127.0.0.1:8650";
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create a random key.
+    New {
+        /// Name of the key file.
+        #[arg(long)]
+        name: String,
+    },
+    /// Import a key from a BIP-39 mnemonic (m/44'/60'/0'/0/INDEX) or a 0x private key.
+    Import {
+        /// Name of the key file.
+        #[arg(long)]
+        name: String,
+        /// The mnemonic phrase.
+        #[arg(long, conflicts_with = "private_key")]
+        mnemonic: Option<String>,
+        /// Account index on the mnemonic's path.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+        /// A 0x-prefixed private key.
+        #[arg(long)]
+        private_key: Option<String>,
+    },
+    /// List key files and their addresses.
+    List,
+    /// Print the address at an index of a mnemonic (nothing is stored).
+    Derive {
+        /// The mnemonic phrase.
+        #[arg(long)]
+        mnemonic: String,
+        /// Account index.
+        #[arg(long, default_value_t = 0)]
+        index: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum TxCommand {
+    /// Transfer native balance.
+    Transfer {
+        /// Signing key: a key name, dev:N, or a 0x private key.
+        #[arg(long)]
+        from: String,
+        /// Recipient address.
+        #[arg(long)]
+        to: String,
+        /// Amount, in the smallest unit.
+        #[arg(long)]
+        amount: u128,
+        /// Return after submitting instead of waiting for inclusion.
+        #[arg(long)]
+        no_wait: bool,
+        /// Node RPC URL.
+        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
+        rpc: String,
+    },
+    /// Deploy a contract module, with constructor arguments as JSON.
+    Deploy {
+        /// Signing key.
+        #[arg(long)]
+        from: String,
+        /// The .wasm file.
+        file: PathBuf,
+        /// Constructor arguments, JSON.
+        #[arg(long, default_value = "[]")]
+        args: String,
+        /// Salt of the contract address (default: derived from the sender's nonce).
+        #[arg(long)]
+        salt: Option<salus_primitives::Hash>,
+        /// Fuel limit.
+        #[arg(long, default_value_t = cli::DEFAULT_FUEL)]
+        fuel: u64,
+        /// Return after submitting.
+        #[arg(long)]
+        no_wait: bool,
+        /// Node RPC URL.
+        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
+        rpc: String,
+    },
+    /// Call a contract message, arguments as JSON.
+    Call {
+        /// Signing key.
+        #[arg(long)]
+        from: String,
+        /// The contract.
+        #[arg(long)]
+        contract: String,
+        /// The message.
+        #[arg(long)]
+        message: String,
+        /// Arguments, JSON.
+        #[arg(long, default_value = "[]")]
+        args: String,
+        /// Fuel limit.
+        #[arg(long, default_value_t = cli::DEFAULT_FUEL)]
+        fuel: u64,
+        /// Return after submitting.
+        #[arg(long)]
+        no_wait: bool,
+        /// Node RPC URL.
+        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
+        rpc: String,
+    },
+}
+
+fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn run_key(command: KeyCommand) -> anyhow::Result<()> {
+    match command {
+        KeyCommand::New { name } => {
+            let mut bytes = [0u8; 32];
+            let key = loop {
+                getrandom_fill(&mut bytes)?;
+                if let Some(key) = salus_primitives::SecretKey::from_bytes(&bytes) {
+                    break key;
+                }
+            };
+            let path = cli::save_key(&name, &key)?;
+            println!("{name}: {} ({})", key.address(), path.display());
+        }
+        KeyCommand::Import {
+            name,
+            mnemonic,
+            index,
+            private_key,
+        } => {
+            let key = match (mnemonic, private_key) {
+                (Some(phrase), None) => derive_key(&phrase, index)?,
+                (None, Some(text)) => cli::signer(&text)?,
+                _ => bail!("give --mnemonic or --private-key"),
+            };
+            let path = cli::save_key(&name, &key)?;
+            println!("{name}: {} ({})", key.address(), path.display());
+        }
+        KeyCommand::List => {
+            for (name, address) in cli::list_keys()? {
+                println!("{name:<20} {address}");
+            }
+        }
+        KeyCommand::Derive { mnemonic, index } => {
+            println!("{}", derive_key(&mnemonic, index)?.address())
+        }
+    }
+    Ok(())
+}
+
+/// Fills `bytes` from the operating system's random source.
+fn getrandom_fill(bytes: &mut [u8]) -> anyhow::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut source| source.read_exact(bytes))
+        .context("reading /dev/urandom")
+}
 
 fn default_dev_dir() -> anyhow::Result<PathBuf> {
     let home = std::env::var_os("HOME").context("HOME is not set; pass --data-dir")?;
@@ -102,6 +318,55 @@ fn main() -> anyhow::Result<()> {
                 .build()?;
             runtime.block_on(run_dev(data_dir, block_time_ms, threads, blocks, rpc_addr))
         }
+        Command::Key(command) => run_key(command),
+        Command::Tx(command) => client_runtime()?.block_on(async {
+            match command {
+                TxCommand::Transfer {
+                    from,
+                    to,
+                    amount,
+                    no_wait,
+                    rpc,
+                } => cli::transfer(&rpc, &from, &to, amount, !no_wait).await,
+                TxCommand::Deploy {
+                    from,
+                    file,
+                    args,
+                    salt,
+                    fuel,
+                    no_wait,
+                    rpc,
+                } => cli::deploy(&rpc, &from, &file, &args, salt, fuel, !no_wait).await,
+                TxCommand::Call {
+                    from,
+                    contract,
+                    message,
+                    args,
+                    fuel,
+                    no_wait,
+                    rpc,
+                } => cli::call(&rpc, &from, &contract, &message, &args, fuel, !no_wait).await,
+            }
+        }),
+        Command::Call {
+            from,
+            contract,
+            message,
+            args,
+            rpc,
+        } => client_runtime()?.block_on(cli::dry_run(&rpc, &from, &contract, &message, &args)),
+        Command::Query {
+            what,
+            target,
+            key,
+            rpc,
+        } => client_runtime()?.block_on(cli::query(&rpc, &what, &target, key.as_deref())),
+        Command::Abi { target, rpc } => client_runtime()?.block_on(async {
+            let client = cli::connect(&rpc)?;
+            let abi = cli::abi(&client, &target).await?;
+            println!("{}", serde_json::to_string_pretty(&abi)?);
+            Ok(())
+        }),
         Command::ImportBlocks {
             data_dir,
             genesis,

@@ -2,6 +2,7 @@
 //! and verify-chain, all on real RocksDB in temporary directories.
 
 mod chain_rules;
+mod cli;
 mod contracts;
 mod crash;
 mod dev_command;

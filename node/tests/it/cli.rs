@@ -1,0 +1,252 @@
+//! The `salus` command line against a running `salus dev`: keys, deploy and call a contract
+//! with JSON arguments, dry runs, the ABI read from chain, queries, and errors that name the
+//! problem.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+struct DevNode {
+    child: Child,
+    rpc: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for DevNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_dev_node() -> DevNode {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_salus"))
+        .args([
+            "dev",
+            "--rpc-addr",
+            "127.0.0.1:0",
+            "--block-time-ms",
+            "100",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("dev"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("RPC: ") {
+                let _ = sender.send(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+        }
+    });
+    let rpc = receiver
+        .recv_timeout(Duration::from_secs(60))
+        .expect("salus dev printed its RPC URL");
+    DevNode { child, rpc, dir }
+}
+
+fn salus(node: &DevNode, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_salus"))
+        .args(args)
+        .env("SALUS_RPC", &node.rpc)
+        .env("SALUS_KEYS", node.dir.path().join("keys"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn deploy_call_and_query_a_contract_through_the_cli() {
+    let node = start_dev_node();
+    let wasm = node.dir.path().join("counter.wasm");
+    std::fs::write(&wasm, salus_contracts::COUNTER).unwrap();
+    let wasm = wasm.to_str().unwrap();
+
+    let abi = stdout(&salus(&node, &["abi", wasm]));
+    assert!(abi.contains("\"contract\": \"Counter\""), "{abi}");
+
+    let deployed = stdout(&salus(
+        &node,
+        &["tx", "deploy", "--from", "dev:1", wasm, "--args", "[10]"],
+    ));
+    let address = deployed
+        .lines()
+        .find_map(|line| line.strip_prefix("contract address "))
+        .expect("deploy prints the address")
+        .to_string();
+    assert!(deployed.contains("\"status\": \"success\""), "{deployed}");
+
+    let called = stdout(&salus(
+        &node,
+        &[
+            "tx",
+            "call",
+            "--from",
+            "dev:1",
+            "--contract",
+            &address,
+            "--message",
+            "increment",
+            "--args",
+            "{\"amount\": 5}",
+        ],
+    ));
+    assert!(called.contains("\"result\": \"15\""), "{called}");
+    assert!(called.contains("\"event\": \"Incremented\""), "{called}");
+
+    let viewed = stdout(&salus(
+        &node,
+        &[
+            "call",
+            "--from",
+            "dev:2",
+            "--contract",
+            &address,
+            "--message",
+            "get",
+        ],
+    ));
+    assert!(viewed.contains("\"result\": \"15\""), "{viewed}");
+    assert!(viewed.contains("storage_get"), "{viewed}");
+
+    let on_chain = stdout(&salus(&node, &["abi", &address]));
+    assert_eq!(
+        on_chain.trim(),
+        abi.trim(),
+        "the ABI read from chain is the module's"
+    );
+
+    let account = stdout(&salus(&node, &["query", "account", &address]));
+    assert!(account.contains("codeHash"), "{account}");
+
+    // Bad JSON arguments: a client-side error naming the field, nothing submitted.
+    let bad = salus(
+        &node,
+        &[
+            "tx",
+            "call",
+            "--from",
+            "dev:1",
+            "--contract",
+            &address,
+            "--message",
+            "increment",
+            "--args",
+            "[\"five\"]",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("`amount`"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let unknown = salus(
+        &node,
+        &[
+            "tx",
+            "call",
+            "--from",
+            "dev:1",
+            "--contract",
+            &address,
+            "--message",
+            "incrementt",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no message `incrementt`"));
+
+    // A reverted call exits non-zero and says why.
+    let refused = salus(
+        &node,
+        &[
+            "tx",
+            "call",
+            "--from",
+            "dev:2",
+            "--contract",
+            &address,
+            "--message",
+            "reset",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("CounterError::NotOwner"));
+}
+
+#[test]
+fn keys_are_created_imported_listed_and_private() {
+    let node = start_dev_node();
+    let created = stdout(&salus(&node, &["key", "new", "--name", "clinic"]));
+    assert!(created.starts_with("clinic: 0x"), "{created}");
+    let imported = stdout(&salus(
+        &node,
+        &[
+            "key",
+            "import",
+            "--name",
+            "dev-one",
+            "--mnemonic",
+            "test test test test test test test test test test test junk",
+            "--index",
+            "1",
+        ],
+    ));
+    assert!(
+        imported.contains("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"),
+        "{imported}"
+    );
+    let listed = stdout(&salus(&node, &["key", "list"]));
+    assert!(
+        listed.contains("clinic") && listed.contains("dev-one"),
+        "{listed}"
+    );
+    let duplicate = salus(&node, &["key", "new", "--name", "clinic"]);
+    assert!(!duplicate.status.success());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(node.dir.path().join("keys/clinic.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The imported key signs: a transfer from it (funded at genesis as dev account 1).
+    let sent = stdout(&salus(
+        &node,
+        &[
+            "tx",
+            "transfer",
+            "--from",
+            "dev-one",
+            "--to",
+            "0x0000000000000000000000000000000000000042",
+            "--amount",
+            "7",
+        ],
+    ));
+    assert!(sent.contains("\"status\": \"success\""), "{sent}");
+}

@@ -110,6 +110,9 @@ pub struct ContractAbi {
     pub events: Vec<EventAbi>,
     /// The error types.
     pub errors: Vec<ErrorAbi>,
+    /// The `#[data]` structs and enums messages and events use.
+    #[serde(default)]
+    pub types: Vec<crate::types::TypeDef>,
 }
 
 /// The data of the custom section `name` of a Wasm module, if present.
@@ -224,10 +227,15 @@ impl ContractAbi {
             .ok_or_else(|| AbiError::UnknownMessage(name.to_string()))
     }
 
-    fn encode_message(message: &Message, values: &Value) -> Result<Vec<u8>, AbiError> {
+    fn encode_message(&self, message: &Message, values: &Value) -> Result<Vec<u8>, AbiError> {
         let mut input = selector_bytes(message)?;
         for (field, value) in message.args.iter().zip(arguments(message, values)?) {
-            AbiType::parse(&field.ty)?.encode_json(value, &field.name, &mut input)?;
+            AbiType::parse(&field.ty)?.encode_json_with(
+                value,
+                &field.name,
+                &mut input,
+                &self.types,
+            )?;
         }
         Ok(input)
     }
@@ -238,7 +246,7 @@ impl ContractAbi {
     /// # Errors
     /// [`AbiError`] naming the message, the argument count or the argument that does not fit.
     pub fn encode_call(&self, message: &str, values: &Value) -> Result<Vec<u8>, AbiError> {
-        Self::encode_message(self.message(message)?, values)
+        self.encode_message(self.message(message)?, values)
     }
 
     /// The constructor input with JSON arguments (empty if the contract has no constructor).
@@ -247,7 +255,7 @@ impl ContractAbi {
     /// [`AbiError`] as for [`ContractAbi::encode_call`].
     pub fn encode_constructor(&self, values: &Value) -> Result<Vec<u8>, AbiError> {
         match &self.constructor {
-            Some(constructor) => Self::encode_message(constructor, values),
+            Some(constructor) => self.encode_message(constructor, values),
             None => Ok(Vec::new()),
         }
     }
@@ -262,7 +270,7 @@ impl ContractAbi {
             return Ok(Value::Null);
         };
         let mut input = data;
-        let value = AbiType::parse(returns)?.decode_json(&mut input, "result")?;
+        let value = AbiType::parse(returns)?.decode_json_with(&mut input, "result", &self.types)?;
         if !input.is_empty() {
             return Err(AbiError::TrailingBytes(input.len()));
         }
@@ -288,7 +296,11 @@ impl ContractAbi {
         let mut input = &event.data[..];
         let mut fields = serde_json::Map::new();
         for field in &abi.fields {
-            let value = AbiType::parse(&field.ty)?.decode_json(&mut input, &field.name)?;
+            let value = AbiType::parse(&field.ty)?.decode_json_with(
+                &mut input,
+                &field.name,
+                &self.types,
+            )?;
             fields.insert(field.name.clone(), value);
         }
         Ok(Some(

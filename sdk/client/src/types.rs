@@ -31,7 +31,47 @@ pub enum AbiType {
     Array(Box<AbiType>, usize),
     /// `(A, B, …)`; `()` is the empty tuple.
     Tuple(Vec<AbiType>),
+    /// A `#[data]` struct or enum described in the ABI's `types`.
+    Named(String),
 }
+
+/// A `#[data]` type as the ABI describes it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct TypeDef {
+    /// Its name.
+    pub name: String,
+    /// `struct` or `enum`.
+    pub kind: String,
+    /// For structs: named fields, in encoding order.
+    #[serde(default)]
+    pub fields: Vec<TypeField>,
+    /// For enums: variants in index order.
+    #[serde(default)]
+    pub variants: Vec<TypeVariant>,
+}
+
+/// A struct field.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct TypeField {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub ty: String,
+}
+
+/// An enum variant: its name and the types of its unnamed fields.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct TypeVariant {
+    /// Its name.
+    pub name: String,
+    /// Field types.
+    #[serde(default)]
+    pub fields: Vec<String>,
+}
+
+/// The `#[data]` types a contract declares, by name.
+pub type TypeTable = [TypeDef];
 
 /// A value that does not fit its type, or a type the ABI cannot describe.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -139,6 +179,12 @@ impl AbiType {
             ("Hash", None) => AbiType::Hash,
             ("Vec", Some(inner)) => AbiType::Vec(Box::new(AbiType::parse(inner)?)),
             ("Option", Some(inner)) => AbiType::Option(Box::new(AbiType::parse(inner)?)),
+            (name, None)
+                if name.chars().next().is_some_and(char::is_alphabetic)
+                    && name.chars().all(|c| c.is_alphanumeric() || c == '_') =>
+            {
+                AbiType::Named(name.to_string())
+            }
             _ => return Err(unsupported()),
         })
     }
@@ -159,10 +205,11 @@ impl AbiType {
             }
             AbiType::Array(_, n) => format!("an array of {n}"),
             AbiType::Tuple(items) => format!("an array of {}", items.len()),
+            AbiType::Named(name) => format!("a {name}"),
         }
     }
 
-    /// Encodes `value` as SCALE, appending to `out`.
+    /// Encodes `value` as SCALE for a type without `#[data]` types.
     ///
     /// # Errors
     /// [`TypeError::Mismatch`] naming `path` and what was expected.
@@ -171,6 +218,28 @@ impl AbiType {
         value: &Value,
         path: &str,
         out: &mut Vec<u8>,
+    ) -> Result<(), TypeError> {
+        self.encode_json_with(value, path, out, &[])
+    }
+
+    /// Decodes one value of a type without `#[data]` types.
+    ///
+    /// # Errors
+    /// [`TypeError::Decode`] naming `path`.
+    pub fn decode_json(&self, input: &mut &[u8], path: &str) -> Result<Value, TypeError> {
+        self.decode_json_with(input, path, &[])
+    }
+
+    /// Encodes `value` as SCALE, appending to `out`; `#[data]` types are looked up in `types`.
+    ///
+    /// # Errors
+    /// [`TypeError::Mismatch`] naming `path` and what was expected.
+    pub fn encode_json_with(
+        &self,
+        value: &Value,
+        path: &str,
+        out: &mut Vec<u8>,
+        types: &TypeTable,
     ) -> Result<(), TypeError> {
         let mismatch = || TypeError::Mismatch {
             path: path.to_string(),
@@ -208,7 +277,7 @@ impl AbiType {
                 let items = value.as_array().ok_or_else(mismatch)?;
                 Compact(items.len() as u32).encode_to(out);
                 for (index, item) in items.iter().enumerate() {
-                    inner.encode_json(item, &format!("{path}.{index}"), out)?;
+                    inner.encode_json_with(item, &format!("{path}.{index}"), out, types)?;
                 }
             }
             AbiType::Option(inner) => {
@@ -216,7 +285,7 @@ impl AbiType {
                     out.push(0);
                 } else {
                     out.push(1);
-                    inner.encode_json(value, path, out)?;
+                    inner.encode_json_with(value, path, out, types)?;
                 }
             }
             AbiType::Array(inner, length) if **inner == AbiType::Unsigned(8) => {
@@ -228,28 +297,35 @@ impl AbiType {
                     .filter(|items| items.len() == *length)
                     .ok_or_else(mismatch)?;
                 for (index, item) in items.iter().enumerate() {
-                    inner.encode_json(item, &format!("{path}.{index}"), out)?;
+                    inner.encode_json_with(item, &format!("{path}.{index}"), out, types)?;
                 }
             }
-            AbiType::Tuple(types) => {
+            AbiType::Tuple(tuple_types) => {
                 let items = match value {
-                    Value::Null if types.is_empty() => Vec::new(),
-                    Value::Array(items) if items.len() == types.len() => items.clone(),
+                    Value::Null if tuple_types.is_empty() => Vec::new(),
+                    Value::Array(items) if items.len() == tuple_types.len() => items.clone(),
                     _ => return Err(mismatch()),
                 };
-                for (index, (ty, item)) in types.iter().zip(&items).enumerate() {
-                    ty.encode_json(item, &format!("{path}.{index}"), out)?;
+                for (index, (ty, item)) in tuple_types.iter().zip(&items).enumerate() {
+                    ty.encode_json_with(item, &format!("{path}.{index}"), out, types)?;
                 }
             }
+            AbiType::Named(name) => encode_named(name, value, path, out, types)?,
         }
         Ok(())
     }
 
-    /// Decodes one value of this type from `input` into JSON.
+    /// Decodes one value of this type from `input` into JSON; `#[data]` types are looked up in
+    /// `types`.
     ///
     /// # Errors
     /// [`TypeError::Decode`] naming `path`.
-    pub fn decode_json(&self, input: &mut &[u8], path: &str) -> Result<Value, TypeError> {
+    pub fn decode_json_with(
+        &self,
+        input: &mut &[u8],
+        path: &str,
+        types: &TypeTable,
+    ) -> Result<Value, TypeError> {
         let fail = |reason: String| TypeError::Decode {
             path: path.to_string(),
             expected: self.describe(),
@@ -306,13 +382,13 @@ impl AbiType {
                     .0 as usize;
                 let mut items = Vec::with_capacity(length.min(1024));
                 for index in 0..length {
-                    items.push(inner.decode_json(input, &format!("{path}.{index}"))?);
+                    items.push(inner.decode_json_with(input, &format!("{path}.{index}"), types)?);
                 }
                 Value::Array(items)
             }
             AbiType::Option(inner) => match take(input, 1)?[0] {
                 0 => Value::Null,
-                1 => inner.decode_json(input, path)?,
+                1 => inner.decode_json_with(input, path, types)?,
                 other => return Err(fail(format!("option tag {other}"))),
             },
             AbiType::Array(inner, length) if **inner == AbiType::Unsigned(8) => {
@@ -320,19 +396,145 @@ impl AbiType {
             }
             AbiType::Array(inner, length) => Value::Array(
                 (0..*length)
-                    .map(|index| inner.decode_json(input, &format!("{path}.{index}")))
+                    .map(|index| inner.decode_json_with(input, &format!("{path}.{index}"), types))
                     .collect::<Result<_, _>>()?,
             ),
-            AbiType::Tuple(types) if types.is_empty() => Value::Null,
-            AbiType::Tuple(types) => Value::Array(
-                types
+            AbiType::Tuple(tuple_types) if tuple_types.is_empty() => Value::Null,
+            AbiType::Tuple(tuple_types) => Value::Array(
+                tuple_types
                     .iter()
                     .enumerate()
-                    .map(|(index, ty)| ty.decode_json(input, &format!("{path}.{index}")))
+                    .map(|(index, ty)| {
+                        ty.decode_json_with(input, &format!("{path}.{index}"), types)
+                    })
                     .collect::<Result<_, _>>()?,
             ),
+            AbiType::Named(name) => decode_named(name, input, path, types)?,
         })
     }
+}
+
+fn lookup<'a>(name: &str, path: &str, types: &'a TypeTable) -> Result<&'a TypeDef, TypeError> {
+    types
+        .iter()
+        .find(|definition| definition.name == name)
+        .ok_or_else(|| TypeError::Unsupported(format!("{name} (at `{path}`)")))
+}
+
+/// Structs are JSON objects by field name (arrays in order are accepted); enum variants are
+/// `"Variant"` without fields, `{"Variant": value}` with one, `{"Variant": [values]}` with more.
+fn encode_named(
+    name: &str,
+    value: &Value,
+    path: &str,
+    out: &mut Vec<u8>,
+    types: &TypeTable,
+) -> Result<(), TypeError> {
+    let definition = lookup(name, path, types)?;
+    let mismatch = |expected: String| TypeError::Mismatch {
+        path: path.to_string(),
+        expected,
+        found: short(value),
+    };
+    if definition.kind == "struct" {
+        for (index, field) in definition.fields.iter().enumerate() {
+            let item = match value {
+                Value::Object(map) => map.get(&field.name),
+                Value::Array(items) if items.len() == definition.fields.len() => items.get(index),
+                _ => None,
+            }
+            .ok_or_else(|| mismatch(format!("a {name} object with field `{}`", field.name)))?;
+            AbiType::parse(&field.ty)?.encode_json_with(
+                item,
+                &format!("{path}.{}", field.name),
+                out,
+                types,
+            )?;
+        }
+        return Ok(());
+    }
+    let (variant_name, payload) = match value {
+        Value::String(variant) => (variant.as_str(), None),
+        Value::Object(map) if map.len() == 1 => {
+            let (variant, payload) = map.iter().next().expect("one entry");
+            (variant.as_str(), Some(payload))
+        }
+        _ => return Err(mismatch(format!("a {name} variant"))),
+    };
+    let (index, variant) = definition
+        .variants
+        .iter()
+        .enumerate()
+        .find(|(_, variant)| variant.name == variant_name)
+        .ok_or_else(|| mismatch(format!("one of {name}'s variants")))?;
+    out.push(index as u8);
+    let values: Vec<&Value> = match (variant.fields.len(), payload) {
+        (0, None) => Vec::new(),
+        (1, Some(value)) => vec![value],
+        (n, Some(Value::Array(items))) if items.len() == n => items.iter().collect(),
+        _ => {
+            return Err(mismatch(format!(
+                "{name}::{variant_name} with {} fields",
+                variant.fields.len()
+            )));
+        }
+    };
+    for (position, (ty, item)) in variant.fields.iter().zip(values).enumerate() {
+        AbiType::parse(ty)?.encode_json_with(
+            item,
+            &format!("{path}.{variant_name}.{position}"),
+            out,
+            types,
+        )?;
+    }
+    Ok(())
+}
+
+fn decode_named(
+    name: &str,
+    input: &mut &[u8],
+    path: &str,
+    types: &TypeTable,
+) -> Result<Value, TypeError> {
+    let definition = lookup(name, path, types)?;
+    if definition.kind == "struct" {
+        let mut object = serde_json::Map::new();
+        for field in &definition.fields {
+            let value = AbiType::parse(&field.ty)?.decode_json_with(
+                input,
+                &format!("{path}.{}", field.name),
+                types,
+            )?;
+            object.insert(field.name.clone(), value);
+        }
+        return Ok(Value::Object(object));
+    }
+    let fail = |reason: String| TypeError::Decode {
+        path: path.to_string(),
+        expected: format!("a {name}"),
+        reason,
+    };
+    let (&index, rest) = input
+        .split_first()
+        .ok_or_else(|| fail("no variant index".into()))?;
+    *input = rest;
+    let variant = definition
+        .variants
+        .get(usize::from(index))
+        .ok_or_else(|| fail(format!("variant index {index}")))?;
+    let mut values = Vec::new();
+    for (position, ty) in variant.fields.iter().enumerate() {
+        values.push(AbiType::parse(ty)?.decode_json_with(
+            input,
+            &format!("{path}.{}.{position}", variant.name),
+            types,
+        )?);
+    }
+    Ok(match values.len() {
+        0 => Value::String(variant.name.clone()),
+        1 => serde_json::json!({ &variant.name: values.remove(0) }),
+        _ => serde_json::json!({ &variant.name: values }),
+    })
 }
 
 fn short(value: &Value) -> String {

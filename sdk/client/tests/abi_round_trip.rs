@@ -127,7 +127,10 @@ fn the_counter_abi_read_from_its_wasm_drives_calls_end_to_end() {
     assert_eq!(increment.args[0].ty, "u64");
     assert_eq!(increment.error.as_deref(), Some("CounterError"));
     assert!(abi.message("get").unwrap().view);
-    assert_eq!(abi.errors[0].variants, vec!["Overflow", "NotOwner"]);
+    assert_eq!(
+        abi.errors[0].variants,
+        vec!["Overflow", "NotOwner", "CapReached"]
+    );
     // Every type the contract's ABI mentions is one the client can encode.
     for message in abi.messages.iter().chain(abi.constructor.iter()) {
         for ty in message
@@ -219,5 +222,74 @@ fn transaction_builder_tracks_nonces_and_signs_for_the_chain() {
             message: "CounterError::NotOwner".into()
         }),
         Some("reverted: CounterError::NotOwner".into())
+    );
+}
+
+#[test]
+fn data_structs_and_enums_are_described_in_the_abi_and_encoded_by_the_client() {
+    let abi = ContractAbi::from_wasm(salus_contracts::COUNTER).unwrap();
+    let mode = abi
+        .types
+        .iter()
+        .find(|t| t.name == "Mode")
+        .expect("Mode is described");
+    assert_eq!(mode.kind, "enum");
+    assert_eq!(
+        mode.variants
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Open", "Capped"]
+    );
+    let stats = abi
+        .types
+        .iter()
+        .find(|t| t.name == "Stats")
+        .expect("Stats is described");
+    assert_eq!(
+        stats
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["total", "mode", "owner"]
+    );
+
+    let mut chain = salus_testkit::TestChain::new();
+    let owner = chain.account(1);
+    let counter = chain
+        .deploy(owner, salus_contracts::COUNTER, "new", &5u64)
+        .unwrap();
+    // Enum argument from JSON: {"Capped": "7"} → index 1, then the u64.
+    let input = abi
+        .encode_call("set_mode", &json!([{ "Capped": "7" }]))
+        .unwrap();
+    let mut expected = salus_testkit::selector("set_mode").to_vec();
+    expected.extend_from_slice(&[1]);
+    expected.extend_from_slice(&7u64.to_le_bytes());
+    assert_eq!(input, expected);
+    assert!(chain.call_raw(owner, counter, input).is_success());
+    assert_eq!(
+        chain
+            .call(owner, counter, "increment", &3u64)
+            .revert_message(),
+        "CounterError::CapReached"
+    );
+    // Struct result to JSON, with the enum and an option inside.
+    let stats_result = chain.call(owner, counter, "stats", &());
+    let decoded = abi
+        .decode_result("stats", &stats_result.receipt.return_data)
+        .unwrap();
+    assert_eq!(
+        decoded,
+        json!({ "total": "5", "mode": { "Capped": "7" }, "owner": owner.to_string() })
+    );
+    // Unit variants are plain strings; a wrong variant name is named in the error.
+    let open = abi.encode_call("set_mode", &json!(["Open"])).unwrap();
+    assert_eq!(&open[4..], &[0]);
+    let error = abi.encode_call("set_mode", &json!(["Closed"])).unwrap_err();
+    assert!(
+        error.to_string().contains("`mode`") && error.to_string().contains("Mode"),
+        "{error}"
     );
 }

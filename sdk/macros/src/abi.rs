@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::model::{ErrorDef, EventDef, Message, Output, selector, signature_topic, type_name};
+use crate::model::{
+    DataDef, ErrorDef, EventDef, Message, Output, selector, signature_topic, type_name,
+};
 
 fn hex(bytes: &[u8]) -> String {
     let mut out = String::from("0x");
@@ -47,7 +49,26 @@ pub fn document(
     messages: &[Message],
     events: &[EventDef],
     errors: &[ErrorDef],
+    data: &[DataDef],
 ) -> String {
+    let types: Vec<Value> = data
+        .iter()
+        .map(|definition| match definition {
+            DataDef::Struct { name, fields } => json!({
+                "name": name.to_string(),
+                "kind": "struct",
+                "fields": fields.iter().map(|(field, ty)| json!({ "name": field.to_string(), "type": type_name(ty) })).collect::<Vec<_>>(),
+            }),
+            DataDef::Enum { name, variants } => json!({
+                "name": name.to_string(),
+                "kind": "enum",
+                "variants": variants.iter().map(|(variant, fields)| json!({
+                    "name": variant.to_string(),
+                    "fields": fields.iter().map(type_name).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            }),
+        })
+        .collect();
     let events: Vec<Value> = events
         .iter()
         .map(|event| {
@@ -75,6 +96,7 @@ pub fn document(
         "messages": messages.iter().map(message_json).collect::<Vec<_>>(),
         "events": events,
         "errors": errors,
+        "types": types,
     })
     .to_string()
 }

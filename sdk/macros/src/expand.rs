@@ -6,7 +6,7 @@ use syn::{Attribute, Fields, ImplItem, Item, ItemMod};
 
 use crate::abi;
 use crate::model::{
-    ErrorDef, EventDef, EventField, Message, Output, selector, signature_topic, type_name,
+    DataDef, ErrorDef, EventDef, EventField, Message, Output, selector, signature_topic, type_name,
 };
 
 fn take_attribute(attributes: &mut Vec<Attribute>, name: &str) -> Option<Attribute> {
@@ -37,6 +37,7 @@ pub fn contract(attribute: TokenStream, item: TokenStream) -> syn::Result<TokenS
 
     let mut events = Vec::new();
     let mut errors = Vec::new();
+    let mut data = Vec::new();
     let mut constructor: Option<Message> = None;
     let mut messages: Vec<Message> = Vec::new();
     let mut contract_type: Option<syn::Type> = None;
@@ -93,6 +94,67 @@ pub fn contract(attribute: TokenStream, item: TokenStream) -> syn::Result<TokenS
                     .attrs
                     .push(syn::parse_quote!(#[codec(crate = ::salus_sdk::codec)]));
                 errors.push(ErrorDef {
+                    name: enumeration.ident.clone(),
+                    variants,
+                });
+            }
+            Item::Struct(structure)
+                if structure.attrs.iter().any(|a| a.path().is_ident("data")) =>
+            {
+                take_attribute(&mut structure.attrs, "data");
+                let Fields::Named(named) = &structure.fields else {
+                    return Err(syn::Error::new_spanned(
+                        &structure.ident,
+                        "a #[data] struct needs named fields",
+                    ));
+                };
+                let fields = named
+                    .named
+                    .iter()
+                    .map(|field| (field.ident.clone().expect("named"), field.ty.clone()))
+                    .collect();
+                structure.attrs.push(syn::parse_quote!(#[derive(::salus_sdk::Encode, ::salus_sdk::Decode, Clone, Debug, PartialEq, Eq)]));
+                structure
+                    .attrs
+                    .push(syn::parse_quote!(#[codec(crate = ::salus_sdk::codec)]));
+                data.push(DataDef::Struct {
+                    name: structure.ident.clone(),
+                    fields,
+                });
+            }
+            Item::Enum(enumeration)
+                if enumeration.attrs.iter().any(|a| a.path().is_ident("data")) =>
+            {
+                take_attribute(&mut enumeration.attrs, "data");
+                let mut variants = Vec::new();
+                for variant in &enumeration.variants {
+                    let fields = match &variant.fields {
+                        Fields::Unit => Vec::new(),
+                        Fields::Unnamed(unnamed) => unnamed
+                            .unnamed
+                            .iter()
+                            .map(|field| field.ty.clone())
+                            .collect(),
+                        Fields::Named(_) => {
+                            return Err(syn::Error::new_spanned(
+                                &variant.ident,
+                                "#[data] enum variants take unnamed fields: `Variant(A, B)`",
+                            ));
+                        }
+                    };
+                    variants.push((variant.ident.clone(), fields));
+                }
+                if variants.len() > 256 {
+                    return Err(syn::Error::new_spanned(
+                        &enumeration.ident,
+                        "at most 256 variants",
+                    ));
+                }
+                enumeration.attrs.push(syn::parse_quote!(#[derive(::salus_sdk::Encode, ::salus_sdk::Decode, Clone, Debug, PartialEq, Eq)]));
+                enumeration
+                    .attrs
+                    .push(syn::parse_quote!(#[codec(crate = ::salus_sdk::codec)]));
+                data.push(DataDef::Enum {
                     name: enumeration.ident.clone(),
                     variants,
                 });
@@ -205,6 +267,7 @@ pub fn contract(attribute: TokenStream, item: TokenStream) -> syn::Result<TokenS
         &messages,
         &events,
         &errors,
+        &data,
     );
     let document_bytes = syn::LitByteStr::new(document.as_bytes(), Span::call_site());
     let document_len = document.len();

@@ -1,6 +1,7 @@
 //! `#[contract]`: turns an inline module into a Salus contract.
 //!
-//! Inside the module, `#[event]` structs become events (first topic: keccak256 of the name;
+//! Inside the module, `#[data]` structs and enums become types that messages and events can use
+//! (described in the ABI so clients can encode them), `#[event]` structs become events (first topic: keccak256 of the name;
 //! fields marked `#[topic]` add topics), `#[error]` enums become contract errors (their variant
 //! name is the revert message), and the one `impl` block with `#[constructor]` and
 //! `#[message]` / `#[message(view)]` functions becomes the `deploy` and `call` entry points:

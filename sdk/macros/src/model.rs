@@ -131,3 +131,17 @@ pub struct ErrorDef {
     pub name: syn::Ident,
     pub variants: Vec<syn::Ident>,
 }
+
+/// A `#[data]` struct or enum: a user type that messages and events may use.
+pub enum DataDef {
+    /// A struct with named fields.
+    Struct {
+        name: syn::Ident,
+        fields: Vec<(syn::Ident, Type)>,
+    },
+    /// An enum: variants with unnamed fields (possibly none).
+    Enum {
+        name: syn::Ident,
+        variants: Vec<(syn::Ident, Vec<Type>)>,
+    },
+}

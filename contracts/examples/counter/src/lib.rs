@@ -8,6 +8,27 @@ mod counter {
     const COUNT: Value<u64> = Value::new(b"count");
     const OWNER: Value<Address> = Value::new(b"owner");
     const BY_CALLER: Map<Address, u64> = Map::new(b"by/");
+    const MODE: Value<Mode> = Value::new(b"mode");
+
+    /// Who may increment, and how far.
+    #[data]
+    pub enum Mode {
+        /// Anyone, without limit.
+        Open,
+        /// Anyone, up to this total.
+        Capped(u64),
+    }
+
+    /// A summary of the counter.
+    #[data]
+    pub struct Stats {
+        /// The current total.
+        pub total: u64,
+        /// The increment policy.
+        pub mode: Mode,
+        /// The owner.
+        pub owner: Option<Address>,
+    }
 
     /// Emitted on every increment.
     #[event]
@@ -23,8 +44,10 @@ mod counter {
     pub enum CounterError {
         /// The counter would exceed `u64::MAX`.
         Overflow,
-        /// Only the owner may reset.
+        /// Only the owner may reset or change the mode.
         NotOwner,
+        /// The cap of `Mode::Capped` would be exceeded.
+        CapReached,
     }
 
     /// The contract.
@@ -46,6 +69,11 @@ mod counter {
                 .unwrap_or(0)
                 .checked_add(amount)
                 .ok_or(CounterError::Overflow)?;
+            if let Some(Mode::Capped(cap)) = MODE.get()
+                && total > cap
+            {
+                return Err(CounterError::CapReached);
+            }
             COUNT.set(&total);
             let by = caller();
             BY_CALLER.insert(&by, &(BY_CALLER.get(&by).unwrap_or(0) + amount));
@@ -59,6 +87,24 @@ mod counter {
             ensure_owner()?;
             COUNT.set(&0);
             Ok(())
+        }
+
+        /// Sets the increment policy (owner only).
+        #[message]
+        pub fn set_mode(mode: Mode) -> Result<(), CounterError> {
+            ensure_owner()?;
+            MODE.set(&mode);
+            Ok(())
+        }
+
+        /// Total, policy and owner.
+        #[message(view)]
+        pub fn stats() -> Stats {
+            Stats {
+                total: COUNT.get().unwrap_or(0),
+                mode: MODE.get().unwrap_or(Mode::Open),
+                owner: OWNER.get(),
+            }
         }
 
         /// The current total.

@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod cli;
+pub mod config;
 pub mod genesis;
 pub mod mempool;
 pub mod mining;

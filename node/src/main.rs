@@ -41,6 +41,33 @@ enum Command {
         #[arg(long, default_value = DEFAULT_DEV_RPC_ADDR)]
         rpc_addr: std::net::SocketAddr,
     },
+    /// Run a full node from a TOML config file, with environment variables and flags
+    /// overriding it.
+    ///
+    /// Example: salus node --config /etc/salus/node.toml --mine --miner 0x…
+    Node {
+        /// TOML configuration file.
+        #[arg(long, env = "SALUS_CONFIG")]
+        config: Option<PathBuf>,
+        /// Data directory.
+        #[arg(long, env = "SALUS_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// Genesis file (JSON), or `dev`.
+        #[arg(long, env = "SALUS_GENESIS")]
+        genesis: Option<String>,
+        /// JSON-RPC listen address.
+        #[arg(long, env = "SALUS_RPC_ADDR")]
+        rpc_addr: Option<String>,
+        /// Mine blocks.
+        #[arg(long, env = "SALUS_MINE")]
+        mine: Option<bool>,
+        /// Address receiving block rewards.
+        #[arg(long, env = "SALUS_MINER")]
+        miner: Option<String>,
+        /// Nonce-search threads.
+        #[arg(long, env = "SALUS_THREADS")]
+        threads: Option<usize>,
+    },
     /// Manage signing keys (files in ~/.salus/keys, or $SALUS_KEYS, readable only by you).
     ///
     /// Example: salus key new --name clinic
@@ -318,6 +345,29 @@ fn main() -> anyhow::Result<()> {
                 .build()?;
             runtime.block_on(run_dev(data_dir, block_time_ms, threads, blocks, rpc_addr))
         }
+        Command::Node {
+            config,
+            data_dir,
+            genesis,
+            rpc_addr,
+            mine,
+            miner,
+            threads,
+        } => {
+            let settings = NodeSettings {
+                config,
+                data_dir,
+                genesis,
+                rpc_addr,
+                mine,
+                miner,
+                threads,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(run_node(settings))
+        }
         Command::Key(command) => run_key(command),
         Command::Tx(command) => client_runtime()?.block_on(async {
             match command {
@@ -423,25 +473,100 @@ fn import_blocks(
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
+/// `salus node`'s flags, before merging with the configuration file.
+struct NodeSettings {
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    genesis: Option<String>,
+    rpc_addr: Option<String>,
+    mine: Option<bool>,
+    miner: Option<String>,
+    threads: Option<usize>,
+}
+
+async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
+    use salus_node::config::{ConfigError, ConfigFile, parse_miner, parse_rpc_addr};
+    let file = match &settings.config {
+        Some(path) => ConfigFile::load(path)?,
+        None => ConfigFile::default(),
+    };
+    let data_dir = settings
+        .data_dir
+        .or(file.data_dir)
+        .ok_or(ConfigError::Missing("data_dir"))?;
+    let genesis_setting = settings
+        .genesis
+        .or(file.genesis)
+        .ok_or(ConfigError::Missing("genesis"))?;
+    let (genesis, dev) = if genesis_setting == "dev" {
+        (GenesisConfig::dev(), true)
+    } else {
+        (
+            GenesisConfig::load(std::path::Path::new(&genesis_setting))?,
+            false,
+        )
+    };
+    let rpc_addr = parse_rpc_addr(
+        settings
+            .rpc_addr
+            .or(file.rpc.addr)
+            .as_deref()
+            .unwrap_or("127.0.0.1:8650"),
+    )?;
+    let mine = settings.mine.or(file.mining.enabled).unwrap_or(false);
+    let miner = match settings.miner.or(file.mining.miner) {
+        Some(text) => parse_miner(&text)?,
+        None if mine => return Err(ConfigError::Missing("mining.miner").into()),
+        None => salus_primitives::Address::ZERO,
+    };
+    let config = service::NodeConfig {
+        data_dir: data_dir.clone(),
+        rpc_addr,
+        genesis,
+        dev,
+        mining: if mine {
+            service::Mining::Continuous
+        } else {
+            service::Mining::Off
+        },
+        miner,
+        mining_threads: settings.threads.or(file.mining.threads).unwrap_or(1),
+    };
+    let shutdown = shutdown_signals()?;
+    let node = service::start(config)
+        .await
+        .with_context(|| format!("starting the node in {}", data_dir.display()))?;
+    println!(
+        "Salus node: data {}  RPC http://{1}  ws://{1}  mining {mine}",
+        data_dir.display(),
+        node.rpc_addr
+    );
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    let state = node.state.clone();
+    node.run_until(shutdown).await?;
+    let chain = state.chain();
+    println!(
+        "Stopped at block {} {}",
+        chain.head().header.number,
+        chain.head().hash
+    );
+    Ok(())
+}
+
+/// Registers SIGINT and SIGTERM handlers now (before the node announces itself, so that a signal
+/// sent right after start-up is never lost) and returns a future that resolves on either.
+fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut terminate =
+        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {}
+            _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+    })
 }
 
 async fn run_dev(
@@ -457,14 +582,14 @@ async fn run_dev(
         rpc_addr,
         genesis: GenesisConfig::dev(),
         dev: true,
-        block_time_ms: if blocks.is_some() {
-            None
-        } else {
-            Some(block_time_ms)
+        mining: match (blocks, block_time_ms) {
+            (Some(_), _) | (None, 0) => service::Mining::OnDemand,
+            (None, ms) => service::Mining::Every(ms),
         },
         miner,
         mining_threads: threads,
     };
+    let shutdown = shutdown_signals()?;
     let node = service::start(config)
         .await
         .context("starting the dev node")?;
@@ -516,7 +641,7 @@ async fn run_dev(
         return Ok(());
     }
     let state = node.state.clone();
-    node.run_until(shutdown_signal()).await?;
+    node.run_until(shutdown).await?;
     let chain = state.chain();
     println!(
         "Stopped at block {} {}",

@@ -33,6 +33,19 @@ pub const MAX_RPC_CONNECTIONS: u32 = 256;
 /// Headers buffered per subscriber before a slow one starts missing heads.
 pub const HEAD_SUBSCRIPTION_BUFFER: usize = 256;
 
+/// When a node mines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mining {
+    /// Never (a node that only follows and serves).
+    Off,
+    /// Only when asked (`dev_mine`).
+    OnDemand,
+    /// A block every this many milliseconds (dev chains).
+    Every(u64),
+    /// Back to back, as fast as the proof of work allows (the difficulty sets the pace).
+    Continuous,
+}
+
 /// How a node is run.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -44,8 +57,8 @@ pub struct NodeConfig {
     pub genesis: GenesisConfig,
     /// Dev chain: `dev_*` methods answer.
     pub dev: bool,
-    /// Mine a block every this many ms (0: only on `dev_mine`); `None`: do not mine.
-    pub block_time_ms: Option<u64>,
+    /// When to mine.
+    pub mining: Mining,
     /// Receiver of block rewards.
     pub miner: Address,
     /// Threads for the nonce search.
@@ -273,7 +286,11 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let server = server.start(module);
 
     let mut tasks = JoinSet::new();
-    if let Some(interval_ms) = config.block_time_ms.filter(|ms| *ms > 0) {
+    if let Mining::Every(_) | Mining::Continuous = config.mining {
+        let interval_ms = match config.mining {
+            Mining::Every(ms) => ms.max(1),
+            _ => 1,
+        };
         let miner_state = state.clone();
         tasks.spawn(async move {
             let mut ticker = tokio::time::interval(std::time::Duration::from_millis(interval_ms));

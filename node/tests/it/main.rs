@@ -7,6 +7,7 @@ mod contracts;
 mod crash;
 mod dev_command;
 mod mempool;
+mod operations;
 mod reorg;
 mod rpc;
 mod support;

@@ -406,3 +406,66 @@ pub async fn query(rpc: &str, what: &str, target: &str, key: Option<&str>) -> an
     println!("{}", serde_json::to_string_pretty(&value)?);
     Ok(())
 }
+
+/// `salus events`: a contract's events as a table, decoded through its on-chain ABI.
+///
+/// # Errors
+/// On any RPC failure or bad argument.
+pub async fn events(
+    rpc: &str,
+    contract: &str,
+    topics: &[String],
+    from: Option<u64>,
+    to: Option<u64>,
+    limit: u32,
+) -> anyhow::Result<()> {
+    let client = connect(rpc)?;
+    let address: Address = contract.parse().map_err(|e| anyhow!("--contract: {e}"))?;
+    let abi = abi_on_chain(&client, &address).await.ok();
+    let filter = salus_client::rpc::EventFilter {
+        contract: address.to_string(),
+        topics: topics
+            .iter()
+            .map(|topic| (topic != "*").then(|| topic.clone()))
+            .collect(),
+        from_block: from,
+        to_block: to,
+        after: None,
+        limit: Some(limit),
+    };
+    let page = client.events_query(filter).await?;
+    println!(
+        "{:>8} {:>4} {:>4}  {:<20} fields",
+        "block", "tx", "ev", "event"
+    );
+    for record in &page.events {
+        let event = salus_primitives::Event {
+            contract: address,
+            topics: record
+                .event
+                .topics
+                .iter()
+                .filter_map(|topic| topic.parse().ok())
+                .collect(),
+            data: hex::decode(record.event.data.trim_start_matches("0x"))?,
+        };
+        let decoded = abi
+            .as_ref()
+            .and_then(|abi| abi.decode_event(&event).ok().flatten());
+        let (name, fields) = match decoded {
+            Some(value) => (
+                value["event"].as_str().unwrap_or("?").to_string(),
+                value["fields"].to_string(),
+            ),
+            None => ("(undecoded)".to_string(), record.event.data.clone()),
+        };
+        println!(
+            "{:>8} {:>4} {:>4}  {:<20} {}",
+            record.block_number, record.transaction_index, record.event_index, name, fields
+        );
+    }
+    if let Some(next) = page.next {
+        println!("… more after cursor {next}");
+    }
+    Ok(())
+}

@@ -116,6 +116,29 @@ enum Command {
         #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
         rpc: String,
     },
+    /// List a contract's events as a table, decoded through its on-chain ABI.
+    ///
+    /// Example: salus events --contract 0x… --topic '*' --topic 0x…patient-topic --from 100
+    Events {
+        /// The contract.
+        #[arg(long)]
+        contract: String,
+        /// Required topics by position (`*` for any).
+        #[arg(long)]
+        topic: Vec<String>,
+        /// First block.
+        #[arg(long)]
+        from: Option<u64>,
+        /// Last block.
+        #[arg(long)]
+        to: Option<u64>,
+        /// Most events to list.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// Node RPC URL.
+        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
+        rpc: String,
+    },
     /// Print a contract's ABI, from a deployed address or a .wasm file.
     ///
     /// Example: salus abi contracts/target/…/counter.wasm
@@ -411,6 +434,14 @@ fn main() -> anyhow::Result<()> {
             key,
             rpc,
         } => client_runtime()?.block_on(cli::query(&rpc, &what, &target, key.as_deref())),
+        Command::Events {
+            contract,
+            topic,
+            from,
+            to,
+            limit,
+            rpc,
+        } => client_runtime()?.block_on(cli::events(&rpc, &contract, &topic, from, to, limit)),
         Command::Abi { target, rpc } => client_runtime()?.block_on(async {
             let client = cli::connect(&rpc)?;
             let abi = cli::abi(&client, &target).await?;

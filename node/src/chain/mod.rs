@@ -150,6 +150,8 @@ pub struct Chain {
     signatures: Arc<VerifiedSignatures>,
     /// Transactions of disconnected blocks not (yet) in a connected block, for the mempool.
     orphaned_transactions: BTreeMap<Hash, SignedTransaction>,
+    /// Blocks connected since the last drain, in order, for event subscribers.
+    connected_blocks: Vec<Hash>,
 }
 
 impl Chain {
@@ -186,6 +188,7 @@ impl Chain {
             orphans: OrphanPool::default(),
             signatures: Arc::new(VerifiedSignatures::default()),
             orphaned_transactions: BTreeMap::new(),
+            connected_blocks: Vec::new(),
         };
         chain.resume_best_branch()?;
         Ok(chain)
@@ -237,6 +240,12 @@ impl Chain {
         std::mem::take(&mut self.orphaned_transactions)
             .into_values()
             .collect()
+    }
+
+    /// Takes the hashes of the blocks connected to the canonical chain since the last call, in
+    /// order (a reorganisation connects several at once).
+    pub fn drain_connected_blocks(&mut self) -> Vec<Hash> {
+        std::mem::take(&mut self.connected_blocks)
     }
 
     /// Validates and stores `block`, moving the head if its branch is now the heaviest, then
@@ -576,7 +585,11 @@ impl Chain {
             .ok_or_else(|| StorageError::Corrupt(format!("body of {hash} is missing")))?;
         let mut batch = self.store.batch();
         batch.apply_state_changes(&changes, false);
-        batch.unset_canonical(header.number, &body);
+        let receipts = self
+            .store
+            .receipts(&hash)?
+            .ok_or_else(|| StorageError::Corrupt(format!("receipts of {hash} are missing")))?;
+        batch.unset_canonical(header.number, &body, &receipts);
         batch.set_head(&header.parent_hash);
         self.store.write(batch)?;
         for transaction in body {
@@ -600,7 +613,7 @@ impl Chain {
             .body(hash)?
             .ok_or_else(|| StorageError::Corrupt(format!("body of {hash} is missing")))?;
         let mut batch = self.store.batch();
-        match &meta.status {
+        let receipts = match &meta.status {
             BlockStatus::Invalid(reason) => {
                 return Err(ImportError::KnownInvalid {
                     hash: *hash,
@@ -612,6 +625,9 @@ impl Chain {
                     StorageError::Corrupt(format!("state changes of {hash} are missing"))
                 })?;
                 batch.apply_state_changes(&changes, true);
+                self.store.receipts(hash)?.ok_or_else(|| {
+                    StorageError::Corrupt(format!("receipts of {hash} are missing"))
+                })?
             }
             BlockStatus::Stored => {
                 let execution = self.execute(header, &body)?;
@@ -632,14 +648,16 @@ impl Chain {
                         status: BlockStatus::Valid,
                     },
                 );
+                execution.receipts
             }
-        }
-        batch.set_canonical(header, &body);
+        };
+        batch.set_canonical(header, &body, &receipts);
         batch.set_head(hash);
         self.store.write(batch)?;
         for transaction in &body {
             self.orphaned_transactions.remove(&transaction.hash());
         }
+        self.connected_blocks.push(*hash);
         self.head = Tip {
             hash: *hash,
             header: header.clone(),
@@ -759,7 +777,7 @@ fn write_genesis(store: &Store, genesis: &Genesis) -> Result<(), ImportError> {
     batch.put_tree_nodes(&genesis.tree.new_nodes);
     batch.put_execution(&hash, &[], &changes);
     batch.apply_state_changes(&changes, true);
-    batch.set_canonical(&genesis.header, &[]);
+    batch.set_canonical(&genesis.header, &[], &[]);
     batch.set_head(&hash);
     batch.set_genesis(&hash, &genesis.params);
     store.write(batch)?;

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use salus_client::rpc::{HeaderView, SalusApiServer};
+use salus_client::rpc::{EventRecord, HeaderView, SalusApiServer};
 use salus_primitives::{Address, Block, Hash, SignedTransaction};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
@@ -32,6 +32,8 @@ pub const MAX_RPC_BATCH: u32 = 64;
 pub const MAX_RPC_CONNECTIONS: u32 = 256;
 /// Headers buffered per subscriber before a slow one starts missing heads.
 pub const HEAD_SUBSCRIPTION_BUFFER: usize = 256;
+/// Events buffered per subscriber before a slow one starts missing events.
+pub const EVENT_SUBSCRIPTION_BUFFER: usize = 4_096;
 
 /// When a node mines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +99,7 @@ pub struct NodeState {
     genesis: Genesis,
     config: NodeConfig,
     heads: broadcast::Sender<HeaderView>,
+    events: broadcast::Sender<EventRecord>,
     clock_offset_ms: AtomicU64,
     mining: tokio::sync::Mutex<()>,
     stopping: AtomicBool,
@@ -126,12 +129,14 @@ impl NodeState {
             PoolLimits::default(),
         );
         let (heads, _) = broadcast::channel(HEAD_SUBSCRIPTION_BUFFER);
+        let (events, _) = broadcast::channel(EVENT_SUBSCRIPTION_BUFFER);
         Ok(Arc::new(NodeState {
             chain: Mutex::new(chain),
             mempool: Mutex::new(mempool),
             genesis,
             config,
             heads,
+            events,
             clock_offset_ms: AtomicU64::new(0),
             mining: tokio::sync::Mutex::new(()),
             stopping: AtomicBool::new(false),
@@ -243,8 +248,36 @@ impl NodeState {
             );
             // No subscribers is fine.
             let _ = self.heads.send(views::header(&head.header));
+            if self.events.receiver_count() > 0 {
+                for hash in chain.drain_connected_blocks() {
+                    self.publish_events(&chain, &hash);
+                }
+            } else {
+                chain.drain_connected_blocks();
+            }
         }
         Ok(())
+    }
+}
+
+impl NodeState {
+    fn publish_events(&self, chain: &Chain, hash: &Hash) {
+        let (Ok(Some(header)), Ok(Some(receipts))) =
+            (chain.store().header(hash), chain.receipts(hash))
+        else {
+            return;
+        };
+        for (transaction_index, receipt) in receipts.iter().enumerate() {
+            for (event_index, event) in receipt.events.iter().enumerate() {
+                let _ = self.events.send(EventRecord {
+                    block_number: header.number,
+                    transaction_index: transaction_index as u32,
+                    event_index: event_index as u16,
+                    transaction_hash: receipt.transaction_hash.to_string(),
+                    event: views::event(event),
+                });
+            }
+        }
     }
 }
 

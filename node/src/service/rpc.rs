@@ -9,8 +9,8 @@ use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use parity_scale_codec::Decode;
 use salus_client::rpc::{
-    AccountView, BlockId, BlockView, CallRequest, CallResultView, HeaderView, NodeInfo,
-    ReceiptView, SalusApiServer, TransactionView,
+    AccountView, BlockId, BlockView, CallRequest, CallResultView, EventFilter, EventPage,
+    EventRecord, HeaderView, NodeInfo, ProofView, ReceiptView, SalusApiServer, TransactionView,
 };
 use salus_primitives::{Address, BlockHeader, Hash, SignedTransaction, StateKey};
 use salus_runtime::wasm::TransactionEnv;
@@ -306,6 +306,113 @@ impl SalusApiServer for RpcHandler {
         })
     }
 
+    async fn state_get_proof(
+        &self,
+        contract: Option<String>,
+        key: String,
+        at: Option<BlockId>,
+    ) -> RpcResult<ProofView> {
+        let state_key = match contract {
+            Some(contract) => StateKey::Storage(
+                parse_address(&contract, "contract")?,
+                parse_hex(&key, "key")?,
+            ),
+            None => StateKey::Account(parse_address(&key, "address")?),
+        };
+        let header = match at {
+            Some(id) => self.resolve(&id)?.ok_or_else(|| invalid("unknown block"))?,
+            None => self.state.chain().head().header.clone(),
+        };
+        let (proof, value) = self
+            .state
+            .chain()
+            .prove(&header.state_root, &state_key)
+            .map_err(internal)?;
+        Ok(ProofView {
+            block_hash: header.hash().to_string(),
+            state_root: header.state_root.to_string(),
+            key: views::hex(&state_key.to_bytes()),
+            value: value.map(|value| views::hex(&value)),
+            proof: views::hex(&parity_scale_codec::Encode::encode(&proof)),
+        })
+    }
+
+    async fn events_query(&self, filter: EventFilter) -> RpcResult<EventPage> {
+        let matcher = EventMatcher::new(&filter)?;
+        let limit = filter
+            .limit
+            .unwrap_or(MAX_EVENTS_PER_PAGE)
+            .clamp(1, MAX_EVENTS_PER_PAGE) as usize;
+        let mut after = match &filter.after {
+            Some(cursor) => Some(parse_cursor(cursor)?),
+            None => None,
+        };
+        let chain = self.state.chain();
+        let from = filter.from_block.unwrap_or(0);
+        let to = filter.to_block.unwrap_or(chain.head().header.number);
+        let mut events = Vec::new();
+        let mut scanned = 0usize;
+        loop {
+            let batch = chain
+                .store()
+                .contract_events(&matcher.contract, from, to, after, limit)
+                .map_err(internal)?;
+            let exhausted = batch.len() < limit;
+            for indexed in batch {
+                scanned += 1;
+                after = Some(indexed.position);
+                if matcher.matches(&indexed.event) {
+                    events.push(EventRecord {
+                        block_number: indexed.position.number,
+                        transaction_index: indexed.position.transaction,
+                        event_index: indexed.position.event,
+                        transaction_hash: indexed.transaction_hash.to_string(),
+                        event: views::event(&indexed.event),
+                    });
+                    if events.len() == limit {
+                        break;
+                    }
+                }
+            }
+            if exhausted || events.len() == limit || scanned >= MAX_EVENTS_SCANNED {
+                let next = (!exhausted || events.len() == limit)
+                    .then(|| after.map(|p| format!("{}:{}:{}", p.number, p.transaction, p.event)))
+                    .flatten();
+                return Ok(EventPage { events, next });
+            }
+        }
+    }
+
+    async fn events_subscribe(
+        &self,
+        pending: PendingSubscriptionSink,
+        filter: EventFilter,
+    ) -> SubscriptionResult {
+        let matcher = match EventMatcher::new(&filter) {
+            Ok(matcher) => matcher,
+            Err(error) => {
+                pending.reject(error).await;
+                return Ok(());
+            }
+        };
+        let mut events = self.state.events.subscribe();
+        let sink = pending.accept().await?;
+        loop {
+            let record = match events.recv().await {
+                Ok(record) => record,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
+            };
+            if !matcher.matches_view(&record) {
+                continue;
+            }
+            let message: SubscriptionMessage = serde_json::value::to_raw_value(&record)?.into();
+            if sink.send(message).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+
     async fn contract_abi(&self, address: String) -> RpcResult<Option<serde_json::Value>> {
         let address = parse_address(&address, "address")?;
         let chain = self.state.chain();
@@ -356,6 +463,86 @@ impl SalusApiServer for RpcHandler {
     async fn dev_increase_time(&self, ms: u64) -> RpcResult<u64> {
         self.require_dev()?;
         Ok(self.state.clock_offset_ms.fetch_add(ms, Ordering::Relaxed) + ms)
+    }
+}
+
+/// Most events in one page of `events_query`.
+const MAX_EVENTS_PER_PAGE: u32 = 1_000;
+/// Most events one `events_query` call examines; past it, the page is returned with a cursor.
+const MAX_EVENTS_SCANNED: usize = 100_000;
+
+fn parse_cursor(cursor: &str) -> RpcResult<crate::storage::EventPosition> {
+    let parts: Vec<&str> = cursor.split(':').collect();
+    let bad = || {
+        invalid(format!(
+            "cursor `{cursor}`: expected block:transaction:event"
+        ))
+    };
+    let [number, transaction, event] = parts.as_slice() else {
+        return Err(bad());
+    };
+    Ok(crate::storage::EventPosition {
+        number: number.parse().map_err(|_| bad())?,
+        transaction: transaction.parse().map_err(|_| bad())?,
+        event: event.parse().map_err(|_| bad())?,
+    })
+}
+
+/// A parsed event filter.
+struct EventMatcher {
+    contract: Address,
+    topics: Vec<Option<Hash>>,
+}
+
+impl EventMatcher {
+    fn new(filter: &EventFilter) -> RpcResult<EventMatcher> {
+        if filter.topics.len() > salus_primitives::limits::MAX_EVENT_TOPICS {
+            return Err(invalid("at most 4 topics"));
+        }
+        let topics = filter
+            .topics
+            .iter()
+            .map(|topic| {
+                topic
+                    .as_deref()
+                    .map(|text| parse_hash(text, "topic"))
+                    .transpose()
+            })
+            .collect::<RpcResult<_>>()?;
+        Ok(EventMatcher {
+            contract: parse_address(&filter.contract, "contract")?,
+            topics,
+        })
+    }
+
+    fn matches(&self, event: &salus_primitives::Event) -> bool {
+        event.contract == self.contract
+            && self
+                .topics
+                .iter()
+                .enumerate()
+                .all(|(index, wanted)| match wanted {
+                    None => true,
+                    Some(topic) => event.topics.get(index) == Some(topic),
+                })
+    }
+
+    fn matches_view(&self, record: &EventRecord) -> bool {
+        let Ok(contract) = record.event.contract.parse::<Address>() else {
+            return false;
+        };
+        let topics: Vec<Hash> = record
+            .event
+            .topics
+            .iter()
+            .filter_map(|topic| topic.parse().ok())
+            .collect();
+        let data = hex::decode(record.event.data.trim_start_matches("0x")).unwrap_or_default();
+        self.matches(&salus_primitives::Event {
+            contract,
+            topics,
+            data,
+        })
     }
 }
 

@@ -83,9 +83,29 @@ impl<'a> StoreBatch<'a> {
         }
     }
 
-    /// Makes `header` the canonical block at its height, indexing its transactions.
-    pub fn set_canonical(&mut self, header: &BlockHeader, body: &[SignedTransaction]) {
+    /// Makes `header` the canonical block at its height, indexing its transactions and events.
+    pub fn set_canonical(
+        &mut self,
+        header: &BlockHeader,
+        body: &[SignedTransaction],
+        receipts: &[Receipt],
+    ) {
         let hash = header.hash();
+        for (transaction_index, receipt) in receipts.iter().enumerate() {
+            for (event_index, event) in receipt.events.iter().enumerate() {
+                let key = super::event_key(
+                    &event.contract,
+                    header.number,
+                    transaction_index as u32,
+                    event_index as u16,
+                );
+                self.put(
+                    Column::Events,
+                    &key,
+                    &(receipt.transaction_hash, event).encode(),
+                );
+            }
+        }
         self.put(
             Column::Canonical,
             &header.number.to_be_bytes(),
@@ -100,9 +120,28 @@ impl<'a> StoreBatch<'a> {
         }
     }
 
-    /// Removes the canonical entry at `number` and the transaction index of `body`.
-    pub fn unset_canonical(&mut self, number: u64, body: &[SignedTransaction]) {
+    /// Removes the canonical entry at `number` and the transaction and event indexes of its
+    /// block.
+    pub fn unset_canonical(
+        &mut self,
+        number: u64,
+        body: &[SignedTransaction],
+        receipts: &[Receipt],
+    ) {
         self.delete(Column::Canonical, &number.to_be_bytes());
+        for (transaction_index, receipt) in receipts.iter().enumerate() {
+            for (event_index, event) in receipt.events.iter().enumerate() {
+                self.delete(
+                    Column::Events,
+                    &super::event_key(
+                        &event.contract,
+                        number,
+                        transaction_index as u32,
+                        event_index as u16,
+                    ),
+                );
+            }
+        }
         for transaction in body {
             self.delete(Column::TransactionIndex, &transaction.hash().0);
         }

@@ -26,11 +26,15 @@ pub enum Column {
     /// (code hash ‖ engine compatibility hash) → compiled contract artifact. A cache: never
     /// part of consensus, rebuilt from the code on chain when missing.
     Artifacts,
+    /// contract ‖ block number ‖ transaction index ‖ event index (big-endian) →
+    /// SCALE (transaction hash, `Event`): the events of canonical blocks by contract, so that
+    /// audit trails are range queries.
+    Events,
 }
 
 impl Column {
     /// Every column, in the order they are opened.
-    pub const ALL: [Column; 11] = [
+    pub const ALL: [Column; 12] = [
         Column::Headers,
         Column::BlockMeta,
         Column::Bodies,
@@ -42,6 +46,7 @@ impl Column {
         Column::Undo,
         Column::Meta,
         Column::Artifacts,
+        Column::Events,
     ];
 
     /// The column family's name on disk.
@@ -58,6 +63,7 @@ impl Column {
             Column::Undo => "undo",
             Column::Meta => "meta",
             Column::Artifacts => "artifacts",
+            Column::Events => "events",
         }
     }
 }

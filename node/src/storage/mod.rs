@@ -24,7 +24,7 @@ pub use columns::Column;
 use crate::state_tree::{TreeError, TreeNodeSource};
 
 /// Version of the on-disk layout. A database written with another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Keys of the metadata column.
 pub(crate) mod meta_keys {
@@ -64,6 +64,43 @@ pub enum StorageError {
     /// A record failed to decode or violates an invariant.
     #[error("corrupt database: {0}")]
     Corrupt(String),
+}
+
+/// Where an event is: block number, transaction index, event index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Encode, Decode)]
+pub struct EventPosition {
+    /// Block number.
+    pub number: u64,
+    /// Transaction index in the block.
+    pub transaction: u32,
+    /// Event index in the transaction.
+    pub event: u16,
+}
+
+/// An indexed event with its place in the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexedEvent {
+    /// Where it is.
+    pub position: EventPosition,
+    /// The emitting transaction.
+    pub transaction_hash: Hash,
+    /// The event.
+    pub event: salus_primitives::Event,
+}
+
+/// Key of the `events` column.
+pub(crate) fn event_key(
+    contract: &salus_primitives::Address,
+    number: u64,
+    transaction: u32,
+    event: u16,
+) -> Vec<u8> {
+    let mut key = Vec::with_capacity(34);
+    key.extend_from_slice(&contract.0);
+    key.extend_from_slice(&number.to_be_bytes());
+    key.extend_from_slice(&transaction.to_be_bytes());
+    key.extend_from_slice(&event.to_be_bytes());
+    key
 }
 
 /// Block-index record: accumulated work and validation status.
@@ -317,6 +354,61 @@ impl Store {
     /// [`StorageError`].
     pub fn transaction_location(&self, hash: &Hash) -> Result<Option<(Hash, u32)>, StorageError> {
         self.get_decoded(Column::TransactionIndex, &hash.0)
+    }
+
+    /// Events of `contract` in canonical blocks `from..=to`, after `after` (exclusive), up to
+    /// `limit`, in chain order.
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    pub fn contract_events(
+        &self,
+        contract: &salus_primitives::Address,
+        from: u64,
+        to: u64,
+        after: Option<EventPosition>,
+        limit: usize,
+    ) -> Result<Vec<IndexedEvent>, StorageError> {
+        let start = match after {
+            Some(position) => {
+                let mut key = event_key(
+                    contract,
+                    position.number,
+                    position.transaction,
+                    position.event,
+                );
+                key.push(0); // strictly after
+                key
+            }
+            None => event_key(contract, from, 0, 0),
+        };
+        let mut out = Vec::new();
+        let mode = rocksdb::IteratorMode::From(&start, rocksdb::Direction::Forward);
+        for item in self.db.iterator_cf(self.cf(Column::Events), mode) {
+            let (key, value) = item?;
+            if out.len() >= limit || key.len() != 34 || key[..20] != contract.0 {
+                break;
+            }
+            let number = u64::from_be_bytes(key[20..28].try_into().expect("8 bytes"));
+            if number > to {
+                break;
+            }
+            let position = EventPosition {
+                number,
+                transaction: u32::from_be_bytes(key[28..32].try_into().expect("4 bytes")),
+                event: u16::from_be_bytes(key[32..34].try_into().expect("2 bytes")),
+            };
+            let (transaction_hash, event) =
+                <(Hash, salus_primitives::Event)>::decode(&mut &value[..]).map_err(|_| {
+                    StorageError::Corrupt("event index record does not decode".into())
+                })?;
+            out.push(IndexedEvent {
+                position,
+                transaction_hash,
+                event,
+            });
+        }
+        Ok(out)
     }
 
     /// Every block-index record, for start-up recovery of the best chain.

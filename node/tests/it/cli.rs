@@ -131,6 +131,12 @@ fn deploy_call_and_query_a_contract_through_the_cli() {
     assert!(viewed.contains("\"result\": \"15\""), "{viewed}");
     assert!(viewed.contains("storage_get"), "{viewed}");
 
+    let events = stdout(&salus(&node, &["events", "--contract", &address]));
+    assert!(
+        events.contains("Incremented") && events.contains("\"total\":\"15\""),
+        "{events}"
+    );
+
     let on_chain = stdout(&salus(&node, &["abi", &address]));
     assert_eq!(
         on_chain.trim(),

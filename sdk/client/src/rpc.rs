@@ -187,6 +187,73 @@ pub struct NodeInfo {
     pub pending_transactions: usize,
 }
 
+/// Which events to return: one contract's, optionally filtered by topic position (`null`: any)
+/// and block range, a page at a time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventFilter {
+    /// The emitting contract.
+    pub contract: String,
+    /// Required topics by position; `null` matches anything.
+    #[serde(default)]
+    pub topics: Vec<Option<String>>,
+    /// First block (default 0).
+    #[serde(default)]
+    pub from_block: Option<u64>,
+    /// Last block (default: the head).
+    #[serde(default)]
+    pub to_block: Option<u64>,
+    /// Continue after this cursor (from a previous page's `next`).
+    #[serde(default)]
+    pub after: Option<String>,
+    /// Most events returned (default and maximum 1000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// An event with its place in the chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventRecord {
+    /// Block number.
+    pub block_number: u64,
+    /// Transaction index in the block.
+    pub transaction_index: u32,
+    /// Event index in the transaction.
+    pub event_index: u16,
+    /// Emitting transaction.
+    pub transaction_hash: String,
+    /// The event.
+    #[serde(flatten)]
+    pub event: EventView,
+}
+
+/// A page of events.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventPage {
+    /// Matching events, in chain order.
+    pub events: Vec<EventRecord>,
+    /// Cursor for the next page, if the range may hold more.
+    pub next: Option<String>,
+}
+
+/// A state proof: the value (or absence) of a key and the proof against a block's state root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProofView {
+    /// The block whose state root the proof is against.
+    pub block_hash: String,
+    /// That block's state root.
+    pub state_root: String,
+    /// The flat state key, hex.
+    pub key: String,
+    /// The value, hex, or null if absent.
+    pub value: Option<String>,
+    /// The SCALE-encoded `StateProof`, hex; verify with `StateProof::verify`.
+    pub proof: String,
+}
+
 /// The node's JSON-RPC API.
 #[rpc(server, client)]
 pub trait SalusApi {
@@ -235,6 +302,16 @@ pub trait SalusApi {
         at: Option<BlockId>,
     ) -> RpcResult<Option<String>>;
 
+    /// A proof of an account (`key` = address) or contract storage (`contract` and hex `key`)
+    /// against the state root of the head or block `at`.
+    #[method(name = "state_getProof")]
+    async fn state_get_proof(
+        &self,
+        contract: Option<String>,
+        key: String,
+        at: Option<BlockId>,
+    ) -> RpcResult<ProofView>;
+
     /// A dry-run call at the head: result, events and fuel per host function; nothing is
     /// committed.
     #[method(name = "state_call")]
@@ -243,6 +320,14 @@ pub trait SalusApi {
     /// The ABI a contract carries in its code, as JSON.
     #[method(name = "contract_abi")]
     async fn contract_abi(&self, address: String) -> RpcResult<Option<serde_json::Value>>;
+
+    /// Events of a contract, filtered by topics and block range, a page at a time.
+    #[method(name = "events_query")]
+    async fn events_query(&self, filter: EventFilter) -> RpcResult<EventPage>;
+
+    /// Events of new canonical blocks matching a filter (its range and cursor are ignored).
+    #[subscription(name = "events_subscribe" => "events_event", unsubscribe = "events_unsubscribe", item = EventRecord)]
+    async fn events_subscribe(&self, filter: EventFilter) -> SubscriptionResult;
 
     /// Connected peers (none until networking lands).
     #[method(name = "net_peers")]

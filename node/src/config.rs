@@ -21,6 +21,17 @@ pub struct ConfigFile {
     /// Mining settings.
     #[serde(default)]
     pub mining: MiningSection,
+    /// Metrics settings.
+    #[serde(default)]
+    pub metrics: MetricsSection,
+}
+
+/// `[metrics]`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Prometheus endpoint address, e.g. `"127.0.0.1:9615"`; absent: no endpoint.
+    pub addr: Option<String>,
 }
 
 /// `[rpc]`.

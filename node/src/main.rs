@@ -40,6 +40,9 @@ enum Command {
         /// Address of the JSON-RPC server (HTTP and WebSocket on one port).
         #[arg(long, default_value = DEFAULT_DEV_RPC_ADDR)]
         rpc_addr: std::net::SocketAddr,
+        /// Address of a Prometheus metrics endpoint (none by default).
+        #[arg(long)]
+        metrics_addr: Option<std::net::SocketAddr>,
     },
     /// Run a full node from a TOML config file, with environment variables and flags
     /// overriding it.
@@ -67,6 +70,9 @@ enum Command {
         /// Nonce-search threads.
         #[arg(long, env = "SALUS_THREADS")]
         threads: Option<usize>,
+        /// Prometheus metrics address.
+        #[arg(long, env = "SALUS_METRICS_ADDR")]
+        metrics_addr: Option<String>,
     },
     /// Manage signing keys (files in ~/.salus/keys, or $SALUS_KEYS, readable only by you).
     ///
@@ -358,6 +364,7 @@ fn main() -> anyhow::Result<()> {
             threads,
             blocks,
             rpc_addr,
+            metrics_addr,
         } => {
             let data_dir = match data_dir {
                 Some(dir) => dir,
@@ -366,7 +373,14 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(run_dev(data_dir, block_time_ms, threads, blocks, rpc_addr))
+            runtime.block_on(run_dev(
+                data_dir,
+                block_time_ms,
+                threads,
+                blocks,
+                rpc_addr,
+                metrics_addr,
+            ))
         }
         Command::Node {
             config,
@@ -376,6 +390,7 @@ fn main() -> anyhow::Result<()> {
             mine,
             miner,
             threads,
+            metrics_addr,
         } => {
             let settings = NodeSettings {
                 config,
@@ -385,6 +400,7 @@ fn main() -> anyhow::Result<()> {
                 mine,
                 miner,
                 threads,
+                metrics_addr,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -513,6 +529,7 @@ struct NodeSettings {
     mine: Option<bool>,
     miner: Option<String>,
     threads: Option<usize>,
+    metrics_addr: Option<String>,
 }
 
 async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
@@ -562,6 +579,16 @@ async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
         },
         miner,
         mining_threads: settings.threads.or(file.mining.threads).unwrap_or(1),
+        metrics_addr: match settings.metrics_addr.or(file.metrics.addr) {
+            Some(text) => Some(text.parse().map_err(|error: std::net::AddrParseError| {
+                ConfigError::BadValue {
+                    key: "metrics.addr",
+                    value: text.clone(),
+                    reason: error.to_string(),
+                }
+            })?),
+            None => None,
+        },
     };
     let shutdown = shutdown_signals()?;
     let node = service::start(config)
@@ -606,6 +633,7 @@ async fn run_dev(
     threads: usize,
     blocks: Option<u64>,
     rpc_addr: std::net::SocketAddr,
+    metrics_addr: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
     let miner = derive_key(DEV_MNEMONIC, 0)?.address();
     let config = service::NodeConfig {
@@ -619,6 +647,7 @@ async fn run_dev(
         },
         miner,
         mining_threads: threads,
+        metrics_addr,
     };
     let shutdown = shutdown_signals()?;
     let node = service::start(config)
@@ -635,6 +664,9 @@ async fn run_dev(
     println!("Salus dev chain (chain id {chain_id})");
     println!("Data directory: {}", data_dir.display());
     println!("RPC: http://{0}  ws://{0}", node.rpc_addr);
+    if let Some(addr) = node.metrics_addr {
+        println!("Metrics: http://{addr}/metrics");
+    }
     println!("Mnemonic: {DEV_MNEMONIC}");
     println!("Accounts (public test keys, funded at genesis; never use them on a real network):");
     for index in 0..salus_node::genesis::DEV_ACCOUNT_COUNT {

@@ -3,6 +3,7 @@
 //! stop it cleanly between blocks (each block is one atomic write, so a stop never leaves half
 //! of one).
 
+pub mod metrics;
 mod rpc;
 pub mod views;
 
@@ -57,7 +58,8 @@ pub struct NodeConfig {
     pub rpc_addr: SocketAddr,
     /// The chain.
     pub genesis: GenesisConfig,
-    /// Dev chain: `dev_*` methods answer.
+    /// Dev chain: `dev_*` methods answer (and only when the RPC address is a loopback address:
+    /// they move the chain's clock and mine at will).
     pub dev: bool,
     /// When to mine.
     pub mining: Mining,
@@ -65,6 +67,8 @@ pub struct NodeConfig {
     pub miner: Address,
     /// Threads for the nonce search.
     pub mining_threads: usize,
+    /// Address of the Prometheus metrics endpoint, if any.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Why the node stopped or could not start.
@@ -103,6 +107,7 @@ pub struct NodeState {
     clock_offset_ms: AtomicU64,
     mining: tokio::sync::Mutex<()>,
     stopping: AtomicBool,
+    metrics: metrics::Metrics,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -140,6 +145,7 @@ impl NodeState {
             clock_offset_ms: AtomicU64::new(0),
             mining: tokio::sync::Mutex::new(()),
             stopping: AtomicBool::new(false),
+            metrics: metrics::Metrics::default(),
         }))
     }
 
@@ -248,12 +254,16 @@ impl NodeState {
             );
             // No subscribers is fine.
             let _ = self.heads.send(views::header(&head.header));
-            if self.events.receiver_count() > 0 {
-                for hash in chain.drain_connected_blocks() {
+            let import_micros = started.elapsed().as_micros() as u64;
+            for hash in chain.drain_connected_blocks() {
+                if let Ok(Some(receipts)) = chain.receipts(&hash) {
+                    let fuel: u64 = receipts.iter().map(|receipt| receipt.fuel_used).sum();
+                    self.metrics
+                        .record_block(receipts.len(), fuel, import_micros);
+                }
+                if self.events.receiver_count() > 0 {
                     self.publish_events(&chain, &hash);
                 }
-            } else {
-                chain.drain_connected_blocks();
             }
         }
         Ok(())
@@ -287,6 +297,8 @@ pub struct RunningNode {
     pub state: Arc<NodeState>,
     /// The bound RPC address (useful with port 0).
     pub rpc_addr: SocketAddr,
+    /// The bound metrics address, if metrics are served.
+    pub metrics_addr: Option<SocketAddr>,
     tasks: JoinSet<(&'static str, Result<(), String>)>,
     server: jsonrpsee::server::ServerHandle,
 }
@@ -319,6 +331,16 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let server = server.start(module);
 
     let mut tasks = JoinSet::new();
+    let mut metrics_addr = None;
+    if let Some(addr) = config.metrics_addr {
+        let listener = metrics::bind(addr).await.map_err(|error| NodeError::Rpc {
+            addr,
+            reason: error.to_string(),
+        })?;
+        metrics_addr = listener.local_addr().ok();
+        let metrics_state = state.clone();
+        tasks.spawn(async move { ("metrics", metrics::serve(listener, metrics_state).await) });
+    }
     if let Mining::Every(_) | Mining::Continuous = config.mining {
         let interval_ms = match config.mining {
             Mining::Every(ms) => ms.max(1),
@@ -347,6 +369,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     Ok(RunningNode {
         state,
         rpc_addr,
+        metrics_addr,
         tasks,
         server,
     })

@@ -78,8 +78,14 @@ impl RpcHandler {
     }
 
     fn require_dev(&self) -> RpcResult<()> {
-        if self.state.config.dev {
+        if self.state.config.dev && self.state.config.rpc_addr.ip().is_loopback() {
             Ok(())
+        } else if self.state.config.dev {
+            Err(ErrorObjectOwned::owned(
+                codes::NOT_A_DEV_CHAIN,
+                "dev_* methods answer only on a loopback RPC address",
+                None::<()>,
+            ))
         } else {
             Err(ErrorObjectOwned::owned(
                 codes::NOT_A_DEV_CHAIN,

@@ -243,3 +243,64 @@ async fn salus_node_runs_from_a_config_file_and_mines_continuously() {
     assert!(terminate(&mut child).success());
     verify(&data_dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_served_in_prometheus_format() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_salus"))
+        .args([
+            "dev",
+            "--rpc-addr",
+            "127.0.0.1:0",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--block-time-ms",
+            "5",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("dev"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("Metrics: http://") {
+                let _ = sender.send(rest.trim_end_matches("/metrics").to_string());
+            }
+        }
+    });
+    let address = receiver
+        .recv_timeout(DEADLINE)
+        .expect("salus dev printed its metrics address");
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+        assert!(
+            response.contains("# TYPE salus_head_height gauge"),
+            "{response}"
+        );
+        let connected: u64 = response
+            .lines()
+            .find_map(|line| line.strip_prefix("salus_blocks_connected_total "))
+            .and_then(|value| value.parse().ok())
+            .expect("blocks counter");
+        if connected >= 2 {
+            assert!(response.contains("salus_mempool_transactions 0"));
+            break;
+        }
+        assert!(Instant::now() < deadline, "no blocks counted");
+        tokio::task::yield_now().await;
+    }
+    assert!(terminate(&mut child).success());
+}

@@ -171,6 +171,24 @@ impl TestChain {
         }
     }
 
+    /// A new account with its own key, funded with `balance` (patients, clinicians, payers…
+    /// beyond the ten dev accounts).
+    pub fn new_account(&mut self, balance: u128) -> Address {
+        let seed = keccak256(&(self.keys.len() as u64).to_le_bytes());
+        let key = SecretKey::from_bytes(&seed.0)
+            .expect("a keccak256 output is a valid key with overwhelming probability");
+        let address = key.address();
+        let account = Account {
+            nonce: 0,
+            balance,
+            code_hash: None,
+        };
+        Arc::make_mut(&mut self.state)
+            .insert(StateKey::Account(address).to_bytes(), account.encode());
+        self.keys.push(key);
+        address
+    }
+
     /// Dev account `index` (0–9).
     pub fn account(&self, index: usize) -> Address {
         self.keys[index].address()

@@ -171,6 +171,30 @@ fn bad_input_is_a_typed_revert_that_names_the_problem() {
 }
 
 #[test]
+fn new_accounts_sign_their_own_calls() {
+    let (mut chain, owner, counter) = deployed();
+    let patient = chain.new_account(10u128.pow(18));
+    let clinician = chain.new_account(10u128.pow(18));
+    assert_ne!(patient, clinician);
+    assert_eq!(
+        chain
+            .call(patient, counter, "increment", &1u64)
+            .decode::<u64>(),
+        6
+    );
+    assert_eq!(
+        chain
+            .call(clinician, counter, "increment", &1u64)
+            .decode::<u64>(),
+        7
+    );
+    assert_eq!(chain.account_state(&patient).nonce, 1);
+    let contributions: Vec<(Address, u64)> =
+        chain.view(owner, counter, "contributions", &(None::<Address>, 10u32));
+    assert!(contributions.contains(&(patient, 1)) && contributions.contains(&(clinician, 1)));
+}
+
+#[test]
 fn advancing_blocks_and_time_is_visible_to_the_next_transaction() {
     let (mut chain, owner, _) = deployed();
     let before = (chain.block_number(), chain.timestamp_ms());

@@ -23,6 +23,19 @@ pub const DEV_ACCOUNT_COUNT: u32 = 10;
 pub const DEV_ACCOUNT_BALANCE: Balance = 1_000_000 * 10u128.pow(18);
 /// Chain id of dev chains.
 pub const DEV_CHAIN_ID: u64 = 7_357;
+/// The participant registry's reserved address on dev chains (genesis contracts take
+/// `0x…01NN`, an address no key controls and no deployment can derive).
+pub const DEV_REGISTRY_ADDRESS: Address = reserved_address(0x01, 0x00);
+/// Fuel each genesis constructor may use.
+pub const GENESIS_CONSTRUCTOR_FUEL: u64 = 500_000_000;
+
+/// The reserved address `0x00…00HHLL`.
+pub const fn reserved_address(high: u8, low: u8) -> Address {
+    let mut bytes = [0u8; 20];
+    bytes[18] = high;
+    bytes[19] = low;
+    Address(bytes)
+}
 
 /// A genesis file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +59,24 @@ pub struct GenesisConfig {
     pub block_fuel_limit: u64,
     /// Initial balances by address.
     pub alloc: BTreeMap<String, GenesisAccount>,
+    /// Contracts deployed at genesis, at reserved addresses, in order.
+    #[serde(default)]
+    pub contracts: Vec<GenesisContract>,
+}
+
+/// A contract deployed at genesis. The genesis file carries the code itself, because a build of
+/// the same source by another compiler version would give other bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisContract {
+    /// A name for people (`registry`, `consent`, …).
+    pub name: String,
+    /// Its reserved address.
+    pub address: String,
+    /// The Wasm module, 0x-hex.
+    pub code: String,
+    /// Constructor input (selector and SCALE arguments), 0x-hex.
+    pub constructor: String,
 }
 
 /// Difficulty rule as written in a genesis file.
@@ -190,6 +221,16 @@ impl GenesisConfig {
             block_reward: DecimalU128(2 * 10u128.pow(18)),
             block_fuel_limit: 100_000_000,
             alloc,
+            contracts: vec![dev_contract(
+                "registry",
+                DEV_REGISTRY_ADDRESS,
+                salus_contracts::REGISTRY,
+                "new",
+                // The attesting authority of dev chains is dev account 0 (DOMAIN.md).
+                &derive_key(DEV_MNEMONIC, 0)
+                    .expect("the dev mnemonic is valid")
+                    .address(),
+            )],
         }
     }
 
@@ -248,6 +289,7 @@ impl GenesisConfig {
                 state.insert(StateKey::Account(address).to_bytes(), record.encode());
             }
         }
+        deploy_genesis_contracts(&params, self.timestamp_ms, &self.contracts, &mut state)?;
         let tree = genesis_tree(&state);
         let header = BlockHeader {
             // The genesis hash commits to the consensus parameters: two nodes that disagree on
@@ -271,6 +313,82 @@ impl GenesisConfig {
     }
 }
 
+fn dev_contract(
+    name: &str,
+    address: Address,
+    code: &[u8],
+    constructor: &str,
+    argument: &impl Encode,
+) -> GenesisContract {
+    let mut input = salus_primitives::keccak256(constructor.as_bytes()).0[..4].to_vec();
+    argument.encode_to(&mut input);
+    GenesisContract {
+        name: name.to_string(),
+        address: address.to_string(),
+        code: format!("0x{}", hex::encode(code)),
+        constructor: format!("0x{}", hex::encode(input)),
+    }
+}
+
+/// Runs each genesis contract's constructor at its reserved address, in order, adding the
+/// resulting state.
+fn deploy_genesis_contracts(
+    params: &ChainParams,
+    timestamp_ms: u64,
+    contracts: &[GenesisContract],
+    state: &mut BTreeMap<Vec<u8>, Vec<u8>>,
+) -> Result<(), GenesisError> {
+    if contracts.is_empty() {
+        return Ok(());
+    }
+    let vm =
+        salus_runtime::Vm::in_memory().map_err(|error| GenesisError::Invalid(error.to_string()))?;
+    for contract in contracts {
+        let invalid =
+            |what: String| GenesisError::Invalid(format!("contract `{}`: {what}", contract.name));
+        let address: Address = contract
+            .address
+            .parse()
+            .map_err(|e| invalid(format!("address: {e}")))?;
+        let code = hex::decode(contract.code.trim_start_matches("0x"))
+            .map_err(|_| invalid("code is not hex".into()))?;
+        let input = hex::decode(contract.constructor.trim_start_matches("0x"))
+            .map_err(|_| invalid("constructor is not hex".into()))?;
+        let mut overlay = salus_runtime::Overlay::new(std::sync::Arc::new(state.clone()));
+        let env = salus_runtime::wasm::TransactionEnv {
+            origin: Address::ZERO,
+            block: salus_runtime::BlockContext {
+                number: 0,
+                timestamp_ms,
+                miner: Address::ZERO,
+            },
+            chain_id: params.chain_id,
+        };
+        let outcome = vm
+            .deploy_at(
+                &mut overlay,
+                env,
+                Address::ZERO,
+                address,
+                &code,
+                input,
+                0,
+                GENESIS_CONSTRUCTOR_FUEL,
+            )
+            .map_err(|error| invalid(error.to_string()))?;
+        if !outcome.status.is_success() {
+            return Err(invalid(format!("constructor failed: {:?}", outcome.status)));
+        }
+        for change in overlay.into_changes().entries {
+            match change.after {
+                Some(value) => state.insert(change.key, value),
+                None => state.remove(&change.key),
+            };
+        }
+    }
+    Ok(())
+}
+
 /// The dev chain's fixed target: hashes with at least 8 leading zero bits (about 256 hashes, well
 /// under a millisecond, per block).
 pub const DEV_POW_LIMIT: CompactTarget = CompactTarget(0x2000_ffff);
@@ -287,9 +405,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dev_genesis_funds_the_dev_accounts() {
+    fn dev_genesis_funds_the_dev_accounts_and_deploys_the_registry() {
         let genesis = GenesisConfig::dev().build().unwrap();
-        assert_eq!(genesis.state.len(), DEV_ACCOUNT_COUNT as usize);
+        let accounts = genesis
+            .state
+            .keys()
+            .filter(|key| key.first() == Some(&0x00))
+            .count();
+        assert_eq!(
+            accounts,
+            DEV_ACCOUNT_COUNT as usize + 1,
+            "ten dev accounts and the registry's"
+        );
+        let registry = genesis
+            .state
+            .get(&StateKey::Account(DEV_REGISTRY_ADDRESS).to_bytes())
+            .expect("registry account");
+        let registry = <Account as parity_scale_codec::Decode>::decode(&mut &registry[..]).unwrap();
+        assert_eq!(
+            registry.code_hash,
+            Some(salus_primitives::keccak256(salus_contracts::REGISTRY))
+        );
         let first: Address = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
             .parse()
             .unwrap();

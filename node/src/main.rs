@@ -677,6 +677,10 @@ async fn run_dev(
             hex::encode(key.to_bytes())
         );
     }
+    println!("Contracts deployed at genesis:");
+    for contract in &GenesisConfig::dev().contracts {
+        println!("  {:<10} {}", contract.name, contract.address);
+    }
     let cadence = if block_time_ms == 0 {
         "blocks on dev_mine".to_string()
     } else {

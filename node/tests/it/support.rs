@@ -19,9 +19,11 @@ pub struct TestChain {
     pub genesis: Genesis,
 }
 
-/// The dev genesis (fixed difficulty, 8 leading zero bits: every block has the same work).
+/// The dev genesis (fixed difficulty, 8 leading zero bits: every block has the same work),
+/// built once per test process (building runs the genesis contracts' constructors).
 pub fn dev_genesis() -> Genesis {
-    GenesisConfig::dev().build().unwrap()
+    static GENESIS: std::sync::OnceLock<Genesis> = std::sync::OnceLock::new();
+    GENESIS.get_or_init(|| GenesisConfig::dev().build().unwrap()).clone()
 }
 
 impl TestChain {

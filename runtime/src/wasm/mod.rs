@@ -224,6 +224,27 @@ impl Vm {
         value: Balance,
         fuel: u64,
     ) -> Result<ContractOutcome, StateError> {
+        let address = Address::contract(&deployer, &keccak256(code), &salt);
+        self.deploy_at(overlay, env, deployer, address, code, input, value, fuel)
+    }
+
+    /// Deploys `code` at a given `address` (genesis contracts live at reserved addresses that do
+    /// not depend on their code), running its constructor as `deployer`.
+    ///
+    /// # Errors
+    /// [`StateError`] when the state backend fails.
+    #[allow(clippy::too_many_arguments)]
+    pub fn deploy_at(
+        &self,
+        overlay: &mut Overlay,
+        env: TransactionEnv,
+        deployer: Address,
+        address: Address,
+        code: &[u8],
+        input: Vec<u8>,
+        value: Balance,
+        fuel: u64,
+    ) -> Result<ContractOutcome, StateError> {
         // Charged before compiling: a module built to make the compiler slow pays first.
         let upfront = (code.len() as u64)
             .saturating_mul(fuel::COMPILE_FUEL_PER_BYTE + fuel::CODE_STORE_FUEL_PER_BYTE);
@@ -242,7 +263,6 @@ impl Vm {
                 ));
             }
         };
-        let address = Address::contract(&deployer, &code_hash, &salt);
         if !create_account(overlay, &address, &code_hash)? {
             return Ok(ContractOutcome::failed(
                 ExecutionStatus::Invalid {

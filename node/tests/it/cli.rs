@@ -256,3 +256,80 @@ fn keys_are_created_imported_listed_and_private() {
     ));
     assert!(sent.contains("\"status\": \"success\""), "{sent}");
 }
+
+#[test]
+fn the_genesis_registry_is_usable_from_the_cli_with_enum_arguments() {
+    let node = start_dev_node();
+    let registry = salus_node::genesis::DEV_REGISTRY_ADDRESS.to_string();
+    let authority = stdout(&salus(
+        &node,
+        &[
+            "call",
+            "--from",
+            "dev:0",
+            "--contract",
+            &registry,
+            "--message",
+            "authority",
+        ],
+    ));
+    assert!(
+        authority.contains("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"),
+        "{authority}"
+    );
+    let pharmacy = "0x00000000000000000000000000000000000000a1";
+    let args = format!(
+        "[\"{pharmacy}\", [\"Dispenser\"], null, \"0614141000012\", null, \"0\", \"99999999999999\", \"0x{}\"]",
+        "07".repeat(32)
+    );
+    let registered = stdout(&salus(
+        &node,
+        &[
+            "tx",
+            "call",
+            "--from",
+            "dev:0",
+            "--contract",
+            &registry,
+            "--message",
+            "register",
+            "--args",
+            &args,
+        ],
+    ));
+    assert!(
+        registered.contains("\"event\": \"Registered\""),
+        "{registered}"
+    );
+    let active = stdout(&salus(
+        &node,
+        &[
+            "call",
+            "--from",
+            "dev:3",
+            "--contract",
+            &registry,
+            "--message",
+            "is_active",
+            "--args",
+            &format!("[\"{pharmacy}\", \"Dispenser\", null]"),
+        ],
+    ));
+    assert!(active.contains("\"result\": true"), "{active}");
+    let not_authority = salus(
+        &node,
+        &[
+            "tx",
+            "call",
+            "--from",
+            "dev:3",
+            "--contract",
+            &registry,
+            "--message",
+            "suspend",
+            "--args",
+            &format!("[\"{pharmacy}\", \"0x{}\"]", "00".repeat(32)),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&not_authority.stderr).contains("RegistryError::NotAuthority"));
+}

@@ -23,7 +23,9 @@ pub struct TestChain {
 /// built once per test process (building runs the genesis contracts' constructors).
 pub fn dev_genesis() -> Genesis {
     static GENESIS: std::sync::OnceLock<Genesis> = std::sync::OnceLock::new();
-    GENESIS.get_or_init(|| GenesisConfig::dev().build().unwrap()).clone()
+    GENESIS
+        .get_or_init(|| GenesisConfig::dev().build().unwrap())
+        .clone()
 }
 
 impl TestChain {

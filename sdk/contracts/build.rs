@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Contracts embedded, as (constant name, crate name).
-const CONTRACTS: &[(&str, &str)] = &[("COUNTER", "counter"), ("REGISTRY", "registry")];
+const CONTRACTS: &[(&str, &str)] = &[
+    ("COUNTER", "counter"),
+    ("REGISTRY", "registry"),
+    ("CONSENT", "consent"),
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));

@@ -323,6 +323,12 @@ pub fn contract(attribute: TokenStream, item: TokenStream) -> syn::Result<TokenS
 
         #reentrant_section
 
+        /// The exported entry points, in their own module so that they never collide with the
+        /// contract's own names (`call`, `deploy`).
+        #[allow(unused_imports)]
+        mod __salus_entry_points {
+            use super::*;
+
         /// The message entry point.
         #[cfg(target_arch = "wasm32")]
         #[allow(unsafe_code)]
@@ -336,7 +342,8 @@ pub fn contract(attribute: TokenStream, item: TokenStream) -> syn::Result<TokenS
             }
         }
 
-        #deploy
+            #deploy
+        }
     });
 
     let (_, items) = module.content.as_mut().expect("checked above");

@@ -25,3 +25,15 @@ pub fn contract(attribute: TokenStream, item: TokenStream) -> TokenStream {
         Err(error) => error.to_compile_error().into(),
     }
 }
+
+/// The 4-byte selector of a message name, computed at compile time:
+/// `selector!("is_active")` is the first 4 bytes of keccak256("is_active").
+#[proc_macro]
+pub fn selector(input: TokenStream) -> TokenStream {
+    let name: syn::LitStr = match syn::parse(input) {
+        Ok(name) => name,
+        Err(error) => return error.to_compile_error().into(),
+    };
+    let bytes = model::selector(&name.value());
+    quote::quote!([#(#bytes),*]).into()
+}

@@ -60,7 +60,7 @@ pub mod sys;
 
 pub use parity_scale_codec::{self as codec, Decode, Encode};
 pub use salus_primitives::{Address, Hash};
-pub use salus_sdk_macros::contract;
+pub use salus_sdk_macros::{contract, selector};
 
 /// Ends execution, rolling back this call's effects, with `message` for the caller and the
 /// receipt.
@@ -81,7 +81,7 @@ pub mod prelude {
     pub use crate::env::{block_number, block_timestamp_ms, caller, origin, self_address, value};
     pub use crate::events::Event;
     pub use crate::storage::{Map, Value};
-    pub use crate::{Address, Decode, Encode, Hash, contract, ensure, revert};
+    pub use crate::{Address, Decode, Encode, Hash, contract, ensure, revert, selector};
     pub use alloc::string::String;
     pub use alloc::vec::Vec;
 }

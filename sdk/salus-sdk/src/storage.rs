@@ -109,10 +109,28 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     /// Up to `limit` entries after `after` (or from the start), in key order, and whether more
     /// may follow. Each entry costs one scan and one read of fuel.
     pub fn page(&self, after: Option<&K>, limit: usize) -> (Vec<(K, V)>, bool) {
+        self.scan(self.prefix.to_vec(), after, limit)
+    }
+
+    /// Like [`Map::page`], but only keys whose encoding starts with the encoding of `partial`:
+    /// for a map keyed by `(patient, sequence)`, `page_under(&patient, …)` pages one patient's
+    /// entries.
+    pub fn page_under<P: Encode>(
+        &self,
+        partial: &P,
+        after: Option<&K>,
+        limit: usize,
+    ) -> (Vec<(K, V)>, bool) {
+        let mut prefix = self.prefix.to_vec();
+        partial.encode_to(&mut prefix);
+        self.scan(prefix, after, limit)
+    }
+
+    fn scan(&self, prefix: Vec<u8>, after: Option<&K>, limit: usize) -> (Vec<(K, V)>, bool) {
         let mut cursor: Option<Vec<u8>> = after.map(|key| self.key(key));
         let mut entries = Vec::new();
         while entries.len() < limit {
-            let Some(storage_key) = sys::storage_next_key(self.prefix, cursor.as_deref()) else {
+            let Some(storage_key) = sys::storage_next_key(&prefix, cursor.as_deref()) else {
                 return (entries, false);
             };
             let key = decode::<K>(&storage_key, &storage_key[self.prefix.len()..]);

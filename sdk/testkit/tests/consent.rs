@@ -1,0 +1,572 @@
+//! The consent contract (contracts/consent) through the six scenarios of DOMAIN.md §1, in the
+//! real VM, with the registry answering its cross-contract calls.
+
+use parity_scale_codec::{Decode, Encode};
+use salus_primitives::{Address, Hash};
+use salus_testkit::{CallResult, TestChain};
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum Decision {
+    Permit,
+    Deny,
+}
+
+/// Mirrors the contract's enum (SCALE encodes variants by index).
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum Action {
+    Collect,
+    Access,
+    Use,
+    Disclose,
+    Correct,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Period {
+    start_ms: u64,
+    end_ms: u64,
+}
+
+/// The contract's `Provision`.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct WireProvision {
+    kind: Decision,
+    period: Option<Period>,
+    actors: Vec<Address>,
+    actions: Vec<Action>,
+    purposes: Vec<String>,
+    labels: Vec<String>,
+    classes: Vec<String>,
+    records: Vec<Hash>,
+    children: Vec<WireProvision>,
+}
+
+fn provision(kind: Decision) -> WireProvision {
+    WireProvision {
+        kind,
+        period: None,
+        actors: vec![],
+        actions: vec![],
+        purposes: vec![],
+        labels: vec![],
+        classes: vec![],
+        records: vec![],
+        children: vec![],
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum AuditAction {
+    C,
+    R,
+    U,
+    D,
+    E,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct AuditEntry {
+    sequence: u64,
+    time_ms: u64,
+    action: AuditAction,
+    outcome: u8,
+    agent: Address,
+    on_behalf_of: Option<Address>,
+    record: Hash,
+    purpose: String,
+    consent: Option<(u64, u32)>,
+    provision_path: Vec<u8>,
+    reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct AccessDecision {
+    decision: Decision,
+    consent: Option<(u64, u32)>,
+    provision_path: Vec<u8>,
+    reason: String,
+    break_glass: Option<u64>,
+}
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+const HOUR_MS: u64 = 60 * 60 * 1000;
+/// The registry's `Role::ProviderOrganisation` as encoded (variant index 2).
+const PROVIDER_ORGANISATION: u8 = 2;
+
+struct World {
+    chain: TestChain,
+    authority: Address,
+    consent: Address,
+    hospital: Address,
+    patient: Address,
+}
+
+fn world() -> World {
+    let mut chain = TestChain::new();
+    let authority = chain.account(0);
+    let registry = chain
+        .deploy(authority, salus_contracts::REGISTRY, "new", &authority)
+        .unwrap();
+    let consent = chain
+        .deploy(
+            authority,
+            salus_contracts::CONSENT,
+            "new",
+            &(registry, Decision::Deny),
+        )
+        .unwrap();
+    let hospital = chain.new_account(10u128.pow(20));
+    let now = chain.timestamp_ms();
+    let registered = chain.call(
+        authority,
+        registry,
+        "register",
+        &(
+            hospital,
+            vec![PROVIDER_ORGANISATION],
+            None::<String>,
+            Some("0614141000012".to_string()),
+            None::<String>,
+            0u64,
+            now + 3650 * DAY_MS,
+            Hash([1; 32]),
+        ),
+    );
+    assert!(registered.is_success(), "{:?}", registered.receipt.status);
+    let patient = chain.new_account(10u128.pow(20));
+    World {
+        chain,
+        authority,
+        consent,
+        hospital,
+        patient,
+    }
+}
+
+impl World {
+    fn record(&mut self, seed: u8, labels: &[&str], class: &str) -> Hash {
+        let record = Hash([seed; 32]);
+        let labels: Vec<String> = labels.iter().map(|label| label.to_string()).collect();
+        let result = self.chain.call(
+            self.hospital,
+            self.consent,
+            "register_record",
+            &(record, self.patient, labels, class.to_string(), 0u64),
+        );
+        assert!(result.is_success(), "{:?}", result.receipt.status);
+        record
+    }
+
+    fn grant(
+        &mut self,
+        from: Address,
+        scope: &str,
+        days: u64,
+        base: Decision,
+        provisions: Vec<WireProvision>,
+    ) -> CallResult {
+        let now = self.chain.timestamp_ms();
+        let period = Period {
+            start_ms: now,
+            end_ms: now + days * DAY_MS,
+        };
+        let arguments = (
+            self.patient,
+            scope.to_string(),
+            "59284-0".to_string(),
+            period,
+            base,
+            provisions,
+            Hash([9; 32]),
+            None::<u64>,
+        );
+        self.chain.call(from, self.consent, "grant", &arguments)
+    }
+
+    fn access(&mut self, agent: Address, record: Hash, purpose: &str) -> AccessDecision {
+        let result = self.chain.call(
+            agent,
+            self.consent,
+            "record_access",
+            &(record, Action::Access, purpose.to_string(), None::<Address>),
+        );
+        result.decode()
+    }
+
+    fn accounting(&self) -> Vec<AuditEntry> {
+        self.chain.view(
+            self.patient,
+            self.consent,
+            "accounting",
+            &(self.patient, None::<u64>, 100u32),
+        )
+    }
+}
+
+#[test]
+fn scenario_1_a_thirty_day_grant_permits_on_day_5_and_expires_by_day_31() {
+    let mut w = world();
+    let lab = w.record(1, &["N"], "Observation");
+    let doctor = w.chain.new_account(10u128.pow(18));
+    let mut permit = provision(Decision::Permit);
+    permit.actors = vec![doctor];
+    permit.actions = vec![Action::Access];
+    permit.purposes = vec!["TREAT".into()];
+    permit.classes = vec!["Observation".into()];
+    assert!(
+        w.grant(
+            w.patient,
+            "patient-privacy",
+            30,
+            Decision::Deny,
+            vec![permit]
+        )
+        .is_success()
+    );
+
+    w.chain.advance_time(5 * DAY_MS);
+    let day5 = w.access(doctor, lab, "TREAT");
+    assert_eq!(day5.decision, Decision::Permit);
+    assert_eq!(day5.provision_path, vec![0]);
+    w.chain.advance_time(26 * DAY_MS);
+    let day31 = w.access(doctor, lab, "TREAT");
+    assert_eq!(day31.decision, Decision::Deny);
+    assert_eq!(day31.reason, "consent expired");
+
+    let trail: Vec<(u8, String)> = w
+        .accounting()
+        .into_iter()
+        .filter(|e| e.record == lab)
+        .map(|e| (e.outcome, e.reason))
+        .collect();
+    assert_eq!(
+        trail,
+        vec![(0, "permitted".into()), (4, "consent expired".into())]
+    );
+}
+
+#[test]
+fn scenario_2_revocation_denies_later_access_and_keeps_earlier_disclosures() {
+    let mut w = world();
+    let lab = w.record(1, &["N"], "Observation");
+    let doctor = w.chain.new_account(10u128.pow(18));
+    let mut permit = provision(Decision::Permit);
+    permit.actors = vec![doctor];
+    permit.purposes = vec!["TREAT".into()];
+    let id: u64 = w
+        .grant(
+            w.patient,
+            "patient-privacy",
+            365,
+            Decision::Deny,
+            vec![permit],
+        )
+        .decode();
+    assert_eq!(w.access(doctor, lab, "TREAT").decision, Decision::Permit);
+    let stranger = w.chain.new_account(10u128.pow(18));
+    assert_eq!(
+        w.chain
+            .call(stranger, w.consent, "revoke", &id)
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    assert!(
+        w.chain
+            .call(w.patient, w.consent, "revoke", &id)
+            .is_success()
+    );
+    assert_eq!(w.access(doctor, lab, "TREAT").decision, Decision::Deny);
+    let outcomes: Vec<u8> = w
+        .accounting()
+        .iter()
+        .filter(|e| e.record == lab)
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![0, 4],
+        "the disclosure before revocation stays in the accounting"
+    );
+}
+
+#[test]
+fn scenario_3_a_nested_deny_refuses_psychotherapy_notes_and_names_the_provision() {
+    let mut w = world();
+    let lab = w.record(1, &["N"], "Observation");
+    let note = w.record(2, &["R", "PSY"], "DocumentReference");
+    let clinician = w.chain.new_account(10u128.pow(18));
+    let mut permit = provision(Decision::Permit);
+    permit.purposes = vec!["TREAT".into()];
+    let mut deny = provision(Decision::Deny);
+    deny.labels = vec!["PSY".into(), "ETH".into()];
+    permit.children = vec![deny];
+    assert!(
+        w.grant(
+            w.patient,
+            "patient-privacy",
+            365,
+            Decision::Deny,
+            vec![permit]
+        )
+        .is_success()
+    );
+    assert_eq!(w.access(clinician, lab, "TREAT").decision, Decision::Permit);
+    let refused = w.access(clinician, note, "TREAT");
+    assert_eq!(refused.decision, Decision::Deny);
+    assert_eq!(refused.provision_path, vec![0, 0]);
+    let entry = w
+        .accounting()
+        .into_iter()
+        .find(|e| e.record == note)
+        .unwrap();
+    assert_eq!(
+        (entry.outcome, entry.provision_path, entry.reason.as_str()),
+        (4, vec![0, 0], "denied by provision")
+    );
+}
+
+#[test]
+fn scenario_4_a_guardian_grants_within_scope_is_refused_outside_it_and_can_be_revoked() {
+    let mut w = world();
+    let guardian = w.chain.new_account(10u128.pow(18));
+    let specialist = w.chain.new_account(10u128.pow(18));
+    let now = w.chain.timestamp_ms();
+    let delegation = (
+        w.patient,
+        guardian,
+        "HPOWATT".to_string(),
+        vec![Action::Access],
+        vec!["TREAT".to_string()],
+        Period {
+            start_ms: now,
+            end_ms: now + 365 * DAY_MS,
+        },
+        Hash([5; 32]),
+    );
+    let patient = w.patient;
+    assert_eq!(
+        w.chain
+            .call(patient, w.consent, "attest_delegation", &delegation)
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    assert!(
+        w.chain
+            .call(w.authority, w.consent, "attest_delegation", &delegation)
+            .is_success()
+    );
+
+    let mut permit = provision(Decision::Permit);
+    permit.actors = vec![specialist];
+    permit.actions = vec![Action::Access];
+    permit.purposes = vec!["TREAT".into()];
+    assert!(
+        w.grant(
+            guardian,
+            "treatment",
+            90,
+            Decision::Deny,
+            vec![permit.clone()]
+        )
+        .is_success()
+    );
+    let created = w
+        .accounting()
+        .into_iter()
+        .find(|e| e.reason == "consent granted")
+        .unwrap();
+    assert_eq!(
+        (created.agent, created.on_behalf_of),
+        (guardian, Some(w.patient)),
+        "the audit says on behalf of"
+    );
+
+    let mut research = provision(Decision::Permit);
+    research.actions = vec![Action::Use];
+    research.purposes = vec!["HRESCH".into()];
+    assert_eq!(
+        w.grant(guardian, "research", 90, Decision::Deny, vec![research])
+            .revert_message(),
+        "ConsentError::OutsideDelegatedScope"
+    );
+
+    assert!(
+        w.chain
+            .call(patient, w.consent, "revoke_delegation", &guardian)
+            .is_success()
+    );
+    assert_eq!(
+        w.grant(guardian, "treatment", 90, Decision::Deny, vec![permit])
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+}
+
+#[test]
+fn scenario_5_break_glass_allows_an_emergency_records_it_and_refuses_outsiders() {
+    let mut w = world();
+    let chart = w.record(1, &["N"], "Observation");
+    let er_doctor = w.chain.new_account(10u128.pow(18));
+    let nurse = w.chain.new_account(10u128.pow(18));
+    let reviewer = w.chain.new_account(10u128.pow(18));
+    let hospital = w.hospital;
+    let policy = (vec![er_doctor], 4 * HOUR_MS, reviewer, false);
+    assert!(
+        w.chain
+            .call(hospital, w.consent, "set_break_glass_policy", &policy)
+            .is_success()
+    );
+
+    assert_eq!(
+        w.access(er_doctor, chart, "ETREAT").decision,
+        Decision::Deny,
+        "no consent on file: default deny"
+    );
+    let declared = w.chain.call(
+        er_doctor,
+        w.consent,
+        "declare_break_glass",
+        &(
+            hospital,
+            w.patient,
+            "ETREAT".to_string(),
+            Hash([3; 32]),
+            8 * HOUR_MS,
+        ),
+    );
+    let session: Option<u64> = declared.decode();
+    let session = session.expect("a member of the group may declare");
+    assert_eq!(declared.events().len(), 1, "the patient is notified");
+    let mut patient_topic = [0u8; 32];
+    patient_topic[..20].copy_from_slice(&w.patient.0);
+    assert_eq!(declared.events()[0].topics[1], Hash(patient_topic));
+
+    let emergency = w.access(er_doctor, chart, "ETREAT");
+    assert_eq!(
+        (emergency.decision.clone(), emergency.break_glass),
+        (Decision::Permit, Some(session))
+    );
+    let override_entry = w
+        .accounting()
+        .into_iter()
+        .rev()
+        .find(|e| e.record == chart)
+        .unwrap();
+    assert_eq!(
+        (override_entry.action, override_entry.outcome),
+        (AuditAction::E, 0)
+    );
+    assert!(override_entry.reason.contains("110127"));
+
+    let refused: Option<u64> = w
+        .chain
+        .call(
+            nurse,
+            w.consent,
+            "declare_break_glass",
+            &(
+                hospital,
+                w.patient,
+                "ETREAT".to_string(),
+                Hash([4; 32]),
+                HOUR_MS,
+            ),
+        )
+        .decode();
+    assert_eq!(refused, None);
+    assert!(
+        w.accounting()
+            .iter()
+            .any(|e| e.agent == nurse && e.outcome == 8 && e.reason.contains("110113"))
+    );
+    assert_eq!(w.access(nurse, chart, "ETREAT").decision, Decision::Deny);
+
+    // The window is capped by the policy (4 h, not the 8 h asked).
+    w.chain.advance_time(5 * HOUR_MS);
+    assert_eq!(
+        w.access(er_doctor, chart, "ETREAT").decision,
+        Decision::Deny,
+        "after the window"
+    );
+    assert!(
+        w.chain
+            .call(reviewer, w.consent, "review_break_glass", &(session, true))
+            .is_success()
+    );
+    assert_eq!(
+        w.chain
+            .call(reviewer, w.consent, "review_break_glass", &(session, false))
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+}
+
+#[test]
+fn scenario_6_a_self_pay_restriction_blocks_the_payer() {
+    let mut w = world();
+    let claim_attachment = w.record(1, &["N"], "DocumentReference");
+    let payer = w.chain.new_account(10u128.pow(18));
+    let clinician = w.chain.new_account(10u128.pow(18));
+    let mut deny_payer = provision(Decision::Deny);
+    deny_payer.actors = vec![payer];
+    deny_payer.purposes = vec!["HPAYMT".into(), "COVAUTH".into()];
+    assert!(
+        w.grant(
+            w.patient,
+            "patient-privacy",
+            365,
+            Decision::Permit,
+            vec![deny_payer]
+        )
+        .is_success()
+    );
+    assert_eq!(
+        w.access(payer, claim_attachment, "HPAYMT").decision,
+        Decision::Deny
+    );
+    assert_eq!(
+        w.access(clinician, claim_attachment, "TREAT").decision,
+        Decision::Permit
+    );
+}
+
+#[test]
+fn only_the_patient_or_a_delegate_reads_the_accounting_and_bad_input_reverts() {
+    let mut w = world();
+    let snoop = w.chain.new_account(10u128.pow(18));
+    let snooped = w.chain.call(
+        snoop,
+        w.consent,
+        "accounting",
+        &(w.patient, None::<u64>, 10u32),
+    );
+    assert_eq!(snooped.revert_message(), "ConsentError::NotAuthorised");
+    // A record indexed by an organisation the registry does not know.
+    let rogue = w.chain.new_account(10u128.pow(18));
+    let refused = w.chain.call(
+        rogue,
+        w.consent,
+        "register_record",
+        &(
+            Hash([8; 32]),
+            w.patient,
+            vec!["N".to_string()],
+            "Observation".to_string(),
+            0u64,
+        ),
+    );
+    assert_eq!(refused.revert_message(), "ConsentError::NotACustodian");
+    // A provision tree deeper than allowed.
+    let mut deep = provision(Decision::Permit);
+    for _ in 0..5 {
+        let mut parent = provision(Decision::Permit);
+        parent.children = vec![deep];
+        deep = parent;
+    }
+    assert_eq!(
+        w.grant(w.patient, "patient-privacy", 1, Decision::Deny, vec![deep])
+            .revert_message(),
+        "ConsentError::TooComplex"
+    );
+}

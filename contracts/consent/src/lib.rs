@@ -921,8 +921,8 @@ mod consent {
             at,
             entry: &entry,
         };
-        // The most specific match across the patient's consents: (depth, deny?, consent, path).
-        let mut best: Option<(usize, bool, (u64, u32), Vec<u8>)> = None;
+        // The most specific match across the patient's consents, with its consent.
+        let mut best: Option<(Match, (u64, u32))> = None;
         let mut expired = false;
         let (ids, _) = BY_PATIENT.page_under(&entry.patient, None, MAX_CONSENTS_EVALUATED);
         for ((_, id_bytes), ()) in ids {
@@ -936,26 +936,27 @@ mod consent {
                 expired |= at >= consent.period.end_ms;
                 continue;
             }
-            let mut candidate = (0usize, matches!(consent.base, Decision::Deny), Vec::new());
+            let mut candidate = Match {
+                depth: 0,
+                deny: matches!(consent.base, Decision::Deny),
+                path: Vec::new(),
+            };
             let mut path = Vec::new();
             for (index, provision) in consent.provisions.iter().enumerate() {
                 path.push(index as u8);
                 deepest_match(provision, &request, 1, &mut path, &mut candidate);
                 path.pop();
             }
-            let (depth, deny, path) = candidate;
             let better = match &best {
                 None => true,
-                Some((best_depth, best_deny, _, _)) => {
-                    depth > *best_depth || (depth == *best_depth && deny && !best_deny)
-                }
+                Some((current, _)) => candidate.beats(current),
             };
             if better {
-                best = Some((depth, deny, (consent.id, consent.version), path));
+                best = Some((candidate, (consent.id, consent.version)));
             }
         }
         let mut decision = match best {
-            Some((depth, deny, consent, path)) => AccessDecision {
+            Some((Match { depth, deny, path }, consent)) => AccessDecision {
                 decision: if deny {
                     Decision::Deny
                 } else {
@@ -993,6 +994,21 @@ mod consent {
         decision
     }
 
+    /// A matching provision: its depth (0: the consent's base decision), whether it denies, and
+    /// its path.
+    struct Match {
+        depth: usize,
+        deny: bool,
+        path: Vec<u8>,
+    }
+
+    impl Match {
+        /// More specific wins; at equal depth, deny beats permit.
+        fn beats(&self, other: &Match) -> bool {
+            self.depth > other.depth || (self.depth == other.depth && self.deny && !other.deny)
+        }
+    }
+
     struct Request<'a> {
         actor: &'a Address,
         action: &'a Action,
@@ -1026,14 +1042,18 @@ mod consent {
         request: &Request<'_>,
         depth: usize,
         path: &mut Vec<u8>,
-        best: &mut (usize, bool, Vec<u8>),
+        best: &mut Match,
     ) {
         if !matches(provision, request) {
             return;
         }
-        let deny = matches!(provision.kind, Decision::Deny);
-        if depth > best.0 || (depth == best.0 && deny && !best.1) {
-            *best = (depth, deny, path.clone());
+        let candidate = Match {
+            depth,
+            deny: matches!(provision.kind, Decision::Deny),
+            path: path.clone(),
+        };
+        if candidate.beats(best) {
+            *best = candidate;
         }
         for (index, child) in provision.children.iter().enumerate() {
             path.push(index as u8);

@@ -26,6 +26,8 @@ pub const DEV_CHAIN_ID: u64 = 7_357;
 /// The participant registry's reserved address on dev chains (genesis contracts take
 /// `0x…01NN`, an address no key controls and no deployment can derive).
 pub const DEV_REGISTRY_ADDRESS: Address = reserved_address(0x01, 0x00);
+/// The consent contract's reserved address on dev chains.
+pub const DEV_CONSENT_ADDRESS: Address = reserved_address(0x01, 0x01);
 /// Fuel each genesis constructor may use.
 pub const GENESIS_CONSTRUCTOR_FUEL: u64 = 500_000_000;
 
@@ -221,16 +223,26 @@ impl GenesisConfig {
             block_reward: DecimalU128(2 * 10u128.pow(18)),
             block_fuel_limit: 100_000_000,
             alloc,
-            contracts: vec![dev_contract(
-                "registry",
-                DEV_REGISTRY_ADDRESS,
-                salus_contracts::REGISTRY,
-                "new",
-                // The attesting authority of dev chains is dev account 0 (DOMAIN.md).
-                &derive_key(DEV_MNEMONIC, 0)
-                    .expect("the dev mnemonic is valid")
-                    .address(),
-            )],
+            contracts: vec![
+                dev_contract(
+                    "registry",
+                    DEV_REGISTRY_ADDRESS,
+                    salus_contracts::REGISTRY,
+                    "new",
+                    // The attesting authority of dev chains is dev account 0 (DOMAIN.md).
+                    &derive_key(DEV_MNEMONIC, 0)
+                        .expect("the dev mnemonic is valid")
+                        .address(),
+                ),
+                dev_contract(
+                    "consent",
+                    DEV_CONSENT_ADDRESS,
+                    salus_contracts::CONSENT,
+                    "new",
+                    // The registry, and the network default decision: deny (variant index 1).
+                    &(DEV_REGISTRY_ADDRESS, 1u8),
+                ),
+            ],
         }
     }
 
@@ -414,8 +426,8 @@ mod tests {
             .count();
         assert_eq!(
             accounts,
-            DEV_ACCOUNT_COUNT as usize + 1,
-            "ten dev accounts and the registry's"
+            DEV_ACCOUNT_COUNT as usize + 2,
+            "ten dev accounts, the registry's and the consent contract's"
         );
         let registry = genesis
             .state

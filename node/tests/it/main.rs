@@ -6,6 +6,7 @@ mod cli;
 mod contracts;
 mod crash;
 mod dev_command;
+mod healthcare;
 mod mempool;
 mod operations;
 mod reorg;

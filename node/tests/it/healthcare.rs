@@ -1,0 +1,385 @@
+//! Consent scenarios of DOMAIN.md end to end over JSON-RPC against `salus dev`, whose genesis
+//! deploys the registry and the consent contract: arguments are JSON encoded through the ABI
+//! read from chain, time passes with `dev_increaseTime`, and the audit trail is queried as events
+//! and through the patient's accounting.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use parity_scale_codec::Encode;
+use salus_client::rpc::{CallRequest, EventFilter, ReceiptView, SalusApiClient};
+use salus_client::{ContractAbi, TransactionBuilder};
+use salus_node::genesis::{DEV_CHAIN_ID, DEV_CONSENT_ADDRESS, DEV_REGISTRY_ADDRESS};
+use salus_primitives::Address;
+use serde_json::{Value, json};
+
+use crate::support::dev_key;
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+struct DevNode {
+    child: Child,
+    http: HttpClient,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for DevNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> DevNode {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_salus"))
+        .args([
+            "dev",
+            "--rpc-addr",
+            "127.0.0.1:0",
+            "--block-time-ms",
+            "0",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("dev"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("RPC: http://") {
+                let _ = sender.send(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            }
+        }
+    });
+    let rpc = receiver.recv_timeout(Duration::from_secs(60)).unwrap();
+    DevNode {
+        child,
+        http: HttpClientBuilder::default()
+            .build(format!("http://{rpc}"))
+            .unwrap(),
+        _dir: dir,
+    }
+}
+
+struct Actor {
+    builder: TransactionBuilder,
+    address: Address,
+}
+
+fn actor(index: u32) -> Actor {
+    Actor {
+        builder: TransactionBuilder::new(DEV_CHAIN_ID, dev_key(index), 0).fuel(20_000_000, 1),
+        address: dev_key(index).address(),
+    }
+}
+
+async fn abi(node: &DevNode, contract: Address) -> ContractAbi {
+    serde_json::from_value(
+        node.http
+            .contract_abi(contract.to_string())
+            .await
+            .unwrap()
+            .expect("ABI on chain"),
+    )
+    .unwrap()
+}
+
+/// Submits a call, mines it, and returns the receipt and the decoded result.
+async fn send(
+    node: &DevNode,
+    actor: &mut Actor,
+    contract: Address,
+    abi: &ContractAbi,
+    message: &str,
+    args: Value,
+) -> (ReceiptView, Value) {
+    let transaction = actor
+        .builder
+        .call(contract, abi.encode_call(message, &args).unwrap());
+    let hash = node
+        .http
+        .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
+        .await
+        .unwrap();
+    node.http.dev_mine(1).await.unwrap();
+    let receipt = node.http.tx_receipt(hash).await.unwrap().expect("included");
+    assert_eq!(
+        receipt.status, "success",
+        "{message}: {:?}",
+        receipt.failure
+    );
+    let data = hex::decode(&receipt.return_data[2..]).unwrap();
+    let result = abi.decode_result(message, &data).unwrap();
+    (receipt, result)
+}
+
+async fn view(
+    node: &DevNode,
+    from: Address,
+    contract: Address,
+    abi: &ContractAbi,
+    message: &str,
+    args: Value,
+) -> Value {
+    let request = CallRequest {
+        from: from.to_string(),
+        contract: contract.to_string(),
+        input: format!(
+            "0x{}",
+            hex::encode(abi.encode_call(message, &args).unwrap())
+        ),
+        value: None,
+        fuel: None,
+    };
+    let outcome = node.http.state_call(request).await.unwrap();
+    assert_eq!(
+        outcome.status, "success",
+        "{message}: {:?}",
+        outcome.failure
+    );
+    abi.decode_result(message, &hex::decode(&outcome.return_data[2..]).unwrap())
+        .unwrap()
+}
+
+fn provision(kind: &str, actors: Vec<Address>, purposes: &[&str], classes: &[&str]) -> Value {
+    json!({
+        "kind": kind,
+        "period": null,
+        "actors": actors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "actions": ["Access"],
+        "purposes": purposes,
+        "labels": [],
+        "classes": classes,
+        "records": [],
+        "children": [],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
+    let node = start();
+    let registry_abi = abi(&node, DEV_REGISTRY_ADDRESS).await;
+    let consent_abi = abi(&node, DEV_CONSENT_ADDRESS).await;
+    let mut authority = actor(0);
+    let mut hospital = actor(5);
+    let mut patient = actor(6);
+    let mut doctor = actor(7);
+    let mut payer = actor(8);
+    let head = node.http.chain_head().await.unwrap().timestamp_ms;
+    let patient_address = patient.address.to_string();
+
+    // The authority registers the hospital; the hospital indexes two records.
+    send(
+        &node,
+        &mut authority,
+        DEV_REGISTRY_ADDRESS,
+        &registry_abi,
+        "register",
+        json!([
+            hospital.address.to_string(),
+            ["ProviderOrganisation"],
+            "1234567893",
+            null,
+            null,
+            "0",
+            (head + 3650 * DAY_MS).to_string(),
+            format!("0x{}", "11".repeat(32))
+        ]),
+    )
+    .await;
+    let lab = format!("0x{}", "a1".repeat(32));
+    let attachment = format!("0x{}", "a2".repeat(32));
+    for record in [&lab, &attachment] {
+        send(
+            &node,
+            &mut hospital,
+            DEV_CONSENT_ADDRESS,
+            &consent_abi,
+            "register_record",
+            json!([
+                record,
+                patient.address.to_string(),
+                ["N"],
+                "Observation",
+                "0"
+            ]),
+        )
+        .await;
+    }
+
+    // Scenario 1: Dr A may see Observations for TREAT for 30 days from now.
+    let head = node.http.chain_head().await.unwrap().timestamp_ms;
+    let period =
+        json!({ "start_ms": head.to_string(), "end_ms": (head + 30 * DAY_MS).to_string() });
+    let (_, consent_id) = send(
+        &node,
+        &mut patient,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "grant",
+        json!([
+            patient_address.clone(),
+            "patient-privacy",
+            "59284-0",
+            period,
+            "Deny",
+            [provision(
+                "Permit",
+                vec![doctor.address],
+                &["TREAT"],
+                &["Observation"]
+            )],
+            format!("0x{}", "22".repeat(32)),
+            null
+        ]),
+    )
+    .await;
+    assert_eq!(consent_id, json!("0"));
+    let stored = view(
+        &node,
+        patient.address,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "consent",
+        json!(["0"]),
+    )
+    .await;
+    assert_eq!(
+        stored["period"]["end_ms"],
+        json!((head + 30 * DAY_MS).to_string())
+    );
+    node.http.dev_increase_time(5 * DAY_MS).await.unwrap();
+    let (_, day5) = send(
+        &node,
+        &mut doctor,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "record_access",
+        json!([lab, "Access", "TREAT", null]),
+    )
+    .await;
+    assert_eq!(day5["decision"], "Permit", "{day5}");
+    node.http.dev_increase_time(26 * DAY_MS).await.unwrap();
+    let (_, day31) = send(
+        &node,
+        &mut doctor,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "record_access",
+        json!([lab, "Access", "TREAT", null]),
+    )
+    .await;
+    assert_eq!(day31["decision"], "Deny");
+    assert_eq!(day31["reason"], "consent expired");
+
+    // Scenario 6: a self-pay restriction — permit by default, but not to the health plan.
+    let now = node.http.chain_head().await.unwrap().timestamp_ms;
+    let period = json!({ "start_ms": now.to_string(), "end_ms": (now + 365 * DAY_MS).to_string() });
+    send(
+        &node,
+        &mut patient,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "grant",
+        json!([
+            patient_address.clone(),
+            "patient-privacy",
+            "59284-0",
+            period,
+            "Permit",
+            [provision(
+                "Deny",
+                vec![payer.address],
+                &["HPAYMT", "COVAUTH"],
+                &[]
+            )],
+            format!("0x{}", "33".repeat(32)),
+            null
+        ]),
+    )
+    .await;
+    let (_, payer_access) = send(
+        &node,
+        &mut payer,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "record_access",
+        json!([attachment, "Access", "HPAYMT", null]),
+    )
+    .await;
+    assert_eq!(payer_access["decision"], "Deny");
+    assert_eq!(payer_access["provision_path"], json!("0x00"));
+
+    // The patient's accounting lists every decision, refusals included.
+    let accounting = view(
+        &node,
+        patient.address,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "accounting",
+        json!([patient.address.to_string(), null, 100]),
+    )
+    .await;
+    let decisions: Vec<(String, u64)> = accounting
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["action"] == "R")
+        .map(|entry| {
+            (
+                entry["agent"].as_str().unwrap().to_string(),
+                entry["outcome"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        vec![
+            (doctor.address.to_string(), 0),
+            (doctor.address.to_string(), 4),
+            (payer.address.to_string(), 4)
+        ]
+    );
+
+    // And every access is an event indexed by the patient: an audit trail is one query.
+    let mut patient_topic = [0u8; 32];
+    patient_topic[..20].copy_from_slice(&patient.address.0);
+    let signature = salus_primitives::keccak256(b"AccessRecorded").to_string();
+    let events = node
+        .http
+        .events_query(EventFilter {
+            contract: DEV_CONSENT_ADDRESS.to_string(),
+            topics: vec![
+                Some(signature),
+                Some(salus_primitives::Hash(patient_topic).to_string()),
+            ],
+            ..EventFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.events.len(), 3);
+    let decoded = consent_abi.decode_event(&salus_primitives::Event {
+        contract: DEV_CONSENT_ADDRESS,
+        topics: events.events[2]
+            .event
+            .topics
+            .iter()
+            .map(|t| t.parse().unwrap())
+            .collect(),
+        data: hex::decode(&events.events[2].event.data[2..]).unwrap(),
+    });
+    assert_eq!(decoded.unwrap().unwrap()["fields"]["decision"], "Deny");
+}

@@ -43,6 +43,8 @@ mod consent {
     const MAX_CONSENTS_EVALUATED: usize = 32;
     /// Longest code string (v3 codes, FHIR resource types).
     const MAX_CODE_BYTES: usize = 32;
+    /// Most recent sessions `pending_sessions` looks at.
+    const MAX_SESSIONS_LISTED: u64 = 256;
     /// Registry role indexes (the registry's `Role` enum, encoded as its variant index).
     const ROLE_PROVIDER_ORGANISATION: u8 = 2;
 
@@ -106,6 +108,9 @@ mod consent {
         pub period: Option<Period>,
         /// Who it applies to.
         pub actors: Vec<Address>,
+        /// Roles it applies to (SecurityRoleType / v3 RoleCode codes the requester acts in, e.g.
+        /// `PRCP` primary care provider).
+        pub roles: Vec<String>,
         /// What it applies to.
         pub actions: Vec<Action>,
         /// Purposes of use (v3 ActReason: TREAT, ETREAT, HPAYMT, HRESCH, …).
@@ -116,6 +121,8 @@ mod consent {
         pub classes: Vec<String>,
         /// Specific records (hashes).
         pub records: Vec<Hash>,
+        /// Only records dated within this period.
+        pub data_period: Option<Period>,
         /// Exceptions.
         pub children: Vec<Provision>,
     }
@@ -319,6 +326,50 @@ mod consent {
         pub step: String,
     }
 
+    /// A record was indexed.
+    #[event]
+    pub struct RecordIndexed {
+        /// Whose record.
+        #[topic]
+        pub patient: Address,
+        /// The record.
+        pub record: Hash,
+        /// Its custodian.
+        pub custodian: Address,
+    }
+
+    /// A delegation was attested or revoked.
+    #[event]
+    pub struct DelegationChanged {
+        /// The principal (the patient).
+        #[topic]
+        pub patient: Address,
+        /// The delegate.
+        #[topic]
+        pub delegate: Address,
+        /// Relationship code.
+        pub relationship: String,
+        /// Whether it is now active.
+        pub active: bool,
+    }
+
+    /// Who may see a patient's data: one permitting provision of an active consent.
+    #[data]
+    pub struct Permission {
+        /// The consent and version.
+        pub consent: (u64, u32),
+        /// Path of the permitting provision (empty: the consent's base decision).
+        pub provision_path: Vec<u8>,
+        /// Actors (empty: anyone matching the rest).
+        pub actors: Vec<Address>,
+        /// Roles (empty: any).
+        pub roles: Vec<String>,
+        /// Purposes (empty: any).
+        pub purposes: Vec<String>,
+        /// The consent's end (ms).
+        pub until_ms: u64,
+    }
+
     /// Why a message was refused (malformed input or a caller without authority only: denials
     /// of access are decisions, recorded, not errors).
     #[error]
@@ -372,6 +423,12 @@ mod consent {
             if RECORDS.contains(&record) {
                 return Err(ConsentError::AlreadyIndexed);
             }
+            RecordIndexed {
+                patient,
+                record,
+                custodian,
+            }
+            .emit();
             RECORDS.insert(
                 &record,
                 &RecordEntry {
@@ -444,6 +501,7 @@ mod consent {
             .emit();
             audit(
                 &patient,
+                caller(),
                 AuditAction::C,
                 0,
                 on_behalf_of,
@@ -471,6 +529,7 @@ mod consent {
             set_status(&mut consent, ConsentStatus::Inactive);
             audit(
                 &consent.patient,
+                caller(),
                 AuditAction::U,
                 0,
                 on_behalf_of,
@@ -493,6 +552,7 @@ mod consent {
             set_status(&mut consent, ConsentStatus::EnteredInError);
             audit(
                 &consent.patient,
+                caller(),
                 AuditAction::U,
                 0,
                 None,
@@ -533,6 +593,13 @@ mod consent {
                 attested_by: authority,
                 active: true,
             };
+            DelegationChanged {
+                patient: principal,
+                delegate,
+                relationship: delegation.relationship.clone(),
+                active: true,
+            }
+            .emit();
             DELEGATIONS.insert(&(principal, delegate), &delegation);
             Ok(())
         }
@@ -546,8 +613,16 @@ mod consent {
                 .ok_or(ConsentError::Unknown)?;
             delegation.active = false;
             DELEGATIONS.insert(&(principal, delegate), &delegation);
+            DelegationChanged {
+                patient: principal,
+                delegate,
+                relationship: delegation.relationship.clone(),
+                active: false,
+            }
+            .emit();
             audit(
                 &principal,
+                caller(),
                 AuditAction::U,
                 0,
                 None,
@@ -605,6 +680,7 @@ mod consent {
             if !policy.group.contains(&actor) || !allowed_purpose {
                 audit(
                     &patient,
+                    caller(),
                     AuditAction::E,
                     8,
                     None,
@@ -638,6 +714,7 @@ mod consent {
             SESSIONS.insert(&id, &session);
             audit(
                 &patient,
+                caller(),
                 AuditAction::E,
                 0,
                 None,
@@ -700,11 +777,12 @@ mod consent {
             Ok(())
         }
 
-        /// The decision for `actor` doing `action` on `record` for `purpose` at `at_ms` (default
-        /// now), with the deciding consent and provision.
+        /// The decision for `actor`, acting in `role`, doing `action` on `record` for `purpose`
+        /// at `at_ms` (default now), with the deciding consent and provision.
         #[message(view)]
         pub fn can_access(
             actor: Address,
+            role: String,
             action: Action,
             record: Hash,
             purpose: String,
@@ -712,6 +790,7 @@ mod consent {
         ) -> AccessDecision {
             decide(
                 &actor,
+                &role,
                 &action,
                 &record,
                 &purpose,
@@ -723,15 +802,27 @@ mod consent {
         /// audit trail. Returns the decision.
         #[message]
         pub fn record_access(
+            agent: Address,
+            role: String,
             record: Hash,
             action: Action,
             purpose: String,
             on_behalf_of: Option<Address>,
         ) -> Result<AccessDecision, ConsentError> {
             check_code(&purpose)?;
+            check_code(&role)?;
             let entry = RECORDS.get(&record).ok_or(ConsentError::Unknown)?;
-            let agent = caller();
-            let decision = decide(&agent, &action, &record, &purpose, block_timestamp_ms());
+            if caller() != entry.custodian {
+                return Err(ConsentError::NotAuthorised);
+            }
+            let decision = decide(
+                &agent,
+                &role,
+                &action,
+                &record,
+                &purpose,
+                block_timestamp_ms(),
+            );
             let permitted = matches!(decision.decision, Decision::Permit);
             let audit_action = if decision.break_glass.is_some() {
                 AuditAction::E
@@ -740,6 +831,7 @@ mod consent {
             };
             let sequence = audit(
                 &entry.patient,
+                agent,
                 audit_action,
                 if permitted { 0 } else { 4 },
                 on_behalf_of,
@@ -760,18 +852,118 @@ mod consent {
             Ok(decision)
         }
 
-        /// A patient's audit trail — the accounting of disclosures — a page at a time, for the
-        /// patient or an active delegate only.
+        /// A patient's audit trail — the accounting of disclosures — between `from_ms` and
+        /// `to_ms` (inclusive), a page at a time after sequence `after`, for the patient or an
+        /// active delegate only. Salus accounts for every disclosure, treatment and payment
+        /// included (stricter than HIPAA §164.528).
         #[message(view)]
         pub fn accounting(
             patient: Address,
+            from_ms: u64,
+            to_ms: u64,
             after: Option<u64>,
             limit: u32,
         ) -> Result<Vec<AuditEntry>, ConsentError> {
             authorise(&patient, &caller(), None)?;
-            let cursor = after.map(|sequence| (patient, sequence.to_be_bytes()));
-            let (entries, _) = AUDIT.page_under(&patient, cursor.as_ref(), limit.min(100) as usize);
-            Ok(entries.into_iter().map(|(_, entry)| entry).collect())
+            let limit = limit.min(100) as usize;
+            let mut cursor = after.map(|sequence| (patient, sequence.to_be_bytes()));
+            let mut found = Vec::new();
+            loop {
+                let (page, more) = AUDIT.page_under(&patient, cursor.as_ref(), limit);
+                let last = page.last().map(|(key, _)| *key);
+                for (_, entry) in page {
+                    if entry.time_ms >= from_ms && entry.time_ms <= to_ms && found.len() < limit {
+                        found.push(entry);
+                    }
+                }
+                match last {
+                    Some(key) if more && found.len() < limit => cursor = Some(key),
+                    _ => return Ok(found),
+                }
+            }
+        }
+
+        /// Who may see the patient's data at `at_ms` (default now): every permitting provision of
+        /// the active consents (for the patient or an active delegate).
+        #[message(view)]
+        pub fn who_can_see(
+            patient: Address,
+            at_ms: Option<u64>,
+        ) -> Result<Vec<Permission>, ConsentError> {
+            authorise(&patient, &caller(), None)?;
+            let at = at_ms.unwrap_or_else(block_timestamp_ms);
+            let mut permissions = Vec::new();
+            for consent in active_consents(&patient, at) {
+                if matches!(consent.base, Decision::Permit) {
+                    permissions.push(Permission {
+                        consent: (consent.id, consent.version),
+                        provision_path: Vec::new(),
+                        actors: Vec::new(),
+                        roles: Vec::new(),
+                        purposes: Vec::new(),
+                        until_ms: consent.period.end_ms,
+                    });
+                }
+                let mut path = Vec::new();
+                for (index, provision) in consent.provisions.iter().enumerate() {
+                    path.push(index as u8);
+                    collect_permits(provision, &consent, at, &mut path, &mut permissions);
+                    path.pop();
+                }
+            }
+            Ok(permissions)
+        }
+
+        /// Active consents of the patient ending within `within_ms` from now.
+        #[message(view)]
+        pub fn expiring(patient: Address, within_ms: u64) -> Result<Vec<Consent>, ConsentError> {
+            authorise(&patient, &caller(), None)?;
+            let now = block_timestamp_ms();
+            Ok(active_consents(&patient, now)
+                .into_iter()
+                .filter(|consent| consent.period.end_ms <= now.saturating_add(within_ms))
+                .collect())
+        }
+
+        /// The patient's delegations, active or revoked (for the patient or an active delegate).
+        #[message(view)]
+        pub fn delegates(patient: Address) -> Result<Vec<(Address, Delegation)>, ConsentError> {
+            authorise(&patient, &caller(), None)?;
+            let (entries, _) = DELEGATIONS.page_under(&patient, None, MAX_CRITERIA * 4);
+            Ok(entries
+                .into_iter()
+                .map(|((_, delegate), delegation)| (delegate, delegation))
+                .collect())
+        }
+
+        /// An organisation's recent break-glass sessions that are still open or not yet
+        /// reviewed (for the organisation or its reviewer).
+        #[message(view)]
+        pub fn pending_sessions(
+            organisation: Address,
+        ) -> Result<Vec<(u64, BreakGlassSession)>, ConsentError> {
+            let policy = POLICIES.get(&organisation).ok_or(ConsentError::Unknown)?;
+            let asker = caller();
+            if asker != organisation && asker != policy.reviewer {
+                return Err(ConsentError::NotAuthorised);
+            }
+            let now = block_timestamp_ms();
+            let count = NEXT_SESSION.get().unwrap_or(0);
+            Ok((count.saturating_sub(MAX_SESSIONS_LISTED)..count)
+                .filter_map(|id| SESSIONS.get(&id).map(|session| (id, session)))
+                .filter(|(_, session)| {
+                    session.organisation == organisation
+                        && (session.justified.is_none() || session.closes_ms > now)
+                })
+                .collect())
+        }
+
+        /// A consent's id and current version, if it exists.
+        #[message(view)]
+        pub fn consent_version(id: u64) -> Option<(u64, u32)> {
+            CONSENTS
+                .get(&id)
+                .map(|consent| (consent.id, consent.version))
         }
 
         /// A consent.
@@ -784,6 +976,50 @@ mod consent {
         #[message(view)]
         pub fn session(id: u64) -> Option<BreakGlassSession> {
             SESSIONS.get(&id)
+        }
+    }
+
+    /// The patient's active consents in force at `at`.
+    fn active_consents(patient: &Address, at: u64) -> Vec<Consent> {
+        let (ids, _) = BY_PATIENT.page_under(patient, None, MAX_CONSENTS_EVALUATED);
+        ids.into_iter()
+            .filter_map(|((_, id), ())| CONSENTS.get(&u64::from_be_bytes(id)))
+            .filter(|consent| {
+                matches!(consent.status, ConsentStatus::Active)
+                    && consent.period.start_ms <= at
+                    && at < consent.period.end_ms
+            })
+            .collect()
+    }
+
+    fn collect_permits(
+        provision: &Provision,
+        consent: &Consent,
+        at: u64,
+        path: &mut Vec<u8>,
+        out: &mut Vec<Permission>,
+    ) {
+        if provision
+            .period
+            .as_ref()
+            .is_some_and(|period| at < period.start_ms || at >= period.end_ms)
+        {
+            return;
+        }
+        if matches!(provision.kind, Decision::Permit) {
+            out.push(Permission {
+                consent: (consent.id, consent.version),
+                provision_path: path.clone(),
+                actors: provision.actors.clone(),
+                roles: provision.roles.clone(),
+                purposes: provision.purposes.clone(),
+                until_ms: consent.period.end_ms,
+            });
+        }
+        for (index, child) in provision.children.iter().enumerate() {
+            path.push(index as u8);
+            collect_permits(child, consent, at, path, out);
+            path.pop();
         }
     }
 
@@ -803,6 +1039,7 @@ mod consent {
     #[allow(clippy::too_many_arguments)]
     fn audit(
         patient: &Address,
+        agent: Address,
         action: AuditAction,
         outcome: u8,
         on_behalf_of: Option<Address>,
@@ -819,7 +1056,7 @@ mod consent {
             time_ms: block_timestamp_ms(),
             action,
             outcome,
-            agent: caller(),
+            agent,
             on_behalf_of,
             record,
             purpose,
@@ -898,6 +1135,7 @@ mod consent {
 
     fn decide(
         actor: &Address,
+        role: &str,
         action: &Action,
         record: &Hash,
         purpose: &str,
@@ -915,6 +1153,7 @@ mod consent {
         };
         let request = Request {
             actor,
+            role,
             action,
             record,
             purpose,
@@ -1011,6 +1250,7 @@ mod consent {
 
     struct Request<'a> {
         actor: &'a Address,
+        role: &'a str,
         action: &'a Action,
         record: &'a Hash,
         purpose: &'a str,
@@ -1024,6 +1264,11 @@ mod consent {
             .as_ref()
             .is_none_or(|period| period.start_ms <= request.at && request.at < period.end_ms)
             && (provision.actors.is_empty() || provision.actors.contains(request.actor))
+            && (provision.roles.is_empty()
+                || provision.roles.iter().any(|role| role == request.role))
+            && provision.data_period.as_ref().is_none_or(|period| {
+                period.start_ms <= request.entry.date_ms && request.entry.date_ms < period.end_ms
+            })
             && (provision.actions.is_empty() || provision.actions.contains(request.action))
             && (provision.purposes.is_empty()
                 || provision.purposes.iter().any(|p| p == request.purpose))

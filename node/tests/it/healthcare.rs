@@ -159,11 +159,13 @@ fn provision(kind: &str, actors: Vec<Address>, purposes: &[&str], classes: &[&st
         "kind": kind,
         "period": null,
         "actors": actors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "roles": [],
         "actions": ["Access"],
         "purposes": purposes,
         "labels": [],
         "classes": classes,
         "records": [],
+        "data_period": null,
         "children": [],
     })
 }
@@ -176,8 +178,8 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
     let mut authority = actor(0);
     let mut hospital = actor(5);
     let mut patient = actor(6);
-    let mut doctor = actor(7);
-    let mut payer = actor(8);
+    let doctor = actor(7);
+    let payer = actor(8);
     let head = node.http.chain_head().await.unwrap().timestamp_ms;
     let patient_address = patient.address.to_string();
 
@@ -262,24 +264,26 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
         json!((head + 30 * DAY_MS).to_string())
     );
     node.http.dev_increase_time(5 * DAY_MS).await.unwrap();
+    // The hospital, custodian of the record, records each access by the doctor.
+    let doctor_address = doctor.address.to_string();
     let (_, day5) = send(
         &node,
-        &mut doctor,
+        &mut hospital,
         DEV_CONSENT_ADDRESS,
         &consent_abi,
         "record_access",
-        json!([lab, "Access", "TREAT", null]),
+        json!([doctor_address, "PRCP", lab, "Access", "TREAT", null]),
     )
     .await;
     assert_eq!(day5["decision"], "Permit", "{day5}");
     node.http.dev_increase_time(26 * DAY_MS).await.unwrap();
     let (_, day31) = send(
         &node,
-        &mut doctor,
+        &mut hospital,
         DEV_CONSENT_ADDRESS,
         &consent_abi,
         "record_access",
-        json!([lab, "Access", "TREAT", null]),
+        json!([doctor_address, "PRCP", lab, "Access", "TREAT", null]),
     )
     .await;
     assert_eq!(day31["decision"], "Deny");
@@ -313,11 +317,18 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
     .await;
     let (_, payer_access) = send(
         &node,
-        &mut payer,
+        &mut hospital,
         DEV_CONSENT_ADDRESS,
         &consent_abi,
         "record_access",
-        json!([attachment, "Access", "HPAYMT", null]),
+        json!([
+            payer.address.to_string(),
+            "PAYER",
+            attachment,
+            "Access",
+            "HPAYMT",
+            null
+        ]),
     )
     .await;
     assert_eq!(payer_access["decision"], "Deny");
@@ -330,7 +341,13 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
         DEV_CONSENT_ADDRESS,
         &consent_abi,
         "accounting",
-        json!([patient.address.to_string(), null, 100]),
+        json!([
+            patient.address.to_string(),
+            "0",
+            u64::MAX.to_string(),
+            null,
+            100
+        ]),
     )
     .await;
     let decisions: Vec<(String, u64)> = accounting

@@ -34,11 +34,13 @@ struct WireProvision {
     kind: Decision,
     period: Option<Period>,
     actors: Vec<Address>,
+    roles: Vec<String>,
     actions: Vec<Action>,
     purposes: Vec<String>,
     labels: Vec<String>,
     classes: Vec<String>,
     records: Vec<Hash>,
+    data_period: Option<Period>,
     children: Vec<WireProvision>,
 }
 
@@ -47,11 +49,13 @@ fn provision(kind: Decision) -> WireProvision {
         kind,
         period: None,
         actors: vec![],
+        roles: vec![],
         actions: vec![],
         purposes: vec![],
         labels: vec![],
         classes: vec![],
         records: vec![],
+        data_period: None,
         children: vec![],
     }
 }
@@ -184,13 +188,30 @@ impl World {
         self.chain.call(from, self.consent, "grant", &arguments)
     }
 
+    /// The hospital (the records' custodian) records an access by `agent` acting as a
+    /// clinician (`PRCP`).
     fn access(&mut self, agent: Address, record: Hash, purpose: &str) -> AccessDecision {
-        let result = self.chain.call(
+        self.access_as(agent, "PRCP", record, purpose)
+    }
+
+    fn access_as(
+        &mut self,
+        agent: Address,
+        role: &str,
+        record: Hash,
+        purpose: &str,
+    ) -> AccessDecision {
+        let arguments = (
             agent,
-            self.consent,
-            "record_access",
-            &(record, Action::Access, purpose.to_string(), None::<Address>),
+            role.to_string(),
+            record,
+            Action::Access,
+            purpose.to_string(),
+            None::<Address>,
         );
+        let result = self
+            .chain
+            .call(self.hospital, self.consent, "record_access", &arguments);
         result.decode()
     }
 
@@ -199,7 +220,7 @@ impl World {
             self.patient,
             self.consent,
             "accounting",
-            &(self.patient, None::<u64>, 100u32),
+            &(self.patient, 0u64, u64::MAX, None::<u64>, 100u32),
         )
     }
 }
@@ -539,7 +560,7 @@ fn only_the_patient_or_a_delegate_reads_the_accounting_and_bad_input_reverts() {
         snoop,
         w.consent,
         "accounting",
-        &(w.patient, None::<u64>, 10u32),
+        &(w.patient, 0u64, u64::MAX, None::<u64>, 10u32),
     );
     assert_eq!(snooped.revert_message(), "ConsentError::NotAuthorised");
     // A record indexed by an organisation the registry does not know.
@@ -569,4 +590,457 @@ fn only_the_patient_or_a_delegate_reads_the_accounting_and_bad_input_reverts() {
             .revert_message(),
         "ConsentError::TooComplex"
     );
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Permission {
+    consent: (u64, u32),
+    provision_path: Vec<u8>,
+    actors: Vec<Address>,
+    roles: Vec<String>,
+    purposes: Vec<String>,
+    until_ms: u64,
+}
+
+#[test]
+fn roles_and_data_periods_narrow_a_provision() {
+    let mut w = world();
+    let old = w.record(1, &["N"], "Observation");
+    let mut permit = provision(Decision::Permit);
+    permit.roles = vec!["PRCP".into()];
+    permit.purposes = vec!["TREAT".into()];
+    // Only records dated in the first year of the epoch (record 1 is dated 0).
+    permit.data_period = Some(Period {
+        start_ms: 0,
+        end_ms: 365 * DAY_MS,
+    });
+    assert!(
+        w.grant(w.patient, "treatment", 30, Decision::Deny, vec![permit])
+            .is_success()
+    );
+    let clinician = w.chain.new_account(10u128.pow(18));
+    assert_eq!(
+        w.access_as(clinician, "PRCP", old, "TREAT").decision,
+        Decision::Permit
+    );
+    assert_eq!(
+        w.access_as(clinician, "AUCG", old, "TREAT").decision,
+        Decision::Deny,
+        "another role"
+    );
+    let recent = Hash([2; 32]);
+    let hospital = w.hospital;
+    let indexed = w.chain.call(
+        hospital,
+        w.consent,
+        "register_record",
+        &(
+            recent,
+            w.patient,
+            vec!["N".to_string()],
+            "Observation".to_string(),
+            400 * DAY_MS,
+        ),
+    );
+    assert!(indexed.is_success());
+    assert_eq!(
+        w.access_as(clinician, "PRCP", recent, "TREAT").decision,
+        Decision::Deny,
+        "outside the data period"
+    );
+    // can_access answers the same without recording anything.
+    let decision: AccessDecision = w.chain.view(
+        clinician,
+        w.consent,
+        "can_access",
+        &(
+            clinician,
+            "PRCP".to_string(),
+            Action::Access,
+            old,
+            "TREAT".to_string(),
+            None::<u64>,
+        ),
+    );
+    assert_eq!(decision.decision, Decision::Permit);
+}
+
+#[test]
+fn supersession_and_entered_in_error_keep_history() {
+    let mut w = world();
+    let lab = w.record(1, &["N"], "Observation");
+    let clinician = w.chain.new_account(10u128.pow(18));
+    let mut permit = provision(Decision::Permit);
+    permit.purposes = vec!["TREAT".into()];
+    let first: u64 = w
+        .grant(
+            w.patient,
+            "treatment",
+            30,
+            Decision::Deny,
+            vec![permit.clone()],
+        )
+        .decode();
+    // A new version that narrows the grant supersedes the first.
+    let now = w.chain.timestamp_ms();
+    let mut narrower = permit.clone();
+    narrower.actors = vec![w.chain.account(9)];
+    let arguments = (
+        w.patient,
+        "treatment".to_string(),
+        "59284-0".to_string(),
+        Period {
+            start_ms: now,
+            end_ms: now + 30 * DAY_MS,
+        },
+        Decision::Deny,
+        vec![narrower],
+        Hash([9; 32]),
+        Some(first),
+    );
+    let second: u64 = w
+        .chain
+        .call(w.patient, w.consent, "grant", &arguments)
+        .decode();
+    assert_eq!(
+        w.access(clinician, lab, "TREAT").decision,
+        Decision::Deny,
+        "only the new version applies"
+    );
+    let old = w
+        .chain
+        .view::<Option<(u64, u32)>>(w.patient, w.consent, "consent_version", &first);
+    assert_eq!(
+        old,
+        Some((first, 2)),
+        "the superseded consent is kept, one version on"
+    );
+    // Entered in error: only its grantor may say so.
+    let stranger = w.chain.new_account(10u128.pow(18));
+    assert_eq!(
+        w.chain
+            .call(
+                stranger,
+                w.consent,
+                "mark_entered_in_error",
+                &(second, Hash([1; 32]))
+            )
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    assert!(
+        w.chain
+            .call(
+                w.patient,
+                w.consent,
+                "mark_entered_in_error",
+                &(second, Hash([1; 32]))
+            )
+            .is_success()
+    );
+    assert!(
+        w.accounting()
+            .iter()
+            .any(|entry| entry.reason == "entered in error")
+    );
+}
+
+#[test]
+fn queries_show_who_can_see_expiring_consents_delegates_and_pending_sessions() {
+    let mut w = world();
+    let doctor = w.chain.new_account(10u128.pow(18));
+    let mut permit = provision(Decision::Permit);
+    permit.actors = vec![doctor];
+    permit.purposes = vec!["TREAT".into()];
+    assert!(
+        w.grant(w.patient, "treatment", 10, Decision::Deny, vec![permit])
+            .is_success()
+    );
+    let seen: Vec<Permission> = w.chain.view(
+        w.patient,
+        w.consent,
+        "who_can_see",
+        &(w.patient, None::<u64>),
+    );
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].actors, vec![doctor]);
+    let expiring: Vec<ConsentRecord> =
+        w.chain
+            .view(w.patient, w.consent, "expiring", &(w.patient, 30 * DAY_MS));
+    assert_eq!(expiring.len(), 1);
+    assert_eq!(expiring[0].patient, w.patient);
+    let none_soon: Vec<ConsentRecord> =
+        w.chain
+            .view(w.patient, w.consent, "expiring", &(w.patient, DAY_MS));
+    assert!(none_soon.is_empty(), "no consent ends within a day");
+    // Relationship queries check their caller.
+    let snoop = w.chain.new_account(10u128.pow(18));
+    assert_eq!(
+        w.chain
+            .call(snoop, w.consent, "who_can_see", &(w.patient, None::<u64>))
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    assert_eq!(
+        w.chain
+            .call(snoop, w.consent, "delegates", &w.patient)
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    let guardian = w.chain.new_account(10u128.pow(18));
+    let now = w.chain.timestamp_ms();
+    let delegation = (
+        w.patient,
+        guardian,
+        "GUARD".to_string(),
+        vec![Action::Access],
+        vec!["TREAT".to_string()],
+        Period {
+            start_ms: now,
+            end_ms: now + DAY_MS,
+        },
+        Hash([5; 32]),
+    );
+    assert!(
+        w.chain
+            .call(w.authority, w.consent, "attest_delegation", &delegation)
+            .is_success()
+    );
+    let delegates: Vec<(Address, Delegation)> =
+        w.chain.view(w.patient, w.consent, "delegates", &w.patient);
+    assert_eq!(delegates.len(), 1);
+    assert_eq!(
+        (
+            delegates[0].0,
+            delegates[0].1.relationship.as_str(),
+            delegates[0].1.active
+        ),
+        (guardian, "GUARD", true)
+    );
+    // Sessions awaiting review, for the organisation and its reviewer only.
+    let reviewer = w.chain.new_account(10u128.pow(18));
+    let hospital = w.hospital;
+    assert!(
+        w.chain
+            .call(
+                hospital,
+                w.consent,
+                "set_break_glass_policy",
+                &(vec![doctor], HOUR_MS, reviewer, false)
+            )
+            .is_success()
+    );
+    let declared: Option<u64> = w
+        .chain
+        .call(
+            doctor,
+            w.consent,
+            "declare_break_glass",
+            &(
+                hospital,
+                w.patient,
+                "BTG".to_string(),
+                Hash([3; 32]),
+                HOUR_MS,
+            ),
+        )
+        .decode();
+    assert!(declared.is_some());
+    let pending: Vec<(u64, Session)> =
+        w.chain
+            .view(reviewer, w.consent, "pending_sessions", &hospital);
+    assert_eq!(pending.len(), 1);
+    assert_eq!((pending[0].1.actor, pending[0].1.justified), (doctor, None));
+    assert_eq!(
+        w.chain
+            .call(doctor, w.consent, "pending_sessions", &hospital)
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+}
+
+#[test]
+fn every_message_refuses_callers_without_authority() {
+    let mut w = world();
+    let outsider = w.chain.new_account(10u128.pow(18));
+    let lab = w.record(1, &["N"], "Observation");
+    let consent: u64 = w
+        .grant(w.patient, "treatment", 30, Decision::Permit, vec![])
+        .decode();
+    let now = w.chain.timestamp_ms();
+    let period = Period {
+        start_ms: now,
+        end_ms: now + DAY_MS,
+    };
+    let refusals = [
+        (
+            "register_record",
+            (
+                Hash([7; 32]),
+                w.patient,
+                Vec::<String>::new(),
+                "Observation".to_string(),
+                0u64,
+            )
+                .encode(),
+            "ConsentError::NotACustodian",
+        ),
+        (
+            "grant",
+            (
+                w.patient,
+                "treatment".to_string(),
+                "c".to_string(),
+                period.clone(),
+                Decision::Permit,
+                Vec::<WireProvision>::new(),
+                Hash::ZERO,
+                None::<u64>,
+            )
+                .encode(),
+            "ConsentError::NotAuthorised",
+        ),
+        ("revoke", consent.encode(), "ConsentError::NotAuthorised"),
+        (
+            "mark_entered_in_error",
+            (consent, Hash::ZERO).encode(),
+            "ConsentError::NotAuthorised",
+        ),
+        (
+            "attest_delegation",
+            (
+                w.patient,
+                outsider,
+                "GUARD".to_string(),
+                vec![Action::Access],
+                vec!["TREAT".to_string()],
+                period,
+                Hash::ZERO,
+            )
+                .encode(),
+            "ConsentError::NotAuthorised",
+        ),
+        (
+            "revoke_delegation",
+            outsider.encode(),
+            "ConsentError::Unknown",
+        ),
+        (
+            "set_break_glass_policy",
+            (vec![outsider], HOUR_MS, outsider, true).encode(),
+            "ConsentError::NotACustodian",
+        ),
+        (
+            "record_access",
+            (
+                outsider,
+                "PRCP".to_string(),
+                lab,
+                Action::Access,
+                "TREAT".to_string(),
+                None::<Address>,
+            )
+                .encode(),
+            "ConsentError::NotAuthorised",
+        ),
+        (
+            "accounting",
+            (w.patient, 0u64, u64::MAX, None::<u64>, 10u32).encode(),
+            "ConsentError::NotAuthorised",
+        ),
+        ("close_break_glass", 0u64.encode(), "ConsentError::Unknown"),
+        (
+            "review_break_glass",
+            (0u64, true).encode(),
+            "ConsentError::Unknown",
+        ),
+    ];
+    for (message, arguments, expected) in refusals {
+        let mut input = salus_testkit::selector(message).to_vec();
+        input.extend(arguments);
+        let result = w.chain.call_raw(outsider, w.consent, input);
+        assert_eq!(result.revert_message(), expected, "{message}");
+    }
+}
+
+#[test]
+fn a_forged_delegate_and_a_lapsed_custodian_are_refused() {
+    let mut w = world();
+    // A "delegate" nobody attested cannot grant for the patient.
+    let forger = w.chain.new_account(10u128.pow(18));
+    let mut permit = provision(Decision::Permit);
+    permit.actors = vec![forger];
+    permit.actions = vec![Action::Access];
+    permit.purposes = vec!["TREAT".into()];
+    assert_eq!(
+        w.grant(forger, "treatment", 30, Decision::Deny, vec![permit])
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    // The hospital's registry licence lapses: it can no longer index records.
+    w.chain.advance_time(3651 * DAY_MS);
+    let hospital = w.hospital;
+    let refused = w.chain.call(
+        hospital,
+        w.consent,
+        "register_record",
+        &(
+            Hash([6; 32]),
+            w.patient,
+            vec!["N".to_string()],
+            "Observation".to_string(),
+            0u64,
+        ),
+    );
+    assert_eq!(refused.revert_message(), "ConsentError::NotACustodian");
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum ConsentStatus {
+    Draft,
+    Proposed,
+    Active,
+    Rejected,
+    Inactive,
+    EnteredInError,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct ConsentRecord {
+    id: u64,
+    version: u32,
+    supersedes: Option<u64>,
+    patient: Address,
+    grantor: Address,
+    status: ConsentStatus,
+    scope: String,
+    category: String,
+    date_ms: u64,
+    period: Period,
+    source: Hash,
+    base: Decision,
+    provisions: Vec<WireProvision>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Delegation {
+    relationship: String,
+    actions: Vec<Action>,
+    purposes: Vec<String>,
+    period: Period,
+    evidence: Hash,
+    attested_by: Address,
+    active: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Session {
+    organisation: Address,
+    actor: Address,
+    patient: Address,
+    purpose: String,
+    justification: Hash,
+    opened_ms: u64,
+    closes_ms: u64,
+    justified: Option<bool>,
 }

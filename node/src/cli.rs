@@ -354,6 +354,7 @@ pub async fn dry_run(
         input: format!("0x{}", hex::encode(input)),
         value: None,
         fuel: None,
+        at: None,
     };
     let outcome = client.state_call(request).await?;
     let data = hex::decode(outcome.return_data.trim_start_matches("0x"))?;

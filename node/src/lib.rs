@@ -5,6 +5,7 @@ pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod genesis;
+pub mod historical;
 pub mod mempool;
 pub mod mining;
 pub mod service;

@@ -276,13 +276,46 @@ impl SalusApiServer for RpcHandler {
                 .parse()
                 .map_err(|_| invalid("value: not a decimal amount"))?,
         };
+        let at_header = match &request.at {
+            Some(id) => Some(self.resolve(id)?.ok_or_else(|| invalid("unknown block"))?),
+            None => None,
+        };
         let (vm, state, env, fuel) = {
             let chain = self.state.chain();
             let head = &chain.head().header;
-            let block = BlockContext {
-                number: head.number + 1,
-                timestamp_ms: self.state.now_ms(),
-                miner: self.state.config.miner,
+            let (state, block): (salus_runtime::SharedState, BlockContext) = match &at_header {
+                None => (
+                    chain.head_state(),
+                    BlockContext {
+                        number: head.number + 1,
+                        timestamp_ms: self.state.now_ms(),
+                        miner: self.state.config.miner,
+                    },
+                ),
+                Some(header) => {
+                    if chain
+                        .store()
+                        .canonical_hash(header.number)
+                        .map_err(internal)?
+                        != Some(header.hash())
+                    {
+                        return Err(invalid("dry runs at a past block need a canonical block"));
+                    }
+                    let historical = crate::historical::HistoricalState::at(
+                        chain.store(),
+                        head.number,
+                        header.number,
+                    )
+                    .map_err(|error| invalid(error.to_string()))?;
+                    (
+                        Arc::new(historical),
+                        BlockContext {
+                            number: header.number,
+                            timestamp_ms: header.timestamp_ms,
+                            miner: header.miner,
+                        },
+                    )
+                }
             };
             let fuel = request
                 .fuel
@@ -290,7 +323,7 @@ impl SalusApiServer for RpcHandler {
                 .min(chain.params().block_fuel_limit);
             (
                 chain.vm().clone(),
-                chain.head_state(),
+                state,
                 TransactionEnv::new(chain.params(), block, from),
                 fuel,
             )

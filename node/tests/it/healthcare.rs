@@ -134,6 +134,19 @@ async fn view(
     message: &str,
     args: Value,
 ) -> Value {
+    view_at(node, from, contract, abi, message, args, None).await
+}
+
+/// A dry run against the state after block `at` (default: the head).
+async fn view_at(
+    node: &DevNode,
+    from: Address,
+    contract: Address,
+    abi: &ContractAbi,
+    message: &str,
+    args: Value,
+    at: Option<salus_client::rpc::BlockId>,
+) -> Value {
     let request = CallRequest {
         from: from.to_string(),
         contract: contract.to_string(),
@@ -143,6 +156,7 @@ async fn view(
         ),
         value: None,
         fuel: None,
+        at,
     };
     let outcome = node.http.state_call(request).await.unwrap();
     assert_eq!(
@@ -226,7 +240,7 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
     let head = node.http.chain_head().await.unwrap().timestamp_ms;
     let period =
         json!({ "start_ms": head.to_string(), "end_ms": (head + 30 * DAY_MS).to_string() });
-    let (_, consent_id) = send(
+    let (grant_receipt, consent_id) = send(
         &node,
         &mut patient,
         DEV_CONSENT_ADDRESS,
@@ -370,6 +384,28 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
             (payer.address.to_string(), 4)
         ]
     );
+
+    // A query as of a past block: at the grant's block the trail held only the grant.
+    let then = view_at(
+        &node,
+        patient.address,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "accounting",
+        json!([
+            patient.address.to_string(),
+            "0",
+            u64::MAX.to_string(),
+            null,
+            100
+        ]),
+        Some(salus_client::rpc::BlockId::Number(
+            grant_receipt.block_number,
+        )),
+    )
+    .await;
+    assert_eq!(then.as_array().unwrap().len(), 1);
+    assert_eq!(then[0]["reason"], "consent granted");
 
     // And every access is an event indexed by the patient: an audit trail is one query.
     let mut patient_topic = [0u8; 32];

@@ -203,6 +203,7 @@ async fn dev_node_serves_transactions_receipts_subscriptions_and_contracts() {
         ),
         value: None,
         fuel: None,
+        at: None,
     };
     let dry = http.state_call(request).await.unwrap();
     assert_eq!(dry.status, "success");
@@ -220,6 +221,7 @@ async fn dev_node_serves_transactions_receipts_subscriptions_and_contracts() {
         ),
         value: None,
         fuel: None,
+        at: None,
     };
     let current = http.state_call(get).await.unwrap();
     assert_eq!(

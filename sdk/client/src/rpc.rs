@@ -137,6 +137,10 @@ pub struct CallRequest {
     /// Fuel limit (default: the block fuel limit).
     #[serde(default)]
     pub fuel: Option<u64>,
+    /// Run against the state after this canonical block (default: the head), with that block's
+    /// number and time.
+    #[serde(default)]
+    pub at: Option<BlockId>,
 }
 
 /// Fuel charged by one host function in a dry run.

@@ -436,3 +436,157 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
     });
     assert_eq!(decoded.unwrap().unwrap()["fields"]["decision"], "Deny");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn break_glass_over_rpc() {
+    let node = start();
+    let registry_abi = abi(&node, DEV_REGISTRY_ADDRESS).await;
+    let consent_abi = abi(&node, DEV_CONSENT_ADDRESS).await;
+    let mut authority = actor(0);
+    let mut hospital = actor(5);
+    let patient = actor(6);
+    let mut er_doctor = actor(7);
+    let mut nurse = actor(8);
+    let reviewer = actor(9);
+    let head = node.http.chain_head().await.unwrap().timestamp_ms;
+    send(
+        &node,
+        &mut authority,
+        DEV_REGISTRY_ADDRESS,
+        &registry_abi,
+        "register",
+        json!([
+            hospital.address.to_string(),
+            ["ProviderOrganisation"],
+            "1234567893",
+            null,
+            null,
+            "0",
+            (head + 3650 * DAY_MS).to_string(),
+            format!("0x{}", "11".repeat(32))
+        ]),
+    )
+    .await;
+    let chart = format!("0x{}", "c1".repeat(32));
+    send(
+        &node,
+        &mut hospital,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "register_record",
+        json!([
+            chart,
+            patient.address.to_string(),
+            ["N"],
+            "Observation",
+            "0"
+        ]),
+    )
+    .await;
+    send(
+        &node,
+        &mut hospital,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "set_break_glass_policy",
+        json!([
+            [er_doctor.address.to_string()],
+            (4 * 3600 * 1000u64).to_string(),
+            reviewer.address.to_string(),
+            false
+        ]),
+    )
+    .await;
+    let er = er_doctor.address.to_string();
+    let access = json!([er, "PRCP", chart, "Access", "ETREAT", null]);
+
+    // No consent on file: denied by the network default.
+    let (_, before) = send(
+        &node,
+        &mut hospital,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "record_access",
+        access.clone(),
+    )
+    .await;
+    assert_eq!(before["decision"], "Deny");
+    // The ER physician declares an emergency; the patient is notified by an event.
+    let (declared, session) = send(
+        &node,
+        &mut er_doctor,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "declare_break_glass",
+        json!([
+            hospital.address.to_string(),
+            patient.address.to_string(),
+            "ETREAT",
+            format!("0x{}", "aa".repeat(32)),
+            (8 * 3600 * 1000u64).to_string()
+        ]),
+    )
+    .await;
+    assert_eq!(session, json!("0"));
+    let notice = consent_abi.decode_event(&salus_primitives::Event {
+        contract: DEV_CONSENT_ADDRESS,
+        topics: declared.events[0]
+            .topics
+            .iter()
+            .map(|t| t.parse().unwrap())
+            .collect(),
+        data: hex::decode(&declared.events[0].data[2..]).unwrap(),
+    });
+    assert_eq!(notice.unwrap().unwrap()["fields"]["step"], "declared");
+    let (_, during) = send(
+        &node,
+        &mut hospital,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "record_access",
+        access.clone(),
+    )
+    .await;
+    assert_eq!(during["decision"], "Permit");
+    assert_eq!(during["reason"], "110127 emergency override");
+    // A nurse outside the group is refused, and the refusal is on the record.
+    let (_, refused) = send(
+        &node,
+        &mut nurse,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "declare_break_glass",
+        json!([
+            hospital.address.to_string(),
+            patient.address.to_string(),
+            "ETREAT",
+            format!("0x{}", "bb".repeat(32)),
+            "3600000"
+        ]),
+    )
+    .await;
+    assert_eq!(refused, Value::Null);
+    // After the window (capped at the policy's 4 h), access is denied again.
+    node.http.dev_increase_time(5 * 3600 * 1000).await.unwrap();
+    let (_, after) = send(
+        &node,
+        &mut hospital,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "record_access",
+        access,
+    )
+    .await;
+    assert_eq!(after["decision"], "Deny");
+    // The session waits for review.
+    let pending = view(
+        &node,
+        reviewer.address,
+        DEV_CONSENT_ADDRESS,
+        &consent_abi,
+        "pending_sessions",
+        json!([hospital.address.to_string()]),
+    )
+    .await;
+    assert_eq!(pending.as_array().unwrap().len(), 1);
+}

@@ -1044,3 +1044,77 @@ struct Session {
     closes_ms: u64,
     justified: Option<bool>,
 }
+
+/// Fuel and events of a consent scenario, compared with a committed snapshot: a change in the
+/// contract, the SDK, the compiler or the fuel schedule shows up here. Regenerate with
+/// `UPDATE_SNAPSHOTS=1` after an intended change and review the diff.
+#[test]
+fn consent_fuel_and_events_match_the_snapshot() {
+    use std::fmt::Write;
+    let mut w = world();
+    let mut report = String::new();
+    writeln!(
+        report,
+        "consent code hash {}",
+        salus_primitives::keccak256(salus_contracts::CONSENT)
+    )
+    .unwrap();
+    let lab = w.record(1, &["N"], "Observation");
+    let note = w.record(2, &["PSY"], "DocumentReference");
+    let clinician = w.chain.new_account(10u128.pow(18));
+    let mut permit = provision(Decision::Permit);
+    permit.purposes = vec!["TREAT".into()];
+    let mut deny = provision(Decision::Deny);
+    deny.labels = vec!["PSY".into()];
+    permit.children = vec![deny];
+    let grant = w.grant(
+        w.patient,
+        "patient-privacy",
+        30,
+        Decision::Deny,
+        vec![permit],
+    );
+    writeln!(
+        report,
+        "grant: fuel={} events={}",
+        grant.fuel_used(),
+        grant.events().len()
+    )
+    .unwrap();
+    for (name, record) in [("lab", lab), ("note", note)] {
+        let arguments = (
+            clinician,
+            "PRCP".to_string(),
+            record,
+            Action::Access,
+            "TREAT".to_string(),
+            None::<Address>,
+        );
+        let hospital = w.hospital;
+        let result = w
+            .chain
+            .call(hospital, w.consent, "record_access", &arguments);
+        let decision: AccessDecision = result.decode();
+        writeln!(
+            report,
+            "access {name}: {:?} path={:?} fuel={} events={}",
+            decision.decision,
+            decision.provision_path,
+            result.fuel_used(),
+            result.events().len()
+        )
+        .unwrap();
+    }
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/consent_fuel.snap");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &report).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} is missing: run with UPDATE_SNAPSHOTS=1", path.display()));
+    assert!(
+        report == expected,
+        "consent fuel or events changed; if intended, rerun with UPDATE_SNAPSHOTS=1\n--- expected\n{expected}\n--- actual\n{report}"
+    );
+}

@@ -954,6 +954,26 @@ fn every_message_refuses_callers_without_authority() {
             (0u64, true).encode(),
             "ConsentError::Unknown",
         ),
+        (
+            "expiring",
+            (w.patient, DAY_MS).encode(),
+            "ConsentError::NotAuthorised",
+        ),
+        (
+            "who_can_see",
+            (w.patient, None::<u64>).encode(),
+            "ConsentError::NotAuthorised",
+        ),
+        (
+            "delegates",
+            w.patient.encode(),
+            "ConsentError::NotAuthorised",
+        ),
+        (
+            "pending_sessions",
+            w.hospital.encode(),
+            "ConsentError::Unknown",
+        ),
     ];
     for (message, arguments, expected) in refusals {
         let mut input = salus_testkit::selector(message).to_vec();

@@ -345,3 +345,44 @@ fn participants_page_and_the_authority_can_be_handed_over() {
         Role::Authority,
     );
 }
+
+#[test]
+fn every_registry_message_refuses_a_caller_without_authority() {
+    let (mut chain, authority, registry) = deployed();
+    let member = chain.new_account(10u128.pow(18));
+    let now = chain.timestamp_ms();
+    assert!(
+        chain
+            .call(
+                authority,
+                registry,
+                "register",
+                &registration(member, vec![Role::Patient], now, now + DAY_MS)
+            )
+            .is_success()
+    );
+    let outsider = chain.account(5);
+    let attempts: [(&str, Vec<u8>); 6] = [
+        (
+            "register",
+            registration(chain.new_account(1), vec![Role::Payer], now, now + DAY_MS).encode(),
+        ),
+        (
+            "renew_licence",
+            (member, now + 2 * DAY_MS, Hash::ZERO).encode(),
+        ),
+        ("suspend", (member, Hash::ZERO).encode()),
+        ("reinstate", member.encode()),
+        ("revoke", (member, Hash::ZERO).encode()),
+        ("transfer_authority", outsider.encode()),
+    ];
+    for (message, arguments) in attempts {
+        let mut input = salus_testkit::selector(message).to_vec();
+        input.extend(arguments);
+        assert_eq!(
+            chain.call_raw(outsider, registry, input).revert_message(),
+            "RegistryError::NotAuthority",
+            "{message}"
+        );
+    }
+}

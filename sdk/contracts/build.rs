@@ -10,6 +10,7 @@ const CONTRACTS: &[(&str, &str)] = &[
     ("COUNTER", "counter"),
     ("REGISTRY", "registry"),
     ("CONSENT", "consent"),
+    ("SUPPLY", "supply"),
 ];
 
 fn main() {

@@ -1,0 +1,854 @@
+//! The drug supply-chain contract (contracts/supply) through the six scenarios of DOMAIN.md §3
+//! in the real VM, with the registry authorising trading partners.
+
+use parity_scale_codec::{Decode, Encode};
+use salus_primitives::{Address, Hash};
+use salus_testkit::TestChain;
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum Epc {
+    Unit(String, String),
+    Case(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Verification {
+    verified: bool,
+    failure_reason: Option<String>,
+    additional: Vec<String>,
+}
+
+/// Mirrors the contract's enum (variants encode by index).
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum Disposition {
+    Active,
+    InTransit,
+    SellableAccessible,
+    Dispensed,
+    NonSellableOther,
+    Inactive,
+    Destroyed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Unit {
+    gtin: String,
+    serial: String,
+    lot: String,
+    expiry_ms: u64,
+    owner: Address,
+    custodian: Address,
+    location: String,
+    parent: Option<String>,
+    disposition: Disposition,
+    suspect: bool,
+    quarantined: bool,
+    illegitimate: bool,
+    recalled: bool,
+    shipment: Option<u64>,
+    last_event: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct EpcisEvent {
+    id: u64,
+    event_type: String,
+    action: String,
+    epcs: Vec<Epc>,
+    parent: Option<String>,
+    biz_step: String,
+    disposition: String,
+    location: String,
+    biz_transactions: Vec<(String, Hash)>,
+    source: Option<Address>,
+    destination: Option<Address>,
+    event_time_ms: u64,
+    corrects: Option<u64>,
+}
+
+/// Mirrors the contract's enum (variants encode by index).
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum Classification {
+    Suspect,
+    Counterfeit,
+    Diverted,
+    Stolen,
+    Adulterated,
+    Unfit,
+    Fraudulent,
+    Cleared,
+}
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+const GTIN: &str = "00312345678906";
+const NDC: &str = "12345-678-90";
+const LOT: &str = "L1";
+const ROLE_PRACTITIONER: u8 = 1;
+const ROLE_MANUFACTURER: u8 = 4;
+const ROLE_WHOLESALER: u8 = 6;
+const ROLE_DISPENSER: u8 = 7;
+
+struct World {
+    chain: TestChain,
+    authority: Address,
+    registry: Address,
+    supply: Address,
+    maker: Address,
+    wholesaler: Address,
+    pharmacy: Address,
+    doctor: Address,
+    expiry: u64,
+}
+
+fn register(
+    chain: &mut TestChain,
+    authority: Address,
+    registry: Address,
+    who: Address,
+    role: u8,
+    days: u64,
+) {
+    let now = chain.timestamp_ms();
+    let arguments = (
+        who,
+        vec![role],
+        None::<String>,
+        Some("0614141000012".to_string()),
+        None::<String>,
+        0u64,
+        now + days * DAY_MS,
+        Hash([1; 32]),
+    );
+    assert!(
+        chain
+            .call(authority, registry, "register", &arguments)
+            .is_success()
+    );
+}
+
+fn world() -> World {
+    let mut chain = TestChain::new();
+    let authority = chain.account(0);
+    let registry = chain
+        .deploy(authority, salus_contracts::REGISTRY, "new", &authority)
+        .unwrap();
+    let supply = chain
+        .deploy(authority, salus_contracts::SUPPLY, "new", &registry)
+        .unwrap();
+    let maker = chain.new_account(10u128.pow(20));
+    let wholesaler = chain.new_account(10u128.pow(20));
+    let pharmacy = chain.new_account(10u128.pow(20));
+    let doctor = chain.new_account(10u128.pow(20));
+    register(
+        &mut chain,
+        authority,
+        registry,
+        maker,
+        ROLE_MANUFACTURER,
+        3650,
+    );
+    register(
+        &mut chain,
+        authority,
+        registry,
+        wholesaler,
+        ROLE_WHOLESALER,
+        3650,
+    );
+    register(
+        &mut chain,
+        authority,
+        registry,
+        pharmacy,
+        ROLE_DISPENSER,
+        3650,
+    );
+    register(
+        &mut chain,
+        authority,
+        registry,
+        doctor,
+        ROLE_PRACTITIONER,
+        3650,
+    );
+    let product = (
+        GTIN.to_string(),
+        NDC.to_string(),
+        "Amoxicillin".to_string(),
+        "500 mg".to_string(),
+        "capsule".to_string(),
+        "30".to_string(),
+    );
+    assert!(
+        chain
+            .call(maker, supply, "register_product", &product)
+            .is_success()
+    );
+    let expiry = chain.timestamp_ms() + 700 * DAY_MS;
+    World {
+        chain,
+        authority,
+        registry,
+        supply,
+        maker,
+        wholesaler,
+        pharmacy,
+        doctor,
+        expiry,
+    }
+}
+
+fn unit(serial: &str) -> Epc {
+    Epc::Unit(GTIN.into(), serial.into())
+}
+
+impl World {
+    fn commission(&mut self, serials: &[&str]) {
+        let serials: Vec<String> = serials.iter().map(|s| s.to_string()).collect();
+        let result = self.chain.call(
+            self.maker,
+            self.supply,
+            "commission",
+            &(
+                GTIN.to_string(),
+                LOT.to_string(),
+                self.expiry,
+                serials,
+                "urn:gln:maker".to_string(),
+            ),
+        );
+        assert!(result.is_success(), "{:?}", result.receipt.status);
+    }
+
+    fn ship(&mut self, from: Address, epcs: Vec<Epc>, to: Address) -> u64 {
+        self.chain
+            .call(
+                from,
+                self.supply,
+                "ship",
+                &(
+                    epcs,
+                    to,
+                    vec![("po".to_string(), Hash([4; 32]))],
+                    "urn:gln:dock".to_string(),
+                ),
+            )
+            .decode()
+    }
+
+    fn receive(&mut self, by: Address, shipment: u64, epcs: Vec<Epc>) -> bool {
+        self.chain
+            .call(
+                by,
+                self.supply,
+                "receive",
+                &(shipment, epcs, "urn:gln:receiving".to_string()),
+            )
+            .decode()
+    }
+
+    fn unit_state(&self, serial: &str) -> Unit {
+        let state: Option<Unit> = self.chain.view(
+            self.maker,
+            self.supply,
+            "unit",
+            &(GTIN.to_string(), serial.to_string()),
+        );
+        state.expect("commissioned")
+    }
+
+    fn verify(&self, serial: &str, lot: &str, expiry: u64) -> Verification {
+        self.chain.view(
+            self.maker,
+            self.supply,
+            "verify",
+            &(
+                GTIN.to_string(),
+                serial.to_string(),
+                lot.to_string(),
+                expiry,
+            ),
+        )
+    }
+
+    /// Commissions S1–S3, packs them, ships the case to the wholesaler, who receives and unpacks,
+    /// then ships S1 and S2 to the pharmacy, who receives them.
+    fn to_the_pharmacy(&mut self) {
+        self.commission(&["S1", "S2", "S3"]);
+        let maker = self.maker;
+        let packed = self.chain.call(
+            maker,
+            self.supply,
+            "pack",
+            &(
+                "SSCC1".to_string(),
+                vec![
+                    (GTIN.to_string(), "S1".to_string()),
+                    (GTIN.to_string(), "S2".to_string()),
+                    (GTIN.to_string(), "S3".to_string()),
+                ],
+                "urn:gln:maker".to_string(),
+            ),
+        );
+        assert!(packed.is_success());
+        let case = vec![Epc::Case("SSCC1".into())];
+        let shipment = self.ship(maker, case.clone(), self.wholesaler);
+        let wholesaler = self.wholesaler;
+        assert!(self.receive(wholesaler, shipment, case));
+        assert!(
+            self.chain
+                .call(
+                    wholesaler,
+                    self.supply,
+                    "unpack",
+                    &("SSCC1".to_string(), "urn:gln:wholesaler".to_string())
+                )
+                .is_success()
+        );
+        let loose = vec![unit("S1"), unit("S2")];
+        let second = self.ship(wholesaler, loose.clone(), self.pharmacy);
+        let pharmacy = self.pharmacy;
+        assert!(self.receive(pharmacy, second, loose));
+    }
+
+    fn prescribe(&mut self, seed: u8, fills: u32) -> Hash {
+        let rx = Hash([seed; 32]);
+        let patient = self.chain.new_account(1);
+        let doctor = self.doctor;
+        let expires = self.chain.timestamp_ms() + 30 * DAY_MS;
+        assert!(
+            self.chain
+                .call(
+                    doctor,
+                    self.supply,
+                    "prescribe",
+                    &(rx, patient, NDC.to_string(), fills, expires)
+                )
+                .is_success()
+        );
+        rx
+    }
+}
+
+#[test]
+fn scenario_1_happy_path_with_full_history_and_no_reshipping_after_dispensing() {
+    let mut w = world();
+    w.to_the_pharmacy();
+    assert_eq!(w.unit_state("S1").owner, w.pharmacy);
+    assert_eq!(w.unit_state("S3").owner, w.wholesaler);
+    let rx = w.prescribe(7, 1);
+    let pharmacy = w.pharmacy;
+    let expiry = w.expiry;
+    let dispensed: Verification = w
+        .chain
+        .call(
+            pharmacy,
+            w.supply,
+            "dispense",
+            &(
+                GTIN.to_string(),
+                "S1".to_string(),
+                LOT.to_string(),
+                expiry,
+                rx,
+            ),
+        )
+        .decode();
+    assert!(dispensed.verified);
+    assert_eq!(w.unit_state("S1").disposition, Disposition::Dispensed);
+
+    let history: Vec<EpcisEvent> = w.chain.view(
+        w.maker,
+        w.supply,
+        "history",
+        &(GTIN.to_string(), "S1".to_string()),
+    );
+    let steps: Vec<&str> = history
+        .iter()
+        .map(|event| event.biz_step.as_str())
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            "commissioning",
+            "packing",
+            "shipping",
+            "receiving",
+            "unpacking",
+            "shipping",
+            "receiving",
+            "dispensing"
+        ]
+    );
+    let owners: Vec<Address> = history
+        .iter()
+        .filter_map(|event| event.destination)
+        .collect();
+    assert_eq!(
+        owners,
+        vec![w.wholesaler, w.wholesaler, w.pharmacy, w.pharmacy],
+        "every transfer names its buyer"
+    );
+    // DSCSA transaction information travels with each shipment.
+    let reshipped = w.chain.call(
+        pharmacy,
+        w.supply,
+        "ship",
+        &(
+            vec![unit("S1")],
+            w.wholesaler,
+            Vec::<(String, Hash)>::new(),
+            "urn:gln:x".to_string(),
+        ),
+    );
+    assert_eq!(reshipped.revert_message(), "SupplyError::NotMovable");
+    // The prescription is filled: a second dispensing against it is refused.
+    let again = w.chain.call(
+        pharmacy,
+        w.supply,
+        "dispense",
+        &(
+            GTIN.to_string(),
+            "S2".to_string(),
+            LOT.to_string(),
+            expiry,
+            rx,
+        ),
+    );
+    assert_eq!(again.revert_message(), "SupplyError::WrongState");
+}
+
+#[test]
+fn scenario_2_counterfeits_fail_verification_and_are_quarantined_with_a_case() {
+    let mut w = world();
+    w.to_the_pharmacy();
+    let rx = w.prescribe(8, 2);
+    let pharmacy = w.pharmacy;
+    let expiry = w.expiry;
+    let unknown = w.chain.call(
+        pharmacy,
+        w.supply,
+        "dispense",
+        &(
+            GTIN.to_string(),
+            "FAKE9".to_string(),
+            LOT.to_string(),
+            expiry,
+            rx,
+        ),
+    );
+    let answer: Verification = unknown.decode();
+    assert_eq!(
+        (answer.verified, answer.failure_reason.as_deref()),
+        (false, Some("No_match_GTIN_Serial"))
+    );
+    assert!(
+        unknown.events().iter().any(|event| event.topics.len() == 2),
+        "an alert is emitted"
+    );
+    let mismatch: Verification = w
+        .chain
+        .call(
+            pharmacy,
+            w.supply,
+            "dispense",
+            &(
+                GTIN.to_string(),
+                "S2".to_string(),
+                "L9".to_string(),
+                expiry,
+                rx,
+            ),
+        )
+        .decode();
+    assert_eq!(
+        mismatch.failure_reason.as_deref(),
+        Some("No_match_GTIN_Serial_Lot")
+    );
+    let s2 = w.unit_state("S2");
+    assert!(s2.quarantined && s2.suspect);
+    assert_eq!(s2.disposition, Disposition::NonSellableOther);
+    let case: Option<(Vec<(String, String)>, String)> = w
+        .chain
+        .view::<Option<Investigation>>(w.maker, w.supply, "investigation", &1u64)
+        .map(|investigation| (investigation.units, investigation.reason));
+    assert_eq!(case.unwrap().1, "No_match_GTIN_Serial_Lot");
+    // Dispensing was blocked: the prescription still has both fills.
+    let verified = w.verify("S2", LOT, expiry);
+    assert!(verified.verified && verified.additional.contains(&"Suspect".to_string()));
+}
+
+#[test]
+fn scenario_3_a_clone_flags_the_unit() {
+    let mut w = world();
+    w.to_the_pharmacy();
+    let wholesaler = w.wholesaler;
+    // The wholesaler finds S1 in its warehouse while the pharmacy holds it.
+    let flagged: bool = w
+        .chain
+        .call(
+            wholesaler,
+            w.supply,
+            "report_sighting",
+            &(
+                GTIN.to_string(),
+                "S1".to_string(),
+                "urn:gln:wholesaler".to_string(),
+            ),
+        )
+        .decode();
+    assert!(flagged);
+    let s1 = w.unit_state("S1");
+    assert!(s1.suspect && s1.quarantined);
+    // The legitimate holder seeing its own unit is no clone.
+    let pharmacy = w.pharmacy;
+    let own: bool = w
+        .chain
+        .call(
+            pharmacy,
+            w.supply,
+            "report_sighting",
+            &(
+                GTIN.to_string(),
+                "S2".to_string(),
+                "urn:gln:pharmacy".to_string(),
+            ),
+        )
+        .decode();
+    assert!(!own);
+}
+
+#[test]
+fn scenario_4_saleable_returns_are_verified_before_restocking() {
+    let mut w = world();
+    w.to_the_pharmacy();
+    let wholesaler = w.wholesaler;
+    let expiry = w.expiry;
+    let pass: Verification = w
+        .chain
+        .call(
+            wholesaler,
+            w.supply,
+            "accept_return",
+            &(
+                GTIN.to_string(),
+                "S2".to_string(),
+                LOT.to_string(),
+                expiry,
+                "urn:gln:wholesaler".to_string(),
+            ),
+        )
+        .decode();
+    assert!(pass.verified);
+    let s2 = w.unit_state("S2");
+    assert_eq!(
+        (s2.owner, s2.disposition),
+        (w.wholesaler, Disposition::SellableAccessible)
+    );
+    let fail: Verification = w
+        .chain
+        .call(
+            wholesaler,
+            w.supply,
+            "accept_return",
+            &(
+                GTIN.to_string(),
+                "S1".to_string(),
+                LOT.to_string(),
+                expiry + 1,
+                "urn:gln:wholesaler".to_string(),
+            ),
+        )
+        .decode();
+    assert_eq!(
+        fail.failure_reason.as_deref(),
+        Some("No_match_GTIN_Serial_Expiry")
+    );
+    assert!(w.unit_state("S1").quarantined);
+}
+
+#[test]
+fn scenario_5_a_recalled_lot_cannot_ship_or_be_dispensed_and_is_located() {
+    let mut w = world();
+    w.to_the_pharmacy();
+    let stranger = w.wholesaler;
+    assert_eq!(
+        w.chain
+            .call(
+                stranger,
+                w.supply,
+                "recall",
+                &(GTIN.to_string(), vec![LOT.to_string()])
+            )
+            .revert_message(),
+        "SupplyError::NotAuthorised"
+    );
+    let maker = w.maker;
+    let flagged: u32 = w
+        .chain
+        .call(
+            maker,
+            w.supply,
+            "recall",
+            &(GTIN.to_string(), vec![LOT.to_string()]),
+        )
+        .decode();
+    assert_eq!(flagged, 3);
+    let answer = w.verify("S3", LOT, w.expiry);
+    assert!(answer.verified, "a recalled unit still verifies");
+    assert_eq!(answer.additional, vec!["Recalled".to_string()]);
+    let wholesaler = w.wholesaler;
+    let blocked = w.chain.call(
+        wholesaler,
+        w.supply,
+        "ship",
+        &(
+            vec![unit("S3")],
+            w.pharmacy,
+            Vec::<(String, Hash)>::new(),
+            "urn:gln:x".to_string(),
+        ),
+    );
+    assert_eq!(blocked.revert_message(), "SupplyError::NotMovable");
+    let rx = w.prescribe(9, 1);
+    let pharmacy = w.pharmacy;
+    let expiry = w.expiry;
+    assert_eq!(
+        w.chain
+            .call(
+                pharmacy,
+                w.supply,
+                "dispense",
+                &(
+                    GTIN.to_string(),
+                    "S1".to_string(),
+                    LOT.to_string(),
+                    expiry,
+                    rx
+                )
+            )
+            .revert_message(),
+        "SupplyError::NotMovable"
+    );
+    let located: Vec<(String, Address, String, Disposition)> = w.chain.view(
+        w.maker,
+        w.supply,
+        "lot_units",
+        &(GTIN.to_string(), LOT.to_string(), None::<String>, 100u32),
+    );
+    let holders: Vec<(String, Address)> = located
+        .iter()
+        .map(|(serial, owner, _, _)| (serial.clone(), *owner))
+        .collect();
+    assert_eq!(
+        holders,
+        vec![
+            ("S1".into(), w.pharmacy),
+            ("S2".into(), w.pharmacy),
+            ("S3".into(), w.wholesaler)
+        ]
+    );
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Investigation {
+    units: Vec<(String, String)>,
+    reason: String,
+    opened_by: Address,
+    classification: Classification,
+    determined_ms: Option<u64>,
+    fda_incident: Option<String>,
+    notified_ms: Option<u64>,
+    overdue: bool,
+}
+
+#[test]
+fn scenario_6_late_notification_fires_once_and_lapsed_partners_are_refused() {
+    let mut w = world();
+    w.to_the_pharmacy();
+    let rx = w.prescribe(3, 1);
+    let pharmacy = w.pharmacy;
+    let expiry = w.expiry;
+    // A counterfeit presented at dispensing opens case 0; the pharmacy determines it
+    // counterfeit (illegitimate) and files nothing.
+    let _: Verification = w
+        .chain
+        .call(
+            pharmacy,
+            w.supply,
+            "dispense",
+            &(
+                GTIN.to_string(),
+                "FAKE1".to_string(),
+                LOT.to_string(),
+                expiry,
+                rx,
+            ),
+        )
+        .decode();
+    assert!(
+        w.chain
+            .call(
+                pharmacy,
+                w.supply,
+                "classify",
+                &(0u64, Classification::Counterfeit)
+            )
+            .is_success()
+    );
+    let anyone = w.chain.account(9);
+    assert!(
+        !w.chain
+            .call(anyone, w.supply, "mark_overdue", &0u64)
+            .decode::<bool>(),
+        "not yet 24 h"
+    );
+    w.chain.advance_time(25 * 60 * 60 * 1000);
+    let fired = w.chain.call(anyone, w.supply, "mark_overdue", &0u64);
+    assert!(fired.decode::<bool>());
+    assert_eq!(fired.events().len(), 1);
+    assert!(
+        !w.chain
+            .call(anyone, w.supply, "mark_overdue", &0u64)
+            .decode::<bool>(),
+        "only once"
+    );
+
+    // A partner whose licence lapsed cannot receive shipments.
+    let lapsed = w.chain.new_account(10u128.pow(18));
+    let (authority, registry) = (w.authority, w.registry);
+    register(&mut w.chain, authority, registry, lapsed, ROLE_DISPENSER, 1);
+    w.chain.advance_time(2 * DAY_MS);
+    let wholesaler = w.wholesaler;
+    let refused = w.chain.call(
+        wholesaler,
+        w.supply,
+        "ship",
+        &(
+            vec![unit("S3")],
+            lapsed,
+            Vec::<(String, Hash)>::new(),
+            "urn:gln:x".to_string(),
+        ),
+    );
+    assert_eq!(
+        refused.revert_message(),
+        "SupplyError::PartnerNotAuthorised"
+    );
+}
+
+#[test]
+fn receipt_must_match_the_shipment_and_only_the_buyer_receives() {
+    let mut w = world();
+    w.commission(&["A1", "A2"]);
+    let maker = w.maker;
+    let shipment = w.ship(maker, vec![unit("A1"), unit("A2")], w.wholesaler);
+    let pharmacy = w.pharmacy;
+    assert_eq!(
+        w.chain
+            .call(
+                pharmacy,
+                w.supply,
+                "receive",
+                &(shipment, vec![unit("A1"), unit("A2")], "x".to_string())
+            )
+            .revert_message(),
+        "SupplyError::NotAuthorised"
+    );
+    let wholesaler = w.wholesaler;
+    let short = w.chain.call(
+        wholesaler,
+        w.supply,
+        "receive",
+        &(shipment, vec![unit("A1")], "x".to_string()),
+    );
+    assert!(!short.decode::<bool>(), "a discrepancy, recorded");
+    assert_eq!(short.events().len(), 1);
+    assert_eq!(w.unit_state("A1").owner, w.maker, "nothing changed hands");
+    assert!(w.receive(wholesaler, shipment, vec![unit("A1"), unit("A2")]));
+    // Only the product's owner commissions, and only once per serial.
+    assert_eq!(
+        w.chain
+            .call(
+                wholesaler,
+                w.supply,
+                "commission",
+                &(
+                    GTIN.to_string(),
+                    LOT.to_string(),
+                    w.expiry,
+                    vec!["B1".to_string()],
+                    "x".to_string()
+                )
+            )
+            .revert_message(),
+        "SupplyError::NotAuthorised"
+    );
+    assert_eq!(
+        w.chain
+            .call(
+                maker,
+                w.supply,
+                "commission",
+                &(
+                    GTIN.to_string(),
+                    LOT.to_string(),
+                    w.expiry,
+                    vec!["A1".to_string()],
+                    "x".to_string()
+                )
+            )
+            .revert_message(),
+        "SupplyError::AlreadyCommissioned"
+    );
+}
+
+#[test]
+fn bulk_commissioning_and_shipping_fit_in_one_transaction() {
+    let mut w = world();
+    let serials: Vec<String> = (0..300).map(|i| format!("BULK{i:05}")).collect();
+    let maker = w.maker;
+    let commissioned = w.chain.call(
+        maker,
+        w.supply,
+        "commission",
+        &(
+            GTIN.to_string(),
+            "L2".to_string(),
+            w.expiry,
+            serials.clone(),
+            "x".to_string(),
+        ),
+    );
+    assert!(
+        commissioned.is_success(),
+        "{:?}",
+        commissioned.receipt.status
+    );
+    let epcs: Vec<Epc> = serials.iter().map(|serial| unit(serial)).collect();
+    let shipped = w.chain.call(
+        maker,
+        w.supply,
+        "ship",
+        &(
+            epcs,
+            w.wholesaler,
+            Vec::<(String, Hash)>::new(),
+            "x".to_string(),
+        ),
+    );
+    assert!(shipped.is_success(), "{:?}", shipped.receipt.status);
+    println!(
+        "bulk: commission 300 units {} fuel ({} per unit); ship 300 units {} fuel ({} per unit)",
+        commissioned.fuel_used(),
+        commissioned.fuel_used() / 300,
+        shipped.fuel_used(),
+        shipped.fuel_used() / 300
+    );
+    assert!(
+        commissioned.fuel_used() < salus_testkit::TRANSACTION_FUEL
+            && shipped.fuel_used() < salus_testkit::TRANSACTION_FUEL
+    );
+}

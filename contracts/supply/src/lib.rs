@@ -142,6 +142,27 @@ mod supply {
         Case(String),
     }
 
+    /// One product and lot of a transfer, described as DSCSA transaction information requires.
+    #[data]
+    pub struct ProductLine {
+        /// GTIN.
+        pub gtin: String,
+        /// NDC.
+        pub ndc: String,
+        /// Product name.
+        pub name: String,
+        /// Strength.
+        pub strength: String,
+        /// Dosage form.
+        pub dosage_form: String,
+        /// Container size.
+        pub container_size: String,
+        /// Lot.
+        pub lot: String,
+        /// Number of containers.
+        pub units: u32,
+    }
+
     /// DSCSA transaction information and statement for one transfer.
     #[data]
     pub struct TransactionInformation {
@@ -155,8 +176,8 @@ mod supply {
         pub shipment_ms: u64,
         /// Purchase order and invoice document hashes.
         pub documents: Vec<(String, Hash)>,
-        /// Per product: (gtin, ndc, name, strength, dosage form, container size, lot, units).
-        pub lines: Vec<(String, String, String, String, String, String, String, u32)>,
+        /// One line per product and lot.
+        pub lines: Vec<ProductLine>,
         /// The seller's DSCSA transaction statement was made.
         pub statement: bool,
     }
@@ -497,8 +518,7 @@ mod supply {
             NEXT_SHIPMENT.set(&(shipment_id + 1));
             let id = next_event_id();
             let now = block_timestamp_ms();
-            let mut lines: Vec<(String, String, String, String, String, String, String, u32)> =
-                Vec::new();
+            let mut lines: Vec<ProductLine> = Vec::new();
             for key in &units {
                 let mut unit = UNITS.get(key).ok_or(SupplyError::Unknown)?;
                 if unit.owner != seller {
@@ -512,21 +532,21 @@ mod supply {
                 touch(key, &mut unit, id);
                 match lines
                     .iter_mut()
-                    .find(|line| line.0 == unit.gtin && line.6 == unit.lot)
+                    .find(|line| line.gtin == unit.gtin && line.lot == unit.lot)
                 {
-                    Some(line) => line.7 += 1,
+                    Some(line) => line.units += 1,
                     None => {
                         let product = PRODUCTS.get(&unit.gtin).ok_or(SupplyError::Unknown)?;
-                        lines.push((
-                            product.gtin,
-                            product.ndc,
-                            product.name,
-                            product.strength,
-                            product.dosage_form,
-                            product.container_size,
-                            unit.lot.clone(),
-                            1,
-                        ));
+                        lines.push(ProductLine {
+                            gtin: product.gtin,
+                            ndc: product.ndc,
+                            name: product.name,
+                            strength: product.strength,
+                            dosage_form: product.dosage_form,
+                            container_size: product.container_size,
+                            lot: unit.lot.clone(),
+                            units: 1,
+                        });
                     }
                 }
             }
@@ -720,7 +740,7 @@ mod supply {
             if !verification.verified {
                 let case = open_case(
                     &dispenser,
-                    &[key.clone()],
+                    core::slice::from_ref(&key),
                     verification.failure_reason.clone().unwrap_or_default(),
                 );
                 if let Some(mut unit) = UNITS.get(&key) {
@@ -883,7 +903,7 @@ mod supply {
             }
             let case = open_case(
                 &reporter,
-                &[key.clone()],
+                core::slice::from_ref(&key),
                 "clone: the same SGTIN held by two parties".into(),
             );
             unit.suspect = true;

@@ -275,7 +275,7 @@ impl World {
 
     /// Commissions S1–S3, packs them, ships the case to the wholesaler, who receives and unpacks,
     /// then ships S1 and S2 to the pharmacy, who receives them.
-    fn to_the_pharmacy(&mut self) {
+    fn deliver_to_pharmacy(&mut self) {
         self.commission(&["S1", "S2", "S3"]);
         let maker = self.maker;
         let packed = self.chain.call(
@@ -335,7 +335,7 @@ impl World {
 #[test]
 fn scenario_1_happy_path_with_full_history_and_no_reshipping_after_dispensing() {
     let mut w = world();
-    w.to_the_pharmacy();
+    w.deliver_to_pharmacy();
     assert_eq!(w.unit_state("S1").owner, w.pharmacy);
     assert_eq!(w.unit_state("S3").owner, w.wholesaler);
     let rx = w.prescribe(7, 1);
@@ -423,7 +423,7 @@ fn scenario_1_happy_path_with_full_history_and_no_reshipping_after_dispensing() 
 #[test]
 fn scenario_2_counterfeits_fail_verification_and_are_quarantined_with_a_case() {
     let mut w = world();
-    w.to_the_pharmacy();
+    w.deliver_to_pharmacy();
     let rx = w.prescribe(8, 2);
     let pharmacy = w.pharmacy;
     let expiry = w.expiry;
@@ -483,7 +483,7 @@ fn scenario_2_counterfeits_fail_verification_and_are_quarantined_with_a_case() {
 #[test]
 fn scenario_3_a_clone_flags_the_unit() {
     let mut w = world();
-    w.to_the_pharmacy();
+    w.deliver_to_pharmacy();
     let wholesaler = w.wholesaler;
     // The wholesaler finds S1 in its warehouse while the pharmacy holds it.
     let flagged: bool = w
@@ -523,7 +523,7 @@ fn scenario_3_a_clone_flags_the_unit() {
 #[test]
 fn scenario_4_saleable_returns_are_verified_before_restocking() {
     let mut w = world();
-    w.to_the_pharmacy();
+    w.deliver_to_pharmacy();
     let wholesaler = w.wholesaler;
     let expiry = w.expiry;
     let pass: Verification = w
@@ -572,7 +572,7 @@ fn scenario_4_saleable_returns_are_verified_before_restocking() {
 #[test]
 fn scenario_5_a_recalled_lot_cannot_ship_or_be_dispensed_and_is_located() {
     let mut w = world();
-    w.to_the_pharmacy();
+    w.deliver_to_pharmacy();
     let stranger = w.wholesaler;
     assert_eq!(
         w.chain
@@ -667,7 +667,7 @@ struct Investigation {
 #[test]
 fn scenario_6_late_notification_fires_once_and_lapsed_partners_are_refused() {
     let mut w = world();
-    w.to_the_pharmacy();
+    w.deliver_to_pharmacy();
     let rx = w.prescribe(3, 1);
     let pharmacy = w.pharmacy;
     let expiry = w.expiry;

@@ -28,6 +28,8 @@ pub const DEV_CHAIN_ID: u64 = 7_357;
 pub const DEV_REGISTRY_ADDRESS: Address = reserved_address(0x01, 0x00);
 /// The consent contract's reserved address on dev chains.
 pub const DEV_CONSENT_ADDRESS: Address = reserved_address(0x01, 0x01);
+/// The supply-chain contract's reserved address on dev chains.
+pub const DEV_SUPPLY_ADDRESS: Address = reserved_address(0x01, 0x02);
 /// Fuel each genesis constructor may use.
 pub const GENESIS_CONSTRUCTOR_FUEL: u64 = 500_000_000;
 
@@ -242,6 +244,13 @@ impl GenesisConfig {
                     // The registry, and the network default decision: deny (variant index 1).
                     &(DEV_REGISTRY_ADDRESS, 1u8),
                 ),
+                dev_contract(
+                    "supply",
+                    DEV_SUPPLY_ADDRESS,
+                    salus_contracts::SUPPLY,
+                    "new",
+                    &DEV_REGISTRY_ADDRESS,
+                ),
             ],
         }
     }
@@ -426,8 +435,8 @@ mod tests {
             .count();
         assert_eq!(
             accounts,
-            DEV_ACCOUNT_COUNT as usize + 2,
-            "ten dev accounts, the registry's and the consent contract's"
+            DEV_ACCOUNT_COUNT as usize + 3,
+            "ten dev accounts and the three healthcare contracts'"
         );
         let registry = genesis
             .state

@@ -590,3 +590,177 @@ async fn break_glass_over_rpc() {
     .await;
     assert_eq!(pending.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counterfeit_and_recall_over_rpc() {
+    use salus_node::genesis::DEV_SUPPLY_ADDRESS;
+    let node = start();
+    let registry_abi = abi(&node, DEV_REGISTRY_ADDRESS).await;
+    let supply_abi = abi(&node, DEV_SUPPLY_ADDRESS).await;
+    let mut authority = actor(0);
+    let mut maker = actor(1);
+    let mut pharmacy = actor(2);
+    let mut doctor = actor(3);
+    let head = node.http.chain_head().await.unwrap().timestamp_ms;
+    let until = (head + 3650 * DAY_MS).to_string();
+    let evidence = format!("0x{}", "11".repeat(32));
+    for (who, role) in [
+        (&maker, "Manufacturer"),
+        (&pharmacy, "Dispenser"),
+        (&doctor, "Practitioner"),
+    ] {
+        send(
+            &node,
+            &mut authority,
+            DEV_REGISTRY_ADDRESS,
+            &registry_abi,
+            "register",
+            json!([
+                who.address.to_string(),
+                [role],
+                null,
+                "0614141000012",
+                null,
+                "0",
+                until,
+                evidence
+            ]),
+        )
+        .await;
+    }
+    let gtin = "00312345678906";
+    send(
+        &node,
+        &mut maker,
+        DEV_SUPPLY_ADDRESS,
+        &supply_abi,
+        "register_product",
+        json!([
+            gtin,
+            "12345-678-90",
+            "Amoxicillin",
+            "500 mg",
+            "capsule",
+            "30"
+        ]),
+    )
+    .await;
+    let expiry = (head + 700 * DAY_MS).to_string();
+    send(
+        &node,
+        &mut maker,
+        DEV_SUPPLY_ADDRESS,
+        &supply_abi,
+        "commission",
+        json!([gtin, "L1", expiry, ["S1", "S2"], "urn:gln:maker"]),
+    )
+    .await;
+    let (_, shipment) = send(
+        &node,
+        &mut maker,
+        DEV_SUPPLY_ADDRESS,
+        &supply_abi,
+        "ship",
+        json!([[{ "Unit": [gtin, "S1"] }, { "Unit": [gtin, "S2"] }], pharmacy.address.to_string(), [], "urn:gln:maker"]),
+    )
+    .await;
+    let (_, received) = send(
+        &node,
+        &mut pharmacy,
+        DEV_SUPPLY_ADDRESS,
+        &supply_abi,
+        "receive",
+        json!([shipment, [{ "Unit": [gtin, "S1"] }, { "Unit": [gtin, "S2"] }], "urn:gln:pharmacy"]),
+    )
+    .await;
+    assert_eq!(received, json!(true));
+    let rx = format!("0x{}", "77".repeat(32));
+    send(
+        &node,
+        &mut doctor,
+        DEV_SUPPLY_ADDRESS,
+        &supply_abi,
+        "prescribe",
+        json!([
+            rx,
+            actor(9).address.to_string(),
+            "12345-678-90",
+            2,
+            (head + 30 * DAY_MS).to_string()
+        ]),
+    )
+    .await;
+
+    // Counterfeit: a serial never commissioned, presented at dispensing.
+    let (_, fake) = send(
+        &node,
+        &mut pharmacy,
+        DEV_SUPPLY_ADDRESS,
+        &supply_abi,
+        "dispense",
+        json!([gtin, "FAKE", "L1", expiry, rx]),
+    )
+    .await;
+    assert_eq!(fake["verified"], false);
+    assert_eq!(fake["failure_reason"], "No_match_GTIN_Serial");
+    let case = view(
+        &node,
+        maker.address,
+        DEV_SUPPLY_ADDRESS,
+        &supply_abi,
+        "investigation",
+        json!(["0"]),
+    )
+    .await;
+    assert_eq!(case["classification"], "Suspect");
+
+    // Recall of lot L1: verification says Recalled, dispensing is refused, the lot is located.
+    send(
+        &node,
+        &mut maker,
+        DEV_SUPPLY_ADDRESS,
+        &supply_abi,
+        "recall",
+        json!([gtin, ["L1"]]),
+    )
+    .await;
+    let verified = view(
+        &node,
+        pharmacy.address,
+        DEV_SUPPLY_ADDRESS,
+        &supply_abi,
+        "verify",
+        json!([gtin, "S2", "L1", expiry]),
+    )
+    .await;
+    assert_eq!(verified["verified"], true);
+    assert_eq!(verified["additional"], json!(["Recalled"]));
+    let transaction = pharmacy.builder.call(
+        DEV_SUPPLY_ADDRESS,
+        supply_abi
+            .encode_call("dispense", &json!([gtin, "S2", "L1", expiry, rx]))
+            .unwrap(),
+    );
+    let hash = node
+        .http
+        .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
+        .await
+        .unwrap();
+    node.http.dev_mine(1).await.unwrap();
+    let refused = node.http.tx_receipt(hash).await.unwrap().unwrap();
+    assert_eq!(
+        refused.failure.as_deref(),
+        Some("reverted: SupplyError::NotMovable")
+    );
+    let located = view(
+        &node,
+        maker.address,
+        DEV_SUPPLY_ADDRESS,
+        &supply_abi,
+        "lot_units",
+        json!([gtin, "L1", null, 100]),
+    )
+    .await;
+    assert_eq!(located.as_array().unwrap().len(), 2);
+    assert_eq!(located[0][1], json!(pharmacy.address.to_string()));
+}

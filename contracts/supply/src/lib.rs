@@ -32,6 +32,8 @@ mod supply {
     const HISTORY: Map<(String, String, [u8; 8]), ()> = Map::new(b"h/");
     const PRESCRIPTIONS: Map<Hash, Prescription> = Map::new(b"rx/");
     const CASES: Map<u64, Investigation> = Map::new(b"i/");
+    /// Erroneous event id → the id of the error declaration that corrects it.
+    const DECLARED: Map<u64, u64> = Map::new(b"d/");
 
     /// Most units one transaction commissions, ships or receives: bounds fuel and event size.
     const MAX_UNITS_PER_EVENT: usize = 500;
@@ -290,8 +292,12 @@ mod supply {
         pub destination: Option<Address>,
         /// Event time (ms).
         pub event_time_ms: u64,
-        /// The event this one corrects (an error declaration), if any.
+        /// Who recorded it.
+        pub recorded_by: Address,
+        /// The event this one declares erroneous (an EPCIS error declaration), if any.
         pub corrects: Option<u64>,
+        /// CBV error reason of a declaration: `did_not_occur` or `incorrect_data`.
+        pub error_reason: Option<String>,
     }
 
     /// An EPCIS event was recorded (the full event is stored under its id).
@@ -327,7 +333,7 @@ mod supply {
         PartnerNotAuthorised,
         /// Unknown product, unit, case, shipment, prescription or investigation.
         Unknown,
-        /// The serial was commissioned before.
+        /// The serial, SSCC, GTIN or prescription exists already.
         AlreadyCommissioned,
         /// The unit is quarantined, recalled, expired, dispensed or otherwise not movable.
         NotMovable,
@@ -337,6 +343,10 @@ mod supply {
         AlreadyReceived,
         /// The step does not fit the unit's state.
         WrongState,
+        /// The event was already declared erroneous.
+        AlreadyDeclared,
+        /// Not a CBV error reason (`did_not_occur`, `incorrect_data`).
+        UnknownReason,
     }
 
     /// The contract.
@@ -461,14 +471,20 @@ mod supply {
             location: String,
         ) -> Result<u64, SupplyError> {
             check_code(&sscc)?;
-            if units.len() > MAX_UNITS_PER_EVENT || CONTAINERS.contains(&sscc) {
+            if units.len() > MAX_UNITS_PER_EVENT {
                 return Err(SupplyError::TooLarge);
+            }
+            if CONTAINERS.contains(&sscc) {
+                return Err(SupplyError::AlreadyCommissioned);
             }
             let owner = caller();
             let id = next_event_id();
             for key in &units {
                 let mut unit = UNITS.get(key).ok_or(SupplyError::Unknown)?;
-                if unit.owner != owner || unit.parent.is_some() || !movable(&unit) {
+                if unit.owner != owner {
+                    return Err(SupplyError::NotAuthorised);
+                }
+                if unit.parent.is_some() || !movable(&unit) {
                     return Err(SupplyError::NotMovable);
                 }
                 unit.parent = Some(sscc.clone());
@@ -1044,6 +1060,134 @@ mod supply {
             Ok(true)
         }
 
+        /// Holds units back (caller: their owner), e.g. damaged stock or an internal check:
+        /// quarantined, CBV `holding` / `non_sellable_other`. Returns how many units.
+        #[message]
+        pub fn hold(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyError> {
+            transition(
+                &epcs,
+                location,
+                ("holding", "non_sellable_other"),
+                |unit| {
+                    matches!(
+                        unit.disposition,
+                        Disposition::Active
+                            | Disposition::SellableAccessible
+                            | Disposition::NonSellableOther
+                    )
+                },
+                |unit| {
+                    unit.quarantined = true;
+                    unit.disposition = Disposition::NonSellableOther;
+                },
+            )
+        }
+
+        /// Releases held units back to sellable (caller: their owner); refused while a unit
+        /// is suspect, illegitimate, recalled or expired.
+        #[message]
+        pub fn release(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyError> {
+            transition(
+                &epcs,
+                location,
+                ("holding", "sellable_accessible"),
+                |unit| {
+                    unit.quarantined
+                        && !unit.suspect
+                        && !unit.illegitimate
+                        && !unit.recalled
+                        && unit.expiry_ms > block_timestamp_ms()
+                        && matches!(unit.disposition, Disposition::NonSellableOther)
+                },
+                |unit| {
+                    unit.quarantined = false;
+                    unit.disposition = Disposition::SellableAccessible;
+                },
+            )
+        }
+
+        /// Takes units out of circulation without destroying them (caller: their owner):
+        /// CBV `decommissioning` / `inactive`; an inactive unit never ships or is dispensed.
+        #[message]
+        pub fn decommission(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyError> {
+            transition(
+                &epcs,
+                location,
+                ("decommissioning", "inactive"),
+                |unit| {
+                    matches!(
+                        unit.disposition,
+                        Disposition::Active
+                            | Disposition::SellableAccessible
+                            | Disposition::NonSellableOther
+                    )
+                },
+                |unit| unit.disposition = Disposition::Inactive,
+            )
+        }
+
+        /// Destroys units (caller: their owner), the end of quarantined, recalled, expired or
+        /// illegitimate stock: CBV `destroying` / `destroyed`, terminal.
+        #[message]
+        pub fn destroy(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyError> {
+            transition(
+                &epcs,
+                location,
+                ("destroying", "destroyed"),
+                |unit| {
+                    !matches!(
+                        unit.disposition,
+                        Disposition::Dispensed | Disposition::Destroyed | Disposition::InTransit
+                    )
+                },
+                |unit| unit.disposition = Disposition::Destroyed,
+            )
+        }
+
+        /// Declares a recorded event erroneous (caller: whoever recorded it), EPCIS 2.0 style:
+        /// the original stays as it was; a new event copying it with `corrects` and the CBV
+        /// reason is appended to the history of every unit it named. Corrective events follow
+        /// as ordinary transitions. Returns the declaration's event id.
+        #[message]
+        pub fn declare_error(event: u64, reason: String) -> Result<u64, SupplyError> {
+            if reason != "did_not_occur" && reason != "incorrect_data" {
+                return Err(SupplyError::UnknownReason);
+            }
+            let original = EVENTS.get(&event).ok_or(SupplyError::Unknown)?;
+            if original.recorded_by != caller() {
+                return Err(SupplyError::NotAuthorised);
+            }
+            if original.corrects.is_some() || DECLARED.contains(&event) {
+                return Err(SupplyError::AlreadyDeclared);
+            }
+            let id = next_event_id();
+            for epc in &original.epcs {
+                if let Epc::Unit(gtin, serial) = epc {
+                    let key = (gtin.clone(), serial.clone());
+                    if let Some(mut unit) = UNITS.get(&key) {
+                        touch(&key, &mut unit, id);
+                    }
+                }
+            }
+            let declaration = EpcisEvent {
+                id,
+                event_time_ms: block_timestamp_ms(),
+                recorded_by: caller(),
+                corrects: Some(event),
+                error_reason: Some(reason),
+                ..original
+            };
+            EVENTS.insert(&id, &declaration);
+            DECLARED.insert(&event, &id);
+            Epcis {
+                biz_step: "error_declaration".into(),
+                id,
+                epcs: declaration.epcs,
+            }
+            .emit();
+            Ok(id)
+        }
+
         /// Verification in GS1 Lightweight Verification Messaging terms.
         #[message(view)]
         pub fn verify(gtin: String, serial: String, lot: String, expiry_ms: u64) -> Verification {
@@ -1099,6 +1243,29 @@ mod supply {
             CASES.get(&case)
         }
 
+        /// Investigations still open (not cleared, FDA and partners not yet notified), a page
+        /// at a time: pass the last case id returned as `after` (pages follow storage order).
+        #[message(view)]
+        pub fn open_investigations(after: Option<u64>, limit: u32) -> Vec<(u64, Investigation)> {
+            let mut open = Vec::new();
+            let mut cursor = after;
+            let limit = limit.min(100) as usize;
+            loop {
+                let (page, more) = CASES.page(cursor.as_ref(), 100);
+                for (case, investigation) in page.iter().cloned() {
+                    let closed = matches!(investigation.classification, Classification::Cleared)
+                        || investigation.notified_ms.is_some();
+                    if !closed && open.len() < limit {
+                        open.push((case, investigation));
+                    }
+                }
+                match page.last() {
+                    Some((last, _)) if more && open.len() < limit => cursor = Some(*last),
+                    _ => return open,
+                }
+            }
+        }
+
         /// A shipment with its transaction information.
         #[message(view)]
         pub fn shipment(id: u64) -> Option<Shipment> {
@@ -1152,6 +1319,66 @@ mod supply {
                 unit.disposition,
                 Disposition::Active | Disposition::SellableAccessible
             )
+    }
+
+    /// An owner's transition of units in place: every unit named (cases expanded and
+    /// dissolved) must belong to the caller, not be travelling, and pass `allowed`; each gets
+    /// `apply` and one shared ObjectEvent with the CBV (bizStep, disposition).
+    fn transition(
+        epcs: &[Epc],
+        location: String,
+        (biz_step, disposition): (&str, &str),
+        allowed: fn(&Unit) -> bool,
+        apply: fn(&mut Unit),
+    ) -> Result<u32, SupplyError> {
+        check_code(&location)?;
+        let owner = caller();
+        let keys = expand(epcs)?;
+        let id = next_event_id();
+        for key in &keys {
+            let mut unit = UNITS.get(key).ok_or(SupplyError::Unknown)?;
+            if unit.owner != owner {
+                return Err(SupplyError::NotAuthorised);
+            }
+            if unit.shipment.is_some() || !allowed(&unit) {
+                return Err(SupplyError::WrongState);
+            }
+            apply(&mut unit);
+            unit.location = location.clone();
+            touch(key, &mut unit, id);
+        }
+        // Decommissioning or destroying a case ends it: its units stand alone.
+        let dissolves_cases = matches!(disposition, "inactive" | "destroyed");
+        for epc in epcs {
+            let Epc::Case(sscc) = epc else { continue };
+            if !dissolves_cases {
+                continue;
+            }
+            CONTAINERS.remove(sscc);
+            for key in &keys {
+                let Some(mut unit) = UNITS.get(key) else {
+                    continue;
+                };
+                if unit.parent.as_deref() == Some(sscc.as_str()) {
+                    unit.parent = None;
+                    UNITS.insert(key, &unit);
+                }
+            }
+        }
+        record_event(
+            id,
+            "ObjectEvent",
+            "OBSERVE",
+            epcs.to_vec(),
+            None,
+            biz_step,
+            disposition,
+            location,
+            Vec::new(),
+            None,
+            None,
+        );
+        Ok(keys.len() as u32)
     }
 
     /// The units behind a list of EPCs (cases expanded to their contents).
@@ -1210,7 +1437,9 @@ mod supply {
             source,
             destination,
             event_time_ms: block_timestamp_ms(),
+            recorded_by: caller(),
             corrects: None,
+            error_reason: None,
         };
         EVENTS.insert(&id, &event);
         Epcis {

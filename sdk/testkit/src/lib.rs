@@ -384,3 +384,21 @@ impl TestChain {
         keccak256(code)
     }
 }
+
+/// Compares `report` with the committed snapshot at `path`, or rewrites the snapshot when the
+/// `UPDATE_SNAPSHOTS` environment variable is set. Fuel and event counts in a snapshot catch an
+/// unintended change in a contract, the SDK, the compiler or the fuel schedule; after an
+/// intended change, regenerate and review the diff.
+pub fn assert_snapshot(path: &std::path::Path, report: &str) {
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(path, report).expect("snapshot is writable");
+        return;
+    }
+    let expected = std::fs::read_to_string(path)
+        .unwrap_or_else(|_| panic!("{} is missing: run with UPDATE_SNAPSHOTS=1", path.display()));
+    assert!(
+        report == expected,
+        "{} changed; if intended, rerun with UPDATE_SNAPSHOTS=1\n--- expected\n{expected}\n--- actual\n{report}",
+        path.display()
+    );
+}

@@ -1127,14 +1127,5 @@ fn consent_fuel_and_events_match_the_snapshot() {
     }
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/consent_fuel.snap");
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &report).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} is missing: run with UPDATE_SNAPSHOTS=1", path.display()));
-    assert!(
-        report == expected,
-        "consent fuel or events changed; if intended, rerun with UPDATE_SNAPSHOTS=1\n--- expected\n{expected}\n--- actual\n{report}"
-    );
+    salus_testkit::assert_snapshot(&path, &report);
 }

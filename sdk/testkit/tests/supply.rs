@@ -64,7 +64,9 @@ struct EpcisEvent {
     source: Option<Address>,
     destination: Option<Address>,
     event_time_ms: u64,
+    recorded_by: Address,
     corrects: Option<u64>,
+    error_reason: Option<String>,
 }
 
 /// Mirrors the contract's enum (variants encode by index).
@@ -851,4 +853,544 @@ fn bulk_commissioning_and_shipping_fit_in_one_transaction() {
         commissioned.fuel_used() < salus_testkit::TRANSACTION_FUEL
             && shipped.fuel_used() < salus_testkit::TRANSACTION_FUEL
     );
+}
+
+impl World {
+    /// Calls `message` as `from` and returns the refusal it must produce.
+    fn refusal(&mut self, from: Address, message: &str, arguments: &impl Encode) -> String {
+        let result = self.chain.call(from, self.supply, message, arguments);
+        assert!(!result.is_success(), "{message} was not refused");
+        result.revert_message().to_string()
+    }
+
+    fn step(&mut self, from: Address, message: &str, epcs: Vec<Epc>) -> u32 {
+        self.chain
+            .call(
+                from,
+                self.supply,
+                message,
+                &(epcs, "urn:gln:site".to_string()),
+            )
+            .decode()
+    }
+
+    fn history(&self, serial: &str) -> Vec<EpcisEvent> {
+        self.chain.view(
+            self.maker,
+            self.supply,
+            "history",
+            &(GTIN.to_string(), serial.to_string()),
+        )
+    }
+
+    fn open_investigations(&self) -> Vec<u64> {
+        let open: Vec<(u64, Investigation)> = self.chain.view(
+            self.maker,
+            self.supply,
+            "open_investigations",
+            &(None::<u64>, 100u32),
+        );
+        open.into_iter().map(|(case, _)| case).collect()
+    }
+}
+
+#[test]
+fn every_state_changing_message_refuses_a_caller_without_the_right() {
+    let mut w = world();
+    w.deliver_to_pharmacy();
+    w.commission(&["S4"]);
+    let maker = w.maker;
+    let packed = w.chain.call(
+        maker,
+        w.supply,
+        "pack",
+        &(
+            "SSCC2".to_string(),
+            vec![(GTIN.to_string(), "S4".to_string())],
+            "urn:gln:maker".to_string(),
+        ),
+    );
+    assert!(packed.is_success());
+    let (wholesaler, pharmacy) = (w.wholesaler, w.pharmacy);
+    let stranger = w.chain.new_account(10u128.pow(20));
+    // A sighting of the pharmacy's S1 by the wholesaler opens case 0.
+    let sighted = w.chain.call(
+        wholesaler,
+        w.supply,
+        "report_sighting",
+        &(GTIN.to_string(), "S1".to_string(), "urn:gln:w".to_string()),
+    );
+    assert!(sighted.decode::<bool>());
+    let rx = w.prescribe(9, 1);
+    let s1_last_event = w.unit_state("S1").last_event;
+    let s3 = vec![unit("S3")];
+    let location = "urn:gln:x".to_string();
+    let refused = "SupplyError::NotAuthorised";
+    let checks: Vec<(&str, Address, Vec<u8>)> = vec![
+        (
+            "register_product",
+            stranger,
+            (
+                "00399999999991".to_string(),
+                "99999-999-99".to_string(),
+                "Fake".to_string(),
+                "1 mg".to_string(),
+                "tablet".to_string(),
+                "10".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "commission",
+            wholesaler,
+            (
+                GTIN.to_string(),
+                LOT.to_string(),
+                w.expiry,
+                vec!["S9".to_string()],
+                location.clone(),
+            )
+                .encode(),
+        ),
+        (
+            "pack",
+            wholesaler,
+            (
+                "SSCC3".to_string(),
+                vec![(GTIN.to_string(), "S1".to_string())],
+                location.clone(),
+            )
+                .encode(),
+        ),
+        (
+            "ship",
+            wholesaler,
+            (
+                vec![unit("S4")],
+                pharmacy,
+                Vec::<(String, Hash)>::new(),
+                location.clone(),
+            )
+                .encode(),
+        ),
+        (
+            "unpack",
+            wholesaler,
+            ("SSCC2".to_string(), location.clone()).encode(),
+        ),
+        (
+            "prescribe",
+            pharmacy,
+            (Hash([7; 32]), stranger, NDC.to_string(), 1u32, w.expiry).encode(),
+        ),
+        (
+            "dispense",
+            wholesaler,
+            (
+                GTIN.to_string(),
+                "S3".to_string(),
+                LOT.to_string(),
+                w.expiry,
+                rx,
+            )
+                .encode(),
+        ),
+        (
+            "accept_return",
+            stranger,
+            (
+                GTIN.to_string(),
+                "S2".to_string(),
+                LOT.to_string(),
+                w.expiry,
+                location.clone(),
+            )
+                .encode(),
+        ),
+        (
+            "report_sighting",
+            stranger,
+            (GTIN.to_string(), "S2".to_string(), location.clone()).encode(),
+        ),
+        (
+            "recall",
+            wholesaler,
+            (GTIN.to_string(), vec![LOT.to_string()]).encode(),
+        ),
+        (
+            "classify",
+            pharmacy,
+            (0u64, Classification::Counterfeit).encode(),
+        ),
+        (
+            "record_notification",
+            pharmacy,
+            (0u64, "FDA-3911-1".to_string()).encode(),
+        ),
+        ("hold", pharmacy, (s3.clone(), location.clone()).encode()),
+        ("release", pharmacy, (s3.clone(), location.clone()).encode()),
+        (
+            "decommission",
+            pharmacy,
+            (s3.clone(), location.clone()).encode(),
+        ),
+        ("destroy", pharmacy, (s3.clone(), location.clone()).encode()),
+        (
+            "declare_error",
+            stranger,
+            (s1_last_event, "incorrect_data".to_string()).encode(),
+        ),
+    ];
+    for (message, caller, arguments) in checks {
+        let mut input = salus_testkit::selector(message).to_vec();
+        input.extend(arguments);
+        let result = w.chain.call_raw(caller, w.supply, input);
+        assert!(!result.is_success(), "{message} was not refused");
+        assert_eq!(result.revert_message(), refused, "{message}");
+    }
+    // Nothing moved: S3 is still the wholesaler's and sellable, S4 still packed in SSCC2,
+    // the case still unclassified, and S9 was never commissioned.
+    let s3_state = w.unit_state("S3");
+    assert_eq!(s3_state.owner, wholesaler);
+    assert_eq!(s3_state.disposition, Disposition::SellableAccessible);
+    assert_eq!(w.unit_state("S4").parent.as_deref(), Some("SSCC2"));
+    assert_eq!(w.open_investigations(), vec![0]);
+    let s9: Option<Unit> = w.chain.view(
+        maker,
+        w.supply,
+        "unit",
+        &(GTIN.to_string(), "S9".to_string()),
+    );
+    assert_eq!(s9, None);
+    // The one permissionless message, `mark_overdue`, does nothing before it is due.
+    let early = w.chain.call(stranger, w.supply, "mark_overdue", &0u64);
+    assert!(!early.decode::<bool>());
+    assert!(early.events().is_empty());
+}
+
+#[test]
+fn holding_release_decommissioning_and_destruction_follow_the_cbv_life_cycle() {
+    let mut w = world();
+    w.deliver_to_pharmacy();
+    let (wholesaler, pharmacy, maker) = (w.wholesaler, w.pharmacy, w.maker);
+
+    assert_eq!(w.step(wholesaler, "hold", vec![unit("S3")]), 1);
+    let held = w.unit_state("S3");
+    assert!(held.quarantined);
+    assert_eq!(held.disposition, Disposition::NonSellableOther);
+    let shipped = w.chain.call(
+        wholesaler,
+        w.supply,
+        "ship",
+        &(
+            vec![unit("S3")],
+            pharmacy,
+            Vec::<(String, Hash)>::new(),
+            "urn:gln:dock".to_string(),
+        ),
+    );
+    assert_eq!(shipped.revert_message(), "SupplyError::NotMovable");
+    assert_eq!(w.step(wholesaler, "release", vec![unit("S3")]), 1);
+    assert_eq!(
+        w.unit_state("S3").disposition,
+        Disposition::SellableAccessible
+    );
+    assert_eq!(w.step(wholesaler, "decommission", vec![unit("S3")]), 1);
+    assert_eq!(w.unit_state("S3").disposition, Disposition::Inactive);
+    let reshipped = w.chain.call(
+        wholesaler,
+        w.supply,
+        "ship",
+        &(
+            vec![unit("S3")],
+            pharmacy,
+            Vec::<(String, Hash)>::new(),
+            "urn:gln:dock".to_string(),
+        ),
+    );
+    assert_eq!(reshipped.revert_message(), "SupplyError::NotMovable");
+    assert_eq!(w.step(wholesaler, "destroy", vec![unit("S3")]), 1);
+    assert_eq!(w.unit_state("S3").disposition, Disposition::Destroyed);
+    let again = w.refusal(
+        wholesaler,
+        "destroy",
+        &(vec![unit("S3")], "urn:gln:site".to_string()),
+    );
+    assert_eq!(again, "SupplyError::WrongState");
+    let steps: Vec<String> = w
+        .history("S3")
+        .into_iter()
+        .map(|event| event.biz_step)
+        .collect();
+    assert_eq!(
+        steps[steps.len() - 4..],
+        ["holding", "holding", "decommissioning", "destroying"]
+    );
+
+    // A suspect unit cannot be released, only destroyed; its case stays open until notified.
+    let sighted = w.chain.call(
+        wholesaler,
+        w.supply,
+        "report_sighting",
+        &(GTIN.to_string(), "S1".to_string(), "urn:gln:w".to_string()),
+    );
+    assert!(sighted.decode::<bool>());
+    assert_eq!(w.open_investigations(), vec![0]);
+    let release = w.refusal(
+        pharmacy,
+        "release",
+        &(vec![unit("S1")], "urn:gln:site".to_string()),
+    );
+    assert_eq!(release, "SupplyError::WrongState");
+    assert_eq!(w.step(pharmacy, "destroy", vec![unit("S1")]), 1);
+    assert_eq!(w.unit_state("S1").disposition, Disposition::Destroyed);
+    assert!(
+        w.chain
+            .call(
+                maker,
+                w.supply,
+                "record_notification",
+                &(0u64, "FDA-3911-7".to_string())
+            )
+            .is_success()
+    );
+    assert!(w.open_investigations().is_empty());
+
+    // Decommissioning a case ends the case: its units stand alone, inactive.
+    w.commission(&["S6", "S7"]);
+    let packed = w.chain.call(
+        maker,
+        w.supply,
+        "pack",
+        &(
+            "SSCC9".to_string(),
+            vec![
+                (GTIN.to_string(), "S6".to_string()),
+                (GTIN.to_string(), "S7".to_string()),
+            ],
+            "urn:gln:maker".to_string(),
+        ),
+    );
+    assert!(packed.is_success());
+    assert_eq!(
+        w.step(maker, "decommission", vec![Epc::Case("SSCC9".into())]),
+        2
+    );
+    let contents: Option<(Vec<(String, String)>, Address)> =
+        w.chain
+            .view(maker, w.supply, "contents", &"SSCC9".to_string());
+    assert_eq!(contents, None);
+    for serial in ["S6", "S7"] {
+        let state = w.unit_state(serial);
+        assert_eq!(state.disposition, Disposition::Inactive);
+        assert_eq!(state.parent, None);
+    }
+}
+
+#[test]
+fn an_error_declaration_appends_a_correction_and_never_edits_the_record() {
+    let mut w = world();
+    w.commission(&["S1", "S2"]);
+    let (maker, wholesaler) = (w.maker, w.wholesaler);
+    let original = w.history("S1").remove(0);
+    assert_eq!(original.biz_step, "commissioning");
+    assert_eq!(original.recorded_by, maker);
+
+    let unknown = w.refusal(maker, "declare_error", &(original.id, "oops".to_string()));
+    assert_eq!(unknown, "SupplyError::UnknownReason");
+    let stranger = w.refusal(
+        wholesaler,
+        "declare_error",
+        &(original.id, "incorrect_data".to_string()),
+    );
+    assert_eq!(stranger, "SupplyError::NotAuthorised");
+    let declared = w.chain.call(
+        maker,
+        w.supply,
+        "declare_error",
+        &(original.id, "incorrect_data".to_string()),
+    );
+    let declaration_id: u64 = declared.decode();
+    assert_eq!(declared.events().len(), 1);
+    assert_eq!(declared.events()[0].topics.len(), 2);
+
+    for serial in ["S1", "S2"] {
+        let history = w.history(serial);
+        assert_eq!(history.len(), 2, "{serial}");
+        assert_eq!(history[0], original, "the original is never edited");
+        let declaration = &history[1];
+        assert_eq!(declaration.id, declaration_id);
+        assert_eq!(declaration.corrects, Some(original.id));
+        assert_eq!(declaration.error_reason.as_deref(), Some("incorrect_data"));
+        assert_eq!(declaration.epcs, original.epcs);
+        assert_eq!(declaration.biz_step, original.biz_step);
+    }
+    let twice = w.refusal(
+        maker,
+        "declare_error",
+        &(original.id, "did_not_occur".to_string()),
+    );
+    assert_eq!(twice, "SupplyError::AlreadyDeclared");
+    let of_declaration = w.refusal(
+        maker,
+        "declare_error",
+        &(declaration_id, "did_not_occur".to_string()),
+    );
+    assert_eq!(of_declaration, "SupplyError::AlreadyDeclared");
+    // A corrective event follows as an ordinary transition.
+    assert_eq!(w.step(maker, "decommission", vec![unit("S2")]), 1);
+    assert_eq!(w.history("S2").len(), 3);
+}
+
+/// Fuel and events of the supply life cycle, compared with a committed snapshot
+/// (`UPDATE_SNAPSHOTS=1` regenerates it after an intended change).
+#[test]
+fn supply_fuel_and_events_match_the_snapshot() {
+    use std::fmt::Write;
+    let mut w = world();
+    let mut report = String::new();
+    writeln!(
+        report,
+        "supply code hash {}",
+        salus_primitives::keccak256(salus_contracts::SUPPLY)
+    )
+    .unwrap();
+    let (maker, wholesaler, pharmacy) = (w.maker, w.wholesaler, w.pharmacy);
+    let rx = w.prescribe(3, 1);
+    let serials: Vec<String> = (0..10).map(|i| format!("F{i}")).collect();
+    let steps: Vec<(&str, Address, Vec<u8>)> = vec![
+        (
+            "commission",
+            maker,
+            (
+                GTIN.to_string(),
+                LOT.to_string(),
+                w.expiry,
+                serials.clone(),
+                "urn:gln:maker".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "pack",
+            maker,
+            (
+                "SSCCF".to_string(),
+                serials
+                    .iter()
+                    .map(|s| (GTIN.to_string(), s.clone()))
+                    .collect::<Vec<_>>(),
+                "urn:gln:maker".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "ship",
+            maker,
+            (
+                vec![Epc::Case("SSCCF".into())],
+                wholesaler,
+                vec![("po".to_string(), Hash([4; 32]))],
+                "urn:gln:dock".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "receive",
+            wholesaler,
+            (
+                0u64,
+                vec![Epc::Case("SSCCF".into())],
+                "urn:gln:w".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "unpack",
+            wholesaler,
+            ("SSCCF".to_string(), "urn:gln:w".to_string()).encode(),
+        ),
+        (
+            "ship",
+            wholesaler,
+            (
+                vec![Epc::Unit(GTIN.into(), "F0".into())],
+                pharmacy,
+                vec![("inv".to_string(), Hash([5; 32]))],
+                "urn:gln:w".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "receive",
+            pharmacy,
+            (
+                1u64,
+                vec![Epc::Unit(GTIN.into(), "F0".into())],
+                "urn:gln:p".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "dispense",
+            pharmacy,
+            (
+                GTIN.to_string(),
+                "F0".to_string(),
+                LOT.to_string(),
+                w.expiry,
+                rx,
+            )
+                .encode(),
+        ),
+        (
+            "hold",
+            wholesaler,
+            (
+                vec![Epc::Unit(GTIN.into(), "F1".into())],
+                "urn:gln:w".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "destroy",
+            wholesaler,
+            (
+                vec![Epc::Unit(GTIN.into(), "F1".into())],
+                "urn:gln:w".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "declare_error",
+            wholesaler,
+            // Event 8 is the hold above (events count from 0: commission, pack, ship, …).
+            (8u64, "incorrect_data".to_string()).encode(),
+        ),
+        (
+            "recall",
+            maker,
+            (GTIN.to_string(), vec![LOT.to_string()]).encode(),
+        ),
+    ];
+    for (message, caller, arguments) in steps {
+        let mut input = salus_testkit::selector(message).to_vec();
+        input.extend(arguments);
+        let result = w.chain.call_raw(caller, w.supply, input);
+        assert!(
+            result.is_success(),
+            "{message}: {:?}",
+            result.receipt.status
+        );
+        writeln!(
+            report,
+            "{message}: fuel={} events={}",
+            result.fuel_used(),
+            result.events().len()
+        )
+        .unwrap();
+    }
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/supply_fuel.snap");
+    salus_testkit::assert_snapshot(&path, &report);
 }

@@ -133,6 +133,10 @@ mod supply {
         pub children: Vec<(String, String)>,
         /// Owner.
         pub owner: Address,
+        /// Who holds it (the seller until the buyer receives it).
+        pub custodian: Address,
+        /// Where (GLN) it was last packed or received.
+        pub location: String,
     }
 
     /// What a shipment carries: units and cases.
@@ -495,6 +499,8 @@ mod supply {
                 &Container {
                     children: units.clone(),
                     owner,
+                    custodian: owner,
+                    location: location.clone(),
                 },
             );
             let epcs = units.into_iter().map(|(g, s)| Epc::Unit(g, s)).collect();
@@ -645,6 +651,8 @@ mod supply {
                     && let Some(mut container) = CONTAINERS.get(sscc)
                 {
                     container.owner = buyer;
+                    container.custodian = buyer;
+                    container.location = location.clone();
                     CONTAINERS.insert(sscc, &container);
                 }
             }
@@ -668,13 +676,23 @@ mod supply {
             Ok(true)
         }
 
-        /// Unpacks a case (caller: its owner): its units become sellable and loose.
+        /// Unpacks a case (caller: its owner, once it is not travelling): its units become
+        /// sellable and loose, and the case is gone.
         #[message]
         pub fn unpack(sscc: String, location: String) -> Result<u64, SupplyError> {
             let container = CONTAINERS.get(&sscc).ok_or(SupplyError::Unknown)?;
             if container.owner != caller() {
                 return Err(SupplyError::NotAuthorised);
             }
+            if container
+                .children
+                .iter()
+                .any(|key| UNITS.get(key).is_some_and(|unit| unit.shipment.is_some()))
+            {
+                return Err(SupplyError::WrongState);
+            }
+            // The aggregation ends: the case no longer exists as a container.
+            CONTAINERS.remove(&sscc);
             let id = next_event_id();
             for key in &container.children {
                 let mut unit = UNITS.get(key).ok_or(SupplyError::Unknown)?;

@@ -51,6 +51,14 @@ struct Unit {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Container {
+    children: Vec<(String, String)>,
+    owner: Address,
+    custodian: Address,
+    location: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 struct EpcisEvent {
     id: u64,
     event_type: String,
@@ -299,6 +307,16 @@ impl World {
         let shipment = self.ship(maker, case.clone(), self.wholesaler);
         let wholesaler = self.wholesaler;
         assert!(self.receive(wholesaler, shipment, case));
+        let received: Option<Container> =
+            self.chain
+                .view(wholesaler, self.supply, "contents", &"SSCC1".to_string());
+        let received = received.expect("the case exists until unpacked");
+        assert_eq!(received.children.len(), 3);
+        assert_eq!(
+            (received.owner, received.custodian),
+            (wholesaler, wholesaler)
+        );
+        assert_eq!(received.location, "urn:gln:receiving");
         assert!(
             self.chain
                 .call(
@@ -309,6 +327,10 @@ impl World {
                 )
                 .is_success()
         );
+        let unpacked: Option<Container> =
+            self.chain
+                .view(wholesaler, self.supply, "contents", &"SSCC1".to_string());
+        assert_eq!(unpacked, None);
         let loose = vec![unit("S1"), unit("S2")];
         let second = self.ship(wholesaler, loose.clone(), self.pharmacy);
         let pharmacy = self.pharmacy;
@@ -1172,11 +1194,26 @@ fn holding_release_decommissioning_and_destruction_follow_the_cbv_life_cycle() {
         ),
     );
     assert!(packed.is_success());
+    let case: Option<Container> = w
+        .chain
+        .view(maker, w.supply, "contents", &"SSCC9".to_string());
+    assert_eq!(
+        case,
+        Some(Container {
+            children: vec![
+                (GTIN.to_string(), "S6".to_string()),
+                (GTIN.to_string(), "S7".to_string()),
+            ],
+            owner: maker,
+            custodian: maker,
+            location: "urn:gln:maker".to_string(),
+        })
+    );
     assert_eq!(
         w.step(maker, "decommission", vec![Epc::Case("SSCC9".into())]),
         2
     );
-    let contents: Option<(Vec<(String, String)>, Address)> =
+    let contents: Option<Container> =
         w.chain
             .view(maker, w.supply, "contents", &"SSCC9".to_string());
     assert_eq!(contents, None);

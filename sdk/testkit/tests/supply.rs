@@ -1431,3 +1431,37 @@ fn supply_fuel_and_events_match_the_snapshot() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/supply_fuel.snap");
     salus_testkit::assert_snapshot(&path, &report);
 }
+
+#[test]
+fn a_product_needs_a_gtin_with_a_valid_check_digit_that_embeds_its_ndc() {
+    let mut w = world();
+    let maker = w.maker;
+    let product = |gtin: &str, ndc: &str| {
+        (
+            gtin.to_string(),
+            ndc.to_string(),
+            "Ibuprofen".to_string(),
+            "200 mg".to_string(),
+            "tablet".to_string(),
+            "100".to_string(),
+        )
+    };
+    for (gtin, ndc, why) in [
+        ("00312345678907", "12345-678-90", "wrong check digit"),
+        ("00399999999991", "12345-678-90", "NDC not embedded"),
+        ("00499999999998", "99999-999-99", "not the 03 NDC prefix"),
+        ("0039999999999", "99999-999-99", "13 digits"),
+        ("00399999999991", "9999999999", "NDC without hyphens"),
+        ("0039999999999A", "99999-999-99", "not digits"),
+    ] {
+        let refusal = w.refusal(maker, "register_product", &product(gtin, ndc));
+        assert_eq!(refusal, "SupplyError::InvalidIdentifier", "{why}");
+    }
+    let registered = w.chain.call(
+        maker,
+        w.supply,
+        "register_product",
+        &product("00399999999991", "99999-999-99"),
+    );
+    assert!(registered.is_success(), "{:?}", registered.receipt.status);
+}

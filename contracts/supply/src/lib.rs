@@ -32,6 +32,8 @@ mod supply {
     const HISTORY: Map<(String, String, [u8; 8]), ()> = Map::new(b"h/");
     const PRESCRIPTIONS: Map<Hash, Prescription> = Map::new(b"rx/");
     const CASES: Map<u64, Investigation> = Map::new(b"i/");
+    /// (gtin, lot) → the recall of that lot.
+    const RECALLS: Map<(String, String), Recall> = Map::new(b"r/");
     /// Erroneous event id → the id of the error declaration that corrects it.
     const DECLARED: Map<u64, u64> = Map::new(b"d/");
 
@@ -233,6 +235,28 @@ mod supply {
         Fraudulent,
         /// Cleared: not illegitimate.
         Cleared,
+    }
+
+    /// FDA recall classification.
+    #[data]
+    pub enum RecallClass {
+        /// A reasonable probability of serious harm or death.
+        ClassI,
+        /// Temporary or medically reversible harm.
+        ClassII,
+        /// Not likely to cause harm.
+        ClassIII,
+    }
+
+    /// The recall of one lot.
+    #[data]
+    pub struct Recall {
+        /// Classification.
+        pub class: RecallClass,
+        /// When it took effect (ms): the block that recorded it.
+        pub effective_ms: u64,
+        /// Units of the lot flagged.
+        pub units: u32,
     }
 
     /// A suspect-product investigation.
@@ -971,15 +995,26 @@ mod supply {
             Ok(true)
         }
 
-        /// Recalls lots of a product (caller: its owner): every unit of each lot is flagged.
+        /// Recalls lots of a product (caller: its owner): every unit of each lot is flagged,
+        /// and the recall (class, effective date, units) is recorded per lot. Returns the
+        /// number of units flagged.
         #[message]
-        pub fn recall(gtin: String, lots: Vec<String>) -> Result<u32, SupplyError> {
+        pub fn recall(
+            gtin: String,
+            lots: Vec<String>,
+            class: RecallClass,
+        ) -> Result<u32, SupplyError> {
             let product = PRODUCTS.get(&gtin).ok_or(SupplyError::Unknown)?;
             if product.owner != caller() {
                 return Err(SupplyError::NotAuthorised);
             }
+            if lots.len() > MAX_UNITS_PER_EVENT {
+                return Err(SupplyError::TooLarge);
+            }
             let mut flagged = 0u32;
             for lot in &lots {
+                check_code(lot)?;
+                let before = flagged;
                 let mut after: Option<(String, String, String)> = None;
                 loop {
                     let (page, more) =
@@ -997,6 +1032,14 @@ mod supply {
                         _ => break,
                     }
                 }
+                RECALLS.insert(
+                    &(gtin.clone(), lot.clone()),
+                    &Recall {
+                        class: class.clone(),
+                        effective_ms: block_timestamp_ms(),
+                        units: flagged - before,
+                    },
+                );
             }
             Alert {
                 kind: "recall".into(),
@@ -1257,6 +1300,16 @@ mod supply {
                         .get(&(g, serial.clone()))
                         .map(|unit| (serial, unit.owner, unit.location, unit.disposition))
                 })
+                .collect()
+        }
+
+        /// The recalls of a product's lots, as (lot, recall).
+        #[message(view)]
+        pub fn recalls(gtin: String) -> Vec<(String, Recall)> {
+            let (entries, _) = RECALLS.page_under(&gtin, None, 100);
+            entries
+                .into_iter()
+                .map(|((_, lot), recall)| (lot, recall))
                 .collect()
         }
 

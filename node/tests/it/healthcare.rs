@@ -721,7 +721,7 @@ async fn counterfeit_and_recall_over_rpc() {
         DEV_SUPPLY_ADDRESS,
         &supply_abi,
         "recall",
-        json!([gtin, ["L1"]]),
+        json!([gtin, ["L1"], "ClassI"]),
     )
     .await;
     let verified = view(

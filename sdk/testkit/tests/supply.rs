@@ -80,6 +80,22 @@ struct EpcisEvent {
 /// Mirrors the contract's enum (variants encode by index).
 #[allow(dead_code)]
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum RecallClass {
+    ClassI,
+    ClassII,
+    ClassIII,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Recall {
+    class: RecallClass,
+    effective_ms: u64,
+    units: u32,
+}
+
+/// Mirrors the contract's enum (variants encode by index).
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 enum Classification {
     Suspect,
     Counterfeit,
@@ -604,7 +620,11 @@ fn scenario_5_a_recalled_lot_cannot_ship_or_be_dispensed_and_is_located() {
                 stranger,
                 w.supply,
                 "recall",
-                &(GTIN.to_string(), vec![LOT.to_string()])
+                &(
+                    GTIN.to_string(),
+                    vec![LOT.to_string()],
+                    RecallClass::ClassII
+                )
             )
             .revert_message(),
         "SupplyError::NotAuthorised"
@@ -616,10 +636,27 @@ fn scenario_5_a_recalled_lot_cannot_ship_or_be_dispensed_and_is_located() {
             maker,
             w.supply,
             "recall",
-            &(GTIN.to_string(), vec![LOT.to_string()]),
+            &(
+                GTIN.to_string(),
+                vec![LOT.to_string()],
+                RecallClass::ClassII,
+            ),
         )
         .decode();
     assert_eq!(flagged, 3);
+    let recalls: Vec<(String, Recall)> =
+        w.chain.view(maker, w.supply, "recalls", &GTIN.to_string());
+    assert_eq!(
+        recalls,
+        vec![(
+            LOT.to_string(),
+            Recall {
+                class: RecallClass::ClassII,
+                effective_ms: w.chain.timestamp_ms(),
+                units: 3,
+            }
+        )]
+    );
     let answer = w.verify("S3", LOT, w.expiry);
     assert!(answer.verified, "a recalled unit still verifies");
     assert_eq!(answer.additional, vec!["Recalled".to_string()]);
@@ -1037,7 +1074,12 @@ fn every_state_changing_message_refuses_a_caller_without_the_right() {
         (
             "recall",
             wholesaler,
-            (GTIN.to_string(), vec![LOT.to_string()]).encode(),
+            (
+                GTIN.to_string(),
+                vec![LOT.to_string()],
+                RecallClass::ClassII,
+            )
+                .encode(),
         ),
         (
             "classify",
@@ -1407,7 +1449,12 @@ fn supply_fuel_and_events_match_the_snapshot() {
         (
             "recall",
             maker,
-            (GTIN.to_string(), vec![LOT.to_string()]).encode(),
+            (
+                GTIN.to_string(),
+                vec![LOT.to_string()],
+                RecallClass::ClassII,
+            )
+                .encode(),
         ),
     ];
     for (message, caller, arguments) in steps {

@@ -139,6 +139,10 @@ mod supply {
         pub custodian: Address,
         /// Where (GLN) it was last packed or received.
         pub location: String,
+        /// Cases packed inside it (a pallet's cases).
+        pub cases: Vec<String>,
+        /// The pallet it is packed in.
+        pub parent: Option<String>,
     }
 
     /// What a shipment carries: units and cases.
@@ -530,6 +534,8 @@ mod supply {
                     owner,
                     custodian: owner,
                     location: location.clone(),
+                    cases: Vec::new(),
+                    parent: None,
                 },
             );
             let epcs = units.into_iter().map(|(g, s)| Epc::Unit(g, s)).collect();
@@ -539,6 +545,71 @@ mod supply {
                 "ADD",
                 epcs,
                 Some(sscc),
+                "packing",
+                "in_progress",
+                location,
+                Vec::new(),
+                None,
+                None,
+            );
+            Ok(id)
+        }
+
+        /// Packs cases into a pallet, a new SSCC (caller: their owner; cases not already in a
+        /// pallet, their units movable); one AggregationEvent ADD. Shipping, receiving and
+        /// unpacking the pallet then act on every case and unit inside it.
+        #[message]
+        pub fn pack_cases(
+            pallet: String,
+            cases: Vec<String>,
+            location: String,
+        ) -> Result<u64, SupplyError> {
+            check_code(&pallet)?;
+            check_code(&location)?;
+            if cases.len() > MAX_UNITS_PER_EVENT {
+                return Err(SupplyError::TooLarge);
+            }
+            if CONTAINERS.contains(&pallet) {
+                return Err(SupplyError::AlreadyCommissioned);
+            }
+            let owner = caller();
+            for sscc in &cases {
+                let mut case = CONTAINERS.get(sscc).ok_or(SupplyError::Unknown)?;
+                if case.owner != owner {
+                    return Err(SupplyError::NotAuthorised);
+                }
+                if case.parent.is_some() {
+                    return Err(SupplyError::NotMovable);
+                }
+                case.parent = Some(pallet.clone());
+                CONTAINERS.insert(sscc, &case);
+            }
+            let epcs: Vec<Epc> = cases.iter().cloned().map(Epc::Case).collect();
+            let id = next_event_id();
+            for key in expand(&epcs)? {
+                let mut unit = UNITS.get(&key).ok_or(SupplyError::Unknown)?;
+                if !movable(&unit) {
+                    return Err(SupplyError::NotMovable);
+                }
+                touch(&key, &mut unit, id);
+            }
+            CONTAINERS.insert(
+                &pallet,
+                &Container {
+                    children: Vec::new(),
+                    owner,
+                    custodian: owner,
+                    location: location.clone(),
+                    cases,
+                    parent: None,
+                },
+            );
+            record_event(
+                id,
+                "AggregationEvent",
+                "ADD",
+                epcs,
+                Some(pallet),
                 "packing",
                 "in_progress",
                 location,
@@ -563,6 +634,22 @@ mod supply {
             let seller = caller();
             if !trading_partner(&buyer)? {
                 return Err(SupplyError::PartnerNotAuthorised);
+            }
+            // Packed goods travel with their outermost container.
+            for epc in &epcs {
+                let (owner, parent) = match epc {
+                    Epc::Unit(gtin, serial) => UNITS
+                        .get(&(gtin.clone(), serial.clone()))
+                        .map(|unit| (unit.owner, unit.parent)),
+                    Epc::Case(sscc) => CONTAINERS.get(sscc).map(|case| (case.owner, case.parent)),
+                }
+                .ok_or(SupplyError::Unknown)?;
+                if owner != seller {
+                    return Err(SupplyError::NotAuthorised);
+                }
+                if parent.is_some() {
+                    return Err(SupplyError::NotMovable);
+                }
             }
             let units = expand(&epcs)?;
             let shipment_id = NEXT_SHIPMENT.get().unwrap_or(0);
@@ -676,13 +763,13 @@ mod supply {
                 touch(&key, &mut unit, id);
             }
             for epc in &shipment.epcs {
-                if let Epc::Case(sscc) = epc
-                    && let Some(mut container) = CONTAINERS.get(sscc)
-                {
+                let Epc::Case(sscc) = epc else { continue };
+                for nested in case_tree(sscc)? {
+                    let mut container = CONTAINERS.get(&nested).ok_or(SupplyError::Unknown)?;
                     container.owner = buyer;
                     container.custodian = buyer;
                     container.location = location.clone();
-                    CONTAINERS.insert(sscc, &container);
+                    CONTAINERS.insert(&nested, &container);
                 }
             }
             shipment.received = true;
@@ -713,15 +800,21 @@ mod supply {
             if container.owner != caller() {
                 return Err(SupplyError::NotAuthorised);
             }
-            if container
-                .children
+            let travelling = expand(&[Epc::Case(sscc.clone())])?
                 .iter()
-                .any(|key| UNITS.get(key).is_some_and(|unit| unit.shipment.is_some()))
-            {
+                .any(|key| UNITS.get(key).is_some_and(|unit| unit.shipment.is_some()));
+            if travelling || container.parent.is_some() {
                 return Err(SupplyError::WrongState);
             }
-            // The aggregation ends: the case no longer exists as a container.
+            // The aggregation ends: the case no longer exists as a container, and the cases
+            // it held stand alone.
             CONTAINERS.remove(&sscc);
+            for child in &container.cases {
+                if let Some(mut case) = CONTAINERS.get(child) {
+                    case.parent = None;
+                    CONTAINERS.insert(child, &case);
+                }
+            }
             let id = next_event_id();
             for key in &container.children {
                 let mut unit = UNITS.get(key).ok_or(SupplyError::Unknown)?;
@@ -735,6 +828,7 @@ mod supply {
                 .children
                 .iter()
                 .map(|(g, s)| Epc::Unit(g.clone(), s.clone()))
+                .chain(container.cases.iter().cloned().map(Epc::Case))
                 .collect();
             record_event(
                 id,
@@ -1430,12 +1524,19 @@ mod supply {
             if !dissolves_cases {
                 continue;
             }
-            CONTAINERS.remove(sscc);
+            let tree = case_tree(sscc)?;
+            for nested in &tree {
+                CONTAINERS.remove(nested);
+            }
             for key in &keys {
                 let Some(mut unit) = UNITS.get(key) else {
                     continue;
                 };
-                if unit.parent.as_deref() == Some(sscc.as_str()) {
+                if unit
+                    .parent
+                    .as_ref()
+                    .is_some_and(|parent| tree.contains(parent))
+                {
                     unit.parent = None;
                     UNITS.insert(key, &unit);
                 }
@@ -1464,7 +1565,10 @@ mod supply {
             match epc {
                 Epc::Unit(gtin, serial) => units.push((gtin.clone(), serial.clone())),
                 Epc::Case(sscc) => {
-                    units.extend(CONTAINERS.get(sscc).ok_or(SupplyError::Unknown)?.children)
+                    for nested in case_tree(sscc)? {
+                        let container = CONTAINERS.get(&nested).ok_or(SupplyError::Unknown)?;
+                        units.extend(container.children);
+                    }
                 }
             }
             if units.len() > MAX_UNITS_PER_EVENT {
@@ -1472,6 +1576,22 @@ mod supply {
             }
         }
         Ok(units)
+    }
+
+    /// A case and every case nested in it, outermost first. Nesting cannot cycle: only a new
+    /// SSCC can receive cases, and a case already in a pallet cannot be packed again.
+    fn case_tree(sscc: &str) -> Result<Vec<String>, SupplyError> {
+        let mut tree = Vec::from([String::from(sscc)]);
+        let mut next = 0;
+        while next < tree.len() {
+            let container = CONTAINERS.get(&tree[next]).ok_or(SupplyError::Unknown)?;
+            tree.extend(container.cases);
+            if tree.len() > MAX_UNITS_PER_EVENT {
+                return Err(SupplyError::TooLarge);
+            }
+            next += 1;
+        }
+        Ok(tree)
     }
 
     fn touch(key: &(String, String), unit: &mut Unit, event: u64) {

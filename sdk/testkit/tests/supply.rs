@@ -56,6 +56,8 @@ struct Container {
     owner: Address,
     custodian: Address,
     location: String,
+    cases: Vec<String>,
+    parent: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -1091,6 +1093,16 @@ fn every_state_changing_message_refuses_a_caller_without_the_right() {
             pharmacy,
             (0u64, "FDA-3911-1".to_string()).encode(),
         ),
+        (
+            "pack_cases",
+            wholesaler,
+            (
+                "PALLET9".to_string(),
+                vec!["SSCC2".to_string()],
+                location.clone(),
+            )
+                .encode(),
+        ),
         ("hold", pharmacy, (s3.clone(), location.clone()).encode()),
         ("release", pharmacy, (s3.clone(), location.clone()).encode()),
         (
@@ -1249,6 +1261,8 @@ fn holding_release_decommissioning_and_destruction_follow_the_cbv_life_cycle() {
             owner: maker,
             custodian: maker,
             location: "urn:gln:maker".to_string(),
+            cases: Vec::new(),
+            parent: None,
         })
     );
     assert_eq!(
@@ -1511,4 +1525,134 @@ fn a_product_needs_a_gtin_with_a_valid_check_digit_that_embeds_its_ndc() {
         &product("00399999999991", "99999-999-99"),
     );
     assert!(registered.is_success(), "{:?}", registered.receipt.status);
+}
+
+#[test]
+fn a_pallet_of_cases_ships_receives_and_unpacks_as_one() {
+    let mut w = world();
+    w.commission(&["S1", "S2", "S3", "S4"]);
+    let (maker, wholesaler) = (w.maker, w.wholesaler);
+    for (sscc, serials) in [("SSCC1", ["S1", "S2"]), ("SSCC2", ["S3", "S4"])] {
+        let units: Vec<(String, String)> = serials
+            .iter()
+            .map(|serial| (GTIN.to_string(), serial.to_string()))
+            .collect();
+        let packed = w.chain.call(
+            maker,
+            w.supply,
+            "pack",
+            &(sscc.to_string(), units, "urn:gln:maker".to_string()),
+        );
+        assert!(packed.is_success());
+    }
+    let cases = vec!["SSCC1".to_string(), "SSCC2".to_string()];
+    let palletised = w.chain.call(
+        maker,
+        w.supply,
+        "pack_cases",
+        &(
+            "PALLET".to_string(),
+            cases.clone(),
+            "urn:gln:maker".to_string(),
+        ),
+    );
+    assert!(palletised.is_success(), "{:?}", palletised.receipt.status);
+    let contents = |w: &World, sscc: &str| -> Option<Container> {
+        w.chain
+            .view(w.maker, w.supply, "contents", &sscc.to_string())
+    };
+    assert_eq!(contents(&w, "PALLET").unwrap().cases, cases);
+    assert_eq!(
+        contents(&w, "SSCC1").unwrap().parent.as_deref(),
+        Some("PALLET")
+    );
+    let again = w.refusal(
+        maker,
+        "pack_cases",
+        &(
+            "PALLET2".to_string(),
+            vec!["SSCC1".to_string()],
+            "urn:gln:maker".to_string(),
+        ),
+    );
+    assert_eq!(again, "SupplyError::NotMovable");
+
+    // Packed goods travel only with their outermost container.
+    for epcs in [vec![Epc::Case("SSCC1".into())], vec![unit("S1")]] {
+        let refused = w.refusal(
+            maker,
+            "ship",
+            &(
+                epcs,
+                wholesaler,
+                Vec::<(String, Hash)>::new(),
+                "urn:gln:dock".to_string(),
+            ),
+        );
+        assert_eq!(refused, "SupplyError::NotMovable");
+    }
+    let pallet = vec![Epc::Case("PALLET".into())];
+    let shipment = w.ship(maker, pallet.clone(), wholesaler);
+    for serial in ["S1", "S2", "S3", "S4"] {
+        assert_eq!(w.unit_state(serial).disposition, Disposition::InTransit);
+    }
+    assert!(w.receive(wholesaler, shipment, pallet));
+    for serial in ["S1", "S2", "S3", "S4"] {
+        let state = w.unit_state(serial);
+        assert_eq!(
+            (state.owner, state.disposition),
+            (wholesaler, Disposition::Active)
+        );
+    }
+    for sscc in ["PALLET", "SSCC1", "SSCC2"] {
+        let case = contents(&w, sscc).unwrap();
+        assert_eq!(
+            (case.owner, case.custodian),
+            (wholesaler, wholesaler),
+            "{sscc}"
+        );
+        assert_eq!(case.location, "urn:gln:receiving");
+    }
+
+    // A case inside a pallet is unpacked only after the pallet.
+    let nested = w.refusal(
+        wholesaler,
+        "unpack",
+        &("SSCC1".to_string(), "urn:gln:w".to_string()),
+    );
+    assert_eq!(nested, "SupplyError::WrongState");
+    for sscc in ["PALLET", "SSCC1"] {
+        assert!(
+            w.chain
+                .call(
+                    wholesaler,
+                    w.supply,
+                    "unpack",
+                    &(sscc.to_string(), "urn:gln:w".to_string())
+                )
+                .is_success()
+        );
+    }
+    assert_eq!(contents(&w, "PALLET"), None);
+    assert_eq!(contents(&w, "SSCC2").unwrap().parent, None);
+    assert_eq!(
+        w.unit_state("S1").disposition,
+        Disposition::SellableAccessible
+    );
+    assert_eq!(w.unit_state("S3").parent.as_deref(), Some("SSCC2"));
+    let steps: Vec<String> = w
+        .history("S3")
+        .into_iter()
+        .map(|event| event.biz_step)
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "commissioning",
+            "packing",
+            "packing",
+            "shipping",
+            "receiving"
+        ]
+    );
 }

@@ -661,34 +661,48 @@ async fn run_dev(
             chain.head().hash,
         )
     };
-    println!("Salus dev chain (chain id {chain_id})");
-    println!("Data directory: {}", data_dir.display());
-    println!("RPC: http://{0}  ws://{0}", node.rpc_addr);
+    // One write, so that the miner's first log lines cannot interleave with the banner.
+    use std::fmt::Write as _;
+    let mut banner = String::new();
+    writeln!(banner, "Salus dev chain (chain id {chain_id})")?;
+    writeln!(banner, "Data directory: {}", data_dir.display())?;
+    writeln!(banner, "RPC: http://{0}  ws://{0}", node.rpc_addr)?;
     if let Some(addr) = node.metrics_addr {
-        println!("Metrics: http://{addr}/metrics");
+        writeln!(banner, "Metrics: http://{addr}/metrics")?;
     }
-    println!("Mnemonic: {DEV_MNEMONIC}");
-    println!("Accounts (public test keys, funded at genesis; never use them on a real network):");
+    writeln!(banner, "Mnemonic: {DEV_MNEMONIC}")?;
+    writeln!(
+        banner,
+        "Accounts (public test keys, funded at genesis; never use them on a real network):"
+    )?;
     for index in 0..salus_node::genesis::DEV_ACCOUNT_COUNT {
         let key = derive_key(DEV_MNEMONIC, index).context("deriving dev keys")?;
-        println!(
+        writeln!(
+            banner,
             "  ({index}) {}  key 0x{}",
             key.address(),
             hex::encode(key.to_bytes())
-        );
+        )?;
     }
-    println!("Contracts deployed at genesis:");
+    writeln!(banner, "Contracts deployed at genesis:")?;
     for contract in &GenesisConfig::dev().contracts {
-        println!("  {:<10} {}", contract.name, contract.address);
+        writeln!(banner, "  {:<10} {}", contract.name, contract.address)?;
     }
     let cadence = if block_time_ms == 0 {
         "blocks on dev_mine".to_string()
     } else {
         format!("blocks every {block_time_ms} ms")
     };
-    println!("Head: block {head_number} {head_hash}  ({cadence}; Ctrl-C to stop)");
-    use std::io::Write;
-    std::io::stdout().flush()?;
+    writeln!(
+        banner,
+        "Head: block {head_number} {head_hash}  ({cadence}; Ctrl-C to stop)"
+    )?;
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(banner.as_bytes())?;
+        stdout.flush()?;
+    }
 
     if let Some(count) = blocks {
         for _ in 0..count {

@@ -11,6 +11,8 @@ use salus_client::rpc::{BlockId, CallRequest, ReceiptView, SalusApiClient};
 use salus_client::{ContractAbi, TransactionBuilder};
 use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
 use salus_primitives::{Address, Hash, SecretKey};
+
+use crate::keystore;
 use serde_json::{Value, json};
 
 /// The default RPC endpoint: `salus dev`'s.
@@ -59,16 +61,40 @@ pub fn signer(from: &str) -> anyhow::Result<SecretKey> {
     let path = key_dir()?.join(format!("{from}.key"));
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("no key `{from}` ({})", path.display()))?;
-    let bytes: [u8; 32] = salus_primitives::hash::parse_hex_array(text.trim())
-        .with_context(|| format!("{} is not a key file", path.display()))?;
-    SecretKey::from_bytes(&bytes).ok_or_else(|| anyhow!("{} holds an invalid key", path.display()))
+    let password = if keystore::is_encrypted(&text) {
+        Some(key_password()?)
+    } else {
+        None
+    };
+    keystore::open(&text, password.as_deref()).with_context(|| format!("{}", path.display()))
+}
+
+/// The password of encrypted key files: the first line of the file named by
+/// `SALUS_KEY_PASSWORD_FILE`, else `SALUS_KEY_PASSWORD`.
+///
+/// # Errors
+/// When neither is set, the file cannot be read, or the password is empty.
+pub fn key_password() -> anyhow::Result<Vec<u8>> {
+    let password = if let Some(path) = std::env::var_os("SALUS_KEY_PASSWORD_FILE") {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading SALUS_KEY_PASSWORD_FILE {}", path.display()))?;
+        text.lines().next().unwrap_or_default().to_string()
+    } else if let Ok(password) = std::env::var("SALUS_KEY_PASSWORD") {
+        password
+    } else {
+        bail!(keystore::KeyFileError::PasswordRequired);
+    };
+    if password.is_empty() {
+        bail!("the key password is empty");
+    }
+    Ok(password.into_bytes())
 }
 
 /// Writes a key file readable only by its owner.
 ///
 /// # Errors
 /// If the file exists or cannot be written.
-pub fn save_key(name: &str, key: &SecretKey) -> anyhow::Result<PathBuf> {
+pub fn save_key(name: &str, key: &SecretKey, encrypt: bool) -> anyhow::Result<PathBuf> {
     if name.is_empty()
         || !name
             .chars()
@@ -76,6 +102,15 @@ pub fn save_key(name: &str, key: &SecretKey) -> anyhow::Result<PathBuf> {
     {
         bail!("key names use letters, digits, '-' and '_'");
     }
+    let text = if encrypt {
+        let mut random = [0u8; 56];
+        fill_random(&mut random)?;
+        let salt: [u8; 32] = random[..32].try_into().expect("32 bytes");
+        let nonce: [u8; 24] = random[32..].try_into().expect("24 bytes");
+        keystore::encrypt(key, &key_password()?, salt, nonce)
+    } else {
+        keystore::plain(key)
+    };
     let dir = key_dir()?;
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{name}.key"));
@@ -90,11 +125,22 @@ pub fn save_key(name: &str, key: &SecretKey) -> anyhow::Result<PathBuf> {
     let mut file = options
         .open(&path)
         .with_context(|| format!("creating {}", path.display()))?;
-    writeln!(file, "0x{}", hex::encode(key.to_bytes()))?;
+    file.write_all(text.as_bytes())?;
     Ok(path)
 }
 
-/// Every key file: name and address.
+/// Fills `bytes` from the operating system's random source.
+///
+/// # Errors
+/// When `/dev/urandom` cannot be read.
+pub fn fill_random(bytes: &mut [u8]) -> anyhow::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut source| source.read_exact(bytes))
+        .context("reading /dev/urandom")
+}
+
+/// Every key file: name and address (encrypted files need no password for this).
 ///
 /// # Errors
 /// If the directory cannot be read.
@@ -113,7 +159,9 @@ pub fn list_keys() -> anyhow::Result<Vec<(String, Address)>> {
         else {
             continue;
         };
-        keys.push((name.to_string(), signer(name)?.address()));
+        let text = std::fs::read_to_string(&path)?;
+        let address = keystore::address(&text).with_context(|| format!("{}", path.display()))?;
+        keys.push((name.to_string(), address));
     }
     keys.sort();
     Ok(keys)

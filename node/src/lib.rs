@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod genesis;
 pub mod historical;
+pub mod keystore;
 pub mod mempool;
 pub mod mining;
 pub mod service;

@@ -191,6 +191,10 @@ enum KeyCommand {
         /// Name of the key file.
         #[arg(long)]
         name: String,
+        /// Encrypt the file (scrypt + XChaCha20-Poly1305) under the password in
+        /// SALUS_KEY_PASSWORD_FILE or SALUS_KEY_PASSWORD; signing with it then needs the same.
+        #[arg(long)]
+        encrypt: bool,
     },
     /// Import a key from a BIP-39 mnemonic (m/44'/60'/0'/0/INDEX) or a 0x private key.
     Import {
@@ -206,6 +210,10 @@ enum KeyCommand {
         /// A 0x-prefixed private key.
         #[arg(long)]
         private_key: Option<String>,
+        /// Encrypt the file under the password in SALUS_KEY_PASSWORD_FILE or
+        /// SALUS_KEY_PASSWORD.
+        #[arg(long)]
+        encrypt: bool,
     },
     /// List key files and their addresses.
     List,
@@ -297,15 +305,15 @@ fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run_key(command: KeyCommand) -> anyhow::Result<()> {
     match command {
-        KeyCommand::New { name } => {
+        KeyCommand::New { name, encrypt } => {
             let mut bytes = [0u8; 32];
             let key = loop {
-                getrandom_fill(&mut bytes)?;
+                cli::fill_random(&mut bytes)?;
                 if let Some(key) = salus_primitives::SecretKey::from_bytes(&bytes) {
                     break key;
                 }
             };
-            let path = cli::save_key(&name, &key)?;
+            let path = cli::save_key(&name, &key, encrypt)?;
             println!("{name}: {} ({})", key.address(), path.display());
         }
         KeyCommand::Import {
@@ -313,13 +321,14 @@ fn run_key(command: KeyCommand) -> anyhow::Result<()> {
             mnemonic,
             index,
             private_key,
+            encrypt,
         } => {
             let key = match (mnemonic, private_key) {
                 (Some(phrase), None) => derive_key(&phrase, index)?,
                 (None, Some(text)) => cli::signer(&text)?,
                 _ => bail!("give --mnemonic or --private-key"),
             };
-            let path = cli::save_key(&name, &key)?;
+            let path = cli::save_key(&name, &key, encrypt)?;
             println!("{name}: {} ({})", key.address(), path.display());
         }
         KeyCommand::List => {
@@ -332,14 +341,6 @@ fn run_key(command: KeyCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Fills `bytes` from the operating system's random source.
-fn getrandom_fill(bytes: &mut [u8]) -> anyhow::Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut source| source.read_exact(bytes))
-        .context("reading /dev/urandom")
 }
 
 fn default_dev_dir() -> anyhow::Result<PathBuf> {

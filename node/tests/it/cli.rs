@@ -258,6 +258,74 @@ fn keys_are_created_imported_listed_and_private() {
 }
 
 #[test]
+fn an_encrypted_key_signs_only_with_its_password() {
+    let node = start_dev_node();
+    let with_password = |args: &[&str], password: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_salus"));
+        command
+            .args(args)
+            .env("SALUS_RPC", &node.rpc)
+            .env("SALUS_KEYS", node.dir.path().join("keys"))
+            .env("RUST_LOG", "warn")
+            .env_remove("SALUS_KEY_PASSWORD")
+            .env_remove("SALUS_KEY_PASSWORD_FILE");
+        if let Some(password) = password {
+            command.env("SALUS_KEY_PASSWORD", password);
+        }
+        command.output().unwrap()
+    };
+    let import = [
+        "key",
+        "import",
+        "--name",
+        "sealed",
+        "--mnemonic",
+        "test test test test test test test test test test test junk",
+        "--index",
+        "2",
+        "--encrypt",
+    ];
+    let refused = with_password(&import, None);
+    assert!(!refused.status.success());
+    let imported = stdout(&with_password(&import, Some("correct horse")));
+    assert!(
+        imported.contains("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"),
+        "{imported}"
+    );
+    let file = std::fs::read_to_string(node.dir.path().join("keys/sealed.key")).unwrap();
+    assert!(file.contains("xchacha20poly1305"), "{file}");
+    assert!(!file.contains("5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"));
+    // Listing needs no password; signing does, and only the right one.
+    let listed = stdout(&with_password(&["key", "list"], None));
+    assert!(
+        listed.contains("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"),
+        "{listed}"
+    );
+    let transfer = [
+        "tx",
+        "transfer",
+        "--from",
+        "sealed",
+        "--to",
+        "0x0000000000000000000000000000000000000043",
+        "--amount",
+        "9",
+    ];
+    let missing = with_password(&transfer, None);
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("SALUS_KEY_PASSWORD"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    let wrong = with_password(&transfer, Some("battery staple"));
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong password"));
+    let sent = stdout(&with_password(&transfer, Some("correct horse")));
+    assert!(sent.contains("\"status\": \"success\""), "{sent}");
+}
+
+#[test]
 fn the_genesis_registry_is_usable_from_the_cli_with_enum_arguments() {
     let node = start_dev_node();
     let registry = salus_node::genesis::DEV_REGISTRY_ADDRESS.to_string();

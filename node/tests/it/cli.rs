@@ -2,65 +2,19 @@
 //! with JSON arguments, dry runs, the ABI read from chain, queries, and errors that name the
 //! problem.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Output};
 
-struct DevNode {
-    child: Child,
-    rpc: String,
-    dir: tempfile::TempDir,
+use crate::support::DevProcess;
+
+/// `salus dev` mining every 100 ms.
+fn start_dev_node() -> DevProcess {
+    DevProcess::start(100)
 }
 
-impl Drop for DevNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_dev_node() -> DevNode {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_salus"))
-        .args([
-            "dev",
-            "--rpc-addr",
-            "127.0.0.1:0",
-            "--block-time-ms",
-            "100",
-            "--data-dir",
-        ])
-        .arg(dir.path().join("dev"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("RPC: ") {
-                let _ = sender.send(
-                    rest.split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-            }
-        }
-    });
-    let rpc = receiver
-        .recv_timeout(Duration::from_secs(60))
-        .expect("salus dev printed its RPC URL");
-    DevNode { child, rpc, dir }
-}
-
-fn salus(node: &DevNode, args: &[&str]) -> Output {
+fn salus(node: &DevProcess, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_salus"))
         .args(args)
-        .env("SALUS_RPC", &node.rpc)
+        .env("SALUS_RPC", node.http_url())
         .env("SALUS_KEYS", node.dir.path().join("keys"))
         .env("RUST_LOG", "warn")
         .output()
@@ -264,7 +218,7 @@ fn an_encrypted_key_signs_only_with_its_password() {
         let mut command = Command::new(env!("CARGO_BIN_EXE_salus"));
         command
             .args(args)
-            .env("SALUS_RPC", &node.rpc)
+            .env("SALUS_RPC", node.http_url())
             .env("SALUS_KEYS", node.dir.path().join("keys"))
             .env("RUST_LOG", "warn")
             .env_remove("SALUS_KEY_PASSWORD")

@@ -3,11 +3,6 @@
 //! read from chain, time passes with `dev_increaseTime`, and the audit trail is queried as events
 //! and through the patient's accounting.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use parity_scale_codec::Encode;
 use salus_client::rpc::{CallRequest, EventFilter, ReceiptView, SalusApiClient};
@@ -16,61 +11,23 @@ use salus_node::genesis::{DEV_CHAIN_ID, DEV_CONSENT_ADDRESS, DEV_REGISTRY_ADDRES
 use salus_primitives::Address;
 use serde_json::{Value, json};
 
-use crate::support::dev_key;
+use crate::support::{DevProcess, dev_key};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 struct DevNode {
-    child: Child,
     http: HttpClient,
-    _dir: tempfile::TempDir,
+    _process: DevProcess,
 }
 
-impl Drop for DevNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `salus dev` mining only on `dev_mine`, with an HTTP client.
 fn start() -> DevNode {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_salus"))
-        .args([
-            "dev",
-            "--rpc-addr",
-            "127.0.0.1:0",
-            "--block-time-ms",
-            "0",
-            "--data-dir",
-        ])
-        .arg(dir.path().join("dev"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("RPC: http://") {
-                let _ = sender.send(
-                    rest.split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-            }
-        }
-    });
-    let rpc = receiver.recv_timeout(Duration::from_secs(60)).unwrap();
+    let process = DevProcess::start(0);
     DevNode {
-        child,
         http: HttpClientBuilder::default()
-            .build(format!("http://{rpc}"))
+            .build(process.http_url())
             .unwrap(),
-        _dir: dir,
+        _process: process,
     }
 }
 

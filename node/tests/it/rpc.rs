@@ -3,9 +3,6 @@
 //! `dev_mine`, receipts carry confirmations, a WebSocket subscription sees new heads, the ABI is
 //! read from chain, and malformed requests get JSON-RPC errors while the node keeps serving.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use jsonrpsee::core::client::ClientT;
@@ -20,60 +17,9 @@ use serde_json::json;
 
 use crate::support::*;
 
-/// A `salus dev` process, killed when dropped.
-struct DevNode {
-    child: Child,
-    rpc: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for DevNode {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `salus dev` on a free port and waits (with a deadline) for it to print its RPC URL.
-fn start_dev_node() -> DevNode {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_salus"))
-        .args([
-            "dev",
-            "--rpc-addr",
-            "127.0.0.1:0",
-            "--block-time-ms",
-            "0",
-            "--data-dir",
-        ])
-        .arg(dir.path().join("dev"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("RPC: http://") {
-                let _ = sender.send(
-                    rest.split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string(),
-                );
-            }
-        }
-    });
-    let address = receiver
-        .recv_timeout(Duration::from_secs(60))
-        .expect("salus dev printed its RPC address");
-    DevNode {
-        child,
-        rpc: address,
-        _dir: dir,
-    }
+/// `salus dev` mining only on `dev_mine`.
+fn start_dev_node() -> DevProcess {
+    DevProcess::start(0)
 }
 
 fn raw(transaction: &salus_primitives::SignedTransaction) -> String {
@@ -84,7 +30,7 @@ fn raw(transaction: &salus_primitives::SignedTransaction) -> String {
 async fn dev_node_serves_transactions_receipts_subscriptions_and_contracts() {
     let node = start_dev_node();
     let http = HttpClientBuilder::default()
-        .build(format!("http://{}", node.rpc))
+        .build(format!("http://{}", node.address))
         .unwrap();
     let info = http.node_info().await.unwrap();
     assert!(info.dev);
@@ -144,7 +90,7 @@ async fn dev_node_serves_transactions_receipts_subscriptions_and_contracts() {
 
     // A WebSocket subscription sees the next head.
     let ws = WsClientBuilder::default()
-        .build(format!("ws://{}", node.rpc))
+        .build(format!("ws://{}", node.address))
         .await
         .unwrap();
     let mut heads = ws.chain_subscribe_new_heads().await.unwrap();
@@ -253,7 +199,7 @@ async fn dev_node_serves_transactions_receipts_subscriptions_and_contracts() {
 async fn bad_requests_get_json_rpc_errors_and_the_node_keeps_serving() {
     let node = start_dev_node();
     let http = HttpClientBuilder::default()
-        .build(format!("http://{}", node.rpc))
+        .build(format!("http://{}", node.address))
         .unwrap();
     let not_hex = http.tx_submit("0xzz".into()).await.unwrap_err().to_string();
     assert!(not_hex.contains("not hex"), "{not_hex}");
@@ -303,7 +249,7 @@ async fn events_are_queried_by_contract_and_topic_paged_and_streamed_and_state_i
     use salus_client::rpc::EventFilter;
     let node = start_dev_node();
     let http = HttpClientBuilder::default()
-        .build(format!("http://{}", node.rpc))
+        .build(format!("http://{}", node.address))
         .unwrap();
     let chain_id = salus_node::genesis::DEV_CHAIN_ID;
     let abi = ContractAbi::from_wasm(salus_contracts::COUNTER).unwrap();
@@ -330,7 +276,7 @@ async fn events_are_queried_by_contract_and_topic_paged_and_streamed_and_state_i
     bob_topic[..20].copy_from_slice(&dev_key(2).address().0);
     let bob_topic = Hash(bob_topic).to_string();
     let ws = WsClientBuilder::default()
-        .build(format!("ws://{}", node.rpc))
+        .build(format!("ws://{}", node.address))
         .await
         .unwrap();
     let bob_filter = EventFilter {

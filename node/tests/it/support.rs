@@ -1,4 +1,5 @@
-//! Shared test fixtures: a chain in a temporary directory, mined blocks and signed transfers.
+//! Shared test fixtures: a chain in a temporary directory, mined blocks, signed transfers and a
+//! `salus dev` process.
 
 use std::sync::atomic::AtomicBool;
 
@@ -135,4 +136,64 @@ pub fn flat_state(chain: &Chain) -> Vec<(Vec<u8>, Vec<u8>)> {
         })
         .unwrap();
     entries
+}
+
+/// A `salus dev` process on a free loopback port with its data in a temporary directory,
+/// killed when dropped.
+pub struct DevProcess {
+    child: std::process::Child,
+    /// The RPC address, `host:port`.
+    pub address: String,
+    /// The temporary directory (the chain is in `dev/`; CLI tests keep keys in `keys/`).
+    pub dir: TempDir,
+}
+
+impl DevProcess {
+    /// Starts `salus dev` mining every `block_time_ms` (0: only on `dev_mine`) and waits, with a
+    /// deadline, for it to print its RPC address.
+    pub fn start(block_time_ms: u64) -> DevProcess {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_salus"))
+            .args(["dev", "--rpc-addr", "127.0.0.1:0", "--block-time-ms"])
+            .arg(block_time_ms.to_string())
+            .arg("--data-dir")
+            .arg(dir.path().join("dev"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("RPC: http://") {
+                    let address = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = sender.send(address.to_string());
+                }
+            }
+        });
+        let address = receiver
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("salus dev printed its RPC address");
+        DevProcess {
+            child,
+            address,
+            dir,
+        }
+    }
+
+    /// The HTTP RPC URL.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+}
+
+impl Drop for DevProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -527,31 +527,12 @@ mod supply {
                 unit.parent = Some(sscc.clone());
                 touch(key, &mut unit, id);
             }
-            CONTAINERS.insert(
-                &sscc,
-                &Container {
-                    children: units.clone(),
-                    owner,
-                    custodian: owner,
-                    location: location.clone(),
-                    cases: Vec::new(),
-                    parent: None,
-                },
-            );
-            let epcs = units.into_iter().map(|(g, s)| Epc::Unit(g, s)).collect();
-            record_event(
-                id,
-                "AggregationEvent",
-                "ADD",
-                epcs,
-                Some(sscc),
-                "packing",
-                "in_progress",
-                location,
-                Vec::new(),
-                None,
-                None,
-            );
+            let epcs = units
+                .iter()
+                .cloned()
+                .map(|(g, s)| Epc::Unit(g, s))
+                .collect();
+            seal_container(id, sscc, owner, units, Vec::new(), epcs, location);
             Ok(id)
         }
 
@@ -593,30 +574,7 @@ mod supply {
                 }
                 touch(&key, &mut unit, id);
             }
-            CONTAINERS.insert(
-                &pallet,
-                &Container {
-                    children: Vec::new(),
-                    owner,
-                    custodian: owner,
-                    location: location.clone(),
-                    cases,
-                    parent: None,
-                },
-            );
-            record_event(
-                id,
-                "AggregationEvent",
-                "ADD",
-                epcs,
-                Some(pallet),
-                "packing",
-                "in_progress",
-                location,
-                Vec::new(),
-                None,
-                None,
-            );
+            seal_container(id, pallet, owner, Vec::new(), cases, epcs, location);
             Ok(id)
         }
 
@@ -1576,6 +1534,43 @@ mod supply {
             }
         }
         Ok(units)
+    }
+
+    /// Stores a new container (units or cases inside, held by its owner where it was packed) and
+    /// records its packing as one AggregationEvent ADD with the `epcs` put in.
+    fn seal_container(
+        id: u64,
+        sscc: String,
+        owner: Address,
+        children: Vec<(String, String)>,
+        cases: Vec<String>,
+        epcs: Vec<Epc>,
+        location: String,
+    ) {
+        CONTAINERS.insert(
+            &sscc,
+            &Container {
+                children,
+                owner,
+                custodian: owner,
+                location: location.clone(),
+                cases,
+                parent: None,
+            },
+        );
+        record_event(
+            id,
+            "AggregationEvent",
+            "ADD",
+            epcs,
+            Some(sscc),
+            "packing",
+            "in_progress",
+            location,
+            Vec::new(),
+            None,
+            None,
+        );
     }
 
     /// A case and every case nested in it, outermost first. Nesting cannot cycle: only a new

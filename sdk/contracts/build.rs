@@ -1,9 +1,11 @@
 //! Builds the contracts workspace (contracts/) for wasm32-unknown-unknown with its own target
-//! directory, reproducibly (paths remapped, one codegen unit, no debug info), and generates
-//! `contracts.rs` embedding each module, its code hash and a size report.
+//! directory, reproducibly (see `wasm_build.rs`), and generates `contracts.rs` embedding each
+//! module and a size report.
+
+#[path = "wasm_build.rs"]
+mod wasm_build;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Contracts embedded, as (constant name, crate name).
 const CONTRACTS: &[(&str, &str)] = &[
@@ -30,13 +32,15 @@ fn main() {
     }
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
     let target_dir = contracts_target_dir(&out_dir);
-    build_contracts(&root, &target_dir);
+    println!("cargo:rerun-if-changed=wasm_build.rs");
+    if let Err(error) = wasm_build::build_contracts(&root, &target_dir, false) {
+        panic!("{error}");
+    }
 
-    let wasm_dir = target_dir.join("wasm32-unknown-unknown/release");
     let mut generated = String::new();
     let mut report = String::from("contract sizes (wasm32, release):\n");
     for (constant, crate_name) in CONTRACTS {
-        let file = wasm_dir.join(format!("{crate_name}.wasm"));
+        let file = wasm_build::wasm_path(&target_dir, crate_name);
         let bytes =
             std::fs::read(&file).unwrap_or_else(|error| panic!("{}: {error}", file.display()));
         let copy = out_dir.join(format!("{crate_name}.wasm"));
@@ -65,55 +69,4 @@ fn contracts_target_dir(out_dir: &Path) -> PathBuf {
         .nth(4)
         .expect("OUT_DIR has a target directory")
         .join("salus-contracts")
-}
-
-/// The command that builds the contracts workspace reproducibly into `target_dir`.
-pub fn build_command(root: &Path, target_dir: &Path) -> Command {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let cargo_home = std::env::var("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
-        });
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(root.join("contracts"))
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--workspace",
-            "--locked",
-        ])
-        .env("CARGO_TARGET_DIR", target_dir)
-        .env(
-            "CARGO_ENCODED_RUSTFLAGS",
-            [
-                format!("--remap-path-prefix={}=/salus", root.display()),
-                format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
-            ]
-            .join("\u{1f}"),
-        );
-    for inherited in [
-        "RUSTFLAGS",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_BUILD_TARGET",
-        "CARGO_PROFILE_RELEASE_DEBUG",
-    ] {
-        command.env_remove(inherited);
-    }
-    command
-}
-
-fn build_contracts(root: &Path, target_dir: &Path) {
-    let status = build_command(root, target_dir)
-        .status()
-        .expect("cannot run cargo for the contracts");
-    if !status.success() {
-        panic!(
-            "building the contracts for wasm32-unknown-unknown failed (is the target installed? `rustup target add wasm32-unknown-unknown`)"
-        );
-    }
 }

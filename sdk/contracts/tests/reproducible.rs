@@ -1,54 +1,61 @@
-//! The contracts build reproducibly: the same source built again in another directory gives
-//! byte-identical modules, so anyone can check that the code on chain is the code in the repo.
+//! The contracts build reproducibly: the same source, checked out in another directory and built
+//! into another target directory, gives byte-identical modules, so anyone can check that the code
+//! on chain is the code in the repository.
 
-use std::path::PathBuf;
-use std::process::Command;
+#[path = "../wasm_build.rs"]
+mod wasm_build;
+
+use std::path::{Path, PathBuf};
+
+/// Every contract embedded by `salus-contracts`, by crate name.
+const EMBEDDED: &[(&str, &[u8])] = &[
+    ("counter", salus_contracts::COUNTER),
+    ("registry", salus_contracts::REGISTRY),
+    ("consent", salus_contracts::CONSENT),
+    ("supply", salus_contracts::SUPPLY),
+];
 
 #[test]
-fn a_second_build_elsewhere_gives_identical_code_hashes() {
+fn a_copy_of_the_source_in_another_directory_builds_identical_code_hashes() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .canonicalize()
         .unwrap();
-    let target = tempfile::tempdir().unwrap();
-    let cargo_home = std::env::var("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cargo"));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(root.join("contracts"))
-        .args([
-            "build",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--workspace",
-            "--locked",
-            "--quiet",
-        ])
-        .env("CARGO_TARGET_DIR", target.path())
-        .env(
-            "CARGO_ENCODED_RUSTFLAGS",
-            [
-                format!("--remap-path-prefix={}=/salus", root.display()),
-                format!("--remap-path-prefix={}=/cargo", cargo_home.display()),
-            ]
-            .join("\u{1f}"),
-        )
-        .env_remove("RUSTFLAGS")
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let rebuilt = std::fs::read(
-        target
-            .path()
-            .join("wasm32-unknown-unknown/release/counter.wasm"),
-    )
-    .unwrap();
-    assert_eq!(
-        salus_primitives::keccak256(&rebuilt),
-        salus_primitives::keccak256(salus_contracts::COUNTER),
-        "the counter contract did not build reproducibly"
-    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("another/checkout/of/salus");
+    copy_source_tree(&root, &copy);
+    let target = elsewhere.path().join("target");
+
+    wasm_build::build_contracts(&copy, &target, true).unwrap();
+
+    for (crate_name, embedded) in EMBEDDED {
+        let rebuilt = std::fs::read(wasm_build::wasm_path(&target, crate_name)).unwrap();
+        assert_eq!(
+            salus_primitives::keccak256(&rebuilt),
+            salus_primitives::keccak256(embedded),
+            "the {crate_name} contract built from {} differs from the one built from {}",
+            copy.display(),
+            root.display()
+        );
+    }
+}
+
+/// Copies the checkout at `from` to `to`, leaving out version control and build output.
+fn copy_source_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == ".git" || name == "target" {
+            continue;
+        }
+        let file_type = entry.file_type().unwrap();
+        if file_type.is_dir() {
+            copy_source_tree(&entry.path(), &to.join(&name));
+        } else if file_type.is_file() {
+            std::fs::copy(entry.path(), to.join(&name)).unwrap();
+        }
+    }
 }
 
 #[test]

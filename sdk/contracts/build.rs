@@ -12,6 +12,7 @@ const CONTRACTS: &[(&str, &str)] = &[
     ("COUNTER", "counter"),
     ("REGISTRY", "registry"),
     ("CONSENT", "consent"),
+    ("COVERAGE", "coverage"),
     ("SUPPLY", "supply"),
 ];
 

@@ -798,8 +798,11 @@ mod consent {
             )
         }
 
-        /// Decides an access by the caller and records it (permitted or not) in the patient's
-        /// audit trail. Returns the decision.
+        /// Decides an access by `agent` and records it (permitted or not) in the patient's audit
+        /// trail. Returns the decision. Callers: the record's custodian, or the agent itself
+        /// recording its own request — directly or through a contract it called (the signer of
+        /// the transaction is the agent), as the coverage contract does for payers reading
+        /// attachments. Recording never grants more than the consents permit.
         #[message]
         pub fn record_access(
             agent: Address,
@@ -812,7 +815,7 @@ mod consent {
             check_code(&purpose)?;
             check_code(&role)?;
             let entry = RECORDS.get(&record).ok_or(ConsentError::Unknown)?;
-            if caller() != entry.custodian {
+            if caller() != entry.custodian && origin() != agent {
                 return Err(ConsentError::NotAuthorised);
             }
             let decision = decide(

@@ -12,6 +12,7 @@ const EMBEDDED: &[(&str, &[u8])] = &[
     ("counter", salus_contracts::COUNTER),
     ("registry", salus_contracts::REGISTRY),
     ("consent", salus_contracts::CONSENT),
+    ("coverage", salus_contracts::COVERAGE),
     ("supply", salus_contracts::SUPPLY),
 ];
 

@@ -1375,10 +1375,11 @@ mod coverage {
                 };
                 let decided = reviewer_decision(&request, index, review, &rule_set, reviewer, now)?;
                 if certifies(&decided.action) {
-                    let code = request.lines[index].procedure.clone();
-                    update_metrics(&request.payer, &request.priority, &code, |counts| {
-                        counts.approved_after_appeal += 1
-                    });
+                    for code in metric_codes(&request.lines[index].procedure) {
+                        update_metrics(&request.payer, &request.priority, &code, |counts| {
+                            counts.approved_after_appeal += 1
+                        });
+                    }
                 }
                 request.history.push((index as u16, current));
                 reserve(&request, &decided);

@@ -30,8 +30,9 @@ use salus_runtime::{BlockContext, NoSignatureCache, Vm, execute_block};
 pub const CHAIN_ID: u64 = 7_357;
 /// Balance of each of the ten funded accounts.
 pub const ACCOUNT_BALANCE: u128 = 1_000_000 * 10u128.pow(18);
-/// Fuel limit of test-kit transactions.
-pub const TRANSACTION_FUEL: u64 = 50_000_000;
+/// Fuel limit of test-kit transactions: a whole block's worth (each transaction is mined in a
+/// block of its own), so deploying the largest contract (~130 KB at 400 fuel a byte) fits.
+pub const TRANSACTION_FUEL: u64 = 100_000_000;
 /// Milliseconds between test blocks unless time is advanced.
 pub const BLOCK_TIME_MS: u64 = 1_000;
 

@@ -931,9 +931,10 @@ fn every_message_refuses_callers_without_authority() {
             "ConsentError::NotACustodian",
         ),
         (
+            // Recording an access in someone else's name (only the custodian may).
             "record_access",
             (
-                outsider,
+                w.hospital,
                 "PRCP".to_string(),
                 lab,
                 Action::Access,

@@ -1,0 +1,1807 @@
+//! The coverage contract (contracts/coverage) through the six scenarios of DOMAIN.md §2 in the
+//! real VM, with the registry authorising payers and providers and the consent contract gating
+//! payers' access to clinical attachments.
+
+use parity_scale_codec::{Decode, Encode};
+use salus_primitives::{Address, Hash};
+use salus_testkit::{CallResult, TestChain};
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Period {
+    start_ms: u64,
+    end_ms: u64,
+}
+
+/// Mirrors the contract's enums (SCALE encodes variants by index).
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum CoverageStatus {
+    Active,
+    Inactive,
+    EnteredInError,
+}
+
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum PlanType {
+    Hmo,
+    Ppo,
+    Epo,
+    Pos,
+    Indemnity,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Coverage {
+    dependent: u8,
+    beneficiary: Address,
+    plan: String,
+    group: String,
+    plan_type: PlanType,
+    period: Period,
+    status: CoverageStatus,
+    primary_care: Option<String>,
+    birth_year: u16,
+    sex: String,
+}
+
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum NetworkIndicator {
+    InNetwork,
+    OutOfNetwork,
+    NotApplicable,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Benefit {
+    copay_cents: u64,
+    coinsurance_bps: u16,
+    deductible_cents: u64,
+    deductible_remaining_cents: u64,
+    out_of_pocket_max_cents: u64,
+    out_of_pocket_remaining_cents: u64,
+    quantity_limit: Option<u32>,
+    quantity_used: u32,
+    authorisation_required: bool,
+    network: NetworkIndicator,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct BenefitLine {
+    information: String,
+    service_type: String,
+    time_qualifier: String,
+    amount_cents: Option<u64>,
+    percent_bps: Option<u16>,
+    quantity: Option<u32>,
+    authorisation_required: Option<bool>,
+    network: Option<NetworkIndicator>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum Eligibility {
+    Found(String, Period, Vec<BenefitLine>),
+    Rejected(String, String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct CodeRange {
+    from: String,
+    to: String,
+}
+
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum Edit {
+    NotEligible,
+    Network,
+    Age,
+    Sex,
+    PlaceOfService,
+    Diagnosis,
+    Quantity,
+    Documentation,
+    ClinicalReview,
+    Extension,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Reason {
+    code: String,
+    text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct EditReason {
+    edit: Edit,
+    reason: Reason,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Rule {
+    id: u32,
+    service_type: String,
+    procedures: Vec<CodeRange>,
+    diagnoses: Vec<String>,
+    min_age: Option<u8>,
+    max_age: Option<u8>,
+    sexes: Vec<String>,
+    places_of_service: Vec<String>,
+    network_required: bool,
+    max_quantity: Option<u32>,
+    prior_authorisation: bool,
+    documentation: Option<Hash>,
+    auto_approve: bool,
+    authorised_days: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct RuleSet {
+    version: u32,
+    policy: Hash,
+    effective: Period,
+    rules: Vec<Rule>,
+    reasons: Vec<EditReason>,
+    published_ms: u64,
+}
+
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum Category {
+    Hs,
+    Ar,
+    Sc,
+}
+
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum CertificationType {
+    Initial,
+    Renewal,
+    Revised,
+    Cancel,
+    Extension,
+    Appeal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum Priority {
+    Expedited,
+    Standard,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct ServiceLine {
+    procedure: String,
+    modifiers: Vec<String>,
+    quantity: u32,
+    from_ms: u64,
+    to_ms: u64,
+    place_of_service: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Attachment {
+    template: Hash,
+    record: Hash,
+}
+
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum ActionCode {
+    A1,
+    A2,
+    A3,
+    A4,
+    A6,
+    C,
+    Na,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum DecidedBy {
+    Auto,
+    Reviewer(Address),
+    Requester(Address),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct LineDecision {
+    action: ActionCode,
+    certification: Option<String>,
+    quantity: u32,
+    period: Option<Period>,
+    reason: Option<Reason>,
+    decided_by: DecidedBy,
+    rule_ids: Vec<u32>,
+    rule_set: u32,
+    decided_ms: u64,
+}
+
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum RequestStatus {
+    Pended,
+    Decided,
+    Cancelled,
+    Appealed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum AppealOutcome {
+    Upheld,
+    Overturned,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Request {
+    trace: String,
+    payer: Address,
+    member: Hash,
+    beneficiary: Address,
+    requester: Address,
+    servicing_npi: String,
+    category: Category,
+    certification_type: CertificationType,
+    lines: Vec<ServiceLine>,
+    diagnoses: Vec<String>,
+    priority: Priority,
+    attachments: Vec<Attachment>,
+    received_ms: u64,
+    due_ms: u64,
+    status: RequestStatus,
+    decisions: Vec<LineDecision>,
+    history: Vec<(u16, LineDecision)>,
+    review_extended: bool,
+    overdue: bool,
+    appeal_grounds: Option<Hash>,
+    appeal: Option<AppealOutcome>,
+    extended: bool,
+    line_sequences: Vec<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Submission {
+    trace: String,
+    payer: Address,
+    member: Hash,
+    servicing_npi: String,
+    category: Category,
+    lines: Vec<ServiceLine>,
+    diagnoses: Vec<String>,
+    priority: Priority,
+    attachments: Vec<Attachment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct ReviewerDecision {
+    action: ActionCode,
+    quantity: u32,
+    reason: Option<Reason>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum AuthorisationRequirement {
+    NotCovered,
+    Covered(bool),
+    Conditional(bool, u32),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct ClaimLine {
+    procedure: String,
+    quantity: u32,
+    service_ms: u64,
+    diagnoses: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct ClaimLineResult {
+    accepted: bool,
+    carcs: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct ClaimCheck {
+    payer: Address,
+    member: Hash,
+    provider: Address,
+    authorisation: Option<String>,
+    lines: Vec<ClaimLineResult>,
+    checked_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Metrics {
+    requested: u64,
+    pended: u64,
+    decided: u64,
+    approved: u64,
+    denied: u64,
+    approved_after_appeal: u64,
+    approved_with_extension: u64,
+    overdue: u64,
+    turnaround_total_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct MetricsReport {
+    counts: Metrics,
+    approved_bps: u32,
+    denied_bps: u32,
+    approved_after_appeal_bps: u32,
+    approved_with_extension_bps: u32,
+    average_turnaround_ms: u64,
+    median_turnaround_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Decided {
+    payer: Address,
+    beneficiary: Address,
+    trace: String,
+    line: u16,
+    action: ActionCode,
+    reason: Option<String>,
+    rule_ids: Vec<u32>,
+    rule_set: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Overdue {
+    payer: Address,
+    trace: String,
+    due_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum ConsentDecision {
+    Permit,
+    Deny,
+}
+
+#[allow(dead_code)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+enum ConsentAction {
+    Collect,
+    Access,
+    Use,
+    Disclose,
+    Correct,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct AccessDecision {
+    decision: ConsentDecision,
+    consent: Option<(u64, u32)>,
+    provision_path: Vec<u8>,
+    reason: String,
+    break_glass: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct Provision {
+    kind: ConsentDecision,
+    period: Option<Period>,
+    actors: Vec<Address>,
+    roles: Vec<String>,
+    actions: Vec<ConsentAction>,
+    purposes: Vec<String>,
+    labels: Vec<String>,
+    classes: Vec<String>,
+    records: Vec<Hash>,
+    data_period: Option<Period>,
+    children: Vec<Provision>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct AuditEntry {
+    sequence: u64,
+    time_ms: u64,
+    action: u8,
+    outcome: u8,
+    agent: Address,
+    on_behalf_of: Option<Address>,
+    record: Hash,
+    purpose: String,
+    consent: Option<(u64, u32)>,
+    provision_path: Vec<u8>,
+    reason: String,
+}
+
+const HOUR_MS: u64 = 60 * 60 * 1000;
+const DAY_MS: u64 = 24 * HOUR_MS;
+/// The registry's roles as encoded (variant indexes).
+const ROLE_PATIENT: u8 = 0;
+const ROLE_PROVIDER_ORGANISATION: u8 = 2;
+const ROLE_PAYER: u8 = 3;
+/// The test chain's clock starts on 2026-01-01.
+const YEAR_NOW: u16 = 2026;
+const IN_NETWORK_NPI: &str = "1234567893";
+const OUT_OF_NETWORK_NPI: &str = "1987654325";
+/// Lumbar spine MRI without contrast.
+const LUMBAR_MRI: &str = "72148";
+/// Therapeutic exercise, per 15 minutes (physical therapy visits).
+const THERAPY: &str = "97110";
+/// Screening mammography (sex and age edits).
+const MAMMOGRAPHY: &str = "77067";
+/// Office visit (no prior authorisation).
+const OFFICE_VISIT: &str = "99213";
+/// Lumbar radiculopathy: a diagnosis that supports the MRI.
+const RADICULOPATHY: &str = "M54.16";
+/// Conservative-therapy attestation template.
+const ATTESTATION_TEMPLATE: Hash = Hash([0xa7; 32]);
+
+const RULE_MRI: u32 = 10;
+const RULE_THERAPY: u32 = 20;
+const RULE_MAMMOGRAPHY: u32 = 30;
+const RULE_MRI_REVIEW: u32 = 40;
+
+struct World {
+    chain: TestChain,
+    authority: Address,
+    registry: Address,
+    consent: Address,
+    coverage: Address,
+    payer: Address,
+    hospital: Address,
+    patient: Address,
+    member: Hash,
+    plan_end: u64,
+}
+
+fn register(w: &mut TestChain, authority: Address, registry: Address, who: Address, role: u8) {
+    let now = w.timestamp_ms();
+    let registered = w.call(
+        authority,
+        registry,
+        "register",
+        &(
+            who,
+            vec![role],
+            Some("1234567893".to_string()),
+            None::<String>,
+            None::<String>,
+            0u64,
+            now + 3650 * DAY_MS,
+            Hash([1; 32]),
+        ),
+    );
+    assert!(registered.is_success(), "{:?}", registered.receipt.status);
+}
+
+fn reason(code: &str, text: &str) -> Reason {
+    Reason {
+        code: code.into(),
+        text: text.into(),
+    }
+}
+
+/// The payer's reasons, one per edit (codes from its licensed decision-reason list).
+fn reasons() -> Vec<EditReason> {
+    [
+        (Edit::NotEligible, "0U", "Not eligible on date of service"),
+        (Edit::Network, "0N", "Out of network provider"),
+        (Edit::Age, "0A", "Age outside policy limits"),
+        (Edit::Sex, "0S", "Sex inconsistent with service"),
+        (Edit::PlaceOfService, "0P", "Place of service not covered"),
+        (Edit::Diagnosis, "0D", "Diagnosis does not support service"),
+        (Edit::Quantity, "0Q", "Units exceed benefit remaining"),
+        (Edit::Documentation, "0M", "Medical documentation requested"),
+        (Edit::ClinicalReview, "0R", "Clinical review required"),
+        (Edit::Extension, "0E", "Extension exceeds policy"),
+    ]
+    .into_iter()
+    .map(|(edit, code, text)| EditReason {
+        edit,
+        reason: reason(code, text),
+    })
+    .collect()
+}
+
+fn range(from: &str, to: &str) -> CodeRange {
+    CodeRange {
+        from: from.into(),
+        to: to.into(),
+    }
+}
+
+fn rule(id: u32, service_type: &str, procedures: Vec<CodeRange>) -> Rule {
+    Rule {
+        id,
+        service_type: service_type.into(),
+        procedures,
+        diagnoses: vec![],
+        min_age: None,
+        max_age: None,
+        sexes: vec![],
+        places_of_service: vec![],
+        network_required: false,
+        max_quantity: None,
+        prior_authorisation: true,
+        documentation: None,
+        auto_approve: true,
+        authorised_days: 60,
+    }
+}
+
+/// The payer's policy: MRI auto-approved with a qualifying diagnosis and the attestation;
+/// therapy visits counted against the benefit; mammography limited by sex and age.
+fn policy_rules() -> Vec<Rule> {
+    let mut mri = rule(RULE_MRI, "62", vec![range("72141", "72158")]);
+    mri.diagnoses = vec!["M54.1".into(), "M51.1".into()];
+    mri.places_of_service = vec!["11".into(), "22".into()];
+    mri.documentation = Some(ATTESTATION_TEMPLATE);
+    let mut therapy = rule(RULE_THERAPY, "PT", vec![range("97110", "97140")]);
+    therapy.max_quantity = Some(20);
+    therapy.authorised_days = 90;
+    let mut mammography = rule(RULE_MAMMOGRAPHY, "30", vec![range("77065", "77067")]);
+    mammography.sexes = vec!["F".into()];
+    mammography.min_age = Some(40);
+    mammography.max_age = Some(74);
+    let mut reviewed = rule(RULE_MRI_REVIEW, "62", vec![range("70551", "70553")]);
+    reviewed.auto_approve = false;
+    vec![mri, therapy, mammography, reviewed]
+}
+
+fn benefit(quantity_limit: Option<u32>, quantity_used: u32) -> Benefit {
+    Benefit {
+        copay_cents: 2_500,
+        coinsurance_bps: 2_000,
+        deductible_cents: 150_000,
+        deductible_remaining_cents: 90_000,
+        out_of_pocket_max_cents: 600_000,
+        out_of_pocket_remaining_cents: 420_000,
+        quantity_limit,
+        quantity_used,
+        authorisation_required: false,
+        network: NetworkIndicator::InNetwork,
+    }
+}
+
+fn world_with(plan_type: PlanType, birth_year: u16, sex: &str) -> World {
+    let mut chain = TestChain::new();
+    let authority = chain.account(0);
+    let registry = chain
+        .deploy(authority, salus_contracts::REGISTRY, "new", &authority)
+        .unwrap();
+    let consent = chain
+        .deploy(
+            authority,
+            salus_contracts::CONSENT,
+            "new",
+            &(registry, ConsentDecision::Deny),
+        )
+        .unwrap();
+    let coverage = chain
+        .deploy(
+            authority,
+            salus_contracts::COVERAGE,
+            "new",
+            &(registry, consent),
+        )
+        .unwrap();
+    let payer = chain.new_account(10u128.pow(20));
+    let hospital = chain.new_account(10u128.pow(20));
+    let patient = chain.new_account(10u128.pow(20));
+    register(&mut chain, authority, registry, payer, ROLE_PAYER);
+    register(
+        &mut chain,
+        authority,
+        registry,
+        hospital,
+        ROLE_PROVIDER_ORGANISATION,
+    );
+    register(&mut chain, authority, registry, patient, ROLE_PATIENT);
+    let now = chain.timestamp_ms();
+    let plan_end = now + 365 * DAY_MS;
+    let member = Hash([0x4d; 32]);
+    let mut w = World {
+        chain,
+        authority,
+        registry,
+        consent,
+        coverage,
+        payer,
+        hospital,
+        patient,
+        member,
+        plan_end,
+    };
+    let covered = w.as_payer(
+        "set_coverage",
+        &(
+            member,
+            Coverage {
+                dependent: 0,
+                beneficiary: patient,
+                plan: "GOLD-HMO".into(),
+                group: "G-100".into(),
+                plan_type,
+                period: Period {
+                    start_ms: now - DAY_MS,
+                    end_ms: plan_end,
+                },
+                status: CoverageStatus::Active,
+                primary_care: Some(IN_NETWORK_NPI.into()),
+                birth_year,
+                sex: sex.into(),
+            },
+        ),
+    );
+    assert!(covered.is_success(), "{:?}", covered.receipt.status);
+    for (service_type, benefit) in [
+        ("30", benefit(None, 0)),
+        ("62", benefit(None, 0)),
+        ("PT", benefit(Some(20), 12)),
+    ] {
+        let set = w.as_payer("set_benefit", &(member, service_type.to_string(), benefit));
+        assert!(set.is_success(), "{:?}", set.receipt.status);
+    }
+    assert!(
+        w.as_payer(
+            "set_network",
+            &(
+                "GOLD-HMO".to_string(),
+                vec![IN_NETWORK_NPI.to_string()],
+                true
+            ),
+        )
+        .is_success()
+    );
+    let published = w.as_payer(
+        "publish_rules",
+        &(
+            Hash([0x90; 32]),
+            Period {
+                start_ms: now - DAY_MS,
+                end_ms: plan_end,
+            },
+            policy_rules(),
+            reasons(),
+        ),
+    );
+    assert_eq!(published.decode::<u32>(), 1);
+    w
+}
+
+fn world() -> World {
+    world_with(PlanType::Hmo, YEAR_NOW - 45, "F")
+}
+
+impl World {
+    fn as_payer(&mut self, message: &str, arguments: &impl Encode) -> CallResult {
+        let payer = self.payer;
+        self.chain.call(payer, self.coverage, message, arguments)
+    }
+
+    fn as_hospital(&mut self, message: &str, arguments: &impl Encode) -> CallResult {
+        let hospital = self.hospital;
+        self.chain.call(hospital, self.coverage, message, arguments)
+    }
+
+    fn line(&self, procedure: &str, quantity: u32) -> ServiceLine {
+        let start = self.chain.timestamp_ms() + DAY_MS;
+        ServiceLine {
+            procedure: procedure.into(),
+            modifiers: vec![],
+            quantity,
+            from_ms: start,
+            to_ms: start + DAY_MS,
+            place_of_service: "11".into(),
+        }
+    }
+
+    fn submission(&self, trace: &str, line: ServiceLine, diagnoses: &[&str]) -> Submission {
+        Submission {
+            trace: trace.into(),
+            payer: self.payer,
+            member: self.member,
+            servicing_npi: IN_NETWORK_NPI.into(),
+            category: Category::Hs,
+            lines: vec![line],
+            diagnoses: diagnoses.iter().map(|code| code.to_string()).collect(),
+            priority: Priority::Standard,
+            attachments: vec![],
+        }
+    }
+
+    fn submit(&mut self, submission: &Submission) -> CallResult {
+        self.as_hospital("submit", submission)
+    }
+
+    fn request(&self, trace: &str) -> Request {
+        self.chain
+            .view::<Option<Request>>(self.patient, self.coverage, "request", &trace.to_string())
+            .expect("request stored")
+    }
+
+    fn metrics(&self, priority: Priority, code: Option<&str>) -> MetricsReport {
+        self.chain.view(
+            self.patient,
+            self.coverage,
+            "metrics",
+            &(self.payer, priority, code.map(str::to_string)),
+        )
+    }
+
+    fn claim(
+        &mut self,
+        seed: u8,
+        authorisation: Option<&str>,
+        lines: Vec<ClaimLine>,
+    ) -> Vec<ClaimLineResult> {
+        let arguments = (
+            Hash([seed; 32]),
+            self.payer,
+            self.member,
+            authorisation.map(str::to_string),
+            lines,
+        );
+        self.as_hospital("check_claim", &arguments).decode()
+    }
+
+    /// An MRI request with the qualifying diagnosis and the attestation attached.
+    fn qualifying_mri(&self, trace: &str) -> Submission {
+        let mut submission = self.submission(trace, self.line(LUMBAR_MRI, 1), &[RADICULOPATHY]);
+        submission.attachments = vec![Attachment {
+            template: ATTESTATION_TEMPLATE,
+            record: Hash([0xd0; 32]),
+        }];
+        submission
+    }
+}
+
+fn claim_line(procedure: &str, quantity: u32, service_ms: u64, diagnoses: &[&str]) -> ClaimLine {
+    ClaimLine {
+        procedure: procedure.into(),
+        quantity,
+        service_ms,
+        diagnoses: diagnoses.iter().map(|code| code.to_string()).collect(),
+    }
+}
+
+fn the_decision(result: &CallResult) -> LineDecision {
+    let mut decisions: Vec<LineDecision> = result.decode();
+    assert_eq!(decisions.len(), 1);
+    decisions.remove(0)
+}
+
+#[test]
+fn scenario_1_eligibility_answers_active_inactive_and_rejections() {
+    let w = world();
+    let today = w.chain.timestamp_ms();
+    let ask = |member: Hash, date_ms: u64| -> Eligibility {
+        w.chain.view(
+            w.patient,
+            w.coverage,
+            "eligibility",
+            &(w.payer, member, "30".to_string(), date_ms),
+        )
+    };
+    let Eligibility::Found(plan, period, lines) = ask(w.member, today) else {
+        panic!("the member is known");
+    };
+    assert_eq!(plan, "GOLD-HMO");
+    assert_eq!(period.end_ms, w.plan_end);
+    assert_eq!(lines[0].information, "1", "active coverage");
+    let copay = lines
+        .iter()
+        .find(|line| line.information == "B")
+        .expect("a copay line");
+    assert_eq!(copay.amount_cents, Some(2_500));
+    assert_eq!(copay.service_type, "30");
+    let deductible_left = lines
+        .iter()
+        .find(|line| line.information == "C" && line.time_qualifier == "29")
+        .expect("deductible remaining");
+    assert_eq!(deductible_left.amount_cents, Some(90_000));
+
+    let Eligibility::Found(_, _, after_end) = ask(w.member, w.plan_end + DAY_MS) else {
+        panic!("the member is known");
+    };
+    assert_eq!(
+        after_end[0].information, "6",
+        "inactive after the plan ends"
+    );
+    assert_eq!(
+        after_end.len(),
+        1,
+        "no benefits quoted for an inactive date"
+    );
+
+    assert_eq!(
+        ask(Hash([0x55; 32]), today),
+        Eligibility::Rejected("75".into(), "Subscriber/Insured Not Found".into())
+    );
+    assert_eq!(
+        ask(Hash([0; 32]), today),
+        Eligibility::Rejected("72".into(), "Invalid/Missing Member ID".into())
+    );
+}
+
+#[test]
+fn scenario_2_a_qualifying_mri_is_certified_automatically_for_sixty_days() {
+    let mut w = world();
+    let submission = w.qualifying_mri("TRN-MRI-1");
+    let result = w.submit(&submission);
+    let decision = the_decision(&result);
+    assert_eq!(decision.action, ActionCode::A1);
+    assert_eq!(decision.certification.as_deref(), Some("TRN-MRI-1-1"));
+    assert_eq!(decision.quantity, 1);
+    assert_eq!(decision.decided_by, DecidedBy::Auto);
+    assert_eq!(decision.rule_ids, vec![RULE_MRI]);
+    assert_eq!(decision.rule_set, 1);
+    let period = decision.period.expect("an authorised window");
+    assert_eq!(period.start_ms, submission.lines[0].from_ms);
+    assert_eq!(period.end_ms - period.start_ms, 60 * DAY_MS);
+    let events = result.events_named::<Decided>("Decided");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action, ActionCode::A1);
+    assert_eq!(events[0].beneficiary, w.patient);
+    assert_eq!(events[0].rule_ids, vec![RULE_MRI]);
+
+    let rules: Option<RuleSet> =
+        w.chain
+            .view(w.patient, w.coverage, "rules", &(w.payer, None::<u32>));
+    let rules = rules.expect("the payer published rules");
+    assert_eq!((rules.version, rules.policy), (1, Hash([0x90; 32])));
+    assert_eq!(rules.rules.len(), policy_rules().len());
+    let stored = w.request("TRN-MRI-1");
+    assert_eq!(stored.status, RequestStatus::Decided);
+    assert_eq!(stored.due_ms - stored.received_ms, 7 * DAY_MS);
+    // Decided in the submitting transaction: zero turnaround, counted as approved.
+    let metrics = w.metrics(Priority::Standard, Some(LUMBAR_MRI));
+    assert_eq!(metrics.counts.approved, 1);
+    assert_eq!(metrics.approved_bps, 10_000);
+    assert_eq!(metrics.median_turnaround_ms, 0);
+    // A duplicate trace number is refused.
+    assert_eq!(
+        w.submit(&submission).revert_message(),
+        "CoverageError::Duplicate"
+    );
+    // The office visit needs no authorisation.
+    let visit = w.submission("TRN-VISIT", w.line(OFFICE_VISIT, 1), &["Z00.00"]);
+    assert_eq!(the_decision(&w.submit(&visit)).action, ActionCode::Na);
+}
+
+#[test]
+fn scenario_3_without_documentation_the_request_pends_until_a_reviewer_certifies() {
+    let mut w = world();
+    let submission = w.submission("TRN-MRI-2", w.line(LUMBAR_MRI, 1), &[RADICULOPATHY]);
+    let pended = the_decision(&w.submit(&submission));
+    assert_eq!(pended.action, ActionCode::A4);
+    assert_eq!(
+        pended.reason,
+        Some(reason("0M", "Medical documentation requested"))
+    );
+    assert_eq!(pended.rule_ids, vec![RULE_MRI]);
+    let due: Vec<(String, u64)> = w.chain.view(
+        w.patient,
+        w.coverage,
+        "due_within",
+        &(w.payer, 7 * 24u64, 10u32),
+    );
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].0, "TRN-MRI-2");
+
+    w.chain.advance_time(5 * HOUR_MS);
+    let documented = w.as_hospital(
+        "add_documentation",
+        &(
+            "TRN-MRI-2".to_string(),
+            Attachment {
+                template: ATTESTATION_TEMPLATE,
+                record: Hash([0xd1; 32]),
+            },
+        ),
+    );
+    assert!(documented.is_success(), "{:?}", documented.receipt.status);
+    assert_eq!(w.request("TRN-MRI-2").status, RequestStatus::Pended);
+
+    // Another payer's key cannot decide; the payer's reviewer can.
+    let reviewer = w.chain.new_account(10u128.pow(18));
+    let approve = vec![ReviewerDecision {
+        action: ActionCode::A1,
+        quantity: 1,
+        reason: None,
+    }];
+    let early = w.chain.call(
+        reviewer,
+        w.coverage,
+        "decide",
+        &("TRN-MRI-2".to_string(), approve.clone()),
+    );
+    assert_eq!(early.revert_message(), "CoverageError::NotAuthorised");
+    assert!(w.as_payer("set_reviewer", &(reviewer, true)).is_success());
+    w.chain.advance_time(HOUR_MS);
+    let decided = w.chain.call(
+        reviewer,
+        w.coverage,
+        "decide",
+        &("TRN-MRI-2".to_string(), approve),
+    );
+    let decision = the_decision(&decided);
+    assert_eq!(decision.action, ActionCode::A1);
+    assert_eq!(decision.decided_by, DecidedBy::Reviewer(reviewer));
+    assert_eq!(decision.certification.as_deref(), Some("TRN-MRI-2-1"));
+    let request = w.request("TRN-MRI-2");
+    assert_eq!(request.status, RequestStatus::Decided);
+    let due: Vec<(String, u64)> = w.chain.view(
+        w.patient,
+        w.coverage,
+        "due_within",
+        &(w.payer, 7 * 24u64, 10u32),
+    );
+    assert!(due.is_empty(), "a decided request leaves the queue");
+    let metrics = w.metrics(Priority::Standard, None);
+    assert_eq!(metrics.counts.pended, 1);
+    assert_eq!(metrics.counts.approved, 1);
+    assert!(metrics.median_turnaround_ms >= 6 * HOUR_MS);
+}
+
+#[test]
+fn scenario_4_denials_name_their_reason_and_rule_and_a_partial_certifies_what_is_left() {
+    // Out-of-network servicing provider on an HMO plan.
+    let mut w = world();
+    let mut out_of_network = w.qualifying_mri("TRN-NET");
+    out_of_network.servicing_npi = OUT_OF_NETWORK_NPI.into();
+    let denied = the_decision(&w.submit(&out_of_network));
+    assert_eq!(denied.action, ActionCode::A3);
+    assert_eq!(denied.reason, Some(reason("0N", "Out of network provider")));
+    assert_eq!(denied.rule_ids, vec![RULE_MRI]);
+    assert_eq!(denied.certification, None);
+
+    // Diagnosis–procedure mismatch.
+    let mut mismatch = w.qualifying_mri("TRN-DX");
+    mismatch.diagnoses = vec!["J45.909".into()];
+    let denied = the_decision(&w.submit(&mismatch));
+    assert_eq!(denied.action, ActionCode::A3);
+    assert_eq!(denied.reason.unwrap().code, "0D");
+
+    // Sex edit: mammography for a male member; age edit: a 30-year-old.
+    let mut male = world_with(PlanType::Ppo, YEAR_NOW - 50, "M");
+    let screening = male.submission("TRN-SEX", male.line(MAMMOGRAPHY, 1), &["Z12.31"]);
+    let denied = the_decision(&male.submit(&screening));
+    assert_eq!(
+        (denied.action, denied.reason.unwrap().code),
+        (ActionCode::A3, "0S".into())
+    );
+    assert_eq!(denied.rule_ids, vec![RULE_MAMMOGRAPHY]);
+    let mut young = world_with(PlanType::Ppo, YEAR_NOW - 30, "F");
+    let screening = young.submission("TRN-AGE", young.line(MAMMOGRAPHY, 1), &["Z12.31"]);
+    let denied = the_decision(&young.submit(&screening));
+    assert_eq!(
+        (denied.action, denied.reason.unwrap().code),
+        (ActionCode::A3, "0A".into())
+    );
+    // The same service out of network on a PPO plan is not a network denial.
+    let mut ppo = young.qualifying_mri("TRN-PPO");
+    ppo.servicing_npi = OUT_OF_NETWORK_NPI.into();
+    assert_eq!(the_decision(&young.submit(&ppo)).action, ActionCode::A1);
+
+    // 12 therapy visits requested with 8 left on the benefit: 8 certified.
+    let therapy = w.submission("TRN-PT", w.line(THERAPY, 12), &["M54.16"]);
+    let partial = the_decision(&w.submit(&therapy));
+    assert_eq!(partial.action, ActionCode::A2);
+    assert_eq!(partial.quantity, 8);
+    assert_eq!(
+        partial.reason,
+        Some(reason("0Q", "Units exceed benefit remaining"))
+    );
+    assert_eq!(partial.rule_ids, vec![RULE_THERAPY]);
+    let left: Option<Benefit> = w.chain.view(
+        w.patient,
+        w.coverage,
+        "benefit",
+        &(w.payer, w.member, "PT".to_string()),
+    );
+    assert_eq!(left.unwrap().quantity_used, 20, "the 8 units are reserved");
+    // Nothing left: the next request is denied for quantity.
+    let more = w.submission("TRN-PT-2", w.line(THERAPY, 1), &["M54.16"]);
+    let exhausted = the_decision(&w.submit(&more));
+    assert_eq!(
+        (exhausted.action, exhausted.reason.unwrap().code),
+        (ActionCode::A3, "0Q".into())
+    );
+
+    let metrics = w.metrics(Priority::Standard, None);
+    assert_eq!(metrics.counts.decided, 4);
+    assert_eq!(metrics.counts.denied, 3);
+    assert_eq!(metrics.counts.approved, 1);
+    assert_eq!(metrics.denied_bps, 7_500);
+}
+
+#[test]
+fn scenario_5_undecided_requests_become_overdue_and_are_never_approved() {
+    let mut w = world();
+    let mut expedited = w.submission("TRN-EXP", w.line(LUMBAR_MRI, 1), &[RADICULOPATHY]);
+    expedited.priority = Priority::Expedited;
+    assert_eq!(the_decision(&w.submit(&expedited)).action, ActionCode::A4);
+    let standard = w.submission("TRN-STD", w.line("70551", 1), &[RADICULOPATHY]);
+    let pended = the_decision(&w.submit(&standard));
+    assert_eq!(pended.action, ActionCode::A4);
+    assert_eq!(pended.reason.unwrap().code, "0R", "sent to clinical review");
+
+    let mark = |w: &mut World, trace: &str| {
+        let anyone = w.chain.account(5);
+        w.chain
+            .call(anyone, w.coverage, "mark_overdue", &trace.to_string())
+    };
+    w.chain.advance_time(71 * HOUR_MS);
+    assert_eq!(
+        mark(&mut w, "TRN-EXP").revert_message(),
+        "CoverageError::NotOverdue"
+    );
+    w.chain.advance_time(2 * HOUR_MS);
+    let marked = mark(&mut w, "TRN-EXP");
+    let overdue = marked.events_named::<Overdue>("Overdue");
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(overdue[0].trace, "TRN-EXP");
+    assert_eq!(
+        mark(&mut w, "TRN-EXP").revert_message(),
+        "CoverageError::NotOverdue",
+        "the overdue event fires once"
+    );
+    let request = w.request("TRN-EXP");
+    assert!(request.overdue);
+    assert_eq!(
+        request.status,
+        RequestStatus::Pended,
+        "overdue is not approval"
+    );
+    assert_eq!(request.decisions[0].action, ActionCode::A4);
+    assert_eq!(request.decisions[0].certification, None);
+    // The standard request is not due until day 7.
+    assert_eq!(
+        mark(&mut w, "TRN-STD").revert_message(),
+        "CoverageError::NotOverdue"
+    );
+    w.chain.advance_time(4 * DAY_MS);
+    assert!(mark(&mut w, "TRN-STD").is_success());
+
+    assert_eq!(w.metrics(Priority::Expedited, None).counts.overdue, 1);
+    assert_eq!(w.metrics(Priority::Standard, None).counts.overdue, 1);
+    assert_eq!(
+        w.metrics(Priority::Expedited, Some(LUMBAR_MRI))
+            .counts
+            .overdue,
+        1
+    );
+    // A late decision still counts, with its real turnaround.
+    let decided = w.as_payer(
+        "decide",
+        &(
+            "TRN-EXP".to_string(),
+            vec![ReviewerDecision {
+                action: ActionCode::A3,
+                quantity: 0,
+                reason: Some(reason("0M", "Medical documentation requested")),
+            }],
+        ),
+    );
+    assert_eq!(the_decision(&decided).action, ActionCode::A3);
+    let metrics = w.metrics(Priority::Expedited, None);
+    assert_eq!(metrics.counts.denied, 1);
+    assert!(metrics.median_turnaround_ms > 72 * HOUR_MS);
+}
+
+#[test]
+fn scenario_6_claims_are_checked_against_the_authorisation_and_the_benefit() {
+    let mut w = world();
+    let submission = w.qualifying_mri("TRN-CLAIM");
+    let certified = the_decision(&w.submit(&submission));
+    let window = certified.period.unwrap();
+    let inside = window.start_ms + DAY_MS;
+
+    // Prior authorisation required and none cited.
+    let results = w.claim(
+        1,
+        None,
+        vec![claim_line(LUMBAR_MRI, 1, inside, &[RADICULOPATHY])],
+    );
+    assert_eq!(results[0].carcs, vec!["197"]);
+    // Outside the authorised window.
+    let results = w.claim(
+        2,
+        Some("TRN-CLAIM"),
+        vec![claim_line(
+            LUMBAR_MRI,
+            1,
+            window.end_ms + DAY_MS,
+            &[RADICULOPATHY],
+        )],
+    );
+    assert_eq!(results[0].carcs, vec!["197"]);
+    // More units than authorised.
+    let results = w.claim(
+        3,
+        Some("TRN-CLAIM"),
+        vec![claim_line(LUMBAR_MRI, 2, inside, &[RADICULOPATHY])],
+    );
+    assert_eq!(results[0].carcs, vec!["198"]);
+    // Diagnosis inconsistent with the procedure.
+    let results = w.claim(
+        4,
+        Some("TRN-CLAIM"),
+        vec![claim_line(LUMBAR_MRI, 1, inside, &["J45.909"])],
+    );
+    assert_eq!(results[0].carcs, vec!["11"]);
+    // A clean line is accepted and draws on the authorisation; a second one exceeds it.
+    let results = w.claim(
+        5,
+        Some("TRN-CLAIM"),
+        vec![claim_line(LUMBAR_MRI, 1, inside, &[RADICULOPATHY])],
+    );
+    assert_eq!(
+        results[0],
+        ClaimLineResult {
+            accepted: true,
+            carcs: vec![]
+        }
+    );
+    let results = w.claim(
+        6,
+        Some("TRN-CLAIM"),
+        vec![claim_line(LUMBAR_MRI, 1, inside, &[RADICULOPATHY])],
+    );
+    assert_eq!(results[0].carcs, vec!["198"]);
+
+    // Benefit maximum: a payer whose therapy rule needs no prior authorisation.
+    let mut open = rule(RULE_THERAPY, "PT", vec![range("97110", "97140")]);
+    open.prior_authorisation = false;
+    let now = w.chain.timestamp_ms();
+    let republished = w.as_payer(
+        "publish_rules",
+        &(
+            Hash([0x91; 32]),
+            Period {
+                start_ms: now - DAY_MS,
+                end_ms: w.plan_end,
+            },
+            vec![open],
+            reasons(),
+        ),
+    );
+    assert_eq!(republished.decode::<u32>(), 2);
+    let results = w.claim(
+        7,
+        None,
+        vec![
+            claim_line(THERAPY, 8, inside, &[]),
+            claim_line(THERAPY, 1, inside, &[]),
+        ],
+    );
+    assert_eq!(
+        results[0],
+        ClaimLineResult {
+            accepted: true,
+            carcs: vec![]
+        }
+    );
+    assert_eq!(results[1].carcs, vec!["119"], "20 of 20 visits used");
+    // A service after the coverage ended.
+    let results = w.claim(8, None, vec![claim_line(OFFICE_VISIT, 1, w.plan_end, &[])]);
+    assert_eq!(results[0].carcs, vec!["27"]);
+    // Every check is stored; a claim is checked once.
+    let stored: Option<ClaimCheck> = w.chain.view(w.patient, w.coverage, "claim", &Hash([7; 32]));
+    let stored = stored.expect("the check is stored");
+    assert_eq!(stored.provider, w.hospital);
+    assert_eq!(stored.lines[1].carcs, vec!["119"]);
+    let again = w.as_hospital(
+        "check_claim",
+        &(
+            Hash([7; 32]),
+            w.payer,
+            w.member,
+            None::<String>,
+            vec![claim_line(OFFICE_VISIT, 1, inside, &[])],
+        ),
+    );
+    assert_eq!(again.revert_message(), "CoverageError::Duplicate");
+}
+
+#[test]
+fn revision_extension_cancellation_and_appeal_keep_every_decision() {
+    let mut w = world();
+    // Revision: a certified 8-visit request revised to 6 visits becomes A6 modified.
+    let therapy = w.submission("TRN-REV", w.line(THERAPY, 8), &["M54.16"]);
+    assert_eq!(the_decision(&w.submit(&therapy)).action, ActionCode::A1);
+    let revised = w.as_hospital(
+        "revise",
+        &(
+            "TRN-REV".to_string(),
+            vec![w.line(THERAPY, 6)],
+            vec!["M54.16".to_string()],
+        ),
+    );
+    let decision = the_decision(&revised);
+    assert_eq!((decision.action, decision.quantity), (ActionCode::A6, 6));
+    let request = w.request("TRN-REV");
+    assert_eq!(request.certification_type, CertificationType::Revised);
+    assert_eq!(request.history.len(), 1);
+    assert_eq!(request.history[0].1.quantity, 8);
+    let used = |w: &World| -> u32 {
+        let benefit: Option<Benefit> = w.chain.view(
+            w.patient,
+            w.coverage,
+            "benefit",
+            &(w.payer, w.member, "PT".to_string()),
+        );
+        benefit.unwrap().quantity_used
+    };
+    assert_eq!(used(&w), 18, "12 used before, 6 reserved now");
+
+    // Extension: within the rule's 90 days it is granted; a second one is refused.
+    let before = w.request("TRN-REV").decisions[0].period.clone().unwrap();
+    let extended = w.as_hospital("request_extension", &("TRN-REV".to_string(), 30u32));
+    let decision = the_decision(&extended);
+    assert_eq!(decision.action, ActionCode::A1);
+    assert_eq!(decision.period.unwrap().end_ms, before.end_ms + 30 * DAY_MS);
+    assert_eq!(
+        w.as_hospital("request_extension", &("TRN-REV".to_string(), 30u32))
+            .revert_message(),
+        "CoverageError::WrongStatus"
+    );
+
+    // Cancellation returns the reserved units.
+    assert!(w.as_hospital("cancel", &"TRN-REV".to_string()).is_success());
+    let request = w.request("TRN-REV");
+    assert_eq!(request.status, RequestStatus::Cancelled);
+    assert_eq!(request.decisions[0].action, ActionCode::C);
+    assert_eq!(used(&w), 12);
+
+    // Appeal: a diagnosis denial overturned by the payer's reviewer; the patient may appeal.
+    let mut mismatch = w.qualifying_mri("TRN-APL");
+    mismatch.diagnoses = vec!["J45.909".into()];
+    assert_eq!(the_decision(&w.submit(&mismatch)).action, ActionCode::A3);
+    let patient = w.patient;
+    let appealed = w.chain.call(
+        patient,
+        w.coverage,
+        "appeal",
+        &("TRN-APL".to_string(), Hash([0xa1; 32])),
+    );
+    assert!(appealed.is_success(), "{:?}", appealed.receipt.status);
+    assert_eq!(w.request("TRN-APL").status, RequestStatus::Appealed);
+    assert_eq!(
+        w.as_payer(
+            "decide_appeal",
+            &("TRN-APL".to_string(), AppealOutcome::Upheld, None::<Reason>)
+        )
+        .revert_message(),
+        "CoverageError::ReasonRequired",
+        "an upheld denial needs a reason"
+    );
+    let overturned = w.as_payer(
+        "decide_appeal",
+        &(
+            "TRN-APL".to_string(),
+            AppealOutcome::Overturned,
+            None::<Reason>,
+        ),
+    );
+    let decision = the_decision(&overturned);
+    assert_eq!(decision.action, ActionCode::A1);
+    assert_eq!(decision.decided_by, DecidedBy::Reviewer(w.payer));
+    let request = w.request("TRN-APL");
+    assert_eq!(request.appeal, Some(AppealOutcome::Overturned));
+    assert_eq!(
+        request.history[0].1.action,
+        ActionCode::A3,
+        "the denial is kept"
+    );
+    let metrics = w.metrics(Priority::Standard, None);
+    assert_eq!(metrics.counts.approved_after_appeal, 1);
+    assert_eq!(metrics.approved_after_appeal_bps, 10_000);
+}
+
+#[test]
+fn a_denial_without_a_specific_reason_is_refused() {
+    let mut w = world();
+    let now = w.chain.timestamp_ms();
+    let mut incomplete = reasons();
+    incomplete.retain(|entry| entry.edit != Edit::Network);
+    let published = w.as_payer(
+        "publish_rules",
+        &(
+            Hash([0x92; 32]),
+            Period {
+                start_ms: now,
+                end_ms: now + DAY_MS,
+            },
+            policy_rules(),
+            incomplete,
+        ),
+    );
+    assert_eq!(published.revert_message(), "CoverageError::IncompleteRules");
+    let mut blank = reasons();
+    blank[0].reason.text = String::new();
+    let published = w.as_payer(
+        "publish_rules",
+        &(
+            Hash([0x92; 32]),
+            Period {
+                start_ms: now,
+                end_ms: now + DAY_MS,
+            },
+            policy_rules(),
+            blank,
+        ),
+    );
+    assert_eq!(published.revert_message(), "CoverageError::IncompleteRules");
+
+    let submission = w.submission("TRN-R", w.line("70551", 1), &[RADICULOPATHY]);
+    assert_eq!(the_decision(&w.submit(&submission)).action, ActionCode::A4);
+    for reason in [None, Some(reason("", "text")), Some(reason("X", ""))] {
+        let refused = w.as_payer(
+            "decide",
+            &(
+                "TRN-R".to_string(),
+                vec![ReviewerDecision {
+                    action: ActionCode::A3,
+                    quantity: 0,
+                    reason,
+                }],
+            ),
+        );
+        assert_eq!(refused.revert_message(), "CoverageError::ReasonRequired");
+    }
+    let partial_without_reason = w.as_payer(
+        "decide",
+        &(
+            "TRN-R".to_string(),
+            vec![ReviewerDecision {
+                action: ActionCode::A2,
+                quantity: 1,
+                reason: None,
+            }],
+        ),
+    );
+    assert_eq!(
+        partial_without_reason.revert_message(),
+        "CoverageError::ReasonRequired"
+    );
+    assert_eq!(
+        w.request("TRN-R").status,
+        RequestStatus::Pended,
+        "nothing changed"
+    );
+}
+
+#[test]
+fn authorisation_requirements_are_answered_per_code() {
+    let w = world();
+    let date = w.chain.timestamp_ms() + DAY_MS;
+    let ask = |procedure: &str, date_ms: u64| -> AuthorisationRequirement {
+        w.chain.view(
+            w.patient,
+            w.coverage,
+            "authorisation_requirement",
+            &(w.payer, w.member, procedure.to_string(), date_ms),
+        )
+    };
+    assert_eq!(
+        ask(LUMBAR_MRI, date),
+        AuthorisationRequirement::Conditional(true, RULE_MRI)
+    );
+    assert_eq!(ask(THERAPY, date), AuthorisationRequirement::Covered(true));
+    assert_eq!(
+        ask(OFFICE_VISIT, date),
+        AuthorisationRequirement::Covered(false)
+    );
+    assert_eq!(
+        ask(LUMBAR_MRI, w.plan_end + DAY_MS),
+        AuthorisationRequirement::NotCovered
+    );
+}
+
+/// Indexes a record in the consent contract, held by the hospital.
+fn index_record(w: &mut World, seed: u8) -> Hash {
+    let record = Hash([seed; 32]);
+    let hospital = w.hospital;
+    let indexed = w.chain.call(
+        hospital,
+        w.consent,
+        "register_record",
+        &(
+            record,
+            w.patient,
+            vec!["N".to_string()],
+            "DocumentReference".to_string(),
+            0u64,
+        ),
+    );
+    assert!(indexed.is_success(), "{:?}", indexed.receipt.status);
+    record
+}
+
+fn payer_provision(w: &World, kind: ConsentDecision, records: Vec<Hash>) -> Provision {
+    Provision {
+        kind,
+        period: None,
+        actors: vec![w.payer],
+        roles: vec![],
+        actions: vec![],
+        purposes: vec!["HPAYMT".into(), "COVAUTH".into()],
+        labels: vec![],
+        classes: vec![],
+        records,
+        data_period: None,
+        children: vec![],
+    }
+}
+
+fn grant(w: &mut World, base: ConsentDecision, provisions: Vec<Provision>) {
+    let now = w.chain.timestamp_ms();
+    let patient = w.patient;
+    let granted = w.chain.call(
+        patient,
+        w.consent,
+        "grant",
+        &(
+            patient,
+            "patient-privacy".to_string(),
+            "59284-0".to_string(),
+            Period {
+                start_ms: now,
+                end_ms: now + 365 * DAY_MS,
+            },
+            base,
+            provisions,
+            Hash([9; 32]),
+            None::<u64>,
+        ),
+    );
+    assert!(granted.is_success(), "{:?}", granted.receipt.status);
+}
+
+#[test]
+fn payer_access_to_attachments_goes_through_consent_and_a_self_pay_restriction_blocks_it() {
+    let mut w = world();
+    let attestation = index_record(&mut w, 0xd0);
+    let self_paid = index_record(&mut w, 0xd2);
+    let mut submission = w.qualifying_mri("TRN-ATT");
+    submission.attachments.push(Attachment {
+        template: Hash([0xee; 32]),
+        record: self_paid,
+    });
+    assert_eq!(the_decision(&w.submit(&submission)).action, ActionCode::A1);
+    let read = |w: &mut World, record: Hash, purpose: &str| -> CallResult {
+        w.as_payer(
+            "access_attachment",
+            &("TRN-ATT".to_string(), record, purpose.to_string()),
+        )
+    };
+
+    // No consent on file: the network default denies, and the denial is recorded.
+    let denied: AccessDecision = read(&mut w, attestation, "HPAYMT").decode();
+    assert_eq!(denied.decision, ConsentDecision::Deny);
+
+    // The patient permits the payer for payment and coverage authorisation, but restricts the
+    // self-paid record (HIPAA's right to restrict disclosures to a health plan).
+    let permit = payer_provision(&w, ConsentDecision::Permit, vec![]);
+    let restrict = payer_provision(&w, ConsentDecision::Deny, vec![self_paid]);
+    grant(&mut w, ConsentDecision::Deny, vec![permit]);
+    grant(&mut w, ConsentDecision::Deny, vec![restrict]);
+    let permitted = read(&mut w, attestation, "COVAUTH");
+    let decision: AccessDecision = permitted.decode();
+    assert_eq!(decision.decision, ConsentDecision::Permit);
+    assert_eq!(
+        permitted
+            .events_named::<AccessDecisionEvent>("AttachmentAccess")
+            .len(),
+        1
+    );
+    let blocked: AccessDecision = read(&mut w, self_paid, "HPAYMT").decode();
+    assert_eq!(
+        blocked.decision,
+        ConsentDecision::Deny,
+        "self-pay restriction"
+    );
+
+    // Only payment purposes, only attached records, only the request's payer.
+    assert_eq!(
+        read(&mut w, attestation, "TREAT").revert_message(),
+        "CoverageError::WrongPurpose"
+    );
+    assert_eq!(
+        read(&mut w, Hash([0x77; 32]), "HPAYMT").revert_message(),
+        "CoverageError::NotAttached"
+    );
+    let hospital = w.hospital;
+    let outsider = w.chain.call(
+        hospital,
+        w.coverage,
+        "access_attachment",
+        &("TRN-ATT".to_string(), attestation, "HPAYMT".to_string()),
+    );
+    assert_eq!(outsider.revert_message(), "CoverageError::NotAuthorised");
+
+    // Every payer access is in the patient's accounting of disclosures, denials included.
+    let trail: Vec<AuditEntry> = w.chain.view(
+        w.patient,
+        w.consent,
+        "accounting",
+        &(w.patient, 0u64, u64::MAX, None::<u64>, 100u32),
+    );
+    let payer_reads: Vec<(Hash, u8)> = trail
+        .iter()
+        .filter(|entry| entry.agent == w.payer)
+        .map(|entry| (entry.record, entry.outcome))
+        .collect();
+    assert_eq!(
+        payer_reads,
+        vec![(attestation, 4), (attestation, 0), (self_paid, 4)]
+    );
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct AccessDecisionEvent {
+    payer: Address,
+    record: Hash,
+    trace: String,
+    decision: ConsentDecision,
+}
+
+#[test]
+fn every_message_refuses_callers_without_authority_and_malformed_input() {
+    let mut w = world();
+    let submission = w.submission("TRN-AUTH", w.line("70551", 1), &[RADICULOPATHY]);
+    assert_eq!(the_decision(&w.submit(&submission)).action, ActionCode::A4);
+    let outsider = w.chain.new_account(10u128.pow(18));
+    let now = w.chain.timestamp_ms();
+    let trace = "TRN-AUTH".to_string();
+    let some_coverage = Coverage {
+        dependent: 0,
+        beneficiary: outsider,
+        plan: "X".into(),
+        group: "X".into(),
+        plan_type: PlanType::Ppo,
+        period: Period {
+            start_ms: now,
+            end_ms: now + DAY_MS,
+        },
+        status: CoverageStatus::Active,
+        primary_care: None,
+        birth_year: 1980,
+        sex: "F".into(),
+    };
+    let refusals: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "set_coverage",
+            (Hash([3; 32]), some_coverage.clone()).encode(),
+            "CoverageError::NotAPayer",
+        ),
+        (
+            "set_benefit",
+            (w.member, "30".to_string(), benefit(None, 0)).encode(),
+            "CoverageError::NotAPayer",
+        ),
+        (
+            "set_network",
+            (
+                "GOLD-HMO".to_string(),
+                vec![OUT_OF_NETWORK_NPI.to_string()],
+                true,
+            )
+                .encode(),
+            "CoverageError::NotAPayer",
+        ),
+        (
+            "publish_rules",
+            (
+                Hash([1; 32]),
+                some_coverage.period.clone(),
+                policy_rules(),
+                reasons(),
+            )
+                .encode(),
+            "CoverageError::NotAPayer",
+        ),
+        (
+            "set_reviewer",
+            (outsider, true).encode(),
+            "CoverageError::NotAPayer",
+        ),
+        (
+            "submit",
+            w.submission("TRN-OUT", w.line(LUMBAR_MRI, 1), &[]).encode(),
+            "CoverageError::NotAProvider",
+        ),
+        (
+            "add_documentation",
+            (
+                trace.clone(),
+                Attachment {
+                    template: ATTESTATION_TEMPLATE,
+                    record: Hash([1; 32]),
+                },
+            )
+                .encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        (
+            "decide",
+            (
+                trace.clone(),
+                vec![ReviewerDecision {
+                    action: ActionCode::A1,
+                    quantity: 1,
+                    reason: None,
+                }],
+            )
+                .encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        (
+            "extend_review",
+            trace.encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        (
+            "revise",
+            (
+                trace.clone(),
+                vec![w.line(LUMBAR_MRI, 1)],
+                Vec::<String>::new(),
+            )
+                .encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        (
+            "request_extension",
+            (trace.clone(), 10u32).encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        ("cancel", trace.encode(), "CoverageError::NotAuthorised"),
+        (
+            "appeal",
+            (trace.clone(), Hash([1; 32])).encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        (
+            "decide_appeal",
+            (trace.clone(), AppealOutcome::Overturned, None::<Reason>).encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        (
+            "check_claim",
+            (
+                Hash([1; 32]),
+                w.payer,
+                w.member,
+                None::<String>,
+                vec![claim_line(OFFICE_VISIT, 1, now, &[])],
+            )
+                .encode(),
+            "CoverageError::NotAProvider",
+        ),
+        (
+            "access_attachment",
+            (trace.clone(), Hash([1; 32]), "HPAYMT".to_string()).encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        ("mark_overdue", trace.encode(), "CoverageError::NotOverdue"),
+    ];
+    for (message, arguments, expected) in refusals {
+        let mut input = salus_testkit::selector(message).to_vec();
+        input.extend(arguments);
+        let result = w.chain.call_raw(outsider, w.coverage, input);
+        assert_eq!(result.revert_message(), expected, "{message}");
+    }
+
+    // Malformed input from the right callers.
+    let mut empty = w.submission("TRN-EMPTY", w.line(LUMBAR_MRI, 1), &[]);
+    empty.lines.clear();
+    assert_eq!(
+        w.submit(&empty).revert_message(),
+        "CoverageError::Malformed"
+    );
+    let mut zero = w.submission("TRN-ZERO", w.line(LUMBAR_MRI, 0), &[]);
+    assert_eq!(w.submit(&zero).revert_message(), "CoverageError::Malformed");
+    zero.lines[0].quantity = 1;
+    zero.lines[0].to_ms = zero.lines[0].from_ms - 1;
+    assert_eq!(
+        w.submit(&zero).revert_message(),
+        "CoverageError::InvalidPeriod"
+    );
+    let mut unknown = w.submission("TRN-UNK", w.line(LUMBAR_MRI, 1), &[]);
+    unknown.member = Hash([0x66; 32]);
+    assert_eq!(
+        w.submit(&unknown).revert_message(),
+        "CoverageError::Unknown"
+    );
+    let mut bad_rules = policy_rules();
+    bad_rules[0].procedures = vec![range("72158", "72141")];
+    let published = w.as_payer(
+        "publish_rules",
+        &(
+            Hash([1; 32]),
+            some_coverage.period.clone(),
+            bad_rules,
+            reasons(),
+        ),
+    );
+    assert_eq!(published.revert_message(), "CoverageError::Malformed");
+    let mut bad_coverage = some_coverage.clone();
+    bad_coverage.period.end_ms = bad_coverage.period.start_ms;
+    assert_eq!(
+        w.as_payer("set_coverage", &(Hash([3; 32]), bad_coverage))
+            .revert_message(),
+        "CoverageError::InvalidPeriod"
+    );
+    // A payer whose registration was revoked can no longer maintain coverage.
+    let authority = w.authority;
+    let payer = w.payer;
+    assert!(
+        w.chain
+            .call(authority, w.registry, "revoke", &(payer, Hash([2; 32])))
+            .is_success()
+    );
+    assert_eq!(
+        w.as_payer("set_coverage", &(Hash([3; 32]), some_coverage))
+            .revert_message(),
+        "CoverageError::NotAPayer"
+    );
+}
+
+#[test]
+fn coverage_fuel_and_events_match_the_snapshot() {
+    use std::fmt::Write;
+    let mut w = world();
+    let mut report = String::new();
+    writeln!(
+        report,
+        "coverage code hash {}",
+        salus_primitives::keccak256(salus_contracts::COVERAGE)
+    )
+    .unwrap();
+    let mut record = |name: &str, result: &CallResult| {
+        assert!(result.is_success(), "{name}: {:?}", result.receipt.status);
+        writeln!(
+            report,
+            "{name}: fuel={} events={}",
+            result.fuel_used(),
+            result.events().len()
+        )
+        .unwrap();
+    };
+    let approved = w.qualifying_mri("TRN-S1");
+    record("submit auto-approved", &w.submit(&approved));
+    let mut out_of_network = w.qualifying_mri("TRN-S2");
+    out_of_network.servicing_npi = OUT_OF_NETWORK_NPI.into();
+    record("submit denied", &w.submit(&out_of_network));
+    let therapy = w.submission("TRN-S3", w.line(THERAPY, 12), &["M54.16"]);
+    record("submit partial", &w.submit(&therapy));
+    let pended = w.submission("TRN-S4", w.line("70551", 1), &[RADICULOPATHY]);
+    record("submit pended", &w.submit(&pended));
+    let decided = w.as_payer(
+        "decide",
+        &(
+            "TRN-S4".to_string(),
+            vec![ReviewerDecision {
+                action: ActionCode::A1,
+                quantity: 1,
+                reason: None,
+            }],
+        ),
+    );
+    record("decide", &decided);
+    let window = approved.lines[0].from_ms + DAY_MS;
+    let claim = w.as_hospital(
+        "check_claim",
+        &(
+            Hash([1; 32]),
+            w.payer,
+            w.member,
+            Some("TRN-S1".to_string()),
+            vec![claim_line(LUMBAR_MRI, 1, window, &[RADICULOPATHY])],
+        ),
+    );
+    record("check_claim", &claim);
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/coverage_fuel.snap");
+    salus_testkit::assert_snapshot(&path, &report);
+}

@@ -30,6 +30,8 @@ pub const DEV_REGISTRY_ADDRESS: Address = reserved_address(0x01, 0x00);
 pub const DEV_CONSENT_ADDRESS: Address = reserved_address(0x01, 0x01);
 /// The supply-chain contract's reserved address on dev chains.
 pub const DEV_SUPPLY_ADDRESS: Address = reserved_address(0x01, 0x02);
+/// The coverage contract's reserved address on dev chains.
+pub const DEV_COVERAGE_ADDRESS: Address = reserved_address(0x01, 0x03);
 /// Fuel each genesis constructor may use.
 pub const GENESIS_CONSTRUCTOR_FUEL: u64 = 500_000_000;
 
@@ -251,6 +253,13 @@ impl GenesisConfig {
                     "new",
                     &DEV_REGISTRY_ADDRESS,
                 ),
+                dev_contract(
+                    "coverage",
+                    DEV_COVERAGE_ADDRESS,
+                    salus_contracts::COVERAGE,
+                    "new",
+                    &(DEV_REGISTRY_ADDRESS, DEV_CONSENT_ADDRESS),
+                ),
             ],
         }
     }
@@ -435,8 +444,17 @@ mod tests {
             .count();
         assert_eq!(
             accounts,
-            DEV_ACCOUNT_COUNT as usize + 3,
-            "ten dev accounts and the three healthcare contracts'"
+            DEV_ACCOUNT_COUNT as usize + 4,
+            "ten dev accounts and the four healthcare contracts'"
+        );
+        let coverage = genesis
+            .state
+            .get(&StateKey::Account(DEV_COVERAGE_ADDRESS).to_bytes())
+            .expect("coverage account");
+        let coverage = <Account as parity_scale_codec::Decode>::decode(&mut &coverage[..]).unwrap();
+        assert_eq!(
+            coverage.code_hash,
+            Some(salus_primitives::keccak256(salus_contracts::COVERAGE))
         );
         let registry = genesis
             .state

@@ -721,3 +721,253 @@ async fn counterfeit_and_recall_over_rpc() {
     assert_eq!(located.as_array().unwrap().len(), 2);
     assert_eq!(located[0][1], json!(pharmacy.address.to_string()));
 }
+
+/// Decodes a receipt's events with `abi`, as `(name, fields)`.
+fn decoded_events(
+    abi: &ContractAbi,
+    contract: Address,
+    receipt: &ReceiptView,
+) -> Vec<(String, Value)> {
+    receipt
+        .events
+        .iter()
+        .filter_map(|event| {
+            abi.decode_event(&salus_primitives::Event {
+                contract,
+                topics: event.topics.iter().map(|t| t.parse().unwrap()).collect(),
+                data: hex::decode(&event.data[2..]).unwrap(),
+            })
+            .unwrap()
+        })
+        .map(|decoded| {
+            (
+                decoded["event"].as_str().unwrap().to_string(),
+                decoded["fields"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// DOMAIN.md §2 scenarios 2 and 5 through `salus dev`: the payer configures coverage and a rule
+/// set over RPC, a qualifying lumbar MRI is certified in the submitting transaction, and an
+/// expedited request left undecided past 72 hours is marked overdue by a bystander and stays
+/// undecided.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preauthorization_auto_approved_and_overdue_over_rpc() {
+    use salus_node::genesis::DEV_COVERAGE_ADDRESS;
+    const HOUR_MS: u64 = 60 * 60 * 1000;
+    let node = start();
+    let registry_abi = abi(&node, DEV_REGISTRY_ADDRESS).await;
+    let coverage_abi = abi(&node, DEV_COVERAGE_ADDRESS).await;
+    let mut authority = actor(0);
+    let mut payer = actor(1);
+    let mut hospital = actor(2);
+    let mut bystander = actor(3);
+    let patient = actor(4);
+    let head = node.http.chain_head().await.unwrap().timestamp_ms;
+    let until = (head + 3650 * DAY_MS).to_string();
+    let evidence = format!("0x{}", "11".repeat(32));
+    for (who, role) in [(&payer, "Payer"), (&hospital, "ProviderOrganisation")] {
+        send(
+            &node,
+            &mut authority,
+            DEV_REGISTRY_ADDRESS,
+            &registry_abi,
+            "register",
+            json!([
+                who.address.to_string(),
+                [role],
+                "1234567893",
+                null,
+                null,
+                "0",
+                until,
+                evidence
+            ]),
+        )
+        .await;
+    }
+    let member = format!("0x{}", "4d".repeat(32));
+    let plan_period =
+        json!({ "start_ms": head.to_string(), "end_ms": (head + 365 * DAY_MS).to_string() });
+    let mut send_as_payer = async |message: &str, args: Value| {
+        send(
+            &node,
+            &mut payer,
+            DEV_COVERAGE_ADDRESS,
+            &coverage_abi,
+            message,
+            args,
+        )
+        .await
+    };
+    send_as_payer(
+        "set_coverage",
+        json!([member, {
+            "dependent": 0,
+            "beneficiary": patient.address.to_string(),
+            "plan": "GOLD-HMO",
+            "group": "G-100",
+            "plan_type": "Hmo",
+            "period": plan_period,
+            "status": "Active",
+            "primary_care": null,
+            "birth_year": 1980,
+            "sex": "F",
+        }]),
+    )
+    .await;
+    send_as_payer(
+        "set_benefit",
+        json!([member, "62", {
+            "copay_cents": "2500",
+            "coinsurance_bps": 2000,
+            "deductible_cents": "150000",
+            "deductible_remaining_cents": "90000",
+            "out_of_pocket_max_cents": "600000",
+            "out_of_pocket_remaining_cents": "420000",
+            "quantity_limit": null,
+            "quantity_used": 0,
+            "authorisation_required": false,
+            "network": "InNetwork",
+        }]),
+    )
+    .await;
+    send_as_payer("set_network", json!(["GOLD-HMO", ["1234567893"], true])).await;
+    let attestation = format!("0x{}", "a7".repeat(32));
+    let edits = [
+        "NotEligible",
+        "Network",
+        "Age",
+        "Sex",
+        "PlaceOfService",
+        "Diagnosis",
+        "Quantity",
+        "Documentation",
+        "ClinicalReview",
+        "Extension",
+    ];
+    let reasons: Vec<Value> = edits
+        .iter()
+        .enumerate()
+        .map(|(index, edit)| json!({ "edit": edit, "reason": { "code": format!("0{index}"), "text": format!("{edit} edit") } }))
+        .collect();
+    let (_, version) = send_as_payer(
+        "publish_rules",
+        json!([format!("0x{}", "90".repeat(32)), plan_period, [{
+            "id": 10,
+            "service_type": "62",
+            "procedures": [{ "from": "72141", "to": "72158" }],
+            "diagnoses": ["M54.1"],
+            "min_age": null,
+            "max_age": null,
+            "sexes": [],
+            "places_of_service": ["11"],
+            "network_required": false,
+            "max_quantity": 1,
+            "prior_authorisation": true,
+            "documentation": attestation,
+            "auto_approve": true,
+            "authorised_days": 60,
+        }], reasons]),
+    )
+    .await;
+    assert_eq!(version, json!(1));
+
+    let service_start = (head + DAY_MS).to_string();
+    let submission = |trace: &str, priority: &str, attachments: Value| {
+        json!([{
+            "trace": trace,
+            "payer": payer.address.to_string(),
+            "member": member,
+            "servicing_npi": "1234567893",
+            "category": "Hs",
+            "lines": [{
+                "procedure": "72148",
+                "modifiers": [],
+                "quantity": 1,
+                "from_ms": service_start,
+                "to_ms": service_start,
+                "place_of_service": "11",
+            }],
+            "diagnoses": ["M54.16"],
+            "priority": priority,
+            "attachments": attachments,
+        }])
+    };
+    let (approved_receipt, approved) = send(
+        &node,
+        &mut hospital,
+        DEV_COVERAGE_ADDRESS,
+        &coverage_abi,
+        "submit",
+        submission(
+            "TRN-E2E-1",
+            "Standard",
+            json!([{ "template": attestation, "record": format!("0x{}", "d0".repeat(32)) }]),
+        ),
+    )
+    .await;
+    assert_eq!(approved[0]["action"], "A1");
+    assert_eq!(approved[0]["certification"], "TRN-E2E-1-1");
+    assert_eq!(approved[0]["rule_ids"], json!([10]));
+    let window = &approved[0]["period"];
+    let window_days = (window["end_ms"].as_str().unwrap().parse::<u64>().unwrap()
+        - window["start_ms"].as_str().unwrap().parse::<u64>().unwrap())
+        / DAY_MS;
+    assert_eq!(window_days, 60);
+    let events = decoded_events(&coverage_abi, DEV_COVERAGE_ADDRESS, &approved_receipt);
+    assert!(
+        events
+            .iter()
+            .any(|(name, fields)| name == "Decided" && fields["action"] == "A1"),
+        "{events:?}"
+    );
+
+    let (_, pended) = send(
+        &node,
+        &mut hospital,
+        DEV_COVERAGE_ADDRESS,
+        &coverage_abi,
+        "submit",
+        submission("TRN-E2E-2", "Expedited", json!([])),
+    )
+    .await;
+    assert_eq!(pended[0]["action"], "A4");
+    node.http.dev_increase_time(73 * HOUR_MS).await.unwrap();
+    let (overdue_receipt, _) = send(
+        &node,
+        &mut bystander,
+        DEV_COVERAGE_ADDRESS,
+        &coverage_abi,
+        "mark_overdue",
+        json!(["TRN-E2E-2"]),
+    )
+    .await;
+    let events = decoded_events(&coverage_abi, DEV_COVERAGE_ADDRESS, &overdue_receipt);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, "Overdue");
+    assert_eq!(events[0].1["trace"], "TRN-E2E-2");
+    let request = view(
+        &node,
+        patient.address,
+        DEV_COVERAGE_ADDRESS,
+        &coverage_abi,
+        "request",
+        json!(["TRN-E2E-2"]),
+    )
+    .await;
+    assert_eq!(request["status"], "Pended", "overdue is never approval");
+    assert_eq!(request["overdue"], true);
+    assert_eq!(request["decisions"][0]["action"], "A4");
+    let metrics = view(
+        &node,
+        patient.address,
+        DEV_COVERAGE_ADDRESS,
+        &coverage_abi,
+        "metrics",
+        json!([payer.address.to_string(), "Expedited", null]),
+    )
+    .await;
+    assert_eq!(metrics["counts"]["overdue"], "1");
+}

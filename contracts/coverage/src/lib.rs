@@ -41,6 +41,11 @@ mod coverage {
     const OPEN: Map<(Address, [u8; 8], String), ()> = Map::new(b"op/");
     /// (trace, line) → quantity already claimed against the authorisation.
     const CLAIMED: Map<(String, u16), u32> = Map::new(b"cl/");
+    /// (payer, member, rule id, service start big-endian, trace, line) → units certified: the
+    /// rolling-window quantity limits read it.
+    const CERTIFIED: Map<WindowKey, u32> = Map::new(b"cu/");
+    /// Key of `CERTIFIED`.
+    type WindowKey = (Address, Hash, u32, [u8; 8], String, u16);
     /// claim hash → the check's result.
     const CLAIMS: Map<Hash, ClaimCheck> = Map::new(b"cc/");
     /// (payer, priority, service code; "" for plan-wide) → counters.
@@ -70,6 +75,8 @@ mod coverage {
     const MAX_CODE_BYTES: usize = 80;
     /// Most NPIs added to a network in one message.
     const MAX_NETWORK_BATCH: usize = 256;
+    /// Most certifications of one member under one rule a window limit looks at.
+    const MAX_WINDOW_ENTRIES: usize = 64;
     /// Most entries a listing returns.
     const MAX_PAGE: u32 = 100;
     /// Purposes of use under which a payer may read a clinical attachment (v3 ActReason).
@@ -284,18 +291,39 @@ mod coverage {
         pub places_of_service: Vec<String>,
         /// Whether the servicing provider must be in network whatever the plan type.
         pub network_required: bool,
-        /// Most units certified by one authorisation.
-        pub max_quantity: Option<u32>,
+        /// Most units certified for one member under this rule in any rolling window.
+        pub quantity_per_period: Option<QuantityPerPeriod>,
         /// Whether prior authorisation is required (otherwise the answer is "not required").
         pub prior_authorisation: bool,
         /// Hash of the documentation template a request must attach (e.g. the conservative
         /// therapy attestation).
         pub documentation: Option<Hash>,
-        /// Whether a request passing every edit is certified automatically (otherwise pended
-        /// for a clinical reviewer).
-        pub auto_approve: bool,
+        /// When a request passing every edit is certified automatically; otherwise (or with
+        /// `None`) it is pended for a clinical reviewer.
+        pub auto_approve: Option<AutoApprove>,
         /// Days an authorisation is valid from the service start.
         pub authorised_days: u32,
+    }
+
+    /// A quantity limit over a rolling window: at most `units` certified for services starting
+    /// within `days` of each other.
+    #[data]
+    pub struct QuantityPerPeriod {
+        /// Units.
+        pub units: u32,
+        /// Window length in days.
+        pub days: u32,
+    }
+
+    /// The conditions under which the rules certify without a reviewer (all must hold).
+    #[data]
+    pub struct AutoApprove {
+        /// ICD-10-CM prefixes of which the request must carry one (empty: any the rule allows).
+        pub diagnoses: Vec<String>,
+        /// Most units certified automatically.
+        pub max_quantity: Option<u32>,
+        /// Only for in-network servicing providers.
+        pub in_network_only: bool,
     }
 
     /// A versioned rule set.
@@ -435,8 +463,10 @@ mod coverage {
     /// Where a request stands.
     #[data]
     pub enum RequestStatus {
-        /// Waiting for information or review.
+        /// Waiting for information or review (`A4`).
         Pended,
+        /// Pended, and the requested information has arrived: waiting for the reviewer.
+        InformationReceived,
         /// Every line decided.
         Decided,
         /// Cancelled by the requester.
@@ -1037,7 +1067,9 @@ mod coverage {
             }
             if !matches!(
                 request.status,
-                RequestStatus::Pended | RequestStatus::Appealed
+                RequestStatus::Pended
+                    | RequestStatus::InformationReceived
+                    | RequestStatus::Appealed
             ) {
                 return Err(CoverageError::WrongStatus);
             }
@@ -1045,6 +1077,9 @@ mod coverage {
                 return Err(CoverageError::TooComplex);
             }
             request.attachments.push(attachment);
+            if request.status == RequestStatus::Pended {
+                request.status = RequestStatus::InformationReceived;
+            }
             REQUESTS.insert(&trace, &request);
             step(&request, "documentation");
             Ok(())
@@ -1059,7 +1094,7 @@ mod coverage {
         ) -> Result<Vec<LineDecision>, CoverageError> {
             let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
             let reviewer = authorised_reviewer(&request.payer)?;
-            if request.status != RequestStatus::Pended {
+            if !undecided_and_pended(&request) {
                 return Err(CoverageError::WrongStatus);
             }
             if decisions.len() != request.lines.len() {
@@ -1087,7 +1122,7 @@ mod coverage {
         pub fn extend_review(trace: String) -> Result<u64, CoverageError> {
             let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
             authorised_reviewer(&request.payer)?;
-            if request.status != RequestStatus::Pended
+            if !undecided_and_pended(&request)
                 || request.review_extended
                 || request.priority != Priority::Standard
                 || block_timestamp_ms() >= request.due_ms
@@ -1108,10 +1143,8 @@ mod coverage {
         #[message]
         pub fn mark_overdue(trace: String) -> Result<(), CoverageError> {
             let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
-            let undecided = matches!(
-                request.status,
-                RequestStatus::Pended | RequestStatus::Appealed
-            );
+            let undecided =
+                undecided_and_pended(&request) || request.status == RequestStatus::Appealed;
             if !undecided || request.overdue || block_timestamp_ms() <= request.due_ms {
                 return Err(CoverageError::NotOverdue);
             }
@@ -1144,10 +1177,7 @@ mod coverage {
             if caller() != request.requester {
                 return Err(CoverageError::NotAuthorised);
             }
-            if !matches!(
-                request.status,
-                RequestStatus::Pended | RequestStatus::Decided
-            ) {
+            if !undecided_and_pended(&request) && request.status != RequestStatus::Decided {
                 return Err(CoverageError::WrongStatus);
             }
             check_lines(&lines)?;
@@ -1301,8 +1331,7 @@ mod coverage {
                 .decisions
                 .iter()
                 .any(|decision| matches!(decision.action, ActionCode::A2 | ActionCode::A3));
-            if request.status != RequestStatus::Decided || !appealable || request.appeal.is_some()
-            {
+            if request.status != RequestStatus::Decided || !appealable || request.appeal.is_some() {
                 return Err(CoverageError::WrongStatus);
             }
             request.status = RequestStatus::Appealed;
@@ -1359,8 +1388,9 @@ mod coverage {
                 release(&request, index, &current);
                 let requested = request.lines[index].quantity;
                 let rule = rule_of(&request, index, &rule_set)?;
-                let benefit = BENEFITS.get(&(request.payer, request.member, rule.service_type.clone()));
-                let allowed = allowed_quantity(rule, benefit.as_ref(), requested);
+                let benefit =
+                    BENEFITS.get(&(request.payer, request.member, rule.service_type.clone()));
+                let allowed = allowed_quantity(&request, index, rule, benefit.as_ref(), requested);
                 if allowed == 0 {
                     return Err(CoverageError::WrongStatus);
                 }
@@ -1382,7 +1412,7 @@ mod coverage {
                     }
                 }
                 request.history.push((index as u16, current));
-                reserve(&request, &decided);
+                reserve(&request, index, &decided);
                 emit_decided(&request, index, &decided);
                 request.decisions[index] = decided;
             }
@@ -1442,7 +1472,13 @@ mod coverage {
             };
             let mut results = Vec::new();
             for line in &lines {
-                results.push(check_claim_line(&payer, &member, &coverage, request.as_ref(), line));
+                results.push(check_claim_line(
+                    &payer,
+                    &member,
+                    &coverage,
+                    request.as_ref(),
+                    line,
+                ));
             }
             let accepted = results.iter().filter(|result| result.accepted).count() as u16;
             CLAIMS.insert(
@@ -1519,22 +1555,34 @@ mod coverage {
         // ---- queries ----
 
         /// Eligibility of a member for a service type on a date: 271 benefit lines, or an AAA
-        /// rejection (`72` invalid or missing member id, `75` subscriber not found).
+        /// rejection (`72` invalid or missing member id, `75` subscriber not found). Callers: the
+        /// payer or its reviewers, the member, or an active provider organisation.
         #[message(view)]
         pub fn eligibility(
             payer: Address,
             member: Hash,
             service_type: String,
             date_ms: u64,
-        ) -> Eligibility {
+        ) -> Result<Eligibility, CoverageError> {
+            let coverage = COVERAGES.get(&(payer, member));
+            may_read_member(&payer, coverage.as_ref())?;
             if member == Hash([0; 32]) {
-                return Eligibility::Rejected("72".into(), "Invalid/Missing Member ID".into());
+                return Ok(Eligibility::Rejected(
+                    "72".into(),
+                    "Invalid/Missing Member ID".into(),
+                ));
             }
-            let Some(coverage) = COVERAGES.get(&(payer, member)) else {
-                return Eligibility::Rejected("75".into(), "Subscriber/Insured Not Found".into());
+            let Some(coverage) = coverage else {
+                return Ok(Eligibility::Rejected(
+                    "75".into(),
+                    "Subscriber/Insured Not Found".into(),
+                ));
             };
             if coverage.status == CoverageStatus::EnteredInError {
-                return Eligibility::Rejected("72".into(), "Invalid/Missing Member ID".into());
+                return Ok(Eligibility::Rejected(
+                    "72".into(),
+                    "Invalid/Missing Member ID".into(),
+                ));
             }
             let active = covered_on(&coverage, date_ms);
             let mut lines = Vec::new();
@@ -1548,69 +1596,64 @@ mod coverage {
                 authorisation_required: None,
                 network: None,
             });
-            if active
-                && let Some(benefit) = BENEFITS.get(&(payer, member, service_type.clone()))
-            {
+            if active && let Some(benefit) = BENEFITS.get(&(payer, member, service_type.clone())) {
                 benefit_lines(&service_type, &benefit, &mut lines);
             }
-            Eligibility::Found(coverage.plan, coverage.period, lines)
+            Ok(Eligibility::Found(coverage.plan, coverage.period, lines))
         }
 
-        /// Whether a procedure needs prior authorisation for a member on a date.
+        /// Whether a procedure needs prior authorisation for a member on a date (callers as for
+        /// `eligibility`).
         #[message(view)]
         pub fn authorisation_requirement(
             payer: Address,
             member: Hash,
             procedure: String,
             date_ms: u64,
-        ) -> AuthorisationRequirement {
-            let Some(coverage) = COVERAGES.get(&(payer, member)) else {
-                return AuthorisationRequirement::NotCovered;
+        ) -> Result<AuthorisationRequirement, CoverageError> {
+            let coverage = COVERAGES.get(&(payer, member));
+            may_read_member(&payer, coverage.as_ref())?;
+            Ok(requirement(&payer, &member, coverage, &procedure, date_ms))
+        }
+
+        /// A request by trace number (callers: the requester, the payer or its reviewers, the
+        /// member).
+        #[message(view)]
+        pub fn request(trace: String) -> Result<Option<Request>, CoverageError> {
+            let Some(request) = REQUESTS.get(&trace) else {
+                return Ok(None);
             };
-            if !covered_on(&coverage, date_ms) {
-                return AuthorisationRequirement::NotCovered;
+            let who = caller();
+            if who != request.requester
+                && who != request.beneficiary
+                && authorised_reviewer(&request.payer).is_err()
+            {
+                return Err(CoverageError::NotAuthorised);
             }
-            let Ok(rule_set) = rules_for(&payer, date_ms) else {
-                return AuthorisationRequirement::Covered(false);
-            };
-            let Some(rule) = matching_rule(&rule_set, &procedure) else {
-                return AuthorisationRequirement::Covered(false);
-            };
-            let Some(benefit) = BENEFITS.get(&(payer, member, rule.service_type.clone())) else {
-                return AuthorisationRequirement::NotCovered;
-            };
-            let needed = rule.prior_authorisation || benefit.authorisation_required;
-            let conditional = !rule.diagnoses.is_empty()
-                || rule.min_age.is_some()
-                || rule.max_age.is_some()
-                || !rule.sexes.is_empty()
-                || !rule.places_of_service.is_empty();
-            if conditional {
-                AuthorisationRequirement::Conditional(needed, rule.id)
-            } else {
-                AuthorisationRequirement::Covered(needed)
-            }
+            Ok(Some(request))
         }
 
-        /// A request by trace number.
+        /// A member's coverage (callers as for `eligibility`).
         #[message(view)]
-        pub fn request(trace: String) -> Option<Request> {
-            REQUESTS.get(&trace)
+        pub fn coverage(payer: Address, member: Hash) -> Result<Option<Coverage>, CoverageError> {
+            let coverage = COVERAGES.get(&(payer, member));
+            may_read_member(&payer, coverage.as_ref())?;
+            Ok(coverage)
         }
 
-        /// A member's coverage.
+        /// A member's benefit for a service type (callers as for `eligibility`).
         #[message(view)]
-        pub fn coverage(payer: Address, member: Hash) -> Option<Coverage> {
-            COVERAGES.get(&(payer, member))
+        pub fn benefit(
+            payer: Address,
+            member: Hash,
+            service_type: String,
+        ) -> Result<Option<Benefit>, CoverageError> {
+            may_read_member(&payer, COVERAGES.get(&(payer, member)).as_ref())?;
+            Ok(BENEFITS.get(&(payer, member, service_type)))
         }
 
-        /// A member's benefit for a service type.
-        #[message(view)]
-        pub fn benefit(payer: Address, member: Hash, service_type: String) -> Option<Benefit> {
-            BENEFITS.get(&(payer, member, service_type))
-        }
-
-        /// A rule set (the newest when `version` is `None`).
+        /// A rule set (the newest when `version` is `None`): public, as payers must publish
+        /// their prior-authorisation criteria.
         #[message(view)]
         pub fn rules(payer: Address, version: Option<u32>) -> Option<RuleSet> {
             let version = version.or_else(|| LATEST_RULES.get(&payer))?;
@@ -1618,23 +1661,34 @@ mod coverage {
         }
 
         /// A payer's undecided requests (pended or under appeal) due within `hours` from now,
-        /// soonest first, as (trace, due ms).
+        /// soonest first, as (trace, due ms) (callers: the payer or its reviewers).
         #[message(view)]
-        pub fn due_within(payer: Address, hours: u64, limit: u32) -> Vec<(String, u64)> {
+        pub fn due_within(
+            payer: Address,
+            hours: u64,
+            limit: u32,
+        ) -> Result<Vec<(String, u64)>, CoverageError> {
+            authorised_reviewer(&payer)?;
             let horizon = block_timestamp_ms().saturating_add(hours.saturating_mul(HOUR_MS));
             let (page, _) = OPEN.page_under(&payer, None, limit.min(MAX_PAGE) as usize);
-            page.into_iter()
+            Ok(page
+                .into_iter()
                 .map(|((_, due, trace), ())| (trace, u64::from_be_bytes(due)))
                 .take_while(|(_, due)| *due <= horizon)
-                .collect()
+                .collect())
         }
 
-        /// A claim check.
+        /// A claim check (callers: the provider that submitted it, the payer or its reviewers).
         #[message(view)]
-        pub fn claim(claim: Hash) -> Option<ClaimCheck> {
-            CLAIMS.get(&claim)
+        pub fn claim(claim: Hash) -> Result<Option<ClaimCheck>, CoverageError> {
+            let Some(check) = CLAIMS.get(&claim) else {
+                return Ok(None);
+            };
+            if caller() != check.provider && authorised_reviewer(&check.payer).is_err() {
+                return Err(CoverageError::NotAuthorised);
+            }
+            Ok(Some(check))
         }
-
         /// The CMS-0057-F metrics of a payer for a priority, plan-wide (`service_code` `None`)
         /// or for one procedure code.
         #[message(view)]
@@ -1669,6 +1723,42 @@ mod coverage {
         }
     }
 
+    /// The answer of `authorisation_requirement`.
+    fn requirement(
+        payer: &Address,
+        member: &Hash,
+        coverage: Option<Coverage>,
+        procedure: &str,
+        date_ms: u64,
+    ) -> AuthorisationRequirement {
+        let Some(coverage) = coverage else {
+            return AuthorisationRequirement::NotCovered;
+        };
+        if !covered_on(&coverage, date_ms) {
+            return AuthorisationRequirement::NotCovered;
+        }
+        let Ok(rule_set) = rules_for(payer, date_ms) else {
+            return AuthorisationRequirement::Covered(false);
+        };
+        let Some(rule) = matching_rule(&rule_set, procedure) else {
+            return AuthorisationRequirement::Covered(false);
+        };
+        let Some(benefit) = BENEFITS.get(&(*payer, *member, rule.service_type.clone())) else {
+            return AuthorisationRequirement::NotCovered;
+        };
+        let needed = rule.prior_authorisation || benefit.authorisation_required;
+        let conditional = !rule.diagnoses.is_empty()
+            || rule.min_age.is_some()
+            || rule.max_age.is_some()
+            || !rule.sexes.is_empty()
+            || !rule.places_of_service.is_empty();
+        if conditional {
+            AuthorisationRequirement::Conditional(needed, rule.id)
+        } else {
+            AuthorisationRequirement::Covered(needed)
+        }
+    }
+
     // ---- evaluation ----
 
     /// The automatic decision on line `index`.
@@ -1691,10 +1781,22 @@ mod coverage {
             rule_set: rule_set.version,
             decided_ms: now,
         };
-        let Some(rule) = matching_rule(rule_set, &line.procedure) else {
+        let deny = |mut decision: LineDecision, edit: Edit| {
+            decision.action = ActionCode::A3;
+            decision.reason = Some(reason_for(rule_set, edit));
+            decision
+        };
+        let rule = matching_rule(rule_set, &line.procedure);
+        if let Some(rule) = rule {
+            decision.rule_ids.push(rule.id);
+        }
+        // No coverage on the date of service: not certified, whatever the service.
+        if !covered_on(coverage, line.from_ms) {
+            return deny(decision, Edit::NotEligible);
+        }
+        let Some(rule) = rule else {
             return decision;
         };
-        decision.rule_ids.push(rule.id);
         let benefit = BENEFITS.get(&(request.payer, request.member, rule.service_type.clone()));
         let needs_authorisation = rule.prior_authorisation
             || benefit
@@ -1703,23 +1805,17 @@ mod coverage {
         if !needs_authorisation {
             return decision;
         }
-        let deny = |mut decision: LineDecision, edit: Edit| {
-            decision.action = ActionCode::A3;
-            decision.reason = Some(reason_for(rule_set, edit));
-            decision
-        };
-        if !covered_on(coverage, line.from_ms) || benefit.is_none() {
+        if benefit.is_none() {
             return deny(decision, Edit::NotEligible);
         }
-        let network_applies = rule.network_required
-            || matches!(coverage.plan_type, PlanType::Hmo | PlanType::Epo);
-        if network_applies
-            && !NETWORK.contains(&(
-                request.payer,
-                coverage.plan.clone(),
-                request.servicing_npi.clone(),
-            ))
-        {
+        let in_network = NETWORK.contains(&(
+            request.payer,
+            coverage.plan.clone(),
+            request.servicing_npi.clone(),
+        ));
+        let network_applies =
+            rule.network_required || matches!(coverage.plan_type, PlanType::Hmo | PlanType::Epo);
+        if network_applies && !in_network {
             return deny(decision, Edit::Network);
         }
         let age = u32::from(year_of(line.from_ms)).saturating_sub(u32::from(coverage.birth_year));
@@ -1739,7 +1835,7 @@ mod coverage {
         if !diagnosis_supports(rule, &request.diagnoses) {
             return deny(decision, Edit::Diagnosis);
         }
-        let allowed = allowed_quantity(rule, benefit.as_ref(), line.quantity);
+        let allowed = allowed_quantity(request, index, rule, benefit.as_ref(), line.quantity);
         if allowed == 0 {
             return deny(decision, Edit::Quantity);
         }
@@ -1753,7 +1849,13 @@ mod coverage {
             decision.reason = Some(reason_for(rule_set, Edit::Documentation));
             return decision;
         }
-        if !rule.auto_approve {
+        let automatic = rule.auto_approve.as_ref().is_some_and(|conditions| {
+            (conditions.diagnoses.is_empty()
+                || matches_prefix(&conditions.diagnoses, &request.diagnoses))
+                && conditions.max_quantity.is_none_or(|max| allowed <= max)
+                && (!conditions.in_network_only || in_network)
+        });
+        if !automatic {
             decision.action = ActionCode::A4;
             decision.reason = Some(reason_for(rule_set, Edit::ClinicalReview));
             return decision;
@@ -1811,8 +1913,10 @@ mod coverage {
                 if partial && !specific(&review.reason) {
                     return Err(CoverageError::ReasonRequired);
                 }
-                let benefit = BENEFITS.get(&(request.payer, request.member, rule.service_type.clone()));
-                let allowed = allowed_quantity(rule, benefit.as_ref(), review.quantity);
+                let benefit =
+                    BENEFITS.get(&(request.payer, request.member, rule.service_type.clone()));
+                let allowed =
+                    allowed_quantity(request, index, rule, benefit.as_ref(), review.quantity);
                 if allowed < review.quantity {
                     return Err(CoverageError::Malformed);
                 }
@@ -1855,7 +1959,7 @@ mod coverage {
     /// decisions a revision replaced (their metrics are not counted again).
     fn settle(request: &mut Request, index: usize, previous: Option<&Vec<LineDecision>>) {
         let decision = request.decisions[index].clone();
-        reserve(request, &decision);
+        reserve(request, index, &decision);
         emit_decided(request, index, &decision);
         let first_decision = previous.is_none_or(|previous| {
             previous
@@ -1905,10 +2009,10 @@ mod coverage {
             .decisions
             .iter()
             .any(|decision| decision.action == ActionCode::A4);
-        request.status = if pending {
-            RequestStatus::Pended
-        } else {
-            RequestStatus::Decided
+        request.status = match (pending, &request.status) {
+            (true, RequestStatus::InformationReceived) => RequestStatus::InformationReceived,
+            (true, _) => RequestStatus::Pended,
+            (false, _) => RequestStatus::Decided,
         };
         if pending {
             list(&request);
@@ -1958,6 +2062,14 @@ mod coverage {
         .emit();
     }
 
+    /// Pended (`A4` lines waiting), with or without the information asked for.
+    fn undecided_and_pended(request: &Request) -> bool {
+        matches!(
+            request.status,
+            RequestStatus::Pended | RequestStatus::InformationReceived
+        )
+    }
+
     fn certifies(action: &ActionCode) -> bool {
         matches!(action, ActionCode::A1 | ActionCode::A2 | ActionCode::A6)
     }
@@ -1977,9 +2089,12 @@ mod coverage {
     }
 
     /// Reserves a certification's units against the benefit's limit.
-    fn reserve(request: &Request, decision: &LineDecision) {
+    fn reserve(request: &Request, index: usize, decision: &LineDecision) {
         if !certifies(&decision.action) {
             return;
+        }
+        if let Some(key) = window_key(request, index, decision) {
+            CERTIFIED.insert(&key, &decision.quantity);
         }
         if let Some(key) = benefit_key(request, decision)
             && let Some(mut benefit) = BENEFITS.get(&key)
@@ -1997,6 +2112,14 @@ mod coverage {
         let claimed = CLAIMED
             .get(&(request.trace.clone(), index as u16))
             .unwrap_or(0);
+        if let Some(key) = window_key(request, index, decision) {
+            // Claimed units were used: they stay in the window.
+            if claimed == 0 {
+                CERTIFIED.remove(&key);
+            } else {
+                CERTIFIED.insert(&key, &claimed);
+            }
+        }
         if let Some(key) = benefit_key(request, decision)
             && let Some(mut benefit) = BENEFITS.get(&key)
         {
@@ -2006,17 +2129,37 @@ mod coverage {
         }
     }
 
+    /// The rolling-window index entry of line `index`'s certification.
+    fn window_key(request: &Request, index: usize, decision: &LineDecision) -> Option<WindowKey> {
+        Some((
+            request.payer,
+            request.member,
+            *decision.rule_ids.first()?,
+            decision.period.as_ref()?.start_ms.to_be_bytes(),
+            request.trace.clone(),
+            index as u16,
+        ))
+    }
+
     fn release_all(request: &Request) {
         for (index, decision) in request.decisions.iter().enumerate() {
             release(request, index, decision);
         }
     }
 
-    /// Units that may be certified: the request, capped by the rule and the benefit left.
-    fn allowed_quantity(rule: &Rule, benefit: Option<&Benefit>, requested: u32) -> u32 {
+    /// Units that may be certified for line `index`: the request, capped by what the rule's
+    /// rolling window and the benefit have left.
+    fn allowed_quantity(
+        request: &Request,
+        index: usize,
+        rule: &Rule,
+        benefit: Option<&Benefit>,
+        requested: u32,
+    ) -> u32 {
         let mut allowed = requested;
-        if let Some(max) = rule.max_quantity {
-            allowed = allowed.min(max);
+        if let Some(limit) = &rule.quantity_per_period {
+            let used = units_in_window(request, rule.id, request.lines[index].from_ms, limit.days);
+            allowed = allowed.min(limit.units.saturating_sub(used));
         }
         if let Some(limit) = benefit.and_then(|benefit| {
             benefit
@@ -2028,13 +2171,30 @@ mod coverage {
         allowed
     }
 
+    /// Units certified to the member under rule `rule_id` for services starting within `days`
+    /// of `start_ms` (at most `MAX_WINDOW_ENTRIES` certifications are looked at).
+    fn units_in_window(request: &Request, rule_id: u32, start_ms: u64, days: u32) -> u32 {
+        let window = u64::from(days) * DAY_MS;
+        let prefix = (request.payer, request.member, rule_id);
+        let (entries, _) = CERTIFIED.page_under(&prefix, None, MAX_WINDOW_ENTRIES);
+        entries
+            .into_iter()
+            .filter(|(key, _)| u64::from_be_bytes(key.3).abs_diff(start_ms) < window)
+            .map(|(_, units)| units)
+            .fold(0u32, u32::saturating_add)
+    }
+
     fn diagnosis_supports(rule: &Rule, diagnoses: &[String]) -> bool {
-        rule.diagnoses.is_empty()
-            || diagnoses.iter().any(|diagnosis| {
-                rule.diagnoses
-                    .iter()
-                    .any(|prefix| diagnosis.starts_with(prefix.as_str()))
-            })
+        rule.diagnoses.is_empty() || matches_prefix(&rule.diagnoses, diagnoses)
+    }
+
+    /// Whether any of `codes` starts with any of `prefixes` (ICD-10-CM is hierarchical).
+    fn matches_prefix(prefixes: &[String], codes: &[String]) -> bool {
+        codes.iter().any(|code| {
+            prefixes
+                .iter()
+                .any(|prefix| code.starts_with(prefix.as_str()))
+        })
     }
 
     fn matching_rule<'a>(rule_set: &'a RuleSet, procedure: &str) -> Option<&'a Rule> {
@@ -2174,8 +2334,7 @@ mod coverage {
         line: &ClaimLine,
     ) -> ClaimLineResult {
         let mut carcs = Vec::new();
-        if coverage.status != CoverageStatus::Active || line.service_ms >= coverage.period.end_ms
-        {
+        if coverage.status != CoverageStatus::Active || line.service_ms >= coverage.period.end_ms {
             carcs.push(String::from("27"));
         } else if line.service_ms < coverage.period.start_ms {
             carcs.push(String::from("26"));
@@ -2198,11 +2357,15 @@ mod coverage {
         let mut draw_from_authorisation = None;
         if needs_authorisation {
             let authorised = request.and_then(|request| {
-                request.lines.iter().enumerate().find_map(|(index, requested)| {
-                    let decision = &request.decisions[index];
-                    (requested.procedure == line.procedure && certifies(&decision.action))
-                        .then(|| (request.trace.clone(), index as u16, decision.clone()))
-                })
+                request
+                    .lines
+                    .iter()
+                    .enumerate()
+                    .find_map(|(index, requested)| {
+                        let decision = &request.decisions[index];
+                        (requested.procedure == line.procedure && certifies(&decision.action))
+                            .then(|| (request.trace.clone(), index as u16, decision.clone()))
+                    })
             });
             match authorised {
                 None => carcs.push(String::from("197")),
@@ -2221,9 +2384,9 @@ mod coverage {
                 }
             }
         } else if let Some(benefit) = &benefit
-            && benefit.quantity_limit.is_some_and(|limit| {
-                benefit.quantity_used.saturating_add(line.quantity) > limit
-            })
+            && benefit
+                .quantity_limit
+                .is_some_and(|limit| benefit.quantity_used.saturating_add(line.quantity) > limit)
         {
             carcs.push(String::from("119"));
         }
@@ -2346,6 +2509,21 @@ mod coverage {
         Ok(who)
     }
 
+    /// Whether the caller may read a member's coverage: the payer or its reviewers, the member,
+    /// or an active provider organisation (eligibility inquiries come from providers).
+    fn may_read_member(payer: &Address, coverage: Option<&Coverage>) -> Result<(), CoverageError> {
+        let who = caller();
+        if coverage.is_some_and(|coverage| coverage.beneficiary == who)
+            || who == *payer
+            || REVIEWERS.contains(&(*payer, who))
+            || registry_active(&who, ROLE_PROVIDER_ORGANISATION)?
+        {
+            Ok(())
+        } else {
+            Err(CoverageError::NotAuthorised)
+        }
+    }
+
     fn check_member(member: &Hash) -> Result<(), CoverageError> {
         if *member == Hash([0; 32]) {
             Err(CoverageError::Malformed)
@@ -2427,7 +2605,10 @@ mod coverage {
             check_code(&entry.reason.text)?;
         }
         for (position, rule) in rules.iter().enumerate() {
-            if rules[..position].iter().any(|earlier| earlier.id == rule.id) {
+            if rules[..position]
+                .iter()
+                .any(|earlier| earlier.id == rule.id)
+            {
                 return Err(CoverageError::IncompleteRules);
             }
             check_code(&rule.service_type)?;

@@ -864,10 +864,10 @@ async fn preauthorization_auto_approved_and_overdue_over_rpc() {
             "sexes": [],
             "places_of_service": ["11"],
             "network_required": false,
-            "max_quantity": 1,
+            "quantity_per_period": null,
             "prior_authorisation": true,
             "documentation": attestation,
-            "auto_approve": true,
+            "auto_approve": { "diagnoses": [], "max_quantity": 1, "in_network_only": true },
             "authorised_days": 60,
         }], reasons]),
     )

@@ -129,11 +129,24 @@ struct Rule {
     sexes: Vec<String>,
     places_of_service: Vec<String>,
     network_required: bool,
-    max_quantity: Option<u32>,
+    quantity_per_period: Option<QuantityPerPeriod>,
     prior_authorisation: bool,
     documentation: Option<Hash>,
-    auto_approve: bool,
+    auto_approve: Option<AutoApprove>,
     authorised_days: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct QuantityPerPeriod {
+    units: u32,
+    days: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct AutoApprove {
+    diagnoses: Vec<String>,
+    max_quantity: Option<u32>,
+    in_network_only: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -223,6 +236,7 @@ struct LineDecision {
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 enum RequestStatus {
     Pended,
+    InformationReceived,
     Decided,
     Cancelled,
     Appealed,
@@ -437,6 +451,9 @@ const RULE_MRI: u32 = 10;
 const RULE_THERAPY: u32 = 20;
 const RULE_MAMMOGRAPHY: u32 = 30;
 const RULE_MRI_REVIEW: u32 = 40;
+const RULE_CT: u32 = 50;
+/// Abdominal CT (auto-approval conditions).
+const ABDOMINAL_CT: &str = "74177";
 
 struct World {
     chain: TestChain,
@@ -518,10 +535,14 @@ fn rule(id: u32, service_type: &str, procedures: Vec<CodeRange>) -> Rule {
         sexes: vec![],
         places_of_service: vec![],
         network_required: false,
-        max_quantity: None,
+        quantity_per_period: None,
         prior_authorisation: true,
         documentation: None,
-        auto_approve: true,
+        auto_approve: Some(AutoApprove {
+            diagnoses: vec![],
+            max_quantity: None,
+            in_network_only: false,
+        }),
         authorised_days: 60,
     }
 }
@@ -533,16 +554,26 @@ fn policy_rules() -> Vec<Rule> {
     mri.diagnoses = vec!["M54.1".into(), "M51.1".into()];
     mri.places_of_service = vec!["11".into(), "22".into()];
     mri.documentation = Some(ATTESTATION_TEMPLATE);
+    mri.quantity_per_period = Some(QuantityPerPeriod {
+        units: 1,
+        days: 180,
+    });
     let mut therapy = rule(RULE_THERAPY, "PT", vec![range("97110", "97140")]);
-    therapy.max_quantity = Some(20);
     therapy.authorised_days = 90;
     let mut mammography = rule(RULE_MAMMOGRAPHY, "30", vec![range("77065", "77067")]);
     mammography.sexes = vec!["F".into()];
     mammography.min_age = Some(40);
     mammography.max_age = Some(74);
     let mut reviewed = rule(RULE_MRI_REVIEW, "62", vec![range("70551", "70553")]);
-    reviewed.auto_approve = false;
-    vec![mri, therapy, mammography, reviewed]
+    reviewed.auto_approve = None;
+    let mut ct = rule(RULE_CT, "62", vec![range("74176", "74178")]);
+    ct.diagnoses = vec!["R10".into(), "K35".into()];
+    ct.auto_approve = Some(AutoApprove {
+        diagnoses: vec!["R10".into()],
+        max_quantity: Some(1),
+        in_network_only: true,
+    });
+    vec![mri, therapy, mammography, reviewed, ct]
 }
 
 fn benefit(quantity_limit: Option<u32>, quantity_used: u32) -> Benefit {
@@ -654,9 +685,10 @@ fn world_with(plan_type: PlanType, birth_year: u16, sex: &str) -> World {
         "publish_rules",
         &(
             Hash([0x90; 32]),
+            // The policy outlives the plan year.
             Period {
                 start_ms: now - DAY_MS,
-                end_ms: plan_end,
+                end_ms: plan_end + 365 * DAY_MS,
             },
             policy_rules(),
             reasons(),
@@ -772,9 +804,10 @@ fn the_decision(result: &CallResult) -> LineDecision {
 fn scenario_1_eligibility_answers_active_inactive_and_rejections() {
     let w = world();
     let today = w.chain.timestamp_ms();
+    // Eligibility inquiries come from providers.
     let ask = |member: Hash, date_ms: u64| -> Eligibility {
         w.chain.view(
-            w.patient,
+            w.hospital,
             w.coverage,
             "eligibility",
             &(w.payer, member, "30".to_string(), date_ms),
@@ -878,7 +911,7 @@ fn scenario_3_without_documentation_the_request_pends_until_a_reviewer_certifies
     );
     assert_eq!(pended.rule_ids, vec![RULE_MRI]);
     let due: Vec<(String, u64)> = w.chain.view(
-        w.patient,
+        w.payer,
         w.coverage,
         "due_within",
         &(w.payer, 7 * 24u64, 10u32),
@@ -898,7 +931,10 @@ fn scenario_3_without_documentation_the_request_pends_until_a_reviewer_certifies
         ),
     );
     assert!(documented.is_success(), "{:?}", documented.receipt.status);
-    assert_eq!(w.request("TRN-MRI-2").status, RequestStatus::Pended);
+    assert_eq!(
+        w.request("TRN-MRI-2").status,
+        RequestStatus::InformationReceived
+    );
 
     // Another payer's key cannot decide; the payer's reviewer can.
     let reviewer = w.chain.new_account(10u128.pow(18));
@@ -929,7 +965,7 @@ fn scenario_3_without_documentation_the_request_pends_until_a_reviewer_certifies
     let request = w.request("TRN-MRI-2");
     assert_eq!(request.status, RequestStatus::Decided);
     let due: Vec<(String, u64)> = w.chain.view(
-        w.patient,
+        w.payer,
         w.coverage,
         "due_within",
         &(w.payer, 7 * 24u64, 10u32),
@@ -1185,7 +1221,9 @@ fn scenario_6_claims_are_checked_against_the_authorisation_and_the_benefit() {
     let results = w.claim(8, None, vec![claim_line(OFFICE_VISIT, 1, w.plan_end, &[])]);
     assert_eq!(results[0].carcs, vec!["27"]);
     // Every check is stored; a claim is checked once.
-    let stored: Option<ClaimCheck> = w.chain.view(w.patient, w.coverage, "claim", &Hash([7; 32]));
+    let stored: Option<ClaimCheck> = w
+        .chain
+        .view(w.hospital, w.coverage, "claim", &Hash([7; 32]));
     let stored = stored.expect("the check is stored");
     assert_eq!(stored.provider, w.hospital);
     assert_eq!(stored.lines[1].carcs, vec!["119"]);
@@ -1684,6 +1722,33 @@ fn every_message_refuses_callers_without_authority_and_malformed_input() {
             "CoverageError::NotAuthorised",
         ),
         ("mark_overdue", trace.encode(), "CoverageError::NotOverdue"),
+        // Reads that reveal a member's care are for the parties to it.
+        ("request", trace.encode(), "CoverageError::NotAuthorised"),
+        (
+            "eligibility",
+            (w.payer, w.member, "30".to_string(), now).encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        (
+            "coverage",
+            (w.payer, w.member).encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        (
+            "benefit",
+            (w.payer, w.member, "30".to_string()).encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        (
+            "authorisation_requirement",
+            (w.payer, w.member, LUMBAR_MRI.to_string(), now).encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        (
+            "due_within",
+            (w.payer, 24u64, 10u32).encode(),
+            "CoverageError::NotAuthorised",
+        ),
     ];
     for (message, arguments, expected) in refusals {
         let mut input = salus_testkit::selector(message).to_vec();
@@ -1804,4 +1869,70 @@ fn coverage_fuel_and_events_match_the_snapshot() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/coverage_fuel.snap");
     salus_testkit::assert_snapshot(&path, &report);
+}
+
+#[test]
+fn a_rolling_window_limits_units_across_requests_and_a_cancellation_frees_them() {
+    let mut w = world();
+    assert_eq!(
+        the_decision(&w.submit(&w.qualifying_mri("TRN-W1"))).action,
+        ActionCode::A1
+    );
+    // One lumbar MRI per 180 days: a second request within the window is denied for quantity.
+    let second = the_decision(&w.submit(&w.qualifying_mri("TRN-W2")));
+    assert_eq!(second.action, ActionCode::A3);
+    assert_eq!(second.reason.unwrap().code, "0Q");
+    // Cancelling the first frees the unit.
+    assert!(w.as_hospital("cancel", &"TRN-W1".to_string()).is_success());
+    assert_eq!(
+        the_decision(&w.submit(&w.qualifying_mri("TRN-W3"))).action,
+        ActionCode::A1
+    );
+    // Outside the window (200 days later) another is certified.
+    let mut later = w.qualifying_mri("TRN-W4");
+    later.lines[0].from_ms += 200 * DAY_MS;
+    later.lines[0].to_ms += 200 * DAY_MS;
+    assert_eq!(the_decision(&w.submit(&later)).action, ActionCode::A1);
+}
+
+#[test]
+fn auto_approval_conditions_send_other_requests_to_a_reviewer() {
+    let mut w = world_with(PlanType::Ppo, YEAR_NOW - 45, "F");
+    let ct = |w: &World, trace: &str, diagnosis: &str, npi: &str, quantity: u32| {
+        let mut submission = w.submission(trace, w.line(ABDOMINAL_CT, quantity), &[diagnosis]);
+        submission.servicing_npi = npi.into();
+        submission
+    };
+    let automatic = the_decision(&w.submit(&ct(&w, "TRN-CT1", "R10.9", IN_NETWORK_NPI, 1)));
+    assert_eq!(automatic.action, ActionCode::A1);
+    assert_eq!(automatic.rule_ids, vec![RULE_CT]);
+    // Allowed by the rule, but outside the auto-approval conditions: pended for review.
+    for (trace, diagnosis, npi, quantity) in [
+        ("TRN-CT2", "K35.80", IN_NETWORK_NPI, 1),
+        ("TRN-CT3", "R10.9", OUT_OF_NETWORK_NPI, 1),
+        ("TRN-CT4", "R10.9", IN_NETWORK_NPI, 2),
+    ] {
+        let pended = the_decision(&w.submit(&ct(&w, trace, diagnosis, npi, quantity)));
+        assert_eq!(pended.action, ActionCode::A4, "{trace}");
+        assert_eq!(pended.reason.unwrap().code, "0R", "{trace}");
+    }
+    // Not allowed by the rule at all: denied.
+    let denied = the_decision(&w.submit(&ct(&w, "TRN-CT5", "J45.909", IN_NETWORK_NPI, 1)));
+    assert_eq!(denied.action, ActionCode::A3);
+}
+
+#[test]
+fn a_member_without_coverage_on_the_service_date_is_not_certified() {
+    let mut w = world();
+    let mut late = w.qualifying_mri("TRN-LATE");
+    late.lines[0].from_ms = w.plan_end + DAY_MS;
+    late.lines[0].to_ms = w.plan_end + DAY_MS;
+    let decision = the_decision(&w.submit(&late));
+    assert_eq!(decision.action, ActionCode::A3);
+    assert_eq!(decision.reason.unwrap().code, "0U");
+    // Even for a service that needs no authorisation while covered.
+    let mut visit = w.submission("TRN-LATE-2", w.line(OFFICE_VISIT, 1), &[]);
+    visit.lines[0].from_ms = w.plan_end + DAY_MS;
+    visit.lines[0].to_ms = w.plan_end + DAY_MS;
+    assert_eq!(the_decision(&w.submit(&visit)).action, ActionCode::A3);
 }

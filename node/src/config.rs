@@ -24,6 +24,116 @@ pub struct ConfigFile {
     /// Metrics settings.
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// Peer-to-peer settings.
+    #[serde(default)]
+    pub p2p: P2pSection,
+}
+
+/// `[p2p]`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct P2pSection {
+    /// Whether to join the network (default true).
+    pub enabled: Option<bool>,
+    /// Multiaddrs to listen on, e.g. `["/ip4/0.0.0.0/tcp/30333"]`.
+    pub listen: Option<Vec<String>>,
+    /// Multiaddrs of peers to dial at start, each ending in `/p2p/<peer id>`.
+    pub bootnodes: Option<Vec<String>>,
+    /// Most inbound connections.
+    pub max_inbound: Option<u32>,
+    /// Most outbound connections.
+    pub max_outbound: Option<u32>,
+    /// Most connections from one IP address.
+    pub max_per_ip: Option<u32>,
+    /// How long a misbehaving peer is banned, seconds.
+    pub ban_seconds: Option<u64>,
+}
+
+impl P2pSection {
+    /// The network configuration, flags' listen addresses and bootnodes (when given) replacing
+    /// the file's; `None` when disabled.
+    ///
+    /// # Errors
+    /// [`ConfigError::BadValue`] naming the key of a bad multiaddr or limit.
+    pub fn network_config(
+        &self,
+        listen_flags: &[String],
+        bootnode_flags: &[String],
+    ) -> Result<Option<crate::network::NetworkConfig>, ConfigError> {
+        if self.enabled == Some(false) {
+            return Ok(None);
+        }
+        let defaults = crate::network::NetworkConfig::default();
+        let listen = if listen_flags.is_empty() {
+            self.listen.clone().unwrap_or_default()
+        } else {
+            listen_flags.to_vec()
+        };
+        let bootnodes = if bootnode_flags.is_empty() {
+            self.bootnodes.clone().unwrap_or_default()
+        } else {
+            bootnode_flags.to_vec()
+        };
+        let listen = if listen.is_empty() {
+            defaults.listen.clone()
+        } else {
+            parse_multiaddrs("p2p.listen", &listen)?
+        };
+        let bootnodes = parse_multiaddrs("p2p.bootnodes", &bootnodes)?;
+        for bootnode in &bootnodes {
+            if !bootnode
+                .iter()
+                .any(|part| matches!(part, libp2p::multiaddr::Protocol::P2p(_)))
+            {
+                return Err(ConfigError::BadValue {
+                    key: "p2p.bootnodes",
+                    value: bootnode.to_string(),
+                    reason: "a bootnode address ends in /p2p/<peer id>".into(),
+                });
+            }
+        }
+        let positive = |key: &'static str, value: Option<u32>, default: u32| match value {
+            Some(0) => Err(ConfigError::BadValue {
+                key,
+                value: "0".into(),
+                reason: "must be at least 1".into(),
+            }),
+            Some(value) => Ok(value),
+            None => Ok(default),
+        };
+        Ok(Some(crate::network::NetworkConfig {
+            listen,
+            bootnodes,
+            max_inbound: positive("p2p.max_inbound", self.max_inbound, defaults.max_inbound)?,
+            max_outbound: positive("p2p.max_outbound", self.max_outbound, defaults.max_outbound)?,
+            max_per_ip: positive("p2p.max_per_ip", self.max_per_ip, defaults.max_per_ip)?,
+            ban_duration: self
+                .ban_seconds
+                .map_or(defaults.ban_duration, std::time::Duration::from_secs),
+        }))
+    }
+}
+
+/// Parses multiaddrs of a setting.
+///
+/// # Errors
+/// [`ConfigError::BadValue`] naming `key` and the bad value.
+pub fn parse_multiaddrs(
+    key: &'static str,
+    values: &[String],
+) -> Result<Vec<libp2p::Multiaddr>, ConfigError> {
+    values
+        .iter()
+        .map(|value| {
+            value
+                .parse()
+                .map_err(|error: libp2p::multiaddr::Error| ConfigError::BadValue {
+                    key,
+                    value: value.clone(),
+                    reason: error.to_string(),
+                })
+        })
+        .collect()
 }
 
 /// `[metrics]`.

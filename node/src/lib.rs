@@ -9,6 +9,7 @@ pub mod historical;
 pub mod keystore;
 pub mod mempool;
 pub mod mining;
+pub mod network;
 pub mod service;
 pub mod signature_cache;
 pub mod state_tree;

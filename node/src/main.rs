@@ -43,6 +43,13 @@ enum Command {
         /// Address of a Prometheus metrics endpoint (none by default).
         #[arg(long)]
         metrics_addr: Option<std::net::SocketAddr>,
+        /// Join a local network: listen for peers on this multiaddr (e.g.
+        /// /ip4/127.0.0.1/tcp/0). Without it or --bootnode the dev chain has no network.
+        #[arg(long = "p2p-listen")]
+        p2p_listen: Vec<String>,
+        /// Dev peer to dial at start (multiaddr ending in /p2p/<peer id>); repeatable.
+        #[arg(long = "bootnode")]
+        bootnodes: Vec<String>,
     },
     /// Run a full node from a TOML config file, with environment variables and flags
     /// overriding it.
@@ -73,6 +80,15 @@ enum Command {
         /// Prometheus metrics address.
         #[arg(long, env = "SALUS_METRICS_ADDR")]
         metrics_addr: Option<String>,
+        /// Peer to dial at start (multiaddr ending in /p2p/<peer id>); repeat for several.
+        #[arg(long = "bootnode", env = "SALUS_BOOTNODES", value_delimiter = ',')]
+        bootnodes: Vec<String>,
+        /// Multiaddr to listen on for peers (default /ip4/0.0.0.0/tcp/30333); repeatable.
+        #[arg(long = "p2p-listen", env = "SALUS_P2P_LISTEN", value_delimiter = ',')]
+        p2p_listen: Vec<String>,
+        /// Do not join the peer-to-peer network.
+        #[arg(long)]
+        no_p2p: bool,
     },
     /// Manage signing keys (files in ~/.salus/keys, or $SALUS_KEYS, readable only by you).
     ///
@@ -366,7 +382,19 @@ fn main() -> anyhow::Result<()> {
             blocks,
             rpc_addr,
             metrics_addr,
+            p2p_listen,
+            bootnodes,
         } => {
+            let network = if p2p_listen.is_empty() && bootnodes.is_empty() {
+                None
+            } else {
+                let listen = if p2p_listen.is_empty() {
+                    vec!["/ip4/127.0.0.1/tcp/0".to_string()]
+                } else {
+                    p2p_listen
+                };
+                salus_node::config::P2pSection::default().network_config(&listen, &bootnodes)?
+            };
             let data_dir = match data_dir {
                 Some(dir) => dir,
                 None => default_dev_dir()?,
@@ -381,6 +409,7 @@ fn main() -> anyhow::Result<()> {
                 blocks,
                 rpc_addr,
                 metrics_addr,
+                network,
             ))
         }
         Command::Node {
@@ -392,6 +421,9 @@ fn main() -> anyhow::Result<()> {
             miner,
             threads,
             metrics_addr,
+            bootnodes,
+            p2p_listen,
+            no_p2p,
         } => {
             let settings = NodeSettings {
                 config,
@@ -402,6 +434,9 @@ fn main() -> anyhow::Result<()> {
                 miner,
                 threads,
                 metrics_addr,
+                bootnodes,
+                p2p_listen,
+                no_p2p,
             };
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -531,6 +566,9 @@ struct NodeSettings {
     miner: Option<String>,
     threads: Option<usize>,
     metrics_addr: Option<String>,
+    bootnodes: Vec<String>,
+    p2p_listen: Vec<String>,
+    no_p2p: bool,
 }
 
 async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
@@ -590,13 +628,23 @@ async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
             })?),
             None => None,
         },
+        network: if settings.no_p2p {
+            None
+        } else {
+            file.p2p
+                .network_config(&settings.p2p_listen, &settings.bootnodes)?
+        },
     };
     let shutdown = shutdown_signals()?;
     let node = service::start(config)
         .await
         .with_context(|| format!("starting the node in {}", data_dir.display()))?;
+    let p2p = match node.state.network() {
+        Some(network) => wait_for_listen_addrs(network).await.join(" "),
+        None => "off".to_string(),
+    };
     println!(
-        "Salus node: data {}  RPC http://{1}  ws://{1}  mining {mine}",
+        "Salus node: data {}  RPC http://{1}  ws://{1}  mining {mine}  P2P {p2p}",
         data_dir.display(),
         node.rpc_addr
     );
@@ -611,6 +659,19 @@ async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
         chain.head().hash
     );
     Ok(())
+}
+
+/// The network's listen addresses once it has bound them (a port-0 listener learns its port
+/// asynchronously); gives up after a few seconds and returns what it has.
+async fn wait_for_listen_addrs(network: &salus_node::network::NetworkHandle) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let addrs = network.listen_addrs();
+        if !addrs.is_empty() || std::time::Instant::now() >= deadline {
+            return addrs.iter().map(ToString::to_string).collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 /// Registers SIGINT and SIGTERM handlers now (before the node announces itself, so that a signal
@@ -635,6 +696,7 @@ async fn run_dev(
     blocks: Option<u64>,
     rpc_addr: std::net::SocketAddr,
     metrics_addr: Option<std::net::SocketAddr>,
+    network: Option<salus_node::network::NetworkConfig>,
 ) -> anyhow::Result<()> {
     let miner = derive_key(DEV_MNEMONIC, 0)?.address();
     let config = service::NodeConfig {
@@ -649,6 +711,7 @@ async fn run_dev(
         miner,
         mining_threads: threads,
         metrics_addr,
+        network,
     };
     let shutdown = shutdown_signals()?;
     let node = service::start(config)
@@ -670,6 +733,11 @@ async fn run_dev(
     writeln!(banner, "RPC: http://{0}  ws://{0}", node.rpc_addr)?;
     if let Some(addr) = node.metrics_addr {
         writeln!(banner, "Metrics: http://{addr}/metrics")?;
+    }
+    if let Some(network) = node.state.network() {
+        for addr in wait_for_listen_addrs(network).await {
+            writeln!(banner, "P2P: {addr}")?;
+        }
     }
     writeln!(banner, "Mnemonic: {DEV_MNEMONIC}")?;
     writeln!(

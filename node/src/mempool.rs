@@ -104,6 +104,21 @@ pub enum AdmissionError {
     State(String),
 }
 
+impl AdmissionError {
+    /// Whether the transaction could only come from a broken or hostile sender (a peer relaying
+    /// it misbehaves), as opposed to an honest race (stale nonce, full pool, duplicate).
+    pub fn is_malicious(&self) -> bool {
+        matches!(
+            self,
+            AdmissionError::Oversized { .. }
+                | AdmissionError::BadSignature(_)
+                | AdmissionError::WrongChainId { .. }
+                | AdmissionError::FuelLimitTooLow { .. }
+                | AdmissionError::FuelLimitTooHigh { .. }
+        )
+    }
+}
+
 /// What the pool needs to know about accounts: nonce and balance at the head.
 pub trait AccountView {
     /// Nonce and balance of `address`.

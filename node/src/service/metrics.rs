@@ -28,9 +28,16 @@ pub struct Metrics {
     pub import_micros: AtomicU64,
     /// Duration of the last import, microseconds.
     pub last_import_micros: AtomicU64,
+    /// Connected peers.
+    pub peers: AtomicU64,
 }
 
 impl Metrics {
+    /// Records the number of connected peers.
+    pub fn set_peers(&self, peers: usize) {
+        self.peers.store(peers as u64, Ordering::Relaxed);
+    }
+
     /// Records a connected block.
     pub fn record_block(&self, transactions: usize, fuel_used: u64, import_micros: u64) {
         self.blocks_connected.fetch_add(1, Ordering::Relaxed);
@@ -68,7 +75,12 @@ pub fn render(state: &NodeState) -> String {
         "Height of the canonical head.",
         height,
     );
-    metric("salus_peers", "gauge", "Connected peers.", 0);
+    metric(
+        "salus_peers",
+        "gauge",
+        "Connected peers.",
+        metrics.peers.load(Ordering::Relaxed),
+    );
     metric(
         "salus_mempool_transactions",
         "gauge",

@@ -10,17 +10,19 @@ pub mod views;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use salus_client::rpc::{EventRecord, HeaderView, SalusApiServer};
 use salus_primitives::{Address, Block, Hash, SignedTransaction};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 
-use crate::chain::{Chain, ImportError};
+use crate::chain::{Chain, ImportError, ImportOutcome};
 use crate::genesis::{Genesis, GenesisConfig};
 use crate::mempool::{AdmissionError, Mempool, PoolLimits};
 use crate::mining::{SearchOutcome, search_nonce};
+use crate::network::protocol::ChainStatus;
+use crate::network::{NetworkCommand, NetworkConfig, NetworkHandle};
 use crate::storage::Store;
 
 /// Most bytes of one JSON-RPC request: a deploy of the largest contract, hex-encoded, with room.
@@ -69,6 +71,8 @@ pub struct NodeConfig {
     pub mining_threads: usize,
     /// Address of the Prometheus metrics endpoint, if any.
     pub metrics_addr: Option<SocketAddr>,
+    /// The peer-to-peer network, if the node joins one.
+    pub network: Option<NetworkConfig>,
 }
 
 /// Why the node stopped or could not start.
@@ -91,6 +95,9 @@ pub enum NodeError {
         /// Why.
         reason: String,
     },
+    /// The peer-to-peer network could not start.
+    #[error("network: {0}")]
+    Network(String),
     /// A named task ended unexpectedly.
     #[error("task `{0}` stopped: {1}")]
     TaskFailed(&'static str, String),
@@ -107,7 +114,10 @@ pub struct NodeState {
     clock_offset_ms: AtomicU64,
     mining: tokio::sync::Mutex<()>,
     stopping: AtomicBool,
+    /// Set to abandon the nonce search in progress (a better head arrived, or the node stops).
+    abandon_search: Mutex<Arc<AtomicBool>>,
     metrics: metrics::Metrics,
+    network: OnceLock<NetworkHandle>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -145,7 +155,9 @@ impl NodeState {
             clock_offset_ms: AtomicU64::new(0),
             mining: tokio::sync::Mutex::new(()),
             stopping: AtomicBool::new(false),
+            abandon_search: Mutex::new(Arc::new(AtomicBool::new(false))),
             metrics: metrics::Metrics::default(),
+            network: OnceLock::new(),
         }))
     }
 
@@ -164,20 +176,132 @@ impl NodeState {
         crate::wall_clock_ms() + self.clock_offset_ms.load(Ordering::Relaxed)
     }
 
-    /// Admits a transaction to the pool.
+    /// Admits a transaction from a client to the pool and gossips it to peers.
     ///
     /// # Errors
     /// [`AdmissionError`] naming the rule it breaks.
     pub fn submit(&self, transaction: SignedTransaction) -> Result<Hash, AdmissionError> {
+        let hash = self.admit(transaction.clone())?;
+        if let Some(network) = self.network.get() {
+            network.send(NetworkCommand::PublishTransaction(transaction));
+        }
+        Ok(hash)
+    }
+
+    /// Admits a transaction to the pool (from a peer: gossip relays it once validated).
+    ///
+    /// # Errors
+    /// [`AdmissionError`] naming the rule it breaks.
+    pub fn admit(&self, transaction: SignedTransaction) -> Result<Hash, AdmissionError> {
         let chain = self.chain();
         self.mempool().admit(transaction, &*chain)
     }
 
-    /// Mines one block on the head with the best pending transactions and imports it.
+    /// The network, when the node joined one.
+    pub fn network(&self) -> Option<&NetworkHandle> {
+        self.network.get()
+    }
+
+    /// The node's counters.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
+    }
+
+    /// Genesis hash.
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis.header.hash()
+    }
+
+    /// The local chain's status as peers see it.
+    pub fn chain_status(&self) -> ChainStatus {
+        let chain = self.chain();
+        let head = chain.head();
+        ChainStatus {
+            genesis: self.genesis_hash(),
+            head: head.hash,
+            number: head.header.number,
+            total_work: head.total_work.to_be_bytes(),
+        }
+    }
+
+    /// Whether a block is stored.
+    pub fn has_block(&self, hash: &Hash) -> bool {
+        matches!(self.chain().store().block_meta(hash), Ok(Some(_)))
+    }
+
+    /// Block locator of the canonical chain: the ten newest hashes, then exponentially sparser,
+    /// then genesis.
+    pub fn locator(&self) -> Vec<Hash> {
+        let chain = self.chain();
+        let head = chain.head().header.number;
+        let mut numbers = Vec::new();
+        let mut step = 1u64;
+        let mut number = head;
+        loop {
+            numbers.push(number);
+            if number == 0 {
+                break;
+            }
+            if numbers.len() >= 10 {
+                step = step.saturating_mul(2);
+            }
+            number = number.saturating_sub(step);
+        }
+        numbers
+            .into_iter()
+            .filter_map(|number| chain.store().canonical_hash(number).ok().flatten())
+            .take(crate::network::protocol::MAX_LOCATOR_HASHES)
+            .collect()
+    }
+
+    /// Canonical headers after the first locator hash on our canonical chain (after genesis
+    /// when none is), at most `max`.
+    pub fn headers_after(&self, locator: &[Hash], max: u32) -> Vec<salus_primitives::BlockHeader> {
+        let chain = self.chain();
+        let store = chain.store();
+        let fork_point = locator
+            .iter()
+            .find_map(|hash| {
+                let header = store.header(hash).ok().flatten()?;
+                (store.canonical_hash(header.number).ok().flatten() == Some(*hash))
+                    .then_some(header.number)
+            })
+            .unwrap_or(0);
+        (fork_point + 1..=chain.head().header.number)
+            .take(max as usize)
+            .map_while(|number| {
+                let hash = store.canonical_hash(number).ok().flatten()?;
+                store.header(&hash).ok().flatten()
+            })
+            .collect()
+    }
+
+    /// Bodies of the given blocks, in order, stopping at the first unknown one or before
+    /// `byte_limit` encoded bytes.
+    pub fn bodies(&self, hashes: &[Hash], byte_limit: usize) -> Vec<Vec<SignedTransaction>> {
+        use parity_scale_codec::Encode;
+        let chain = self.chain();
+        let mut bodies = Vec::new();
+        let mut bytes = 0;
+        for hash in hashes {
+            let Ok(Some(body)) = chain.store().body(hash) else {
+                break;
+            };
+            bytes += body.encoded_size();
+            if bytes > byte_limit && !bodies.is_empty() {
+                break;
+            }
+            bodies.push(body);
+        }
+        bodies
+    }
+
+    /// Mines one block on the head with the best pending transactions, imports it and gossips
+    /// it. `None` when the search was abandoned because a better head arrived first.
     ///
     /// # Errors
     /// [`NodeError`] if building or importing fails, or the node is stopping.
-    pub async fn mine_block(self: &Arc<Self>) -> Result<Hash, NodeError> {
+    pub async fn mine_block(self: &Arc<Self>) -> Result<Option<Hash>, NodeError> {
         let _one_at_a_time = self.mining.lock().await;
         let template = {
             let chain = self.chain();
@@ -192,20 +316,24 @@ impl NodeState {
                 "transactions left out of the block"
             );
         }
-        let state = Arc::clone(self);
+        let abandon = Arc::new(AtomicBool::new(self.stopping.load(Ordering::Relaxed)));
+        *lock(&self.abandon_search) = abandon.clone();
         let threads = self.config.mining_threads;
         let header = template.block.header.clone();
-        let outcome =
-            tokio::task::spawn_blocking(move || search_nonce(&header, threads, &state.stopping))
-                .await
-                .map_err(|error| NodeError::TaskFailed("nonce-search", error.to_string()))?
-                .map_err(|error| {
-                    NodeError::Import(ImportError::Rule(
-                        crate::chain::validation::BlockRuleError::BadTarget(error),
-                    ))
-                })?;
+        let outcome = tokio::task::spawn_blocking(move || search_nonce(&header, threads, &abandon))
+            .await
+            .map_err(|error| NodeError::TaskFailed("nonce-search", error.to_string()))?
+            .map_err(|error| {
+                NodeError::Import(ImportError::Rule(
+                    crate::chain::validation::BlockRuleError::BadTarget(error),
+                ))
+            })?;
         let header = match outcome {
             SearchOutcome::Found(header) => header,
+            SearchOutcome::Stopped if !self.stopping.load(Ordering::Relaxed) => {
+                tracing::debug!("nonce search abandoned: a better head arrived");
+                return Ok(None);
+            }
             SearchOutcome::Stopped | SearchOutcome::Exhausted => {
                 return Err(NodeError::TaskFailed(
                     "nonce-search",
@@ -218,8 +346,21 @@ impl NodeState {
             transactions: template.block.transactions,
         };
         let hash = block.hash();
-        self.import(block)?;
-        Ok(hash)
+        match self.import(block.clone())? {
+            ImportOutcome::NewHead { .. } => {
+                if let Some(network) = self.network.get() {
+                    network.send(NetworkCommand::PublishBlock(block));
+                }
+                Ok(Some(hash))
+            }
+            // A peer's block took the head while this one was being imported.
+            _ => Ok(None),
+        }
+    }
+
+    /// Stops the nonce search in progress, if any.
+    fn abandon_search(&self) {
+        lock(&self.abandon_search).store(true, Ordering::Relaxed);
     }
 
     /// Imports a block and does the housekeeping a new head needs: prune and refill the pool,
@@ -227,14 +368,15 @@ impl NodeState {
     ///
     /// # Errors
     /// [`NodeError::Import`] when the block is refused.
-    pub fn import(&self, block: Block) -> Result<(), NodeError> {
+    pub fn import(&self, block: Block) -> Result<ImportOutcome, NodeError> {
         let mut chain = self.chain();
         let before = chain.head().hash;
         let included = block.transactions.clone();
         let started = std::time::Instant::now();
-        chain.import_block(block, self.now_ms())?;
+        let outcome = chain.import_block(block, self.now_ms())?;
         let head = chain.head().clone();
         if head.hash != before {
+            self.abandon_search();
             let orphaned = chain.drain_orphaned_transactions();
             let mut mempool = self.mempool();
             mempool.prune(&included, &*chain);
@@ -266,7 +408,7 @@ impl NodeState {
                 }
             }
         }
-        Ok(())
+        Ok(outcome)
     }
 }
 
@@ -361,6 +503,12 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
             }
         });
     }
+    if let Some(network_config) = config.network.clone() {
+        let (handle, network_task) =
+            crate::network::start(state.clone(), network_config, &config.data_dir)?;
+        let _ = state.network.set(handle);
+        tasks.spawn(async move { ("network", network_task.await) });
+    }
     let watched = server.clone();
     tasks.spawn(async move {
         watched.stopped().await;
@@ -400,6 +548,7 @@ impl RunningNode {
             tracing::error!(%error, "a node task stopped; shutting down");
         }
         self.state.stopping.store(true, Ordering::Relaxed);
+        self.state.abandon_search();
         // Wait for a block being mined to finish its atomic import.
         let _mining = self.state.mining.lock().await;
         let _ = self.server.stop();

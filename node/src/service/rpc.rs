@@ -10,13 +10,15 @@ use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use parity_scale_codec::Decode;
 use salus_client::rpc::{
     AccountView, BlockId, BlockView, CallRequest, CallResultView, EventFilter, EventPage,
-    EventRecord, HeaderView, NodeInfo, ProofView, ReceiptView, SalusApiServer, TransactionView,
+    EventRecord, HeaderView, NodeInfo, PeerView, ProofView, ReceiptView, SalusApiServer, SyncView,
+    TransactionView,
 };
 use salus_primitives::{Address, BlockHeader, Hash, SignedTransaction, StateKey};
 use salus_runtime::wasm::TransactionEnv;
 use salus_runtime::{BlockContext, State};
 
 use super::{NodeState, views};
+use crate::network::{NetworkCommand, NetworkHandle};
 
 /// JSON-RPC error codes.
 mod codes {
@@ -75,6 +77,19 @@ impl RpcHandler {
             BlockId::Hash(text) => parse_hash(text, "block hash")?,
         };
         chain.store().header(&hash).map_err(internal)
+    }
+
+    /// The network, for the operator's `net_addPeer` / `net_banPeer`: only on a loopback RPC
+    /// address (anyone who can reach a public RPC port must not steer the node's peers).
+    fn require_network(&self) -> RpcResult<&NetworkHandle> {
+        if !self.state.config.rpc_addr.ip().is_loopback() {
+            return Err(invalid(
+                "net_addPeer and net_banPeer answer only on a loopback RPC address",
+            ));
+        }
+        self.state
+            .network()
+            .ok_or_else(|| invalid("this node has no peer-to-peer network"))
     }
 
     fn require_dev(&self) -> RpcResult<()> {
@@ -471,11 +486,63 @@ impl SalusApiServer for RpcHandler {
         }
     }
 
-    async fn net_peers(&self) -> RpcResult<Vec<String>> {
-        Ok(Vec::new())
+    async fn net_peers(&self) -> RpcResult<Vec<PeerView>> {
+        let Some(network) = self.state.network() else {
+            return Ok(Vec::new());
+        };
+        let peers = network
+            .ask(NetworkCommand::Peers)
+            .await
+            .ok_or_else(|| internal("the network has stopped"))?;
+        Ok(peers
+            .into_iter()
+            .map(|peer| PeerView {
+                peer_id: peer.peer_id.to_string(),
+                address: peer.address.to_string(),
+                direction: if peer.outbound { "outbound" } else { "inbound" }.into(),
+                score: peer.score,
+                head_number: peer.head_number,
+                agent: peer.agent,
+            })
+            .collect())
+    }
+
+    async fn net_add_peer(&self, address: String) -> RpcResult<bool> {
+        let network = self.require_network()?;
+        let address: libp2p::Multiaddr = address
+            .parse()
+            .map_err(|error| invalid(format!("bad multiaddr {address:?}: {error}")))?;
+        network
+            .ask(|reply| NetworkCommand::AddPeer(address, reply))
+            .await
+            .ok_or_else(|| internal("the network has stopped"))?
+            .map_err(|error| invalid(format!("cannot dial: {error}")))?;
+        Ok(true)
+    }
+
+    async fn net_ban_peer(&self, peer_id: String, seconds: u64) -> RpcResult<bool> {
+        let network = self.require_network()?;
+        let peer: libp2p::PeerId = peer_id
+            .parse()
+            .map_err(|error| invalid(format!("bad peer id {peer_id:?}: {error}")))?;
+        if seconds == 0 || seconds > 365 * 24 * 3600 {
+            return Err(invalid("a ban lasts 1 second to 1 year"));
+        }
+        network
+            .ask(|reply| {
+                NetworkCommand::BanPeer(peer, std::time::Duration::from_secs(seconds), reply)
+            })
+            .await
+            .ok_or_else(|| internal("the network has stopped"))?
+            .map_err(invalid)?;
+        Ok(true)
     }
 
     async fn node_info(&self) -> RpcResult<NodeInfo> {
+        let network = self.state.network();
+        let progress = network
+            .map(|network| network.progress())
+            .unwrap_or_default();
         let chain = self.state.chain();
         Ok(NodeInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -484,6 +551,22 @@ impl SalusApiServer for RpcHandler {
             head: views::header(&chain.head().header),
             dev: self.state.config.dev,
             pending_transactions: self.state.mempool().len(),
+            peer_id: network.map(|network| network.peer_id.to_string()),
+            listen_addresses: network
+                .map(|network| {
+                    network
+                        .listen_addrs()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            sync: SyncView {
+                syncing: progress.syncing,
+                current: chain.head().header.number,
+                target: progress.target,
+                blocks_per_second: progress.blocks_per_second,
+            },
         })
     }
 
@@ -493,8 +576,14 @@ impl SalusApiServer for RpcHandler {
             return Err(invalid("at most 1000 blocks per call"));
         }
         let mut hashes = Vec::new();
-        for _ in 0..blocks {
-            hashes.push(self.state.mine_block().await.map_err(internal)?.to_string());
+        // A search abandoned because a peer's block took the head does not count: mine again
+        // (within a bound, in case peers keep winning).
+        let mut attempts = 0u32;
+        while hashes.len() < blocks as usize && attempts < blocks.saturating_mul(10) {
+            attempts += 1;
+            if let Some(hash) = self.state.mine_block().await.map_err(internal)? {
+                hashes.push(hash.to_string());
+            }
         }
         Ok(hashes)
     }

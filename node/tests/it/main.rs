@@ -8,6 +8,7 @@ mod crash;
 mod dev_command;
 mod healthcare;
 mod mempool;
+mod network;
 mod operations;
 mod reorg;
 mod rpc;

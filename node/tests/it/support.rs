@@ -144,20 +144,56 @@ pub struct DevProcess {
     child: std::process::Child,
     /// The RPC address, `host:port`.
     pub address: String,
+    /// Its peer-to-peer address (`/ip4/127.0.0.1/tcp/N/p2p/ID`) when it joined a network.
+    pub p2p: Option<String>,
     /// The temporary directory (the chain is in `dev/`; CLI tests keep keys in `keys/`).
     pub dir: TempDir,
+    arguments: Vec<String>,
 }
 
 impl DevProcess {
     /// Starts `salus dev` mining every `block_time_ms` (0: only on `dev_mine`) and waits, with a
     /// deadline, for it to print its RPC address.
     pub fn start(block_time_ms: u64) -> DevProcess {
+        DevProcess::spawn(
+            tempfile::tempdir().unwrap(),
+            vec!["--block-time-ms".into(), block_time_ms.to_string()],
+        )
+    }
+
+    /// Starts `salus dev` on a loopback peer-to-peer port, dialling `bootnodes`, mining only on
+    /// `dev_mine`.
+    pub fn start_networked(bootnodes: &[&str]) -> DevProcess {
+        let mut arguments = vec![
+            "--block-time-ms".to_string(),
+            "0".to_string(),
+            "--p2p-listen".to_string(),
+            "/ip4/127.0.0.1/tcp/0".to_string(),
+        ];
+        for bootnode in bootnodes {
+            arguments.push("--bootnode".into());
+            arguments.push(bootnode.to_string());
+        }
+        DevProcess::spawn(tempfile::tempdir().unwrap(), arguments)
+    }
+
+    /// Kills the process with SIGKILL (no shutdown at all) and starts it again on the same data
+    /// directory with the same arguments.
+    pub fn kill_and_restart(mut self) -> DevProcess {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // The data directory moves to the new process; `self` drops an empty placeholder.
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let arguments = std::mem::take(&mut self.arguments);
+        DevProcess::spawn(dir, arguments)
+    }
+
+    fn spawn(dir: TempDir, arguments: Vec<String>) -> DevProcess {
         use std::io::{BufRead, BufReader};
         use std::process::{Command, Stdio};
-        let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_salus"))
-            .args(["dev", "--rpc-addr", "127.0.0.1:0", "--block-time-ms"])
-            .arg(block_time_ms.to_string())
+            .args(["dev", "--rpc-addr", "127.0.0.1:0"])
+            .args(&arguments)
             .arg("--data-dir")
             .arg(dir.path().join("dev"))
             .env("RUST_LOG", "warn")
@@ -168,26 +204,51 @@ impl DevProcess {
         let stdout = child.stdout.take().unwrap();
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut p2p = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.strip_prefix("P2P: ") {
+                    p2p = Some(rest.trim().to_string());
+                }
                 if let Some(rest) = line.strip_prefix("RPC: http://") {
                     let address = rest.split_whitespace().next().unwrap_or_default();
-                    let _ = sender.send(address.to_string());
+                    let _ = sender.send((address.to_string(), None));
+                }
+                if line.starts_with("Head: ") {
+                    // The banner is written in one piece: the P2P line came before this one.
+                    let _ = sender.send((String::new(), p2p.take()));
                 }
             }
         });
-        let address = receiver
-            .recv_timeout(std::time::Duration::from_secs(60))
+        let deadline = std::time::Duration::from_secs(60);
+        let (address, _) = receiver
+            .recv_timeout(deadline)
             .expect("salus dev printed its RPC address");
+        let (_, p2p) = receiver
+            .recv_timeout(deadline)
+            .expect("salus dev printed its banner");
         DevProcess {
             child,
             address,
+            p2p,
             dir,
+            arguments,
         }
+    }
+
+    /// Kills the process (SIGKILL), keeping its data directory.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// The HTTP RPC URL.
     pub fn http_url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// Its peer-to-peer address (panics if it has no network).
+    pub fn p2p(&self) -> &str {
+        self.p2p.as_deref().expect("a networked node")
     }
 }
 

@@ -144,6 +144,11 @@ impl Work {
     pub fn to_be_bytes(&self) -> [u8; 32] {
         u256_to_be(&self.0)
     }
+
+    /// From big-endian bytes.
+    pub fn from_be_bytes(bytes: [u8; 32]) -> Work {
+        Work(U256::from_big_endian(&bytes))
+    }
 }
 
 impl fmt::Debug for Work {

@@ -174,7 +174,7 @@ pub struct CallResultView {
 }
 
 /// What a node is.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeInfo {
     /// Software version.
@@ -189,6 +189,44 @@ pub struct NodeInfo {
     pub dev: bool,
     /// Pending transactions.
     pub pending_transactions: usize,
+    /// Peer id on the peer-to-peer network (none when the node has no network).
+    pub peer_id: Option<String>,
+    /// Addresses peers can dial, each ending in `/p2p/<peer id>`.
+    pub listen_addresses: Vec<String>,
+    /// Sync progress.
+    pub sync: SyncView,
+}
+
+/// Whether a node is catching up with its peers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncView {
+    /// Catching up.
+    pub syncing: bool,
+    /// Local head number.
+    pub current: u64,
+    /// Best head number a peer reported.
+    pub target: u64,
+    /// Blocks imported per second during this sync.
+    pub blocks_per_second: f64,
+}
+
+/// A connected peer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeerView {
+    /// Peer id.
+    pub peer_id: String,
+    /// Remote address.
+    pub address: String,
+    /// `outbound` if this node dialled it, else `inbound`.
+    pub direction: String,
+    /// Reputation (0 is clean; banned at -100).
+    pub score: i32,
+    /// Its head number, once it said.
+    pub head_number: Option<u64>,
+    /// Its client version, once identified.
+    pub agent: Option<String>,
 }
 
 /// Which events to return: one contract's, optionally filtered by topic position (`null`: any)
@@ -333,9 +371,17 @@ pub trait SalusApi {
     #[subscription(name = "events_subscribe" => "events_event", unsubscribe = "events_unsubscribe", item = EventRecord)]
     async fn events_subscribe(&self, filter: EventFilter) -> SubscriptionResult;
 
-    /// Connected peers (none until networking lands).
+    /// Connected peers.
     #[method(name = "net_peers")]
-    async fn net_peers(&self) -> RpcResult<Vec<String>>;
+    async fn net_peers(&self) -> RpcResult<Vec<PeerView>>;
+
+    /// Dials a peer by multiaddr (ending in `/p2p/<peer id>`).
+    #[method(name = "net_addPeer")]
+    async fn net_add_peer(&self, address: String) -> RpcResult<bool>;
+
+    /// Disconnects and bans a peer for `seconds`.
+    #[method(name = "net_banPeer")]
+    async fn net_ban_peer(&self, peer_id: String, seconds: u64) -> RpcResult<bool>;
 
     /// What this node is.
     #[method(name = "node_info")]

@@ -1,0 +1,780 @@
+//! The peer-to-peer network: rust-libp2p over TCP with Noise and Yamux, identify and ping,
+//! gossipsub for new blocks and transactions (validated by the chain before they are relayed),
+//! and a request-response sync protocol — headers first by block locator, then bodies in bounded
+//! parallel batches from every peer that has them, imported in order. Misbehaving peers are
+//! scored down and banned for a while.
+//!
+//! One task owns the swarm; the rest of the node talks to it through [`NetworkHandle`].
+
+mod peers;
+pub mod protocol;
+mod sync;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::gossipsub::{self, MessageAcceptance};
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, ProtocolSupport};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, noise, ping, tcp, yamux};
+use parity_scale_codec::{Decode, Encode};
+use salus_primitives::{Block, Hash, SignedTransaction};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::chain::ImportOutcome;
+use crate::service::{NodeError, NodeState};
+pub use peers::Misbehaviour;
+use peers::PeerBook;
+use protocol::{
+    ChainStatus, MAX_GOSSIP_BYTES, SYNC_PROTOCOL, SyncCodec, SyncRequest, SyncResponse,
+    blocks_topic, transactions_topic,
+};
+use sync::Sync;
+
+/// How often peers are asked for their chain status (to find better chains), bans expire and
+/// sync progress is logged.
+pub const STATUS_INTERVAL: Duration = Duration::from_secs(2);
+/// How long a sync request may take before the peer is considered gone for it.
+pub const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Default ban length.
+pub const DEFAULT_BAN: Duration = Duration::from_secs(10 * 60);
+/// Connections idle this long are closed (gossip keeps live ones busy).
+pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(120);
+/// The file in the data directory holding the node's ed25519 key (its peer id).
+pub const NODE_KEY_FILE: &str = "node_key";
+
+/// How the network is set up.
+#[derive(Clone, Debug)]
+pub struct NetworkConfig {
+    /// Addresses to listen on (`/ip4/0.0.0.0/tcp/30333`; port 0 picks a free one).
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start (each with its `/p2p/<peer id>`).
+    pub bootnodes: Vec<Multiaddr>,
+    /// Most inbound connections.
+    pub max_inbound: u32,
+    /// Most outbound connections.
+    pub max_outbound: u32,
+    /// Most connections from one IP address.
+    pub max_per_ip: u32,
+    /// How long a misbehaving peer stays banned.
+    pub ban_duration: Duration,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            listen: vec!["/ip4/0.0.0.0/tcp/30333".parse().expect("a valid multiaddr")],
+            bootnodes: Vec::new(),
+            max_inbound: 50,
+            max_outbound: 25,
+            max_per_ip: 8,
+            ban_duration: DEFAULT_BAN,
+        }
+    }
+}
+
+/// A connected peer, as `net_peers` shows it.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    /// Peer id.
+    pub peer_id: PeerId,
+    /// Remote address of the first connection.
+    pub address: Multiaddr,
+    /// Whether we dialled it.
+    pub outbound: bool,
+    /// Its reputation.
+    pub score: i32,
+    /// Its head, once it told us.
+    pub head_number: Option<u64>,
+    /// Its client (identify agent version), once known.
+    pub agent: Option<String>,
+}
+
+/// Where sync stands, as logs and `node_info` show it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncProgress {
+    /// Whether the node is catching up.
+    pub syncing: bool,
+    /// Local head number.
+    pub current: u64,
+    /// Best head number a peer reported.
+    pub target: u64,
+    /// Blocks imported per second over the sync so far.
+    pub blocks_per_second: f64,
+}
+
+/// Requests from the rest of the node.
+pub enum NetworkCommand {
+    /// Gossip a block this node produced.
+    PublishBlock(Block),
+    /// Gossip a transaction this node admitted from a client.
+    PublishTransaction(SignedTransaction),
+    /// Dial a peer.
+    AddPeer(Multiaddr, oneshot::Sender<Result<(), String>>),
+    /// Ban a peer (and disconnect it) for a while.
+    BanPeer(PeerId, Duration, oneshot::Sender<Result<(), String>>),
+    /// The connected peers.
+    Peers(oneshot::Sender<Vec<PeerInfo>>),
+}
+
+/// The node's way to the network task.
+#[derive(Clone)]
+pub struct NetworkHandle {
+    commands: mpsc::UnboundedSender<NetworkCommand>,
+    /// This node's peer id.
+    pub peer_id: PeerId,
+    listen_addrs: Arc<Mutex<Vec<Multiaddr>>>,
+    progress: Arc<Mutex<SyncProgress>>,
+}
+
+impl NetworkHandle {
+    /// Sends a command (dropped silently if the network task has stopped: the node is then
+    /// shutting down).
+    pub fn send(&self, command: NetworkCommand) {
+        let _ = self.commands.send(command);
+    }
+
+    /// The addresses the node listens on, with its peer id.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        self.listen_addrs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|addr| addr.clone().with(Protocol::P2p(self.peer_id)))
+            .collect()
+    }
+
+    /// Sync progress.
+    pub fn progress(&self) -> SyncProgress {
+        self.progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Asks the network task and waits for its answer.
+    pub async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> NetworkCommand,
+    ) -> Option<T> {
+        let (reply, answer) = oneshot::channel();
+        self.commands.send(make(reply)).ok()?;
+        answer.await.ok()
+    }
+}
+
+/// The libp2p behaviours of a Salus node.
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    blocked: libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::BlockedPeers>,
+    limits: libp2p::connection_limits::Behaviour,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    gossip: gossipsub::Behaviour,
+    sync: request_response::Behaviour<SyncCodec>,
+}
+
+/// What sync needs of the node (a trait so the state machine can be tested without one).
+pub trait NetworkState {
+    /// Block locator of the canonical chain: newest first, genesis last.
+    fn locator(&self) -> Vec<Hash>;
+    /// Whether the block is stored (valid so far).
+    fn has_block(&self, hash: &Hash) -> bool;
+    /// Imports a block that arrived by sync.
+    ///
+    /// # Errors
+    /// [`NodeError::Import`] when the block is refused.
+    fn import_synced(&self, block: Block) -> Result<(), NodeError>;
+}
+
+impl NetworkState for NodeState {
+    fn locator(&self) -> Vec<Hash> {
+        NodeState::locator(self)
+    }
+
+    fn has_block(&self, hash: &Hash) -> bool {
+        NodeState::has_block(self, hash)
+    }
+
+    fn import_synced(&self, block: Block) -> Result<(), NodeError> {
+        self.import(block).map(|_| ())
+    }
+}
+
+/// Loads the node key from the data directory, creating it (mode 0600) on first start.
+///
+/// # Errors
+/// [`NodeError::Network`] if the file cannot be read or written or holds no valid key.
+pub fn load_or_create_node_key(data_dir: &Path) -> Result<identity::Keypair, NodeError> {
+    let path = data_dir.join(NODE_KEY_FILE);
+    let network_error =
+        |reason: String| NodeError::Network(format!("{}: {reason}", path.display()));
+    match std::fs::read(&path) {
+        Ok(mut bytes) => {
+            if bytes.len() != 32 {
+                return Err(network_error(format!(
+                    "a node key is 32 bytes, found {}",
+                    bytes.len()
+                )));
+            }
+            identity::Keypair::ed25519_from_bytes(&mut bytes)
+                .map_err(|error| network_error(error.to_string()))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let keypair = identity::Keypair::generate_ed25519();
+            let secret = keypair
+                .clone()
+                .try_into_ed25519()
+                .expect("generated as ed25519")
+                .secret();
+            write_private(&path, secret.as_ref())
+                .map_err(|error| network_error(error.to_string()))?;
+            Ok(keypair)
+        }
+        Err(error) => Err(network_error(error.to_string())),
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Builds the swarm, starts listening and dialling, and returns the handle and the task's
+/// future.
+///
+/// # Errors
+/// [`NodeError::Network`] if the key cannot be loaded or an address cannot be listened on.
+pub fn start(
+    state: Arc<NodeState>,
+    config: NetworkConfig,
+    data_dir: &Path,
+) -> Result<
+    (
+        NetworkHandle,
+        impl std::future::Future<Output = Result<(), String>> + use<>,
+    ),
+    NodeError,
+> {
+    let keypair = load_or_create_node_key(data_dir)?;
+    let peer_id = keypair.public().to_peer_id();
+    let network_error = |error: &dyn std::fmt::Display| NodeError::Network(error.to_string());
+    let gossip_config = gossipsub::ConfigBuilder::default()
+        .max_transmit_size(MAX_GOSSIP_BYTES)
+        .validate_messages()
+        .validation_mode(gossipsub::ValidationMode::Strict)
+        // A message's id is the hash of its content, so the same block or transaction is
+        // delivered and relayed once however many peers publish it.
+        .message_id_fn(|message| {
+            gossipsub::MessageId::from(salus_primitives::keccak256(&message.data).0.to_vec())
+        })
+        .heartbeat_interval(Duration::from_millis(500))
+        .build()
+        .map_err(|error| network_error(&error))?;
+    let limits = libp2p::connection_limits::ConnectionLimits::default()
+        .with_max_established_incoming(Some(config.max_inbound))
+        .with_max_established_outgoing(Some(config.max_outbound))
+        .with_max_established_per_peer(Some(2));
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|error| network_error(&error))?
+        .with_behaviour(|key| {
+            Ok(Behaviour {
+                blocked: Default::default(),
+                limits: libp2p::connection_limits::Behaviour::new(limits),
+                identify: identify::Behaviour::new(
+                    identify::Config::new("/salus/1".into(), key.public())
+                        .with_agent_version(format!("salus/{}", env!("CARGO_PKG_VERSION"))),
+                ),
+                ping: ping::Behaviour::default(),
+                gossip: gossipsub::Behaviour::new(
+                    gossipsub::MessageAuthenticity::Signed(key.clone()),
+                    gossip_config,
+                )?,
+                sync: request_response::Behaviour::new(
+                    [(SYNC_PROTOCOL, ProtocolSupport::Full)],
+                    request_response::Config::default().with_request_timeout(SYNC_REQUEST_TIMEOUT),
+                ),
+            })
+        })
+        .map_err(|error| network_error(&error))?
+        .with_swarm_config(|swarm| swarm.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
+        .build();
+    let genesis = state.genesis_hash();
+    let blocks = blocks_topic(&genesis);
+    let transactions = transactions_topic(&genesis);
+    for topic in [&blocks, &transactions] {
+        swarm
+            .behaviour_mut()
+            .gossip
+            .subscribe(topic)
+            .map_err(|error| network_error(&error))?;
+    }
+    for addr in &config.listen {
+        swarm
+            .listen_on(addr.clone())
+            .map_err(|error| NodeError::Network(format!("cannot listen on {addr}: {error}")))?;
+    }
+    for bootnode in &config.bootnodes {
+        if let Err(error) = swarm.dial(bootnode.clone()) {
+            tracing::warn!(%bootnode, %error, "cannot dial bootnode");
+        }
+    }
+    let (commands, receiver) = mpsc::unbounded_channel();
+    let handle = NetworkHandle {
+        commands,
+        peer_id,
+        listen_addrs: Arc::default(),
+        progress: Arc::default(),
+    };
+    let task = Network {
+        swarm,
+        state,
+        peers: PeerBook::new(config.ban_duration),
+        connected: HashMap::new(),
+        statuses: HashMap::new(),
+        agents: HashMap::new(),
+        sync: Sync::default(),
+        blocks_topic: blocks.hash(),
+        transactions_topic: transactions.hash(),
+        config,
+        handle: handle.clone(),
+    };
+    Ok((handle, task.run(receiver)))
+}
+
+struct Connected {
+    address: Multiaddr,
+    outbound: bool,
+    connections: u32,
+}
+
+struct Network {
+    swarm: Swarm<Behaviour>,
+    state: Arc<NodeState>,
+    peers: PeerBook,
+    connected: HashMap<PeerId, Connected>,
+    statuses: HashMap<PeerId, ChainStatus>,
+    agents: HashMap<PeerId, String>,
+    sync: Sync,
+    blocks_topic: gossipsub::TopicHash,
+    transactions_topic: gossipsub::TopicHash,
+    config: NetworkConfig,
+    handle: NetworkHandle,
+}
+
+impl Network {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<NetworkCommand>,
+    ) -> Result<(), String> {
+        let mut ticker = tokio::time::interval(STATUS_INTERVAL);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.on_swarm_event(event),
+                command = commands.recv() => match command {
+                    Some(command) => self.on_command(command),
+                    None => return Ok(()),
+                },
+                _ = ticker.tick() => self.on_tick(),
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        for peer in self.peers.expire(now) {
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+            self.swarm
+                .behaviour_mut()
+                .gossip
+                .remove_blacklisted_peer(&peer);
+            tracing::info!(%peer, "ban expired");
+        }
+        let peers: Vec<PeerId> = self.connected.keys().copied().collect();
+        for peer in peers {
+            self.swarm
+                .behaviour_mut()
+                .sync
+                .send_request(&peer, SyncRequest::Status);
+        }
+        self.drive_sync();
+        self.publish_progress(true);
+    }
+
+    fn on_command(&mut self, command: NetworkCommand) {
+        match command {
+            NetworkCommand::PublishBlock(block) => {
+                self.publish(self.blocks_topic.clone(), block.encode());
+            }
+            NetworkCommand::PublishTransaction(transaction) => {
+                self.publish(self.transactions_topic.clone(), transaction.encode());
+            }
+            NetworkCommand::AddPeer(addr, reply) => {
+                let result = self.swarm.dial(addr).map_err(|error| error.to_string());
+                let _ = reply.send(result);
+            }
+            NetworkCommand::BanPeer(peer, duration, reply) => {
+                self.ban(peer, duration, "banned by the operator");
+                let _ = reply.send(Ok(()));
+            }
+            NetworkCommand::Peers(reply) => {
+                let peers = self
+                    .connected
+                    .iter()
+                    .map(|(peer_id, connected)| PeerInfo {
+                        peer_id: *peer_id,
+                        address: connected.address.clone(),
+                        outbound: connected.outbound,
+                        score: self.peers.score(peer_id),
+                        head_number: self.statuses.get(peer_id).map(|status| status.number),
+                        agent: self.agents.get(peer_id).cloned(),
+                    })
+                    .collect();
+                let _ = reply.send(peers);
+            }
+        }
+    }
+
+    fn publish(&mut self, topic: gossipsub::TopicHash, data: Vec<u8>) {
+        match self.swarm.behaviour_mut().gossip.publish(topic, data) {
+            Ok(_) | Err(gossipsub::PublishError::Duplicate) => {}
+            // No peers yet: the block or transaction reaches them through sync or the pool.
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {}
+            Err(error) => tracing::warn!(%error, "gossip publish failed"),
+        }
+    }
+
+    fn ban(&mut self, peer: PeerId, duration: Duration, reason: &str) {
+        self.peers.ban(peer, duration, Instant::now());
+        self.apply_ban(peer, reason);
+    }
+
+    fn apply_ban(&mut self, peer: PeerId, reason: &str) {
+        tracing::warn!(%peer, reason, "peer banned");
+        self.swarm.behaviour_mut().blocked.block_peer(peer);
+        self.swarm.behaviour_mut().gossip.blacklist_peer(&peer);
+        let _ = self.swarm.disconnect_peer_id(peer);
+        self.sync.forget_peer(&peer);
+        self.statuses.remove(&peer);
+    }
+
+    fn penalise(&mut self, peer: PeerId, misbehaviour: Misbehaviour) {
+        tracing::debug!(%peer, ?misbehaviour, "peer misbehaved");
+        if self.peers.penalise(peer, misbehaviour, Instant::now()) {
+            self.apply_ban(peer, &format!("{misbehaviour:?}"));
+        }
+    }
+
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, peer_id = %self.handle.peer_id, "listening for peers");
+                self.handle
+                    .listen_addrs
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(address);
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                connection_id,
+                ..
+            } => {
+                let address = endpoint.get_remote_address().clone();
+                if self.peers.is_banned(&peer_id, Instant::now()) {
+                    let _ = self.swarm.close_connection(connection_id);
+                    return;
+                }
+                if let Some(ip) = ip_of(&address)
+                    && self.connections_from(ip) >= self.config.max_per_ip
+                {
+                    tracing::debug!(%address, "too many connections from one IP address");
+                    let _ = self.swarm.close_connection(connection_id);
+                    return;
+                }
+                let entry = self.connected.entry(peer_id).or_insert(Connected {
+                    address,
+                    outbound: endpoint.is_dialer(),
+                    connections: 0,
+                });
+                entry.connections += 1;
+                if entry.connections == 1 {
+                    tracing::info!(peer = %peer_id, address = %entry.address, "peer connected");
+                    self.state.metrics().set_peers(self.connected.len());
+                    self.swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_request(&peer_id, SyncRequest::Status);
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, .. } => {
+                if let Some(entry) = self.connected.get_mut(&peer_id) {
+                    entry.connections = entry.connections.saturating_sub(1);
+                    if entry.connections == 0 {
+                        self.connected.remove(&peer_id);
+                        self.statuses.remove(&peer_id);
+                        self.sync.forget_peer(&peer_id);
+                        tracing::info!(peer = %peer_id, "peer disconnected");
+                        self.state.metrics().set_peers(self.connected.len());
+                        self.drive_sync();
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                self.agents.insert(peer_id, info.agent_version);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossip(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => {
+                let acceptance = if message.topic == self.blocks_topic {
+                    self.on_gossip_block(propagation_source, &message.data)
+                } else if message.topic == self.transactions_topic {
+                    self.on_gossip_transaction(propagation_source, &message.data)
+                } else {
+                    MessageAcceptance::Ignore
+                };
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossip
+                    .report_message_validation_result(&message_id, &propagation_source, acceptance);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync_event(event),
+            _ => {}
+        }
+    }
+
+    fn connections_from(&self, ip: IpAddr) -> u32 {
+        self.connected
+            .values()
+            .filter(|connected| ip_of(&connected.address) == Some(ip))
+            .map(|connected| connected.connections)
+            .sum()
+    }
+
+    fn on_gossip_block(&mut self, source: PeerId, data: &[u8]) -> MessageAcceptance {
+        let Ok(block) = decode_exact::<Block>(data) else {
+            self.penalise(source, Misbehaviour::MalformedMessage);
+            return MessageAcceptance::Reject;
+        };
+        let number = block.header.number;
+        match self.state.import(block) {
+            Ok(ImportOutcome::NewHead { .. } | ImportOutcome::StoredOnSideBranch) => {
+                MessageAcceptance::Accept
+            }
+            Ok(ImportOutcome::AlreadyKnown) => MessageAcceptance::Ignore,
+            Ok(ImportOutcome::HeldAsOrphan) => {
+                // We are missing its ancestors: ask the peer where it stands, and sync.
+                tracing::debug!(number, peer = %source, "block with an unknown parent");
+                self.swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&source, SyncRequest::Status);
+                MessageAcceptance::Ignore
+            }
+            Err(NodeError::Import(error)) if error.is_invalid_block() => {
+                tracing::warn!(peer = %source, %error, "invalid block from peer");
+                self.penalise(source, Misbehaviour::InvalidBlock);
+                MessageAcceptance::Reject
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot import a gossiped block");
+                MessageAcceptance::Ignore
+            }
+        }
+    }
+
+    fn on_gossip_transaction(&mut self, source: PeerId, data: &[u8]) -> MessageAcceptance {
+        let Ok(transaction) = decode_exact::<SignedTransaction>(data) else {
+            self.penalise(source, Misbehaviour::MalformedMessage);
+            return MessageAcceptance::Reject;
+        };
+        match self.state.admit(transaction) {
+            Ok(_) => MessageAcceptance::Accept,
+            Err(error) if error.is_malicious() => {
+                self.penalise(source, Misbehaviour::InvalidTransaction);
+                MessageAcceptance::Reject
+            }
+            // Stale nonces, a full pool, a duplicate: honest races, not relayed.
+            Err(_) => MessageAcceptance::Ignore,
+        }
+    }
+
+    fn on_sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let response = self.answer(request);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, response);
+                let _ = peer;
+            }
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => self.on_sync_response(peer, request_id, response),
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                tracing::debug!(%peer, %error, "sync request failed");
+                self.sync.request_failed(request_id);
+                self.drive_sync();
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                if let request_response::InboundFailure::Io(io_error) = &error {
+                    tracing::debug!(%peer, %io_error, "malformed sync request");
+                    self.penalise(peer, Misbehaviour::MalformedMessage);
+                }
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    /// Serves a sync request from the local chain.
+    fn answer(&self, request: SyncRequest) -> SyncResponse {
+        match request {
+            SyncRequest::Status => SyncResponse::Status(self.state.chain_status()),
+            SyncRequest::Headers { locator, max } => SyncResponse::Headers(
+                self.state
+                    .headers_after(&locator, max.min(protocol::MAX_HEADERS_PER_RESPONSE)),
+            ),
+            SyncRequest::Bodies { hashes } => {
+                SyncResponse::Bodies(self.state.bodies(&hashes, protocol::MAX_RESPONSE_BYTES / 2))
+            }
+        }
+    }
+
+    fn on_sync_response(
+        &mut self,
+        peer: PeerId,
+        request_id: request_response::OutboundRequestId,
+        response: SyncResponse,
+    ) {
+        match response {
+            SyncResponse::Status(status) => {
+                if status.genesis != self.state.genesis_hash() {
+                    self.penalise(peer, Misbehaviour::WrongNetwork);
+                    return;
+                }
+                self.statuses.insert(peer, status);
+                self.drive_sync();
+            }
+            SyncResponse::Headers(headers) => {
+                match self
+                    .sync
+                    .on_headers(request_id, peer, headers, &*self.state)
+                {
+                    Ok(()) => {}
+                    Err(misbehaviour) => self.penalise(peer, misbehaviour),
+                }
+                self.drive_sync();
+            }
+            SyncResponse::Bodies(bodies) => {
+                let outcome = self.sync.on_bodies(request_id, peer, bodies, &*self.state);
+                for (culprit, misbehaviour) in outcome {
+                    self.penalise(culprit, misbehaviour);
+                }
+                self.drive_sync();
+            }
+        }
+    }
+
+    /// Starts or continues sync towards the peer with the most work.
+    fn drive_sync(&mut self) {
+        let local = self.state.chain_status();
+        let requests = self
+            .sync
+            .next_requests(&local, &self.statuses, &*self.state);
+        for (peer, request) in requests {
+            let request_id = self
+                .swarm
+                .behaviour_mut()
+                .sync
+                .send_request(&peer, request.clone());
+            self.sync.sent(request_id, peer, request);
+        }
+        self.publish_progress(false);
+    }
+
+    fn publish_progress(&mut self, log: bool) {
+        let current = self.state.chain_status().number;
+        let progress = self.sync.progress(current, &self.statuses);
+        if log && progress.syncing {
+            tracing::info!(
+                height = progress.current,
+                target = progress.target,
+                blocks_per_second = format!("{:.1}", progress.blocks_per_second),
+                "catching up"
+            );
+        }
+        *self
+            .handle
+            .progress
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = progress;
+    }
+}
+
+fn ip_of(address: &Multiaddr) -> Option<IpAddr> {
+    address.iter().find_map(|component| match component {
+        Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
+        Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
+        _ => None,
+    })
+}
+
+/// Decodes all of `bytes` as `M` (trailing bytes are an error).
+fn decode_exact<M: Decode>(bytes: &[u8]) -> Result<M, parity_scale_codec::Error> {
+    let mut input = bytes;
+    let message = M::decode(&mut input)?;
+    if input.is_empty() {
+        Ok(message)
+    } else {
+        Err("trailing bytes".into())
+    }
+}

@@ -1,0 +1,168 @@
+//! Separate `salus dev` processes joined over libp2p on loopback: gossip of blocks and
+//! transactions, headers-first sync of a long chain from two peers, and recovery from a SIGKILL
+//! in the middle of a sync.
+
+use std::time::{Duration, Instant};
+
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use parity_scale_codec::Encode;
+use salus_client::rpc::{HeaderView, SalusApiClient};
+use salus_primitives::Address;
+
+use crate::support::{DevProcess, dev_key, transfer};
+
+/// Generous: CI machines are slow and shared; the tests poll and finish as soon as they can.
+const DEADLINE: Duration = Duration::from_secs(90);
+
+fn client(node: &DevProcess) -> HttpClient {
+    HttpClientBuilder::default().build(node.http_url()).unwrap()
+}
+
+/// Polls `check` until it returns `Some` or the deadline passes.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn head(node: &HttpClient) -> HeaderView {
+    node.chain_head().await.unwrap()
+}
+
+/// Waits until every node has the same head at `number` or above, and returns it.
+async fn converged(nodes: &[&HttpClient], number: u64) -> HeaderView {
+    eventually("the nodes to converge", || async {
+        let mut heads = Vec::new();
+        for node in nodes {
+            heads.push(head(node).await);
+        }
+        let first = heads[0].clone();
+        (first.number >= number && heads.iter().all(|other| *other == first)).then_some(first)
+    })
+    .await
+}
+
+async fn peer_count(node: &HttpClient) -> usize {
+    node.net_peers().await.unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_converge_and_a_transaction_sent_to_one_is_mined_by_another() {
+    let a = DevProcess::start_networked(&[]);
+    let b = DevProcess::start_networked(&[a.p2p()]);
+    let c = DevProcess::start_networked(&[a.p2p(), b.p2p()]);
+    let (rpc_a, rpc_b, rpc_c) = (client(&a), client(&b), client(&c));
+    eventually("the peers to connect", || async {
+        (peer_count(&rpc_a).await == 2 && peer_count(&rpc_c).await == 2).then_some(())
+    })
+    .await;
+    let info = rpc_b.node_info().await.unwrap();
+    assert!(info.peer_id.is_some());
+    assert!(
+        info.listen_addresses[0].ends_with(info.peer_id.as_deref().unwrap()),
+        "{info:?}"
+    );
+
+    rpc_a.dev_mine(5).await.unwrap();
+    let agreed = converged(&[&rpc_a, &rpc_b, &rpc_c], 5).await;
+    assert_eq!(agreed.number, 5);
+
+    // A transfer submitted to B reaches A's pool by gossip, A mines it, C sees the receipt.
+    let recipient = Address([0x42; 20]);
+    let transaction = transfer(&dev_key(3), 0, recipient, 1_000);
+    let hash = rpc_b
+        .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
+        .await
+        .unwrap();
+    eventually("the transaction to reach A", || async {
+        (rpc_a.node_info().await.unwrap().pending_transactions == 1).then_some(())
+    })
+    .await;
+    rpc_a.dev_mine(1).await.unwrap();
+    let receipt = eventually("C to see the receipt", || async {
+        rpc_c.tx_receipt(hash.clone()).await.unwrap()
+    })
+    .await;
+    assert_eq!(receipt.status, "success");
+    let agreed = converged(&[&rpc_a, &rpc_b, &rpc_c], 6).await;
+    assert_eq!(
+        rpc_c
+            .state_get_account(recipient.to_string(), None)
+            .await
+            .unwrap()
+            .balance,
+        "1000"
+    );
+    assert_eq!(head(&rpc_b).await.state_root, agreed.state_root);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_node_syncs_a_long_chain_from_two_peers_and_survives_a_kill_during_sync() {
+    const LENGTH: u64 = 500;
+    let a = DevProcess::start_networked(&[]);
+    let rpc_a = client(&a);
+    // Mine in chunks (one RPC call may mine at most 1000).
+    let recipient = Address([0x24; 20]);
+    for round in 0..5u64 {
+        let transaction = transfer(&dev_key(2), round, recipient, 10);
+        rpc_a
+            .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
+            .await
+            .unwrap();
+        rpc_a.dev_mine((LENGTH / 5) as u32).await.unwrap();
+    }
+    assert_eq!(head(&rpc_a).await.number, LENGTH);
+    let b = DevProcess::start_networked(&[a.p2p()]);
+    let rpc_b = client(&b);
+    converged(&[&rpc_a, &rpc_b], LENGTH).await;
+
+    // C syncs from A and B; it is killed with SIGKILL mid-way and restarted.
+    let c = DevProcess::start_networked(&[a.p2p(), b.p2p()]);
+    let rpc_c = client(&c);
+    eventually("C to start syncing", || async {
+        let info = rpc_c.node_info().await.ok()?;
+        (info.head.number > 0).then_some(())
+    })
+    .await;
+    let c = c.kill_and_restart();
+    let rpc_c = client(&c);
+    let agreed = converged(&[&rpc_a, &rpc_b, &rpc_c], LENGTH).await;
+    assert_eq!(agreed.number, LENGTH);
+    assert_eq!(
+        rpc_c
+            .state_get_account(recipient.to_string(), None)
+            .await
+            .unwrap()
+            .balance,
+        "50"
+    );
+    let peers = rpc_c.net_peers().await.unwrap();
+    assert_eq!(peers.len(), 2, "{peers:?}");
+    assert!(peers.iter().all(|peer| peer.head_number == Some(LENGTH)));
+    assert!(!rpc_c.node_info().await.unwrap().sync.syncing);
+
+    // The database C built through sync and a crash re-verifies from genesis.
+    let mut c = c;
+    c.kill();
+    let data_dir = c.dir.path().join("dev");
+    let verify = std::process::Command::new(env!("CARGO_BIN_EXE_salus"))
+        .arg("verify-chain")
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}

@@ -118,6 +118,8 @@ pub enum NetworkCommand {
     AddPeer(Multiaddr, oneshot::Sender<Result<(), String>>),
     /// Ban a peer (and disconnect it) for a while.
     BanPeer(PeerId, Duration, oneshot::Sender<Result<(), String>>),
+    /// Lift a ban; returns whether the peer was banned.
+    UnbanPeer(PeerId, oneshot::Sender<bool>),
     /// The connected peers.
     Peers(oneshot::Sender<Vec<PeerInfo>>),
 }
@@ -438,6 +440,15 @@ impl Network {
                 self.ban(peer, duration, "banned by the operator");
                 let _ = reply.send(Ok(()));
             }
+            NetworkCommand::UnbanPeer(peer, reply) => {
+                let was_banned = self.peers.unban(&peer);
+                self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+                self.swarm
+                    .behaviour_mut()
+                    .gossip
+                    .remove_blacklisted_peer(&peer);
+                let _ = reply.send(was_banned);
+            }
             NetworkCommand::Peers(reply) => {
                 let peers = self
                     .connected
@@ -666,7 +677,11 @@ impl Network {
                 self.drive_sync();
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
-                if let request_response::InboundFailure::Io(io_error) = &error {
+                // Only a request that arrived whole and broke the protocol (undecodable, over a
+                // limit) is misbehaviour; a cut connection is not.
+                if let request_response::InboundFailure::Io(io_error) = &error
+                    && io_error.kind() == std::io::ErrorKind::InvalidData
+                {
                     tracing::debug!(%peer, %io_error, "malformed sync request");
                     self.penalise(peer, Misbehaviour::MalformedMessage);
                 }

@@ -18,7 +18,8 @@ pub enum Misbehaviour {
     /// A block that fails validation (bad proof of work, bad roots, bad transactions): one is
     /// enough to ban, since honest nodes validate before relaying.
     InvalidBlock,
-    /// A message that does not decode, or a malformed sync exchange.
+    /// A message that does not decode or breaks a size limit: honest nodes never send one (a
+    /// cut connection is an I/O error, not this), so one is enough to ban.
     MalformedMessage,
     /// A transaction with a bad signature or for another chain (ten make a ban: a flood).
     InvalidTransaction,
@@ -32,8 +33,10 @@ impl Misbehaviour {
     /// The score penalty.
     pub fn penalty(self) -> i32 {
         match self {
-            Misbehaviour::InvalidBlock | Misbehaviour::WrongNetwork => 100,
-            Misbehaviour::MalformedMessage | Misbehaviour::BadSyncResponse => 50,
+            Misbehaviour::InvalidBlock
+            | Misbehaviour::WrongNetwork
+            | Misbehaviour::MalformedMessage => 100,
+            Misbehaviour::BadSyncResponse => 50,
             Misbehaviour::InvalidTransaction => 10,
         }
     }
@@ -91,6 +94,11 @@ impl PeerBook {
     pub fn ban(&mut self, peer: PeerId, duration: Duration, now: Instant) {
         self.bans.insert(peer, now + duration);
         self.reputations.remove(&peer);
+    }
+
+    /// Lifts a ban; returns whether there was one.
+    pub fn unban(&mut self, peer: &PeerId) -> bool {
+        self.bans.remove(peer).is_some()
     }
 
     /// Whether the peer is banned now.
@@ -152,12 +160,15 @@ mod tests {
         expected.sort();
         assert_eq!(expired, expected);
         assert!(!book.is_banned(&forger, later));
+        book.ban(forger, Duration::from_secs(60), later);
+        assert!(book.unban(&forger));
+        assert!(!book.is_banned(&forger, later));
 
         let sloppy = PeerId::random();
-        book.penalise(sloppy, Misbehaviour::MalformedMessage, now);
+        book.penalise(sloppy, Misbehaviour::BadSyncResponse, now);
         book.penalise(
             sloppy,
-            Misbehaviour::MalformedMessage,
+            Misbehaviour::BadSyncResponse,
             now + Duration::from_secs(20 * 60),
         );
         assert_eq!(

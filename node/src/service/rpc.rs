@@ -84,7 +84,7 @@ impl RpcHandler {
     fn require_network(&self) -> RpcResult<&NetworkHandle> {
         if !self.state.config.rpc_addr.ip().is_loopback() {
             return Err(invalid(
-                "net_addPeer and net_banPeer answer only on a loopback RPC address",
+                "net_addPeer, net_banPeer and net_unbanPeer answer only on a loopback RPC address",
             ));
         }
         self.state
@@ -536,6 +536,17 @@ impl SalusApiServer for RpcHandler {
             .ok_or_else(|| internal("the network has stopped"))?
             .map_err(invalid)?;
         Ok(true)
+    }
+
+    async fn net_unban_peer(&self, peer_id: String) -> RpcResult<bool> {
+        let network = self.require_network()?;
+        let peer: libp2p::PeerId = peer_id
+            .parse()
+            .map_err(|error| invalid(format!("bad peer id {peer_id:?}: {error}")))?;
+        network
+            .ask(|reply| NetworkCommand::UnbanPeer(peer, reply))
+            .await
+            .ok_or_else(|| internal("the network has stopped"))
     }
 
     async fn node_info(&self) -> RpcResult<NodeInfo> {

@@ -166,3 +166,85 @@ async fn a_late_node_syncs_a_long_chain_from_two_peers_and_survives_a_kill_durin
         String::from_utf8_lossy(&verify.stderr)
     );
 }
+
+async fn peer_id(node: &HttpClient) -> String {
+    node.node_info().await.unwrap().peer_id.unwrap()
+}
+
+async fn submit(node: &HttpClient, transaction: &salus_primitives::SignedTransaction) -> String {
+    node.tx_submit(format!("0x{}", hex::encode(transaction.encode())))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_partition_heals_every_node_follows_the_heavier_branch_and_loses_no_transaction() {
+    let a = DevProcess::start_networked(&[]);
+    let b = DevProcess::start_networked(&[a.p2p()]);
+    let c = DevProcess::start_networked(&[a.p2p(), b.p2p()]);
+    let (rpc_a, rpc_b, rpc_c) = (client(&a), client(&b), client(&c));
+    eventually("the peers to connect", || async {
+        (peer_count(&rpc_a).await == 2 && peer_count(&rpc_c).await == 2).then_some(())
+    })
+    .await;
+    rpc_a.dev_mine(3).await.unwrap();
+    converged(&[&rpc_a, &rpc_b, &rpc_c], 3).await;
+
+    // Split {A} from {B, C}: each side bans the other.
+    let (id_a, id_b, id_c) = (
+        peer_id(&rpc_a).await,
+        peer_id(&rpc_b).await,
+        peer_id(&rpc_c).await,
+    );
+    for (node, other) in [
+        (&rpc_a, &id_b),
+        (&rpc_a, &id_c),
+        (&rpc_b, &id_a),
+        (&rpc_c, &id_a),
+    ] {
+        assert!(node.net_ban_peer(other.clone(), 3_600).await.unwrap());
+    }
+    eventually("the partition", || async {
+        (peer_count(&rpc_a).await == 0 && peer_count(&rpc_b).await == 1).then_some(())
+    })
+    .await;
+
+    // Both sides take transactions and mine; {B, C} mines more.
+    let on_a = transfer(&dev_key(4), 0, Address([0xa1; 20]), 7);
+    let on_b = transfer(&dev_key(5), 0, Address([0xb1; 20]), 9);
+    let hash_a = submit(&rpc_a, &on_a).await;
+    let hash_b = submit(&rpc_b, &on_b).await;
+    rpc_a.dev_mine(2).await.unwrap();
+    rpc_b.dev_mine(4).await.unwrap();
+    let heavier = converged(&[&rpc_b, &rpc_c], 7).await;
+    assert_eq!(head(&rpc_a).await.number, 5);
+    assert!(rpc_a.tx_receipt(hash_a.clone()).await.unwrap().is_some());
+
+    // Heal: lift the bans and reconnect.
+    for (node, other) in [
+        (&rpc_a, &id_b),
+        (&rpc_a, &id_c),
+        (&rpc_b, &id_a),
+        (&rpc_c, &id_a),
+    ] {
+        assert!(node.net_unban_peer(other.clone()).await.unwrap());
+    }
+    assert!(rpc_a.net_add_peer(b.p2p().to_string()).await.unwrap());
+    let agreed = converged(&[&rpc_a, &rpc_b, &rpc_c], 7).await;
+    assert_eq!(agreed, heavier, "A reorganised onto the heavier branch");
+
+    // A's transaction was on the losing branch: it is pending again, and is mined.
+    assert!(rpc_a.tx_receipt(hash_a.clone()).await.unwrap().is_none());
+    eventually("A's transaction back in its pool", || async {
+        (rpc_a.node_info().await.unwrap().pending_transactions == 1).then_some(())
+    })
+    .await;
+    rpc_a.dev_mine(1).await.unwrap();
+    converged(&[&rpc_a, &rpc_b, &rpc_c], 8).await;
+    for node in [&rpc_a, &rpc_b, &rpc_c] {
+        for hash in [&hash_a, &hash_b] {
+            let receipt = node.tx_receipt(hash.clone()).await.unwrap();
+            assert_eq!(receipt.expect("mined").status, "success");
+        }
+    }
+}

@@ -383,6 +383,10 @@ pub trait SalusApi {
     #[method(name = "net_banPeer")]
     async fn net_ban_peer(&self, peer_id: String, seconds: u64) -> RpcResult<bool>;
 
+    /// Lifts a ban; returns whether the peer was banned.
+    #[method(name = "net_unbanPeer")]
+    async fn net_unban_peer(&self, peer_id: String) -> RpcResult<bool>;
+
     /// What this node is.
     #[method(name = "node_info")]
     async fn node_info(&self) -> RpcResult<NodeInfo>;

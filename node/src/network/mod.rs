@@ -32,7 +32,7 @@ pub use peers::Misbehaviour;
 use peers::PeerBook;
 use protocol::{
     ChainStatus, MAX_GOSSIP_BYTES, SYNC_PROTOCOL, SyncCodec, SyncRequest, SyncResponse,
-    blocks_topic, transactions_topic,
+    WireRequest, blocks_topic, transactions_topic,
 };
 use sync::Sync;
 
@@ -418,7 +418,7 @@ impl Network {
             self.swarm
                 .behaviour_mut()
                 .sync
-                .send_request(&peer, SyncRequest::Status);
+                .send_request(&peer, WireRequest::Valid(SyncRequest::Status));
         }
         self.drive_sync();
         self.publish_progress(true);
@@ -537,7 +537,7 @@ impl Network {
                     self.swarm
                         .behaviour_mut()
                         .sync
-                        .send_request(&peer_id, SyncRequest::Status);
+                        .send_request(&peer_id, WireRequest::Valid(SyncRequest::Status));
                 }
             }
             SwarmEvent::ConnectionClosed { peer_id, .. } => {
@@ -608,7 +608,7 @@ impl Network {
                 self.swarm
                     .behaviour_mut()
                     .sync
-                    .send_request(&source, SyncRequest::Status);
+                    .send_request(&source, WireRequest::Valid(SyncRequest::Status));
                 MessageAcceptance::Ignore
             }
             Err(NodeError::Import(error)) if error.is_invalid_block() => {
@@ -639,7 +639,7 @@ impl Network {
         }
     }
 
-    fn on_sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+    fn on_sync_event(&mut self, event: request_response::Event<WireRequest, SyncResponse>) {
         match event {
             request_response::Event::Message {
                 peer,
@@ -648,15 +648,20 @@ impl Network {
                         request, channel, ..
                     },
                 ..
-            } => {
-                let response = self.answer(request);
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_response(channel, response);
-                let _ = peer;
-            }
+            } => match request {
+                WireRequest::Valid(request) => {
+                    let response = self.answer(request);
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, response);
+                }
+                WireRequest::Malformed(reason) => {
+                    tracing::debug!(%peer, reason, "malformed sync request");
+                    self.penalise(peer, Misbehaviour::MalformedMessage);
+                }
+            },
             request_response::Event::Message {
                 peer,
                 message:
@@ -674,18 +679,16 @@ impl Network {
             } => {
                 tracing::debug!(%peer, %error, "sync request failed");
                 self.sync.request_failed(request_id);
-                self.drive_sync();
-            }
-            request_response::Event::InboundFailure { peer, error, .. } => {
-                // Only a request that arrived whole and broke the protocol (undecodable, over a
-                // limit) is misbehaviour; a cut connection is not.
-                if let request_response::InboundFailure::Io(io_error) = &error
+                // A response that arrived and broke the protocol is misbehaviour; a timeout or a
+                // cut connection is not.
+                if let request_response::OutboundFailure::Io(io_error) = &error
                     && io_error.kind() == std::io::ErrorKind::InvalidData
                 {
-                    tracing::debug!(%peer, %io_error, "malformed sync request");
                     self.penalise(peer, Misbehaviour::MalformedMessage);
                 }
+                self.drive_sync();
             }
+            request_response::Event::InboundFailure { .. } => {}
             request_response::Event::ResponseSent { .. } => {}
         }
     }
@@ -750,7 +753,7 @@ impl Network {
                 .swarm
                 .behaviour_mut()
                 .sync
-                .send_request(&peer, request.clone());
+                .send_request(&peer, WireRequest::Valid(request.clone()));
             self.sync.sent(request_id, peer, request);
         }
         self.publish_progress(false);

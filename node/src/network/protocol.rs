@@ -72,6 +72,17 @@ pub enum SyncRequest {
     },
 }
 
+/// A request as read from the wire. A request that breaks the protocol (over the size limit,
+/// undecodable) is surfaced as `Malformed` rather than as a read error: libp2p drops a request
+/// whose reading fails without telling the node, and the peer must be charged for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WireRequest {
+    /// A well-formed request.
+    Valid(SyncRequest),
+    /// A protocol violation, and what it was.
+    Malformed(String),
+}
+
 /// A sync response.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum SyncResponse {
@@ -125,23 +136,34 @@ fn decode_exact<M: Decode>(bytes: &[u8]) -> io::Result<M> {
 
 impl libp2p::request_response::Codec for SyncCodec {
     type Protocol = StreamProtocol;
-    type Request = SyncRequest;
+    type Request = WireRequest;
     type Response = SyncResponse;
 
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncRequest>
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<WireRequest>
     where
         T: AsyncRead + Unpin + Send,
     {
-        let request: SyncRequest = decode_exact(&read_frame(io, MAX_REQUEST_BYTES).await?)?;
-        match &request {
-            SyncRequest::Headers { locator, .. } if locator.len() > MAX_LOCATOR_HASHES => Err(
-                io::Error::new(io::ErrorKind::InvalidData, "locator too long"),
-            ),
-            SyncRequest::Bodies { hashes } if hashes.len() > MAX_BODIES_PER_REQUEST => Err(
-                io::Error::new(io::ErrorKind::InvalidData, "too many bodies asked"),
-            ),
-            _ => Ok(request),
-        }
+        let malformed = |error: io::Error| WireRequest::Malformed(error.to_string());
+        let bytes = match read_frame(io, MAX_REQUEST_BYTES).await {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == io::ErrorKind::InvalidData => {
+                return Ok(malformed(error));
+            }
+            Err(error) => return Err(error),
+        };
+        let request: SyncRequest = match decode_exact(&bytes) {
+            Ok(request) => request,
+            Err(error) => return Ok(malformed(error)),
+        };
+        Ok(match &request {
+            SyncRequest::Headers { locator, .. } if locator.len() > MAX_LOCATOR_HASHES => {
+                WireRequest::Malformed("locator too long".into())
+            }
+            SyncRequest::Bodies { hashes } if hashes.len() > MAX_BODIES_PER_REQUEST => {
+                WireRequest::Malformed("too many bodies asked".into())
+            }
+            _ => WireRequest::Valid(request),
+        })
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<SyncResponse>
@@ -155,12 +177,17 @@ impl libp2p::request_response::Codec for SyncCodec {
         &mut self,
         _: &StreamProtocol,
         io: &mut T,
-        request: SyncRequest,
+        request: WireRequest,
     ) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &request.encode()).await
+        match request {
+            WireRequest::Valid(request) => write_frame(io, &request.encode()).await,
+            WireRequest::Malformed(reason) => {
+                Err(io::Error::new(io::ErrorKind::InvalidInput, reason))
+            }
+        }
     }
 
     async fn write_response<T>(
@@ -197,7 +224,11 @@ mod tests {
             };
             let mut wire = Cursor::new(Vec::new());
             SyncCodec
-                .write_request(&SYNC_PROTOCOL, &mut wire, request.clone())
+                .write_request(
+                    &SYNC_PROTOCOL,
+                    &mut wire,
+                    WireRequest::Valid(request.clone()),
+                )
                 .await
                 .unwrap();
             let mut read = Cursor::new(wire.into_inner());
@@ -206,44 +237,56 @@ mod tests {
                     .read_request(&SYNC_PROTOCOL, &mut read)
                     .await
                     .unwrap(),
-                request
+                WireRequest::Valid(request)
             );
+            let is_malformed = |request: WireRequest| matches!(request, WireRequest::Malformed(_));
 
             // An announced length over the limit is refused before reading it.
             let mut oversized =
                 Cursor::new(((MAX_REQUEST_BYTES + 1) as u32).to_be_bytes().to_vec());
-            let error = SyncCodec
+            let request = SyncCodec
                 .read_request(&SYNC_PROTOCOL, &mut oversized)
                 .await
-                .unwrap_err();
-            assert!(error.to_string().contains("exceeds the limit"));
+                .unwrap();
+            assert!(
+                matches!(&request, WireRequest::Malformed(reason) if reason.contains("exceeds the limit")),
+                "{request:?}"
+            );
             // Garbage is a decoding error, not a panic.
             let mut garbage = Cursor::new(framed(&[0xff, 0x13, 0x37]));
-            assert!(
+            assert!(is_malformed(
                 SyncCodec
                     .read_request(&SYNC_PROTOCOL, &mut garbage)
                     .await
-                    .is_err()
-            );
+                    .unwrap()
+            ));
             // Trailing bytes after a valid message are refused.
             let mut trailing_bytes = SyncRequest::Status.encode();
             trailing_bytes.push(0);
             let mut trailing = Cursor::new(framed(&trailing_bytes));
-            assert!(
+            assert!(is_malformed(
                 SyncCodec
                     .read_request(&SYNC_PROTOCOL, &mut trailing)
                     .await
-                    .is_err()
-            );
+                    .unwrap()
+            ));
             // A locator longer than the limit is refused.
             let long = SyncRequest::Headers {
                 locator: vec![Hash([0; 32]); MAX_LOCATOR_HASHES + 1],
                 max: 1,
             };
             let mut long = Cursor::new(framed(&long.encode()));
-            assert!(
+            assert!(is_malformed(
                 SyncCodec
                     .read_request(&SYNC_PROTOCOL, &mut long)
+                    .await
+                    .unwrap()
+            ));
+            // A stream cut short is an I/O error (not the peer's fault to charge).
+            let mut cut = Cursor::new(vec![0, 0, 0, 9, 1]);
+            assert!(
+                SyncCodec
+                    .read_request(&SYNC_PROTOCOL, &mut cut)
                     .await
                     .is_err()
             );

@@ -7,6 +7,7 @@ mod contracts;
 mod crash;
 mod dev_command;
 mod healthcare;
+mod hostile_peer;
 mod mempool;
 mod network;
 mod operations;

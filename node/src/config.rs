@@ -47,6 +47,8 @@ pub struct P2pSection {
     pub max_per_ip: Option<u32>,
     /// How long a misbehaving peer is banned, seconds.
     pub ban_seconds: Option<u64>,
+    /// Keep bans across restarts (default false: a restart clears them).
+    pub persist_bans: Option<bool>,
 }
 
 impl P2pSection {
@@ -110,6 +112,7 @@ impl P2pSection {
             ban_duration: self
                 .ban_seconds
                 .map_or(defaults.ban_duration, std::time::Duration::from_secs),
+            persist_bans: self.persist_bans.unwrap_or(defaults.persist_bans),
         }))
     }
 }
@@ -266,5 +269,51 @@ mod tests {
         let parsed: ConfigFile =
             toml::from_str("genesis = \"dev\"\n[mining]\nenabled = true\nthreads = 2\n").unwrap();
         assert_eq!(parsed.mining.threads, Some(2));
+    }
+
+    #[test]
+    fn p2p_settings_are_checked_and_flags_override_the_file() {
+        let file: ConfigFile = toml::from_str(
+            "[p2p]\nlisten = [\"/ip4/0.0.0.0/tcp/4000\"]\nmax_per_ip = 2\npersist_bans = true\n",
+        )
+        .unwrap();
+        let network = file.p2p.network_config(&[], &[]).unwrap().unwrap();
+        assert_eq!(network.listen[0].to_string(), "/ip4/0.0.0.0/tcp/4000");
+        assert_eq!(network.max_per_ip, 2);
+        assert!(network.persist_bans);
+        let flagged = file
+            .p2p
+            .network_config(&["/ip4/127.0.0.1/tcp/5000".to_string()], &[])
+            .unwrap()
+            .unwrap();
+        assert_eq!(flagged.listen[0].to_string(), "/ip4/127.0.0.1/tcp/5000");
+
+        let error = file
+            .p2p
+            .network_config(&[], &["/ip4/1.2.3.4/tcp/30333".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("p2p.bootnodes") && error.contains("/p2p/"),
+            "{error}"
+        );
+        let error = file
+            .p2p
+            .network_config(&["tcp://nowhere".to_string()], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("p2p.listen") && error.contains("tcp://nowhere"),
+            "{error}"
+        );
+        let zero: ConfigFile = toml::from_str("[p2p]\nmax_inbound = 0\n").unwrap();
+        let error = zero.p2p.network_config(&[], &[]).unwrap_err().to_string();
+        assert!(error.contains("p2p.max_inbound"), "{error}");
+        let off: ConfigFile = toml::from_str("[p2p]\nenabled = false\n").unwrap();
+        assert!(off.p2p.network_config(&[], &[]).unwrap().is_none());
+        let typo = toml::from_str::<ConfigFile>("[p2p]\nbootnode = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(typo.contains("bootnode"), "{typo}");
     }
 }

@@ -47,6 +47,8 @@ pub const DEFAULT_BAN: Duration = Duration::from_secs(10 * 60);
 pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(120);
 /// The file in the data directory holding the node's ed25519 key (its peer id).
 pub const NODE_KEY_FILE: &str = "node_key";
+/// The file in the data directory holding persisted bans: one `PEER_ID UNTIL_UNIX_MS` per line.
+pub const BANS_FILE: &str = "banned_peers";
 
 /// How the network is set up.
 #[derive(Clone, Debug)]
@@ -63,6 +65,8 @@ pub struct NetworkConfig {
     pub max_per_ip: u32,
     /// How long a misbehaving peer stays banned.
     pub ban_duration: Duration,
+    /// Keep bans across restarts (in `DATA_DIR/banned_peers`); by default a restart clears them.
+    pub persist_bans: bool,
 }
 
 impl Default for NetworkConfig {
@@ -74,6 +78,7 @@ impl Default for NetworkConfig {
             max_outbound: 25,
             max_per_ip: 8,
             ban_duration: DEFAULT_BAN,
+            persist_bans: false,
         }
     }
 }
@@ -348,10 +353,27 @@ pub fn start(
         listen_addrs: Arc::default(),
         progress: Arc::default(),
     };
+    let mut peers = PeerBook::new(config.ban_duration);
+    let bans_file = config.persist_bans.then(|| data_dir.join(BANS_FILE));
+    if let Some(path) = &bans_file {
+        let now_ms = crate::wall_clock_ms();
+        for (peer, until_ms) in load_bans(path)? {
+            if until_ms > now_ms {
+                peers.ban(
+                    peer,
+                    Duration::from_millis(until_ms - now_ms),
+                    Instant::now(),
+                );
+                swarm.behaviour_mut().blocked.block_peer(peer);
+                swarm.behaviour_mut().gossip.blacklist_peer(&peer);
+            }
+        }
+    }
     let task = Network {
         swarm,
         state,
-        peers: PeerBook::new(config.ban_duration),
+        peers,
+        bans_file,
         connected: HashMap::new(),
         statuses: HashMap::new(),
         agents: HashMap::new(),
@@ -374,6 +396,7 @@ struct Network {
     swarm: Swarm<Behaviour>,
     state: Arc<NodeState>,
     peers: PeerBook,
+    bans_file: Option<std::path::PathBuf>,
     connected: HashMap<PeerId, Connected>,
     statuses: HashMap<PeerId, ChainStatus>,
     agents: HashMap<PeerId, String>,
@@ -405,13 +428,17 @@ impl Network {
 
     fn on_tick(&mut self) {
         let now = Instant::now();
-        for peer in self.peers.expire(now) {
-            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+        let expired = self.peers.expire(now);
+        for peer in &expired {
+            self.swarm.behaviour_mut().blocked.unblock_peer(*peer);
             self.swarm
                 .behaviour_mut()
                 .gossip
-                .remove_blacklisted_peer(&peer);
+                .remove_blacklisted_peer(peer);
             tracing::info!(%peer, "ban expired");
+        }
+        if !expired.is_empty() {
+            self.save_bans();
         }
         let peers: Vec<PeerId> = self.connected.keys().copied().collect();
         for peer in peers {
@@ -447,6 +474,7 @@ impl Network {
                     .behaviour_mut()
                     .gossip
                     .remove_blacklisted_peer(&peer);
+                self.save_bans();
                 let _ = reply.send(was_banned);
             }
             NetworkCommand::Peers(reply) => {
@@ -483,11 +511,32 @@ impl Network {
 
     fn apply_ban(&mut self, peer: PeerId, reason: &str) {
         tracing::warn!(%peer, reason, "peer banned");
+        self.save_bans();
         self.swarm.behaviour_mut().blocked.block_peer(peer);
         self.swarm.behaviour_mut().gossip.blacklist_peer(&peer);
         let _ = self.swarm.disconnect_peer_id(peer);
         self.sync.forget_peer(&peer);
         self.statuses.remove(&peer);
+    }
+
+    /// Writes the bans to the bans file, when bans persist.
+    fn save_bans(&self) {
+        let Some(path) = &self.bans_file else {
+            return;
+        };
+        let now = Instant::now();
+        let now_ms = crate::wall_clock_ms();
+        let bans: Vec<(PeerId, u64)> = self
+            .peers
+            .ban_ends()
+            .map(|(peer, until)| {
+                let left = until.saturating_duration_since(now).as_millis() as u64;
+                (peer, now_ms.saturating_add(left))
+            })
+            .collect();
+        if let Err(error) = write_bans(path, &bans) {
+            tracing::warn!(path = %path.display(), %error, "cannot save bans");
+        }
     }
 
     fn penalise(&mut self, peer: PeerId, misbehaviour: Misbehaviour) {
@@ -778,6 +827,58 @@ impl Network {
     }
 }
 
+/// Writes bans (`(peer, until unix ms)`) atomically: a new file renamed over the old one.
+///
+/// # Errors
+/// The I/O error.
+pub fn write_bans(path: &Path, bans: &[(PeerId, u64)]) -> std::io::Result<()> {
+    let text: String = bans
+        .iter()
+        .map(|(peer, until)| format!("{peer} {until}\n"))
+        .collect();
+    let staged = path.with_extension("new");
+    std::fs::write(&staged, text)?;
+    std::fs::rename(&staged, path)
+}
+
+/// Reads persisted bans: `(peer, until unix ms)`; a missing file is no bans.
+///
+/// # Errors
+/// [`NodeError::Network`] naming the file and line of an unreadable entry.
+pub fn load_bans(path: &Path) -> Result<Vec<(PeerId, u64)>, NodeError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(NodeError::Network(format!("{}: {error}", path.display()))),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(index, line)| {
+            let bad = || {
+                NodeError::Network(format!(
+                    "{} line {}: expected `PEER_ID UNTIL_UNIX_MS`, found {line:?}",
+                    path.display(),
+                    index + 1
+                ))
+            };
+            let mut fields = line.split_whitespace();
+            let peer = fields
+                .next()
+                .and_then(|field| field.parse().ok())
+                .ok_or_else(bad)?;
+            let until = fields
+                .next()
+                .and_then(|field| field.parse().ok())
+                .ok_or_else(bad)?;
+            if fields.next().is_some() {
+                return Err(bad());
+            }
+            Ok((peer, until))
+        })
+        .collect()
+}
+
 fn ip_of(address: &Multiaddr) -> Option<IpAddr> {
     address.iter().find_map(|component| match component {
         Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
@@ -794,5 +895,45 @@ fn decode_exact<M: Decode>(bytes: &[u8]) -> Result<M, parity_scale_codec::Error>
         Ok(message)
     } else {
         Err("trailing bytes".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bans_round_trip_through_their_file_and_a_bad_line_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(BANS_FILE);
+        assert!(load_bans(&path).unwrap().is_empty(), "no file, no bans");
+        let bans = vec![(PeerId::random(), 1_900_000_000_000), (PeerId::random(), 5)];
+        write_bans(&path, &bans).unwrap();
+        assert_eq!(load_bans(&path).unwrap(), bans);
+
+        std::fs::write(&path, format!("{} 12\nnot-a-peer 7\n", bans[0].0)).unwrap();
+        let error = load_bans(&path).unwrap_err().to_string();
+        assert!(error.contains("line 2"), "{error}");
+        assert!(error.contains("not-a-peer"), "{error}");
+    }
+
+    #[test]
+    fn a_node_key_is_created_once_and_a_damaged_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create_node_key(dir.path()).unwrap();
+        let again = load_or_create_node_key(dir.path()).unwrap();
+        assert_eq!(first.public().to_peer_id(), again.public().to_peer_id());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(NODE_KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(dir.path().join(NODE_KEY_FILE), [1u8; 5]).unwrap();
+        let error = load_or_create_node_key(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("32 bytes"), "{error}");
     }
 }

@@ -1,6 +1,6 @@
 //! Peer reputation: misbehaviour lowers a peer's score, and a peer at or below the ban
-//! threshold is banned for a period. Bans live in memory: a restart clears them (a peer's
-//! address can change hands; an operator who wants a permanent ban blocks it at the firewall).
+//! threshold is banned for a period. Bans live in memory, so a restart clears them, unless the
+//! node is configured to persist them (`[p2p] persist_bans`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -99,6 +99,11 @@ impl PeerBook {
     /// Lifts a ban; returns whether there was one.
     pub fn unban(&mut self, peer: &PeerId) -> bool {
         self.bans.remove(peer).is_some()
+    }
+
+    /// Banned peers and when their bans end.
+    pub fn ban_ends(&self) -> impl Iterator<Item = (PeerId, Instant)> + '_ {
+        self.bans.iter().map(|(peer, until)| (*peer, *until))
     }
 
     /// Whether the peer is banned now.

@@ -21,6 +21,9 @@ use crate::service::NodeError;
 pub const MAX_BATCHES_PER_PEER: usize = 2;
 /// Ask for more headers when fewer than this many are queued.
 pub const HEADERS_LOW_WATER: usize = MAX_BODIES_PER_REQUEST * 4;
+/// After a headers answer with nothing new, wait this long before asking again (a peer whose
+/// status is stale, or who claims work it does not show, must not cause a request storm).
+pub const EMPTY_HEADERS_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where one block of the queue stands.
 #[derive(Debug)]
@@ -51,6 +54,8 @@ pub struct Sync {
     headers_claimed: bool,
     /// The target has no headers beyond the queue.
     headers_exhausted: bool,
+    /// No headers requests before this time (after an answer with nothing new).
+    headers_backoff_until: Option<Instant>,
     queue: VecDeque<Slot>,
     bodies_requests: HashMap<OutboundRequestId, PeerId>,
     started: Option<Instant>,
@@ -99,7 +104,11 @@ impl Sync {
             }
         }
         let mut requests = Vec::new();
+        let backing_off = self
+            .headers_backoff_until
+            .is_some_and(|until| Instant::now() < until);
         if let Some(target) = self.target
+            && !backing_off
             && self.headers_request.is_none()
             && !self.headers_claimed
             && (!self.headers_exhausted || self.queue.is_empty())
@@ -214,6 +223,10 @@ impl Sync {
                 header,
                 body: BodyState::Wanted,
             });
+        }
+        if fresh.is_empty() && self.queue.is_empty() {
+            self.headers_backoff_until = Some(Instant::now() + EMPTY_HEADERS_BACKOFF);
+            self.target = None;
         }
         self.queue.extend(fresh);
         Ok(())

@@ -141,6 +141,38 @@ fn provision(kind: &str, actors: Vec<Address>, purposes: &[&str], classes: &[&st
     })
 }
 
+/// The registry's authority (dev account 0) registers `who` in `role`, licensed for ten years,
+/// with an NPI (people and providers) or a GLN (trading partners).
+async fn register(
+    node: &DevNode,
+    authority: &mut Actor,
+    registry_abi: &ContractAbi,
+    who: Address,
+    role: &str,
+    npi: Option<&str>,
+    gln: Option<&str>,
+) {
+    let head = node.http.chain_head().await.unwrap().timestamp_ms;
+    send(
+        node,
+        authority,
+        DEV_REGISTRY_ADDRESS,
+        registry_abi,
+        "register",
+        json!([
+            who.to_string(),
+            [role],
+            npi,
+            gln,
+            null,
+            "0",
+            (head + 3650 * DAY_MS).to_string(),
+            format!("0x{}", "11".repeat(32))
+        ]),
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
     let node = start();
@@ -151,26 +183,17 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
     let mut patient = actor(6);
     let doctor = actor(7);
     let payer = actor(8);
-    let head = node.http.chain_head().await.unwrap().timestamp_ms;
     let patient_address = patient.address.to_string();
 
     // The authority registers the hospital; the hospital indexes two records.
-    send(
+    register(
         &node,
         &mut authority,
-        DEV_REGISTRY_ADDRESS,
         &registry_abi,
-        "register",
-        json!([
-            hospital.address.to_string(),
-            ["ProviderOrganisation"],
-            "1234567893",
-            null,
-            null,
-            "0",
-            (head + 3650 * DAY_MS).to_string(),
-            format!("0x{}", "11".repeat(32))
-        ]),
+        hospital.address,
+        "ProviderOrganisation",
+        Some("1234567893"),
+        None,
     )
     .await;
     let lab = format!("0x{}", "a1".repeat(32));
@@ -405,23 +428,14 @@ async fn break_glass_over_rpc() {
     let mut er_doctor = actor(7);
     let mut nurse = actor(8);
     let reviewer = actor(9);
-    let head = node.http.chain_head().await.unwrap().timestamp_ms;
-    send(
+    register(
         &node,
         &mut authority,
-        DEV_REGISTRY_ADDRESS,
         &registry_abi,
-        "register",
-        json!([
-            hospital.address.to_string(),
-            ["ProviderOrganisation"],
-            "1234567893",
-            null,
-            null,
-            "0",
-            (head + 3650 * DAY_MS).to_string(),
-            format!("0x{}", "11".repeat(32))
-        ]),
+        hospital.address,
+        "ProviderOrganisation",
+        Some("1234567893"),
+        None,
     )
     .await;
     let chart = format!("0x{}", "c1".repeat(32));
@@ -559,29 +573,19 @@ async fn counterfeit_and_recall_over_rpc() {
     let mut pharmacy = actor(2);
     let mut doctor = actor(3);
     let head = node.http.chain_head().await.unwrap().timestamp_ms;
-    let until = (head + 3650 * DAY_MS).to_string();
-    let evidence = format!("0x{}", "11".repeat(32));
     for (who, role) in [
-        (&maker, "Manufacturer"),
-        (&pharmacy, "Dispenser"),
-        (&doctor, "Practitioner"),
+        (maker.address, "Manufacturer"),
+        (pharmacy.address, "Dispenser"),
+        (doctor.address, "Practitioner"),
     ] {
-        send(
+        register(
             &node,
             &mut authority,
-            DEV_REGISTRY_ADDRESS,
             &registry_abi,
-            "register",
-            json!([
-                who.address.to_string(),
-                [role],
-                null,
-                "0614141000012",
-                null,
-                "0",
-                until,
-                evidence
-            ]),
+            who,
+            role,
+            None,
+            Some("0614141000012"),
         )
         .await;
     }
@@ -765,25 +769,18 @@ async fn preauthorization_auto_approved_and_overdue_over_rpc() {
     let mut bystander = actor(3);
     let patient = actor(4);
     let head = node.http.chain_head().await.unwrap().timestamp_ms;
-    let until = (head + 3650 * DAY_MS).to_string();
-    let evidence = format!("0x{}", "11".repeat(32));
-    for (who, role) in [(&payer, "Payer"), (&hospital, "ProviderOrganisation")] {
-        send(
+    for (who, role) in [
+        (payer.address, "Payer"),
+        (hospital.address, "ProviderOrganisation"),
+    ] {
+        register(
             &node,
             &mut authority,
-            DEV_REGISTRY_ADDRESS,
             &registry_abi,
-            "register",
-            json!([
-                who.address.to_string(),
-                [role],
-                "1234567893",
-                null,
-                null,
-                "0",
-                until,
-                evidence
-            ]),
+            who,
+            role,
+            Some("1234567893"),
+            None,
         )
         .await;
     }

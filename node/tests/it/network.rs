@@ -55,16 +55,23 @@ async fn peer_count(node: &HttpClient) -> usize {
     node.net_peers().await.unwrap().len()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_nodes_converge_and_a_transaction_sent_to_one_is_mined_by_another() {
+/// A, B (dialling A) and C (dialling both), once all three are connected to each other.
+async fn three_connected_nodes() -> [DevProcess; 3] {
     let a = DevProcess::start_networked(&[]);
     let b = DevProcess::start_networked(&[a.p2p()]);
     let c = DevProcess::start_networked(&[a.p2p(), b.p2p()]);
-    let (rpc_a, rpc_b, rpc_c) = (client(&a), client(&b), client(&c));
+    let (rpc_a, rpc_c) = (client(&a), client(&c));
     eventually("the peers to connect", || async {
         (peer_count(&rpc_a).await == 2 && peer_count(&rpc_c).await == 2).then_some(())
     })
     .await;
+    [a, b, c]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_converge_and_a_transaction_sent_to_one_is_mined_by_another() {
+    let [a, b, c] = three_connected_nodes().await;
+    let (rpc_a, rpc_b, rpc_c) = (client(&a), client(&b), client(&c));
     let info = rpc_b.node_info().await.unwrap();
     assert!(info.peer_id.is_some());
     assert!(
@@ -179,14 +186,8 @@ async fn submit(node: &HttpClient, transaction: &salus_primitives::SignedTransac
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_partition_heals_every_node_follows_the_heavier_branch_and_loses_no_transaction() {
-    let a = DevProcess::start_networked(&[]);
-    let b = DevProcess::start_networked(&[a.p2p()]);
-    let c = DevProcess::start_networked(&[a.p2p(), b.p2p()]);
+    let [a, b, c] = three_connected_nodes().await;
     let (rpc_a, rpc_b, rpc_c) = (client(&a), client(&b), client(&c));
-    eventually("the peers to connect", || async {
-        (peer_count(&rpc_a).await == 2 && peer_count(&rpc_c).await == 2).then_some(())
-    })
-    .await;
     rpc_a.dev_mine(3).await.unwrap();
     converged(&[&rpc_a, &rpc_b, &rpc_c], 3).await;
 

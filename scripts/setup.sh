@@ -10,7 +10,9 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 # RocksDB's bindings are generated with bindgen, which needs libclang.
-if ! ldconfig -p 2>/dev/null | grep -q 'libclang'; then
+# (grep without -q reads all its input: with -q it may exit early, and under pipefail the
+# writer's SIGPIPE would make an installed library look missing.)
+if ! ldconfig -p 2>/dev/null | grep 'libclang' >/dev/null; then
     echo "setup: installing libclang-dev (for the RocksDB bindings)" >&2
     if [ "$(id -u)" -eq 0 ]; then
         apt-get update -qq && apt-get install -y -qq libclang-dev >/dev/null
@@ -20,7 +22,7 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libclang'; then
 fi
 
 # rust-toolchain.toml names the wasm target; rustup installs it on first use, but say so early.
-if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$'; then
+if ! rustup target list --installed 2>/dev/null | grep '^wasm32-unknown-unknown$' >/dev/null; then
     echo "setup: adding the wasm32-unknown-unknown target" >&2
     rustup target add wasm32-unknown-unknown >&2
 fi

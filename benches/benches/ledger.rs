@@ -174,5 +174,49 @@ fn state_commit(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, proof_of_work, block_import, state_commit);
+/// Signature recovery: k256's `recover_from_prehash` (recovery, then a second verification)
+/// against Salus's one-lincomb recovery (`recover_signer`), on the same signatures.
+fn signature_recovery(c: &mut Criterion) {
+    use k256::ecdsa::{RecoveryId, Signature as EcdsaSignature, VerifyingKey};
+    let signed: Vec<(salus_primitives::Hash, salus_primitives::Signature)> = (0u32..64)
+        .map(|i| {
+            let key =
+                salus_primitives::keys::derive_key(salus_primitives::keys::DEV_MNEMONIC, i % 10)
+                    .unwrap();
+            let digest = salus_primitives::keccak256(&i.to_le_bytes());
+            (digest, key.sign_digest(&digest))
+        })
+        .collect();
+    let mut group = c.benchmark_group("signature_recovery");
+    group.throughput(Throughput::Elements(signed.len() as u64));
+    group.bench_function("k256_recover_from_prehash", |b| {
+        b.iter(|| {
+            for (digest, signature) in &signed {
+                let parsed = EcdsaSignature::from_slice(&signature.0[..64]).unwrap();
+                let id = RecoveryId::from_byte(signature.0[64]).unwrap();
+                std::hint::black_box(
+                    VerifyingKey::recover_from_prehash(&digest.0, &parsed, id).unwrap(),
+                );
+            }
+        })
+    });
+    group.bench_function("salus_one_lincomb", |b| {
+        b.iter(|| {
+            for (digest, signature) in &signed {
+                std::hint::black_box(
+                    salus_primitives::crypto::recover_signer(digest, signature).unwrap(),
+                );
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    proof_of_work,
+    block_import,
+    state_commit,
+    signature_recovery
+);
 criterion_main!(benches);

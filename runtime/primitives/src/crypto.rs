@@ -108,9 +108,42 @@ pub fn recover_signer(digest: &Hash, signature: &Signature) -> Result<Address, S
         return Err(SignatureError::HighS);
     }
     let recovery_id = RecoveryId::from_byte(v).ok_or(SignatureError::InvalidRecoveryId(v))?;
-    let key = VerifyingKey::recover_from_prehash(&digest.0, &parsed, recovery_id)
-        .map_err(|_| SignatureError::RecoveryFailed)?;
+    let key = recover_key(&digest.0, &parsed, recovery_id).ok_or(SignatureError::RecoveryFailed)?;
     Ok(address_of(&key))
+}
+
+/// Public-key recovery as one multi-scalar multiplication, Q = r⁻¹(s·R − z·G).
+///
+/// k256's `VerifyingKey::recover_from_prehash` computes the same Q and then verifies the
+/// signature under it again, which costs a second double-scalar multiplication for nothing:
+/// for Q = r⁻¹(s·R − z·G), verification computes z·s⁻¹·G + r·s⁻¹·Q = R, whose x-coordinate is r
+/// by construction. Every rejection it makes is kept: r and s are non-zero (the caller parsed the
+/// signature with `Signature::from_slice`), R must decompress from r with the recovery id's
+/// parity (recovery ids 2 and 3, "x reduced", are refused by the caller), and Q must not be the
+/// identity (`from_affine`). k256's verification also refuses high S; here the caller does, before
+/// recovering. A differential test checks that this and k256's recovery agree on valid, random
+/// and malformed input.
+fn recover_key(
+    prehash: &[u8; 32],
+    signature: &EcdsaSignature,
+    recovery_id: RecoveryId,
+) -> Option<VerifyingKey> {
+    use k256::elliptic_curve::ops::{Invert, LinearCombination, Reduce};
+    use k256::elliptic_curve::point::DecompressPoint;
+    use k256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar, U256};
+    if recovery_id.is_x_reduced() {
+        return None;
+    }
+    let (r, s) = signature.split_scalars();
+    let z = <Scalar as Reduce<U256>>::reduce_bytes(&FieldBytes::from(*prehash));
+    let big_r = AffinePoint::decompress(&r.to_bytes(), u8::from(recovery_id.is_y_odd()).into());
+    let big_r = ProjectivePoint::from(Option::<AffinePoint>::from(big_r)?);
+    // r is non-zero, so its inverse exists.
+    let r_inverse: Scalar = *Invert::invert(&r);
+    let u1 = -(r_inverse * z);
+    let u2 = r_inverse * *s;
+    let q = ProjectivePoint::lincomb(&ProjectivePoint::GENERATOR, &u1, &big_r, &u2);
+    VerifyingKey::from_affine(q.to_affine()).ok()
 }
 
 /// Whether a 64-byte `r ‖ s` signature over `digest` verifies under a 33-byte compressed public
@@ -146,6 +179,74 @@ mod tests {
 
     fn key(byte: u8) -> SecretKey {
         SecretKey::from_bytes(&[byte; 32]).unwrap()
+    }
+
+    /// The one-lincomb recovery accepts and rejects exactly what k256's recovery (with its
+    /// second verification) does, and recovers the same key: on valid signatures, on signatures
+    /// with a byte flipped, on random scalars (about half have no curve point) and on edge
+    /// scalars.
+    #[test]
+    fn one_lincomb_recovery_agrees_with_k256() {
+        let mut cases: Vec<([u8; 32], [u8; 64], u8)> = Vec::new();
+        for i in 0u32..400 {
+            let seed = keccak256(&i.to_le_bytes());
+            let digest = keccak256(&seed.0);
+            let signature = key_from(seed).sign_digest(&digest);
+            let mut rs = [0u8; 64];
+            rs.copy_from_slice(&signature.0[..64]);
+            cases.push((digest.0, rs, signature.0[64]));
+            let mut flipped = rs;
+            flipped[(i as usize * 7) % 64] ^= 1 << (i % 8);
+            cases.push((digest.0, flipped, signature.0[64]));
+            cases.push((keccak256(&digest.0).0, rs, signature.0[64] ^ 1));
+            let mut random = [0u8; 64];
+            random[..32].copy_from_slice(&keccak256(&[seed.0, [1; 32]].concat()).0);
+            random[32..].copy_from_slice(&keccak256(&[seed.0, [2; 32]].concat()).0);
+            cases.push((digest.0, random, (i % 2) as u8));
+        }
+        // Edge scalars: 1 and n − 1 for r and s.
+        let n_minus_1: [u8; 32] = crate::hash::parse_hex_array(
+            "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140",
+        )
+        .unwrap();
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        for r in [one, n_minus_1] {
+            for s in [one, n_minus_1] {
+                for v in [0u8, 1] {
+                    cases.push(([0x5a; 32], [r, s].concat().try_into().unwrap(), v));
+                }
+            }
+        }
+        let mut recovered = 0;
+        for (digest, rs, v) in cases {
+            let Ok(parsed) = EcdsaSignature::from_slice(&rs) else {
+                continue;
+            };
+            let id = RecoveryId::from_byte(v).unwrap();
+            let theirs = VerifyingKey::recover_from_prehash(&digest, &parsed, id)
+                .ok()
+                .map(|key| key.to_encoded_point(true));
+            if parsed.normalize_s().is_some() {
+                // High S: k256's verification refuses it, and so does `recover_signer` before
+                // recovering (`recover_key` itself does not look at S).
+                assert_eq!(theirs, None);
+                let signature = Signature([&rs[..], &[v]].concat().try_into().unwrap());
+                assert_eq!(
+                    recover_signer(&crate::Hash(digest), &signature),
+                    Err(SignatureError::HighS)
+                );
+                continue;
+            }
+            let ours = recover_key(&digest, &parsed, id).map(|key| key.to_encoded_point(true));
+            assert_eq!(ours, theirs, "digest {digest:?} rs {rs:?} v {v}");
+            recovered += usize::from(ours.is_some());
+        }
+        assert!(recovered > 500, "many cases recover a key: {recovered}");
+    }
+
+    fn key_from(seed: crate::Hash) -> SecretKey {
+        SecretKey::from_bytes(&seed.0).unwrap()
     }
 
     #[test]

@@ -358,6 +358,39 @@ impl NodeState {
         }
     }
 
+    /// Recovers the signers of a block's transactions that the pool has not seen, on every
+    /// core and outside the chain lock, into the signature cache that import reads; import then
+    /// checks no signature itself. A block from a peer or from sync is mostly such transactions.
+    /// An invalid signature is simply not cached: import finds and refuses it.
+    fn preverify_signatures(&self, block: &Block) {
+        /// Below this many unseen transactions, threads cost more than they save.
+        const PARALLEL_THRESHOLD: usize = 32;
+        let cache = self.chain().signature_cache().clone();
+        let unseen: Vec<(Hash, &SignedTransaction)> = block
+            .transactions
+            .iter()
+            .map(|transaction| (transaction.hash(), transaction))
+            .filter(|(hash, _)| salus_runtime::SignatureCache::get(&*cache, hash).is_none())
+            .collect();
+        if unseen.len() < PARALLEL_THRESHOLD {
+            return;
+        }
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let chunk = unseen.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            for part in unseen.chunks(chunk) {
+                let cache = &cache;
+                scope.spawn(move || {
+                    for (hash, transaction) in part {
+                        if let Ok(signers) = transaction.verify_signatures() {
+                            cache.insert(*hash, signers);
+                        }
+                    }
+                });
+            }
+        });
+    }
+
     /// Stops the nonce search in progress, if any.
     fn abandon_search(&self) {
         lock(&self.abandon_search).store(true, Ordering::Relaxed);
@@ -369,6 +402,7 @@ impl NodeState {
     /// # Errors
     /// [`NodeError::Import`] when the block is refused.
     pub fn import(&self, block: Block) -> Result<ImportOutcome, NodeError> {
+        self.preverify_signatures(&block);
         let mut chain = self.chain();
         let before = chain.head().hash;
         let included = block.transactions.clone();

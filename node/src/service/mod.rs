@@ -364,7 +364,7 @@ impl NodeState {
     /// An invalid signature is simply not cached: import finds and refuses it.
     fn preverify_signatures(&self, block: &Block) {
         /// Below this many unseen transactions, threads cost more than they save.
-        const PARALLEL_THRESHOLD: usize = 32;
+        const PARALLEL_THRESHOLD: usize = 8;
         let cache = self.chain().signature_cache().clone();
         let unseen: Vec<(Hash, &SignedTransaction)> = block
             .transactions

@@ -97,6 +97,8 @@ impl ImportError {
                 | ImportError::Tree(_)
                 | ImportError::State(_)
                 | ImportError::Execution(BlockExecutionError::State(_))
+                // Ahead of our clock: perhaps our clock is behind; the block may be fine later.
+                | ImportError::Rule(BlockRuleError::TimestampTooFarInFuture { .. })
         )
     }
 }

@@ -41,6 +41,11 @@ use sync::Sync;
 pub const STATUS_INTERVAL: Duration = Duration::from_secs(2);
 /// How long a sync request may take before the peer is considered gone for it.
 pub const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Most concurrent sync streams per connection (a peer cannot make the node build more
+/// responses than this at once).
+pub const MAX_SYNC_STREAMS: usize = 8;
+/// Bytes of bodies in one response: a batch stops before this (one maximal block always fits).
+pub const MAX_BODIES_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 /// Default ban length.
 pub const DEFAULT_BAN: Duration = Duration::from_secs(10 * 60);
 /// Connections idle this long are closed (gossip keeps live ones busy).
@@ -282,6 +287,10 @@ pub fn start(
     let network_error = |error: &dyn std::fmt::Display| NodeError::Network(error.to_string());
     let gossip_config = gossipsub::ConfigBuilder::default()
         .max_transmit_size(MAX_GOSSIP_BYTES)
+        .max_transmit_size_for_topic(
+            protocol::MAX_GOSSIP_TRANSACTION_BYTES,
+            transactions_topic(&state.genesis_hash()).hash(),
+        )
         .validate_messages()
         .validation_mode(gossipsub::ValidationMode::Strict)
         // A message's id is the hash of its content, so the same block or transaction is
@@ -319,7 +328,9 @@ pub fn start(
                 )?,
                 sync: request_response::Behaviour::new(
                     [(SYNC_PROTOCOL, ProtocolSupport::Full)],
-                    request_response::Config::default().with_request_timeout(SYNC_REQUEST_TIMEOUT),
+                    request_response::Config::default()
+                        .with_request_timeout(SYNC_REQUEST_TIMEOUT)
+                        .with_max_concurrent_streams(MAX_SYNC_STREAMS),
                 ),
             })
         })
@@ -377,6 +388,8 @@ pub fn start(
         connected: HashMap::new(),
         statuses: HashMap::new(),
         agents: HashMap::new(),
+        requests: HashMap::new(),
+        refused: std::collections::HashSet::new(),
         sync: Sync::default(),
         blocks_topic: blocks.hash(),
         transactions_topic: transactions.hash(),
@@ -400,6 +413,11 @@ struct Network {
     connected: HashMap<PeerId, Connected>,
     statuses: HashMap<PeerId, ChainStatus>,
     agents: HashMap<PeerId, String>,
+    /// Sync requests in flight, by kind.
+    requests: HashMap<request_response::OutboundRequestId, std::mem::Discriminant<SyncRequest>>,
+    /// Connections closed on establishment (banned peer, over the per-IP limit): their close
+    /// is not a peer leaving.
+    refused: std::collections::HashSet<libp2p::swarm::ConnectionId>,
     sync: Sync,
     blocks_topic: gossipsub::TopicHash,
     transactions_topic: gossipsub::TopicHash,
@@ -442,10 +460,7 @@ impl Network {
         }
         let peers: Vec<PeerId> = self.connected.keys().copied().collect();
         for peer in peers {
-            self.swarm
-                .behaviour_mut()
-                .sync
-                .send_request(&peer, WireRequest::Valid(SyncRequest::Status));
+            self.send_sync(peer, SyncRequest::Status);
         }
         self.drive_sync();
         self.publish_progress(true);
@@ -563,14 +578,13 @@ impl Network {
                 ..
             } => {
                 let address = endpoint.get_remote_address().clone();
-                if self.peers.is_banned(&peer_id, Instant::now()) {
-                    let _ = self.swarm.close_connection(connection_id);
-                    return;
-                }
-                if let Some(ip) = ip_of(&address)
-                    && self.connections_from(ip) >= self.config.max_per_ip
-                {
-                    tracing::debug!(%address, "too many connections from one IP address");
+                let over_ip_limit = ip_of(&address)
+                    .is_some_and(|ip| self.connections_from(ip) >= self.config.max_per_ip);
+                if self.peers.is_banned(&peer_id, Instant::now()) || over_ip_limit {
+                    if over_ip_limit {
+                        tracing::debug!(%address, "too many connections from one IP address");
+                    }
+                    self.refused.insert(connection_id);
                     let _ = self.swarm.close_connection(connection_id);
                     return;
                 }
@@ -583,18 +597,23 @@ impl Network {
                 if entry.connections == 1 {
                     tracing::info!(peer = %peer_id, address = %entry.address, "peer connected");
                     self.state.metrics().set_peers(self.connected.len());
-                    self.swarm
-                        .behaviour_mut()
-                        .sync
-                        .send_request(&peer_id, WireRequest::Valid(SyncRequest::Status));
+                    self.send_sync(peer_id, SyncRequest::Status);
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                connection_id,
+                ..
+            } => {
+                if self.refused.remove(&connection_id) {
+                    return;
+                }
                 if let Some(entry) = self.connected.get_mut(&peer_id) {
                     entry.connections = entry.connections.saturating_sub(1);
                     if entry.connections == 0 {
                         self.connected.remove(&peer_id);
                         self.statuses.remove(&peer_id);
+                        self.agents.remove(&peer_id);
                         self.sync.forget_peer(&peer_id);
                         tracing::info!(peer = %peer_id, "peer disconnected");
                         self.state.metrics().set_peers(self.connected.len());
@@ -654,10 +673,7 @@ impl Network {
             Ok(ImportOutcome::HeldAsOrphan) => {
                 // We are missing its ancestors: ask the peer where it stands, and sync.
                 tracing::debug!(number, peer = %source, "block with an unknown parent");
-                self.swarm
-                    .behaviour_mut()
-                    .sync
-                    .send_request(&source, WireRequest::Valid(SyncRequest::Status));
+                self.send_sync(source, SyncRequest::Status);
                 MessageAcceptance::Ignore
             }
             Err(NodeError::Import(error)) if error.is_invalid_block() => {
@@ -727,6 +743,7 @@ impl Network {
                 ..
             } => {
                 tracing::debug!(%peer, %error, "sync request failed");
+                self.requests.remove(&request_id);
                 self.sync.request_failed(request_id);
                 // A response that arrived and broke the protocol is misbehaviour; a timeout or a
                 // cut connection is not.
@@ -751,7 +768,7 @@ impl Network {
                     .headers_after(&locator, max.min(protocol::MAX_HEADERS_PER_RESPONSE)),
             ),
             SyncRequest::Bodies { hashes } => {
-                SyncResponse::Bodies(self.state.bodies(&hashes, protocol::MAX_RESPONSE_BYTES / 2))
+                SyncResponse::Bodies(self.state.bodies(&hashes, MAX_BODIES_RESPONSE_BYTES))
             }
         }
     }
@@ -762,6 +779,25 @@ impl Network {
         request_id: request_response::OutboundRequestId,
         response: SyncResponse,
     ) {
+        let Some(kind) = self.requests.remove(&request_id) else {
+            return;
+        };
+        let expected = match &response {
+            SyncResponse::Status(_) => std::mem::discriminant(&SyncRequest::Status),
+            SyncResponse::Headers(_) => std::mem::discriminant(&SyncRequest::Headers {
+                locator: Vec::new(),
+                max: 0,
+            }),
+            SyncResponse::Bodies(_) => {
+                std::mem::discriminant(&SyncRequest::Bodies { hashes: Vec::new() })
+            }
+        };
+        if kind != expected {
+            self.penalise(peer, Misbehaviour::BadSyncResponse);
+            self.sync.request_failed(request_id);
+            self.drive_sync();
+            return;
+        }
         match response {
             SyncResponse::Status(status) => {
                 if status.genesis != self.state.genesis_hash() {
@@ -798,14 +834,27 @@ impl Network {
             .sync
             .next_requests(&local, &self.statuses, &*self.state);
         for (peer, request) in requests {
-            let request_id = self
-                .swarm
-                .behaviour_mut()
-                .sync
-                .send_request(&peer, WireRequest::Valid(request.clone()));
+            let request_id = self.send_sync(peer, request.clone());
             self.sync.sent(request_id, peer, request);
         }
         self.publish_progress(false);
+    }
+
+    /// Sends a sync request and remembers what kind it was, so an answer of another kind is
+    /// caught (request-response would otherwise consider the request answered).
+    fn send_sync(
+        &mut self,
+        peer: PeerId,
+        request: SyncRequest,
+    ) -> request_response::OutboundRequestId {
+        let kind = std::mem::discriminant(&request);
+        let request_id = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_request(&peer, WireRequest::Valid(request));
+        self.requests.insert(request_id, kind);
+        request_id
     }
 
     fn publish_progress(&mut self, log: bool) {

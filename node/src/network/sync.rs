@@ -21,6 +21,9 @@ use crate::service::NodeError;
 pub const MAX_BATCHES_PER_PEER: usize = 2;
 /// Ask for more headers when fewer than this many are queued.
 pub const HEADERS_LOW_WATER: usize = MAX_BODIES_PER_REQUEST * 4;
+/// Bodies are asked only for this many blocks at the front of the queue, so that a peer who
+/// withholds the front cannot make the node buffer the rest.
+pub const DOWNLOAD_WINDOW: usize = MAX_BODIES_PER_REQUEST * 8;
 /// After a headers answer with nothing new, wait this long before asking again (a peer whose
 /// status is stale, or who claims work it does not show, must not cause a request storm).
 pub const EMPTY_HEADERS_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
@@ -42,14 +45,20 @@ enum BodyState {
 struct Slot {
     hash: Hash,
     header: BlockHeader,
+    /// The peer that sent the header: charged if the block turns out invalid.
+    header_from: PeerId,
     body: BodyState,
 }
 
 /// The sync state machine (no I/O: the network task sends what it returns).
 #[derive(Default)]
 pub struct Sync {
-    /// The peer headers come from.
+    /// The peer headers come from, and the head it announced when chosen.
     target: Option<PeerId>,
+    target_head: Option<Hash>,
+    /// Peers that claimed more work but had no new headers for us, with the head they claimed:
+    /// not chosen again until they announce another head.
+    unproductive: HashMap<PeerId, Hash>,
     headers_request: Option<OutboundRequestId>,
     headers_claimed: bool,
     /// The target has no headers beyond the queue.
@@ -75,9 +84,16 @@ impl Sync {
         state: &impl NetworkState,
     ) -> Vec<(PeerId, SyncRequest)> {
         let local_work = work_of(local);
+        self.unproductive.retain(|peer, head| {
+            statuses
+                .get(peer)
+                .is_some_and(|status| status.head == *head)
+        });
         let ahead: Vec<(&PeerId, &ChainStatus)> = statuses
             .iter()
-            .filter(|(_, status)| work_of(status) > local_work)
+            .filter(|(peer, status)| {
+                work_of(status) > local_work && !self.unproductive.contains_key(*peer)
+            })
             .collect();
         if self
             .target
@@ -89,16 +105,19 @@ impl Sync {
             if self.started.is_some() {
                 tracing::info!(imported = self.imported, "caught up");
             }
+            let unproductive = std::mem::take(&mut self.unproductive);
             *self = Sync::default();
+            self.unproductive = unproductive;
             return Vec::new();
         }
         if self.target.is_none() {
             let best = ahead
                 .iter()
                 .max_by_key(|(peer, status)| (work_of(status), **peer))
-                .map(|(peer, _)| **peer);
-            if let Some(best) = best {
+                .map(|(peer, status)| (**peer, status.head));
+            if let Some((best, head)) = best {
                 self.target = Some(best);
+                self.target_head = Some(head);
                 self.headers_exhausted = false;
                 self.started.get_or_insert_with(Instant::now);
             }
@@ -133,7 +152,13 @@ impl Sync {
         for peer in self.bodies_requests.values() {
             *in_flight.entry(*peer).or_default() += 1;
         }
-        let mut providers: Vec<PeerId> = ahead.iter().map(|(peer, _)| **peer).collect();
+        // Bodies come from the target and from peers announcing the same head: they hold every
+        // block of the queue, so a short answer from one of them is a fault, not a fork.
+        let mut providers: Vec<PeerId> = ahead
+            .iter()
+            .filter(|(_, status)| Some(status.head) == self.target_head)
+            .map(|(peer, _)| **peer)
+            .collect();
         if let Some(target) = self.target
             && !providers.contains(&target)
         {
@@ -145,6 +170,7 @@ impl Sync {
                 let hashes: Vec<Hash> = self
                     .queue
                     .iter_mut()
+                    .take(DOWNLOAD_WINDOW)
                     .filter(|slot| matches!(slot.body, BodyState::Wanted))
                     .take(MAX_BODIES_PER_REQUEST)
                     .map(|slot| {
@@ -169,9 +195,11 @@ impl Sync {
                 self.headers_claimed = false;
                 self.headers_request = Some(request_id);
             }
-            SyncRequest::Bodies { .. } => {
+            SyncRequest::Bodies { hashes } => {
                 for slot in &mut self.queue {
-                    if matches!(slot.body, BodyState::Claimed(claimant) if claimant == peer) {
+                    if matches!(slot.body, BodyState::Claimed(claimant) if claimant == peer)
+                        && hashes.contains(&slot.hash)
+                    {
                         slot.body = BodyState::Requested(request_id);
                     }
                 }
@@ -202,18 +230,24 @@ impl Sync {
             return Err(Misbehaviour::BadSyncResponse);
         }
         self.headers_exhausted = headers.len() < MAX_HEADERS_PER_RESPONSE as usize;
-        let mut previous = self.queue.back().map(|slot| slot.hash);
+        let mut previous = self
+            .queue
+            .back()
+            .map(|slot| (slot.hash, slot.header.number));
         let mut fresh = Vec::new();
         for header in headers {
             let hash = header.hash();
-            let links = previous == Some(header.parent_hash)
+            let follows = |(parent, number): (Hash, u64)| {
+                parent == header.parent_hash && number.checked_add(1) == Some(header.number)
+            };
+            let links = previous.is_some_and(follows)
                 || (fresh.is_empty() && state.has_block(&header.parent_hash));
             if !links || check_proof_of_work(&header, &hash).is_err() {
                 tracing::debug!(%peer, number = header.number, "headers do not link or lack work");
                 self.target = None;
                 return Err(Misbehaviour::BadSyncResponse);
             }
-            previous = Some(hash);
+            previous = Some((hash, header.number));
             if fresh.is_empty() && state.has_block(&hash) {
                 // Already ours (the common part after a fork point).
                 continue;
@@ -221,10 +255,16 @@ impl Sync {
             fresh.push(Slot {
                 hash,
                 header,
+                header_from: peer,
                 body: BodyState::Wanted,
             });
         }
         if fresh.is_empty() && self.queue.is_empty() {
+            // It claimed more work than ours but showed none: try others until it announces
+            // another head.
+            if let Some(head) = self.target_head {
+                self.unproductive.insert(peer, head);
+            }
             self.headers_backoff_until = Some(Instant::now() + EMPTY_HEADERS_BACKOFF);
             self.target = None;
         }
@@ -263,8 +303,13 @@ impl Sync {
                         culprits.push((peer, Misbehaviour::BadSyncResponse));
                     }
                 }
-                // A short answer: ask again later (perhaps someone else).
-                None => slot.body = BodyState::Wanted,
+                // A short answer from a peer that has the whole branch.
+                None => {
+                    slot.body = BodyState::Wanted;
+                    if culprits.is_empty() {
+                        culprits.push((peer, Misbehaviour::BadSyncResponse));
+                    }
+                }
             }
         }
         if bodies.next().is_some() && culprits.is_empty() {
@@ -284,6 +329,7 @@ impl Sync {
             })
         ) {
             let slot = self.queue.pop_front().expect("checked above");
+            let header_from = slot.header_from;
             let BodyState::Arrived(transactions) = slot.body else {
                 unreachable!("checked above")
             };
@@ -294,13 +340,11 @@ impl Sync {
             match state.import_synced(block) {
                 Ok(()) => self.imported += 1,
                 Err(NodeError::Import(error)) if error.is_invalid_block() => {
-                    // The body matched its header, so the header chain is what is invalid.
+                    // The body matched its header, so the header chain is what is invalid: the
+                    // peer that sent the header answers for it.
                     tracing::warn!(%error, "synced block is invalid; dropping the sync");
-                    let culprit = self.target;
                     self.reset();
-                    return culprit
-                        .map(|peer| vec![(peer, Misbehaviour::InvalidBlock)])
-                        .unwrap_or_default();
+                    return vec![(header_from, Misbehaviour::InvalidBlock)];
                 }
                 Err(error) => {
                     tracing::warn!(%error, "cannot import a synced block; dropping the sync");
@@ -315,8 +359,10 @@ impl Sync {
     /// A request failed (timeout, closed connection): its blocks are wanted again.
     pub fn request_failed(&mut self, request_id: OutboundRequestId) {
         if self.headers_request == Some(request_id) {
-            self.headers_request = None;
-            self.target = None;
+            // The target did not answer: its queue goes with it (other peers may be on another
+            // branch and would not have those blocks).
+            self.reset();
+            return;
         }
         if self.bodies_requests.remove(&request_id).is_some() {
             for slot in &mut self.queue {
@@ -329,9 +375,10 @@ impl Sync {
 
     /// A peer left or was banned: whatever it owed us is wanted again.
     pub fn forget_peer(&mut self, peer: &PeerId) {
+        self.unproductive.remove(peer);
         if self.target == Some(*peer) {
-            self.target = None;
-            self.headers_request = None;
+            self.reset();
+            return;
         }
         let lost: Vec<OutboundRequestId> = self
             .bodies_requests
@@ -347,9 +394,11 @@ impl Sync {
     fn reset(&mut self) {
         let started = self.started;
         let imported = self.imported;
+        let unproductive = std::mem::take(&mut self.unproductive);
         *self = Sync::default();
         self.started = started;
         self.imported = imported;
+        self.unproductive = unproductive;
     }
 
     /// Progress for logs and RPC.

@@ -224,9 +224,12 @@ impl NodeState {
         }
     }
 
-    /// Whether a block is stored.
+    /// Whether a block is stored and not known to be invalid.
     pub fn has_block(&self, hash: &Hash) -> bool {
-        matches!(self.chain().store().block_meta(hash), Ok(Some(_)))
+        matches!(
+            self.chain().store().block_meta(hash),
+            Ok(Some(meta)) if !matches!(meta.status, crate::storage::BlockStatus::Invalid(_))
+        )
     }
 
     /// Block locator of the canonical chain: the ten newest hashes, then exponentially sparser,
@@ -402,7 +405,14 @@ impl NodeState {
     /// # Errors
     /// [`NodeError::Import`] when the block is refused.
     pub fn import(&self, block: Block) -> Result<ImportOutcome, NodeError> {
-        self.preverify_signatures(&block);
+        // Spend cores on signatures only for a block that could be imported now: well formed,
+        // with its proof of work, new, on a stored parent.
+        if crate::chain::validation::check_standalone(&block).is_ok()
+            && self.has_block(&block.header.parent_hash)
+            && !self.has_block(&block.hash())
+        {
+            self.preverify_signatures(&block);
+        }
         let mut chain = self.chain();
         let before = chain.head().hash;
         let included = block.transactions.clone();

@@ -415,9 +415,14 @@ impl NodeState {
         }
         let mut chain = self.chain();
         let before = chain.head().hash;
-        let included = block.transactions.clone();
+        let mut included = block.transactions.clone();
         let started = std::time::Instant::now();
-        let outcome = chain.import_block(block, self.now_ms())?;
+        // A refused block can still have moved the head (a reorganisation onto a heavier branch
+        // that stopped at an invalid block): the housekeeping below runs either way.
+        let outcome = chain.import_block(block, self.now_ms());
+        if outcome.is_err() {
+            included.clear();
+        }
         let head = chain.head().clone();
         if head.hash != before {
             self.abandon_search();
@@ -452,7 +457,7 @@ impl NodeState {
                 }
             }
         }
-        Ok(outcome)
+        Ok(outcome?)
     }
 }
 

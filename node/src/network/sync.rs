@@ -8,7 +8,6 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use libp2p::PeerId;
-use libp2p::request_response::OutboundRequestId;
 use salus_primitives::{Block, BlockHeader, Hash, SignedTransaction, Work};
 
 use super::peers::Misbehaviour;
@@ -28,45 +27,45 @@ pub const DOWNLOAD_WINDOW: usize = MAX_BODIES_PER_REQUEST * 8;
 /// status is stale, or who claims work it does not show, must not cause a request storm).
 pub const EMPTY_HEADERS_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Where one block of the queue stands.
+/// Where one block of the queue stands (`Id` identifies requests: libp2p's outbound request id
+/// in the node, plain numbers in tests).
 #[derive(Debug)]
-enum BodyState {
+enum BodyState<Id> {
     /// Not asked for yet.
     Wanted,
     /// Chosen for a request about to be sent to this peer.
     Claimed(PeerId),
     /// Asked for.
-    Requested(OutboundRequestId),
+    Requested(Id),
     /// Arrived.
     Arrived(Vec<SignedTransaction>),
 }
 
 #[derive(Debug)]
-struct Slot {
+struct Slot<Id> {
     hash: Hash,
     header: BlockHeader,
     /// The peer that sent the header: charged if the block turns out invalid.
     header_from: PeerId,
-    body: BodyState,
+    body: BodyState<Id>,
 }
 
 /// The sync state machine (no I/O: the network task sends what it returns).
-#[derive(Default)]
-pub struct Sync {
+pub struct Sync<Id = libp2p::request_response::OutboundRequestId> {
     /// The peer headers come from, and the head it announced when chosen.
     target: Option<PeerId>,
     target_head: Option<Hash>,
     /// Peers that claimed more work but had no new headers for us, with the head they claimed:
     /// not chosen again until they announce another head.
     unproductive: HashMap<PeerId, Hash>,
-    headers_request: Option<OutboundRequestId>,
+    headers_request: Option<Id>,
     headers_claimed: bool,
     /// The target has no headers beyond the queue.
     headers_exhausted: bool,
     /// No headers requests before this time (after an answer with nothing new).
     headers_backoff_until: Option<Instant>,
-    queue: VecDeque<Slot>,
-    bodies_requests: HashMap<OutboundRequestId, PeerId>,
+    queue: VecDeque<Slot<Id>>,
+    bodies_requests: HashMap<Id, PeerId>,
     started: Option<Instant>,
     imported: u64,
 }
@@ -75,7 +74,25 @@ fn work_of(status: &ChainStatus) -> Work {
     Work::from_be_bytes(status.total_work)
 }
 
-impl Sync {
+impl<Id> Default for Sync<Id> {
+    fn default() -> Self {
+        Sync {
+            target: None,
+            target_head: None,
+            unproductive: HashMap::new(),
+            headers_request: None,
+            headers_claimed: false,
+            headers_exhausted: false,
+            headers_backoff_until: None,
+            queue: VecDeque::new(),
+            bodies_requests: HashMap::new(),
+            started: None,
+            imported: 0,
+        }
+    }
+}
+
+impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
     /// The requests to send now, given our status and our peers'.
     pub fn next_requests(
         &mut self,
@@ -189,7 +206,7 @@ impl Sync {
     }
 
     /// Binds a request the network task sent to its id.
-    pub fn sent(&mut self, request_id: OutboundRequestId, peer: PeerId, request: SyncRequest) {
+    pub fn sent(&mut self, request_id: Id, peer: PeerId, request: SyncRequest) {
         match request {
             SyncRequest::Headers { .. } => {
                 self.headers_claimed = false;
@@ -216,7 +233,7 @@ impl Sync {
     /// The misbehaviour to charge the peer with.
     pub fn on_headers(
         &mut self,
-        request_id: OutboundRequestId,
+        request_id: Id,
         peer: PeerId,
         headers: Vec<BlockHeader>,
         state: &impl NetworkState,
@@ -276,7 +293,7 @@ impl Sync {
     /// of the queue in order. Returns the peers to charge.
     pub fn on_bodies(
         &mut self,
-        request_id: OutboundRequestId,
+        request_id: Id,
         peer: PeerId,
         bodies: Vec<Vec<SignedTransaction>>,
         state: &impl NetworkState,
@@ -357,7 +374,7 @@ impl Sync {
     }
 
     /// A request failed (timeout, closed connection): its blocks are wanted again.
-    pub fn request_failed(&mut self, request_id: OutboundRequestId) {
+    pub fn request_failed(&mut self, request_id: Id) {
         if self.headers_request == Some(request_id) {
             // The target did not answer: its queue goes with it (other peers may be on another
             // branch and would not have those blocks).
@@ -380,7 +397,7 @@ impl Sync {
             self.reset();
             return;
         }
-        let lost: Vec<OutboundRequestId> = self
+        let lost: Vec<Id> = self
             .bodies_requests
             .iter()
             .filter(|(_, owner)| *owner == peer)
@@ -421,5 +438,269 @@ impl Sync {
             target,
             blocks_per_second,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Mutex, OnceLock};
+
+    use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
+    use salus_primitives::{Action, Address, Transaction};
+
+    use super::*;
+    use crate::chain::Chain;
+    use crate::genesis::{DEV_CHAIN_ID, Genesis, GenesisConfig};
+    use crate::mining::{SearchOutcome, search_nonce};
+    use crate::storage::{BlockStatus, Store};
+
+    fn genesis() -> Genesis {
+        static GENESIS: OnceLock<Genesis> = OnceLock::new();
+        GENESIS
+            .get_or_init(|| GenesisConfig::dev().build().unwrap())
+            .clone()
+    }
+
+    /// A real chain on RocksDB, as sync sees the node.
+    struct Local {
+        chain: Mutex<Chain>,
+        _dir: tempfile::TempDir,
+    }
+
+    impl Local {
+        fn new() -> Local {
+            let dir = tempfile::tempdir().unwrap();
+            let chain = Chain::open(Store::open(dir.path()).unwrap(), &genesis()).unwrap();
+            Local {
+                chain: Mutex::new(chain),
+                _dir: dir,
+            }
+        }
+
+        fn status(&self) -> ChainStatus {
+            let chain = self.chain.lock().unwrap();
+            ChainStatus {
+                genesis: chain.genesis().hash(),
+                head: chain.head().hash,
+                number: chain.head().header.number,
+                total_work: chain.head().total_work.to_be_bytes(),
+            }
+        }
+
+        fn head_number(&self) -> u64 {
+            self.chain.lock().unwrap().head().header.number
+        }
+    }
+
+    impl NetworkState for Local {
+        fn locator(&self) -> Vec<Hash> {
+            vec![self.chain.lock().unwrap().head().hash]
+        }
+
+        fn has_block(&self, hash: &Hash) -> bool {
+            matches!(
+                self.chain.lock().unwrap().store().block_meta(hash),
+                Ok(Some(meta)) if !matches!(meta.status, BlockStatus::Invalid(_))
+            )
+        }
+
+        fn import_synced(&self, block: Block) -> Result<(), NodeError> {
+            self.chain
+                .lock()
+                .unwrap()
+                .import_block(block, u64::MAX / 2)
+                .map(|_| ())
+                .map_err(NodeError::Import)
+        }
+    }
+
+    fn seal(mut block: Block) -> Block {
+        match search_nonce(&block.header, 1, &AtomicBool::new(false)).unwrap() {
+            SearchOutcome::Found(header) => block.header = header,
+            other => panic!("nonce search: {other:?}"),
+        }
+        block
+    }
+
+    /// `count` blocks mined on a fresh chain, each with one transfer (so bodies differ).
+    fn mined(count: u64) -> (Local, Vec<Block>) {
+        let source = Local::new();
+        let key = derive_key(DEV_MNEMONIC, 1).unwrap();
+        let mut blocks = Vec::new();
+        for nonce in 0..count {
+            let transfer = Transaction {
+                chain_id: DEV_CHAIN_ID,
+                nonce,
+                fuel_limit: 50_000,
+                fuel_price: 1,
+                action: Action::Transfer {
+                    to: Address([9; 20]),
+                    amount: 1,
+                },
+                sponsor: None,
+            }
+            .sign(&key, None);
+            let mut chain = source.chain.lock().unwrap();
+            let timestamp = chain.head().header.timestamp_ms + 1_000;
+            let template = chain
+                .build_block(Address([0xee; 20]), timestamp, &[transfer])
+                .unwrap();
+            let block = seal(template.block);
+            chain.import_block(block.clone(), u64::MAX / 2).unwrap();
+            blocks.push(block);
+        }
+        (source, blocks)
+    }
+
+    fn bodies(blocks: &[Block], hashes: &[Hash]) -> Vec<Vec<SignedTransaction>> {
+        hashes
+            .iter()
+            .map(|hash| {
+                blocks
+                    .iter()
+                    .find(|block| block.hash() == *hash)
+                    .unwrap()
+                    .transactions
+                    .clone()
+            })
+            .collect()
+    }
+
+    fn statuses(peers: &[PeerId], status: &ChainStatus) -> HashMap<PeerId, ChainStatus> {
+        peers.iter().map(|peer| (*peer, status.clone())).collect()
+    }
+
+    /// Headers first, then two body batches to the same peer, answered out of order: nothing is
+    /// charged and every block is imported in order.
+    #[test]
+    fn two_batches_to_one_peer_answered_out_of_order_import_everything() {
+        let (source, blocks) = mined(150);
+        let local = Local::new();
+        let peer = PeerId::random();
+        let peers = statuses(&[peer], &source.status());
+        let mut sync: Sync<u64> = Sync::default();
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        assert!(matches!(requests.as_slice(), [(to, SyncRequest::Headers { .. })] if *to == peer));
+        sync.sent(1, peer, requests[0].1.clone());
+        let headers: Vec<BlockHeader> = blocks.iter().map(|block| block.header.clone()).collect();
+        sync.on_headers(1, peer, headers, &local).unwrap();
+
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        let batches: Vec<Vec<Hash>> = requests
+            .iter()
+            .map(|(_, request)| match request {
+                SyncRequest::Bodies { hashes } => hashes.clone(),
+                other => panic!("expected bodies, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(batches.len(), MAX_BATCHES_PER_PEER);
+        for (id, (to, request)) in (2u64..).zip(requests) {
+            sync.sent(id, to, request);
+        }
+        // The second batch first: held until the front arrives.
+        assert!(
+            sync.on_bodies(3, peer, bodies(&blocks, &batches[1]), &local)
+                .is_empty()
+        );
+        assert_eq!(local.head_number(), 0);
+        assert!(
+            sync.on_bodies(2, peer, bodies(&blocks, &batches[0]), &local)
+                .is_empty()
+        );
+        assert_eq!(local.head_number(), 128);
+
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        let [(to, SyncRequest::Bodies { hashes })] = requests.as_slice() else {
+            panic!("expected one more batch: {requests:?}");
+        };
+        sync.sent(4, *to, requests[0].1.clone());
+        assert!(
+            sync.on_bodies(4, peer, bodies(&blocks, hashes), &local)
+                .is_empty()
+        );
+        assert_eq!(local.status(), source.status());
+    }
+
+    /// A body that does not match its header is charged to the peer that sent it; a block whose
+    /// header chain is invalid is charged to the peer that sent the header; nothing invalid is
+    /// imported.
+    #[test]
+    fn bad_bodies_and_invalid_headers_are_charged_to_their_senders() {
+        let (source, mut blocks) = mined(10);
+        // The last block's header claims a wrong state root (still a valid proof of work).
+        let mut bad = blocks.pop().unwrap();
+        bad.header.state_root = Hash([0x66; 32]);
+        let bad = seal(bad);
+        blocks.push(bad);
+        let local = Local::new();
+        let (header_peer, body_peer) = (PeerId::random(), PeerId::random());
+        let mut status = source.status();
+        status.head = blocks.last().unwrap().hash();
+        let peers = statuses(&[header_peer, body_peer], &status);
+        let mut sync: Sync<u64> = Sync::default();
+        // The target is the highest peer id among equals; make sure the header peer is asked.
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        let (target, request) = requests[0].clone();
+        let other = if target == header_peer {
+            body_peer
+        } else {
+            header_peer
+        };
+        sync.sent(1, target, request);
+        let headers: Vec<BlockHeader> = blocks.iter().map(|block| block.header.clone()).collect();
+        sync.on_headers(1, target, headers, &local).unwrap();
+
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        let (to, request) = requests
+            .iter()
+            .find(|(to, _)| *to == other)
+            .cloned()
+            .unwrap_or_else(|| requests[0].clone());
+        let SyncRequest::Bodies { hashes } = &request else {
+            panic!("expected bodies");
+        };
+        let hashes = hashes.clone();
+        sync.sent(2, to, request);
+        // Swapped bodies: the transactions roots do not match.
+        let mut swapped = bodies(&blocks, &hashes);
+        swapped.swap(0, 1);
+        assert_eq!(
+            sync.on_bodies(2, to, swapped, &local),
+            vec![(to, Misbehaviour::BadSyncResponse)]
+        );
+        assert_eq!(local.head_number(), 0);
+
+        // Asked again, answered correctly: nine blocks import, the tenth is invalid and its
+        // header's sender answers for it.
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        let (to, request) = requests[0].clone();
+        let SyncRequest::Bodies { hashes } = &request else {
+            panic!("expected bodies");
+        };
+        let hashes = hashes.clone();
+        sync.sent(3, to, request);
+        assert_eq!(
+            sync.on_bodies(3, to, bodies(&blocks, &hashes), &local),
+            vec![(target, Misbehaviour::InvalidBlock)]
+        );
+        assert_eq!(local.head_number(), 9);
+    }
+
+    /// Headers that do not link are refused and charged.
+    #[test]
+    fn headers_that_do_not_link_are_refused() {
+        let (source, blocks) = mined(3);
+        let local = Local::new();
+        let peer = PeerId::random();
+        let peers = statuses(&[peer], &source.status());
+        let mut sync: Sync<u64> = Sync::default();
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        sync.sent(1, peer, requests[0].1.clone());
+        let gapped = vec![blocks[0].header.clone(), blocks[2].header.clone()];
+        assert_eq!(
+            sync.on_headers(1, peer, gapped, &local),
+            Err(Misbehaviour::BadSyncResponse)
+        );
     }
 }

@@ -306,12 +306,17 @@ impl NodeState {
     /// [`NodeError`] if building or importing fails, or the node is stopping.
     pub async fn mine_block(self: &Arc<Self>) -> Result<Option<Hash>, NodeError> {
         let _one_at_a_time = self.mining.lock().await;
+        let abandon = Arc::new(AtomicBool::new(self.stopping.load(Ordering::Relaxed)));
         let template = {
             let chain = self.chain();
             let candidates = self
                 .mempool()
                 .select(&*chain, chain.params().block_fuel_limit);
-            chain.build_block(self.config.miner, self.now_ms(), &candidates)?
+            let template = chain.build_block(self.config.miner, self.now_ms(), &candidates)?;
+            // Installed under the chain lock: any head change after this template was built
+            // (imports hold the same lock) abandons this search.
+            *lock(&self.abandon_search) = abandon.clone();
+            template
         };
         if !template.skipped.is_empty() {
             tracing::debug!(
@@ -319,8 +324,6 @@ impl NodeState {
                 "transactions left out of the block"
             );
         }
-        let abandon = Arc::new(AtomicBool::new(self.stopping.load(Ordering::Relaxed)));
-        *lock(&self.abandon_search) = abandon.clone();
         let threads = self.config.mining_threads;
         let header = template.block.header.clone();
         let outcome = tokio::task::spawn_blocking(move || search_nonce(&header, threads, &abandon))

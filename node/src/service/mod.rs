@@ -433,11 +433,20 @@ impl NodeState {
             let mut mempool = self.mempool();
             mempool.prune(&included, &*chain);
             if !orphaned.is_empty() {
+                let returned = orphaned.clone();
                 let readmitted = mempool.readmit(orphaned, &*chain);
                 tracing::info!(
                     readmitted,
                     "transactions of disconnected blocks returned to the pool"
                 );
+                // Peers that followed the same branch dropped them too: announce them again.
+                if let Some(network) = self.network.get() {
+                    for transaction in returned {
+                        if mempool.contains(&transaction.hash()) {
+                            network.send(NetworkCommand::PublishTransaction(transaction));
+                        }
+                    }
+                }
             }
             tracing::info!(
                 number = head.header.number,

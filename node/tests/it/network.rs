@@ -240,6 +240,11 @@ async fn after_a_partition_heals_every_node_follows_the_heavier_branch_and_loses
         (rpc_a.node_info().await.unwrap().pending_transactions == 1).then_some(())
     })
     .await;
+    // ...and announced again: B, which never saw it, now has it pending too.
+    eventually("A's transaction gossiped to B", || async {
+        (rpc_b.node_info().await.unwrap().pending_transactions == 1).then_some(())
+    })
+    .await;
     rpc_a.dev_mine(1).await.unwrap();
     converged(&[&rpc_a, &rpc_b, &rpc_c], 8).await;
     for node in [&rpc_a, &rpc_b, &rpc_c] {

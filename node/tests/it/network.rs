@@ -152,10 +152,16 @@ async fn a_late_node_syncs_a_long_chain_from_two_peers_and_survives_a_kill_durin
             .balance,
         "50"
     );
-    let peers = rpc_c.net_peers().await.unwrap();
-    assert_eq!(peers.len(), 2, "{peers:?}");
-    assert!(peers.iter().all(|peer| peer.head_number == Some(LENGTH)));
-    assert!(!rpc_c.node_info().await.unwrap().sync.syncing);
+    eventually("C connected to both peers at the same head", || async {
+        let peers = rpc_c.net_peers().await.unwrap();
+        (peers.len() == 2 && peers.iter().all(|peer| peer.head_number == Some(LENGTH)))
+            .then_some(())
+    })
+    .await;
+    eventually("C to report that it caught up", || async {
+        (!rpc_c.node_info().await.unwrap().sync.syncing).then_some(())
+    })
+    .await;
 
     // The database C built through sync and a crash re-verifies from genesis.
     let mut c = c;

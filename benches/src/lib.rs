@@ -1,4 +1,7 @@
-//! Fixtures shared by the Salus benchmarks: dev-chain blocks full of signed transfers.
+//! Fixtures shared by the Salus benchmarks: dev-chain blocks full of signed transfers, and a
+//! `salus dev` process for the benchmark binaries.
+
+pub mod dev_node;
 
 use salus_node::genesis::{DEV_CHAIN_ID, GenesisConfig};
 use salus_node::{Chain, Genesis, Store};

@@ -13,15 +13,13 @@
 //! This first slice drives plain transfers; consent and supply workloads are to come (issue 12).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use parity_scale_codec::Encode;
+use salus_benches::dev_node::{DevNode, percentile, salus_binary};
 use salus_client::rpc::{BlockId, SalusApiClient};
 use salus_node::genesis::DEV_CHAIN_ID;
 use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
@@ -87,99 +85,23 @@ fn parse_options() -> anyhow::Result<Options> {
     Ok(options)
 }
 
-struct Node {
-    child: Child,
-    rpc: HttpClient,
-    metrics: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Node {
-    fn start(salus: &Path, block_time_ms: u64) -> anyhow::Result<Node> {
-        let dir = tempfile::tempdir()?;
-        let mut child = Command::new(salus)
-            .args([
-                "dev",
-                "--rpc-addr",
-                "127.0.0.1:0",
-                "--metrics-addr",
-                "127.0.0.1:0",
-            ])
-            .args(["--block-time-ms", &block_time_ms.to_string()])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting salus dev")?;
-        let stdout = child.stdout.take().context("stdout")?;
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let (mut rpc, mut metrics) = (None, None);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("RPC: http://") {
-                    rpc = rest.split_whitespace().next().map(str::to_string);
-                }
-                if let Some(rest) = line.strip_prefix("Metrics: ") {
-                    metrics = Some(rest.trim().to_string());
-                }
-                if line.starts_with("Head: ") {
-                    let _ = sender.send((rpc.take(), metrics.take()));
-                }
-            }
-        });
-        let (rpc, metrics) = receiver
-            .recv_timeout(Duration::from_secs(120))
-            .context("salus dev did not print its banner")?;
-        let (Some(rpc), Some(metrics)) = (rpc, metrics) else {
-            bail!("salus dev did not print its addresses");
-        };
-        Ok(Node {
-            child,
-            rpc: HttpClientBuilder::default()
-                .max_concurrent_requests(1024)
-                .build(format!("http://{rpc}"))?,
-            metrics,
-            _dir: dir,
-        })
-    }
-
-    /// Resident set size in KiB, from /proc.
-    fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.split_whitespace().next())
-            .and_then(|kib| kib.parse().ok())
-    }
-
-    /// A counter from the Prometheus endpoint.
-    async fn counter(&self, name: &str) -> anyhow::Result<u64> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let address = self
-            .metrics
-            .trim_start_matches("http://")
-            .trim_end_matches("/metrics");
-        let mut stream = tokio::net::TcpStream::connect(address).await?;
-        stream
-            .write_all(b"GET /metrics HTTP/1.0\r\nHost: load\r\n\r\n")
-            .await?;
-        let mut text = String::new();
-        stream.read_to_string(&mut text).await?;
-        text.lines()
-            .find_map(|line| line.strip_prefix(name).map(str::trim))
-            .and_then(|value| value.parse().ok())
-            .with_context(|| format!("metric {name} not found"))
-    }
+/// A counter from the node's Prometheus endpoint.
+async fn counter(node: &DevNode, name: &str) -> anyhow::Result<u64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let metrics = node.metrics.as_deref().context("the node serves metrics")?;
+    let address = metrics
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics");
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: load\r\n\r\n")
+        .await?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(name).map(str::trim))
+        .and_then(|value| value.parse().ok())
+        .with_context(|| format!("metric {name} not found"))
 }
 
 fn transfer(
@@ -205,7 +127,7 @@ fn hex_of(transaction: &SignedTransaction) -> String {
 }
 
 /// Funds `keys` from the ten dev accounts and waits until every funding transfer is in a block.
-async fn fund(node: &Node, keys: &[SecretKey]) -> anyhow::Result<()> {
+async fn fund(node: &DevNode, keys: &[SecretKey]) -> anyhow::Result<()> {
     let dev: Vec<SecretKey> = (0..10)
         .map(|index| derive_key(DEV_MNEMONIC, index))
         .collect::<Result<_, _>>()?;
@@ -235,25 +157,6 @@ async fn fund(node: &Node, keys: &[SecretKey]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * fraction).round() as usize]
-}
-
-fn salus_binary() -> anyhow::Result<PathBuf> {
-    if let Ok(path) = std::env::var("SALUS_BIN") {
-        return Ok(PathBuf::from(path));
-    }
-    let beside = std::env::current_exe()?.with_file_name("salus");
-    if beside.exists() {
-        Ok(beside)
-    } else {
-        bail!("build the salus binary first (cargo build --release --bin salus) or set SALUS_BIN")
-    }
-}
-
 fn main() -> anyhow::Result<()> {
     let options = parse_options()?;
     let salus = salus_binary()?;
@@ -264,7 +167,16 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(salus: &Path, options: Options) -> anyhow::Result<()> {
-    let node = Node::start(salus, options.block_time_ms)?;
+    let block_time = options.block_time_ms.to_string();
+    let node = DevNode::start(
+        salus,
+        &[
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--block-time-ms",
+            &block_time,
+        ],
+    )?;
     let keys: Vec<SecretKey> = (0..options.accounts)
         .map(|index| {
             SecretKey::from_bytes(&keccak256(&index.to_le_bytes()).0).context("a load key")
@@ -307,7 +219,7 @@ async fn run(salus: &Path, options: Options) -> anyhow::Result<()> {
     );
 
     let rss_start = node.rss_kib();
-    let fuel_start = node.counter("salus_fuel_used_total").await?;
+    let fuel_start = counter(&node, "salus_fuel_used_total").await?;
     let first_block = node.rpc.chain_head().await?.number + 1;
     let submitted: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let rejected = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -386,7 +298,7 @@ async fn run(salus: &Path, options: Options) -> anyhow::Result<()> {
     for submitter in submitters {
         submitter.await?;
     }
-    let fuel_end = node.counter("salus_fuel_used_total").await?;
+    let fuel_end = counter(&node, "salus_fuel_used_total").await?;
     let rss_end = node.rss_kib();
     latencies.sort();
     let seconds = options.seconds as f64;

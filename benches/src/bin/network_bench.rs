@@ -7,14 +7,12 @@
 //! $CARGO_TARGET_DIR/release/network-bench            # or: network-bench BLOCKS TX_PER_BLOCK ROUNDS
 //! ```
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use parity_scale_codec::Encode;
+use salus_benches::dev_node::{DevNode, percentile, salus_binary};
 use salus_client::rpc::SalusApiClient;
 use salus_node::genesis::DEV_CHAIN_ID;
 use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
@@ -25,77 +23,35 @@ const DEADLINE: Duration = Duration::from_secs(600);
 /// How often heads are polled while timing propagation.
 const POLL: Duration = Duration::from_micros(500);
 
-struct Node {
-    child: Child,
-    rpc: HttpClient,
-    p2p: String,
-    _dir: tempfile::TempDir,
+/// A networked dev node mining only on demand, dialling `bootnodes`.
+fn start_node(salus: &Path, bootnodes: &[&str]) -> anyhow::Result<DevNode> {
+    let mut arguments = vec![
+        "--block-time-ms",
+        "0",
+        "--p2p-listen",
+        "/ip4/127.0.0.1/tcp/0",
+    ];
+    for bootnode in bootnodes {
+        arguments.extend(["--bootnode", bootnode]);
+    }
+    let node = DevNode::start(salus, &arguments)?;
+    if node.p2p.is_none() {
+        bail!("salus dev did not print its P2P address");
+    }
+    Ok(node)
 }
 
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn p2p(node: &DevNode) -> &str {
+    node.p2p.as_deref().expect("checked at start")
 }
 
-impl Node {
-    /// Starts `salus dev` mining only on demand, on loopback, dialling `bootnodes`; returns once
-    /// it printed its banner.
-    fn start(salus: &Path, bootnodes: &[&str]) -> anyhow::Result<Node> {
-        let dir = tempfile::tempdir()?;
-        let mut command = Command::new(salus);
-        command
-            .args(["dev", "--rpc-addr", "127.0.0.1:0", "--block-time-ms", "0"])
-            .args(["--p2p-listen", "/ip4/127.0.0.1/tcp/0"])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for bootnode in bootnodes {
-            command.args(["--bootnode", bootnode]);
-        }
-        let mut child = command.spawn().context("starting salus dev")?;
-        let stdout = child.stdout.take().context("stdout")?;
-        let (sender, receiver) = std::sync::mpsc::channel();
-        // Keeps reading after the banner so the node never writes into a closed pipe.
-        std::thread::spawn(move || {
-            let (mut rpc, mut p2p) = (None, None);
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("RPC: http://") {
-                    rpc = rest.split_whitespace().next().map(str::to_string);
-                }
-                if let Some(rest) = line.strip_prefix("P2P: ") {
-                    p2p = Some(rest.trim().to_string());
-                }
-                if line.starts_with("Head: ") {
-                    let _ = sender.send((rpc.take(), p2p.take()));
-                }
-            }
-        });
-        let (rpc, p2p) = receiver
-            .recv_timeout(DEADLINE)
-            .context("salus dev did not print its banner")?;
-        let (Some(rpc), Some(p2p)) = (rpc, p2p) else {
-            bail!("salus dev did not print its addresses");
-        };
-        Ok(Node {
-            child,
-            rpc: HttpClientBuilder::default().build(format!("http://{rpc}"))?,
-            p2p,
-            _dir: dir,
-        })
-    }
-
-    async fn head_hash(&self) -> anyhow::Result<String> {
-        Ok(self.rpc.chain_head().await?.hash)
-    }
+async fn head_hash(node: &DevNode) -> anyhow::Result<String> {
+    Ok(node.rpc.chain_head().await?.hash)
 }
 
-async fn wait_for_head(node: &Node, hash: &str) -> anyhow::Result<Duration> {
+async fn wait_for_head(node: &DevNode, hash: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    while node.head_hash().await? != hash {
+    while head_hash(node).await? != hash {
         if started.elapsed() > DEADLINE {
             bail!("the block did not arrive");
         }
@@ -105,7 +61,7 @@ async fn wait_for_head(node: &Node, hash: &str) -> anyhow::Result<Duration> {
 }
 
 /// Fills `node` with `blocks` blocks of `per_block` signed transfers each.
-async fn fill(node: &Node, blocks: u32, per_block: u32) -> anyhow::Result<()> {
+async fn fill(node: &DevNode, blocks: u32, per_block: u32) -> anyhow::Result<()> {
     let keys: Vec<SecretKey> = (0..10)
         .map(|index| derive_key(DEV_MNEMONIC, index))
         .collect::<Result<_, _>>()?;
@@ -135,23 +91,6 @@ async fn fill(node: &Node, blocks: u32, per_block: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-    sorted[index]
-}
-
-fn salus_binary() -> anyhow::Result<PathBuf> {
-    if let Ok(path) = std::env::var("SALUS_BIN") {
-        return Ok(PathBuf::from(path));
-    }
-    let beside = std::env::current_exe()?.with_file_name("salus");
-    if beside.exists() {
-        Ok(beside)
-    } else {
-        bail!("build the salus binary first (cargo build --release --bin salus) or set SALUS_BIN")
-    }
-}
-
 fn main() -> anyhow::Result<()> {
     let arguments: Vec<u32> = std::env::args()
         .skip(1)
@@ -170,18 +109,18 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(salus: &Path, blocks: u32, per_block: u32, rounds: u32) -> anyhow::Result<()> {
     println!("salus: {}", salus.display());
-    let a = Node::start(salus, &[])?;
+    let a = start_node(salus, &[])?;
     let filling = Instant::now();
     fill(&a, blocks, per_block).await?;
     println!(
         "filled A with {blocks} blocks x {per_block} transfers in {:.1} s",
         filling.elapsed().as_secs_f64()
     );
-    let target = a.head_hash().await?;
+    let target = head_hash(&a).await?;
 
     // Sync: B starts empty and catches up from A.
     let started = Instant::now();
-    let b = Node::start(salus, &[&a.p2p])?;
+    let b = start_node(salus, &[p2p(&a)])?;
     let process_start = started.elapsed();
     let synced = wait_for_head(&b, &target).await?;
     let seconds = synced.as_secs_f64();
@@ -194,7 +133,7 @@ async fn run(salus: &Path, blocks: u32, per_block: u32, rounds: u32) -> anyhow::
     );
 
     // Propagation along A — B — C (C knows only B).
-    let c = Node::start(salus, &[&b.p2p])?;
+    let c = start_node(salus, &[p2p(&b)])?;
     wait_for_head(&c, &target).await?;
     let (mut one_hop, mut two_hops) = (Vec::new(), Vec::new());
     for _ in 0..rounds {

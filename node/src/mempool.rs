@@ -128,6 +128,84 @@ pub trait AccountView {
     fn nonce_and_balance(&self, address: &Address) -> Result<(u64, Balance), String>;
 }
 
+/// A transaction that passed the checks needing neither the pool nor the state: size, chain
+/// id, fuel limit bounds and signatures.
+pub struct VerifiedTransaction {
+    transaction: SignedTransaction,
+    hash: Hash,
+    size: usize,
+    signers: Signers,
+}
+
+impl VerifiedTransaction {
+    /// Its hash.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
+    /// The transaction.
+    pub fn transaction(&self) -> &SignedTransaction {
+        &self.transaction
+    }
+}
+
+/// The checks of admission that need no lock: the cheap stateless rules first, then the
+/// signatures (recovered here, or taken from `signatures` when this node verified them before),
+/// which are recorded in `signatures` for block import. Run it on any thread, before taking the
+/// pool's lock.
+///
+/// # Errors
+/// [`AdmissionError`] for an oversized transaction, a wrong chain id, a fuel limit below the
+/// intrinsic cost or above the block's, or a bad signature.
+pub fn verify_for_admission(
+    params: &ChainParams,
+    signatures: &VerifiedSignatures,
+    transaction: SignedTransaction,
+) -> Result<VerifiedTransaction, AdmissionError> {
+    let size = transaction.encoded_size();
+    if size > limits::MAX_TRANSACTION_BYTES {
+        return Err(AdmissionError::Oversized {
+            size,
+            limit: limits::MAX_TRANSACTION_BYTES,
+        });
+    }
+    let tx = &transaction.transaction;
+    if tx.chain_id != params.chain_id {
+        return Err(AdmissionError::WrongChainId {
+            expected: params.chain_id,
+            found: tx.chain_id,
+        });
+    }
+    let intrinsic = intrinsic_fuel(size);
+    if tx.fuel_limit < intrinsic {
+        return Err(AdmissionError::FuelLimitTooLow {
+            limit: tx.fuel_limit,
+            intrinsic,
+        });
+    }
+    if tx.fuel_limit > params.block_fuel_limit {
+        return Err(AdmissionError::FuelLimitTooHigh {
+            limit: tx.fuel_limit,
+            block_limit: params.block_fuel_limit,
+        });
+    }
+    let hash = transaction.hash();
+    let signers = match salus_runtime::SignatureCache::get(signatures, &hash) {
+        Some(signers) => signers,
+        None => {
+            let signers = transaction.verify_signatures()?;
+            signatures.insert(hash, signers);
+            signers
+        }
+    };
+    Ok(VerifiedTransaction {
+        transaction,
+        hash,
+        size,
+        signers,
+    })
+}
+
 /// The pool's bound on transactions held.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolLimits {
@@ -207,38 +285,30 @@ impl Mempool {
         transaction: SignedTransaction,
         accounts: &impl AccountView,
     ) -> Result<Hash, AdmissionError> {
-        let size = transaction.encoded_size();
-        if size > limits::MAX_TRANSACTION_BYTES {
-            return Err(AdmissionError::Oversized {
-                size,
-                limit: limits::MAX_TRANSACTION_BYTES,
-            });
-        }
-        let hash = transaction.hash();
+        let verified = verify_for_admission(&self.params, &self.signatures, transaction)?;
+        self.admit_verified(verified, accounts)
+    }
+
+    /// Adds a transaction whose stateless checks and signatures [`verify_for_admission`]
+    /// passed (outside any lock): the checks against the head's accounts and the pool remain.
+    ///
+    /// # Errors
+    /// [`AdmissionError`] naming the rule it breaks; the pool is unchanged.
+    pub fn admit_verified(
+        &mut self,
+        verified: VerifiedTransaction,
+        accounts: &impl AccountView,
+    ) -> Result<Hash, AdmissionError> {
+        let VerifiedTransaction {
+            transaction,
+            hash,
+            size,
+            signers,
+        } = verified;
         if self.by_hash.contains_key(&hash) {
             return Err(AdmissionError::AlreadyKnown(hash));
         }
         let tx = &transaction.transaction;
-        if tx.chain_id != self.params.chain_id {
-            return Err(AdmissionError::WrongChainId {
-                expected: self.params.chain_id,
-                found: tx.chain_id,
-            });
-        }
-        let intrinsic = intrinsic_fuel(size);
-        if tx.fuel_limit < intrinsic {
-            return Err(AdmissionError::FuelLimitTooLow {
-                limit: tx.fuel_limit,
-                intrinsic,
-            });
-        }
-        if tx.fuel_limit > self.params.block_fuel_limit {
-            return Err(AdmissionError::FuelLimitTooHigh {
-                limit: tx.fuel_limit,
-                block_limit: self.params.block_fuel_limit,
-            });
-        }
-        let signers = transaction.verify_signatures()?;
         let (nonce, balance) = accounts
             .nonce_and_balance(&signers.sender)
             .map_err(AdmissionError::State)?;
@@ -296,7 +366,6 @@ impl Mempool {
             }
             self.remove(&victim);
         }
-        self.signatures.insert(hash, signers);
         self.arrivals += 1;
         self.by_sender
             .entry(signers.sender)

@@ -136,6 +136,17 @@ pub struct BlockTemplate {
     pub block: Block,
     /// Transactions left out and why.
     pub skipped: Vec<(Hash, PushError)>,
+    /// The execution behind the roots, for [`Chain::import_built_block`].
+    pub prepared: PreparedExecution,
+}
+
+/// The execution of a built block over its parent's state: receipts, state changes and new
+/// state-tree nodes. Importing the mined block reuses it instead of executing the block again;
+/// it applies only while the head is still the parent it was computed on.
+pub struct PreparedExecution {
+    parent: Hash,
+    execution: BlockExecution,
+    tree: TreeUpdate,
 }
 
 /// Blocks read and kept when checking timestamps: the median-time-past window.
@@ -154,6 +165,8 @@ pub struct Chain {
     orphaned_transactions: BTreeMap<Hash, SignedTransaction>,
     /// Blocks connected since the last drain, in order, for event subscribers.
     connected_blocks: Vec<Hash>,
+    /// The execution of the block being imported by [`Chain::import_built_block`].
+    prepared: Option<(Hash, PreparedExecution)>,
 }
 
 impl Chain {
@@ -191,6 +204,7 @@ impl Chain {
             signatures: Arc::new(VerifiedSignatures::default()),
             orphaned_transactions: BTreeMap::new(),
             connected_blocks: Vec::new(),
+            prepared: None,
         };
         chain.resume_best_branch()?;
         Ok(chain)
@@ -275,6 +289,25 @@ impl Chain {
             }
         }
         Ok(outcome)
+    }
+
+    /// Imports a block this node built (a template with its nonce found), reusing the template's
+    /// execution instead of running the block again. Every header rule is still checked, and the
+    /// roots of the reused execution are compared with the header's as for any block; if the head
+    /// moved since the template was built, the block is executed as usual.
+    ///
+    /// # Errors
+    /// As [`Chain::import_block`].
+    pub fn import_built_block(
+        &mut self,
+        block: Block,
+        prepared: PreparedExecution,
+        now_ms: u64,
+    ) -> Result<ImportOutcome, ImportError> {
+        self.prepared = Some((block.hash(), prepared));
+        let outcome = self.import_block(block, now_ms);
+        self.prepared = None;
+        outcome
     }
 
     fn import_one(
@@ -403,6 +436,11 @@ impl Chain {
                 transactions: included,
             },
             skipped,
+            prepared: PreparedExecution {
+                parent: self.head.hash,
+                execution,
+                tree,
+            },
         })
     }
 
@@ -632,8 +670,21 @@ impl Chain {
                 })?
             }
             BlockStatus::Stored => {
-                let execution = self.execute(header, &body)?;
-                let tree = self.tree_update(&self.head.header.state_root, &execution.changes)?;
+                let prepared = self.prepared.take_if(|(built, prepared)| {
+                    built == hash && prepared.parent == self.head.hash
+                });
+                let (execution, tree) = match prepared {
+                    Some((_, prepared)) => {
+                        check_receipts_root(header, &prepared.execution)?;
+                        (prepared.execution, prepared.tree)
+                    }
+                    None => {
+                        let execution = self.execute(header, &body)?;
+                        let tree =
+                            self.tree_update(&self.head.header.state_root, &execution.changes)?;
+                        (execution, tree)
+                    }
+                };
                 if tree.root != header.state_root {
                     return Err(ImportError::BadStateRoot {
                         computed: tree.root,
@@ -690,13 +741,7 @@ impl Chain {
             BlockExecutionError::State(error) => ImportError::State(error),
             other => ImportError::Execution(other),
         })?;
-        let computed = receipts_root(&execution.receipts);
-        if computed != header.receipts_root {
-            return Err(ImportError::BadReceiptsRoot {
-                computed,
-                found: header.receipts_root,
-            });
-        }
+        check_receipts_root(header, &execution)?;
         Ok(execution)
     }
 
@@ -743,6 +788,21 @@ impl Chain {
         }
         Ok(())
     }
+}
+
+/// Refuses an execution whose receipts do not hash to the header's receipts root.
+fn check_receipts_root(
+    header: &BlockHeader,
+    execution: &BlockExecution,
+) -> Result<(), ImportError> {
+    let computed = receipts_root(&execution.receipts);
+    if computed != header.receipts_root {
+        return Err(ImportError::BadReceiptsRoot {
+            computed,
+            found: header.receipts_root,
+        });
+    }
+    Ok(())
 }
 
 fn load_tip(store: &Store, hash: &Hash) -> Result<Tip, ImportError> {

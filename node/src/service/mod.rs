@@ -17,7 +17,7 @@ use salus_primitives::{Address, Block, Hash, SignedTransaction};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 
-use crate::chain::{Chain, ImportError, ImportOutcome};
+use crate::chain::{Chain, ImportError, ImportOutcome, PreparedExecution};
 use crate::genesis::{Genesis, GenesisConfig};
 use crate::mempool::{AdmissionError, Mempool, PoolLimits};
 use crate::mining::{SearchOutcome, search_nonce};
@@ -107,6 +107,9 @@ pub enum NodeError {
 pub struct NodeState {
     chain: Mutex<Chain>,
     mempool: Mutex<Mempool>,
+    /// The chain's cache of verified signatures (shared with the pool), reachable without the
+    /// chain lock.
+    signatures: Arc<crate::signature_cache::VerifiedSignatures>,
     genesis: Genesis,
     config: NodeConfig,
     heads: broadcast::Sender<HeaderView>,
@@ -138,9 +141,10 @@ impl NodeState {
             ))
         })?;
         let chain = Chain::open(Store::open(&config.data_dir)?, &genesis)?;
+        let signatures = chain.signature_cache().clone();
         let mempool = Mempool::new(
             genesis.params.clone(),
-            chain.signature_cache().clone(),
+            signatures.clone(),
             PoolLimits::default(),
         );
         let (heads, _) = broadcast::channel(HEAD_SUBSCRIPTION_BUFFER);
@@ -148,6 +152,7 @@ impl NodeState {
         Ok(Arc::new(NodeState {
             chain: Mutex::new(chain),
             mempool: Mutex::new(mempool),
+            signatures,
             genesis,
             config,
             heads,
@@ -193,8 +198,15 @@ impl NodeState {
     /// # Errors
     /// [`AdmissionError`] naming the rule it breaks.
     pub fn admit(&self, transaction: SignedTransaction) -> Result<Hash, AdmissionError> {
+        // Signatures are recovered before any lock is taken, so admissions on several threads
+        // verify in parallel and neither the miner nor block import waits for them.
+        let verified = crate::mempool::verify_for_admission(
+            &self.genesis.params,
+            self.signatures.as_ref(),
+            transaction,
+        )?;
         let chain = self.chain();
-        self.mempool().admit(transaction, &*chain)
+        self.mempool().admit_verified(verified, &*chain)
     }
 
     /// The network, when the node joined one.
@@ -352,7 +364,8 @@ impl NodeState {
             transactions: template.block.transactions,
         };
         let hash = block.hash();
-        match self.import(block.clone())? {
+        // The template's execution is reused: the miner does not run its own block twice.
+        match self.import_with(block.clone(), Some(template.prepared))? {
             ImportOutcome::NewHead { .. } => {
                 if let Some(network) = self.network.get() {
                     network.send(NetworkCommand::PublishBlock(block));
@@ -371,7 +384,7 @@ impl NodeState {
     fn preverify_signatures(&self, block: &Block) {
         /// Below this many unseen transactions, threads cost more than they save.
         const PARALLEL_THRESHOLD: usize = 8;
-        let cache = self.chain().signature_cache().clone();
+        let cache = self.signatures.clone();
         let unseen: Vec<(Hash, &SignedTransaction)> = block
             .transactions
             .iter()
@@ -416,13 +429,26 @@ impl NodeState {
         {
             self.preverify_signatures(&block);
         }
+        self.import_with(block, None)
+    }
+
+    /// Imports a block, reusing `prepared` (the execution of a block this node built) when
+    /// given, and does the housekeeping of [`NodeState::import`].
+    fn import_with(
+        &self,
+        block: Block,
+        prepared: Option<PreparedExecution>,
+    ) -> Result<ImportOutcome, NodeError> {
         let mut chain = self.chain();
         let before = chain.head().hash;
         let mut included = block.transactions.clone();
         let started = std::time::Instant::now();
         // A refused block can still have moved the head (a reorganisation onto a heavier branch
         // that stopped at an invalid block): the housekeeping below runs either way.
-        let outcome = chain.import_block(block, self.now_ms());
+        let outcome = match prepared {
+            Some(prepared) => chain.import_built_block(block, prepared, self.now_ms()),
+            None => chain.import_block(block, self.now_ms()),
+        };
         if outcome.is_err() {
             included.clear();
         }

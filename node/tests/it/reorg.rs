@@ -160,3 +160,76 @@ fn an_invalid_block_deep_in_a_heavier_branch_leaves_the_valid_chain_in_place() {
     assert!(node.chain.import_block(branch_b[4].clone(), now()).is_err());
     salus_node::verify::verify_chain(node.chain.store()).unwrap();
 }
+
+/// The miner imports its own block with the template's execution instead of running the block
+/// again; the result is the same head, state and receipts as a node that executes the block, and
+/// a template whose parent is no longer the head is executed like any other block.
+#[test]
+fn a_built_block_imports_from_its_template_exactly_as_an_executed_one() {
+    let mut miner = TestChain::new();
+    let mut peer = TestChain::new();
+    let sender = dev_key(1);
+    let transfers: Vec<_> = (0..3)
+        .map(|nonce| transfer(&sender, nonce, Address([0x42; 20]), 7))
+        .collect();
+    let head = miner.chain.head().header.clone();
+    let template = miner
+        .chain
+        .build_block(dev_key(0).address(), head.timestamp_ms + 1_000, &transfers)
+        .unwrap();
+    let block = seal(template.block);
+    let outcome = miner
+        .chain
+        .import_built_block(block.clone(), template.prepared, now())
+        .unwrap();
+    assert!(matches!(outcome, ImportOutcome::NewHead { reorg_depth: 0 }));
+    peer.chain.import_block(block.clone(), now()).unwrap();
+    assert_eq!(miner.chain.head().hash, block.hash());
+    assert_eq!(miner.chain.head().hash, peer.chain.head().hash);
+    assert_eq!(
+        miner.chain.receipts(&block.hash()).unwrap(),
+        peer.chain.receipts(&block.hash()).unwrap()
+    );
+    assert_eq!(
+        miner.chain.account(&sender.address()).unwrap(),
+        peer.chain.account(&sender.address()).unwrap()
+    );
+    assert_eq!(miner.chain.account(&sender.address()).unwrap().nonce, 3);
+
+    // A stale template: built on the head, then a sibling block became the head first. Its
+    // block is stored on the side; the branch it starts wins once a child extends it, and the
+    // block is then executed over its own parent.
+    let head = miner.chain.head().header.clone();
+    let stale = miner
+        .chain
+        .build_block(
+            dev_key(0).address(),
+            head.timestamp_ms + 1_000,
+            &[transfer(&sender, 3, Address([0x43; 20]), 1)],
+        )
+        .unwrap();
+    let stale_block = seal(stale.block);
+    let sibling = miner.mine(dev_key(2).address(), &[]);
+    assert_eq!(
+        miner
+            .chain
+            .import_built_block(stale_block.clone(), stale.prepared, now())
+            .unwrap(),
+        ImportOutcome::StoredOnSideBranch
+    );
+    assert_eq!(miner.chain.head().hash, sibling.hash());
+    // The peer never saw the sibling: the stale block is its head, and it mines a child.
+    peer.chain.import_block(stale_block.clone(), now()).unwrap();
+    let child = peer.mine(dev_key(3).address(), &[]);
+    let outcome = miner.chain.import_block(child, now()).unwrap();
+    assert!(matches!(outcome, ImportOutcome::NewHead { reorg_depth: 1 }));
+    assert_eq!(miner.chain.head().hash, peer.chain.head().hash);
+    assert_eq!(
+        miner.chain.head().header.state_root,
+        peer.chain.head().header.state_root
+    );
+    assert_eq!(
+        miner.chain.account(&Address([0x43; 20])).unwrap().balance,
+        1
+    );
+}

@@ -1,7 +1,10 @@
-//! Fixtures shared by the Salus benchmarks: dev-chain blocks full of signed transfers, and a
-//! `salus dev` process for the benchmark binaries.
+//! Fixtures shared by the Salus benchmarks: dev-chain blocks full of signed transfers, a
+//! `salus dev` process for the benchmark binaries, and the load generator's workloads and
+//! in-process bound measurement.
 
+pub mod bound;
 pub mod dev_node;
+pub mod workload;
 
 use salus_node::genesis::{DEV_CHAIN_ID, GenesisConfig};
 use salus_node::{Chain, Genesis, Store};

@@ -225,7 +225,11 @@ impl GenesisConfig {
             difficulty: DifficultyConfig::Fixed,
             target_block_time_ms: 1_000,
             block_reward: DecimalU128(2 * 10u128.pow(18)),
-            block_fuel_limit: 100_000_000,
+            // A unit of fuel is about a nanosecond of work on the reference machine, so a full
+            // block is about one second of single-core execution: one dev block interval. That
+            // is room for ~5,000 consent calls (~200,000 fuel each) or ~50,000 transfers a block,
+            // so the dev chain's throughput is bounded by the machine, not by this limit.
+            block_fuel_limit: 1_000_000_000,
             alloc,
             contracts: vec![
                 dev_contract(

@@ -90,6 +90,18 @@ enum Command {
         #[arg(long)]
         no_p2p: bool,
     },
+    /// Measure end-to-end throughput and latency: the load generator (see `salus bench --help`).
+    ///
+    /// Runs the `load-generator` binary built beside `salus` (cargo build --release --bin
+    /// load-generator), passing every argument on.
+    ///
+    /// Example: salus bench --workload consent --rate max --seconds 20
+    #[command(disable_help_flag = true)]
+    Bench {
+        /// Arguments of the load generator.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        arguments: Vec<String>,
+    },
     /// Manage signing keys (files in ~/.salus/keys, or $SALUS_KEYS, readable only by you).
     ///
     /// Example: salus key new --name clinic
@@ -359,6 +371,23 @@ fn run_key(command: KeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs the load generator beside this binary with `arguments` and exits with its status.
+fn run_load_generator(arguments: &[String]) -> anyhow::Result<()> {
+    let generator = std::env::current_exe()?.with_file_name("load-generator");
+    if !generator.exists() {
+        bail!(
+            "{} not found: build it with `cargo build --release --bin load-generator`",
+            generator.display()
+        );
+    }
+    let status = std::process::Command::new(&generator)
+        .args(arguments)
+        .env("SALUS_BIN", std::env::current_exe()?)
+        .status()
+        .with_context(|| format!("running {}", generator.display()))?;
+    std::process::exit(status.code().unwrap_or(1));
+}
+
 fn default_dev_dir() -> anyhow::Result<PathBuf> {
     let home = std::env::var_os("HOME").context("HOME is not set; pass --data-dir")?;
     Ok(PathBuf::from(home).join(".salus").join("dev"))
@@ -375,6 +404,7 @@ fn main() -> anyhow::Result<()> {
         .with_target(false)
         .init();
     match Cli::parse().command {
+        Command::Bench { arguments } => run_load_generator(&arguments),
         Command::Dev {
             data_dir,
             block_time_ms,

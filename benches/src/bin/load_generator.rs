@@ -1,52 +1,88 @@
-//! Load generator: starts a `salus dev` node (release build), funds many fresh accounts, pre-signs
-//! transfers from them with real keys, submits them over JSON-RPC at a fixed offered rate (or as
-//! fast as the node accepts them) for a fixed time, and reports sustained included
-//! transactions per second, submit-to-inclusion latency percentiles, fuel per second and the
-//! node's resident memory at start and end. The node verifies every transaction as in
-//! production: signatures, execution, the WAL and the state root (there is no switch to skip any).
+//! Load generator (also `salus bench`): measures this machine's bound B for a workload
+//! in-process, then starts a `salus dev` node (release build), brings it to the workload's
+//! set-up state, submits pre-signed transactions from many accounts over JSON-RPC at a fixed
+//! offered rate (or as fast as the node accepts them) for a fixed time, and reports sustained
+//! included transactions per second, achieved / B, submit-to-inclusion latency percentiles,
+//! fuel per second, refusals and the node's resident memory. The node verifies every
+//! transaction as in production: signatures, execution, the WAL and the state root (there is no
+//! switch to skip any). `--curve` repeats the run at 10–125 % of the measured maximum, each on
+//! a fresh node.
 //!
 //! ```sh
 //! cargo build --release --bin salus --bin load-generator
-//! $CARGO_TARGET_DIR/release/load-generator --rate 2000 --seconds 20
+//! $CARGO_TARGET_DIR/release/load-generator --workload consent --rate max --seconds 20
 //! ```
-//!
-//! This first slice drives plain transfers; consent and supply workloads are to come (issue 12).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::core::params::BatchRequestBuilder;
+use jsonrpsee::rpc_params;
 use parity_scale_codec::Encode;
+use salus_benches::bound::{LocalChain, StageCosts};
 use salus_benches::dev_node::{DevNode, percentile, salus_binary};
+use salus_benches::workload::{Workload, WorkloadKind, waves};
 use salus_client::rpc::{BlockId, SalusApiClient};
-use salus_node::genesis::DEV_CHAIN_ID;
-use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
-use salus_primitives::{Action, Address, SecretKey, SignedTransaction, Transaction, keccak256};
+use salus_primitives::SignedTransaction;
+use salus_runtime::fuel_schedule::intrinsic_fuel;
 use tokio::sync::Mutex;
 
-/// Fuel limit of a load transfer: the intrinsic cost of a ~200-byte transaction plus the
-/// transfer, with a little room (a block reserves each transaction's limit).
-const TRANSFER_FUEL_LIMIT: u64 = 30_000;
 /// Concurrent submitters.
 const SUBMITTERS: usize = 8;
+/// Transactions per JSON-RPC batch at most (the node's batch limit is 64).
+const MAX_BATCH: usize = 32;
+/// Batches per second the submitters aim for at a fixed rate: small batches keep the offered
+/// load smooth, fewer requests keep the generator's own CPU use low.
+const BATCHES_PER_SECOND: u32 = 200;
 /// Longest wait for the node to include the last transactions after the run.
 const DRAIN: Duration = Duration::from_secs(30);
+/// Most load transactions in the in-process stage measurement.
+const SAMPLE: u64 = 2_000;
+/// Offered load of the curve, as fractions of the measured maximum.
+const CURVE: [f64; 6] = [0.10, 0.25, 0.50, 0.75, 1.00, 1.25];
+
+const HELP: &str = "\
+load-generator (salus bench): end-to-end throughput and latency of a dev chain
+
+  --workload transfer|consent|supply   what the load does (default transfer)
+  --rate N|max        offered transactions per second, or as fast as accepted (default max)
+  --seconds S         length of the run (default 20)
+  --accounts A        load senders for transfer and consent (default 2000)
+  --block-time-ms T   the dev node's block interval (default 1000)
+  --curve             run at max, then at 10, 25, 50, 75, 100 and 125 % of it, each on a fresh
+                      node, and print the throughput-latency table
+  --csv FILE          append each run's figures to FILE (CSV)
+
+It first measures the bound B of this machine in-process (decode, hash, signature, execution,
+state commitment and RocksDB write, single core each; B = cores / sum), then drives a fresh
+`salus dev` node (the salus binary beside this one, or $SALUS_BIN) and prints included tx/s,
+achieved / B, latency percentiles, fuel/s, refusals and the node's RSS.";
 
 struct Options {
+    workload: WorkloadKind,
     rate: Option<u32>,
     seconds: u64,
-    accounts: u32,
+    accounts: usize,
     block_time_ms: u64,
+    curve: bool,
+    csv: Option<PathBuf>,
 }
 
 fn parse_options() -> anyhow::Result<Options> {
     let mut options = Options {
-        rate: Some(1_000),
+        workload: WorkloadKind::Transfer,
+        rate: None,
         seconds: 20,
         accounts: 2_000,
         block_time_ms: 1_000,
+        curve: false,
+        csv: None,
     };
     let mut arguments = std::env::args().skip(1);
     while let Some(flag) = arguments.next() {
@@ -56,6 +92,7 @@ fn parse_options() -> anyhow::Result<Options> {
                 .with_context(|| format!("{flag} needs a value"))
         };
         match flag.as_str() {
+            "--workload" => options.workload = value()?.parse()?,
             "--rate" => {
                 let text = value()?;
                 options.rate = if text == "max" {
@@ -67,13 +104,10 @@ fn parse_options() -> anyhow::Result<Options> {
             "--seconds" => options.seconds = value()?.parse()?,
             "--accounts" => options.accounts = value()?.parse()?,
             "--block-time-ms" => options.block_time_ms = value()?.parse()?,
+            "--curve" => options.curve = true,
+            "--csv" => options.csv = Some(PathBuf::from(value()?)),
             "--help" | "-h" => {
-                println!(
-                    "load-generator [--rate N|max] [--seconds S] [--accounts A] [--block-time-ms T]\n\
-                     Offers N signed transfers per second (default 1000) for S seconds (20) from A\n\
-                     fresh accounts (2000) to a new `salus dev` node mining every T ms (1000), and\n\
-                     reports included tx/s, latency percentiles, fuel/s and the node's RSS."
-                );
+                println!("{HELP}");
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other} (try --help)"),
@@ -104,69 +138,113 @@ async fn counter(node: &DevNode, name: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("metric {name} not found"))
 }
 
-fn transfer(
-    key: &SecretKey,
-    nonce: u64,
-    to: Address,
-    amount: u128,
-    fuel: u64,
-) -> SignedTransaction {
-    Transaction {
-        chain_id: DEV_CHAIN_ID,
-        nonce,
-        fuel_limit: fuel,
-        fuel_price: 1,
-        action: Action::Transfer { to, amount },
-        sponsor: None,
-    }
-    .sign(key, None)
-}
-
 fn hex_of(transaction: &SignedTransaction) -> String {
     format!("0x{}", hex::encode(transaction.encode()))
 }
 
-/// Funds `keys` from the ten dev accounts and waits until every funding transfer is in a block.
-async fn fund(node: &DevNode, keys: &[SecretKey]) -> anyhow::Result<()> {
-    let dev: Vec<SecretKey> = (0..10)
-        .map(|index| derive_key(DEV_MNEMONIC, index))
-        .collect::<Result<_, _>>()?;
-    let mut nonces = [0u64; 10];
-    for chunk in keys.chunks(10 * 60) {
-        for (index, key) in chunk.iter().enumerate() {
-            let from = index % 10;
-            let funding = transfer(
-                &dev[from],
-                nonces[from],
-                key.address(),
-                10u128.pow(21),
-                50_000,
-            );
-            nonces[from] += 1;
-            node.rpc.tx_submit(hex_of(&funding)).await?;
-        }
-        // Wait for the pool to empty before the next chunk (the nonce window is 64).
-        let started = Instant::now();
-        while node.rpc.node_info().await?.pending_transactions > 0 {
-            if started.elapsed() > Duration::from_secs(120) {
-                bail!("funding transactions were not mined");
+/// Submits the set-up waves one after the other, each once the previous one is in blocks, and
+/// checks that every set-up transaction succeeded.
+async fn set_up(node: &DevNode, workload: &Workload) -> anyhow::Result<()> {
+    for phase in &workload.setup {
+        for wave in waves(phase) {
+            for transaction in &wave {
+                node.rpc
+                    .tx_submit(hex_of(transaction))
+                    .await
+                    .context("a set-up transaction was refused")?;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            let started = Instant::now();
+            while node.rpc.node_info().await?.pending_transactions > 0 {
+                if started.elapsed() > Duration::from_secs(120) {
+                    bail!("set-up transactions were not mined");
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            for transaction in &wave {
+                let receipt = node
+                    .rpc
+                    .tx_receipt(transaction.hash().to_string())
+                    .await?
+                    .context("a set-up transaction left the pool without a receipt")?;
+                if receipt.status != "success" {
+                    bail!("set-up transaction failed: {:?}", receipt.failure);
+                }
+            }
         }
     }
     Ok(())
 }
 
-fn main() -> anyhow::Result<()> {
-    let options = parse_options()?;
-    let salus = salus_binary()?;
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(run(&salus, options))
+/// What one run measured.
+struct RunReport {
+    offered: Option<u32>,
+    seconds: u64,
+    accepted: u64,
+    refused: u64,
+    first_refusal: Option<String>,
+    never_included: u64,
+    included_in_window: u64,
+    latencies: Vec<Duration>,
+    fuel_per_second: f64,
+    rss_start_kib: Option<u64>,
+    rss_end_kib: Option<u64>,
 }
 
-async fn run(salus: &Path, options: Options) -> anyhow::Result<()> {
+impl RunReport {
+    fn included_per_second(&self) -> f64 {
+        self.included_in_window as f64 / self.seconds as f64
+    }
+
+    fn print(&self, block_time_ms: u64, bound: f64) {
+        let offered = self
+            .offered
+            .map_or_else(|| "max".to_string(), |rate| rate.to_string());
+        println!(
+            "offered {offered} tx/s for {} s: accepted {}, refused {}{}, never included {}",
+            self.seconds,
+            self.accepted,
+            self.refused,
+            self.first_refusal
+                .as_ref()
+                .map_or_else(String::new, |why| format!(" (first: {why})")),
+            self.never_included
+        );
+        println!(
+            "included during the run: {} = {:.0} tx/s sustained = {:.0} % of B; fuel {:.0}/s",
+            self.included_in_window,
+            self.included_per_second(),
+            100.0 * self.included_per_second() / bound,
+            self.fuel_per_second
+        );
+        println!(
+            "submit-to-inclusion latency: p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms (block time {block_time_ms} ms)",
+            self.p(0.50),
+            self.p(0.95),
+            self.p(0.99),
+        );
+        if let (Some(start), Some(end)) = (self.rss_start_kib, self.rss_end_kib) {
+            println!(
+                "node RSS: {:.1} MiB at start, {:.1} MiB at end",
+                start as f64 / 1024.0,
+                end as f64 / 1024.0
+            );
+        }
+    }
+
+    /// Latency percentile in ms.
+    fn p(&self, fraction: f64) -> f64 {
+        percentile(&self.latencies, fraction).as_secs_f64() * 1e3
+    }
+}
+
+/// Starts a fresh node, sets it up and offers `transactions` at `rate` for `seconds`.
+async fn run_once(
+    salus: &Path,
+    options: &Options,
+    workload: &Workload,
+    transactions: &[SignedTransaction],
+    rate: Option<u32>,
+) -> anyhow::Result<RunReport> {
     let block_time = options.block_time_ms.to_string();
     let node = DevNode::start(
         salus,
@@ -177,89 +255,93 @@ async fn run(salus: &Path, options: Options) -> anyhow::Result<()> {
             &block_time,
         ],
     )?;
-    let keys: Vec<SecretKey> = (0..options.accounts)
-        .map(|index| {
-            SecretKey::from_bytes(&keccak256(&index.to_le_bytes()).0).context("a load key")
-        })
-        .collect::<Result<_, _>>()?;
-    let funding = Instant::now();
-    fund(&node, &keys).await?;
+    let started = Instant::now();
+    set_up(&node, workload).await?;
     println!(
-        "funded {} accounts in {:.1} s",
-        keys.len(),
-        funding.elapsed().as_secs_f64()
+        "node set up ({} set-up transactions) in {:.1} s",
+        workload.setup.iter().map(Vec::len).sum::<usize>(),
+        started.elapsed().as_secs_f64()
     );
-
-    // Pre-sign everything the run may send: round-robin over the accounts.
-    let planned = match options.rate {
-        Some(rate) => u64::from(rate) * options.seconds,
-        // As fast as possible: enough for ~20,000 tx/s.
-        None => 20_000 * options.seconds,
+    let planned = match rate {
+        Some(rate) => (u64::from(rate) * options.seconds) as usize,
+        None => transactions.len(),
+    }
+    .min(transactions.len());
+    let batch = match rate {
+        Some(rate) => ((rate / BATCHES_PER_SECOND) as usize).clamp(1, MAX_BATCH),
+        None => MAX_BATCH,
     };
-    let signing = Instant::now();
-    let mut nonces = vec![0u64; keys.len()];
-    let transactions: Vec<(String, String)> = (0..planned)
-        .map(|index| {
-            let sender = (index % keys.len() as u64) as usize;
-            let transaction = transfer(
-                &keys[sender],
-                nonces[sender],
-                Address([0x77; 20]),
-                1,
-                TRANSFER_FUEL_LIMIT,
-            );
-            nonces[sender] += 1;
-            (transaction.hash().to_string(), hex_of(&transaction))
-        })
+    let prepared: Vec<(String, String)> = transactions[..planned]
+        .iter()
+        .map(|transaction| (transaction.hash().to_string(), hex_of(transaction)))
         .collect();
-    println!(
-        "pre-signed {} transfers in {:.1} s",
-        transactions.len(),
-        signing.elapsed().as_secs_f64()
-    );
 
-    let rss_start = node.rss_kib();
+    let rss_start_kib = node.rss_kib();
     let fuel_start = counter(&node, "salus_fuel_used_total").await?;
     let first_block = node.rpc.chain_head().await?.number + 1;
     let submitted: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let rejected = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let queue = Arc::new(Mutex::new(transactions.into_iter()));
+    let refused = Arc::new(AtomicU64::new(0));
+    let first_refusal: Arc<Mutex<Option<String>>> = Arc::default();
+    let queue = Arc::new(Mutex::new(
+        prepared
+            .chunks(batch)
+            .map(<[_]>::to_vec)
+            .collect::<Vec<_>>()
+            .into_iter(),
+    ));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(options.seconds);
     let mut submitters = Vec::new();
     for worker in 0..SUBMITTERS {
-        let (rpc, submitted, rejected, queue) = (
+        let (rpc, submitted, refused, first_refusal, queue) = (
             node.rpc.clone(),
             submitted.clone(),
-            rejected.clone(),
+            refused.clone(),
+            first_refusal.clone(),
             queue.clone(),
         );
-        let per_worker_interval = options
-            .rate
-            .map(|rate| Duration::from_secs_f64(SUBMITTERS as f64 / f64::from(rate.max(1))));
+        // Each worker sends one batch every `interval`: SUBMITTERS workers, staggered.
+        let interval = rate.map(|rate| {
+            Duration::from_secs_f64(SUBMITTERS as f64 * batch as f64 / f64::from(rate.max(1)))
+        });
         submitters.push(tokio::spawn(async move {
             let mut next = Instant::now()
-                + per_worker_interval.map_or(Duration::ZERO, |interval| {
+                + interval.map_or(Duration::ZERO, |interval| {
                     interval.mul_f64(worker as f64 / SUBMITTERS as f64)
                 });
             while Instant::now() < deadline {
-                if let Some(interval) = per_worker_interval {
+                if let Some(interval) = interval {
                     tokio::time::sleep_until(next.into()).await;
                     next += interval;
                 }
-                let Some((hash, raw)) = queue.lock().await.next() else {
-                    return;
+                let Some(chunk) = queue.lock().await.next() else {
+                    return Ok(());
                 };
+                let mut request = BatchRequestBuilder::new();
+                for (_, raw) in &chunk {
+                    request.insert("tx_submit", rpc_params![raw])?;
+                }
                 let at = Instant::now();
-                match rpc.tx_submit(raw).await {
-                    Ok(_) => {
-                        submitted.lock().await.insert(hash, at);
-                    }
-                    Err(_) => {
-                        rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let responses = rpc.batch_request::<String>(request).await?;
+                let mut accepted = Vec::new();
+                for ((hash, _), response) in chunk.into_iter().zip(responses) {
+                    match response {
+                        Ok(_) => accepted.push(hash),
+                        Err(error) => {
+                            refused.fetch_add(1, Ordering::Relaxed);
+                            first_refusal
+                                .lock()
+                                .await
+                                .get_or_insert_with(|| error.message().to_string());
+                        }
                     }
                 }
+                let mut submitted = submitted.lock().await;
+                for hash in accepted {
+                    submitted.insert(hash, at);
+                }
             }
+            Ok::<_, anyhow::Error>(())
         }));
     }
 
@@ -296,41 +378,171 @@ async fn run(salus: &Path, options: Options) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     for submitter in submitters {
-        submitter.await?;
+        submitter.await??;
     }
     let fuel_end = counter(&node, "salus_fuel_used_total").await?;
-    let rss_end = node.rss_kib();
+    let rss_end_kib = node.rss_kib();
     latencies.sort();
-    let seconds = options.seconds as f64;
-    let offered = options
+    let never_included = submitted.lock().await.len() as u64;
+    let first_refusal = first_refusal.lock().await.clone();
+    Ok(RunReport {
+        offered: rate,
+        seconds: options.seconds,
+        accepted: latencies.len() as u64 + never_included,
+        refused: refused.load(Ordering::Relaxed),
+        first_refusal,
+        never_included,
+        included_in_window,
+        latencies,
+        fuel_per_second: (fuel_end - fuel_start) as f64 / options.seconds as f64,
+        rss_start_kib,
+        rss_end_kib,
+    })
+}
+
+/// Measures B in-process and returns the stage costs and the load's fuel limit.
+fn measure_bound(workload: &Workload) -> anyhow::Result<(StageCosts, u64)> {
+    let mut local = LocalChain::new();
+    for phase in &workload.setup {
+        for wave in waves(phase) {
+            local.mine(&wave)?;
+        }
+    }
+    // Like a wallet estimating fuel: one probe at the head, plus a margin.
+    let probe = workload.load(0, 50_000_000)?;
+    let used = local.fuel_used(&probe)?;
+    let fuel_limit = (used + used / 2).max(intrinsic_fuel(probe.encoded_size()));
+    let fitting = (dev_block_fuel() * 9 / 10) / fuel_limit;
+    let sample = workload.presign(SAMPLE.min(fitting), fuel_limit)?;
+    let costs = local.measure(&sample)?;
+    Ok((costs, fuel_limit))
+}
+
+fn dev_block_fuel() -> u64 {
+    salus_benches::dev_genesis().params.block_fuel_limit
+}
+
+fn main() -> anyhow::Result<()> {
+    let options = parse_options()?;
+    let salus = salus_binary()?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+
+    // Plan with enough transactions for the fastest run this machine could sustain.
+    // (Above what the dev block's fuel allows for each workload; supply commissions a unit
+    // for each shipment, so its plan is kept near what a block can hold.)
+    let per_second = match options.workload {
+        WorkloadKind::Transfer => 20_000,
+        WorkloadKind::Consent => 8_000,
+        WorkloadKind::Supply => 3_000,
+    };
+    let capacity_guess = per_second * options.seconds;
+    let needed = options
         .rate
-        .map_or_else(|| "max".to_string(), |rate| rate.to_string());
-    // (One lock, taken before formatting: two guards in one statement would deadlock.)
-    let never_included = submitted.lock().await.len();
+        .map_or(capacity_guess, |rate| u64::from(rate) * options.seconds);
+    let workload = Workload::plan(options.workload, options.accounts, needed)?;
+    let started = Instant::now();
+    let (costs, fuel_limit) = measure_bound(&workload)?;
+    let bound = costs.bound(cores);
     println!(
-        "offered {offered} tx/s for {} s; accepted {}, refused by the node {}, never included {never_included}",
-        options.seconds,
-        latencies.len() + never_included,
-        rejected.load(std::sync::atomic::Ordering::Relaxed),
+        "workload {}: bound measured in {:.1} s on {cores} cores",
+        options.workload,
+        started.elapsed().as_secs_f64()
     );
+    println!("{}", costs.table());
     println!(
-        "included during the run: {included_in_window} ({:.0} tx/s sustained); fuel {:.0} /s",
-        included_in_window as f64 / seconds,
-        (fuel_end - fuel_start) as f64 / seconds
+        "B = {cores} / Σ = {bound:.0} tx/s; with serial execution and signatures on the other cores: {:.0} tx/s; fuel limit per transaction {fuel_limit}",
+        costs.serial_bound(cores)
     );
+
+    let count = (costs.serial_bound(cores) * 1.3 * options.seconds as f64) as u64;
+    let count = match options.rate {
+        Some(rate) => u64::from(rate) * options.seconds,
+        None => count,
+    }
+    .min(needed);
+    let signing = Instant::now();
+    let transactions = workload.presign(count, fuel_limit)?;
     println!(
-        "submit-to-inclusion latency: p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms (block time {} ms)",
-        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-        percentile(&latencies, 0.95).as_secs_f64() * 1e3,
-        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
-        options.block_time_ms
+        "pre-signed {} load transactions in {:.1} s",
+        transactions.len(),
+        signing.elapsed().as_secs_f64()
     );
-    if let (Some(start), Some(end)) = (rss_start, rss_end) {
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let mut csv = match &options.csv {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut record = |report: &RunReport, fraction: Option<f64>| -> anyhow::Result<()> {
+        report.print(options.block_time_ms, bound);
+        if let Some(file) = csv.as_mut() {
+            writeln!(
+                file,
+                "{},{},{},{:.0},{:.0},{:.1},{:.1},{:.1},{},{},{:.0},{:.1},{:.1}",
+                options.workload,
+                fraction.map_or_else(|| "max".to_string(), |f| format!("{:.2}", f)),
+                report.offered.map_or(0, u64::from),
+                report.included_per_second(),
+                bound,
+                report.p(0.50),
+                report.p(0.95),
+                report.p(0.99),
+                report.refused,
+                report.never_included,
+                report.fuel_per_second,
+                report.rss_start_kib.unwrap_or(0) as f64 / 1024.0,
+                report.rss_end_kib.unwrap_or(0) as f64 / 1024.0,
+            )?;
+        }
+        Ok(())
+    };
+    let first = runtime.block_on(run_once(
+        &salus,
+        &options,
+        &workload,
+        &transactions,
+        options.rate,
+    ))?;
+    record(&first, None)?;
+    if options.curve {
+        let maximum = first.included_per_second();
+        let mut table = Vec::new();
+        for fraction in CURVE {
+            let rate = (maximum * fraction).round().max(1.0) as u32;
+            println!("--- {:.0} % of the maximum: {rate} tx/s", fraction * 100.0);
+            let report = runtime.block_on(run_once(
+                &salus,
+                &options,
+                &workload,
+                &transactions,
+                Some(rate),
+            ))?;
+            record(&report, Some(fraction))?;
+            table.push((fraction, rate, report));
+        }
         println!(
-            "node RSS: {:.1} MiB at start, {:.1} MiB at end",
-            start as f64 / 1024.0,
-            end as f64 / 1024.0
+            "\n| offered | tx/s offered | included tx/s | p50 ms | p95 ms | p99 ms | refused |"
         );
+        println!("|---|---|---|---|---|---|---|");
+        for (fraction, rate, report) in &table {
+            println!(
+                "| {:.0} % | {rate} | {:.0} | {:.0} | {:.0} | {:.0} | {} |",
+                fraction * 100.0,
+                report.included_per_second(),
+                report.p(0.50),
+                report.p(0.95),
+                report.p(0.99),
+                report.refused
+            );
+        }
     }
     Ok(())
 }

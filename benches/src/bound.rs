@@ -1,0 +1,227 @@
+//! The bound B of this machine for a workload, measured in-process by the node's own code
+//! paths: a dev chain on RocksDB is brought to the workload's set-up state with the same signed
+//! set-up transactions the node receives, then one block's worth of load transactions is
+//! decoded, hashed, recovered, executed, committed to the state tree and written, each stage
+//! timed on one core. B = cores / Σ(stage cost per transaction).
+
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use parity_scale_codec::{Decode, Encode};
+use salus_node::mining::{SearchOutcome, search_nonce};
+use salus_node::state_tree;
+use salus_primitives::{Address, Block, SignedTransaction};
+use salus_runtime::{BlockContext, execute_block};
+
+use crate::{dev_genesis, fresh_chain};
+
+/// The single-core cost of each stage, per transaction.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StageCosts {
+    /// SCALE decode of a signed transaction.
+    pub decode: Duration,
+    /// keccak256 of the encoded transaction.
+    pub hash: Duration,
+    /// Signature recovery (the sender's address from the signature).
+    pub signature: Duration,
+    /// Execution: admission, fees, the transfer or the Wasm call, over the block's overlay.
+    pub execution: Duration,
+    /// Updating the state tree to the new state root.
+    pub commitment: Duration,
+    /// The block's atomic RocksDB write (WAL on): body, receipts, undo data, state, tree nodes.
+    pub write: Duration,
+}
+
+impl StageCosts {
+    /// Σ of the stages.
+    pub fn total(&self) -> Duration {
+        self.decode + self.hash + self.signature + self.execution + self.commitment + self.write
+    }
+
+    /// The stages one chain can only run one block at a time: execution, commitment, write.
+    pub fn serial(&self) -> Duration {
+        self.execution + self.commitment + self.write
+    }
+
+    /// B = cores / Σ, in transactions per second.
+    pub fn bound(&self, cores: usize) -> f64 {
+        cores as f64 / self.total().as_secs_f64()
+    }
+
+    /// The tighter bound when the serial stages run on one core at a time and the rest
+    /// (decode, hash, signatures) on the others: min(B, 1 / serial).
+    pub fn serial_bound(&self, cores: usize) -> f64 {
+        self.bound(cores).min(1.0 / self.serial().as_secs_f64())
+    }
+
+    /// One line per stage, in µs per transaction.
+    pub fn table(&self) -> String {
+        let micros = |duration: Duration| duration.as_secs_f64() * 1e6;
+        format!(
+            "  decode {:.2} µs, hash {:.2} µs, signature {:.1} µs, execution {:.1} µs, \
+             commitment {:.1} µs, write {:.1} µs; Σ {:.1} µs (serial part {:.1} µs)",
+            micros(self.decode),
+            micros(self.hash),
+            micros(self.signature),
+            micros(self.execution),
+            micros(self.commitment),
+            micros(self.write),
+            micros(self.total()),
+            micros(self.serial()),
+        )
+    }
+}
+
+/// A dev chain in a temporary directory, advanced block by block in-process.
+pub struct LocalChain {
+    chain: salus_node::Chain,
+    _dir: tempfile::TempDir,
+}
+
+impl LocalChain {
+    /// A fresh dev chain.
+    pub fn new() -> Self {
+        let (chain, dir) = fresh_chain(&dev_genesis());
+        LocalChain { chain, _dir: dir }
+    }
+
+    fn context(&self) -> BlockContext {
+        let head = &self.chain.head().header;
+        BlockContext {
+            number: head.number + 1,
+            timestamp_ms: head.timestamp_ms + 1_000,
+            miner: Address([0xee; 20]),
+        }
+    }
+
+    /// Mines `transactions` into one block and imports it; every one must succeed.
+    ///
+    /// # Errors
+    /// If a transaction is skipped or fails, or the chain refuses the block.
+    pub fn mine(&mut self, transactions: &[SignedTransaction]) -> anyhow::Result<Duration> {
+        let context = self.context();
+        let template = self
+            .chain
+            .build_block(context.miner, context.timestamp_ms, transactions)?;
+        if let Some((hash, error)) = template.skipped.first() {
+            bail!(
+                "{} set-up transactions skipped, first {hash}: {error:?}",
+                template.skipped.len()
+            );
+        }
+        let header = match search_nonce(&template.block.header, 1, &AtomicBool::new(false))? {
+            SearchOutcome::Found(header) => header,
+            other => bail!("nonce search: {other:?}"),
+        };
+        let block = Block {
+            header,
+            transactions: template.block.transactions,
+        };
+        let hash = block.hash();
+        let started = Instant::now();
+        self.chain
+            .import_built_block(block, template.prepared, salus_node::wall_clock_ms())?;
+        let write = started.elapsed();
+        let receipts = self.chain.receipts(&hash)?.context("receipts")?;
+        if let Some(failed) = receipts.iter().find(|receipt| !receipt.status.is_success()) {
+            bail!(
+                "set-up transaction {} failed: {:?}",
+                failed.transaction_hash,
+                failed.status
+            );
+        }
+        Ok(write)
+    }
+
+    /// Fuel `transaction` uses at the head (executed over a throw-away overlay).
+    ///
+    /// # Errors
+    /// If it is not admissible or does not succeed.
+    pub fn fuel_used(&self, transaction: &SignedTransaction) -> anyhow::Result<u64> {
+        let execution = execute_block(
+            self.chain.params(),
+            self.chain.vm(),
+            self.chain.head_state(),
+            &self.context(),
+            std::slice::from_ref(transaction),
+            &salus_runtime::NoSignatureCache,
+        )
+        .map_err(|error| anyhow::anyhow!("probe transaction: {error:?}"))?;
+        let receipt = &execution.receipts[0];
+        if !receipt.status.is_success() {
+            bail!("probe transaction failed: {:?}", receipt.status);
+        }
+        Ok(receipt.fuel_used)
+    }
+
+    /// Times each stage over `sample` (a valid sequence at the head that fits one block) and
+    /// imports it as a block.
+    ///
+    /// # Errors
+    /// If the sample does not execute.
+    pub fn measure(&mut self, sample: &[SignedTransaction]) -> anyhow::Result<StageCosts> {
+        let count = sample.len() as u32;
+        if count == 0 {
+            bail!("no transactions to measure");
+        }
+        let encoded: Vec<Vec<u8>> = sample.iter().map(Encode::encode).collect();
+        let started = Instant::now();
+        for bytes in &encoded {
+            std::hint::black_box(SignedTransaction::decode(&mut &bytes[..])?);
+        }
+        let decode = started.elapsed() / count;
+        let started = Instant::now();
+        let hashes: Vec<_> = sample.iter().map(SignedTransaction::hash).collect();
+        let hash = started.elapsed() / count;
+        let started = Instant::now();
+        let signers = sample
+            .iter()
+            .map(SignedTransaction::verify_signatures)
+            .collect::<Result<Vec<_>, _>>()?;
+        let signature = started.elapsed() / count;
+        // As in the node: the pool recovered the signatures; execution reads them from the
+        // cache.
+        let cache = self.chain.signature_cache().clone();
+        for (hash, signers) in hashes.iter().zip(signers) {
+            cache.insert(*hash, signers);
+        }
+        let started = Instant::now();
+        let execution = execute_block(
+            self.chain.params(),
+            self.chain.vm(),
+            self.chain.head_state(),
+            &self.context(),
+            sample,
+            cache.as_ref(),
+        )
+        .map_err(|error| anyhow::anyhow!("executing the sample: {error:?}"))?;
+        let execution_time = started.elapsed() / count;
+        if let Some(failed) = execution.receipts.iter().find(|r| !r.status.is_success()) {
+            bail!("a load transaction failed: {:?}", failed.status);
+        }
+        let started = Instant::now();
+        let paths = state_tree::path_changes(&execution.changes);
+        std::hint::black_box(state_tree::apply(
+            self.chain.store(),
+            &self.chain.head().header.state_root,
+            &paths,
+        )?);
+        let commitment = started.elapsed() / count;
+        let write = self.mine(sample)? / count;
+        Ok(StageCosts {
+            decode,
+            hash,
+            signature,
+            execution: execution_time,
+            commitment,
+            write,
+        })
+    }
+}
+
+impl Default for LocalChain {
+    fn default() -> Self {
+        LocalChain::new()
+    }
+}

@@ -509,6 +509,16 @@ impl Mempool {
     }
 }
 
+/// The latest committed accounts, read without the chain's lock (each block is one atomic write,
+/// so a read sees the state before or after a block, never half of one).
+impl AccountView for crate::Store {
+    fn nonce_and_balance(&self, address: &Address) -> Result<(u64, Balance), String> {
+        salus_runtime::State::account(self, address)
+            .map(|account| (account.nonce, account.balance))
+            .map_err(|error| error.to_string())
+    }
+}
+
 /// The head's accounts, as the pool sees them.
 impl AccountView for crate::Chain {
     fn nonce_and_balance(&self, address: &Address) -> Result<(u64, Balance), String> {

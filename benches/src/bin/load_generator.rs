@@ -26,7 +26,7 @@ use jsonrpsee::core::params::BatchRequestBuilder;
 use jsonrpsee::rpc_params;
 use parity_scale_codec::Encode;
 use salus_benches::bound::{LocalChain, StageCosts};
-use salus_benches::dev_node::{DevNode, percentile, salus_binary};
+use salus_benches::dev_node::{DevNode, cpu_time, percentile, salus_binary};
 use salus_benches::workload::{Workload, WorkloadKind, waves};
 use salus_client::rpc::{BlockId, SalusApiClient};
 use salus_primitives::SignedTransaction;
@@ -188,6 +188,10 @@ struct RunReport {
     fuel_per_second: f64,
     rss_start_kib: Option<u64>,
     rss_end_kib: Option<u64>,
+    /// Cores the node kept busy on average (CPU time / wall time) while load was offered.
+    node_cores: f64,
+    /// Cores this generator kept busy meanwhile (submitting and watching blocks).
+    generator_cores: f64,
 }
 
 impl RunReport {
@@ -221,6 +225,12 @@ impl RunReport {
             self.p(0.50),
             self.p(0.95),
             self.p(0.99),
+        );
+        println!(
+            "CPU: node {:.2} cores, load generator {:.2} cores (of {})",
+            self.node_cores,
+            self.generator_cores,
+            std::thread::available_parallelism().map_or(1, usize::from)
         );
         if let (Some(start), Some(end)) = (self.rss_start_kib, self.rss_end_kib) {
             println!(
@@ -277,6 +287,8 @@ async fn run_once(
         .collect();
 
     let rss_start_kib = node.rss_kib();
+    let node_cpu_start = cpu_time(node.pid()).unwrap_or_default();
+    let own_cpu_start = cpu_time(std::process::id()).unwrap_or_default();
     let fuel_start = counter(&node, "salus_fuel_used_total").await?;
     let first_block = node.rpc.chain_head().await?.number + 1;
     let submitted: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
@@ -321,24 +333,24 @@ async fn run_once(
                 for (_, raw) in &chunk {
                     request.insert("tx_submit", rpc_params![raw])?;
                 }
+                // Recorded before sending: a block may include them before the reply arrives.
                 let at = Instant::now();
-                let responses = rpc.batch_request::<String>(request).await?;
-                let mut accepted = Vec::new();
-                for ((hash, _), response) in chunk.into_iter().zip(responses) {
-                    match response {
-                        Ok(_) => accepted.push(hash),
-                        Err(error) => {
-                            refused.fetch_add(1, Ordering::Relaxed);
-                            first_refusal
-                                .lock()
-                                .await
-                                .get_or_insert_with(|| error.message().to_string());
-                        }
+                {
+                    let mut submitted = submitted.lock().await;
+                    for (hash, _) in &chunk {
+                        submitted.insert(hash.clone(), at);
                     }
                 }
-                let mut submitted = submitted.lock().await;
-                for hash in accepted {
-                    submitted.insert(hash, at);
+                let responses = rpc.batch_request::<String>(request).await?;
+                for ((hash, _), response) in chunk.into_iter().zip(responses) {
+                    if let Err(error) = response {
+                        submitted.lock().await.remove(&hash);
+                        refused.fetch_add(1, Ordering::Relaxed);
+                        first_refusal
+                            .lock()
+                            .await
+                            .get_or_insert_with(|| error.message().to_string());
+                    }
                 }
             }
             Ok::<_, anyhow::Error>(())
@@ -350,6 +362,7 @@ async fn run_once(
     let mut included_in_window = 0u64;
     let mut next_block = first_block;
     let drain_deadline = deadline + DRAIN;
+    let mut cpu_at_deadline = None;
     loop {
         let head = node.rpc.chain_head().await?.number;
         while next_block <= head {
@@ -371,12 +384,21 @@ async fn run_once(
             next_block += 1;
         }
         let now = Instant::now();
+        if now >= deadline && cpu_at_deadline.is_none() {
+            cpu_at_deadline = Some((
+                cpu_time(node.pid()).unwrap_or_default(),
+                cpu_time(std::process::id()).unwrap_or_default(),
+            ));
+        }
         let all_done = now >= deadline && submitted.lock().await.is_empty();
         if all_done || now >= drain_deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let (node_cpu, own_cpu) = cpu_at_deadline.unwrap_or_default();
+    let (node_cpu, own_cpu) = (node_cpu - node_cpu_start, own_cpu - own_cpu_start);
+    let busy_for = Duration::from_secs(options.seconds);
     for submitter in submitters {
         submitter.await??;
     }
@@ -397,6 +419,8 @@ async fn run_once(
         fuel_per_second: (fuel_end - fuel_start) as f64 / options.seconds as f64,
         rss_start_kib,
         rss_end_kib,
+        node_cores: node_cpu.as_secs_f64() / busy_for.as_secs_f64(),
+        generator_cores: own_cpu.as_secs_f64() / busy_for.as_secs_f64(),
     })
 }
 
@@ -408,10 +432,16 @@ fn measure_bound(workload: &Workload) -> anyhow::Result<(StageCosts, u64)> {
             local.mine(&wave)?;
         }
     }
-    // Like a wallet estimating fuel: one probe at the head, plus a margin.
-    let probe = workload.load(0, 50_000_000)?;
-    let used = local.fuel_used(&probe)?;
-    let fuel_limit = (used + used / 2).max(intrinsic_fuel(probe.encoded_size()));
+    // Like a wallet estimating fuel: probes of the first two kinds of call at the head, plus
+    // a margin (a block reserves each transaction's whole limit, so the margin costs capacity).
+    let mut used = 0;
+    let mut intrinsic = 0;
+    for index in 0..2 {
+        let probe = workload.load(index, 50_000_000)?;
+        used = used.max(local.fuel_used(&probe)?);
+        intrinsic = intrinsic.max(intrinsic_fuel(probe.encoded_size()));
+    }
+    let fuel_limit = (used + used / 10).max(intrinsic);
     let fitting = (dev_block_fuel() * 9 / 10) / fuel_limit;
     let sample = workload.presign(SAMPLE.min(fitting), fuel_limit)?;
     let costs = local.measure(&sample)?;
@@ -486,7 +516,7 @@ fn main() -> anyhow::Result<()> {
         if let Some(file) = csv.as_mut() {
             writeln!(
                 file,
-                "{},{},{},{:.0},{:.0},{:.1},{:.1},{:.1},{},{},{:.0},{:.1},{:.1}",
+                "{},{},{},{:.0},{:.0},{:.1},{:.1},{:.1},{},{},{:.0},{:.1},{:.1},{:.2},{:.2}",
                 options.workload,
                 fraction.map_or_else(|| "max".to_string(), |f| format!("{:.2}", f)),
                 report.offered.map_or(0, u64::from),
@@ -500,6 +530,8 @@ fn main() -> anyhow::Result<()> {
                 report.fuel_per_second,
                 report.rss_start_kib.unwrap_or(0) as f64 / 1024.0,
                 report.rss_end_kib.unwrap_or(0) as f64 / 1024.0,
+                report.node_cores,
+                report.generator_cores,
             )?;
         }
         Ok(())

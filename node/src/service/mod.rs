@@ -110,6 +110,8 @@ pub struct NodeState {
     /// The chain's cache of verified signatures (shared with the pool), reachable without the
     /// chain lock.
     signatures: Arc<crate::signature_cache::VerifiedSignatures>,
+    /// The chain's database, for reads that need no consistency with the chain's lock.
+    store: Store,
     genesis: Genesis,
     config: NodeConfig,
     heads: broadcast::Sender<HeaderView>,
@@ -142,6 +144,7 @@ impl NodeState {
         })?;
         let chain = Chain::open(Store::open(&config.data_dir)?, &genesis)?;
         let signatures = chain.signature_cache().clone();
+        let store = chain.store().clone();
         let mempool = Mempool::new(
             genesis.params.clone(),
             signatures.clone(),
@@ -153,6 +156,7 @@ impl NodeState {
             chain: Mutex::new(chain),
             mempool: Mutex::new(mempool),
             signatures,
+            store,
             genesis,
             config,
             heads,
@@ -205,8 +209,9 @@ impl NodeState {
             self.signatures.as_ref(),
             transaction,
         )?;
-        let chain = self.chain();
-        self.mempool().admit_verified(verified, &*chain)
+        // Accounts are read from the store, not through the chain: an admission never waits
+        // for the miner or an import holding the chain's lock.
+        self.mempool().admit_verified(verified, &self.store)
     }
 
     /// The network, when the node joined one.

@@ -77,6 +77,8 @@ pub struct Workload {
     pub setup: Vec<Vec<SignedTransaction>>,
     /// The load's senders; load transaction `i` is sent by `senders[i % senders.len()]`.
     pub senders: Vec<SecretKey>,
+    /// Each sender's nonce after the set-up (manufacturers send set-up transactions too).
+    first_nonces: Vec<u64>,
     calls: Calls,
 }
 
@@ -222,6 +224,21 @@ impl Workload {
             nonces: HashMap::new(),
             fuel: SETUP_CALL_FUEL,
         };
+        let mut workload = Self::plan_with(&mut signer, kind, accounts, transactions)?;
+        workload.first_nonces = workload
+            .senders
+            .iter()
+            .map(|key| signer.nonces.get(&key.address()).copied().unwrap_or(0))
+            .collect();
+        Ok(workload)
+    }
+
+    fn plan_with(
+        signer: &mut Signer,
+        kind: WorkloadKind,
+        accounts: usize,
+        transactions: u64,
+    ) -> anyhow::Result<Self> {
         let registry = ContractAbi::from_wasm(salus_contracts::REGISTRY)?;
         match kind {
             WorkloadKind::Transfer => {
@@ -231,8 +248,9 @@ impl Workload {
                 let addresses: Vec<Address> = senders.iter().map(SecretKey::address).collect();
                 Ok(Workload {
                     kind,
-                    setup: vec![funding(&mut signer, &addresses)?],
+                    setup: vec![funding(signer, &addresses)?],
                     senders,
+                    first_nonces: Vec::new(),
                     calls: Calls::Transfer,
                 })
             }
@@ -248,9 +266,9 @@ impl Workload {
                 let mut everyone: Vec<Address> = agents.iter().map(SecretKey::address).collect();
                 everyone.extend(patients.iter().map(SecretKey::address));
                 everyone.push(hospital.address());
-                let fund = funding(&mut signer, &everyone)?;
+                let fund = funding(signer, &everyone)?;
                 let hospital_registration = vec![register(
-                    &mut signer,
+                    signer,
                     &registry,
                     hospital.address(),
                     "ProviderOrganisation",
@@ -318,6 +336,7 @@ impl Workload {
                     kind,
                     setup: vec![fund, hospital_registration, indexing, grants],
                     senders: agents,
+                    first_nonces: Vec::new(),
                     calls: Calls::Consent {
                         abi: consent,
                         records: agent_records,
@@ -331,11 +350,11 @@ impl Workload {
                     .collect::<Result<_, _>>()?;
                 let buyer = load_key("wholesaler", 0)?.address();
                 let addresses: Vec<Address> = makers.iter().map(SecretKey::address).collect();
-                let fund = funding(&mut signer, &addresses)?;
+                let fund = funding(signer, &addresses)?;
                 let mut registrations =
-                    vec![register(&mut signer, &registry, buyer, "Wholesaler")?];
+                    vec![register(signer, &registry, buyer, "WholesaleDistributor")?];
                 for maker in &addresses {
-                    registrations.push(register(&mut signer, &registry, *maker, "Manufacturer")?);
+                    registrations.push(register(signer, &registry, *maker, "Manufacturer")?);
                 }
                 let gtins: Vec<String> = (0..makers.len()).map(|i| product_codes(i).0).collect();
                 let mut products = Vec::new();
@@ -377,6 +396,7 @@ impl Workload {
                     kind,
                     setup: vec![fund, registrations, products, commissions],
                     senders: makers,
+                    first_nonces: Vec::new(),
                     calls: Calls::Supply {
                         abi: supply,
                         gtins,
@@ -408,7 +428,7 @@ impl Workload {
             }),
             Calls::Consent { abi, records } => {
                 let agent = self.senders[sender].address().to_string();
-                if index % 2 == 0 {
+                if index.is_multiple_of(2) {
                     call(
                         DEV_CONSENT_ADDRESS,
                         abi,
@@ -444,10 +464,11 @@ impl Workload {
     /// # Errors
     /// If the call's arguments do not encode.
     pub fn load(&self, index: u64, fuel_limit: u64) -> anyhow::Result<SignedTransaction> {
-        let sender = &self.senders[(index % self.senders.len() as u64) as usize];
+        let position = (index % self.senders.len() as u64) as usize;
+        let sender = &self.senders[position];
         Ok(Transaction {
             chain_id: DEV_CHAIN_ID,
-            nonce: index / self.senders.len() as u64,
+            nonce: self.first_nonces[position] + index / self.senders.len() as u64,
             fuel_limit,
             fuel_price: 1,
             action: self.action(index)?,

@@ -388,6 +388,18 @@ fn run_load_generator(arguments: &[String]) -> anyhow::Result<()> {
     std::process::exit(status.code().unwrap_or(1));
 }
 
+/// The node's tokio runtime: a worker per core, and a bounded pool of blocking threads (block
+/// building and import, signature checks of submitted transactions).
+fn node_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    /// Blocking threads at most: enough to keep every core verifying signatures while RPC
+    /// clients wait, few enough that their stacks and allocator state stay small.
+    const MAX_BLOCKING_THREADS: usize = 64;
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .build()?)
+}
+
 fn default_dev_dir() -> anyhow::Result<PathBuf> {
     let home = std::env::var_os("HOME").context("HOME is not set; pass --data-dir")?;
     Ok(PathBuf::from(home).join(".salus").join("dev"))
@@ -429,9 +441,7 @@ fn main() -> anyhow::Result<()> {
                 Some(dir) => dir,
                 None => default_dev_dir()?,
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let runtime = node_runtime()?;
             runtime.block_on(run_dev(
                 data_dir,
                 block_time_ms,
@@ -468,9 +478,7 @@ fn main() -> anyhow::Result<()> {
                 p2p_listen,
                 no_p2p,
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
+            let runtime = node_runtime()?;
             runtime.block_on(run_node(settings))
         }
         Command::Key(command) => run_key(command),

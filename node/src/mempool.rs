@@ -94,7 +94,9 @@ pub enum AdmissionError {
         minimum: Balance,
     },
     /// The pool is full of transactions paying at least as much.
-    #[error("the pool is full and every pending transaction pays at least {cheapest}")]
+    #[error(
+        "mempool full: every pending transaction pays a fuel price of at least {cheapest}; retry later or pay more"
+    )]
     PoolFull {
         /// Fuel price of the cheapest pending transaction.
         cheapest: Balance,
@@ -239,6 +241,9 @@ pub struct Mempool {
     by_hash: HashMap<Hash, Pending>,
     by_sender: BTreeMap<Address, BTreeMap<u64, Hash>>,
     bytes: usize,
+    /// How many pending transactions pay each fuel price: a full pool refuses a transaction
+    /// that pays no more than the cheapest without scanning the senders.
+    prices: BTreeMap<Balance, usize>,
     arrivals: u64,
 }
 
@@ -257,6 +262,7 @@ impl Mempool {
             by_hash: HashMap::new(),
             by_sender: BTreeMap::new(),
             bytes: 0,
+            prices: BTreeMap::new(),
             arrivals: 0,
         }
     }
@@ -360,6 +366,10 @@ impl Mempool {
         } else if self.by_hash.len() >= self.limits.transactions
             || self.bytes + size > self.limits.bytes
         {
+            let lowest = self.prices.keys().next().copied().unwrap_or(0);
+            if tx.fuel_price <= lowest {
+                return Err(AdmissionError::PoolFull { cheapest: lowest });
+            }
             let (victim, cheapest) = self.cheapest().expect("a full pool has entries");
             if tx.fuel_price <= cheapest {
                 return Err(AdmissionError::PoolFull { cheapest });
@@ -372,6 +382,7 @@ impl Mempool {
             .or_default()
             .insert(tx.nonce, hash);
         self.bytes += size;
+        *self.prices.entry(tx.fuel_price).or_insert(0) += 1;
         self.by_hash.insert(
             hash,
             Pending {
@@ -396,6 +407,13 @@ impl Mempool {
 
     fn remove(&mut self, hash: &Hash) -> Option<SignedTransaction> {
         let pending = self.by_hash.remove(hash)?;
+        let price = pending.transaction.transaction.fuel_price;
+        if let Some(count) = self.prices.get_mut(&price) {
+            *count -= 1;
+            if *count == 0 {
+                self.prices.remove(&price);
+            }
+        }
         self.bytes -= pending.size;
         if let Some(nonces) = self.by_sender.get_mut(&pending.signers.sender) {
             nonces.remove(&pending.transaction.transaction.nonce);

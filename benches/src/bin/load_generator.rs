@@ -40,6 +40,9 @@ const MAX_BATCH: usize = 32;
 /// Batches per second the submitters aim for at a fixed rate: small batches keep the offered
 /// load smooth, fewer requests keep the generator's own CPU use low.
 const BATCHES_PER_SECOND: u32 = 200;
+/// At "max", submitters pause while the node holds this many pending transactions (half its
+/// pool, a few blocks' worth).
+const POOL_HIGH_WATER: u64 = (salus_node::mempool::MAX_POOL_TRANSACTIONS as u64) / 2;
 /// Longest wait for the node to include the last transactions after the run.
 const DRAIN: Duration = Duration::from_secs(30);
 /// Most load transactions in the in-process stage measurement.
@@ -294,15 +297,16 @@ async fn run_once(
     let submitted: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let refused = Arc::new(AtomicU64::new(0));
     let first_refusal: Arc<Mutex<Option<String>>> = Arc::default();
+    // Refused transactions go back to the front of the queue: a sender's later nonces wait for
+    // them, as a wallet retries a transaction the node refused for a full pool.
     let queue = Arc::new(Mutex::new(
         prepared
-            .chunks(batch)
-            .map(<[_]>::to_vec)
-            .collect::<Vec<_>>()
-            .into_iter(),
+            .into_iter()
+            .collect::<std::collections::VecDeque<_>>(),
     ));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(options.seconds);
+    let pending = Arc::new(AtomicU64::new(0));
     let mut submitters = Vec::new();
     for worker in 0..SUBMITTERS {
         let (rpc, submitted, refused, first_refusal, queue) = (
@@ -316,6 +320,7 @@ async fn run_once(
         let interval = rate.map(|rate| {
             Duration::from_secs_f64(SUBMITTERS as f64 * batch as f64 / f64::from(rate.max(1)))
         });
+        let pending = pending.clone();
         submitters.push(tokio::spawn(async move {
             let mut next = Instant::now()
                 + interval.map_or(Duration::ZERO, |interval| {
@@ -325,10 +330,20 @@ async fn run_once(
                 if let Some(interval) = interval {
                     tokio::time::sleep_until(next.into()).await;
                     next += interval;
+                } else if pending.load(Ordering::Relaxed) >= POOL_HIGH_WATER {
+                    // As fast as accepted: keep the pool below its bound instead of filling it
+                    // and having transactions refused.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
                 }
-                let Some(chunk) = queue.lock().await.next() else {
-                    return Ok(());
+                let chunk: Vec<(String, String)> = {
+                    let mut queue = queue.lock().await;
+                    let take = batch.min(queue.len());
+                    queue.drain(..take).collect()
                 };
+                if chunk.is_empty() {
+                    return Ok(());
+                }
                 let mut request = BatchRequestBuilder::new();
                 for (_, raw) in &chunk {
                     request.insert("tx_submit", rpc_params![raw])?;
@@ -342,7 +357,8 @@ async fn run_once(
                     }
                 }
                 let responses = rpc.batch_request::<String>(request).await?;
-                for ((hash, _), response) in chunk.into_iter().zip(responses) {
+                let mut retry = Vec::new();
+                for ((hash, raw), response) in chunk.into_iter().zip(responses) {
                     if let Err(error) = response {
                         submitted.lock().await.remove(&hash);
                         refused.fetch_add(1, Ordering::Relaxed);
@@ -350,6 +366,19 @@ async fn run_once(
                             .lock()
                             .await
                             .get_or_insert_with(|| error.message().to_string());
+                        retry.push((hash, raw));
+                    }
+                }
+                if !retry.is_empty() {
+                    // First in line again: the sender's later nonces cannot be included before.
+                    let mut queue = queue.lock().await;
+                    for transaction in retry.into_iter().rev() {
+                        queue.push_front(transaction);
+                    }
+                    drop(queue);
+                    if interval.is_none() {
+                        // As fast as accepted: back off briefly while the pool is full.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
                     }
                 }
             }
@@ -363,7 +392,13 @@ async fn run_once(
     let mut next_block = first_block;
     let drain_deadline = deadline + DRAIN;
     let mut cpu_at_deadline = None;
+    let mut polls = 0u64;
     loop {
+        polls += 1;
+        if polls.is_multiple_of(2) {
+            let info = node.rpc.node_info().await?;
+            pending.store(info.pending_transactions as u64, Ordering::Relaxed);
+        }
         let head = node.rpc.chain_head().await?.number;
         while next_block <= head {
             let block = node

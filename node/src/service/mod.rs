@@ -123,6 +123,51 @@ pub struct NodeState {
     abandon_search: Mutex<Arc<AtomicBool>>,
     metrics: metrics::Metrics,
     network: OnceLock<NetworkHandle>,
+    /// The one thread that builds and imports this node's blocks (see [`BlockThread`]).
+    block_thread: BlockThread,
+}
+
+/// A job for the block thread.
+type BlockJob = Box<dyn FnOnce() + Send>;
+
+/// One long-lived thread for the miner's block building and import. Off the async workers, so
+/// RPC and the network keep being served; always the same thread, so the allocator keeps one
+/// block's worth of memory for it instead of one per pool thread that ever built a block.
+struct BlockThread {
+    jobs: Mutex<std::sync::mpsc::Sender<BlockJob>>,
+}
+
+impl BlockThread {
+    fn start() -> BlockThread {
+        let (jobs, receiver) = std::sync::mpsc::channel::<BlockJob>();
+        std::thread::Builder::new()
+            .name("block-producer".into())
+            .spawn(move || {
+                for job in receiver {
+                    job();
+                }
+            })
+            .expect("the block thread starts");
+        BlockThread {
+            jobs: Mutex::new(jobs),
+        }
+    }
+
+    /// Runs `job` on the block thread and waits for its result.
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, NodeError> {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        lock(&self.jobs)
+            .send(Box::new(move || {
+                let _ = sender.send(job());
+            }))
+            .map_err(|_| NodeError::TaskFailed("block-producer", "the thread stopped".into()))?;
+        receiver
+            .await
+            .map_err(|_| NodeError::TaskFailed("block-producer", "a job panicked".into()))
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -167,6 +212,7 @@ impl NodeState {
             abandon_search: Mutex::new(Arc::new(AtomicBool::new(false))),
             metrics: metrics::Metrics::default(),
             network: OnceLock::new(),
+            block_thread: BlockThread::start(),
         }))
     }
 
@@ -324,17 +370,24 @@ impl NodeState {
     pub async fn mine_block(self: &Arc<Self>) -> Result<Option<Hash>, NodeError> {
         let _one_at_a_time = self.mining.lock().await;
         let abandon = Arc::new(AtomicBool::new(self.stopping.load(Ordering::Relaxed)));
-        let template = {
-            let chain = self.chain();
-            let candidates = self
-                .mempool()
-                .select(&*chain, chain.params().block_fuel_limit);
-            let template = chain.build_block(self.config.miner, self.now_ms(), &candidates)?;
-            // Installed under the chain lock: any head change after this template was built
-            // (imports hold the same lock) abandons this search.
-            *lock(&self.abandon_search) = abandon.clone();
-            template
-        };
+        // Building executes the block and importing writes it: both on the block thread.
+        let state = self.clone();
+        let search_flag = abandon.clone();
+        let template = self
+            .block_thread
+            .run(move || {
+                let chain = state.chain();
+                let candidates = state
+                    .mempool()
+                    .select(&*chain, chain.params().block_fuel_limit);
+                let template =
+                    chain.build_block(state.config.miner, state.now_ms(), &candidates)?;
+                // Installed under the chain lock: any head change after this template was built
+                // (imports hold the same lock) abandons this search.
+                *lock(&state.abandon_search) = search_flag;
+                Ok::<_, NodeError>(template)
+            })
+            .await??;
         if !template.skipped.is_empty() {
             tracing::debug!(
                 skipped = template.skipped.len(),
@@ -370,7 +423,13 @@ impl NodeState {
         };
         let hash = block.hash();
         // The template's execution is reused: the miner does not run its own block twice.
-        match self.import_with(block.clone(), Some(template.prepared))? {
+        let state = self.clone();
+        let imported = block.clone();
+        let outcome = self
+            .block_thread
+            .run(move || state.import_with(imported, Some(template.prepared)))
+            .await??;
+        match outcome {
             ImportOutcome::NewHead { .. } => {
                 if let Some(network) = self.network.get() {
                     network.send(NetworkCommand::PublishBlock(block));

@@ -130,6 +130,9 @@ pub struct Store {
     nodes: Arc<node_cache::NodeCache>,
 }
 
+/// Most bytes of all memtables together (the write buffers RocksDB fills before flushing).
+pub const MEMTABLE_BUDGET_BYTES: usize = 128 * 1024 * 1024;
+
 impl Store {
     /// Opens (creating if missing) the database in `path` and checks its schema version.
     ///
@@ -141,9 +144,14 @@ impl Store {
         options.create_missing_column_families(true);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
         options.set_paranoid_checks(true);
-        let descriptors = Column::ALL
-            .iter()
-            .map(|column| ColumnFamilyDescriptor::new(column.name(), Options::default()));
+        // Memory: all memtables together stay under one bound (RocksDB flushes the largest when
+        // it is reached), instead of 64 MiB × 2 per column family by default.
+        options.set_db_write_buffer_size(MEMTABLE_BUDGET_BYTES);
+        let descriptors = Column::ALL.iter().map(|column| {
+            let mut column_options = Options::default();
+            column_options.set_write_buffer_size(MEMTABLE_BUDGET_BYTES / 4);
+            ColumnFamilyDescriptor::new(column.name(), column_options)
+        });
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
         let store = Store {
             db: Arc::new(db),

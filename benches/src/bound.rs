@@ -55,6 +55,23 @@ impl StageCosts {
         self.bound(cores).min(1.0 / self.serial().as_secs_f64())
     }
 
+    /// Each stage's median over `rounds` (zero when there are none).
+    pub fn median(rounds: &[StageCosts]) -> StageCosts {
+        let stage = |pick: fn(&StageCosts) -> Duration| {
+            let mut values: Vec<Duration> = rounds.iter().map(pick).collect();
+            values.sort();
+            values.get(values.len() / 2).copied().unwrap_or_default()
+        };
+        StageCosts {
+            decode: stage(|costs| costs.decode),
+            hash: stage(|costs| costs.hash),
+            signature: stage(|costs| costs.signature),
+            execution: stage(|costs| costs.execution),
+            commitment: stage(|costs| costs.commitment),
+            write: stage(|costs| costs.write),
+        }
+    }
+
     /// One line per stage, in µs per transaction.
     pub fn table(&self) -> String {
         let micros = |duration: Duration| duration.as_secs_f64() * 1e6;

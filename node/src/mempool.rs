@@ -12,8 +12,10 @@ use salus_runtime::fuel_schedule::intrinsic_fuel;
 
 use crate::signature_cache::VerifiedSignatures;
 
-/// Most transactions held. About ten full blocks of transfers; beyond it the cheapest go.
-pub const MAX_POOL_TRANSACTIONS: usize = 20_000;
+/// Most transactions held: about four seconds of the most this node has been measured to
+/// include (~12,000 transfers a second, BENCHMARKS.md), so overload becomes refusals after a
+/// bounded wait instead of an ever longer queue; beyond it the cheapest go.
+pub const MAX_POOL_TRANSACTIONS: usize = 50_000;
 /// Most bytes of transactions held.
 pub const MAX_POOL_BYTES: usize = 64 * 1024 * 1024;
 /// How far ahead of its account's nonce a transaction may be: bounds what one sender can park.

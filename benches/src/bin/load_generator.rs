@@ -40,13 +40,18 @@ const MAX_BATCH: usize = 32;
 /// Batches per second the submitters aim for at a fixed rate: small batches keep the offered
 /// load smooth, fewer requests keep the generator's own CPU use low.
 const BATCHES_PER_SECOND: u32 = 200;
-/// At "max", submitters pause while the node holds this many pending transactions (half its
-/// pool, a few blocks' worth).
-const POOL_HIGH_WATER: u64 = (salus_node::mempool::MAX_POOL_TRANSACTIONS as u64) / 2;
+/// At "max", submitters pause while the node holds this many pending transactions (three
+/// quarters of its pool, a few blocks' worth).
+const POOL_HIGH_WATER: u64 = (salus_node::mempool::MAX_POOL_TRANSACTIONS as u64) * 3 / 4;
 /// Longest wait for the node to include the last transactions after the run.
 const DRAIN: Duration = Duration::from_secs(30);
 /// Most load transactions in the in-process stage measurement.
 const SAMPLE: u64 = 2_000;
+/// The columns of `--csv`.
+const CSV_HEADER: &str = "workload,fraction,offered_tps,included_tps,bound_tps,p50_ms,p95_ms,p99_ms,\
+refused,never_included,fuel_per_s,rss_start_mib,rss_end_mib,node_cores,generator_cores";
+/// Blocks of load transactions the stage measurement times.
+const MEASURED_BLOCKS: usize = 3;
 /// Offered load of the curve, as fractions of the measured maximum.
 const CURVE: [f64; 6] = [0.10, 0.25, 0.50, 0.75, 1.00, 1.25];
 
@@ -477,10 +482,15 @@ fn measure_bound(workload: &Workload) -> anyhow::Result<(StageCosts, u64)> {
         intrinsic = intrinsic.max(intrinsic_fuel(probe.encoded_size()));
     }
     let fuel_limit = (used + used / 10).max(intrinsic);
-    let fitting = (dev_block_fuel() * 9 / 10) / fuel_limit;
-    let sample = workload.presign(SAMPLE.min(fitting), fuel_limit)?;
-    let costs = local.measure(&sample)?;
-    Ok((costs, fuel_limit))
+    // Three blocks' worth, measured one block at a time; each stage's median of the three
+    // (a RocksDB flush or compaction can land in any one of them).
+    let per_block = SAMPLE.min((dev_block_fuel() * 9 / 10) / fuel_limit) as usize;
+    let sample = workload.presign(per_block as u64 * MEASURED_BLOCKS as u64, fuel_limit)?;
+    let rounds = sample
+        .chunks(per_block)
+        .map(|block| local.measure(block))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((StageCosts::median(&rounds), fuel_limit))
 }
 
 fn dev_block_fuel() -> u64 {
@@ -537,13 +547,17 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let mut csv = match &options.csv {
-        Some(path) => Some(
-            std::fs::OpenOptions::new()
+        Some(path) => {
+            let mut file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
-                .with_context(|| format!("opening {}", path.display()))?,
-        ),
+                .with_context(|| format!("opening {}", path.display()))?;
+            if file.metadata()?.len() == 0 {
+                writeln!(file, "{CSV_HEADER}")?;
+            }
+            Some(file)
+        }
         None => None,
     };
     let mut record = |report: &RunReport, fraction: Option<f64>| -> anyhow::Result<()> {

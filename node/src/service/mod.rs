@@ -3,6 +3,7 @@
 //! stop it cleanly between blocks (each block is one atomic write, so a stop never leaves half
 //! of one).
 
+mod admission;
 pub mod metrics;
 mod rpc;
 pub mod views;
@@ -125,6 +126,8 @@ pub struct NodeState {
     network: OnceLock<NetworkHandle>,
     /// The one thread that builds and imports this node's blocks (see [`BlockThread`]).
     block_thread: BlockThread,
+    /// Submitted transactions waiting for their signature checks and admission.
+    admissions: Arc<admission::AdmissionQueue>,
 }
 
 /// A job for the block thread.
@@ -213,6 +216,7 @@ impl NodeState {
             metrics: metrics::Metrics::default(),
             network: OnceLock::new(),
             block_thread: BlockThread::start(),
+            admissions: admission::AdmissionQueue::new(),
         }))
     }
 
@@ -241,6 +245,23 @@ impl NodeState {
             network.send(NetworkCommand::PublishTransaction(transaction));
         }
         Ok(hash)
+    }
+
+    /// [`NodeState::submit`] on a blocking thread, off the async reactor: submissions queue
+    /// and are verified on every core without a thread hand-off per transaction.
+    ///
+    /// # Errors
+    /// [`AdmissionError`] naming the rule it breaks, or [`AdmissionError::State`] if the
+    /// admission itself failed.
+    pub async fn submit_queued(
+        self: &Arc<Self>,
+        transaction: SignedTransaction,
+    ) -> Result<Hash, AdmissionError> {
+        let state = self.clone();
+        self.admissions
+            .run(move || state.submit(transaction))
+            .await
+            .unwrap_or_else(|| Err(AdmissionError::State("the admission failed".into())))
     }
 
     /// Admits a transaction to the pool (from a peer: gossip relays it once validated).

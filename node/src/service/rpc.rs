@@ -164,12 +164,11 @@ impl SalusApiServer for RpcHandler {
         let bytes = parse_hex(&raw, "transaction")?;
         let transaction = SignedTransaction::decode(&mut &bytes[..])
             .map_err(|error| invalid(format!("transaction does not decode: {error}")))?;
-        // Signature recovery and the pool's locks stay off the async reactor: on a blocking
-        // thread, submissions verify on every core while the reactor keeps serving.
-        let state = self.state.clone();
-        tokio::task::spawn_blocking(move || state.submit(transaction))
+        // Signature recovery and the pool's locks stay off the async reactor: on blocking
+        // threads, submissions verify on every core while the reactor keeps serving.
+        self.state
+            .submit_queued(transaction)
             .await
-            .map_err(internal)?
             .map(|hash| hash.to_string())
             .map_err(|error| {
                 ErrorObjectOwned::owned(codes::TRANSACTION_REFUSED, error.to_string(), None::<()>)

@@ -217,13 +217,21 @@ pub struct PoolLimits {
     pub transactions: usize,
     /// Most bytes.
     pub bytes: usize,
+    /// Most fuel the pending transactions reserve, in blocks' worth of the chain's block fuel
+    /// limit: the work waiting is bounded whatever the transactions cost, so under overload a
+    /// transaction waits at most about this many blocks before the pool refuses newcomers.
+    pub fuel_blocks: u64,
 }
+
+/// Blocks' worth of fuel the pool holds by default.
+pub const POOL_FUEL_BLOCKS: u64 = 4;
 
 impl Default for PoolLimits {
     fn default() -> Self {
         PoolLimits {
             transactions: MAX_POOL_TRANSACTIONS,
             bytes: MAX_POOL_BYTES,
+            fuel_blocks: POOL_FUEL_BLOCKS,
         }
     }
 }
@@ -243,6 +251,8 @@ pub struct Mempool {
     by_hash: HashMap<Hash, Pending>,
     by_sender: BTreeMap<Address, BTreeMap<u64, Hash>>,
     bytes: usize,
+    /// Fuel reserved by the pending transactions (the sum of their fuel limits).
+    fuel: u64,
     /// How many pending transactions pay each fuel price: a full pool refuses a transaction
     /// that pays no more than the cheapest without scanning the senders.
     prices: BTreeMap<Balance, usize>,
@@ -264,6 +274,7 @@ impl Mempool {
             by_hash: HashMap::new(),
             by_sender: BTreeMap::new(),
             bytes: 0,
+            fuel: 0,
             prices: BTreeMap::new(),
             arrivals: 0,
         }
@@ -365,36 +376,47 @@ impl Mempool {
                 return Err(AdmissionError::ReplacementUnderpriced { minimum });
             }
             self.remove(&old_hash);
-        } else if self.by_hash.len() >= self.limits.transactions
-            || self.bytes + size > self.limits.bytes
-        {
+        } else if self.is_full_for(size, tx.fuel_limit) {
             let lowest = self.prices.keys().next().copied().unwrap_or(0);
             if tx.fuel_price <= lowest {
                 return Err(AdmissionError::PoolFull { cheapest: lowest });
             }
-            let (victim, cheapest) = self.cheapest().expect("a full pool has entries");
-            if tx.fuel_price <= cheapest {
-                return Err(AdmissionError::PoolFull { cheapest });
+            // Evict the cheapest until the newcomer fits; if it does not pay more than all of
+            // them, put them back and refuse (the pool is unchanged).
+            let mut evicted = Vec::new();
+            while self.is_full_for(size, tx.fuel_limit) {
+                let Some((victim, cheapest)) = self.cheapest() else {
+                    break;
+                };
+                if tx.fuel_price <= cheapest {
+                    for (hash, pending) in evicted {
+                        self.insert(hash, pending);
+                    }
+                    return Err(AdmissionError::PoolFull { cheapest });
+                }
+                let pending = self.take(&victim).expect("the cheapest is pending");
+                evicted.push((victim, pending));
             }
-            self.remove(&victim);
         }
         self.arrivals += 1;
-        self.by_sender
-            .entry(signers.sender)
-            .or_default()
-            .insert(tx.nonce, hash);
-        self.bytes += size;
-        *self.prices.entry(tx.fuel_price).or_insert(0) += 1;
-        self.by_hash.insert(
+        let arrival = self.arrivals;
+        self.insert(
             hash,
             Pending {
                 transaction,
                 signers,
                 size,
-                arrival: self.arrivals,
+                arrival,
             },
         );
         Ok(hash)
+    }
+
+    /// Most fuel the pending transactions may reserve.
+    fn fuel_bound(&self) -> u64 {
+        self.limits
+            .fuel_blocks
+            .saturating_mul(self.params.block_fuel_limit)
     }
 
     /// The cheapest pending transaction: lowest fuel price, and among a sender's, the highest
@@ -407,7 +429,26 @@ impl Mempool {
             .min_by_key(|(hash, price)| (*price, std::cmp::Reverse(self.by_hash[hash].arrival)))
     }
 
-    fn remove(&mut self, hash: &Hash) -> Option<SignedTransaction> {
+    /// Whether a transaction of `size` bytes reserving `fuel` would pass one of the bounds.
+    fn is_full_for(&self, size: usize, fuel: u64) -> bool {
+        self.by_hash.len() >= self.limits.transactions
+            || self.bytes + size > self.limits.bytes
+            || self.fuel.saturating_add(fuel) > self.fuel_bound()
+    }
+
+    fn insert(&mut self, hash: Hash, pending: Pending) {
+        let tx = &pending.transaction.transaction;
+        self.by_sender
+            .entry(pending.signers.sender)
+            .or_default()
+            .insert(tx.nonce, hash);
+        self.bytes += pending.size;
+        self.fuel += tx.fuel_limit;
+        *self.prices.entry(tx.fuel_price).or_insert(0) += 1;
+        self.by_hash.insert(hash, pending);
+    }
+
+    fn take(&mut self, hash: &Hash) -> Option<Pending> {
         let pending = self.by_hash.remove(hash)?;
         let price = pending.transaction.transaction.fuel_price;
         if let Some(count) = self.prices.get_mut(&price) {
@@ -417,13 +458,18 @@ impl Mempool {
             }
         }
         self.bytes -= pending.size;
+        self.fuel -= pending.transaction.transaction.fuel_limit;
         if let Some(nonces) = self.by_sender.get_mut(&pending.signers.sender) {
             nonces.remove(&pending.transaction.transaction.nonce);
             if nonces.is_empty() {
                 self.by_sender.remove(&pending.signers.sender);
             }
         }
-        Some(pending.transaction)
+        Some(pending)
+    }
+
+    fn remove(&mut self, hash: &Hash) -> Option<SignedTransaction> {
+        self.take(hash).map(|pending| pending.transaction)
     }
 
     /// Transactions ready to include, best first: each sender's in nonce order starting at its

@@ -47,6 +47,8 @@ const POOL_HIGH_WATER: u64 = (salus_node::mempool::MAX_POOL_TRANSACTIONS as u64)
 const DRAIN: Duration = Duration::from_secs(30);
 /// Most load transactions in the in-process stage measurement.
 const SAMPLE: u64 = 2_000;
+/// How often a run records the node's RSS.
+const RSS_SAMPLE_EVERY: Duration = Duration::from_secs(10);
 /// The columns of `--csv`.
 const CSV_HEADER: &str = "workload,fraction,offered_tps,included_tps,bound_tps,p50_ms,p95_ms,p99_ms,\
 refused,never_included,fuel_per_s,rss_start_mib,rss_end_mib,node_cores,generator_cores";
@@ -196,6 +198,8 @@ struct RunReport {
     fuel_per_second: f64,
     rss_start_kib: Option<u64>,
     rss_end_kib: Option<u64>,
+    /// The node's RSS (KiB) every [`RSS_SAMPLE_EVERY`] while load was offered.
+    rss_samples: Vec<(Duration, u64)>,
     /// Cores the node kept busy on average (CPU time / wall time) while load was offered.
     node_cores: f64,
     /// Cores this generator kept busy meanwhile (submitting and watching blocks).
@@ -246,6 +250,28 @@ impl RunReport {
                 start as f64 / 1024.0,
                 end as f64 / 1024.0
             );
+        }
+        // For runs of several minutes: the series, and the change after the first minute (the
+        // caches' warm-up) to the end.
+        if self.seconds >= 120 {
+            let series: Vec<String> = self
+                .rss_samples
+                .iter()
+                .map(|(at, kib)| format!("{}s {:.0}", at.as_secs(), *kib as f64 / 1024.0))
+                .collect();
+            println!("node RSS over the run (MiB): {}", series.join(", "));
+            let after_warm_up = self
+                .rss_samples
+                .iter()
+                .find(|(at, _)| *at >= Duration::from_secs(60));
+            if let (Some((_, warm)), Some((_, last))) = (after_warm_up, self.rss_samples.last()) {
+                println!(
+                    "node RSS from 60 s to the end: {:.1} -> {:.1} MiB ({:+.1} %)",
+                    *warm as f64 / 1024.0,
+                    *last as f64 / 1024.0,
+                    100.0 * (*last as f64 - *warm as f64) / *warm as f64
+                );
+            }
         }
     }
 
@@ -397,9 +423,20 @@ async fn run_once(
     let mut next_block = first_block;
     let drain_deadline = deadline + DRAIN;
     let mut cpu_at_deadline = None;
+    let mut fuel_at_deadline = None;
     let mut polls = 0u64;
+    let mut rss_samples: Vec<(Duration, u64)> = Vec::new();
     loop {
         polls += 1;
+        let since_start = started.elapsed();
+        if Instant::now() < deadline
+            && rss_samples
+                .last()
+                .is_none_or(|(at, _)| since_start >= *at + RSS_SAMPLE_EVERY)
+            && let Some(rss) = node.rss_kib()
+        {
+            rss_samples.push((since_start, rss));
+        }
         if polls.is_multiple_of(2) {
             let info = node.rpc.node_info().await?;
             pending.store(info.pending_transactions as u64, Ordering::Relaxed);
@@ -429,6 +466,7 @@ async fn run_once(
                 cpu_time(node.pid()).unwrap_or_default(),
                 cpu_time(std::process::id()).unwrap_or_default(),
             ));
+            fuel_at_deadline = Some(counter(&node, "salus_fuel_used_total").await?);
         }
         let all_done = now >= deadline && submitted.lock().await.is_empty();
         if all_done || now >= drain_deadline {
@@ -442,7 +480,11 @@ async fn run_once(
     for submitter in submitters {
         submitter.await??;
     }
-    let fuel_end = counter(&node, "salus_fuel_used_total").await?;
+    // Fuel of the blocks mined while load was offered (not of the drain after it).
+    let fuel_end = match fuel_at_deadline {
+        Some(fuel) => fuel,
+        None => counter(&node, "salus_fuel_used_total").await?,
+    };
     let rss_end_kib = node.rss_kib();
     latencies.sort();
     let never_included = submitted.lock().await.len() as u64;
@@ -459,6 +501,7 @@ async fn run_once(
         fuel_per_second: (fuel_end - fuel_start) as f64 / options.seconds as f64,
         rss_start_kib,
         rss_end_kib,
+        rss_samples,
         node_cores: node_cpu.as_secs_f64() / busy_for.as_secs_f64(),
         generator_cores: own_cpu.as_secs_f64() / busy_for.as_secs_f64(),
     })

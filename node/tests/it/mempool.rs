@@ -13,6 +13,7 @@ fn pool(test: &TestChain, capacity: usize) -> Mempool {
         PoolLimits {
             transactions: capacity,
             bytes: 1 << 30,
+            fuel_blocks: 4,
         },
     )
 }
@@ -149,6 +150,60 @@ fn a_full_pool_evicts_the_cheapest_for_a_better_paying_transaction() {
         "the cheapest was evicted"
     );
     assert!(pool.contains(&rich.hash()));
+}
+
+#[test]
+fn the_pool_holds_at_most_its_blocks_worth_of_reserved_fuel() {
+    let test = TestChain::new();
+    let block_fuel = test.chain.params().block_fuel_limit;
+    let mut pool = Mempool::new(
+        test.chain.params().clone(),
+        test.chain.signature_cache().clone(),
+        PoolLimits {
+            transactions: 1_000,
+            bytes: 1 << 30,
+            fuel_blocks: 1,
+        },
+    );
+    let reserving = |sender: u32, price: u128, fuel_limit: u64| {
+        Transaction {
+            chain_id: salus_node::genesis::DEV_CHAIN_ID,
+            nonce: 0,
+            fuel_limit,
+            fuel_price: price,
+            action: Action::Transfer {
+                to: Address([9; 20]),
+                amount: 1,
+            },
+            sponsor: None,
+        }
+        .sign(&dev_key(sender), None)
+    };
+    let heavy = |sender: u32, price: u128| reserving(sender, price, block_fuel * 2 / 5);
+    // Two reserve 80 % of a block; a third would pass one block's worth.
+    pool.admit(heavy(1, 1), &test.chain).unwrap();
+    pool.admit(heavy(2, 1), &test.chain).unwrap();
+    assert_eq!(
+        pool.admit(heavy(3, 1), &test.chain),
+        Err(AdmissionError::PoolFull { cheapest: 1 })
+    );
+    // A light transaction still fits in what is left.
+    pool.admit(priced(4, 0, 1), &test.chain).unwrap();
+    // Paying more evicts the cheapest (the newest of the equally cheap first) until it fits:
+    // the light one is not enough, the second heavy one goes too.
+    pool.admit(heavy(3, 2), &test.chain).unwrap();
+    assert_eq!(pool.len(), 2);
+    assert!(pool.contains(&heavy(1, 1).hash()));
+    assert!(pool.contains(&heavy(3, 2).hash()));
+    // Paying more than one but not all of those it would have to displace changes nothing:
+    // evicting the first is not enough, and the second pays as much.
+    assert_eq!(
+        pool.admit(reserving(5, 2, block_fuel * 4 / 5), &test.chain),
+        Err(AdmissionError::PoolFull { cheapest: 2 })
+    );
+    assert_eq!(pool.len(), 2);
+    assert!(pool.contains(&heavy(1, 1).hash()));
+    assert!(pool.contains(&heavy(3, 2).hash()));
 }
 
 #[test]

@@ -380,6 +380,7 @@ pub fn start(
             }
         }
     }
+    let (checked_sender, checked_receiver) = mpsc::unbounded_channel();
     let task = Network {
         swarm,
         state,
@@ -395,8 +396,9 @@ pub fn start(
         transactions_topic: transactions.hash(),
         config,
         handle: handle.clone(),
+        checked: checked_sender,
     };
-    Ok((handle, task.run(receiver)))
+    Ok((handle, task.run(receiver, checked_receiver)))
 }
 
 struct Connected {
@@ -423,12 +425,32 @@ struct Network {
     transactions_topic: gossipsub::TopicHash,
     config: NetworkConfig,
     handle: NetworkHandle,
+    /// Verdicts on gossiped transactions, sent back by the admission jobs.
+    checked: mpsc::UnboundedSender<CheckedTransaction>,
+}
+
+/// What admission made of a gossiped transaction.
+enum TransactionVerdict {
+    /// In the pool: relay it.
+    Admitted,
+    /// Invalid in a way only a broken or hostile sender produces.
+    Malicious,
+    /// An honest race (stale, duplicate, full pool): drop it without blame.
+    Ignored,
+}
+
+/// A gossiped transaction's verdict, for the swarm task.
+struct CheckedTransaction {
+    message_id: gossipsub::MessageId,
+    source: PeerId,
+    verdict: TransactionVerdict,
 }
 
 impl Network {
     async fn run(
         mut self,
         mut commands: mpsc::UnboundedReceiver<NetworkCommand>,
+        mut checked: mpsc::UnboundedReceiver<CheckedTransaction>,
     ) -> Result<(), String> {
         let mut ticker = tokio::time::interval(STATUS_INTERVAL);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -439,6 +461,7 @@ impl Network {
                     Some(command) => self.on_command(command),
                     None => return Ok(()),
                 },
+                Some(verdict) = checked.recv() => self.on_transaction_checked(verdict),
                 _ = ticker.tick() => self.on_tick(),
             }
         }
@@ -636,7 +659,16 @@ impl Network {
                 let acceptance = if message.topic == self.blocks_topic {
                     self.on_gossip_block(propagation_source, &message.data)
                 } else if message.topic == self.transactions_topic {
-                    self.on_gossip_transaction(propagation_source, &message.data)
+                    // Checked off this task; the verdict comes back as a `CheckedTransaction`.
+                    if let Some(acceptance) = self.on_gossip_transaction(
+                        message_id.clone(),
+                        propagation_source,
+                        &message.data,
+                    ) {
+                        acceptance
+                    } else {
+                        return;
+                    }
                 } else {
                     MessageAcceptance::Ignore
                 };
@@ -688,20 +720,53 @@ impl Network {
         }
     }
 
-    fn on_gossip_transaction(&mut self, source: PeerId, data: &[u8]) -> MessageAcceptance {
+    /// Decodes a gossiped transaction and hands it to the admission queue (signature recovery
+    /// and the pool's checks run on blocking threads, not on this task). `Some` is an
+    /// immediate verdict (malformed); otherwise the verdict arrives later through
+    /// [`Network::on_transaction_checked`].
+    fn on_gossip_transaction(
+        &mut self,
+        message_id: gossipsub::MessageId,
+        source: PeerId,
+        data: &[u8],
+    ) -> Option<MessageAcceptance> {
         let Ok(transaction) = decode_exact::<SignedTransaction>(data) else {
             self.penalise(source, Misbehaviour::MalformedMessage);
-            return MessageAcceptance::Reject;
+            return Some(MessageAcceptance::Reject);
         };
-        match self.state.admit(transaction) {
-            Ok(_) => MessageAcceptance::Accept,
-            Err(error) if error.is_malicious() => {
-                self.penalise(source, Misbehaviour::InvalidTransaction);
+        let (state, checked) = (self.state.clone(), self.checked.clone());
+        tokio::spawn(async move {
+            let verdict = match state.admit_queued(transaction).await {
+                Ok(_) => TransactionVerdict::Admitted,
+                Err(error) if error.is_malicious() => TransactionVerdict::Malicious,
+                // Stale nonces, a full pool, a duplicate: honest races, not relayed.
+                Err(_) => TransactionVerdict::Ignored,
+            };
+            let _ = checked.send(CheckedTransaction {
+                message_id,
+                source,
+                verdict,
+            });
+        });
+        None
+    }
+
+    /// Reports a gossiped transaction's verdict to gossipsub (relayed only when admitted) and
+    /// penalises its sender for an invalid one.
+    fn on_transaction_checked(&mut self, checked: CheckedTransaction) {
+        let acceptance = match checked.verdict {
+            TransactionVerdict::Admitted => MessageAcceptance::Accept,
+            TransactionVerdict::Malicious => {
+                self.penalise(checked.source, Misbehaviour::InvalidTransaction);
                 MessageAcceptance::Reject
             }
-            // Stale nonces, a full pool, a duplicate: honest races, not relayed.
-            Err(_) => MessageAcceptance::Ignore,
-        }
+            TransactionVerdict::Ignored => MessageAcceptance::Ignore,
+        };
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .gossip
+            .report_message_validation_result(&checked.message_id, &checked.source, acceptance);
     }
 
     fn on_sync_event(&mut self, event: request_response::Event<WireRequest, SyncResponse>) {

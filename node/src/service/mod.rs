@@ -257,9 +257,31 @@ impl NodeState {
         self: &Arc<Self>,
         transaction: SignedTransaction,
     ) -> Result<Hash, AdmissionError> {
+        self.through_admission_queue(transaction, NodeState::submit)
+            .await
+    }
+
+    /// [`NodeState::admit`] through the admission queue, off the async reactor (gossiped
+    /// transactions: the network task does not wait for their signature checks).
+    ///
+    /// # Errors
+    /// As [`NodeState::submit_queued`].
+    pub async fn admit_queued(
+        self: &Arc<Self>,
+        transaction: SignedTransaction,
+    ) -> Result<Hash, AdmissionError> {
+        self.through_admission_queue(transaction, NodeState::admit)
+            .await
+    }
+
+    async fn through_admission_queue(
+        self: &Arc<Self>,
+        transaction: SignedTransaction,
+        admission: fn(&NodeState, SignedTransaction) -> Result<Hash, AdmissionError>,
+    ) -> Result<Hash, AdmissionError> {
         let state = self.clone();
         self.admissions
-            .run(move || state.submit(transaction))
+            .run(move || admission(&state, transaction))
             .await
             .unwrap_or_else(|| Err(AdmissionError::State("the admission failed".into())))
     }

@@ -78,6 +78,17 @@ pub enum AdmissionError {
         /// The transaction's.
         found: u64,
     },
+    /// The nonce leaves a gap after the sender's pending transactions, and the pool is more
+    /// than half full: send the missing nonces first.
+    #[error(
+        "nonce {found} leaves a gap after the account's next nonce {expected} and the pool is busy: send the missing nonces first"
+    )]
+    NonceGapInBusyPool {
+        /// The account's nonce.
+        expected: u64,
+        /// The transaction's.
+        found: u64,
+    },
     /// The payer cannot cover fuel limit × price (plus value when paying for itself).
     #[error("insufficient balance: {needed} needed, {available} available")]
     InsufficientBalance {
@@ -339,6 +350,20 @@ impl Mempool {
         }
         if tx.nonce > nonce + MAX_NONCE_GAP {
             return Err(AdmissionError::NonceTooHigh {
+                expected: nonce,
+                found: tx.nonce,
+            });
+        }
+        // A transaction after a gap cannot be included until the gap is filled; in a busy pool
+        // it would hold room that executable transactions need (and many senders could clog
+        // the pool with them), so it waits for the sender to send the missing nonce first.
+        let after_gap = tx.nonce > nonce
+            && !self
+                .by_sender
+                .get(&signers.sender)
+                .is_some_and(|nonces| nonces.contains_key(&(tx.nonce - 1)));
+        if after_gap && self.by_hash.len() >= self.limits.transactions / 2 {
+            return Err(AdmissionError::NonceGapInBusyPool {
                 expected: nonce,
                 found: tx.nonce,
             });

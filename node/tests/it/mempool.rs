@@ -207,6 +207,28 @@ fn the_pool_holds_at_most_its_blocks_worth_of_reserved_fuel() {
 }
 
 #[test]
+fn a_busy_pool_refuses_transactions_after_a_nonce_gap() {
+    let test = TestChain::new();
+    let mut pool = pool(&test, 4);
+    // Below half full, a transaction after a gap waits in the pool for the missing nonce.
+    pool.admit(priced(1, 1, 1), &test.chain).unwrap();
+    pool.admit(priced(2, 0, 1), &test.chain).unwrap();
+    // Half full: another gap is refused, with its reason, and nothing changes.
+    assert_eq!(
+        pool.admit(priced(3, 2, 1), &test.chain),
+        Err(AdmissionError::NonceGapInBusyPool {
+            expected: 0,
+            found: 2
+        })
+    );
+    assert_eq!(pool.len(), 2);
+    // Executable transactions and those continuing a pending one are still admitted.
+    pool.admit(priced(3, 0, 1), &test.chain).unwrap();
+    pool.admit(priced(3, 1, 1), &test.chain).unwrap();
+    assert_eq!(pool.len(), 4);
+}
+
+#[test]
 fn included_transactions_leave_and_orphaned_ones_come_back_after_a_reorg() {
     // Node follows branch A, which includes sender 1's transfer; branch B (heavier) does not.
     let mut a = TestChain::new();

@@ -151,21 +151,34 @@ impl LocalChain {
         Ok(write)
     }
 
-    /// Fuel `transaction` uses at the head (executed over a throw-away overlay).
+    /// Receipts of `transactions` executed in order at the head over a throw-away overlay
+    /// (nothing is committed).
     ///
     /// # Errors
-    /// If it is not admissible or does not succeed.
-    pub fn fuel_used(&self, transaction: &SignedTransaction) -> anyhow::Result<u64> {
+    /// If one is not admissible.
+    pub fn dry_run(
+        &self,
+        transactions: &[SignedTransaction],
+    ) -> anyhow::Result<Vec<salus_primitives::Receipt>> {
         let execution = execute_block(
             self.chain.params(),
             self.chain.vm(),
             self.chain.head_state(),
             &self.context(),
-            std::slice::from_ref(transaction),
+            transactions,
             &salus_runtime::NoSignatureCache,
         )
-        .map_err(|error| anyhow::anyhow!("probe transaction: {error:?}"))?;
-        let receipt = &execution.receipts[0];
+        .map_err(|error| anyhow::anyhow!("dry run: {error:?}"))?;
+        Ok(execution.receipts)
+    }
+
+    /// Fuel `transaction` uses at the head (executed over a throw-away overlay).
+    ///
+    /// # Errors
+    /// If it is not admissible or does not succeed.
+    pub fn fuel_used(&self, transaction: &SignedTransaction) -> anyhow::Result<u64> {
+        let receipts = self.dry_run(std::slice::from_ref(transaction))?;
+        let receipt = &receipts[0];
         if !receipt.status.is_success() {
             bail!("probe transaction failed: {:?}", receipt.status);
         }

@@ -116,6 +116,56 @@ fn contract_call(c: &mut Criterion) {
             black_box(outcome)
         })
     });
+    // The same call on a real contract (consent, 82 KB) with its module in memory, and cold:
+    // the artifact read from the store, integrity-checked and deserialised first. A call pays
+    // the same load fuel either way (10,000 + 1 per code byte).
+    let consent_abi = salus_client::ContractAbi::from_wasm(salus_contracts::CONSENT).expect("abi");
+    let deployed = vm
+        .deploy(
+            &mut overlay,
+            env(),
+            origin,
+            salus_contracts::CONSENT,
+            consent_abi
+                .encode_constructor(&serde_json::json!([origin.to_string(), "Deny"]))
+                .expect("constructor"),
+            Hash::ZERO,
+            0,
+            1_000_000_000,
+        )
+        .expect("deploy consent");
+    assert!(deployed.status.is_success(), "{:?}", deployed.status);
+    let consent = Address(deployed.return_data.try_into().expect("address"));
+    let input = consent_abi
+        .encode_call("consent_version", &serde_json::json!(["0"]))
+        .expect("input");
+    let call_consent = |overlay: &mut Overlay| {
+        overlay.checkpoint();
+        let outcome = vm
+            .call(
+                overlay,
+                env(),
+                origin,
+                consent,
+                input.clone(),
+                0,
+                10_000_000,
+            )
+            .expect("call");
+        overlay.revert();
+        assert!(outcome.status.is_success(), "{:?}", outcome.status);
+        outcome
+    };
+    call_consent(&mut overlay);
+    group.bench_function("consent_view_module_in_memory", |b| {
+        b.iter(|| black_box(call_consent(&mut overlay)))
+    });
+    group.bench_function("consent_view_cold_load", |b| {
+        b.iter(|| {
+            vm.forget_loaded_modules();
+            black_box(call_consent(&mut overlay))
+        })
+    });
     group.finish();
 }
 

@@ -140,6 +140,19 @@ impl Vm {
         self.inner.compatibility
     }
 
+    /// Drops the in-memory module cache, so that the next call of each contract loads its
+    /// artifact from the artifact store as after a restart (benchmarks of cold loads; fuel
+    /// never depends on the cache).
+    pub fn forget_loaded_modules(&self) {
+        let mut cache = self
+            .inner
+            .modules
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.modules.clear();
+        cache.order.clear();
+    }
+
     /// Validates and compiles `code` without deploying it (for tools and benchmarks).
     ///
     /// # Errors

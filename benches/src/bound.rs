@@ -238,6 +238,8 @@ impl LocalChain {
             &paths,
         )?);
         let commitment = started.elapsed() / count;
+        // Mining builds the block (executing it once more, untimed) and times only the import:
+        // the write of the block and its execution, as the miner's import does.
         let write = self.mine(sample)? / count;
         Ok(StageCosts {
             decode,

@@ -610,11 +610,9 @@ impl AccountView for crate::Store {
     }
 }
 
-/// The head's accounts, as the pool sees them.
+/// The head's accounts, as the pool sees them: the chain's store.
 impl AccountView for crate::Chain {
     fn nonce_and_balance(&self, address: &Address) -> Result<(u64, Balance), String> {
-        self.account(address)
-            .map(|account| (account.nonce, account.balance))
-            .map_err(|error| error.to_string())
+        self.store().nonce_and_balance(address)
     }
 }

@@ -35,9 +35,7 @@ impl request_response::Codec for RawCodec {
         _: &Self::Protocol,
         io: &mut T,
     ) -> std::io::Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        io.read_to_end(&mut bytes).await?;
-        Ok(bytes)
+        read_all(io).await
     }
 
     async fn read_response<T: AsyncRead + Unpin + Send>(
@@ -45,9 +43,7 @@ impl request_response::Codec for RawCodec {
         _: &Self::Protocol,
         io: &mut T,
     ) -> std::io::Result<Vec<u8>> {
-        let mut bytes = Vec::new();
-        io.read_to_end(&mut bytes).await?;
-        Ok(bytes)
+        read_all(io).await
     }
 
     async fn write_request<T: AsyncWrite + Unpin + Send>(
@@ -56,8 +52,7 @@ impl request_response::Codec for RawCodec {
         io: &mut T,
         request: Vec<u8>,
     ) -> std::io::Result<()> {
-        io.write_all(&request).await?;
-        io.close().await
+        write_all_and_close(io, &request).await
     }
 
     async fn write_response<T: AsyncWrite + Unpin + Send>(
@@ -66,9 +61,22 @@ impl request_response::Codec for RawCodec {
         io: &mut T,
         response: Vec<u8>,
     ) -> std::io::Result<()> {
-        io.write_all(&response).await?;
-        io.close().await
+        write_all_and_close(io, &response).await
     }
+}
+
+async fn read_all<T: AsyncRead + Unpin + Send>(io: &mut T) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    io.read_to_end(&mut bytes).await?;
+    Ok(bytes)
+}
+
+async fn write_all_and_close<T: AsyncWrite + Unpin + Send>(
+    io: &mut T,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    io.write_all(bytes).await?;
+    io.close().await
 }
 
 #[derive(NetworkBehaviour)]

@@ -19,10 +19,15 @@ fn pool(test: &TestChain, capacity: usize) -> Mempool {
 }
 
 fn priced(sender: u32, nonce: u64, price: u128) -> SignedTransaction {
+    reserving(sender, nonce, price, 50_000)
+}
+
+/// A transfer from dev account `sender` reserving `fuel_limit`.
+fn reserving(sender: u32, nonce: u64, price: u128, fuel_limit: u64) -> SignedTransaction {
     Transaction {
         chain_id: salus_node::genesis::DEV_CHAIN_ID,
         nonce,
-        fuel_limit: 50_000,
+        fuel_limit,
         fuel_price: price,
         action: Action::Transfer {
             to: Address([9; 20]),
@@ -165,21 +170,7 @@ fn the_pool_holds_at_most_its_blocks_worth_of_reserved_fuel() {
             fuel_blocks: 1,
         },
     );
-    let reserving = |sender: u32, price: u128, fuel_limit: u64| {
-        Transaction {
-            chain_id: salus_node::genesis::DEV_CHAIN_ID,
-            nonce: 0,
-            fuel_limit,
-            fuel_price: price,
-            action: Action::Transfer {
-                to: Address([9; 20]),
-                amount: 1,
-            },
-            sponsor: None,
-        }
-        .sign(&dev_key(sender), None)
-    };
-    let heavy = |sender: u32, price: u128| reserving(sender, price, block_fuel * 2 / 5);
+    let heavy = |sender: u32, price: u128| reserving(sender, 0, price, block_fuel * 2 / 5);
     // Two reserve 80 % of a block; a third would pass one block's worth.
     pool.admit(heavy(1, 1), &test.chain).unwrap();
     pool.admit(heavy(2, 1), &test.chain).unwrap();
@@ -198,7 +189,7 @@ fn the_pool_holds_at_most_its_blocks_worth_of_reserved_fuel() {
     // Paying more than one but not all of those it would have to displace changes nothing:
     // evicting the first is not enough, and the second pays as much.
     assert_eq!(
-        pool.admit(reserving(5, 2, block_fuel * 4 / 5), &test.chain),
+        pool.admit(reserving(5, 0, 2, block_fuel * 4 / 5), &test.chain),
         Err(AdmissionError::PoolFull { cheapest: 2 })
     );
     assert_eq!(pool.len(), 2);

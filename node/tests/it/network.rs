@@ -34,6 +34,14 @@ where
     }
 }
 
+/// An account's balance at a node's head (decimal string).
+async fn balance(node: &HttpClient, address: Address) -> String {
+    node.state_get_account(address.to_string(), None)
+        .await
+        .unwrap()
+        .balance
+}
+
 async fn head(node: &HttpClient) -> HeaderView {
     node.chain_head().await.unwrap()
 }
@@ -101,14 +109,7 @@ async fn three_nodes_converge_and_a_transaction_sent_to_one_is_mined_by_another(
     .await;
     assert_eq!(receipt.status, "success");
     let agreed = converged(&[&rpc_a, &rpc_b, &rpc_c], 6).await;
-    assert_eq!(
-        rpc_c
-            .state_get_account(recipient.to_string(), None)
-            .await
-            .unwrap()
-            .balance,
-        "1000"
-    );
+    assert_eq!(balance(&rpc_c, recipient).await, "1000");
     assert_eq!(head(&rpc_b).await.state_root, agreed.state_root);
 }
 
@@ -144,14 +145,7 @@ async fn a_late_node_syncs_a_long_chain_from_two_peers_and_survives_a_kill_durin
     let rpc_c = client(&c);
     let agreed = converged(&[&rpc_a, &rpc_b, &rpc_c], LENGTH).await;
     assert_eq!(agreed.number, LENGTH);
-    assert_eq!(
-        rpc_c
-            .state_get_account(recipient.to_string(), None)
-            .await
-            .unwrap()
-            .balance,
-        "50"
-    );
+    assert_eq!(balance(&rpc_c, recipient).await, "50");
     eventually("C connected to both peers at the same head", || async {
         let peers = rpc_c.net_peers().await.unwrap();
         (peers.len() == 2 && peers.iter().all(|peer| peer.head_number == Some(LENGTH)))

@@ -118,7 +118,7 @@ fn contract_call(c: &mut Criterion) {
     });
     // The same call on a real contract (consent, 82 KB) with its module in memory, and cold:
     // the artifact read from the store, integrity-checked and deserialised first. A call pays
-    // the same load fuel either way (10,000 + 1 per code byte).
+    // the same load fuel either way (`fuel_schedule::code_load_fuel`).
     let consent_abi = salus_client::ContractAbi::from_wasm(salus_contracts::CONSENT).expect("abi");
     let deployed = vm
         .deploy(

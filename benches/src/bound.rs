@@ -11,7 +11,9 @@ use anyhow::{Context, bail};
 use parity_scale_codec::{Decode, Encode};
 use salus_node::mining::{SearchOutcome, search_nonce};
 use salus_node::state_tree;
-use salus_primitives::{Address, Block, SignedTransaction};
+use salus_primitives::{Action, Address, Block, SignedTransaction};
+use salus_runtime::fuel_schedule::intrinsic_fuel;
+use salus_runtime::wasm::TransactionEnv;
 use salus_runtime::{BlockContext, execute_block};
 
 use crate::{dev_genesis, fresh_chain};
@@ -170,6 +172,44 @@ impl LocalChain {
         )
         .map_err(|error| anyhow::anyhow!("dry run: {error:?}"))?;
         Ok(execution.receipts)
+    }
+
+    /// Where a contract call's fuel goes, run at the head over a throw-away overlay: the
+    /// outcome (fuel used, not counting intrinsic fuel) and the fuel charged by each host
+    /// function. `None` for a transaction that is not a contract call.
+    ///
+    /// # Errors
+    /// If the transaction's signature does not recover or the state backend fails.
+    pub fn call_fuel(
+        &self,
+        transaction: &SignedTransaction,
+    ) -> anyhow::Result<Option<salus_runtime::ContractOutcome>> {
+        let Action::Call {
+            contract,
+            input,
+            value,
+        } = &transaction.transaction.action
+        else {
+            return Ok(None);
+        };
+        let origin = transaction.verify_signatures()?.sender;
+        let params = self.chain.params();
+        let env = TransactionEnv::new(params, self.context(), origin);
+        let budget =
+            transaction.transaction.fuel_limit - intrinsic_fuel(transaction.encoded_size());
+        let outcome = self
+            .chain
+            .vm()
+            .dry_run(
+                self.chain.head_state(),
+                env,
+                *contract,
+                input.clone(),
+                *value,
+                budget,
+            )
+            .map_err(|error| anyhow::anyhow!("dry run: {error}"))?;
+        Ok(Some(outcome))
     }
 
     /// Fuel `transaction` uses at the head (executed over a throw-away overlay).

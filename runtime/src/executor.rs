@@ -164,6 +164,9 @@ pub fn execute_block(
                     BlockExecutionError::BlockFuelLimitExceeded { reserved, limit }
                 }
                 PushError::State(error) => BlockExecutionError::State(error),
+                PushError::CodeLoadLimit => {
+                    unreachable!("`push` keeps a transaction whose code load was refused")
+                }
             })?;
     }
     Ok(builder.finish()?)
@@ -183,9 +186,22 @@ pub enum PushError {
         /// The chain's block fuel limit.
         limit: u64,
     },
+    /// It would load a code beyond the most distinct codes a block may load
+    /// ([`crate::wasm::limits::MAX_CODES_LOADED_PER_BLOCK`]); a later block can hold it.
+    #[error("the block has loaded the most distinct contract codes it may")]
+    CodeLoadLimit,
     /// The state backend failed.
     #[error(transparent)]
     State(StateError),
+}
+
+/// Whether a transaction refused a code load is kept in the block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Inclusion {
+    /// Block import: the block says what it holds.
+    Always,
+    /// Mining: leave it for a later block, unless this block is empty.
+    UnlessCodeLoadRefused,
 }
 
 /// Executes transactions one at a time on top of a state: block import pushes a block's
@@ -226,7 +242,8 @@ impl<'a> BlockBuilder<'a> {
         self.fuel_reserved
     }
 
-    /// Executes `transaction` and appends its receipt.
+    /// Executes `transaction` and appends its receipt, as block import does: whatever happens
+    /// to the action, the transaction is part of the block.
     ///
     /// # Errors
     /// [`PushError`]; on error nothing of the transaction is kept.
@@ -234,6 +251,30 @@ impl<'a> BlockBuilder<'a> {
         &mut self,
         transaction: &SignedTransaction,
         signatures: &dyn SignatureCache,
+    ) -> Result<&Receipt, PushError> {
+        self.push_as(transaction, signatures, Inclusion::Always)
+    }
+
+    /// Executes `transaction` and appends its receipt, as a miner does: like [`Self::push`],
+    /// but a transaction refused a code load because the block already loaded the most
+    /// distinct codes it may is left out ([`PushError::CodeLoadLimit`]) unless the block is
+    /// empty, so that it runs in a later block instead of failing.
+    ///
+    /// # Errors
+    /// [`PushError`]; on error nothing of the transaction is kept.
+    pub fn push_candidate(
+        &mut self,
+        transaction: &SignedTransaction,
+        signatures: &dyn SignatureCache,
+    ) -> Result<&Receipt, PushError> {
+        self.push_as(transaction, signatures, Inclusion::UnlessCodeLoadRefused)
+    }
+
+    fn push_as(
+        &mut self,
+        transaction: &SignedTransaction,
+        signatures: &dyn SignatureCache,
+        inclusion: Inclusion,
     ) -> Result<&Receipt, PushError> {
         let reserved = self
             .fuel_reserved
@@ -246,6 +287,7 @@ impl<'a> BlockBuilder<'a> {
         }
         let encoded = transaction.encode();
         let hash = salus_primitives::keccak256(&encoded);
+        let code_loads = self.overlay.start_transaction();
         self.overlay.checkpoint();
         let environment = ExecutionEnvironment {
             params: self.params,
@@ -260,6 +302,15 @@ impl<'a> BlockBuilder<'a> {
             hash,
             signatures,
         ) {
+            Ok(_)
+                if inclusion == Inclusion::UnlessCodeLoadRefused
+                    && self.overlay.code_load_refused()
+                    && !self.receipts.is_empty() =>
+            {
+                self.overlay.revert();
+                self.overlay.forget_code_loads_since(code_loads);
+                Err(PushError::CodeLoadLimit)
+            }
             Ok(outcome) => {
                 self.overlay.commit();
                 self.fuel_reserved = reserved;

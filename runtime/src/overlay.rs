@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 
 use parity_scale_codec::Encode;
-use salus_primitives::{Account, Address, StateKey};
+use salus_primitives::{Account, Address, Hash, StateKey};
 
 use crate::state::{Entry, SharedState, StateError, decode_account, scan_start};
+use crate::wasm::limits::MAX_CODES_LOADED_PER_BLOCK;
 
 /// One key's change: its value before and after (`None`: absent).
 #[derive(Clone, Debug, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode)]
@@ -37,6 +38,12 @@ pub struct Overlay {
     layers: Vec<BTreeMap<Vec<u8>, Option<Vec<u8>>>>,
     /// First value read from `base` for each key written, for undo data.
     originals: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The distinct contract codes loaded while executing on this overlay (one block), in
+    /// the order first loaded. Not rolled back by [`Overlay::revert`]: a failed call still
+    /// loaded its code.
+    loaded_codes: Vec<Hash>,
+    /// Whether a load was refused since [`Overlay::start_transaction`].
+    code_load_refused: bool,
 }
 
 impl Overlay {
@@ -46,7 +53,43 @@ impl Overlay {
             base,
             layers: vec![BTreeMap::new()],
             originals: BTreeMap::new(),
+            loaded_codes: Vec::new(),
+            code_load_refused: false,
         }
+    }
+
+    /// Records that `code_hash` is about to be loaded. Returns false, and remembers the refusal
+    /// until the next [`Overlay::start_transaction`], if it is a new code and the block has
+    /// already loaded [`MAX_CODES_LOADED_PER_BLOCK`] distinct ones.
+    pub fn admit_code_load(&mut self, code_hash: &Hash) -> bool {
+        if self.loaded_codes.contains(code_hash) {
+            return true;
+        }
+        if self.loaded_codes.len() >= MAX_CODES_LOADED_PER_BLOCK {
+            self.code_load_refused = true;
+            return false;
+        }
+        self.loaded_codes.push(*code_hash);
+        true
+    }
+
+    /// Starts a transaction's bookkeeping of code loads: clears the refusal flag and returns
+    /// a mark for [`Overlay::forget_code_loads_since`].
+    pub fn start_transaction(&mut self) -> usize {
+        self.code_load_refused = false;
+        self.loaded_codes.len()
+    }
+
+    /// Whether a code load was refused since [`Overlay::start_transaction`].
+    pub fn code_load_refused(&self) -> bool {
+        self.code_load_refused
+    }
+
+    /// Forgets the codes first loaded after `mark`: for a transaction a miner leaves out of the
+    /// block, as if it had never run.
+    pub fn forget_code_loads_since(&mut self, mark: usize) {
+        self.loaded_codes.truncate(mark);
+        self.code_load_refused = false;
     }
 
     /// Reads through the layers, newest first, then the base.

@@ -523,6 +523,9 @@ fn measure_bound(workload: &Workload) -> anyhow::Result<(StageCosts, u64)> {
         let probe = workload.load(index, 50_000_000)?;
         used = used.max(local.fuel_used(&probe)?);
         intrinsic = intrinsic.max(intrinsic_fuel(probe.encoded_size()));
+        if let Some(outcome) = local.call_fuel(&probe)? {
+            print_fuel_breakdown(index, &outcome);
+        }
     }
     let fuel_limit = (used + used / 10).max(intrinsic);
     // Three blocks' worth, measured one block at a time; each stage's median of the three
@@ -536,6 +539,27 @@ fn measure_bound(workload: &Workload) -> anyhow::Result<(StageCosts, u64)> {
     Ok((StageCosts::median(&rounds), fuel_limit))
 }
 
+/// Prints where a probe call's fuel goes: each host function, then the rest (the code-load
+/// charge and Wasm instructions).
+fn print_fuel_breakdown(index: u64, outcome: &salus_runtime::ContractOutcome) {
+    let host: u64 = outcome
+        .fuel_breakdown
+        .values()
+        .map(|entry| entry.fuel)
+        .sum();
+    println!(
+        "probe call {index}: {} fuel beyond intrinsic; host functions {host}; code load and Wasm instructions {}",
+        outcome.fuel_used,
+        outcome.fuel_used.saturating_sub(host)
+    );
+    for (function, entry) in &outcome.fuel_breakdown {
+        println!(
+            "  {function:<24} {:>4} calls {:>9} fuel",
+            entry.calls, entry.fuel
+        );
+    }
+}
+
 fn dev_block_fuel() -> u64 {
     salus_benches::dev_genesis().params.block_fuel_limit
 }
@@ -545,13 +569,13 @@ fn main() -> anyhow::Result<()> {
     let salus = salus_binary()?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
 
-    // Plan with enough transactions for the fastest run this machine could sustain.
-    // (Above what the dev block's fuel allows for each workload; supply commissions a unit
-    // for each shipment, so its plan is kept near what a block can hold.)
+    // Plan with enough transactions for the fastest run this machine could sustain (above B
+    // for transfers and consent; supply commissions a unit for each shipment in its set-up, so
+    // its plan is kept near its serial bound).
     let per_second = match options.workload {
-        WorkloadKind::Transfer => 20_000,
-        WorkloadKind::Consent => 8_000,
-        WorkloadKind::Supply => 3_000,
+        WorkloadKind::Transfer => 24_000,
+        WorkloadKind::Consent => 18_000,
+        WorkloadKind::Supply => 7_000,
     };
     let capacity_guess = per_second * options.seconds;
     let needed = options

@@ -408,7 +408,7 @@ impl Chain {
             if body_bytes + size + 8 > limits::MAX_BLOCK_BODY_BYTES {
                 continue;
             }
-            match builder.push(candidate, self.signatures.as_ref()) {
+            match builder.push_candidate(candidate, self.signatures.as_ref()) {
                 Ok(_) => {
                     body_bytes += size;
                     included.push(candidate.clone());

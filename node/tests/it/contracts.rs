@@ -151,3 +151,93 @@ fn a_module_the_runtime_refuses_is_included_with_a_failure_receipt() {
     );
     assert_eq!(test.chain.account(&dev_key(5).address()).unwrap().nonce, 1);
 }
+
+/// A block may load at most `MAX_CODES_LOADED_PER_BLOCK` distinct codes. Executed as imported,
+/// a call past the bound fails with an invalid-action receipt; a miner leaves it out instead, and
+/// it succeeds in the next block.
+#[test]
+fn a_miner_leaves_a_call_past_the_blocks_code_bound_for_the_next_block() {
+    use salus_runtime::wasm::limits::MAX_CODES_LOADED_PER_BLOCK;
+
+    let mut test = TestChain::new();
+    let miner = dev_key(0).address();
+    let deployer = dev_key(5).address();
+    let count = MAX_CODES_LOADED_PER_BLOCK + 1;
+    let mut deploys = Vec::new();
+    let mut contracts = Vec::new();
+    for index in 0..count {
+        // Distinct codes: the revert message differs.
+        let code =
+            wat::parse_str(COUNTER.replace("refusing", &format!("refus{index:03}"))).unwrap();
+        let salt = Hash([1; 32]);
+        contracts.push(Address::contract(
+            &deployer,
+            &salus_primitives::keccak256(&code),
+            &salt,
+        ));
+        let action = Action::Deploy {
+            code,
+            constructor_input: Vec::new(),
+            salt,
+            value: 0,
+        };
+        deploys.push(contract_transaction(index as u64, action));
+    }
+    test.mine(miner, &deploys);
+    let calls: Vec<_> = contracts
+        .iter()
+        .enumerate()
+        .map(|(index, contract)| {
+            let action = Action::Call {
+                contract: *contract,
+                input: Vec::new(),
+                value: 0,
+            };
+            contract_transaction((count + index) as u64, action)
+        })
+        .collect();
+
+    // As block import executes them: the last call is refused its code and fails.
+    let head = &test.chain.head().header;
+    let context = salus_runtime::BlockContext {
+        number: head.number + 1,
+        timestamp_ms: head.timestamp_ms + 1_000,
+        miner,
+    };
+    let execution = salus_runtime::execute_block(
+        test.chain.params(),
+        test.chain.vm(),
+        test.chain.head_state(),
+        &context,
+        &calls,
+        &salus_runtime::NoSignatureCache,
+    )
+    .unwrap();
+    let (last, loaded) = execution.receipts.split_last().unwrap();
+    assert!(loaded.iter().all(|receipt| receipt.status.is_success()));
+    assert!(
+        matches!(&last.status, ExecutionStatus::Invalid { reason } if reason.contains("distinct contract codes")),
+        "{:?}",
+        last.status
+    );
+
+    // A miner leaves it out; the block imports; the call runs in the next block.
+    let template = test
+        .chain
+        .build_block(miner, context.timestamp_ms, &calls)
+        .unwrap();
+    assert_eq!(template.block.transactions, calls[..count - 1]);
+    assert_eq!(template.skipped.len(), 1);
+    assert_eq!(template.skipped[0].0, calls[count - 1].hash());
+    assert_eq!(
+        template.skipped[0].1,
+        salus_runtime::PushError::CodeLoadLimit
+    );
+    let block = seal(template.block);
+    test.chain.import_block(block.clone(), now()).unwrap();
+    let receipts = test.chain.receipts(&block.hash()).unwrap().unwrap();
+    assert!(receipts.iter().all(|receipt| receipt.status.is_success()));
+    let next = test.mine(miner, &calls[count - 1..]);
+    let receipts = test.chain.receipts(&next.hash()).unwrap().unwrap();
+    assert_eq!(receipts[0].status, ExecutionStatus::Success);
+}

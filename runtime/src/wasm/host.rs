@@ -22,6 +22,7 @@ use wasmtime::{Caller, Linker};
 use super::context::{
     Frame, FrameResult, HostState, HostTrap, TxContext, bounded, move_value, run_frame,
 };
+use super::limits::MAX_CODES_LOADED_PER_BLOCK;
 use crate::fuel_schedule as fuel;
 use crate::state::StateError;
 
@@ -532,6 +533,12 @@ fn nested(
             Err(error) => return Err(backend(caller, error)),
         },
     };
+    if !tx(caller).overlay.admit_code_load(&code_hash) {
+        // The refusal is remembered on the overlay and fails the whole transaction.
+        return Err(refuse(format!(
+            "the block may load at most {MAX_CODES_LOADED_PER_BLOCK} distinct contract codes"
+        )));
+    }
     let contract = match vm.load(&code_hash, &tx(caller).overlay) {
         Ok(Some(contract)) => contract,
         Ok(None) => return Ok(CallStatus::UnknownContract),
@@ -540,7 +547,7 @@ fn nested(
     charge_more(
         caller,
         entry_name(entry),
-        fuel::CODE_LOAD_FUEL + per_byte(contract.code_len, fuel::CODE_LOAD_FUEL_PER_BYTE),
+        fuel::code_load_fuel(contract.code_len),
     )?;
     if entry == salus_abi::DEPLOY_EXPORT && !contract.info.has_constructor {
         // Nothing to run: only the value moves.

@@ -187,6 +187,10 @@ impl Vm {
                 0,
             ));
         };
+        overlay.start_transaction();
+        if !overlay.admit_code_load(&code_hash) {
+            return Ok(ContractOutcome::failed(code_load_refused(), 0));
+        }
         let Some(compiled) = self.inner.load(&code_hash, overlay)? else {
             return Ok(ContractOutcome::failed(
                 ExecutionStatus::Invalid {
@@ -195,8 +199,7 @@ impl Vm {
                 0,
             ));
         };
-        let load =
-            fuel::CODE_LOAD_FUEL + (compiled.code_len as u64) * fuel::CODE_LOAD_FUEL_PER_BYTE;
+        let load = fuel::code_load_fuel(compiled.code_len);
         if load > fuel {
             return Ok(ContractOutcome::failed(ExecutionStatus::OutOfFuel, fuel));
         }
@@ -258,6 +261,7 @@ impl Vm {
         value: Balance,
         fuel: u64,
     ) -> Result<ContractOutcome, StateError> {
+        overlay.start_transaction();
         // Charged before compiling: a module built to make the compiler slow pays first.
         let upfront = (code.len() as u64)
             .saturating_mul(fuel::COMPILE_FUEL_PER_BYTE + fuel::CODE_STORE_FUEL_PER_BYTE);
@@ -377,6 +381,11 @@ impl Vm {
             return Err(error);
         }
         let fuel_used = charged_before + (fuel - left);
+        if overlay.code_load_refused() {
+            // A nested call was refused its code: the whole transaction fails, whatever its
+            // frames made of the refusal.
+            return Ok(ContractOutcome::failed(code_load_refused(), fuel_used));
+        }
         let (status, return_data, events) = match result {
             FrameResult::Success(data) => {
                 let data = match deployed {
@@ -405,6 +414,17 @@ impl Vm {
             return_data,
             fuel_breakdown: breakdown,
         })
+    }
+}
+
+/// The status of a transaction that would have loaded more distinct codes than its block allows.
+fn code_load_refused() -> ExecutionStatus {
+    ExecutionStatus::Invalid {
+        reason: format!(
+            "the block has already loaded {} distinct contract codes (the most one block may); \
+             the transaction can run in a later block",
+            limits::MAX_CODES_LOADED_PER_BLOCK
+        ),
     }
 }
 

@@ -1,6 +1,8 @@
-//! Runtime integration tests: real wasmtime, real fuel, hostile contracts written in WAT, and a
-//! snapshot of fuel and events that fails on any consensus-visible change.
+//! Runtime integration tests: real wasmtime, real fuel, hostile contracts written in WAT, the
+//! per-block bound on distinct codes, and a snapshot of fuel and events that fails on any
+//! consensus-visible change.
 
+mod code_loads;
 mod harness;
 mod host_api;
 mod hostile;

@@ -458,18 +458,28 @@ impl Workload {
         }
     }
 
-    /// Load transaction `index` with `fuel_limit`, signed by its sender (nonces follow the
-    /// round-robin order, so `load(0..n)` is a valid sequence).
+    /// How many kinds of load call the workload cycles through: load transaction `index` is
+    /// of kind `index % call_kinds()` (consent alternates `record_access` and `can_access`).
+    pub fn call_kinds(&self) -> u64 {
+        match self.calls {
+            Calls::Consent { .. } => 2,
+            Calls::Transfer | Calls::Supply { .. } => 1,
+        }
+    }
+
+    /// Load transaction `index`, signed by its sender (nonces follow the round-robin order, so
+    /// `load(0..n)` is a valid sequence), with the fuel limit of its kind: `fuel_limits[index %
+    /// fuel_limits.len()]` (one limit for all, or one per kind of call).
     ///
     /// # Errors
     /// If the call's arguments do not encode.
-    pub fn load(&self, index: u64, fuel_limit: u64) -> anyhow::Result<SignedTransaction> {
+    pub fn load(&self, index: u64, fuel_limits: &[u64]) -> anyhow::Result<SignedTransaction> {
         let position = (index % self.senders.len() as u64) as usize;
         let sender = &self.senders[position];
         Ok(Transaction {
             chain_id: DEV_CHAIN_ID,
             nonce: self.first_nonces[position] + index / self.senders.len() as u64,
-            fuel_limit,
+            fuel_limit: fuel_limits[(index % fuel_limits.len() as u64) as usize],
             fuel_price: 1,
             action: self.action(index)?,
             sponsor: None,
@@ -481,7 +491,11 @@ impl Workload {
     ///
     /// # Errors
     /// If a call's arguments do not encode.
-    pub fn presign(&self, count: u64, fuel_limit: u64) -> anyhow::Result<Vec<SignedTransaction>> {
+    pub fn presign(
+        &self,
+        count: u64,
+        fuel_limits: &[u64],
+    ) -> anyhow::Result<Vec<SignedTransaction>> {
         let threads = std::thread::available_parallelism().map_or(1, usize::from) as u64;
         let chunk = count.div_ceil(threads).max(1);
         std::thread::scope(|scope| {
@@ -490,7 +504,7 @@ impl Workload {
                 .map(|start| {
                     scope.spawn(move || {
                         (start..(start + chunk).min(count))
-                            .map(|index| self.load(index, fuel_limit))
+                            .map(|index| self.load(index, fuel_limits))
                             .collect::<anyhow::Result<Vec<_>>>()
                     })
                 })

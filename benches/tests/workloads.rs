@@ -21,7 +21,7 @@ fn set_up(workload: &Workload) -> LocalChain {
 fn consent_load_records_permitted_accesses() {
     let workload = Workload::plan(WorkloadKind::Consent, 20, 40).unwrap();
     let chain = set_up(&workload);
-    let load = workload.presign(40, 5_000_000).unwrap();
+    let load = workload.presign(40, &[5_000_000]).unwrap();
     let receipts = chain.dry_run(&load).unwrap();
     let consent = ContractAbi::from_wasm(salus_contracts::CONSENT).unwrap();
     for (index, receipt) in receipts.iter().enumerate() {
@@ -47,14 +47,14 @@ fn supply_load_ships_commissioned_units_and_transfers_pay() {
     let supply = Workload::plan(WorkloadKind::Supply, 1, 400).unwrap();
     let chain = set_up(&supply);
     // Two rounds: every manufacturer ships two different units.
-    let load = supply.presign(400, 2_000_000).unwrap();
+    let load = supply.presign(400, &[2_000_000]).unwrap();
     for (index, receipt) in chain.dry_run(&load).unwrap().iter().enumerate() {
         assert!(receipt.status.is_success(), "{index}: {:?}", receipt.status);
         assert!(!receipt.events.is_empty(), "a shipment is an EPCIS event");
     }
     let transfers = Workload::plan(WorkloadKind::Transfer, 10, 30).unwrap();
     let chain = set_up(&transfers);
-    let load = transfers.presign(30, 50_000).unwrap();
+    let load = transfers.presign(30, &[50_000]).unwrap();
     for receipt in chain.dry_run(&load).unwrap() {
         assert!(receipt.status.is_success(), "{:?}", receipt.status);
     }

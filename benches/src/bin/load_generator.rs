@@ -507,36 +507,39 @@ async fn run_once(
     })
 }
 
-/// Measures B in-process and returns the stage costs and the load's fuel limit.
-fn measure_bound(workload: &Workload) -> anyhow::Result<(StageCosts, u64)> {
+/// Measures B in-process and returns the stage costs and the fuel limit of each kind of load
+/// call.
+fn measure_bound(workload: &Workload) -> anyhow::Result<(StageCosts, Vec<u64>)> {
     let mut local = LocalChain::new();
     for phase in &workload.setup {
         for wave in waves(phase) {
             local.mine(&wave)?;
         }
     }
-    // Like a wallet estimating fuel: probes of the first two kinds of call at the head, plus
-    // a margin (a block reserves each transaction's whole limit, so the margin costs capacity).
-    let mut used = 0;
-    let mut intrinsic = 0;
-    for index in 0..2 {
-        let probe = workload.load(index, 50_000_000)?;
-        used = used.max(local.fuel_used(&probe)?);
-        intrinsic = intrinsic.max(intrinsic_fuel(probe.encoded_size()));
+    // Like a wallet estimating fuel: each kind of call is probed at the head and given a
+    // margin (a block reserves each transaction's whole limit, so the margin costs capacity).
+    let mut fuel_limits = Vec::new();
+    for index in 0..workload.call_kinds() {
+        let probe = workload.load(index, &[50_000_000])?;
+        let used = local.fuel_used(&probe)?;
+        fuel_limits.push((used + used / 10).max(intrinsic_fuel(probe.encoded_size())));
         if let Some(outcome) = local.call_fuel(&probe)? {
             print_fuel_breakdown(index, &outcome);
         }
     }
-    let fuel_limit = (used + used / 10).max(intrinsic);
     // Three blocks' worth, measured one block at a time; each stage's median of the three
     // (a RocksDB flush or compaction can land in any one of them).
-    let per_block = SAMPLE.min((dev_block_fuel() * 9 / 10) / fuel_limit) as usize;
-    let sample = workload.presign(per_block as u64 * MEASURED_BLOCKS as u64, fuel_limit)?;
+    let per_block = SAMPLE.min((dev_block_fuel() * 9 / 10) / mean(&fuel_limits)) as usize;
+    let sample = workload.presign(per_block as u64 * MEASURED_BLOCKS as u64, &fuel_limits)?;
     let rounds = sample
         .chunks(per_block)
         .map(|block| local.measure(block))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok((StageCosts::median(&rounds), fuel_limit))
+    Ok((StageCosts::median(&rounds), fuel_limits))
+}
+
+fn mean(values: &[u64]) -> u64 {
+    values.iter().sum::<u64>() / values.len().max(1) as u64
 }
 
 /// Prints where a probe call's fuel goes: each host function, then the rest (the code-load
@@ -575,7 +578,7 @@ fn main() -> anyhow::Result<()> {
     let per_second = match options.workload {
         WorkloadKind::Transfer => 24_000,
         WorkloadKind::Consent => 18_000,
-        WorkloadKind::Supply => 7_000,
+        WorkloadKind::Supply => 5_000,
     };
     let capacity_guess = per_second * options.seconds;
     let needed = options
@@ -583,7 +586,7 @@ fn main() -> anyhow::Result<()> {
         .map_or(capacity_guess, |rate| u64::from(rate) * options.seconds);
     let workload = Workload::plan(options.workload, options.accounts, needed)?;
     let started = Instant::now();
-    let (costs, fuel_limit) = measure_bound(&workload)?;
+    let (costs, fuel_limits) = measure_bound(&workload)?;
     let bound = costs.bound(cores);
     println!(
         "workload {}: bound measured in {:.1} s on {cores} cores",
@@ -592,7 +595,7 @@ fn main() -> anyhow::Result<()> {
     );
     println!("{}", costs.table());
     println!(
-        "B = {cores} / Σ = {bound:.0} tx/s; with serial execution and signatures on the other cores: {:.0} tx/s; fuel limit per transaction {fuel_limit}",
+        "B = {cores} / Σ = {bound:.0} tx/s; with serial execution and signatures on the other cores: {:.0} tx/s; fuel limit per transaction {fuel_limits:?} (by kind of call)",
         costs.serial_bound(cores)
     );
 
@@ -603,7 +606,7 @@ fn main() -> anyhow::Result<()> {
     }
     .min(needed);
     let signing = Instant::now();
-    let transactions = workload.presign(count, fuel_limit)?;
+    let transactions = workload.presign(count, &fuel_limits)?;
     println!(
         "pre-signed {} load transactions in {:.1} s",
         transactions.len(),

@@ -261,6 +261,29 @@ impl NodeState {
             .await
     }
 
+    /// [`NodeState::submit`] for each of `transactions`, in order, as one job of the admission
+    /// queue (one hand-off for the whole batch); one outcome per transaction.
+    pub async fn submit_batch_queued(
+        self: &Arc<Self>,
+        transactions: Vec<SignedTransaction>,
+    ) -> Vec<Result<Hash, AdmissionError>> {
+        let count = transactions.len();
+        let state = self.clone();
+        self.admissions
+            .run(move || {
+                transactions
+                    .into_iter()
+                    .map(|transaction| state.submit(transaction))
+                    .collect()
+            })
+            .await
+            .unwrap_or_else(|| {
+                (0..count)
+                    .map(|_| Err(AdmissionError::State("the admission failed".into())))
+                    .collect()
+            })
+    }
+
     /// [`NodeState::admit`] through the admission queue, off the async reactor (gossiped
     /// transactions: the network task does not wait for their signature checks).
     ///

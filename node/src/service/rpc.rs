@@ -10,8 +10,8 @@ use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
 use parity_scale_codec::Decode;
 use salus_client::rpc::{
     AccountView, BlockId, BlockView, CallRequest, CallResultView, EventFilter, EventPage,
-    EventRecord, HeaderView, NodeInfo, PeerView, ProofView, ReceiptView, SalusApiServer, SyncView,
-    TransactionView,
+    EventRecord, HeaderView, MAX_SUBMIT_BATCH, NodeInfo, PeerView, ProofView, ReceiptView,
+    SalusApiServer, SubmitOutcome, SyncView, TransactionView,
 };
 use salus_primitives::{Address, BlockHeader, Hash, SignedTransaction, StateKey};
 use salus_runtime::wasm::TransactionEnv;
@@ -173,6 +173,56 @@ impl SalusApiServer for RpcHandler {
             .map_err(|error| {
                 ErrorObjectOwned::owned(codes::TRANSACTION_REFUSED, error.to_string(), None::<()>)
             })
+    }
+
+    async fn tx_submit_batch(&self, raws: Vec<String>) -> RpcResult<Vec<SubmitOutcome>> {
+        if raws.len() > MAX_SUBMIT_BATCH {
+            return Err(invalid(format!(
+                "{} transactions in one batch; at most {MAX_SUBMIT_BATCH}",
+                raws.len()
+            )));
+        }
+        let decoded: Vec<Result<SignedTransaction, String>> = raws
+            .iter()
+            .map(|raw| {
+                let bytes =
+                    parse_hex(raw, "transaction").map_err(|error| error.message().to_string())?;
+                SignedTransaction::decode(&mut &bytes[..])
+                    .map_err(|error| format!("transaction does not decode: {error}"))
+            })
+            .collect();
+        let transactions: Vec<SignedTransaction> = decoded
+            .iter()
+            .filter_map(|transaction| transaction.as_ref().ok().cloned())
+            .collect();
+        // One trip through the admission queue for the whole batch.
+        let mut admitted = self
+            .state
+            .submit_batch_queued(transactions)
+            .await
+            .into_iter();
+        Ok(decoded
+            .into_iter()
+            .map(|transaction| {
+                let outcome = match transaction {
+                    Ok(_) => admitted
+                        .next()
+                        .expect("one admission outcome per decoded transaction")
+                        .map_err(|error| error.to_string()),
+                    Err(error) => Err(error),
+                };
+                match outcome {
+                    Ok(hash) => SubmitOutcome {
+                        hash: Some(hash.to_string()),
+                        error: None,
+                    },
+                    Err(error) => SubmitOutcome {
+                        hash: None,
+                        error: Some(error),
+                    },
+                }
+            })
+            .collect())
     }
 
     async fn tx_get(&self, hash: String) -> RpcResult<Option<TransactionView>> {

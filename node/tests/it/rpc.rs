@@ -1,6 +1,6 @@
 //! `salus dev` over JSON-RPC, as a client sees it: a real node process, real sockets on
 //! loopback. Transfers and a contract go in through `tx_submit`, blocks are mined on demand with
-//! `dev_mine`, receipts carry confirmations, a WebSocket subscription sees new heads, the ABI is
+//! `dev_mine`, batches through `tx_submitBatch` get one outcome each, receipts carry confirmations, a WebSocket subscription sees new heads, the ABI is
 //! read from chain, and malformed requests get JSON-RPC errors while the node keeps serving.
 
 use std::time::Duration;
@@ -240,8 +240,55 @@ async fn bad_requests_get_json_rpc_errors_and_the_node_keeps_serving() {
     let wrong_params: Result<serde_json::Value, _> =
         http.request("dev_mine", rpc_params!["many"]).await;
     assert!(wrong_params.is_err());
+    // A batch: each transaction gets its own outcome, in order, and one refusal does not stop
+    // the others (the sender's next nonces still go in after a stale one).
+    let mut sender = TransactionBuilder::new(salus_node::genesis::DEV_CHAIN_ID, dev_key(1), 1);
+    let (first, second) = (
+        sender.transfer(Address([3; 20]), 1),
+        sender.transfer(Address([3; 20]), 1),
+    );
+    let mut replay = TransactionBuilder::new(salus_node::genesis::DEV_CHAIN_ID, dev_key(1), 0);
+    let outcomes = http
+        .tx_submit_batch(vec![
+            raw(&first),
+            "0xzz".into(),
+            raw(&replay.transfer(Address([4; 20]), 1)),
+            raw(&second),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 4);
+    assert_eq!(outcomes[0].hash, Some(first.hash().to_string()));
+    assert!(
+        outcomes[1]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("not hex"))
+    );
+    assert!(
+        outcomes[2]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("stale nonce"))
+    );
+    assert_eq!(outcomes[3].hash, Some(second.hash().to_string()));
+    assert!(outcomes[0].error.is_none() && outcomes[2].hash.is_none());
+    http.dev_mine(1).await.unwrap();
+    assert_eq!(
+        http.state_get_account(dev_key(1).address().to_string(), None)
+            .await
+            .unwrap()
+            .nonce,
+        3
+    );
+    let oversized = http
+        .tx_submit_batch(vec![raw(&first); salus_client::rpc::MAX_SUBMIT_BATCH + 1])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(oversized.contains("at most 256"), "{oversized}");
     // Still serving.
-    assert_eq!(http.chain_head().await.unwrap().number, 1);
+    assert_eq!(http.chain_head().await.unwrap().number, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

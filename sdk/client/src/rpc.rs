@@ -91,6 +91,20 @@ pub struct ReceiptView {
     pub confirmations: u64,
 }
 
+/// What became of one transaction of a `tx_submitBatch` call: its hash, or why it was refused
+/// (exactly one of the two is present).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitOutcome {
+    /// The transaction's hash, when admitted to the pool.
+    pub hash: Option<String>,
+    /// Why it was refused (the same message `tx_submit` would give).
+    pub error: Option<String>,
+}
+
+/// Most transactions one `tx_submitBatch` call may carry.
+pub const MAX_SUBMIT_BATCH: usize = 256;
+
 /// A transaction and where it is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -318,6 +332,12 @@ pub trait SalusApi {
     /// Submits a SCALE-encoded signed transaction (hex); returns its hash.
     #[method(name = "tx_submit")]
     async fn tx_submit(&self, raw: String) -> RpcResult<String>;
+
+    /// Submits up to [`MAX_SUBMIT_BATCH`] SCALE-encoded signed transactions (hex) in one call,
+    /// admitted in order (so one sender's consecutive nonces may travel together); returns one
+    /// outcome per transaction. One refusal does not stop the others.
+    #[method(name = "tx_submitBatch")]
+    async fn tx_submit_batch(&self, raws: Vec<String>) -> RpcResult<Vec<SubmitOutcome>>;
 
     /// A transaction, pending or included.
     #[method(name = "tx_get")]

@@ -1,6 +1,7 @@
-//! Fuel charged for native work and host functions. Wasm instructions cost one unit each
-//! (wasmtime's default); host functions charge before doing any work, with costs set so that
-//! one unit stays near a nanosecond of this work on the reference machine. Fuel costs are
+//! Fuel charged for native work and host functions. Wasm instructions cost one unit each,
+//! except locals, constants and structured control, which compile to no code of their own
+//! (`wasm::engine`); host functions charge before doing any work, with costs set so that one
+//! unit stays near a nanosecond of this work on the reference machine. Fuel costs are
 //! consensus: changing one is a hard fork.
 
 /// Fuel every transaction pays before anything runs: signature recovery, nonce and balance

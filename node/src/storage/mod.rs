@@ -133,8 +133,8 @@ pub struct Store {
 /// Most bytes of all memtables together (the write buffers RocksDB fills before flushing).
 pub const MEMTABLE_BUDGET_BYTES: usize = 128 * 1024 * 1024;
 
-/// Bytes of the one block cache all column families share (uncompressed data blocks read from
-/// table files; recent writes are read from the memtables).
+/// Bytes of the one block cache all column families share: index partitions and uncompressed
+/// data blocks read from table files (recent writes are read from the memtables).
 pub const BLOCK_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 impl Store {
@@ -153,10 +153,17 @@ impl Store {
         options.set_db_write_buffer_size(MEMTABLE_BUDGET_BYTES);
         // Memory: one block cache for every column family, instead of RocksDB's default of a
         // private 32 MiB cache per column family (12 × 32 MiB, each filling slowly as old
-        // blocks are read: the node's memory grew for as long as it ran).
+        // blocks are read: the node's memory grew for as long as it ran). Index blocks live in
+        // the same cache, partitioned (a small top level per table file, pinned; partitions
+        // loaded as lookups need them, at high priority), instead of one whole index per table
+        // file held outside any cache, which grows with the database.
         let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let mut table = rocksdb::BlockBasedOptions::default();
         table.set_block_cache(&cache);
+        table.set_index_type(rocksdb::BlockBasedIndexType::TwoLevelIndexSearch);
+        table.set_cache_index_and_filter_blocks(true);
+        table.set_cache_index_and_filter_blocks_with_high_priority(true);
+        table.set_pin_top_level_index_and_filter(true);
         let descriptors = Column::ALL.iter().map(|column| {
             let mut column_options = Options::default();
             column_options.set_write_buffer_size(MEMTABLE_BUDGET_BYTES / 4);

@@ -40,6 +40,7 @@ pub fn consensus_config() -> Config {
     config.strategy(Strategy::Cranelift);
     config.cranelift_opt_level(OptLevel::Speed);
     config.consume_fuel(true);
+    config.operator_cost(operator_costs());
     config.epoch_interruption(false);
     config.cranelift_nan_canonicalization(true);
     // What rustc emits for wasm32-unknown-unknown today.
@@ -84,6 +85,21 @@ pub fn consensus_config() -> Config {
     pool.table_keep_resident(MAX_TABLE_ELEMENTS as usize * TABLE_ELEMENT_BYTES);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
+}
+
+/// Fuel of each Wasm operator: one unit, as wasmtime charges by default, except the operators
+/// that Cranelift turns into no code of their own — reading and writing locals (registers
+/// after register allocation) and constants (immediates) — which are free, like `nop`, `drop`
+/// and structured control. Execution stays bounded: every branch and call still costs a unit,
+/// so every loop iteration and every call pays. Consensus: a change is a hard fork.
+fn operator_costs() -> wasmtime::OperatorCost {
+    let mut cost = wasmtime::OperatorCost::new();
+    cost.LocalGet = 0;
+    cost.LocalSet = 0;
+    cost.LocalTee = 0;
+    cost.I32Const = 0;
+    cost.I64Const = 0;
+    cost
 }
 
 /// A hash identifying compiled artifacts this engine can load: the wasmtime version and the

@@ -7,9 +7,10 @@ use clap::{Parser, Subcommand};
 use salus_node::{Chain, GenesisConfig, Store, cli, service, verify, wall_clock_ms};
 use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
 
-/// jemalloc instead of glibc's allocator: RocksDB's background flushes and compactions allocate
-/// large buffers on their own threads, and glibc's per-thread arenas kept that memory, so a
-/// busy node's resident memory rose in steps for as long as it ran.
+/// jemalloc instead of glibc's allocator, for Rust and (unprefixed `malloc`) RocksDB's C++ alike:
+/// RocksDB's flushes and compactions allocate large buffers on their own threads, and glibc's
+/// per-thread arenas kept that memory, so a busy node's resident memory rose for as long as it
+/// ran.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

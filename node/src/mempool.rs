@@ -499,7 +499,7 @@ impl Mempool {
 
     /// Transactions ready to include, best first: each sender's in nonce order starting at its
     /// account nonce, senders interleaved by fuel price (highest first, then earliest arrival),
-    /// until `fuel_budget` is reserved.
+    /// until their fuel limits add up to `fuel_budget`.
     pub fn select(&self, accounts: &impl AccountView, fuel_budget: u64) -> Vec<SignedTransaction> {
         #[derive(PartialEq, Eq, PartialOrd, Ord)]
         struct Candidate {

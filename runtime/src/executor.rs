@@ -112,11 +112,14 @@ pub enum BlockExecutionError {
         /// Why.
         error: InvalidTransaction,
     },
-    /// The transactions reserve more fuel than a block allows.
-    #[error("block reserves {reserved} fuel, limit is {limit}")]
+    /// A transaction's fuel limit exceeds what the block has left: the fuel used by the
+    /// transactions before it plus its own limit is over the block's.
+    #[error(
+        "block would need {needed} fuel (used before a transaction plus its limit), limit is {limit}"
+    )]
     BlockFuelLimitExceeded {
-        /// Sum of fuel limits.
-        reserved: u64,
+        /// Fuel used by the earlier transactions plus this one's limit.
+        needed: u64,
         /// The chain's block fuel limit.
         limit: u64,
     },
@@ -160,8 +163,8 @@ pub fn execute_block(
                     hash: transaction.hash(),
                     error,
                 },
-                PushError::BlockFull { reserved, limit } => {
-                    BlockExecutionError::BlockFuelLimitExceeded { reserved, limit }
+                PushError::BlockFull { needed, limit } => {
+                    BlockExecutionError::BlockFuelLimitExceeded { needed, limit }
                 }
                 PushError::State(error) => BlockExecutionError::State(error),
                 PushError::CodeLoadLimit => {
@@ -178,11 +181,12 @@ pub enum PushError {
     /// The transaction is inadmissible here.
     #[error(transparent)]
     Invalid(InvalidTransaction),
-    /// Its fuel limit does not fit in what is left of the block's.
-    #[error("block would reserve {reserved} fuel, limit is {limit}")]
+    /// Its fuel limit does not fit in what the block has left (the block's limit minus the
+    /// fuel its transactions used).
+    #[error("block would need {needed} fuel, limit is {limit}")]
     BlockFull {
-        /// Fuel reserved with this transaction.
-        reserved: u64,
+        /// Fuel used so far plus this transaction's limit.
+        needed: u64,
         /// The chain's block fuel limit.
         limit: u64,
     },
@@ -214,7 +218,6 @@ pub struct BlockBuilder<'a> {
     receipts: Vec<Receipt>,
     fees: Balance,
     fuel_used: u64,
-    fuel_reserved: u64,
 }
 
 impl<'a> BlockBuilder<'a> {
@@ -233,13 +236,12 @@ impl<'a> BlockBuilder<'a> {
             receipts: Vec::new(),
             fees: 0,
             fuel_used: 0,
-            fuel_reserved: 0,
         }
     }
 
-    /// Fuel reserved so far (sum of the pushed transactions' fuel limits).
-    pub fn fuel_reserved(&self) -> u64 {
-        self.fuel_reserved
+    /// Fuel used so far by the pushed transactions.
+    pub fn fuel_used(&self) -> u64 {
+        self.fuel_used
     }
 
     /// Executes `transaction` and appends its receipt, as block import does: whatever happens
@@ -276,12 +278,14 @@ impl<'a> BlockBuilder<'a> {
         signatures: &dyn SignatureCache,
         inclusion: Inclusion,
     ) -> Result<&Receipt, PushError> {
-        let reserved = self
-            .fuel_reserved
+        // As in Ethereum: a transaction fits if its whole limit fits in what the block has
+        // left, and the block is charged what it used, so Σ fuel used ≤ the block's limit.
+        let needed = self
+            .fuel_used
             .saturating_add(transaction.transaction.fuel_limit);
-        if reserved > self.params.block_fuel_limit {
+        if needed > self.params.block_fuel_limit {
             return Err(PushError::BlockFull {
-                reserved,
+                needed,
                 limit: self.params.block_fuel_limit,
             });
         }
@@ -313,7 +317,6 @@ impl<'a> BlockBuilder<'a> {
             }
             Ok(outcome) => {
                 self.overlay.commit();
-                self.fuel_reserved = reserved;
                 self.fees = self.fees.saturating_add(outcome.fee);
                 self.fuel_used = self.fuel_used.saturating_add(outcome.receipt.fuel_used);
                 self.receipts.push(outcome.receipt);

@@ -513,7 +513,8 @@ fn measure_bound(workload: &Workload) -> anyhow::Result<(StageCosts, Vec<u64>)> 
         }
     }
     // Like a wallet estimating fuel: each kind of call is probed at the head and given a
-    // margin (a block reserves each transaction's whole limit, so the margin costs capacity).
+    // margin (the whole limit must fit in what the block has left, so the margin costs some
+    // capacity at the end of each block).
     let mut fuel_limits = Vec::new();
     for index in 0..workload.call_kinds() {
         let probe = workload.load(index, &[50_000_000])?;

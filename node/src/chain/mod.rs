@@ -22,6 +22,7 @@ use salus_primitives::{
     Account, Address, Block, BlockHeader, ChainParams, Hash, Receipt, SignedTransaction, StateKey,
     Work, limits,
 };
+use salus_runtime::fuel_schedule::BASE_TRANSACTION_FUEL;
 use salus_runtime::{
     BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, PushError, State,
     StateChanges, StateError, Vm, execute_block,
@@ -41,7 +42,7 @@ pub enum ImportError {
     /// The block breaks a header or body rule.
     #[error(transparent)]
     Rule(#[from] BlockRuleError),
-    /// A transaction is inadmissible or the block over-reserves fuel.
+    /// A transaction is inadmissible or does not fit in the fuel the block has left.
     #[error(transparent)]
     Execution(BlockExecutionError),
     /// The receipts root does not match execution.
@@ -402,6 +403,12 @@ impl Chain {
         let mut body_bytes = 0usize;
         for candidate in candidates {
             if included.len() == limits::MAX_TRANSACTIONS_PER_BLOCK {
+                break;
+            }
+            if builder.fuel_used().saturating_add(BASE_TRANSACTION_FUEL)
+                > self.params.block_fuel_limit
+            {
+                // Not even the cheapest transaction fits any more.
                 break;
             }
             let size = candidate.encoded_size();

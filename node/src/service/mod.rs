@@ -26,6 +26,10 @@ use crate::network::protocol::ChainStatus;
 use crate::network::{NetworkCommand, NetworkConfig, NetworkHandle};
 use crate::storage::Store;
 
+/// Blocks' worth of reserved fuel (Σ fuel limits) the miner takes from the pool as candidates
+/// for one block: blocks are charged the fuel used, typically well below the limits.
+pub const SELECTION_FUEL_BLOCKS: u64 = 2;
+
 /// Most bytes of one JSON-RPC request: a deploy of the largest contract, hex-encoded, with room.
 pub const MAX_RPC_REQUEST_BYTES: u32 = 2 * 1024 * 1024;
 /// Most bytes of one JSON-RPC response.
@@ -443,9 +447,16 @@ impl NodeState {
             .block_thread
             .run(move || {
                 let chain = state.chain();
-                let candidates = state
-                    .mempool()
-                    .select(&*chain, chain.params().block_fuel_limit);
+                // A block is charged the fuel its transactions use, which is less than their
+                // limits: candidates reserving up to `SELECTION_FUEL_BLOCKS` blocks' worth, and
+                // the builder keeps those that fit.
+                let candidates = state.mempool().select(
+                    &*chain,
+                    chain
+                        .params()
+                        .block_fuel_limit
+                        .saturating_mul(SELECTION_FUEL_BLOCKS),
+                );
                 let template =
                     chain.build_block(state.config.miner, state.now_ms(), &candidates)?;
                 // Installed under the chain lock: any head change after this template was built

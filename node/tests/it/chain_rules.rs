@@ -436,3 +436,69 @@ fn state_proofs_verify_against_the_header_alone() {
         <salus_primitives::Account as parity_scale_codec::Decode>::decode(&mut &old[..]).unwrap();
     assert_eq!(old_account.balance, 77);
 }
+
+/// A block is charged the fuel its transactions use: a transaction fits when its whole limit
+/// fits in what the block has left, so transactions whose limits add up to more than the block's
+/// limit share a block when what they use fits, and a block that breaks the rule is refused.
+#[test]
+fn a_block_is_charged_the_fuel_its_transactions_use() {
+    let mut test = TestChain::new();
+    let miner = dev_key(0).address();
+    let block_limit = test.chain.params().block_fuel_limit;
+    let transfer = |nonce: u64, fuel_limit: u64| {
+        Transaction {
+            chain_id: salus_node::genesis::DEV_CHAIN_ID,
+            nonce,
+            fuel_limit,
+            fuel_price: 1,
+            action: Action::Transfer {
+                to: Address([9; 20]),
+                amount: 1,
+            },
+            sponsor: None,
+        }
+        .sign(&dev_key(3), None)
+    };
+    // Three limits of 45 % each: 135 % reserved, a few thousandths used.
+    let generous: Vec<_> = (0..3)
+        .map(|nonce| transfer(nonce, block_limit * 45 / 100))
+        .collect();
+    let block = test.mine(miner, &generous);
+    assert_eq!(block.transactions.len(), 3);
+
+    // A whole-block limit after one transfer no longer fits: the miner leaves it out, and a
+    // block holding it anyway is invalid.
+    let (first, whole) = (transfer(3, 50_000), transfer(4, block_limit));
+    let head = &test.chain.head().header;
+    let template = test
+        .chain
+        .build_block(
+            miner,
+            head.timestamp_ms + 1_000,
+            &[first.clone(), whole.clone()],
+        )
+        .unwrap();
+    assert_eq!(template.block.transactions, vec![first.clone()]);
+    assert!(matches!(
+        template.skipped[0].1,
+        salus_runtime::PushError::BlockFull { needed, limit } if needed > limit
+    ));
+    let context = salus_runtime::BlockContext {
+        number: head.number + 1,
+        timestamp_ms: head.timestamp_ms + 1_000,
+        miner,
+    };
+    let refused = salus_runtime::execute_block(
+        test.chain.params(),
+        test.chain.vm(),
+        test.chain.head_state(),
+        &context,
+        &[first, whole],
+        &salus_runtime::NoSignatureCache,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(refused, BlockExecutionError::BlockFuelLimitExceeded { needed, limit } if needed > limit),
+        "{refused:?}"
+    );
+}

@@ -9,16 +9,24 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
+# install_package PACKAGE PURPOSE: installs a Debian package, with sudo unless root.
+install_package() {
+    echo "setup: installing $1 (for $2)" >&2
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "$1" >/dev/null
+}
+
 # RocksDB's bindings are generated with bindgen, which needs libclang.
 # (grep without -q reads all its input: with -q it may exit early, and under pipefail the
 # writer's SIGPIPE would make an installed library look missing.)
 if ! ldconfig -p 2>/dev/null | grep 'libclang' >/dev/null; then
-    echo "setup: installing libclang-dev (for the RocksDB bindings)" >&2
-    if [ "$(id -u)" -eq 0 ]; then
-        apt-get update -qq && apt-get install -y -qq libclang-dev >/dev/null
-    else
-        sudo apt-get update -qq && sudo apt-get install -y -qq libclang-dev >/dev/null
-    fi
+    install_package libclang-dev "the RocksDB bindings"
+fi
+
+# jemalloc (the node's allocator) is built from C source with make.
+if ! command -v make >/dev/null 2>&1; then
+    install_package make "jemalloc"
 fi
 
 # rust-toolchain.toml names the wasm target; rustup installs it on first use, but say so early.

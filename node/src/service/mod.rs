@@ -26,6 +26,11 @@ use crate::network::protocol::ChainStatus;
 use crate::network::{NetworkCommand, NetworkConfig, NetworkHandle};
 use crate::storage::Store;
 
+/// The outcome of an admission job that panicked.
+fn admission_failed() -> AdmissionError {
+    AdmissionError::State("the admission failed".into())
+}
+
 /// Blocks' worth of reserved fuel (Σ fuel limits) the miner takes from the pool as candidates
 /// for one block: blocks are charged the fuel used, typically well below the limits.
 pub const SELECTION_FUEL_BLOCKS: u64 = 2;
@@ -244,10 +249,12 @@ impl NodeState {
     /// # Errors
     /// [`AdmissionError`] naming the rule it breaks.
     pub fn submit(&self, transaction: SignedTransaction) -> Result<Hash, AdmissionError> {
+        let Some(network) = self.network.get() else {
+            // No network (a dev node without peers): nothing to publish, nothing to copy.
+            return self.admit(transaction);
+        };
         let hash = self.admit(transaction.clone())?;
-        if let Some(network) = self.network.get() {
-            network.send(NetworkCommand::PublishTransaction(transaction));
-        }
+        network.send(NetworkCommand::PublishTransaction(transaction));
         Ok(hash)
     }
 
@@ -272,20 +279,14 @@ impl NodeState {
         transactions: Vec<SignedTransaction>,
     ) -> Vec<Result<Hash, AdmissionError>> {
         let count = transactions.len();
-        let state = self.clone();
-        self.admissions
-            .run(move || {
-                transactions
-                    .into_iter()
-                    .map(|transaction| state.submit(transaction))
-                    .collect()
-            })
-            .await
-            .unwrap_or_else(|| {
-                (0..count)
-                    .map(|_| Err(AdmissionError::State("the admission failed".into())))
-                    .collect()
-            })
+        self.on_admission_queue(move |state| {
+            transactions
+                .into_iter()
+                .map(|transaction| state.submit(transaction))
+                .collect()
+        })
+        .await
+        .unwrap_or_else(|| (0..count).map(|_| Err(admission_failed())).collect())
     }
 
     /// [`NodeState::admit`] through the admission queue, off the async reactor (gossiped
@@ -306,11 +307,18 @@ impl NodeState {
         transaction: SignedTransaction,
         admission: fn(&NodeState, SignedTransaction) -> Result<Hash, AdmissionError>,
     ) -> Result<Hash, AdmissionError> {
-        let state = self.clone();
-        self.admissions
-            .run(move || admission(&state, transaction))
+        self.on_admission_queue(move |state| admission(state, transaction))
             .await
-            .unwrap_or_else(|| Err(AdmissionError::State("the admission failed".into())))
+            .unwrap_or_else(|| Err(admission_failed()))
+    }
+
+    /// Runs `job` on the admission queue with this node's state; `None` if it panicked.
+    async fn on_admission_queue<T: Send + 'static>(
+        self: &Arc<Self>,
+        job: impl FnOnce(&NodeState) -> T + Send + 'static,
+    ) -> Option<T> {
+        let state = self.clone();
+        self.admissions.run(move || job(&state)).await
     }
 
     /// Admits a transaction to the pool (from a peer: gossip relays it once validated).

@@ -182,20 +182,19 @@ impl SalusApiServer for RpcHandler {
                 raws.len()
             )));
         }
-        let decoded: Vec<Result<SignedTransaction, String>> = raws
+        // Decoding failures answer for themselves; the rest go to the pool as one job.
+        let mut transactions = Vec::with_capacity(raws.len());
+        let decoded: Vec<Result<(), String>> = raws
             .iter()
             .map(|raw| {
                 let bytes =
                     parse_hex(raw, "transaction").map_err(|error| error.message().to_string())?;
-                SignedTransaction::decode(&mut &bytes[..])
-                    .map_err(|error| format!("transaction does not decode: {error}"))
+                let transaction = SignedTransaction::decode(&mut &bytes[..])
+                    .map_err(|error| format!("transaction does not decode: {error}"))?;
+                transactions.push(transaction);
+                Ok(())
             })
             .collect();
-        let transactions: Vec<SignedTransaction> = decoded
-            .iter()
-            .filter_map(|transaction| transaction.as_ref().ok().cloned())
-            .collect();
-        // One trip through the admission queue for the whole batch.
         let mut admitted = self
             .state
             .submit_batch_queued(transactions)
@@ -203,14 +202,13 @@ impl SalusApiServer for RpcHandler {
             .into_iter();
         Ok(decoded
             .into_iter()
-            .map(|transaction| {
-                let outcome = match transaction {
-                    Ok(_) => admitted
+            .map(|decoded| {
+                let outcome = decoded.and_then(|()| {
+                    admitted
                         .next()
                         .expect("one admission outcome per decoded transaction")
-                        .map_err(|error| error.to_string()),
-                    Err(error) => Err(error),
-                };
+                        .map_err(|error| error.to_string())
+                });
                 match outcome {
                     Ok(hash) => SubmitOutcome {
                         hash: Some(hash.to_string()),

@@ -483,20 +483,7 @@ fn a_block_is_charged_the_fuel_its_transactions_use() {
         template.skipped[0].1,
         salus_runtime::PushError::BlockFull { needed, limit } if needed > limit
     ));
-    let context = salus_runtime::BlockContext {
-        number: head.number + 1,
-        timestamp_ms: head.timestamp_ms + 1_000,
-        miner,
-    };
-    let refused = salus_runtime::execute_block(
-        test.chain.params(),
-        test.chain.vm(),
-        test.chain.head_state(),
-        &context,
-        &[first, whole],
-        &salus_runtime::NoSignatureCache,
-    )
-    .unwrap_err();
+    let refused = test.execute_next(miner, &[first, whole]).unwrap_err();
     assert!(
         matches!(refused, BlockExecutionError::BlockFuelLimitExceeded { needed, limit } if needed > limit),
         "{refused:?}"

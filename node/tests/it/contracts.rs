@@ -198,21 +198,7 @@ fn a_miner_leaves_a_call_past_the_blocks_code_bound_for_the_next_block() {
         .collect();
 
     // As block import executes them: the last call is refused its code and fails.
-    let head = &test.chain.head().header;
-    let context = salus_runtime::BlockContext {
-        number: head.number + 1,
-        timestamp_ms: head.timestamp_ms + 1_000,
-        miner,
-    };
-    let execution = salus_runtime::execute_block(
-        test.chain.params(),
-        test.chain.vm(),
-        test.chain.head_state(),
-        &context,
-        &calls,
-        &salus_runtime::NoSignatureCache,
-    )
-    .unwrap();
+    let execution = test.execute_next(miner, &calls).unwrap();
     let (last, loaded) = execution.receipts.split_last().unwrap();
     assert!(loaded.iter().all(|receipt| receipt.status.is_success()));
     assert!(
@@ -224,7 +210,7 @@ fn a_miner_leaves_a_call_past_the_blocks_code_bound_for_the_next_block() {
     // A miner leaves it out; the block imports; the call runs in the next block.
     let template = test
         .chain
-        .build_block(miner, context.timestamp_ms, &calls)
+        .build_block(miner, test.chain.head().header.timestamp_ms + 1_000, &calls)
         .unwrap();
     assert_eq!(template.block.transactions, calls[..count - 1]);
     assert_eq!(template.skipped.len(), 1);

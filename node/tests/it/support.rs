@@ -67,6 +67,29 @@ impl TestChain {
         block
     }
 
+    /// Executes `transactions` as block import would in the next block (one second after the
+    /// head, mined by `miner`), storing nothing.
+    pub fn execute_next(
+        &self,
+        miner: Address,
+        transactions: &[SignedTransaction],
+    ) -> Result<salus_runtime::BlockExecution, salus_runtime::BlockExecutionError> {
+        let head = &self.chain.head().header;
+        let context = salus_runtime::BlockContext {
+            number: head.number + 1,
+            timestamp_ms: head.timestamp_ms + 1_000,
+            miner,
+        };
+        salus_runtime::execute_block(
+            self.chain.params(),
+            self.chain.vm(),
+            self.chain.head_state(),
+            &context,
+            transactions,
+            &salus_runtime::NoSignatureCache,
+        )
+    }
+
     /// Mines a block on the head without importing it.
     pub fn next_block(&self, miner: Address, transactions: &[SignedTransaction]) -> Block {
         let head = &self.chain.head().header;

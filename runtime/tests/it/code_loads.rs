@@ -7,28 +7,12 @@ use salus_runtime::Overlay;
 use salus_runtime::wasm::limits::MAX_CODES_LOADED_PER_BLOCK;
 
 use crate::harness::Harness;
-use crate::modules::{module, relay};
-
-/// A counter whose code differs from every other `distinct_counter`'s by its `tag`.
-fn distinct_counter(tag: usize) -> String {
-    module(&format!(
-        r#"
-  (data (i32.const 0) "count")
-  (data (i32.const 64) "counter {tag}")
-  (func (export "call")
-    (if (i64.eq (call $storage_get (i32.const 0) (i32.const 5) (i32.const 16) (i32.const 8)) (i64.const -1))
-      (then (i64.store (i32.const 16) (i64.const 0))))
-    (i64.store (i32.const 16) (i64.add (i64.load (i32.const 16)) (i64.const 1)))
-    (call $storage_set (i32.const 0) (i32.const 5) (i32.const 16) (i32.const 8))
-    (call $set_return (i32.const 16) (i32.const 8)))
-"#
-    ))
-}
+use crate::modules::{relay, tagged_counter};
 
 /// Deploys `count` counters with distinct codes.
 fn deploy_counters(harness: &mut Harness, count: usize) -> Vec<Address> {
     (0..count)
-        .map(|tag| harness.deploy(&distinct_counter(tag), tag as u8))
+        .map(|tag| harness.deploy(&tagged_counter(tag), tag as u8))
         .collect()
 }
 

@@ -24,8 +24,17 @@ pub fn module(body: &str) -> String {
 /// A counter: each call adds one to the 8-byte value under "count", emits it as an event with
 /// one topic, and returns it.
 pub fn counter() -> String {
-    module(
-        r#"
+    module(COUNTER_BODY)
+}
+
+/// The counter with a `tag` in its data: a distinct code for every tag.
+pub fn tagged_counter(tag: usize) -> String {
+    module(&format!(
+        r#"{COUNTER_BODY}  (data (i32.const 128) "tag {tag}")"#
+    ))
+}
+
+const COUNTER_BODY: &str = r#"
   (data (i32.const 0) "count")
   (data (i32.const 32) "counter-topic-0000000000000000000")
   (func (export "call")
@@ -35,9 +44,7 @@ pub fn counter() -> String {
     (call $storage_set (i32.const 0) (i32.const 5) (i32.const 16) (i32.const 8))
     (call $emit_event (i32.const 32) (i32.const 1) (i32.const 16) (i32.const 8))
     (call $set_return (i32.const 16) (i32.const 8)))
-"#,
-    )
-}
+"#;
 
 /// Writes the input (≤ 64 bytes) under the key "k".
 pub fn writer() -> String {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use parity_scale_codec::Encode;
 use salus_primitives::{Account, Address, Hash, StateKey};
+use salus_runtime::fuel_schedule::WASM_SUBUNITS_PER_FUEL;
 use salus_runtime::wasm::TransactionEnv;
 use salus_runtime::wasm::engine::consensus_engine;
 use salus_runtime::{BlockContext, Overlay, Vm};
@@ -275,5 +276,151 @@ fn compile(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, contract_call, engines, compile);
+/// Kernels that stress one kind of Wasm work each, for calibrating operator costs against the
+/// premise that a unit of fuel buys about a nanosecond: every kernel loops `$n` times with a
+/// dependency chain through the loop, so it measures latency (what an adversary maximises),
+/// not throughput.
+const CALIBRATION_MODULE: &str = r#"(module
+  (memory (export "memory") 64)
+  (type $unary (func (param i64) (result i64)))
+  (table 1 funcref)
+  (elem (i32.const 0) $increment)
+  (func $increment (type $unary) (i64.add (local.get 0) (i64.const 1)))
+  (func (export "xorshift") (param $n i64) (result i64)
+    (local $x i64)
+    (local.set $x (i64.const 88172645463325252))
+    (loop $l
+      (local.set $x (i64.xor (local.get $x) (i64.shl (local.get $x) (i64.const 13))))
+      (local.set $x (i64.xor (local.get $x) (i64.shr_u (local.get $x) (i64.const 7))))
+      (local.set $x (i64.xor (local.get $x) (i64.shl (local.get $x) (i64.const 17))))
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+    (local.get $x))
+  ;; Each load's address depends on the previous load: a pointer chase across 4 MiB.
+  (func (export "dependent_random_loads") (param $n i64) (result i64)
+    (local $x i64)
+    (local.set $x (i64.const 88172645463325252))
+    (loop $l
+      (local.set $x (i64.add
+        (i64.mul (local.get $x) (i64.const 6364136223846793005))
+        (i64.load (i32.and (i32.wrap_i64 (i64.shr_u (local.get $x) (i64.const 32)))
+                           (i32.const 0x3ffff8)))))
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+    (local.get $x))
+  (func (export "random_stores") (param $n i64) (result i64)
+    (local $x i64)
+    (local.set $x (i64.const 88172645463325252))
+    (loop $l
+      (local.set $x (i64.add (i64.mul (local.get $x) (i64.const 6364136223846793005))
+                             (i64.const 1442695040888963407)))
+      (i64.store (i32.and (i32.wrap_i64 (i64.shr_u (local.get $x) (i64.const 32)))
+                          (i32.const 0x3ffff8))
+                 (local.get $x))
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+    (local.get $x))
+  (func (export "divisions") (param $n i64) (result i64)
+    (local $x i64)
+    (local.set $x (i64.const -1))
+    (loop $l
+      (local.set $x (i64.div_u (i64.or (local.get $x) (i64.const 0x7000000000000000))
+                               (i64.or (i64.and (local.get $n) (i64.const 0xff)) (i64.const 3))))
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+    (local.get $x))
+  (func (export "direct_calls") (param $n i64) (result i64)
+    (local $x i64)
+    (loop $l
+      (local.set $x (call $increment (local.get $x)))
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+    (local.get $x))
+  (func (export "indirect_calls") (param $n i64) (result i64)
+    (local $x i64)
+    (loop $l
+      (local.set $x (call_indirect (type $unary) (local.get $x) (i32.const 0)))
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+    (local.get $x))
+  ;; 64 KiB copied per iteration within the 4 MiB memory.
+  (func (export "memory_copies") (param $n i64) (result i64)
+    (loop $l
+      (memory.copy
+        (i32.and (i32.mul (i32.wrap_i64 (local.get $n)) (i32.const 65536)) (i32.const 0x1f0000))
+        (i32.const 0x200000)
+        (i32.const 65536))
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+    (i64.const 0))
+  (func (export "memory_fills") (param $n i64) (result i64)
+    (loop $l
+      (memory.fill
+        (i32.and (i32.mul (i32.wrap_i64 (local.get $n)) (i32.const 65536)) (i32.const 0x3f0000))
+        (i32.wrap_i64 (local.get $n))
+        (i32.const 65536))
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+    (i64.const 0))
+  ;; One store to each 4 KiB page of the 4 MiB memory, $n times over: the first pass faults
+  ;; every page in, the pool resets them after the call.
+  (func (export "page_touches") (param $n i64) (result i64)
+    (local $page i32)
+    (loop $passes
+      (local.set $page (i32.const 0))
+      (loop $pages
+        (i32.store8 (local.get $page) (i32.const 1))
+        (local.set $page (i32.add (local.get $page) (i32.const 4096)))
+        (br_if $pages (i32.lt_u (local.get $page) (i32.const 0x400000))))
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $passes (i64.ne (local.get $n) (i64.const 0))))
+    (i64.const 0)))"#;
+
+/// The calibration kernels and their iteration counts (about a millisecond each).
+const CALIBRATION_KERNELS: [(&str, i64); 10] = [
+    ("xorshift", 1_000_000),
+    ("dependent_random_loads", 200_000),
+    ("random_stores", 200_000),
+    ("divisions", 200_000),
+    ("direct_calls", 200_000),
+    ("indirect_calls", 200_000),
+    ("memory_copies", 200),
+    ("memory_fills", 200),
+    ("page_touches", 1),
+    ("page_touches", 100),
+];
+
+/// Each calibration kernel under the consensus engine, with throughput in fuel units: criterion's
+/// `elem/s` is fuel per second, so its inverse is the time a unit of fuel buys for that work.
+fn fuel_calibration(c: &mut Criterion) {
+    let wasm = wat::parse_str(CALIBRATION_MODULE).expect("wat");
+    let engine = consensus_engine().expect("engine");
+    let module = wasmtime::Module::new(&engine, &wasm).expect("compile");
+    let pre = wasmtime::Linker::<()>::new(&engine)
+        .instantiate_pre(&module)
+        .expect("pre");
+    let run = |kernel: &str, iterations: i64| -> u64 {
+        let mut store = wasmtime::Store::new(&engine, ());
+        store.set_fuel(FUEL).expect("fuel");
+        let instance = pre.instantiate(&mut store).expect("instantiate");
+        let function = instance
+            .get_typed_func::<i64, i64>(&mut store, kernel)
+            .expect("kernel");
+        black_box(function.call(&mut store, iterations).expect("call"));
+        FUEL - store.get_fuel().expect("fuel")
+    };
+    let mut group = c.benchmark_group("fuel_calibration");
+    group.sample_size(20);
+    for (kernel, iterations) in CALIBRATION_KERNELS {
+        let fuel = run(kernel, iterations).div_ceil(WASM_SUBUNITS_PER_FUEL);
+        println!("{kernel}: {iterations} iterations use {fuel} fuel");
+        group.throughput(Throughput::Elements(fuel));
+        group.bench_function(format!("{kernel}_{iterations}"), |b| {
+            b.iter(|| run(kernel, iterations))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, contract_call, engines, compile, fuel_calibration);
 criterion_main!(benches);

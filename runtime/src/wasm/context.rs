@@ -13,6 +13,12 @@ use wasmtime::{Memory, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use super::limits::{MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, WASM_PAGE_BYTES};
 use super::{CompiledContract, VmInner};
 use crate::executor::BlockContext;
+use crate::fuel_schedule::{
+    MEMORY_PAGE_FUEL, MEMORY_PAGES_INCLUDED, memory_fuel, to_subunits, whole_units,
+};
+
+/// The fuel breakdown's entry for linear memory beyond the included pages.
+pub(crate) const MEMORY_FUEL_ENTRY: &str = "(memory pages)";
 use crate::overlay::Overlay;
 use crate::state::StateError;
 
@@ -143,7 +149,8 @@ fn classify(error: &wasmtime::Error) -> FrameResult {
     FrameResult::Trapped(TrapKind::ResourceLimit)
 }
 
-/// Runs `entry` of `contract` as a new frame with `fuel`. The frame's writes and events are kept
+/// Runs `entry` of `contract` as a new frame with `fuel` (whole units; the store counts Wasm
+/// sub-units). The frame's writes and events are kept
 /// only if it succeeds. Returns the context, the result and the fuel left.
 pub(crate) fn run_frame(
     mut tx: Box<TxContext>,
@@ -161,24 +168,32 @@ pub(crate) fn run_frame(
         match move_value(&mut tx.overlay, &frame.caller, &address, frame.value) {
             Ok(true) => {}
             Ok(false) => {
-                tx.overlay.revert();
-                tx.stack.pop();
-                return (
-                    tx,
-                    FrameResult::Reverted("insufficient balance for the value sent".into()),
-                    fuel,
-                );
+                let refused =
+                    FrameResult::Reverted("insufficient balance for the value sent".into());
+                return abandon_frame(tx, refused, fuel);
             }
             Err(error) => {
                 tx.backend_error = Some(error);
-                tx.overlay.revert();
-                tx.stack.pop();
-                return (tx, FrameResult::Trapped(TrapKind::HostError), fuel);
+                return abandon_frame(tx, FrameResult::Trapped(TrapKind::HostError), fuel);
             }
         }
     }
+    // Memory beyond the included pages is paid for: the declared pages now, growth when the
+    // frame ends, and growth only as far as the frame's fuel could pay.
+    let declared_memory_fuel = memory_fuel(contract.memory_pages);
+    let Some(fuel) = fuel.checked_sub(declared_memory_fuel) else {
+        return abandon_frame(tx, FrameResult::OutOfFuel, 0);
+    };
+    if declared_memory_fuel > 0 {
+        tx.breakdown.entry(MEMORY_FUEL_ENTRY).or_default().fuel += declared_memory_fuel;
+    }
+    let affordable_pages = contract
+        .memory_pages
+        .max(MEMORY_PAGES_INCLUDED)
+        .saturating_add(fuel / MEMORY_PAGE_FUEL)
+        .min(MAX_MEMORY_PAGES);
     let limits = StoreLimitsBuilder::new()
-        .memory_size((MAX_MEMORY_PAGES * WASM_PAGE_BYTES) as usize)
+        .memory_size((affordable_pages * WASM_PAGE_BYTES) as usize)
         .table_elements(MAX_TABLE_ELEMENTS as usize)
         .instances(1)
         .memories(1)
@@ -195,20 +210,34 @@ pub(crate) fn run_frame(
         },
     );
     store.limiter(|state| &mut state.limits);
-    let outcome = store.set_fuel(fuel).and_then(|()| {
+    let outcome = store.set_fuel(to_subunits(fuel)).and_then(|()| {
         let instance = contract.pre.instantiate(&mut store)?;
         let memory = instance.get_memory(&mut store, salus_abi::MEMORY_EXPORT);
         store.data_mut().memory = memory;
         let function = instance.get_typed_func::<(), ()>(&mut store, entry)?;
         function.call(&mut store, ())
     });
-    let fuel_left = store.get_fuel().unwrap_or(0);
+    let mut fuel_left = whole_units(store.get_fuel().unwrap_or(0));
+    let memory = store.data().memory;
+    let grown_memory_fuel = memory.map_or(0, |memory| {
+        memory_fuel(memory.size(&store)).saturating_sub(declared_memory_fuel)
+    });
     let HostState { tx, frame, .. } = store.into_data();
     let mut tx = tx.expect("the context is back in the store once every host call returned");
-    let result = match outcome {
+    let mut result = match outcome {
         Ok(()) => FrameResult::Success(frame.return_data),
         Err(error) => classify(&error),
     };
+    if grown_memory_fuel > 0 {
+        tx.breakdown.entry(MEMORY_FUEL_ENTRY).or_default().fuel += grown_memory_fuel;
+        match fuel_left.checked_sub(grown_memory_fuel) {
+            Some(left) => fuel_left = left,
+            None => {
+                fuel_left = 0;
+                result = FrameResult::OutOfFuel;
+            }
+        }
+    }
     tx.stack.pop();
     if matches!(result, FrameResult::Success(_)) && tx.backend_error.is_none() {
         tx.overlay.commit();
@@ -216,6 +245,17 @@ pub(crate) fn run_frame(
         tx.overlay.revert();
         tx.events.truncate(events_before);
     }
+    (tx, result, fuel_left)
+}
+
+/// Ends a frame that never ran: its checkpoint and stack entry are undone.
+fn abandon_frame(
+    mut tx: Box<TxContext>,
+    result: FrameResult,
+    fuel_left: u64,
+) -> (Box<TxContext>, FrameResult, u64) {
+    tx.overlay.revert();
+    tx.stack.pop();
     (tx, result, fuel_left)
 }
 

@@ -16,9 +16,12 @@ use super::limits::{
     MAX_WASM_STACK_BYTES, WASM_PAGE_BYTES,
 };
 
-/// Bytes of each pooled linear memory reset in place rather than returned to the kernel: Rust's
-/// 1 MiB shadow stack and a contract's data and heap.
-const KEEP_RESIDENT_MEMORY_BYTES: usize = 2 * 1024 * 1024;
+/// Bytes of each pooled linear memory reset in place rather than returned to the kernel: all of
+/// it. Pages past this bound would be returned with `madvise` and fault in again on the next
+/// call: a frame dirtying its whole 4 MiB took 620 µs that way and 176 µs with every page kept
+/// (the `page_touches` calibration benchmark). A pooled memory holds only the pages calls have
+/// dirtied.
+const KEEP_RESIDENT_MEMORY_BYTES: usize = (MAX_MEMORY_PAGES * WASM_PAGE_BYTES) as usize;
 
 /// Bytes per table element (a function reference).
 const TABLE_ELEMENT_BYTES: usize = 8;
@@ -87,11 +90,19 @@ pub fn consensus_config() -> Config {
     config
 }
 
-/// Fuel of each Wasm operator: one unit, as wasmtime charges by default, except the operators
-/// that Cranelift turns into no code of their own — reading and writing locals (registers
-/// after register allocation) and constants (immediates) — which are free, like `nop`, `drop`
-/// and structured control. Execution stays bounded: every branch and call still costs a unit,
-/// so every loop iteration and every call pays. Consensus: a change is a hard fork.
+/// Fuel of each Wasm operator, in sub-units of fuel
+/// ([`crate::fuel_schedule::WASM_SUBUNITS_PER_FUEL`] to a unit), calibrated by the
+/// `fuel_calibration` benchmark (`benches/benches/runtime.rs`: a dependency chain of each kind of
+/// work, timed per unit of fuel; figures in BENCHMARKS.md) so that a unit buys at most about a
+/// nanosecond of any of them:
+/// - free: operators Cranelift turns into no code of their own — locals (registers after
+///   register allocation), constants (immediates), `nop`, `drop` and structured control;
+///   every branch and call still costs, so every loop iteration pays;
+/// - one sub-unit: register arithmetic, comparisons, branches;
+/// - more: memory accesses, calls, divisions and square roots, by their measured latency;
+/// - bulk memory: one sub-unit per byte copied or filled, besides the operator.
+///
+/// Consensus: a change is a hard fork.
 fn operator_costs() -> wasmtime::OperatorCost {
     let mut cost = wasmtime::OperatorCost::new();
     cost.LocalGet = 0;
@@ -99,8 +110,72 @@ fn operator_costs() -> wasmtime::OperatorCost {
     cost.LocalTee = 0;
     cost.I32Const = 0;
     cost.I64Const = 0;
+    cost.F32Const = 0;
+    cost.F64Const = 0;
+    for load in [
+        &mut cost.I32Load,
+        &mut cost.I64Load,
+        &mut cost.F32Load,
+        &mut cost.F64Load,
+        &mut cost.I32Load8S,
+        &mut cost.I32Load8U,
+        &mut cost.I32Load16S,
+        &mut cost.I32Load16U,
+        &mut cost.I64Load8S,
+        &mut cost.I64Load8U,
+        &mut cost.I64Load16S,
+        &mut cost.I64Load16U,
+        &mut cost.I64Load32S,
+        &mut cost.I64Load32U,
+    ] {
+        *load = MEMORY_ACCESS_SUBUNITS;
+    }
+    for store in [
+        &mut cost.I32Store,
+        &mut cost.I64Store,
+        &mut cost.F32Store,
+        &mut cost.F64Store,
+        &mut cost.I32Store8,
+        &mut cost.I32Store16,
+        &mut cost.I64Store8,
+        &mut cost.I64Store16,
+        &mut cost.I64Store32,
+    ] {
+        *store = MEMORY_ACCESS_SUBUNITS;
+    }
+    cost.Call = CALL_SUBUNITS;
+    cost.CallIndirect = INDIRECT_CALL_SUBUNITS;
+    for division in [
+        &mut cost.I32DivS,
+        &mut cost.I32DivU,
+        &mut cost.I32RemS,
+        &mut cost.I32RemU,
+        &mut cost.I64DivS,
+        &mut cost.I64DivU,
+        &mut cost.I64RemS,
+        &mut cost.I64RemU,
+        &mut cost.F32Div,
+        &mut cost.F64Div,
+        &mut cost.F32Sqrt,
+        &mut cost.F64Sqrt,
+    ] {
+        *division = DIVISION_SUBUNITS;
+    }
     cost
 }
+
+/// A load or store, a whole unit: a chain of dependent loads across a contract's 4 MiB memory
+/// misses the first-level caches (about 3 ns a load).
+const MEMORY_ACCESS_SUBUNITS: u8 = 8;
+
+/// A direct call: prologue, stack-limit check, fuel saved and reloaded.
+const CALL_SUBUNITS: u8 = 12;
+
+/// An indirect call: a direct call plus the table bounds and signature checks.
+const INDIRECT_CALL_SUBUNITS: u8 = 20;
+
+/// Integer division and remainder, float division and square root: tens of cycles of latency.
+const DIVISION_SUBUNITS: u8 = 32;
 
 /// A hash identifying compiled artifacts this engine can load: the wasmtime version and the
 /// engine's own compatibility hash (target, flags, tunables).

@@ -85,6 +85,7 @@ fn charge_more(
 ) -> HostResult<()> {
     let entry = tx(caller).breakdown.entry(function).or_default();
     entry.fuel = entry.fuel.saturating_add(amount);
+    let amount = fuel::to_subunits(amount);
     let left = caller.get_fuel()?;
     if left < amount {
         caller.set_fuel(0)?;
@@ -387,7 +388,7 @@ fn chain_id(mut caller: Caller<'_, HostState>) -> HostResult<i64> {
 
 fn fuel_left(mut caller: Caller<'_, HostState>) -> HostResult<i64> {
     charge(&mut caller, "fuel_left", 0)?;
-    Ok(caller.get_fuel()? as i64)
+    Ok(fuel::whole_units(caller.get_fuel()?) as i64)
 }
 
 fn emit_event(
@@ -565,7 +566,8 @@ fn nested(
         Ok(_) => {}
         Err(error) => return Err(backend(caller, error)),
     }
-    let remaining = caller.get_fuel()?;
+    let remaining_subunits = caller.get_fuel()?;
+    let remaining = fuel::whole_units(remaining_subunits);
     let given = match u64::try_from(requested_fuel) {
         Ok(0) | Err(_) => remaining,
         Ok(requested) => requested.min(remaining),
@@ -582,7 +584,7 @@ fn nested(
     let (context, result, left) = run_frame(context, frame, &contract, entry, given);
     let backend_failed = context.backend_error.is_some();
     caller.data_mut().tx = Some(context);
-    caller.set_fuel(remaining - (given - left))?;
+    caller.set_fuel(remaining_subunits - fuel::to_subunits(given - left))?;
     if backend_failed {
         return Err(wasmtime::Error::new(HostTrap::Backend));
     }

@@ -58,6 +58,24 @@ pub(crate) struct CompiledContract {
     pub pre: InstancePre<HostState>,
     pub info: ModuleInfo,
     pub code_len: usize,
+    /// Wasm pages of linear memory the module declares (its memory's minimum).
+    pub memory_pages: u64,
+}
+
+impl CompiledContract {
+    fn new(pre: InstancePre<HostState>, info: ModuleInfo, code_len: usize) -> Self {
+        let memory_pages = pre
+            .module()
+            .get_export(salus_abi::MEMORY_EXPORT)
+            .and_then(|export| export.memory().map(wasmtime::MemoryType::minimum))
+            .unwrap_or(0);
+        CompiledContract {
+            pre,
+            info,
+            code_len,
+            memory_pages,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -509,11 +527,7 @@ impl VmInner {
                 &encode_artifact(&info, code.len(), &serialized),
             );
         }
-        let compiled = Arc::new(CompiledContract {
-            pre,
-            info,
-            code_len: code.len(),
-        });
+        let compiled = Arc::new(CompiledContract::new(pre, info, code.len()));
         self.remember(*code_hash, compiled.clone());
         Ok(compiled)
     }
@@ -567,11 +581,7 @@ impl VmInner {
             reentrant: flags & FLAG_REENTRANT != 0,
             abi: None,
         };
-        Some(CompiledContract {
-            pre,
-            info,
-            code_len,
-        })
+        Some(CompiledContract::new(pre, info, code_len))
     }
 }
 

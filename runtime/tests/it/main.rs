@@ -1,10 +1,11 @@
 //! Runtime integration tests: real wasmtime, real fuel, hostile contracts written in WAT, the
-//! per-block bound on distinct codes, and a snapshot of fuel and events that fails on any
-//! consensus-visible change.
+//! metering of operators and memory, the per-block bound on distinct codes, and a snapshot of
+//! fuel and events that fails on any consensus-visible change.
 
 mod code_loads;
 mod harness;
 mod host_api;
 mod hostile;
+mod metering;
 mod modules;
 mod snapshot;

@@ -18,7 +18,12 @@ pub const PRELUDE: &str = r#"
 /// Wraps `body` (its own imports first, then functions and data) in a module with the prelude
 /// and a one-page exported memory.
 pub fn module(body: &str) -> String {
-    format!(r#"(module {PRELUDE} {body} (memory (export "memory") 1))"#)
+    module_with_memory(body, 1)
+}
+
+/// [`module`] with a memory of `pages` Wasm pages.
+pub fn module_with_memory(body: &str, pages: u64) -> String {
+    format!(r#"(module {PRELUDE} {body} (memory (export "memory") {pages}))"#)
 }
 
 /// A counter: each call adds one to the 8-byte value under "count", emits it as an event with

@@ -197,14 +197,34 @@ pub fn prove(
     }
 }
 
-/// Applies `changes` (sorted by path, no duplicates) to the tree at `root`.
+/// Applies `changes` (sorted by path, no duplicates) to the tree at `root`, on this thread.
 ///
 /// # Errors
 /// [`TreeError`] for missing or corrupt nodes, or unsorted / duplicate paths.
 pub fn apply(
-    source: &impl TreeNodeSource,
+    source: &(impl TreeNodeSource + Sync),
     root: &Hash,
     changes: &[PathChange<'_>],
+) -> Result<TreeUpdate, TreeError> {
+    apply_on_threads(source, root, changes, 1)
+}
+
+/// Fewest changes below a node for its two subtrees to be updated on two threads: below this,
+/// starting a thread costs more than it saves.
+const PARALLEL_MIN_CHANGES: usize = 256;
+
+/// [`apply`] on up to `threads` threads: the tree's top levels are split into that many
+/// subtrees (rounded down to a power of two), each updated on its own thread. Node reads, which
+/// dominate an update of a large tree, then wait on several cores at once. The result is the
+/// same as [`apply`]'s.
+///
+/// # Errors
+/// As [`apply`].
+pub fn apply_on_threads(
+    source: &(impl TreeNodeSource + Sync),
+    root: &Hash,
+    changes: &[PathChange<'_>],
+    threads: usize,
 ) -> Result<TreeUpdate, TreeError> {
     if changes.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
         return Err(TreeError::PathCollision);
@@ -212,6 +232,7 @@ pub fn apply(
     let mut updater = Updater {
         source,
         new_nodes: Vec::new(),
+        split_depth: threads.max(1).ilog2() as usize,
     };
     let root = updater.update(*root, 0, changes)?.hash();
     Ok(TreeUpdate {
@@ -266,9 +287,11 @@ impl Subtree {
 struct Updater<'a, S> {
     source: &'a S,
     new_nodes: Vec<(Hash, Vec<u8>)>,
+    /// Interior nodes above this depth update their two subtrees on two threads.
+    split_depth: usize,
 }
 
-impl<S: TreeNodeSource> Updater<'_, S> {
+impl<S: TreeNodeSource + Sync> Updater<'_, S> {
     fn store(&mut self, node: TreeNode) -> Hash {
         let hash = node.hash();
         self.new_nodes.push((hash, node.encode()));
@@ -318,11 +341,47 @@ impl<S: TreeNodeSource> Updater<'_, S> {
             }
             TreeNode::Interior { left, right } => {
                 let split = changes.partition_point(|(path, _)| !path.bit(depth));
-                let new_left = self.update(left, depth + 1, &changes[..split])?;
-                let new_right = self.update(right, depth + 1, &changes[split..])?;
+                let (left_changes, right_changes) = changes.split_at(split);
+                let (new_left, new_right) =
+                    if depth < self.split_depth && changes.len() >= PARALLEL_MIN_CHANGES {
+                        self.update_both_in_parallel(
+                            depth + 1,
+                            (left, left_changes),
+                            (right, right_changes),
+                        )?
+                    } else {
+                        (
+                            self.update(left, depth + 1, left_changes)?,
+                            self.update(right, depth + 1, right_changes)?,
+                        )
+                    };
                 self.join(new_left, new_right)
             }
         }
+    }
+
+    /// Updates two sibling subtrees at `depth`, the left one on a thread of its own.
+    fn update_both_in_parallel(
+        &mut self,
+        depth: usize,
+        (left, left_changes): (Hash, &[PathChange<'_>]),
+        (right, right_changes): (Hash, &[PathChange<'_>]),
+    ) -> Result<(Subtree, Subtree), TreeError> {
+        let mut left_updater = Updater {
+            source: self.source,
+            new_nodes: Vec::new(),
+            split_depth: self.split_depth,
+        };
+        let (new_left, new_right) = std::thread::scope(|scope| {
+            let left_thread = scope.spawn(|| left_updater.update(left, depth, left_changes));
+            let new_right = self.update(right, depth, right_changes);
+            let new_left = left_thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (new_left, new_right)
+        });
+        self.new_nodes.append(&mut left_updater.new_nodes);
+        Ok((new_left?, new_right?))
     }
 
     /// Joins two updated children, collapsing a lone leaf upwards.
@@ -528,6 +587,32 @@ mod tests {
         })
         .unwrap();
         assert_eq!(seen, changes.keys().copied().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn an_update_on_several_threads_equals_the_serial_one() {
+        let mut nodes = HashMap::new();
+        let initial: BTreeMap<Hash, Option<Vec<u8>>> = (0..5_000u32)
+            .map(|i| (path(i), Some(vec![i as u8; 4])))
+            .collect();
+        let root = commit(&mut nodes, EMPTY_SUBTREE, &initial);
+        // Overwrites, inserts and deletions, enough for every split to run in parallel.
+        let changes: BTreeMap<Hash, Option<Vec<u8>>> = (0..3_000u32)
+            .map(|i| (path(i * 2), (i % 3 != 0).then(|| vec![7; 5])))
+            .chain((10_000..11_000u32).map(|i| (path(i), Some(vec![1; 3]))))
+            .collect();
+        let list: Vec<PathChange<'_>> = changes.iter().map(|(p, v)| (*p, v.as_deref())).collect();
+        let serial = apply(&nodes, &root, &list).unwrap();
+        for threads in [2, 3, 4, 8] {
+            let parallel = apply_on_threads(&nodes, &root, &list, threads).unwrap();
+            assert_eq!(parallel.root, serial.root, "{threads} threads");
+            let sorted = |update: &TreeUpdate| {
+                let mut new_nodes = update.new_nodes.clone();
+                new_nodes.sort();
+                new_nodes
+            };
+            assert_eq!(sorted(&parallel), sorted(&serial), "{threads} threads");
+        }
     }
 
     #[test]

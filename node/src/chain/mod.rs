@@ -548,7 +548,12 @@ impl Chain {
 
     fn tree_update(&self, root: &Hash, changes: &StateChanges) -> Result<TreeUpdate, ImportError> {
         let paths = state_tree::path_changes(changes);
-        Ok(state_tree::apply(&self.store, root, &paths)?)
+        Ok(state_tree::apply_on_threads(
+            &self.store,
+            root,
+            &paths,
+            tree_update_threads(),
+        )?)
     }
 
     /// Makes `target` (stored, more work than the head) the head. Returns the number of blocks
@@ -851,4 +856,14 @@ fn write_genesis(store: &Store, genesis: &Genesis) -> Result<(), ImportError> {
     batch.set_genesis(&hash, &genesis.params);
     store.write(batch)?;
     Ok(())
+}
+
+/// Threads a block's state-tree update may use: one per core, at most four.
+fn tree_update_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(4)
+    })
 }

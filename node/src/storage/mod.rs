@@ -137,6 +137,46 @@ pub const MEMTABLE_BUDGET_BYTES: usize = 128 * 1024 * 1024;
 /// data blocks read from table files (recent writes are read from the memtables).
 pub const BLOCK_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
+/// The options of one column family. Every table shares the one block cache and keeps its index
+/// partitioned in it (a small top level per table file, pinned; partitions loaded as lookups
+/// need them, at high priority), instead of one whole index per table file held outside any
+/// cache, which grows with the database.
+///
+/// The two columns read by point lookups on the hot path — the flat state (every contract
+/// storage read) and the state tree's nodes (every tree update reads the paths it rewrites) —
+/// also keep Bloom filters, in the table files (partitioned like the index) and in the
+/// memtables, so that a lookup skips every table and memtable that cannot hold its key instead
+/// of searching each. Tree nodes are stored uncompressed: they are hashes, which do not
+/// compress, and decompressing their blocks cost every lookup.
+fn column_options(column: Column, cache: &rocksdb::Cache) -> Options {
+    let mut table = rocksdb::BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_index_type(rocksdb::BlockBasedIndexType::TwoLevelIndexSearch);
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_cache_index_and_filter_blocks_with_high_priority(true);
+    table.set_pin_top_level_index_and_filter(true);
+    let mut options = Options::default();
+    options.set_write_buffer_size(MEMTABLE_BUDGET_BYTES / 4);
+    if matches!(column, Column::State | Column::StateNodes) {
+        table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
+        table.set_partition_filters(true);
+        table.set_whole_key_filtering(true);
+        options.set_memtable_whole_key_filtering(true);
+        options.set_memtable_prefix_bloom_ratio(MEMTABLE_BLOOM_RATIO);
+    }
+    if column == Column::StateNodes {
+        options.set_compression_type(rocksdb::DBCompressionType::None);
+    }
+    options.set_block_based_table_factory(&table);
+    options
+}
+
+/// Bloom filter bits per key: about a 1 % false-positive rate.
+const BLOOM_BITS_PER_KEY: f64 = 10.0;
+
+/// Share of a memtable's size given to its Bloom filter.
+const MEMTABLE_BLOOM_RATIO: f64 = 0.02;
+
 impl Store {
     /// Opens (creating if missing) the database in `path` and checks its schema version.
     ///
@@ -153,22 +193,10 @@ impl Store {
         options.set_db_write_buffer_size(MEMTABLE_BUDGET_BYTES);
         // Memory: one block cache for every column family, instead of RocksDB's default of a
         // private 32 MiB cache per column family (12 × 32 MiB, each filling slowly as old
-        // blocks are read: the node's memory grew for as long as it ran). Index blocks live in
-        // the same cache, partitioned (a small top level per table file, pinned; partitions
-        // loaded as lookups need them, at high priority), instead of one whole index per table
-        // file held outside any cache, which grows with the database.
+        // blocks are read: the node's memory grew for as long as it ran). See `column_options`.
         let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
-        let mut table = rocksdb::BlockBasedOptions::default();
-        table.set_block_cache(&cache);
-        table.set_index_type(rocksdb::BlockBasedIndexType::TwoLevelIndexSearch);
-        table.set_cache_index_and_filter_blocks(true);
-        table.set_cache_index_and_filter_blocks_with_high_priority(true);
-        table.set_pin_top_level_index_and_filter(true);
         let descriptors = Column::ALL.iter().map(|column| {
-            let mut column_options = Options::default();
-            column_options.set_write_buffer_size(MEMTABLE_BUDGET_BYTES / 4);
-            column_options.set_block_based_table_factory(&table);
-            ColumnFamilyDescriptor::new(column.name(), column_options)
+            ColumnFamilyDescriptor::new(column.name(), column_options(*column, &cache))
         });
         let db = DB::open_cf_descriptors(&options, path, descriptors)?;
         let store = Store {

@@ -116,7 +116,7 @@ fn state_commit(c: &mut Criterion) {
     let update = state_tree::apply(&store, &EMPTY_SUBTREE, &paths).expect("populate");
     let mut root = update.root;
     let mut batch = store.batch();
-    batch.put_tree_nodes(&update.new_nodes);
+    batch.put_tree_nodes(update.new_nodes);
     batch.apply_state_changes(&initial_changes, true);
     store.write(batch).expect("populate write");
 
@@ -164,7 +164,7 @@ fn state_commit(c: &mut Criterion) {
                 let update = state_tree::apply(&store, &root, &paths).expect("apply");
                 let mut batch = store.batch();
                 batch.apply_state_changes(&changes, true);
-                batch.put_tree_nodes(&update.new_nodes);
+                batch.put_tree_nodes(update.new_nodes);
                 store.write(batch).expect("write");
                 root = update.root;
             },

@@ -703,7 +703,7 @@ impl Chain {
                         found: header.state_root,
                     });
                 }
-                batch.put_tree_nodes(&tree.new_nodes);
+                batch.put_tree_nodes(tree.new_nodes);
                 batch.put_execution(hash, &execution.receipts, &execution.changes);
                 batch.apply_state_changes(&execution.changes, true);
                 batch.put_block_meta(
@@ -848,7 +848,7 @@ fn write_genesis(store: &Store, genesis: &Genesis) -> Result<(), ImportError> {
             status: BlockStatus::Valid,
         },
     );
-    batch.put_tree_nodes(&genesis.tree.new_nodes);
+    batch.put_tree_nodes(genesis.tree.new_nodes.clone());
     batch.put_execution(&hash, &[], &changes);
     batch.apply_state_changes(&changes, true);
     batch.set_canonical(&genesis.header, &[], &[]);

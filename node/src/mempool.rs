@@ -315,8 +315,32 @@ impl Mempool {
         transaction: SignedTransaction,
         accounts: &impl AccountView,
     ) -> Result<Hash, AdmissionError> {
+        self.refuse_before_verifying(&transaction)?;
         let verified = verify_for_admission(&self.params, &self.signatures, transaction)?;
         self.admit_verified(verified, accounts)
+    }
+
+    /// What a full pool refuses without recovering a signature: a transaction whose fuel price
+    /// is no higher than the cheapest pending one's, which [`Mempool::admit_verified`] would
+    /// refuse anyway (it could displace no one, and a replacement must pay more than the
+    /// transaction it replaces). Under overload, refusals then cost no signature recovery.
+    ///
+    /// # Errors
+    /// [`AdmissionError::PoolFull`].
+    pub fn refuse_before_verifying(
+        &self,
+        transaction: &SignedTransaction,
+    ) -> Result<(), AdmissionError> {
+        let tx = &transaction.transaction;
+        if !self.is_full_for(transaction.encoded_size(), tx.fuel_limit) {
+            return Ok(());
+        }
+        match self.prices.keys().next().copied() {
+            Some(cheapest) if tx.fuel_price <= cheapest => {
+                Err(AdmissionError::PoolFull { cheapest })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Adds a transaction whose stateless checks and signatures [`verify_for_admission`]

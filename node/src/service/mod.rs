@@ -326,7 +326,9 @@ impl NodeState {
     /// # Errors
     /// [`AdmissionError`] naming the rule it breaks.
     pub fn admit(&self, transaction: SignedTransaction) -> Result<Hash, AdmissionError> {
-        // Signatures are recovered before any lock is taken, so admissions on several threads
+        // A full pool refuses what it could not take before any signature work.
+        self.mempool().refuse_before_verifying(&transaction)?;
+        // Signatures are recovered outside the pool's lock, so admissions on several threads
         // verify in parallel and neither the miner nor block import waits for them.
         let verified = crate::mempool::verify_for_admission(
             &self.genesis.params,

@@ -158,6 +158,35 @@ fn a_full_pool_evicts_the_cheapest_for_a_better_paying_transaction() {
 }
 
 #[test]
+fn a_full_pool_refuses_an_underpriced_transaction_before_checking_its_signature() {
+    let test = TestChain::new();
+    let mut pool = pool(&test, 2);
+    for sender in [1, 2] {
+        pool.admit(priced(sender, 0, 5), &test.chain).unwrap();
+    }
+    // A forged signature paying no more than the cheapest: refused for the full pool, without
+    // recovering the signature (nothing reaches the verified-signature cache).
+    let mut forged = priced(3, 0, 5);
+    forged.signature.0[64] = 7; // no such recovery id
+    assert_eq!(
+        pool.admit(forged.clone(), &test.chain),
+        Err(AdmissionError::PoolFull { cheapest: 5 })
+    );
+    assert!(
+        salus_runtime::SignatureCache::get(test.chain.signature_cache().as_ref(), &forged.hash())
+            .is_none()
+    );
+    // Paying more, it is checked, and its signature fails.
+    let mut forged = priced(3, 0, 6);
+    forged.signature.0[64] = 7;
+    assert!(matches!(
+        pool.admit(forged, &test.chain),
+        Err(AdmissionError::BadSignature(_))
+    ));
+    assert_eq!(pool.len(), 2);
+}
+
+#[test]
 fn the_pool_holds_at_most_its_blocks_worth_of_reserved_fuel() {
     let test = TestChain::new();
     let block_fuel = test.chain.params().block_fuel_limit;

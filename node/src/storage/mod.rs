@@ -324,8 +324,7 @@ impl Store {
         options.set_sync(true);
         let (batch, tree_nodes) = batch.into_parts();
         self.db.write_opt(batch, &options)?;
-        self.nodes
-            .insert_all(tree_nodes.iter().map(|(hash, bytes)| (hash, bytes)));
+        self.nodes.insert_all(tree_nodes);
         Ok(())
     }
 
@@ -578,7 +577,7 @@ impl TreeNodeSource for Store {
             .get_raw(Column::StateNodes, &hash.0)
             .map_err(|error| TreeError::Backend(error.to_string()))?;
         if let Some(bytes) = &bytes {
-            self.nodes.insert_all([(hash, bytes)]);
+            self.nodes.insert_all([(*hash, bytes.clone())]);
         }
         Ok(bytes)
     }

@@ -47,11 +47,11 @@ impl NodeCache {
     }
 
     /// Caches nodes.
-    pub fn insert_all<'a>(&self, nodes: impl IntoIterator<Item = (&'a Hash, &'a Vec<u8>)>) {
+    pub fn insert_all(&self, nodes: impl IntoIterator<Item = (Hash, Vec<u8>)>) {
         for (hash, bytes) in nodes {
-            let mut shard = self.shard(hash);
-            if shard.nodes.insert(*hash, bytes.clone()).is_none() {
-                shard.order.push_back(*hash);
+            let mut shard = self.shard(&hash);
+            if shard.nodes.insert(hash, bytes).is_none() {
+                shard.order.push_back(hash);
             }
             while shard.nodes.len() > MAX_CACHED_NODES / SHARDS {
                 let Some(oldest) = shard.order.pop_front() else {

@@ -23,8 +23,11 @@ pub use columns::Column;
 
 use crate::state_tree::{TreeError, TreeNodeSource};
 
-/// Version of the on-disk layout. A database written with another version is refused.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Version of the on-disk layout. A database written with another version is refused. Also
+/// raised when a consensus change makes the stored receipts and roots differ from what this
+/// node computes for the same blocks (3: Wasm operators metered by kind, memory paid for), so
+/// that a node never continues a chain its own rules would not verify.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Keys of the metadata column.
 pub(crate) mod meta_keys {
@@ -46,7 +49,10 @@ pub enum StorageError {
     #[error("database error: {0}")]
     Database(#[from] rocksdb::Error),
     /// The database was written by a different schema version.
-    #[error("database schema version {found}, this node uses {expected}; refusing to open")]
+    #[error(
+        "database schema version {found}, this node uses {expected}; refusing to open (use a \
+         node of that version, or a fresh data directory)"
+    )]
     SchemaMismatch {
         /// Version on disk.
         found: u32,

@@ -16,11 +16,11 @@ use crate::executor::BlockContext;
 use crate::fuel_schedule::{
     MEMORY_PAGE_FUEL, MEMORY_PAGES_INCLUDED, memory_fuel, to_subunits, whole_units,
 };
+use crate::overlay::Overlay;
+use crate::state::StateError;
 
 /// The fuel breakdown's entry for linear memory beyond the included pages.
 pub(crate) const MEMORY_FUEL_ENTRY: &str = "(memory pages)";
-use crate::overlay::Overlay;
-use crate::state::StateError;
 
 /// What a transaction's execution may know about its surroundings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,8 +150,8 @@ fn classify(error: &wasmtime::Error) -> FrameResult {
 }
 
 /// Runs `entry` of `contract` as a new frame with `fuel` (whole units; the store counts Wasm
-/// sub-units). The frame's writes and events are kept
-/// only if it succeeds. Returns the context, the result and the fuel left.
+/// sub-units). The frame's writes and events are kept only if it succeeds. Returns the
+/// context, the result and the fuel left.
 pub(crate) fn run_frame(
     mut tx: Box<TxContext>,
     frame: Frame,

@@ -167,9 +167,6 @@ pub fn execute_block(
                     BlockExecutionError::BlockFuelLimitExceeded { needed, limit }
                 }
                 PushError::State(error) => BlockExecutionError::State(error),
-                PushError::CodeLoadLimit => {
-                    unreachable!("`push` keeps a transaction whose code load was refused")
-                }
             })?;
     }
     Ok(builder.finish()?)
@@ -190,22 +187,22 @@ pub enum PushError {
         /// The chain's block fuel limit.
         limit: u64,
     },
-    /// It would load a code beyond the most distinct codes a block may load
-    /// ([`crate::wasm::limits::MAX_CODES_LOADED_PER_BLOCK`]); a later block can hold it.
-    #[error("the block has loaded the most distinct contract codes it may")]
-    CodeLoadLimit,
     /// The state backend failed.
     #[error(transparent)]
     State(StateError),
 }
 
-/// Whether a transaction refused a code load is kept in the block.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Inclusion {
-    /// Block import: the block says what it holds.
-    Always,
-    /// Mining: leave it for a later block, unless this block is empty.
-    UnlessCodeLoadRefused,
+/// Why [`BlockBuilder::push_candidate`] left a transaction out. The builder's state is
+/// unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CandidateError {
+    /// What [`BlockBuilder::push`] refuses.
+    #[error(transparent)]
+    Refused(#[from] PushError),
+    /// It would load a code beyond the most distinct codes a block may load
+    /// ([`crate::wasm::limits::MAX_CODES_LOADED_PER_BLOCK`]); a later block can hold it.
+    #[error("the block has loaded the most distinct contract codes it may")]
+    CodeLoadLimit,
 }
 
 /// Executes transactions one at a time on top of a state: block import pushes a block's
@@ -254,30 +251,32 @@ impl<'a> BlockBuilder<'a> {
         transaction: &SignedTransaction,
         signatures: &dyn SignatureCache,
     ) -> Result<&Receipt, PushError> {
-        self.push_as(transaction, signatures, Inclusion::Always)
+        self.push_as(transaction, signatures, None)
     }
 
     /// Executes `transaction` and appends its receipt, as a miner does: like [`Self::push`],
     /// but a transaction refused a code load because the block already loaded the most
-    /// distinct codes it may is left out ([`PushError::CodeLoadLimit`]) unless the block is
-    /// empty, so that it runs in a later block instead of failing.
+    /// distinct codes it may is left out ([`CandidateError::CodeLoadLimit`]) unless the block
+    /// is empty, so that it runs in a later block instead of failing.
     ///
     /// # Errors
-    /// [`PushError`]; on error nothing of the transaction is kept.
+    /// [`CandidateError`]; on error nothing of the transaction is kept.
     pub fn push_candidate(
         &mut self,
         transaction: &SignedTransaction,
         signatures: &dyn SignatureCache,
-    ) -> Result<&Receipt, PushError> {
-        self.push_as(transaction, signatures, Inclusion::UnlessCodeLoadRefused)
+    ) -> Result<&Receipt, CandidateError> {
+        self.push_as(transaction, signatures, Some(CandidateError::CodeLoadLimit))
     }
 
-    fn push_as(
+    /// Executes and appends `transaction`. With `deferred`, a transaction refused a code load
+    /// is left out with that error instead of kept (unless the block is empty).
+    fn push_as<E: From<PushError>>(
         &mut self,
         transaction: &SignedTransaction,
         signatures: &dyn SignatureCache,
-        inclusion: Inclusion,
-    ) -> Result<&Receipt, PushError> {
+        deferred: Option<E>,
+    ) -> Result<&Receipt, E> {
         // As in Ethereum: a transaction fits if its whole limit fits in what the block has
         // left, and the block is charged what it used, so Σ fuel used ≤ the block's limit.
         let needed = self
@@ -287,7 +286,8 @@ impl<'a> BlockBuilder<'a> {
             return Err(PushError::BlockFull {
                 needed,
                 limit: self.params.block_fuel_limit,
-            });
+            }
+            .into());
         }
         let encoded = transaction.encode();
         let hash = salus_primitives::keccak256(&encoded);
@@ -307,13 +307,13 @@ impl<'a> BlockBuilder<'a> {
             signatures,
         ) {
             Ok(_)
-                if inclusion == Inclusion::UnlessCodeLoadRefused
+                if deferred.is_some()
                     && self.overlay.code_load_refused()
                     && !self.receipts.is_empty() =>
             {
                 self.overlay.revert();
                 self.overlay.forget_code_loads_since(code_loads);
-                Err(PushError::CodeLoadLimit)
+                Err(deferred.expect("checked by the guard"))
             }
             Ok(outcome) => {
                 self.overlay.commit();
@@ -327,7 +327,8 @@ impl<'a> BlockBuilder<'a> {
                 Err(match failure {
                     TransactionFailure::Invalid(error) => PushError::Invalid(error),
                     TransactionFailure::State(error) => PushError::State(error),
-                })
+                }
+                .into())
             }
         }
     }

@@ -15,9 +15,9 @@ pub mod state;
 pub mod wasm;
 
 pub use executor::{
-    BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, InvalidTransaction,
-    NoSignatureCache, PushError, SignatureCache, TransactionFailure, check_admission,
-    execute_block,
+    BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, CandidateError,
+    InvalidTransaction, NoSignatureCache, PushError, SignatureCache, TransactionFailure,
+    check_admission, execute_block,
 };
 pub use overlay::{Overlay, StateChange, StateChanges};
 pub use state::{SharedState, State, StateError};

@@ -24,8 +24,8 @@ use salus_primitives::{
 };
 use salus_runtime::fuel_schedule::BASE_TRANSACTION_FUEL;
 use salus_runtime::{
-    BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, PushError, State,
-    StateChanges, StateError, Vm, execute_block,
+    BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, CandidateError, PushError,
+    State, StateChanges, StateError, Vm, execute_block,
 };
 
 pub use orphans::{MAX_ORPHAN_BLOCKS, OrphanPool};
@@ -136,7 +136,7 @@ pub struct BlockTemplate {
     /// The block, nonce 0.
     pub block: Block,
     /// Transactions left out and why.
-    pub skipped: Vec<(Hash, PushError)>,
+    pub skipped: Vec<(Hash, CandidateError)>,
     /// The execution behind the roots, for [`Chain::import_built_block`].
     pub prepared: PreparedExecution,
 }
@@ -420,7 +420,9 @@ impl Chain {
                     body_bytes += size;
                     included.push(candidate.clone());
                 }
-                Err(PushError::State(error)) => return Err(error.into()),
+                Err(CandidateError::Refused(PushError::State(error))) => {
+                    return Err(error.into());
+                }
                 Err(error) => skipped.push((candidate.hash(), error)),
             }
         }

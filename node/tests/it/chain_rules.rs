@@ -481,7 +481,8 @@ fn a_block_is_charged_the_fuel_its_transactions_use() {
     assert_eq!(template.block.transactions, vec![first.clone()]);
     assert!(matches!(
         template.skipped[0].1,
-        salus_runtime::PushError::BlockFull { needed, limit } if needed > limit
+        salus_runtime::CandidateError::Refused(salus_runtime::PushError::BlockFull { needed, limit })
+            if needed > limit
     ));
     let refused = test.execute_next(miner, &[first, whole]).unwrap_err();
     assert!(

@@ -217,7 +217,7 @@ fn a_miner_leaves_a_call_past_the_blocks_code_bound_for_the_next_block() {
     assert_eq!(template.skipped[0].0, calls[count - 1].hash());
     assert_eq!(
         template.skipped[0].1,
-        salus_runtime::PushError::CodeLoadLimit
+        salus_runtime::CandidateError::CodeLoadLimit
     );
     let block = seal(template.block);
     test.chain.import_block(block.clone(), now()).unwrap();

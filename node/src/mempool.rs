@@ -268,7 +268,13 @@ pub struct Mempool {
     /// that pays no more than the cheapest without scanning the senders.
     prices: BTreeMap<Balance, usize>,
     arrivals: u64,
+    /// Set while the pool is nearly full, readable without the pool's lock
+    /// ([`Mempool::nearly_full_flag`]).
+    nearly_full: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// Share of any bound at which the pool counts as nearly full (per mille).
+const NEARLY_FULL_PER_MILLE: u64 = 900;
 
 impl Mempool {
     /// An empty pool for a chain with `params` within `limits`, sharing the chain's signature
@@ -288,7 +294,25 @@ impl Mempool {
             fuel: 0,
             prices: BTreeMap::new(),
             arrivals: 0,
+            nearly_full: std::sync::Arc::default(),
         }
+    }
+
+    /// A flag set while any of the pool's bounds is at least 90 % used, read without taking the
+    /// pool's lock: admission asks a nearly full pool whether it would refuse a transaction
+    /// before recovering its signature ([`Mempool::refuse_before_verifying`]), and spares every
+    /// other admission that extra lock.
+    pub fn nearly_full_flag(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.nearly_full.clone()
+    }
+
+    fn update_nearly_full(&self) {
+        let nearly = |used: u64, bound: u64| used * 1_000 >= bound * NEARLY_FULL_PER_MILLE;
+        let full = nearly(self.by_hash.len() as u64, self.limits.transactions as u64)
+            || nearly(self.bytes as u64, self.limits.bytes as u64)
+            || nearly(self.fuel, self.fuel_bound());
+        self.nearly_full
+            .store(full, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Number of pending transactions.
@@ -495,6 +519,7 @@ impl Mempool {
         self.fuel += tx.fuel_limit;
         *self.prices.entry(tx.fuel_price).or_insert(0) += 1;
         self.by_hash.insert(hash, pending);
+        self.update_nearly_full();
     }
 
     fn take(&mut self, hash: &Hash) -> Option<Pending> {
@@ -514,6 +539,7 @@ impl Mempool {
                 self.by_sender.remove(&pending.signers.sender);
             }
         }
+        self.update_nearly_full();
         Some(pending)
     }
 

@@ -161,9 +161,12 @@ fn a_full_pool_evicts_the_cheapest_for_a_better_paying_transaction() {
 fn a_full_pool_refuses_an_underpriced_transaction_before_checking_its_signature() {
     let test = TestChain::new();
     let mut pool = pool(&test, 2);
-    for sender in [1, 2] {
-        pool.admit(priced(sender, 0, 5), &test.chain).unwrap();
-    }
+    let nearly_full = pool.nearly_full_flag();
+    pool.admit(priced(1, 0, 5), &test.chain).unwrap();
+    assert!(!nearly_full.load(std::sync::atomic::Ordering::Relaxed));
+    pool.admit(priced(2, 0, 5), &test.chain).unwrap();
+    // Admission reads this flag without the pool's lock to decide whether to ask first.
+    assert!(nearly_full.load(std::sync::atomic::Ordering::Relaxed));
     // A forged signature paying no more than the cheapest: refused for the full pool, without
     // recovering the signature (nothing reaches the verified-signature cache).
     let mut forged = priced(3, 0, 5);
@@ -184,6 +187,8 @@ fn a_full_pool_refuses_an_underpriced_transaction_before_checking_its_signature(
         Err(AdmissionError::BadSignature(_))
     ));
     assert_eq!(pool.len(), 2);
+    pool.prune(&[priced(1, 0, 5)], &test.chain);
+    assert!(!nearly_full.load(std::sync::atomic::Ordering::Relaxed));
 }
 
 #[test]

@@ -28,10 +28,11 @@ const THREE_READS_THREE_WRITES: &str = r#"(module
     (call $set (i32.const 6) (i32.const 5) (i32.const 132) (i32.const 32))
     (call $set (i32.const 12) (i32.const 5) (i32.const 164) (i32.const 32))))"#;
 
-/// Compute-heavy: `run` iterates xorshift64 `n` times; `small` does a handful of instructions.
-const ENGINE_MODULE: &str = r#"(module
-  (memory (export "memory") 1)
-  (func (export "run") (param $n i64) (result i64)
+/// `xorshift` iterates xorshift64 `$n` times: a chain of nine ALU operators an iteration.
+macro_rules! xorshift_function {
+    () => {
+        r#"
+  (func (export "xorshift") (param $n i64) (result i64)
     (local $x i64)
     (local.set $x (i64.const 88172645463325252))
     (loop $l
@@ -40,9 +41,19 @@ const ENGINE_MODULE: &str = r#"(module
       (local.set $x (i64.xor (local.get $x) (i64.shl (local.get $x) (i64.const 17))))
       (local.set $n (i64.sub (local.get $n) (i64.const 1)))
       (br_if $l (i64.ne (local.get $n) (i64.const 0))))
-    (local.get $x))
+    (local.get $x))"#
+    };
+}
+
+/// Compute-heavy: `xorshift`; `small` does a handful of instructions.
+const ENGINE_MODULE: &str = concat!(
+    r#"(module
+  (memory (export "memory") 1)"#,
+    xorshift_function!(),
+    r#"
   (func (export "small") (param $a i64) (result i64)
-    (i64.add (i64.mul (local.get $a) (i64.const 3)) (i64.const 7))))"#;
+    (i64.add (i64.mul (local.get $a) (i64.const 3)) (i64.const 7))))"#
+);
 
 const ITERATIONS: i64 = 1_000_000;
 const FUEL: u64 = u64::MAX / 4;
@@ -193,8 +204,8 @@ fn engines(c: &mut Criterion) {
             store.set_fuel(FUEL).expect("fuel");
             let instance = pre.instantiate(&mut store).expect("instantiate");
             let run = instance
-                .get_typed_func::<i64, i64>(&mut store, "run")
-                .expect("run");
+                .get_typed_func::<i64, i64>(&mut store, "xorshift")
+                .expect("xorshift");
             black_box(run.call(&mut store, ITERATIONS).expect("call"))
         })
     });
@@ -206,8 +217,8 @@ fn engines(c: &mut Criterion) {
                 .instantiate_and_start(&mut store, &wasmi_module)
                 .expect("instantiate");
             let run = instance
-                .get_typed_func::<i64, i64>(&store, "run")
-                .expect("run");
+                .get_typed_func::<i64, i64>(&store, "xorshift")
+                .expect("xorshift");
             black_box(run.call(&mut store, ITERATIONS).expect("call"))
         })
     });
@@ -280,22 +291,15 @@ fn compile(c: &mut Criterion) {
 /// premise that a unit of fuel buys about a nanosecond: every kernel loops `$n` times with a
 /// dependency chain through the loop, so it measures latency (what an adversary maximises),
 /// not throughput.
-const CALIBRATION_MODULE: &str = r#"(module
+const CALIBRATION_MODULE: &str = concat!(
+    r#"(module
   (memory (export "memory") 64)
   (type $unary (func (param i64) (result i64)))
   (table 1 funcref)
   (elem (i32.const 0) $increment)
-  (func $increment (type $unary) (i64.add (local.get 0) (i64.const 1)))
-  (func (export "xorshift") (param $n i64) (result i64)
-    (local $x i64)
-    (local.set $x (i64.const 88172645463325252))
-    (loop $l
-      (local.set $x (i64.xor (local.get $x) (i64.shl (local.get $x) (i64.const 13))))
-      (local.set $x (i64.xor (local.get $x) (i64.shr_u (local.get $x) (i64.const 7))))
-      (local.set $x (i64.xor (local.get $x) (i64.shl (local.get $x) (i64.const 17))))
-      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
-      (br_if $l (i64.ne (local.get $n) (i64.const 0))))
-    (local.get $x))
+  (func $increment (type $unary) (i64.add (local.get 0) (i64.const 1)))"#,
+    xorshift_function!(),
+    r#"
   ;; Each load's address depends on the previous load: a pointer chase across 4 MiB.
   (func (export "dependent_random_loads") (param $n i64) (result i64)
     (local $x i64)
@@ -374,7 +378,8 @@ const CALIBRATION_MODULE: &str = r#"(module
         (br_if $pages (i32.lt_u (local.get $page) (i32.const 0x400000))))
       (local.set $n (i64.sub (local.get $n) (i64.const 1)))
       (br_if $passes (i64.ne (local.get $n) (i64.const 0))))
-    (i64.const 0)))"#;
+    (i64.const 0)))"#
+);
 
 /// The calibration kernels and their iteration counts (about a millisecond each).
 const CALIBRATION_KERNELS: [(&str, i64); 10] = [

@@ -161,7 +161,8 @@ fn column_options(column: Column, cache: &rocksdb::Cache) -> Result<Options, Sto
     table.set_cache_index_and_filter_blocks(true);
     table.set_cache_index_and_filter_blocks_with_high_priority(true);
     table.set_pin_top_level_index_and_filter(true);
-    let mut options = if matches!(column, Column::State | Column::StateNodes) {
+    let point_lookups = matches!(column, Column::State | Column::StateNodes);
+    let mut options = if point_lookups {
         // Each memtable insert of a write batch starts from the previous insert's position
         // (the hint) when the keys share a first byte: blocks write their state changes in key
         // order and their tree nodes in hash order. (Not exposed by the Rust bindings; set
@@ -173,7 +174,7 @@ fn column_options(column: Column, cache: &rocksdb::Cache) -> Result<Options, Sto
         Options::default()
     };
     options.set_write_buffer_size(MEMTABLE_BUDGET_BYTES / 4);
-    if matches!(column, Column::State | Column::StateNodes) {
+    if point_lookups {
         table.set_bloom_filter(BLOOM_BITS_PER_KEY, false);
         table.set_partition_filters(true);
         table.set_whole_key_filtering(true);

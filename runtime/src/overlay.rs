@@ -152,6 +152,7 @@ impl Overlay {
     /// [`StateError`] from the base when recording the original value.
     pub fn set(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> Result<(), StateError> {
         if !self.originals.contains_key(&key) {
+            self.base.will_write(&key);
             let original = self.base.get(&key)?;
             self.originals.insert(key.clone(), original);
         }

@@ -36,6 +36,15 @@ pub trait State {
     fn account(&self, address: &Address) -> Result<Account, StateError> {
         decode_account(self.get(&StateKey::Account(*address).to_bytes())?)
     }
+
+    /// A hint that the execution reading this state is about to write `key` (given once per key
+    /// and block, at its first write, whether or not the write is later rolled back). A backend
+    /// may start preparing the key's commitment — the node reads the key's state-tree path into
+    /// memory on another thread while the block executes. It must not change what any read
+    /// returns. The default does nothing.
+    fn will_write(&self, key: &[u8]) {
+        let _ = key;
+    }
 }
 
 /// A shared, thread-safe state handle: what executions hold for their duration.

@@ -10,6 +10,7 @@
 //! to the heaviest valid branch. Every step is one atomic write.
 
 mod orphans;
+mod path_warmer;
 pub mod validation;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,7 @@ use salus_runtime::{
 };
 
 pub use orphans::{MAX_ORPHAN_BLOCKS, OrphanPool};
+use path_warmer::PathWarmer;
 use validation::BlockRuleError;
 
 use crate::genesis::Genesis;
@@ -397,7 +399,8 @@ impl Chain {
             timestamp_ms,
             miner,
         };
-        let mut builder = BlockBuilder::new(&self.params, &self.vm, self.head_state(), context);
+        let (warmer, state) = PathWarmer::start(&self.store, parent.state_root);
+        let mut builder = BlockBuilder::new(&self.params, &self.vm, state, context);
         let mut included = Vec::new();
         let mut skipped = Vec::new();
         let mut body_bytes = 0usize;
@@ -427,6 +430,7 @@ impl Chain {
             }
         }
         let execution = builder.finish()?;
+        warmer.finish();
         let tree = self.tree_update(&parent.state_root, &execution.changes)?;
         let header = BlockHeader {
             parent_hash: self.head.hash,
@@ -692,12 +696,7 @@ impl Chain {
                         check_receipts_root(header, &prepared.execution)?;
                         (prepared.execution, prepared.tree)
                     }
-                    None => {
-                        let execution = self.execute(header, &body)?;
-                        let tree =
-                            self.tree_update(&self.head.header.state_root, &execution.changes)?;
-                        (execution, tree)
-                    }
+                    None => self.execute(header, &body)?,
                 };
                 if tree.root != header.state_root {
                     return Err(ImportError::BadStateRoot {
@@ -733,20 +732,24 @@ impl Chain {
         Ok(())
     }
 
+    /// Executes a block on the head and updates the state tree with its changes; the receipts
+    /// root is checked, the state root is the caller's to compare.
     fn execute(
         &self,
         header: &BlockHeader,
         body: &[SignedTransaction],
-    ) -> Result<BlockExecution, ImportError> {
+    ) -> Result<(BlockExecution, TreeUpdate), ImportError> {
         let context = BlockContext {
             number: header.number,
             timestamp_ms: header.timestamp_ms,
             miner: header.miner,
         };
+        let root = self.head.header.state_root;
+        let (warmer, state) = PathWarmer::start(&self.store, root);
         let execution = execute_block(
             &self.params,
             &self.vm,
-            self.head_state(),
+            state,
             &context,
             body,
             self.signatures.as_ref(),
@@ -755,8 +758,10 @@ impl Chain {
             BlockExecutionError::State(error) => ImportError::State(error),
             other => ImportError::Execution(other),
         })?;
+        warmer.finish();
         check_receipts_root(header, &execution)?;
-        Ok(execution)
+        let tree = self.tree_update(&root, &execution.changes)?;
+        Ok((execution, tree))
     }
 
     fn mark_invalid(&self, hash: &Hash, reason: &str) -> Result<(), ImportError> {

@@ -53,9 +53,13 @@ impl Metrics {
 
 /// The metrics in Prometheus text exposition format.
 pub fn render(state: &NodeState) -> String {
-    let (height, orphans) = {
+    let (height, orphans, node_cache) = {
         let chain = state.chain();
-        (chain.head().header.number, chain.orphan_count())
+        (
+            chain.head().header.number,
+            chain.orphan_count(),
+            chain.store().node_cache_stats(),
+        )
     };
     let (pending, pending_bytes) = {
         let pool = state.mempool();
@@ -128,6 +132,18 @@ pub fn render(state: &NodeState) -> String {
         "gauge",
         "Duration of the last block import.",
         metrics.last_import_micros.load(Ordering::Relaxed),
+    );
+    metric(
+        "salus_state_node_cache_hits_total",
+        "counter",
+        "State-tree node reads answered from memory.",
+        node_cache.hits,
+    );
+    metric(
+        "salus_state_node_cache_misses_total",
+        "counter",
+        "State-tree node reads that went to RocksDB.",
+        node_cache.misses,
     );
     out
 }

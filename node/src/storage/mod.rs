@@ -20,6 +20,7 @@ use salus_runtime::{State, StateChanges, StateError};
 
 pub use batch::StoreBatch;
 pub use columns::Column;
+pub use node_cache::NodeCacheStats;
 
 use crate::state_tree::{TreeError, TreeNodeSource};
 
@@ -572,6 +573,14 @@ impl salus_runtime::wasm::ArtifactStore for Store {
         if let Err(error) = self.db.put_cf(self.cf(Column::Artifacts), key, artifact) {
             tracing::warn!(%error, "could not store a compiled contract artifact");
         }
+    }
+}
+
+impl Store {
+    /// How state-tree node reads were answered since the store was opened: from the node cache,
+    /// or from RocksDB.
+    pub fn node_cache_stats(&self) -> NodeCacheStats {
+        self.nodes.stats()
     }
 }
 

@@ -24,6 +24,20 @@ pub struct NodeCache {
 struct Shard {
     nodes: HashMap<Hash, Vec<u8>>,
     order: VecDeque<Hash>,
+    /// Lookups answered, counted under the shard's lock so that threads do not contend on a
+    /// shared counter.
+    hits: u64,
+    /// Lookups not answered.
+    misses: u64,
+}
+
+/// Lookups since the cache was created.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeCacheStats {
+    /// Lookups that found their node.
+    pub hits: u64,
+    /// Lookups that had to read the node from RocksDB.
+    pub misses: u64,
 }
 
 impl Default for NodeCache {
@@ -43,7 +57,27 @@ impl NodeCache {
 
     /// The node stored under `hash`, if cached.
     pub fn get(&self, hash: &Hash) -> Option<Vec<u8>> {
-        self.shard(hash).nodes.get(hash).cloned()
+        let mut shard = self.shard(hash);
+        let found = shard.nodes.get(hash).cloned();
+        if found.is_some() {
+            shard.hits += 1;
+        } else {
+            shard.misses += 1;
+        }
+        found
+    }
+
+    /// Lookups so far, over all shards.
+    pub fn stats(&self) -> NodeCacheStats {
+        self.shards
+            .iter()
+            .fold(NodeCacheStats::default(), |total, shard| {
+                let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+                NodeCacheStats {
+                    hits: total.hits + shard.hits,
+                    misses: total.misses + shard.misses,
+                }
+            })
     }
 
     /// Caches nodes.

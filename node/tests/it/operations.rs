@@ -297,6 +297,13 @@ async fn metrics_are_served_in_prometheus_format() {
             .expect("blocks counter");
         if connected >= 2 {
             assert!(response.contains("salus_mempool_transactions 0"));
+            // Each block's state-tree update read the nodes the previous one wrote, from memory.
+            let cache_hits: u64 = response
+                .lines()
+                .find_map(|line| line.strip_prefix("salus_state_node_cache_hits_total "))
+                .and_then(|value| value.parse().ok())
+                .expect("node cache counter");
+            assert!(cache_hits > 0, "{response}");
             break;
         }
         assert!(Instant::now() < deadline, "no blocks counted");

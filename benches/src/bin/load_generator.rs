@@ -58,7 +58,7 @@ const SAMPLE: u64 = 2_000;
 const RSS_SAMPLE_EVERY: Duration = Duration::from_secs(10);
 /// The columns of `--csv`.
 const CSV_HEADER: &str = "workload,fraction,offered_tps,included_tps,bound_tps,p50_ms,p95_ms,p99_ms,\
-refused,never_included,fuel_per_s,rss_start_mib,rss_end_mib,node_cores,generator_cores";
+refused,never_included,fuel_per_s,rss_start_mib,rss_end_mib,node_cores,generator_cores,steady_tps";
 /// Blocks of load transactions the stage measurement times.
 const MEASURED_BLOCKS: usize = 3;
 /// Offered load of the curve, as fractions of the measured maximum.
@@ -201,6 +201,8 @@ struct RunReport {
     first_refusal: Option<String>,
     never_included: u64,
     included_in_window: u64,
+    /// Included load transactions per second in the run's second half (see [`steady_rate`]).
+    steady_per_second: Option<f64>,
     latencies: Vec<Duration>,
     fuel_per_second: f64,
     rss_start_kib: Option<u64>,
@@ -239,6 +241,12 @@ impl RunReport {
             100.0 * self.included_per_second() / bound,
             self.fuel_per_second
         );
+        if let Some(steady) = self.steady_per_second {
+            println!(
+                "steady state (blocks of the run's second half, by their timestamps): {steady:.0} tx/s = {:.0} % of B",
+                100.0 * steady / bound
+            );
+        }
         println!(
             "submit-to-inclusion latency: p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms (block time {block_time_ms} ms)",
             self.p(0.50),
@@ -427,6 +435,8 @@ async fn run_once(
     // Watch blocks: inclusion time of each submitted transaction.
     let mut latencies = Vec::new();
     let mut included_in_window = 0u64;
+    // Each block seen: its timestamp, the load transactions in it, when it was seen.
+    let mut blocks_seen: Vec<(u64, u64, Instant)> = Vec::new();
     let mut next_block = first_block;
     let drain_deadline = deadline + DRAIN;
     let mut cpu_at_deadline = None;
@@ -457,14 +467,17 @@ async fn run_once(
                 .context("a canonical block")?;
             let seen = Instant::now();
             let mut submitted = submitted.lock().await;
+            let mut load_transactions = 0;
             for hash in &block.transactions {
                 if let Some(at) = submitted.remove(hash) {
                     latencies.push(seen.duration_since(at));
+                    load_transactions += 1;
                     if seen <= deadline {
                         included_in_window += 1;
                     }
                 }
             }
+            blocks_seen.push((block.header.timestamp_ms, load_transactions, seen));
             next_block += 1;
         }
         let now = Instant::now();
@@ -504,6 +517,7 @@ async fn run_once(
         first_refusal,
         never_included,
         included_in_window,
+        steady_per_second: steady_rate(&blocks_seen, started + (deadline - started) / 2, deadline),
         latencies,
         fuel_per_second: (fuel_end - fuel_start) as f64 / options.seconds as f64,
         rss_start_kib,
@@ -512,6 +526,26 @@ async fn run_once(
         node_cores: node_cpu.as_secs_f64() / busy_for.as_secs_f64(),
         generator_cores: own_cpu.as_secs_f64() / busy_for.as_secs_f64(),
     })
+}
+
+/// Load transactions per second included by the blocks seen in `(from, to]`, over the span of
+/// their timestamps from the last block seen by `from`. At max, the first seconds of a run fill
+/// the pool to its high-water mark — the node verifies more than it includes — and a whole-run
+/// average counts that ramp; once the pool is full the node verifies only what it includes,
+/// and this is the rate it sustains. Timed by the blocks' own timestamps, so that where the
+/// half falls between two blocks does not matter.
+fn steady_rate(blocks: &[(u64, u64, Instant)], from: Instant, to: Instant) -> Option<f64> {
+    let boundary = blocks.iter().rposition(|(_, _, seen)| *seen <= from)?;
+    let last = blocks.iter().rposition(|(_, _, seen)| *seen <= to)?;
+    let span_ms = blocks[last].0.checked_sub(blocks[boundary].0)?;
+    if last <= boundary || span_ms == 0 {
+        return None;
+    }
+    let included: u64 = blocks[boundary + 1..=last]
+        .iter()
+        .map(|(_, load, _)| load)
+        .sum();
+    Some(included as f64 * 1000.0 / span_ms as f64)
 }
 
 /// Measures B in-process and returns the stage costs and the fuel limit of each kind of load
@@ -645,7 +679,7 @@ fn main() -> anyhow::Result<()> {
         if let Some(file) = csv.as_mut() {
             writeln!(
                 file,
-                "{},{},{},{:.0},{:.0},{:.1},{:.1},{:.1},{},{},{:.0},{:.1},{:.1},{:.2},{:.2}",
+                "{},{},{},{:.0},{:.0},{:.1},{:.1},{:.1},{},{},{:.0},{:.1},{:.1},{:.2},{:.2},{:.0}",
                 options.workload,
                 fraction.map_or_else(|| "max".to_string(), |f| format!("{:.2}", f)),
                 report.offered.map_or(0, u64::from),
@@ -661,6 +695,7 @@ fn main() -> anyhow::Result<()> {
                 report.rss_end_kib.unwrap_or(0) as f64 / 1024.0,
                 report.node_cores,
                 report.generator_cores,
+                report.steady_per_second.unwrap_or(0.0),
             )?;
         }
         Ok(())

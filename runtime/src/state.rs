@@ -37,8 +37,9 @@ pub trait State {
         decode_account(self.get(&StateKey::Account(*address).to_bytes())?)
     }
 
-    /// A hint that the execution reading this state is about to write `key` (given once per key
-    /// and block, at its first write, whether or not the write is later rolled back). A backend
+    /// A hint that the execution reading this state is about to write `key` (given at the key's
+    /// first write in the block, whether or not the write is later rolled back; again at the
+    /// next write if reading the key's value before the block failed). A backend
     /// may start preparing the key's commitment — the node reads the key's state-tree path into
     /// memory on another thread while the block executes. It must not change what any read
     /// returns. The default does nothing.

@@ -2,8 +2,9 @@
 //! in-process, then starts a `salus dev` node (release build), brings it to the workload's
 //! set-up state, submits pre-signed transactions from many accounts over JSON-RPC
 //! (`tx_submitBatch`, up to 32 a call) at a fixed offered rate (or as fast as the node accepts
-//! them) for a fixed time, and reports sustained included transactions per second, achieved /
-//! B, submit-to-inclusion latency percentiles,
+//! them, each sender kept within its nonce window) for a fixed time, and reports sustained
+//! included transactions per second over the run and in its steady second half, achieved / B,
+//! submit-to-inclusion latency percentiles,
 //! fuel per second, refusals and the node's resident memory. The node verifies every
 //! transaction as in production: signatures, execution, the WAL and the state root (there is no
 //! switch to skip any). `--curve` repeats the run at 10–125 % of the measured maximum, each on
@@ -44,12 +45,12 @@ const BATCHES_PER_SECOND: u32 = 200;
 /// At "max", submitters pause while the node holds this many pending transactions (three
 /// quarters of its pool, a few blocks' worth).
 const POOL_HIGH_WATER: u64 = (salus_node::mempool::MAX_POOL_TRANSACTIONS as u64) * 3 / 4;
-/// At "max", submitters also pause while this fraction of the senders' nonce windows
-/// (`MAX_NONCE_GAP` each) is submitted but not yet included: load transactions go round-robin
-/// over the senders, and a wallet does not sign past the window the node accepts. Without it,
-/// a workload of few senders (200 manufacturers) had ~80,000 submissions a run refused for a
+/// At "max", submitters keep at most this many transactions per sender submitted but not yet
+/// included (seven eighths of the node's nonce window): load transactions go round-robin over
+/// the senders, and a wallet does not sign past the window the node accepts. Without it, a
+/// workload of few senders (200 manufacturers) had ~80,000 submissions a run refused for a
 /// nonce too far ahead, each after the node had recovered its signature.
-const NONCE_WINDOW_USED: (u64, u64) = (7, 8);
+const IN_FLIGHT_PER_SENDER: usize = salus_node::mempool::MAX_NONCE_GAP as usize * 7 / 8;
 /// Longest wait for the node to include the last transactions after the run.
 const DRAIN: Duration = Duration::from_secs(30);
 /// Most load transactions in the in-process stage measurement.
@@ -78,8 +79,8 @@ load-generator (salus bench): end-to-end throughput and latency of a dev chain
 
 It first measures the bound B of this machine in-process (decode, hash, signature, execution,
 state commitment and RocksDB write, single core each; B = cores / sum), then drives a fresh
-`salus dev` node (the salus binary beside this one, or $SALUS_BIN) and prints included tx/s,
-achieved / B, latency percentiles, fuel/s, refusals and the node's RSS.";
+`salus dev` node (the salus binary beside this one, or $SALUS_BIN) and prints included tx/s
+(over the run, and in its second half once the pool is full), achieved / B, latency percentiles, fuel/s, refusals and the node's RSS.";
 
 struct Options {
     workload: WorkloadKind,
@@ -353,9 +354,7 @@ async fn run_once(
     let started = Instant::now();
     let deadline = started + Duration::from_secs(options.seconds);
     let pending = Arc::new(AtomicU64::new(0));
-    let in_flight_limit = workload.senders.len() as u64 * salus_node::mempool::MAX_NONCE_GAP
-        / NONCE_WINDOW_USED.1
-        * NONCE_WINDOW_USED.0;
+    let in_flight_limit = workload.senders.len() * IN_FLIGHT_PER_SENDER;
     let mut submitters = Vec::new();
     for worker in 0..SUBMITTERS {
         let (rpc, submitted, refused, first_refusal, queue) = (
@@ -379,31 +378,40 @@ async fn run_once(
                 if let Some(interval) = interval {
                     tokio::time::sleep_until(next.into()).await;
                     next += interval;
-                } else if pending.load(Ordering::Relaxed) >= POOL_HIGH_WATER
-                    || submitted.lock().await.len() as u64 >= in_flight_limit
-                {
-                    // As fast as accepted: keep the pool below its bound, and each sender
-                    // within its nonce window, instead of having transactions refused.
+                } else if pending.load(Ordering::Relaxed) >= POOL_HIGH_WATER {
+                    // As fast as accepted: keep the pool below its bound instead of filling it
+                    // and having transactions refused.
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 }
-                let chunk: Vec<(String, String)> = {
-                    let mut queue = queue.lock().await;
-                    let take = batch.min(queue.len());
-                    queue.drain(..take).collect()
-                };
-                if chunk.is_empty() {
-                    return Ok(());
-                }
-                let raws: Vec<&String> = chunk.iter().map(|(_, raw)| raw).collect();
-                // Recorded before sending: a block may include them before the reply arrives.
+                // Taken from the queue and recorded as submitted in one step, so that the
+                // submitters together stay within the in-flight limit; recorded before
+                // sending, since a block may include them before the reply arrives.
                 let at = Instant::now();
-                {
+                let (chunk, queue_empty) = {
                     let mut submitted = submitted.lock().await;
+                    let room = match interval {
+                        Some(_) => batch,
+                        None => in_flight_limit.saturating_sub(submitted.len()),
+                    };
+                    let mut queue = queue.lock().await;
+                    let take = batch.min(room).min(queue.len());
+                    let chunk: Vec<(String, String)> = queue.drain(..take).collect();
                     for (hash, _) in &chunk {
                         submitted.insert(hash.clone(), at);
                     }
+                    (chunk, queue.is_empty())
+                };
+                if chunk.is_empty() {
+                    if queue_empty {
+                        return Ok(());
+                    }
+                    // As fast as accepted, and every sender's nonce window is in use: wait
+                    // for blocks to include some.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
                 }
+                let raws: Vec<&String> = chunk.iter().map(|(_, raw)| raw).collect();
                 let outcomes: Vec<SubmitOutcome> =
                     rpc.request("tx_submitBatch", rpc_params![raws]).await?;
                 let mut retry = Vec::new();
@@ -537,8 +545,12 @@ async fn run_once(
 fn steady_rate(blocks: &[(u64, u64, Instant)], from: Instant, to: Instant) -> Option<f64> {
     let boundary = blocks.iter().rposition(|(_, _, seen)| *seen <= from)?;
     let last = blocks.iter().rposition(|(_, _, seen)| *seen <= to)?;
+    if last <= boundary {
+        return None;
+    }
+    // Timestamps only rise between blocks a second apart; a span that does not is no measure.
     let span_ms = blocks[last].0.checked_sub(blocks[boundary].0)?;
-    if last <= boundary || span_ms == 0 {
+    if span_ms == 0 {
         return None;
     }
     let included: u64 = blocks[boundary + 1..=last]
@@ -679,7 +691,7 @@ fn main() -> anyhow::Result<()> {
         if let Some(file) = csv.as_mut() {
             writeln!(
                 file,
-                "{},{},{},{:.0},{:.0},{:.1},{:.1},{:.1},{},{},{:.0},{:.1},{:.1},{:.2},{:.2},{:.0}",
+                "{},{},{},{:.0},{:.0},{:.1},{:.1},{:.1},{},{},{:.0},{:.1},{:.1},{:.2},{:.2},{}",
                 options.workload,
                 fraction.map_or_else(|| "max".to_string(), |f| format!("{:.2}", f)),
                 report.offered.map_or(0, u64::from),
@@ -695,7 +707,10 @@ fn main() -> anyhow::Result<()> {
                 report.rss_end_kib.unwrap_or(0) as f64 / 1024.0,
                 report.node_cores,
                 report.generator_cores,
-                report.steady_per_second.unwrap_or(0.0),
+                // Empty when the run was too short to have a second half of blocks.
+                report
+                    .steady_per_second
+                    .map_or_else(String::new, |steady| format!("{steady:.0}")),
             )?;
         }
         Ok(())

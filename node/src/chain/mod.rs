@@ -430,7 +430,7 @@ impl Chain {
             }
         }
         let execution = builder.finish()?;
-        warmer.finish();
+        warmer.stop();
         let tree = self.tree_update(&parent.state_root, &execution.changes)?;
         let header = BlockHeader {
             parent_hash: self.head.hash,
@@ -758,7 +758,7 @@ impl Chain {
             BlockExecutionError::State(error) => ImportError::State(error),
             other => ImportError::Execution(other),
         })?;
-        warmer.finish();
+        warmer.stop();
         check_receipts_root(header, &execution)?;
         let tree = self.tree_update(&root, &execution.changes)?;
         Ok((execution, tree))

@@ -2,7 +2,8 @@
 //! while the block executes, so that the tree update after execution finds those nodes in memory
 //! instead of reading them from RocksDB one after another on the block's critical path. On a
 //! tree larger than the cache (a supply chain commissioning units), the lower levels of every
-//! rewritten path are otherwise read cold there.
+//! rewritten path are otherwise read cold there. (A deletion that leaves a lone leaf also reads
+//! that leaf's sibling to move it up; the warmer does not foresee that one read.)
 //!
 //! Warming changes no result: nodes are content-addressed, so a cached node is the stored one.
 //! It only decides when, and on which core, a node is first read.
@@ -61,7 +62,7 @@ impl PathWarmer {
         (warmer, state)
     }
 
-    /// Waits until every key given so far is warmed, then stops (for tests: [`PathWarmer::finish`]
+    /// Waits until every key given so far is warmed, then stops (for tests: [`PathWarmer::stop`]
     /// does not wait).
     #[cfg(test)]
     fn finish_after_queued(mut self) {
@@ -73,7 +74,7 @@ impl PathWarmer {
 
     /// Stops warming: the tree update is about to start, and reads what is still cold itself
     /// (on every core) rather than compete with this thread for the same nodes.
-    pub(crate) fn finish(self) {
+    pub(crate) fn stop(self) {
         drop(self);
     }
 }
@@ -195,7 +196,7 @@ mod tests {
         let root = store_with_tree(dir.path());
         let store = Store::open(dir.path()).unwrap();
         let (warmer, state) = PathWarmer::start(&store, root);
-        warmer.finish();
+        warmer.stop();
         let misses = store.node_cache_stats().misses;
         state.will_write(&key(1));
         assert_eq!(store.node_cache_stats().misses, misses);

@@ -53,14 +53,15 @@ impl Metrics {
 
 /// The metrics in Prometheus text exposition format.
 pub fn render(state: &NodeState) -> String {
-    let (height, orphans, node_cache) = {
+    let (height, orphans, store) = {
         let chain = state.chain();
         (
             chain.head().header.number,
             chain.orphan_count(),
-            chain.store().node_cache_stats(),
+            chain.store().clone(),
         )
     };
+    let node_cache = store.node_cache_stats();
     let (pending, pending_bytes) = {
         let pool = state.mempool();
         (pool.len(), pool.bytes())
@@ -136,13 +137,13 @@ pub fn render(state: &NodeState) -> String {
     metric(
         "salus_state_node_cache_hits_total",
         "counter",
-        "State-tree node reads answered from memory.",
+        "State-tree node reads answered from memory (the tree warmer's included).",
         node_cache.hits,
     );
     metric(
         "salus_state_node_cache_misses_total",
         "counter",
-        "State-tree node reads that went to RocksDB.",
+        "State-tree node reads that went to RocksDB (the tree warmer's included: those are off the block's critical path).",
         node_cache.misses,
     );
     out

@@ -62,6 +62,7 @@ pub fn render(state: &NodeState) -> String {
         )
     };
     let node_cache = store.node_cache_stats();
+    let memory = store.memory();
     let (pending, pending_bytes) = {
         let pool = state.mempool();
         (pool.len(), pool.bytes())
@@ -146,6 +147,35 @@ pub fn render(state: &NodeState) -> String {
         "State-tree node reads that went to RocksDB (the tree warmer's included: those are off the block's critical path).",
         node_cache.misses,
     );
+    for (name, help, value) in [
+        (
+            "salus_rocksdb_memtable_bytes",
+            "Bytes in RocksDB memtables, all column families.",
+            memory.memtables,
+        ),
+        (
+            "salus_rocksdb_table_readers_bytes",
+            "Bytes of RocksDB table readers outside the block cache.",
+            memory.table_readers,
+        ),
+        (
+            "salus_rocksdb_block_cache_bytes",
+            "Bytes in the shared RocksDB block cache.",
+            memory.block_cache,
+        ),
+        (
+            "salus_rocksdb_block_cache_pinned_bytes",
+            "Bytes of pinned (unevictable) block-cache entries.",
+            memory.block_cache_pinned,
+        ),
+        (
+            "salus_state_node_cache_bytes",
+            "Encoded bytes of the state-tree nodes cached in memory.",
+            memory.node_cache,
+        ),
+    ] {
+        metric(name, "gauge", help, value);
+    }
     out
 }
 

@@ -135,6 +135,26 @@ pub enum BlockStatus {
 pub struct Store {
     db: Arc<DB>,
     nodes: Arc<node_cache::NodeCache>,
+    /// The block cache every column family shares (none when opened read-only).
+    block_cache: Option<rocksdb::Cache>,
+}
+
+/// Bytes the store holds in memory, by holder: what a node's resident memory is made of beside
+/// its own structures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreMemory {
+    /// RocksDB memtables, every column family (bounded by [`MEMTABLE_BUDGET_BYTES`]).
+    pub memtables: u64,
+    /// RocksDB's table readers outside the block cache (grows with the number of table files).
+    pub table_readers: u64,
+    /// The shared block cache's contents (bounded by [`BLOCK_CACHE_BYTES`], pinned entries
+    /// aside).
+    pub block_cache: u64,
+    /// Block-cache entries in use and not evictable (pinned index and filter tops, blocks being
+    /// read).
+    pub block_cache_pinned: u64,
+    /// Encoded bytes of the state-tree nodes in the node cache.
+    pub node_cache: u64,
 }
 
 /// Most bytes of all memtables together (the write buffers RocksDB fills before flushing).
@@ -224,6 +244,7 @@ impl Store {
         let store = Store {
             db: Arc::new(db),
             nodes: Arc::default(),
+            block_cache: Some(cache),
         };
         store.check_schema()?;
         Ok(store)
@@ -241,6 +262,7 @@ impl Store {
         let store = Store {
             db: Arc::new(db),
             nodes: Arc::default(),
+            block_cache: None,
         };
         if store
             .get_raw(Column::Meta, meta_keys::SCHEMA_VERSION)?
@@ -581,6 +603,35 @@ impl Store {
     /// or from RocksDB.
     pub fn node_cache_stats(&self) -> NodeCacheStats {
         self.nodes.stats()
+    }
+
+    /// Bytes held in memory by RocksDB and the node cache now. A property RocksDB cannot
+    /// report counts as zero.
+    pub fn memory(&self) -> StoreMemory {
+        let total_of = |property: &str| -> u64 {
+            Column::ALL
+                .iter()
+                .filter_map(|column| {
+                    self.db
+                        .property_int_value_cf(self.cf(*column), property)
+                        .ok()
+                        .flatten()
+                })
+                .sum()
+        };
+        StoreMemory {
+            memtables: total_of("rocksdb.cur-size-all-mem-tables"),
+            table_readers: total_of("rocksdb.estimate-table-readers-mem"),
+            block_cache: self
+                .block_cache
+                .as_ref()
+                .map_or(0, |cache| cache.get_usage() as u64),
+            block_cache_pinned: self
+                .block_cache
+                .as_ref()
+                .map_or(0, |cache| cache.get_pinned_usage() as u64),
+            node_cache: self.nodes.stats().bytes,
+        }
     }
 }
 

@@ -24,6 +24,8 @@ pub struct NodeCache {
 struct Shard {
     nodes: HashMap<Hash, Vec<u8>>,
     order: VecDeque<Hash>,
+    /// Encoded bytes of the nodes held.
+    bytes: u64,
     /// Lookups answered, counted under the shard's lock so that threads do not contend on a
     /// shared counter.
     hits: u64,
@@ -38,6 +40,8 @@ pub struct NodeCacheStats {
     pub hits: u64,
     /// Lookups that had to read the node from RocksDB.
     pub misses: u64,
+    /// Encoded bytes of the nodes held now.
+    pub bytes: u64,
 }
 
 impl Default for NodeCache {
@@ -67,7 +71,7 @@ impl NodeCache {
         found
     }
 
-    /// Lookups so far, over all shards.
+    /// Lookups so far and bytes held now, over all shards.
     pub fn stats(&self) -> NodeCacheStats {
         self.shards
             .iter()
@@ -76,6 +80,7 @@ impl NodeCache {
                 NodeCacheStats {
                     hits: total.hits + shard.hits,
                     misses: total.misses + shard.misses,
+                    bytes: total.bytes + shard.bytes,
                 }
             })
     }
@@ -84,14 +89,19 @@ impl NodeCache {
     pub fn insert_all(&self, nodes: impl IntoIterator<Item = (Hash, Vec<u8>)>) {
         for (hash, bytes) in nodes {
             let mut shard = self.shard(&hash);
-            if shard.nodes.insert(hash, bytes).is_none() {
-                shard.order.push_back(hash);
+            let added = bytes.len() as u64;
+            match shard.nodes.insert(hash, bytes) {
+                Some(replaced) => shard.bytes -= replaced.len() as u64,
+                None => shard.order.push_back(hash),
             }
+            shard.bytes += added;
             while shard.nodes.len() > MAX_CACHED_NODES / SHARDS {
                 let Some(oldest) = shard.order.pop_front() else {
                     break;
                 };
-                shard.nodes.remove(&oldest);
+                if let Some(evicted) = shard.nodes.remove(&oldest) {
+                    shard.bytes -= evicted.len() as u64;
+                }
             }
         }
     }

@@ -304,6 +304,13 @@ async fn metrics_are_served_in_prometheus_format() {
                 .and_then(|value| value.parse().ok())
                 .expect("node cache counter");
             assert!(cache_hits > 0, "{response}");
+            // The blocks' writes are in RocksDB's memtables, and reported.
+            let memtable_bytes: u64 = response
+                .lines()
+                .find_map(|line| line.strip_prefix("salus_rocksdb_memtable_bytes "))
+                .and_then(|value| value.parse().ok())
+                .expect("memtable gauge");
+            assert!(memtable_bytes > 0, "{response}");
             break;
         }
         assert!(Instant::now() < deadline, "no blocks counted");

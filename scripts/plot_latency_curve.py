@@ -30,7 +30,18 @@ def main(source: str, target: str) -> None:
         rows.sort(key=lambda row: float(row["fraction"]))
         offered = [float(row["offered_tps"]) for row in rows]
         included = [float(row["included_tps"]) for row in rows]
-        throughput.plot(offered, included, marker="o", label=workload)
+        (whole,) = throughput.plot(offered, included, marker="o", label=f"{workload}, whole run")
+        # The run's second half, once the pool has filled (CSVs from the fifth slice on).
+        steady = [(o, float(row["steady_tps"])) for o, row in zip(offered, rows) if row.get("steady_tps")]
+        if steady:
+            throughput.plot(
+                [o for o, _ in steady],
+                [v for _, v in steady],
+                marker=".",
+                linestyle="--",
+                color=whole.get_color(),
+                label=f"{workload}, steady state",
+            )
         (line,) = latency.plot(
             offered, [float(row["p99_ms"]) for row in rows], marker="o", label=f"{workload} p99"
         )
@@ -45,9 +56,9 @@ def main(source: str, target: str) -> None:
     top = max(max(float(r["offered_tps"]) for r in rows) for rows in runs.values())
     throughput.plot([0, top], [0, top], color="grey", linewidth=0.8, linestyle=":", label="included = offered")
     throughput.set_xlabel("offered tx/s (10, 25, 50, 75, 100, 125 % of the measured maximum)")
-    throughput.set_ylabel("included tx/s (sustained)")
+    throughput.set_ylabel("included tx/s")
     throughput.set_title("Throughput")
-    throughput.legend()
+    throughput.legend(fontsize="small")
     throughput.grid(alpha=0.3)
     latency.axhline(1000, color="grey", linewidth=0.8, linestyle=":")
     latency.axhline(2000, color="red", linewidth=0.8, linestyle=":", label="2 block intervals")

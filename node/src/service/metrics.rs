@@ -171,7 +171,7 @@ pub fn render(state: &NodeState) -> String {
         (
             "salus_state_node_cache_bytes",
             "Encoded bytes of the state-tree nodes cached in memory.",
-            memory.node_cache,
+            node_cache.bytes,
         ),
     ] {
         metric(name, "gauge", help, value);

@@ -139,7 +139,7 @@ pub struct Store {
     block_cache: Option<rocksdb::Cache>,
 }
 
-/// Bytes the store holds in memory, by holder: what a node's resident memory is made of beside
+/// Bytes RocksDB holds in memory, by holder: what a node's resident memory is made of beside
 /// its own structures.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreMemory {
@@ -153,8 +153,6 @@ pub struct StoreMemory {
     /// Block-cache entries in use and not evictable (pinned index and filter tops, blocks being
     /// read).
     pub block_cache_pinned: u64,
-    /// Encoded bytes of the state-tree nodes in the node cache.
-    pub node_cache: u64,
 }
 
 /// Most bytes of all memtables together (the write buffers RocksDB fills before flushing).
@@ -605,8 +603,8 @@ impl Store {
         self.nodes.stats()
     }
 
-    /// Bytes held in memory by RocksDB and the node cache now. A property RocksDB cannot
-    /// report counts as zero.
+    /// Bytes held in memory by RocksDB now (the node cache's are in
+    /// [`Store::node_cache_stats`]). A property RocksDB cannot report counts as zero.
     pub fn memory(&self) -> StoreMemory {
         let total_of = |property: &str| -> u64 {
             Column::ALL
@@ -630,7 +628,6 @@ impl Store {
                 .block_cache
                 .as_ref()
                 .map_or(0, |cache| cache.get_pinned_usage() as u64),
-            node_cache: self.nodes.stats().bytes,
         }
     }
 }

@@ -244,6 +244,15 @@ async fn salus_node_runs_from_a_config_file_and_mines_continuously() {
     verify(&data_dir);
 }
 
+/// The value of the metric `name` in a Prometheus text response.
+fn metric_value(response: &str, name: &str) -> u64 {
+    response
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name} in {response}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_in_prometheus_format() {
     use std::io::{Read, Write};
@@ -290,26 +299,14 @@ async fn metrics_are_served_in_prometheus_format() {
             response.contains("# TYPE salus_head_height gauge"),
             "{response}"
         );
-        let connected: u64 = response
-            .lines()
-            .find_map(|line| line.strip_prefix("salus_blocks_connected_total "))
-            .and_then(|value| value.parse().ok())
-            .expect("blocks counter");
+        let connected = metric_value(&response, "salus_blocks_connected_total");
         if connected >= 2 {
             assert!(response.contains("salus_mempool_transactions 0"));
             // Each block's state-tree update read the nodes the previous one wrote, from memory.
-            let cache_hits: u64 = response
-                .lines()
-                .find_map(|line| line.strip_prefix("salus_state_node_cache_hits_total "))
-                .and_then(|value| value.parse().ok())
-                .expect("node cache counter");
+            let cache_hits = metric_value(&response, "salus_state_node_cache_hits_total");
             assert!(cache_hits > 0, "{response}");
             // The blocks' writes are in RocksDB's memtables, and reported.
-            let memtable_bytes: u64 = response
-                .lines()
-                .find_map(|line| line.strip_prefix("salus_rocksdb_memtable_bytes "))
-                .and_then(|value| value.parse().ok())
-                .expect("memtable gauge");
+            let memtable_bytes = metric_value(&response, "salus_rocksdb_memtable_bytes");
             assert!(memtable_bytes > 0, "{response}");
             break;
         }

@@ -324,6 +324,9 @@ impl<'a> BlockBuilder<'a> {
             }
             Err(failure) => {
                 self.overlay.revert();
+                // Nothing of the transaction is kept, its code loads included: the block's
+                // count of distinct codes (consensus) must be what the transactions kept load.
+                self.overlay.forget_code_loads_since(code_loads);
                 Err(match failure {
                     TransactionFailure::Invalid(error) => PushError::Invalid(error),
                     TransactionFailure::State(error) => PushError::State(error),

@@ -9,6 +9,7 @@
 //! the node applies the returned [`StateChanges`] atomically.
 
 pub mod executor;
+pub mod native_stack;
 pub mod fuel_schedule;
 pub mod overlay;
 pub mod state;
@@ -21,4 +22,4 @@ pub use executor::{
 };
 pub use overlay::{Overlay, StateChange, StateChanges};
 pub use state::{SharedState, State, StateError};
-pub use wasm::{ContractOutcome, Vm};
+pub use wasm::{ArtifactKey, CompileError, ContractOutcome, DryRunError, Vm};

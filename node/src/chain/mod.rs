@@ -195,7 +195,7 @@ impl Chain {
             .head_hash()?
             .ok_or_else(|| StorageError::Corrupt("head pointer missing".into()))?;
         let head = load_tip(&store, &head_hash)?;
-        let vm = Vm::new(Arc::new(store.clone()))
+        let vm = Vm::new(Arc::new(store.clone()), store.artifact_key().clone())
             .map_err(|error| StorageError::Corrupt(error.to_string()))?;
         let mut chain = Chain {
             store,
@@ -424,7 +424,18 @@ impl Chain {
                     included.push(candidate.clone());
                 }
                 Err(CandidateError::Refused(PushError::State(error))) => {
-                    return Err(error.into());
+                    // A node-local failure while running this candidate (the state backend,
+                    // the instance pool, memory): nothing of it was kept. It is left for a
+                    // later block, never judged; the block goes on without it.
+                    tracing::warn!(
+                        transaction = %candidate.hash(),
+                        %error,
+                        "a candidate could not be executed on this node; left for a later block"
+                    );
+                    skipped.push((
+                        candidate.hash(),
+                        CandidateError::Refused(PushError::State(error)),
+                    ));
                 }
                 Err(error) => skipped.push((candidate.hash(), error)),
             }

@@ -6,6 +6,7 @@
 //! WAL on and synced; after a crash at any moment the database shows each batch fully or not at
 //! all. The schema version and the genesis hash are checked on open.
 
+pub mod artifact_key;
 mod batch;
 mod columns;
 mod node_cache;
@@ -26,9 +27,10 @@ use crate::state_tree::{TreeError, TreeNodeSource};
 
 /// Version of the on-disk layout. A database written with another version is refused. Also
 /// raised when a consensus change makes the stored receipts and roots differ from what this
-/// node computes for the same blocks (3: Wasm operators metered by kind, memory paid for), so
-/// that a node never continues a chain its own rules would not verify.
-pub const SCHEMA_VERSION: u32 = 3;
+/// node computes for the same blocks (3: Wasm operators metered by kind, memory paid for; 4:
+/// receipts carry stable codes instead of engine text), so that a node never continues a chain
+/// its own rules would not verify.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Keys of the metadata column.
 pub(crate) mod meta_keys {
@@ -137,6 +139,8 @@ pub struct Store {
     nodes: Arc<node_cache::NodeCache>,
     /// The block cache every column family shares (none when opened read-only).
     block_cache: Option<rocksdb::Cache>,
+    /// The secret that authenticates compiled artifacts (`artifact_key.rs`).
+    artifact_key: salus_runtime::ArtifactKey,
 }
 
 /// Bytes RocksDB holds in memory, by holder: what a node's resident memory is made of beside
@@ -243,9 +247,15 @@ impl Store {
             db: Arc::new(db),
             nodes: Arc::default(),
             block_cache: Some(cache),
+            artifact_key: artifact_key::load_or_create(path)?,
         };
         store.check_schema()?;
         Ok(store)
+    }
+
+    /// The key compiled artifacts in this database are authenticated with.
+    pub fn artifact_key(&self) -> &salus_runtime::ArtifactKey {
+        &self.artifact_key
     }
 
     /// Opens an existing database without taking the write lock (for `verify-chain` beside a
@@ -261,6 +271,7 @@ impl Store {
             db: Arc::new(db),
             nodes: Arc::default(),
             block_cache: None,
+            artifact_key: artifact_key::load_or_create(path)?,
         };
         if store
             .get_raw(Column::Meta, meta_keys::SCHEMA_VERSION)?

@@ -202,7 +202,10 @@ fn a_miner_leaves_a_call_past_the_blocks_code_bound_for_the_next_block() {
     let (last, loaded) = execution.receipts.split_last().unwrap();
     assert!(loaded.iter().all(|receipt| receipt.status.is_success()));
     assert!(
-        matches!(&last.status, ExecutionStatus::Invalid { reason } if reason.contains("distinct contract codes")),
+        last.status
+            == ExecutionStatus::Invalid {
+                reason: salus_primitives::InvalidReason::CodeLoadLimit
+            },
         "{:?}",
         last.status
     );

@@ -40,7 +40,9 @@ pub use chain_params::ChainParams;
 pub use crypto::{SecretKey, Signature, SignatureError};
 pub use hash::{Hash, keccak256};
 pub use pow::{CompactTarget, Work};
-pub use receipt::{Event, ExecutionStatus, Receipt};
+pub use receipt::{
+    Event, ExecutionStatus, InvalidReason, ModuleLimit, ModuleRejection, Receipt, TrapKind,
+};
 pub use state_key::StateKey;
 pub use transaction::{Action, SignedTransaction, Transaction};
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use salus_abi::limits::MAX_RETURN_DATA_BYTES;
 use salus_primitives::receipt::TrapKind;
 use salus_primitives::{Address, Balance, ChainParams, Event};
-use wasmtime::{Memory, Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{Memory, ResourceLimiter, Store, Trap};
 
 use super::limits::{MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, WASM_PAGE_BYTES};
 use super::{CompiledContract, VmInner};
@@ -65,8 +65,11 @@ pub(crate) struct TxContext {
     /// Addresses of the frames on the call stack, outermost first.
     pub stack: Vec<Address>,
     pub breakdown: FuelBreakdown,
-    /// A storage failure seen by a host function: the whole block must be abandoned.
-    pub backend_error: Option<StateError>,
+    /// A failure of this node rather than of the transaction — the state backend, the
+    /// instance pool, memory the operating system refused, a native stack too small — seen by
+    /// any frame: the whole block is abandoned (and retried), never judged, and nothing of it
+    /// reaches a receipt.
+    pub node_failure: Option<StateError>,
     pub vm: Arc<VmInner>,
 }
 
@@ -86,7 +89,76 @@ pub struct HostState {
     pub(crate) tx: Option<Box<TxContext>>,
     pub(crate) frame: Frame,
     pub(crate) memory: Option<Memory>,
-    limits: StoreLimits,
+    limits: FrameLimits,
+}
+
+/// The limits of one frame's store, recording why growth failed: refused by a limit (the
+/// contract's doing: a deterministic trap) or permitted but not carried out (the operating
+/// system or the pool: a node-local failure).
+struct FrameLimits {
+    memory_bytes: usize,
+    table_elements: usize,
+    /// Growth beyond what the frame may have was refused.
+    refused: bool,
+    /// Permitted growth failed.
+    failed: bool,
+}
+
+/// The error a refused growth traps with.
+#[derive(Debug, thiserror::Error)]
+#[error("growth beyond the frame's limit")]
+struct GrowthRefused;
+
+impl FrameLimits {
+    fn allow(&mut self, desired: usize, limit: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > limit || maximum.is_some_and(|maximum| desired > maximum) {
+            self.refused = true;
+            return Err(wasmtime::Error::new(GrowthRefused));
+        }
+        Ok(true)
+    }
+}
+
+impl ResourceLimiter for FrameLimits {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.allow(desired, self.memory_bytes, maximum)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.failed = true;
+        Err(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.allow(desired, self.table_elements, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.failed = true;
+        Err(error)
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        1
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
 }
 
 /// Why a host function stopped execution.
@@ -102,9 +174,9 @@ pub(crate) enum HostTrap {
     /// argument, too many events).
     #[error("host function refused the call: {0}")]
     Refused(String),
-    /// The state backend failed.
-    #[error("state backend failure")]
-    Backend,
+    /// A node-local failure (recorded in [`TxContext::node_failure`]).
+    #[error("node-local failure")]
+    NodeFailure,
 }
 
 /// How one frame ended.
@@ -131,22 +203,31 @@ fn trap_kind(trap: &Trap) -> TrapKind {
     }
 }
 
-fn classify(error: &wasmtime::Error) -> FrameResult {
+/// How a frame that returned `error` ended, or `None` if the error is not the contract's doing
+/// (an instance pool exhausted, memory the operating system refused, an engine failure): a
+/// node-local failure that must never reach a receipt.
+fn classify(error: &wasmtime::Error, limits: &FrameLimits) -> Option<FrameResult> {
     if let Some(host) = error.downcast_ref::<HostTrap>() {
         return match host {
-            HostTrap::Revert(message) => FrameResult::Reverted(message.clone()),
-            HostTrap::OutOfFuel => FrameResult::OutOfFuel,
-            HostTrap::Refused(_) | HostTrap::Backend => FrameResult::Trapped(TrapKind::HostError),
+            HostTrap::Revert(message) => Some(FrameResult::Reverted(message.clone())),
+            HostTrap::OutOfFuel => Some(FrameResult::OutOfFuel),
+            HostTrap::Refused(_) => Some(FrameResult::Trapped(TrapKind::HostError)),
+            HostTrap::NodeFailure => None,
         };
+    }
+    if limits.failed {
+        return None;
     }
     if let Some(trap) = error.downcast_ref::<Trap>() {
-        return match trap {
+        return Some(match trap {
             Trap::OutOfFuel => FrameResult::OutOfFuel,
             other => FrameResult::Trapped(trap_kind(other)),
-        };
+        });
     }
-    // Growth refused by the store limiter, or instantiation refused.
-    FrameResult::Trapped(TrapKind::ResourceLimit)
+    if limits.refused || error.downcast_ref::<GrowthRefused>().is_some() {
+        return Some(FrameResult::Trapped(TrapKind::ResourceLimit));
+    }
+    None
 }
 
 /// Runs `entry` of `contract` as a new frame with `fuel` (whole units; the store counts Wasm
@@ -173,7 +254,7 @@ pub(crate) fn run_frame(
                 return abandon_frame(tx, refused, fuel);
             }
             Err(error) => {
-                tx.backend_error = Some(error);
+                tx.node_failure = Some(error);
                 return abandon_frame(tx, FrameResult::Trapped(TrapKind::HostError), fuel);
             }
         }
@@ -192,14 +273,12 @@ pub(crate) fn run_frame(
         .max(MEMORY_PAGES_INCLUDED)
         .saturating_add(fuel / MEMORY_PAGE_FUEL)
         .min(MAX_MEMORY_PAGES);
-    let limits = StoreLimitsBuilder::new()
-        .memory_size((affordable_pages * WASM_PAGE_BYTES) as usize)
-        .table_elements(MAX_TABLE_ELEMENTS as usize)
-        .instances(1)
-        .memories(1)
-        .tables(1)
-        .trap_on_grow_failure(true)
-        .build();
+    let limits = FrameLimits {
+        memory_bytes: (affordable_pages * WASM_PAGE_BYTES) as usize,
+        table_elements: MAX_TABLE_ELEMENTS as usize,
+        refused: false,
+        failed: false,
+    };
     let mut store = Store::new(
         &engine,
         HostState {
@@ -222,11 +301,21 @@ pub(crate) fn run_frame(
     let grown_memory_fuel = memory.map_or(0, |memory| {
         memory_fuel(memory.size(&store)).saturating_sub(declared_memory_fuel)
     });
-    let HostState { tx, frame, .. } = store.into_data();
+    let HostState {
+        tx, frame, limits, ..
+    } = store.into_data();
     let mut tx = tx.expect("the context is back in the store once every host call returned");
     let mut result = match outcome {
         Ok(()) => FrameResult::Success(frame.return_data),
-        Err(error) => classify(&error),
+        Err(error) => classify(&error, &limits).unwrap_or_else(|| {
+            if tx.node_failure.is_none() {
+                // The engine's text goes to the node's error, never into consensus data.
+                tx.node_failure = Some(StateError(format!(
+                    "contract {address} could not run on this node: {error:#}"
+                )));
+            }
+            FrameResult::Trapped(TrapKind::HostError)
+        }),
     };
     if grown_memory_fuel > 0 {
         tx.breakdown.entry(MEMORY_FUEL_ENTRY).or_default().fuel += grown_memory_fuel;
@@ -239,7 +328,7 @@ pub(crate) fn run_frame(
         }
     }
     tx.stack.pop();
-    if matches!(result, FrameResult::Success(_)) && tx.backend_error.is_none() {
+    if matches!(result, FrameResult::Success(_)) && tx.node_failure.is_none() {
         tx.overlay.commit();
     } else {
         tx.overlay.revert();

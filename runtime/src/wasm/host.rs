@@ -141,10 +141,11 @@ fn write(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> HostResu
     Ok(())
 }
 
-/// Records a backend failure and stops the frame; the block is abandoned, not judged.
+/// Records a node-local failure (the state backend, or resources) and stops the frame; the
+/// block is abandoned, not judged.
 fn backend(caller: &mut Caller<'_, HostState>, error: StateError) -> wasmtime::Error {
-    tx(caller).backend_error = Some(error);
-    wasmtime::Error::new(HostTrap::Backend)
+    tx(caller).node_failure = Some(error);
+    wasmtime::Error::new(HostTrap::NodeFailure)
 }
 
 fn storage_key(caller: &Caller<'_, HostState>, key: Vec<u8>) -> Vec<u8> {
@@ -572,6 +573,18 @@ fn nested(
         Ok(0) | Err(_) => remaining,
         Ok(requested) => requested.min(remaining),
     };
+    if !crate::native_stack::frame_fits() {
+        // Every execution runs on a thread with the stack the limits allow for
+        // (`native_stack::EXECUTION_STACK_BYTES`), so this is never reached unless that
+        // arithmetic is wrong: then the block is abandoned on this node instead of the process
+        // overflowing its stack, and nothing is judged.
+        let depth = tx(caller).stack.len() + 1;
+        let failure = StateError(format!(
+            "native stack too small for call depth {depth}: {:?} bytes left",
+            crate::native_stack::remaining()
+        ));
+        return Err(backend(caller, failure));
+    }
     let context = caller.data_mut().tx.take().expect("context present");
     let frame = Frame {
         address: target,
@@ -582,11 +595,11 @@ fn nested(
         call_result: Vec::new(),
     };
     let (context, result, left) = run_frame(context, frame, &contract, entry, given);
-    let backend_failed = context.backend_error.is_some();
+    let node_failed = context.node_failure.is_some();
     caller.data_mut().tx = Some(context);
     caller.set_fuel(remaining_subunits - fuel::to_subunits(given - left))?;
-    if backend_failed {
-        return Err(wasmtime::Error::new(HostTrap::Backend));
+    if node_failed {
+        return Err(wasmtime::Error::new(HostTrap::NodeFailure));
     }
     let (status, data) = match result {
         FrameResult::Success(data) => (CallStatus::Success, data),

@@ -6,26 +6,32 @@ mod context;
 pub mod engine;
 mod host;
 pub mod limits;
+pub mod slots;
 pub mod validation;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use salus_primitives::{
-    Account, Address, Balance, Event, ExecutionStatus, Hash, StateKey, keccak256,
+    Account, Address, Balance, Event, ExecutionStatus, Hash, InvalidReason, StateKey, keccak256,
 };
 use wasmtime::{Engine, InstancePre, Linker, Module};
 
 use context::{Frame, FrameResult, TxContext, bounded, move_value, run_frame};
 pub use context::{FuelBreakdown, HostFunctionFuel, HostState, TransactionEnv};
+pub use slots::SlotBusy;
 pub use validation::{ModuleError, ModuleInfo, inspect_module};
 
 use crate::fuel_schedule as fuel;
+use crate::native_stack;
 use crate::overlay::Overlay;
 use crate::state::{SharedState, StateError};
 
 /// Persistent storage of compiled artifacts, keyed by code hash and engine compatibility hash.
-/// A cache, not consensus: a missing or unreadable artifact is rebuilt from the code on chain.
+/// A cache, not consensus: a missing, unreadable or unauthenticated artifact is rebuilt from the
+/// code on chain. The store is not trusted: the VM authenticates every artifact it loads with a
+/// MAC under a key the store never holds ([`ArtifactKey`]).
 pub trait ArtifactStore: Send + Sync {
     /// The artifact stored for this code and engine, if any.
     fn load(&self, code_hash: &Hash, compatibility: &Hash) -> Option<Vec<u8>>;
@@ -90,12 +96,56 @@ pub(crate) struct VmInner {
     compatibility: Hash,
     modules: Mutex<ModuleCache>,
     artifacts: Arc<dyn ArtifactStore>,
+    artifact_key: ArtifactKey,
+    /// Slots of block building and import: they wait for one.
+    consensus_slots: slots::SlotPool,
+    /// Slots of dry runs: they wait at most [`DRY_RUN_SLOT_PATIENCE`].
+    dry_run_slots: slots::SlotPool,
 }
+
+/// The secret that authenticates compiled artifacts. Native code loaded from disk runs with the
+/// node's privileges, so an artifact must be one this node (or another holding the same key)
+/// compiled: a MAC under this key is checked before anything is deserialised. The node keeps it
+/// in a file of its own beside the database, never in it (`DATA_DIR/artifact.key`).
+#[derive(Clone)]
+pub struct ArtifactKey(pub [u8; 32]);
+
+impl std::fmt::Debug for ArtifactKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ArtifactKey(..)")
+    }
+}
+
+/// How long a dry run waits for a free execution slot before it is refused as busy.
+pub const DRY_RUN_SLOT_PATIENCE: Duration = Duration::from_secs(2);
 
 /// Why the VM could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the Wasm engine: {0}")]
 pub struct VmError(String);
+
+/// Why a dry run gave no outcome.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DryRunError {
+    /// Every dry-run slot stayed busy for [`DRY_RUN_SLOT_PATIENCE`].
+    #[error(transparent)]
+    Busy(#[from] SlotBusy),
+    /// A node-local failure (state backend, resources).
+    #[error(transparent)]
+    Node(#[from] StateError),
+}
+
+/// Why a module could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// The module breaks a deploy rule: a deterministic refusal, the same on every node.
+    #[error(transparent)]
+    Module(#[from] ModuleError),
+    /// The module passed validation but this node could not compile it (memory, the
+    /// operating system): not the module's fault, and never recorded as its refusal.
+    #[error("compilation failed on this node: {0}")]
+    Local(String),
+}
 
 /// The Wasm virtual machine: one per node, shared by block execution and dry runs.
 #[derive(Clone)]
@@ -116,20 +166,25 @@ pub struct ContractOutcome {
     pub return_data: Vec<u8>,
     /// Fuel charged by each host function.
     pub fuel_breakdown: FuelBreakdown,
+    /// What the engine or the validator said about a refusal, for logs and dry-run output.
+    /// Never part of a receipt: receipts carry only the status's stable code.
+    pub diagnostic: Option<String>,
 }
 
-/// Artifact layout: keccak256 of the rest (integrity), then flags, the code length, and the
-/// serialized module.
+/// Artifact layout: a MAC of the rest (keccak256 over a domain tag, the node's artifact key and
+/// the body — a keyed sponge, which has no length extension), then flags, the code length, and
+/// the serialized module.
 const ARTIFACT_HEADER_BYTES: usize = 32 + 1 + 8;
 const FLAG_CONSTRUCTOR: u8 = 1;
 const FLAG_REENTRANT: u8 = 2;
 
 impl Vm {
-    /// A VM with the consensus engine and the given artifact store.
+    /// A VM with the consensus engine and the given artifact store, whose artifacts are
+    /// authenticated under `artifact_key`.
     ///
     /// # Errors
     /// [`VmError`] if wasmtime refuses the configuration.
-    pub fn new(artifacts: Arc<dyn ArtifactStore>) -> Result<Vm, VmError> {
+    pub fn new(artifacts: Arc<dyn ArtifactStore>, artifact_key: ArtifactKey) -> Result<Vm, VmError> {
         let engine = engine::consensus_engine().map_err(|e| VmError(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         host::link(&mut linker).map_err(|e| VmError(e.to_string()))?;
@@ -141,16 +196,36 @@ impl Vm {
                 compatibility,
                 modules: Mutex::new(ModuleCache::default()),
                 artifacts,
+                artifact_key,
+                consensus_slots: slots::SlotPool::new(slots::CONSENSUS_SLOTS),
+                dry_run_slots: slots::SlotPool::new(slots::DRY_RUN_SLOTS),
             }),
         })
     }
 
-    /// A VM with an in-memory artifact store.
+    /// A VM with an in-memory artifact store (whose artifacts never leave the process, so a
+    /// fixed key authenticates them).
     ///
     /// # Errors
     /// [`VmError`] if wasmtime refuses the configuration.
     pub fn in_memory() -> Result<Vm, VmError> {
-        Vm::new(Arc::new(MemoryArtifacts::default()))
+        Vm::new(Arc::new(MemoryArtifacts::default()), ArtifactKey([0; 32]))
+    }
+
+    /// Dry-run slots free now (for metrics and tests).
+    pub fn free_dry_run_slots(&self) -> u32 {
+        self.inner.dry_run_slots.free()
+    }
+
+    /// Runs a top-level execution as block building and import do: in a consensus slot (waiting
+    /// for one), on a thread with the native stack the limits allow for.
+    fn consensus<T: Send>(
+        &self,
+        execution: impl FnOnce() -> Result<T, StateError> + Send,
+    ) -> Result<T, StateError> {
+        let _slot = self.inner.consensus_slots.take();
+        native_stack::run_with_execution_stack(execution)
+            .map_err(|error| StateError(error.to_string()))?
     }
 
     /// The engine compatibility hash artifacts are keyed by.
@@ -174,8 +249,8 @@ impl Vm {
     /// Validates and compiles `code` without deploying it (for tools and benchmarks).
     ///
     /// # Errors
-    /// [`ModuleError`] saying why the module is refused.
-    pub fn compile(&self, code: &[u8]) -> Result<ModuleInfo, ModuleError> {
+    /// [`CompileError`] saying why the module is refused.
+    pub fn compile(&self, code: &[u8]) -> Result<ModuleInfo, CompileError> {
         self.inner
             .compile(&keccak256(code), code)
             .map(|compiled| compiled.info.clone())
@@ -184,9 +259,25 @@ impl Vm {
     /// Calls `contract` with `input` as `caller`, sending `value`, with at most `fuel`.
     ///
     /// # Errors
-    /// [`StateError`] when the state backend fails (the block must be abandoned).
+    /// [`StateError`] on a node-local failure — the state backend, the instance pool, memory
+    /// or the native stack (the block must be abandoned and retried, never judged).
     #[allow(clippy::too_many_arguments)]
     pub fn call(
+        &self,
+        overlay: &mut Overlay,
+        env: TransactionEnv,
+        caller: Address,
+        contract: Address,
+        input: Vec<u8>,
+        value: Balance,
+        fuel: u64,
+    ) -> Result<ContractOutcome, StateError> {
+        self.consensus(|| self.call_here(overlay, env, caller, contract, input, value, fuel))
+    }
+
+    /// [`Self::call`] on this thread, in whatever slot the caller holds.
+    #[allow(clippy::too_many_arguments)]
+    fn call_here(
         &self,
         overlay: &mut Overlay,
         env: TransactionEnv,
@@ -200,7 +291,7 @@ impl Vm {
         let Some(code_hash) = account.code_hash else {
             return Ok(ContractOutcome::failed(
                 ExecutionStatus::Invalid {
-                    reason: format!("no contract at {contract}"),
+                    reason: InvalidReason::NoContract,
                 },
                 0,
             ));
@@ -212,7 +303,7 @@ impl Vm {
         let Some(compiled) = self.inner.load(&code_hash, overlay)? else {
             return Ok(ContractOutcome::failed(
                 ExecutionStatus::Invalid {
-                    reason: format!("code {code_hash} of {contract} is missing"),
+                    reason: InvalidReason::CodeMissing,
                 },
                 0,
             ));
@@ -266,9 +357,26 @@ impl Vm {
     /// not depend on their code), running its constructor as `deployer`.
     ///
     /// # Errors
-    /// [`StateError`] when the state backend fails.
+    /// [`StateError`] on a node-local failure, as [`Self::call`].
     #[allow(clippy::too_many_arguments)]
     pub fn deploy_at(
+        &self,
+        overlay: &mut Overlay,
+        env: TransactionEnv,
+        deployer: Address,
+        address: Address,
+        code: &[u8],
+        input: Vec<u8>,
+        value: Balance,
+        fuel: u64,
+    ) -> Result<ContractOutcome, StateError> {
+        self.consensus(|| {
+            self.deploy_here(overlay, env, deployer, address, code, input, value, fuel)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn deploy_here(
         &self,
         overlay: &mut Overlay,
         env: TransactionEnv,
@@ -289,19 +397,26 @@ impl Vm {
         let code_hash = keccak256(code);
         let compiled = match self.inner.compile(&code_hash, code) {
             Ok(compiled) => compiled,
-            Err(error) => {
-                return Ok(ContractOutcome::failed(
+            Err(CompileError::Module(error)) => {
+                let mut outcome = ContractOutcome::failed(
                     ExecutionStatus::Invalid {
-                        reason: error.to_string(),
+                        reason: InvalidReason::ModuleRejected(error.rejection()),
                     },
                     upfront,
-                ));
+                );
+                outcome.diagnostic = Some(error.to_string());
+                return Ok(outcome);
+            }
+            Err(CompileError::Local(reason)) => {
+                return Err(StateError(format!(
+                    "code {code_hash} could not be compiled on this node: {reason}"
+                )));
             }
         };
         if !create_account(overlay, &address, &code_hash)? {
             return Ok(ContractOutcome::failed(
                 ExecutionStatus::Invalid {
-                    reason: format!("address {address} already holds a contract"),
+                    reason: InvalidReason::AddressOccupied,
                 },
                 upfront,
             ));
@@ -314,7 +429,7 @@ impl Vm {
             if value > 0 && !move_value(overlay, &deployer, &address, value)? {
                 return Ok(ContractOutcome::failed(
                     ExecutionStatus::Invalid {
-                        reason: "insufficient balance for the value sent".into(),
+                        reason: InvalidReason::InsufficientValue,
                     },
                     upfront,
                 ));
@@ -325,6 +440,7 @@ impl Vm {
                 events: Vec::new(),
                 return_data: address.0.to_vec(),
                 fuel_breakdown: FuelBreakdown::new(),
+                diagnostic: None,
             });
         }
         let frame = Frame {
@@ -347,10 +463,13 @@ impl Vm {
         )
     }
 
-    /// A read-only call over `state`: result, events and fuel breakdown, nothing committed.
+    /// A read-only call over `state`: result, events and fuel breakdown, nothing committed. It
+    /// runs in one of the dry-run slots ([`slots::DRY_RUN_SLOTS`]), apart from the slots block
+    /// execution uses, so that dry runs can never take the instances a block needs.
     ///
     /// # Errors
-    /// [`StateError`] when the state backend fails.
+    /// [`DryRunError::Busy`] if no dry-run slot came free within [`DRY_RUN_SLOT_PATIENCE`];
+    /// [`DryRunError::Node`] on a node-local failure.
     pub fn dry_run(
         &self,
         state: SharedState,
@@ -359,9 +478,14 @@ impl Vm {
         input: Vec<u8>,
         value: Balance,
         fuel: u64,
-    ) -> Result<ContractOutcome, StateError> {
+    ) -> Result<ContractOutcome, DryRunError> {
+        let _slot = self.inner.dry_run_slots.take_within(DRY_RUN_SLOT_PATIENCE)?;
         let mut overlay = Overlay::new(state);
-        self.call(&mut overlay, env, env.origin, contract, input, value, fuel)
+        let outcome = native_stack::run_with_execution_stack(|| {
+            self.call_here(&mut overlay, env, env.origin, contract, input, value, fuel)
+        })
+        .map_err(|error| StateError(error.to_string()))??;
+        Ok(outcome)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -383,7 +507,7 @@ impl Vm {
             events: Vec::new(),
             stack: Vec::new(),
             breakdown: FuelBreakdown::new(),
-            backend_error: None,
+            node_failure: None,
             vm: self.inner.clone(),
         });
         let (context, result, left) = run_frame(context, frame, compiled, entry, fuel);
@@ -391,11 +515,11 @@ impl Vm {
             overlay: returned,
             events,
             breakdown,
-            backend_error,
+            node_failure,
             ..
         } = *context;
         *overlay = returned;
-        if let Some(error) = backend_error {
+        if let Some(error) = node_failure {
             return Err(error);
         }
         let fuel_used = charged_before + (fuel - left);
@@ -431,6 +555,7 @@ impl Vm {
             events,
             return_data,
             fuel_breakdown: breakdown,
+            diagnostic: None,
         })
     }
 }
@@ -438,11 +563,7 @@ impl Vm {
 /// The status of a transaction that would have loaded more distinct codes than its block allows.
 fn code_load_refused() -> ExecutionStatus {
     ExecutionStatus::Invalid {
-        reason: format!(
-            "the block has already loaded {} distinct contract codes (the most one block may); \
-             the transaction can run in a later block",
-            limits::MAX_CODES_LOADED_PER_BLOCK
-        ),
+        reason: InvalidReason::CodeLoadLimit,
     }
 }
 
@@ -459,6 +580,7 @@ impl ContractOutcome {
             events: Vec::new(),
             return_data: Vec::new(),
             fuel_breakdown: FuelBreakdown::new(),
+            diagnostic: None,
         }
     }
 }
@@ -509,22 +631,29 @@ impl VmInner {
     }
 
     /// Validates and compiles `code`, caching the result in memory and as an artifact.
-    fn compile(&self, code_hash: &Hash, code: &[u8]) -> Result<Arc<CompiledContract>, ModuleError> {
+    ///
+    /// Validation (the deploy rules, then the engine's own feature and type checks) decides
+    /// whether the module is refused: deterministic, the same on every node. Compilation of a
+    /// valid module failing is this node's problem (memory, the operating system), reported as
+    /// [`CompileError::Local`] and never as the module's refusal.
+    fn compile(&self, code_hash: &Hash, code: &[u8]) -> Result<Arc<CompiledContract>, CompileError> {
         if let Some(compiled) = self.cached(code_hash) {
             return Ok(compiled);
         }
         let info = inspect_module(code)?;
-        let module =
-            Module::new(&self.engine, code).map_err(|e| ModuleError::Rejected(format!("{e:#}")))?;
+        Module::validate(&self.engine, code)
+            .map_err(|error| ModuleError::Rejected(format!("{error:#}")))?;
+        let module = Module::new(&self.engine, code)
+            .map_err(|error| CompileError::Local(format!("{error:#}")))?;
         let pre = self
             .linker
             .instantiate_pre(&module)
-            .map_err(|e| ModuleError::Rejected(format!("{e:#}")))?;
+            .map_err(|error| CompileError::Local(format!("{error:#}")))?;
         if let Ok(serialized) = module.serialize() {
             self.artifacts.store(
                 code_hash,
                 &self.compatibility,
-                &encode_artifact(&info, code.len(), &serialized),
+                &self.encode_artifact(code_hash, &info, code.len(), &serialized),
             );
         }
         let compiled = Arc::new(CompiledContract::new(pre, info, code.len()));
@@ -545,7 +674,7 @@ impl VmInner {
         if let Some(compiled) = self
             .artifacts
             .load(code_hash, &self.compatibility)
-            .and_then(|bytes| self.decode_artifact(&bytes))
+            .and_then(|bytes| self.decode_artifact(code_hash, &bytes))
         {
             let compiled = Arc::new(compiled);
             self.remember(*code_hash, compiled.clone());
@@ -561,18 +690,37 @@ impl VmInner {
         })
     }
 
-    fn decode_artifact(&self, bytes: &[u8]) -> Option<CompiledContract> {
-        if bytes.len() < ARTIFACT_HEADER_BYTES || keccak256(&bytes[32..]).0 != bytes[..32] {
+    /// The MAC of an artifact body for `code_hash` under this node's key. The code hash and
+    /// the compatibility hash are in it, so an authentic artifact of one contract cannot be
+    /// served as another's, nor one of another engine.
+    fn artifact_mac(&self, code_hash: &Hash, body: &[u8]) -> [u8; 32] {
+        let mut input = Vec::with_capacity(ARTIFACT_MAC_DOMAIN.len() + 96 + body.len());
+        input.extend_from_slice(ARTIFACT_MAC_DOMAIN);
+        input.extend_from_slice(&self.artifact_key.0);
+        input.extend_from_slice(&code_hash.0);
+        input.extend_from_slice(&self.compatibility.0);
+        input.extend_from_slice(body);
+        keccak256(&input).0
+    }
+
+    fn decode_artifact(&self, code_hash: &Hash, bytes: &[u8]) -> Option<CompiledContract> {
+        if bytes.len() < ARTIFACT_HEADER_BYTES {
             return None;
         }
-        let flags = bytes[32];
-        let code_len = u64::from_le_bytes(bytes[33..41].try_into().ok()?) as usize;
+        let (mac, body) = bytes.split_at(32);
+        // Not a timing oracle worth closing: the store is local, and a mismatch only recompiles.
+        if self.artifact_mac(code_hash, body)[..] != *mac {
+            return None;
+        }
+        let flags = body[0];
+        let code_len = u64::from_le_bytes(body[1..9].try_into().ok()?) as usize;
         let serialized = &bytes[ARTIFACT_HEADER_BYTES..];
         // SAFETY: `Module::deserialize` trusts its input to be an artifact this wasmtime
-        // produced. This one was written by `compile` above under the engine's compatibility
-        // hash, and its keccak256 was checked just now, so it is byte-for-byte what this engine
-        // serialized; wasmtime also checks its own version and configuration header. Anyone able
-        // to write it otherwise can write the node binary as well.
+        // produced. This one carries a MAC, just checked, under this node's artifact key (kept
+        // outside the artifact store) over the code hash, the engine compatibility hash and the
+        // bytes: only a holder of the key — this node's `compile` — can have written it, for
+        // this code and this engine. wasmtime also checks its own version and configuration
+        // header. Someone able to read the key can write the node binary as well.
         #[allow(unsafe_code)]
         let module = unsafe { Module::deserialize(&self.engine, serialized) }.ok()?;
         let pre = self.linker.instantiate_pre(&module).ok()?;
@@ -583,21 +731,30 @@ impl VmInner {
         };
         Some(CompiledContract::new(pre, info, code_len))
     }
+
+    fn encode_artifact(
+        &self,
+        code_hash: &Hash,
+        info: &ModuleInfo,
+        code_len: usize,
+        serialized: &[u8],
+    ) -> Vec<u8> {
+        let mut body = Vec::with_capacity(ARTIFACT_HEADER_BYTES - 32 + serialized.len());
+        let mut flags = 0u8;
+        if info.has_constructor {
+            flags |= FLAG_CONSTRUCTOR;
+        }
+        if info.reentrant {
+            flags |= FLAG_REENTRANT;
+        }
+        body.push(flags);
+        body.extend_from_slice(&(code_len as u64).to_le_bytes());
+        body.extend_from_slice(serialized);
+        let mut artifact = self.artifact_mac(code_hash, &body).to_vec();
+        artifact.extend_from_slice(&body);
+        artifact
+    }
 }
 
-fn encode_artifact(info: &ModuleInfo, code_len: usize, serialized: &[u8]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(ARTIFACT_HEADER_BYTES - 32 + serialized.len());
-    let mut flags = 0u8;
-    if info.has_constructor {
-        flags |= FLAG_CONSTRUCTOR;
-    }
-    if info.reentrant {
-        flags |= FLAG_REENTRANT;
-    }
-    body.push(flags);
-    body.extend_from_slice(&(code_len as u64).to_le_bytes());
-    body.extend_from_slice(serialized);
-    let mut artifact = keccak256(&body).0.to_vec();
-    artifact.extend_from_slice(&body);
-    artifact
-}
+/// Domain separation of artifact MACs.
+const ARTIFACT_MAC_DOMAIN: &[u8] = b"salus/artifact-mac/v1";

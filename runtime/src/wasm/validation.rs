@@ -3,6 +3,7 @@
 //! function. Wasm feature checks (no threads, SIMD, multi-memory, memory64, tail calls,
 //! exceptions, GC, …) are the consensus engine's own validation, run right after.
 
+use salus_primitives::{ModuleLimit, ModuleRejection};
 use salus_abi::{
     CALL_EXPORT, DEPLOY_EXPORT, HOST_MODULE, MEMORY_EXPORT, REENTRANT_SECTION, ValueType,
     host_function,
@@ -31,10 +32,10 @@ pub enum ModuleError {
     #[error("malformed module: {0}")]
     Malformed(String),
     /// A count or size over its limit.
-    #[error("{what}: {found} exceeds the limit of {limit}")]
+    #[error("{}: {found} exceeds the limit of {limit}", what.describe())]
     OverLimit {
         /// What was counted.
-        what: &'static str,
+        what: ModuleLimit,
         /// Found.
         found: u64,
         /// The limit.
@@ -74,9 +75,27 @@ pub enum ModuleError {
     /// Shared, 64-bit or unbounded-beyond-limit memory.
     #[error("memory: {0}")]
     Memory(&'static str),
-    /// The engine refused the module (a disallowed Wasm feature, or invalid code).
+    /// The engine's validation refused the module (a disallowed Wasm feature, or invalid code).
     #[error("module rejected by the engine: {0}")]
     Rejected(String),
+}
+
+impl ModuleError {
+    /// The stable code a receipt carries for this refusal (the text is only for diagnostics).
+    pub fn rejection(&self) -> ModuleRejection {
+        match self {
+            ModuleError::TooLarge { .. } => ModuleRejection::TooLarge,
+            ModuleError::Malformed(_) => ModuleRejection::Malformed,
+            ModuleError::OverLimit { what, .. } => ModuleRejection::OverLimit(*what),
+            ModuleError::UnknownImport { .. } => ModuleRejection::UnknownImport,
+            ModuleError::ImportSignature { .. } => ModuleRejection::ImportSignature,
+            ModuleError::NonFunctionImport { .. } => ModuleRejection::NonFunctionImport,
+            ModuleError::MissingExport { .. } => ModuleRejection::MissingExport,
+            ModuleError::StartFunction => ModuleRejection::StartFunction,
+            ModuleError::Memory(_) => ModuleRejection::DisallowedMemory,
+            ModuleError::Rejected(_) => ModuleRejection::EngineValidation,
+        }
+    }
 }
 
 /// What deploy-time inspection learned about a valid module.
@@ -90,7 +109,7 @@ pub struct ModuleInfo {
     pub abi: Option<Vec<u8>>,
 }
 
-fn over(what: &'static str, found: u64, limit: u64) -> Result<(), ModuleError> {
+fn over(what: ModuleLimit, found: u64, limit: u64) -> Result<(), ModuleError> {
     if found > limit {
         Err(ModuleError::OverLimit { what, found, limit })
     } else {
@@ -153,27 +172,27 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleInfo, ModuleError> {
                     function_types.push(index.map_err(malformed)?);
                 }
                 over(
-                    "functions",
+                    ModuleLimit::Functions,
                     function_types.len() as u64,
                     u64::from(MAX_FUNCTIONS),
                 )?;
             }
             Payload::TableSection(reader) => {
-                over("tables", u64::from(reader.count()), u64::from(MAX_TABLES))?;
+                over(ModuleLimit::Tables, u64::from(reader.count()), u64::from(MAX_TABLES))?;
                 for table in reader {
                     let table = table.map_err(malformed)?;
                     over(
-                        "table elements",
+                        ModuleLimit::TableElements,
                         table.ty.initial,
                         u64::from(MAX_TABLE_ELEMENTS),
                     )?;
                     if let Some(maximum) = table.ty.maximum {
-                        over("table maximum", maximum, u64::from(MAX_TABLE_ELEMENTS))?;
+                        over(ModuleLimit::TableElements, maximum, u64::from(MAX_TABLE_ELEMENTS))?;
                     }
                 }
             }
             Payload::MemorySection(reader) => {
-                over("memories", u64::from(reader.count()), 1)?;
+                over(ModuleLimit::Memories, u64::from(reader.count()), 1)?;
                 for memory in reader {
                     let memory = memory.map_err(malformed)?;
                     if memory.shared {
@@ -182,11 +201,11 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleInfo, ModuleError> {
                     if memory.memory64 {
                         return Err(ModuleError::Memory("64-bit memory is not allowed"));
                     }
-                    over("initial memory pages", memory.initial, MAX_MEMORY_PAGES)?;
+                    over(ModuleLimit::MemoryPages, memory.initial, MAX_MEMORY_PAGES)?;
                 }
             }
             Payload::GlobalSection(reader) => {
-                over("globals", u64::from(reader.count()), u64::from(MAX_GLOBALS))?
+                over(ModuleLimit::Globals, u64::from(reader.count()), u64::from(MAX_GLOBALS))?
             }
             Payload::ExportSection(reader) => {
                 for export in reader {
@@ -218,14 +237,14 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleInfo, ModuleError> {
             Payload::StartSection { .. } => return Err(ModuleError::StartFunction),
             Payload::ElementSection(reader) => {
                 over(
-                    "element segments",
+                    ModuleLimit::ElementSegments,
                     u64::from(reader.count()),
                     u64::from(MAX_ELEMENT_SEGMENTS),
                 )?;
             }
             Payload::DataSection(reader) => {
                 over(
-                    "data segments",
+                    ModuleLimit::DataSegments,
                     u64::from(reader.count()),
                     u64::from(MAX_DATA_SEGMENTS),
                 )?;
@@ -237,7 +256,7 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleInfo, ModuleError> {
                     let (count, _) = locals.read().map_err(malformed)?;
                     total += u64::from(count);
                     over(
-                        "locals in one function",
+                        ModuleLimit::LocalsPerFunction,
                         total,
                         u64::from(MAX_LOCALS_PER_FUNCTION),
                     )?;
@@ -246,7 +265,7 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleInfo, ModuleError> {
             Payload::CustomSection(section) => match section.name() {
                 salus_abi::ABI_SECTION => {
                     over(
-                        "ABI section bytes",
+                        ModuleLimit::AbiSectionBytes,
                         section.data().len() as u64,
                         MAX_ABI_SECTION_BYTES as u64,
                     )?;

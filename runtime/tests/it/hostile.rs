@@ -3,16 +3,26 @@
 use salus_abi::CallStatus;
 use salus_abi::limits::MAX_CALL_DEPTH;
 use salus_primitives::receipt::TrapKind;
-use salus_primitives::{Address, ExecutionStatus};
+use salus_primitives::{Address, ExecutionStatus, InvalidReason, ModuleLimit, ModuleRejection};
+
+use salus_runtime::ContractOutcome;
 
 use crate::harness::{Harness, wasm};
 use crate::modules::{call_back, counter, module, relay, reverter, writer};
 
-fn invalid_reason(status: &ExecutionStatus) -> &str {
-    match status {
-        ExecutionStatus::Invalid { reason } => reason,
-        other => panic!("expected a deploy rejection, got {other:?}"),
+/// The stable code of a deploy rejection.
+fn rejection(outcome: &ContractOutcome) -> ModuleRejection {
+    match outcome.status {
+        ExecutionStatus::Invalid {
+            reason: InvalidReason::ModuleRejected(rejection),
+        } => rejection,
+        ref other => panic!("expected a deploy rejection, got {other:?}"),
     }
+}
+
+/// The validator's explanation of a rejection (for people; never in a receipt).
+fn diagnostic(outcome: &ContractOutcome) -> &str {
+    outcome.diagnostic.as_deref().unwrap_or_default()
 }
 
 /// After each hostile run, an honest contract still works on the same VM.
@@ -75,11 +85,8 @@ fn oversized_and_overfull_modules_are_rejected_at_deploy() {
         &wasm(&module(&format!(r#"{big_data} (func (export "call"))"#))),
         1,
     );
-    assert!(
-        invalid_reason(&outcome.status).contains("exceeds the limit"),
-        "{:?}",
-        outcome.status
-    );
+    assert_eq!(rejection(&outcome), ModuleRejection::TooLarge);
+    assert!(diagnostic(&outcome).contains("exceeds the limit"));
 
     let many_functions: String = (0..10_001).map(|i| format!("(func $f{i})")).collect();
     let outcome = harness.try_deploy(
@@ -88,18 +95,16 @@ fn oversized_and_overfull_modules_are_rejected_at_deploy() {
         ))),
         2,
     );
-    assert!(
-        invalid_reason(&outcome.status).contains("functions"),
-        "{:?}",
-        outcome.status
+    assert_eq!(
+        rejection(&outcome),
+        ModuleRejection::OverLimit(ModuleLimit::Functions)
     );
 
     let many_locals = format!(r#"(func (export "call") (local {}))"#, "i64 ".repeat(2_000));
     let outcome = harness.try_deploy(&wasm(&module(&many_locals)), 3);
-    assert!(
-        invalid_reason(&outcome.status).contains("locals"),
-        "{:?}",
-        outcome.status
+    assert_eq!(
+        rejection(&outcome),
+        ModuleRejection::OverLimit(ModuleLimit::LocalsPerFunction)
     );
     still_serving(&mut harness);
 }
@@ -109,52 +114,35 @@ fn imports_outside_the_abi_are_rejected_at_deploy() {
     let mut harness = Harness::new();
     let foreign = r#"(module (import "env" "abort" (func)) (memory (export "memory") 1) (func (export "call")))"#;
     let outcome = harness.try_deploy(&wasm(foreign), 1);
-    assert!(
-        invalid_reason(&outcome.status).contains("env.abort"),
-        "{:?}",
-        outcome.status
-    );
+    assert_eq!(rejection(&outcome), ModuleRejection::UnknownImport);
+    assert!(diagnostic(&outcome).contains("env.abort"));
 
     let unknown = r#"(module (import "salus" "read_file" (func)) (memory (export "memory") 1) (func (export "call")))"#;
     let outcome = harness.try_deploy(&wasm(unknown), 2);
-    assert!(
-        invalid_reason(&outcome.status).contains("read_file"),
-        "{:?}",
-        outcome.status
-    );
+    assert_eq!(rejection(&outcome), ModuleRejection::UnknownImport);
+    assert!(diagnostic(&outcome).contains("read_file"));
 
     let wrong_signature = r#"(module (import "salus" "storage_get" (func (param i32))) (memory (export "memory") 1) (func (export "call")))"#;
     let outcome = harness.try_deploy(&wasm(wrong_signature), 3);
-    assert!(
-        invalid_reason(&outcome.status).contains("wrong signature"),
-        "{:?}",
-        outcome.status
-    );
+    assert_eq!(rejection(&outcome), ModuleRejection::ImportSignature);
 
     let imported_memory = r#"(module (import "salus" "memory" (memory 1)) (func (export "call")))"#;
+    let outcome = harness.try_deploy(&wasm(imported_memory), 7);
+    assert_eq!(rejection(&outcome), ModuleRejection::UnknownImport);
+    let imported_memory =
+        r#"(module (import "salus" "storage_get" (memory 1)) (func (export "call")))"#;
     let outcome = harness.try_deploy(&wasm(imported_memory), 4);
-    assert!(
-        matches!(outcome.status, ExecutionStatus::Invalid { .. }),
-        "{:?}",
-        outcome.status
-    );
+    assert_eq!(rejection(&outcome), ModuleRejection::NonFunctionImport);
 
     let no_call = r#"(module (memory (export "memory") 1))"#;
     let outcome = harness.try_deploy(&wasm(no_call), 5);
-    assert!(
-        invalid_reason(&outcome.status).contains("call"),
-        "{:?}",
-        outcome.status
-    );
+    assert_eq!(rejection(&outcome), ModuleRejection::MissingExport);
+    assert!(diagnostic(&outcome).contains("call"));
 
     let start =
         r#"(module (memory (export "memory") 1) (func $s) (start $s) (func (export "call")))"#;
     let outcome = harness.try_deploy(&wasm(start), 6);
-    assert!(
-        invalid_reason(&outcome.status).contains("start"),
-        "{:?}",
-        outcome.status
-    );
+    assert_eq!(rejection(&outcome), ModuleRejection::StartFunction);
 }
 
 #[test]
@@ -355,7 +343,12 @@ fn a_reverting_contract_reports_its_message_and_keeps_nothing() {
 fn calls_to_missing_contracts_are_typed_failures() {
     let mut harness = Harness::new();
     let outcome = harness.call(Address([0x55; 20]), Vec::new());
-    assert!(matches!(outcome.status, ExecutionStatus::Invalid { .. }));
+    assert_eq!(
+        outcome.status,
+        ExecutionStatus::Invalid {
+            reason: InvalidReason::NoContract
+        }
+    );
     assert_eq!(outcome.fuel_used, 0);
 }
 

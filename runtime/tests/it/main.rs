@@ -2,10 +2,12 @@
 //! metering of operators and memory, the per-block bound on distinct codes, and a snapshot of
 //! fuel and events that fails on any consensus-visible change.
 
+mod artifacts;
 mod code_loads;
 mod harness;
 mod host_api;
 mod hostile;
 mod metering;
 mod modules;
+mod native_stack;
 mod snapshot;

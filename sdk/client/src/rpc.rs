@@ -148,7 +148,8 @@ pub struct CallRequest {
     /// Native value sent, decimal (default 0).
     #[serde(default)]
     pub value: Option<String>,
-    /// Fuel limit (default: the block fuel limit).
+    /// Fuel limit: default 50,000,000 (the node's `DRY_RUN_DEFAULT_FUEL`, about 50 ms of work);
+    /// at most the block fuel limit (more is refused, naming `fuel`).
     #[serde(default)]
     pub fuel: Option<u64>,
     /// Run against the state after this canonical block (default: the head), with that block's
@@ -185,6 +186,10 @@ pub struct CallResultView {
     pub fuel_used: u64,
     /// Fuel per host function; the rest was Wasm instructions.
     pub fuel_by_host_function: Vec<HostFunctionFuelView>,
+    /// What the validator or the engine said about a refusal (never part of a receipt, whose
+    /// status is a stable code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostic: Option<String>,
 }
 
 /// What a node is.
@@ -262,7 +267,7 @@ pub struct EventFilter {
     /// Continue after this cursor (from a previous page's `next`).
     #[serde(default)]
     pub after: Option<String>,
-    /// Most events returned (default and maximum 1000).
+    /// Most events returned: 1 to 1000 (default 1000).
     #[serde(default)]
     pub limit: Option<u32>,
 }
@@ -374,8 +379,9 @@ pub trait SalusApi {
         at: Option<BlockId>,
     ) -> RpcResult<ProofView>;
 
-    /// A dry-run call at the head: result, events and fuel per host function; nothing is
-    /// committed.
+    /// A dry-run call at the head (or at block `at`): result, events and fuel per host function;
+    /// nothing is committed. Bounded by its fuel, a wall-clock limit and a limit on dry runs at
+    /// once ("busy" when every place stayed taken).
     #[method(name = "state_call")]
     async fn state_call(&self, request: CallRequest) -> RpcResult<CallResultView>;
 
@@ -395,15 +401,17 @@ pub trait SalusApi {
     #[method(name = "net_peers")]
     async fn net_peers(&self) -> RpcResult<Vec<PeerView>>;
 
-    /// Dials a peer by multiaddr (ending in `/p2p/<peer id>`).
+    /// Dials a peer by multiaddr (ending in `/p2p/<peer id>`). Operator only: the request must
+    /// carry `Authorization: Bearer <token>` with the token in the node's `DATA_DIR/.cookie`.
     #[method(name = "net_addPeer")]
     async fn net_add_peer(&self, address: String) -> RpcResult<bool>;
 
-    /// Disconnects and bans a peer for `seconds`.
+    /// Disconnects and bans a peer for `seconds` (1 to a year). Operator only (the cookie
+    /// token, as for `net_addPeer`).
     #[method(name = "net_banPeer")]
     async fn net_ban_peer(&self, peer_id: String, seconds: u64) -> RpcResult<bool>;
 
-    /// Lifts a ban; returns whether the peer was banned.
+    /// Lifts a ban; returns whether the peer was banned. Operator only (the cookie token).
     #[method(name = "net_unbanPeer")]
     async fn net_unban_peer(&self, peer_id: String) -> RpcResult<bool>;
 
@@ -411,12 +419,12 @@ pub trait SalusApi {
     #[method(name = "node_info")]
     async fn node_info(&self) -> RpcResult<NodeInfo>;
 
-    /// Dev chains only: mines `blocks` blocks now; returns their hashes.
+    /// Dev chains only: mines `blocks` blocks (at most 1,000) now; returns their hashes.
     #[method(name = "dev_mine")]
     async fn dev_mine(&self, blocks: u32) -> RpcResult<Vec<String>>;
 
     /// Dev chains only: moves the clock of the next blocks forward by `ms`; returns the total
-    /// offset.
+    /// offset (at most a century: more is refused, naming `ms`).
     #[method(name = "dev_increaseTime")]
     async fn dev_increase_time(&self, ms: u64) -> RpcResult<u64>;
 }

@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod code_loads;
+mod execution_slots;
 mod harness;
 mod host_api;
 mod hostile;

@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group};
 use parity_scale_codec::Encode;
 use salus_benches::{block_with, dev_genesis, fresh_chain, transfers};
 use salus_node::mining::try_nonces;
@@ -219,4 +219,13 @@ criterion_group!(
     state_commit,
     signature_recovery
 );
-criterion_main!(benches);
+// Contract execution runs on a thread with the native stack the execution limits allow for
+// (registered, so that the VM runs each call inline instead of on a thread of its own, which
+// would add a thread spawn to every measurement).
+fn main() {
+    salus_runtime::native_stack::run_with_execution_stack(|| {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    })
+    .expect("a thread with the execution stack starts");
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use parity_scale_codec::Encode;
 use salus_primitives::{Account, Address, Hash, StateKey};
 use salus_runtime::fuel_schedule::WASM_SUBUNITS_PER_FUEL;
@@ -126,6 +126,39 @@ fn contract_call(c: &mut Criterion) {
                 .expect("call");
             overlay.revert();
             black_box(outcome)
+        })
+    });
+    // The same call as a dry run (RPC `state_call`): a dry-run execution slot taken and given
+    // back, and a fresh overlay over the state, around the same execution.
+    let committed: salus_runtime::SharedState = {
+        let mut flat = BTreeMap::new();
+        let mut cursor: Option<Vec<u8>> = None;
+        while let Some((key, value)) = overlay.next_entry(&[], cursor.as_deref()).expect("scan") {
+            cursor = Some(key.clone());
+            flat.insert(key, value);
+        }
+        Arc::new(flat)
+    };
+    group.bench_function("dry_run_3_reads_3_writes", |b| {
+        b.iter(|| {
+            let outcome = vm
+                .dry_run(committed.clone(), env(), contract, Vec::new(), 0, 10_000_000)
+                .expect("dry run");
+            black_box(outcome)
+        })
+    });
+    // What an execution costs more when it starts on a thread without the execution stack
+    // (the VM runs it on a fresh thread of that size): why the node registers its threads.
+    group.bench_function("execution_thread_spawn_and_join", |b| {
+        b.iter(|| {
+            std::thread::scope(|scope| {
+                std::thread::Builder::new()
+                    .stack_size(salus_runtime::native_stack::EXECUTION_STACK_BYTES)
+                    .spawn_scoped(scope, || black_box(1))
+                    .expect("spawn")
+                    .join()
+                    .expect("join")
+            })
         })
     });
     // The same call on a real contract (consent, 82 KB) with its module in memory, and cold:
@@ -428,4 +461,13 @@ fn fuel_calibration(c: &mut Criterion) {
 }
 
 criterion_group!(benches, contract_call, engines, compile, fuel_calibration);
-criterion_main!(benches);
+// Contract execution runs on a thread with the native stack the execution limits allow for
+// (registered, so that the VM runs each call inline instead of on a thread of its own, which
+// would add a thread spawn to every measurement).
+fn main() {
+    salus_runtime::native_stack::run_with_execution_stack(|| {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    })
+    .expect("a thread with the execution stack starts");
+}

@@ -640,7 +640,9 @@ fn main() -> anyhow::Result<()> {
         .map_or(capacity_guess, |rate| u64::from(rate) * options.seconds);
     let workload = Workload::plan(options.workload, options.accounts, needed)?;
     let started = Instant::now();
-    let (costs, fuel_limits) = measure_bound(&workload)?;
+    // In-process execution on a thread with the execution stack (registered: calls run inline).
+    let (costs, fuel_limits) =
+        salus_runtime::native_stack::run_with_execution_stack(|| measure_bound(&workload))??;
     let bound = costs.bound(cores);
     println!(
         "workload {}: bound measured in {:.1} s on {cores} cores",

@@ -142,7 +142,14 @@ fn contract_call(c: &mut Criterion) {
     group.bench_function("dry_run_3_reads_3_writes", |b| {
         b.iter(|| {
             let outcome = vm
-                .dry_run(committed.clone(), env(), contract, Vec::new(), 0, 10_000_000)
+                .dry_run(
+                    committed.clone(),
+                    env(),
+                    contract,
+                    Vec::new(),
+                    0,
+                    10_000_000,
+                )
                 .expect("dry run");
             black_box(outcome)
         })

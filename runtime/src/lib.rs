@@ -9,8 +9,8 @@
 //! the node applies the returned [`StateChanges`] atomically.
 
 pub mod executor;
-pub mod native_stack;
 pub mod fuel_schedule;
+pub mod native_stack;
 pub mod overlay;
 pub mod state;
 pub mod wasm;

@@ -145,9 +145,10 @@ mod tests {
 
     #[test]
     fn an_unregistered_thread_has_no_execution_stack_and_a_spawned_one_has() {
-        let unregistered = std::thread::spawn(|| (remaining(), has_execution_stack(), frame_fits()))
-            .join()
-            .expect("thread");
+        let unregistered =
+            std::thread::spawn(|| (remaining(), has_execution_stack(), frame_fits()))
+                .join()
+                .expect("thread");
         assert_eq!(unregistered, (None, false, false));
         let registered = spawn("test-execution", || {
             (has_execution_stack(), frame_fits(), remaining())

@@ -203,16 +203,18 @@ impl core::fmt::Display for ModuleRejection {
             ModuleRejection::UnknownImport => {
                 f.write_str("an import outside the Salus host interface")
             }
-            ModuleRejection::ImportSignature => f.write_str("a host import with the wrong signature"),
+            ModuleRejection::ImportSignature => {
+                f.write_str("a host import with the wrong signature")
+            }
             ModuleRejection::NonFunctionImport => f.write_str("a non-function import"),
             ModuleRejection::MissingExport => {
                 f.write_str("a required export is missing or has the wrong type")
             }
             ModuleRejection::StartFunction => f.write_str("a start function"),
             ModuleRejection::DisallowedMemory => f.write_str("shared or 64-bit memory"),
-            ModuleRejection::EngineValidation => {
-                f.write_str("refused by the engine's validation (a disallowed feature or invalid code)")
-            }
+            ModuleRejection::EngineValidation => f.write_str(
+                "refused by the engine's validation (a disallowed feature or invalid code)",
+            ),
         }
     }
 }
@@ -310,16 +312,46 @@ mod tests {
             (invalid(R::CodeMissing), &[4, 1]),
             (invalid(R::ModuleRejected(M::TooLarge)), &[4, 2, 0]),
             (invalid(R::ModuleRejected(M::Malformed)), &[4, 2, 1]),
-            (invalid(R::ModuleRejected(M::OverLimit(L::Functions))), &[4, 2, 2, 0]),
-            (invalid(R::ModuleRejected(M::OverLimit(L::Tables))), &[4, 2, 2, 1]),
-            (invalid(R::ModuleRejected(M::OverLimit(L::TableElements))), &[4, 2, 2, 2]),
-            (invalid(R::ModuleRejected(M::OverLimit(L::Memories))), &[4, 2, 2, 3]),
-            (invalid(R::ModuleRejected(M::OverLimit(L::MemoryPages))), &[4, 2, 2, 4]),
-            (invalid(R::ModuleRejected(M::OverLimit(L::Globals))), &[4, 2, 2, 5]),
-            (invalid(R::ModuleRejected(M::OverLimit(L::ElementSegments))), &[4, 2, 2, 6]),
-            (invalid(R::ModuleRejected(M::OverLimit(L::DataSegments))), &[4, 2, 2, 7]),
-            (invalid(R::ModuleRejected(M::OverLimit(L::LocalsPerFunction))), &[4, 2, 2, 8]),
-            (invalid(R::ModuleRejected(M::OverLimit(L::AbiSectionBytes))), &[4, 2, 2, 9]),
+            (
+                invalid(R::ModuleRejected(M::OverLimit(L::Functions))),
+                &[4, 2, 2, 0],
+            ),
+            (
+                invalid(R::ModuleRejected(M::OverLimit(L::Tables))),
+                &[4, 2, 2, 1],
+            ),
+            (
+                invalid(R::ModuleRejected(M::OverLimit(L::TableElements))),
+                &[4, 2, 2, 2],
+            ),
+            (
+                invalid(R::ModuleRejected(M::OverLimit(L::Memories))),
+                &[4, 2, 2, 3],
+            ),
+            (
+                invalid(R::ModuleRejected(M::OverLimit(L::MemoryPages))),
+                &[4, 2, 2, 4],
+            ),
+            (
+                invalid(R::ModuleRejected(M::OverLimit(L::Globals))),
+                &[4, 2, 2, 5],
+            ),
+            (
+                invalid(R::ModuleRejected(M::OverLimit(L::ElementSegments))),
+                &[4, 2, 2, 6],
+            ),
+            (
+                invalid(R::ModuleRejected(M::OverLimit(L::DataSegments))),
+                &[4, 2, 2, 7],
+            ),
+            (
+                invalid(R::ModuleRejected(M::OverLimit(L::LocalsPerFunction))),
+                &[4, 2, 2, 8],
+            ),
+            (
+                invalid(R::ModuleRejected(M::OverLimit(L::AbiSectionBytes))),
+                &[4, 2, 2, 9],
+            ),
             (invalid(R::ModuleRejected(M::UnknownImport)), &[4, 2, 3]),
             (invalid(R::ModuleRejected(M::ImportSignature)), &[4, 2, 4]),
             (invalid(R::ModuleRejected(M::NonFunctionImport)), &[4, 2, 5]),

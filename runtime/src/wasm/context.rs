@@ -110,7 +110,12 @@ struct FrameLimits {
 struct GrowthRefused;
 
 impl FrameLimits {
-    fn allow(&mut self, desired: usize, limit: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn allow(
+        &mut self,
+        desired: usize,
+        limit: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > limit || maximum.is_some_and(|maximum| desired > maximum) {
             self.refused = true;
             return Err(wasmtime::Error::new(GrowthRefused));

@@ -184,7 +184,10 @@ impl Vm {
     ///
     /// # Errors
     /// [`VmError`] if wasmtime refuses the configuration.
-    pub fn new(artifacts: Arc<dyn ArtifactStore>, artifact_key: ArtifactKey) -> Result<Vm, VmError> {
+    pub fn new(
+        artifacts: Arc<dyn ArtifactStore>,
+        artifact_key: ArtifactKey,
+    ) -> Result<Vm, VmError> {
         let engine = engine::consensus_engine().map_err(|e| VmError(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         host::link(&mut linker).map_err(|e| VmError(e.to_string()))?;
@@ -479,7 +482,10 @@ impl Vm {
         value: Balance,
         fuel: u64,
     ) -> Result<ContractOutcome, DryRunError> {
-        let _slot = self.inner.dry_run_slots.take_within(DRY_RUN_SLOT_PATIENCE)?;
+        let _slot = self
+            .inner
+            .dry_run_slots
+            .take_within(DRY_RUN_SLOT_PATIENCE)?;
         let mut overlay = Overlay::new(state);
         let outcome = native_stack::run_with_execution_stack(|| {
             self.call_here(&mut overlay, env, env.origin, contract, input, value, fuel)
@@ -636,7 +642,11 @@ impl VmInner {
     /// whether the module is refused: deterministic, the same on every node. Compilation of a
     /// valid module failing is this node's problem (memory, the operating system), reported as
     /// [`CompileError::Local`] and never as the module's refusal.
-    fn compile(&self, code_hash: &Hash, code: &[u8]) -> Result<Arc<CompiledContract>, CompileError> {
+    fn compile(
+        &self,
+        code_hash: &Hash,
+        code: &[u8],
+    ) -> Result<Arc<CompiledContract>, CompileError> {
         if let Some(compiled) = self.cached(code_hash) {
             return Ok(compiled);
         }

@@ -3,11 +3,11 @@
 //! function. Wasm feature checks (no threads, SIMD, multi-memory, memory64, tail calls,
 //! exceptions, GC, …) are the consensus engine's own validation, run right after.
 
-use salus_primitives::{ModuleLimit, ModuleRejection};
 use salus_abi::{
     CALL_EXPORT, DEPLOY_EXPORT, HOST_MODULE, MEMORY_EXPORT, REENTRANT_SECTION, ValueType,
     host_function,
 };
+use salus_primitives::{ModuleLimit, ModuleRejection};
 use wasmtime::wasmparser::{
     CompositeInnerType, ExternalKind, FuncType, Parser, Payload, TypeRef, ValType,
 };
@@ -178,7 +178,11 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleInfo, ModuleError> {
                 )?;
             }
             Payload::TableSection(reader) => {
-                over(ModuleLimit::Tables, u64::from(reader.count()), u64::from(MAX_TABLES))?;
+                over(
+                    ModuleLimit::Tables,
+                    u64::from(reader.count()),
+                    u64::from(MAX_TABLES),
+                )?;
                 for table in reader {
                     let table = table.map_err(malformed)?;
                     over(
@@ -187,7 +191,11 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleInfo, ModuleError> {
                         u64::from(MAX_TABLE_ELEMENTS),
                     )?;
                     if let Some(maximum) = table.ty.maximum {
-                        over(ModuleLimit::TableElements, maximum, u64::from(MAX_TABLE_ELEMENTS))?;
+                        over(
+                            ModuleLimit::TableElements,
+                            maximum,
+                            u64::from(MAX_TABLE_ELEMENTS),
+                        )?;
                     }
                 }
             }
@@ -204,9 +212,11 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleInfo, ModuleError> {
                     over(ModuleLimit::MemoryPages, memory.initial, MAX_MEMORY_PAGES)?;
                 }
             }
-            Payload::GlobalSection(reader) => {
-                over(ModuleLimit::Globals, u64::from(reader.count()), u64::from(MAX_GLOBALS))?
-            }
+            Payload::GlobalSection(reader) => over(
+                ModuleLimit::Globals,
+                u64::from(reader.count()),
+                u64::from(MAX_GLOBALS),
+            )?,
             Payload::ExportSection(reader) => {
                 for export in reader {
                     let export = export.map_err(malformed)?;

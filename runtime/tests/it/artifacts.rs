@@ -62,7 +62,12 @@ fn returning(letter: char) -> String {
 const KEY: ArtifactKey = ArtifactKey([7; 32]);
 
 /// Calls `contract` on a VM that has nothing in memory, reading artifacts from `store`.
-fn fresh_call(harness: &mut Harness, store: &Arc<WritableArtifacts>, key: ArtifactKey, contract: Address) -> Vec<u8> {
+fn fresh_call(
+    harness: &mut Harness,
+    store: &Arc<WritableArtifacts>,
+    key: ArtifactKey,
+    contract: Address,
+) -> Vec<u8> {
     harness.vm = Vm::new(store.clone(), key).unwrap();
     let outcome = harness.call(contract, Vec::new());
     assert!(outcome.status.is_success(), "{:?}", outcome.status);
@@ -111,6 +116,9 @@ fn a_swapped_forged_or_altered_artifact_is_recompiled_never_executed() {
     assert_eq!(store.stores(), 5);
 
     // A node with another key trusts none of these artifacts.
-    assert_eq!(fresh_call(&mut harness, &store, ArtifactKey([8; 32]), a), b"A");
+    assert_eq!(
+        fresh_call(&mut harness, &store, ArtifactKey([8; 32]), a),
+        b"A"
+    );
     assert_eq!(store.stores(), 6);
 }

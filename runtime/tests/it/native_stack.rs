@@ -26,8 +26,16 @@ fn frames_per_stack(harness: &mut Harness, contract: Address) -> u32 {
         kind: TrapKind::StackOverflow,
     };
     let (mut fits, mut overflows) = (1u32, 1u32 << 20);
-    assert!(harness.call(contract, input(fits, true)).status.is_success());
-    assert_eq!(harness.call(contract, input(overflows, true)).status, overflow);
+    assert!(
+        harness
+            .call(contract, input(fits, true))
+            .status
+            .is_success()
+    );
+    assert_eq!(
+        harness.call(contract, input(overflows, true)).status,
+        overflow
+    );
     while overflows - fits > 1 {
         let middle = fits + (overflows - fits) / 2;
         let status = harness.call(contract, input(middle, true)).status;
@@ -47,7 +55,10 @@ fn recurse_at_the_limit_in_every_frame() {
     let mut harness = Harness::new();
     let deep = harness.deploy(DEEP_RECURSION, 1);
     let frames = frames_per_stack(&mut harness, deep);
-    assert!(frames > 1_000, "one frame's stack holds only {frames} frames");
+    assert!(
+        frames > 1_000,
+        "one frame's stack holds only {frames} frames"
+    );
     let outcome = harness.call(deep, input(frames - frames / 50, false));
     assert_eq!(
         outcome.status,

@@ -17,10 +17,12 @@ install_package() {
     $sudo apt-get update -qq && $sudo apt-get install -y -qq "$1" >/dev/null
 }
 
-# RocksDB's bindings are generated with bindgen, which needs libclang.
+# RocksDB's bindings are generated with bindgen, which needs libclang's unversioned shared
+# library (`libclang.so` or `libclang-N.so`, from libclang-dev); `libclang-cpp.so` or a versioned
+# `libclang-N.so.M` alone is not enough.
 # (grep without -q reads all its input: with -q it may exit early, and under pipefail the
 # writer's SIGPIPE would make an installed library look missing.)
-if ! ldconfig -p 2>/dev/null | grep 'libclang' >/dev/null; then
+if ! ldconfig -p 2>/dev/null | grep -E 'libclang(-[0-9.]+)?\.so ' >/dev/null; then
     install_package libclang-dev "the RocksDB bindings"
 fi
 

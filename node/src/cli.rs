@@ -1,7 +1,7 @@
 //! The client side of the `salus` command: keys, transactions, dry runs, queries and ABIs, all
 //! over JSON-RPC, with JSON arguments encoded through the contract's on-chain ABI.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
@@ -9,11 +9,13 @@ use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use parity_scale_codec::Encode;
 use salus_client::rpc::{BlockId, CallRequest, ReceiptView, SalusApiClient};
 use salus_client::{ContractAbi, TransactionBuilder};
-use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
-use salus_primitives::{Address, Hash, SecretKey};
+use salus_primitives::{Address, Hash};
 
-use crate::keystore;
 use serde_json::{Value, json};
+
+pub mod keys;
+
+pub use keys::{key_dir, list_keys, signer};
 
 /// The default RPC endpoint: `salus dev`'s.
 pub const DEFAULT_RPC: &str = "http://127.0.0.1:8650";
@@ -23,110 +25,73 @@ pub const INCLUSION_TIMEOUT: Duration = Duration::from_secs(120);
 /// contract.
 pub const DEFAULT_FUEL: u64 = 60_000_000;
 
-/// Connects to a node.
+/// The cookie file named by `--rpc-cookie` / `SALUS_RPC_COOKIE`, for every client command of
+/// this process.
+static RPC_COOKIE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Sends the token in `path` to the node with every request of this process (`--rpc-cookie`).
+pub fn use_rpc_cookie(path: std::path::PathBuf) {
+    let _ = RPC_COOKIE.set(path);
+}
+
+/// Whether an RPC URL names this machine (`localhost` or a loopback address).
+fn is_local_endpoint(rpc: &str) -> bool {
+    let rest = rpc.split_once("://").map_or(rpc, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
+/// The operator token to send to `rpc`: from `--rpc-cookie` (which must be readable), else from
+/// `.cookie` in `salus dev`'s data directory ($SALUS_DATA_DIR or ~/.salus/dev) when that file
+/// exists and the endpoint is on this machine (a local node's token is never sent elsewhere).
 ///
 /// # Errors
-/// If the URL is not usable.
+/// When the named cookie file cannot be read or holds no token.
+pub fn rpc_token(rpc: &str) -> anyhow::Result<Option<String>> {
+    if let Some(path) = RPC_COOKIE.get() {
+        return Ok(Some(crate::rpc_cookie::read_token(path)?));
+    }
+    if !is_local_endpoint(rpc) {
+        return Ok(None);
+    }
+    let dev_dir = match std::env::var_os("SALUS_DATA_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => match std::env::var_os("HOME") {
+            Some(home) => std::path::PathBuf::from(home).join(".salus").join("dev"),
+            None => return Ok(None),
+        },
+    };
+    // A missing or unreadable default cookie only means the operator methods will refuse.
+    Ok(crate::rpc_cookie::read_token(&crate::rpc_cookie::cookie_path(&dev_dir)).ok())
+}
+
+/// Connects to a node, sending the operator token when there is one ([`rpc_token`]).
+///
+/// # Errors
+/// If the URL is not usable or a cookie named by `--rpc-cookie` cannot be read.
 pub fn connect(rpc: &str) -> anyhow::Result<HttpClient> {
-    HttpClientBuilder::default()
-        .request_timeout(Duration::from_secs(60))
+    let mut builder = HttpClientBuilder::default().request_timeout(Duration::from_secs(60));
+    if let Some(token) = rpc_token(rpc)? {
+        let mut headers = jsonrpsee::http_client::HeaderMap::new();
+        let mut value = jsonrpsee::http_client::HeaderValue::from_str(&format!("Bearer {token}"))
+            .context("the RPC cookie token is not a header value")?;
+        value.set_sensitive(true);
+        headers.insert("authorization", value);
+        builder = builder.set_headers(headers);
+    }
+    builder
         .build(rpc)
         .with_context(|| format!("RPC endpoint {rpc}"))
-}
-
-/// Where key files live: `$SALUS_KEYS`, else `~/.salus/keys`.
-pub fn key_dir() -> anyhow::Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("SALUS_KEYS") {
-        return Ok(PathBuf::from(dir));
-    }
-    let home = std::env::var_os("HOME").context("HOME is not set; set SALUS_KEYS")?;
-    Ok(PathBuf::from(home).join(".salus").join("keys"))
-}
-
-/// Resolves `--from`: `dev:N` (the public dev mnemonic's key N), a key name in the key
-/// directory, or a 0x private key.
-///
-/// # Errors
-/// When the key cannot be found or read.
-pub fn signer(from: &str) -> anyhow::Result<SecretKey> {
-    if let Some(index) = from.strip_prefix("dev:") {
-        let index: u32 = index.parse().context("dev:N needs a number")?;
-        return Ok(derive_key(DEV_MNEMONIC, index)?);
-    }
-    if from.starts_with("0x") && from.len() == 66 {
-        let bytes: [u8; 32] = salus_primitives::hash::parse_hex_array(from)?;
-        return SecretKey::from_bytes(&bytes)
-            .ok_or_else(|| anyhow!("not a valid secp256k1 private key"));
-    }
-    let path = key_dir()?.join(format!("{from}.key"));
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("no key `{from}` ({})", path.display()))?;
-    let password = if keystore::is_encrypted(&text) {
-        Some(key_password()?)
-    } else {
-        None
-    };
-    keystore::open(&text, password.as_deref()).with_context(|| format!("{}", path.display()))
-}
-
-/// The password of encrypted key files: the first line of the file named by
-/// `SALUS_KEY_PASSWORD_FILE`, else `SALUS_KEY_PASSWORD`.
-///
-/// # Errors
-/// When neither is set, the file cannot be read, or the password is empty.
-pub fn key_password() -> anyhow::Result<Vec<u8>> {
-    let password = if let Some(path) = std::env::var_os("SALUS_KEY_PASSWORD_FILE") {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading SALUS_KEY_PASSWORD_FILE {}", path.display()))?;
-        text.lines().next().unwrap_or_default().to_string()
-    } else if let Ok(password) = std::env::var("SALUS_KEY_PASSWORD") {
-        password
-    } else {
-        bail!(keystore::KeyFileError::PasswordRequired);
-    };
-    if password.is_empty() {
-        bail!("the key password is empty");
-    }
-    Ok(password.into_bytes())
-}
-
-/// Writes a key file readable only by its owner.
-///
-/// # Errors
-/// If the file exists or cannot be written.
-pub fn save_key(name: &str, key: &SecretKey, encrypt: bool) -> anyhow::Result<PathBuf> {
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        bail!("key names use letters, digits, '-' and '_'");
-    }
-    let text = if encrypt {
-        let mut random = [0u8; 56];
-        fill_random(&mut random)?;
-        let salt: [u8; 32] = random[..32].try_into().expect("32 bytes");
-        let nonce: [u8; 24] = random[32..].try_into().expect("24 bytes");
-        keystore::encrypt(key, &key_password()?, salt, nonce)
-    } else {
-        keystore::plain(key)
-    };
-    let dir = key_dir()?;
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{name}.key"));
-    if path.exists() {
-        bail!("key `{name}` already exists ({})", path.display());
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    use std::io::Write;
-    let mut file = options
-        .open(&path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    Ok(path)
 }
 
 /// Fills `bytes` from the operating system's random source.
@@ -138,33 +103,6 @@ pub fn fill_random(bytes: &mut [u8]) -> anyhow::Result<()> {
     std::fs::File::open("/dev/urandom")
         .and_then(|mut source| source.read_exact(bytes))
         .context("reading /dev/urandom")
-}
-
-/// Every key file: name and address (encrypted files need no password for this).
-///
-/// # Errors
-/// If the directory cannot be read.
-pub fn list_keys() -> anyhow::Result<Vec<(String, Address)>> {
-    let dir = key_dir()?;
-    let mut keys = Vec::new();
-    if !dir.exists() {
-        return Ok(keys);
-    }
-    for entry in std::fs::read_dir(&dir)? {
-        let path = entry?.path();
-        let Some(name) = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .filter(|_| path.extension().is_some_and(|e| e == "key"))
-        else {
-            continue;
-        };
-        let text = std::fs::read_to_string(&path)?;
-        let address = keystore::address(&text).with_context(|| format!("{}", path.display()))?;
-        keys.push((name.to_string(), address));
-    }
-    keys.sort();
-    Ok(keys)
 }
 
 fn parse_json(text: &str) -> anyhow::Result<Value> {
@@ -392,7 +330,7 @@ pub async fn dry_run(
     let contract: Address = contract.parse().map_err(|e| anyhow!("--contract: {e}"))?;
     let from = match from.parse::<Address>() {
         Ok(address) => address,
-        Err(_) => signer(from)?.address(),
+        Err(_) => keys::signer_address(from)?,
     };
     let abi = abi_on_chain(&client, &contract).await?;
     let input = abi.encode_call(message, &parse_json(args)?)?;
@@ -517,4 +455,31 @@ pub async fn events(
         println!("… more after cursor {next}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_cookie_goes_only_to_endpoints_on_this_machine() {
+        for local in [
+            "http://127.0.0.1:8650",
+            "http://localhost:8650/",
+            "http://LOCALHOST",
+            "http://[::1]:8650",
+            "ws://127.0.0.2:1",
+        ] {
+            assert!(is_local_endpoint(local), "{local}");
+        }
+        for remote in [
+            "http://node.example.org:8650",
+            "http://10.0.0.1:8650",
+            "http://localhost.evil.example",
+            "http://127.0.0.1@evil.example",
+            "http://[2001:db8::1]:8650",
+        ] {
+            assert!(!is_local_endpoint(remote), "{remote}");
+        }
+    }
 }

@@ -18,6 +18,12 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[derive(Parser)]
 #[command(name = "salus", version)]
 struct Cli {
+    /// Cookie file of the node the client commands talk to; its token is sent as
+    /// `Authorization: Bearer` (needed by operator methods). Default: `.cookie` in `salus dev`'s
+    /// data directory ($SALUS_DATA_DIR or ~/.salus/dev), when it exists and the RPC endpoint is
+    /// on this machine.
+    #[arg(long, global = true, env = "SALUS_RPC_COOKIE")]
+    rpc_cookie: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,6 +63,14 @@ enum Command {
         /// Dev peer to dial at start (multiaddr ending in /p2p/<peer id>); repeatable.
         #[arg(long = "bootnode")]
         bootnodes: Vec<String>,
+        /// Host name the RPC server answers to besides localhost and IP addresses (`name`,
+        /// `name:port`, or `*` for any); repeatable. Other `Host` headers get 403.
+        #[arg(long = "rpc-allowed-host")]
+        rpc_allowed_hosts: Vec<String>,
+        /// Browser origin allowed to call the RPC server (e.g. http://localhost:3000, or `*`);
+        /// repeatable. None by default: a request with an `Origin` header gets 403.
+        #[arg(long = "rpc-cors")]
+        rpc_cors: Vec<String>,
     },
     /// Run a full node from a TOML config file, with environment variables and flags
     /// overriding it.
@@ -96,6 +110,18 @@ enum Command {
         /// Do not join the peer-to-peer network.
         #[arg(long)]
         no_p2p: bool,
+        /// Host name the RPC server answers to besides localhost and IP addresses (`name`,
+        /// `name:port`, or `*`); repeatable; replaces `[rpc] allowed_hosts`.
+        #[arg(
+            long = "rpc-allowed-host",
+            env = "SALUS_RPC_ALLOWED_HOSTS",
+            value_delimiter = ','
+        )]
+        rpc_allowed_hosts: Vec<String>,
+        /// Browser origin allowed to call the RPC server (or `*`); repeatable; replaces
+        /// `[rpc] cors`. None by default.
+        #[arg(long = "rpc-cors", env = "SALUS_RPC_CORS", value_delimiter = ',')]
+        rpc_cors: Vec<String>,
     },
     /// Measure end-to-end throughput and latency: the load generator (see `salus bench --help`).
     ///
@@ -109,14 +135,18 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         arguments: Vec<String>,
     },
-    /// Manage signing keys (files in ~/.salus/keys, or $SALUS_KEYS, readable only by you).
+    /// Manage signing keys (files in ~/.salus/keys, or $SALUS_KEYS, readable only by you),
+    /// encrypted under a password unless --insecure-plaintext; Ethereum keystore v3 import and
+    /// export.
     ///
     /// Example: salus key new --name clinic
     #[command(subcommand)]
     Key(KeyCommand),
     /// Sign and submit a transaction, wait for inclusion, print the decoded receipt and events.
     ///
-    /// `--from` takes a key name, `dev:N` (dev mnemonic key N) or a 0x private key.
+    /// `--from` takes a key name (see `salus key`) or `dev:N` (dev mnemonic key N); an
+    /// encrypted key's password comes from SALUS_KEY_PASSWORD_FILE, SALUS_KEY_PASSWORD or a
+    /// prompt.
     ///
     /// Example: salus tx call --from dev:1 --contract 0x… --message increment --args '[5]'
     #[command(subcommand)]
@@ -221,53 +251,116 @@ const DEFAULT_DEV_RPC_ADDR: &str = "127.0.0.1:8650";
 
 #[derive(Subcommand)]
 enum KeyCommand {
-    /// Create a random key.
+    /// Create a random key, encrypted under a password: typed twice at a prompt when stdin is a
+    /// terminal, else from --password-stdin, SALUS_KEY_PASSWORD_FILE or SALUS_KEY_PASSWORD.
     New {
         /// Name of the key file.
         #[arg(long)]
         name: String,
-        /// Encrypt the file (scrypt + XChaCha20-Poly1305) under the password in
-        /// SALUS_KEY_PASSWORD_FILE or SALUS_KEY_PASSWORD; signing with it then needs the same.
-        #[arg(long)]
-        encrypt: bool,
+        #[command(flatten)]
+        protection: KeyProtectionArgs,
     },
-    /// Import a key from a BIP-39 mnemonic (m/44'/60'/0'/0/INDEX) or a 0x private key.
+    /// Import a key: a private key or a BIP-39 mnemonic (m/44'/60'/0'/0/INDEX) read from a file
+    /// or stdin (never from the command line), or an Ethereum keystore v3 file (geth, Foundry,
+    /// MetaMask), whose password then also encrypts the key file.
+    ///
+    /// Example: salus key import --name clinic --keystore wallet.json
     Import {
         /// Name of the key file.
         #[arg(long)]
         name: String,
-        /// The mnemonic phrase.
-        #[arg(long, conflicts_with = "private_key")]
-        mnemonic: Option<String>,
+        /// A file holding the hex private key; `-` reads stdin (a hidden prompt on a terminal).
+        #[arg(long, value_name = "FILE", group = "source")]
+        private_key_file: Option<PathBuf>,
+        /// A file holding the mnemonic phrase; `-` reads stdin (a hidden prompt on a terminal).
+        #[arg(long, value_name = "FILE", group = "source")]
+        mnemonic_file: Option<PathBuf>,
+        /// An Ethereum keystore v3 JSON file (scrypt or PBKDF2, AES-128-CTR).
+        #[arg(long, value_name = "FILE", group = "source")]
+        keystore: Option<PathBuf>,
         /// Account index on the mnemonic's path.
         #[arg(long, default_value_t = 0)]
         index: u32,
-        /// A 0x-prefixed private key.
-        #[arg(long)]
+        /// Refused: a private key on the command line is visible to every local user.
+        #[arg(long, hide = true)]
         private_key: Option<String>,
-        /// Encrypt the file under the password in SALUS_KEY_PASSWORD_FILE or
-        /// SALUS_KEY_PASSWORD.
+        /// Refused: a mnemonic on the command line is visible to every local user.
+        #[arg(long, hide = true)]
+        mnemonic: Option<String>,
+        #[command(flatten)]
+        protection: KeyProtectionArgs,
+    },
+    /// Write a key as an Ethereum keystore v3 file (scrypt, AES-128-CTR) for geth, Foundry or
+    /// MetaMask, encrypted under the key's password (a plaintext key's file gets a new one).
+    ///
+    /// Example: salus key export clinic --keystore clinic.json
+    Export {
+        /// Name of the key file.
+        name: String,
+        /// The keystore file to write (must not exist; created readable only by you).
+        #[arg(long, value_name = "OUT")]
+        keystore: PathBuf,
+        /// Read the password from the first line of stdin instead of SALUS_KEY_PASSWORD_FILE,
+        /// SALUS_KEY_PASSWORD or a prompt.
         #[arg(long)]
-        encrypt: bool,
+        password_stdin: bool,
     },
     /// List key files and their addresses.
     List,
-    /// Print the address at an index of a mnemonic (nothing is stored).
+    /// Print the address at an index of a mnemonic read from a file or stdin (nothing is
+    /// stored).
     Derive {
-        /// The mnemonic phrase.
-        #[arg(long)]
-        mnemonic: String,
+        /// A file holding the mnemonic phrase; `-` reads stdin (a hidden prompt on a terminal).
+        #[arg(long, value_name = "FILE")]
+        mnemonic_file: Option<PathBuf>,
         /// Account index.
         #[arg(long, default_value_t = 0)]
         index: u32,
+        /// Refused: a mnemonic on the command line is visible to every local user.
+        #[arg(long, hide = true)]
+        mnemonic: Option<String>,
     },
+}
+
+/// How `salus key new` and `import` protect the key file.
+#[derive(clap::Args)]
+struct KeyProtectionArgs {
+    /// Read the password from the first line of stdin instead of SALUS_KEY_PASSWORD_FILE,
+    /// SALUS_KEY_PASSWORD or a prompt.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Store the key unencrypted, for scripts and tests: whoever reads the file can sign.
+    #[arg(long)]
+    insecure_plaintext: bool,
+}
+
+impl KeyProtectionArgs {
+    fn protection(&self) -> cli::keys::Protection {
+        if self.insecure_plaintext {
+            cli::keys::Protection::InsecurePlaintext
+        } else {
+            cli::keys::Protection::Encrypted
+        }
+    }
+
+    fn password_input(&self) -> cli::keys::PasswordInput {
+        password_input(self.password_stdin)
+    }
+}
+
+fn password_input(password_stdin: bool) -> cli::keys::PasswordInput {
+    if password_stdin {
+        cli::keys::PasswordInput::Stdin
+    } else {
+        cli::keys::PasswordInput::EnvironmentOrPrompt
+    }
 }
 
 #[derive(Subcommand)]
 enum TxCommand {
     /// Transfer native balance.
     Transfer {
-        /// Signing key: a key name, dev:N, or a 0x private key.
+        /// Signing key: a key name or dev:N.
         #[arg(long)]
         from: String,
         /// Recipient address.
@@ -339,40 +432,67 @@ fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn run_key(command: KeyCommand) -> anyhow::Result<()> {
+    use cli::keys::{self, ImportSource};
     match command {
-        KeyCommand::New { name, encrypt } => {
-            let mut bytes = [0u8; 32];
-            let key = loop {
-                cli::fill_random(&mut bytes)?;
-                if let Some(key) = salus_primitives::SecretKey::from_bytes(&bytes) {
-                    break key;
-                }
-            };
-            let path = cli::save_key(&name, &key, encrypt)?;
-            println!("{name}: {} ({})", key.address(), path.display());
+        KeyCommand::New { name, protection } => {
+            let (address, path) =
+                keys::new_key(&name, protection.protection(), protection.password_input())?;
+            println!("{name}: {address} ({})", path.display());
         }
         KeyCommand::Import {
             name,
-            mnemonic,
+            private_key_file,
+            mnemonic_file,
+            keystore,
             index,
             private_key,
-            encrypt,
+            mnemonic,
+            protection,
         } => {
-            let key = match (mnemonic, private_key) {
-                (Some(phrase), None) => derive_key(&phrase, index)?,
-                (None, Some(text)) => cli::signer(&text)?,
-                _ => bail!("give --mnemonic or --private-key"),
+            if private_key.is_some() || mnemonic.is_some() {
+                bail!(keys::SECRET_ON_COMMAND_LINE);
+            }
+            let source = match (private_key_file, mnemonic_file, keystore) {
+                (Some(file), None, None) => ImportSource::PrivateKeyFile(file),
+                (None, Some(path), None) => ImportSource::MnemonicFile { path, index },
+                (None, None, Some(file)) => ImportSource::Keystore(file),
+                _ => bail!("give one of --private-key-file, --mnemonic-file or --keystore"),
             };
-            let path = cli::save_key(&name, &key, encrypt)?;
-            println!("{name}: {} ({})", key.address(), path.display());
+            let (address, path) = keys::import_key(
+                &name,
+                &source,
+                protection.protection(),
+                protection.password_input(),
+            )?;
+            println!("{name}: {address} ({})", path.display());
+        }
+        KeyCommand::Export {
+            name,
+            keystore,
+            password_stdin,
+        } => {
+            let address = keys::export_key(&name, &keystore, password_input(password_stdin))?;
+            println!(
+                "{name}: {address} (Ethereum keystore v3: {})",
+                keystore.display()
+            );
         }
         KeyCommand::List => {
             for (name, address) in cli::list_keys()? {
                 println!("{name:<20} {address}");
             }
         }
-        KeyCommand::Derive { mnemonic, index } => {
-            println!("{}", derive_key(&mnemonic, index)?.address())
+        KeyCommand::Derive {
+            mnemonic_file,
+            index,
+            mnemonic,
+        } => {
+            let file = match (mnemonic_file, mnemonic) {
+                (_, Some(_)) => bail!(keys::SECRET_ON_COMMAND_LINE),
+                (Some(file), None) => file,
+                (None, None) => bail!("give --mnemonic-file FILE (`-` reads stdin)"),
+            };
+            println!("{}", keys::derive_address(&file, index)?);
         }
     }
     Ok(())
@@ -401,9 +521,15 @@ fn node_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     /// Blocking threads at most: enough to keep every core verifying signatures while RPC
     /// clients wait, few enough that their stacks and allocator state stay small.
     const MAX_BLOCKING_THREADS: usize = 64;
+    // Every worker and blocking thread may execute contracts (block import on the network
+    // task, dry runs), so each has the native stack the execution limits allow for; only the
+    // pages a deep call touches become resident.
+    use salus_runtime::native_stack::{EXECUTION_STACK_BYTES, register};
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .thread_stack_size(EXECUTION_STACK_BYTES)
+        .on_thread_start(|| register(EXECUTION_STACK_BYTES))
         .build()?)
 }
 
@@ -422,7 +548,11 @@ fn main() -> anyhow::Result<()> {
         )
         .with_target(false)
         .init();
-    match Cli::parse().command {
+    let arguments = Cli::parse();
+    if let Some(path) = arguments.rpc_cookie {
+        cli::use_rpc_cookie(path);
+    }
+    match arguments.command {
         Command::Bench { arguments } => run_load_generator(&arguments),
         Command::Dev {
             data_dir,
@@ -433,7 +563,11 @@ fn main() -> anyhow::Result<()> {
             metrics_addr,
             p2p_listen,
             bootnodes,
+            rpc_allowed_hosts,
+            rpc_cors,
         } => {
+            let rpc_access =
+                salus_node::config::RpcSection::default().access(&rpc_allowed_hosts, &rpc_cors)?;
             let network = if p2p_listen.is_empty() && bootnodes.is_empty() {
                 None
             } else {
@@ -454,8 +588,11 @@ fn main() -> anyhow::Result<()> {
                 block_time_ms,
                 threads,
                 blocks,
-                rpc_addr,
-                metrics_addr,
+                DevEndpoints {
+                    rpc_addr,
+                    rpc_access,
+                    metrics_addr,
+                },
                 network,
             ))
         }
@@ -471,6 +608,8 @@ fn main() -> anyhow::Result<()> {
             bootnodes,
             p2p_listen,
             no_p2p,
+            rpc_allowed_hosts,
+            rpc_cors,
         } => {
             let settings = NodeSettings {
                 config,
@@ -484,6 +623,8 @@ fn main() -> anyhow::Result<()> {
                 bootnodes,
                 p2p_listen,
                 no_p2p,
+                rpc_allowed_hosts,
+                rpc_cors,
             };
             let runtime = node_runtime()?;
             runtime.block_on(run_node(settings))
@@ -553,7 +694,12 @@ fn main() -> anyhow::Result<()> {
         Command::VerifyChain { data_dir } => {
             let store = Store::open_read_only(&data_dir)
                 .with_context(|| format!("opening {}", data_dir.display()))?;
-            match verify::verify_chain(&store) {
+            // Re-execution runs contracts: on a thread with the stack they may need.
+            let verified =
+                salus_runtime::native_stack::spawn("verify-chain", move || verify::verify_chain(&store))?
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("verify-chain panicked"))?;
+            match verified {
                 Ok(report) => {
                     println!(
                         "chain ok: {} blocks, {} transactions re-executed, {} state entries match the state root; head {}",
@@ -614,6 +760,8 @@ struct NodeSettings {
     bootnodes: Vec<String>,
     p2p_listen: Vec<String>,
     no_p2p: bool,
+    rpc_allowed_hosts: Vec<String>,
+    rpc_cors: Vec<String>,
 }
 
 async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
@@ -622,6 +770,9 @@ async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
         Some(path) => ConfigFile::load(path)?,
         None => ConfigFile::default(),
     };
+    let rpc_access = file
+        .rpc
+        .access(&settings.rpc_allowed_hosts, &settings.rpc_cors)?;
     let data_dir = settings
         .data_dir
         .or(file.data_dir)
@@ -654,6 +805,7 @@ async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
     let config = service::NodeConfig {
         data_dir: data_dir.clone(),
         rpc_addr,
+        rpc_access,
         genesis,
         dev,
         mining: if mine {
@@ -689,9 +841,10 @@ async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
         None => "off".to_string(),
     };
     println!(
-        "Salus node: data {}  RPC http://{1}  ws://{1}  mining {mine}  P2P {p2p}",
+        "Salus node: data {}  RPC http://{1}  ws://{1}  RPC cookie {2}  mining {mine}  P2P {p2p}",
         data_dir.display(),
-        node.rpc_addr
+        node.rpc_addr,
+        node.cookie.path().display()
     );
     use std::io::Write;
     std::io::stdout().flush()?;
@@ -734,19 +887,31 @@ fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// Where a dev node serves: JSON-RPC (and who may call it) and metrics.
+struct DevEndpoints {
+    rpc_addr: std::net::SocketAddr,
+    rpc_access: service::RpcAccess,
+    metrics_addr: Option<std::net::SocketAddr>,
+}
+
 async fn run_dev(
     data_dir: PathBuf,
     block_time_ms: u64,
     threads: usize,
     blocks: Option<u64>,
-    rpc_addr: std::net::SocketAddr,
-    metrics_addr: Option<std::net::SocketAddr>,
+    endpoints: DevEndpoints,
     network: Option<salus_node::network::NetworkConfig>,
 ) -> anyhow::Result<()> {
+    let DevEndpoints {
+        rpc_addr,
+        rpc_access,
+        metrics_addr,
+    } = endpoints;
     let miner = derive_key(DEV_MNEMONIC, 0)?.address();
     let config = service::NodeConfig {
         data_dir: data_dir.clone(),
         rpc_addr,
+        rpc_access,
         genesis: GenesisConfig::dev(),
         dev: true,
         mining: match (blocks, block_time_ms) {
@@ -776,6 +941,11 @@ async fn run_dev(
     writeln!(banner, "Salus dev chain (chain id {chain_id})")?;
     writeln!(banner, "Data directory: {}", data_dir.display())?;
     writeln!(banner, "RPC: http://{0}  ws://{0}", node.rpc_addr)?;
+    writeln!(
+        banner,
+        "RPC cookie: {} (operator token for net_addPeer, net_banPeer, net_unbanPeer)",
+        node.cookie.path().display()
+    )?;
     if let Some(addr) = node.metrics_addr {
         writeln!(banner, "Metrics: http://{addr}/metrics")?;
     }

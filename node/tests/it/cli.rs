@@ -156,11 +156,26 @@ fn deploy_call_and_query_a_contract_through_the_cli() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("CounterError::NotOwner"));
 }
 
+/// A file holding the public dev mnemonic (mnemonics are not taken on the command line).
+fn dev_mnemonic_file(node: &DevProcess) -> String {
+    let path = node.dir.path().join("dev-mnemonic.txt");
+    std::fs::write(
+        &path,
+        "test test test test test test test test test test test junk\n",
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
 #[test]
 fn keys_are_created_imported_listed_and_private() {
     let node = start_dev_node();
-    let created = stdout(&salus(&node, &["key", "new", "--name", "clinic"]));
+    let created = stdout(&salus(
+        &node,
+        &["key", "new", "--name", "clinic", "--insecure-plaintext"],
+    ));
     assert!(created.starts_with("clinic: 0x"), "{created}");
+    let mnemonic = dev_mnemonic_file(&node);
     let imported = stdout(&salus(
         &node,
         &[
@@ -168,10 +183,11 @@ fn keys_are_created_imported_listed_and_private() {
             "import",
             "--name",
             "dev-one",
-            "--mnemonic",
-            "test test test test test test test test test test test junk",
+            "--mnemonic-file",
+            &mnemonic,
             "--index",
             "1",
+            "--insecure-plaintext",
         ],
     ));
     assert!(
@@ -183,7 +199,10 @@ fn keys_are_created_imported_listed_and_private() {
         listed.contains("clinic") && listed.contains("dev-one"),
         "{listed}"
     );
-    let duplicate = salus(&node, &["key", "new", "--name", "clinic"]);
+    let duplicate = salus(
+        &node,
+        &["key", "new", "--name", "clinic", "--insecure-plaintext"],
+    );
     assert!(!duplicate.status.success());
     #[cfg(unix)]
     {
@@ -228,19 +247,21 @@ fn an_encrypted_key_signs_only_with_its_password() {
         }
         command.output().unwrap()
     };
+    let mnemonic = dev_mnemonic_file(&node);
+    // Encrypted by default: without a password (and no terminal to prompt on) nothing is stored.
     let import = [
         "key",
         "import",
         "--name",
         "sealed",
-        "--mnemonic",
-        "test test test test test test test test test test test junk",
+        "--mnemonic-file",
+        &mnemonic,
         "--index",
         "2",
-        "--encrypt",
     ];
     let refused = with_password(&import, None);
     assert!(!refused.status.success());
+    assert!(!node.dir.path().join("keys/sealed.key").exists());
     let imported = stdout(&with_password(&import, Some("correct horse")));
     assert!(
         imported.contains("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"),

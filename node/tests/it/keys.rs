@@ -1,0 +1,514 @@
+//! `salus key` on the real binary, without a node: keys are encrypted unless asked otherwise,
+//! files and their directory are private, Ethereum keystore v3 files import (the Web3 Secret
+//! Storage test vectors) and export, altered or costly keystores are refused, and no private key
+//! or mnemonic is taken as a command-line argument.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+/// The private key and address of the Web3 Secret Storage test vectors (password
+/// "testpassword").
+const VECTOR_SECRET: &str = "7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f5cf6c7514fe9d";
+const VECTOR_ADDRESS: &str = "0x008AeEda4D805471dF9b2A5B0f38A0C3bCBA786b";
+
+/// The Web3 Secret Storage Definition's PBKDF2-SHA-256 test vector.
+const PBKDF2_VECTOR: &str = r#"{
+  "crypto": {
+    "cipher": "aes-128-ctr",
+    "cipherparams": { "iv": "6087dab2f9fdbbfaddc31a909735c1e6" },
+    "ciphertext": "5318b4d5bcd28de64ee5559e671353e16f075ecae9f99c7a79a38af5f869aa46",
+    "kdf": "pbkdf2",
+    "kdfparams": {
+      "c": 262144,
+      "dklen": 32,
+      "prf": "hmac-sha256",
+      "salt": "ae3cd4e7013836a3df6bd7241b12db061dbe2c6785853cce422d148a624ce0bd"
+    },
+    "mac": "517ead924a9d0dc3124507e3393d175ce3ff7c1e96529c6c555ce9e51205e9b2"
+  },
+  "id": "3198bc9c-6672-5ab3-d995-4942343ae5b6",
+  "version": 3
+}"#;
+
+/// The Web3 Secret Storage Definition's scrypt test vector (as the Ethereum wiki gave it and geth
+/// tests it).
+const SCRYPT_VECTOR: &str = r#"{
+  "crypto": {
+    "cipher": "aes-128-ctr",
+    "cipherparams": { "iv": "83dbcc02d8ccb40e466191a123791e0e" },
+    "ciphertext": "d172bf743a674da9cdad04534d56926ef8358534d458fffccd4e6ad2fbde479c",
+    "kdf": "scrypt",
+    "kdfparams": {
+      "dklen": 32,
+      "n": 262144,
+      "r": 1,
+      "p": 8,
+      "salt": "ab0c7876052600dd703518d6fc3fe8984592145b591fc8fb5c6d43190334ba19"
+    },
+    "mac": "2103ac29920d71da29f15d75b4a16dbe95cfd7ff8faea1056c33131d846e3097"
+  },
+  "id": "3198bc9c-6672-5ab3-d995-4942343ae5b6",
+  "version": 3
+}"#;
+
+const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
+/// Dev account 0 of the public mnemonic (funded on dev chains; never a real key).
+const DEV_ZERO_SECRET: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const DEV_ZERO_ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+
+/// A key directory of its own, and the `salus` binary run against it.
+struct KeyHome {
+    dir: TempDir,
+}
+
+impl KeyHome {
+    fn new() -> KeyHome {
+        KeyHome {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn keys(&self) -> PathBuf {
+        self.dir.path().join("keys")
+    }
+
+    fn key_file(&self, name: &str) -> PathBuf {
+        self.keys().join(format!("{name}.key"))
+    }
+
+    /// A file in the test directory (outside the key directory).
+    fn write(&self, name: &str, contents: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+
+    /// Runs `salus` with no password in the environment; `stdin` (a pipe, never a terminal) is
+    /// given or empty.
+    fn salus(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_salus"))
+            .args(args)
+            .env("SALUS_KEYS", self.keys())
+            .env("RUST_LOG", "warn")
+            .env_remove("SALUS_KEY_PASSWORD")
+            .env_remove("SALUS_KEY_PASSWORD_FILE")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            // Dropping the handle closes the pipe.
+            let mut pipe = child.stdin.take().unwrap();
+            pipe.write_all(input.as_bytes()).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn succeeded(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn failed(output: &Output) -> String {
+    assert!(
+        !output.status.success(),
+        "succeeded: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// The key a stored key file opens to, with `password` when it is encrypted.
+fn stored_secret(path: &Path, password: Option<&str>) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let key = salus_node::keystore::open(&text, password.map(str::as_bytes)).unwrap();
+    hex::encode(key.to_bytes())
+}
+
+#[test]
+fn a_new_key_is_encrypted_unless_plaintext_is_asked_for() {
+    let home = KeyHome::new();
+    let refused = failed(&home.salus(&["key", "new", "--name", "clinic"], None));
+    assert!(
+        refused.contains("not a terminal")
+            && refused.contains("--password-stdin")
+            && refused.contains("--insecure-plaintext"),
+        "{refused}"
+    );
+    assert!(!home.key_file("clinic").exists());
+
+    let created = succeeded(&home.salus(
+        &["key", "new", "--name", "clinic", "--password-stdin"],
+        Some("correct horse\n"),
+    ));
+    assert!(created.starts_with("clinic: 0x"), "{created}");
+    let sealed = std::fs::read_to_string(home.key_file("clinic")).unwrap();
+    assert!(
+        sealed.contains("\"cipher\": \"xchacha20poly1305\""),
+        "{sealed}"
+    );
+    let secret = stored_secret(&home.key_file("clinic"), Some("correct horse"));
+    assert!(!sealed.contains(&secret));
+
+    succeeded(&home.salus(
+        &["key", "new", "--name", "script", "--insecure-plaintext"],
+        None,
+    ));
+    let plain = std::fs::read_to_string(home.key_file("script")).unwrap();
+    assert!(
+        plain.starts_with("0x") && plain.trim().len() == 66,
+        "{plain}"
+    );
+
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&home.keys()), 0o700);
+        assert_eq!(mode(&home.key_file("clinic")), 0o600);
+        assert_eq!(mode(&home.key_file("script")), 0o600);
+    }
+    let listed = succeeded(&home.salus(&["key", "list"], None));
+    assert!(
+        listed.contains("clinic") && listed.contains("script"),
+        "{listed}"
+    );
+    // An empty password is no password.
+    let empty = failed(&home.salus(
+        &["key", "new", "--name", "empty", "--password-stdin"],
+        Some("\n"),
+    ));
+    assert!(empty.contains("empty"), "{empty}");
+}
+
+#[test]
+fn the_web3_secret_storage_vectors_import_with_their_address() {
+    let home = KeyHome::new();
+    for (name, vector) in [("pbkdf2", PBKDF2_VECTOR), ("scrypt", SCRYPT_VECTOR)] {
+        let file = home.write(&format!("{name}.json"), vector);
+        let imported = succeeded(&home.salus(
+            &[
+                "key",
+                "import",
+                "--name",
+                name,
+                "--keystore",
+                &file,
+                "--password-stdin",
+            ],
+            Some("testpassword\n"),
+        ));
+        assert!(imported.contains(VECTOR_ADDRESS), "{imported}");
+        // The key file keeps the keystore's password.
+        assert_eq!(
+            stored_secret(&home.key_file(name), Some("testpassword")),
+            VECTOR_SECRET
+        );
+    }
+    let file = home.write("plain.json", PBKDF2_VECTOR);
+    succeeded(&home.salus(
+        &[
+            "key",
+            "import",
+            "--name",
+            "plain",
+            "--keystore",
+            &file,
+            "--password-stdin",
+            "--insecure-plaintext",
+        ],
+        Some("testpassword\n"),
+    ));
+    assert_eq!(stored_secret(&home.key_file("plain"), None), VECTOR_SECRET);
+
+    let no_password = failed(&home.salus(
+        &["key", "import", "--name", "wrong", "--keystore", &file],
+        None,
+    ));
+    assert!(
+        no_password.contains("not a terminal") && no_password.contains("--password-stdin"),
+        "{no_password}"
+    );
+    let wrong = failed(&home.salus(
+        &[
+            "key",
+            "import",
+            "--name",
+            "wrong",
+            "--keystore",
+            &file,
+            "--password-stdin",
+        ],
+        Some("not the password\n"),
+    ));
+    assert!(wrong.contains("wrong password"), "{wrong}");
+    assert!(!home.key_file("wrong").exists());
+}
+
+#[test]
+fn an_exported_keystore_imports_back_to_the_same_key() {
+    let home = KeyHome::new();
+    let secret_file = home.write("secret.txt", &format!("0x{DEV_ZERO_SECRET}\n"));
+    succeeded(&home.salus(
+        &[
+            "key",
+            "import",
+            "--name",
+            "original",
+            "--private-key-file",
+            &secret_file,
+            "--password-stdin",
+        ],
+        Some("first password\n"),
+    ));
+    let out = home.dir.path().join("original.json");
+    let out_arg = out.to_str().unwrap();
+    // Exporting an encrypted key needs its password, which then seals the keystore too.
+    let wrong = failed(&home.salus(
+        &[
+            "key",
+            "export",
+            "original",
+            "--keystore",
+            out_arg,
+            "--password-stdin",
+        ],
+        Some("another\n"),
+    ));
+    assert!(wrong.contains("wrong password"), "{wrong}");
+    assert!(!out.exists());
+    let exported = succeeded(&home.salus(
+        &[
+            "key",
+            "export",
+            "original",
+            "--keystore",
+            out_arg,
+            "--password-stdin",
+        ],
+        Some("first password\n"),
+    ));
+    assert!(exported.contains(DEV_ZERO_ADDRESS), "{exported}");
+    #[cfg(unix)]
+    assert_eq!(mode(&out), 0o600);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(json["version"], 3);
+    assert_eq!(json["address"], DEV_ZERO_ADDRESS[2..].to_lowercase());
+    assert_eq!(json["crypto"]["cipher"], "aes-128-ctr");
+    assert_eq!(json["crypto"]["kdf"], "scrypt");
+    assert!(
+        !std::fs::read_to_string(&out)
+            .unwrap()
+            .contains(DEV_ZERO_SECRET)
+    );
+    // An existing file is never overwritten.
+    let again = failed(&home.salus(
+        &[
+            "key",
+            "export",
+            "original",
+            "--keystore",
+            out_arg,
+            "--password-stdin",
+        ],
+        Some("first password\n"),
+    ));
+    assert!(again.contains("exists"), "{again}");
+
+    let imported = succeeded(&home.salus(
+        &[
+            "key",
+            "import",
+            "--name",
+            "back",
+            "--keystore",
+            out_arg,
+            "--password-stdin",
+        ],
+        Some("first password\n"),
+    ));
+    assert!(imported.contains(DEV_ZERO_ADDRESS), "{imported}");
+    assert_eq!(
+        stored_secret(&home.key_file("back"), Some("first password")),
+        DEV_ZERO_SECRET
+    );
+
+    // A plaintext key is exported under a new password.
+    succeeded(&home.salus(
+        &[
+            "key",
+            "import",
+            "--name",
+            "loose",
+            "--private-key-file",
+            &secret_file,
+            "--insecure-plaintext",
+        ],
+        None,
+    ));
+    let loose_out = home.dir.path().join("loose.json");
+    succeeded(&home.salus(
+        &[
+            "key",
+            "export",
+            "loose",
+            "--keystore",
+            loose_out.to_str().unwrap(),
+            "--password-stdin",
+        ],
+        Some("new password\n"),
+    ));
+    let text = std::fs::read_to_string(&loose_out).unwrap();
+    let key = salus_node::keystore::ethereum::decrypt(&text, b"new password").unwrap();
+    assert_eq!(hex::encode(key.to_bytes()), DEV_ZERO_SECRET);
+}
+
+#[test]
+fn a_tampered_keystore_is_refused_by_its_mac() {
+    let home = KeyHome::new();
+    let tampered = PBKDF2_VECTOR.replace(
+        "5318b4d5bcd28de64ee5559e671353e16f075ecae9f99c7a79a38af5f869aa46",
+        "5318b4d5bcd28de64ee5559e671353e16f075ecae9f99c7a79a38af5f869aa47",
+    );
+    let file = home.write("tampered.json", &tampered);
+    let refused = failed(&home.salus(
+        &[
+            "key",
+            "import",
+            "--name",
+            "tampered",
+            "--keystore",
+            &file,
+            "--password-stdin",
+        ],
+        Some("testpassword\n"),
+    ));
+    assert!(refused.contains("MAC does not match"), "{refused}");
+    assert!(!home.key_file("tampered").exists());
+}
+
+#[test]
+fn a_keystore_demanding_a_huge_scrypt_cost_is_refused_before_any_work() {
+    let home = KeyHome::new();
+    // n = 2^30 would need 128 GiB (128 · n · r) and hours: the limit refuses it before deriving.
+    let costly = SCRYPT_VECTOR.replace("\"n\": 262144", "\"n\": 1073741824");
+    let file = home.write("costly.json", &costly);
+    let refused = failed(&home.salus(
+        &[
+            "key",
+            "import",
+            "--name",
+            "costly",
+            "--keystore",
+            &file,
+            "--password-stdin",
+        ],
+        Some("testpassword\n"),
+    ));
+    assert!(
+        refused.contains("too costly") && refused.contains("refused before deriving"),
+        "{refused}"
+    );
+    assert!(!home.key_file("costly").exists());
+}
+
+#[test]
+fn private_keys_and_mnemonics_are_not_taken_as_arguments() {
+    let home = KeyHome::new();
+    for args in [
+        vec![
+            "key",
+            "import",
+            "--name",
+            "argv",
+            "--private-key",
+            DEV_ZERO_SECRET,
+            "--insecure-plaintext",
+        ],
+        vec![
+            "key",
+            "import",
+            "--name",
+            "argv",
+            "--mnemonic",
+            DEV_MNEMONIC,
+            "--insecure-plaintext",
+        ],
+        vec!["key", "derive", "--mnemonic", DEV_MNEMONIC],
+    ] {
+        let refused = failed(&home.salus(&args, None));
+        assert!(
+            refused.contains("not taken on the command line"),
+            "{args:?}: {refused}"
+        );
+    }
+    assert!(!home.key_file("argv").exists());
+    let private_key = format!("0x{DEV_ZERO_SECRET}");
+    let refused = failed(&home.salus(
+        &[
+            "tx",
+            "transfer",
+            "--from",
+            &private_key,
+            "--to",
+            "0x0000000000000000000000000000000000000042",
+            "--amount",
+            "1",
+        ],
+        None,
+    ));
+    assert!(refused.contains("does not take private keys"), "{refused}");
+
+    // From stdin instead: a key, a mnemonic.
+    let imported = succeeded(&home.salus(
+        &[
+            "key",
+            "import",
+            "--name",
+            "piped",
+            "--private-key-file",
+            "-",
+            "--insecure-plaintext",
+        ],
+        Some(&format!("{private_key}\n")),
+    ));
+    assert!(imported.contains(DEV_ZERO_ADDRESS), "{imported}");
+    let derived = succeeded(&home.salus(
+        &["key", "derive", "--mnemonic-file", "-", "--index", "1"],
+        Some(&format!("{DEV_MNEMONIC}\n")),
+    ));
+    assert_eq!(derived.trim(), "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+    // stdin carries one secret only.
+    let both = failed(&home.salus(
+        &[
+            "key",
+            "import",
+            "--name",
+            "both",
+            "--private-key-file",
+            "-",
+            "--password-stdin",
+        ],
+        Some(&format!("{private_key}\npassword\n")),
+    ));
+    assert!(both.contains("not both"), "{both}");
+}

@@ -153,6 +153,48 @@ pub struct MetricsSection {
 pub struct RpcSection {
     /// Listen address, e.g. `"127.0.0.1:8650"`.
     pub addr: Option<String>,
+    /// Host names the server answers to besides `localhost`, `127.0.0.1`, `[::1]` and IP
+    /// addresses: `name` (any port), `name:port`, or `"*"` for any (behind a proxy that checks
+    /// `Host` itself). A request with another `Host` gets 403.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Browser origins allowed to call (`"http://localhost:3000"`), or `"*"` for any; none by
+    /// default. A request carrying another `Origin` gets 403.
+    pub cors: Option<Vec<String>>,
+}
+
+impl RpcSection {
+    /// Who may knock on the RPC server's doors; flags (when given) replace the file's lists.
+    ///
+    /// # Errors
+    /// [`ConfigError::BadValue`] naming `rpc.allowed_hosts` or `rpc.cors` and the bad entry.
+    pub fn access(
+        &self,
+        host_flags: &[String],
+        cors_flags: &[String],
+    ) -> Result<crate::service::RpcAccess, ConfigError> {
+        use crate::service::doors::{AllowedHosts, AllowedOrigins};
+        let pick = |flags: &[String], file: &Option<Vec<String>>| {
+            if flags.is_empty() {
+                file.clone().unwrap_or_default()
+            } else {
+                flags.to_vec()
+            }
+        };
+        let hosts = pick(host_flags, &self.allowed_hosts);
+        let origins = pick(cors_flags, &self.cors);
+        Ok(crate::service::RpcAccess {
+            allowed_hosts: AllowedHosts::parse(&hosts).map_err(|error| ConfigError::BadValue {
+                key: "rpc.allowed_hosts",
+                value: hosts.join(", "),
+                reason: error.to_string(),
+            })?,
+            cors: AllowedOrigins::parse(&origins).map_err(|error| ConfigError::BadValue {
+                key: "rpc.cors",
+                value: origins.join(", "),
+                reason: error.to_string(),
+            })?,
+        })
+    }
 }
 
 /// `[mining]`.
@@ -269,6 +311,39 @@ mod tests {
         let parsed: ConfigFile =
             toml::from_str("genesis = \"dev\"\n[mining]\nenabled = true\nthreads = 2\n").unwrap();
         assert_eq!(parsed.mining.threads, Some(2));
+    }
+
+    #[test]
+    fn rpc_doors_are_configured_by_file_or_flags_and_bad_entries_are_named() {
+        let file: ConfigFile = toml::from_str(
+            "[rpc]\nallowed_hosts = [\"node.example.org\"]\ncors = [\"http://localhost:3000\"]\n",
+        )
+        .unwrap();
+        let access = file.rpc.access(&[], &[]).unwrap();
+        assert!(access.allowed_hosts.allows("node.example.org:8650"));
+        assert!(!access.allowed_hosts.allows("evil.example"));
+        assert!(access.cors.allows("http://localhost:3000"));
+        let flagged = file
+            .rpc
+            .access(&["other.example.org".to_string()], &[])
+            .unwrap();
+        assert!(!flagged.allowed_hosts.allows("node.example.org"));
+        assert!(flagged.allowed_hosts.allows("other.example.org"));
+        let error = file
+            .rpc
+            .access(&[], &["localhost:3000".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("rpc.cors") && error.contains("localhost:3000"),
+            "{error}"
+        );
+        let error = file
+            .rpc
+            .access(&["bad host".to_string()], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("rpc.allowed_hosts"), "{error}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod keystore;
 pub mod mempool;
 pub mod mining;
 pub mod network;
+pub mod rpc_cookie;
 pub mod service;
 pub mod signature_cache;
 pub mod state_tree;

@@ -30,6 +30,12 @@ pub struct Metrics {
     pub last_import_micros: AtomicU64,
     /// Connected peers.
     pub peers: AtomicU64,
+    /// Dry runs (`state_call`) executing now, historical replay included.
+    pub dry_runs_running: AtomicU64,
+    /// Dry runs refused because every place was taken for too long.
+    pub dry_runs_busy: AtomicU64,
+    /// Dry runs answered with a timeout.
+    pub dry_runs_timed_out: AtomicU64,
 }
 
 impl Metrics {
@@ -134,6 +140,24 @@ pub fn render(state: &NodeState) -> String {
         "gauge",
         "Duration of the last block import.",
         metrics.last_import_micros.load(Ordering::Relaxed),
+    );
+    metric(
+        "salus_rpc_dry_runs_running",
+        "gauge",
+        "Dry runs (state_call) executing now, historical replay included.",
+        metrics.dry_runs_running.load(Ordering::Relaxed),
+    );
+    metric(
+        "salus_rpc_dry_runs_busy_total",
+        "counter",
+        "Dry runs refused as busy: every place was taken for too long.",
+        metrics.dry_runs_busy.load(Ordering::Relaxed),
+    );
+    metric(
+        "salus_rpc_dry_runs_timed_out_total",
+        "counter",
+        "Dry runs answered with a timeout.",
+        metrics.dry_runs_timed_out.load(Ordering::Relaxed),
     );
     metric(
         "salus_state_node_cache_hits_total",

@@ -4,9 +4,18 @@
 //! of one).
 
 mod admission;
+pub mod doors;
 pub mod metrics;
 mod rpc;
+mod rpc_guard;
+pub mod rpc_limits;
 pub mod views;
+
+pub use doors::RpcAccess;
+pub use rpc_limits::{
+    EVENT_SUBSCRIPTION_BUFFER, HEAD_SUBSCRIPTION_BUFFER, MAX_RPC_BATCH, MAX_RPC_CONNECTIONS,
+    MAX_RPC_REQUEST_BYTES, MAX_RPC_RESPONSE_BYTES,
+};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,19 +44,6 @@ fn admission_failed() -> AdmissionError {
 /// for one block: blocks are charged the fuel used, typically well below the limits.
 pub const SELECTION_FUEL_BLOCKS: u64 = 2;
 
-/// Most bytes of one JSON-RPC request: a deploy of the largest contract, hex-encoded, with room.
-pub const MAX_RPC_REQUEST_BYTES: u32 = 2 * 1024 * 1024;
-/// Most bytes of one JSON-RPC response.
-pub const MAX_RPC_RESPONSE_BYTES: u32 = 16 * 1024 * 1024;
-/// Most calls in one JSON-RPC batch.
-pub const MAX_RPC_BATCH: u32 = 64;
-/// Most concurrent RPC connections.
-pub const MAX_RPC_CONNECTIONS: u32 = 256;
-/// Headers buffered per subscriber before a slow one starts missing heads.
-pub const HEAD_SUBSCRIPTION_BUFFER: usize = 256;
-/// Events buffered per subscriber before a slow one starts missing events.
-pub const EVENT_SUBSCRIPTION_BUFFER: usize = 4_096;
-
 /// When a node mines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mining {
@@ -68,10 +64,12 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// Address of the JSON-RPC server (HTTP and WebSocket); port 0 picks a free one.
     pub rpc_addr: SocketAddr,
+    /// Host names and browser origins the RPC server answers besides the local ones.
+    pub rpc_access: RpcAccess,
     /// The chain.
     pub genesis: GenesisConfig,
-    /// Dev chain: `dev_*` methods answer (and only when the RPC address is a loopback address:
-    /// they move the chain's clock and mine at will).
+    /// Dev chain: `dev_*` methods answer (they move the chain's clock and mine at will; on any
+    /// other chain they do not exist).
     pub dev: bool,
     /// When to mine.
     pub mining: Mining,
@@ -97,6 +95,9 @@ pub enum NodeError {
     /// Block import failed.
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// The RPC cookie could not be written.
+    #[error(transparent)]
+    Cookie(#[from] crate::rpc_cookie::CookieError),
     /// The RPC server could not start (e.g. the port is taken).
     #[error("cannot serve JSON-RPC on {addr}: {reason}")]
     Rpc {
@@ -154,14 +155,14 @@ struct BlockThread {
 impl BlockThread {
     fn start() -> BlockThread {
         let (jobs, receiver) = std::sync::mpsc::channel::<BlockJob>();
-        std::thread::Builder::new()
-            .name("block-producer".into())
-            .spawn(move || {
-                for job in receiver {
-                    job();
-                }
-            })
-            .expect("the block thread starts");
+        // Building and importing blocks executes contracts: the thread has the native stack
+        // the execution limits allow for.
+        salus_runtime::native_stack::spawn("block-producer", move || {
+            for job in receiver {
+                job();
+            }
+        })
+        .expect("the block thread starts");
         BlockThread {
             jobs: Mutex::new(jobs),
         }
@@ -689,6 +690,8 @@ pub struct RunningNode {
     pub rpc_addr: SocketAddr,
     /// The bound metrics address, if metrics are served.
     pub metrics_addr: Option<SocketAddr>,
+    /// The operator's token, in `DATA_DIR/.cookie` (removed at a clean stop).
+    pub cookie: Arc<crate::rpc_cookie::RpcCookie>,
     tasks: JoinSet<(&'static str, Result<(), String>)>,
     server: jsonrpsee::server::ServerHandle,
 }
@@ -699,14 +702,32 @@ pub struct RunningNode {
 /// [`NodeError`] if the chain cannot be opened or the RPC port cannot be bound.
 pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let state = NodeState::open(config.clone())?;
+    // After the database is open (and locked): one node per data directory writes the cookie.
+    let cookie = Arc::new(crate::rpc_cookie::RpcCookie::create(&config.data_dir)?);
     let server_config = jsonrpsee::server::ServerConfig::builder()
         .max_request_body_size(MAX_RPC_REQUEST_BYTES)
         .max_response_body_size(MAX_RPC_RESPONSE_BYTES)
         .max_connections(MAX_RPC_CONNECTIONS)
         .set_batch_request_config(jsonrpsee::server::BatchRequestConfig::Limit(MAX_RPC_BATCH))
+        .max_subscriptions_per_connection(rpc_limits::MAX_SUBSCRIPTIONS_PER_CONNECTION)
+        .set_first_request_timeout(Some(rpc_limits::RPC_FIRST_REQUEST_TIMEOUT))
+        .enable_ws_ping(
+            jsonrpsee::server::PingConfig::new()
+                .ping_interval(rpc_limits::WS_PING_INTERVAL)
+                .inactive_limit(rpc_limits::WS_INACTIVE_LIMIT)
+                .max_failures(rpc_limits::WS_MAX_MISSED_PINGS),
+        )
         .build();
     let server = jsonrpsee::server::Server::builder()
         .set_config(server_config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(doors::DoorsLayer::new(
+            config.rpc_access.clone(),
+            cookie.clone(),
+        )))
+        .set_rpc_middleware(
+            jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
+                .layer_fn(rpc_guard::RpcGuard::new),
+        )
         .build(config.rpc_addr)
         .await
         .map_err(|error| NodeError::Rpc {
@@ -766,6 +787,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         state,
         rpc_addr,
         metrics_addr,
+        cookie,
         tasks,
         server,
     })
@@ -801,6 +823,7 @@ impl RunningNode {
         let _mining = self.state.mining.lock().await;
         let _ = self.server.stop();
         self.tasks.shutdown().await;
+        self.cookie.remove();
         result
     }
 }

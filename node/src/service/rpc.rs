@@ -1,5 +1,7 @@
 //! The JSON-RPC server: the node's side of `salus_client::rpc::SalusApi`. Malformed input gets
-//! a JSON-RPC error object naming the problem; nothing here can crash the node.
+//! a JSON-RPC error object naming the problem and the field; nothing here can crash the node.
+//! Dry runs are bounded in fuel, time and concurrency; historical state and event scans read
+//! the store without the chain's lock (limits in [`super::rpc_limits`]).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -17,17 +19,28 @@ use salus_primitives::{Address, BlockHeader, Hash, SignedTransaction, StateKey};
 use salus_runtime::wasm::TransactionEnv;
 use salus_runtime::{BlockContext, State};
 
+use super::rpc_limits::{
+    DRY_RUN_DEFAULT_FUEL, DRY_RUN_QUEUE_WAIT, DRY_RUN_TIMEOUT, MAX_BAN_SECONDS,
+    MAX_CONCURRENT_DRY_RUNS, MAX_DEV_CLOCK_OFFSET_MS, MAX_DEV_MINE_BLOCKS, MAX_EVENTS_PER_PAGE,
+    MAX_EVENTS_SCANNED,
+};
 use super::{NodeState, views};
 use crate::network::{NetworkCommand, NetworkHandle};
 
 /// JSON-RPC error codes.
-mod codes {
+pub(super) mod codes {
     /// Invalid parameters (JSON-RPC standard).
     pub const INVALID_PARAMS: i32 = -32602;
     /// The transaction was refused by the pool.
     pub const TRANSACTION_REFUSED: i32 = -32010;
     /// A `dev_*` method on a chain that is not a dev chain.
     pub const NOT_A_DEV_CHAIN: i32 = -32020;
+    /// An operator method (peers, bans) without the node's cookie token.
+    pub const UNAUTHORIZED: i32 = -32030;
+    /// The call took longer than its limit.
+    pub const TIMEOUT: i32 = -32040;
+    /// Every place for this kind of call is taken: retry later.
+    pub const BUSY: i32 = -32050;
     /// The node failed internally (storage).
     pub const INTERNAL: i32 = -32603;
 }
@@ -55,52 +68,102 @@ fn parse_hex(text: &str, what: &str) -> RpcResult<Vec<u8>> {
         .map_err(|_| invalid(format!("{what}: not hex")))
 }
 
+/// A SCALE-encoded signed transaction, all of it: bytes after the transaction are refused (a
+/// transaction has one encoding, and its hash covers exactly those bytes).
+fn decode_transaction(bytes: &[u8]) -> Result<SignedTransaction, String> {
+    let mut input = bytes;
+    let transaction = SignedTransaction::decode(&mut input)
+        .map_err(|error| format!("transaction does not decode: {error}"))?;
+    if !input.is_empty() {
+        let count = input.len();
+        let plural = if count == 1 { "" } else { "s" };
+        return Err(format!(
+            "transaction: {count} trailing byte{plural} after its encoding"
+        ));
+    }
+    Ok(transaction)
+}
+
+fn busy(message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(codes::BUSY, message.into(), None::<()>)
+}
+
+fn timed_out(message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(codes::TIMEOUT, message.into(), None::<()>)
+}
+
 /// Serves the API over a node.
 pub struct RpcHandler {
     state: Arc<NodeState>,
+    /// Places for dry runs executing at once ([`MAX_CONCURRENT_DRY_RUNS`]).
+    dry_runs: Arc<tokio::sync::Semaphore>,
+}
+
+/// Counts a dry run as running while it lives (on the blocking thread that runs it).
+struct RunningDryRun(Arc<NodeState>);
+
+impl RunningDryRun {
+    fn start(state: Arc<NodeState>) -> RunningDryRun {
+        state
+            .metrics
+            .dry_runs_running
+            .fetch_add(1, Ordering::Relaxed);
+        RunningDryRun(state)
+    }
+}
+
+impl Drop for RunningDryRun {
+    fn drop(&mut self) {
+        self.0
+            .metrics
+            .dry_runs_running
+            .fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl RpcHandler {
     pub fn new(state: Arc<NodeState>) -> Self {
-        RpcHandler { state }
+        RpcHandler {
+            state,
+            dry_runs: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_DRY_RUNS)),
+        }
     }
 
+    /// A block's header by canonical number or by hash. Reads the store, not the chain: no
+    /// lock (each read sees a block boundary; a header never changes).
     fn resolve(&self, id: &BlockId) -> RpcResult<Option<BlockHeader>> {
-        let chain = self.state.chain();
+        let store = &self.state.store;
         let hash = match id {
-            BlockId::Number(number) => {
-                match chain.store().canonical_hash(*number).map_err(internal)? {
-                    Some(hash) => hash,
-                    None => return Ok(None),
-                }
-            }
+            BlockId::Number(number) => match store.canonical_hash(*number).map_err(internal)? {
+                Some(hash) => hash,
+                None => return Ok(None),
+            },
             BlockId::Hash(text) => parse_hash(text, "block hash")?,
         };
-        chain.store().header(&hash).map_err(internal)
+        store.header(&hash).map_err(internal)
     }
 
-    /// The network, for the operator's `net_addPeer` / `net_banPeer`: only on a loopback RPC
-    /// address (anyone who can reach a public RPC port must not steer the node's peers).
+    /// The value of `key` in the state after block `header`, read through the state tree at its
+    /// root (no lock: tree nodes never change).
+    fn state_value_at(&self, header: &BlockHeader, key: &StateKey) -> RpcResult<Option<Vec<u8>>> {
+        crate::state_tree::get(&self.state.store, &header.state_root, &key.tree_path())
+            .map_err(internal)
+    }
+
+    /// The network, for the operator's `net_addPeer` / `net_banPeer` / `net_unbanPeer` (the
+    /// RPC middleware lets only requests with the cookie token reach them).
     fn require_network(&self) -> RpcResult<&NetworkHandle> {
-        if !self.state.config.rpc_addr.ip().is_loopback() {
-            return Err(invalid(
-                "net_addPeer, net_banPeer and net_unbanPeer answer only on a loopback RPC address",
-            ));
-        }
         self.state
             .network()
             .ok_or_else(|| invalid("this node has no peer-to-peer network"))
     }
 
+    /// `dev_*` methods exist only on dev chains. (On any RPC address: the Host and Origin
+    /// checks keep web pages out, and whoever reaches a dev node can spend its public dev
+    /// accounts anyway.)
     fn require_dev(&self) -> RpcResult<()> {
-        if self.state.config.dev && self.state.config.rpc_addr.ip().is_loopback() {
+        if self.state.config.dev {
             Ok(())
-        } else if self.state.config.dev {
-            Err(ErrorObjectOwned::owned(
-                codes::NOT_A_DEV_CHAIN,
-                "dev_* methods answer only on a loopback RPC address",
-                None::<()>,
-            ))
         } else {
             Err(ErrorObjectOwned::owned(
                 codes::NOT_A_DEV_CHAIN,
@@ -148,7 +211,13 @@ impl SalusApiServer for RpcHandler {
         let mut heads = self.state.heads.subscribe();
         let sink = pending.accept().await?;
         loop {
-            let head = match heads.recv().await {
+            // An unsubscribed or disconnected client ends the task (and frees its place among
+            // the connection's subscriptions) at once, not at the next head.
+            let received = tokio::select! {
+                () = sink.closed() => return Ok(()),
+                received = heads.recv() => received,
+            };
+            let head = match received {
                 Ok(head) => head,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
@@ -162,8 +231,7 @@ impl SalusApiServer for RpcHandler {
 
     async fn tx_submit(&self, raw: String) -> RpcResult<String> {
         let bytes = parse_hex(&raw, "transaction")?;
-        let transaction = SignedTransaction::decode(&mut &bytes[..])
-            .map_err(|error| invalid(format!("transaction does not decode: {error}")))?;
+        let transaction = decode_transaction(&bytes).map_err(invalid)?;
         // Signature recovery and the pool's locks stay off the async reactor: on blocking
         // threads, submissions verify on every core while the reactor keeps serving.
         self.state
@@ -189,8 +257,7 @@ impl SalusApiServer for RpcHandler {
             .map(|raw| {
                 let bytes =
                     parse_hex(raw, "transaction").map_err(|error| error.message().to_string())?;
-                let transaction = SignedTransaction::decode(&mut &bytes[..])
-                    .map_err(|error| format!("transaction does not decode: {error}"))?;
+                let transaction = decode_transaction(&bytes)?;
                 transactions.push(transaction);
                 Ok(())
             })
@@ -290,12 +357,10 @@ impl SalusApiServer for RpcHandler {
         let account = match at {
             None => self.state.chain().account(&address).map_err(internal)?,
             Some(id) => {
-                let header = self.resolve(&id)?.ok_or_else(|| invalid("unknown block"))?;
-                let value = self
-                    .state
-                    .chain()
-                    .state_value_at(&header.state_root, &StateKey::Account(address))
-                    .map_err(internal)?;
+                let header = self
+                    .resolve(&id)?
+                    .ok_or_else(|| invalid("at: unknown block"))?;
+                let value = self.state_value_at(&header, &StateKey::Account(address))?;
                 salus_runtime::state::decode_account(value).map_err(internal)?
             }
         };
@@ -322,11 +387,10 @@ impl SalusApiServer for RpcHandler {
                 .get(&key.to_bytes())
                 .map_err(internal)?,
             Some(id) => {
-                let header = self.resolve(&id)?.ok_or_else(|| invalid("unknown block"))?;
-                self.state
-                    .chain()
-                    .state_value_at(&header.state_root, &key)
-                    .map_err(internal)?
+                let header = self
+                    .resolve(&id)?
+                    .ok_or_else(|| invalid("at: unknown block"))?;
+                self.state_value_at(&header, &key)?
             }
         };
         Ok(value.map(|value| views::hex(&value)))
@@ -340,66 +404,97 @@ impl SalusApiServer for RpcHandler {
             None => 0,
             Some(text) => text
                 .parse()
-                .map_err(|_| invalid("value: not a decimal amount"))?,
+                .map_err(|_| invalid("value: not a decimal amount below 2^128"))?,
+        };
+        let params = &self.state.genesis.params;
+        let fuel = match request.fuel {
+            None => DRY_RUN_DEFAULT_FUEL.min(params.block_fuel_limit),
+            Some(fuel) if fuel > params.block_fuel_limit => {
+                return Err(invalid(format!(
+                    "fuel: {fuel} is above the block fuel limit {}",
+                    params.block_fuel_limit
+                )));
+            }
+            Some(fuel) => fuel,
         };
         let at_header = match &request.at {
-            Some(id) => Some(self.resolve(id)?.ok_or_else(|| invalid("unknown block"))?),
+            Some(id) => Some(
+                self.resolve(id)?
+                    .ok_or_else(|| invalid("at: unknown block"))?,
+            ),
             None => None,
         };
-        let (vm, state, env, fuel) = {
-            let chain = self.state.chain();
-            let head = &chain.head().header;
-            let (state, block): (salus_runtime::SharedState, BlockContext) = match &at_header {
-                None => (
-                    chain.head_state(),
-                    BlockContext {
-                        number: head.number + 1,
-                        timestamp_ms: self.state.now_ms(),
-                        miner: self.state.config.miner,
-                    },
-                ),
-                Some(header) => {
-                    if chain
-                        .store()
-                        .canonical_hash(header.number)
-                        .map_err(internal)?
-                        != Some(header.hash())
-                    {
-                        return Err(invalid("dry runs at a past block need a canonical block"));
-                    }
-                    let historical = crate::historical::HistoricalState::at(
-                        chain.store(),
-                        head.number,
-                        header.number,
-                    )
-                    .map_err(|error| invalid(error.to_string()))?;
-                    (
-                        Arc::new(historical),
-                        BlockContext {
-                            number: header.number,
-                            timestamp_ms: header.timestamp_ms,
-                            miner: header.miner,
-                        },
-                    )
+        // Wait a bounded time for a place; a flood is refused, not queued without bound.
+        let permit =
+            match tokio::time::timeout(DRY_RUN_QUEUE_WAIT, self.dry_runs.clone().acquire_owned())
+                .await
+            {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) => return Err(internal("the dry-run limiter is closed")),
+                Err(_) => {
+                    self.state
+                        .metrics
+                        .dry_runs_busy
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Err(busy(format!(
+                        "busy: {MAX_CONCURRENT_DRY_RUNS} dry runs are running; try again shortly"
+                    )));
                 }
             };
-            let fuel = request
-                .fuel
-                .unwrap_or(chain.params().block_fuel_limit)
-                .min(chain.params().block_fuel_limit);
-            (
-                chain.vm().clone(),
-                state,
-                TransactionEnv::new(chain.params(), block, from),
-                fuel,
-            )
+        let deadline = std::time::Instant::now() + DRY_RUN_TIMEOUT;
+        // What the dry run needs from the chain, under its lock for a moment; the historical
+        // replay and the execution run without it, on a blocking thread.
+        let (vm, head_number) = {
+            let chain = self.state.chain();
+            (chain.vm().clone(), chain.head().header.number)
         };
-        let outcome = tokio::task::spawn_blocking(move || {
+        let block = match &at_header {
+            None => BlockContext {
+                number: head_number + 1,
+                timestamp_ms: self.state.now_ms(),
+                miner: self.state.config.miner,
+            },
+            Some(header) => BlockContext {
+                number: header.number,
+                timestamp_ms: header.timestamp_ms,
+                miner: header.miner,
+            },
+        };
+        let env = TransactionEnv::new(params, block, from);
+        let store = self.state.store.clone();
+        let running = RunningDryRun::start(self.state.clone());
+        let job = tokio::task::spawn_blocking(move || {
+            // Held until the work ends, even if the caller was answered with a timeout first.
+            let _permit = permit;
+            let _running = running;
+            let state: salus_runtime::SharedState = match &at_header {
+                None => Arc::new(store),
+                Some(header) => Arc::new(
+                    crate::historical::HistoricalState::at(&store, header, Some(deadline))
+                        .map_err(|error| invalid(format!("at: {error}")))?,
+                ),
+            };
             vm.dry_run(state, env, contract, input, value, fuel)
-        })
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+                .map_err(|error| match error {
+                    // Not expected while this limiter's places match the VM's dry-run slots;
+                    // answered as a full limiter would be.
+                    salus_runtime::DryRunError::Busy(_) => busy(format!("busy: {error}")),
+                    salus_runtime::DryRunError::Node(error) => internal(error),
+                })
+        });
+        let outcome = match tokio::time::timeout_at(deadline.into(), job).await {
+            Ok(joined) => joined.map_err(internal)??,
+            Err(_) => {
+                self.state
+                    .metrics
+                    .dry_runs_timed_out
+                    .fetch_add(1, Ordering::Relaxed);
+                return Err(timed_out(format!(
+                    "the dry run took longer than {} s",
+                    DRY_RUN_TIMEOUT.as_secs()
+                )));
+            }
+        };
         let (status, failure) = views::status(&outcome.status);
         Ok(CallResultView {
             status,
@@ -408,6 +503,7 @@ impl SalusApiServer for RpcHandler {
             events: outcome.events.iter().map(views::event).collect(),
             fuel_used: outcome.fuel_used,
             fuel_by_host_function: views::fuel_breakdown(&outcome.fuel_breakdown),
+            diagnostic: outcome.diagnostic,
         })
     }
 
@@ -425,14 +521,18 @@ impl SalusApiServer for RpcHandler {
             None => StateKey::Account(parse_address(&key, "address")?),
         };
         let header = match at {
-            Some(id) => self.resolve(&id)?.ok_or_else(|| invalid("unknown block"))?,
+            Some(id) => self
+                .resolve(&id)?
+                .ok_or_else(|| invalid("at: unknown block"))?,
             None => self.state.chain().head().header.clone(),
         };
-        let (proof, value) = self
-            .state
-            .chain()
-            .prove(&header.state_root, &state_key)
-            .map_err(internal)?;
+        // Through the tree at the block's root, without the chain's lock.
+        let (proof, value) = crate::state_tree::prove(
+            &self.state.store,
+            &header.state_root,
+            &state_key.tree_path(),
+        )
+        .map_err(internal)?;
         Ok(ProofView {
             block_hash: header.hash().to_string(),
             state_root: header.state_root.to_string(),
@@ -444,48 +544,34 @@ impl SalusApiServer for RpcHandler {
 
     async fn events_query(&self, filter: EventFilter) -> RpcResult<EventPage> {
         let matcher = EventMatcher::new(&filter)?;
-        let limit = filter
-            .limit
-            .unwrap_or(MAX_EVENTS_PER_PAGE)
-            .clamp(1, MAX_EVENTS_PER_PAGE) as usize;
-        let mut after = match &filter.after {
+        let limit = match filter.limit {
+            None => MAX_EVENTS_PER_PAGE,
+            Some(limit @ 1..=MAX_EVENTS_PER_PAGE) => limit,
+            Some(limit) => {
+                return Err(invalid(format!(
+                    "limit: {limit}; a page holds 1 to {MAX_EVENTS_PER_PAGE} events"
+                )));
+            }
+        } as usize;
+        let after = match &filter.after {
             Some(cursor) => Some(parse_cursor(cursor)?),
             None => None,
         };
-        let chain = self.state.chain();
         let from = filter.from_block.unwrap_or(0);
-        let to = filter.to_block.unwrap_or(chain.head().header.number);
-        let mut events = Vec::new();
-        let mut scanned = 0usize;
-        loop {
-            let batch = chain
-                .store()
-                .contract_events(&matcher.contract, from, to, after, limit)
-                .map_err(internal)?;
-            let exhausted = batch.len() < limit;
-            for indexed in batch {
-                scanned += 1;
-                after = Some(indexed.position);
-                if matcher.matches(&indexed.event) {
-                    events.push(EventRecord {
-                        block_number: indexed.position.number,
-                        transaction_index: indexed.position.transaction,
-                        event_index: indexed.position.event,
-                        transaction_hash: indexed.transaction_hash.to_string(),
-                        event: views::event(&indexed.event),
-                    });
-                    if events.len() == limit {
-                        break;
-                    }
-                }
-            }
-            if exhausted || events.len() == limit || scanned >= MAX_EVENTS_SCANNED {
-                let next = (!exhausted || events.len() == limit)
-                    .then(|| after.map(|p| format!("{}:{}:{}", p.number, p.transaction, p.event)))
-                    .flatten();
-                return Ok(EventPage { events, next });
-            }
+        let to = match filter.to_block {
+            Some(to) => to,
+            None => self.state.chain().head().header.number,
+        };
+        if from > to {
+            return Err(invalid(format!("fromBlock {from} is after toBlock {to}")));
         }
+        // The scan reads the store's event index without the chain's lock (block import and
+        // every other call go on meanwhile; each read sees whole blocks: a block's events are
+        // written in one batch), on a blocking thread, off the async reactor.
+        let store = self.state.store.clone();
+        tokio::task::spawn_blocking(move || scan_events(&store, &matcher, from, to, after, limit))
+            .await
+            .map_err(internal)?
     }
 
     async fn events_subscribe(
@@ -503,7 +589,12 @@ impl SalusApiServer for RpcHandler {
         let mut events = self.state.events.subscribe();
         let sink = pending.accept().await?;
         loop {
-            let record = match events.recv().await {
+            // As for heads: a closed subscription ends now, not at the next matching event.
+            let received = tokio::select! {
+                () = sink.closed() => return Ok(()),
+                received = events.recv() => received,
+            };
+            let record = match received {
                 Ok(record) => record,
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
@@ -562,7 +653,7 @@ impl SalusApiServer for RpcHandler {
         let network = self.require_network()?;
         let address: libp2p::Multiaddr = address
             .parse()
-            .map_err(|error| invalid(format!("bad multiaddr {address:?}: {error}")))?;
+            .map_err(|error| invalid(format!("address: bad multiaddr {address:?}: {error}")))?;
         network
             .ask(|reply| NetworkCommand::AddPeer(address, reply))
             .await
@@ -572,13 +663,15 @@ impl SalusApiServer for RpcHandler {
     }
 
     async fn net_ban_peer(&self, peer_id: String, seconds: u64) -> RpcResult<bool> {
-        let network = self.require_network()?;
         let peer: libp2p::PeerId = peer_id
             .parse()
-            .map_err(|error| invalid(format!("bad peer id {peer_id:?}: {error}")))?;
-        if seconds == 0 || seconds > 365 * 24 * 3600 {
-            return Err(invalid("a ban lasts 1 second to 1 year"));
+            .map_err(|error| invalid(format!("peerId: bad peer id {peer_id:?}: {error}")))?;
+        if seconds == 0 || seconds > MAX_BAN_SECONDS {
+            return Err(invalid(format!(
+                "seconds: {seconds}; a ban lasts 1 to {MAX_BAN_SECONDS} seconds (a year)"
+            )));
         }
+        let network = self.require_network()?;
         network
             .ask(|reply| {
                 NetworkCommand::BanPeer(peer, std::time::Duration::from_secs(seconds), reply)
@@ -590,10 +683,10 @@ impl SalusApiServer for RpcHandler {
     }
 
     async fn net_unban_peer(&self, peer_id: String) -> RpcResult<bool> {
-        let network = self.require_network()?;
         let peer: libp2p::PeerId = peer_id
             .parse()
-            .map_err(|error| invalid(format!("bad peer id {peer_id:?}: {error}")))?;
+            .map_err(|error| invalid(format!("peerId: bad peer id {peer_id:?}: {error}")))?;
+        let network = self.require_network()?;
         network
             .ask(|reply| NetworkCommand::UnbanPeer(peer, reply))
             .await
@@ -634,8 +727,10 @@ impl SalusApiServer for RpcHandler {
 
     async fn dev_mine(&self, blocks: u32) -> RpcResult<Vec<String>> {
         self.require_dev()?;
-        if blocks > 1_000 {
-            return Err(invalid("at most 1000 blocks per call"));
+        if blocks > MAX_DEV_MINE_BLOCKS {
+            return Err(invalid(format!(
+                "blocks: {blocks}; at most {MAX_DEV_MINE_BLOCKS} blocks per call"
+            )));
         }
         let mut hashes = Vec::new();
         // A search abandoned because a peer's block took the head does not count: mine again
@@ -652,20 +747,73 @@ impl SalusApiServer for RpcHandler {
 
     async fn dev_increase_time(&self, ms: u64) -> RpcResult<u64> {
         self.require_dev()?;
-        Ok(self.state.clock_offset_ms.fetch_add(ms, Ordering::Relaxed) + ms)
+        let moved = |offset: u64| {
+            offset
+                .checked_add(ms)
+                .filter(|total| *total <= MAX_DEV_CLOCK_OFFSET_MS)
+        };
+        match self
+            .state
+            .clock_offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, moved)
+        {
+            Ok(previous) => Ok(previous + ms),
+            Err(current) => Err(invalid(format!(
+                "ms: {ms} would move the clock {} ms ahead in total; at most \
+                 {MAX_DEV_CLOCK_OFFSET_MS} ms (a century)",
+                current as u128 + ms as u128
+            ))),
+        }
     }
 }
 
-/// Most events in one page of `events_query`.
-const MAX_EVENTS_PER_PAGE: u32 = 1_000;
-/// Most events one `events_query` call examines; past it, the page is returned with a cursor.
-const MAX_EVENTS_SCANNED: usize = 100_000;
+/// A page of `matcher`'s events in blocks `from..=to` after `after`, examining at most
+/// [`MAX_EVENTS_SCANNED`] events.
+fn scan_events(
+    store: &crate::storage::Store,
+    matcher: &EventMatcher,
+    from: u64,
+    to: u64,
+    mut after: Option<crate::storage::EventPosition>,
+    limit: usize,
+) -> RpcResult<EventPage> {
+    let mut events = Vec::new();
+    let mut scanned = 0usize;
+    loop {
+        let batch = store
+            .contract_events(&matcher.contract, from, to, after, limit)
+            .map_err(internal)?;
+        let exhausted = batch.len() < limit;
+        for indexed in batch {
+            scanned += 1;
+            after = Some(indexed.position);
+            if matcher.matches(&indexed.event) {
+                events.push(EventRecord {
+                    block_number: indexed.position.number,
+                    transaction_index: indexed.position.transaction,
+                    event_index: indexed.position.event,
+                    transaction_hash: indexed.transaction_hash.to_string(),
+                    event: views::event(&indexed.event),
+                });
+                if events.len() == limit {
+                    break;
+                }
+            }
+        }
+        if exhausted || events.len() == limit || scanned >= MAX_EVENTS_SCANNED {
+            let next = (!exhausted || events.len() == limit)
+                .then(|| after.map(|p| format!("{}:{}:{}", p.number, p.transaction, p.event)))
+                .flatten();
+            return Ok(EventPage { events, next });
+        }
+    }
+}
 
 fn parse_cursor(cursor: &str) -> RpcResult<crate::storage::EventPosition> {
     let parts: Vec<&str> = cursor.split(':').collect();
     let bad = || {
         invalid(format!(
-            "cursor `{cursor}`: expected block:transaction:event"
+            "after: cursor `{cursor}`: expected block:transaction:event"
         ))
     };
     let [number, transaction, event] = parts.as_slice() else {
@@ -687,7 +835,10 @@ struct EventMatcher {
 impl EventMatcher {
     fn new(filter: &EventFilter) -> RpcResult<EventMatcher> {
         if filter.topics.len() > salus_primitives::limits::MAX_EVENT_TOPICS {
-            return Err(invalid("at most 4 topics"));
+            return Err(invalid(format!(
+                "topics: at most {} positions",
+                salus_primitives::limits::MAX_EVENT_TOPICS
+            )));
         }
         let topics = filter
             .topics

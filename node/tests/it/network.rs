@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::http_client::HttpClient;
 use parity_scale_codec::Encode;
 use salus_client::rpc::{HeaderView, SalusApiClient};
 use salus_primitives::Address;
@@ -14,8 +14,9 @@ use crate::support::{DevProcess, dev_key, transfer};
 /// Generous: CI machines are slow and shared; the tests poll and finish as soon as they can.
 const DEADLINE: Duration = Duration::from_secs(90);
 
+/// A client with the node's cookie token: these tests ban, unban and add peers.
 fn client(node: &DevProcess) -> HttpClient {
-    HttpClientBuilder::default().build(node.http_url()).unwrap()
+    node.operator_client()
 }
 
 /// Polls `check` until it returns `Some` or the deadline passes.

@@ -169,6 +169,8 @@ pub struct DevProcess {
     pub address: String,
     /// Its peer-to-peer address (`/ip4/127.0.0.1/tcp/N/p2p/ID`) when it joined a network.
     pub p2p: Option<String>,
+    /// Its metrics endpoint (`host:port`) when started with `--metrics-addr`.
+    pub metrics: Option<String>,
     /// The temporary directory (the chain is in `dev/`; CLI tests keep keys in `keys/`).
     pub dir: TempDir,
     arguments: Vec<String>,
@@ -211,6 +213,14 @@ impl DevProcess {
         DevProcess::spawn(dir, arguments)
     }
 
+    /// Starts `salus dev` with `arguments` (beside its RPC address and data directory).
+    pub fn start_with(arguments: &[&str]) -> DevProcess {
+        DevProcess::spawn(
+            tempfile::tempdir().unwrap(),
+            arguments.iter().map(ToString::to_string).collect(),
+        )
+    }
+
     fn spawn(dir: TempDir, arguments: Vec<String>) -> DevProcess {
         use std::io::{BufRead, BufReader};
         use std::process::{Command, Stdio};
@@ -227,35 +237,61 @@ impl DevProcess {
         let stdout = child.stdout.take().unwrap();
         let (sender, receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut p2p = None;
+            let (mut p2p, mut metrics) = (None, None);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("P2P: ") {
                     p2p = Some(rest.trim().to_string());
                 }
+                if let Some(rest) = line.strip_prefix("Metrics: http://") {
+                    metrics = Some(rest.trim().trim_end_matches("/metrics").to_string());
+                }
                 if let Some(rest) = line.strip_prefix("RPC: http://") {
                     let address = rest.split_whitespace().next().unwrap_or_default();
-                    let _ = sender.send((address.to_string(), None));
+                    let _ = sender.send((address.to_string(), None, None));
                 }
                 if line.starts_with("Head: ") {
-                    // The banner is written in one piece: the P2P line came before this one.
-                    let _ = sender.send((String::new(), p2p.take()));
+                    // The banner is written in one piece: the P2P and metrics lines came
+                    // before this one.
+                    let _ = sender.send((String::new(), p2p.take(), metrics.take()));
                 }
             }
         });
         let deadline = std::time::Duration::from_secs(60);
-        let (address, _) = receiver
+        let (address, _, _) = receiver
             .recv_timeout(deadline)
             .expect("salus dev printed its RPC address");
-        let (_, p2p) = receiver
+        let (_, p2p, metrics) = receiver
             .recv_timeout(deadline)
             .expect("salus dev printed its banner");
         DevProcess {
             child,
             address,
             p2p,
+            metrics,
             dir,
             arguments,
         }
+    }
+
+    /// The operator token the node wrote to its data directory's `.cookie`.
+    pub fn cookie_token(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("dev").join(".cookie"))
+            .expect("the node wrote its RPC cookie")
+            .trim()
+            .to_string()
+    }
+
+    /// An HTTP client sending the node's cookie token (for the operator methods).
+    pub fn operator_client(&self) -> jsonrpsee::http_client::HttpClient {
+        let mut headers = jsonrpsee::http_client::HeaderMap::new();
+        headers.insert(
+            "authorization",
+            format!("Bearer {}", self.cookie_token()).parse().unwrap(),
+        );
+        jsonrpsee::http_client::HttpClientBuilder::default()
+            .set_headers(headers)
+            .build(self.http_url())
+            .unwrap()
     }
 
     /// Kills the process (SIGKILL), keeping its data directory.

@@ -25,13 +25,16 @@ pub enum KeyDerivationError {
 pub fn derive_key(phrase: &str, index: u32) -> Result<SecretKey, KeyDerivationError> {
     let mnemonic = bip39::Mnemonic::parse_in_normalized(bip39::Language::English, phrase)
         .map_err(|error| KeyDerivationError::InvalidMnemonic(error.to_string()))?;
-    let seed = mnemonic.to_seed_normalized("");
+    // The mnemonic (bip39's `zeroize` feature), the seed and the key bytes are wiped when
+    // dropped; the derived extended keys wipe themselves.
+    let seed = zeroize::Zeroizing::new(mnemonic.to_seed_normalized(""));
     let path: bip32::DerivationPath = format!("m/44'/60'/0'/0/{index}")
         .parse()
         .map_err(|error: bip32::Error| KeyDerivationError::Derivation(error.to_string()))?;
-    let child = bip32::XPrv::derive_from_path(seed, &path)
+    let child = bip32::XPrv::derive_from_path(&*seed, &path)
         .map_err(|error| KeyDerivationError::Derivation(error.to_string()))?;
-    let bytes: [u8; 32] = child.private_key().to_bytes().into();
+    let bytes: zeroize::Zeroizing<[u8; 32]> =
+        zeroize::Zeroizing::new(child.private_key().to_bytes().into());
     SecretKey::from_bytes(&bytes)
         .ok_or_else(|| KeyDerivationError::Derivation("derived key out of range".into()))
 }

@@ -406,6 +406,16 @@ const CALIBRATION_MODULE: &str = concat!(
       (local.set $n (i64.sub (local.get $n) (i64.const 1)))
       (br_if $l (i64.ne (local.get $n) (i64.const 0))))
     (i64.const 0))
+  ;; The cheapest loop there is: a counter and a conditional branch back.
+  (func (export "counting_loop") (param $n i64) (result i64)
+    (loop $l
+      (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+      (br_if $l (i64.ne (local.get $n) (i64.const 0))))
+    (local.get $n))
+  ;; A loop of nothing but a branch back, until the fuel runs out (`SPIN_KERNEL`).
+  (func (export "spin") (param $n i64) (result i64)
+    (loop $l (br $l))
+    (local.get $n))
   ;; One store to each 4 KiB page of the 4 MiB memory, $n times over: the first pass faults
   ;; every page in, the pool resets them after the call.
   (func (export "page_touches") (param $n i64) (result i64)
@@ -422,8 +432,10 @@ const CALIBRATION_MODULE: &str = concat!(
 );
 
 /// The calibration kernels and their iteration counts (about a millisecond each).
-const CALIBRATION_KERNELS: [(&str, i64); 10] = [
+const CALIBRATION_KERNELS: [(&str, i64); 12] = [
     ("xorshift", 1_000_000),
+    ("counting_loop", 1_000_000),
+    (SPIN_KERNEL, 1_000_000),
     ("dependent_random_loads", 200_000),
     ("random_stores", 200_000),
     ("divisions", 200_000),
@@ -434,6 +446,9 @@ const CALIBRATION_KERNELS: [(&str, i64); 10] = [
     ("page_touches", 1),
     ("page_touches", 100),
 ];
+
+/// The kernel that spins until its fuel runs out.
+const SPIN_KERNEL: &str = "spin";
 
 /// Each calibration kernel under the consensus engine, with throughput in fuel units: criterion's
 /// `elem/s` is fuel per second, so its inverse is the time a unit of fuel buys for that work.
@@ -446,13 +461,24 @@ fn fuel_calibration(c: &mut Criterion) {
         .expect("pre");
     let run = |kernel: &str, iterations: i64| -> u64 {
         let mut store = wasmtime::Store::new(&engine, ());
-        store.set_fuel(FUEL).expect("fuel");
+        // The spin kernel never returns: it is given `iterations` units and runs out of them.
+        let fuel = if kernel == SPIN_KERNEL {
+            iterations as u64 * WASM_SUBUNITS_PER_FUEL
+        } else {
+            FUEL
+        };
+        store.set_fuel(fuel).expect("fuel");
         let instance = pre.instantiate(&mut store).expect("instantiate");
         let function = instance
             .get_typed_func::<i64, i64>(&mut store, kernel)
             .expect("kernel");
-        black_box(function.call(&mut store, iterations).expect("call"));
-        FUEL - store.get_fuel().expect("fuel")
+        let result = function.call(&mut store, iterations);
+        if kernel == SPIN_KERNEL {
+            assert!(result.is_err(), "the spin kernel ran out of fuel");
+        } else {
+            black_box(result.expect("call"));
+        }
+        fuel - store.get_fuel().expect("fuel")
     };
     let mut group = c.benchmark_group("fuel_calibration");
     group.sample_size(20);

@@ -695,10 +695,11 @@ fn main() -> anyhow::Result<()> {
             let store = Store::open_read_only(&data_dir)
                 .with_context(|| format!("opening {}", data_dir.display()))?;
             // Re-execution runs contracts: on a thread with the stack they may need.
-            let verified =
-                salus_runtime::native_stack::spawn("verify-chain", move || verify::verify_chain(&store))?
-                    .join()
-                    .map_err(|_| anyhow::anyhow!("verify-chain panicked"))?;
+            let verified = salus_runtime::native_stack::spawn("verify-chain", move || {
+                verify::verify_chain(&store)
+            })?
+            .join()
+            .map_err(|_| anyhow::anyhow!("verify-chain panicked"))?;
             match verified {
                 Ok(report) => {
                     println!(

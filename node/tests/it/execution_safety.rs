@@ -122,7 +122,10 @@ async fn hostile_recursion_is_a_typed_trap_everywhere_and_dry_runs_never_change_
 
     // 1. As a dry run: a typed trap, and the node serves on.
     let frames = frames_per_stack(&rpc, contract).await;
-    assert!(frames > 1_000, "one frame's stack holds only {frames} frames");
+    assert!(
+        frames > 1_000,
+        "one frame's stack holds only {frames} frames"
+    );
     let hostile_frames = frames - frames / 50;
     let result = dry_run(&rpc, contract, hostile_frames, 0).await;
     assert_eq!(result.status, "trapped", "{:?}", result.failure);

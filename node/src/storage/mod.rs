@@ -28,8 +28,8 @@ use crate::state_tree::{TreeError, TreeNodeSource};
 /// Version of the on-disk layout. A database written with another version is refused. Also
 /// raised when a consensus change makes the stored receipts and roots differ from what this
 /// node computes for the same blocks (3: Wasm operators metered by kind, memory paid for; 4:
-/// receipts carry stable codes instead of engine text), so that a node never continues a chain
-/// its own rules would not verify.
+/// receipts carry stable codes instead of engine text, branches cost half a unit), so that a
+/// node never continues a chain its own rules would not verify.
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// Keys of the metadata column.

@@ -98,8 +98,9 @@ pub fn consensus_config() -> Config {
 /// - free: operators Cranelift turns into no code of their own — locals (registers after
 ///   register allocation), constants (immediates), `nop`, `drop` and structured control;
 ///   every branch and call still costs, so every loop iteration pays;
-/// - one sub-unit: register arithmetic, comparisons, branches;
-/// - more: memory accesses, calls, divisions and square roots, by their measured latency;
+/// - one sub-unit: register arithmetic, comparisons, `if`;
+/// - more: branches (which every loop iteration takes), memory accesses, calls, divisions and
+///   square roots, by their measured latency;
 /// - bulk memory: one sub-unit per byte copied or filled, besides the operator.
 ///
 /// Consensus: a change is a hard fork.
@@ -143,6 +144,9 @@ fn operator_costs() -> wasmtime::OperatorCost {
     ] {
         *store = MEMORY_ACCESS_SUBUNITS;
     }
+    cost.Br = BRANCH_SUBUNITS;
+    cost.BrIf = BRANCH_SUBUNITS;
+    cost.BrTable = BRANCH_SUBUNITS;
     cost.Call = CALL_SUBUNITS;
     cost.CallIndirect = INDIRECT_CALL_SUBUNITS;
     for division in [
@@ -167,6 +171,13 @@ fn operator_costs() -> wasmtime::OperatorCost {
 /// A load or store, a whole unit: a chain of dependent loads across a contract's 4 MiB memory
 /// misses the first-level caches (about 3 ns a load).
 const MEMORY_ACCESS_SUBUNITS: u8 = 8;
+
+/// A branch (`br`, `br_if`, `br_table`): the only way back to a loop's head, so every loop
+/// iteration pays it, whatever its body. A loop of nothing but a branch ran ~0.6 ns an iteration
+/// (wasmtime's fuel check on the loop header included): at one sub-unit a unit of fuel bought
+/// ~4.5 ns, 3× the dearest other work, and a block of such loops took seconds (issue 19). At half
+/// a unit the bare loop buys ~1.1 ns a unit, and loops with bodies stay within 1–2 ns.
+const BRANCH_SUBUNITS: u8 = 4;
 
 /// A direct call: prologue, stack-limit check, fuel saved and reloaded.
 const CALL_SUBUNITS: u8 = 12;

@@ -293,3 +293,101 @@ fn data_structs_and_enums_are_described_in_the_abi_and_encoded_by_the_client() {
         "{error}"
     );
 }
+
+/// An ABI is whatever its deployer wrote: hostile type tables and values end in typed errors
+/// (found by the `abi_codec` fuzz target; the inputs are also in fuzz/corpus/abi_codec).
+#[test]
+fn hostile_types_and_values_are_errors_not_crashes() {
+    use salus_client::types::{MAX_DECODED_VALUES, TypeDef, TypeField, TypeVariant};
+
+    // A struct that contains itself: decoding stops at the nesting limit.
+    let recursive = vec![TypeDef {
+        name: "Loop".into(),
+        kind: "struct".into(),
+        fields: vec![TypeField {
+            name: "next".into(),
+            ty: "Loop".into(),
+        }],
+        variants: Vec::new(),
+    }];
+    let error = AbiType::parse("Loop")
+        .unwrap()
+        .decode_json_with(&mut &[0u8; 4][..], "value", &recursive)
+        .unwrap_err();
+    assert!(error.to_string().contains("nested more than"), "{error}");
+
+    // Billions of zero-sized elements from five bytes: refused past the value budget.
+    let huge_length = parity_scale_codec::Compact(u32::MAX).encode();
+    let error = AbiType::parse("Vec<()>")
+        .unwrap()
+        .decode_json(&mut &huge_length[..], "value")
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("more than {MAX_DECODED_VALUES} values")),
+        "{error}"
+    );
+    let error = AbiType::parse("[();4000000000]")
+        .unwrap()
+        .decode_json(&mut &[][..], "value")
+        .unwrap_err();
+    assert!(error.to_string().contains("values"), "{error}");
+
+    // A type name nested deeper than the limit.
+    let deep = format!("{}u8{}", "Vec<".repeat(100), ">".repeat(100));
+    assert!(matches!(
+        AbiType::parse(&deep),
+        Err(TypeError::Unsupported(_))
+    ));
+
+    // A variant past the 256th cannot be encoded (its index would be truncated to another's).
+    let wide = vec![TypeDef {
+        name: "Wide".into(),
+        kind: "enum".into(),
+        fields: Vec::new(),
+        variants: (0..300)
+            .map(|index| TypeVariant {
+                name: format!("V{index}"),
+                fields: Vec::new(),
+            })
+            .collect(),
+    }];
+    let wide_type = AbiType::parse("Wide").unwrap();
+    let mut bytes = Vec::new();
+    wide_type
+        .encode_json_with(&json!("V255"), "value", &mut bytes, &wide)
+        .unwrap();
+    assert_eq!(bytes, [255]);
+    assert!(
+        wide_type
+            .encode_json_with(&json!("V300"), "value", &mut Vec::new(), &wide)
+            .is_err()
+    );
+    assert!(
+        wide_type
+            .encode_json_with(&json!("V256"), "value", &mut Vec::new(), &wide)
+            .is_err()
+    );
+
+    // An error quoting a value cuts it at a character, not inside one.
+    let error = AbiType::parse("u8")
+        .unwrap()
+        .encode_json(&json!("é".repeat(60)), "value", &mut Vec::new())
+        .unwrap_err();
+    assert!(error.to_string().contains('…'), "{error}");
+}
+
+/// A custom section whose name runs past the section's end is malformed, not a crash.
+#[test]
+fn a_custom_section_name_longer_than_its_section_is_refused() {
+    // Header, then a custom section of 2 bytes whose name claims 5, then another section.
+    let mut module = b"\0asm\x01\0\0\0".to_vec();
+    module.extend_from_slice(&[0, 2, 5, b's']);
+    module.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]);
+    assert!(matches!(
+        salus_client::abi::custom_section(&module, "salus_abi"),
+        Err(AbiError::NotWasm(_))
+    ));
+    assert!(ContractAbi::from_wasm(&module).is_err());
+}

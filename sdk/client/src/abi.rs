@@ -147,13 +147,16 @@ pub fn custom_section<'a>(module: &'a [u8], name: &str) -> Result<Option<&'a [u8
             .filter(|end| *end <= module.len())
             .ok_or_else(|| AbiError::NotWasm("section overruns the module".into()))?;
         if id == 0 {
-            let mut cursor = at;
-            let name_len = leb128(module, &mut cursor)?;
-            let section_name = module
-                .get(cursor..cursor + name_len)
+            // The name and the data both lie within the section.
+            let section = &module[at..end];
+            let mut cursor = 0;
+            let name_len = leb128(section, &mut cursor)?;
+            let name_end = cursor
+                .checked_add(name_len)
+                .filter(|name_end| *name_end <= section.len())
                 .ok_or_else(|| AbiError::NotWasm("bad section name".into()))?;
-            if section_name == name.as_bytes() {
-                return Ok(Some(&module[cursor + name_len..end]));
+            if &section[cursor..name_end] == name.as_bytes() {
+                return Ok(Some(&section[name_end..]));
             }
         }
         at = end;

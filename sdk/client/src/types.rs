@@ -73,6 +73,21 @@ pub struct TypeVariant {
 /// The `#[data]` types a contract declares, by name.
 pub type TypeTable = [TypeDef];
 
+/// Deepest nesting of types the client follows: in a type name, and through `#[data]` types
+/// while encoding or decoding a value. Real contracts nest a few levels; but an ABI is text its
+/// deployer wrote, and a type that contains itself (`struct A { a: A }`) would otherwise recurse
+/// until the stack overflows.
+pub const MAX_TYPE_NESTING: usize = 64;
+
+/// Most JSON values one decoding produces: elements of `Vec<()>` or `[(); N]` take no bytes, so a
+/// few bytes could otherwise ask for billions of them.
+pub const MAX_DECODED_VALUES: usize = 1 << 20;
+
+/// What one decoding may still produce.
+struct DecodeBudget {
+    values_left: usize,
+}
+
 /// A value that does not fit its type, or a type the ABI cannot describe.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TypeError {
@@ -129,7 +144,18 @@ impl AbiType {
     /// # Errors
     /// [`TypeError::Unsupported`] for anything else.
     pub fn parse(name: &str) -> Result<AbiType, TypeError> {
+        AbiType::parse_nested(name, 0)
+    }
+
+    fn parse_nested(name: &str, depth: usize) -> Result<AbiType, TypeError> {
         let name = name.trim();
+        if depth > MAX_TYPE_NESTING {
+            return Err(TypeError::Unsupported(format!(
+                "{} (nested more than {MAX_TYPE_NESTING} deep)",
+                shorten(name)
+            )));
+        }
+        let parse = |inner: &str| AbiType::parse_nested(inner, depth + 1);
         let unsupported = || TypeError::Unsupported(name.to_string());
         if let Some(inner) = name
             .strip_prefix('(')
@@ -137,7 +163,7 @@ impl AbiType {
         {
             return split_top_level(inner)
                 .into_iter()
-                .map(AbiType::parse)
+                .map(parse)
                 .collect::<Result<_, _>>()
                 .map(AbiType::Tuple);
         }
@@ -153,7 +179,7 @@ impl AbiType {
                 return Err(unsupported());
             };
             let length = length.trim().parse().map_err(|_| unsupported())?;
-            return Ok(AbiType::Array(Box::new(AbiType::parse(element)?), length));
+            return Ok(AbiType::Array(Box::new(parse(element)?), length));
         }
         let (base, generic) = match name.find('<') {
             Some(open) if name.ends_with('>') => {
@@ -177,8 +203,8 @@ impl AbiType {
             ("String", None) => AbiType::String,
             ("Address", None) => AbiType::Address,
             ("Hash", None) => AbiType::Hash,
-            ("Vec", Some(inner)) => AbiType::Vec(Box::new(AbiType::parse(inner)?)),
-            ("Option", Some(inner)) => AbiType::Option(Box::new(AbiType::parse(inner)?)),
+            ("Vec", Some(inner)) => AbiType::Vec(Box::new(parse(inner)?)),
+            ("Option", Some(inner)) => AbiType::Option(Box::new(parse(inner)?)),
             (name, None)
                 if name.chars().next().is_some_and(char::is_alphabetic)
                     && name.chars().all(|c| c.is_alphanumeric() || c == '_') =>
@@ -241,6 +267,24 @@ impl AbiType {
         out: &mut Vec<u8>,
         types: &TypeTable,
     ) -> Result<(), TypeError> {
+        self.encode_nested(value, path, out, types, 0)
+    }
+
+    fn encode_nested(
+        &self,
+        value: &Value,
+        path: &str,
+        out: &mut Vec<u8>,
+        types: &TypeTable,
+        depth: usize,
+    ) -> Result<(), TypeError> {
+        if depth > MAX_TYPE_NESTING {
+            return Err(TypeError::Mismatch {
+                path: path.to_string(),
+                expected: format!("a value nested at most {MAX_TYPE_NESTING} deep"),
+                found: short(value),
+            });
+        }
         let mismatch = || TypeError::Mismatch {
             path: path.to_string(),
             expected: self.describe(),
@@ -277,7 +321,7 @@ impl AbiType {
                 let items = value.as_array().ok_or_else(mismatch)?;
                 Compact(items.len() as u32).encode_to(out);
                 for (index, item) in items.iter().enumerate() {
-                    inner.encode_json_with(item, &format!("{path}.{index}"), out, types)?;
+                    inner.encode_nested(item, &format!("{path}.{index}"), out, types, depth + 1)?;
                 }
             }
             AbiType::Option(inner) => {
@@ -285,7 +329,7 @@ impl AbiType {
                     out.push(0);
                 } else {
                     out.push(1);
-                    inner.encode_json_with(value, path, out, types)?;
+                    inner.encode_nested(value, path, out, types, depth + 1)?;
                 }
             }
             AbiType::Array(inner, length) if **inner == AbiType::Unsigned(8) => {
@@ -297,7 +341,7 @@ impl AbiType {
                     .filter(|items| items.len() == *length)
                     .ok_or_else(mismatch)?;
                 for (index, item) in items.iter().enumerate() {
-                    inner.encode_json_with(item, &format!("{path}.{index}"), out, types)?;
+                    inner.encode_nested(item, &format!("{path}.{index}"), out, types, depth + 1)?;
                 }
             }
             AbiType::Tuple(tuple_types) => {
@@ -307,10 +351,10 @@ impl AbiType {
                     _ => return Err(mismatch()),
                 };
                 for (index, (ty, item)) in tuple_types.iter().zip(&items).enumerate() {
-                    ty.encode_json_with(item, &format!("{path}.{index}"), out, types)?;
+                    ty.encode_nested(item, &format!("{path}.{index}"), out, types, depth + 1)?;
                 }
             }
-            AbiType::Named(name) => encode_named(name, value, path, out, types)?,
+            AbiType::Named(name) => encode_named(name, value, path, out, types, depth)?,
         }
         Ok(())
     }
@@ -326,6 +370,20 @@ impl AbiType {
         path: &str,
         types: &TypeTable,
     ) -> Result<Value, TypeError> {
+        let mut budget = DecodeBudget {
+            values_left: MAX_DECODED_VALUES,
+        };
+        self.decode_nested(input, path, types, &mut budget, 0)
+    }
+
+    fn decode_nested(
+        &self,
+        input: &mut &[u8],
+        path: &str,
+        types: &TypeTable,
+        budget: &mut DecodeBudget,
+        depth: usize,
+    ) -> Result<Value, TypeError> {
         let fail = |reason: String| TypeError::Decode {
             path: path.to_string(),
             expected: self.describe(),
@@ -339,6 +397,13 @@ impl AbiType {
             *input = rest;
             Ok(head.to_vec())
         };
+        if depth > MAX_TYPE_NESTING {
+            return Err(fail(format!("nested more than {MAX_TYPE_NESTING} deep")));
+        }
+        budget.values_left = budget
+            .values_left
+            .checked_sub(1)
+            .ok_or_else(|| fail(format!("more than {MAX_DECODED_VALUES} values")))?;
         Ok(match self {
             AbiType::Bool => Value::Bool(bool::decode(input).map_err(|e| fail(e.to_string()))?),
             AbiType::Unsigned(bits) => {
@@ -382,13 +447,19 @@ impl AbiType {
                     .0 as usize;
                 let mut items = Vec::with_capacity(length.min(1024));
                 for index in 0..length {
-                    items.push(inner.decode_json_with(input, &format!("{path}.{index}"), types)?);
+                    items.push(inner.decode_nested(
+                        input,
+                        &format!("{path}.{index}"),
+                        types,
+                        budget,
+                        depth + 1,
+                    )?);
                 }
                 Value::Array(items)
             }
             AbiType::Option(inner) => match take(input, 1)?[0] {
                 0 => Value::Null,
-                1 => inner.decode_json_with(input, path, types)?,
+                1 => inner.decode_nested(input, path, types, budget, depth + 1)?,
                 other => return Err(fail(format!("option tag {other}"))),
             },
             AbiType::Array(inner, length) if **inner == AbiType::Unsigned(8) => {
@@ -396,7 +467,15 @@ impl AbiType {
             }
             AbiType::Array(inner, length) => Value::Array(
                 (0..*length)
-                    .map(|index| inner.decode_json_with(input, &format!("{path}.{index}"), types))
+                    .map(|index| {
+                        inner.decode_nested(
+                            input,
+                            &format!("{path}.{index}"),
+                            types,
+                            budget,
+                            depth + 1,
+                        )
+                    })
                     .collect::<Result<_, _>>()?,
             ),
             AbiType::Tuple(tuple_types) if tuple_types.is_empty() => Value::Null,
@@ -405,11 +484,17 @@ impl AbiType {
                     .iter()
                     .enumerate()
                     .map(|(index, ty)| {
-                        ty.decode_json_with(input, &format!("{path}.{index}"), types)
+                        ty.decode_nested(
+                            input,
+                            &format!("{path}.{index}"),
+                            types,
+                            budget,
+                            depth + 1,
+                        )
                     })
                     .collect::<Result<_, _>>()?,
             ),
-            AbiType::Named(name) => decode_named(name, input, path, types)?,
+            AbiType::Named(name) => decode_named(name, input, path, types, budget, depth)?,
         })
     }
 }
@@ -429,6 +514,7 @@ fn encode_named(
     path: &str,
     out: &mut Vec<u8>,
     types: &TypeTable,
+    depth: usize,
 ) -> Result<(), TypeError> {
     let definition = lookup(name, path, types)?;
     let mismatch = |expected: String| TypeError::Mismatch {
@@ -444,11 +530,12 @@ fn encode_named(
                 _ => None,
             }
             .ok_or_else(|| mismatch(format!("a {name} object with field `{}`", field.name)))?;
-            AbiType::parse(&field.ty)?.encode_json_with(
+            AbiType::parse(&field.ty)?.encode_nested(
                 item,
                 &format!("{path}.{}", field.name),
                 out,
                 types,
+                depth + 1,
             )?;
         }
         return Ok(());
@@ -467,7 +554,11 @@ fn encode_named(
         .enumerate()
         .find(|(_, variant)| variant.name == variant_name)
         .ok_or_else(|| mismatch(format!("one of {name}'s variants")))?;
-    out.push(index as u8);
+    // SCALE names a variant by one byte: past the 256th, a variant cannot be encoded (and a
+    // truncated index would name another one).
+    let index =
+        u8::try_from(index).map_err(|_| mismatch(format!("one of {name}'s first 256 variants")))?;
+    out.push(index);
     let values: Vec<&Value> = match (variant.fields.len(), payload) {
         (0, None) => Vec::new(),
         (1, Some(value)) => vec![value],
@@ -480,11 +571,12 @@ fn encode_named(
         }
     };
     for (position, (ty, item)) in variant.fields.iter().zip(values).enumerate() {
-        AbiType::parse(ty)?.encode_json_with(
+        AbiType::parse(ty)?.encode_nested(
             item,
             &format!("{path}.{variant_name}.{position}"),
             out,
             types,
+            depth + 1,
         )?;
     }
     Ok(())
@@ -495,15 +587,19 @@ fn decode_named(
     input: &mut &[u8],
     path: &str,
     types: &TypeTable,
+    budget: &mut DecodeBudget,
+    depth: usize,
 ) -> Result<Value, TypeError> {
     let definition = lookup(name, path, types)?;
     if definition.kind == "struct" {
         let mut object = serde_json::Map::new();
         for field in &definition.fields {
-            let value = AbiType::parse(&field.ty)?.decode_json_with(
+            let value = AbiType::parse(&field.ty)?.decode_nested(
                 input,
                 &format!("{path}.{}", field.name),
                 types,
+                budget,
+                depth + 1,
             )?;
             object.insert(field.name.clone(), value);
         }
@@ -524,10 +620,12 @@ fn decode_named(
         .ok_or_else(|| fail(format!("variant index {index}")))?;
     let mut values = Vec::new();
     for (position, ty) in variant.fields.iter().enumerate() {
-        values.push(AbiType::parse(ty)?.decode_json_with(
+        values.push(AbiType::parse(ty)?.decode_nested(
             input,
             &format!("{path}.{}.{position}", variant.name),
             types,
+            budget,
+            depth + 1,
         )?);
     }
     Ok(match values.len() {
@@ -538,11 +636,14 @@ fn decode_named(
 }
 
 fn short(value: &Value) -> String {
-    let text = value.to_string();
-    if text.len() > 40 {
-        format!("{}…", &text[..40])
-    } else {
-        text
+    shorten(&value.to_string())
+}
+
+/// The first 40 characters of `text` (cut at a character, never inside one).
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
     }
 }
 

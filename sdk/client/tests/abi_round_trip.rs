@@ -381,10 +381,11 @@ fn hostile_types_and_values_are_errors_not_crashes() {
 /// A custom section whose name runs past the section's end is malformed, not a crash.
 #[test]
 fn a_custom_section_name_longer_than_its_section_is_refused() {
-    // Header, then a custom section of 2 bytes whose name claims 5, then another section.
+    // Header, then a custom section of 3 bytes whose 9-byte name `salus_abi` runs on into the
+    // bytes after it.
     let mut module = b"\0asm\x01\0\0\0".to_vec();
-    module.extend_from_slice(&[0, 2, 5, b's']);
-    module.extend_from_slice(&[1, 4, 1, 0x60, 0, 0]);
+    module.extend_from_slice(&[0, 3, 9]);
+    module.extend_from_slice(b"salus_abi");
     assert!(matches!(
         salus_client::abi::custom_section(&module, "salus_abi"),
         Err(AbiError::NotWasm(_))

@@ -31,7 +31,7 @@ pub fn derive_key(phrase: &str, index: u32) -> Result<SecretKey, KeyDerivationEr
     let path: bip32::DerivationPath = format!("m/44'/60'/0'/0/{index}")
         .parse()
         .map_err(|error: bip32::Error| KeyDerivationError::Derivation(error.to_string()))?;
-    let child = bip32::XPrv::derive_from_path(&*seed, &path)
+    let child = bip32::XPrv::derive_from_path(seed.as_slice(), &path)
         .map_err(|error| KeyDerivationError::Derivation(error.to_string()))?;
     let bytes: zeroize::Zeroizing<[u8; 32]> =
         zeroize::Zeroizing::new(child.private_key().to_bytes().into());

@@ -454,8 +454,8 @@ async fn a_websocket_connection_holds_a_bounded_number_of_subscriptions() {
     // connection keeps serving calls.
     held.pop().unwrap().unsubscribe().await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    // Polled, not spun: a refused subscription attempt holds a place among the client's own
-    // concurrent requests for a while, and a tight loop on a loaded machine used them all up.
+    // Polled, not spun: on a loaded machine a tight loop of refused attempts kept failing for a
+    // whole minute (the client's bounded concurrent requests are the likely cause).
     while ws.chain_subscribe_new_heads().await.is_err() {
         assert!(
             std::time::Instant::now() < deadline,

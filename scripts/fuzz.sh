@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs one cargo-fuzz target for a while: scripts/fuzz.sh TARGET SECONDS [libFuzzer options…]
 #
-# Targets: transaction, block, abi_codec (light: no wasmtime, no RocksDB), wasm_module (links
-# wasmtime), peer_message and rpc_request (link the whole node). Installs cargo-fuzz if missing;
-# needs the nightly toolchain (libFuzzer instrumentation). Builds into FUZZ_TARGET_DIR (default
-# ~/.cache/salus/fuzz-target), apart from the stable build, and keeps what libFuzzer finds in
+# Targets: transaction, block, abi_codec (light: no wasmtime, no RocksDB), wasm_module,
+# peer_message and rpc_request (built with the whole node: wasmtime, RocksDB, libp2p). Installs
+# cargo-fuzz if missing; needs the nightly toolchain (libFuzzer instrumentation). Builds into
+# FUZZ_TARGET_DIR (default ~/.cache/salus/fuzz-target), apart from the stable build, and keeps what libFuzzer finds in
 # FUZZ_CORPUS_DIR/TARGET (default ~/.cache/salus/fuzz-corpus/TARGET): the seeds in
 # fuzz/corpus/TARGET are read, never written. Crashes land in fuzz/artifacts/TARGET/; reproduce
 # one on stable with `cargo run -p salus-fuzz --example reproduce -- TARGET FILE`, and once it is
@@ -38,10 +38,12 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
 
+# The heavy targets share one build (`--features node`, which includes `runtime`): building
+# `wasm_module` with `runtime` alone would spare RocksDB but compile a second variant of the
+# crates the two feature sets share.
 features=()
 case "$target" in
-    wasm_module) features=(--features runtime) ;;
-    peer_message | rpc_request)
+    wasm_module | peer_message | rpc_request)
         features=(--features node)
         # The node embeds the contracts, built for wasm32 by the toolchain that builds it.
         if ! rustup +nightly target list --installed | grep '^wasm32-unknown-unknown$' >/dev/null; then

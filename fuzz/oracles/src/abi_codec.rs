@@ -360,7 +360,8 @@ pub fn generate(u: &mut Unstructured<'_>) -> arbitrary::Result<(AbiType, Vec<Typ
         types.push(def);
     }
     let ty = generate_type(u, &types, 0)?;
-    let value = generate_value(u, &ty, &types)?;
+    let mut budget = GENERATED_VALUES;
+    let value = generate_value(u, &ty, &types, &mut budget)?;
     Ok((ty, types, value))
 }
 
@@ -411,11 +412,19 @@ fn hex_value(bytes: &[u8]) -> Value {
     Value::String(format!("0x{}", hex::encode(bytes)))
 }
 
+/// Most JSON values one generated value holds: nested arrays of `#[data]` types would otherwise
+/// grow exponentially with the depth, whatever the input's length.
+const GENERATED_VALUES: usize = 10_000;
+
 fn generate_value(
     u: &mut Unstructured<'_>,
     ty: &AbiType,
     types: &[TypeDef],
+    budget: &mut usize,
 ) -> arbitrary::Result<Value> {
+    *budget = budget
+        .checked_sub(1)
+        .ok_or(arbitrary::Error::IncorrectFormat)?;
     Ok(match ty {
         AbiType::Bool => Value::Bool(u.arbitrary()?),
         AbiType::Unsigned(bits) => {
@@ -447,12 +456,12 @@ fn generate_value(
         }
         AbiType::Vec(inner) => Value::Array(
             (0..u.int_in_range(0..=3)?)
-                .map(|_| generate_value(u, inner, types))
+                .map(|_| generate_value(u, inner, types, budget))
                 .collect::<arbitrary::Result<_>>()?,
         ),
         AbiType::Option(inner) => {
             if u.arbitrary()? {
-                generate_value(u, inner, types)?
+                generate_value(u, inner, types, budget)?
             } else {
                 Value::Null
             }
@@ -462,14 +471,14 @@ fn generate_value(
         }
         AbiType::Array(inner, length) => Value::Array(
             (0..*length)
-                .map(|_| generate_value(u, inner, types))
+                .map(|_| generate_value(u, inner, types, budget))
                 .collect::<arbitrary::Result<_>>()?,
         ),
         AbiType::Tuple(items) if items.is_empty() => Value::Null,
         AbiType::Tuple(items) => Value::Array(
             items
                 .iter()
-                .map(|item| generate_value(u, item, types))
+                .map(|item| generate_value(u, item, types, budget))
                 .collect::<arbitrary::Result<_>>()?,
         ),
         AbiType::Named(name) => {
@@ -482,7 +491,7 @@ fn generate_value(
                 for field in &def.fields {
                     let ty =
                         AbiType::parse(&field.ty).map_err(|_| arbitrary::Error::IncorrectFormat)?;
-                    object.insert(field.name.clone(), generate_value(u, &ty, types)?);
+                    object.insert(field.name.clone(), generate_value(u, &ty, types, budget)?);
                 }
                 Value::Object(object)
             } else {
@@ -493,7 +502,7 @@ fn generate_value(
                     .map(|field| {
                         let ty =
                             AbiType::parse(field).map_err(|_| arbitrary::Error::IncorrectFormat)?;
-                        generate_value(u, &ty, types)
+                        generate_value(u, &ty, types, budget)
                     })
                     .collect::<arbitrary::Result<Vec<_>>>()?;
                 match values.len() {
@@ -511,5 +520,6 @@ fn generate_value(
 pub fn example_value(ty: &AbiType, types: &[TypeDef], seed: u64) -> Option<Value> {
     let mut rng = crate::mutate::Rng::new(seed);
     let bytes: Vec<u8> = (0..512).map(|_| rng.next_u64() as u8).collect();
-    generate_value(&mut Unstructured::new(&bytes), ty, types).ok()
+    let mut budget = GENERATED_VALUES;
+    generate_value(&mut Unstructured::new(&bytes), ty, types, &mut budget).ok()
 }

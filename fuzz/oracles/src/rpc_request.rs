@@ -159,17 +159,25 @@ fn check_answer(request: &[u8], status: u16, body: &[u8]) -> Result<(), String> 
     }
 }
 
-/// How many of the calls in a JSON request (an object, or an array of them) are calls that
-/// expect an answer, by jsonrpsee's own reading of a call; `None` if it is not JSON.
+/// How many of the calls in a request expect an answer, read as jsonrpsee reads a body: a batch
+/// (`[`) is split into raw values first, a single call (`{`) is parsed directly (so that bytes
+/// it skips, such as an unknown member that is not valid UTF-8, do not matter); `None` for
+/// anything else.
 fn calls_in(request: &[u8]) -> Option<usize> {
-    let is_call = |call: &serde_json::value::RawValue| {
-        serde_json::from_str::<jsonrpsee::types::Request<'_>>(call.get()).is_ok()
-    };
-    if let Ok(batch) = serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(request) {
-        return Some(batch.into_iter().filter(|call| is_call(call)).count());
+    let is_call =
+        |call: &[u8]| serde_json::from_slice::<jsonrpsee::types::Request<'_>>(call).is_ok();
+    match request.iter().find(|byte| !byte.is_ascii_whitespace()) {
+        Some(b'[') => serde_json::from_slice::<Vec<&serde_json::value::RawValue>>(request)
+            .ok()
+            .map(|batch| {
+                batch
+                    .iter()
+                    .filter(|call| is_call(call.get().as_bytes()))
+                    .count()
+            }),
+        Some(b'{') => Some(usize::from(is_call(request))),
+        _ => None,
     }
-    let single = serde_json::from_slice::<&serde_json::value::RawValue>(request).ok()?;
-    Some(usize::from(is_call(single)))
 }
 
 /// Why `response` is not one JSON-RPC 2.0 response object, if it is not.

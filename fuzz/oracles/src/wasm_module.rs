@@ -229,10 +229,6 @@ pub fn contract_shaped(u: &mut Unstructured<'_>, any_features: bool) -> arbitrar
     } else {
         engine_features()
     };
-    // Known finding (see docs/SECURITY.md, "Fuzzing"): wasmtime 48 validates the compact
-    // import encoding but cannot compile it, so such a module is accepted by both checks and
-    // then fails as a node-local error. Off until deploy validation refuses it.
-    config.compact_imports_enabled = false;
     config.available_imports = Some(host_imports().to_vec());
     config.exports = Some(exports);
     config.allow_start_export = any_features && u.ratio(1, 8)?;

@@ -9,7 +9,7 @@ use salus_abi::{
 };
 use salus_primitives::{ModuleLimit, ModuleRejection};
 use wasmtime::wasmparser::{
-    CompositeInnerType, ExternalKind, FuncType, Parser, Payload, TypeRef, ValType,
+    CompositeInnerType, ExternalKind, FuncType, Parser, Payload, TypeRef, ValType, WasmFeatures,
 };
 
 use super::limits::{
@@ -145,7 +145,14 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleInfo, ModuleError> {
     let mut info = ModuleInfo::default();
     let mut exported_memory = false;
     let mut exported_call = false;
-    for payload in Parser::new(0).parse_all(code) {
+    // wasmparser's parser reads every proposal's encodings by default; one the engine does not
+    // enable (compact imports) would pass here and be refused by the engine's compiler only,
+    // after validation: a node-local failure for a module anyone can deploy (found by fuzzing).
+    let mut features = WasmFeatures::all();
+    features.remove(WasmFeatures::COMPACT_IMPORTS);
+    let mut parser = Parser::new(0);
+    parser.set_features(features);
+    for payload in parser.parse_all(code) {
         match payload.map_err(malformed)? {
             Payload::TypeSection(reader) => {
                 for group in reader {

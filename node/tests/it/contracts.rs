@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use parity_scale_codec::Encode;
-use salus_primitives::{Action, Address, ExecutionStatus, Hash, StateKey, Transaction};
+use salus_primitives::{Action, Address, ExecutionStatus, Hash, StateKey};
 
 use crate::support::*;
 
@@ -28,18 +28,6 @@ const COUNTER: &str = r#"(module
     (call $set (i32.const 0) (i32.const 5) (i32.const 16) (i32.const 8))
     (call $emit (i32.const 32) (i32.const 1) (i32.const 16) (i32.const 8))))"#;
 
-fn contract_transaction(nonce: u64, action: Action) -> salus_primitives::SignedTransaction {
-    Transaction {
-        chain_id: salus_node::genesis::DEV_CHAIN_ID,
-        nonce,
-        fuel_limit: 5_000_000,
-        fuel_price: 1,
-        action,
-        sponsor: None,
-    }
-    .sign(&dev_key(5), None)
-}
-
 #[test]
 fn deploy_and_call_through_blocks_commit_contract_storage_to_the_state_root() {
     let mut test = TestChain::new();
@@ -48,7 +36,7 @@ fn deploy_and_call_through_blocks_commit_contract_storage_to_the_state_root() {
     let salt = Hash([3; 32]);
     let deployer = dev_key(5).address();
     let address = Address::contract(&deployer, &salus_primitives::keccak256(&code), &salt);
-    let deploy = contract_transaction(
+    let deploy = dev5_transaction(
         0,
         Action::Deploy {
             code,
@@ -58,7 +46,7 @@ fn deploy_and_call_through_blocks_commit_contract_storage_to_the_state_root() {
         },
     );
     let call = |nonce, input: Vec<u8>| {
-        contract_transaction(
+        dev5_transaction(
             nonce,
             Action::Call {
                 contract: address,
@@ -133,7 +121,7 @@ fn deploy_and_call_through_blocks_commit_contract_storage_to_the_state_root() {
 #[test]
 fn a_module_the_runtime_refuses_is_included_with_a_failure_receipt() {
     let mut test = TestChain::new();
-    let bad = contract_transaction(
+    let bad = dev5_transaction(
         0,
         Action::Deploy {
             code: b"\0asm\x01\0\0\0garbage".to_vec(),
@@ -181,7 +169,7 @@ fn a_miner_leaves_a_call_past_the_blocks_code_bound_for_the_next_block() {
             salt,
             value: 0,
         };
-        deploys.push(contract_transaction(index as u64, action));
+        deploys.push(dev5_transaction(index as u64, action));
     }
     test.mine(miner, &deploys);
     let calls: Vec<_> = contracts
@@ -193,7 +181,7 @@ fn a_miner_leaves_a_call_past_the_blocks_code_bound_for_the_next_block() {
                 input: Vec::new(),
                 value: 0,
             };
-            contract_transaction((count + index) as u64, action)
+            dev5_transaction((count + index) as u64, action)
         })
         .collect();
 

@@ -11,7 +11,7 @@ use salus_client::TransactionBuilder;
 use salus_client::rpc::{BlockId, CallRequest, SalusApiClient};
 use salus_node::historical::HistoricalState;
 use salus_node::service::rpc_limits::DRY_RUN_DEFAULT_FUEL;
-use salus_primitives::{Action, Address, Hash, StateKey, Transaction};
+use salus_primitives::{Action, Address, Hash, StateKey};
 use salus_runtime::State;
 
 use crate::support::*;
@@ -160,18 +160,6 @@ const WRITER: &str = r#"(module
         (call $set (i32.const 2) (i32.const 1) (i32.const 2) (i32.const 1)))
       (else (call $remove (i32.const 1) (i32.const 1))))))"#;
 
-fn writer_transaction(nonce: u64, action: Action) -> salus_primitives::SignedTransaction {
-    Transaction {
-        chain_id: salus_node::genesis::DEV_CHAIN_ID,
-        nonce,
-        fuel_limit: 5_000_000,
-        fuel_price: 1,
-        action,
-        sponsor: None,
-    }
-    .sign(&dev_key(5), None)
-}
-
 /// Every entry under `prefix`, in order, through `next_entry`.
 fn entries(state: &impl State, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut out: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
@@ -196,7 +184,7 @@ fn a_historical_view_stays_exact_while_blocks_are_imported_after_it() {
         &salt,
     );
     let call = |nonce, input: Vec<u8>| {
-        writer_transaction(
+        dev5_transaction(
             nonce,
             Action::Call {
                 contract,
@@ -205,7 +193,7 @@ fn a_historical_view_stays_exact_while_blocks_are_imported_after_it() {
             },
         )
     };
-    let deploy = writer_transaction(
+    let deploy = dev5_transaction(
         0,
         Action::Deploy {
             code,

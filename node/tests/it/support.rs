@@ -317,3 +317,16 @@ impl Drop for DevProcess {
         let _ = self.child.wait();
     }
 }
+
+/// A transaction of dev key 5 with 5,000,000 fuel at price 1 (contract tests).
+pub fn dev5_transaction(nonce: u64, action: Action) -> SignedTransaction {
+    Transaction {
+        chain_id: salus_node::genesis::DEV_CHAIN_ID,
+        nonce,
+        fuel_limit: 5_000_000,
+        fuel_price: 1,
+        action,
+        sponsor: None,
+    }
+    .sign(&dev_key(5), None)
+}

@@ -185,6 +185,11 @@ fn disallowed_wasm_features_are_rejected_at_deploy() {
             "{feature} was accepted: {:?}",
             outcome.status
         );
+        // What every node stores for it, as an operator reads it: a code of a few bytes, none
+        // of the engine's explanation (which only the dry run's diagnostic carries).
+        let stored = parity_scale_codec::Encode::encode(&outcome.status);
+        assert!(stored.len() <= 4, "{feature}: receipt status {stored:?}");
+        assert!(outcome.diagnostic.is_some(), "{feature}: no diagnostic");
     }
     // What rustc emits is accepted: bulk memory, sign extension, saturating conversions,
     // multi-value, reference types (a funcref table), mutable globals.

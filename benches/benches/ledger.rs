@@ -11,7 +11,7 @@ use salus_node::mining::try_nonces;
 use salus_node::state_tree;
 use salus_primitives::state_proof::EMPTY_SUBTREE;
 use salus_primitives::{Account, Address, BlockHeader, CompactTarget, Hash, StateKey, keccak256};
-use salus_runtime::StateChanges;
+use salus_runtime::{SignatureCache, StateChanges};
 
 const HASHES: u64 = 10_000;
 

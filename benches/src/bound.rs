@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use parity_scale_codec::{Decode, Encode};
 use salus_node::mining::{SearchOutcome, search_nonce};
 use salus_node::state_tree;
-use salus_primitives::{Action, Address, Block, SignedTransaction};
+use salus_primitives::{Action, Address, SignedTransaction};
 use salus_runtime::fuel_schedule::intrinsic_fuel;
 use salus_runtime::wasm::TransactionEnv;
 use salus_runtime::{BlockContext, execute_block};
@@ -120,27 +120,25 @@ impl LocalChain {
     /// If a transaction is skipped or fails, or the chain refuses the block.
     pub fn mine(&mut self, transactions: &[SignedTransaction]) -> anyhow::Result<Duration> {
         let context = self.context();
+        let candidates = salus_runtime::recover_transactions(transactions)?;
         let template = self
             .chain
-            .build_block(context.miner, context.timestamp_ms, transactions)?;
+            .build_block(context.miner, context.timestamp_ms, &candidates)?;
         if let Some((hash, error)) = template.skipped.first() {
             bail!(
                 "{} set-up transactions skipped, first {hash}: {error:?}",
                 template.skipped.len()
             );
         }
-        let header = match search_nonce(&template.block.header, 1, &AtomicBool::new(false))? {
+        let header = match search_nonce(&template.header, 1, &AtomicBool::new(false))? {
             SearchOutcome::Found(header) => header,
             other => bail!("nonce search: {other:?}"),
         };
-        let block = Block {
-            header,
-            transactions: template.block.transactions,
-        };
+        let block = template.seal(header);
         let hash = block.hash();
         let started = Instant::now();
         self.chain
-            .import_built_block(block, template.prepared, salus_node::wall_clock_ms())?;
+            .import_block(block, salus_node::wall_clock_ms())?;
         let write = started.elapsed();
         let receipts = self.chain.receipts(&hash)?.context("receipts")?;
         if let Some(failed) = receipts.iter().find(|receipt| !receipt.status.is_success()) {
@@ -162,13 +160,13 @@ impl LocalChain {
         &self,
         transactions: &[SignedTransaction],
     ) -> anyhow::Result<Vec<salus_primitives::Receipt>> {
+        let transactions = salus_runtime::recover_transactions(transactions)?;
         let execution = execute_block(
             self.chain.params(),
             self.chain.vm(),
             self.chain.head_state(),
             &self.context(),
-            transactions,
-            &salus_runtime::NoSignatureCache,
+            &transactions,
         )
         .map_err(|error| anyhow::anyhow!("dry run: {error:?}"))?;
         Ok(execution.receipts)
@@ -241,29 +239,26 @@ impl LocalChain {
             std::hint::black_box(SignedTransaction::decode(&mut &bytes[..])?);
         }
         let decode = started.elapsed() / count;
+        let owned = sample.to_vec();
         let started = Instant::now();
-        let hashes: Vec<_> = sample.iter().map(SignedTransaction::hash).collect();
+        let hashed: Vec<_> = owned
+            .into_iter()
+            .map(salus_runtime::HashedTransaction::new)
+            .collect();
         let hash = started.elapsed() / count;
+        // As in the node: the pool recovers each signature once, and the transaction carries its
+        // signers into execution.
         let started = Instant::now();
-        let signers = sample
-            .iter()
-            .map(SignedTransaction::verify_signatures)
-            .collect::<Result<Vec<_>, _>>()?;
+        let verified =
+            salus_runtime::verify_transactions(hashed, &salus_runtime::NoSignatureCache)?;
         let signature = started.elapsed() / count;
-        // As in the node: the pool recovered the signatures; execution reads them from the
-        // cache.
-        let cache = self.chain.signature_cache().clone();
-        for (hash, signers) in hashes.iter().zip(signers) {
-            cache.insert(*hash, signers);
-        }
         let started = Instant::now();
         let execution = execute_block(
             self.chain.params(),
             self.chain.vm(),
             self.chain.head_state(),
             &self.context(),
-            sample,
-            cache.as_ref(),
+            &verified,
         )
         .map_err(|error| anyhow::anyhow!("executing the sample: {error:?}"))?;
         let execution_time = started.elapsed() / count;

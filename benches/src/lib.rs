@@ -53,8 +53,9 @@ pub fn transfers(count: usize) -> Vec<SignedTransaction> {
 pub fn block_with(genesis: &Genesis, transactions: &[SignedTransaction]) -> Block {
     let (chain, _dir) = fresh_chain(genesis);
     let timestamp = genesis.header.timestamp_ms + 1_000;
+    let candidates = salus_runtime::recover_transactions(transactions).expect("signed");
     let template = chain
-        .build_block(Address([0xee; 20]), timestamp, transactions)
+        .build_block(Address([0xee; 20]), timestamp, &candidates)
         .expect("template");
     assert!(
         template.skipped.is_empty(),
@@ -62,10 +63,10 @@ pub fn block_with(genesis: &Genesis, transactions: &[SignedTransaction]) -> Bloc
         template.skipped
     );
     let stop = std::sync::atomic::AtomicBool::new(false);
-    match salus_node::mining::search_nonce(&template.block.header, 1, &stop).expect("target") {
+    match salus_node::mining::search_nonce(&template.header, 1, &stop).expect("target") {
         salus_node::mining::SearchOutcome::Found(header) => Block {
             header,
-            transactions: template.block.transactions,
+            transactions: transactions.to_vec(),
         },
         other => panic!("nonce search: {other:?}"),
     }

@@ -2,7 +2,7 @@
 //! proof-of-work mining, and the pieces the `salus` binary assembles.
 
 pub mod chain;
-pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod genesis;
 pub mod historical;

@@ -1,11 +1,11 @@
-//! The `salus` command: a dev chain in one command, and chain verification.
+//! The `salus` command line's shape: its subcommands, flags and help, parsed by clap and handed
+//! to `salus_node::commands`, which does the work.
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{Parser, Subcommand};
-use salus_node::{Chain, GenesisConfig, Store, cli, service, verify, wall_clock_ms};
-use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
+use salus_node::commands::{bench, client, dev, import_blocks, keys, node, verify_chain};
 
 /// jemalloc instead of glibc's allocator, for Rust and (unprefixed `malloc`) RocksDB's C++ alike:
 /// RocksDB's flushes and compactions allocate large buffers on their own threads, and glibc's
@@ -168,9 +168,8 @@ enum Command {
         /// JSON arguments: an array in order or an object by name.
         #[arg(long, default_value = "[]")]
         args: String,
-        /// Node RPC URL.
-        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
-        rpc: String,
+        #[command(flatten)]
+        rpc: RpcEndpoint,
     },
     /// Read chain data: `account ADDRESS`, `block NUMBER|HASH`, `receipt HASH`,
     /// `storage CONTRACT KEYHEX`.
@@ -183,9 +182,8 @@ enum Command {
         target: String,
         /// For storage: the key, hex.
         key: Option<String>,
-        /// Node RPC URL.
-        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
-        rpc: String,
+        #[command(flatten)]
+        rpc: RpcEndpoint,
     },
     /// List a contract's events as a table, decoded through its on-chain ABI.
     ///
@@ -206,9 +204,8 @@ enum Command {
         /// Most events to list.
         #[arg(long, default_value_t = 100)]
         limit: u32,
-        /// Node RPC URL.
-        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
-        rpc: String,
+        #[command(flatten)]
+        rpc: RpcEndpoint,
     },
     /// Print a contract's ABI, from a deployed address or a .wasm file.
     ///
@@ -216,9 +213,8 @@ enum Command {
     Abi {
         /// Contract address or .wasm file.
         target: String,
-        /// Node RPC URL.
-        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
-        rpc: String,
+        #[command(flatten)]
+        rpc: RpcEndpoint,
     },
     /// Import blocks from a file (SCALE-encoded `Vec<Block>`), printing one line per block.
     ///
@@ -335,24 +331,24 @@ struct KeyProtectionArgs {
 }
 
 impl KeyProtectionArgs {
-    fn protection(&self) -> cli::keys::Protection {
+    fn protection(&self) -> keys::Protection {
         if self.insecure_plaintext {
-            cli::keys::Protection::InsecurePlaintext
+            keys::Protection::InsecurePlaintext
         } else {
-            cli::keys::Protection::Encrypted
+            keys::Protection::Encrypted
         }
     }
 
-    fn password_input(&self) -> cli::keys::PasswordInput {
+    fn password_input(&self) -> keys::PasswordInput {
         password_input(self.password_stdin)
     }
 }
 
-fn password_input(password_stdin: bool) -> cli::keys::PasswordInput {
+fn password_input(password_stdin: bool) -> keys::PasswordInput {
     if password_stdin {
-        cli::keys::PasswordInput::Stdin
+        keys::PasswordInput::Stdin
     } else {
-        cli::keys::PasswordInput::EnvironmentOrPrompt
+        keys::PasswordInput::EnvironmentOrPrompt
     }
 }
 
@@ -360,27 +356,23 @@ fn password_input(password_stdin: bool) -> cli::keys::PasswordInput {
 enum TxCommand {
     /// Transfer native balance.
     Transfer {
-        /// Signing key: a key name or dev:N.
-        #[arg(long)]
-        from: String,
+        #[command(flatten)]
+        signer: SigningKey,
         /// Recipient address.
         #[arg(long)]
         to: String,
         /// Amount, in the smallest unit.
         #[arg(long)]
         amount: u128,
-        /// Return after submitting instead of waiting for inclusion.
-        #[arg(long)]
-        no_wait: bool,
-        /// Node RPC URL.
-        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
-        rpc: String,
+        #[command(flatten)]
+        wait: Inclusion,
+        #[command(flatten)]
+        rpc: RpcEndpoint,
     },
     /// Deploy a contract module, with constructor arguments as JSON.
     Deploy {
-        /// Signing key.
-        #[arg(long)]
-        from: String,
+        #[command(flatten)]
+        signer: SigningKey,
         /// The .wasm file.
         file: PathBuf,
         /// Constructor arguments, JSON.
@@ -389,21 +381,17 @@ enum TxCommand {
         /// Salt of the contract address (default: derived from the sender's nonce).
         #[arg(long)]
         salt: Option<salus_primitives::Hash>,
-        /// Fuel limit.
-        #[arg(long, default_value_t = cli::DEFAULT_FUEL)]
-        fuel: u64,
-        /// Return after submitting.
-        #[arg(long)]
-        no_wait: bool,
-        /// Node RPC URL.
-        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
-        rpc: String,
+        #[command(flatten)]
+        fuel: FuelLimit,
+        #[command(flatten)]
+        wait: Inclusion,
+        #[command(flatten)]
+        rpc: RpcEndpoint,
     },
     /// Call a contract message, arguments as JSON.
     Call {
-        /// Signing key.
-        #[arg(long)]
-        from: String,
+        #[command(flatten)]
+        signer: SigningKey,
         /// The contract.
         #[arg(long)]
         contract: String,
@@ -413,26 +401,49 @@ enum TxCommand {
         /// Arguments, JSON.
         #[arg(long, default_value = "[]")]
         args: String,
-        /// Fuel limit.
-        #[arg(long, default_value_t = cli::DEFAULT_FUEL)]
-        fuel: u64,
-        /// Return after submitting.
-        #[arg(long)]
-        no_wait: bool,
-        /// Node RPC URL.
-        #[arg(long, env = "SALUS_RPC", default_value = cli::DEFAULT_RPC)]
-        rpc: String,
+        #[command(flatten)]
+        fuel: FuelLimit,
+        #[command(flatten)]
+        wait: Inclusion,
+        #[command(flatten)]
+        rpc: RpcEndpoint,
     },
 }
 
-fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
+/// `--rpc`: the node a client command talks to.
+#[derive(clap::Args)]
+struct RpcEndpoint {
+    /// Node RPC URL.
+    #[arg(long = "rpc", env = "SALUS_RPC", default_value = client::DEFAULT_RPC)]
+    url: String,
+}
+
+/// `--from`: the key that signs a transaction.
+#[derive(clap::Args)]
+struct SigningKey {
+    /// Signing key: a key name or dev:N.
+    #[arg(long = "from")]
+    key: String,
+}
+
+/// `--fuel`: the fuel limit of a transaction.
+#[derive(clap::Args)]
+struct FuelLimit {
+    /// Fuel limit.
+    #[arg(long = "fuel", default_value_t = client::DEFAULT_FUEL)]
+    limit: u64,
+}
+
+/// `--no-wait`: whether a transaction command waits for inclusion.
+#[derive(clap::Args)]
+struct Inclusion {
+    /// Return after submitting instead of waiting for inclusion.
+    #[arg(long)]
+    no_wait: bool,
 }
 
 fn run_key(command: KeyCommand) -> anyhow::Result<()> {
-    use cli::keys::{self, ImportSource};
+    use keys::ImportSource;
     match command {
         KeyCommand::New { name, protection } => {
             let (address, path) =
@@ -478,7 +489,7 @@ fn run_key(command: KeyCommand) -> anyhow::Result<()> {
             );
         }
         KeyCommand::List => {
-            for (name, address) in cli::list_keys()? {
+            for (name, address) in keys::list_keys()? {
                 println!("{name:<20} {address}");
             }
         }
@@ -498,46 +509,6 @@ fn run_key(command: KeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the load generator beside this binary with `arguments` and exits with its status.
-fn run_load_generator(arguments: &[String]) -> anyhow::Result<()> {
-    let generator = std::env::current_exe()?.with_file_name("load-generator");
-    if !generator.exists() {
-        bail!(
-            "{} not found: build it with `cargo build --release --bin load-generator`",
-            generator.display()
-        );
-    }
-    let status = std::process::Command::new(&generator)
-        .args(arguments)
-        .env("SALUS_BIN", std::env::current_exe()?)
-        .status()
-        .with_context(|| format!("running {}", generator.display()))?;
-    std::process::exit(status.code().unwrap_or(1));
-}
-
-/// The node's tokio runtime: a worker per core, and a bounded pool of blocking threads (block
-/// building and import, signature checks of submitted transactions).
-fn node_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    /// Blocking threads at most: enough to keep every core verifying signatures while RPC
-    /// clients wait, few enough that their stacks and allocator state stay small.
-    const MAX_BLOCKING_THREADS: usize = 64;
-    // Every worker and blocking thread may execute contracts (block import on the network
-    // task, dry runs), so each has the native stack the execution limits allow for; only the
-    // pages a deep call touches become resident.
-    use salus_runtime::native_stack::{EXECUTION_STACK_BYTES, register};
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(MAX_BLOCKING_THREADS)
-        .thread_stack_size(EXECUTION_STACK_BYTES)
-        .on_thread_start(|| register(EXECUTION_STACK_BYTES))
-        .build()?)
-}
-
-fn default_dev_dir() -> anyhow::Result<PathBuf> {
-    let home = std::env::var_os("HOME").context("HOME is not set; pass --data-dir")?;
-    Ok(PathBuf::from(home).join(".salus").join("dev"))
-}
-
 fn main() -> anyhow::Result<()> {
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
@@ -550,10 +521,10 @@ fn main() -> anyhow::Result<()> {
         .init();
     let arguments = Cli::parse();
     if let Some(path) = arguments.rpc_cookie {
-        cli::use_rpc_cookie(path);
+        client::use_rpc_cookie(path);
     }
     match arguments.command {
-        Command::Bench { arguments } => run_load_generator(&arguments),
+        Command::Bench { arguments } => bench::run_load_generator(&arguments),
         Command::Dev {
             data_dir,
             block_time_ms,
@@ -565,37 +536,18 @@ fn main() -> anyhow::Result<()> {
             bootnodes,
             rpc_allowed_hosts,
             rpc_cors,
-        } => {
-            let rpc_access =
-                salus_node::config::RpcSection::default().access(&rpc_allowed_hosts, &rpc_cors)?;
-            let network = if p2p_listen.is_empty() && bootnodes.is_empty() {
-                None
-            } else {
-                let listen = if p2p_listen.is_empty() {
-                    vec!["/ip4/127.0.0.1/tcp/0".to_string()]
-                } else {
-                    p2p_listen
-                };
-                salus_node::config::P2pSection::default().network_config(&listen, &bootnodes)?
-            };
-            let data_dir = match data_dir {
-                Some(dir) => dir,
-                None => default_dev_dir()?,
-            };
-            let runtime = node_runtime()?;
-            runtime.block_on(run_dev(
-                data_dir,
-                block_time_ms,
-                threads,
-                blocks,
-                DevEndpoints {
-                    rpc_addr,
-                    rpc_access,
-                    metrics_addr,
-                },
-                network,
-            ))
-        }
+        } => dev::run(dev::DevOptions {
+            data_dir,
+            block_time_ms,
+            threads,
+            blocks,
+            rpc_addr,
+            metrics_addr,
+            p2p_listen,
+            bootnodes,
+            rpc_allowed_hosts,
+            rpc_cors,
+        }),
         Command::Node {
             config,
             data_dir,
@@ -610,53 +562,71 @@ fn main() -> anyhow::Result<()> {
             no_p2p,
             rpc_allowed_hosts,
             rpc_cors,
-        } => {
-            let settings = NodeSettings {
-                config,
-                data_dir,
-                genesis,
-                rpc_addr,
-                mine,
-                miner,
-                threads,
-                metrics_addr,
-                bootnodes,
-                p2p_listen,
-                no_p2p,
-                rpc_allowed_hosts,
-                rpc_cors,
-            };
-            let runtime = node_runtime()?;
-            runtime.block_on(run_node(settings))
-        }
+        } => node::run(node::NodeSettings {
+            config,
+            data_dir,
+            genesis,
+            rpc_addr,
+            mine,
+            miner,
+            threads,
+            metrics_addr,
+            bootnodes,
+            p2p_listen,
+            no_p2p,
+            rpc_allowed_hosts,
+            rpc_cors,
+        }),
         Command::Key(command) => run_key(command),
-        Command::Tx(command) => client_runtime()?.block_on(async {
+        Command::Tx(command) => client::client_runtime()?.block_on(async {
             match command {
                 TxCommand::Transfer {
-                    from,
+                    signer,
                     to,
                     amount,
-                    no_wait,
+                    wait,
                     rpc,
-                } => cli::transfer(&rpc, &from, &to, amount, !no_wait).await,
+                } => client::transfer(&rpc.url, &signer.key, &to, amount, !wait.no_wait).await,
                 TxCommand::Deploy {
-                    from,
+                    signer,
                     file,
                     args,
                     salt,
                     fuel,
-                    no_wait,
+                    wait,
                     rpc,
-                } => cli::deploy(&rpc, &from, &file, &args, salt, fuel, !no_wait).await,
+                } => {
+                    client::deploy(
+                        &rpc.url,
+                        &signer.key,
+                        &file,
+                        &args,
+                        salt,
+                        fuel.limit,
+                        !wait.no_wait,
+                    )
+                    .await
+                }
                 TxCommand::Call {
-                    from,
+                    signer,
                     contract,
                     message,
                     args,
                     fuel,
-                    no_wait,
+                    wait,
                     rpc,
-                } => cli::call(&rpc, &from, &contract, &message, &args, fuel, !no_wait).await,
+                } => {
+                    client::call(
+                        &rpc.url,
+                        &signer.key,
+                        &contract,
+                        &message,
+                        &args,
+                        fuel.limit,
+                        !wait.no_wait,
+                    )
+                    .await
+                }
             }
         }),
         Command::Call {
@@ -665,13 +635,19 @@ fn main() -> anyhow::Result<()> {
             message,
             args,
             rpc,
-        } => client_runtime()?.block_on(cli::dry_run(&rpc, &from, &contract, &message, &args)),
+        } => client::client_runtime()?
+            .block_on(client::dry_run(&rpc.url, &from, &contract, &message, &args)),
         Command::Query {
             what,
             target,
             key,
             rpc,
-        } => client_runtime()?.block_on(cli::query(&rpc, &what, &target, key.as_deref())),
+        } => client::client_runtime()?.block_on(client::query(
+            &rpc.url,
+            &what,
+            &target,
+            key.as_deref(),
+        )),
         Command::Events {
             contract,
             topic,
@@ -679,340 +655,16 @@ fn main() -> anyhow::Result<()> {
             to,
             limit,
             rpc,
-        } => client_runtime()?.block_on(cli::events(&rpc, &contract, &topic, from, to, limit)),
-        Command::Abi { target, rpc } => client_runtime()?.block_on(async {
-            let client = cli::connect(&rpc)?;
-            let abi = cli::abi(&client, &target).await?;
-            println!("{}", serde_json::to_string_pretty(&abi)?);
-            Ok(())
-        }),
+        } => client::client_runtime()?
+            .block_on(client::events(&rpc.url, &contract, &topic, from, to, limit)),
+        Command::Abi { target, rpc } => {
+            client::client_runtime()?.block_on(client::print_abi(&rpc.url, &target))
+        }
         Command::ImportBlocks {
             data_dir,
             genesis,
             file,
-        } => import_blocks(&data_dir, genesis.as_deref(), &file),
-        Command::VerifyChain { data_dir } => {
-            let store = Store::open_read_only(&data_dir)
-                .with_context(|| format!("opening {}", data_dir.display()))?;
-            // Re-execution runs contracts: on a thread with the stack they may need.
-            let verified = salus_runtime::native_stack::spawn("verify-chain", move || {
-                verify::verify_chain(&store)
-            })?
-            .join()
-            .map_err(|_| anyhow::anyhow!("verify-chain panicked"))?;
-            match verified {
-                Ok(report) => {
-                    println!(
-                        "chain ok: {} blocks, {} transactions re-executed, {} state entries match the state root; head {}",
-                        report.blocks, report.transactions, report.state_entries, report.head
-                    );
-                    Ok(())
-                }
-                Err(error) => bail!("verify-chain: {error}"),
-            }
-        }
+        } => import_blocks::run(&data_dir, genesis.as_deref(), &file),
+        Command::VerifyChain { data_dir } => verify_chain::run(&data_dir),
     }
-}
-
-fn import_blocks(
-    data_dir: &std::path::Path,
-    genesis: Option<&std::path::Path>,
-    file: &std::path::Path,
-) -> anyhow::Result<()> {
-    use parity_scale_codec::Decode;
-    use std::io::Write;
-    let config = match genesis {
-        Some(path) => GenesisConfig::load(path)?,
-        None => GenesisConfig::dev(),
-    };
-    let genesis = config.build()?;
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let blocks = Vec::<salus_primitives::Block>::decode(&mut &bytes[..])
-        .with_context(|| format!("{} is not a SCALE-encoded list of blocks", file.display()))?;
-    std::fs::create_dir_all(data_dir)?;
-    let store = Store::open(data_dir).with_context(|| format!("opening {}", data_dir.display()))?;
-    let mut chain = Chain::open(store, &genesis)?;
-    let mut stdout = std::io::stdout().lock();
-    for block in blocks {
-        let number = block.header.number;
-        let outcome = chain
-            .import_block(block, wall_clock_ms())
-            .with_context(|| format!("importing block {number}"))?;
-        writeln!(
-            stdout,
-            "block {number}: {outcome:?}; head {}",
-            chain.head().header.number
-        )?;
-        stdout.flush()?;
-    }
-    Ok(())
-}
-
-/// `salus node`'s flags, before merging with the configuration file.
-struct NodeSettings {
-    config: Option<PathBuf>,
-    data_dir: Option<PathBuf>,
-    genesis: Option<String>,
-    rpc_addr: Option<String>,
-    mine: Option<bool>,
-    miner: Option<String>,
-    threads: Option<usize>,
-    metrics_addr: Option<String>,
-    bootnodes: Vec<String>,
-    p2p_listen: Vec<String>,
-    no_p2p: bool,
-    rpc_allowed_hosts: Vec<String>,
-    rpc_cors: Vec<String>,
-}
-
-async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
-    use salus_node::config::{ConfigError, ConfigFile, parse_miner, parse_rpc_addr};
-    let file = match &settings.config {
-        Some(path) => ConfigFile::load(path)?,
-        None => ConfigFile::default(),
-    };
-    let rpc_access = file
-        .rpc
-        .access(&settings.rpc_allowed_hosts, &settings.rpc_cors)?;
-    let data_dir = settings
-        .data_dir
-        .or(file.data_dir)
-        .ok_or(ConfigError::Missing("data_dir"))?;
-    let genesis_setting = settings
-        .genesis
-        .or(file.genesis)
-        .ok_or(ConfigError::Missing("genesis"))?;
-    let (genesis, dev) = if genesis_setting == "dev" {
-        (GenesisConfig::dev(), true)
-    } else {
-        (
-            GenesisConfig::load(std::path::Path::new(&genesis_setting))?,
-            false,
-        )
-    };
-    let rpc_addr = parse_rpc_addr(
-        settings
-            .rpc_addr
-            .or(file.rpc.addr)
-            .as_deref()
-            .unwrap_or("127.0.0.1:8650"),
-    )?;
-    let mine = settings.mine.or(file.mining.enabled).unwrap_or(false);
-    let miner = match settings.miner.or(file.mining.miner) {
-        Some(text) => parse_miner(&text)?,
-        None if mine => return Err(ConfigError::Missing("mining.miner").into()),
-        None => salus_primitives::Address::ZERO,
-    };
-    let config = service::NodeConfig {
-        data_dir: data_dir.clone(),
-        rpc_addr,
-        rpc_access,
-        genesis,
-        dev,
-        mining: if mine {
-            service::Mining::Continuous
-        } else {
-            service::Mining::Off
-        },
-        miner,
-        mining_threads: settings.threads.or(file.mining.threads).unwrap_or(1),
-        metrics_addr: match settings.metrics_addr.or(file.metrics.addr) {
-            Some(text) => Some(text.parse().map_err(|error: std::net::AddrParseError| {
-                ConfigError::BadValue {
-                    key: "metrics.addr",
-                    value: text.clone(),
-                    reason: error.to_string(),
-                }
-            })?),
-            None => None,
-        },
-        network: if settings.no_p2p {
-            None
-        } else {
-            file.p2p
-                .network_config(&settings.p2p_listen, &settings.bootnodes)?
-        },
-    };
-    let shutdown = shutdown_signals()?;
-    let node = service::start(config)
-        .await
-        .with_context(|| format!("starting the node in {}", data_dir.display()))?;
-    let p2p = match node.state.network() {
-        Some(network) => wait_for_listen_addrs(network).await.join(" "),
-        None => "off".to_string(),
-    };
-    println!(
-        "Salus node: data {}  RPC http://{1}  ws://{1}  RPC cookie {2}  mining {mine}  P2P {p2p}",
-        data_dir.display(),
-        node.rpc_addr,
-        node.cookie.path().display()
-    );
-    use std::io::Write;
-    std::io::stdout().flush()?;
-    let state = node.state.clone();
-    node.run_until(shutdown).await?;
-    let chain = state.chain();
-    println!(
-        "Stopped at block {} {}",
-        chain.head().header.number,
-        chain.head().hash
-    );
-    Ok(())
-}
-
-/// The network's listen addresses once it has bound them (a port-0 listener learns its port
-/// asynchronously); gives up after a few seconds and returns what it has.
-async fn wait_for_listen_addrs(network: &salus_node::network::NetworkHandle) -> Vec<String> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let addrs = network.listen_addrs();
-        if !addrs.is_empty() || std::time::Instant::now() >= deadline {
-            return addrs.iter().map(ToString::to_string).collect();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-}
-
-/// Registers SIGINT and SIGTERM handlers now (before the node announces itself, so that a signal
-/// sent right after start-up is never lost) and returns a future that resolves on either.
-fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let mut terminate =
-        signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
-}
-
-/// Where a dev node serves: JSON-RPC (and who may call it) and metrics.
-struct DevEndpoints {
-    rpc_addr: std::net::SocketAddr,
-    rpc_access: service::RpcAccess,
-    metrics_addr: Option<std::net::SocketAddr>,
-}
-
-async fn run_dev(
-    data_dir: PathBuf,
-    block_time_ms: u64,
-    threads: usize,
-    blocks: Option<u64>,
-    endpoints: DevEndpoints,
-    network: Option<salus_node::network::NetworkConfig>,
-) -> anyhow::Result<()> {
-    let DevEndpoints {
-        rpc_addr,
-        rpc_access,
-        metrics_addr,
-    } = endpoints;
-    let miner = derive_key(DEV_MNEMONIC, 0)?.address();
-    let config = service::NodeConfig {
-        data_dir: data_dir.clone(),
-        rpc_addr,
-        rpc_access,
-        genesis: GenesisConfig::dev(),
-        dev: true,
-        mining: match (blocks, block_time_ms) {
-            (Some(_), _) | (None, 0) => service::Mining::OnDemand,
-            (None, ms) => service::Mining::Every(ms),
-        },
-        miner,
-        mining_threads: threads,
-        metrics_addr,
-        network,
-    };
-    let shutdown = shutdown_signals()?;
-    let node = service::start(config)
-        .await
-        .context("starting the dev node")?;
-    let (chain_id, head_number, head_hash) = {
-        let chain = node.state.chain();
-        (
-            chain.params().chain_id,
-            chain.head().header.number,
-            chain.head().hash,
-        )
-    };
-    // One write, so that the miner's first log lines cannot interleave with the banner.
-    use std::fmt::Write as _;
-    let mut banner = String::new();
-    writeln!(banner, "Salus dev chain (chain id {chain_id})")?;
-    writeln!(banner, "Data directory: {}", data_dir.display())?;
-    writeln!(banner, "RPC: http://{0}  ws://{0}", node.rpc_addr)?;
-    writeln!(
-        banner,
-        "RPC cookie: {} (operator token for net_addPeer, net_banPeer, net_unbanPeer)",
-        node.cookie.path().display()
-    )?;
-    if let Some(addr) = node.metrics_addr {
-        writeln!(banner, "Metrics: http://{addr}/metrics")?;
-    }
-    if let Some(network) = node.state.network() {
-        for addr in wait_for_listen_addrs(network).await {
-            writeln!(banner, "P2P: {addr}")?;
-        }
-    }
-    writeln!(banner, "Mnemonic: {DEV_MNEMONIC}")?;
-    writeln!(
-        banner,
-        "Accounts (public test keys, funded at genesis; never use them on a real network):"
-    )?;
-    for index in 0..salus_node::genesis::DEV_ACCOUNT_COUNT {
-        let key = derive_key(DEV_MNEMONIC, index).context("deriving dev keys")?;
-        writeln!(
-            banner,
-            "  ({index}) {}  key 0x{}",
-            key.address(),
-            hex::encode(key.to_bytes())
-        )?;
-    }
-    writeln!(banner, "Contracts deployed at genesis:")?;
-    for contract in &GenesisConfig::dev().contracts {
-        writeln!(banner, "  {:<10} {}", contract.name, contract.address)?;
-    }
-    let cadence = if block_time_ms == 0 {
-        "blocks on dev_mine".to_string()
-    } else {
-        format!("blocks every {block_time_ms} ms")
-    };
-    writeln!(
-        banner,
-        "Head: block {head_number} {head_hash}  ({cadence}; Ctrl-C to stop)"
-    )?;
-    {
-        use std::io::Write;
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(banner.as_bytes())?;
-        stdout.flush()?;
-    }
-
-    if let Some(count) = blocks {
-        for _ in 0..count {
-            node.state.mine_block().await?;
-            if block_time_ms > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(block_time_ms)).await;
-            }
-        }
-        let state = node.state.clone();
-        node.run_until(async {}).await?;
-        let chain = state.chain();
-        println!(
-            "Stopped at block {} {}",
-            chain.head().header.number,
-            chain.head().hash
-        );
-        return Ok(());
-    }
-    let state = node.state.clone();
-    node.run_until(shutdown).await?;
-    let chain = state.chain();
-    println!(
-        "Stopped at block {} {}",
-        chain.head().header.number,
-        chain.head().hash
-    );
-    Ok(())
 }

@@ -5,10 +5,8 @@
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
-use parity_scale_codec::Encode;
-use salus_primitives::transaction::{Signers, TransactionSignatureError};
-use salus_primitives::{Address, Balance, ChainParams, Hash, SignedTransaction, limits};
-use salus_runtime::fuel_schedule::intrinsic_fuel;
+use salus_primitives::{Address, Balance, ChainParams, Hash, SignedTransaction};
+use salus_runtime::{HashedTransaction, InvalidTransaction, VerifiedTransaction, check_stateless};
 
 use crate::signature_cache::VerifiedSignatures;
 
@@ -24,36 +22,14 @@ pub const MAX_NONCE_GAP: u64 = 64;
 /// so that replacing costs something and the pool cannot be churned for free.
 pub const REPLACEMENT_PRICE_BUMP_PERCENT: u128 = 10;
 
-/// Why a transaction was not admitted.
+/// Why a transaction was not admitted: a rule of block execution it breaks (the same rules and
+/// error as a block's transactions), or a rule of the pool.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdmissionError {
-    /// Larger than a transaction may be.
-    #[error("transaction of {size} bytes exceeds the limit of {limit}")]
-    Oversized {
-        /// Encoded size.
-        size: usize,
-        /// The limit.
-        limit: usize,
-    },
-    /// A signature does not verify.
-    #[error("bad signature: {0}")]
-    BadSignature(#[from] TransactionSignatureError),
-    /// Signed for another chain.
-    #[error("wrong chain id {found}, this chain is {expected}")]
-    WrongChainId {
-        /// This chain's.
-        expected: u64,
-        /// The transaction's.
-        found: u64,
-    },
-    /// Fuel limit below the intrinsic cost.
-    #[error("fuel limit {limit} below the intrinsic cost {intrinsic}")]
-    FuelLimitTooLow {
-        /// The transaction's.
-        limit: u64,
-        /// Required.
-        intrinsic: u64,
-    },
+    /// It breaks a rule that would make a block holding it invalid: size, signature, chain id,
+    /// fuel limit below the intrinsic cost, stale nonce, a payer who cannot cover it.
+    #[error(transparent)]
+    Invalid(#[from] InvalidTransaction),
     /// Fuel limit above what a block allows.
     #[error("fuel limit {limit} exceeds the block fuel limit {block_limit}")]
     FuelLimitTooHigh {
@@ -62,17 +38,9 @@ pub enum AdmissionError {
         /// The chain's.
         block_limit: u64,
     },
-    /// Nonce already used on chain.
-    #[error("stale nonce {found}: the account is at {expected}")]
-    NonceTooLow {
-        /// The account's nonce.
-        expected: u64,
-        /// The transaction's.
-        found: u64,
-    },
     /// Nonce too far ahead of the account's.
     #[error("nonce {found} is more than {MAX_NONCE_GAP} ahead of the account's {expected}")]
-    NonceTooHigh {
+    NonceTooFarAhead {
         /// The account's nonce.
         expected: u64,
         /// The transaction's.
@@ -88,14 +56,6 @@ pub enum AdmissionError {
         expected: u64,
         /// The transaction's.
         found: u64,
-    },
-    /// The payer cannot cover fuel limit × price (plus value when paying for itself).
-    #[error("insufficient balance: {needed} needed, {available} available")]
-    InsufficientBalance {
-        /// Required.
-        needed: Balance,
-        /// Held.
-        available: Balance,
     },
     /// Already in the pool.
     #[error("transaction {0} is already pending")]
@@ -125,11 +85,12 @@ impl AdmissionError {
     pub fn is_malicious(&self) -> bool {
         matches!(
             self,
-            AdmissionError::Oversized { .. }
-                | AdmissionError::BadSignature(_)
-                | AdmissionError::WrongChainId { .. }
-                | AdmissionError::FuelLimitTooLow { .. }
-                | AdmissionError::FuelLimitTooHigh { .. }
+            AdmissionError::Invalid(
+                InvalidTransaction::Oversized { .. }
+                    | InvalidTransaction::BadSignature(_)
+                    | InvalidTransaction::WrongChainId { .. }
+                    | InvalidTransaction::FuelLimitTooLow { .. }
+            ) | AdmissionError::FuelLimitTooHigh { .. }
         )
     }
 }
@@ -143,31 +104,10 @@ pub trait AccountView {
     fn nonce_and_balance(&self, address: &Address) -> Result<(u64, Balance), String>;
 }
 
-/// A transaction that passed the checks needing neither the pool nor the state: size, chain
-/// id, fuel limit bounds and signatures.
-pub struct VerifiedTransaction {
-    transaction: SignedTransaction,
-    hash: Hash,
-    size: usize,
-    signers: Signers,
-}
-
-impl VerifiedTransaction {
-    /// Its hash.
-    pub fn hash(&self) -> Hash {
-        self.hash
-    }
-
-    /// The transaction.
-    pub fn transaction(&self) -> &SignedTransaction {
-        &self.transaction
-    }
-}
-
-/// The checks of admission that need no lock: the cheap stateless rules first, then the
-/// signatures (recovered here, or taken from `signatures` when this node verified them before),
-/// which are recorded in `signatures` for block import. Run it on any thread, before taking the
-/// pool's lock.
+/// The checks of admission that need no lock: the stateless rules of block execution
+/// ([`check_stateless`]) and the pool's bound on a fuel limit first, then the signatures
+/// (recovered here, or taken from `signatures` when this node verified them before, and
+/// recorded there for block import). Run it on any thread, before taking the pool's lock.
 ///
 /// # Errors
 /// [`AdmissionError`] for an oversized transaction, a wrong chain id, a fuel limit below the
@@ -175,50 +115,19 @@ impl VerifiedTransaction {
 pub fn verify_for_admission(
     params: &ChainParams,
     signatures: &VerifiedSignatures,
-    transaction: SignedTransaction,
+    transaction: HashedTransaction,
 ) -> Result<VerifiedTransaction, AdmissionError> {
-    let size = transaction.encoded_size();
-    if size > limits::MAX_TRANSACTION_BYTES {
-        return Err(AdmissionError::Oversized {
-            size,
-            limit: limits::MAX_TRANSACTION_BYTES,
-        });
-    }
-    let tx = &transaction.transaction;
-    if tx.chain_id != params.chain_id {
-        return Err(AdmissionError::WrongChainId {
-            expected: params.chain_id,
-            found: tx.chain_id,
-        });
-    }
-    let intrinsic = intrinsic_fuel(size);
-    if tx.fuel_limit < intrinsic {
-        return Err(AdmissionError::FuelLimitTooLow {
-            limit: tx.fuel_limit,
-            intrinsic,
-        });
-    }
-    if tx.fuel_limit > params.block_fuel_limit {
+    check_stateless(params, &transaction)?;
+    let fuel_limit = transaction.transaction().transaction.fuel_limit;
+    if fuel_limit > params.block_fuel_limit {
         return Err(AdmissionError::FuelLimitTooHigh {
-            limit: tx.fuel_limit,
+            limit: fuel_limit,
             block_limit: params.block_fuel_limit,
         });
     }
-    let hash = transaction.hash();
-    let signers = match salus_runtime::SignatureCache::get(signatures, &hash) {
-        Some(signers) => signers,
-        None => {
-            let signers = transaction.verify_signatures()?;
-            signatures.insert(hash, signers);
-            signers
-        }
-    };
-    Ok(VerifiedTransaction {
-        transaction,
-        hash,
-        size,
-        signers,
-    })
+    transaction
+        .verify(signatures)
+        .map_err(|(_, error)| InvalidTransaction::BadSignature(error).into())
 }
 
 /// The pool's bound on transactions held.
@@ -248,10 +157,18 @@ impl Default for PoolLimits {
 }
 
 struct Pending {
-    transaction: SignedTransaction,
-    signers: Signers,
-    size: usize,
+    verified: VerifiedTransaction,
     arrival: u64,
+}
+
+impl Pending {
+    fn transaction(&self) -> &salus_primitives::Transaction {
+        &self.verified.transaction().transaction
+    }
+
+    fn sender(&self) -> Address {
+        self.verified.signers().sender
+    }
 }
 
 /// The pool.
@@ -327,7 +244,9 @@ impl Mempool {
 
     /// A pending transaction by hash.
     pub fn get(&self, hash: &Hash) -> Option<&SignedTransaction> {
-        self.by_hash.get(hash).map(|pending| &pending.transaction)
+        self.by_hash
+            .get(hash)
+            .map(|pending| pending.verified.transaction())
     }
 
     /// Checks and adds `transaction`; returns its hash.
@@ -337,6 +256,18 @@ impl Mempool {
     pub fn admit(
         &mut self,
         transaction: SignedTransaction,
+        accounts: &impl AccountView,
+    ) -> Result<Hash, AdmissionError> {
+        self.admit_hashed(HashedTransaction::new(transaction), accounts)
+    }
+
+    /// [`Mempool::admit`] for a transaction already hashed.
+    ///
+    /// # Errors
+    /// [`AdmissionError`] naming the rule it breaks; the pool is unchanged.
+    pub fn admit_hashed(
+        &mut self,
+        transaction: HashedTransaction,
         accounts: &impl AccountView,
     ) -> Result<Hash, AdmissionError> {
         self.refuse_before_verifying(&transaction)?;
@@ -353,9 +284,9 @@ impl Mempool {
     /// [`AdmissionError::PoolFull`].
     pub fn refuse_before_verifying(
         &self,
-        transaction: &SignedTransaction,
+        transaction: &HashedTransaction,
     ) -> Result<(), AdmissionError> {
-        let tx = &transaction.transaction;
+        let tx = &transaction.transaction().transaction;
         if !self.is_full_for(transaction.encoded_size(), tx.fuel_limit) {
             return Ok(());
         }
@@ -377,27 +308,25 @@ impl Mempool {
         verified: VerifiedTransaction,
         accounts: &impl AccountView,
     ) -> Result<Hash, AdmissionError> {
-        let VerifiedTransaction {
-            transaction,
-            hash,
-            size,
-            signers,
-        } = verified;
+        let hash = verified.hash();
+        let size = verified.encoded_size();
+        let signers = verified.signers();
         if self.by_hash.contains_key(&hash) {
             return Err(AdmissionError::AlreadyKnown(hash));
         }
-        let tx = &transaction.transaction;
+        let tx = &verified.transaction().transaction;
         let (nonce, balance) = accounts
             .nonce_and_balance(&signers.sender)
             .map_err(AdmissionError::State)?;
         if tx.nonce < nonce {
-            return Err(AdmissionError::NonceTooLow {
+            return Err(InvalidTransaction::NonceTooLow {
                 expected: nonce,
                 found: tx.nonce,
-            });
+            }
+            .into());
         }
         if tx.nonce > nonce + MAX_NONCE_GAP {
-            return Err(AdmissionError::NonceTooHigh {
+            return Err(AdmissionError::NonceTooFarAhead {
                 expected: nonce,
                 found: tx.nonce,
             });
@@ -424,15 +353,16 @@ impl Mempool {
                 .nonce_and_balance(&signers.payer)
                 .map_err(AdmissionError::State)?;
             if balance < tx.value() {
-                return Err(AdmissionError::InsufficientBalance {
+                return Err(InvalidTransaction::InsufficientBalance {
                     needed: tx.value(),
                     available: balance,
-                });
+                }
+                .into());
             }
             (max_fee, payer_balance)
         };
         if available < needed {
-            return Err(AdmissionError::InsufficientBalance { needed, available });
+            return Err(InvalidTransaction::InsufficientBalance { needed, available }.into());
         }
         // Replacement of the same sender and nonce.
         let replaced = self
@@ -441,7 +371,7 @@ impl Mempool {
             .and_then(|nonces| nonces.get(&tx.nonce))
             .copied();
         if let Some(old_hash) = replaced {
-            let old_price = self.by_hash[&old_hash].transaction.transaction.fuel_price;
+            let old_price = self.by_hash[&old_hash].transaction().fuel_price;
             let minimum = old_price
                 .saturating_add(old_price * REPLACEMENT_PRICE_BUMP_PERCENT / 100)
                 .max(old_price + 1);
@@ -473,15 +403,7 @@ impl Mempool {
         }
         self.arrivals += 1;
         let arrival = self.arrivals;
-        self.insert(
-            hash,
-            Pending {
-                transaction,
-                signers,
-                size,
-                arrival,
-            },
-        );
+        self.insert(hash, Pending { verified, arrival });
         Ok(hash)
     }
 
@@ -498,7 +420,7 @@ impl Mempool {
         self.by_sender
             .values()
             .filter_map(|nonces| nonces.values().next_back())
-            .map(|hash| (*hash, self.by_hash[hash].transaction.transaction.fuel_price))
+            .map(|hash| (*hash, self.by_hash[hash].transaction().fuel_price))
             .min_by_key(|(hash, price)| (*price, std::cmp::Reverse(self.by_hash[hash].arrival)))
     }
 
@@ -510,12 +432,12 @@ impl Mempool {
     }
 
     fn insert(&mut self, hash: Hash, pending: Pending) {
-        let tx = &pending.transaction.transaction;
+        let tx = pending.transaction();
         self.by_sender
-            .entry(pending.signers.sender)
+            .entry(pending.sender())
             .or_default()
             .insert(tx.nonce, hash);
-        self.bytes += pending.size;
+        self.bytes += pending.verified.encoded_size();
         self.fuel += tx.fuel_limit;
         *self.prices.entry(tx.fuel_price).or_insert(0) += 1;
         self.by_hash.insert(hash, pending);
@@ -524,33 +446,38 @@ impl Mempool {
 
     fn take(&mut self, hash: &Hash) -> Option<Pending> {
         let pending = self.by_hash.remove(hash)?;
-        let price = pending.transaction.transaction.fuel_price;
+        let price = pending.transaction().fuel_price;
         if let Some(count) = self.prices.get_mut(&price) {
             *count -= 1;
             if *count == 0 {
                 self.prices.remove(&price);
             }
         }
-        self.bytes -= pending.size;
-        self.fuel -= pending.transaction.transaction.fuel_limit;
-        if let Some(nonces) = self.by_sender.get_mut(&pending.signers.sender) {
-            nonces.remove(&pending.transaction.transaction.nonce);
+        self.bytes -= pending.verified.encoded_size();
+        self.fuel -= pending.transaction().fuel_limit;
+        let sender = pending.sender();
+        if let Some(nonces) = self.by_sender.get_mut(&sender) {
+            nonces.remove(&pending.transaction().nonce);
             if nonces.is_empty() {
-                self.by_sender.remove(&pending.signers.sender);
+                self.by_sender.remove(&sender);
             }
         }
         self.update_nearly_full();
         Some(pending)
     }
 
-    fn remove(&mut self, hash: &Hash) -> Option<SignedTransaction> {
-        self.take(hash).map(|pending| pending.transaction)
+    fn remove(&mut self, hash: &Hash) -> Option<VerifiedTransaction> {
+        self.take(hash).map(|pending| pending.verified)
     }
 
     /// Transactions ready to include, best first: each sender's in nonce order starting at its
     /// account nonce, senders interleaved by fuel price (highest first, then earliest arrival),
     /// until their fuel limits add up to `fuel_budget`.
-    pub fn select(&self, accounts: &impl AccountView, fuel_budget: u64) -> Vec<SignedTransaction> {
+    pub fn select(
+        &self,
+        accounts: &impl AccountView,
+        fuel_budget: u64,
+    ) -> Vec<VerifiedTransaction> {
         #[derive(PartialEq, Eq, PartialOrd, Ord)]
         struct Candidate {
             price: Balance,
@@ -566,7 +493,7 @@ impl Mempool {
             if let Some(hash) = nonces.get(&nonce) {
                 let pending = &self.by_hash[hash];
                 heap.push(Candidate {
-                    price: pending.transaction.transaction.fuel_price,
+                    price: pending.transaction().fuel_price,
                     earlier: std::cmp::Reverse(pending.arrival),
                     hash: *hash,
                 });
@@ -577,13 +504,13 @@ impl Mempool {
         let mut reserved = 0u64;
         while let Some(candidate) = heap.pop() {
             let pending = &self.by_hash[&candidate.hash];
-            let fuel = pending.transaction.transaction.fuel_limit;
+            let fuel = pending.transaction().fuel_limit;
             if reserved + fuel > fuel_budget {
                 continue;
             }
             reserved += fuel;
-            selected.push(pending.transaction.clone());
-            let sender = pending.signers.sender;
+            selected.push(pending.verified.clone());
+            let sender = pending.sender();
             let nonce = next_nonce[&sender];
             if let Some(hash) = self
                 .by_sender
@@ -592,7 +519,7 @@ impl Mempool {
             {
                 let next = &self.by_hash[hash];
                 heap.push(Candidate {
-                    price: next.transaction.transaction.fuel_price,
+                    price: next.transaction().fuel_price,
                     earlier: std::cmp::Reverse(next.arrival),
                     hash: *hash,
                 });
@@ -602,10 +529,15 @@ impl Mempool {
         selected
     }
 
-    /// Drops transactions that a new head included or made stale (nonce below the account's).
-    pub fn prune(&mut self, included: &[SignedTransaction], accounts: &impl AccountView) {
-        for transaction in included {
-            self.remove(&transaction.hash());
+    /// Drops transactions that a new head included (by hash) or made stale (nonce below the
+    /// account's).
+    pub fn prune<'h>(
+        &mut self,
+        included: impl IntoIterator<Item = &'h Hash>,
+        accounts: &impl AccountView,
+    ) {
+        for hash in included {
+            self.remove(hash);
         }
         let stale: Vec<Hash> = self
             .by_sender
@@ -630,12 +562,13 @@ impl Mempool {
     /// are dropped. Returns how many were re-admitted.
     pub fn readmit(
         &mut self,
-        transactions: Vec<SignedTransaction>,
+        transactions: Vec<HashedTransaction>,
         accounts: &impl AccountView,
     ) -> usize {
         transactions
             .into_iter()
-            .filter(|transaction| self.admit(transaction.clone(), accounts).is_ok())
+            .map(|transaction| self.admit_hashed(transaction, accounts))
+            .filter(Result::is_ok)
             .count()
     }
 

@@ -3,7 +3,7 @@
 //! change the node's peers or bans answer only to a request carrying it as
 //! `Authorization: Bearer <token>`; the CLI reads the file and sends it.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -67,9 +67,8 @@ impl RpcCookie {
             source,
         };
         let mut bytes = [0u8; COOKIE_TOKEN_BYTES];
-        std::fs::File::open("/dev/urandom")
-            .and_then(|mut source| source.read_exact(&mut bytes))
-            .map_err(failed)?;
+        salus_client::fill_random(&mut bytes)
+            .map_err(|error| failed(std::io::Error::other(error)))?;
         let token = hex::encode(bytes);
         let staging = data_dir.join(format!("{COOKIE_FILE_NAME}.new"));
         // A staging file left by a crash between its creation and the rename.

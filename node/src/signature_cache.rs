@@ -24,23 +24,6 @@ struct CacheInner {
 }
 
 impl VerifiedSignatures {
-    /// Records that the transaction `hash` was signed by `signers`.
-    pub fn insert(&self, hash: Hash, signers: Signers) {
-        let mut inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if inner.entries.insert(hash, signers).is_none() {
-            inner.order.push_back(hash);
-        }
-        while inner.entries.len() > MAX_CACHED_SIGNATURES {
-            let Some(oldest) = inner.order.pop_front() else {
-                break;
-            };
-            inner.entries.remove(&oldest);
-        }
-    }
-
     /// Number of cached entries.
     pub fn len(&self) -> usize {
         self.inner
@@ -64,5 +47,21 @@ impl SignatureCache for VerifiedSignatures {
             .entries
             .get(transaction_hash)
             .copied()
+    }
+
+    fn insert(&self, hash: Hash, signers: Signers) {
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inner.entries.insert(hash, signers).is_none() {
+            inner.order.push_back(hash);
+        }
+        while inner.entries.len() > MAX_CACHED_SIGNATURES {
+            let Some(oldest) = inner.order.pop_front() else {
+                break;
+            };
+            inner.entries.remove(&oldest);
+        }
     }
 }

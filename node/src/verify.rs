@@ -10,7 +10,7 @@ use salus_primitives::{BlockHeader, ChainParams, Hash, keccak256, limits};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use salus_runtime::{BlockContext, NoSignatureCache, StateChanges, Vm, execute_block};
+use salus_runtime::{BlockContext, StateChanges, Vm, execute_block, recover_transactions};
 
 use crate::chain::validation;
 use crate::state_tree;
@@ -217,15 +217,10 @@ fn reexecute(
         timestamp_ms: header.timestamp_ms,
         miner: header.miner,
     };
-    let execution = execute_block(
-        params,
-        vm,
-        replay.clone(),
-        &context,
-        body,
-        &NoSignatureCache,
-    )
-    .map_err(|e| format!("re-execution failed: {e}"))?;
+    let transactions =
+        recover_transactions(body).map_err(|e| format!("re-execution failed: {e}"))?;
+    let execution = execute_block(params, vm, replay.clone(), &context, &transactions)
+        .map_err(|e| format!("re-execution failed: {e}"))?;
     if execution.receipts != stored_receipts {
         return Err("re-execution gives different receipts".into());
     }

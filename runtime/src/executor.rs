@@ -1,103 +1,19 @@
 //! Execution of transactions and blocks: admission checks that make a block invalid, then the
 //! action, whose failure is recorded in a receipt while the fee is kept and the nonce advances.
 
-use parity_scale_codec::Encode;
-use salus_primitives::transaction::{Signers, TransactionSignatureError};
 use salus_primitives::{
     Action, Address, Balance, ChainParams, ExecutionStatus, Hash, Receipt, SignedTransaction,
-    limits,
 };
 
+use crate::block_context::BlockContext;
 use crate::fuel_schedule::{TRANSFER_FUEL, intrinsic_fuel};
 use crate::overlay::{Overlay, StateChanges};
 use crate::state::{SharedState, StateError};
+use crate::transaction::{
+    HashedTransaction, InvalidTransaction, NoSignatureCache, SignatureCache, VerifiedTransaction,
+    check_stateless,
+};
 use crate::wasm::{ContractOutcome, TransactionEnv, Vm};
-
-/// What execution may know about the block being built or imported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BlockContext {
-    /// Height of the block.
-    pub number: u64,
-    /// The block's timestamp (ms), as its header claims.
-    pub timestamp_ms: u64,
-    /// Receiver of the reward and fees.
-    pub miner: Address,
-}
-
-/// Previously verified signatures, keyed by transaction hash, so that importing a block skips
-/// the signature recovery done when the transaction entered the mempool.
-pub trait SignatureCache {
-    /// The signers of the transaction with this hash, if already verified.
-    fn get(&self, transaction_hash: &Hash) -> Option<Signers>;
-}
-
-/// A cache that knows nothing: every signature is recovered.
-pub struct NoSignatureCache;
-
-impl SignatureCache for NoSignatureCache {
-    fn get(&self, _: &Hash) -> Option<Signers> {
-        None
-    }
-}
-
-/// Why a transaction cannot be included at all. A block containing one is invalid.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvalidTransaction {
-    /// A signature is malformed, high-S, or does not match.
-    #[error("bad signature: {0}")]
-    BadSignature(#[from] TransactionSignatureError),
-    /// Signed for another network.
-    #[error("wrong chain id {found}, this chain is {expected}")]
-    WrongChainId {
-        /// This chain's id.
-        expected: u64,
-        /// The transaction's.
-        found: u64,
-    },
-    /// Nonce already used.
-    #[error("nonce too low: account is at {expected}, transaction has {found}")]
-    NonceTooLow {
-        /// The account's nonce.
-        expected: u64,
-        /// The transaction's.
-        found: u64,
-    },
-    /// Nonce leaves a gap.
-    #[error("nonce too high: account is at {expected}, transaction has {found}")]
-    NonceTooHigh {
-        /// The account's nonce.
-        expected: u64,
-        /// The transaction's.
-        found: u64,
-    },
-    /// The payer cannot cover fuel limit × price (plus value when the payer is the sender).
-    #[error("insufficient balance: {needed} needed, {available} available")]
-    InsufficientBalance {
-        /// Balance required up front.
-        needed: Balance,
-        /// Balance held.
-        available: Balance,
-    },
-    /// Fuel limit below what the transaction costs before running.
-    #[error("fuel limit {limit} below the intrinsic cost {intrinsic}")]
-    FuelLimitTooLow {
-        /// The transaction's fuel limit.
-        limit: u64,
-        /// Its intrinsic fuel.
-        intrinsic: u64,
-    },
-    /// fuel limit × price (+ value) overflows the balance type.
-    #[error("fee overflows")]
-    FeeOverflow,
-    /// Encoded size over [`limits::MAX_TRANSACTION_BYTES`].
-    #[error("transaction of {size} bytes exceeds the limit of {limit}")]
-    Oversized {
-        /// Encoded size.
-        size: usize,
-        /// The limit.
-        limit: usize,
-    },
-}
 
 /// Why a block's transactions cannot be executed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -150,24 +66,21 @@ pub fn execute_block(
     vm: &Vm,
     state: SharedState,
     context: &BlockContext,
-    transactions: &[SignedTransaction],
-    signatures: &dyn SignatureCache,
+    transactions: &[VerifiedTransaction],
 ) -> Result<BlockExecution, BlockExecutionError> {
     let mut builder = BlockBuilder::new(params, vm, state, *context);
     for (index, transaction) in transactions.iter().enumerate() {
-        builder
-            .push(transaction, signatures)
-            .map_err(|failure| match failure {
-                PushError::Invalid(error) => BlockExecutionError::InvalidTransaction {
-                    index,
-                    hash: transaction.hash(),
-                    error,
-                },
-                PushError::BlockFull { needed, limit } => {
-                    BlockExecutionError::BlockFuelLimitExceeded { needed, limit }
-                }
-                PushError::State(error) => BlockExecutionError::State(error),
-            })?;
+        builder.push(transaction).map_err(|failure| match failure {
+            PushError::Invalid(error) => BlockExecutionError::InvalidTransaction {
+                index,
+                hash: transaction.hash(),
+                error,
+            },
+            PushError::BlockFull { needed, limit } => {
+                BlockExecutionError::BlockFuelLimitExceeded { needed, limit }
+            }
+            PushError::State(error) => BlockExecutionError::State(error),
+        })?;
     }
     Ok(builder.finish()?)
 }
@@ -200,7 +113,7 @@ pub enum CandidateError {
     #[error(transparent)]
     Refused(#[from] PushError),
     /// It would load a code beyond the most distinct codes a block may load
-    /// ([`crate::wasm::limits::MAX_CODES_LOADED_PER_BLOCK`]); a later block can hold it.
+    /// ([`crate::limits::MAX_CODES_LOADED_PER_BLOCK`]); a later block can hold it.
     #[error("the block has loaded the most distinct contract codes it may")]
     CodeLoadLimit,
 }
@@ -246,12 +159,8 @@ impl<'a> BlockBuilder<'a> {
     ///
     /// # Errors
     /// [`PushError`]; on error nothing of the transaction is kept.
-    pub fn push(
-        &mut self,
-        transaction: &SignedTransaction,
-        signatures: &dyn SignatureCache,
-    ) -> Result<&Receipt, PushError> {
-        self.push_as(transaction, signatures, None)
+    pub fn push(&mut self, transaction: &VerifiedTransaction) -> Result<&Receipt, PushError> {
+        self.push_as(transaction, None)
     }
 
     /// Executes `transaction` and appends its receipt, as a miner does: like [`Self::push`],
@@ -263,25 +172,23 @@ impl<'a> BlockBuilder<'a> {
     /// [`CandidateError`]; on error nothing of the transaction is kept.
     pub fn push_candidate(
         &mut self,
-        transaction: &SignedTransaction,
-        signatures: &dyn SignatureCache,
+        transaction: &VerifiedTransaction,
     ) -> Result<&Receipt, CandidateError> {
-        self.push_as(transaction, signatures, Some(CandidateError::CodeLoadLimit))
+        self.push_as(transaction, Some(CandidateError::CodeLoadLimit))
     }
 
     /// Executes and appends `transaction`. With `deferred`, a transaction refused a code load
     /// is left out with that error instead of kept (unless the block is empty).
     fn push_as<E: From<PushError>>(
         &mut self,
-        transaction: &SignedTransaction,
-        signatures: &dyn SignatureCache,
+        transaction: &VerifiedTransaction,
         deferred: Option<E>,
     ) -> Result<&Receipt, E> {
         // As in Ethereum: a transaction fits if its whole limit fits in what the block has
         // left, and the block is charged what it used, so Σ fuel used ≤ the block's limit.
         let needed = self
             .fuel_used
-            .saturating_add(transaction.transaction.fuel_limit);
+            .saturating_add(transaction.transaction().transaction.fuel_limit);
         if needed > self.params.block_fuel_limit {
             return Err(PushError::BlockFull {
                 needed,
@@ -289,8 +196,6 @@ impl<'a> BlockBuilder<'a> {
             }
             .into());
         }
-        let encoded = transaction.encode();
-        let hash = salus_primitives::keccak256(&encoded);
         let code_loads = self.overlay.start_transaction();
         self.overlay.checkpoint();
         let environment = ExecutionEnvironment {
@@ -298,14 +203,7 @@ impl<'a> BlockBuilder<'a> {
             vm: self.vm,
             block: self.context,
         };
-        match execute_transaction(
-            &environment,
-            &mut self.overlay,
-            transaction,
-            &encoded,
-            hash,
-            signatures,
-        ) {
+        match execute_transaction(&environment, &mut self.overlay, transaction) {
             Ok(_)
                 if deferred.is_some()
                     && self.overlay.code_load_refused()
@@ -384,57 +282,16 @@ struct TransactionOutcome {
     fee: Balance,
 }
 
-/// Checks that `transaction` may be included on top of `state`, returning its signers. This is
-/// the admission rule shared by block import and the mempool.
-///
-/// # Errors
-/// [`TransactionFailure::Invalid`] naming the first rule broken.
-pub fn check_admission(
-    params: &ChainParams,
-    state: SharedState,
-    transaction: &SignedTransaction,
-    encoded_len: usize,
-    signers: Signers,
-) -> Result<(), TransactionFailure> {
-    admission(
-        params,
-        &Overlay::new(state),
-        transaction,
-        encoded_len,
-        signers,
-    )
-}
-
+/// The admission rules of block execution: the stateless ones ([`check_stateless`]), then the
+/// sender's nonce and the payer's (and sender's) balance in `overlay`.
 fn admission(
     params: &ChainParams,
     overlay: &Overlay,
-    transaction: &SignedTransaction,
-    encoded_len: usize,
-    signers: Signers,
+    transaction: &VerifiedTransaction,
 ) -> Result<(), TransactionFailure> {
-    let tx = &transaction.transaction;
-    if encoded_len > limits::MAX_TRANSACTION_BYTES {
-        return Err(InvalidTransaction::Oversized {
-            size: encoded_len,
-            limit: limits::MAX_TRANSACTION_BYTES,
-        }
-        .into());
-    }
-    if tx.chain_id != params.chain_id {
-        return Err(InvalidTransaction::WrongChainId {
-            expected: params.chain_id,
-            found: tx.chain_id,
-        }
-        .into());
-    }
-    let intrinsic = intrinsic_fuel(encoded_len);
-    if tx.fuel_limit < intrinsic {
-        return Err(InvalidTransaction::FuelLimitTooLow {
-            limit: tx.fuel_limit,
-            intrinsic,
-        }
-        .into());
-    }
+    check_stateless(params, transaction.hashed())?;
+    let signers = transaction.signers();
+    let tx = &transaction.transaction().transaction;
     let sender = overlay.account(&signers.sender)?;
     if tx.nonce < sender.nonce {
         return Err(InvalidTransaction::NonceTooLow {
@@ -493,27 +350,19 @@ struct ExecutionEnvironment<'a> {
 fn execute_transaction(
     environment: &ExecutionEnvironment<'_>,
     overlay: &mut Overlay,
-    transaction: &SignedTransaction,
-    encoded: &[u8],
-    hash: Hash,
-    signatures: &dyn SignatureCache,
+    transaction: &VerifiedTransaction,
 ) -> Result<TransactionOutcome, TransactionFailure> {
-    let signers = match signatures.get(&hash) {
-        Some(signers) => signers,
-        None => transaction
-            .verify_signatures()
-            .map_err(InvalidTransaction::from)?,
-    };
     let ExecutionEnvironment { params, vm, block } = environment;
-    admission(params, overlay, transaction, encoded.len(), signers)?;
-    let tx = &transaction.transaction;
+    admission(params, overlay, transaction)?;
+    let signers = transaction.signers();
+    let tx = &transaction.transaction().transaction;
 
     // The nonce advances whatever the action does.
     let mut sender = overlay.account(&signers.sender)?;
     sender.nonce += 1;
     overlay.set_account(&signers.sender, &sender)?;
 
-    let intrinsic = intrinsic_fuel(encoded.len());
+    let intrinsic = intrinsic_fuel(transaction.encoded_size());
     overlay.checkpoint();
     let budget = tx.fuel_limit - intrinsic;
     let env = TransactionEnv {
@@ -575,7 +424,7 @@ fn execute_transaction(
 
     Ok(TransactionOutcome {
         receipt: Receipt {
-            transaction_hash: hash,
+            transaction_hash: transaction.hash(),
             status: outcome.status,
             fuel_used,
             events: outcome.events,
@@ -599,4 +448,43 @@ fn transfer(
     destination.balance = destination.balance.saturating_add(amount);
     overlay.set_account(to, &destination)?;
     Ok(())
+}
+
+/// Verifies a block's transactions in order (signers from `cache` where it has them), as block
+/// import does before executing them.
+///
+/// # Errors
+/// [`BlockExecutionError::InvalidTransaction`] naming the first transaction whose signature
+/// does not verify.
+pub fn verify_transactions(
+    transactions: impl IntoIterator<Item = HashedTransaction>,
+    cache: &dyn SignatureCache,
+) -> Result<Vec<VerifiedTransaction>, BlockExecutionError> {
+    transactions
+        .into_iter()
+        .enumerate()
+        .map(|(index, transaction)| {
+            transaction.verify(cache).map_err(|(hash, error)| {
+                BlockExecutionError::InvalidTransaction {
+                    index,
+                    hash,
+                    error: InvalidTransaction::BadSignature(error),
+                }
+            })
+        })
+        .collect()
+}
+
+/// [`verify_transactions`] for transactions not hashed yet, recovering every signature: what a
+/// test or a tool that executes signed transactions needs.
+///
+/// # Errors
+/// As [`verify_transactions`].
+pub fn recover_transactions(
+    transactions: &[SignedTransaction],
+) -> Result<Vec<VerifiedTransaction>, BlockExecutionError> {
+    verify_transactions(
+        transactions.iter().cloned().map(HashedTransaction::new),
+        &NoSignatureCache,
+    )
 }

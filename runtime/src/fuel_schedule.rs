@@ -50,7 +50,7 @@ pub const CODE_LOAD_FUEL: u64 = 10_000;
 /// artifact was in memory or not, so fuel never depends on a node's cache. Priced at the cost
 /// with the module in memory (an 82 KB module instantiates about 4 µs slower than a tiny one);
 /// loading one from disk costs ~100× more (685 µs for 82 KB), which is bounded per block instead:
-/// a block loads at most [`crate::wasm::limits::MAX_CODES_LOADED_PER_BLOCK`] distinct codes.
+/// a block loads at most [`crate::limits::MAX_CODES_LOADED_PER_BLOCK`] distinct codes.
 pub const CODE_LOAD_BYTES_PER_FUEL: u64 = 16;
 
 /// Fuel of loading a contract whose code is `code_len` bytes long.

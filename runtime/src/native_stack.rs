@@ -24,7 +24,7 @@ use std::cell::Cell;
 
 use salus_abi::limits::MAX_CALL_DEPTH;
 
-use crate::wasm::limits::MAX_WASM_STACK_BYTES;
+use crate::limits::MAX_WASM_STACK_BYTES;
 
 /// Native stack the host uses around one frame, on top of its Wasm stack: the host function that
 /// makes the call, `run_frame`, the new store, instantiation and wasmtime's entry trampolines.

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use parity_scale_codec::Encode;
 use salus_primitives::{Account, Address, Hash, StateKey};
 
+use crate::limits::MAX_CODES_LOADED_PER_BLOCK;
 use crate::state::{Entry, SharedState, StateError, decode_account, scan_start};
-use crate::wasm::limits::MAX_CODES_LOADED_PER_BLOCK;
 
 /// One key's change: its value before and after (`None`: absent).
 #[derive(Clone, Debug, PartialEq, Eq, parity_scale_codec::Encode, parity_scale_codec::Decode)]

@@ -1,6 +1,6 @@
-//! Builds the contracts workspace (contracts/) for wasm32-unknown-unknown with its own target
-//! directory, reproducibly (see `wasm_build.rs`), and generates `contracts.rs` embedding each
-//! module and a size report.
+//! Builds each contract of the contracts workspace (contracts/) into a wasm32-unknown-unknown
+//! module with its own target directory, reproducibly (see `wasm_build.rs`), and generates
+//! `contracts.rs` embedding each module and a size report.
 
 #[path = "wasm_build.rs"]
 mod wasm_build;
@@ -34,7 +34,11 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
     let target_dir = contracts_target_dir(&out_dir);
     println!("cargo:rerun-if-changed=wasm_build.rs");
-    if let Err(error) = wasm_build::build_contracts(&root, &target_dir, false) {
+    let crates: Vec<&str> = CONTRACTS
+        .iter()
+        .map(|(_, crate_name)| *crate_name)
+        .collect();
+    if let Err(error) = wasm_build::build_contracts(&root, &target_dir, &crates, false) {
         panic!("{error}");
     }
 

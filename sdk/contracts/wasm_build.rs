@@ -22,9 +22,22 @@ pub const FIXED_SOURCE_PATH: &str = "/tmp/salus-contract-build/source";
 const REMAPPED_SOURCE: &str = "/salus";
 const REMAPPED_CARGO_HOME: &str = "/cargo";
 
-/// Builds the contracts workspace of the checkout at `root` for wasm32-unknown-unknown into
-/// `target_dir`. Concurrent builds from different checkouts wait for each other on a lock.
-pub fn build_contracts(root: &Path, target_dir: &Path, quiet: bool) -> Result<(), String> {
+/// Builds the contract crates `crates` of the checkout at `root`'s contracts workspace, each into
+/// its own wasm32-unknown-unknown module in `target_dir`. Concurrent builds from different
+/// checkouts wait for each other on a lock.
+///
+/// One cargo invocation per contract: a contract that calls another depends on its crate as a
+/// library, without the `entry-points` feature (its `deploy` and `call` exports and ABI section),
+/// and cargo unifies the features of the packages one invocation builds — built together, the
+/// callee would lose its exports or the caller gain the callee's. And the crates are libraries
+/// (`rlib`); each is linked into a Wasm module (`--crate-type cdylib`) only when it is the crate
+/// being built, never when it is another's dependency.
+pub fn build_contracts(
+    root: &Path,
+    target_dir: &Path,
+    crates: &[&str],
+    quiet: bool,
+) -> Result<(), String> {
     let fixed = Path::new(FIXED_SOURCE_PATH);
     let parent = fixed.parent().expect("the fixed path has a parent");
     std::fs::create_dir_all(parent)
@@ -36,21 +49,22 @@ pub fn build_contracts(root: &Path, target_dir: &Path, quiet: bool) -> Result<()
         .map_err(|error| format!("cannot lock {}: {error}", lock_path.display()))?;
     point_fixed_path_at(fixed, root)?;
 
-    let mut command = build_command(root, target_dir);
-    if quiet {
-        command.arg("--quiet");
+    for crate_name in crates {
+        let mut command = build_command(root, target_dir, crate_name);
+        if quiet {
+            command.arg("--quiet");
+        }
+        let status = command
+            .status()
+            .map_err(|error| format!("cannot run cargo for the contracts: {error}"))?;
+        if !status.success() {
+            return Err(format!(
+                "building the {crate_name} contract for wasm32-unknown-unknown failed ({status}); is the target installed? `rustup target add wasm32-unknown-unknown`"
+            ));
+        }
     }
-    let status = command
-        .status()
-        .map_err(|error| format!("cannot run cargo for the contracts: {error}"))?;
     drop(lock);
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "building the contracts for wasm32-unknown-unknown failed ({status}); is the target installed? `rustup target add wasm32-unknown-unknown`"
-        ))
-    }
+    Ok(())
 }
 
 /// Where the module of the contract crate `crate_name` lands after `build_contracts`.
@@ -79,9 +93,9 @@ fn point_fixed_path_at(fixed: &Path, root: &Path) -> Result<(), String> {
         .map_err(|error| format!("cannot replace {}: {error}", fixed.display()))
 }
 
-/// The cargo invocation, through the fixed path, with paths remapped and the caller's flags that
-/// would change the output removed.
-fn build_command(root: &Path, target_dir: &Path) -> Command {
+/// The cargo invocation that links `crate_name` into a Wasm module, through the fixed path, with
+/// paths remapped and the caller's flags that would change the output removed.
+fn build_command(root: &Path, target_dir: &Path, crate_name: &str) -> Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let cargo_home = std::env::var("CARGO_HOME")
         .map(PathBuf::from)
@@ -94,14 +108,18 @@ fn build_command(root: &Path, target_dir: &Path) -> Command {
         // Cargo keeps the manifest path as given (it does not resolve the symlink), so every
         // path it derives, and every metadata hash, starts with the fixed path.
         .current_dir(root.join("contracts"))
-        .arg("build")
+        .arg("rustc")
         .arg("--manifest-path")
         .arg(&manifest)
         .args([
+            "--package",
+            crate_name,
+            "--lib",
+            "--crate-type",
+            "cdylib",
             "--release",
             "--target",
             "wasm32-unknown-unknown",
-            "--workspace",
             "--locked",
         ])
         .env("CARGO_TARGET_DIR", target_dir)

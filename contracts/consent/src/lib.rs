@@ -10,10 +10,17 @@
 //! deny where the organisation's policy allows. `record_access` evaluates and records the
 //! decision in the patient's audit trail — denials included — so the accounting of disclosures is
 //! a query. Nothing is ever deleted: revocation, expiry and errors are statuses and events.
+//!
+//! Custodians and organisations are checked in the registry through its typed reference; other
+//! contracts use this crate as a library for [`ConsentRegistryRef`] and the types its answers
+//! carry ([`AccessDecision`], [`Decision`], [`Action`]).
 #![no_std]
+
+pub use consent::*;
 
 #[salus_sdk::contract]
 mod consent {
+    use registry::{RegistryRef, Role};
     use salus_sdk::prelude::*;
 
     const REGISTRY: Value<Address> = Value::new(b"registry");
@@ -45,8 +52,6 @@ mod consent {
     const MAX_CODE_BYTES: usize = 32;
     /// Most recent sessions `pending_sessions` looks at.
     const MAX_SESSIONS_LISTED: u64 = 256;
-    /// Registry role indexes (the registry's `Role` enum, encoded as its variant index).
-    const ROLE_PROVIDER_ORGANISATION: u8 = 2;
 
     /// Permit or deny (FHIR `consent-provision-type`).
     #[data]
@@ -417,7 +422,7 @@ mod consent {
             check_codes(&labels)?;
             check_code(&class)?;
             let custodian = caller();
-            if !registry_active(&custodian, ROLE_PROVIDER_ORGANISATION)? {
+            if !registry_active(&custodian, Role::ProviderOrganisation)? {
                 return Err(ConsentError::NotACustodian);
             }
             if RECORDS.contains(&record) {
@@ -647,7 +652,7 @@ mod consent {
                 return Err(ConsentError::TooComplex);
             }
             let organisation = caller();
-            if !registry_active(&organisation, ROLE_PROVIDER_ORGANISATION)? {
+            if !registry_active(&organisation, Role::ProviderOrganisation)? {
                 return Err(ConsentError::NotACustodian);
             }
             POLICIES.insert(
@@ -1333,21 +1338,22 @@ mod consent {
         })
     }
 
-    fn registry() -> Result<Address, ConsentError> {
-        REGISTRY.get().ok_or(ConsentError::RegistryUnavailable)
+    fn registry() -> Result<RegistryRef, ConsentError> {
+        REGISTRY
+            .get()
+            .map(RegistryRef)
+            .ok_or(ConsentError::RegistryUnavailable)
     }
 
-    fn registry_active(participant: &Address, role: u8) -> Result<bool, ConsentError> {
-        call::<bool>(
-            &registry()?,
-            selector!("is_active"),
-            &(participant, role, None::<u64>),
-        )
-        .map_err(|_| ConsentError::RegistryUnavailable)
+    fn registry_active(participant: &Address, role: Role) -> Result<bool, ConsentError> {
+        registry()?
+            .is_active(*participant, role, None)
+            .map_err(|_| ConsentError::RegistryUnavailable)
     }
 
     fn registry_authority() -> Result<Address, ConsentError> {
-        call::<Address>(&registry()?, selector!("authority"), &())
+        registry()?
+            .authority()
             .map_err(|_| ConsentError::RegistryUnavailable)
     }
 

@@ -8,7 +8,13 @@
 //! reinstatement and revocation are events; nothing is ever deleted. Other contracts ask
 //! `is_active(participant, role, at)` — "is X an authorised dispenser now?" — through a
 //! cross-contract call. No personal identifiers are stored: people appear as their address.
+//!
+//! Other contracts depend on this crate as a library (`default-features = false`, without the
+//! entry points) for [`Role`] and the typed reference [`RegistryRef`]:
+//! `RegistryRef(registry).is_active(dispenser, Role::Dispenser, None)`.
 #![no_std]
+
+pub use registry::*;
 
 #[salus_sdk::contract]
 mod registry {

@@ -9,26 +9,29 @@
 //! state roots. A block that fails is marked invalid (with its descendants) and the chain returns
 //! to the heaviest valid branch. Every step is one atomic write.
 
+mod incoming;
 mod orphans;
 mod path_warmer;
+mod sync_queries;
 pub mod validation;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use parity_scale_codec::Encode;
-use salus_primitives::block::{receipts_root, transactions_root};
+use salus_primitives::block::{receipts_root, transactions_root_of_hashes};
 use salus_primitives::state_proof::StateProof;
 use salus_primitives::{
-    Account, Address, Block, BlockHeader, ChainParams, Hash, Receipt, SignedTransaction, StateKey,
-    Work, limits,
+    Account, Address, Block, BlockHeader, ChainParams, Hash, Receipt, StateKey, Work, limits,
 };
 use salus_runtime::fuel_schedule::BASE_TRANSACTION_FUEL;
 use salus_runtime::{
-    BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, CandidateError, PushError,
-    State, StateChanges, StateError, Vm, execute_block,
+    BlockBuilder, BlockContext, BlockExecution, BlockExecutionError, CandidateError,
+    HashedTransaction, PushError, State, StateChanges, StateError, VerifiedTransaction, Vm,
+    execute_block, verify_transactions,
 };
 
+use incoming::IncomingBody;
+pub use incoming::{BuiltBlock, IncomingBlock, ReceivedBlock};
 pub use orphans::{MAX_ORPHAN_BLOCKS, OrphanPool};
 use path_warmer::PathWarmer;
 use validation::BlockRuleError;
@@ -135,12 +138,44 @@ pub struct Tip {
 
 /// A block ready for the nonce search, with the execution that produced its roots.
 pub struct BlockTemplate {
-    /// The block, nonce 0.
-    pub block: Block,
+    /// The header, nonce 0.
+    pub header: BlockHeader,
+    /// The transactions included, in order.
+    pub transactions: Vec<VerifiedTransaction>,
     /// Transactions left out and why.
     pub skipped: Vec<(Hash, CandidateError)>,
-    /// The execution behind the roots, for [`Chain::import_built_block`].
-    pub prepared: PreparedExecution,
+    /// The execution behind the roots, for [`Chain::import_block`].
+    prepared: PreparedExecution,
+}
+
+impl BlockTemplate {
+    /// The block with nonce 0, as peers would receive it (the transactions copied).
+    pub fn block(&self) -> Block {
+        incoming::block_of(&self.header, &self.transactions)
+    }
+
+    /// The template with the nonce search's `header` (this template's with a nonce that meets
+    /// the target): the block to import with [`Chain::import_block`].
+    pub fn seal(self, header: BlockHeader) -> BuiltBlock {
+        BuiltBlock {
+            hash: header.hash(),
+            header,
+            transactions: self.transactions,
+            prepared: self.prepared,
+        }
+    }
+}
+
+/// A block connected to the canonical chain, with its receipts: what the node announces and
+/// counts after an import, without reading back what the import wrote.
+#[derive(Clone, Debug)]
+pub struct ConnectedBlock {
+    /// Its hash.
+    pub hash: Hash,
+    /// Its header.
+    pub header: BlockHeader,
+    /// One receipt per transaction, in order (each names its transaction's hash).
+    pub receipts: Vec<Receipt>,
 }
 
 /// The execution of a built block over its parent's state: receipts, state changes and new
@@ -165,11 +200,9 @@ pub struct Chain {
     orphans: OrphanPool,
     signatures: Arc<VerifiedSignatures>,
     /// Transactions of disconnected blocks not (yet) in a connected block, for the mempool.
-    orphaned_transactions: BTreeMap<Hash, SignedTransaction>,
-    /// Blocks connected since the last drain, in order, for event subscribers.
-    connected_blocks: Vec<Hash>,
-    /// The execution of the block being imported by [`Chain::import_built_block`].
-    prepared: Option<(Hash, PreparedExecution)>,
+    orphaned_transactions: BTreeMap<Hash, HashedTransaction>,
+    /// Blocks connected since the last drain, in order, for the pool and event subscribers.
+    connected_blocks: Vec<ConnectedBlock>,
 }
 
 impl Chain {
@@ -207,7 +240,6 @@ impl Chain {
             signatures: Arc::new(VerifiedSignatures::default()),
             orphaned_transactions: BTreeMap::new(),
             connected_blocks: Vec::new(),
-            prepared: None,
         };
         chain.resume_best_branch()?;
         Ok(chain)
@@ -255,15 +287,15 @@ impl Chain {
 
     /// Takes the transactions of blocks that left the canonical chain and were not included in
     /// the new branch, for re-admission to the mempool.
-    pub fn drain_orphaned_transactions(&mut self) -> Vec<SignedTransaction> {
+    pub fn drain_orphaned_transactions(&mut self) -> Vec<HashedTransaction> {
         std::mem::take(&mut self.orphaned_transactions)
             .into_values()
             .collect()
     }
 
-    /// Takes the hashes of the blocks connected to the canonical chain since the last call, in
-    /// order (a reorganisation connects several at once).
-    pub fn drain_connected_blocks(&mut self) -> Vec<Hash> {
+    /// Takes the blocks connected to the canonical chain since the last call, in order (a
+    /// reorganisation connects several at once), with their receipts.
+    pub fn drain_connected_blocks(&mut self) -> Vec<ConnectedBlock> {
         std::mem::take(&mut self.connected_blocks)
     }
 
@@ -271,22 +303,29 @@ impl Chain {
     /// imports any held orphans that descend from it. `now_ms` is the local clock, for the
     /// future-timestamp rule.
     ///
+    /// The block is a [`Block`] or a [`ReceivedBlock`] (already hashed, its signers perhaps
+    /// already in the signature cache: [`ReceivedBlock::recover_signers_in_parallel`]), or a
+    /// [`BuiltBlock`]: a template this node built, sealed with its nonce, whose execution is
+    /// reused instead of running the block again. Every header rule is still checked, and the
+    /// roots of the reused execution are compared with the header's as for any block; if the
+    /// head moved since the template was built, the block is executed as usual.
+    ///
     /// # Errors
     /// [`ImportError`] saying why the block is invalid; nothing stored is changed by a refused
     /// block except that it is remembered as invalid.
     pub fn import_block(
         &mut self,
-        block: Block,
+        block: impl Into<IncomingBlock>,
         now_ms: u64,
     ) -> Result<ImportOutcome, ImportError> {
-        let hash = block.hash();
-        let outcome = self.import_one(hash, block, now_ms)?;
+        let (header, hash, body) = block.into().into_parts();
+        let outcome = self.import_one(header, hash, body, now_ms)?;
         let mut parents = vec![hash];
         while let Some(parent) = parents.pop() {
             for child in self.orphans.take_children(&parent) {
-                let child_hash = child.hash();
+                let (header, child_hash, body) = IncomingBlock::from(child).into_parts();
                 // An orphan that turns out invalid is dropped; the caller's block was fine.
-                if self.import_one(child_hash, child, now_ms).is_ok() {
+                if self.import_one(header, child_hash, body, now_ms).is_ok() {
                     parents.push(child_hash);
                 }
             }
@@ -294,29 +333,11 @@ impl Chain {
         Ok(outcome)
     }
 
-    /// Imports a block this node built (a template with its nonce found), reusing the template's
-    /// execution instead of running the block again. Every header rule is still checked, and the
-    /// roots of the reused execution are compared with the header's as for any block; if the head
-    /// moved since the template was built, the block is executed as usual.
-    ///
-    /// # Errors
-    /// As [`Chain::import_block`].
-    pub fn import_built_block(
-        &mut self,
-        block: Block,
-        prepared: PreparedExecution,
-        now_ms: u64,
-    ) -> Result<ImportOutcome, ImportError> {
-        self.prepared = Some((block.hash(), prepared));
-        let outcome = self.import_block(block, now_ms);
-        self.prepared = None;
-        outcome
-    }
-
     fn import_one(
         &mut self,
+        header: BlockHeader,
         hash: Hash,
-        block: Block,
+        body: IncomingBody,
         now_ms: u64,
     ) -> Result<ImportOutcome, ImportError> {
         if let Some(meta) = self.store.block_meta(&hash)? {
@@ -328,10 +349,16 @@ impl Chain {
         if self.orphans.contains(&hash) {
             return Ok(ImportOutcome::HeldAsOrphan);
         }
-        validation::check_standalone(&block)?;
-        let parent_hash = block.header.parent_hash;
+        validation::check_size_and_work(&header, &hash, body.len(), body.encoded_size())?;
+        let parent_hash = header.parent_hash;
         let Some(parent_meta) = self.store.block_meta(&parent_hash)? else {
-            self.orphans.insert(hash, block);
+            self.orphans.insert(
+                hash,
+                Block {
+                    header,
+                    transactions: body.into_transactions(),
+                },
+            );
             return Ok(ImportOutcome::HeldAsOrphan);
         };
         if let BlockStatus::Invalid(_) = parent_meta.status {
@@ -346,23 +373,23 @@ impl Chain {
         validation::check_against_parent(
             &self.params,
             &self.genesis,
-            &block.header,
+            &header,
             &parent,
             &mut recent,
             Some(now_ms),
         )?;
-        validation::check_transactions_root(&block)?;
+        validation::check_transactions_root_against(&header, body.transactions_root())?;
 
-        let work = block
-            .header
-            .bits
-            .work()
-            .map_err(BlockRuleError::BadTarget)?;
+        let work = header.bits.work().map_err(BlockRuleError::BadTarget)?;
         let total_work = parent_meta.total_work.saturating_add(work);
+        if parent_hash == self.head.hash && total_work > self.head.total_work {
+            return self.extend_head(header, hash, body, total_work);
+        }
         let mut batch = self.store.batch();
         batch.put_block(
-            &block.header,
-            &block.transactions,
+            &hash,
+            &header,
+            body.transactions(),
             &BlockMeta {
                 total_work,
                 status: BlockStatus::Stored,
@@ -377,6 +404,95 @@ impl Chain {
         Ok(ImportOutcome::NewHead { reorg_depth })
     }
 
+    /// Connects a block whose parent is the head: verifies and executes it (or takes the
+    /// execution this node prepared when building it) and writes it, its execution and the new
+    /// head in one atomic write. An invalid block is remembered as invalid; a block that could
+    /// not be executed on this node (storage, state) is stored unconnected.
+    fn extend_head(
+        &mut self,
+        header: BlockHeader,
+        hash: Hash,
+        body: IncomingBody,
+        total_work: Work,
+    ) -> Result<ImportOutcome, ImportError> {
+        let (transactions, prepared) = match body {
+            IncomingBody::Received(transactions) => {
+                match verify_transactions(transactions, self.signatures.as_ref()) {
+                    Ok(transactions) => (transactions, None),
+                    Err(error) => {
+                        let error = ImportError::Execution(error);
+                        self.mark_invalid(&hash, &error.to_string())?;
+                        return Err(error);
+                    }
+                }
+            }
+            IncomingBody::Built(transactions, prepared) => (transactions, Some(prepared)),
+        };
+        let executed = match prepared {
+            Some(prepared) if prepared.parent == self.head.hash => {
+                check_receipts_root(&header, &prepared.execution)
+                    .map(|()| (prepared.execution, prepared.tree))
+            }
+            _ => self.execute(&header, &transactions),
+        }
+        .and_then(|(execution, tree)| {
+            check_state_root(&header, &tree)?;
+            Ok((execution, tree))
+        });
+        let (execution, tree) = match executed {
+            Ok(executed) => executed,
+            Err(error) if error.is_invalid_block() => {
+                self.mark_invalid(&hash, &error.to_string())?;
+                return Err(error);
+            }
+            Err(error) => {
+                // Not the block's fault: keep it, unconnected, for a later import to connect.
+                let mut batch = self.store.batch();
+                batch.put_block(
+                    &hash,
+                    &header,
+                    transactions.iter().map(VerifiedTransaction::transaction),
+                    &BlockMeta {
+                        total_work,
+                        status: BlockStatus::Stored,
+                    },
+                );
+                self.store.write(batch)?;
+                return Err(error);
+            }
+        };
+        let mut batch = self.store.batch();
+        batch.put_block(
+            &hash,
+            &header,
+            transactions.iter().map(VerifiedTransaction::transaction),
+            &BlockMeta {
+                total_work,
+                status: BlockStatus::Valid,
+            },
+        );
+        batch.put_tree_nodes(tree.new_nodes);
+        batch.put_execution(&hash, &execution.receipts, &execution.changes);
+        batch.apply_state_changes(&execution.changes, true);
+        batch.set_canonical(&hash, &header, &execution.receipts);
+        batch.set_head(&hash);
+        self.store.write(batch)?;
+        for transaction in &transactions {
+            self.orphaned_transactions.remove(&transaction.hash());
+        }
+        self.head = Tip {
+            hash,
+            header: header.clone(),
+            total_work,
+        };
+        self.connected_blocks.push(ConnectedBlock {
+            hash,
+            header,
+            receipts: execution.receipts,
+        });
+        Ok(ImportOutcome::NewHead { reorg_depth: 0 })
+    }
+
     /// Builds a block on the head from `candidates`, in order, skipping those that do not fit
     /// or are not admissible. The timestamp is `now_ms`, raised if needed above the median time
     /// past.
@@ -387,7 +503,7 @@ impl Chain {
         &self,
         miner: Address,
         now_ms: u64,
-        candidates: &[SignedTransaction],
+        candidates: &[VerifiedTransaction],
     ) -> Result<BlockTemplate, ImportError> {
         let parent = &self.head.header;
         let mut recent = self.recent_timestamps(parent)?;
@@ -418,7 +534,7 @@ impl Chain {
             if body_bytes + size + 8 > limits::MAX_BLOCK_BODY_BYTES {
                 continue;
             }
-            match builder.push_candidate(candidate, self.signatures.as_ref()) {
+            match builder.push_candidate(candidate) {
                 Ok(_) => {
                     body_bytes += size;
                     included.push(candidate.clone());
@@ -443,11 +559,12 @@ impl Chain {
         let execution = builder.finish()?;
         warmer.stop();
         let tree = self.tree_update(&parent.state_root, &execution.changes)?;
+        let included_hashes: Vec<Hash> = included.iter().map(VerifiedTransaction::hash).collect();
         let header = BlockHeader {
             parent_hash: self.head.hash,
             number: parent.number + 1,
             timestamp_ms,
-            transactions_root: transactions_root(&included),
+            transactions_root: transactions_root_of_hashes(&included_hashes),
             receipts_root: receipts_root(&execution.receipts),
             state_root: tree.root,
             bits,
@@ -455,10 +572,8 @@ impl Chain {
             nonce: 0,
         };
         Ok(BlockTemplate {
-            block: Block {
-                header,
-                transactions: included,
-            },
+            header,
+            transactions: included,
             skipped,
             prepared: PreparedExecution {
                 parent: self.head.hash,
@@ -658,10 +773,11 @@ impl Chain {
             .store
             .receipts(&hash)?
             .ok_or_else(|| StorageError::Corrupt(format!("receipts of {hash} are missing")))?;
-        batch.unset_canonical(header.number, &body, &receipts);
+        batch.unset_canonical(header.number, &receipts);
         batch.set_head(&header.parent_hash);
         self.store.write(batch)?;
         for transaction in body {
+            let transaction = HashedTransaction::new(transaction);
             self.orphaned_transactions
                 .insert(transaction.hash(), transaction);
         }
@@ -677,10 +793,6 @@ impl Chain {
             .store
             .block_meta(hash)?
             .ok_or_else(|| StorageError::Corrupt(format!("index record of {hash} is missing")))?;
-        let body = self
-            .store
-            .body(hash)?
-            .ok_or_else(|| StorageError::Corrupt(format!("body of {hash} is missing")))?;
         let mut batch = self.store.batch();
         let receipts = match &meta.status {
             BlockStatus::Invalid(reason) => {
@@ -699,22 +811,19 @@ impl Chain {
                 })?
             }
             BlockStatus::Stored => {
-                let prepared = self.prepared.take_if(|(built, prepared)| {
-                    built == hash && prepared.parent == self.head.hash
-                });
-                let (execution, tree) = match prepared {
-                    Some((_, prepared)) => {
-                        check_receipts_root(header, &prepared.execution)?;
-                        (prepared.execution, prepared.tree)
-                    }
-                    None => self.execute(header, &body)?,
-                };
-                if tree.root != header.state_root {
-                    return Err(ImportError::BadStateRoot {
-                        computed: tree.root,
-                        found: header.state_root,
-                    });
-                }
+                // Stored earlier on a side branch (or left unconnected by a local failure):
+                // its transactions are read back and verified now.
+                let body = self
+                    .store
+                    .body(hash)?
+                    .ok_or_else(|| StorageError::Corrupt(format!("body of {hash} is missing")))?;
+                let transactions = verify_transactions(
+                    body.into_iter().map(HashedTransaction::new),
+                    self.signatures.as_ref(),
+                )
+                .map_err(ImportError::Execution)?;
+                let (execution, tree) = self.execute(header, &transactions)?;
+                check_state_root(header, &tree)?;
                 batch.put_tree_nodes(tree.new_nodes);
                 batch.put_execution(hash, &execution.receipts, &execution.changes);
                 batch.apply_state_changes(&execution.changes, true);
@@ -728,18 +837,22 @@ impl Chain {
                 execution.receipts
             }
         };
-        batch.set_canonical(header, &body, &receipts);
+        batch.set_canonical(hash, header, &receipts);
         batch.set_head(hash);
         self.store.write(batch)?;
-        for transaction in &body {
-            self.orphaned_transactions.remove(&transaction.hash());
+        for receipt in &receipts {
+            self.orphaned_transactions.remove(&receipt.transaction_hash);
         }
-        self.connected_blocks.push(*hash);
         self.head = Tip {
             hash: *hash,
             header: header.clone(),
             total_work: meta.total_work,
         };
+        self.connected_blocks.push(ConnectedBlock {
+            hash: *hash,
+            header: header.clone(),
+            receipts,
+        });
         Ok(())
     }
 
@@ -748,7 +861,7 @@ impl Chain {
     fn execute(
         &self,
         header: &BlockHeader,
-        body: &[SignedTransaction],
+        transactions: &[VerifiedTransaction],
     ) -> Result<(BlockExecution, TreeUpdate), ImportError> {
         let context = BlockContext {
             number: header.number,
@@ -757,18 +870,11 @@ impl Chain {
         };
         let root = self.head.header.state_root;
         let (warmer, state) = PathWarmer::start(&self.store, root);
-        let execution = execute_block(
-            &self.params,
-            &self.vm,
-            state,
-            &context,
-            body,
-            self.signatures.as_ref(),
-        )
-        .map_err(|error| match error {
-            BlockExecutionError::State(error) => ImportError::State(error),
-            other => ImportError::Execution(other),
-        })?;
+        let execution = execute_block(&self.params, &self.vm, state, &context, transactions)
+            .map_err(|error| match error {
+                BlockExecutionError::State(error) => ImportError::State(error),
+                other => ImportError::Execution(other),
+            })?;
         warmer.stop();
         check_receipts_root(header, &execution)?;
         let tree = self.tree_update(&root, &execution.changes)?;
@@ -820,6 +926,17 @@ impl Chain {
     }
 }
 
+/// Refuses a state-tree update whose root is not the header's state root.
+fn check_state_root(header: &BlockHeader, tree: &TreeUpdate) -> Result<(), ImportError> {
+    if tree.root != header.state_root {
+        return Err(ImportError::BadStateRoot {
+            computed: tree.root,
+            found: header.state_root,
+        });
+    }
+    Ok(())
+}
+
 /// Refuses an execution whose receipts do not hash to the header's receipts root.
 fn check_receipts_root(
     header: &BlockHeader,
@@ -859,8 +976,9 @@ fn write_genesis(store: &Store, genesis: &Genesis) -> Result<(), ImportError> {
     let changes = StateChanges::creating(genesis.state.clone());
     let mut batch = store.batch();
     batch.put_block(
+        &hash,
         &genesis.header,
-        &[],
+        std::iter::empty(),
         &BlockMeta {
             total_work: work,
             status: BlockStatus::Valid,
@@ -869,7 +987,7 @@ fn write_genesis(store: &Store, genesis: &Genesis) -> Result<(), ImportError> {
     batch.put_tree_nodes(genesis.tree.new_nodes.clone());
     batch.put_execution(&hash, &[], &changes);
     batch.apply_state_changes(&changes, true);
-    batch.set_canonical(&genesis.header, &[], &[]);
+    batch.set_canonical(&hash, &genesis.header, &[]);
     batch.set_head(&hash);
     batch.set_genesis(&hash, &genesis.params);
     store.write(batch)?;

@@ -86,23 +86,40 @@ pub enum BlockRuleError {
 /// # Errors
 /// The first [`BlockRuleError`] broken.
 pub fn check_standalone(block: &Block) -> Result<Hash, BlockRuleError> {
-    let count = block.transactions.len();
+    let hash = block.header.hash();
+    check_size_and_work(
+        &block.header,
+        &hash,
+        block.transactions.len(),
+        block.transactions.encoded_size(),
+    )?;
+    Ok(hash)
+}
+
+/// [`check_standalone`] for a block whose header hash (`hash`), transaction count and encoded
+/// body size are already known.
+///
+/// # Errors
+/// The first [`BlockRuleError`] broken.
+pub fn check_size_and_work(
+    header: &BlockHeader,
+    hash: &Hash,
+    count: usize,
+    body_bytes: usize,
+) -> Result<(), BlockRuleError> {
     if count > limits::MAX_TRANSACTIONS_PER_BLOCK {
         return Err(BlockRuleError::TooManyTransactions {
             count,
             limit: limits::MAX_TRANSACTIONS_PER_BLOCK,
         });
     }
-    let size = block.transactions.encoded_size();
-    if size > limits::MAX_BLOCK_BODY_BYTES {
+    if body_bytes > limits::MAX_BLOCK_BODY_BYTES {
         return Err(BlockRuleError::Oversized {
-            size,
+            size: body_bytes,
             limit: limits::MAX_BLOCK_BODY_BYTES,
         });
     }
-    let hash = block.header.hash();
-    check_proof_of_work(&block.header, &hash)?;
-    Ok(hash)
+    check_proof_of_work(header, hash)
 }
 
 /// Checks that `hash` (the header's) meets the header's own target.
@@ -203,11 +220,21 @@ pub fn check_against_parent(
 /// # Errors
 /// [`BlockRuleError::BadTransactionsRoot`].
 pub fn check_transactions_root(block: &Block) -> Result<(), BlockRuleError> {
-    let computed = transactions_root(&block.transactions);
-    if computed != block.header.transactions_root {
+    check_transactions_root_against(&block.header, transactions_root(&block.transactions))
+}
+
+/// Checks a transactions root computed from the body against the header's.
+///
+/// # Errors
+/// [`BlockRuleError::BadTransactionsRoot`].
+pub fn check_transactions_root_against(
+    header: &BlockHeader,
+    computed: Hash,
+) -> Result<(), BlockRuleError> {
+    if computed != header.transactions_root {
         return Err(BlockRuleError::BadTransactionsRoot {
             computed,
-            found: block.header.transactions_root,
+            found: header.transactions_root,
         });
     }
     Ok(())

@@ -6,11 +6,13 @@
 //!
 //! One task owns the swarm; the rest of the node talks to it through [`NetworkHandle`].
 
+mod error;
 mod peers;
 pub mod protocol;
 mod sync;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,11 +25,11 @@ use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, noise, ping, tcp, yamux};
 use parity_scale_codec::{Decode, Encode};
-use salus_primitives::{Block, Hash, SignedTransaction};
+use salus_primitives::{Block, BlockHeader, Hash, SignedTransaction};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::chain::ImportOutcome;
-use crate::service::{NodeError, NodeState};
+pub use error::{BlockImportError, NetworkError};
 pub use peers::Misbehaviour;
 use peers::PeerBook;
 use protocol::{
@@ -35,6 +37,7 @@ use protocol::{
     WireRequest, blocks_topic, transactions_topic,
 };
 use sync::Sync;
+pub use sync::SyncChain;
 
 /// How often peers are asked for their chain status (to find better chains), bans expire and
 /// sync progress is logged.
@@ -191,41 +194,45 @@ struct Behaviour {
     sync: request_response::Behaviour<SyncCodec>,
 }
 
-/// What sync needs of the node (a trait so the state machine can be tested without one).
-pub trait NetworkState {
-    /// Block locator of the canonical chain: newest first, genesis last.
-    fn locator(&self) -> Vec<Hash>;
-    /// Whether the block is stored (valid so far).
-    fn has_block(&self, hash: &Hash) -> bool;
-    /// Imports a block that arrived by sync.
+/// What the network needs of the node — the chain's answers to a syncing peer, block import,
+/// transaction admission — and all it knows of it: the network is generic over this trait and
+/// names no node service.
+pub trait NetworkState: SyncChain + Send + std::marker::Sync + 'static {
+    /// The genesis hash: peers of another genesis are banned.
+    fn genesis_hash(&self) -> Hash;
+    /// The local chain's status as peers see it.
+    fn chain_status(&self) -> ChainStatus;
+    /// Canonical headers after the first locator hash on our canonical chain (after genesis
+    /// when none is), at most `max`.
+    fn headers_after(&self, locator: &[Hash], max: u32) -> Vec<BlockHeader>;
+    /// Bodies of the given blocks, in order, stopping at the first unknown one or before
+    /// `byte_limit` encoded bytes.
+    fn bodies(&self, hashes: &[Hash], byte_limit: usize) -> Vec<Vec<SignedTransaction>>;
+    /// Imports a gossiped block.
     ///
     /// # Errors
-    /// [`NodeError::Import`] when the block is refused.
-    fn import_synced(&self, block: Block) -> Result<(), NodeError>;
-}
-
-impl NetworkState for NodeState {
-    fn locator(&self) -> Vec<Hash> {
-        NodeState::locator(self)
-    }
-
-    fn has_block(&self, hash: &Hash) -> bool {
-        NodeState::has_block(self, hash)
-    }
-
-    fn import_synced(&self, block: Block) -> Result<(), NodeError> {
-        self.import(block).map(|_| ())
-    }
+    /// [`BlockImportError`], saying whether the block is invalid.
+    fn import_block(&self, block: Block) -> Result<ImportOutcome, BlockImportError>;
+    /// Admits a gossiped transaction off the network task (signature checks and the pool's
+    /// rules run elsewhere); the future gives the verdict gossip reports.
+    fn admit_gossiped(
+        self: Arc<Self>,
+        transaction: SignedTransaction,
+    ) -> impl Future<Output = TransactionVerdict> + Send;
+    /// Told how many peers are connected whenever the number changes (the node's metrics).
+    fn peers_connected(&self, count: usize);
 }
 
 /// Loads the node key from the data directory, creating it (mode 0600) on first start.
 ///
 /// # Errors
-/// [`NodeError::Network`] if the file cannot be read or written or holds no valid key.
-pub fn load_or_create_node_key(data_dir: &Path) -> Result<identity::Keypair, NodeError> {
+/// [`NetworkError::NodeKey`] if the file cannot be read or written or holds no valid key.
+pub fn load_or_create_node_key(data_dir: &Path) -> Result<identity::Keypair, NetworkError> {
     let path = data_dir.join(NODE_KEY_FILE);
-    let network_error =
-        |reason: String| NodeError::Network(format!("{}: {reason}", path.display()));
+    let network_error = |reason: String| NetworkError::NodeKey {
+        path: path.clone(),
+        reason,
+    };
     match std::fs::read(&path) {
         Ok(mut bytes) => {
             if bytes.len() != 32 {
@@ -270,21 +277,22 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// future.
 ///
 /// # Errors
-/// [`NodeError::Network`] if the key cannot be loaded or an address cannot be listened on.
-pub fn start(
-    state: Arc<NodeState>,
+/// [`NetworkError`] if the key or the bans cannot be loaded, libp2p refuses the configuration
+/// or an address cannot be listened on.
+pub fn start<S: NetworkState>(
+    state: Arc<S>,
     config: NetworkConfig,
     data_dir: &Path,
 ) -> Result<
     (
         NetworkHandle,
-        impl std::future::Future<Output = Result<(), String>> + use<>,
+        impl Future<Output = Result<(), String>> + use<S>,
     ),
-    NodeError,
+    NetworkError,
 > {
     let keypair = load_or_create_node_key(data_dir)?;
     let peer_id = keypair.public().to_peer_id();
-    let network_error = |error: &dyn std::fmt::Display| NodeError::Network(error.to_string());
+    let network_error = |error: &dyn std::fmt::Display| NetworkError::Setup(error.to_string());
     let gossip_config = gossipsub::ConfigBuilder::default()
         .max_transmit_size(MAX_GOSSIP_BYTES)
         .max_transmit_size_for_topic(
@@ -350,7 +358,10 @@ pub fn start(
     for addr in &config.listen {
         swarm
             .listen_on(addr.clone())
-            .map_err(|error| NodeError::Network(format!("cannot listen on {addr}: {error}")))?;
+            .map_err(|error| NetworkError::Listen {
+                addr: addr.clone(),
+                reason: error.to_string(),
+            })?;
     }
     for bootnode in &config.bootnodes {
         if let Err(error) = swarm.dial(bootnode.clone()) {
@@ -407,9 +418,9 @@ struct Connected {
     connections: u32,
 }
 
-struct Network {
+struct Network<S> {
     swarm: Swarm<Behaviour>,
-    state: Arc<NodeState>,
+    state: Arc<S>,
     peers: PeerBook,
     bans_file: Option<std::path::PathBuf>,
     connected: HashMap<PeerId, Connected>,
@@ -430,7 +441,7 @@ struct Network {
 }
 
 /// What admission made of a gossiped transaction.
-enum TransactionVerdict {
+pub enum TransactionVerdict {
     /// In the pool: relay it.
     Admitted,
     /// Invalid in a way only a broken or hostile sender produces.
@@ -446,7 +457,7 @@ struct CheckedTransaction {
     verdict: TransactionVerdict,
 }
 
-impl Network {
+impl<S: NetworkState> Network<S> {
     async fn run(
         mut self,
         mut commands: mpsc::UnboundedReceiver<NetworkCommand>,
@@ -619,7 +630,7 @@ impl Network {
                 entry.connections += 1;
                 if entry.connections == 1 {
                     tracing::info!(peer = %peer_id, address = %entry.address, "peer connected");
-                    self.state.metrics().set_peers(self.connected.len());
+                    self.state.peers_connected(self.connected.len());
                     self.send_sync(peer_id, SyncRequest::Status);
                 }
             }
@@ -639,7 +650,7 @@ impl Network {
                         self.agents.remove(&peer_id);
                         self.sync.forget_peer(&peer_id);
                         tracing::info!(peer = %peer_id, "peer disconnected");
-                        self.state.metrics().set_peers(self.connected.len());
+                        self.state.peers_connected(self.connected.len());
                         self.drive_sync();
                     }
                 }
@@ -697,7 +708,7 @@ impl Network {
             return MessageAcceptance::Reject;
         };
         let number = block.header.number;
-        match self.state.import(block) {
+        match self.state.import_block(block) {
             Ok(ImportOutcome::NewHead { .. } | ImportOutcome::StoredOnSideBranch) => {
                 MessageAcceptance::Accept
             }
@@ -708,7 +719,7 @@ impl Network {
                 self.send_sync(source, SyncRequest::Status);
                 MessageAcceptance::Ignore
             }
-            Err(NodeError::Import(error)) if error.is_invalid_block() => {
+            Err(error) if error.is_invalid_block() => {
                 tracing::warn!(peer = %source, %error, "invalid block from peer");
                 self.penalise(source, Misbehaviour::InvalidBlock);
                 MessageAcceptance::Reject
@@ -734,14 +745,10 @@ impl Network {
             self.penalise(source, Misbehaviour::MalformedMessage);
             return Some(MessageAcceptance::Reject);
         };
-        let (state, checked) = (self.state.clone(), self.checked.clone());
+        let verdict = self.state.clone().admit_gossiped(transaction);
+        let checked = self.checked.clone();
         tokio::spawn(async move {
-            let verdict = match state.admit_queued(transaction).await {
-                Ok(_) => TransactionVerdict::Admitted,
-                Err(error) if error.is_malicious() => TransactionVerdict::Malicious,
-                // Stale nonces, a full pool, a duplicate: honest races, not relayed.
-                Err(_) => TransactionVerdict::Ignored,
-            };
+            let verdict = verdict.await;
             let _ = checked.send(CheckedTransaction {
                 message_id,
                 source,
@@ -958,23 +965,27 @@ pub fn write_bans(path: &Path, bans: &[(PeerId, u64)]) -> std::io::Result<()> {
 /// Reads persisted bans: `(peer, until unix ms)`; a missing file is no bans.
 ///
 /// # Errors
-/// [`NodeError::Network`] naming the file and line of an unreadable entry.
-pub fn load_bans(path: &Path) -> Result<Vec<(PeerId, u64)>, NodeError> {
+/// [`NetworkError::BansFile`] if the file cannot be read, [`NetworkError::BadBan`] naming the
+/// line of an unreadable entry.
+pub fn load_bans(path: &Path) -> Result<Vec<(PeerId, u64)>, NetworkError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(NodeError::Network(format!("{}: {error}", path.display()))),
+        Err(error) => {
+            return Err(NetworkError::BansFile {
+                path: path.to_path_buf(),
+                reason: error.to_string(),
+            });
+        }
     };
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(index, line)| {
-            let bad = || {
-                NodeError::Network(format!(
-                    "{} line {}: expected `PEER_ID UNTIL_UNIX_MS`, found {line:?}",
-                    path.display(),
-                    index + 1
-                ))
+            let bad = || NetworkError::BadBan {
+                path: path.to_path_buf(),
+                line: index + 1,
+                entry: line.to_owned(),
             };
             let mut fields = line.split_whitespace();
             let peer = fields

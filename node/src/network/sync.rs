@@ -12,9 +12,8 @@ use salus_primitives::{Block, BlockHeader, Hash, SignedTransaction, Work};
 
 use super::peers::Misbehaviour;
 use super::protocol::{ChainStatus, MAX_BODIES_PER_REQUEST, MAX_HEADERS_PER_RESPONSE, SyncRequest};
-use super::{NetworkState, SyncProgress};
+use super::{BlockImportError, SyncProgress};
 use crate::chain::validation::check_proof_of_work;
-use crate::service::NodeError;
 
 /// Most body batches in flight to one peer.
 pub const MAX_BATCHES_PER_PEER: usize = 2;
@@ -26,6 +25,20 @@ pub const DOWNLOAD_WINDOW: usize = MAX_BODIES_PER_REQUEST * 8;
 /// After a headers answer with nothing new, wait this long before asking again (a peer whose
 /// status is stale, or who claims work it does not show, must not cause a request storm).
 pub const EMPTY_HEADERS_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What the sync state machine needs of the node (a trait so that it can be tested on a bare
+/// chain).
+pub trait SyncChain {
+    /// Block locator of the canonical chain: newest first, genesis last.
+    fn locator(&self) -> Vec<Hash>;
+    /// Whether the block is stored (valid so far).
+    fn has_block(&self, hash: &Hash) -> bool;
+    /// Imports a block that arrived by sync.
+    ///
+    /// # Errors
+    /// [`BlockImportError`], saying whether the block is invalid.
+    fn import_synced(&self, block: Block) -> Result<(), BlockImportError>;
+}
 
 /// Where one block of the queue stands (`Id` identifies requests: libp2p's outbound request id
 /// in the node, plain numbers in tests).
@@ -98,7 +111,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
         &mut self,
         local: &ChainStatus,
         statuses: &HashMap<PeerId, ChainStatus>,
-        state: &impl NetworkState,
+        state: &impl SyncChain,
     ) -> Vec<(PeerId, SyncRequest)> {
         let local_work = work_of(local);
         self.unproductive.retain(|peer, head| {
@@ -236,7 +249,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
         request_id: Id,
         peer: PeerId,
         headers: Vec<BlockHeader>,
-        state: &impl NetworkState,
+        state: &impl SyncChain,
     ) -> Result<(), Misbehaviour> {
         if self.headers_request != Some(request_id) {
             return Ok(());
@@ -296,7 +309,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
         request_id: Id,
         peer: PeerId,
         bodies: Vec<Vec<SignedTransaction>>,
-        state: &impl NetworkState,
+        state: &impl SyncChain,
     ) -> Vec<(PeerId, Misbehaviour)> {
         let mut culprits = Vec::new();
         if self.bodies_requests.remove(&request_id).is_none() {
@@ -337,7 +350,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
     }
 
     /// Imports the blocks at the front of the queue whose bodies have arrived.
-    fn import_ready(&mut self, state: &impl NetworkState) -> Vec<(PeerId, Misbehaviour)> {
+    fn import_ready(&mut self, state: &impl SyncChain) -> Vec<(PeerId, Misbehaviour)> {
         while matches!(
             self.queue.front(),
             Some(Slot {
@@ -356,7 +369,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             };
             match state.import_synced(block) {
                 Ok(()) => self.imported += 1,
-                Err(NodeError::Import(error)) if error.is_invalid_block() => {
+                Err(error) if error.is_invalid_block() => {
                     // The body matched its header, so the header chain is what is invalid: the
                     // peer that sent the header answers for it.
                     tracing::warn!(%error, "synced block is invalid; dropping the sync");
@@ -493,7 +506,7 @@ mod tests {
         }
     }
 
-    impl NetworkState for Local {
+    impl SyncChain for Local {
         fn locator(&self) -> Vec<Hash> {
             vec![self.chain.lock().unwrap().head().hash]
         }
@@ -505,13 +518,13 @@ mod tests {
             )
         }
 
-        fn import_synced(&self, block: Block) -> Result<(), NodeError> {
+        fn import_synced(&self, block: Block) -> Result<(), BlockImportError> {
             self.chain
                 .lock()
                 .unwrap()
                 .import_block(block, u64::MAX / 2)
                 .map(|_| ())
-                .map_err(NodeError::Import)
+                .map_err(BlockImportError::Refused)
         }
     }
 
@@ -544,9 +557,13 @@ mod tests {
             let mut chain = source.chain.lock().unwrap();
             let timestamp = chain.head().header.timestamp_ms + 1_000;
             let template = chain
-                .build_block(Address([0xee; 20]), timestamp, &[transfer])
+                .build_block(
+                    Address([0xee; 20]),
+                    timestamp,
+                    &salus_runtime::recover_transactions(&[transfer]).unwrap(),
+                )
                 .unwrap();
-            let block = seal(template.block);
+            let block = seal(template.block());
             chain.import_block(block.clone(), u64::MAX / 2).unwrap();
             blocks.push(block);
         }

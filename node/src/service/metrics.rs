@@ -1,18 +1,36 @@
 //! Prometheus metrics: counters and gauges kept in atomics, served as text on `GET /metrics`
-//! by a minimal HTTP responder on their own address.
+//! on their own address by hyper's HTTP/1.1 server (the stack the RPC server runs on), with
+//! timeouts so that a client that connects and sends nothing holds nothing for long.
 
+use std::convert::Infallible;
 use std::fmt::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::CONTENT_TYPE;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use super::NodeState;
 
-/// Largest request the metrics endpoint reads (a GET line and headers).
-const MAX_METRICS_REQUEST_BYTES: usize = 8 * 1024;
+/// How long a connection may take to send its request line and headers. A scrape sends them at
+/// once; a client that connects and sends nothing, or trickles bytes (slowloris), is cut off
+/// after this.
+const REQUEST_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a connection may live at all, whatever it does: bounds a client that sends its
+/// request but never reads the answer. Rendering takes milliseconds.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The Prometheus text exposition format.
+const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
 
 /// The node's counters. Rates (transactions per second, fuel per second) are what Prometheus
 /// computes from counters with `rate()`.
@@ -203,7 +221,7 @@ pub fn render(state: &NodeState) -> String {
     out
 }
 
-/// Serves `GET /metrics` on `addr` until the task is dropped.
+/// Binds the metrics address.
 ///
 /// # Errors
 /// If the address cannot be bound.
@@ -211,30 +229,175 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
-/// Answers connections on `listener` forever.
+/// Answers `GET /metrics` on `listener` forever, each connection on its own task.
+///
+/// # Errors
+/// When accepting a connection fails.
 pub async fn serve(listener: TcpListener, state: Arc<NodeState>) -> Result<(), String> {
+    let timeouts = Timeouts {
+        request_head: REQUEST_HEAD_TIMEOUT,
+        connection: CONNECTION_TIMEOUT,
+    };
+    serve_text(listener, timeouts, move || render(&state)).await
+}
+
+/// How long a metrics connection may take.
+#[derive(Clone, Copy, Debug)]
+struct Timeouts {
+    /// To send its request line and headers.
+    request_head: Duration,
+    /// To be served and closed, from its acceptance.
+    connection: Duration,
+}
+
+/// Serves the text `render` returns on `GET /metrics`, one request per connection (the
+/// response says `Connection: close`), until accepting fails.
+async fn serve_text<R>(listener: TcpListener, timeouts: Timeouts, render: R) -> Result<(), String>
+where
+    R: Fn() -> String + Clone + Send + Sync + 'static,
+{
     loop {
-        let (mut socket, _) = listener.accept().await.map_err(|error| error.to_string())?;
-        let state = state.clone();
+        let (socket, _) = listener.accept().await.map_err(|error| error.to_string())?;
+        let render = render.clone();
         tokio::spawn(async move {
-            let mut request = vec![0u8; MAX_METRICS_REQUEST_BYTES];
-            let Ok(read) = socket.read(&mut request).await else {
-                return;
-            };
-            let head = String::from_utf8_lossy(&request[..read]);
-            let (status, body) = if head.starts_with("GET /metrics") {
-                ("200 OK", render(&state))
-            } else {
-                (
-                    "404 Not Found",
-                    "only GET /metrics is served here\n".to_string(),
-                )
-            };
-            let response = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = socket.write_all(response.as_bytes()).await;
+            let service = service_fn(move |request: Request<Incoming>| {
+                let response = respond(&request, &render);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(timeouts.request_head)
+                .keep_alive(false)
+                .serve_connection(TokioIo::new(socket), service);
+            // A timed-out or failed connection is simply dropped, which closes it.
+            let _ = tokio::time::timeout(timeouts.connection, connection).await;
         });
+    }
+}
+
+/// The response to one request: the metrics for `GET /metrics`, 404 for anything else.
+fn respond(request: &Request<Incoming>, render: &impl Fn() -> String) -> Response<Full<Bytes>> {
+    let (status, body) = if request.method() == Method::GET && request.uri().path() == "/metrics" {
+        (StatusCode::OK, render())
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            "only GET /metrics is served here\n".to_string(),
+        )
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(METRICS_CONTENT_TYPE),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::{Timeouts, serve_text};
+
+    /// Generous: CI machines are slow and shared; every wait ends as soon as its event happens.
+    const DEADLINE: Duration = Duration::from_secs(60);
+
+    async fn serving(request_head: Duration) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let timeouts = Timeouts {
+            request_head,
+            connection: DEADLINE * 2,
+        };
+        tokio::spawn(serve_text(listener, timeouts, || {
+            "# TYPE salus_test gauge\nsalus_test 1\n".to_string()
+        }));
+        address
+    }
+
+    /// Sends `request` and reads the whole response, up to the server closing the connection.
+    async fn exchange(address: SocketAddr, request: &[u8]) -> String {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut response = String::new();
+        tokio::time::timeout(DEADLINE, stream.read_to_string(&mut response))
+            .await
+            .expect("the server answers and closes the connection")
+            .unwrap();
+        response
+    }
+
+    /// Reads from `stream` until the server closes it (end of stream or reset).
+    async fn closed_by_server(stream: &mut TcpStream) -> bool {
+        let mut buffer = [0u8; 1024];
+        let closed = async {
+            loop {
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        };
+        tokio::time::timeout(DEADLINE, closed).await.is_ok()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn metrics_are_served_once_per_connection_and_anything_else_is_not_found() {
+        let address = serving(DEADLINE).await;
+        let response = exchange(address, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+        let lowercase = response.to_ascii_lowercase();
+        assert!(
+            lowercase.contains("content-type: text/plain; version=0.0.4\r\n"),
+            "{response}"
+        );
+        assert!(lowercase.contains("connection: close\r\n"), "{response}");
+        assert!(
+            response.ends_with("\r\n\r\n# TYPE salus_test gauge\nsalus_test 1\n"),
+            "{response}"
+        );
+
+        let response = exchange(address, b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(
+            response.starts_with("HTTP/1.1 404 Not Found\r\n"),
+            "{response}"
+        );
+        let response = exchange(address, b"POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(
+            response.starts_with("HTTP/1.1 404 Not Found\r\n"),
+            "{response}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_client_that_sends_nothing_is_cut_off_and_does_not_stop_other_scrapes() {
+        let address = serving(Duration::from_millis(300)).await;
+        let mut silent = TcpStream::connect(address).await.unwrap();
+        let mut trickling = TcpStream::connect(address).await.unwrap();
+        trickling.write_all(b"GET /metr").await.unwrap();
+
+        // While both hold their connections open, scrapes are answered.
+        for _ in 0..3 {
+            let response = exchange(address, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+            assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+            assert!(response.ends_with("salus_test 1\n"), "{response}");
+        }
+
+        // Both are cut off by the request-head timeout, long before the connection timeout.
+        assert!(
+            closed_by_server(&mut silent).await,
+            "a silent client was never cut off"
+        );
+        assert!(
+            closed_by_server(&mut trickling).await,
+            "a client that never finished its request head was never cut off"
+        );
+        let response = exchange(address, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
     }
 }

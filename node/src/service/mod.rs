@@ -6,6 +6,7 @@
 mod admission;
 pub mod doors;
 pub mod metrics;
+mod network_state;
 mod rpc;
 mod rpc_guard;
 pub mod rpc_limits;
@@ -27,11 +28,10 @@ use salus_primitives::{Address, Block, Hash, SignedTransaction};
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 
-use crate::chain::{Chain, ImportError, ImportOutcome, PreparedExecution};
+use crate::chain::{Chain, ImportError, ImportOutcome, IncomingBlock, ReceivedBlock};
 use crate::genesis::{Genesis, GenesisConfig};
 use crate::mempool::{AdmissionError, Mempool, PoolLimits};
 use crate::mining::{SearchOutcome, search_nonce};
-use crate::network::protocol::ChainStatus;
 use crate::network::{NetworkCommand, NetworkConfig, NetworkHandle};
 use crate::storage::Store;
 
@@ -108,7 +108,7 @@ pub enum NodeError {
     },
     /// The peer-to-peer network could not start.
     #[error("network: {0}")]
-    Network(String),
+    Network(#[from] crate::network::NetworkError),
     /// A named task ended unexpectedly.
     #[error("task `{0}` stopped: {1}")]
     TaskFailed(&'static str, String),
@@ -331,6 +331,8 @@ impl NodeState {
     /// # Errors
     /// [`AdmissionError`] naming the rule it breaks.
     pub fn admit(&self, transaction: SignedTransaction) -> Result<Hash, AdmissionError> {
+        // Hashed once: the pool, the miner, execution and the store batch use this hash.
+        let transaction = salus_runtime::HashedTransaction::new(transaction);
         // A full pool refuses what it could not take before any signature work (asked only
         // when nearly full: the flag spares every other admission a second lock).
         if self
@@ -366,91 +368,12 @@ impl NodeState {
         self.genesis.header.hash()
     }
 
-    /// The local chain's status as peers see it.
-    pub fn chain_status(&self) -> ChainStatus {
-        let chain = self.chain();
-        let head = chain.head();
-        ChainStatus {
-            genesis: self.genesis_hash(),
-            head: head.hash,
-            number: head.header.number,
-            total_work: head.total_work.to_be_bytes(),
-        }
-    }
-
     /// Whether a block is stored and not known to be invalid.
     pub fn has_block(&self, hash: &Hash) -> bool {
         matches!(
             self.chain().store().block_meta(hash),
             Ok(Some(meta)) if !matches!(meta.status, crate::storage::BlockStatus::Invalid(_))
         )
-    }
-
-    /// Block locator of the canonical chain: the ten newest hashes, then exponentially sparser,
-    /// then genesis.
-    pub fn locator(&self) -> Vec<Hash> {
-        let chain = self.chain();
-        let head = chain.head().header.number;
-        let mut numbers = Vec::new();
-        let mut step = 1u64;
-        let mut number = head;
-        loop {
-            numbers.push(number);
-            if number == 0 {
-                break;
-            }
-            if numbers.len() >= 10 {
-                step = step.saturating_mul(2);
-            }
-            number = number.saturating_sub(step);
-        }
-        numbers
-            .into_iter()
-            .filter_map(|number| chain.store().canonical_hash(number).ok().flatten())
-            .take(crate::network::protocol::MAX_LOCATOR_HASHES)
-            .collect()
-    }
-
-    /// Canonical headers after the first locator hash on our canonical chain (after genesis
-    /// when none is), at most `max`.
-    pub fn headers_after(&self, locator: &[Hash], max: u32) -> Vec<salus_primitives::BlockHeader> {
-        let chain = self.chain();
-        let store = chain.store();
-        let fork_point = locator
-            .iter()
-            .find_map(|hash| {
-                let header = store.header(hash).ok().flatten()?;
-                (store.canonical_hash(header.number).ok().flatten() == Some(*hash))
-                    .then_some(header.number)
-            })
-            .unwrap_or(0);
-        (fork_point + 1..=chain.head().header.number)
-            .take(max as usize)
-            .map_while(|number| {
-                let hash = store.canonical_hash(number).ok().flatten()?;
-                store.header(&hash).ok().flatten()
-            })
-            .collect()
-    }
-
-    /// Bodies of the given blocks, in order, stopping at the first unknown one or before
-    /// `byte_limit` encoded bytes.
-    pub fn bodies(&self, hashes: &[Hash], byte_limit: usize) -> Vec<Vec<SignedTransaction>> {
-        use parity_scale_codec::Encode;
-        let chain = self.chain();
-        let mut bodies = Vec::new();
-        let mut bytes = 0;
-        for hash in hashes {
-            let Ok(Some(body)) = chain.store().body(hash) else {
-                break;
-            };
-            bytes += body.encoded_size();
-            if bytes > byte_limit && !bodies.is_empty() {
-                break;
-            }
-            bodies.push(body);
-        }
-        bodies
     }
 
     /// Mines one block on the head with the best pending transactions, imports it and gossips
@@ -493,7 +416,7 @@ impl NodeState {
             );
         }
         let threads = self.config.mining_threads;
-        let header = template.block.header.clone();
+        let header = template.header.clone();
         let outcome = tokio::task::spawn_blocking(move || search_nonce(&header, threads, &abandon))
             .await
             .map_err(|error| NodeError::TaskFailed("nonce-search", error.to_string()))?
@@ -515,21 +438,18 @@ impl NodeState {
                 ));
             }
         };
-        let block = Block {
-            header,
-            transactions: template.block.transactions,
-        };
-        let hash = block.hash();
+        let built = template.seal(header);
+        let hash = built.hash();
+        let block = self.network.get().map(|_| built.block());
         // The template's execution is reused: the miner does not run its own block twice.
         let state = self.clone();
-        let imported = block.clone();
         let outcome = self
             .block_thread
-            .run(move || state.import_with(imported, Some(template.prepared)))
+            .run(move || state.import_with(IncomingBlock::Built(built)))
             .await??;
         match outcome {
             ImportOutcome::NewHead { .. } => {
-                if let Some(network) = self.network.get() {
+                if let (Some(network), Some(block)) = (self.network.get(), block) {
                     network.send(NetworkCommand::PublishBlock(block));
                 }
                 Ok(Some(hash))
@@ -537,39 +457,6 @@ impl NodeState {
             // A peer's block took the head while this one was being imported.
             _ => Ok(None),
         }
-    }
-
-    /// Recovers the signers of a block's transactions that the pool has not seen, on every
-    /// core and outside the chain lock, into the signature cache that import reads; import then
-    /// checks no signature itself. A block from a peer or from sync is mostly such transactions.
-    /// An invalid signature is simply not cached: import finds and refuses it.
-    fn preverify_signatures(&self, block: &Block) {
-        /// Below this many unseen transactions, threads cost more than they save.
-        const PARALLEL_THRESHOLD: usize = 8;
-        let cache = self.signatures.clone();
-        let unseen: Vec<(Hash, &SignedTransaction)> = block
-            .transactions
-            .iter()
-            .map(|transaction| (transaction.hash(), transaction))
-            .filter(|(hash, _)| salus_runtime::SignatureCache::get(&*cache, hash).is_none())
-            .collect();
-        if unseen.len() < PARALLEL_THRESHOLD {
-            return;
-        }
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        let chunk = unseen.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            for part in unseen.chunks(chunk) {
-                let cache = &cache;
-                scope.spawn(move || {
-                    for (hash, transaction) in part {
-                        if let Ok(signers) = transaction.verify_signatures() {
-                            cache.insert(*hash, signers);
-                        }
-                    }
-                });
-            }
-        });
     }
 
     /// Stops the nonce search in progress, if any.
@@ -583,45 +470,48 @@ impl NodeState {
     /// # Errors
     /// [`NodeError::Import`] when the block is refused.
     pub fn import(&self, block: Block) -> Result<ImportOutcome, NodeError> {
+        let block = ReceivedBlock::new(block);
         // Spend cores on signatures only for a block that could be imported now: well formed,
-        // with its proof of work, new, on a stored parent.
-        if crate::chain::validation::check_standalone(&block).is_ok()
-            && self.has_block(&block.header.parent_hash)
+        // with its proof of work, new, on a stored parent. They are recovered on every core
+        // before the chain lock is taken; import finds them in the cache.
+        if block.check_standalone().is_ok()
+            && self.has_block(&block.header().parent_hash)
             && !self.has_block(&block.hash())
         {
-            self.preverify_signatures(&block);
+            block.recover_signers_in_parallel(&self.signatures);
         }
-        self.import_with(block, None)
+        self.import_with(IncomingBlock::Received(block))
     }
 
-    /// Imports a block, reusing `prepared` (the execution of a block this node built) when
-    /// given, and does the housekeeping of [`NodeState::import`].
-    fn import_with(
-        &self,
-        block: Block,
-        prepared: Option<PreparedExecution>,
-    ) -> Result<ImportOutcome, NodeError> {
+    /// Imports a block and does the housekeeping of [`NodeState::import`]: the pool drops what
+    /// the connected blocks included (by the hashes their receipts carry) and takes back what
+    /// disconnected blocks held; heads, metrics and events are announced from the connected
+    /// blocks as the import produced them, not read back from the store.
+    fn import_with(&self, block: IncomingBlock) -> Result<ImportOutcome, NodeError> {
         let mut chain = self.chain();
         let before = chain.head().hash;
-        let mut included = block.transactions.clone();
         let started = std::time::Instant::now();
         // A refused block can still have moved the head (a reorganisation onto a heavier branch
         // that stopped at an invalid block): the housekeeping below runs either way.
-        let outcome = match prepared {
-            Some(prepared) => chain.import_built_block(block, prepared, self.now_ms()),
-            None => chain.import_block(block, self.now_ms()),
-        };
-        if outcome.is_err() {
-            included.clear();
-        }
+        let outcome = chain.import_block(block, self.now_ms());
+        let connected = chain.drain_connected_blocks();
         let head = chain.head().clone();
         if head.hash != before {
             self.abandon_search();
             let orphaned = chain.drain_orphaned_transactions();
             let mut mempool = self.mempool();
-            mempool.prune(&included, &*chain);
+            mempool.prune(
+                connected
+                    .iter()
+                    .flat_map(|block| &block.receipts)
+                    .map(|receipt| &receipt.transaction_hash),
+                &*chain,
+            );
             if !orphaned.is_empty() {
-                let returned = orphaned.clone();
+                let returned: Vec<(Hash, SignedTransaction)> = orphaned
+                    .iter()
+                    .map(|transaction| (transaction.hash(), transaction.transaction().clone()))
+                    .collect();
                 let readmitted = mempool.readmit(orphaned, &*chain);
                 tracing::info!(
                     readmitted,
@@ -629,31 +519,30 @@ impl NodeState {
                 );
                 // Peers that followed the same branch dropped them too: announce them again.
                 if let Some(network) = self.network.get() {
-                    for transaction in returned {
-                        if mempool.contains(&transaction.hash()) {
+                    for (hash, transaction) in returned {
+                        if mempool.contains(&hash) {
                             network.send(NetworkCommand::PublishTransaction(transaction));
                         }
                     }
                 }
             }
+            drop(mempool);
             tracing::info!(
                 number = head.header.number,
                 hash = %head.hash,
-                transactions = included.len(),
+                transactions = connected.last().map_or(0, |block| block.receipts.len()),
                 import_ms = started.elapsed().as_millis() as u64,
                 "new head"
             );
             // No subscribers is fine.
             let _ = self.heads.send(views::header(&head.header));
             let import_micros = started.elapsed().as_micros() as u64;
-            for hash in chain.drain_connected_blocks() {
-                if let Ok(Some(receipts)) = chain.receipts(&hash) {
-                    let fuel: u64 = receipts.iter().map(|receipt| receipt.fuel_used).sum();
-                    self.metrics
-                        .record_block(receipts.len(), fuel, import_micros);
-                }
+            for block in &connected {
+                let fuel: u64 = block.receipts.iter().map(|receipt| receipt.fuel_used).sum();
+                self.metrics
+                    .record_block(block.receipts.len(), fuel, import_micros);
                 if self.events.receiver_count() > 0 {
-                    self.publish_events(&chain, &hash);
+                    self.publish_events(block);
                 }
             }
         }
@@ -662,13 +551,9 @@ impl NodeState {
 }
 
 impl NodeState {
-    fn publish_events(&self, chain: &Chain, hash: &Hash) {
-        let (Ok(Some(header)), Ok(Some(receipts))) =
-            (chain.store().header(hash), chain.receipts(hash))
-        else {
-            return;
-        };
-        for (transaction_index, receipt) in receipts.iter().enumerate() {
+    fn publish_events(&self, block: &crate::chain::ConnectedBlock) {
+        let header = &block.header;
+        for (transaction_index, receipt) in block.receipts.iter().enumerate() {
             for (event_index, event) in receipt.events.iter().enumerate() {
                 let _ = self.events.send(EventRecord {
                     block_number: header.number,

@@ -622,7 +622,7 @@ impl SalusApiServer for RpcHandler {
         else {
             return Ok(None);
         };
-        match salus_client::abi::custom_section(&code, "salus_abi") {
+        match salus_client::abi::custom_section(&code, salus_abi::ABI_SECTION) {
             Ok(Some(section)) => Ok(serde_json::from_slice(section).ok()),
             _ => Ok(None),
         }

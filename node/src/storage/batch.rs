@@ -1,6 +1,6 @@
 //! Typed writes collected into one atomic RocksDB `WriteBatch`.
 
-use parity_scale_codec::Encode;
+use parity_scale_codec::{Compact, Encode};
 use rocksdb::WriteBatch;
 use salus_primitives::{BlockHeader, Hash, Receipt, SignedTransaction};
 use salus_runtime::StateChanges;
@@ -36,17 +36,23 @@ impl<'a> StoreBatch<'a> {
         self.batch.delete_cf(self.store.cf(column), key);
     }
 
-    /// Stores a header, its body and its index record.
-    pub fn put_block(
+    /// Stores the block `hash` (its header's hash): the header, the body (stored as the SCALE
+    /// encoding of `Vec<SignedTransaction>`) and its index record.
+    pub fn put_block<'t>(
         &mut self,
+        hash: &Hash,
         header: &BlockHeader,
-        body: &[SignedTransaction],
+        body: impl ExactSizeIterator<Item = &'t SignedTransaction>,
         meta: &BlockMeta,
     ) {
-        let hash = header.hash();
+        debug_assert_eq!(*hash, header.hash());
         self.put(Column::Headers, &hash.0, &header.encode());
-        self.put(Column::Bodies, &hash.0, &body.encode());
-        self.put_block_meta(&hash, meta);
+        let mut encoded = Compact(body.len() as u32).encode();
+        for transaction in body {
+            transaction.encode_to(&mut encoded);
+        }
+        self.put(Column::Bodies, &hash.0, &encoded);
+        self.put_block_meta(hash, meta);
     }
 
     /// Replaces a block's index record.
@@ -86,14 +92,10 @@ impl<'a> StoreBatch<'a> {
         }
     }
 
-    /// Makes `header` the canonical block at its height, indexing its transactions and events.
-    pub fn set_canonical(
-        &mut self,
-        header: &BlockHeader,
-        body: &[SignedTransaction],
-        receipts: &[Receipt],
-    ) {
-        let hash = header.hash();
+    /// Makes the block `hash` (with `header`) the canonical block at its height, indexing its
+    /// transactions (by the hashes its receipts carry, one receipt per transaction) and events.
+    pub fn set_canonical(&mut self, hash: &Hash, header: &BlockHeader, receipts: &[Receipt]) {
+        debug_assert_eq!(*hash, header.hash());
         for (transaction_index, receipt) in receipts.iter().enumerate() {
             for (event_index, event) in receipt.events.iter().enumerate() {
                 let key = super::event_key(
@@ -114,23 +116,18 @@ impl<'a> StoreBatch<'a> {
             &header.number.to_be_bytes(),
             &hash.encode(),
         );
-        for (index, transaction) in body.iter().enumerate() {
+        for (index, receipt) in receipts.iter().enumerate() {
             self.put(
                 Column::TransactionIndex,
-                &transaction.hash().0,
+                &receipt.transaction_hash.0,
                 &(hash, index as u32).encode(),
             );
         }
     }
 
     /// Removes the canonical entry at `number` and the transaction and event indexes of its
-    /// block.
-    pub fn unset_canonical(
-        &mut self,
-        number: u64,
-        body: &[SignedTransaction],
-        receipts: &[Receipt],
-    ) {
+    /// block, whose receipts are `receipts`.
+    pub fn unset_canonical(&mut self, number: u64, receipts: &[Receipt]) {
         self.delete(Column::Canonical, &number.to_be_bytes());
         for (transaction_index, receipt) in receipts.iter().enumerate() {
             for (event_index, event) in receipt.events.iter().enumerate() {
@@ -145,8 +142,8 @@ impl<'a> StoreBatch<'a> {
                 );
             }
         }
-        for transaction in body {
-            self.delete(Column::TransactionIndex, &transaction.hash().0);
+        for receipt in receipts {
+            self.delete(Column::TransactionIndex, &receipt.transaction_hash.0);
         }
     }
 

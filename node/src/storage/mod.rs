@@ -141,6 +141,35 @@ pub struct Store {
     block_cache: Option<rocksdb::Cache>,
     /// The secret that authenticates compiled artifacts (`artifact_key.rs`).
     artifact_key: salus_runtime::ArtifactKey,
+    /// Batches written and per-block records read, shared by every handle.
+    io: Arc<IoCounters>,
+}
+
+/// What a store did since it was opened: the atomic writes, and the reads of a block's body,
+/// receipts and undo data. An import that extends the head writes one batch and reads none of
+/// the block's own records back; the counts let a test (and an operator) see that.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreIo {
+    /// Batches written ([`Store::write`]), each one atomic, synced write.
+    pub batches_written: u64,
+    /// Block bodies read.
+    pub bodies_read: u64,
+    /// Block receipts read.
+    pub receipts_read: u64,
+    /// Block undo data (state changes) read.
+    pub state_changes_read: u64,
+}
+
+#[derive(Default)]
+struct IoCounters {
+    batches_written: std::sync::atomic::AtomicU64,
+    bodies_read: std::sync::atomic::AtomicU64,
+    receipts_read: std::sync::atomic::AtomicU64,
+    state_changes_read: std::sync::atomic::AtomicU64,
+}
+
+fn count(counter: &std::sync::atomic::AtomicU64) {
+    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Bytes RocksDB holds in memory, by holder: what a node's resident memory is made of beside
@@ -248,6 +277,7 @@ impl Store {
             nodes: Arc::default(),
             block_cache: Some(cache),
             artifact_key: artifact_key::load_or_create(path)?,
+            io: Arc::default(),
         };
         store.check_schema()?;
         Ok(store)
@@ -272,6 +302,7 @@ impl Store {
             nodes: Arc::default(),
             block_cache: None,
             artifact_key: artifact_key::load_or_create(path)?,
+            io: Arc::default(),
         };
         if store
             .get_raw(Column::Meta, meta_keys::SCHEMA_VERSION)?
@@ -363,8 +394,22 @@ impl Store {
         options.set_sync(true);
         let (batch, tree_nodes) = batch.into_parts();
         self.db.write_opt(batch, &options)?;
+        count(&self.io.batches_written);
         self.nodes.insert_all(tree_nodes);
         Ok(())
+    }
+
+    /// What this store did since it was opened (every handle's counts together).
+    pub fn io(&self) -> StoreIo {
+        let read = |counter: &std::sync::atomic::AtomicU64| {
+            counter.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        StoreIo {
+            batches_written: read(&self.io.batches_written),
+            bodies_read: read(&self.io.bodies_read),
+            receipts_read: read(&self.io.receipts_read),
+            state_changes_read: read(&self.io.state_changes_read),
+        }
     }
 
     /// Raw write of one value, bypassing every check: for fault-injection tests only.
@@ -427,6 +472,7 @@ impl Store {
     /// # Errors
     /// [`StorageError`].
     pub fn body(&self, hash: &Hash) -> Result<Option<Vec<SignedTransaction>>, StorageError> {
+        count(&self.io.bodies_read);
         self.get_decoded(Column::Bodies, &hash.0)
     }
 
@@ -435,6 +481,7 @@ impl Store {
     /// # Errors
     /// [`StorageError`].
     pub fn receipts(&self, hash: &Hash) -> Result<Option<Vec<Receipt>>, StorageError> {
+        count(&self.io.receipts_read);
         self.get_decoded(Column::Receipts, &hash.0)
     }
 
@@ -443,6 +490,7 @@ impl Store {
     /// # Errors
     /// [`StorageError`].
     pub fn state_changes(&self, hash: &Hash) -> Result<Option<StateChanges>, StorageError> {
+        count(&self.io.state_changes_read);
         self.get_decoded(Column::Undo, &hash.0)
     }
 

@@ -475,10 +475,10 @@ fn a_block_is_charged_the_fuel_its_transactions_use() {
         .build_block(
             miner,
             head.timestamp_ms + 1_000,
-            &[first.clone(), whole.clone()],
+            &verified(&[first.clone(), whole.clone()]),
         )
         .unwrap();
-    assert_eq!(template.block.transactions, vec![first.clone()]);
+    assert_eq!(template.block().transactions, vec![first.clone()]);
     assert!(matches!(
         template.skipped[0].1,
         salus_runtime::CandidateError::Refused(salus_runtime::PushError::BlockFull { needed, limit })

@@ -145,7 +145,7 @@ fn a_module_the_runtime_refuses_is_included_with_a_failure_receipt() {
 /// it succeeds in the next block.
 #[test]
 fn a_miner_leaves_a_call_past_the_blocks_code_bound_for_the_next_block() {
-    use salus_runtime::wasm::limits::MAX_CODES_LOADED_PER_BLOCK;
+    use salus_runtime::limits::MAX_CODES_LOADED_PER_BLOCK;
 
     let mut test = TestChain::new();
     let miner = dev_key(0).address();
@@ -201,16 +201,20 @@ fn a_miner_leaves_a_call_past_the_blocks_code_bound_for_the_next_block() {
     // A miner leaves it out; the block imports; the call runs in the next block.
     let template = test
         .chain
-        .build_block(miner, test.chain.head().header.timestamp_ms + 1_000, &calls)
+        .build_block(
+            miner,
+            test.chain.head().header.timestamp_ms + 1_000,
+            &verified(&calls),
+        )
         .unwrap();
-    assert_eq!(template.block.transactions, calls[..count - 1]);
+    assert_eq!(template.block().transactions, calls[..count - 1]);
     assert_eq!(template.skipped.len(), 1);
     assert_eq!(template.skipped[0].0, calls[count - 1].hash());
     assert_eq!(
         template.skipped[0].1,
         salus_runtime::CandidateError::CodeLoadLimit
     );
-    let block = seal(template.block);
+    let block = seal(template.block());
     test.chain.import_block(block.clone(), now()).unwrap();
     let receipts = test.chain.receipts(&block.hash()).unwrap().unwrap();
     assert!(receipts.iter().all(|receipt| receipt.status.is_success()));

@@ -9,6 +9,7 @@ mod dev_command;
 mod execution_safety;
 mod healthcare;
 mod hostile_peer;
+mod import_path;
 mod keys;
 mod mempool;
 mod network;

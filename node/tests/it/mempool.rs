@@ -3,6 +3,7 @@
 
 use salus_node::mempool::{AdmissionError, Mempool, PoolLimits};
 use salus_primitives::{Action, Address, SignedTransaction, Transaction};
+use salus_runtime::InvalidTransaction;
 
 use crate::support::*;
 
@@ -53,29 +54,35 @@ fn admission_refuses_with_the_rule_broken() {
     let wrong_chain = wrong_chain.transaction.sign(&dev_key(1), None);
     assert!(matches!(
         pool.admit(wrong_chain, &test.chain),
-        Err(AdmissionError::WrongChainId { .. })
+        Err(AdmissionError::Invalid(
+            InvalidTransaction::WrongChainId { .. }
+        ))
     ));
     let mut bad_signature = priced(1, 1, 1);
     bad_signature.signature.0[..32].fill(0);
     assert!(matches!(
         pool.admit(bad_signature, &test.chain),
-        Err(AdmissionError::BadSignature(_))
+        Err(AdmissionError::Invalid(InvalidTransaction::BadSignature(_)))
     ));
     assert!(matches!(
         pool.admit(priced(1, 100, 1), &test.chain),
-        Err(AdmissionError::NonceTooHigh { .. })
+        Err(AdmissionError::NonceTooFarAhead { .. })
     ));
     let pauper = salus_primitives::SecretKey::from_bytes(&[0x42; 32]).unwrap();
     let broke = priced(1, 0, 1).transaction.sign(&pauper, None);
     assert!(matches!(
         pool.admit(broke, &test.chain),
-        Err(AdmissionError::InsufficientBalance { .. })
+        Err(AdmissionError::Invalid(
+            InvalidTransaction::InsufficientBalance { .. }
+        ))
     ));
     let mut starved = priced(1, 1, 1).transaction;
     starved.fuel_limit = 10;
     assert!(matches!(
         pool.admit(starved.sign(&dev_key(1), None), &test.chain),
-        Err(AdmissionError::FuelLimitTooLow { .. })
+        Err(AdmissionError::Invalid(
+            InvalidTransaction::FuelLimitTooLow { .. }
+        ))
     ));
     assert_eq!(pool.len(), 1);
 }
@@ -98,7 +105,7 @@ fn selection_keeps_nonce_order_per_sender_and_fee_priority_across_senders() {
     let order: Vec<(Address, u64)> = pool
         .select(&test.chain, u64::MAX)
         .iter()
-        .map(|tx| (tx.verify_signatures().unwrap().sender, tx.transaction.nonce))
+        .map(|tx| (tx.signers().sender, tx.transaction().transaction.nonce))
         .collect();
     let (one, two) = (dev_key(1).address(), dev_key(2).address());
     assert_eq!(order, vec![(two, 0), (one, 0), (one, 1), (one, 2)]);
@@ -184,10 +191,10 @@ fn a_full_pool_refuses_an_underpriced_transaction_before_checking_its_signature(
     forged.signature.0[64] = 7;
     assert!(matches!(
         pool.admit(forged, &test.chain),
-        Err(AdmissionError::BadSignature(_))
+        Err(AdmissionError::Invalid(InvalidTransaction::BadSignature(_)))
     ));
     assert_eq!(pool.len(), 2);
-    pool.prune(&[priced(1, 0, 5)], &test.chain);
+    pool.prune(&[priced(1, 0, 5).hash()], &test.chain);
     assert!(!nearly_full.load(std::sync::atomic::Ordering::Relaxed));
 }
 
@@ -267,15 +274,24 @@ fn included_transactions_leave_and_orphaned_ones_come_back_after_a_reorg() {
     pool.admit(transfer_a.clone(), &node.chain).unwrap();
     for block in &branch_a {
         node.chain.import_block(block.clone(), now()).unwrap();
-        pool.prune(&block.transactions, &node.chain);
+        let included: Vec<_> = block.transactions.iter().map(|tx| tx.hash()).collect();
+        pool.prune(&included, &node.chain);
     }
     assert!(pool.is_empty(), "included transaction left the pool");
     for block in &branch_b {
         node.chain.import_block(block.clone(), now()).unwrap();
     }
     let orphaned = node.chain.drain_orphaned_transactions();
-    assert_eq!(orphaned, vec![transfer_a.clone()]);
+    let orphaned_transactions: Vec<_> =
+        orphaned.iter().map(|tx| tx.transaction().clone()).collect();
+    assert_eq!(orphaned_transactions, vec![transfer_a.clone()]);
+    assert_eq!(orphaned[0].hash(), transfer_a.hash());
     assert_eq!(pool.readmit(orphaned, &node.chain), 1);
     assert!(pool.contains(&transfer_a.hash()));
-    assert_eq!(pool.select(&node.chain, u64::MAX), vec![transfer_a]);
+    let selected: Vec<_> = pool
+        .select(&node.chain, u64::MAX)
+        .into_iter()
+        .map(|tx| tx.into_transaction())
+        .collect();
+    assert_eq!(selected, vec![transfer_a]);
 }

@@ -85,8 +85,7 @@ impl TestChain {
             self.chain.vm(),
             self.chain.head_state(),
             &context,
-            transactions,
-            &salus_runtime::NoSignatureCache,
+            &salus_runtime::recover_transactions(transactions)?,
         )
     }
 
@@ -96,14 +95,14 @@ impl TestChain {
         let timestamp = head.timestamp_ms + 1_000;
         let template = self
             .chain
-            .build_block(miner, timestamp, transactions)
+            .build_block(miner, timestamp, &verified(transactions))
             .unwrap();
         assert!(
             template.skipped.is_empty(),
             "skipped: {:?}",
             template.skipped
         );
-        seal(template.block)
+        seal(template.block())
     }
 }
 
@@ -116,6 +115,17 @@ pub fn now() -> u64 {
 pub fn seal(mut block: Block) -> Block {
     block.header = seal_header(block.header);
     block
+}
+
+/// Seals a template for [`Chain::import_block`].
+pub fn seal_built(template: salus_node::chain::BlockTemplate) -> salus_node::chain::BuiltBlock {
+    let header = seal_header(template.header.clone());
+    template.seal(header)
+}
+
+/// Transactions verified as the pool verifies them (signatures recovered), for `build_block`.
+pub fn verified(transactions: &[SignedTransaction]) -> Vec<salus_runtime::VerifiedTransaction> {
+    salus_runtime::recover_transactions(transactions).expect("signed by their senders")
 }
 
 pub fn seal_header(header: BlockHeader) -> BlockHeader {

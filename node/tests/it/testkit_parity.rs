@@ -36,7 +36,7 @@ fn test_kit_receipts_equal_node_receipts_for_the_same_transactions() {
                 .build_block(Address([0xee; 20]), timestamp, &[])
                 .unwrap();
             node.chain
-                .import_block(seal(template.block), now())
+                .import_block(seal(template.block()), now())
                 .unwrap();
         }
         let template = node
@@ -44,12 +44,12 @@ fn test_kit_receipts_equal_node_receipts_for_the_same_transactions() {
             .build_block(
                 context.miner,
                 context.timestamp_ms,
-                std::slice::from_ref(transaction),
+                &verified(std::slice::from_ref(transaction)),
             )
             .unwrap();
         assert!(template.skipped.is_empty(), "{:?}", template.skipped);
-        assert_eq!(template.block.header.timestamp_ms, context.timestamp_ms);
-        let block = seal(template.block);
+        assert_eq!(template.header.timestamp_ms, context.timestamp_ms);
+        let block = seal(template.block());
         node.chain.import_block(block.clone(), now()).unwrap();
         node_receipts.extend(node.chain.receipts(&block.hash()).unwrap().unwrap());
     }

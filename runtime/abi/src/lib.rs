@@ -4,7 +4,20 @@
 //! documentation. The runtime expands it into its linker — a host function whose Rust signature
 //! differs from the table does not compile — and the SDK expands it into its `extern "C"`
 //! imports, so the two sides cannot drift. [`HOST_FUNCTIONS`] is the same table as data, used to
-//! check a module's imports at deploy time.
+//! check a module's imports at deploy time. [`HostFunction`] names each function, so that the
+//! host's fuel charges and the documentation (`docs/ABI.md`, checked against the table by a
+//! test) name functions from the table rather than from hand-typed strings.
+//!
+//! Every other name host, guest and tools must agree on — the import module, the entry points,
+//! the custom sections, the ABI version — is a constant here (`names.rs`), and `selector` (the
+//! `selector` feature, `selector.rs`) is the one implementation of the message-selector rule.
+//!
+//! Those two files have no dependency on this crate and are also compiled into the
+//! `#[contract]` macro by path rather than through a dependency: any new dependency edge of the
+//! macro or of this crate changes cargo's `-C metadata` hash of every contract crate, which
+//! feeds symbol names and so the layout LTO produces — every contract's code would change. For
+//! the same reason `sha3` is optional here (the `selector` feature, which contracts never
+//! enable).
 //!
 //! Conventions: pointers and lengths are `i32` offsets into the contract's exported `memory`;
 //! addresses are 20 bytes, hashes 32, amounts 16 (little-endian `u128`). Functions that return
@@ -12,24 +25,13 @@
 //! [`ABSENT`] when there is nothing.
 #![no_std]
 
-/// Version of this interface. A contract built against another version may import functions
-/// this host lacks; deploy-time import checking rejects it with the missing name.
-pub const ABI_VERSION: u32 = 1;
+mod names;
+pub use names::*;
 
-/// The Wasm import module of every host function.
-pub const HOST_MODULE: &str = "salus";
-
-/// Export called once when the contract is deployed (the constructor).
-pub const DEPLOY_EXPORT: &str = "deploy";
-/// Export called for every message.
-pub const CALL_EXPORT: &str = "call";
-/// The memory export through which host and guest exchange data.
-pub const MEMORY_EXPORT: &str = "memory";
-/// Custom section holding the contract's ABI description (messages, events, errors).
-pub const ABI_SECTION: &str = "salus_abi";
-/// Custom section whose presence lets the contract be re-entered while it is already on the
-/// call stack. Without it, a call that would re-enter the contract is refused.
-pub const REENTRANT_SECTION: &str = "salus_reentrant";
+#[cfg(feature = "selector")]
+mod selector;
+#[cfg(feature = "selector")]
+pub use selector::selector;
 
 /// Returned by length-returning functions when the value does not exist.
 pub const ABSENT: i64 = -1;
@@ -44,10 +46,7 @@ pub const AMOUNT_BYTES: usize = 16;
 pub const SIGNATURE_BYTES: usize = 65;
 /// Bytes of a compressed secp256k1 public key.
 pub const PUBLIC_KEY_BYTES: usize = 33;
-/// Bytes of a message selector (first 4 bytes of keccak256 of the message name).
-pub const SELECTOR_BYTES: usize = 4;
-
-/// Outcome codes of [`call`](HostFunction::Call) and [`instantiate`](HostFunction::Instantiate).
+/// Outcome codes of [`call`](HostFunction::call) and [`instantiate`](HostFunction::instantiate).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(i32)]
 pub enum CallStatus {
@@ -216,6 +215,7 @@ macro_rules! for_each_host_function {
 macro_rules! signature_table {
     ($( $(#[$doc:meta])* fn $name:ident ( $($arg:ident : $ty:ident),* ) $(-> $ret:ident)? ; )*) => {
         /// Every host function, as data: what deploy-time import checking compares against.
+        /// In the order of [`HostFunction`]'s variants.
         pub const HOST_FUNCTIONS: &[HostFunctionSignature] = &[
             $( HostFunctionSignature {
                 name: stringify!($name),
@@ -223,6 +223,27 @@ macro_rules! signature_table {
                 results: &[$(value_type!($ret))?],
             }, )*
         ];
+
+        /// Every host function, by name. The variants are spelled exactly as the Wasm imports
+        /// (`HostFunction::storage_get` is the import `salus.storage_get`), so that code naming
+        /// a host function — a fuel charge, a breakdown entry — names it from the table.
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum HostFunction {
+            $( $(#[$doc])* $name, )*
+        }
+
+        impl HostFunction {
+            /// Every host function, in table order.
+            pub const ALL: &[HostFunction] = &[$(HostFunction::$name),*];
+
+            /// The import name within [`HOST_MODULE`].
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $( HostFunction::$name => stringify!($name), )*
+                }
+            }
+        }
     };
 }
 
@@ -242,6 +263,14 @@ pub fn host_function(name: &str) -> Option<&'static HostFunctionSignature> {
     HOST_FUNCTIONS.iter().find(|function| function.name == name)
 }
 
+impl HostFunction {
+    /// Its name and Wasm signature.
+    pub const fn signature(self) -> &'static HostFunctionSignature {
+        // Both lists are expanded from the one table, in the same order.
+        &HOST_FUNCTIONS[self as usize]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +287,16 @@ mod tests {
         assert_eq!(get.results, &[ValueType::I64]);
         assert_eq!(host_function("revert").unwrap().results, &[]);
         assert!(host_function("fd_write").is_none());
+    }
+
+    #[test]
+    fn every_host_function_names_its_own_signature() {
+        assert_eq!(HostFunction::ALL.len(), HOST_FUNCTIONS.len());
+        for (function, signature) in HostFunction::ALL.iter().zip(HOST_FUNCTIONS) {
+            assert_eq!(function.name(), signature.name);
+            assert_eq!(function.signature(), signature);
+        }
+        assert_eq!(HostFunction::storage_get.name(), "storage_get");
     }
 
     #[test]

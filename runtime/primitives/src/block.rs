@@ -67,7 +67,12 @@ impl Block {
 /// The transactions root of a list of transactions.
 pub fn transactions_root(transactions: &[SignedTransaction]) -> Hash {
     let hashes: Vec<Hash> = transactions.iter().map(SignedTransaction::hash).collect();
-    merkle_root(&hashes)
+    transactions_root_of_hashes(&hashes)
+}
+
+/// The transactions root of transactions whose hashes are already known, in block order.
+pub fn transactions_root_of_hashes<'a>(hashes: impl IntoIterator<Item = &'a Hash>) -> Hash {
+    merkle_root(hashes)
 }
 
 /// The receipts root of a list of receipts.

@@ -119,6 +119,10 @@ pub enum ModuleRejection {
     /// The engine's validation refused it: a disallowed Wasm feature, or invalid code.
     #[codec(index = 9)]
     EngineValidation,
+    /// Its `salus_abi` custom section does not declare this host's ABI version (another
+    /// version, or no readable declaration).
+    #[codec(index = 10)]
+    AbiVersion,
 }
 
 /// The module limits of [`ModuleRejection::OverLimit`].
@@ -214,6 +218,12 @@ impl core::fmt::Display for ModuleRejection {
             ModuleRejection::DisallowedMemory => f.write_str("shared or 64-bit memory"),
             ModuleRejection::EngineValidation => f.write_str(
                 "refused by the engine's validation (a disallowed feature or invalid code)",
+            ),
+            ModuleRejection::AbiVersion => write!(
+                f,
+                "its {} section does not declare ABI version {}, the version this host implements",
+                salus_abi::ABI_SECTION,
+                salus_abi::ABI_VERSION
             ),
         }
     }
@@ -359,6 +369,7 @@ mod tests {
             (invalid(R::ModuleRejected(M::StartFunction)), &[4, 2, 7]),
             (invalid(R::ModuleRejected(M::DisallowedMemory)), &[4, 2, 8]),
             (invalid(R::ModuleRejected(M::EngineValidation)), &[4, 2, 9]),
+            (invalid(R::ModuleRejected(M::AbiVersion)), &[4, 2, 10]),
             (invalid(R::AddressOccupied), &[4, 3]),
             (invalid(R::InsufficientValue), &[4, 4]),
             (invalid(R::CodeLoadLimit), &[4, 5]),

@@ -10,12 +10,12 @@ use salus_primitives::receipt::TrapKind;
 use salus_primitives::{Address, Balance, ChainParams, Event};
 use wasmtime::{Memory, ResourceLimiter, Store, Trap};
 
-use super::limits::{MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, WASM_PAGE_BYTES};
 use super::{CompiledContract, VmInner};
-use crate::executor::BlockContext;
+use crate::block_context::BlockContext;
 use crate::fuel_schedule::{
     MEMORY_PAGE_FUEL, MEMORY_PAGES_INCLUDED, memory_fuel, to_subunits, whole_units,
 };
+use crate::limits::{MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, WASM_PAGE_BYTES};
 use crate::overlay::Overlay;
 use crate::state::StateError;
 

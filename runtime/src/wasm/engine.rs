@@ -11,7 +11,7 @@ use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy,
 };
 
-use super::limits::{
+use crate::limits::{
     MAX_CONCURRENT_EXECUTIONS, MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, MAX_TABLES,
     MAX_WASM_STACK_BYTES, WASM_PAGE_BYTES,
 };

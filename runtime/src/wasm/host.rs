@@ -12,8 +12,8 @@ use salus_abi::limits::{
     MAX_INPUT_BYTES, MAX_RETURN_DATA_BYTES, MAX_STORAGE_KEY_BYTES, MAX_STORAGE_VALUE_BYTES,
 };
 use salus_abi::{
-    ABSENT, ADDRESS_BYTES, AMOUNT_BYTES, CallStatus, HASH_BYTES, HOST_MODULE, PUBLIC_KEY_BYTES,
-    SIGNATURE_BYTES,
+    ABSENT, ADDRESS_BYTES, AMOUNT_BYTES, CallStatus, HASH_BYTES, HOST_MODULE, HostFunction,
+    PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
 };
 use salus_primitives::crypto::{Signature, recover_signer};
 use salus_primitives::{Account, Address, Balance, Event, Hash, StateKey};
@@ -22,8 +22,8 @@ use wasmtime::{Caller, Linker};
 use super::context::{
     Frame, FrameResult, HostState, HostTrap, TxContext, bounded, move_value, run_frame,
 };
-use super::limits::MAX_CODES_LOADED_PER_BLOCK;
 use crate::fuel_schedule as fuel;
+use crate::limits::MAX_CODES_LOADED_PER_BLOCK;
 use crate::state::StateError;
 
 type HostResult<T> = wasmtime::Result<T>;
@@ -63,13 +63,17 @@ fn tx<'a>(caller: &'a mut Caller<'_, HostState>) -> &'a mut TxContext {
 }
 
 /// Charges the fuel of one host-function call (the call itself plus `amount`) to the running
-/// frame, recording it under `function`.
+/// frame, recording it under `function`'s name.
 fn charge(
     caller: &mut Caller<'_, HostState>,
-    function: &'static str,
+    function: HostFunction,
     amount: u64,
 ) -> HostResult<()> {
-    tx(caller).breakdown.entry(function).or_default().calls += 1;
+    tx(caller)
+        .breakdown
+        .entry(function.name())
+        .or_default()
+        .calls += 1;
     charge_more(
         caller,
         function,
@@ -80,10 +84,10 @@ fn charge(
 /// Charges further fuel within the same host-function call, once its size is known.
 fn charge_more(
     caller: &mut Caller<'_, HostState>,
-    function: &'static str,
+    function: HostFunction,
     amount: u64,
 ) -> HostResult<()> {
-    let entry = tx(caller).breakdown.entry(function).or_default();
+    let entry = tx(caller).breakdown.entry(function.name()).or_default();
     entry.fuel = entry.fuel.saturating_add(amount);
     let amount = fuel::to_subunits(amount);
     let left = caller.get_fuel()?;
@@ -154,7 +158,7 @@ fn storage_key(caller: &Caller<'_, HostState>, key: Vec<u8>) -> Vec<u8> {
 
 fn input_len(caller: Caller<'_, HostState>) -> HostResult<i32> {
     let mut caller = caller;
-    charge(&mut caller, "input_len", 0)?;
+    charge(&mut caller, HostFunction::input_len, 0)?;
     Ok(caller.data().frame.input.len() as i32)
 }
 
@@ -162,7 +166,7 @@ fn input_read(mut caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()>
     let len = caller.data().frame.input.len();
     charge(
         &mut caller,
-        "input_read",
+        HostFunction::input_read,
         per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
     let input = std::mem::take(&mut caller.data_mut().frame.input);
@@ -175,7 +179,7 @@ fn set_return(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> HostResu
     let len = length(len, MAX_RETURN_DATA_BYTES, "return data")?;
     charge(
         &mut caller,
-        "set_return",
+        HostFunction::set_return,
         per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
     let data = read(&caller, ptr, len)?;
@@ -187,7 +191,7 @@ fn revert(mut caller: Caller<'_, HostState>, message_ptr: i32, message_len: i32)
     let len = length(message_len, MAX_RETURN_DATA_BYTES, "revert message")?;
     charge(
         &mut caller,
-        "revert",
+        HostFunction::revert,
         per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
     let message = read(&caller, message_ptr, len)?;
@@ -207,7 +211,7 @@ fn storage_get(
     let out_cap = length(out_cap, usize::MAX >> 1, "output buffer")?;
     charge(
         &mut caller,
-        "storage_get",
+        HostFunction::storage_get,
         fuel::STORAGE_READ_FUEL + per_byte(key_len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
     let key = storage_key(&caller, read(&caller, key_ptr, key_len)?);
@@ -221,7 +225,7 @@ fn storage_get(
     let copied = value.len().min(out_cap);
     charge_more(
         &mut caller,
-        "storage_get",
+        HostFunction::storage_get,
         per_byte(copied, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
     write(&mut caller, out_ptr, &value[..copied])?;
@@ -239,7 +243,7 @@ fn storage_set(
     let value_len = length(value_len, MAX_STORAGE_VALUE_BYTES, "storage value")?;
     charge(
         &mut caller,
-        "storage_set",
+        HostFunction::storage_set,
         fuel::STORAGE_WRITE_FUEL + per_byte(key_len + value_len, fuel::STORAGE_WRITE_FUEL_PER_BYTE),
     )?;
     let key = storage_key(&caller, read(&caller, key_ptr, key_len)?);
@@ -254,7 +258,7 @@ fn storage_remove(mut caller: Caller<'_, HostState>, key_ptr: i32, key_len: i32)
     let key_len = length(key_len, MAX_STORAGE_KEY_BYTES, "storage key")?;
     charge(
         &mut caller,
-        "storage_remove",
+        HostFunction::storage_remove,
         fuel::STORAGE_WRITE_FUEL + per_byte(key_len, fuel::STORAGE_WRITE_FUEL_PER_BYTE),
     )?;
     let key = storage_key(&caller, read(&caller, key_ptr, key_len)?);
@@ -268,7 +272,7 @@ fn storage_has(mut caller: Caller<'_, HostState>, key_ptr: i32, key_len: i32) ->
     let key_len = length(key_len, MAX_STORAGE_KEY_BYTES, "storage key")?;
     charge(
         &mut caller,
-        "storage_has",
+        HostFunction::storage_has,
         fuel::STORAGE_READ_FUEL + per_byte(key_len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
     let key = storage_key(&caller, read(&caller, key_ptr, key_len)?);
@@ -297,7 +301,7 @@ fn storage_next_key(
     let copied_in = prefix_len + after_len.unwrap_or(0);
     charge(
         &mut caller,
-        "storage_next_key",
+        HostFunction::storage_next_key,
         fuel::STORAGE_SCAN_FUEL + per_byte(copied_in, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
     let prefix = storage_key(&caller, read(&caller, prefix_ptr, prefix_len)?);
@@ -322,7 +326,7 @@ fn storage_next_key(
     let copied = own_key.len().min(out_cap);
     charge_more(
         &mut caller,
-        "storage_next_key",
+        HostFunction::storage_next_key,
         per_byte(copied, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
     write(&mut caller, out_ptr, &own_key[..copied])?;
@@ -331,13 +335,13 @@ fn storage_next_key(
 
 fn write_address(
     mut caller: Caller<'_, HostState>,
-    name: &'static str,
+    function: HostFunction,
     out_ptr: i32,
     pick: fn(&HostState) -> Address,
 ) -> HostResult<()> {
     charge(
         &mut caller,
-        name,
+        function,
         per_byte(ADDRESS_BYTES, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
     let address = pick(caller.data());
@@ -345,11 +349,13 @@ fn write_address(
 }
 
 fn caller(caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
-    write_address(caller, "caller", out_ptr, |state| state.frame.caller)
+    write_address(caller, HostFunction::caller, out_ptr, |state| {
+        state.frame.caller
+    })
 }
 
 fn origin(caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
-    write_address(caller, "origin", out_ptr, |state| {
+    write_address(caller, HostFunction::origin, out_ptr, |state| {
         state
             .tx
             .as_ref()
@@ -359,13 +365,15 @@ fn origin(caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
 }
 
 fn self_address(caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
-    write_address(caller, "self_address", out_ptr, |state| state.frame.address)
+    write_address(caller, HostFunction::self_address, out_ptr, |state| {
+        state.frame.address
+    })
 }
 
 fn value(mut caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
     charge(
         &mut caller,
-        "value",
+        HostFunction::value,
         per_byte(AMOUNT_BYTES, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
     let amount = caller.data().frame.value;
@@ -373,22 +381,22 @@ fn value(mut caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
 }
 
 fn block_number(mut caller: Caller<'_, HostState>) -> HostResult<i64> {
-    charge(&mut caller, "block_number", 0)?;
+    charge(&mut caller, HostFunction::block_number, 0)?;
     Ok(tx(&mut caller).env.block.number as i64)
 }
 
 fn block_timestamp_ms(mut caller: Caller<'_, HostState>) -> HostResult<i64> {
-    charge(&mut caller, "block_timestamp_ms", 0)?;
+    charge(&mut caller, HostFunction::block_timestamp_ms, 0)?;
     Ok(tx(&mut caller).env.block.timestamp_ms as i64)
 }
 
 fn chain_id(mut caller: Caller<'_, HostState>) -> HostResult<i64> {
-    charge(&mut caller, "chain_id", 0)?;
+    charge(&mut caller, HostFunction::chain_id, 0)?;
     Ok(tx(&mut caller).env.chain_id as i64)
 }
 
 fn fuel_left(mut caller: Caller<'_, HostState>) -> HostResult<i64> {
-    charge(&mut caller, "fuel_left", 0)?;
+    charge(&mut caller, HostFunction::fuel_left, 0)?;
     Ok(fuel::whole_units(caller.get_fuel()?) as i64)
 }
 
@@ -403,7 +411,7 @@ fn emit_event(
     let data_len = length(data_len, MAX_EVENT_DATA_BYTES, "event data")?;
     charge(
         &mut caller,
-        "emit_event",
+        HostFunction::emit_event,
         fuel::EVENT_FUEL
             + fuel::EVENT_TOPIC_FUEL * topics_count as u64
             + per_byte(data_len, fuel::EVENT_FUEL_PER_BYTE),
@@ -437,7 +445,7 @@ fn keccak256(
     let len = length(len, MAX_INPUT_BYTES, "keccak256 input")?;
     charge(
         &mut caller,
-        "keccak256",
+        HostFunction::keccak256,
         fuel::KECCAK_FUEL + per_byte(len, fuel::KECCAK_FUEL_PER_BYTE),
     )?;
     let digest = salus_primitives::keccak256(&read(&caller, ptr, len)?);
@@ -452,7 +460,7 @@ fn secp256k1_recover(
 ) -> HostResult<i32> {
     charge(
         &mut caller,
-        "secp256k1_recover",
+        HostFunction::secp256k1_recover,
         fuel::SECP256K1_RECOVER_FUEL,
     )?;
     let digest = Hash(read_array::<HASH_BYTES>(&caller, digest_ptr)?);
@@ -469,7 +477,11 @@ fn secp256k1_verify(
     signature_ptr: i32,
     public_key_ptr: i32,
 ) -> HostResult<i32> {
-    charge(&mut caller, "secp256k1_verify", fuel::SECP256K1_VERIFY_FUEL)?;
+    charge(
+        &mut caller,
+        HostFunction::secp256k1_verify,
+        fuel::SECP256K1_VERIFY_FUEL,
+    )?;
     let digest = read_array::<HASH_BYTES>(&caller, digest_ptr)?;
     let signature = read_array::<64>(&caller, signature_ptr)?;
     let public_key = read_array::<PUBLIC_KEY_BYTES>(&caller, public_key_ptr)?;
@@ -481,7 +493,7 @@ fn secp256k1_verify(
 }
 
 fn balance(mut caller: Caller<'_, HostState>, address_ptr: i32, out_ptr: i32) -> HostResult<()> {
-    charge(&mut caller, "balance", fuel::BALANCE_FUEL)?;
+    charge(&mut caller, HostFunction::balance, fuel::BALANCE_FUEL)?;
     let address = Address(read_array::<ADDRESS_BYTES>(&caller, address_ptr)?);
     let account = match tx(&mut caller).overlay.account(&address) {
         Ok(account) => account,
@@ -495,7 +507,7 @@ fn transfer(
     address_ptr: i32,
     amount_ptr: i32,
 ) -> HostResult<i32> {
-    charge(&mut caller, "transfer", fuel::TRANSFER_FUEL)?;
+    charge(&mut caller, HostFunction::transfer, fuel::TRANSFER_FUEL)?;
     let to = Address(read_array::<ADDRESS_BYTES>(&caller, address_ptr)?);
     let amount = Balance::from_le_bytes(read_array::<AMOUNT_BYTES>(&caller, amount_ptr)?);
     let from = caller.data().frame.address;
@@ -548,7 +560,7 @@ fn nested(
     };
     charge_more(
         caller,
-        entry_name(entry),
+        entry_function(entry),
         fuel::code_load_fuel(contract.code_len),
     )?;
     if entry == salus_abi::DEPLOY_EXPORT && !contract.info.has_constructor {
@@ -610,18 +622,19 @@ fn nested(
     let data = bounded(data);
     charge_more(
         caller,
-        entry_name(entry),
+        entry_function(entry),
         per_byte(data.len(), fuel::RETURN_DATA_FUEL_PER_BYTE),
     )?;
     caller.data_mut().frame.call_result = data;
     Ok(status)
 }
 
-fn entry_name(entry: &str) -> &'static str {
+/// The host function that runs a nested frame at `entry`, whose fuel the frame is charged to.
+fn entry_function(entry: &str) -> HostFunction {
     if entry == salus_abi::DEPLOY_EXPORT {
-        "instantiate"
+        HostFunction::instantiate
     } else {
-        "call"
+        HostFunction::call
     }
 }
 
@@ -636,7 +649,7 @@ fn call(
     let input_len = length(input_len, MAX_INPUT_BYTES, "call input")?;
     charge(
         &mut caller,
-        "call",
+        HostFunction::call,
         fuel::CALL_FUEL + per_byte(input_len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
     let target = Address(read_array::<ADDRESS_BYTES>(&caller, contract_ptr)?);
@@ -668,7 +681,7 @@ fn instantiate(
     let input_len = length(input_len, MAX_INPUT_BYTES, "constructor input")?;
     charge(
         &mut caller,
-        "instantiate",
+        HostFunction::instantiate,
         fuel::CALL_FUEL
             + fuel::STORAGE_WRITE_FUEL
             + per_byte(input_len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
@@ -709,7 +722,7 @@ fn instantiate(
 }
 
 fn call_result_len(mut caller: Caller<'_, HostState>) -> HostResult<i32> {
-    charge(&mut caller, "call_result_len", 0)?;
+    charge(&mut caller, HostFunction::call_result_len, 0)?;
     Ok(caller.data().frame.call_result.len() as i32)
 }
 
@@ -717,7 +730,7 @@ fn call_result_read(mut caller: Caller<'_, HostState>, out_ptr: i32) -> HostResu
     let len = caller.data().frame.call_result.len();
     charge(
         &mut caller,
-        "call_result_read",
+        HostFunction::call_result_read,
         per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
     let data = std::mem::take(&mut caller.data_mut().frame.call_result);

@@ -5,7 +5,6 @@
 mod context;
 pub mod engine;
 mod host;
-pub mod limits;
 pub mod slots;
 pub mod validation;
 
@@ -628,7 +627,7 @@ impl VmInner {
         if cache.modules.insert(code_hash, compiled).is_none() {
             cache.order.push_back(code_hash);
         }
-        while cache.modules.len() > limits::MAX_CACHED_MODULES {
+        while cache.modules.len() > crate::limits::MAX_CACHED_MODULES {
             let Some(oldest) = cache.order.pop_front() else {
                 break;
             };

@@ -12,7 +12,7 @@
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::limits::MAX_CONCURRENT_EXECUTIONS;
+use crate::limits::MAX_CONCURRENT_EXECUTIONS;
 
 /// Slots reserved for consensus execution: the block thread (building), block import, and
 /// `verify-chain` or a test harness beside them, with one to spare.

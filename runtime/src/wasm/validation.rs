@@ -1,18 +1,19 @@
 //! Deploy-time checks of a contract module, before anything is compiled: size and count limits,
 //! imports only from the host ABI with exactly its signatures, the required exports, no start
-//! function. Wasm feature checks (no threads, SIMD, multi-memory, memory64, tail calls,
+//! function, and — when the module carries the `salus_abi` section — the ABI version it
+//! declares there. Wasm feature checks (no threads, SIMD, multi-memory, memory64, tail calls,
 //! exceptions, GC, …) are the consensus engine's own validation, run right after.
 
 use salus_abi::{
-    CALL_EXPORT, DEPLOY_EXPORT, HOST_MODULE, MEMORY_EXPORT, REENTRANT_SECTION, ValueType,
-    host_function,
+    ABI_SECTION, ABI_VERSION, CALL_EXPORT, DEPLOY_EXPORT, HOST_MODULE, MEMORY_EXPORT,
+    REENTRANT_SECTION, ValueType, host_function,
 };
 use salus_primitives::{ModuleLimit, ModuleRejection};
 use wasmtime::wasmparser::{
     CompositeInnerType, ExternalKind, FuncType, Parser, Payload, TypeRef, ValType, WasmFeatures,
 };
 
-use super::limits::{
+use crate::limits::{
     MAX_ABI_SECTION_BYTES, MAX_CODE_BYTES, MAX_DATA_SEGMENTS, MAX_ELEMENT_SEGMENTS, MAX_FUNCTIONS,
     MAX_GLOBALS, MAX_LOCALS_PER_FUNCTION, MAX_MEMORY_PAGES, MAX_TABLE_ELEMENTS, MAX_TABLES,
 };
@@ -78,6 +79,15 @@ pub enum ModuleError {
     /// The engine's validation refused the module (a disallowed Wasm feature, or invalid code).
     #[error("module rejected by the engine: {0}")]
     Rejected(String),
+    /// The `salus_abi` section declares another ABI version than this host's, or none that can
+    /// be read.
+    #[error(
+        "the {ABI_SECTION} section declares {declared}; this host implements ABI version {ABI_VERSION}"
+    )]
+    AbiVersion {
+        /// What the section declares, in words (e.g. `ABI version 2`).
+        declared: String,
+    },
 }
 
 impl ModuleError {
@@ -94,6 +104,7 @@ impl ModuleError {
             ModuleError::StartFunction => ModuleRejection::StartFunction,
             ModuleError::Memory(_) => ModuleRejection::DisallowedMemory,
             ModuleError::Rejected(_) => ModuleRejection::EngineValidation,
+            ModuleError::AbiVersion { .. } => ModuleRejection::AbiVersion,
         }
     }
 }
@@ -280,12 +291,13 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleInfo, ModuleError> {
                 }
             }
             Payload::CustomSection(section) => match section.name() {
-                salus_abi::ABI_SECTION => {
+                ABI_SECTION => {
                     over(
                         ModuleLimit::AbiSectionBytes,
                         section.data().len() as u64,
                         MAX_ABI_SECTION_BYTES as u64,
                     )?;
+                    check_declared_abi_version(section.data())?;
                     info.abi = Some(section.data().to_vec());
                 }
                 REENTRANT_SECTION => info.reentrant = true,
@@ -307,6 +319,31 @@ pub fn inspect_module(code: &[u8]) -> Result<ModuleInfo, ModuleError> {
         });
     }
     Ok(info)
+}
+
+/// What deploy reads of the `salus_abi` section: the version it declares. The other members
+/// are the clients' business and are skipped, but the whole section must be one JSON text.
+#[derive(serde::Deserialize)]
+struct AbiDeclaration {
+    abi_version: Option<serde_json::Number>,
+}
+
+/// Refuses an ABI section that does not declare [`ABI_VERSION`]: one that declares another
+/// version, none, or is not a JSON object (a module without the section is not judged here).
+/// Deterministic: the same bytes get the same answer on every node (serde_json is strict
+/// RFC 8259 JSON, nesting at most 128 deep, a duplicate `abi_version` refused).
+fn check_declared_abi_version(section: &[u8]) -> Result<(), ModuleError> {
+    let declared = match serde_json::from_slice::<AbiDeclaration>(section) {
+        Ok(AbiDeclaration {
+            abi_version: Some(version),
+        }) if version.as_u64() == Some(u64::from(ABI_VERSION)) => return Ok(()),
+        Ok(AbiDeclaration {
+            abi_version: Some(version),
+        }) => format!("ABI version {version}"),
+        Ok(AbiDeclaration { abi_version: None }) => "no ABI version".to_string(),
+        Err(error) => format!("no readable ABI version ({error})"),
+    };
+    Err(ModuleError::AbiVersion { declared })
 }
 
 fn over_size(code: &[u8]) -> Result<(), ModuleError> {

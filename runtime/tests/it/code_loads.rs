@@ -4,7 +4,7 @@
 
 use salus_primitives::{Address, ExecutionStatus};
 use salus_runtime::Overlay;
-use salus_runtime::wasm::limits::MAX_CODES_LOADED_PER_BLOCK;
+use salus_runtime::limits::MAX_CODES_LOADED_PER_BLOCK;
 
 use crate::harness::Harness;
 use crate::modules::{relay, tagged_counter};

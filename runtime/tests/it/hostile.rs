@@ -145,6 +145,67 @@ fn imports_outside_the_abi_are_rejected_at_deploy() {
     assert_eq!(rejection(&outcome), ModuleRejection::StartFunction);
 }
 
+/// A module whose `salus_abi` custom section holds `json`.
+fn with_abi_section(json: &str) -> Vec<u8> {
+    let escaped = json.replace('\\', "\\\\").replace('"', "\\\"");
+    wasm(&module(&format!(
+        r#"(@custom "{}" "{escaped}") (func (export "call"))"#,
+        salus_abi::ABI_SECTION
+    )))
+}
+
+#[test]
+fn a_module_declaring_another_abi_version_is_refused_at_deploy() {
+    let mut harness = Harness::new();
+    let declaring = |version: &str| {
+        with_abi_section(&format!(
+            r#"{{"{}":{version},"contract":"Declaring","messages":[]}}"#,
+            salus_abi::ABI_VERSION_FIELD
+        ))
+    };
+
+    let future = harness.try_deploy(&declaring("2"), 1);
+    assert_eq!(rejection(&future), ModuleRejection::AbiVersion);
+    assert!(
+        diagnostic(&future).contains("declares ABI version 2"),
+        "{}",
+        diagnostic(&future)
+    );
+    // The reason a receipt reader sees names the section and the version this host implements.
+    let reason = InvalidReason::ModuleRejected(rejection(&future)).to_string();
+    assert!(
+        reason.contains(salus_abi::ABI_SECTION) && reason.contains("ABI version 1"),
+        "{reason}"
+    );
+
+    // A section that declares no version, or cannot be read as one, declares no version this
+    // host implements either.
+    let unreadable = [
+        with_abi_section(r#"{"contract":"Undeclared"}"#),
+        with_abi_section(r#"{"abi_version":"1"}"#),
+        with_abi_section(r#"{"abi_version":1.5}"#),
+        with_abi_section(r#"{"abi_version":1,"abi_version":1}"#),
+        with_abi_section("not JSON"),
+        with_abi_section(r#"{"abi_version":1"#),
+    ];
+    for (salt, code) in (2..).zip(&unreadable) {
+        let outcome = harness.try_deploy(code, salt);
+        assert_eq!(rejection(&outcome), ModuleRejection::AbiVersion);
+    }
+
+    // This host's version deploys, whatever else the section says; so does a hand-written
+    // module with no ABI section at all (it declares nothing).
+    let current = harness.try_deploy(&declaring(&salus_abi::ABI_VERSION.to_string()), 20);
+    assert_eq!(current.status, ExecutionStatus::Success, "{current:?}");
+    let undeclared = harness.try_deploy(&wasm(&module(r#"(func (export "call"))"#)), 21);
+    assert_eq!(
+        undeclared.status,
+        ExecutionStatus::Success,
+        "{undeclared:?}"
+    );
+    still_serving(&mut harness);
+}
+
 #[test]
 fn disallowed_wasm_features_are_rejected_at_deploy() {
     let mut harness = Harness::new();

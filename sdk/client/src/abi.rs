@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use salus_primitives::{Event, Hash, keccak256};
+use salus_primitives::{Event, Hash};
 
 use crate::types::{AbiType, TypeError};
 
@@ -115,53 +115,39 @@ pub struct ContractAbi {
     pub types: Vec<crate::types::TypeDef>,
 }
 
-/// The data of the custom section `name` of a Wasm module, if present.
+/// The data of the custom section `name` of a core Wasm module, if present (the first, if
+/// there are several).
+///
+/// The whole module is read with `wasmparser`, so that a truncated or crafted file — a section
+/// or a name running past its end, a bad LEB128, an unknown section, a component instead of a
+/// module — is an error, never a panic or a read out of bounds.
 ///
 /// # Errors
-/// [`AbiError::NotWasm`] for malformed modules.
+/// [`AbiError::NotWasm`] for anything that is not a well-formed core module.
 pub fn custom_section<'a>(module: &'a [u8], name: &str) -> Result<Option<&'a [u8]>, AbiError> {
-    fn leb128(bytes: &[u8], at: &mut usize) -> Result<usize, AbiError> {
-        let mut value = 0usize;
-        for shift in (0..35).step_by(7) {
-            let byte = *bytes
-                .get(*at)
-                .ok_or_else(|| AbiError::NotWasm("truncated".into()))?;
-            *at += 1;
-            value |= usize::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
+    use wasmparser::{Encoding, Parser, Payload};
+    let not_wasm = |error: wasmparser::BinaryReaderError| AbiError::NotWasm(error.to_string());
+    let mut found = None;
+    for payload in Parser::new(0).parse_all(module) {
+        match payload.map_err(not_wasm)? {
+            Payload::Version {
+                encoding: Encoding::Component,
+                ..
+            } => {
+                return Err(AbiError::NotWasm(
+                    "a Wasm component, not a core module".into(),
+                ));
             }
-        }
-        Err(AbiError::NotWasm("bad LEB128".into()))
-    }
-    if module.len() < 8 || &module[..4] != b"\0asm" {
-        return Err(AbiError::NotWasm("missing the \\0asm header".into()));
-    }
-    let mut at = 8;
-    while at < module.len() {
-        let id = module[at];
-        at += 1;
-        let size = leb128(module, &mut at)?;
-        let end = at
-            .checked_add(size)
-            .filter(|end| *end <= module.len())
-            .ok_or_else(|| AbiError::NotWasm("section overruns the module".into()))?;
-        if id == 0 {
-            // The name and the data both lie within the section.
-            let section = &module[at..end];
-            let mut cursor = 0;
-            let name_len = leb128(section, &mut cursor)?;
-            let name_end = cursor
-                .checked_add(name_len)
-                .filter(|name_end| *name_end <= section.len())
-                .ok_or_else(|| AbiError::NotWasm("bad section name".into()))?;
-            if &section[cursor..name_end] == name.as_bytes() {
-                return Ok(Some(&section[name_end..]));
+            Payload::UnknownSection { id, .. } => {
+                return Err(AbiError::NotWasm(format!("unknown section id {id}")));
             }
+            Payload::CustomSection(section) if found.is_none() && section.name() == name => {
+                found = Some(section.data());
+            }
+            _ => {}
         }
-        at = end;
     }
-    Ok(None)
+    Ok(found)
 }
 
 fn arguments<'a>(message: &Message, values: &'a Value) -> Result<Vec<&'a Value>, AbiError> {
@@ -213,7 +199,7 @@ impl ContractAbi {
     /// # Errors
     /// [`AbiError::Missing`] if the module has no ABI section.
     pub fn from_wasm(module: &[u8]) -> Result<ContractAbi, AbiError> {
-        let section = custom_section(module, "salus_abi")?.ok_or(AbiError::Missing)?;
+        let section = custom_section(module, salus_abi::ABI_SECTION)?.ok_or(AbiError::Missing)?;
         let text = std::str::from_utf8(section).map_err(|e| AbiError::Malformed(e.to_string()))?;
         ContractAbi::from_json(text)
     }
@@ -316,8 +302,6 @@ fn signature_matches(signature: &str, topic: &Hash) -> bool {
     hex::decode(signature.trim_start_matches("0x")).is_ok_and(|bytes| bytes == topic.0)
 }
 
-/// The selector of a message name (the first 4 bytes of keccak256 of the name).
-pub fn selector(name: &str) -> [u8; 4] {
-    let digest = keccak256(name.as_bytes());
-    [digest.0[0], digest.0[1], digest.0[2], digest.0[3]]
-}
+/// The selector of a message name (the first 4 bytes of keccak256 of the name): the ABI's one
+/// selector rule.
+pub use salus_abi::selector;

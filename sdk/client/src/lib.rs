@@ -8,11 +8,13 @@
 //! ```
 
 pub mod abi;
+pub mod randomness;
 pub mod rpc;
 pub mod transactions;
 pub mod types;
 
 pub use abi::{AbiError, ContractAbi};
+pub use randomness::{RandomnessError, fill_random};
 pub use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
 pub use transactions::{TransactionBuilder, decode_failure};
 pub use types::{AbiType, TypeError};

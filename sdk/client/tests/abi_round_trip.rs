@@ -2,6 +2,8 @@
 //! name the field, and the real counter contract's ABI read from its Wasm and used end to end.
 
 use parity_scale_codec::Encode;
+use salus_abi::ABI_SECTION;
+use salus_client::abi::custom_section;
 use salus_client::{AbiError, AbiType, ContractAbi, TypeError};
 use salus_primitives::{Address, Hash};
 use serde_json::{Value, json};
@@ -385,10 +387,117 @@ fn a_custom_section_name_longer_than_its_section_is_refused() {
     // bytes after it.
     let mut module = b"\0asm\x01\0\0\0".to_vec();
     module.extend_from_slice(&[0, 3, 9]);
-    module.extend_from_slice(b"salus_abi");
+    module.extend_from_slice(ABI_SECTION.as_bytes());
     assert!(matches!(
-        salus_client::abi::custom_section(&module, "salus_abi"),
+        custom_section(&module, ABI_SECTION),
         Err(AbiError::NotWasm(_))
     ));
     assert!(ContractAbi::from_wasm(&module).is_err());
+}
+
+/// The counter contract's module and where its ABI section's data lies in it.
+fn counter_and_abi_span() -> (&'static [u8], std::ops::Range<usize>) {
+    let module = salus_contracts::COUNTER;
+    let data = custom_section(module, ABI_SECTION)
+        .unwrap()
+        .expect("the counter carries its ABI");
+    let start = data.as_ptr() as usize - module.as_ptr() as usize;
+    (module, start..start + data.len())
+}
+
+/// A module cut short anywhere inside its ABI section is an error, never a shorter ABI; a cut
+/// anywhere else is an error or, at a section boundary, a smaller well-formed module.
+#[test]
+fn a_truncated_module_is_an_error_not_a_truncated_section() {
+    let (module, abi) = counter_and_abi_span();
+    let whole = &module[abi.clone()];
+    // Every cut around the ABI section and the header, and a spread of cuts elsewhere.
+    let cuts = (0..64)
+        .chain(abi.start.saturating_sub(64)..abi.end.min(module.len()))
+        .chain((0..module.len()).step_by(61));
+    for cut in cuts {
+        match custom_section(&module[..cut], ABI_SECTION) {
+            Err(AbiError::NotWasm(_)) => {}
+            Ok(found) => {
+                assert!(
+                    !(abi.start..abi.end).contains(&cut),
+                    "a cut at {cut}, inside the ABI section, was read as a module"
+                );
+                assert!(found.is_none_or(|data| data == whole), "cut at {cut}");
+            }
+            Err(other) => panic!("cut at {cut}: {other:?}"),
+        }
+        if (abi.start..abi.end).contains(&cut) {
+            assert!(
+                ContractAbi::from_wasm(&module[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+    }
+}
+
+/// Hand-crafted headers that lie about sizes and names: each is an error, not a panic or a read
+/// past the input.
+#[test]
+fn crafted_section_headers_are_errors_not_panics() {
+    let header = b"\0asm\x01\0\0\0";
+    let with_header = |rest: &[u8]| [&header[..], rest].concat();
+    let crafted: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("magic only", b"\0asm".to_vec()),
+        ("wrong magic", b"\0wasm\x01\0\0".to_vec()),
+        ("a component", b"\0asm\x0d\0\x01\0".to_vec()),
+        ("unknown version", b"\0asm\x02\0\0\0".to_vec()),
+        (
+            "a section size past the end",
+            with_header(&[0, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+        ),
+        (
+            "a section size of six LEB128 bytes",
+            with_header(&[0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]),
+        ),
+        ("a size cut off", with_header(&[0, 0x80])),
+        (
+            "a name length past the section",
+            with_header(&[0, 2, 0x7f, b'a']),
+        ),
+        (
+            "a name that is not UTF-8",
+            with_header(&[0, 3, 2, 0xff, 0xfe]),
+        ),
+        ("an unknown section id", with_header(&[0x7f, 0])),
+    ];
+    for (what, bytes) in &crafted {
+        assert!(
+            matches!(
+                custom_section(bytes, ABI_SECTION),
+                Err(AbiError::NotWasm(_))
+            ),
+            "{what}: {:?}",
+            custom_section(bytes, ABI_SECTION)
+        );
+        assert!(ContractAbi::from_wasm(bytes).is_err(), "{what}");
+    }
+    // The header alone is a well-formed empty module, with no ABI.
+    assert_eq!(custom_section(header, ABI_SECTION), Ok(None));
+    assert!(matches!(
+        ContractAbi::from_wasm(header),
+        Err(AbiError::Missing)
+    ));
+}
+
+/// Every single-byte change to the counter's module around its ABI section's header and in the
+/// module header reads as something or fails as an error; none panics.
+#[test]
+fn single_byte_changes_to_a_module_never_panic() {
+    let (module, abi) = counter_and_abi_span();
+    let positions = (0..16).chain(abi.start.saturating_sub(16)..abi.start + 16);
+    for position in positions {
+        for value in [0x00, 0x01, 0x7f, 0x80, 0xff, module[position] ^ 0x40] {
+            let mut changed = module.to_vec();
+            changed[position] = value;
+            let _ = custom_section(&changed, ABI_SECTION);
+            let _ = ContractAbi::from_wasm(&changed);
+        }
+    }
 }

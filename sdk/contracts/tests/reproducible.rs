@@ -27,7 +27,8 @@ fn a_copy_of_the_source_in_another_directory_builds_identical_code_hashes() {
     copy_source_tree(&root, &copy);
     let target = elsewhere.path().join("target");
 
-    wasm_build::build_contracts(&copy, &target, true).unwrap();
+    let crates: Vec<&str> = EMBEDDED.iter().map(|(crate_name, _)| *crate_name).collect();
+    wasm_build::build_contracts(&copy, &target, &crates, true).unwrap();
 
     for (crate_name, embedded) in EMBEDDED {
         let rebuilt = std::fs::read(wasm_build::wasm_path(&target, crate_name)).unwrap();

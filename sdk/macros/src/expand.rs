@@ -2,162 +2,113 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
-use syn::{Attribute, Fields, ImplItem, Item, ItemMod};
+use syn::punctuated::Punctuated;
+use syn::{ImplItem, Item, ItemMod, Token, parse_quote};
 
 use crate::abi;
-use crate::model::{
-    DataDef, ErrorDef, EventDef, EventField, Message, Output, selector, signature_topic, type_name,
-};
+use crate::model::{Message, Output, selector, take_attribute, type_name};
+use crate::reference;
 
-fn take_attribute(attributes: &mut Vec<Attribute>, name: &str) -> Option<Attribute> {
-    let index = attributes
+/// What `#[contract(...)]` says.
+struct Options {
+    /// `reentrant`: the contract may be re-entered while it is on the call stack.
+    reentrant: bool,
+    /// `events(A, b::C)`: events declared outside the module, for the ABI.
+    events: Vec<syn::Path>,
+}
+
+fn options(attribute: TokenStream) -> syn::Result<Options> {
+    let mut options = Options {
+        reentrant: false,
+        events: Vec::new(),
+    };
+    let parsed = syn::parse::Parser::parse2(
+        Punctuated::<syn::Meta, Token![,]>::parse_terminated,
+        attribute,
+    )?;
+    for meta in parsed {
+        match &meta {
+            syn::Meta::Path(path) if path.is_ident("reentrant") => options.reentrant = true,
+            syn::Meta::List(list) if list.path.is_ident("events") => {
+                let paths =
+                    list.parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated)?;
+                options.events.extend(paths);
+            }
+            other => {
+                let text = quote!(#other).to_string();
+                return Err(syn::Error::new_spanned(
+                    other,
+                    format!(
+                        "unknown contract option `{text}`; expected `reentrant` or `events(...)`"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(options)
+}
+
+fn has_attribute(attributes: &[syn::Attribute], name: &str) -> bool {
+    attributes
         .iter()
-        .position(|attribute| attribute.path().is_ident(name))?;
-    Some(attributes.remove(index))
+        .any(|attribute| attribute.path().is_ident(name))
+}
+
+/// The last segment of a type or path as written: how the ABI names items, and how the macro
+/// tells that two mentions are of the same error or event.
+fn short_name(text: &str) -> String {
+    let base = text.split('<').next().unwrap_or(text);
+    base.rsplit("::").next().unwrap_or(base).to_string()
 }
 
 pub fn contract(attribute: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let reentrant = match attribute.to_string().as_str() {
-        "" => false,
-        "reentrant" => true,
-        other => {
-            return Err(syn::Error::new(
-                Span::call_site(),
-                format!("unknown contract option `{other}`; expected `reentrant`"),
-            ));
-        }
-    };
+    let options = options(attribute)?;
     let mut module: ItemMod = syn::parse2(item)?;
     let Some((_, items)) = module.content.as_mut() else {
         return Err(syn::Error::new_spanned(
             &module,
-            "#[contract] needs an inline module: `mod name { ... }`",
+            "#[contract] needs an inline module: `mod name { ... }`; types, storage and helpers \
+             may live in sibling modules it `use`s",
         ));
     };
 
-    let mut events = Vec::new();
-    let mut errors = Vec::new();
-    let mut data = Vec::new();
+    // Events and errors by path, in ABI order; data types are found through what messages and
+    // events name.
+    let mut events: Vec<syn::Path> = Vec::new();
+    let mut errors: Vec<syn::Type> = Vec::new();
     let mut constructor: Option<Message> = None;
     let mut messages: Vec<Message> = Vec::new();
     let mut contract_type: Option<syn::Type> = None;
-    let mut generated: Vec<TokenStream> = Vec::new();
 
     for item in items.iter_mut() {
         match item {
-            Item::Struct(structure)
-                if structure.attrs.iter().any(|a| a.path().is_ident("event")) =>
-            {
+            Item::Struct(structure) if has_attribute(&structure.attrs, "event") => {
                 take_attribute(&mut structure.attrs, "event");
-                let Fields::Named(named) = &mut structure.fields else {
-                    return Err(syn::Error::new_spanned(
-                        &structure.ident,
-                        "an #[event] needs named fields",
-                    ));
-                };
-                let mut fields = Vec::new();
-                for field in named.named.iter_mut() {
-                    let topic = take_attribute(&mut field.attrs, "topic").is_some();
-                    let name = field.ident.clone().expect("named field");
-                    fields.push(EventField {
-                        name,
-                        ty: field.ty.clone(),
-                        topic,
-                    });
-                }
-                if fields.iter().filter(|field| field.topic).count() > 3 {
-                    return Err(syn::Error::new_spanned(
-                        &structure.ident,
-                        "an event has at most 3 #[topic] fields (4 topics with its signature)",
-                    ));
-                }
-                structure.attrs.push(syn::parse_quote!(#[derive(::salus_sdk::Encode, ::salus_sdk::Decode, Clone, Debug, PartialEq, Eq)]));
                 structure
                     .attrs
-                    .push(syn::parse_quote!(#[codec(crate = ::salus_sdk::codec)]));
-                events.push(EventDef {
-                    name: structure.ident.clone(),
-                    fields,
-                });
+                    .insert(0, parse_quote!(#[::salus_sdk::event]));
+                let name = &structure.ident;
+                events.push(parse_quote!(#name));
             }
-            Item::Enum(enumeration)
-                if enumeration.attrs.iter().any(|a| a.path().is_ident("error")) =>
-            {
+            Item::Enum(enumeration) if has_attribute(&enumeration.attrs, "error") => {
                 take_attribute(&mut enumeration.attrs, "error");
-                let variants = enumeration
-                    .variants
-                    .iter()
-                    .map(|variant| variant.ident.clone())
-                    .collect();
-                enumeration.attrs.push(syn::parse_quote!(#[derive(::salus_sdk::Encode, ::salus_sdk::Decode, Clone, Debug, PartialEq, Eq)]));
                 enumeration
                     .attrs
-                    .push(syn::parse_quote!(#[codec(crate = ::salus_sdk::codec)]));
-                errors.push(ErrorDef {
-                    name: enumeration.ident.clone(),
-                    variants,
-                });
+                    .insert(0, parse_quote!(#[::salus_sdk::error]));
+                let name = &enumeration.ident;
+                errors.push(parse_quote!(#name));
             }
-            Item::Struct(structure)
-                if structure.attrs.iter().any(|a| a.path().is_ident("data")) =>
-            {
+            Item::Struct(structure) if has_attribute(&structure.attrs, "data") => {
                 take_attribute(&mut structure.attrs, "data");
-                let Fields::Named(named) = &structure.fields else {
-                    return Err(syn::Error::new_spanned(
-                        &structure.ident,
-                        "a #[data] struct needs named fields",
-                    ));
-                };
-                let fields = named
-                    .named
-                    .iter()
-                    .map(|field| (field.ident.clone().expect("named"), field.ty.clone()))
-                    .collect();
-                structure.attrs.push(syn::parse_quote!(#[derive(::salus_sdk::Encode, ::salus_sdk::Decode, Clone, Debug, PartialEq, Eq)]));
                 structure
                     .attrs
-                    .push(syn::parse_quote!(#[codec(crate = ::salus_sdk::codec)]));
-                data.push(DataDef::Struct {
-                    name: structure.ident.clone(),
-                    fields,
-                });
+                    .insert(0, parse_quote!(#[::salus_sdk::data]));
             }
-            Item::Enum(enumeration)
-                if enumeration.attrs.iter().any(|a| a.path().is_ident("data")) =>
-            {
+            Item::Enum(enumeration) if has_attribute(&enumeration.attrs, "data") => {
                 take_attribute(&mut enumeration.attrs, "data");
-                let mut variants = Vec::new();
-                for variant in &enumeration.variants {
-                    let fields = match &variant.fields {
-                        Fields::Unit => Vec::new(),
-                        Fields::Unnamed(unnamed) => unnamed
-                            .unnamed
-                            .iter()
-                            .map(|field| field.ty.clone())
-                            .collect(),
-                        Fields::Named(_) => {
-                            return Err(syn::Error::new_spanned(
-                                &variant.ident,
-                                "#[data] enum variants take unnamed fields: `Variant(A, B)`",
-                            ));
-                        }
-                    };
-                    variants.push((variant.ident.clone(), fields));
-                }
-                if variants.len() > 256 {
-                    return Err(syn::Error::new_spanned(
-                        &enumeration.ident,
-                        "at most 256 variants",
-                    ));
-                }
-                enumeration.attrs.push(syn::parse_quote!(#[derive(::salus_sdk::Encode, ::salus_sdk::Decode, Clone, Debug, PartialEq, Eq)]));
                 enumeration
                     .attrs
-                    .push(syn::parse_quote!(#[codec(crate = ::salus_sdk::codec)]));
-                data.push(DataDef::Enum {
-                    name: enumeration.ident.clone(),
-                    variants,
-                });
+                    .insert(0, parse_quote!(#[::salus_sdk::data]));
             }
             Item::Impl(implementation) => {
                 let mut found = false;
@@ -165,12 +116,18 @@ pub fn contract(attribute: TokenStream, item: TokenStream) -> syn::Result<TokenS
                     let ImplItem::Fn(function) = impl_item else {
                         continue;
                     };
+                    let docs: Vec<syn::Attribute> = function
+                        .attrs
+                        .iter()
+                        .filter(|attribute| attribute.path().is_ident("doc"))
+                        .cloned()
+                        .collect();
                     if take_attribute(&mut function.attrs, "constructor").is_some() {
                         // Constructors conventionally say `new` without returning `Self`: the
                         // contract's state is in storage, not in a value.
                         function
                             .attrs
-                            .push(syn::parse_quote!(#[allow(clippy::new_ret_no_self)]));
+                            .push(parse_quote!(#[allow(clippy::new_ret_no_self)]));
                         if constructor.is_some() {
                             return Err(syn::Error::new_spanned(
                                 &function.sig,
@@ -190,18 +147,23 @@ pub fn contract(attribute: TokenStream, item: TokenStream) -> syn::Result<TokenS
                                 ));
                             }
                         };
-                        messages.push(Message::from_signature(&function.sig, view)?);
+                        let mut message = Message::from_signature(&function.sig, view)?;
+                        message.docs = docs;
+                        messages.push(message);
                         found = true;
                     }
                 }
                 if found {
-                    if contract_type.is_some() {
-                        return Err(syn::Error::new_spanned(
-                            &implementation.self_ty,
-                            "messages must be in one impl block",
-                        ));
+                    let self_type = (*implementation.self_ty).clone();
+                    match &contract_type {
+                        Some(known) if type_name(known) != type_name(&self_type) => {
+                            return Err(syn::Error::new_spanned(
+                                &implementation.self_ty,
+                                "every impl block with messages is for the same contract type",
+                            ));
+                        }
+                        _ => contract_type = Some(self_type),
                     }
-                    contract_type = Some((*implementation.self_ty).clone());
                 }
             }
             _ => {}
@@ -223,76 +185,158 @@ pub fn contract(attribute: TokenStream, item: TokenStream) -> syn::Result<TokenS
             }
         }
     }
-
-    for event in &events {
-        let name = &event.name;
-        let signature = signature_topic(&name.to_string());
-        let topics = event
-            .fields
-            .iter()
-            .filter(|field| field.topic)
-            .map(|field| {
-                let field = &field.name;
-                quote!(::salus_sdk::events::topic_of(&self.#field))
-            });
-        generated.push(quote! {
-            impl ::salus_sdk::events::Event for #name {
-                fn topics(&self) -> ::salus_sdk::prelude::Vec<[u8; 32]> {
-                    ::salus_sdk::prelude::Vec::from([[#(#signature),*] #(, #topics)*])
-                }
-            }
-        });
+    events.extend(options.events);
+    for message in messages.iter().chain(constructor.iter()) {
+        if let Output::Fallible { error, .. } = &message.output {
+            errors.push(error.clone());
+        }
     }
-    for error in &errors {
-        let name = &error.name;
-        let arms = error.variants.iter().map(|variant| {
-            let text = format!("{name}::{variant}");
-            quote!(Self::#variant { .. } => f.write_str(#text))
-        });
-        generated.push(quote! {
-            impl ::core::fmt::Display for #name {
-                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    #[allow(unreachable_patterns)]
-                    match self { #(#arms,)* }
-                }
-            }
-        });
-    }
+    let mut seen = std::collections::BTreeSet::new();
+    events.retain(|path| seen.insert(short_name(&quote!(#path).to_string().replace(' ', ""))));
+    let mut seen = std::collections::BTreeSet::new();
+    errors.retain(|ty| seen.insert(short_name(&type_name(ty))));
 
-    let contract_name = type_name(&contract_type);
-    let document = abi::document(
-        &contract_name,
-        reentrant,
+    let mut generated = vec![abi_document(
+        &contract_type,
+        options.reentrant,
         constructor.as_ref(),
         &messages,
         &events,
         &errors,
-        &data,
-    );
-    let document_bytes = syn::LitByteStr::new(document.as_bytes(), Span::call_site());
-    let document_len = document.len();
-    let selector_constants = messages.iter().chain(constructor.iter()).map(|message| {
+    )];
+    generated.push(reference::reference(&contract_type, &messages));
+    generated.push(entry_points(
+        &contract_type,
+        options.reentrant,
+        constructor.as_ref(),
+        &messages,
+    ));
+
+    let (_, items) = module.content.as_mut().expect("checked above");
+    for tokens in generated {
+        let file: syn::File = syn::parse2(tokens)?;
+        items.extend(file.items);
+    }
+    Ok(quote!(#module))
+}
+
+/// Where the export and the custom sections exist: in the contract's own Wasm module only. A
+/// contract crate used as a library by another contract (for its types and typed reference)
+/// is built without its `entry-points` feature, so that the two modules' exports and ABI
+/// sections never meet in one module.
+fn entry_points_cfg() -> TokenStream {
+    quote!(#[cfg(all(target_arch = "wasm32", feature = "entry-points"))])
+}
+
+/// `ABI_JSON` and the `salus_abi` custom section: the head this macro writes, then the errors,
+/// events and types described by their own items, joined at compile time.
+fn abi_document(
+    contract_type: &syn::Type,
+    reentrant: bool,
+    constructor: Option<&Message>,
+    messages: &[Message],
+    events: &[syn::Path],
+    errors: &[syn::Type],
+) -> TokenStream {
+    let head = abi::document_head(&type_name(contract_type), reentrant, constructor, messages);
+    let comma = quote!(::salus_sdk::abi_description::Piece::Text(","));
+    let error_pieces = errors.iter().enumerate().map(|(index, error)| {
+        let separator = (index > 0).then(|| quote!(#comma,));
+        quote!(#separator ::salus_sdk::abi_description::Piece::Text(
+            <#error as ::salus_sdk::abi_description::AbiError>::JSON
+        ))
+    });
+    let event_pieces = events.iter().enumerate().map(|(index, event)| {
+        let separator = (index > 0).then(|| quote!(#comma,));
+        quote!(#separator ::salus_sdk::abi_description::Piece::Text(
+            <#event as ::salus_sdk::abi_description::AbiEvent>::DESCRIPTION.json
+        ))
+    });
+    let mut roots: Vec<TokenStream> = Vec::new();
+    for message in constructor.into_iter().chain(messages) {
+        for argument in &message.arguments {
+            let ty = &argument.ty;
+            roots.push(quote!(<#ty as ::salus_sdk::abi_description::AbiType>::TYPES));
+        }
+        let returned = match &message.output {
+            Output::Unit | Output::Fallible { ok: None, .. } => None,
+            Output::Value(ty) | Output::Fallible { ok: Some(ty), .. } => Some(ty),
+        };
+        if let Some(ty) = returned {
+            roots.push(quote!(<#ty as ::salus_sdk::abi_description::AbiType>::TYPES));
+        }
+    }
+    for event in events {
+        roots.push(quote!(<#event as ::salus_sdk::abi_description::AbiEvent>::DESCRIPTION.uses));
+    }
+    let abi_section_name = syn::LitStr::new(crate::salus_abi::ABI_SECTION, Span::call_site());
+    let in_module = entry_points_cfg();
+    quote! {
+        #[doc(hidden)]
+        const __SALUS_ABI_PIECES: &[::salus_sdk::abi_description::Piece] = &[
+            ::salus_sdk::abi_description::Piece::Text(#head),
+            ::salus_sdk::abi_description::Piece::Text(",\"errors\":["),
+            #(#error_pieces,)*
+            ::salus_sdk::abi_description::Piece::Text("],\"events\":["),
+            #(#event_pieces,)*
+            ::salus_sdk::abi_description::Piece::Text("],\"types\":["),
+            ::salus_sdk::abi_description::Piece::Types(
+                ::salus_sdk::abi_description::Types::all(&[#(#roots),*])
+            ),
+            ::salus_sdk::abi_description::Piece::Text("]}"),
+        ];
+
+        #[doc(hidden)]
+        const __SALUS_ABI_LEN: usize =
+            ::salus_sdk::abi_description::document_len(__SALUS_ABI_PIECES);
+
+        #[doc(hidden)]
+        const __SALUS_ABI_DOCUMENT: [u8; __SALUS_ABI_LEN] =
+            ::salus_sdk::abi_description::document::<__SALUS_ABI_LEN>(__SALUS_ABI_PIECES);
+
+        /// The contract's ABI description, as embedded in its `salus_abi` custom section.
+        pub const ABI_JSON: &str = ::salus_sdk::abi_description::as_text(&__SALUS_ABI_DOCUMENT);
+
+        #in_module
+        #[allow(unsafe_code)]
+        #[unsafe(link_section = #abi_section_name)]
+        #[used]
+        static __SALUS_ABI: [u8; __SALUS_ABI_LEN] = __SALUS_ABI_DOCUMENT;
+    }
+}
+
+/// The selectors, the `deploy` and `call` exports, and the re-entrancy section.
+fn entry_points(
+    contract_type: &syn::Type,
+    reentrant: bool,
+    constructor: Option<&Message>,
+    messages: &[Message],
+) -> TokenStream {
+    let selector_constants = messages.iter().chain(constructor).map(|message| {
         let constant = format_ident!("{}", message.name.to_string().to_uppercase());
         let bytes = selector(&message.name.to_string());
         quote!(pub const #constant: [u8; 4] = [#(#bytes),*];)
     });
     let message_arms = messages
         .iter()
-        .map(|message| dispatch_arm(&contract_type, message));
+        .map(|message| dispatch_arm(contract_type, message));
+    let in_module = entry_points_cfg();
+    let reentrant_section_name =
+        syn::LitStr::new(crate::salus_abi::REENTRANT_SECTION, Span::call_site());
     let reentrant_section = reentrant.then(|| {
         quote! {
-            #[cfg(target_arch = "wasm32")]
+            #in_module
             #[allow(unsafe_code)]
-            #[unsafe(link_section = "salus_reentrant")]
+            #[unsafe(link_section = #reentrant_section_name)]
             #[used]
             static __SALUS_REENTRANT: [u8; 1] = [1];
         }
     });
-    let deploy = constructor.as_ref().map(|constructor| {
-        let arm = dispatch_arm(&contract_type, constructor);
+    let deploy = constructor.map(|constructor| {
+        let arm = dispatch_arm(contract_type, constructor);
         quote! {
             /// The constructor entry point.
-            #[cfg(target_arch = "wasm32")]
+            #in_module
             #[allow(unsafe_code)]
             #[unsafe(no_mangle)]
             pub extern "C" fn deploy() {
@@ -305,21 +349,11 @@ pub fn contract(attribute: TokenStream, item: TokenStream) -> syn::Result<TokenS
             }
         }
     });
-
-    generated.push(quote! {
-        /// The contract's ABI description, as embedded in its `salus_abi` custom section.
-        pub const ABI_JSON: &str = #document;
-
+    quote! {
         /// Message selectors: the first 4 bytes of keccak256 of each message's name.
         pub mod selectors {
             #(#selector_constants)*
         }
-
-        #[cfg(target_arch = "wasm32")]
-        #[allow(unsafe_code)]
-        #[unsafe(link_section = "salus_abi")]
-        #[used]
-        static __SALUS_ABI: [u8; #document_len] = *#document_bytes;
 
         #reentrant_section
 
@@ -329,29 +363,22 @@ pub fn contract(attribute: TokenStream, item: TokenStream) -> syn::Result<TokenS
         mod __salus_entry_points {
             use super::*;
 
-        /// The message entry point.
-        #[cfg(target_arch = "wasm32")]
-        #[allow(unsafe_code)]
-        #[unsafe(no_mangle)]
-        pub extern "C" fn call() {
-            let (selector, arguments) = ::salus_sdk::dispatch::input();
-            let mut input = &arguments[..];
-            match selector {
-                #(#message_arms)*
-                other => ::salus_sdk::dispatch::unknown_selector(other),
+            /// The message entry point.
+            #in_module
+            #[allow(unsafe_code)]
+            #[unsafe(no_mangle)]
+            pub extern "C" fn call() {
+                let (selector, arguments) = ::salus_sdk::dispatch::input();
+                let mut input = &arguments[..];
+                match selector {
+                    #(#message_arms)*
+                    other => ::salus_sdk::dispatch::unknown_selector(other),
+                }
             }
-        }
 
             #deploy
         }
-    });
-
-    let (_, items) = module.content.as_mut().expect("checked above");
-    for tokens in generated {
-        let file: syn::File = syn::parse2(tokens)?;
-        items.extend(file.items);
     }
-    Ok(quote!(#module))
 }
 
 fn dispatch_arm(contract_type: &syn::Type, message: &Message) -> TokenStream {
@@ -396,5 +423,91 @@ fn dispatch_arm(contract_type: &syn::Type, message: &Message) -> TokenStream {
             let result = <#contract_type>::#name(#(#names),*);
             #finish
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expanded(attribute: TokenStream, module: TokenStream) -> String {
+        contract(attribute, module)
+            .unwrap_or_else(|error| panic!("{error}"))
+            .to_string()
+    }
+
+    fn refused(attribute: TokenStream, module: TokenStream) -> String {
+        match contract(attribute, module) {
+            Ok(_) => panic!("expanded"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn events_declared_elsewhere_join_the_abi_and_a_typed_reference_calls_each_message() {
+        let tokens = expanded(
+            quote!(events(claims::ClaimChecked)),
+            quote! {
+                mod payer {
+                    #[event]
+                    pub struct Paid { pub amount: u64 }
+                    pub struct Payer;
+                    impl Payer {
+                        #[message]
+                        pub fn check(claim: Hash) -> Result<u16, PayerError> { todo!() }
+                    }
+                    impl Payer {
+                        /// The payer's name.
+                        #[message(view)]
+                        pub fn name() -> String { todo!() }
+                    }
+                }
+            },
+        )
+        .replace(' ', "");
+        // Both events, in order: the module's own, then those named in the attribute.
+        assert!(
+            tokens.contains("<Paidas::salus_sdk::abi_description::AbiEvent>::DESCRIPTION.json")
+        );
+        assert!(tokens.contains(
+            "<claims::ClaimCheckedas::salus_sdk::abi_description::AbiEvent>::DESCRIPTION.json"
+        ));
+        // The message's error type is described, and its argument and result types are roots.
+        assert!(tokens.contains("<PayerErroras::salus_sdk::abi_description::AbiError>::JSON"));
+        assert!(tokens.contains("<Hashas::salus_sdk::abi_description::AbiType>::TYPES"));
+        // One reference, with a method per message of either impl block.
+        assert!(tokens.contains("pubstructPayerRef(pub::salus_sdk::Address);"));
+        assert!(tokens.contains(
+            "pubfncheck(&self,claim:Hash)->::core::result::Result<u16,::salus_sdk::call::CallError>"
+        ));
+        assert!(tokens.contains("#[doc=r\"Thepayer'sname.\"]"));
+        // The exports and the section exist only with the crate's `entry-points` feature.
+        assert!(tokens.contains(
+            "#[cfg(all(target_arch=\"wasm32\",feature=\"entry-points\"))]#[allow(unsafe_code)]#[unsafe(no_mangle)]pubextern\"C\"fncall()"
+        ));
+    }
+
+    #[test]
+    fn unknown_options_and_a_second_contract_type_are_refused() {
+        let module = quote! {
+            mod counter {
+                pub struct Counter;
+                impl Counter { #[message] pub fn get() -> u64 { 0 } }
+            }
+        };
+        assert_eq!(
+            refused(quote!(reentrnat), module.clone()),
+            "unknown contract option `reentrnat`; expected `reentrant` or `events(...)`"
+        );
+        let two_types = quote! {
+            mod counter {
+                impl Counter { #[message] pub fn get() -> u64 { 0 } }
+                impl Other { #[message] pub fn put() {} }
+            }
+        };
+        assert_eq!(
+            refused(TokenStream::new(), two_types),
+            "every impl block with messages is for the same contract type"
+        );
     }
 }

@@ -1,13 +1,11 @@
-//! What the macro reads from the contract module: messages, the constructor, events, errors.
+//! What the macros read from Rust items: messages and the constructor, `#[event]` structs,
+//! `#[error]` enums and `#[data]` types.
 
 use sha3::{Digest, Keccak256};
-use syn::{FnArg, Pat, ReturnType, Type};
+use syn::{Attribute, Fields, FnArg, Pat, ReturnType, Type};
 
-/// The first 4 bytes of keccak256 of `name`.
-pub fn selector(name: &str) -> [u8; 4] {
-    let digest = Keccak256::digest(name.as_bytes());
-    [digest[0], digest[1], digest[2], digest[3]]
-}
+/// The first 4 bytes of keccak256 of `name`: the ABI's one selector rule.
+pub use crate::salus_abi::selector;
 
 /// keccak256 of `name`.
 pub fn signature_topic(name: &str) -> [u8; 32] {
@@ -41,6 +39,8 @@ pub struct Message {
     pub arguments: Vec<Argument>,
     pub output: Output,
     pub view: bool,
+    /// Its `///` documentation, repeated on the typed reference's method.
+    pub docs: Vec<Attribute>,
 }
 
 impl Message {
@@ -77,6 +77,7 @@ impl Message {
             arguments,
             output,
             view,
+            docs: Vec::new(),
         })
     }
 }
@@ -126,10 +127,58 @@ pub struct EventDef {
     pub fields: Vec<EventField>,
 }
 
+impl EventDef {
+    /// Reads an `#[event]` struct, taking the `#[topic]` markers off its fields.
+    pub fn from_struct(structure: &mut syn::ItemStruct) -> syn::Result<EventDef> {
+        refuse_generics(&structure.generics, "an #[event]")?;
+        let Fields::Named(named) = &mut structure.fields else {
+            return Err(syn::Error::new_spanned(
+                &structure.ident,
+                "an #[event] needs named fields",
+            ));
+        };
+        let mut fields = Vec::new();
+        for field in named.named.iter_mut() {
+            let topic = take_attribute(&mut field.attrs, "topic").is_some();
+            let name = field.ident.clone().expect("named field");
+            fields.push(EventField {
+                name,
+                ty: field.ty.clone(),
+                topic,
+            });
+        }
+        if fields.iter().filter(|field| field.topic).count() > 3 {
+            return Err(syn::Error::new_spanned(
+                &structure.ident,
+                "an event has at most 3 #[topic] fields (4 topics with its signature)",
+            ));
+        }
+        Ok(EventDef {
+            name: structure.ident.clone(),
+            fields,
+        })
+    }
+}
+
 /// An `#[error]` enum.
 pub struct ErrorDef {
     pub name: syn::Ident,
     pub variants: Vec<syn::Ident>,
+}
+
+impl ErrorDef {
+    /// Reads an `#[error]` enum.
+    pub fn from_enum(enumeration: &syn::ItemEnum) -> syn::Result<ErrorDef> {
+        refuse_generics(&enumeration.generics, "an #[error]")?;
+        Ok(ErrorDef {
+            name: enumeration.ident.clone(),
+            variants: enumeration
+                .variants
+                .iter()
+                .map(|variant| variant.ident.clone())
+                .collect(),
+        })
+    }
 }
 
 /// A `#[data]` struct or enum: a user type that messages and events may use.
@@ -144,4 +193,97 @@ pub enum DataDef {
         name: syn::Ident,
         variants: Vec<(syn::Ident, Vec<Type>)>,
     },
+}
+
+impl DataDef {
+    /// Reads a `#[data]` struct.
+    pub fn from_struct(structure: &syn::ItemStruct) -> syn::Result<DataDef> {
+        refuse_generics(&structure.generics, "a #[data] type")?;
+        let Fields::Named(named) = &structure.fields else {
+            return Err(syn::Error::new_spanned(
+                &structure.ident,
+                "a #[data] struct needs named fields",
+            ));
+        };
+        let fields = named
+            .named
+            .iter()
+            .map(|field| (field.ident.clone().expect("named"), field.ty.clone()))
+            .collect();
+        Ok(DataDef::Struct {
+            name: structure.ident.clone(),
+            fields,
+        })
+    }
+
+    /// Reads a `#[data]` enum.
+    pub fn from_enum(enumeration: &syn::ItemEnum) -> syn::Result<DataDef> {
+        refuse_generics(&enumeration.generics, "a #[data] type")?;
+        let mut variants = Vec::new();
+        for variant in &enumeration.variants {
+            let fields = match &variant.fields {
+                Fields::Unit => Vec::new(),
+                Fields::Unnamed(unnamed) => unnamed
+                    .unnamed
+                    .iter()
+                    .map(|field| field.ty.clone())
+                    .collect(),
+                Fields::Named(_) => {
+                    return Err(syn::Error::new_spanned(
+                        &variant.ident,
+                        "#[data] enum variants take unnamed fields: `Variant(A, B)`",
+                    ));
+                }
+            };
+            variants.push((variant.ident.clone(), fields));
+        }
+        if variants.len() > 256 {
+            return Err(syn::Error::new_spanned(
+                &enumeration.ident,
+                "at most 256 variants",
+            ));
+        }
+        Ok(DataDef::Enum {
+            name: enumeration.ident.clone(),
+            variants,
+        })
+    }
+
+    /// The type's name.
+    pub fn name(&self) -> &syn::Ident {
+        match self {
+            DataDef::Struct { name, .. } | DataDef::Enum { name, .. } => name,
+        }
+    }
+
+    /// The types of its fields, in order.
+    pub fn field_types(&self) -> Vec<&Type> {
+        match self {
+            DataDef::Struct { fields, .. } => fields.iter().map(|(_, ty)| ty).collect(),
+            DataDef::Enum { variants, .. } => variants
+                .iter()
+                .flat_map(|(_, fields)| fields.iter())
+                .collect(),
+        }
+    }
+}
+
+/// Removes the attribute `name` from `attributes`, returning it.
+pub fn take_attribute(attributes: &mut Vec<Attribute>, name: &str) -> Option<Attribute> {
+    let index = attributes
+        .iter()
+        .position(|attribute| attribute.path().is_ident(name))?;
+    Some(attributes.remove(index))
+}
+
+/// ABI items are described by statics, which cannot be generic.
+fn refuse_generics(generics: &syn::Generics, what: &str) -> syn::Result<()> {
+    if generics.params.is_empty() {
+        Ok(())
+    } else {
+        Err(syn::Error::new_spanned(
+            generics,
+            format!("{what} cannot be generic: the ABI describes one concrete type"),
+        ))
+    }
 }

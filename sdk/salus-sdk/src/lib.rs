@@ -2,10 +2,13 @@
 //!
 //! A contract is a `no_std` crate compiled to `wasm32-unknown-unknown`. It keeps its state in
 //! typed storage handles ([`storage::Value`], [`storage::Map`]), reads its environment
-//! ([`env`]), emits events ([`events`]), calls other contracts ([`call`]) and reports failures
-//! as typed errors or revert messages. The [`contract`] attribute turns an `impl` block into the
+//! ([`env`](mod@env)), emits events ([`events`]), calls other contracts ([`call`]) and reports
+//! failures as typed errors or revert messages. The [`contract`] attribute turns an `impl` block into the
 //! `deploy` and `call` entry points, with dispatch by 4-byte selector and SCALE arguments, and
-//! embeds the contract's ABI in a custom section so clients can read it from chain.
+//! embeds the contract's ABI in a custom section so clients can read it from chain. [`data`],
+//! [`event`] and [`error`] describe themselves for that ABI, so they may be declared in any
+//! module of the crate (or in another contract's crate); `<Contract>Ref`, generated beside the
+//! contract, calls it from another contract with its own argument and return types.
 //!
 //! ```ignore
 //! #![no_std]
@@ -48,6 +51,7 @@
 
 extern crate alloc;
 
+pub mod abi_description;
 pub mod call;
 pub mod crypto;
 pub mod dispatch;
@@ -60,7 +64,7 @@ pub mod sys;
 
 pub use parity_scale_codec::{self as codec, Decode, Encode};
 pub use salus_primitives::{Address, Hash};
-pub use salus_sdk_macros::{contract, selector};
+pub use salus_sdk_macros::{contract, data, error, event, selector};
 
 /// Ends execution, rolling back this call's effects, with `message` for the caller and the
 /// receipt.
@@ -81,7 +85,9 @@ pub mod prelude {
     pub use crate::env::{block_number, block_timestamp_ms, caller, origin, self_address, value};
     pub use crate::events::Event;
     pub use crate::storage::{Map, Value};
-    pub use crate::{Address, Decode, Encode, Hash, contract, ensure, revert, selector};
+    pub use crate::{
+        Address, Decode, Encode, Hash, contract, data, ensure, error, event, revert, selector,
+    };
     pub use alloc::string::String;
     pub use alloc::vec::Vec;
 }

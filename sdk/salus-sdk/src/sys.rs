@@ -19,6 +19,10 @@ pub mod raw {
     salus_abi::for_each_host_function!(declare_imports);
 }
 
+// `wasm_import_module` above takes only a literal: the build fails here (on every target) if it
+// ever differs from the ABI's import module.
+const _: () = assert!(matches!(salus_abi::HOST_MODULE.as_bytes(), b"salus"));
+
 /// Calls a raw import. Host functions only read and write the guest memory ranges they are
 /// given, so passing pointers to live Rust buffers is sound.
 #[cfg(target_arch = "wasm32")]

@@ -24,7 +24,7 @@ use salus_primitives::{
     Account, Action, Address, ChainParams, Event, ExecutionStatus, Hash, Receipt, SecretKey,
     SignedTransaction, StateKey, Transaction, keccak256,
 };
-use salus_runtime::{BlockContext, NoSignatureCache, Vm, execute_block};
+use salus_runtime::{BlockContext, VerifiedTransaction, Vm, execute_block};
 
 /// Chain id of test chains (the dev chain's).
 pub const CHAIN_ID: u64 = 7_357;
@@ -36,11 +36,9 @@ pub const TRANSACTION_FUEL: u64 = 100_000_000;
 /// Milliseconds between test blocks unless time is advanced.
 pub const BLOCK_TIME_MS: u64 = 1_000;
 
-/// The selector of message `name`: the first 4 bytes of keccak256 of the name.
-pub fn selector(name: &str) -> [u8; 4] {
-    let digest = keccak256(name.as_bytes());
-    [digest.0[0], digest.0[1], digest.0[2], digest.0[3]]
-}
+/// The selector of message `name`: the first 4 bytes of keccak256 of the name (the ABI's
+/// one selector rule).
+pub use salus_abi::selector;
 
 /// Call input: the selector of `message`, then the SCALE encoding of `arguments` (a tuple for
 /// several arguments, `()` for none).
@@ -262,13 +260,14 @@ impl TestChain {
             timestamp_ms: self.timestamp_ms,
             miner: self.miner,
         };
+        let verified = VerifiedTransaction::recover(transaction.clone())
+            .expect("the test kit signs with the account's own key");
         let execution = execute_block(
             &self.params,
             &self.vm,
             self.state.clone(),
             &context,
-            std::slice::from_ref(&transaction),
-            &NoSignatureCache,
+            std::slice::from_ref(&verified),
         )
         .expect("test-kit transactions are admissible: the accounts are funded and nonces tracked");
         let state = Arc::make_mut(&mut self.state);

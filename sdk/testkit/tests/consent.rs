@@ -1,51 +1,17 @@
 //! The consent contract (contracts/consent) through the six scenarios of DOMAIN.md §1, in the
 //! real VM, with the registry answering its cross-contract calls.
 
-use parity_scale_codec::{Decode, Encode};
+use consent::{
+    AccessDecision, Action, AuditAction, AuditEntry, BreakGlassSession, Consent, Decision,
+    Delegation, Period, Permission, Provision,
+};
+use parity_scale_codec::Encode;
+use registry::Role;
 use salus_primitives::{Address, Hash};
 use salus_testkit::{CallResult, TestChain};
 
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum Decision {
-    Permit,
-    Deny,
-}
-
-/// Mirrors the contract's enum (SCALE encodes variants by index).
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum Action {
-    Collect,
-    Access,
-    Use,
-    Disclose,
-    Correct,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Period {
-    start_ms: u64,
-    end_ms: u64,
-}
-
-/// The contract's `Provision`.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct WireProvision {
-    kind: Decision,
-    period: Option<Period>,
-    actors: Vec<Address>,
-    roles: Vec<String>,
-    actions: Vec<Action>,
-    purposes: Vec<String>,
-    labels: Vec<String>,
-    classes: Vec<String>,
-    records: Vec<Hash>,
-    data_period: Option<Period>,
-    children: Vec<WireProvision>,
-}
-
-fn provision(kind: Decision) -> WireProvision {
-    WireProvision {
+fn provision(kind: Decision) -> Provision {
+    Provision {
         kind,
         period: None,
         actors: vec![],
@@ -60,43 +26,8 @@ fn provision(kind: Decision) -> WireProvision {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum AuditAction {
-    C,
-    R,
-    U,
-    D,
-    E,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct AuditEntry {
-    sequence: u64,
-    time_ms: u64,
-    action: AuditAction,
-    outcome: u8,
-    agent: Address,
-    on_behalf_of: Option<Address>,
-    record: Hash,
-    purpose: String,
-    consent: Option<(u64, u32)>,
-    provision_path: Vec<u8>,
-    reason: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct AccessDecision {
-    decision: Decision,
-    consent: Option<(u64, u32)>,
-    provision_path: Vec<u8>,
-    reason: String,
-    break_glass: Option<u64>,
-}
-
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 const HOUR_MS: u64 = 60 * 60 * 1000;
-/// The registry's `Role::ProviderOrganisation` as encoded (variant index 2).
-const PROVIDER_ORGANISATION: u8 = 2;
 
 struct World {
     chain: TestChain,
@@ -128,7 +59,7 @@ fn world() -> World {
         "register",
         &(
             hospital,
-            vec![PROVIDER_ORGANISATION],
+            vec![Role::ProviderOrganisation],
             None::<String>,
             Some("0614141000012".to_string()),
             None::<String>,
@@ -168,7 +99,7 @@ impl World {
         scope: &str,
         days: u64,
         base: Decision,
-        provisions: Vec<WireProvision>,
+        provisions: Vec<Provision>,
     ) -> CallResult {
         let now = self.chain.timestamp_ms();
         let period = Period {
@@ -592,16 +523,6 @@ fn only_the_patient_or_a_delegate_reads_the_accounting_and_bad_input_reverts() {
     );
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Permission {
-    consent: (u64, u32),
-    provision_path: Vec<u8>,
-    actors: Vec<Address>,
-    roles: Vec<String>,
-    purposes: Vec<String>,
-    until_ms: u64,
-}
-
 #[test]
 fn roles_and_data_periods_narrow_a_provision() {
     let mut w = world();
@@ -764,12 +685,12 @@ fn queries_show_who_can_see_expiring_consents_delegates_and_pending_sessions() {
     );
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].actors, vec![doctor]);
-    let expiring: Vec<ConsentRecord> =
+    let expiring: Vec<Consent> =
         w.chain
             .view(w.patient, w.consent, "expiring", &(w.patient, 30 * DAY_MS));
     assert_eq!(expiring.len(), 1);
     assert_eq!(expiring[0].patient, w.patient);
-    let none_soon: Vec<ConsentRecord> =
+    let none_soon: Vec<Consent> =
         w.chain
             .view(w.patient, w.consent, "expiring", &(w.patient, DAY_MS));
     assert!(none_soon.is_empty(), "no consent ends within a day");
@@ -846,7 +767,7 @@ fn queries_show_who_can_see_expiring_consents_delegates_and_pending_sessions() {
         )
         .decode();
     assert!(declared.is_some());
-    let pending: Vec<(u64, Session)> =
+    let pending: Vec<(u64, BreakGlassSession)> =
         w.chain
             .view(reviewer, w.consent, "pending_sessions", &hospital);
     assert_eq!(pending.len(), 1);
@@ -893,7 +814,7 @@ fn every_message_refuses_callers_without_authority() {
                 "c".to_string(),
                 period.clone(),
                 Decision::Permit,
-                Vec::<WireProvision>::new(),
+                Vec::<Provision>::new(),
                 Hash::ZERO,
                 None::<u64>,
             )
@@ -1014,56 +935,6 @@ fn a_forged_delegate_and_a_lapsed_custodian_are_refused() {
         ),
     );
     assert_eq!(refused.revert_message(), "ConsentError::NotACustodian");
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum ConsentStatus {
-    Draft,
-    Proposed,
-    Active,
-    Rejected,
-    Inactive,
-    EnteredInError,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct ConsentRecord {
-    id: u64,
-    version: u32,
-    supersedes: Option<u64>,
-    patient: Address,
-    grantor: Address,
-    status: ConsentStatus,
-    scope: String,
-    category: String,
-    date_ms: u64,
-    period: Period,
-    source: Hash,
-    base: Decision,
-    provisions: Vec<WireProvision>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Delegation {
-    relationship: String,
-    actions: Vec<Action>,
-    purposes: Vec<String>,
-    period: Period,
-    evidence: Hash,
-    attested_by: Address,
-    active: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Session {
-    organisation: Address,
-    actor: Address,
-    patient: Address,
-    purpose: String,
-    justification: Hash,
-    opened_ms: u64,
-    closes_ms: u64,
-    justified: Option<bool>,
 }
 
 /// Fuel and events of a consent scenario, compared with a committed snapshot: a change in the

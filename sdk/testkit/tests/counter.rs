@@ -2,16 +2,9 @@
 //! build, run through the test kit: dispatch of every supported argument type, typed failures
 //! for bad input, events, errors, views and paging.
 
-use parity_scale_codec::{Decode, Encode};
+use counter::Incremented;
 use salus_primitives::{Address, Hash};
 use salus_testkit::{TestChain, message_input, selector};
-
-#[derive(Debug, PartialEq, Eq, Encode, Decode)]
-struct Incremented {
-    by: Address,
-    amount: u64,
-    total: u64,
-}
 
 fn deployed() -> (TestChain, Address, Address) {
     let mut chain = TestChain::new();

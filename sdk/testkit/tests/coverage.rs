@@ -2,434 +2,21 @@
 //! real VM, with the registry authorising payers and providers and the consent contract gating
 //! payers' access to clinical attachments.
 
-use parity_scale_codec::{Decode, Encode};
+use consent::{AccessDecision, AuditEntry, Decision, Provision};
+use coverage::{
+    ActionCode, AppealOutcome, Attachment, AttachmentAccess, AuthorisationRequirement, AutoApprove,
+    Benefit, Category, CertificationType, ClaimCheck, ClaimLine, ClaimLineResult, CodeRange,
+    Coverage, CoverageStatus, Decided, DecidedBy, Edit, EditReason, Eligibility, LineDecision,
+    MetricsReport, NetworkIndicator, Overdue, Period, PlanType, Priority, QuantityPerPeriod,
+    Reason, Request, RequestStatus, ReviewerDecision, Rule, RuleSet, ServiceLine, Submission,
+};
+use parity_scale_codec::Encode;
+use registry::Role;
 use salus_primitives::{Address, Hash};
 use salus_testkit::{CallResult, TestChain};
 
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Period {
-    start_ms: u64,
-    end_ms: u64,
-}
-
-/// Mirrors the contract's enums (SCALE encodes variants by index).
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum CoverageStatus {
-    Active,
-    Inactive,
-    EnteredInError,
-}
-
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum PlanType {
-    Hmo,
-    Ppo,
-    Epo,
-    Pos,
-    Indemnity,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Coverage {
-    dependent: u8,
-    beneficiary: Address,
-    plan: String,
-    group: String,
-    plan_type: PlanType,
-    period: Period,
-    status: CoverageStatus,
-    primary_care: Option<String>,
-    birth_year: u16,
-    sex: String,
-}
-
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum NetworkIndicator {
-    InNetwork,
-    OutOfNetwork,
-    NotApplicable,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Benefit {
-    copay_cents: u64,
-    coinsurance_bps: u16,
-    deductible_cents: u64,
-    deductible_remaining_cents: u64,
-    out_of_pocket_max_cents: u64,
-    out_of_pocket_remaining_cents: u64,
-    quantity_limit: Option<u32>,
-    quantity_used: u32,
-    authorisation_required: bool,
-    network: NetworkIndicator,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct BenefitLine {
-    information: String,
-    service_type: String,
-    time_qualifier: String,
-    amount_cents: Option<u64>,
-    percent_bps: Option<u16>,
-    quantity: Option<u32>,
-    authorisation_required: Option<bool>,
-    network: Option<NetworkIndicator>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum Eligibility {
-    Found(String, Period, Vec<BenefitLine>),
-    Rejected(String, String),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct CodeRange {
-    from: String,
-    to: String,
-}
-
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum Edit {
-    NotEligible,
-    Network,
-    Age,
-    Sex,
-    PlaceOfService,
-    Diagnosis,
-    Quantity,
-    Documentation,
-    ClinicalReview,
-    Extension,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Reason {
-    code: String,
-    text: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct EditReason {
-    edit: Edit,
-    reason: Reason,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Rule {
-    id: u32,
-    service_type: String,
-    procedures: Vec<CodeRange>,
-    diagnoses: Vec<String>,
-    min_age: Option<u8>,
-    max_age: Option<u8>,
-    sexes: Vec<String>,
-    places_of_service: Vec<String>,
-    network_required: bool,
-    quantity_per_period: Option<QuantityPerPeriod>,
-    prior_authorisation: bool,
-    documentation: Option<Hash>,
-    auto_approve: Option<AutoApprove>,
-    authorised_days: u32,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct QuantityPerPeriod {
-    units: u32,
-    days: u32,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct AutoApprove {
-    diagnoses: Vec<String>,
-    max_quantity: Option<u32>,
-    in_network_only: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct RuleSet {
-    version: u32,
-    policy: Hash,
-    effective: Period,
-    rules: Vec<Rule>,
-    reasons: Vec<EditReason>,
-    published_ms: u64,
-}
-
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum Category {
-    Hs,
-    Ar,
-    Sc,
-}
-
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum CertificationType {
-    Initial,
-    Renewal,
-    Revised,
-    Cancel,
-    Extension,
-    Appeal,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum Priority {
-    Expedited,
-    Standard,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct ServiceLine {
-    procedure: String,
-    modifiers: Vec<String>,
-    quantity: u32,
-    from_ms: u64,
-    to_ms: u64,
-    place_of_service: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Attachment {
-    template: Hash,
-    record: Hash,
-}
-
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum ActionCode {
-    A1,
-    A2,
-    A3,
-    A4,
-    A6,
-    C,
-    Na,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum DecidedBy {
-    Auto,
-    Reviewer(Address),
-    Requester(Address),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct LineDecision {
-    action: ActionCode,
-    certification: Option<String>,
-    quantity: u32,
-    period: Option<Period>,
-    reason: Option<Reason>,
-    decided_by: DecidedBy,
-    rule_ids: Vec<u32>,
-    rule_set: u32,
-    decided_ms: u64,
-}
-
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum RequestStatus {
-    Pended,
-    InformationReceived,
-    Decided,
-    Cancelled,
-    Appealed,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum AppealOutcome {
-    Upheld,
-    Overturned,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Request {
-    trace: String,
-    payer: Address,
-    member: Hash,
-    beneficiary: Address,
-    requester: Address,
-    servicing_npi: String,
-    category: Category,
-    certification_type: CertificationType,
-    lines: Vec<ServiceLine>,
-    diagnoses: Vec<String>,
-    priority: Priority,
-    attachments: Vec<Attachment>,
-    received_ms: u64,
-    due_ms: u64,
-    status: RequestStatus,
-    decisions: Vec<LineDecision>,
-    history: Vec<(u16, LineDecision)>,
-    review_extended: bool,
-    overdue: bool,
-    appeal_grounds: Option<Hash>,
-    appeal: Option<AppealOutcome>,
-    extended: bool,
-    line_sequences: Vec<u64>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Submission {
-    trace: String,
-    payer: Address,
-    member: Hash,
-    servicing_npi: String,
-    category: Category,
-    lines: Vec<ServiceLine>,
-    diagnoses: Vec<String>,
-    priority: Priority,
-    attachments: Vec<Attachment>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct ReviewerDecision {
-    action: ActionCode,
-    quantity: u32,
-    reason: Option<Reason>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum AuthorisationRequirement {
-    NotCovered,
-    Covered(bool),
-    Conditional(bool, u32),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct ClaimLine {
-    procedure: String,
-    quantity: u32,
-    service_ms: u64,
-    diagnoses: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct ClaimLineResult {
-    accepted: bool,
-    carcs: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct ClaimCheck {
-    payer: Address,
-    member: Hash,
-    provider: Address,
-    authorisation: Option<String>,
-    lines: Vec<ClaimLineResult>,
-    checked_ms: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Metrics {
-    requested: u64,
-    pended: u64,
-    decided: u64,
-    approved: u64,
-    denied: u64,
-    approved_after_appeal: u64,
-    approved_with_extension: u64,
-    overdue: u64,
-    turnaround_total_ms: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct MetricsReport {
-    counts: Metrics,
-    approved_bps: u32,
-    denied_bps: u32,
-    approved_after_appeal_bps: u32,
-    approved_with_extension_bps: u32,
-    average_turnaround_ms: u64,
-    median_turnaround_ms: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Decided {
-    payer: Address,
-    beneficiary: Address,
-    trace: String,
-    line: u16,
-    action: ActionCode,
-    reason: Option<String>,
-    rule_ids: Vec<u32>,
-    rule_set: u32,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Overdue {
-    payer: Address,
-    trace: String,
-    due_ms: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum ConsentDecision {
-    Permit,
-    Deny,
-}
-
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum ConsentAction {
-    Collect,
-    Access,
-    Use,
-    Disclose,
-    Correct,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct AccessDecision {
-    decision: ConsentDecision,
-    consent: Option<(u64, u32)>,
-    provision_path: Vec<u8>,
-    reason: String,
-    break_glass: Option<u64>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Provision {
-    kind: ConsentDecision,
-    period: Option<Period>,
-    actors: Vec<Address>,
-    roles: Vec<String>,
-    actions: Vec<ConsentAction>,
-    purposes: Vec<String>,
-    labels: Vec<String>,
-    classes: Vec<String>,
-    records: Vec<Hash>,
-    data_period: Option<Period>,
-    children: Vec<Provision>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct AuditEntry {
-    sequence: u64,
-    time_ms: u64,
-    action: u8,
-    outcome: u8,
-    agent: Address,
-    on_behalf_of: Option<Address>,
-    record: Hash,
-    purpose: String,
-    consent: Option<(u64, u32)>,
-    provision_path: Vec<u8>,
-    reason: String,
-}
-
 const HOUR_MS: u64 = 60 * 60 * 1000;
 const DAY_MS: u64 = 24 * HOUR_MS;
-/// The registry's roles as encoded (variant indexes).
-const ROLE_PATIENT: u8 = 0;
-const ROLE_PROVIDER_ORGANISATION: u8 = 2;
-const ROLE_PAYER: u8 = 3;
 /// The test chain's clock starts on 2026-01-01.
 const YEAR_NOW: u16 = 2026;
 const IN_NETWORK_NPI: &str = "1234567893";
@@ -468,7 +55,7 @@ struct World {
     plan_end: u64,
 }
 
-fn register(w: &mut TestChain, authority: Address, registry: Address, who: Address, role: u8) {
+fn register(w: &mut TestChain, authority: Address, registry: Address, who: Address, role: Role) {
     let now = w.timestamp_ms();
     let registered = w.call(
         authority,
@@ -602,7 +189,7 @@ fn world_with(plan_type: PlanType, birth_year: u16, sex: &str) -> World {
             authority,
             salus_contracts::CONSENT,
             "new",
-            &(registry, ConsentDecision::Deny),
+            &(registry, Decision::Deny),
         )
         .unwrap();
     let coverage = chain
@@ -616,15 +203,15 @@ fn world_with(plan_type: PlanType, birth_year: u16, sex: &str) -> World {
     let payer = chain.new_account(10u128.pow(20));
     let hospital = chain.new_account(10u128.pow(20));
     let patient = chain.new_account(10u128.pow(20));
-    register(&mut chain, authority, registry, payer, ROLE_PAYER);
+    register(&mut chain, authority, registry, payer, Role::Payer);
     register(
         &mut chain,
         authority,
         registry,
         hospital,
-        ROLE_PROVIDER_ORGANISATION,
+        Role::ProviderOrganisation,
     );
-    register(&mut chain, authority, registry, patient, ROLE_PATIENT);
+    register(&mut chain, authority, registry, patient, Role::Patient);
     let now = chain.timestamp_ms();
     let plan_end = now + 365 * DAY_MS;
     let member = Hash([0x4d; 32]);
@@ -1455,7 +1042,7 @@ fn index_record(w: &mut World, seed: u8) -> Hash {
     record
 }
 
-fn payer_provision(w: &World, kind: ConsentDecision, records: Vec<Hash>) -> Provision {
+fn payer_provision(w: &World, kind: Decision, records: Vec<Hash>) -> Provision {
     Provision {
         kind,
         period: None,
@@ -1471,7 +1058,7 @@ fn payer_provision(w: &World, kind: ConsentDecision, records: Vec<Hash>) -> Prov
     }
 }
 
-fn grant(w: &mut World, base: ConsentDecision, provisions: Vec<Provision>) {
+fn grant(w: &mut World, base: Decision, provisions: Vec<Provision>) {
     let now = w.chain.timestamp_ms();
     let patient = w.patient;
     let granted = w.chain.call(
@@ -1482,7 +1069,7 @@ fn grant(w: &mut World, base: ConsentDecision, provisions: Vec<Provision>) {
             patient,
             "patient-privacy".to_string(),
             "59284-0".to_string(),
-            Period {
+            consent::Period {
                 start_ms: now,
                 end_ms: now + 365 * DAY_MS,
             },
@@ -1515,29 +1102,25 @@ fn payer_access_to_attachments_goes_through_consent_and_a_self_pay_restriction_b
 
     // No consent on file: the network default denies, and the denial is recorded.
     let denied: AccessDecision = read(&mut w, attestation, "HPAYMT").decode();
-    assert_eq!(denied.decision, ConsentDecision::Deny);
+    assert_eq!(denied.decision, Decision::Deny);
 
     // The patient permits the payer for payment and coverage authorisation, but restricts the
     // self-paid record (HIPAA's right to restrict disclosures to a health plan).
-    let permit = payer_provision(&w, ConsentDecision::Permit, vec![]);
-    let restrict = payer_provision(&w, ConsentDecision::Deny, vec![self_paid]);
-    grant(&mut w, ConsentDecision::Deny, vec![permit]);
-    grant(&mut w, ConsentDecision::Deny, vec![restrict]);
+    let permit = payer_provision(&w, Decision::Permit, vec![]);
+    let restrict = payer_provision(&w, Decision::Deny, vec![self_paid]);
+    grant(&mut w, Decision::Deny, vec![permit]);
+    grant(&mut w, Decision::Deny, vec![restrict]);
     let permitted = read(&mut w, attestation, "COVAUTH");
     let decision: AccessDecision = permitted.decode();
-    assert_eq!(decision.decision, ConsentDecision::Permit);
+    assert_eq!(decision.decision, Decision::Permit);
     assert_eq!(
         permitted
-            .events_named::<AccessDecisionEvent>("AttachmentAccess")
+            .events_named::<AttachmentAccess>("AttachmentAccess")
             .len(),
         1
     );
     let blocked: AccessDecision = read(&mut w, self_paid, "HPAYMT").decode();
-    assert_eq!(
-        blocked.decision,
-        ConsentDecision::Deny,
-        "self-pay restriction"
-    );
+    assert_eq!(blocked.decision, Decision::Deny, "self-pay restriction");
 
     // Only payment purposes, only attached records, only the request's payer.
     assert_eq!(
@@ -1573,14 +1156,6 @@ fn payer_access_to_attachments_goes_through_consent_and_a_self_pay_restriction_b
         payer_reads,
         vec![(attestation, 4), (attestation, 0), (self_paid, 4)]
     );
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct AccessDecisionEvent {
-    payer: Address,
-    record: Hash,
-    trace: String,
-    decision: ConsentDecision,
 }
 
 #[test]

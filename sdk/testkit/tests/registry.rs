@@ -2,55 +2,10 @@
 //! only, roles and licence periods in `is_active`, suspension, reinstatement and final
 //! revocation as events, identifier checks, and paging.
 
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::Encode;
+use registry::{Participant, Role, Standing, StandingChanged};
 use salus_primitives::{Address, Hash};
 use salus_testkit::TestChain;
-
-/// Mirrors the contract's `Role`: SCALE encodes variants by index, so every variant is listed
-/// even where a test does not name it.
-#[allow(dead_code)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
-enum Role {
-    Patient,
-    Practitioner,
-    ProviderOrganisation,
-    Payer,
-    Manufacturer,
-    Repackager,
-    WholesaleDistributor,
-    Dispenser,
-    ThirdPartyLogistics,
-    Authority,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum Standing {
-    Active,
-    Suspended,
-    Revoked,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Participant {
-    roles: Vec<Role>,
-    npi: Option<String>,
-    gln: Option<String>,
-    company_prefix: Option<String>,
-    valid_from_ms: u64,
-    valid_until_ms: u64,
-    evidence: Hash,
-    attested_by: Address,
-    registered_at_ms: u64,
-    standing: Standing,
-}
-
-#[derive(Debug, PartialEq, Eq, Encode, Decode)]
-struct StandingChanged {
-    participant: Address,
-    standing: Standing,
-    reason: Hash,
-    by: Address,
-}
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 

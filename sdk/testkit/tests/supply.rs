@@ -1,122 +1,19 @@
 //! The drug supply-chain contract (contracts/supply) through the six scenarios of DOMAIN.md §3
 //! in the real VM, with the registry authorising trading partners.
 
-use parity_scale_codec::{Decode, Encode};
+use parity_scale_codec::Encode;
+use registry::Role;
 use salus_primitives::{Address, Hash};
 use salus_testkit::TestChain;
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum Epc {
-    Unit(String, String),
-    Case(String),
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Verification {
-    verified: bool,
-    failure_reason: Option<String>,
-    additional: Vec<String>,
-}
-
-/// Mirrors the contract's enum (variants encode by index).
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum Disposition {
-    Active,
-    InTransit,
-    SellableAccessible,
-    Dispensed,
-    NonSellableOther,
-    Inactive,
-    Destroyed,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Unit {
-    gtin: String,
-    serial: String,
-    lot: String,
-    expiry_ms: u64,
-    owner: Address,
-    custodian: Address,
-    location: String,
-    parent: Option<String>,
-    disposition: Disposition,
-    suspect: bool,
-    quarantined: bool,
-    illegitimate: bool,
-    recalled: bool,
-    shipment: Option<u64>,
-    last_event: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Container {
-    children: Vec<(String, String)>,
-    owner: Address,
-    custodian: Address,
-    location: String,
-    cases: Vec<String>,
-    parent: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct EpcisEvent {
-    id: u64,
-    event_type: String,
-    action: String,
-    epcs: Vec<Epc>,
-    parent: Option<String>,
-    biz_step: String,
-    disposition: String,
-    location: String,
-    biz_transactions: Vec<(String, Hash)>,
-    source: Option<Address>,
-    destination: Option<Address>,
-    event_time_ms: u64,
-    recorded_by: Address,
-    corrects: Option<u64>,
-    error_reason: Option<String>,
-}
-
-/// Mirrors the contract's enum (variants encode by index).
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum RecallClass {
-    ClassI,
-    ClassII,
-    ClassIII,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Recall {
-    class: RecallClass,
-    effective_ms: u64,
-    units: u32,
-}
-
-/// Mirrors the contract's enum (variants encode by index).
-#[allow(dead_code)]
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-enum Classification {
-    Suspect,
-    Counterfeit,
-    Diverted,
-    Stolen,
-    Adulterated,
-    Unfit,
-    Fraudulent,
-    Cleared,
-}
+use supply::{
+    Classification, Container, Disposition, Epc, EpcisEvent, Investigation, Recall, RecallClass,
+    Unit, Verification,
+};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 const GTIN: &str = "00312345678906";
 const NDC: &str = "12345-678-90";
 const LOT: &str = "L1";
-const ROLE_PRACTITIONER: u8 = 1;
-const ROLE_MANUFACTURER: u8 = 4;
-const ROLE_WHOLESALER: u8 = 6;
-const ROLE_DISPENSER: u8 = 7;
 
 struct World {
     chain: TestChain,
@@ -135,7 +32,7 @@ fn register(
     authority: Address,
     registry: Address,
     who: Address,
-    role: u8,
+    role: Role,
     days: u64,
 ) {
     let now = chain.timestamp_ms();
@@ -174,7 +71,7 @@ fn world() -> World {
         authority,
         registry,
         maker,
-        ROLE_MANUFACTURER,
+        Role::Manufacturer,
         3650,
     );
     register(
@@ -182,7 +79,7 @@ fn world() -> World {
         authority,
         registry,
         wholesaler,
-        ROLE_WHOLESALER,
+        Role::WholesaleDistributor,
         3650,
     );
     register(
@@ -190,7 +87,7 @@ fn world() -> World {
         authority,
         registry,
         pharmacy,
-        ROLE_DISPENSER,
+        Role::Dispenser,
         3650,
     );
     register(
@@ -198,7 +95,7 @@ fn world() -> World {
         authority,
         registry,
         doctor,
-        ROLE_PRACTITIONER,
+        Role::Practitioner,
         3650,
     );
     let product = (
@@ -715,18 +612,6 @@ fn scenario_5_a_recalled_lot_cannot_ship_or_be_dispensed_and_is_located() {
     );
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-struct Investigation {
-    units: Vec<(String, String)>,
-    reason: String,
-    opened_by: Address,
-    classification: Classification,
-    determined_ms: Option<u64>,
-    fda_incident: Option<String>,
-    notified_ms: Option<u64>,
-    overdue: bool,
-}
-
 #[test]
 fn scenario_6_late_notification_fires_once_and_lapsed_partners_are_refused() {
     let mut w = world();
@@ -782,7 +667,14 @@ fn scenario_6_late_notification_fires_once_and_lapsed_partners_are_refused() {
     // A partner whose licence lapsed cannot receive shipments.
     let lapsed = w.chain.new_account(10u128.pow(18));
     let (authority, registry) = (w.authority, w.registry);
-    register(&mut w.chain, authority, registry, lapsed, ROLE_DISPENSER, 1);
+    register(
+        &mut w.chain,
+        authority,
+        registry,
+        lapsed,
+        Role::Dispenser,
+        1,
+    );
     w.chain.advance_time(2 * DAY_MS);
     let wholesaler = w.wholesaler;
     let refused = w.chain.call(

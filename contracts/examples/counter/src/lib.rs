@@ -1,6 +1,8 @@
 //! A counter with an owner: the contract of docs/first-contract.md.
 #![no_std]
 
+pub use counter::*;
+
 #[salus_sdk::contract]
 mod counter {
     use salus_sdk::prelude::*;

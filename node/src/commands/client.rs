@@ -1,5 +1,6 @@
-//! The client side of the `salus` command: keys, transactions, dry runs, queries and ABIs, all
-//! over JSON-RPC, with JSON arguments encoded through the contract's on-chain ABI.
+//! The RPC client commands of `salus`: transactions (`salus tx`), dry runs (`salus call`),
+//! queries, events and ABIs, all over JSON-RPC, with JSON arguments encoded through the
+//! contract's on-chain ABI, signed by the keys of [`super::keys`].
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,9 +14,7 @@ use salus_primitives::{Address, Hash};
 
 use serde_json::{Value, json};
 
-pub mod keys;
-
-pub use keys::{key_dir, list_keys, signer};
+use super::keys::{self, signer};
 
 /// The default RPC endpoint: `salus dev`'s.
 pub const DEFAULT_RPC: &str = "http://127.0.0.1:8650";
@@ -75,6 +74,16 @@ pub fn rpc_token(rpc: &str) -> anyhow::Result<Option<String>> {
     Ok(crate::rpc_cookie::read_token(&crate::rpc_cookie::cookie_path(&dev_dir)).ok())
 }
 
+/// The runtime a client command runs on: one thread, as it waits on one node.
+///
+/// # Errors
+/// When the runtime cannot be built.
+pub fn client_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
 /// Connects to a node, sending the operator token when there is one ([`rpc_token`]).
 ///
 /// # Errors
@@ -92,17 +101,6 @@ pub fn connect(rpc: &str) -> anyhow::Result<HttpClient> {
     builder
         .build(rpc)
         .with_context(|| format!("RPC endpoint {rpc}"))
-}
-
-/// Fills `bytes` from the operating system's random source.
-///
-/// # Errors
-/// When `/dev/urandom` cannot be read.
-pub fn fill_random(bytes: &mut [u8]) -> anyhow::Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut source| source.read_exact(bytes))
-        .context("reading /dev/urandom")
 }
 
 fn parse_json(text: &str) -> anyhow::Result<Value> {
@@ -125,7 +123,7 @@ async fn abi_on_chain(client: &HttpClient, contract: &Address) -> anyhow::Result
 pub async fn abi(client: &HttpClient, target: &str) -> anyhow::Result<Value> {
     if Path::new(target).exists() {
         let code = std::fs::read(target)?;
-        let section = salus_client::abi::custom_section(&code, "salus_abi")?
+        let section = salus_client::abi::custom_section(&code, salus_abi::ABI_SECTION)?
             .ok_or_else(|| anyhow!("{target} has no salus_abi section"))?;
         return Ok(serde_json::from_slice(section)?);
     }
@@ -136,6 +134,17 @@ pub async fn abi(client: &HttpClient, target: &str) -> anyhow::Result<Value> {
         .contract_abi(address.to_string())
         .await?
         .ok_or_else(|| anyhow!("{address} has no contract ABI on chain"))
+}
+
+/// `salus abi`: prints the ABI of a contract ([`abi`]) as JSON.
+///
+/// # Errors
+/// As [`abi`].
+pub async fn print_abi(rpc: &str, target: &str) -> anyhow::Result<()> {
+    let client = connect(rpc)?;
+    let abi = abi(&client, target).await?;
+    println!("{}", serde_json::to_string_pretty(&abi)?);
+    Ok(())
 }
 
 async fn builder(client: &HttpClient, from: &str, fuel: u64) -> anyhow::Result<TransactionBuilder> {

@@ -10,11 +10,11 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use salus_client::fill_random;
 use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
 use salus_primitives::{Address, SecretKey};
 use zeroize::Zeroizing;
 
-use super::fill_random;
 use crate::keystore::{self, KeyFileError, ethereum};
 
 /// How a new key file is stored.

@@ -1,0 +1,124 @@
+//! Who may act, asked of the registry (active payers and provider organisations, a payer's
+//! reviewers), and the bounds and shape of every input.
+
+use registry::{RegistryRef, Role};
+use salus_sdk::prelude::*;
+
+use crate::CoverageError;
+use crate::eligibility::*;
+use crate::requests::*;
+use crate::storage::*;
+
+/// Most lines in one request or claim (X12 278 and 837 loops are bounded likewise).
+pub(crate) const MAX_LINES: usize = 50;
+/// Most entries in one code list (ranges, diagnoses, modifiers, attachments, …).
+pub(crate) const MAX_CODES: usize = 32;
+/// Longest code or short text (X12 element sizes; reason texts are short labels).
+pub(crate) const MAX_CODE_BYTES: usize = 80;
+
+pub(crate) fn registry_active(participant: &Address, role: Role) -> Result<bool, CoverageError> {
+    let registry = REGISTRY.get().ok_or(CoverageError::Unavailable)?;
+    RegistryRef(registry)
+        .is_active(*participant, role, None)
+        .map_err(|_| CoverageError::Unavailable)
+}
+
+pub(crate) fn active_payer() -> Result<Address, CoverageError> {
+    let payer = caller();
+    if registry_active(&payer, Role::Payer)? {
+        Ok(payer)
+    } else {
+        Err(CoverageError::NotAPayer)
+    }
+}
+
+pub(crate) fn active_provider() -> Result<Address, CoverageError> {
+    let provider = caller();
+    if registry_active(&provider, Role::ProviderOrganisation)? {
+        Ok(provider)
+    } else {
+        Err(CoverageError::NotAProvider)
+    }
+}
+
+/// The caller if it is `payer` (still active in the registry) or one of its reviewers.
+pub(crate) fn authorised_reviewer(payer: &Address) -> Result<Address, CoverageError> {
+    let who = caller();
+    if who != *payer && !REVIEWERS.contains(&(*payer, who)) {
+        return Err(CoverageError::NotAuthorised);
+    }
+    if !registry_active(payer, Role::Payer)? {
+        return Err(CoverageError::NotAPayer);
+    }
+    Ok(who)
+}
+
+/// Whether the caller may read a member's coverage: the payer or its reviewers, the member,
+/// or an active provider organisation (eligibility inquiries come from providers).
+pub(crate) fn may_read_member(
+    payer: &Address,
+    coverage: Option<&Coverage>,
+) -> Result<(), CoverageError> {
+    let who = caller();
+    if coverage.is_some_and(|coverage| coverage.beneficiary == who)
+        || who == *payer
+        || REVIEWERS.contains(&(*payer, who))
+        || registry_active(&who, Role::ProviderOrganisation)?
+    {
+        Ok(())
+    } else {
+        Err(CoverageError::NotAuthorised)
+    }
+}
+
+pub(crate) fn check_member(member: &Hash) -> Result<(), CoverageError> {
+    if *member == Hash([0; 32]) {
+        Err(CoverageError::Malformed)
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn check_period(period: &Period) -> Result<(), CoverageError> {
+    if period.end_ms <= period.start_ms {
+        Err(CoverageError::InvalidPeriod)
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn check_code(code: &str) -> Result<(), CoverageError> {
+    if code.len() > MAX_CODE_BYTES {
+        Err(CoverageError::TooComplex)
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) fn check_codes(codes: &[String]) -> Result<(), CoverageError> {
+    if codes.len() > MAX_CODES {
+        return Err(CoverageError::TooComplex);
+    }
+    codes.iter().try_for_each(|code| check_code(code))
+}
+
+pub(crate) fn check_lines(lines: &[ServiceLine]) -> Result<(), CoverageError> {
+    if lines.is_empty() {
+        return Err(CoverageError::Malformed);
+    }
+    if lines.len() > MAX_LINES {
+        return Err(CoverageError::TooComplex);
+    }
+    for line in lines {
+        check_code(&line.procedure)?;
+        check_code(&line.place_of_service)?;
+        check_codes(&line.modifiers)?;
+        if line.quantity == 0 || line.procedure.is_empty() {
+            return Err(CoverageError::Malformed);
+        }
+        if line.to_ms < line.from_ms {
+            return Err(CoverageError::InvalidPeriod);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,479 @@
+//! Preauthorization requests (X12 278): submission, documentation, the CMS-0057-F due times
+//! and their index, overdue marking, and the request's record and events.
+
+use salus_sdk::prelude::*;
+
+use crate::checks::*;
+use crate::decisions::*;
+use crate::evaluation::*;
+use crate::metrics::*;
+use crate::rules::*;
+use crate::storage::*;
+use crate::{CoverageError, DAY_MS, HOUR_MS};
+
+/// CMS-0057-F: expedited requests are decided within 72 hours…
+pub(crate) const EXPEDITED_DUE_MS: u64 = 72 * HOUR_MS;
+/// …and standard requests within 7 calendar days.
+pub(crate) const STANDARD_DUE_MS: u64 = 7 * DAY_MS;
+/// CMS-0057-F lets a payer extend a standard review once, by up to 14 days.
+pub(crate) const REVIEW_EXTENSION_MS: u64 = 14 * DAY_MS;
+/// Most entries a listing returns.
+pub(crate) const MAX_PAGE: u32 = 100;
+
+/// X12 UM01 request category.
+#[data]
+pub enum Category {
+    /// `HS` health services review.
+    Hs,
+    /// `AR` admission review.
+    Ar,
+    /// `SC` specialty care (referral) review.
+    Sc,
+}
+
+/// X12 UM02 certification type.
+#[data]
+pub enum CertificationType {
+    /// `I` initial.
+    Initial,
+    /// `R` renewal.
+    Renewal,
+    /// `S` revised.
+    Revised,
+    /// `3` cancel.
+    Cancel,
+    /// `4` extension.
+    Extension,
+    /// Appeal.
+    Appeal,
+}
+
+/// Review priority (CMS-0057-F timeframes).
+#[data]
+pub enum Priority {
+    /// 72 hours.
+    Expedited,
+    /// 7 calendar days.
+    Standard,
+}
+
+/// One requested service.
+#[data]
+pub struct ServiceLine {
+    /// CPT or HCPCS code.
+    pub procedure: String,
+    /// Modifiers.
+    pub modifiers: Vec<String>,
+    /// Units.
+    pub quantity: u32,
+    /// First date of service (ms).
+    pub from_ms: u64,
+    /// Last date of service (ms).
+    pub to_ms: u64,
+    /// CMS place-of-service code.
+    pub place_of_service: String,
+}
+
+/// A document attached by hash: the template it fills and the record (indexed in the
+/// consent contract, held off chain by the provider).
+#[data]
+pub struct Attachment {
+    /// The documentation template.
+    pub template: Hash,
+    /// The record.
+    pub record: Hash,
+}
+
+/// Where a request stands.
+#[data]
+pub enum RequestStatus {
+    /// Waiting for information or review (`A4`).
+    Pended,
+    /// Pended, and the requested information has arrived: waiting for the reviewer.
+    InformationReceived,
+    /// Every line decided.
+    Decided,
+    /// Cancelled by the requester.
+    Cancelled,
+    /// Under appeal.
+    Appealed,
+}
+
+/// A preauthorization request (X12 278 / FHIR Claim with use `preauthorization`).
+#[data]
+pub struct Request {
+    /// Trace number (TRN02).
+    pub trace: String,
+    /// The payer.
+    pub payer: Address,
+    /// Member (salted hash of the member id).
+    pub member: Hash,
+    /// The member's key.
+    pub beneficiary: Address,
+    /// The requesting provider organisation.
+    pub requester: Address,
+    /// Servicing provider's NPI.
+    pub servicing_npi: String,
+    /// UM01.
+    pub category: Category,
+    /// UM02 of the latest step.
+    pub certification_type: CertificationType,
+    /// Services.
+    pub lines: Vec<ServiceLine>,
+    /// ICD-10-CM diagnoses.
+    pub diagnoses: Vec<String>,
+    /// Priority.
+    pub priority: Priority,
+    /// Attachments.
+    pub attachments: Vec<Attachment>,
+    /// Received (ms).
+    pub received_ms: u64,
+    /// Decision due (ms).
+    pub due_ms: u64,
+    /// Status.
+    pub status: RequestStatus,
+    /// Current decision per line.
+    pub decisions: Vec<LineDecision>,
+    /// Every earlier decision per line, oldest first (revisions, extensions, appeals).
+    pub history: Vec<(u16, LineDecision)>,
+    /// Whether the payer extended the review timeframe.
+    pub review_extended: bool,
+    /// Whether the request was marked overdue.
+    pub overdue: bool,
+    /// Hash of the appeal's grounds (a record indexed in the consent contract), if appealed.
+    pub appeal_grounds: Option<Hash>,
+    /// Appeal outcome, once decided.
+    pub appeal: Option<AppealOutcome>,
+    /// Whether an extension was already granted or refused.
+    pub extended: bool,
+    /// Metrics sequence of each line (for the turnaround index).
+    pub line_sequences: Vec<u64>,
+}
+
+/// What a provider submits (the 278 request).
+#[data]
+pub struct Submission {
+    /// Trace number (TRN02), unique.
+    pub trace: String,
+    /// The payer.
+    pub payer: Address,
+    /// Member (salted hash of the member id).
+    pub member: Hash,
+    /// Servicing provider's NPI.
+    pub servicing_npi: String,
+    /// UM01.
+    pub category: Category,
+    /// Services.
+    pub lines: Vec<ServiceLine>,
+    /// ICD-10-CM diagnoses.
+    pub diagnoses: Vec<String>,
+    /// Priority.
+    pub priority: Priority,
+    /// Attachments.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A preauthorization line was decided (or pended, cancelled, modified).
+#[event]
+pub struct Decided {
+    /// The payer.
+    #[topic]
+    pub payer: Address,
+    /// The patient, so they can follow their requests.
+    #[topic]
+    pub beneficiary: Address,
+    /// Trace number.
+    pub trace: String,
+    /// Line.
+    pub line: u16,
+    /// Action.
+    pub action: ActionCode,
+    /// Reason code, if any.
+    pub reason: Option<String>,
+    /// Rules that fired.
+    pub rule_ids: Vec<u32>,
+    /// Rule-set version.
+    pub rule_set: u32,
+}
+
+/// A request passed its due time undecided. It stays undecided.
+#[event]
+pub struct Overdue {
+    /// The payer.
+    #[topic]
+    pub payer: Address,
+    /// Trace number.
+    pub trace: String,
+    /// When it was due (ms).
+    pub due_ms: u64,
+}
+
+/// A request changed step: `submitted`, `documentation`, `review-extended`, `revised`,
+/// `extension`, `cancelled`, `appealed`, `appeal-upheld`, `appeal-overturned`.
+#[event]
+pub struct RequestStep {
+    /// The payer.
+    #[topic]
+    pub payer: Address,
+    /// Trace number.
+    pub trace: String,
+    /// The step.
+    pub step: String,
+}
+
+/// Stores the request, with its status from its decisions, and keeps the due-time index.
+pub(crate) fn finish(request: &Request) {
+    let mut request = request.clone();
+    unlist(&request);
+    let pending = request
+        .decisions
+        .iter()
+        .any(|decision| decision.action == ActionCode::A4);
+    request.status = match (pending, &request.status) {
+        (true, RequestStatus::InformationReceived) => RequestStatus::InformationReceived,
+        (true, _) => RequestStatus::Pended,
+        (false, _) => RequestStatus::Decided,
+    };
+    if pending {
+        list(&request);
+    }
+    REQUESTS.insert(&request.trace, &request);
+}
+
+pub(crate) fn list(request: &Request) {
+    OPEN.insert(
+        &(
+            request.payer,
+            request.due_ms.to_be_bytes(),
+            request.trace.clone(),
+        ),
+        &(),
+    );
+}
+
+pub(crate) fn unlist(request: &Request) {
+    OPEN.remove(&(
+        request.payer,
+        request.due_ms.to_be_bytes(),
+        request.trace.clone(),
+    ));
+}
+
+pub(crate) fn emit_decided(request: &Request, index: usize, decision: &LineDecision) {
+    Decided {
+        payer: request.payer,
+        beneficiary: request.beneficiary,
+        trace: request.trace.clone(),
+        line: index as u16,
+        action: decision.action.clone(),
+        reason: decision.reason.as_ref().map(|reason| reason.code.clone()),
+        rule_ids: decision.rule_ids.clone(),
+        rule_set: decision.rule_set,
+    }
+    .emit();
+}
+
+pub(crate) fn step(request: &Request, step: &str) {
+    RequestStep {
+        payer: request.payer,
+        trace: request.trace.clone(),
+        step: String::from(step),
+    }
+    .emit();
+}
+
+/// Pended (`A4` lines waiting), with or without the information asked for.
+pub(crate) fn undecided_and_pended(request: &Request) -> bool {
+    matches!(
+        request.status,
+        RequestStatus::Pended | RequestStatus::InformationReceived
+    )
+}
+
+pub(crate) fn due_after(priority: &Priority) -> u64 {
+    match priority {
+        Priority::Expedited => EXPEDITED_DUE_MS,
+        Priority::Standard => STANDARD_DUE_MS,
+    }
+}
+
+/// The body of [`CoverageContract::submit`](crate::CoverageContract::submit).
+pub(crate) fn submit(submission: Submission) -> Result<Vec<LineDecision>, CoverageError> {
+    let Submission {
+        trace,
+        payer,
+        member,
+        servicing_npi,
+        category,
+        lines,
+        diagnoses,
+        priority,
+        attachments,
+    } = submission;
+    let requester = active_provider()?;
+    check_code(&trace)?;
+    check_code(&servicing_npi)?;
+    check_lines(&lines)?;
+    check_codes(&diagnoses)?;
+    if attachments.len() > MAX_CODES || trace.is_empty() {
+        return Err(CoverageError::TooComplex);
+    }
+    if REQUESTS.contains(&trace) {
+        return Err(CoverageError::Duplicate);
+    }
+    let coverage = COVERAGES
+        .get(&(payer, member))
+        .ok_or(CoverageError::Unknown)?;
+    let now = block_timestamp_ms();
+    let rule_set = rules_for(&payer, lines[0].from_ms)?;
+    let mut request = Request {
+        trace,
+        payer,
+        member,
+        beneficiary: coverage.beneficiary,
+        requester,
+        servicing_npi,
+        category,
+        certification_type: CertificationType::Initial,
+        lines,
+        diagnoses,
+        due_ms: now.saturating_add(due_after(&priority)),
+        priority,
+        attachments,
+        received_ms: now,
+        status: RequestStatus::Pended,
+        decisions: Vec::new(),
+        history: Vec::new(),
+        review_extended: false,
+        overdue: false,
+        appeal_grounds: None,
+        appeal: None,
+        extended: false,
+        line_sequences: Vec::new(),
+    };
+    for index in 0..request.lines.len() {
+        let decision = evaluate(&request, index, &coverage, &rule_set);
+        let sequence = NEXT_LINE.get().unwrap_or(0);
+        NEXT_LINE.set(&(sequence + 1));
+        request.line_sequences.push(sequence);
+        if decision.action != ActionCode::Na {
+            let pended = decision.action == ActionCode::A4;
+            for code in metric_codes(&request.lines[index].procedure) {
+                update_metrics(&payer, &request.priority, &code, |counts| {
+                    counts.requested += 1;
+                    if pended {
+                        counts.pended += 1;
+                    }
+                });
+            }
+        }
+        request.decisions.push(decision);
+    }
+    for index in 0..request.lines.len() {
+        settle(&mut request, index, None);
+    }
+    step(&request, "submitted");
+    finish(&request);
+    Ok(request.decisions)
+}
+
+/// The body of [`CoverageContract::add_documentation`](crate::CoverageContract::add_documentation).
+pub(crate) fn add_documentation(
+    trace: String,
+    attachment: Attachment,
+) -> Result<(), CoverageError> {
+    let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
+    if caller() != request.requester {
+        return Err(CoverageError::NotAuthorised);
+    }
+    if !matches!(
+        request.status,
+        RequestStatus::Pended | RequestStatus::InformationReceived | RequestStatus::Appealed
+    ) {
+        return Err(CoverageError::WrongStatus);
+    }
+    if request.attachments.len() >= MAX_CODES {
+        return Err(CoverageError::TooComplex);
+    }
+    request.attachments.push(attachment);
+    if request.status == RequestStatus::Pended {
+        request.status = RequestStatus::InformationReceived;
+    }
+    REQUESTS.insert(&trace, &request);
+    step(&request, "documentation");
+    Ok(())
+}
+
+/// The body of [`CoverageContract::extend_review`](crate::CoverageContract::extend_review).
+pub(crate) fn extend_review(trace: String) -> Result<u64, CoverageError> {
+    let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
+    authorised_reviewer(&request.payer)?;
+    if !undecided_and_pended(&request)
+        || request.review_extended
+        || request.priority != Priority::Standard
+        || block_timestamp_ms() >= request.due_ms
+    {
+        return Err(CoverageError::WrongStatus);
+    }
+    unlist(&request);
+    request.due_ms = request.due_ms.saturating_add(REVIEW_EXTENSION_MS);
+    request.review_extended = true;
+    list(&request);
+    REQUESTS.insert(&trace, &request);
+    step(&request, "review-extended");
+    Ok(request.due_ms)
+}
+
+/// The body of [`CoverageContract::mark_overdue`](crate::CoverageContract::mark_overdue).
+pub(crate) fn mark_overdue(trace: String) -> Result<(), CoverageError> {
+    let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
+    let undecided = undecided_and_pended(&request) || request.status == RequestStatus::Appealed;
+    if !undecided || request.overdue || block_timestamp_ms() <= request.due_ms {
+        return Err(CoverageError::NotOverdue);
+    }
+    request.overdue = true;
+    REQUESTS.insert(&trace, &request);
+    for code in metric_codes(&request.lines[0].procedure) {
+        update_metrics(&request.payer, &request.priority, &code, |counts| {
+            counts.overdue += 1
+        });
+    }
+    Overdue {
+        payer: request.payer,
+        trace,
+        due_ms: request.due_ms,
+    }
+    .emit();
+    Ok(())
+}
+
+/// The body of [`CoverageContract::request`](crate::CoverageContract::request).
+pub(crate) fn request(trace: String) -> Result<Option<Request>, CoverageError> {
+    let Some(request) = REQUESTS.get(&trace) else {
+        return Ok(None);
+    };
+    let who = caller();
+    if who != request.requester
+        && who != request.beneficiary
+        && authorised_reviewer(&request.payer).is_err()
+    {
+        return Err(CoverageError::NotAuthorised);
+    }
+    Ok(Some(request))
+}
+
+/// The body of [`CoverageContract::due_within`](crate::CoverageContract::due_within).
+pub(crate) fn due_within(
+    payer: Address,
+    hours: u64,
+    limit: u32,
+) -> Result<Vec<(String, u64)>, CoverageError> {
+    authorised_reviewer(&payer)?;
+    let horizon = block_timestamp_ms().saturating_add(hours.saturating_mul(HOUR_MS));
+    let (page, _) = OPEN.page_under(&payer, None, limit.min(MAX_PAGE) as usize);
+    Ok(page
+        .into_iter()
+        .map(|((_, due, trace), ())| (trace, u64::from_be_bytes(due)))
+        .take_while(|(_, due)| *due <= horizon)
+        .collect())
+}

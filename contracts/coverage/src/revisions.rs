@@ -1,0 +1,184 @@
+//! What the requester does after submitting: revise the lines, ask for a longer window, cancel,
+//! appeal. Every earlier decision moves to the request's history.
+
+use salus_sdk::prelude::*;
+
+use crate::checks::*;
+use crate::decisions::*;
+use crate::evaluation::*;
+use crate::requests::*;
+use crate::rules::*;
+use crate::storage::*;
+use crate::units::*;
+use crate::{CoverageError, DAY_MS};
+
+/// The body of [`CoverageContract::revise`](crate::CoverageContract::revise).
+pub(crate) fn revise(
+    trace: String,
+    lines: Vec<ServiceLine>,
+    diagnoses: Vec<String>,
+) -> Result<Vec<LineDecision>, CoverageError> {
+    let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
+    if caller() != request.requester {
+        return Err(CoverageError::NotAuthorised);
+    }
+    if !undecided_and_pended(&request) && request.status != RequestStatus::Decided {
+        return Err(CoverageError::WrongStatus);
+    }
+    check_lines(&lines)?;
+    check_codes(&diagnoses)?;
+    let coverage = COVERAGES
+        .get(&(request.payer, request.member))
+        .ok_or(CoverageError::Unknown)?;
+    let rule_set = rules_for(&request.payer, lines[0].from_ms)?;
+    unlist(&request);
+    release_all(&request);
+    let previous = core::mem::take(&mut request.decisions);
+    for (index, decision) in previous.iter().enumerate() {
+        request.history.push((index as u16, decision.clone()));
+    }
+    request.lines = lines;
+    request.diagnoses = diagnoses;
+    request.certification_type = CertificationType::Revised;
+    request.status = RequestStatus::Pended;
+    while request.line_sequences.len() < request.lines.len() {
+        let sequence = NEXT_LINE.get().unwrap_or(0);
+        NEXT_LINE.set(&(sequence + 1));
+        request.line_sequences.push(sequence);
+    }
+    for index in 0..request.lines.len() {
+        let mut decision = evaluate(&request, index, &coverage, &rule_set);
+        let was_certified = previous
+            .get(index)
+            .is_some_and(|earlier| certifies(&earlier.action));
+        if was_certified && certifies(&decision.action) {
+            decision.action = ActionCode::A6;
+        }
+        request.decisions.push(decision);
+    }
+    for index in 0..request.lines.len() {
+        settle(&mut request, index, Some(&previous));
+    }
+    step(&request, "revised");
+    finish(&request);
+    Ok(request.decisions)
+}
+
+/// The body of [`CoverageContract::request_extension`](crate::CoverageContract::request_extension).
+pub(crate) fn request_extension(
+    trace: String,
+    days: u32,
+) -> Result<Vec<LineDecision>, CoverageError> {
+    let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
+    if caller() != request.requester {
+        return Err(CoverageError::NotAuthorised);
+    }
+    if request.status != RequestStatus::Decided || request.extended || days == 0 {
+        return Err(CoverageError::WrongStatus);
+    }
+    let version = request.decisions[0].rule_set;
+    let rule_set = RULE_SETS
+        .get(&(request.payer, version))
+        .ok_or(CoverageError::NoRules)?;
+    let now = block_timestamp_ms();
+    let mut extended_any = false;
+    for index in 0..request.lines.len() {
+        let current = request.decisions[index].clone();
+        if !certifies(&current.action) {
+            continue;
+        }
+        let Some(rule) = current
+            .rule_ids
+            .first()
+            .and_then(|id| rule_set.rules.iter().find(|rule| rule.id == *id))
+        else {
+            continue;
+        };
+        extended_any = true;
+        let mut next = current.clone();
+        next.decided_by = DecidedBy::Auto;
+        next.decided_ms = now;
+        if days <= rule.authorised_days {
+            next.action = ActionCode::A1;
+            next.reason = None;
+            if let Some(period) = next.period.as_mut() {
+                period.end_ms = period.end_ms.saturating_add(u64::from(days) * DAY_MS);
+            }
+        } else {
+            next.action = ActionCode::A3;
+            next.reason = Some(reason_for(&rule_set, Edit::Extension));
+        }
+        emit_decided(&request, index, &next);
+        if next.action == ActionCode::A3 {
+            // The certification stays in force; the refusal joins the history.
+            request.history.push((index as u16, next));
+        } else {
+            request.history.push((index as u16, current));
+            request.decisions[index] = next;
+        }
+    }
+    if !extended_any {
+        return Err(CoverageError::WrongStatus);
+    }
+    request.extended = true;
+    request.certification_type = CertificationType::Extension;
+    REQUESTS.insert(&trace, &request);
+    step(&request, "extension");
+    Ok(request.decisions)
+}
+
+/// The body of [`CoverageContract::cancel`](crate::CoverageContract::cancel).
+pub(crate) fn cancel(trace: String) -> Result<(), CoverageError> {
+    let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
+    if caller() != request.requester {
+        return Err(CoverageError::NotAuthorised);
+    }
+    if request.status == RequestStatus::Cancelled {
+        return Err(CoverageError::WrongStatus);
+    }
+    unlist(&request);
+    release_all(&request);
+    let now = block_timestamp_ms();
+    for index in 0..request.lines.len() {
+        let current = request.decisions[index].clone();
+        let mut cancelled = current.clone();
+        cancelled.action = ActionCode::C;
+        cancelled.certification = None;
+        cancelled.quantity = 0;
+        cancelled.decided_by = DecidedBy::Requester(request.requester);
+        cancelled.decided_ms = now;
+        request.history.push((index as u16, current));
+        emit_decided(&request, index, &cancelled);
+        request.decisions[index] = cancelled;
+    }
+    request.status = RequestStatus::Cancelled;
+    request.certification_type = CertificationType::Cancel;
+    REQUESTS.insert(&trace, &request);
+    step(&request, "cancelled");
+    Ok(())
+}
+
+/// The body of [`CoverageContract::appeal`](crate::CoverageContract::appeal).
+pub(crate) fn appeal(trace: String, grounds: Hash) -> Result<u64, CoverageError> {
+    let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
+    let who = caller();
+    if who != request.requester && who != request.beneficiary {
+        return Err(CoverageError::NotAuthorised);
+    }
+    let appealable = request
+        .decisions
+        .iter()
+        .any(|decision| matches!(decision.action, ActionCode::A2 | ActionCode::A3));
+    if request.status != RequestStatus::Decided || !appealable || request.appeal.is_some() {
+        return Err(CoverageError::WrongStatus);
+    }
+    request.status = RequestStatus::Appealed;
+    request.certification_type = CertificationType::Appeal;
+    request.due_ms = block_timestamp_ms().saturating_add(due_after(&request.priority));
+    request.overdue = false;
+    request.appeal_grounds = Some(grounds);
+    list(&request);
+    REQUESTS.insert(&trace, &request);
+    step(&request, "appealed");
+    Ok(request.due_ms)
+}

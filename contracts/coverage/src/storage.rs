@@ -1,0 +1,47 @@
+//! Where the coverage contract keeps its state: every storage handle, with its key layout.
+//! Prefixes are unique across the contract; changing one moves the data it names.
+
+use salus_sdk::prelude::*;
+
+use crate::claims::*;
+use crate::eligibility::*;
+use crate::metrics::*;
+use crate::requests::*;
+use crate::rules::*;
+
+/// The participant registry.
+pub(crate) const REGISTRY: Value<Address> = Value::new(b"registry");
+/// The consent contract.
+pub(crate) const CONSENT: Value<Address> = Value::new(b"consent");
+/// The next line sequence number (the turnaround index orders by it).
+pub(crate) const NEXT_LINE: Value<u64> = Value::new(b"next_line");
+/// (payer, member hash) → coverage.
+pub(crate) const COVERAGES: Map<(Address, Hash), Coverage> = Map::new(b"cv/");
+/// (payer, member hash, X12 service type) → benefit.
+pub(crate) const BENEFITS: Map<(Address, Hash, String), Benefit> = Map::new(b"bn/");
+/// (payer, plan, NPI) → (): the plan's network.
+pub(crate) const NETWORK: Map<(Address, String, String), ()> = Map::new(b"nw/");
+/// (payer, version) → rule set.
+pub(crate) const RULE_SETS: Map<(Address, u32), RuleSet> = Map::new(b"rs/");
+/// payer → newest rule-set version.
+pub(crate) const LATEST_RULES: Map<Address, u32> = Map::new(b"rl/");
+/// (payer, reviewer) → (): the payer's utilisation-management keys.
+pub(crate) const REVIEWERS: Map<(Address, Address), ()> = Map::new(b"rv/");
+/// trace number → preauthorization request.
+pub(crate) const REQUESTS: Map<String, Request> = Map::new(b"rq/");
+/// (payer, due big-endian, trace) → (): undecided requests by due time.
+pub(crate) const OPEN: Map<(Address, [u8; 8], String), ()> = Map::new(b"op/");
+/// (trace, line) → quantity already claimed against the authorisation.
+pub(crate) const CLAIMED: Map<(String, u16), u32> = Map::new(b"cl/");
+/// (payer, member, rule id, service start big-endian, trace, line) → units certified: the
+/// rolling-window quantity limits read it.
+pub(crate) const CERTIFIED: Map<WindowKey, u32> = Map::new(b"cu/");
+/// Key of `CERTIFIED`.
+pub(crate) type WindowKey = (Address, Hash, u32, [u8; 8], String, u16);
+/// claim hash → the check's result.
+pub(crate) const CLAIMS: Map<Hash, ClaimCheck> = Map::new(b"cc/");
+/// (payer, priority, service code; "" for plan-wide) → counters.
+pub(crate) const METRICS: Map<(Address, Priority, String), Metrics> = Map::new(b"mt/");
+/// (payer, priority, service code, turnaround ms big-endian, line sequence) → (): every
+/// decision's turnaround in order, from which the median is read.
+pub(crate) const TURNAROUNDS: Map<(Address, Priority, String, [u8; 8], u64), ()> = Map::new(b"ta/");

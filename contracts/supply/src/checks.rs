@@ -1,0 +1,64 @@
+//! Who may trade, asked of the registry at the time of each transfer, whether a unit may move,
+//! and the bounds of every input.
+
+use registry::{RegistryRef, Role};
+use salus_sdk::prelude::*;
+
+use crate::SupplyError;
+use crate::storage::*;
+use crate::units::*;
+
+/// Most units one transaction commissions, ships or receives: bounds fuel and event size.
+pub(crate) const MAX_UNITS_PER_EVENT: usize = 500;
+/// Longest serial (GS1: up to 20 alphanumerics).
+pub(crate) const MAX_SERIAL_BYTES: usize = 20;
+/// Longest lot (GS1 AI 10: up to 20).
+pub(crate) const MAX_LOT_BYTES: usize = 20;
+/// Longest free-standing code (GLN, GTIN, SSCC, bizStep …).
+pub(crate) const MAX_CODE_BYTES: usize = 40;
+
+pub(crate) fn active(participant: &Address, role: Role) -> Result<bool, SupplyError> {
+    let registry = REGISTRY.get().ok_or(SupplyError::Unknown)?;
+    RegistryRef(registry)
+        .is_active(*participant, role, None)
+        .map_err(|_| SupplyError::Unknown)
+}
+
+/// An authorised trading partner now: manufacturer, repackager, wholesaler, dispenser or
+/// third-party logistics provider in good standing with a current licence.
+pub(crate) fn trading_partner(participant: &Address) -> Result<bool, SupplyError> {
+    for role in [
+        Role::WholesaleDistributor,
+        Role::Dispenser,
+        Role::Manufacturer,
+        Role::Repackager,
+        Role::ThirdPartyLogistics,
+    ] {
+        if active(participant, role)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether a unit may ship or be dispensed: not quarantined, recalled, expired, dispensed,
+/// destroyed, inactive or travelling.
+pub(crate) fn movable(unit: &Unit) -> bool {
+    !unit.quarantined
+        && !unit.recalled
+        && !unit.illegitimate
+        && unit.shipment.is_none()
+        && unit.expiry_ms > block_timestamp_ms()
+        && matches!(
+            unit.disposition,
+            Disposition::Active | Disposition::SellableAccessible
+        )
+}
+
+pub(crate) fn check_code(code: &str) -> Result<(), SupplyError> {
+    if code.len() > MAX_CODE_BYTES {
+        Err(SupplyError::TooLarge)
+    } else {
+        Ok(())
+    }
+}

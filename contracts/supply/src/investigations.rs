@@ -1,0 +1,216 @@
+//! Suspect and illegitimate product: sightings that open investigations, their classification,
+//! the FDA 3911 notification within 24 hours, and the permissionless overdue alert.
+
+use salus_sdk::prelude::*;
+
+use crate::SupplyError;
+use crate::checks::*;
+use crate::epcis::*;
+use crate::storage::*;
+use crate::units::*;
+
+/// The notification window after an illegitimate determination (DSCSA: 24 hours).
+pub(crate) const NOTIFICATION_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Classification of a suspect product investigation (DSCSA).
+#[data]
+pub enum Classification {
+    /// Still being investigated.
+    Suspect,
+    /// Counterfeit.
+    Counterfeit,
+    /// Diverted.
+    Diverted,
+    /// Stolen.
+    Stolen,
+    /// Intentionally adulterated.
+    Adulterated,
+    /// Unfit for distribution.
+    Unfit,
+    /// Fraudulent transaction.
+    Fraudulent,
+    /// Cleared: not illegitimate.
+    Cleared,
+}
+
+/// A suspect-product investigation.
+#[data]
+pub struct Investigation {
+    /// Units concerned.
+    pub units: Vec<(String, String)>,
+    /// Why it was opened.
+    pub reason: String,
+    /// Who opened it (the party that found the problem).
+    pub opened_by: Address,
+    /// Classification.
+    pub classification: Classification,
+    /// When it was determined illegitimate (ms), starting the 24 h clock.
+    pub determined_ms: Option<u64>,
+    /// FDA Form 3911 incident number, once filed.
+    pub fda_incident: Option<String>,
+    /// When the FDA and partners were notified (ms).
+    pub notified_ms: Option<u64>,
+    /// Whether the overdue event was emitted.
+    pub overdue: bool,
+}
+
+pub(crate) fn open_case(opened_by: &Address, units: &[(String, String)], reason: String) -> u64 {
+    let case = NEXT_CASE.get().unwrap_or(0);
+    NEXT_CASE.set(&(case + 1));
+    CASES.insert(
+        &case,
+        &Investigation {
+            units: units.to_vec(),
+            reason,
+            opened_by: *opened_by,
+            classification: Classification::Suspect,
+            determined_ms: None,
+            fda_incident: None,
+            notified_ms: None,
+            overdue: false,
+        },
+    );
+    case
+}
+
+/// The body of [`Supply::report_sighting`](crate::Supply::report_sighting).
+pub(crate) fn report_sighting(
+    gtin: String,
+    serial: String,
+    location: String,
+) -> Result<bool, SupplyError> {
+    let reporter = caller();
+    if !trading_partner(&reporter)? {
+        return Err(SupplyError::NotAuthorised);
+    }
+    let key = (gtin.clone(), serial.clone());
+    let mut unit = UNITS.get(&key).ok_or(SupplyError::Unknown)?;
+    let legitimate = unit.owner == reporter
+        && !matches!(
+            unit.disposition,
+            Disposition::Dispensed | Disposition::Destroyed
+        );
+    if legitimate {
+        return Ok(false);
+    }
+    let case = open_case(
+        &reporter,
+        core::slice::from_ref(&key),
+        "clone: the same SGTIN held by two parties".into(),
+    );
+    unit.suspect = true;
+    unit.quarantined = true;
+    let id = next_event_id();
+    touch(&key, &mut unit, id);
+    record_event(
+        id,
+        "ObjectEvent",
+        "OBSERVE",
+        Vec::from([Epc::Unit(gtin, serial)]),
+        None,
+        "inspecting",
+        "non_sellable_other",
+        location,
+        Vec::new(),
+        None,
+        None,
+    );
+    Alert {
+        kind: "clone".into(),
+        reference: case,
+        detail: "unit observed away from its owner or after dispensing".into(),
+    }
+    .emit();
+    Ok(true)
+}
+
+/// The body of [`Supply::classify`](crate::Supply::classify).
+pub(crate) fn classify(case: u64, classification: Classification) -> Result<(), SupplyError> {
+    let mut investigation = CASES.get(&case).ok_or(SupplyError::Unknown)?;
+    let asker = caller();
+    let owner = investigation
+        .units
+        .first()
+        .and_then(|(gtin, _)| PRODUCTS.get(gtin))
+        .map(|product| product.owner);
+    if asker != investigation.opened_by && Some(asker) != owner {
+        return Err(SupplyError::NotAuthorised);
+    }
+    let illegitimate = !matches!(
+        classification,
+        Classification::Suspect | Classification::Cleared
+    );
+    if illegitimate && investigation.determined_ms.is_none() {
+        investigation.determined_ms = Some(block_timestamp_ms());
+    }
+    for key in &investigation.units {
+        if let Some(mut unit) = UNITS.get(key) {
+            unit.illegitimate = illegitimate;
+            unit.quarantined = illegitimate || unit.quarantined;
+            UNITS.insert(key, &unit);
+        }
+    }
+    investigation.classification = classification;
+    CASES.insert(&case, &investigation);
+    Ok(())
+}
+
+/// The body of [`Supply::record_notification`](crate::Supply::record_notification).
+pub(crate) fn record_notification(case: u64, fda_incident: String) -> Result<(), SupplyError> {
+    check_code(&fda_incident)?;
+    let mut investigation = CASES.get(&case).ok_or(SupplyError::Unknown)?;
+    let asker = caller();
+    let owner = investigation
+        .units
+        .first()
+        .and_then(|(gtin, _)| PRODUCTS.get(gtin))
+        .map(|product| product.owner);
+    if asker != investigation.opened_by && Some(asker) != owner {
+        return Err(SupplyError::NotAuthorised);
+    }
+    investigation.fda_incident = Some(fda_incident);
+    investigation.notified_ms = Some(block_timestamp_ms());
+    CASES.insert(&case, &investigation);
+    Ok(())
+}
+
+/// The body of [`Supply::mark_overdue`](crate::Supply::mark_overdue).
+pub(crate) fn mark_overdue(case: u64) -> Result<bool, SupplyError> {
+    let mut investigation = CASES.get(&case).ok_or(SupplyError::Unknown)?;
+    let due = investigation
+        .determined_ms
+        .is_some_and(|at| block_timestamp_ms() >= at + NOTIFICATION_WINDOW_MS);
+    if !due || investigation.notified_ms.is_some() || investigation.overdue {
+        return Ok(false);
+    }
+    investigation.overdue = true;
+    CASES.insert(&case, &investigation);
+    Alert {
+        kind: "notification_overdue".into(),
+        reference: case,
+        detail: "no FDA 3911 within 24 h of determination".into(),
+    }
+    .emit();
+    Ok(true)
+}
+
+/// The body of [`Supply::open_investigations`](crate::Supply::open_investigations).
+pub(crate) fn open_investigations(after: Option<u64>, limit: u32) -> Vec<(u64, Investigation)> {
+    let mut open = Vec::new();
+    let mut cursor = after;
+    let limit = limit.min(100) as usize;
+    loop {
+        let (page, more) = CASES.page(cursor.as_ref(), 100);
+        for (case, investigation) in page.iter().cloned() {
+            let closed = matches!(investigation.classification, Classification::Cleared)
+                || investigation.notified_ms.is_some();
+            if !closed && open.len() < limit {
+                open.push((case, investigation));
+            }
+        }
+        match page.last() {
+            Some((last, _)) if more && open.len() < limit => cursor = Some(*last),
+            _ => return open,
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Products (GTIN with the NDC it carries), registered by their marketing-authorisation holder.
+
+use registry::Role;
+use salus_sdk::prelude::*;
+
+use crate::SupplyError;
+use crate::checks::*;
+use crate::storage::*;
+
+/// A product (GTIN) and its DSCSA product description.
+#[data]
+pub struct Product {
+    /// GTIN-14 (embeds the NDC).
+    pub gtin: String,
+    /// National Drug Code.
+    pub ndc: String,
+    /// Marketing-authorisation holder.
+    pub owner: Address,
+    /// Proprietary or established name.
+    pub name: String,
+    /// Strength.
+    pub strength: String,
+    /// Dosage form.
+    pub dosage_form: String,
+    /// Container size.
+    pub container_size: String,
+}
+
+/// Whether `gtin` is a GTIN-14 for a US drug that carries `ndc`: a packaging indicator digit,
+/// the `03` NDC prefix, the ten NDC digits (any of the 4-4-2, 5-3-2 and 5-4-1 hyphenations)
+/// and a valid GS1 mod-10 check digit.
+pub(crate) fn gtin_embeds_ndc(gtin: &str, ndc: &str) -> bool {
+    let gtin = gtin.as_bytes();
+    if gtin.len() != 14 || !gtin.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let ndc_digits: Vec<u8> = ndc.bytes().filter(|byte| *byte != b'-').collect();
+    let hyphens = ndc.bytes().filter(|byte| *byte == b'-').count();
+    if hyphens != 2 || ndc_digits.len() != 10 || !ndc_digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    // GS1 check digit: weights 3, 1, 3, … from the rightmost data digit.
+    let sum: u32 = gtin[..13]
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(position, digit)| {
+            let weight = if position % 2 == 0 { 3 } else { 1 };
+            u32::from(digit - b'0') * weight
+        })
+        .sum();
+    let check = (10 - sum % 10) % 10;
+    &gtin[1..3] == b"03" && gtin[3..13] == ndc_digits[..] && u32::from(gtin[13] - b'0') == check
+}
+
+/// The body of [`Supply::register_product`](crate::Supply::register_product).
+pub(crate) fn register_product(
+    gtin: String,
+    ndc: String,
+    name: String,
+    strength: String,
+    dosage_form: String,
+    container_size: String,
+) -> Result<(), SupplyError> {
+    for code in [&gtin, &ndc, &name, &strength, &dosage_form, &container_size] {
+        check_code(code)?;
+    }
+    if !gtin_embeds_ndc(&gtin, &ndc) {
+        return Err(SupplyError::InvalidIdentifier);
+    }
+    let owner = caller();
+    if !active(&owner, Role::Manufacturer)? {
+        return Err(SupplyError::NotAuthorised);
+    }
+    if PRODUCTS.contains(&gtin) {
+        return Err(SupplyError::AlreadyCommissioned);
+    }
+    PRODUCTS.insert(
+        &gtin.clone(),
+        &Product {
+            gtin,
+            ndc,
+            owner,
+            name,
+            strength,
+            dosage_form,
+            container_size,
+        },
+    );
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! Shipments between authorised trading partners with the DSCSA transaction information and
+//! statement, and their receipt by the named buyer (a mismatch raises a discrepancy).
+
+use salus_sdk::prelude::*;
+
+use crate::SupplyError;
+use crate::checks::*;
+use crate::epcis::*;
+use crate::packaging::*;
+use crate::storage::*;
+use crate::units::*;
+
+/// One product and lot of a transfer, described as DSCSA transaction information requires.
+#[data]
+pub struct ProductLine {
+    /// GTIN.
+    pub gtin: String,
+    /// NDC.
+    pub ndc: String,
+    /// Product name.
+    pub name: String,
+    /// Strength.
+    pub strength: String,
+    /// Dosage form.
+    pub dosage_form: String,
+    /// Container size.
+    pub container_size: String,
+    /// Lot.
+    pub lot: String,
+    /// Number of containers.
+    pub units: u32,
+}
+
+/// DSCSA transaction information and statement for one transfer.
+#[data]
+pub struct TransactionInformation {
+    /// Seller.
+    pub seller: Address,
+    /// Buyer.
+    pub buyer: Address,
+    /// Transaction date (ms).
+    pub transaction_ms: u64,
+    /// Shipment date (ms).
+    pub shipment_ms: u64,
+    /// Purchase order and invoice document hashes.
+    pub documents: Vec<(String, Hash)>,
+    /// One line per product and lot.
+    pub lines: Vec<ProductLine>,
+    /// The seller's DSCSA transaction statement was made.
+    pub statement: bool,
+}
+
+/// A shipment between two partners.
+#[data]
+pub struct Shipment {
+    /// What was shipped.
+    pub epcs: Vec<Epc>,
+    /// Transaction information.
+    pub information: TransactionInformation,
+    /// Received by the buyer.
+    pub received: bool,
+}
+
+/// The body of [`Supply::ship`](crate::Supply::ship).
+pub(crate) fn ship(
+    epcs: Vec<Epc>,
+    buyer: Address,
+    documents: Vec<(String, Hash)>,
+    location: String,
+) -> Result<u64, SupplyError> {
+    check_code(&location)?;
+    let seller = caller();
+    if !trading_partner(&buyer)? {
+        return Err(SupplyError::PartnerNotAuthorised);
+    }
+    // Packed goods travel with their outermost container.
+    for epc in &epcs {
+        let (owner, parent) = match epc {
+            Epc::Unit(gtin, serial) => UNITS
+                .get(&(gtin.clone(), serial.clone()))
+                .map(|unit| (unit.owner, unit.parent)),
+            Epc::Case(sscc) => CONTAINERS.get(sscc).map(|case| (case.owner, case.parent)),
+        }
+        .ok_or(SupplyError::Unknown)?;
+        if owner != seller {
+            return Err(SupplyError::NotAuthorised);
+        }
+        if parent.is_some() {
+            return Err(SupplyError::NotMovable);
+        }
+    }
+    let units = expand(&epcs)?;
+    let shipment_id = NEXT_SHIPMENT.get().unwrap_or(0);
+    NEXT_SHIPMENT.set(&(shipment_id + 1));
+    let id = next_event_id();
+    let now = block_timestamp_ms();
+    let mut lines: Vec<ProductLine> = Vec::new();
+    for key in &units {
+        let mut unit = UNITS.get(key).ok_or(SupplyError::Unknown)?;
+        if unit.owner != seller {
+            return Err(SupplyError::NotAuthorised);
+        }
+        if !movable(&unit) {
+            return Err(SupplyError::NotMovable);
+        }
+        unit.disposition = Disposition::InTransit;
+        unit.shipment = Some(shipment_id);
+        touch(key, &mut unit, id);
+        match lines
+            .iter_mut()
+            .find(|line| line.gtin == unit.gtin && line.lot == unit.lot)
+        {
+            Some(line) => line.units += 1,
+            None => {
+                let product = PRODUCTS.get(&unit.gtin).ok_or(SupplyError::Unknown)?;
+                lines.push(ProductLine {
+                    gtin: product.gtin,
+                    ndc: product.ndc,
+                    name: product.name,
+                    strength: product.strength,
+                    dosage_form: product.dosage_form,
+                    container_size: product.container_size,
+                    lot: unit.lot.clone(),
+                    units: 1,
+                });
+            }
+        }
+    }
+    let information = TransactionInformation {
+        seller,
+        buyer,
+        transaction_ms: now,
+        shipment_ms: now,
+        documents: documents.clone(),
+        lines,
+        statement: true,
+    };
+    SHIPMENTS.insert(
+        &shipment_id,
+        &Shipment {
+            epcs: epcs.clone(),
+            information,
+            received: false,
+        },
+    );
+    record_event(
+        id,
+        "TransactionEvent",
+        "ADD",
+        epcs,
+        None,
+        "shipping",
+        "in_transit",
+        location,
+        documents,
+        Some(seller),
+        Some(buyer),
+    );
+    Ok(shipment_id)
+}
+
+/// The body of [`Supply::receive`](crate::Supply::receive).
+pub(crate) fn receive(
+    shipment_id: u64,
+    presented: Vec<Epc>,
+    location: String,
+) -> Result<bool, SupplyError> {
+    check_code(&location)?;
+    let mut shipment = SHIPMENTS.get(&shipment_id).ok_or(SupplyError::Unknown)?;
+    let buyer = caller();
+    if shipment.information.buyer != buyer {
+        return Err(SupplyError::NotAuthorised);
+    }
+    if shipment.received {
+        return Err(SupplyError::AlreadyReceived);
+    }
+    if presented != shipment.epcs {
+        Alert {
+            kind: "discrepancy".into(),
+            reference: shipment_id,
+            detail: "received contents differ from the shipment".into(),
+        }
+        .emit();
+        return Ok(false);
+    }
+    let id = next_event_id();
+    for key in expand(&shipment.epcs)? {
+        let mut unit = UNITS.get(&key).ok_or(SupplyError::Unknown)?;
+        unit.owner = buyer;
+        unit.custodian = buyer;
+        unit.location = location.clone();
+        unit.shipment = None;
+        unit.disposition = if unit.parent.is_some() {
+            Disposition::Active
+        } else {
+            Disposition::SellableAccessible
+        };
+        touch(&key, &mut unit, id);
+    }
+    for epc in &shipment.epcs {
+        let Epc::Case(sscc) = epc else { continue };
+        for nested in case_tree(sscc)? {
+            let mut container = CONTAINERS.get(&nested).ok_or(SupplyError::Unknown)?;
+            container.owner = buyer;
+            container.custodian = buyer;
+            container.location = location.clone();
+            CONTAINERS.insert(&nested, &container);
+        }
+    }
+    shipment.received = true;
+    let seller = shipment.information.seller;
+    let epcs = shipment.epcs.clone();
+    SHIPMENTS.insert(&shipment_id, &shipment);
+    record_event(
+        id,
+        "TransactionEvent",
+        "ADD",
+        epcs,
+        None,
+        "receiving",
+        "in_progress",
+        location,
+        Vec::new(),
+        Some(seller),
+        Some(buyer),
+    );
+    Ok(true)
+}

@@ -1,0 +1,314 @@
+//! Serialised units (SGTIN with lot and expiry): commissioning, their owner's transitions in
+//! place (hold, release, decommission, destroy) and where every unit of a lot is.
+
+use salus_sdk::prelude::*;
+
+use crate::SupplyError;
+use crate::checks::*;
+use crate::epcis::*;
+use crate::packaging::*;
+use crate::storage::*;
+
+/// CBV 2.0 dispositions a unit can have.
+#[data]
+pub enum Disposition {
+    /// Commissioned.
+    Active,
+    /// Shipped, not yet received.
+    InTransit,
+    /// Available for sale or dispensing.
+    SellableAccessible,
+    /// Dispensed to a patient (terminal).
+    Dispensed,
+    /// Held back (quarantine); the flags say why.
+    NonSellableOther,
+    /// Decommissioned.
+    Inactive,
+    /// Destroyed (terminal).
+    Destroyed,
+}
+
+/// A serialised unit (SGTIN).
+#[data]
+pub struct Unit {
+    /// GTIN.
+    pub gtin: String,
+    /// Serial.
+    pub serial: String,
+    /// Lot.
+    pub lot: String,
+    /// Expiry (ms).
+    pub expiry_ms: u64,
+    /// Owner.
+    pub owner: Address,
+    /// Who holds it.
+    pub custodian: Address,
+    /// Where (GLN of the business location).
+    pub location: String,
+    /// Case it is packed in.
+    pub parent: Option<String>,
+    /// CBV disposition.
+    pub disposition: Disposition,
+    /// Suspected counterfeit, diverted or cloned.
+    pub suspect: bool,
+    /// Held back.
+    pub quarantined: bool,
+    /// Determined illegitimate.
+    pub illegitimate: bool,
+    /// Its lot is recalled.
+    pub recalled: bool,
+    /// Shipment it is travelling in.
+    pub shipment: Option<u64>,
+    /// Last EPCIS event id.
+    pub last_event: u64,
+}
+
+/// An owner's transition of units in place: every unit named (cases expanded and
+/// dissolved) must belong to the caller, not be travelling, and pass `allowed`; each gets
+/// `apply` and one shared ObjectEvent with the CBV (bizStep, disposition).
+pub(crate) fn transition(
+    epcs: &[Epc],
+    location: String,
+    (biz_step, disposition): (&str, &str),
+    allowed: fn(&Unit) -> bool,
+    apply: fn(&mut Unit),
+) -> Result<u32, SupplyError> {
+    check_code(&location)?;
+    let owner = caller();
+    let keys = expand(epcs)?;
+    let id = next_event_id();
+    for key in &keys {
+        let mut unit = UNITS.get(key).ok_or(SupplyError::Unknown)?;
+        if unit.owner != owner {
+            return Err(SupplyError::NotAuthorised);
+        }
+        if unit.shipment.is_some() || !allowed(&unit) {
+            return Err(SupplyError::WrongState);
+        }
+        apply(&mut unit);
+        unit.location = location.clone();
+        touch(key, &mut unit, id);
+    }
+    // Decommissioning or destroying a case ends it: its units stand alone.
+    let dissolves_cases = matches!(disposition, "inactive" | "destroyed");
+    for epc in epcs {
+        let Epc::Case(sscc) = epc else { continue };
+        if !dissolves_cases {
+            continue;
+        }
+        let tree = case_tree(sscc)?;
+        for nested in &tree {
+            CONTAINERS.remove(nested);
+        }
+        for key in &keys {
+            let Some(mut unit) = UNITS.get(key) else {
+                continue;
+            };
+            if unit
+                .parent
+                .as_ref()
+                .is_some_and(|parent| tree.contains(parent))
+            {
+                unit.parent = None;
+                UNITS.insert(key, &unit);
+            }
+        }
+    }
+    record_event(
+        id,
+        "ObjectEvent",
+        "OBSERVE",
+        epcs.to_vec(),
+        None,
+        biz_step,
+        disposition,
+        location,
+        Vec::new(),
+        None,
+        None,
+    );
+    Ok(keys.len() as u32)
+}
+
+/// The units behind a list of EPCs (cases expanded to their contents).
+pub(crate) fn expand(epcs: &[Epc]) -> Result<Vec<(String, String)>, SupplyError> {
+    let mut units = Vec::new();
+    for epc in epcs {
+        match epc {
+            Epc::Unit(gtin, serial) => units.push((gtin.clone(), serial.clone())),
+            Epc::Case(sscc) => {
+                for nested in case_tree(sscc)? {
+                    let container = CONTAINERS.get(&nested).ok_or(SupplyError::Unknown)?;
+                    units.extend(container.children);
+                }
+            }
+        }
+        if units.len() > MAX_UNITS_PER_EVENT {
+            return Err(SupplyError::TooLarge);
+        }
+    }
+    Ok(units)
+}
+
+/// The body of [`Supply::commission`](crate::Supply::commission).
+pub(crate) fn commission(
+    gtin: String,
+    lot: String,
+    expiry_ms: u64,
+    serials: Vec<String>,
+    location: String,
+) -> Result<u64, SupplyError> {
+    check_code(&location)?;
+    if lot.len() > MAX_LOT_BYTES || serials.len() > MAX_UNITS_PER_EVENT {
+        return Err(SupplyError::TooLarge);
+    }
+    let product = PRODUCTS.get(&gtin).ok_or(SupplyError::Unknown)?;
+    let owner = caller();
+    if product.owner != owner {
+        return Err(SupplyError::NotAuthorised);
+    }
+    let id = next_event_id();
+    let mut epcs = Vec::with_capacity(serials.len());
+    for serial in serials {
+        if serial.is_empty()
+            || serial.len() > MAX_SERIAL_BYTES
+            || !serial.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(SupplyError::TooLarge);
+        }
+        let key = (gtin.clone(), serial.clone());
+        if UNITS.contains(&key) {
+            return Err(SupplyError::AlreadyCommissioned);
+        }
+        let unit = Unit {
+            gtin: gtin.clone(),
+            serial: serial.clone(),
+            lot: lot.clone(),
+            expiry_ms,
+            owner,
+            custodian: owner,
+            location: location.clone(),
+            parent: None,
+            disposition: Disposition::Active,
+            suspect: false,
+            quarantined: false,
+            illegitimate: false,
+            recalled: false,
+            shipment: None,
+            last_event: id,
+        };
+        UNITS.insert(&key, &unit);
+        LOTS.insert(&(gtin.clone(), lot.clone(), serial.clone()), &());
+        HISTORY.insert(&(gtin.clone(), serial.clone(), id.to_be_bytes()), &());
+        epcs.push(Epc::Unit(gtin.clone(), serial));
+    }
+    record_event(
+        id,
+        "ObjectEvent",
+        "ADD",
+        epcs,
+        None,
+        "commissioning",
+        "active",
+        location,
+        Vec::new(),
+        None,
+        None,
+    );
+    Ok(id)
+}
+
+/// The body of [`Supply::hold`](crate::Supply::hold).
+pub(crate) fn hold(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyError> {
+    transition(
+        &epcs,
+        location,
+        ("holding", "non_sellable_other"),
+        |unit| {
+            matches!(
+                unit.disposition,
+                Disposition::Active
+                    | Disposition::SellableAccessible
+                    | Disposition::NonSellableOther
+            )
+        },
+        |unit| {
+            unit.quarantined = true;
+            unit.disposition = Disposition::NonSellableOther;
+        },
+    )
+}
+
+/// The body of [`Supply::release`](crate::Supply::release).
+pub(crate) fn release(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyError> {
+    transition(
+        &epcs,
+        location,
+        ("holding", "sellable_accessible"),
+        |unit| {
+            unit.quarantined
+                && !unit.suspect
+                && !unit.illegitimate
+                && !unit.recalled
+                && unit.expiry_ms > block_timestamp_ms()
+                && matches!(unit.disposition, Disposition::NonSellableOther)
+        },
+        |unit| {
+            unit.quarantined = false;
+            unit.disposition = Disposition::SellableAccessible;
+        },
+    )
+}
+
+/// The body of [`Supply::decommission`](crate::Supply::decommission).
+pub(crate) fn decommission(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyError> {
+    transition(
+        &epcs,
+        location,
+        ("decommissioning", "inactive"),
+        |unit| {
+            matches!(
+                unit.disposition,
+                Disposition::Active
+                    | Disposition::SellableAccessible
+                    | Disposition::NonSellableOther
+            )
+        },
+        |unit| unit.disposition = Disposition::Inactive,
+    )
+}
+
+/// The body of [`Supply::destroy`](crate::Supply::destroy).
+pub(crate) fn destroy(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyError> {
+    transition(
+        &epcs,
+        location,
+        ("destroying", "destroyed"),
+        |unit| {
+            !matches!(
+                unit.disposition,
+                Disposition::Dispensed | Disposition::Destroyed | Disposition::InTransit
+            )
+        },
+        |unit| unit.disposition = Disposition::Destroyed,
+    )
+}
+
+/// The body of [`Supply::lot_units`](crate::Supply::lot_units).
+pub(crate) fn lot_units(
+    gtin: String,
+    lot: String,
+    after: Option<String>,
+    limit: u32,
+) -> Vec<(String, Address, String, Disposition)> {
+    let cursor = after.map(|serial| (gtin.clone(), lot.clone(), serial));
+    let (entries, _) = LOTS.page_under(&(gtin, lot), cursor.as_ref(), limit.min(100) as usize);
+    entries
+        .into_iter()
+        .filter_map(|((g, _, serial), ())| {
+            UNITS
+                .get(&(g, serial.clone()))
+                .map(|unit| (serial, unit.owner, unit.location, unit.disposition))
+        })
+        .collect()
+}

@@ -1,0 +1,208 @@
+//! `salus dev`: a single-node development chain with funded dev accounts and the healthcare
+//! contracts deployed at genesis, mining on a timer or on demand, optionally joining local peers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
+
+use super::node_process::{node_runtime, print_stopped, shutdown_signals, wait_for_listen_addrs};
+use crate::GenesisConfig;
+use crate::config::{P2pSection, RpcSection};
+use crate::network::NetworkConfig;
+use crate::service;
+
+/// `salus dev`'s flags.
+pub struct DevOptions {
+    /// Data directory (default ~/.salus/dev).
+    pub data_dir: Option<PathBuf>,
+    /// Milliseconds between blocks (0: blocks on `dev_mine`).
+    pub block_time_ms: u64,
+    /// Threads searching nonces.
+    pub threads: usize,
+    /// Stop after mining this many blocks.
+    pub blocks: Option<u64>,
+    /// JSON-RPC address.
+    pub rpc_addr: SocketAddr,
+    /// Prometheus metrics address.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Multiaddrs to listen on for peers.
+    pub p2p_listen: Vec<String>,
+    /// Peers to dial at start.
+    pub bootnodes: Vec<String>,
+    /// Host names the RPC server answers to besides local names and IP addresses.
+    pub rpc_allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call the RPC server.
+    pub rpc_cors: Vec<String>,
+}
+
+/// Runs the dev chain until interrupted, or until it has mined `options.blocks`.
+///
+/// # Errors
+/// Bad flags (hosts, origins, multiaddrs), or a node that cannot start or stops on a failure.
+pub fn run(options: DevOptions) -> anyhow::Result<()> {
+    let DevOptions {
+        data_dir,
+        block_time_ms,
+        threads,
+        blocks,
+        rpc_addr,
+        metrics_addr,
+        p2p_listen,
+        bootnodes,
+        rpc_allowed_hosts,
+        rpc_cors,
+    } = options;
+    let rpc_access = RpcSection::default().access(&rpc_allowed_hosts, &rpc_cors)?;
+    let network = if p2p_listen.is_empty() && bootnodes.is_empty() {
+        None
+    } else {
+        let listen = if p2p_listen.is_empty() {
+            vec!["/ip4/127.0.0.1/tcp/0".to_string()]
+        } else {
+            p2p_listen
+        };
+        P2pSection::default().network_config(&listen, &bootnodes)?
+    };
+    let data_dir = match data_dir {
+        Some(dir) => dir,
+        None => default_dev_dir()?,
+    };
+    node_runtime()?.block_on(run_dev(
+        data_dir,
+        block_time_ms,
+        threads,
+        blocks,
+        DevEndpoints {
+            rpc_addr,
+            rpc_access,
+            metrics_addr,
+        },
+        network,
+    ))
+}
+
+fn default_dev_dir() -> anyhow::Result<PathBuf> {
+    let home = std::env::var_os("HOME").context("HOME is not set; pass --data-dir")?;
+    Ok(PathBuf::from(home).join(".salus").join("dev"))
+}
+
+/// Where a dev node serves: JSON-RPC (and who may call it) and metrics.
+struct DevEndpoints {
+    rpc_addr: SocketAddr,
+    rpc_access: service::RpcAccess,
+    metrics_addr: Option<SocketAddr>,
+}
+
+async fn run_dev(
+    data_dir: PathBuf,
+    block_time_ms: u64,
+    threads: usize,
+    blocks: Option<u64>,
+    endpoints: DevEndpoints,
+    network: Option<NetworkConfig>,
+) -> anyhow::Result<()> {
+    let DevEndpoints {
+        rpc_addr,
+        rpc_access,
+        metrics_addr,
+    } = endpoints;
+    let miner = derive_key(DEV_MNEMONIC, 0)?.address();
+    let config = service::NodeConfig {
+        data_dir: data_dir.clone(),
+        rpc_addr,
+        rpc_access,
+        genesis: GenesisConfig::dev(),
+        dev: true,
+        mining: match (blocks, block_time_ms) {
+            (Some(_), _) | (None, 0) => service::Mining::OnDemand,
+            (None, ms) => service::Mining::Every(ms),
+        },
+        miner,
+        mining_threads: threads,
+        metrics_addr,
+        network,
+    };
+    let shutdown = shutdown_signals()?;
+    let node = service::start(config)
+        .await
+        .context("starting the dev node")?;
+    let (chain_id, head_number, head_hash) = {
+        let chain = node.state.chain();
+        (
+            chain.params().chain_id,
+            chain.head().header.number,
+            chain.head().hash,
+        )
+    };
+    // One write, so that the miner's first log lines cannot interleave with the banner.
+    use std::fmt::Write as _;
+    let mut banner = String::new();
+    writeln!(banner, "Salus dev chain (chain id {chain_id})")?;
+    writeln!(banner, "Data directory: {}", data_dir.display())?;
+    writeln!(banner, "RPC: http://{0}  ws://{0}", node.rpc_addr)?;
+    writeln!(
+        banner,
+        "RPC cookie: {} (operator token for net_addPeer, net_banPeer, net_unbanPeer)",
+        node.cookie.path().display()
+    )?;
+    if let Some(addr) = node.metrics_addr {
+        writeln!(banner, "Metrics: http://{addr}/metrics")?;
+    }
+    if let Some(network) = node.state.network() {
+        for addr in wait_for_listen_addrs(network).await {
+            writeln!(banner, "P2P: {addr}")?;
+        }
+    }
+    writeln!(banner, "Mnemonic: {DEV_MNEMONIC}")?;
+    writeln!(
+        banner,
+        "Accounts (public test keys, funded at genesis; never use them on a real network):"
+    )?;
+    for index in 0..crate::genesis::DEV_ACCOUNT_COUNT {
+        let key = derive_key(DEV_MNEMONIC, index).context("deriving dev keys")?;
+        writeln!(
+            banner,
+            "  ({index}) {}  key 0x{}",
+            key.address(),
+            hex::encode(key.to_bytes())
+        )?;
+    }
+    writeln!(banner, "Contracts deployed at genesis:")?;
+    for contract in &GenesisConfig::dev().contracts {
+        writeln!(banner, "  {:<10} {}", contract.name, contract.address)?;
+    }
+    let cadence = if block_time_ms == 0 {
+        "blocks on dev_mine".to_string()
+    } else {
+        format!("blocks every {block_time_ms} ms")
+    };
+    writeln!(
+        banner,
+        "Head: block {head_number} {head_hash}  ({cadence}; Ctrl-C to stop)"
+    )?;
+    {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(banner.as_bytes())?;
+        stdout.flush()?;
+    }
+
+    if let Some(count) = blocks {
+        for _ in 0..count {
+            node.state.mine_block().await?;
+            if block_time_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(block_time_ms)).await;
+            }
+        }
+        let state = node.state.clone();
+        node.run_until(async {}).await?;
+        print_stopped(&state);
+        return Ok(());
+    }
+    let state = node.state.clone();
+    node.run_until(shutdown).await?;
+    print_stopped(&state);
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! What the `salus` command's subcommands do; `main.rs` holds the command line's shape (flags,
+//! help, subcommands) and hands each parsed command to one of these.
+//!
+//! - `dev`, `node` — run a node (`node_process`: what both need of the process);
+//! - `client` — the RPC client commands (`tx`, `call`, `query`, `events`, `abi`), signing with
+//!   the keys of `keys` (`salus key`);
+//! - `import_blocks`, `verify_chain` — work on a data directory without a running node;
+//! - `bench` — the load generator.
+
+pub mod bench;
+pub mod client;
+pub mod dev;
+pub mod import_blocks;
+pub mod keys;
+pub mod node;
+pub mod node_process;
+pub mod verify_chain;

@@ -1,0 +1,77 @@
+//! The node as its peer-to-peer network sees it: [`NetworkState`] for [`NodeState`]. The sync
+//! server's queries are the chain's (`chain/sync_queries.rs`), block import and transaction
+//! admission the node's; this file only delegates and translates.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use salus_primitives::{Block, BlockHeader, Hash, SignedTransaction};
+
+use super::{NodeError, NodeState};
+use crate::chain::ImportOutcome;
+use crate::network::protocol::{ChainStatus, MAX_LOCATOR_HASHES};
+use crate::network::{BlockImportError, NetworkState, SyncChain, TransactionVerdict};
+
+impl SyncChain for NodeState {
+    fn locator(&self) -> Vec<Hash> {
+        self.chain().locator(MAX_LOCATOR_HASHES)
+    }
+
+    fn has_block(&self, hash: &Hash) -> bool {
+        NodeState::has_block(self, hash)
+    }
+
+    fn import_synced(&self, block: Block) -> Result<(), BlockImportError> {
+        NetworkState::import_block(self, block).map(|_| ())
+    }
+}
+
+impl NetworkState for NodeState {
+    fn genesis_hash(&self) -> Hash {
+        NodeState::genesis_hash(self)
+    }
+
+    fn chain_status(&self) -> ChainStatus {
+        let chain = self.chain();
+        let head = chain.head();
+        ChainStatus {
+            genesis: NodeState::genesis_hash(self),
+            head: head.hash,
+            number: head.header.number,
+            total_work: head.total_work.to_be_bytes(),
+        }
+    }
+
+    fn headers_after(&self, locator: &[Hash], max: u32) -> Vec<BlockHeader> {
+        self.chain().headers_after(locator, max)
+    }
+
+    fn bodies(&self, hashes: &[Hash], byte_limit: usize) -> Vec<Vec<SignedTransaction>> {
+        self.chain().bodies(hashes, byte_limit)
+    }
+
+    fn import_block(&self, block: Block) -> Result<ImportOutcome, BlockImportError> {
+        self.import(block).map_err(|error| match error {
+            NodeError::Import(error) => BlockImportError::Refused(error),
+            other => BlockImportError::Node(other.to_string()),
+        })
+    }
+
+    fn admit_gossiped(
+        self: Arc<Self>,
+        transaction: SignedTransaction,
+    ) -> impl Future<Output = TransactionVerdict> + Send {
+        async move {
+            match self.admit_queued(transaction).await {
+                Ok(_) => TransactionVerdict::Admitted,
+                Err(error) if error.is_malicious() => TransactionVerdict::Malicious,
+                // Stale nonces, a full pool, a duplicate: honest races, not relayed.
+                Err(_) => TransactionVerdict::Ignored,
+            }
+        }
+    }
+
+    fn peers_connected(&self, count: usize) {
+        self.metrics().set_peers(count);
+    }
+}

@@ -2,7 +2,6 @@
 //! server's queries are the chain's (`chain/sync_queries.rs`), block import and transaction
 //! admission the node's; this file only delegates and translates.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use salus_primitives::{Block, BlockHeader, Hash, SignedTransaction};
@@ -57,17 +56,12 @@ impl NetworkState for NodeState {
         })
     }
 
-    fn admit_gossiped(
-        self: Arc<Self>,
-        transaction: SignedTransaction,
-    ) -> impl Future<Output = TransactionVerdict> + Send {
-        async move {
-            match self.admit_queued(transaction).await {
-                Ok(_) => TransactionVerdict::Admitted,
-                Err(error) if error.is_malicious() => TransactionVerdict::Malicious,
-                // Stale nonces, a full pool, a duplicate: honest races, not relayed.
-                Err(_) => TransactionVerdict::Ignored,
-            }
+    async fn admit_gossiped(self: Arc<Self>, transaction: SignedTransaction) -> TransactionVerdict {
+        match self.admission.admit_queued(transaction).await {
+            Ok(_) => TransactionVerdict::Admitted,
+            Err(error) if error.is_malicious() => TransactionVerdict::Malicious,
+            // Stale nonces, a full pool, a duplicate: honest races, not relayed.
+            Err(_) => TransactionVerdict::Ignored,
         }
     }
 

@@ -513,7 +513,7 @@ fn abi_codec_seeds() -> Seeds {
         ("supply", salus_contracts::SUPPLY),
     ];
     for (contract, code) in contracts {
-        let section = salus_client::abi::custom_section(code, "salus_abi")
+        let section = salus_client::abi::custom_section(code, salus_abi::ABI_SECTION)
             .ok()
             .flatten()
             .expect("every contract carries its ABI");

@@ -161,7 +161,7 @@ fn contract_abi(data: &[u8]) {
     let bytes = parts.next().unwrap_or_default();
 
     let _ = ContractAbi::from_wasm(bytes);
-    let _ = salus_client::abi::custom_section(bytes, "salus_abi");
+    let _ = salus_client::abi::custom_section(bytes, salus_abi::ABI_SECTION);
     let Ok(abi) = std::str::from_utf8(abi_text).map(ContractAbi::from_json) else {
         return;
     };

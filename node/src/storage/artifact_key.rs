@@ -6,7 +6,7 @@
 //! otherwise swap in native code of their own. The VM checks a MAC under this key before
 //! deserialising an artifact and recompiles from the on-chain Wasm when it does not verify.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use salus_runtime::ArtifactKey;
@@ -42,9 +42,12 @@ pub fn load_or_create(data_dir: &Path) -> Result<ArtifactKey, StorageError> {
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             let mut key = [0u8; KEY_BYTES];
-            std::fs::File::open("/dev/urandom")
-                .and_then(|mut random| random.read_exact(&mut key))
-                .map_err(|error| failed("cannot read random bytes for", error))?;
+            salus_client::fill_random(&mut key).map_err(|error| {
+                StorageError::Corrupt(format!(
+                    "cannot draw random bytes for {}: {error}",
+                    path.display()
+                ))
+            })?;
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]

@@ -101,7 +101,7 @@ fn the_abi_each_crate_assembles_is_the_one_embedded_in_its_module() {
     for (name, module, abi_json) in CONTRACTS {
         let abi_sections: Vec<&[u8]> = sections(module)
             .into_iter()
-            .filter(|(id, section, _)| *id == 0 && section == "salus_abi")
+            .filter(|(id, section, _)| *id == 0 && section == salus_abi::ABI_SECTION)
             .map(|(_, _, contents)| contents)
             .collect();
         assert_eq!(

@@ -169,7 +169,7 @@ enum Command {
         #[arg(long, default_value = "[]")]
         args: String,
         #[command(flatten)]
-        rpc: RpcEndpoint,
+        endpoint: RpcEndpoint,
     },
     /// Read chain data: `account ADDRESS`, `block NUMBER|HASH`, `receipt HASH`,
     /// `storage CONTRACT KEYHEX`.
@@ -183,7 +183,7 @@ enum Command {
         /// For storage: the key, hex.
         key: Option<String>,
         #[command(flatten)]
-        rpc: RpcEndpoint,
+        endpoint: RpcEndpoint,
     },
     /// List a contract's events as a table, decoded through its on-chain ABI.
     ///
@@ -205,7 +205,7 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: u32,
         #[command(flatten)]
-        rpc: RpcEndpoint,
+        endpoint: RpcEndpoint,
     },
     /// Print a contract's ABI, from a deployed address or a .wasm file.
     ///
@@ -214,7 +214,7 @@ enum Command {
         /// Contract address or .wasm file.
         target: String,
         #[command(flatten)]
-        rpc: RpcEndpoint,
+        endpoint: RpcEndpoint,
     },
     /// Import blocks from a file (SCALE-encoded `Vec<Block>`), printing one line per block.
     ///
@@ -357,7 +357,7 @@ enum TxCommand {
     /// Transfer native balance.
     Transfer {
         #[command(flatten)]
-        signer: SigningKey,
+        signing: SigningKey,
         /// Recipient address.
         #[arg(long)]
         to: String,
@@ -367,12 +367,12 @@ enum TxCommand {
         #[command(flatten)]
         wait: Inclusion,
         #[command(flatten)]
-        rpc: RpcEndpoint,
+        endpoint: RpcEndpoint,
     },
     /// Deploy a contract module, with constructor arguments as JSON.
     Deploy {
         #[command(flatten)]
-        signer: SigningKey,
+        signing: SigningKey,
         /// The .wasm file.
         file: PathBuf,
         /// Constructor arguments, JSON.
@@ -382,16 +382,16 @@ enum TxCommand {
         #[arg(long)]
         salt: Option<salus_primitives::Hash>,
         #[command(flatten)]
-        fuel: FuelLimit,
+        fuel_limit: FuelLimit,
         #[command(flatten)]
         wait: Inclusion,
         #[command(flatten)]
-        rpc: RpcEndpoint,
+        endpoint: RpcEndpoint,
     },
     /// Call a contract message, arguments as JSON.
     Call {
         #[command(flatten)]
-        signer: SigningKey,
+        signing: SigningKey,
         /// The contract.
         #[arg(long)]
         contract: String,
@@ -402,11 +402,11 @@ enum TxCommand {
         #[arg(long, default_value = "[]")]
         args: String,
         #[command(flatten)]
-        fuel: FuelLimit,
+        fuel_limit: FuelLimit,
         #[command(flatten)]
         wait: Inclusion,
         #[command(flatten)]
-        rpc: RpcEndpoint,
+        endpoint: RpcEndpoint,
     },
 }
 
@@ -414,24 +414,24 @@ enum TxCommand {
 #[derive(clap::Args)]
 struct RpcEndpoint {
     /// Node RPC URL.
-    #[arg(long = "rpc", env = "SALUS_RPC", default_value = client::DEFAULT_RPC)]
-    url: String,
+    #[arg(long, env = "SALUS_RPC", default_value = client::DEFAULT_RPC)]
+    rpc: String,
 }
 
 /// `--from`: the key that signs a transaction.
 #[derive(clap::Args)]
 struct SigningKey {
     /// Signing key: a key name or dev:N.
-    #[arg(long = "from")]
-    key: String,
+    #[arg(long)]
+    from: String,
 }
 
 /// `--fuel`: the fuel limit of a transaction.
 #[derive(clap::Args)]
 struct FuelLimit {
     /// Fuel limit.
-    #[arg(long = "fuel", default_value_t = client::DEFAULT_FUEL)]
-    limit: u64,
+    #[arg(long, default_value_t = client::DEFAULT_FUEL)]
+    fuel: u64,
 }
 
 /// `--no-wait`: whether a transaction command waits for inclusion.
@@ -581,48 +581,50 @@ fn main() -> anyhow::Result<()> {
         Command::Tx(command) => client::client_runtime()?.block_on(async {
             match command {
                 TxCommand::Transfer {
-                    signer,
+                    signing,
                     to,
                     amount,
                     wait,
-                    rpc,
-                } => client::transfer(&rpc.url, &signer.key, &to, amount, !wait.no_wait).await,
+                    endpoint,
+                } => {
+                    client::transfer(&endpoint.rpc, &signing.from, &to, amount, !wait.no_wait).await
+                }
                 TxCommand::Deploy {
-                    signer,
+                    signing,
                     file,
                     args,
                     salt,
-                    fuel,
+                    fuel_limit,
                     wait,
-                    rpc,
+                    endpoint,
                 } => {
                     client::deploy(
-                        &rpc.url,
-                        &signer.key,
+                        &endpoint.rpc,
+                        &signing.from,
                         &file,
                         &args,
                         salt,
-                        fuel.limit,
+                        fuel_limit.fuel,
                         !wait.no_wait,
                     )
                     .await
                 }
                 TxCommand::Call {
-                    signer,
+                    signing,
                     contract,
                     message,
                     args,
-                    fuel,
+                    fuel_limit,
                     wait,
-                    rpc,
+                    endpoint,
                 } => {
                     client::call(
-                        &rpc.url,
-                        &signer.key,
+                        &endpoint.rpc,
+                        &signing.from,
                         &contract,
                         &message,
                         &args,
-                        fuel.limit,
+                        fuel_limit.fuel,
                         !wait.no_wait,
                     )
                     .await
@@ -634,16 +636,21 @@ fn main() -> anyhow::Result<()> {
             contract,
             message,
             args,
-            rpc,
-        } => client::client_runtime()?
-            .block_on(client::dry_run(&rpc.url, &from, &contract, &message, &args)),
+            endpoint,
+        } => client::client_runtime()?.block_on(client::dry_run(
+            &endpoint.rpc,
+            &from,
+            &contract,
+            &message,
+            &args,
+        )),
         Command::Query {
             what,
             target,
             key,
-            rpc,
+            endpoint,
         } => client::client_runtime()?.block_on(client::query(
-            &rpc.url,
+            &endpoint.rpc,
             &what,
             &target,
             key.as_deref(),
@@ -654,11 +661,17 @@ fn main() -> anyhow::Result<()> {
             from,
             to,
             limit,
-            rpc,
-        } => client::client_runtime()?
-            .block_on(client::events(&rpc.url, &contract, &topic, from, to, limit)),
-        Command::Abi { target, rpc } => {
-            client::client_runtime()?.block_on(client::print_abi(&rpc.url, &target))
+            endpoint,
+        } => client::client_runtime()?.block_on(client::events(
+            &endpoint.rpc,
+            &contract,
+            &topic,
+            from,
+            to,
+            limit,
+        )),
+        Command::Abi { target, endpoint } => {
+            client::client_runtime()?.block_on(client::print_abi(&endpoint.rpc, &target))
         }
         Command::ImportBlocks {
             data_dir,

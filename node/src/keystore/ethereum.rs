@@ -294,86 +294,20 @@ mod tests {
     const VECTOR_ADDRESS: &str = "0x008AeEda4D805471dF9b2A5B0f38A0C3bCBA786b";
 
     /// The Web3 Secret Storage Definition's PBKDF2-SHA-256 test vector.
-    const PBKDF2_VECTOR: &str = r#"{
-      "crypto": {
-        "cipher": "aes-128-ctr",
-        "cipherparams": { "iv": "6087dab2f9fdbbfaddc31a909735c1e6" },
-        "ciphertext": "5318b4d5bcd28de64ee5559e671353e16f075ecae9f99c7a79a38af5f869aa46",
-        "kdf": "pbkdf2",
-        "kdfparams": {
-          "c": 262144,
-          "dklen": 32,
-          "prf": "hmac-sha256",
-          "salt": "ae3cd4e7013836a3df6bd7241b12db061dbe2c6785853cce422d148a624ce0bd"
-        },
-        "mac": "517ead924a9d0dc3124507e3393d175ce3ff7c1e96529c6c555ce9e51205e9b2"
-      },
-      "id": "3198bc9c-6672-5ab3-d995-4942343ae5b6",
-      "version": 3
-    }"#;
+    const PBKDF2_VECTOR: &str = include_str!("../../tests/data/keystore/web3_pbkdf2.json");
 
     /// The Web3 Secret Storage Definition's scrypt test vector, as the Ethereum wiki gave it and
     /// geth tests it (r = 1, p = 8, the parameters web3.py writes).
-    const SCRYPT_VECTOR: &str = r#"{
-      "crypto": {
-        "cipher": "aes-128-ctr",
-        "cipherparams": { "iv": "83dbcc02d8ccb40e466191a123791e0e" },
-        "ciphertext": "d172bf743a674da9cdad04534d56926ef8358534d458fffccd4e6ad2fbde479c",
-        "kdf": "scrypt",
-        "kdfparams": {
-          "dklen": 32,
-          "n": 262144,
-          "r": 1,
-          "p": 8,
-          "salt": "ab0c7876052600dd703518d6fc3fe8984592145b591fc8fb5c6d43190334ba19"
-        },
-        "mac": "2103ac29920d71da29f15d75b4a16dbe95cfd7ff8faea1056c33131d846e3097"
-      },
-      "id": "3198bc9c-6672-5ab3-d995-4942343ae5b6",
-      "version": 3
-    }"#;
+    const SCRYPT_VECTOR: &str = include_str!("../../tests/data/keystore/web3_scrypt.json");
 
     /// The scrypt vector that replaced it on ethereum.org in 2023 (r = 8, p = 1). Its derived key
     /// was computed with the salt's hex text as the salt, not the bytes it encodes, so a
     /// conforming reader (geth, this module) finds its MAC wrong.
-    const ETHEREUM_ORG_2023_SCRYPT_VECTOR: &str = r#"{
-      "crypto": {
-        "cipher": "aes-128-ctr",
-        "cipherparams": { "iv": "740770fce12ce862af21264dab25f1da" },
-        "ciphertext": "dd8a1132cf57db67c038c6763afe2cbe6ea1949a86abc5843f8ca656ebbb1ea2",
-        "kdf": "scrypt",
-        "kdfparams": {
-          "dklen": 32,
-          "n": 262144,
-          "p": 1,
-          "r": 8,
-          "salt": "25710c2ccd7c610b24d068af83b959b7a0e5f40641f0c82daeb1345766191034"
-        },
-        "mac": "337aeb86505d2d0bb620effe57f18381377d67d76dac1090626aa5cd20886a7c"
-      },
-      "id": "3198bc9c-6672-5ab3-d995-4942343ae5b6",
-      "version": 3
-    }"#;
+    const ETHEREUM_ORG_2023_SCRYPT_VECTOR: &str =
+        include_str!("../../tests/data/keystore/ethereum_org_2023_scrypt.json");
 
     /// geth's vector of a key whose leading zero byte was dropped (31 bytes), password "foo".
-    const SHORT_KEY_VECTOR: &str = r#"{
-      "crypto": {
-        "cipher": "aes-128-ctr",
-        "cipherparams": { "iv": "e0c41130a323adc1446fc82f724bca2f" },
-        "ciphertext": "9517cd5bdbe69076f9bf5057248c6c050141e970efa36ce53692d5d59a3984",
-        "kdf": "scrypt",
-        "kdfparams": {
-          "dklen": 32,
-          "n": 2,
-          "r": 8,
-          "p": 1,
-          "salt": "711f816911c92d649fb4c84b047915679933555030b3552c1212609b38208c63"
-        },
-        "mac": "d5e116151c6aa71470e67a7d42c9620c75c4d23229847dcc127794f0732b0db5"
-      },
-      "id": "fecfc4ce-e956-48fd-953b-30f8b52ed66c",
-      "version": 3
-    }"#;
+    const SHORT_KEY_VECTOR: &str = include_str!("../../tests/data/keystore/geth_short_key.json");
 
     fn randomness(byte: u8) -> ExportRandomness {
         ExportRandomness {

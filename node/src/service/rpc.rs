@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use jsonrpsee::core::{RpcResult, SubscriptionResult, async_trait};
 use jsonrpsee::types::ErrorObjectOwned;
-use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage};
+use jsonrpsee::{PendingSubscriptionSink, SubscriptionMessage, SubscriptionSink};
 use parity_scale_codec::Decode;
 use salus_client::rpc::{
     AccountView, BlockId, BlockView, CallRequest, CallResultView, EventFilter, EventPage,
@@ -18,6 +18,7 @@ use salus_client::rpc::{
 use salus_primitives::{Address, BlockHeader, Hash, SignedTransaction, StateKey};
 use salus_runtime::wasm::TransactionEnv;
 use salus_runtime::{BlockContext, State};
+use tokio::sync::broadcast;
 
 use super::rpc_limits::{
     DRY_RUN_DEFAULT_FUEL, DRY_RUN_QUEUE_WAIT, DRY_RUN_TIMEOUT, MAX_BAN_SECONDS,
@@ -51,6 +52,35 @@ fn invalid(message: impl Into<String>) -> ErrorObjectOwned {
 
 fn internal(error: impl std::fmt::Display) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(codes::INTERNAL, error.to_string(), None::<()>)
+}
+
+/// Sends the subscriber each item of `source` that `wanted` keeps, until the subscriber goes
+/// away or the source closes; items a slow subscriber lagged behind on are skipped.
+async fn forward<T: Clone + serde::Serialize>(
+    sink: SubscriptionSink,
+    mut source: broadcast::Receiver<T>,
+    wanted: impl Fn(&T) -> bool,
+) -> SubscriptionResult {
+    loop {
+        // An unsubscribed or disconnected client ends the task (and frees its place among the
+        // connection's subscriptions) at once, not at the next item.
+        let received = tokio::select! {
+            () = sink.closed() => return Ok(()),
+            received = source.recv() => received,
+        };
+        let item = match received {
+            Ok(item) => item,
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return Ok(()),
+        };
+        if !wanted(&item) {
+            continue;
+        }
+        let message: SubscriptionMessage = serde_json::value::to_raw_value(&item)?.into();
+        if sink.send(message).await.is_err() {
+            return Ok(());
+        }
+    }
 }
 
 fn parse_hash(text: &str, what: &str) -> RpcResult<Hash> {
@@ -208,25 +238,9 @@ impl SalusApiServer for RpcHandler {
         &self,
         pending: PendingSubscriptionSink,
     ) -> SubscriptionResult {
-        let mut heads = self.state.heads.subscribe();
+        let heads = self.state.heads.subscribe();
         let sink = pending.accept().await?;
-        loop {
-            // An unsubscribed or disconnected client ends the task (and frees its place among
-            // the connection's subscriptions) at once, not at the next head.
-            let received = tokio::select! {
-                () = sink.closed() => return Ok(()),
-                received = heads.recv() => received,
-            };
-            let head = match received {
-                Ok(head) => head,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
-            };
-            let message: SubscriptionMessage = serde_json::value::to_raw_value(&head)?.into();
-            if sink.send(message).await.is_err() {
-                return Ok(());
-            }
-        }
+        forward(sink, heads, |_| true).await
     }
 
     async fn tx_submit(&self, raw: String) -> RpcResult<String> {
@@ -586,27 +600,9 @@ impl SalusApiServer for RpcHandler {
                 return Ok(());
             }
         };
-        let mut events = self.state.events.subscribe();
+        let events = self.state.events.subscribe();
         let sink = pending.accept().await?;
-        loop {
-            // As for heads: a closed subscription ends now, not at the next matching event.
-            let received = tokio::select! {
-                () = sink.closed() => return Ok(()),
-                received = events.recv() => received,
-            };
-            let record = match received {
-                Ok(record) => record,
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return Ok(()),
-            };
-            if !matcher.matches_view(&record) {
-                continue;
-            }
-            let message: SubscriptionMessage = serde_json::value::to_raw_value(&record)?.into();
-            if sink.send(message).await.is_err() {
-                return Ok(());
-            }
-        }
+        forward(sink, events, |record| matcher.matches_view(record)).await
     }
 
     async fn contract_abi(&self, address: String) -> RpcResult<Option<serde_json::Value>> {

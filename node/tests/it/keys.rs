@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use salus_primitives::keys::DEV_MNEMONIC;
 use tempfile::TempDir;
 
 /// The private key and address of the Web3 Secret Storage test vectors (password
@@ -15,46 +16,12 @@ const VECTOR_SECRET: &str = "7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f
 const VECTOR_ADDRESS: &str = "0x008AeEda4D805471dF9b2A5B0f38A0C3bCBA786b";
 
 /// The Web3 Secret Storage Definition's PBKDF2-SHA-256 test vector.
-const PBKDF2_VECTOR: &str = r#"{
-  "crypto": {
-    "cipher": "aes-128-ctr",
-    "cipherparams": { "iv": "6087dab2f9fdbbfaddc31a909735c1e6" },
-    "ciphertext": "5318b4d5bcd28de64ee5559e671353e16f075ecae9f99c7a79a38af5f869aa46",
-    "kdf": "pbkdf2",
-    "kdfparams": {
-      "c": 262144,
-      "dklen": 32,
-      "prf": "hmac-sha256",
-      "salt": "ae3cd4e7013836a3df6bd7241b12db061dbe2c6785853cce422d148a624ce0bd"
-    },
-    "mac": "517ead924a9d0dc3124507e3393d175ce3ff7c1e96529c6c555ce9e51205e9b2"
-  },
-  "id": "3198bc9c-6672-5ab3-d995-4942343ae5b6",
-  "version": 3
-}"#;
+const PBKDF2_VECTOR: &str = include_str!("../data/keystore/web3_pbkdf2.json");
 
 /// The Web3 Secret Storage Definition's scrypt test vector (as the Ethereum wiki gave it and geth
 /// tests it).
-const SCRYPT_VECTOR: &str = r#"{
-  "crypto": {
-    "cipher": "aes-128-ctr",
-    "cipherparams": { "iv": "83dbcc02d8ccb40e466191a123791e0e" },
-    "ciphertext": "d172bf743a674da9cdad04534d56926ef8358534d458fffccd4e6ad2fbde479c",
-    "kdf": "scrypt",
-    "kdfparams": {
-      "dklen": 32,
-      "n": 262144,
-      "r": 1,
-      "p": 8,
-      "salt": "ab0c7876052600dd703518d6fc3fe8984592145b591fc8fb5c6d43190334ba19"
-    },
-    "mac": "2103ac29920d71da29f15d75b4a16dbe95cfd7ff8faea1056c33131d846e3097"
-  },
-  "id": "3198bc9c-6672-5ab3-d995-4942343ae5b6",
-  "version": 3
-}"#;
+const SCRYPT_VECTOR: &str = include_str!("../data/keystore/web3_scrypt.json");
 
-const DEV_MNEMONIC: &str = "test test test test test test test test test test test junk";
 /// Dev account 0 of the public mnemonic (funded on dev chains; never a real key).
 const DEV_ZERO_SECRET: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const DEV_ZERO_ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
@@ -110,6 +77,37 @@ impl KeyHome {
             pipe.write_all(input.as_bytes()).unwrap();
         }
         child.wait_with_output().unwrap()
+    }
+
+    /// `salus key import NAME` from an Ethereum keystore file, its password on stdin.
+    fn import_keystore(&self, name: &str, keystore: &str, password: &str) -> Output {
+        self.salus(
+            &[
+                "key",
+                "import",
+                "--name",
+                name,
+                "--keystore",
+                keystore,
+                "--password-stdin",
+            ],
+            Some(&format!("{password}\n")),
+        )
+    }
+
+    /// `salus key export NAME` to an Ethereum keystore file, the password on stdin.
+    fn export_keystore(&self, name: &str, keystore: &str, password: &str) -> Output {
+        self.salus(
+            &[
+                "key",
+                "export",
+                name,
+                "--keystore",
+                keystore,
+                "--password-stdin",
+            ],
+            Some(&format!("{password}\n")),
+        )
     }
 }
 
@@ -204,18 +202,7 @@ fn the_web3_secret_storage_vectors_import_with_their_address() {
     let home = KeyHome::new();
     for (name, vector) in [("pbkdf2", PBKDF2_VECTOR), ("scrypt", SCRYPT_VECTOR)] {
         let file = home.write(&format!("{name}.json"), vector);
-        let imported = succeeded(&home.salus(
-            &[
-                "key",
-                "import",
-                "--name",
-                name,
-                "--keystore",
-                &file,
-                "--password-stdin",
-            ],
-            Some("testpassword\n"),
-        ));
+        let imported = succeeded(&home.import_keystore(name, &file, "testpassword"));
         assert!(imported.contains(VECTOR_ADDRESS), "{imported}");
         // The key file keeps the keystore's password.
         assert_eq!(
@@ -247,18 +234,7 @@ fn the_web3_secret_storage_vectors_import_with_their_address() {
         no_password.contains("not a terminal") && no_password.contains("--password-stdin"),
         "{no_password}"
     );
-    let wrong = failed(&home.salus(
-        &[
-            "key",
-            "import",
-            "--name",
-            "wrong",
-            "--keystore",
-            &file,
-            "--password-stdin",
-        ],
-        Some("not the password\n"),
-    ));
+    let wrong = failed(&home.import_keystore("wrong", &file, "not the password"));
     assert!(wrong.contains("wrong password"), "{wrong}");
     assert!(!home.key_file("wrong").exists());
 }
@@ -282,30 +258,10 @@ fn an_exported_keystore_imports_back_to_the_same_key() {
     let out = home.dir.path().join("original.json");
     let out_arg = out.to_str().unwrap();
     // Exporting an encrypted key needs its password, which then seals the keystore too.
-    let wrong = failed(&home.salus(
-        &[
-            "key",
-            "export",
-            "original",
-            "--keystore",
-            out_arg,
-            "--password-stdin",
-        ],
-        Some("another\n"),
-    ));
+    let wrong = failed(&home.export_keystore("original", out_arg, "another"));
     assert!(wrong.contains("wrong password"), "{wrong}");
     assert!(!out.exists());
-    let exported = succeeded(&home.salus(
-        &[
-            "key",
-            "export",
-            "original",
-            "--keystore",
-            out_arg,
-            "--password-stdin",
-        ],
-        Some("first password\n"),
-    ));
+    let exported = succeeded(&home.export_keystore("original", out_arg, "first password"));
     assert!(exported.contains(DEV_ZERO_ADDRESS), "{exported}");
     #[cfg(unix)]
     assert_eq!(mode(&out), 0o600);
@@ -321,31 +277,10 @@ fn an_exported_keystore_imports_back_to_the_same_key() {
             .contains(DEV_ZERO_SECRET)
     );
     // An existing file is never overwritten.
-    let again = failed(&home.salus(
-        &[
-            "key",
-            "export",
-            "original",
-            "--keystore",
-            out_arg,
-            "--password-stdin",
-        ],
-        Some("first password\n"),
-    ));
+    let again = failed(&home.export_keystore("original", out_arg, "first password"));
     assert!(again.contains("exists"), "{again}");
 
-    let imported = succeeded(&home.salus(
-        &[
-            "key",
-            "import",
-            "--name",
-            "back",
-            "--keystore",
-            out_arg,
-            "--password-stdin",
-        ],
-        Some("first password\n"),
-    ));
+    let imported = succeeded(&home.import_keystore("back", out_arg, "first password"));
     assert!(imported.contains(DEV_ZERO_ADDRESS), "{imported}");
     assert_eq!(
         stored_secret(&home.key_file("back"), Some("first password")),
@@ -366,17 +301,7 @@ fn an_exported_keystore_imports_back_to_the_same_key() {
         None,
     ));
     let loose_out = home.dir.path().join("loose.json");
-    succeeded(&home.salus(
-        &[
-            "key",
-            "export",
-            "loose",
-            "--keystore",
-            loose_out.to_str().unwrap(),
-            "--password-stdin",
-        ],
-        Some("new password\n"),
-    ));
+    succeeded(&home.export_keystore("loose", loose_out.to_str().unwrap(), "new password"));
     let text = std::fs::read_to_string(&loose_out).unwrap();
     let key = salus_node::keystore::ethereum::decrypt(&text, b"new password").unwrap();
     assert_eq!(hex::encode(key.to_bytes()), DEV_ZERO_SECRET);
@@ -390,18 +315,7 @@ fn a_tampered_keystore_is_refused_by_its_mac() {
         "5318b4d5bcd28de64ee5559e671353e16f075ecae9f99c7a79a38af5f869aa47",
     );
     let file = home.write("tampered.json", &tampered);
-    let refused = failed(&home.salus(
-        &[
-            "key",
-            "import",
-            "--name",
-            "tampered",
-            "--keystore",
-            &file,
-            "--password-stdin",
-        ],
-        Some("testpassword\n"),
-    ));
+    let refused = failed(&home.import_keystore("tampered", &file, "testpassword"));
     assert!(refused.contains("MAC does not match"), "{refused}");
     assert!(!home.key_file("tampered").exists());
 }
@@ -412,18 +326,7 @@ fn a_keystore_demanding_a_huge_scrypt_cost_is_refused_before_any_work() {
     // n = 2^30 would need 128 GiB (128 · n · r) and hours: the limit refuses it before deriving.
     let costly = SCRYPT_VECTOR.replace("\"n\": 262144", "\"n\": 1073741824");
     let file = home.write("costly.json", &costly);
-    let refused = failed(&home.salus(
-        &[
-            "key",
-            "import",
-            "--name",
-            "costly",
-            "--keystore",
-            &file,
-            "--password-stdin",
-        ],
-        Some("testpassword\n"),
-    ));
+    let refused = failed(&home.import_keystore("costly", &file, "testpassword"));
     assert!(
         refused.contains("too costly") && refused.contains("refused before deriving"),
         "{refused}"

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use jsonrpsee::http_client::HttpClientBuilder;
 use salus_client::rpc::SalusApiClient;
 
+use crate::support::DevProcess;
+
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// Starts `salus` with `args`; returns the child and the RPC address it printed.
@@ -256,35 +258,11 @@ fn metric_value(response: &str, name: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_in_prometheus_format() {
     use std::io::{Read, Write};
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_salus"))
-        .args([
-            "dev",
-            "--rpc-addr",
-            "127.0.0.1:0",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--block-time-ms",
-            "5",
-            "--data-dir",
-        ])
-        .arg(dir.path().join("dev"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("Metrics: http://") {
-                let _ = sender.send(rest.trim_end_matches("/metrics").to_string());
-            }
-        }
-    });
-    let address = receiver
-        .recv_timeout(DEADLINE)
+    let mut node =
+        DevProcess::start_with(&["--metrics-addr", "127.0.0.1:0", "--block-time-ms", "5"]);
+    let address = node
+        .metrics
+        .clone()
         .expect("salus dev printed its metrics address");
     let deadline = Instant::now() + DEADLINE;
     loop {
@@ -313,5 +291,5 @@ async fn metrics_are_served_in_prometheus_format() {
         assert!(Instant::now() < deadline, "no blocks counted");
         tokio::task::yield_now().await;
     }
-    assert!(terminate(&mut child).success());
+    assert!(terminate(&mut node.child).success());
 }

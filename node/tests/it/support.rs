@@ -174,7 +174,8 @@ pub fn flat_state(chain: &Chain) -> Vec<(Vec<u8>, Vec<u8>)> {
 /// A `salus dev` process on a free loopback port with its data in a temporary directory,
 /// killed when dropped.
 pub struct DevProcess {
-    child: std::process::Child,
+    /// The process (for tests that stop it themselves).
+    pub child: std::process::Child,
     /// The RPC address, `host:port`.
     pub address: String,
     /// Its peer-to-peer address (`/ip4/127.0.0.1/tcp/N/p2p/ID`) when it joined a network.

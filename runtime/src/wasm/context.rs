@@ -84,6 +84,20 @@ pub(crate) struct Frame {
     pub call_result: Vec<u8>,
 }
 
+impl Frame {
+    /// The frame of a call of `address` by `caller` with `value` and `input`, before it runs.
+    pub fn new(address: Address, caller: Address, value: Balance, input: Vec<u8>) -> Frame {
+        Frame {
+            address,
+            caller,
+            value,
+            input,
+            return_data: Vec::new(),
+            call_result: Vec::new(),
+        }
+    }
+}
+
 /// The data of one wasmtime store.
 pub struct HostState {
     pub(crate) tx: Option<Box<TxContext>>,

@@ -16,7 +16,7 @@ use salus_abi::{
     PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
 };
 use salus_primitives::crypto::{Signature, recover_signer};
-use salus_primitives::{Account, Address, Balance, Event, Hash, StateKey};
+use salus_primitives::{Address, Balance, Event, Hash, StateKey};
 use wasmtime::{Caller, Linker};
 
 use super::context::{
@@ -24,6 +24,7 @@ use super::context::{
 };
 use crate::fuel_schedule as fuel;
 use crate::limits::MAX_CODES_LOADED_PER_BLOCK;
+use crate::overlay::Overlay;
 use crate::state::StateError;
 
 type HostResult<T> = wasmtime::Result<T>;
@@ -131,6 +132,36 @@ fn read_array<const N: usize>(caller: &Caller<'_, HostState>, ptr: i32) -> HostR
     Ok(bytes.try_into().expect("read returns exactly N bytes"))
 }
 
+fn read_address(caller: &Caller<'_, HostState>, ptr: i32) -> HostResult<Address> {
+    read_array::<ADDRESS_BYTES>(caller, ptr).map(Address)
+}
+
+fn read_hash(caller: &Caller<'_, HostState>, ptr: i32) -> HostResult<Hash> {
+    read_array::<HASH_BYTES>(caller, ptr).map(Hash)
+}
+
+fn read_amount(caller: &Caller<'_, HostState>, ptr: i32) -> HostResult<Balance> {
+    read_array::<AMOUNT_BYTES>(caller, ptr).map(Balance::from_le_bytes)
+}
+
+/// Reads a guest buffer of at most `limit` bytes, charging `function`'s call and the copy.
+fn read_charged(
+    caller: &mut Caller<'_, HostState>,
+    function: HostFunction,
+    ptr: i32,
+    len: i32,
+    limit: usize,
+    what: &str,
+) -> HostResult<Vec<u8>> {
+    let len = length(len, limit, what)?;
+    charge(
+        caller,
+        function,
+        per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    read(caller, ptr, len)
+}
+
 fn write(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> HostResult<()> {
     let memory = caller
         .data()
@@ -145,6 +176,25 @@ fn write(caller: &mut Caller<'_, HostState>, ptr: i32, bytes: &[u8]) -> HostResu
     Ok(())
 }
 
+/// Writes as much of `bytes` as `out_cap` holds to `out_ptr`, charging the copy to `function`,
+/// and returns the whole length (a contract whose buffer was too small learns what it needs).
+fn write_truncated(
+    caller: &mut Caller<'_, HostState>,
+    function: HostFunction,
+    out_ptr: i32,
+    out_cap: usize,
+    bytes: &[u8],
+) -> HostResult<i64> {
+    let copied = bytes.len().min(out_cap);
+    charge_more(
+        caller,
+        function,
+        per_byte(copied, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+    )?;
+    write(caller, out_ptr, &bytes[..copied])?;
+    Ok(bytes.len() as i64)
+}
+
 /// Records a node-local failure (the state backend, or resources) and stops the frame; the
 /// block is abandoned, not judged.
 fn backend(caller: &mut Caller<'_, HostState>, error: StateError) -> wasmtime::Error {
@@ -152,49 +202,103 @@ fn backend(caller: &mut Caller<'_, HostState>, error: StateError) -> wasmtime::E
     wasmtime::Error::new(HostTrap::NodeFailure)
 }
 
-fn storage_key(caller: &Caller<'_, HostState>, key: Vec<u8>) -> Vec<u8> {
-    StateKey::Storage(caller.data().frame.address, key).to_bytes()
+/// Runs `access` over the transaction's overlay; a failure of the state backend stops the frame
+/// as a node-local failure ([`backend`]).
+fn with_overlay<T>(
+    caller: &mut Caller<'_, HostState>,
+    access: impl FnOnce(&mut Overlay) -> Result<T, StateError>,
+) -> HostResult<T> {
+    let result = access(&mut tx(caller).overlay);
+    result.map_err(|error| backend(caller, error))
 }
 
-fn input_len(caller: Caller<'_, HostState>) -> HostResult<i32> {
-    let mut caller = caller;
-    charge(&mut caller, HostFunction::input_len, 0)?;
-    Ok(caller.data().frame.input.len() as i32)
+/// Moves `amount` from `from` to `to`: [`CallStatus::InsufficientBalance`] when `from` holds less.
+fn move_value_status(
+    caller: &mut Caller<'_, HostState>,
+    from: &Address,
+    to: &Address,
+    amount: Balance,
+) -> HostResult<CallStatus> {
+    let moved = with_overlay(caller, |overlay| move_value(overlay, from, to, amount))?;
+    Ok(if moved {
+        CallStatus::Success
+    } else {
+        CallStatus::InsufficientBalance
+    })
 }
 
-fn input_read(mut caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
-    let len = caller.data().frame.input.len();
+/// Reads a key of the executing contract's storage from the guest and returns its flat state key.
+fn read_storage_key(caller: &Caller<'_, HostState>, ptr: i32, len: usize) -> HostResult<Vec<u8>> {
+    let key = read(caller, ptr, len)?;
+    Ok(StateKey::Storage(caller.data().frame.address, key).to_bytes())
+}
+
+/// One of the frame's buffers a contract reads by length and copy.
+type FrameBuffer = fn(&mut Frame) -> &mut Vec<u8>;
+
+fn frame_buffer_len(
+    mut caller: Caller<'_, HostState>,
+    function: HostFunction,
+    buffer: FrameBuffer,
+) -> HostResult<i32> {
+    charge(&mut caller, function, 0)?;
+    Ok(buffer(&mut caller.data_mut().frame).len() as i32)
+}
+
+/// Copies a whole frame buffer to `out_ptr`, charging the copy to `function`.
+fn frame_buffer_read(
+    mut caller: Caller<'_, HostState>,
+    function: HostFunction,
+    buffer: FrameBuffer,
+    out_ptr: i32,
+) -> HostResult<()> {
+    let len = buffer(&mut caller.data_mut().frame).len();
     charge(
         &mut caller,
-        HostFunction::input_read,
+        function,
         per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
-    let input = std::mem::take(&mut caller.data_mut().frame.input);
-    let result = write(&mut caller, out_ptr, &input);
-    caller.data_mut().frame.input = input;
+    let data = std::mem::take(buffer(&mut caller.data_mut().frame));
+    let result = write(&mut caller, out_ptr, &data);
+    *buffer(&mut caller.data_mut().frame) = data;
     result
 }
 
+fn input_len(caller: Caller<'_, HostState>) -> HostResult<i32> {
+    frame_buffer_len(caller, HostFunction::input_len, |frame| &mut frame.input)
+}
+
+fn input_read(caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
+    frame_buffer_read(
+        caller,
+        HostFunction::input_read,
+        |frame| &mut frame.input,
+        out_ptr,
+    )
+}
+
 fn set_return(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> HostResult<()> {
-    let len = length(len, MAX_RETURN_DATA_BYTES, "return data")?;
-    charge(
+    let data = read_charged(
         &mut caller,
         HostFunction::set_return,
-        per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+        ptr,
+        len,
+        MAX_RETURN_DATA_BYTES,
+        "return data",
     )?;
-    let data = read(&caller, ptr, len)?;
     caller.data_mut().frame.return_data = data;
     Ok(())
 }
 
 fn revert(mut caller: Caller<'_, HostState>, message_ptr: i32, message_len: i32) -> HostResult<()> {
-    let len = length(message_len, MAX_RETURN_DATA_BYTES, "revert message")?;
-    charge(
+    let message = read_charged(
         &mut caller,
         HostFunction::revert,
-        per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
+        message_ptr,
+        message_len,
+        MAX_RETURN_DATA_BYTES,
+        "revert message",
     )?;
-    let message = read(&caller, message_ptr, len)?;
     Err(wasmtime::Error::new(HostTrap::Revert(
         String::from_utf8_lossy(&message).into_owned(),
     )))
@@ -214,22 +318,17 @@ fn storage_get(
         HostFunction::storage_get,
         fuel::STORAGE_READ_FUEL + per_byte(key_len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
-    let key = storage_key(&caller, read(&caller, key_ptr, key_len)?);
-    let value = match tx(&mut caller).overlay.get(&key) {
-        Ok(value) => value,
-        Err(error) => return Err(backend(&mut caller, error)),
-    };
-    let Some(value) = value else {
+    let key = read_storage_key(&caller, key_ptr, key_len)?;
+    let Some(value) = with_overlay(&mut caller, |overlay| overlay.get(&key))? else {
         return Ok(ABSENT);
     };
-    let copied = value.len().min(out_cap);
-    charge_more(
+    write_truncated(
         &mut caller,
         HostFunction::storage_get,
-        per_byte(copied, fuel::MEMORY_COPY_FUEL_PER_BYTE),
-    )?;
-    write(&mut caller, out_ptr, &value[..copied])?;
-    Ok(value.len() as i64)
+        out_ptr,
+        out_cap,
+        &value,
+    )
 }
 
 fn storage_set(
@@ -246,12 +345,9 @@ fn storage_set(
         HostFunction::storage_set,
         fuel::STORAGE_WRITE_FUEL + per_byte(key_len + value_len, fuel::STORAGE_WRITE_FUEL_PER_BYTE),
     )?;
-    let key = storage_key(&caller, read(&caller, key_ptr, key_len)?);
+    let key = read_storage_key(&caller, key_ptr, key_len)?;
     let value = read(&caller, value_ptr, value_len)?;
-    if let Err(error) = tx(&mut caller).overlay.set(key, Some(value)) {
-        return Err(backend(&mut caller, error));
-    }
-    Ok(())
+    with_overlay(&mut caller, |overlay| overlay.set(key, Some(value)))
 }
 
 fn storage_remove(mut caller: Caller<'_, HostState>, key_ptr: i32, key_len: i32) -> HostResult<()> {
@@ -261,11 +357,8 @@ fn storage_remove(mut caller: Caller<'_, HostState>, key_ptr: i32, key_len: i32)
         HostFunction::storage_remove,
         fuel::STORAGE_WRITE_FUEL + per_byte(key_len, fuel::STORAGE_WRITE_FUEL_PER_BYTE),
     )?;
-    let key = storage_key(&caller, read(&caller, key_ptr, key_len)?);
-    if let Err(error) = tx(&mut caller).overlay.set(key, None) {
-        return Err(backend(&mut caller, error));
-    }
-    Ok(())
+    let key = read_storage_key(&caller, key_ptr, key_len)?;
+    with_overlay(&mut caller, |overlay| overlay.set(key, None))
 }
 
 fn storage_has(mut caller: Caller<'_, HostState>, key_ptr: i32, key_len: i32) -> HostResult<i32> {
@@ -275,11 +368,9 @@ fn storage_has(mut caller: Caller<'_, HostState>, key_ptr: i32, key_len: i32) ->
         HostFunction::storage_has,
         fuel::STORAGE_READ_FUEL + per_byte(key_len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
-    let key = storage_key(&caller, read(&caller, key_ptr, key_len)?);
-    match tx(&mut caller).overlay.get(&key) {
-        Ok(value) => Ok(i32::from(value.is_some())),
-        Err(error) => Err(backend(&mut caller, error)),
-    }
+    let key = read_storage_key(&caller, key_ptr, key_len)?;
+    let value = with_overlay(&mut caller, |overlay| overlay.get(&key))?;
+    Ok(i32::from(value.is_some()))
 }
 
 fn storage_next_key(
@@ -304,33 +395,27 @@ fn storage_next_key(
         HostFunction::storage_next_key,
         fuel::STORAGE_SCAN_FUEL + per_byte(copied_in, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
-    let prefix = storage_key(&caller, read(&caller, prefix_ptr, prefix_len)?);
+    let prefix = read_storage_key(&caller, prefix_ptr, prefix_len)?;
     let after = match after_len {
-        Some(len) => Some(storage_key(&caller, read(&caller, after_ptr, len)?)),
+        Some(len) => Some(read_storage_key(&caller, after_ptr, len)?),
         None => None,
     };
     let namespace_len = StateKey::Storage(caller.data().frame.address, Vec::new())
         .to_bytes()
         .len();
-    let next = match tx(&mut caller)
-        .overlay
-        .next_entry(&prefix, after.as_deref())
-    {
-        Ok(next) => next,
-        Err(error) => return Err(backend(&mut caller, error)),
-    };
+    let next = with_overlay(&mut caller, |overlay| {
+        overlay.next_entry(&prefix, after.as_deref())
+    })?;
     let Some((key, _)) = next else {
         return Ok(ABSENT);
     };
-    let own_key = &key[namespace_len..];
-    let copied = own_key.len().min(out_cap);
-    charge_more(
+    write_truncated(
         &mut caller,
         HostFunction::storage_next_key,
-        per_byte(copied, fuel::MEMORY_COPY_FUEL_PER_BYTE),
-    )?;
-    write(&mut caller, out_ptr, &own_key[..copied])?;
-    Ok(own_key.len() as i64)
+        out_ptr,
+        out_cap,
+        &key[namespace_len..],
+    )
 }
 
 fn write_address(
@@ -463,7 +548,7 @@ fn secp256k1_recover(
         HostFunction::secp256k1_recover,
         fuel::SECP256K1_RECOVER_FUEL,
     )?;
-    let digest = Hash(read_array::<HASH_BYTES>(&caller, digest_ptr)?);
+    let digest = read_hash(&caller, digest_ptr)?;
     let signature = Signature(read_array::<SIGNATURE_BYTES>(&caller, signature_ptr)?);
     match recover_signer(&digest, &signature) {
         Ok(address) => write(&mut caller, out_ptr, &address.0).map(|()| 0),
@@ -494,11 +579,8 @@ fn secp256k1_verify(
 
 fn balance(mut caller: Caller<'_, HostState>, address_ptr: i32, out_ptr: i32) -> HostResult<()> {
     charge(&mut caller, HostFunction::balance, fuel::BALANCE_FUEL)?;
-    let address = Address(read_array::<ADDRESS_BYTES>(&caller, address_ptr)?);
-    let account = match tx(&mut caller).overlay.account(&address) {
-        Ok(account) => account,
-        Err(error) => return Err(backend(&mut caller, error)),
-    };
+    let address = read_address(&caller, address_ptr)?;
+    let account = with_overlay(&mut caller, |overlay| overlay.account(&address))?;
     write(&mut caller, out_ptr, &account.balance.to_le_bytes())
 }
 
@@ -508,14 +590,10 @@ fn transfer(
     amount_ptr: i32,
 ) -> HostResult<i32> {
     charge(&mut caller, HostFunction::transfer, fuel::TRANSFER_FUEL)?;
-    let to = Address(read_array::<ADDRESS_BYTES>(&caller, address_ptr)?);
-    let amount = Balance::from_le_bytes(read_array::<AMOUNT_BYTES>(&caller, amount_ptr)?);
+    let to = read_address(&caller, address_ptr)?;
+    let amount = read_amount(&caller, amount_ptr)?;
     let from = caller.data().frame.address;
-    match move_value(&mut tx(&mut caller).overlay, &from, &to, amount) {
-        Ok(true) => Ok(CallStatus::Success as i32),
-        Ok(false) => Ok(CallStatus::InsufficientBalance as i32),
-        Err(error) => Err(backend(&mut caller, error)),
-    }
+    move_value_status(&mut caller, &from, &to, amount).map(|status| status as i32)
 }
 
 /// Runs a nested frame: takes the transaction context out of the caller's store, runs the
@@ -538,13 +616,9 @@ fn nested(
     let vm = tx_ref.vm.clone();
     let code_hash = match code_hash {
         Some(hash) => hash,
-        None => match tx_ref.overlay.account(&target) {
-            Ok(Account {
-                code_hash: Some(hash),
-                ..
-            }) => hash,
-            Ok(_) => return Ok(CallStatus::UnknownContract),
-            Err(error) => return Err(backend(caller, error)),
+        None => match with_overlay(caller, |overlay| overlay.account(&target))?.code_hash {
+            Some(hash) => hash,
+            None => return Ok(CallStatus::UnknownContract),
         },
     };
     if !tx(caller).overlay.admit_code_load(&code_hash) {
@@ -553,10 +627,8 @@ fn nested(
             "the block may load at most {MAX_CODES_LOADED_PER_BLOCK} distinct contract codes"
         )));
     }
-    let contract = match vm.load(&code_hash, &tx(caller).overlay) {
-        Ok(Some(contract)) => contract,
-        Ok(None) => return Ok(CallStatus::UnknownContract),
-        Err(error) => return Err(backend(caller, error)),
+    let Some(contract) = with_overlay(caller, |overlay| vm.load(&code_hash, overlay))? else {
+        return Ok(CallStatus::UnknownContract);
     };
     charge_more(
         caller,
@@ -565,19 +637,13 @@ fn nested(
     )?;
     if entry == salus_abi::DEPLOY_EXPORT && !contract.info.has_constructor {
         // Nothing to run: only the value moves.
-        return match move_value(&mut tx(caller).overlay, &self_address, &target, value) {
-            Ok(true) => Ok(CallStatus::Success),
-            Ok(false) => Ok(CallStatus::InsufficientBalance),
-            Err(error) => Err(backend(caller, error)),
-        };
+        return move_value_status(caller, &self_address, &target, value);
     }
     if tx(caller).stack.contains(&target) && !contract.info.reentrant {
         return Ok(CallStatus::ReentrancyRefused);
     }
-    match tx(caller).overlay.account(&self_address) {
-        Ok(account) if account.balance < value => return Ok(CallStatus::InsufficientBalance),
-        Ok(_) => {}
-        Err(error) => return Err(backend(caller, error)),
+    if with_overlay(caller, |overlay| overlay.account(&self_address))?.balance < value {
+        return Ok(CallStatus::InsufficientBalance);
     }
     let remaining_subunits = caller.get_fuel()?;
     let remaining = fuel::whole_units(remaining_subunits);
@@ -598,14 +664,7 @@ fn nested(
         return Err(backend(caller, failure));
     }
     let context = caller.data_mut().tx.take().expect("context present");
-    let frame = Frame {
-        address: target,
-        caller: self_address,
-        value,
-        input,
-        return_data: Vec::new(),
-        call_result: Vec::new(),
-    };
+    let frame = Frame::new(target, self_address, value, input);
     let (context, result, left) = run_frame(context, frame, &contract, entry, given);
     let node_failed = context.node_failure.is_some();
     caller.data_mut().tx = Some(context);
@@ -652,9 +711,9 @@ fn call(
         HostFunction::call,
         fuel::CALL_FUEL + per_byte(input_len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
-    let target = Address(read_array::<ADDRESS_BYTES>(&caller, contract_ptr)?);
+    let target = read_address(&caller, contract_ptr)?;
     let input = read(&caller, input_ptr, input_len)?;
-    let value = Balance::from_le_bytes(read_array::<AMOUNT_BYTES>(&caller, value_ptr)?);
+    let value = read_amount(&caller, value_ptr)?;
     caller.data_mut().frame.call_result.clear();
     nested(
         &mut caller,
@@ -686,17 +745,23 @@ fn instantiate(
             + fuel::STORAGE_WRITE_FUEL
             + per_byte(input_len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
     )?;
-    let code_hash = Hash(read_array::<HASH_BYTES>(&caller, code_hash_ptr)?);
+    let code_hash = read_hash(&caller, code_hash_ptr)?;
     let input = read(&caller, input_ptr, input_len)?;
-    let salt = Hash(read_array::<HASH_BYTES>(&caller, salt_ptr)?);
-    let value = Balance::from_le_bytes(read_array::<AMOUNT_BYTES>(&caller, value_ptr)?);
+    let salt = read_hash(&caller, salt_ptr)?;
+    let value = read_amount(&caller, value_ptr)?;
     caller.data_mut().frame.call_result.clear();
     let deployer = caller.data().frame.address;
     let address = Address::contract(&deployer, &code_hash, &salt);
     // The account and the constructor's effects stand or fall together.
     tx(&mut caller).overlay.checkpoint();
-    let outcome = match super::create_account(&mut tx(&mut caller).overlay, &address, &code_hash) {
-        Ok(true) => nested(
+    let outcome = with_overlay(&mut caller, |overlay| {
+        super::create_account(overlay, &address, &code_hash)
+    })
+    .and_then(|created| {
+        if !created {
+            return Ok(CallStatus::Refused);
+        }
+        nested(
             &mut caller,
             address,
             salus_abi::DEPLOY_EXPORT,
@@ -704,10 +769,8 @@ fn instantiate(
             value,
             fuel,
             Some(code_hash),
-        ),
-        Ok(false) => Ok(CallStatus::Refused),
-        Err(error) => Err(backend(&mut caller, error)),
-    };
+        )
+    });
     let overlay = &mut tx(&mut caller).overlay;
     if matches!(outcome, Ok(CallStatus::Success)) {
         overlay.commit();
@@ -721,20 +784,17 @@ fn instantiate(
     Ok(status as i32)
 }
 
-fn call_result_len(mut caller: Caller<'_, HostState>) -> HostResult<i32> {
-    charge(&mut caller, HostFunction::call_result_len, 0)?;
-    Ok(caller.data().frame.call_result.len() as i32)
+fn call_result_len(caller: Caller<'_, HostState>) -> HostResult<i32> {
+    frame_buffer_len(caller, HostFunction::call_result_len, |frame| {
+        &mut frame.call_result
+    })
 }
 
-fn call_result_read(mut caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
-    let len = caller.data().frame.call_result.len();
-    charge(
-        &mut caller,
+fn call_result_read(caller: Caller<'_, HostState>, out_ptr: i32) -> HostResult<()> {
+    frame_buffer_read(
+        caller,
         HostFunction::call_result_read,
-        per_byte(len, fuel::MEMORY_COPY_FUEL_PER_BYTE),
-    )?;
-    let data = std::mem::take(&mut caller.data_mut().frame.call_result);
-    let result = write(&mut caller, out_ptr, &data);
-    caller.data_mut().frame.call_result = data;
-    result
+        |frame| &mut frame.call_result,
+        out_ptr,
+    )
 }

@@ -291,37 +291,20 @@ impl Vm {
     ) -> Result<ContractOutcome, StateError> {
         let account = overlay.account(&contract)?;
         let Some(code_hash) = account.code_hash else {
-            return Ok(ContractOutcome::failed(
-                ExecutionStatus::Invalid {
-                    reason: InvalidReason::NoContract,
-                },
-                0,
-            ));
+            return Ok(ContractOutcome::invalid(InvalidReason::NoContract, 0));
         };
         overlay.start_transaction();
         if !overlay.admit_code_load(&code_hash) {
             return Ok(ContractOutcome::failed(code_load_refused(), 0));
         }
         let Some(compiled) = self.inner.load(&code_hash, overlay)? else {
-            return Ok(ContractOutcome::failed(
-                ExecutionStatus::Invalid {
-                    reason: InvalidReason::CodeMissing,
-                },
-                0,
-            ));
+            return Ok(ContractOutcome::invalid(InvalidReason::CodeMissing, 0));
         };
         let load = fuel::code_load_fuel(compiled.code_len);
         if load > fuel {
             return Ok(ContractOutcome::failed(ExecutionStatus::OutOfFuel, fuel));
         }
-        let frame = Frame {
-            address: contract,
-            caller,
-            value,
-            input,
-            return_data: Vec::new(),
-            call_result: Vec::new(),
-        };
+        let frame = Frame::new(contract, caller, value, input);
         self.run(
             overlay,
             env,
@@ -416,10 +399,8 @@ impl Vm {
             }
         };
         if !create_account(overlay, &address, &code_hash)? {
-            return Ok(ContractOutcome::failed(
-                ExecutionStatus::Invalid {
-                    reason: InvalidReason::AddressOccupied,
-                },
+            return Ok(ContractOutcome::invalid(
+                InvalidReason::AddressOccupied,
                 upfront,
             ));
         }
@@ -429,10 +410,8 @@ impl Vm {
         }
         if !compiled.info.has_constructor {
             if value > 0 && !move_value(overlay, &deployer, &address, value)? {
-                return Ok(ContractOutcome::failed(
-                    ExecutionStatus::Invalid {
-                        reason: InvalidReason::InsufficientValue,
-                    },
+                return Ok(ContractOutcome::invalid(
+                    InvalidReason::InsufficientValue,
                     upfront,
                 ));
             }
@@ -445,14 +424,7 @@ impl Vm {
                 diagnostic: None,
             });
         }
-        let frame = Frame {
-            address,
-            caller: deployer,
-            value,
-            input,
-            return_data: Vec::new(),
-            call_result: Vec::new(),
-        };
+        let frame = Frame::new(address, deployer, value, input);
         self.run(
             overlay,
             env,
@@ -576,6 +548,10 @@ impl ContractOutcome {
     /// An outcome with no events, return data or host-function fuel (native actions).
     pub fn plain(status: ExecutionStatus, fuel_used: u64) -> Self {
         ContractOutcome::failed(status, fuel_used)
+    }
+
+    fn invalid(reason: InvalidReason, fuel_used: u64) -> Self {
+        ContractOutcome::failed(ExecutionStatus::Invalid { reason }, fuel_used)
     }
 
     fn failed(status: ExecutionStatus, fuel_used: u64) -> Self {

@@ -5,13 +5,11 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use salus_abi::limits::MAX_CALL_DEPTH;
-use salus_primitives::{ExecutionStatus, TrapKind};
 use salus_runtime::state::Entry;
 use salus_runtime::wasm::slots::DRY_RUN_SLOTS;
 use salus_runtime::{DryRunError, SharedState, State, StateError};
 
-use crate::harness::{FUEL, Harness};
+use crate::harness::{FUEL, Harness, assert_overflowed_at_every_depth};
 use crate::modules::counter;
 
 /// A state whose reads wait at a gate until the test opens it: dry runs over it hold their slot
@@ -78,17 +76,7 @@ fn dry_runs_holding_every_slot_leave_block_execution_its_instances() {
         // Block execution meanwhile: a call nesting to the maximum depth runs as on an idle VM.
         let mut input = 10u32.to_le_bytes().to_vec();
         input.push(0);
-        let outcome = harness.call(deep, input);
-        assert_eq!(
-            outcome.status,
-            ExecutionStatus::Trapped {
-                kind: TrapKind::StackOverflow
-            }
-        );
-        assert_eq!(
-            outcome.fuel_breakdown.get("call").map(|fuel| fuel.calls),
-            Some(MAX_CALL_DEPTH as u64)
-        );
+        assert_overflowed_at_every_depth(&harness.call(deep, input));
         assert!(harness.call(counter, Vec::new()).status.is_success());
 
         // One dry run more waits its patience, then is refused as busy.

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use salus_primitives::{Account, Address, ExecutionStatus, Hash, StateKey};
+use salus_abi::limits::MAX_CALL_DEPTH;
+use salus_primitives::{Account, Address, Balance, ExecutionStatus, Hash, StateKey, TrapKind};
 use salus_runtime::wasm::TransactionEnv;
-use salus_runtime::{BlockContext, ContractOutcome, Overlay, Vm};
+use salus_runtime::{BlockContext, ContractOutcome, Overlay, StateError, Vm};
 
 /// Fuel given to each call unless a test says otherwise.
 pub const FUEL: u64 = 50_000_000;
@@ -14,6 +15,21 @@ pub struct Harness {
     pub vm: Vm,
     pub overlay: Overlay,
     pub origin: Address,
+}
+
+/// Asserts that `outcome` is the stack-overflow trap of a recursion in which every level made
+/// its call, the deepest refused by the call-depth limit.
+pub fn assert_overflowed_at_every_depth(outcome: &ContractOutcome) {
+    assert_eq!(
+        outcome.status,
+        ExecutionStatus::Trapped {
+            kind: TrapKind::StackOverflow
+        }
+    );
+    assert_eq!(
+        outcome.fuel_breakdown.get("call").map(|fuel| fuel.calls),
+        Some(MAX_CALL_DEPTH as u64)
+    );
 }
 
 pub fn wasm(text: &str) -> Vec<u8> {
@@ -54,21 +70,29 @@ impl Harness {
 
     /// Deploys `text` (WAT) with `salt`; returns the outcome.
     pub fn try_deploy(&mut self, code: &[u8], salt: u8) -> ContractOutcome {
-        let env = self.env();
-        self.overlay.checkpoint();
-        let outcome = self
-            .vm
-            .deploy(
-                &mut self.overlay,
+        let origin = self.origin;
+        self.transaction(|vm, overlay, env| {
+            vm.deploy(
+                overlay,
                 env,
-                self.origin,
+                origin,
                 code,
                 Vec::new(),
                 Hash([salt; 32]),
                 0,
                 FUEL * 10,
             )
-            .unwrap();
+        })
+    }
+
+    /// Runs `execute` as a transaction does: what it writes is kept only if it succeeds.
+    fn transaction(
+        &mut self,
+        execute: impl FnOnce(&Vm, &mut Overlay, TransactionEnv) -> Result<ContractOutcome, StateError>,
+    ) -> ContractOutcome {
+        let env = self.env();
+        self.overlay.checkpoint();
+        let outcome = execute(&self.vm, &mut self.overlay, env).unwrap();
         if outcome.status.is_success() {
             self.overlay.commit();
         } else {
@@ -91,26 +115,21 @@ impl Harness {
 
     /// Calls `contract` with `input` and `fuel`, committing only on success (as a transaction).
     pub fn call_with(&mut self, contract: Address, input: Vec<u8>, fuel: u64) -> ContractOutcome {
-        let env = self.env();
-        self.overlay.checkpoint();
-        let outcome = self
-            .vm
-            .call(
-                &mut self.overlay,
-                env,
-                self.origin,
-                contract,
-                input,
-                0,
-                fuel,
-            )
-            .unwrap();
-        if outcome.status.is_success() {
-            self.overlay.commit();
-        } else {
-            self.overlay.revert();
-        }
-        outcome
+        self.call_with_value(contract, input, 0, fuel)
+    }
+
+    /// Calls `contract` sending `value`, otherwise as [`Self::call_with`].
+    pub fn call_with_value(
+        &mut self,
+        contract: Address,
+        input: Vec<u8>,
+        value: Balance,
+        fuel: u64,
+    ) -> ContractOutcome {
+        let origin = self.origin;
+        self.transaction(|vm, overlay, env| {
+            vm.call(overlay, env, origin, contract, input, value, fuel)
+        })
     }
 
     pub fn call(&mut self, contract: Address, input: Vec<u8>) -> ContractOutcome {

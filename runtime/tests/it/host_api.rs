@@ -126,21 +126,7 @@ fn contracts_hold_and_move_native_balance() {
         CallStatus::InsufficientBalance as u8
     );
     // Fund it with a call that carries value, then pay out.
-    let env = harness.env();
-    harness.overlay.checkpoint();
-    let funded = harness
-        .vm
-        .call(
-            &mut harness.overlay,
-            env,
-            harness.origin,
-            contract,
-            recipient.0.to_vec(),
-            100,
-            FUEL,
-        )
-        .unwrap();
-    harness.overlay.commit();
+    let funded = harness.call_with_value(contract, recipient.0.to_vec(), 100, FUEL);
     assert_eq!(funded.status, ExecutionStatus::Success);
     let data = &funded.return_data;
     assert_eq!(data[0], CallStatus::Success as u8);

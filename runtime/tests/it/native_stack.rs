@@ -3,11 +3,10 @@
 //! inline on a thread of exactly the size the runtime gives executions — and the VM keeps
 //! serving. Before the execution stack was sized, this crashed the process.
 
-use salus_abi::limits::MAX_CALL_DEPTH;
 use salus_primitives::{Address, ExecutionStatus, TrapKind};
 use salus_runtime::native_stack;
 
-use crate::harness::Harness;
+use crate::harness::{Harness, assert_overflowed_at_every_depth};
 use crate::modules::counter;
 
 /// The hostile contract: see the comment at the top of the file.
@@ -59,18 +58,8 @@ fn recurse_at_the_limit_in_every_frame() {
         frames > 1_000,
         "one frame's stack holds only {frames} frames"
     );
-    let outcome = harness.call(deep, input(frames - frames / 50, false));
-    assert_eq!(
-        outcome.status,
-        ExecutionStatus::Trapped {
-            kind: TrapKind::StackOverflow
-        }
-    );
     // Every level called the next; the deepest call was refused by the depth limit.
-    assert_eq!(
-        outcome.fuel_breakdown.get("call").map(|fuel| fuel.calls),
-        Some(MAX_CALL_DEPTH as u64)
-    );
+    assert_overflowed_at_every_depth(&harness.call(deep, input(frames - frames / 50, false)));
     let counter = harness.deploy(&counter(), 2);
     assert!(harness.call(counter, Vec::new()).status.is_success());
 }

@@ -445,17 +445,14 @@ impl AbiType {
                 let length = Compact::<u32>::decode(input)
                     .map_err(|e| fail(e.to_string()))?
                     .0 as usize;
-                let mut items = Vec::with_capacity(length.min(1024));
-                for index in 0..length {
-                    items.push(inner.decode_nested(
-                        input,
-                        &format!("{path}.{index}"),
-                        types,
-                        budget,
-                        depth + 1,
-                    )?);
-                }
-                Value::Array(items)
+                decode_elements(
+                    std::iter::repeat_n(&**inner, length),
+                    input,
+                    path,
+                    types,
+                    budget,
+                    depth,
+                )?
             }
             AbiType::Option(inner) => match take(input, 1)?[0] {
                 0 => Value::Null,
@@ -465,38 +462,40 @@ impl AbiType {
             AbiType::Array(inner, length) if **inner == AbiType::Unsigned(8) => {
                 Value::String(format!("0x{}", hex::encode(take(input, *length)?)))
             }
-            AbiType::Array(inner, length) => Value::Array(
-                (0..*length)
-                    .map(|index| {
-                        inner.decode_nested(
-                            input,
-                            &format!("{path}.{index}"),
-                            types,
-                            budget,
-                            depth + 1,
-                        )
-                    })
-                    .collect::<Result<_, _>>()?,
-            ),
+            AbiType::Array(inner, length) => decode_elements(
+                std::iter::repeat_n(&**inner, *length),
+                input,
+                path,
+                types,
+                budget,
+                depth,
+            )?,
             AbiType::Tuple(tuple_types) if tuple_types.is_empty() => Value::Null,
-            AbiType::Tuple(tuple_types) => Value::Array(
-                tuple_types
-                    .iter()
-                    .enumerate()
-                    .map(|(index, ty)| {
-                        ty.decode_nested(
-                            input,
-                            &format!("{path}.{index}"),
-                            types,
-                            budget,
-                            depth + 1,
-                        )
-                    })
-                    .collect::<Result<_, _>>()?,
-            ),
+            AbiType::Tuple(tuple_types) => {
+                decode_elements(tuple_types.iter(), input, path, types, budget, depth)?
+            }
             AbiType::Named(name) => decode_named(name, input, path, types, budget, depth)?,
         })
     }
+}
+
+/// Decodes values of `elements`' types one after another into a JSON array, the one at `index`
+/// reported at `path.index`.
+fn decode_elements<'t>(
+    elements: impl Iterator<Item = &'t AbiType>,
+    input: &mut &[u8],
+    path: &str,
+    types: &TypeTable,
+    budget: &mut DecodeBudget,
+    depth: usize,
+) -> Result<Value, TypeError> {
+    elements
+        .enumerate()
+        .map(|(index, ty)| {
+            ty.decode_nested(input, &format!("{path}.{index}"), types, budget, depth + 1)
+        })
+        .collect::<Result<_, _>>()
+        .map(Value::Array)
 }
 
 fn lookup<'a>(name: &str, path: &str, types: &'a TypeTable) -> Result<&'a TypeDef, TypeError> {

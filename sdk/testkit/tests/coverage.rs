@@ -926,36 +926,25 @@ fn revision_extension_cancellation_and_appeal_keep_every_decision() {
 fn a_denial_without_a_specific_reason_is_refused() {
     let mut w = world();
     let now = w.chain.timestamp_ms();
-    let mut incomplete = reasons();
-    incomplete.retain(|entry| entry.edit != Edit::Network);
-    let published = w.as_payer(
-        "publish_rules",
-        &(
-            Hash([0x92; 32]),
-            Period {
-                start_ms: now,
-                end_ms: now + DAY_MS,
-            },
-            policy_rules(),
-            incomplete,
-        ),
-    );
-    assert_eq!(published.revert_message(), "CoverageError::IncompleteRules");
+    let mut without_network = reasons();
+    without_network.retain(|entry| entry.edit != Edit::Network);
     let mut blank = reasons();
     blank[0].reason.text = String::new();
-    let published = w.as_payer(
-        "publish_rules",
-        &(
-            Hash([0x92; 32]),
-            Period {
-                start_ms: now,
-                end_ms: now + DAY_MS,
-            },
-            policy_rules(),
-            blank,
-        ),
-    );
-    assert_eq!(published.revert_message(), "CoverageError::IncompleteRules");
+    for incomplete in [without_network, blank] {
+        let published = w.as_payer(
+            "publish_rules",
+            &(
+                Hash([0x92; 32]),
+                Period {
+                    start_ms: now,
+                    end_ms: now + DAY_MS,
+                },
+                policy_rules(),
+                incomplete,
+            ),
+        );
+        assert_eq!(published.revert_message(), "CoverageError::IncompleteRules");
+    }
 
     let submission = w.submission("TRN-R", w.line("70551", 1), &[RADICULOPATHY]);
     assert_eq!(the_decision(&w.submit(&submission)).action, ActionCode::A4);

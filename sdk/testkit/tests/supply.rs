@@ -331,18 +331,10 @@ fn scenario_1_happy_path_with_full_history_and_no_reshipping_after_dispensing() 
         "every transfer names its buyer"
     );
     // DSCSA transaction information travels with each shipment.
-    let reshipped = w.chain.call(
-        pharmacy,
-        w.supply,
-        "ship",
-        &(
-            vec![unit("S1")],
-            w.wholesaler,
-            Vec::<(String, Hash)>::new(),
-            "urn:gln:x".to_string(),
-        ),
+    assert_eq!(
+        w.ship_refusal(pharmacy, vec![unit("S1")], w.wholesaler),
+        "SupplyError::NotMovable"
     );
-    assert_eq!(reshipped.revert_message(), "SupplyError::NotMovable");
     // The prescription is filled: a second dispensing against it is refused.
     let again = w.chain.call(
         pharmacy,
@@ -560,18 +552,10 @@ fn scenario_5_a_recalled_lot_cannot_ship_or_be_dispensed_and_is_located() {
     assert!(answer.verified, "a recalled unit still verifies");
     assert_eq!(answer.additional, vec!["Recalled".to_string()]);
     let wholesaler = w.wholesaler;
-    let blocked = w.chain.call(
-        wholesaler,
-        w.supply,
-        "ship",
-        &(
-            vec![unit("S3")],
-            w.pharmacy,
-            Vec::<(String, Hash)>::new(),
-            "urn:gln:x".to_string(),
-        ),
+    assert_eq!(
+        w.ship_refusal(wholesaler, vec![unit("S3")], w.pharmacy),
+        "SupplyError::NotMovable"
     );
-    assert_eq!(blocked.revert_message(), "SupplyError::NotMovable");
     let rx = w.prescribe(9, 1);
     let pharmacy = w.pharmacy;
     let expiry = w.expiry;
@@ -677,19 +661,8 @@ fn scenario_6_late_notification_fires_once_and_lapsed_partners_are_refused() {
     );
     w.chain.advance_time(2 * DAY_MS);
     let wholesaler = w.wholesaler;
-    let refused = w.chain.call(
-        wholesaler,
-        w.supply,
-        "ship",
-        &(
-            vec![unit("S3")],
-            lapsed,
-            Vec::<(String, Hash)>::new(),
-            "urn:gln:x".to_string(),
-        ),
-    );
     assert_eq!(
-        refused.revert_message(),
+        w.ship_refusal(wholesaler, vec![unit("S3")], lapsed),
         "SupplyError::PartnerNotAuthorised"
     );
 }
@@ -814,6 +787,21 @@ impl World {
         let result = self.chain.call(from, self.supply, message, arguments);
         assert!(!result.is_success(), "{message} was not refused");
         result.revert_message().to_string()
+    }
+
+    /// Ships `epcs` from `from` to `to` (no transaction documents) and returns the refusal it
+    /// must produce.
+    fn ship_refusal(&mut self, from: Address, epcs: Vec<Epc>, to: Address) -> String {
+        self.refusal(
+            from,
+            "ship",
+            &(
+                epcs,
+                to,
+                Vec::<(String, Hash)>::new(),
+                "urn:gln:dock".to_string(),
+            ),
+        )
     }
 
     fn step(&mut self, from: Address, message: &str, epcs: Vec<Epc>) -> u32 {
@@ -1046,18 +1034,10 @@ fn holding_release_decommissioning_and_destruction_follow_the_cbv_life_cycle() {
     let held = w.unit_state("S3");
     assert!(held.quarantined);
     assert_eq!(held.disposition, Disposition::NonSellableOther);
-    let shipped = w.chain.call(
-        wholesaler,
-        w.supply,
-        "ship",
-        &(
-            vec![unit("S3")],
-            pharmacy,
-            Vec::<(String, Hash)>::new(),
-            "urn:gln:dock".to_string(),
-        ),
+    assert_eq!(
+        w.ship_refusal(wholesaler, vec![unit("S3")], pharmacy),
+        "SupplyError::NotMovable"
     );
-    assert_eq!(shipped.revert_message(), "SupplyError::NotMovable");
     assert_eq!(w.step(wholesaler, "release", vec![unit("S3")]), 1);
     assert_eq!(
         w.unit_state("S3").disposition,
@@ -1065,18 +1045,10 @@ fn holding_release_decommissioning_and_destruction_follow_the_cbv_life_cycle() {
     );
     assert_eq!(w.step(wholesaler, "decommission", vec![unit("S3")]), 1);
     assert_eq!(w.unit_state("S3").disposition, Disposition::Inactive);
-    let reshipped = w.chain.call(
-        wholesaler,
-        w.supply,
-        "ship",
-        &(
-            vec![unit("S3")],
-            pharmacy,
-            Vec::<(String, Hash)>::new(),
-            "urn:gln:dock".to_string(),
-        ),
+    assert_eq!(
+        w.ship_refusal(wholesaler, vec![unit("S3")], pharmacy),
+        "SupplyError::NotMovable"
     );
-    assert_eq!(reshipped.revert_message(), "SupplyError::NotMovable");
     assert_eq!(w.step(wholesaler, "destroy", vec![unit("S3")]), 1);
     assert_eq!(w.unit_state("S3").disposition, Disposition::Destroyed);
     let again = w.refusal(

@@ -39,7 +39,7 @@ use validation::BlockRuleError;
 use crate::genesis::Genesis;
 use crate::signature_cache::VerifiedSignatures;
 use crate::state_tree::{self, TreeError, TreeUpdate};
-use crate::storage::{BlockMeta, BlockStatus, StorageError, Store};
+use crate::storage::{BlockMeta, BlockStatus, StorageError, Store, StoreBatch};
 
 /// Why a block was refused, or import could not proceed.
 #[derive(Debug, thiserror::Error)]
@@ -428,6 +428,14 @@ impl Chain {
             }
             IncomingBody::Built(transactions, prepared) => (transactions, Some(prepared)),
         };
+        let put_block = |batch: &mut StoreBatch<'_>, status: BlockStatus| {
+            batch.put_block(
+                &hash,
+                &header,
+                transactions.iter().map(VerifiedTransaction::transaction),
+                &BlockMeta { total_work, status },
+            );
+        };
         let executed = match prepared {
             Some(prepared) if prepared.parent == self.head.hash => {
                 check_receipts_root(&header, &prepared.execution)
@@ -448,29 +456,13 @@ impl Chain {
             Err(error) => {
                 // Not the block's fault: keep it, unconnected, for a later import to connect.
                 let mut batch = self.store.batch();
-                batch.put_block(
-                    &hash,
-                    &header,
-                    transactions.iter().map(VerifiedTransaction::transaction),
-                    &BlockMeta {
-                        total_work,
-                        status: BlockStatus::Stored,
-                    },
-                );
+                put_block(&mut batch, BlockStatus::Stored);
                 self.store.write(batch)?;
                 return Err(error);
             }
         };
         let mut batch = self.store.batch();
-        batch.put_block(
-            &hash,
-            &header,
-            transactions.iter().map(VerifiedTransaction::transaction),
-            &BlockMeta {
-                total_work,
-                status: BlockStatus::Valid,
-            },
-        );
+        put_block(&mut batch, BlockStatus::Valid);
         batch.put_tree_nodes(tree.new_nodes);
         batch.put_execution(&hash, &execution.receipts, &execution.changes);
         batch.apply_state_changes(&execution.changes, true);

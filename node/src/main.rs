@@ -37,92 +37,12 @@ enum Command {
     /// "test test … junk": never use them on a real network.
     ///
     /// Example: salus dev --block-time-ms 500
-    Dev {
-        /// Data directory.
-        #[arg(long, env = "SALUS_DATA_DIR")]
-        data_dir: Option<PathBuf>,
-        /// Milliseconds between blocks.
-        #[arg(long, default_value_t = 1_000)]
-        block_time_ms: u64,
-        /// Threads searching nonces.
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
-        /// Stop after mining this many blocks (default: run until interrupted).
-        #[arg(long)]
-        blocks: Option<u64>,
-        /// Address of the JSON-RPC server (HTTP and WebSocket on one port).
-        #[arg(long, default_value = DEFAULT_DEV_RPC_ADDR)]
-        rpc_addr: std::net::SocketAddr,
-        /// Address of a Prometheus metrics endpoint (none by default).
-        #[arg(long)]
-        metrics_addr: Option<std::net::SocketAddr>,
-        /// Join a local network: listen for peers on this multiaddr (e.g.
-        /// /ip4/127.0.0.1/tcp/0). Without it or --bootnode the dev chain has no network.
-        #[arg(long = "p2p-listen")]
-        p2p_listen: Vec<String>,
-        /// Dev peer to dial at start (multiaddr ending in /p2p/<peer id>); repeatable.
-        #[arg(long = "bootnode")]
-        bootnodes: Vec<String>,
-        /// Host name the RPC server answers to besides localhost and IP addresses (`name`,
-        /// `name:port`, or `*` for any); repeatable. Other `Host` headers get 403.
-        #[arg(long = "rpc-allowed-host")]
-        rpc_allowed_hosts: Vec<String>,
-        /// Browser origin allowed to call the RPC server (e.g. http://localhost:3000, or `*`);
-        /// repeatable. None by default: a request with an `Origin` header gets 403.
-        #[arg(long = "rpc-cors")]
-        rpc_cors: Vec<String>,
-    },
+    Dev(dev::DevOptions),
     /// Run a full node from a TOML config file, with environment variables and flags
     /// overriding it.
     ///
     /// Example: salus node --config /etc/salus/node.toml --mine --miner 0x…
-    Node {
-        /// TOML configuration file.
-        #[arg(long, env = "SALUS_CONFIG")]
-        config: Option<PathBuf>,
-        /// Data directory.
-        #[arg(long, env = "SALUS_DATA_DIR")]
-        data_dir: Option<PathBuf>,
-        /// Genesis file (JSON), or `dev`.
-        #[arg(long, env = "SALUS_GENESIS")]
-        genesis: Option<String>,
-        /// JSON-RPC listen address.
-        #[arg(long, env = "SALUS_RPC_ADDR")]
-        rpc_addr: Option<String>,
-        /// Mine blocks.
-        #[arg(long, env = "SALUS_MINE")]
-        mine: Option<bool>,
-        /// Address receiving block rewards.
-        #[arg(long, env = "SALUS_MINER")]
-        miner: Option<String>,
-        /// Nonce-search threads.
-        #[arg(long, env = "SALUS_THREADS")]
-        threads: Option<usize>,
-        /// Prometheus metrics address.
-        #[arg(long, env = "SALUS_METRICS_ADDR")]
-        metrics_addr: Option<String>,
-        /// Peer to dial at start (multiaddr ending in /p2p/<peer id>); repeat for several.
-        #[arg(long = "bootnode", env = "SALUS_BOOTNODES", value_delimiter = ',')]
-        bootnodes: Vec<String>,
-        /// Multiaddr to listen on for peers (default /ip4/0.0.0.0/tcp/30333); repeatable.
-        #[arg(long = "p2p-listen", env = "SALUS_P2P_LISTEN", value_delimiter = ',')]
-        p2p_listen: Vec<String>,
-        /// Do not join the peer-to-peer network.
-        #[arg(long)]
-        no_p2p: bool,
-        /// Host name the RPC server answers to besides localhost and IP addresses (`name`,
-        /// `name:port`, or `*`); repeatable; replaces `[rpc] allowed_hosts`.
-        #[arg(
-            long = "rpc-allowed-host",
-            env = "SALUS_RPC_ALLOWED_HOSTS",
-            value_delimiter = ','
-        )]
-        rpc_allowed_hosts: Vec<String>,
-        /// Browser origin allowed to call the RPC server (or `*`); repeatable; replaces
-        /// `[rpc] cors`. None by default.
-        #[arg(long = "rpc-cors", env = "SALUS_RPC_CORS", value_delimiter = ',')]
-        rpc_cors: Vec<String>,
-    },
+    Node(node::NodeSettings),
     /// Measure end-to-end throughput and latency: the load generator (see `salus bench --help`).
     ///
     /// Runs the `load-generator` binary built beside `salus` (cargo build --release --bin
@@ -241,9 +161,6 @@ enum Command {
         data_dir: PathBuf,
     },
 }
-
-/// `salus dev`'s JSON-RPC address: not 8545, which Ethereum tools hold.
-const DEFAULT_DEV_RPC_ADDR: &str = "127.0.0.1:8650";
 
 #[derive(Subcommand)]
 enum KeyCommand {
@@ -525,58 +442,8 @@ fn main() -> anyhow::Result<()> {
     }
     match arguments.command {
         Command::Bench { arguments } => bench::run_load_generator(&arguments),
-        Command::Dev {
-            data_dir,
-            block_time_ms,
-            threads,
-            blocks,
-            rpc_addr,
-            metrics_addr,
-            p2p_listen,
-            bootnodes,
-            rpc_allowed_hosts,
-            rpc_cors,
-        } => dev::run(dev::DevOptions {
-            data_dir,
-            block_time_ms,
-            threads,
-            blocks,
-            rpc_addr,
-            metrics_addr,
-            p2p_listen,
-            bootnodes,
-            rpc_allowed_hosts,
-            rpc_cors,
-        }),
-        Command::Node {
-            config,
-            data_dir,
-            genesis,
-            rpc_addr,
-            mine,
-            miner,
-            threads,
-            metrics_addr,
-            bootnodes,
-            p2p_listen,
-            no_p2p,
-            rpc_allowed_hosts,
-            rpc_cors,
-        } => node::run(node::NodeSettings {
-            config,
-            data_dir,
-            genesis,
-            rpc_addr,
-            mine,
-            miner,
-            threads,
-            metrics_addr,
-            bootnodes,
-            p2p_listen,
-            no_p2p,
-            rpc_allowed_hosts,
-            rpc_cors,
-        }),
+        Command::Dev(options) => dev::run(options),
+        Command::Node(settings) => node::run(settings),
         Command::Key(command) => run_key(command),
         Command::Tx(command) => client::client_runtime()?.block_on(async {
             match command {

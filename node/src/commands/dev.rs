@@ -13,27 +13,44 @@ use crate::config::{P2pSection, RpcSection};
 use crate::network::NetworkConfig;
 use crate::service;
 
+/// `salus dev`'s JSON-RPC address: not 8545, which Ethereum tools hold.
+pub const DEFAULT_DEV_RPC_ADDR: &str = "127.0.0.1:8650";
+
 /// `salus dev`'s flags.
+#[derive(clap::Args, Debug)]
 pub struct DevOptions {
-    /// Data directory (default ~/.salus/dev).
+    /// Data directory.
+    #[arg(long, env = "SALUS_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Milliseconds between blocks (0: blocks on `dev_mine`).
+    /// Milliseconds between blocks.
+    #[arg(long, default_value_t = 1_000)]
     pub block_time_ms: u64,
     /// Threads searching nonces.
+    #[arg(long, default_value_t = 1)]
     pub threads: usize,
-    /// Stop after mining this many blocks.
+    /// Stop after mining this many blocks (default: run until interrupted).
+    #[arg(long)]
     pub blocks: Option<u64>,
-    /// JSON-RPC address.
-    pub rpc_addr: SocketAddr,
-    /// Prometheus metrics address.
-    pub metrics_addr: Option<SocketAddr>,
-    /// Multiaddrs to listen on for peers.
-    pub p2p_listen: Vec<String>,
-    /// Peers to dial at start.
+    /// Address of the JSON-RPC server (HTTP and WebSocket on one port).
+    #[arg(long, default_value = DEFAULT_DEV_RPC_ADDR)]
+    pub rpc_addr: std::net::SocketAddr,
+    /// Address of a Prometheus metrics endpoint (none by default).
+    #[arg(long)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Join a local network: listen for peers on this multiaddr (e.g.
+    /// /ip4/127.0.0.1/tcp/0). Without it or --bootnode the dev chain has no network.
+    #[arg(long = "p2p-listen")]
+    p2p_listen: Vec<String>,
+    /// Dev peer to dial at start (multiaddr ending in /p2p/<peer id>); repeatable.
+    #[arg(long = "bootnode")]
     pub bootnodes: Vec<String>,
-    /// Host names the RPC server answers to besides local names and IP addresses.
+    /// Host name the RPC server answers to besides localhost and IP addresses (`name`,
+    /// `name:port`, or `*` for any); repeatable. Other `Host` headers get 403.
+    #[arg(long = "rpc-allowed-host")]
     pub rpc_allowed_hosts: Vec<String>,
-    /// Browser origins allowed to call the RPC server.
+    /// Browser origin allowed to call the RPC server (e.g. http://localhost:3000, or `*`);
+    /// repeatable. None by default: a request with an `Origin` header gets 403.
+    #[arg(long = "rpc-cors")]
     pub rpc_cors: Vec<String>,
 }
 

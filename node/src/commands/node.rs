@@ -10,32 +10,52 @@ use crate::GenesisConfig;
 use crate::service;
 
 /// `salus node`'s flags, before merging with the configuration file.
+#[derive(clap::Args, Debug)]
 pub struct NodeSettings {
     /// TOML configuration file.
+    #[arg(long, env = "SALUS_CONFIG")]
     pub config: Option<PathBuf>,
     /// Data directory.
+    #[arg(long, env = "SALUS_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Genesis file (JSON), or `dev`.
+    #[arg(long, env = "SALUS_GENESIS")]
     pub genesis: Option<String>,
     /// JSON-RPC listen address.
+    #[arg(long, env = "SALUS_RPC_ADDR")]
     pub rpc_addr: Option<String>,
     /// Mine blocks.
+    #[arg(long, env = "SALUS_MINE")]
     pub mine: Option<bool>,
     /// Address receiving block rewards.
+    #[arg(long, env = "SALUS_MINER")]
     pub miner: Option<String>,
     /// Nonce-search threads.
+    #[arg(long, env = "SALUS_THREADS")]
     pub threads: Option<usize>,
     /// Prometheus metrics address.
+    #[arg(long, env = "SALUS_METRICS_ADDR")]
     pub metrics_addr: Option<String>,
-    /// Peers to dial at start.
+    /// Peer to dial at start (multiaddr ending in /p2p/<peer id>); repeat for several.
+    #[arg(long = "bootnode", env = "SALUS_BOOTNODES", value_delimiter = ',')]
     pub bootnodes: Vec<String>,
-    /// Multiaddrs to listen on for peers.
-    pub p2p_listen: Vec<String>,
+    /// Multiaddr to listen on for peers (default /ip4/0.0.0.0/tcp/30333); repeatable.
+    #[arg(long = "p2p-listen", env = "SALUS_P2P_LISTEN", value_delimiter = ',')]
+    p2p_listen: Vec<String>,
     /// Do not join the peer-to-peer network.
-    pub no_p2p: bool,
-    /// Host names the RPC server answers to besides local names and IP addresses.
+    #[arg(long)]
+    no_p2p: bool,
+    /// Host name the RPC server answers to besides localhost and IP addresses (`name`,
+    /// `name:port`, or `*`); repeatable; replaces `[rpc] allowed_hosts`.
+    #[arg(
+        long = "rpc-allowed-host",
+        env = "SALUS_RPC_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
     pub rpc_allowed_hosts: Vec<String>,
-    /// Browser origins allowed to call the RPC server.
+    /// Browser origin allowed to call the RPC server (or `*`); repeatable; replaces
+    /// `[rpc] cors`. None by default.
+    #[arg(long = "rpc-cors", env = "SALUS_RPC_CORS", value_delimiter = ',')]
     pub rpc_cors: Vec<String>,
 }
 

@@ -1,32 +1,17 @@
 //! A payer's reads of clinical attachments, decided and recorded by the consent contract (so
 //! every read is in the patient's accounting of disclosures).
 
-use consent::{AccessDecision, Action, ConsentRegistryRef, Decision};
+use consent::{AccessDecision, Action, ConsentRegistryRef};
 use salus_sdk::prelude::*;
 
-use crate::CoverageError;
-use crate::checks::*;
-use crate::storage::*;
+use crate::checks::authorised_reviewer;
+use crate::storage::{CONSENT, REQUESTS};
+use crate::types::*;
 
 /// Purposes of use under which a payer may read a clinical attachment (v3 ActReason).
 pub(crate) const PAYER_PURPOSES: [&str; 2] = ["HPAYMT", "COVAUTH"];
 /// The v3 RoleClass code the payer acts in when it asks the consent contract.
 pub(crate) const PAYER_ROLE: &str = "PAYOR";
-
-/// A payer asked to read a clinical attachment; the consent contract decided and recorded
-/// it in the patient's audit trail.
-#[event]
-pub struct AttachmentAccess {
-    /// The payer.
-    #[topic]
-    pub payer: Address,
-    /// The record.
-    pub record: Hash,
-    /// Trace number.
-    pub trace: String,
-    /// Decision.
-    pub decision: Decision,
-}
 
 /// The body of [`CoverageContract::access_attachment`](crate::CoverageContract::access_attachment).
 pub(crate) fn access_attachment(

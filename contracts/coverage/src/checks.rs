@@ -4,10 +4,8 @@
 use registry::{RegistryRef, Role};
 use salus_sdk::prelude::*;
 
-use crate::CoverageError;
-use crate::eligibility::*;
-use crate::requests::*;
-use crate::storage::*;
+use crate::storage::{REGISTRY, REVIEWERS};
+use crate::types::*;
 
 /// Most lines in one request or claim (X12 278 and 837 loops are bounded likewise).
 pub(crate) const MAX_LINES: usize = 50;

@@ -3,69 +3,11 @@
 
 use salus_sdk::prelude::*;
 
-use crate::CoverageError;
-use crate::checks::*;
-use crate::decisions::*;
-use crate::eligibility::*;
-use crate::requests::*;
-use crate::rules::*;
-use crate::storage::*;
-
-/// One claim line (837 SV1/SV2, simplified).
-#[data]
-pub struct ClaimLine {
-    /// CPT or HCPCS code.
-    pub procedure: String,
-    /// Units.
-    pub quantity: u32,
-    /// Date of service (ms).
-    pub service_ms: u64,
-    /// ICD-10-CM diagnoses pointed to by the line.
-    pub diagnoses: Vec<String>,
-}
-
-/// The check of one claim line: accepted, or the CARCs (Claim Adjustment Reason Codes) why
-/// not: `197` authorisation absent (or service outside its window), `198` authorisation
-/// exceeded, `11` diagnosis inconsistent with the procedure, `119` benefit maximum reached,
-/// `26`/`27` service before coverage / after it ended.
-#[data]
-pub struct ClaimLineResult {
-    /// Accepted.
-    pub accepted: bool,
-    /// Reasons.
-    pub carcs: Vec<String>,
-}
-
-/// A claim check, stored so a payer's adjudication can cite it.
-#[data]
-pub struct ClaimCheck {
-    /// The payer.
-    pub payer: Address,
-    /// The member.
-    pub member: Hash,
-    /// The billing provider.
-    pub provider: Address,
-    /// The authorisation's trace number, if cited.
-    pub authorisation: Option<String>,
-    /// Per line.
-    pub lines: Vec<ClaimLineResult>,
-    /// When (ms).
-    pub checked_ms: u64,
-}
-
-/// A claim was checked.
-#[event]
-pub struct ClaimChecked {
-    /// The payer.
-    #[topic]
-    pub payer: Address,
-    /// The claim.
-    pub claim: Hash,
-    /// Lines accepted.
-    pub accepted: u16,
-    /// Lines refused.
-    pub refused: u16,
-}
+use crate::checks::{MAX_LINES, active_provider, authorised_reviewer, check_code, check_codes};
+use crate::rules::{diagnosis_supports, matching_rule, rules_for};
+use crate::storage::{BENEFITS, CLAIMED, CLAIMS, COVERAGES, REQUESTS};
+use crate::types::*;
+use crate::units::certifies;
 
 pub(crate) fn check_claim_line(
     payer: &Address,

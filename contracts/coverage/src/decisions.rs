@@ -1,90 +1,16 @@
-//! Line decisions (X12 HCR action codes) and who made them: reviewers deciding pended lines and
-//! appeals, and what each new decision settles — units reserved, metrics, the `Decided` event.
+//! Reviewers' decisions (X12 HCR action codes) on pended lines and on appeals, checked against
+//! the request, the rule and the benefit.
 
 use salus_sdk::prelude::*;
 
-use crate::CoverageError;
-use crate::checks::*;
-use crate::eligibility::*;
-use crate::evaluation::*;
-use crate::metrics::*;
-use crate::requests::*;
-use crate::rules::*;
-use crate::storage::*;
-use crate::units::*;
-
-/// X12 HCR01 action code.
-#[data]
-pub enum ActionCode {
-    /// `A1` certified in total.
-    A1,
-    /// `A2` certified, partial.
-    A2,
-    /// `A3` not certified.
-    A3,
-    /// `A4` pended.
-    A4,
-    /// `A6` modified.
-    A6,
-    /// `C` cancelled.
-    C,
-    /// `NA` no action required: no authorisation needed.
-    Na,
-}
-
-/// Who decided.
-#[data]
-pub enum DecidedBy {
-    /// The rules, in the submitting transaction.
-    Auto,
-    /// A payer's reviewer.
-    Reviewer(Address),
-    /// The requesting provider (cancellation).
-    Requester(Address),
-}
-
-/// The decision on one line.
-#[data]
-pub struct LineDecision {
-    /// Action.
-    pub action: ActionCode,
-    /// Certification number (HCR02) when certified.
-    pub certification: Option<String>,
-    /// Units authorised.
-    pub quantity: u32,
-    /// Authorised window.
-    pub period: Option<Period>,
-    /// Why (mandatory for A2, A3 and A4).
-    pub reason: Option<Reason>,
-    /// Who decided.
-    pub decided_by: DecidedBy,
-    /// The rules that fired.
-    pub rule_ids: Vec<u32>,
-    /// The rule-set version applied.
-    pub rule_set: u32,
-    /// When (ms).
-    pub decided_ms: u64,
-}
-
-/// A line decided by a reviewer.
-#[data]
-pub struct ReviewerDecision {
-    /// `A1`, `A2` or `A3`.
-    pub action: ActionCode,
-    /// Units certified (A2: fewer than requested).
-    pub quantity: u32,
-    /// Reason (mandatory for A2 and A3).
-    pub reason: Option<Reason>,
-}
-
-/// The outcome of an appeal.
-#[data]
-pub enum AppealOutcome {
-    /// The denial stands.
-    Upheld,
-    /// The denial was reversed.
-    Overturned,
-}
+use crate::checks::authorised_reviewer;
+use crate::evaluation::certify;
+use crate::metrics::{metric_codes, update_metrics};
+use crate::requests::{emit_decided, finish, settle, step, undecided_and_pended, unlist};
+use crate::rules::{reason_for, specific};
+use crate::storage::{BENEFITS, REQUESTS, RULE_SETS};
+use crate::types::*;
+use crate::units::{allowed_quantity, certifies, release, reserve};
 
 /// A reviewer's decision on line `index`, checked: A1, A2 or A3 only; A2 and A3 need a
 /// specific reason; no more units than requested or than the benefit has left.
@@ -147,57 +73,6 @@ pub(crate) fn rule_of<'a>(
         .first()
         .and_then(|id| rule_set.rules.iter().find(|rule| rule.id == *id))
         .ok_or(CoverageError::NoRules)
-}
-
-/// Records the consequences of line `index`'s new decision: benefit units reserved for a
-/// certification, the metrics of a first decision, the `Decided` event. `previous` holds the
-/// decisions a revision replaced (their metrics are not counted again).
-pub(crate) fn settle(request: &mut Request, index: usize, previous: Option<&Vec<LineDecision>>) {
-    let decision = request.decisions[index].clone();
-    reserve(request, index, &decision);
-    emit_decided(request, index, &decision);
-    let first_decision = previous.is_none_or(|previous| {
-        previous
-            .get(index)
-            .is_none_or(|earlier| earlier.action == ActionCode::A4)
-    });
-    let counted = !matches!(decision.action, ActionCode::Na | ActionCode::A4);
-    if !(first_decision && counted) {
-        return;
-    }
-    let turnaround = decision.decided_ms.saturating_sub(request.received_ms);
-    let approved = certifies(&decision.action);
-    let with_extension = approved && request.review_extended;
-    let sequence = request.line_sequences[index];
-    for code in metric_codes(&request.lines[index].procedure) {
-        update_metrics(&request.payer, &request.priority, &code, |counts| {
-            counts.decided += 1;
-            counts.turnaround_total_ms = counts.turnaround_total_ms.saturating_add(turnaround);
-            if approved {
-                counts.approved += 1;
-            }
-            if decision.action == ActionCode::A3 {
-                counts.denied += 1;
-            }
-            if with_extension {
-                counts.approved_with_extension += 1;
-            }
-        });
-        TURNAROUNDS.insert(
-            &(
-                request.payer,
-                request.priority.clone(),
-                code,
-                turnaround.to_be_bytes(),
-                sequence,
-            ),
-            &(),
-        );
-    }
-}
-
-pub(crate) fn certifies(action: &ActionCode) -> bool {
-    matches!(action, ActionCode::A1 | ActionCode::A2 | ActionCode::A6)
 }
 
 /// The body of [`CoverageContract::decide`](crate::CoverageContract::decide).

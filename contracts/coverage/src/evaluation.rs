@@ -4,13 +4,11 @@
 
 use salus_sdk::prelude::*;
 
-use crate::DAY_MS;
-use crate::decisions::*;
-use crate::eligibility::*;
-use crate::requests::*;
-use crate::rules::*;
-use crate::storage::*;
-use crate::units::*;
+use crate::eligibility::{covered_on, year_of};
+use crate::rules::{diagnosis_supports, matches_prefix, matching_rule, reason_for};
+use crate::storage::{BENEFITS, NETWORK};
+use crate::types::*;
+use crate::units::allowed_quantity;
 
 /// The automatic decision on line `index`.
 pub(crate) fn evaluate(

@@ -16,13 +16,15 @@
 //! makes payers publish are computed from contract state.
 //!
 //! The contract module below holds the messages (the contract's interface, documented there);
-//! what they do lives in modules by concern: `eligibility` (coverage, benefits, networks and
-//! eligibility answers), `rules` (rule sets), `requests` (preauthorization requests and their
-//! deadlines), `evaluation` (the rules' decision on a line), `decisions` (reviewers and appeals),
-//! `revisions` (revise, extend, cancel, appeal), `units` (benefit and window limits), `claims`,
-//! `attachments` (reads through the consent contract), `metrics`, with `checks` (authority and
-//! input bounds) and `storage` (the key layout). The registry and the consent contract are
-//! called through their typed references, with their own types (`Role`, `AccessDecision`).
+//! what they do lives in modules in layers, each using only modules listed before it: `types`
+//! (stored records, message and event types, the error; re-exported here), `storage` (the key
+//! layout), `checks` (authority and input bounds), then by concern `rules` (rule sets),
+//! `eligibility` (coverage, benefits, networks and eligibility answers), `metrics`, `units`
+//! (benefit and window limits), `evaluation` (the rules' decision on a line), `requests`
+//! (preauthorization requests, their deadlines, and what each line decision settles),
+//! `decisions` (reviewers and appeals), `revisions` (revise, extend, cancel, appeal), `claims`
+//! and `attachments` (reads through the consent contract). The registry and the consent contract
+//! are called through their typed references, with their own types (`Role`, `AccessDecision`).
 #![no_std]
 
 mod attachments;
@@ -36,21 +38,11 @@ mod requests;
 mod revisions;
 mod rules;
 mod storage;
+mod types;
 mod units;
 
-pub use attachments::*;
-pub use claims::*;
 pub use coverage::*;
-pub use decisions::*;
-pub use eligibility::*;
-pub use metrics::*;
-pub use requests::*;
-pub use rules::*;
-
-/// An hour in ms.
-const HOUR_MS: u64 = 60 * 60 * 1000;
-/// A day in ms.
-const DAY_MS: u64 = 24 * HOUR_MS;
+pub use types::*;
 
 #[salus_sdk::contract(events(
     CoverageChanged,
@@ -65,50 +57,11 @@ mod coverage {
     use consent::AccessDecision;
     use salus_sdk::prelude::*;
 
-    use super::*;
-
     use crate::checks::{active_payer, may_read_member};
     use crate::storage::{
         BENEFITS, CONSENT, COVERAGES, LATEST_RULES, REGISTRY, REVIEWERS, RULE_SETS,
     };
-
-    /// Why a message was refused (malformed input or a caller without authority only:
-    /// denials are decisions, recorded, not errors).
-    #[error]
-    pub enum CoverageError {
-        /// The caller is not an active payer in the registry.
-        NotAPayer,
-        /// The caller is not an active provider organisation in the registry.
-        NotAProvider,
-        /// The caller may not act on this request or member.
-        NotAuthorised,
-        /// Unknown member, request, rule set or claim.
-        Unknown,
-        /// A trace number or claim already used.
-        Duplicate,
-        /// A period ends before it starts, or a line's dates are reversed.
-        InvalidPeriod,
-        /// Too many lines, rules or codes, or a code too long.
-        TooComplex,
-        /// An empty or malformed field (no lines, zero quantity, bad code range, …).
-        Malformed,
-        /// A rule set lacks a reason for some edit, or a rule is inconsistent.
-        IncompleteRules,
-        /// No rule set in effect for the date of service.
-        NoRules,
-        /// A denial or partial certification without a specific reason.
-        ReasonRequired,
-        /// The request is not in a state that allows this.
-        WrongStatus,
-        /// The request is not overdue.
-        NotOverdue,
-        /// A payer reads attachments only for HPAYMT or COVAUTH.
-        WrongPurpose,
-        /// The record is not attached to the request.
-        NotAttached,
-        /// The registry or consent contract could not be asked.
-        Unavailable,
-    }
+    use crate::types::*;
 
     /// The contract.
     pub struct CoverageContract;

@@ -3,51 +3,8 @@
 
 use salus_sdk::prelude::*;
 
-use crate::requests::*;
-use crate::storage::*;
-
-/// Counters behind the CMS-0057-F metrics, per line decided by preauthorization.
-#[data]
-pub struct Metrics {
-    /// Lines submitted that needed authorisation.
-    pub requested: u64,
-    /// Lines pended at submission.
-    pub pended: u64,
-    /// Lines decided (first decision other than pended).
-    pub decided: u64,
-    /// Lines certified (A1, A2) at their first decision.
-    pub approved: u64,
-    /// Lines denied (A3) at their first decision.
-    pub denied: u64,
-    /// Lines approved after an appeal.
-    pub approved_after_appeal: u64,
-    /// Lines approved after the payer extended the review timeframe.
-    pub approved_with_extension: u64,
-    /// Requests marked overdue.
-    pub overdue: u64,
-    /// Sum of turnaround times (ms) of decided lines.
-    pub turnaround_total_ms: u64,
-}
-
-/// The published figures.
-#[data]
-pub struct MetricsReport {
-    /// The counters.
-    pub counts: Metrics,
-    /// Percent approved, in basis points of decided lines.
-    pub approved_bps: u32,
-    /// Percent denied, in basis points of decided lines.
-    pub denied_bps: u32,
-    /// Percent approved after appeal, in basis points of denied lines.
-    pub approved_after_appeal_bps: u32,
-    /// Percent approved with an extended review timeframe, in basis points of decided
-    /// lines.
-    pub approved_with_extension_bps: u32,
-    /// Average time from request to decision (ms).
-    pub average_turnaround_ms: u64,
-    /// Median time from request to decision (ms; the lower middle for an even count).
-    pub median_turnaround_ms: u64,
-}
+use crate::storage::{METRICS, TURNAROUNDS};
+use crate::types::*;
 
 /// The metric keys a line counts under: its procedure code and plan-wide ("").
 pub(crate) fn metric_codes(procedure: &str) -> [String; 2] {

@@ -1,15 +1,18 @@
 //! Preauthorization requests (X12 278): submission, documentation, the CMS-0057-F due times
-//! and their index, overdue marking, and the request's record and events.
+//! and their index, overdue marking, and the request's record and events — with what each new
+//! line decision settles (units reserved, metrics, the `Decided` event), whoever decided it.
 
 use salus_sdk::prelude::*;
 
-use crate::checks::*;
-use crate::decisions::*;
-use crate::evaluation::*;
-use crate::metrics::*;
-use crate::rules::*;
-use crate::storage::*;
-use crate::{CoverageError, DAY_MS, HOUR_MS};
+use crate::checks::{
+    MAX_CODES, active_provider, authorised_reviewer, check_code, check_codes, check_lines,
+};
+use crate::evaluation::evaluate;
+use crate::metrics::{metric_codes, update_metrics};
+use crate::rules::rules_for;
+use crate::storage::{COVERAGES, NEXT_LINE, OPEN, REQUESTS, TURNAROUNDS};
+use crate::types::*;
+use crate::units::{certifies, reserve};
 
 /// CMS-0057-F: expedited requests are decided within 72 hours…
 pub(crate) const EXPEDITED_DUE_MS: u64 = 72 * HOUR_MS;
@@ -19,207 +22,6 @@ pub(crate) const STANDARD_DUE_MS: u64 = 7 * DAY_MS;
 pub(crate) const REVIEW_EXTENSION_MS: u64 = 14 * DAY_MS;
 /// Most entries a listing returns.
 pub(crate) const MAX_PAGE: u32 = 100;
-
-/// X12 UM01 request category.
-#[data]
-pub enum Category {
-    /// `HS` health services review.
-    Hs,
-    /// `AR` admission review.
-    Ar,
-    /// `SC` specialty care (referral) review.
-    Sc,
-}
-
-/// X12 UM02 certification type.
-#[data]
-pub enum CertificationType {
-    /// `I` initial.
-    Initial,
-    /// `R` renewal.
-    Renewal,
-    /// `S` revised.
-    Revised,
-    /// `3` cancel.
-    Cancel,
-    /// `4` extension.
-    Extension,
-    /// Appeal.
-    Appeal,
-}
-
-/// Review priority (CMS-0057-F timeframes).
-#[data]
-pub enum Priority {
-    /// 72 hours.
-    Expedited,
-    /// 7 calendar days.
-    Standard,
-}
-
-/// One requested service.
-#[data]
-pub struct ServiceLine {
-    /// CPT or HCPCS code.
-    pub procedure: String,
-    /// Modifiers.
-    pub modifiers: Vec<String>,
-    /// Units.
-    pub quantity: u32,
-    /// First date of service (ms).
-    pub from_ms: u64,
-    /// Last date of service (ms).
-    pub to_ms: u64,
-    /// CMS place-of-service code.
-    pub place_of_service: String,
-}
-
-/// A document attached by hash: the template it fills and the record (indexed in the
-/// consent contract, held off chain by the provider).
-#[data]
-pub struct Attachment {
-    /// The documentation template.
-    pub template: Hash,
-    /// The record.
-    pub record: Hash,
-}
-
-/// Where a request stands.
-#[data]
-pub enum RequestStatus {
-    /// Waiting for information or review (`A4`).
-    Pended,
-    /// Pended, and the requested information has arrived: waiting for the reviewer.
-    InformationReceived,
-    /// Every line decided.
-    Decided,
-    /// Cancelled by the requester.
-    Cancelled,
-    /// Under appeal.
-    Appealed,
-}
-
-/// A preauthorization request (X12 278 / FHIR Claim with use `preauthorization`).
-#[data]
-pub struct Request {
-    /// Trace number (TRN02).
-    pub trace: String,
-    /// The payer.
-    pub payer: Address,
-    /// Member (salted hash of the member id).
-    pub member: Hash,
-    /// The member's key.
-    pub beneficiary: Address,
-    /// The requesting provider organisation.
-    pub requester: Address,
-    /// Servicing provider's NPI.
-    pub servicing_npi: String,
-    /// UM01.
-    pub category: Category,
-    /// UM02 of the latest step.
-    pub certification_type: CertificationType,
-    /// Services.
-    pub lines: Vec<ServiceLine>,
-    /// ICD-10-CM diagnoses.
-    pub diagnoses: Vec<String>,
-    /// Priority.
-    pub priority: Priority,
-    /// Attachments.
-    pub attachments: Vec<Attachment>,
-    /// Received (ms).
-    pub received_ms: u64,
-    /// Decision due (ms).
-    pub due_ms: u64,
-    /// Status.
-    pub status: RequestStatus,
-    /// Current decision per line.
-    pub decisions: Vec<LineDecision>,
-    /// Every earlier decision per line, oldest first (revisions, extensions, appeals).
-    pub history: Vec<(u16, LineDecision)>,
-    /// Whether the payer extended the review timeframe.
-    pub review_extended: bool,
-    /// Whether the request was marked overdue.
-    pub overdue: bool,
-    /// Hash of the appeal's grounds (a record indexed in the consent contract), if appealed.
-    pub appeal_grounds: Option<Hash>,
-    /// Appeal outcome, once decided.
-    pub appeal: Option<AppealOutcome>,
-    /// Whether an extension was already granted or refused.
-    pub extended: bool,
-    /// Metrics sequence of each line (for the turnaround index).
-    pub line_sequences: Vec<u64>,
-}
-
-/// What a provider submits (the 278 request).
-#[data]
-pub struct Submission {
-    /// Trace number (TRN02), unique.
-    pub trace: String,
-    /// The payer.
-    pub payer: Address,
-    /// Member (salted hash of the member id).
-    pub member: Hash,
-    /// Servicing provider's NPI.
-    pub servicing_npi: String,
-    /// UM01.
-    pub category: Category,
-    /// Services.
-    pub lines: Vec<ServiceLine>,
-    /// ICD-10-CM diagnoses.
-    pub diagnoses: Vec<String>,
-    /// Priority.
-    pub priority: Priority,
-    /// Attachments.
-    pub attachments: Vec<Attachment>,
-}
-
-/// A preauthorization line was decided (or pended, cancelled, modified).
-#[event]
-pub struct Decided {
-    /// The payer.
-    #[topic]
-    pub payer: Address,
-    /// The patient, so they can follow their requests.
-    #[topic]
-    pub beneficiary: Address,
-    /// Trace number.
-    pub trace: String,
-    /// Line.
-    pub line: u16,
-    /// Action.
-    pub action: ActionCode,
-    /// Reason code, if any.
-    pub reason: Option<String>,
-    /// Rules that fired.
-    pub rule_ids: Vec<u32>,
-    /// Rule-set version.
-    pub rule_set: u32,
-}
-
-/// A request passed its due time undecided. It stays undecided.
-#[event]
-pub struct Overdue {
-    /// The payer.
-    #[topic]
-    pub payer: Address,
-    /// Trace number.
-    pub trace: String,
-    /// When it was due (ms).
-    pub due_ms: u64,
-}
-
-/// A request changed step: `submitted`, `documentation`, `review-extended`, `revised`,
-/// `extension`, `cancelled`, `appealed`, `appeal-upheld`, `appeal-overturned`.
-#[event]
-pub struct RequestStep {
-    /// The payer.
-    #[topic]
-    pub payer: Address,
-    /// Trace number.
-    pub trace: String,
-    /// The step.
-    pub step: String,
-}
 
 /// Stores the request, with its status from its decisions, and keeps the due-time index.
 pub(crate) fn finish(request: &Request) {
@@ -280,6 +82,53 @@ pub(crate) fn step(request: &Request, step: &str) {
         step: String::from(step),
     }
     .emit();
+}
+
+/// Records the consequences of line `index`'s new decision: benefit units reserved for a
+/// certification, the metrics of a first decision, the `Decided` event. `previous` holds the
+/// decisions a revision replaced (their metrics are not counted again).
+pub(crate) fn settle(request: &mut Request, index: usize, previous: Option<&Vec<LineDecision>>) {
+    let decision = request.decisions[index].clone();
+    reserve(request, index, &decision);
+    emit_decided(request, index, &decision);
+    let first_decision = previous.is_none_or(|previous| {
+        previous
+            .get(index)
+            .is_none_or(|earlier| earlier.action == ActionCode::A4)
+    });
+    let counted = !matches!(decision.action, ActionCode::Na | ActionCode::A4);
+    if !(first_decision && counted) {
+        return;
+    }
+    let turnaround = decision.decided_ms.saturating_sub(request.received_ms);
+    let approved = certifies(&decision.action);
+    let with_extension = approved && request.review_extended;
+    let sequence = request.line_sequences[index];
+    for code in metric_codes(&request.lines[index].procedure) {
+        update_metrics(&request.payer, &request.priority, &code, |counts| {
+            counts.decided += 1;
+            counts.turnaround_total_ms = counts.turnaround_total_ms.saturating_add(turnaround);
+            if approved {
+                counts.approved += 1;
+            }
+            if decision.action == ActionCode::A3 {
+                counts.denied += 1;
+            }
+            if with_extension {
+                counts.approved_with_extension += 1;
+            }
+        });
+        TURNAROUNDS.insert(
+            &(
+                request.payer,
+                request.priority.clone(),
+                code,
+                turnaround.to_be_bytes(),
+                sequence,
+            ),
+            &(),
+        );
+    }
 }
 
 /// Pended (`A4` lines waiting), with or without the information asked for.

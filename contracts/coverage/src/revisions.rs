@@ -3,14 +3,15 @@
 
 use salus_sdk::prelude::*;
 
-use crate::checks::*;
-use crate::decisions::*;
-use crate::evaluation::*;
-use crate::requests::*;
-use crate::rules::*;
-use crate::storage::*;
-use crate::units::*;
-use crate::{CoverageError, DAY_MS};
+use crate::checks::{check_codes, check_lines};
+use crate::evaluation::evaluate;
+use crate::requests::{
+    due_after, emit_decided, finish, list, settle, step, undecided_and_pended, unlist,
+};
+use crate::rules::{reason_for, rules_for};
+use crate::storage::{COVERAGES, NEXT_LINE, REQUESTS, RULE_SETS};
+use crate::types::*;
+use crate::units::{certifies, release_all};
 
 /// The body of [`CoverageContract::revise`](crate::CoverageContract::revise).
 pub(crate) fn revise(

@@ -3,11 +3,7 @@
 
 use salus_sdk::prelude::*;
 
-use crate::claims::*;
-use crate::eligibility::*;
-use crate::metrics::*;
-use crate::requests::*;
-use crate::rules::*;
+use crate::types::*;
 
 /// The participant registry.
 pub(crate) const REGISTRY: Value<Address> = Value::new(b"registry");

@@ -3,15 +3,16 @@
 
 use salus_sdk::prelude::*;
 
-use crate::DAY_MS;
-use crate::decisions::*;
-use crate::eligibility::*;
-use crate::requests::*;
-use crate::rules::*;
-use crate::storage::*;
+use crate::storage::{BENEFITS, CERTIFIED, CLAIMED, RULE_SETS, WindowKey};
+use crate::types::*;
 
 /// Most certifications of one member under one rule a window limit looks at.
 pub(crate) const MAX_WINDOW_ENTRIES: usize = 64;
+
+/// Whether a decision certifies units (they count against the benefit and the window).
+pub(crate) fn certifies(action: &ActionCode) -> bool {
+    matches!(action, ActionCode::A1 | ActionCode::A2 | ActionCode::A6)
+}
 
 /// The benefit of line `index`'s rule, if the line's decision names one.
 pub(crate) fn benefit_key(

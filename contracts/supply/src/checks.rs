@@ -4,9 +4,8 @@
 use registry::{RegistryRef, Role};
 use salus_sdk::prelude::*;
 
-use crate::SupplyError;
-use crate::storage::*;
-use crate::units::*;
+use crate::storage::REGISTRY;
+use crate::types::*;
 
 /// Most units one transaction commissions, ships or receives: bounds fuel and event size.
 pub(crate) const MAX_UNITS_PER_EVENT: usize = 500;
@@ -53,6 +52,15 @@ pub(crate) fn movable(unit: &Unit) -> bool {
             unit.disposition,
             Disposition::Active | Disposition::SellableAccessible
         )
+}
+
+/// Whether a unit is in its owner's stock: active, sellable or held (not in transit, dispensed,
+/// inactive or destroyed).
+pub(crate) fn in_stock(unit: &Unit) -> bool {
+    matches!(
+        unit.disposition,
+        Disposition::Active | Disposition::SellableAccessible | Disposition::NonSellableOther
+    )
 }
 
 pub(crate) fn check_code(code: &str) -> Result<(), SupplyError> {

@@ -4,40 +4,11 @@
 use registry::Role;
 use salus_sdk::prelude::*;
 
-use crate::SupplyError;
-use crate::checks::*;
-use crate::epcis::*;
-use crate::investigations::*;
-use crate::storage::*;
-use crate::units::*;
-
-/// A practitioner's prescription (hash, patient address, product, fills).
-#[data]
-pub struct Prescription {
-    /// Prescriber.
-    pub practitioner: Address,
-    /// Patient (an address, never a name).
-    pub patient: Address,
-    /// NDC prescribed.
-    pub ndc: String,
-    /// Fills left.
-    pub fills_left: u32,
-    /// Valid until (ms).
-    pub expires_ms: u64,
-}
-
-/// GS1 Lightweight Verification Messaging response.
-#[data]
-pub struct Verification {
-    /// Whether the identifiers match a commissioned unit.
-    pub verified: bool,
-    /// When not verified: `No_match_GTIN_Serial`, `No_match_GTIN_Serial_Lot`,
-    /// `No_match_GTIN_Serial_Expiry`, `No_match_GTIN_Serial_Lot_Expiry`.
-    pub failure_reason: Option<String>,
-    /// Additional information, also on a true answer: `Recalled`, `Expired`, `Suspect`,
-    /// `Illegitimate`.
-    pub additional: Vec<String>,
-}
+use crate::checks::{active, check_code, movable, trading_partner};
+use crate::epcis::observe_unit;
+use crate::investigations::open_case;
+use crate::storage::{PRESCRIPTIONS, PRODUCTS, UNITS};
+use crate::types::*;
 
 /// The Lightweight Verification Messaging answer for a unit's identifiers (`verify`, and the
 /// checks of dispensing and returns).
@@ -128,19 +99,12 @@ pub(crate) fn dispense(
             unit.suspect = true;
             unit.quarantined = true;
             unit.disposition = Disposition::NonSellableOther;
-            let id = next_event_id();
-            touch(&key, &mut unit, id);
-            record_event(
-                id,
-                "ObjectEvent",
-                "OBSERVE",
-                Vec::from([Epc::Unit(gtin, serial)]),
-                None,
-                "holding",
-                "non_sellable_other",
+            observe_unit(
+                key,
+                &mut unit,
+                ("holding", "non_sellable_other"),
                 String::new(),
                 Vec::new(),
-                None,
                 None,
             );
         }
@@ -168,20 +132,14 @@ pub(crate) fn dispense(
     }
     rx.fills_left -= 1;
     PRESCRIPTIONS.insert(&prescription, &rx);
-    let id = next_event_id();
     unit.disposition = Disposition::Dispensed;
-    touch(&key, &mut unit, id);
-    record_event(
-        id,
-        "ObjectEvent",
-        "OBSERVE",
-        Vec::from([Epc::Unit(gtin, serial)]),
-        None,
-        "dispensing",
-        "dispensed",
-        unit.location.clone(),
+    let location = unit.location.clone();
+    observe_unit(
+        key,
+        &mut unit,
+        ("dispensing", "dispensed"),
+        location,
         Vec::from([(String::from("rx"), prescription)]),
-        None,
         None,
     );
     Ok(verification)
@@ -209,49 +167,22 @@ pub(crate) fn accept_return(
         );
         return Ok(verification);
     };
-    let id = next_event_id();
-    if verification.verified
+    let step = if verification.verified
         && verification.additional.is_empty()
         && !matches!(
             unit.disposition,
             Disposition::Dispensed | Disposition::Destroyed
-        )
-    {
+        ) {
         unit.owner = receiver;
         unit.custodian = receiver;
         unit.location = location.clone();
         unit.disposition = Disposition::SellableAccessible;
-        touch(&key, &mut unit, id);
-        record_event(
-            id,
-            "ObjectEvent",
-            "OBSERVE",
-            Vec::from([Epc::Unit(gtin, serial)]),
-            None,
-            "receiving",
-            "returned",
-            location,
-            Vec::new(),
-            None,
-            Some(receiver),
-        );
+        ("receiving", "returned")
     } else {
         unit.quarantined = true;
         unit.disposition = Disposition::NonSellableOther;
-        touch(&key, &mut unit, id);
-        record_event(
-            id,
-            "ObjectEvent",
-            "OBSERVE",
-            Vec::from([Epc::Unit(gtin, serial)]),
-            None,
-            "holding",
-            "non_sellable_other",
-            location,
-            Vec::new(),
-            None,
-            Some(receiver),
-        );
-    }
+        ("holding", "non_sellable_other")
+    };
+    observe_unit(key, &mut unit, step, location, Vec::new(), Some(receiver));
     Ok(verification)
 }

@@ -4,77 +4,8 @@
 
 use salus_sdk::prelude::*;
 
-use crate::SupplyError;
-use crate::storage::*;
-use crate::units::*;
-
-/// What a shipment carries: units and cases.
-#[data]
-pub enum Epc {
-    /// An SGTIN.
-    Unit(String, String),
-    /// An SSCC.
-    Case(String),
-}
-
-/// An EPCIS 2.0-shaped event.
-#[data]
-pub struct EpcisEvent {
-    /// Event id.
-    pub id: u64,
-    /// `ObjectEvent`, `AggregationEvent`, `TransactionEvent`.
-    pub event_type: String,
-    /// `ADD`, `OBSERVE`, `DELETE`.
-    pub action: String,
-    /// EPCs.
-    pub epcs: Vec<Epc>,
-    /// Parent (SSCC) for aggregation events.
-    pub parent: Option<String>,
-    /// CBV bizStep.
-    pub biz_step: String,
-    /// CBV disposition.
-    pub disposition: String,
-    /// Read point / business location (GLN).
-    pub location: String,
-    /// Business transactions (`po`, `inv`, `desadv`) by document hash.
-    pub biz_transactions: Vec<(String, Hash)>,
-    /// Source owning party.
-    pub source: Option<Address>,
-    /// Destination owning party.
-    pub destination: Option<Address>,
-    /// Event time (ms).
-    pub event_time_ms: u64,
-    /// Who recorded it.
-    pub recorded_by: Address,
-    /// The event this one declares erroneous (an EPCIS error declaration), if any.
-    pub corrects: Option<u64>,
-    /// CBV error reason of a declaration: `did_not_occur` or `incorrect_data`.
-    pub error_reason: Option<String>,
-}
-
-/// An EPCIS event was recorded (the full event is stored under its id).
-#[event]
-pub struct Epcis {
-    /// bizStep, as a topic for filtering.
-    #[topic]
-    pub biz_step: String,
-    /// Event id.
-    pub id: u64,
-    /// EPCs.
-    pub epcs: Vec<Epc>,
-}
-
-/// A problem was found: discrepancy, counterfeit, clone, overdue notification.
-#[event]
-pub struct Alert {
-    /// The kind.
-    #[topic]
-    pub kind: String,
-    /// The investigation or shipment concerned.
-    pub reference: u64,
-    /// Details.
-    pub detail: String,
-}
+use crate::storage::{DECLARED, EVENTS, HISTORY, NEXT_EVENT, UNITS};
+use crate::types::*;
 
 pub(crate) fn next_event_id() -> u64 {
     let id = NEXT_EVENT.get().unwrap_or(0);
@@ -126,6 +57,34 @@ pub(crate) fn touch(key: &(String, String), unit: &mut Unit, event: u64) {
     unit.last_event = event;
     UNITS.insert(key, unit);
     HISTORY.insert(&(key.0.clone(), key.1.clone(), event.to_be_bytes()), &());
+}
+
+/// Stores `unit` (at `key`) as observed by a new ObjectEvent OBSERVE at `location`, with
+/// `(biz_step, disposition)`, and records the event.
+pub(crate) fn observe_unit(
+    key: (String, String),
+    unit: &mut Unit,
+    (biz_step, disposition): (&str, &str),
+    location: String,
+    biz_transactions: Vec<(String, Hash)>,
+    destination: Option<Address>,
+) {
+    let id = next_event_id();
+    touch(&key, unit, id);
+    let (gtin, serial) = key;
+    record_event(
+        id,
+        "ObjectEvent",
+        "OBSERVE",
+        Vec::from([Epc::Unit(gtin, serial)]),
+        None,
+        biz_step,
+        disposition,
+        location,
+        biz_transactions,
+        None,
+        destination,
+    );
 }
 
 /// The body of [`Supply::declare_error`](crate::Supply::declare_error).

@@ -3,56 +3,13 @@
 
 use salus_sdk::prelude::*;
 
-use crate::SupplyError;
-use crate::checks::*;
-use crate::epcis::*;
-use crate::storage::*;
-use crate::units::*;
+use crate::checks::{check_code, trading_partner};
+use crate::epcis::observe_unit;
+use crate::storage::{CASES, NEXT_CASE, PRODUCTS, UNITS};
+use crate::types::*;
 
 /// The notification window after an illegitimate determination (DSCSA: 24 hours).
 pub(crate) const NOTIFICATION_WINDOW_MS: u64 = 24 * 60 * 60 * 1000;
-
-/// Classification of a suspect product investigation (DSCSA).
-#[data]
-pub enum Classification {
-    /// Still being investigated.
-    Suspect,
-    /// Counterfeit.
-    Counterfeit,
-    /// Diverted.
-    Diverted,
-    /// Stolen.
-    Stolen,
-    /// Intentionally adulterated.
-    Adulterated,
-    /// Unfit for distribution.
-    Unfit,
-    /// Fraudulent transaction.
-    Fraudulent,
-    /// Cleared: not illegitimate.
-    Cleared,
-}
-
-/// A suspect-product investigation.
-#[data]
-pub struct Investigation {
-    /// Units concerned.
-    pub units: Vec<(String, String)>,
-    /// Why it was opened.
-    pub reason: String,
-    /// Who opened it (the party that found the problem).
-    pub opened_by: Address,
-    /// Classification.
-    pub classification: Classification,
-    /// When it was determined illegitimate (ms), starting the 24 h clock.
-    pub determined_ms: Option<u64>,
-    /// FDA Form 3911 incident number, once filed.
-    pub fda_incident: Option<String>,
-    /// When the FDA and partners were notified (ms).
-    pub notified_ms: Option<u64>,
-    /// Whether the overdue event was emitted.
-    pub overdue: bool,
-}
 
 pub(crate) fn open_case(opened_by: &Address, units: &[(String, String)], reason: String) -> u64 {
     let case = NEXT_CASE.get().unwrap_or(0);
@@ -100,19 +57,12 @@ pub(crate) fn report_sighting(
     );
     unit.suspect = true;
     unit.quarantined = true;
-    let id = next_event_id();
-    touch(&key, &mut unit, id);
-    record_event(
-        id,
-        "ObjectEvent",
-        "OBSERVE",
-        Vec::from([Epc::Unit(gtin, serial)]),
-        None,
-        "inspecting",
-        "non_sellable_other",
+    observe_unit(
+        key,
+        &mut unit,
+        ("inspecting", "non_sellable_other"),
         location,
         Vec::new(),
-        None,
         None,
     );
     Alert {
@@ -124,9 +74,10 @@ pub(crate) fn report_sighting(
     Ok(true)
 }
 
-/// The body of [`Supply::classify`](crate::Supply::classify).
-pub(crate) fn classify(case: u64, classification: Classification) -> Result<(), SupplyError> {
-    let mut investigation = CASES.get(&case).ok_or(SupplyError::Unknown)?;
+/// Investigation `case`, if the caller may settle it: the party that opened it, or the owner of
+/// the product of its first unit.
+fn case_for_settling(case: u64) -> Result<Investigation, SupplyError> {
+    let investigation = CASES.get(&case).ok_or(SupplyError::Unknown)?;
     let asker = caller();
     let owner = investigation
         .units
@@ -136,6 +87,12 @@ pub(crate) fn classify(case: u64, classification: Classification) -> Result<(), 
     if asker != investigation.opened_by && Some(asker) != owner {
         return Err(SupplyError::NotAuthorised);
     }
+    Ok(investigation)
+}
+
+/// The body of [`Supply::classify`](crate::Supply::classify).
+pub(crate) fn classify(case: u64, classification: Classification) -> Result<(), SupplyError> {
+    let mut investigation = case_for_settling(case)?;
     let illegitimate = !matches!(
         classification,
         Classification::Suspect | Classification::Cleared
@@ -158,16 +115,7 @@ pub(crate) fn classify(case: u64, classification: Classification) -> Result<(), 
 /// The body of [`Supply::record_notification`](crate::Supply::record_notification).
 pub(crate) fn record_notification(case: u64, fda_incident: String) -> Result<(), SupplyError> {
     check_code(&fda_incident)?;
-    let mut investigation = CASES.get(&case).ok_or(SupplyError::Unknown)?;
-    let asker = caller();
-    let owner = investigation
-        .units
-        .first()
-        .and_then(|(gtin, _)| PRODUCTS.get(gtin))
-        .map(|product| product.owner);
-    if asker != investigation.opened_by && Some(asker) != owner {
-        return Err(SupplyError::NotAuthorised);
-    }
+    let mut investigation = case_for_settling(case)?;
     investigation.fda_incident = Some(fda_incident);
     investigation.notified_ms = Some(block_timestamp_ms());
     CASES.insert(&case, &investigation);

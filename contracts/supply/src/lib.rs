@@ -13,12 +13,13 @@
 //! illegitimate determination starts a 24-hour clock for notifying the FDA and partners.
 //!
 //! The contract module below holds the messages (the contract's interface, documented there);
-//! what they do lives in modules by concern: `products`, `units` (commissioning and an owner's
-//! transitions), `packaging` (cases and pallets), `shipping`, `dispensing` (with verification),
-//! `investigations` (suspect product), `recalls`, and `epcis` (the event record every transition
-//! appends to), with `checks` (trading partners in the registry, input bounds) and `storage`
-//! (the key layout). Trading partners are checked through the registry's typed reference and
-//! its `Role`.
+//! what they do lives in modules in layers, each using only modules listed before it: `types`
+//! (stored records, message and event types, the error; re-exported here), `storage` (the key
+//! layout), `checks` (trading partners in the registry, input bounds), `epcis` (the event record
+//! every transition appends to), then by concern `products`, `packaging` (cases and pallets, and
+//! the units a case holds), `units` (commissioning and an owner's transitions), `shipping`,
+//! `investigations` (suspect product), `dispensing` (with verification) and `recalls`. Trading
+//! partners are checked through the registry's typed reference and its `Role`.
 #![no_std]
 
 mod checks;
@@ -30,53 +31,19 @@ mod products;
 mod recalls;
 mod shipping;
 mod storage;
+mod types;
 mod units;
 
-pub use dispensing::*;
-pub use epcis::*;
-pub use investigations::*;
-pub use packaging::*;
-pub use products::*;
-pub use recalls::*;
-pub use shipping::*;
 pub use supply::*;
-pub use units::*;
+pub use types::*;
 
 #[salus_sdk::contract(events(Epcis, Alert))]
 mod supply {
     use salus_sdk::prelude::*;
 
-    use super::*;
-
     use crate::dispensing::verify_unit;
     use crate::storage::{CASES, CONTAINERS, REGISTRY, SHIPMENTS, UNITS};
-
-    /// Why a message was refused.
-    #[error]
-    pub enum SupplyError {
-        /// The caller lacks the role or ownership this needs.
-        NotAuthorised,
-        /// The destination is not an authorised trading partner now.
-        PartnerNotAuthorised,
-        /// Unknown product, unit, case, shipment, prescription or investigation.
-        Unknown,
-        /// The serial, SSCC, GTIN or prescription exists already.
-        AlreadyCommissioned,
-        /// The unit is quarantined, recalled, expired, dispensed or otherwise not movable.
-        NotMovable,
-        /// Too many units, or a code too long.
-        TooLarge,
-        /// The shipment was already received.
-        AlreadyReceived,
-        /// The step does not fit the unit's state.
-        WrongState,
-        /// The event was already declared erroneous.
-        AlreadyDeclared,
-        /// Not a CBV error reason (`did_not_occur`, `incorrect_data`).
-        UnknownReason,
-        /// A GTIN without a valid GS1 check digit, or one that does not embed the product's NDC.
-        InvalidIdentifier,
-    }
+    use crate::types::*;
 
     /// The contract.
     pub struct Supply;

@@ -1,30 +1,13 @@
 //! Cases and pallets (SSCC): units packed into cases, cases into pallets, and unpacked again,
-//! each an AggregationEvent.
+//! each an AggregationEvent; what a case holds, nested cases included, for every step that
+//! acts on cases.
 
 use salus_sdk::prelude::*;
 
-use crate::SupplyError;
-use crate::checks::*;
-use crate::epcis::*;
-use crate::storage::*;
-use crate::units::*;
-
-/// A case (SSCC) and its contents.
-#[data]
-pub struct Container {
-    /// Units inside, as (gtin, serial).
-    pub children: Vec<(String, String)>,
-    /// Owner.
-    pub owner: Address,
-    /// Who holds it (the seller until the buyer receives it).
-    pub custodian: Address,
-    /// Where (GLN) it was last packed or received.
-    pub location: String,
-    /// Cases packed inside it (a pallet's cases).
-    pub cases: Vec<String>,
-    /// The pallet it is packed in.
-    pub parent: Option<String>,
-}
+use crate::checks::{MAX_UNITS_PER_EVENT, check_code, movable};
+use crate::epcis::{next_event_id, record_event, touch};
+use crate::storage::{CONTAINERS, UNITS};
+use crate::types::*;
 
 /// Stores a new container (units or cases inside, held by its owner where it was packed) and
 /// records its packing as one AggregationEvent ADD with the `epcs` put in.
@@ -77,6 +60,26 @@ pub(crate) fn case_tree(sscc: &str) -> Result<Vec<String>, SupplyError> {
         next += 1;
     }
     Ok(tree)
+}
+
+/// The units behind a list of EPCs (cases expanded to their contents).
+pub(crate) fn expand(epcs: &[Epc]) -> Result<Vec<(String, String)>, SupplyError> {
+    let mut units = Vec::new();
+    for epc in epcs {
+        match epc {
+            Epc::Unit(gtin, serial) => units.push((gtin.clone(), serial.clone())),
+            Epc::Case(sscc) => {
+                for nested in case_tree(sscc)? {
+                    let container = CONTAINERS.get(&nested).ok_or(SupplyError::Unknown)?;
+                    units.extend(container.children);
+                }
+            }
+        }
+        if units.len() > MAX_UNITS_PER_EVENT {
+            return Err(SupplyError::TooLarge);
+        }
+    }
+    Ok(units)
 }
 
 /// The body of [`Supply::pack`](crate::Supply::pack).

@@ -3,28 +3,9 @@
 use registry::Role;
 use salus_sdk::prelude::*;
 
-use crate::SupplyError;
-use crate::checks::*;
-use crate::storage::*;
-
-/// A product (GTIN) and its DSCSA product description.
-#[data]
-pub struct Product {
-    /// GTIN-14 (embeds the NDC).
-    pub gtin: String,
-    /// National Drug Code.
-    pub ndc: String,
-    /// Marketing-authorisation holder.
-    pub owner: Address,
-    /// Proprietary or established name.
-    pub name: String,
-    /// Strength.
-    pub strength: String,
-    /// Dosage form.
-    pub dosage_form: String,
-    /// Container size.
-    pub container_size: String,
-}
+use crate::checks::{active, check_code};
+use crate::storage::PRODUCTS;
+use crate::types::*;
 
 /// Whether `gtin` is a GTIN-14 for a US drug that carries `ndc`: a packaging indicator digit,
 /// the `03` NDC prefix, the ten NDC digits (any of the 4-4-2, 5-3-2 and 5-4-1 hyphenations)

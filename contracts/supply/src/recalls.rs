@@ -2,32 +2,9 @@
 
 use salus_sdk::prelude::*;
 
-use crate::SupplyError;
-use crate::checks::*;
-use crate::epcis::*;
-use crate::storage::*;
-
-/// FDA recall classification.
-#[data]
-pub enum RecallClass {
-    /// A reasonable probability of serious harm or death.
-    ClassI,
-    /// Temporary or medically reversible harm.
-    ClassII,
-    /// Not likely to cause harm.
-    ClassIII,
-}
-
-/// The recall of one lot.
-#[data]
-pub struct Recall {
-    /// Classification.
-    pub class: RecallClass,
-    /// When it took effect (ms): the block that recorded it.
-    pub effective_ms: u64,
-    /// Units of the lot flagged.
-    pub units: u32,
-}
+use crate::checks::{MAX_UNITS_PER_EVENT, check_code};
+use crate::storage::{LOTS, PRODUCTS, RECALLS, UNITS};
+use crate::types::*;
 
 /// The body of [`Supply::recall`](crate::Supply::recall).
 pub(crate) fn recall(

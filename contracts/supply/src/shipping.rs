@@ -3,63 +3,11 @@
 
 use salus_sdk::prelude::*;
 
-use crate::SupplyError;
-use crate::checks::*;
-use crate::epcis::*;
-use crate::packaging::*;
-use crate::storage::*;
-use crate::units::*;
-
-/// One product and lot of a transfer, described as DSCSA transaction information requires.
-#[data]
-pub struct ProductLine {
-    /// GTIN.
-    pub gtin: String,
-    /// NDC.
-    pub ndc: String,
-    /// Product name.
-    pub name: String,
-    /// Strength.
-    pub strength: String,
-    /// Dosage form.
-    pub dosage_form: String,
-    /// Container size.
-    pub container_size: String,
-    /// Lot.
-    pub lot: String,
-    /// Number of containers.
-    pub units: u32,
-}
-
-/// DSCSA transaction information and statement for one transfer.
-#[data]
-pub struct TransactionInformation {
-    /// Seller.
-    pub seller: Address,
-    /// Buyer.
-    pub buyer: Address,
-    /// Transaction date (ms).
-    pub transaction_ms: u64,
-    /// Shipment date (ms).
-    pub shipment_ms: u64,
-    /// Purchase order and invoice document hashes.
-    pub documents: Vec<(String, Hash)>,
-    /// One line per product and lot.
-    pub lines: Vec<ProductLine>,
-    /// The seller's DSCSA transaction statement was made.
-    pub statement: bool,
-}
-
-/// A shipment between two partners.
-#[data]
-pub struct Shipment {
-    /// What was shipped.
-    pub epcs: Vec<Epc>,
-    /// Transaction information.
-    pub information: TransactionInformation,
-    /// Received by the buyer.
-    pub received: bool,
-}
+use crate::checks::{check_code, movable, trading_partner};
+use crate::epcis::{next_event_id, record_event, touch};
+use crate::packaging::{case_tree, expand};
+use crate::storage::{CONTAINERS, NEXT_SHIPMENT, PRODUCTS, SHIPMENTS, UNITS};
+use crate::types::*;
 
 /// The body of [`Supply::ship`](crate::Supply::ship).
 pub(crate) fn ship(

@@ -3,14 +3,7 @@
 
 use salus_sdk::prelude::*;
 
-use crate::dispensing::*;
-use crate::epcis::*;
-use crate::investigations::*;
-use crate::packaging::*;
-use crate::products::*;
-use crate::recalls::*;
-use crate::shipping::*;
-use crate::units::*;
+use crate::types::*;
 
 pub(crate) const REGISTRY: Value<Address> = Value::new(b"registry");
 pub(crate) const NEXT_EVENT: Value<u64> = Value::new(b"next_event");

@@ -3,65 +3,11 @@
 
 use salus_sdk::prelude::*;
 
-use crate::SupplyError;
-use crate::checks::*;
-use crate::epcis::*;
-use crate::packaging::*;
-use crate::storage::*;
-
-/// CBV 2.0 dispositions a unit can have.
-#[data]
-pub enum Disposition {
-    /// Commissioned.
-    Active,
-    /// Shipped, not yet received.
-    InTransit,
-    /// Available for sale or dispensing.
-    SellableAccessible,
-    /// Dispensed to a patient (terminal).
-    Dispensed,
-    /// Held back (quarantine); the flags say why.
-    NonSellableOther,
-    /// Decommissioned.
-    Inactive,
-    /// Destroyed (terminal).
-    Destroyed,
-}
-
-/// A serialised unit (SGTIN).
-#[data]
-pub struct Unit {
-    /// GTIN.
-    pub gtin: String,
-    /// Serial.
-    pub serial: String,
-    /// Lot.
-    pub lot: String,
-    /// Expiry (ms).
-    pub expiry_ms: u64,
-    /// Owner.
-    pub owner: Address,
-    /// Who holds it.
-    pub custodian: Address,
-    /// Where (GLN of the business location).
-    pub location: String,
-    /// Case it is packed in.
-    pub parent: Option<String>,
-    /// CBV disposition.
-    pub disposition: Disposition,
-    /// Suspected counterfeit, diverted or cloned.
-    pub suspect: bool,
-    /// Held back.
-    pub quarantined: bool,
-    /// Determined illegitimate.
-    pub illegitimate: bool,
-    /// Its lot is recalled.
-    pub recalled: bool,
-    /// Shipment it is travelling in.
-    pub shipment: Option<u64>,
-    /// Last EPCIS event id.
-    pub last_event: u64,
-}
+use crate::checks::{MAX_LOT_BYTES, MAX_SERIAL_BYTES, MAX_UNITS_PER_EVENT, check_code, in_stock};
+use crate::epcis::{next_event_id, record_event, touch};
+use crate::packaging::{case_tree, expand};
+use crate::storage::{CONTAINERS, HISTORY, LOTS, PRODUCTS, UNITS};
+use crate::types::*;
 
 /// An owner's transition of units in place: every unit named (cases expanded and
 /// dissolved) must belong to the caller, not be travelling, and pass `allowed`; each gets
@@ -128,26 +74,6 @@ pub(crate) fn transition(
         None,
     );
     Ok(keys.len() as u32)
-}
-
-/// The units behind a list of EPCs (cases expanded to their contents).
-pub(crate) fn expand(epcs: &[Epc]) -> Result<Vec<(String, String)>, SupplyError> {
-    let mut units = Vec::new();
-    for epc in epcs {
-        match epc {
-            Epc::Unit(gtin, serial) => units.push((gtin.clone(), serial.clone())),
-            Epc::Case(sscc) => {
-                for nested in case_tree(sscc)? {
-                    let container = CONTAINERS.get(&nested).ok_or(SupplyError::Unknown)?;
-                    units.extend(container.children);
-                }
-            }
-        }
-        if units.len() > MAX_UNITS_PER_EVENT {
-            return Err(SupplyError::TooLarge);
-        }
-    }
-    Ok(units)
 }
 
 /// The body of [`Supply::commission`](crate::Supply::commission).
@@ -224,14 +150,7 @@ pub(crate) fn hold(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyError>
         &epcs,
         location,
         ("holding", "non_sellable_other"),
-        |unit| {
-            matches!(
-                unit.disposition,
-                Disposition::Active
-                    | Disposition::SellableAccessible
-                    | Disposition::NonSellableOther
-            )
-        },
+        in_stock,
         |unit| {
             unit.quarantined = true;
             unit.disposition = Disposition::NonSellableOther;
@@ -266,14 +185,7 @@ pub(crate) fn decommission(epcs: Vec<Epc>, location: String) -> Result<u32, Supp
         &epcs,
         location,
         ("decommissioning", "inactive"),
-        |unit| {
-            matches!(
-                unit.disposition,
-                Disposition::Active
-                    | Disposition::SellableAccessible
-                    | Disposition::NonSellableOther
-            )
-        },
+        in_stock,
         |unit| unit.disposition = Disposition::Inactive,
     )
 }

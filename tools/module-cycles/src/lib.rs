@@ -1,5 +1,6 @@
 //! Finds cycles between the modules of the workspace's crates, so that one that comes back
-//! fails the test suite (`tests/it/main.rs` checks every crate of the workspace).
+//! fails the test suite (`tests/it/main.rs` checks every crate of the workspace and of the
+//! contracts' workspace, `contracts/`).
 //!
 //! What counts:
 //!

@@ -1,5 +1,6 @@
-//! `salus-module-cycles [--edges] [WORKSPACE_DIR]`: prints the module cycles of every crate of a
-//! workspace (the current directory by default) and exits with 1 if there is one; with
+//! `salus-module-cycles [--edges] [DIR]`: prints the module cycles of every crate of a workspace,
+//! or of one package (the current directory by default; `contracts` for the contracts'
+//! workspace, `contracts/coverage` for one contract), and exits with 1 if there is one; with
 //! `--edges`, also every dependency between sibling modules.
 
 use std::path::PathBuf;

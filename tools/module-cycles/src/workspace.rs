@@ -1,6 +1,6 @@
-//! The crates of a Cargo workspace, found from its manifests: for every member, the root file
-//! of each target (library, binaries, tests, benchmarks, examples, build script), declared or
-//! found where Cargo looks by default.
+//! The crates of a Cargo workspace (or of one package), found from its manifests: for every
+//! member, the root file of each target (library, binaries, tests, benchmarks, examples, build
+//! script), declared or found where Cargo looks by default.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -101,13 +101,17 @@ pub fn read_crate(workspace_dir: &Path, krate: &CrateRoot) -> Result<ModuleTree,
 }
 
 /// Every target of every member of the workspace, in member order, with root files named
-/// relative to `workspace_dir`.
+/// relative to `workspace_dir`; for a package's directory (a manifest with `[package]` and no
+/// `[workspace]`, e.g. one contract of `contracts/`), that package's targets.
 ///
 /// # Errors
 ///
 /// A manifest that cannot be read or parsed.
 pub fn workspace_crates(workspace_dir: &Path) -> Result<Vec<CrateRoot>, WorkspaceError> {
     let manifest = read_manifest(&workspace_dir.join("Cargo.toml"))?;
+    if manifest.get("workspace").is_none() && manifest.get("package").is_some() {
+        return package_crates(workspace_dir, Path::new(""));
+    }
     let members = manifest
         .get("workspace")
         .and_then(|workspace| workspace.get("members"))

@@ -1,0 +1,747 @@
+//! The coverage contract's vocabulary: what it stores, what its messages take and return, what
+//! it emits and why it refuses — plain data, shared by every module (and re-exported at the
+//! crate root, the contract's public types).
+
+use consent::Decision;
+use salus_sdk::prelude::*;
+
+/// An hour in ms.
+pub(crate) const HOUR_MS: u64 = 60 * 60 * 1000;
+/// A day in ms.
+pub(crate) const DAY_MS: u64 = 24 * HOUR_MS;
+
+/// Why a message was refused (malformed input or a caller without authority only:
+/// denials are decisions, recorded, not errors).
+#[error]
+pub enum CoverageError {
+    /// The caller is not an active payer in the registry.
+    NotAPayer,
+    /// The caller is not an active provider organisation in the registry.
+    NotAProvider,
+    /// The caller may not act on this request or member.
+    NotAuthorised,
+    /// Unknown member, request, rule set or claim.
+    Unknown,
+    /// A trace number or claim already used.
+    Duplicate,
+    /// A period ends before it starts, or a line's dates are reversed.
+    InvalidPeriod,
+    /// Too many lines, rules or codes, or a code too long.
+    TooComplex,
+    /// An empty or malformed field (no lines, zero quantity, bad code range, …).
+    Malformed,
+    /// A rule set lacks a reason for some edit, or a rule is inconsistent.
+    IncompleteRules,
+    /// No rule set in effect for the date of service.
+    NoRules,
+    /// A denial or partial certification without a specific reason.
+    ReasonRequired,
+    /// The request is not in a state that allows this.
+    WrongStatus,
+    /// The request is not overdue.
+    NotOverdue,
+    /// A payer reads attachments only for HPAYMT or COVAUTH.
+    WrongPurpose,
+    /// The record is not attached to the request.
+    NotAttached,
+    /// The registry or consent contract could not be asked.
+    Unavailable,
+}
+
+// ---- coverage, benefits and eligibility answers ----
+
+/// A period in ms since the epoch, end exclusive.
+#[data]
+pub struct Period {
+    /// Start.
+    pub start_ms: u64,
+    /// End (exclusive).
+    pub end_ms: u64,
+}
+
+/// X12 EB01 coverage status.
+#[data]
+pub enum CoverageStatus {
+    /// `1` active coverage.
+    Active,
+    /// `6` inactive.
+    Inactive,
+    /// Recorded by mistake: answers as an invalid member id.
+    EnteredInError,
+}
+
+/// Plan type (X12 EB04 insurance type, simplified): HMO and EPO plans cover only in-network
+/// servicing providers.
+#[data]
+pub enum PlanType {
+    /// Health maintenance organisation.
+    Hmo,
+    /// Preferred provider organisation.
+    Ppo,
+    /// Exclusive provider organisation.
+    Epo,
+    /// Point of service.
+    Pos,
+    /// Indemnity.
+    Indemnity,
+}
+
+/// A member's coverage (FHIR Coverage), maintained by the payer.
+#[data]
+pub struct Coverage {
+    /// Dependent sequence (0: the subscriber).
+    pub dependent: u8,
+    /// The member's key, so the patient can follow their requests and consent can apply.
+    pub beneficiary: Address,
+    /// Plan identifier.
+    pub plan: String,
+    /// Group number.
+    pub group: String,
+    /// Plan type.
+    pub plan_type: PlanType,
+    /// Plan period.
+    pub period: Period,
+    /// Status.
+    pub status: CoverageStatus,
+    /// Primary care provider's NPI.
+    pub primary_care: Option<String>,
+    /// Birth year only (no dates of birth on chain), for age edits: the age a rule checks
+    /// is the age attained in the calendar year of service.
+    pub birth_year: u16,
+    /// Administrative sex code (`F`, `M`, `U`), for sex edits.
+    pub sex: String,
+}
+
+/// X12 EB12 in-plan-network indicator of a benefit.
+#[data]
+pub enum NetworkIndicator {
+    /// `Y` in network.
+    InNetwork,
+    /// `N` out of network.
+    OutOfNetwork,
+    /// `W` not applicable.
+    NotApplicable,
+}
+
+/// Benefits for one X12 service type (EB03), amounts in cents.
+#[data]
+pub struct Benefit {
+    /// Copay per service (EB01 `B`).
+    pub copay_cents: u64,
+    /// Coinsurance in basis points (EB01 `A`).
+    pub coinsurance_bps: u16,
+    /// Deductible (EB01 `C`).
+    pub deductible_cents: u64,
+    /// Deductible remaining.
+    pub deductible_remaining_cents: u64,
+    /// Out-of-pocket maximum (EB01 `G`).
+    pub out_of_pocket_max_cents: u64,
+    /// Out-of-pocket remaining.
+    pub out_of_pocket_remaining_cents: u64,
+    /// Units covered per plan period (EB01 `F` limitations), if limited.
+    pub quantity_limit: Option<u32>,
+    /// Units certified or claimed so far this plan period.
+    pub quantity_used: u32,
+    /// EB11: authorisation or certification required.
+    pub authorisation_required: bool,
+    /// EB12.
+    pub network: NetworkIndicator,
+}
+
+/// One 271 EB segment.
+#[data]
+pub struct BenefitLine {
+    /// EB01: `1` active, `6` inactive, `A` coinsurance, `B` copay, `C` deductible, `G` out
+    /// of pocket, `F` limitations.
+    pub information: String,
+    /// EB03 service type.
+    pub service_type: String,
+    /// EB06 time qualifier: `23` calendar year / plan period, `29` remaining, empty if none.
+    pub time_qualifier: String,
+    /// EB07 amount in cents.
+    pub amount_cents: Option<u64>,
+    /// EB08 percent in basis points.
+    pub percent_bps: Option<u16>,
+    /// EB10 quantity.
+    pub quantity: Option<u32>,
+    /// EB11.
+    pub authorisation_required: Option<bool>,
+    /// EB12.
+    pub network: Option<NetworkIndicator>,
+}
+
+/// The answer to an eligibility inquiry (270 → 271).
+#[data]
+pub enum Eligibility {
+    /// The member was found: plan, period and benefit lines (the first says `1` active or
+    /// `6` inactive on the date asked).
+    Found(String, Period, Vec<BenefitLine>),
+    /// AAA rejection: AAA03 reject reason (`72` invalid/missing member id, `75`
+    /// subscriber/insured not found) and its text.
+    Rejected(String, String),
+}
+
+/// Does a procedure need prior authorisation for a member.
+#[data]
+pub enum AuthorisationRequirement {
+    /// No active coverage for the date, or no benefit for the service type.
+    NotCovered,
+    /// Covered; whether authorisation is needed.
+    Covered(bool),
+    /// Covered under the conditions of a rule (diagnoses, age, …); whether authorisation is
+    /// needed, and the rule.
+    Conditional(bool, u32),
+}
+
+/// Coverage was created or changed.
+#[event]
+pub struct CoverageChanged {
+    /// The payer.
+    #[topic]
+    pub payer: Address,
+    /// The member.
+    #[topic]
+    pub member: Hash,
+    /// Its status.
+    pub status: CoverageStatus,
+}
+
+// ---- rule sets ----
+
+/// An inclusive range of procedure codes (CPT or HCPCS Level II, compared as strings of
+/// equal length: `72148`–`72158`).
+#[data]
+pub struct CodeRange {
+    /// First code.
+    pub from: String,
+    /// Last code (inclusive).
+    pub to: String,
+}
+
+/// What a rule checks; each check that fails is answered with the rule set's reason for it.
+#[data]
+pub enum Edit {
+    /// No active coverage on the date of service.
+    NotEligible,
+    /// The servicing provider is outside the plan's network where the plan or rule needs it.
+    Network,
+    /// The member's age is outside the rule's limits.
+    Age,
+    /// The member's sex is not one the rule allows.
+    Sex,
+    /// The place of service is not one the rule allows.
+    PlaceOfService,
+    /// No diagnosis supports the procedure.
+    Diagnosis,
+    /// More units than the rule or the remaining benefit allow.
+    Quantity,
+    /// The documentation the rule requires is missing (pends).
+    Documentation,
+    /// The rule sends the request to a clinical reviewer (pends).
+    ClinicalReview,
+    /// An extension longer than the rule allows.
+    Extension,
+}
+
+/// A decision reason (X12 278 HCR03 Health Care Services Decision Reason Code): the list is
+/// licensed, so the payer's rule set carries the code and its text and the contract stores
+/// what the rule set says.
+#[data]
+pub struct Reason {
+    /// Code.
+    pub code: String,
+    /// Text.
+    pub text: String,
+}
+
+/// The reason a rule set gives for one kind of edit.
+#[data]
+pub struct EditReason {
+    /// The edit.
+    pub edit: Edit,
+    /// Its reason.
+    pub reason: Reason,
+}
+
+/// One payer rule.
+#[data]
+pub struct Rule {
+    /// Identifier, cited by decisions.
+    pub id: u32,
+    /// The X12 service type whose benefit the rule draws on.
+    pub service_type: String,
+    /// Procedure codes the rule covers.
+    pub procedures: Vec<CodeRange>,
+    /// ICD-10-CM prefixes of which the request must carry one (empty: any).
+    pub diagnoses: Vec<String>,
+    /// Youngest age allowed.
+    pub min_age: Option<u8>,
+    /// Oldest age allowed.
+    pub max_age: Option<u8>,
+    /// Sexes allowed (empty: any).
+    pub sexes: Vec<String>,
+    /// CMS place-of-service codes allowed (empty: any).
+    pub places_of_service: Vec<String>,
+    /// Whether the servicing provider must be in network whatever the plan type.
+    pub network_required: bool,
+    /// Most units certified for one member under this rule in any rolling window.
+    pub quantity_per_period: Option<QuantityPerPeriod>,
+    /// Whether prior authorisation is required (otherwise the answer is "not required").
+    pub prior_authorisation: bool,
+    /// Hash of the documentation template a request must attach (e.g. the conservative
+    /// therapy attestation).
+    pub documentation: Option<Hash>,
+    /// When a request passing every edit is certified automatically; otherwise (or with
+    /// `None`) it is pended for a clinical reviewer.
+    pub auto_approve: Option<AutoApprove>,
+    /// Days an authorisation is valid from the service start.
+    pub authorised_days: u32,
+}
+
+/// A quantity limit over a rolling window: at most `units` certified for services starting
+/// within `days` of each other.
+#[data]
+pub struct QuantityPerPeriod {
+    /// Units.
+    pub units: u32,
+    /// Window length in days.
+    pub days: u32,
+}
+
+/// The conditions under which the rules certify without a reviewer (all must hold).
+#[data]
+pub struct AutoApprove {
+    /// ICD-10-CM prefixes of which the request must carry one (empty: any the rule allows).
+    pub diagnoses: Vec<String>,
+    /// Most units certified automatically.
+    pub max_quantity: Option<u32>,
+    /// Only for in-network servicing providers.
+    pub in_network_only: bool,
+}
+
+/// A versioned rule set.
+#[data]
+pub struct RuleSet {
+    /// Version (1, 2, …).
+    pub version: u32,
+    /// Hash of the policy document the rules encode.
+    pub policy: Hash,
+    /// When the rules apply (by date of service).
+    pub effective: Period,
+    /// The rules, first match wins.
+    pub rules: Vec<Rule>,
+    /// The reason for each kind of edit.
+    pub reasons: Vec<EditReason>,
+    /// When it was published (ms).
+    pub published_ms: u64,
+}
+
+/// A rule set was published.
+#[event]
+pub struct RulesPublished {
+    /// The payer.
+    #[topic]
+    pub payer: Address,
+    /// Version.
+    pub version: u32,
+    /// Policy document hash.
+    pub policy: Hash,
+}
+
+// ---- preauthorization requests ----
+
+/// X12 UM01 request category.
+#[data]
+pub enum Category {
+    /// `HS` health services review.
+    Hs,
+    /// `AR` admission review.
+    Ar,
+    /// `SC` specialty care (referral) review.
+    Sc,
+}
+
+/// X12 UM02 certification type.
+#[data]
+pub enum CertificationType {
+    /// `I` initial.
+    Initial,
+    /// `R` renewal.
+    Renewal,
+    /// `S` revised.
+    Revised,
+    /// `3` cancel.
+    Cancel,
+    /// `4` extension.
+    Extension,
+    /// Appeal.
+    Appeal,
+}
+
+/// Review priority (CMS-0057-F timeframes).
+#[data]
+pub enum Priority {
+    /// 72 hours.
+    Expedited,
+    /// 7 calendar days.
+    Standard,
+}
+
+/// One requested service.
+#[data]
+pub struct ServiceLine {
+    /// CPT or HCPCS code.
+    pub procedure: String,
+    /// Modifiers.
+    pub modifiers: Vec<String>,
+    /// Units.
+    pub quantity: u32,
+    /// First date of service (ms).
+    pub from_ms: u64,
+    /// Last date of service (ms).
+    pub to_ms: u64,
+    /// CMS place-of-service code.
+    pub place_of_service: String,
+}
+
+/// A document attached by hash: the template it fills and the record (indexed in the
+/// consent contract, held off chain by the provider).
+#[data]
+pub struct Attachment {
+    /// The documentation template.
+    pub template: Hash,
+    /// The record.
+    pub record: Hash,
+}
+
+/// Where a request stands.
+#[data]
+pub enum RequestStatus {
+    /// Waiting for information or review (`A4`).
+    Pended,
+    /// Pended, and the requested information has arrived: waiting for the reviewer.
+    InformationReceived,
+    /// Every line decided.
+    Decided,
+    /// Cancelled by the requester.
+    Cancelled,
+    /// Under appeal.
+    Appealed,
+}
+
+/// A preauthorization request (X12 278 / FHIR Claim with use `preauthorization`).
+#[data]
+pub struct Request {
+    /// Trace number (TRN02).
+    pub trace: String,
+    /// The payer.
+    pub payer: Address,
+    /// Member (salted hash of the member id).
+    pub member: Hash,
+    /// The member's key.
+    pub beneficiary: Address,
+    /// The requesting provider organisation.
+    pub requester: Address,
+    /// Servicing provider's NPI.
+    pub servicing_npi: String,
+    /// UM01.
+    pub category: Category,
+    /// UM02 of the latest step.
+    pub certification_type: CertificationType,
+    /// Services.
+    pub lines: Vec<ServiceLine>,
+    /// ICD-10-CM diagnoses.
+    pub diagnoses: Vec<String>,
+    /// Priority.
+    pub priority: Priority,
+    /// Attachments.
+    pub attachments: Vec<Attachment>,
+    /// Received (ms).
+    pub received_ms: u64,
+    /// Decision due (ms).
+    pub due_ms: u64,
+    /// Status.
+    pub status: RequestStatus,
+    /// Current decision per line.
+    pub decisions: Vec<LineDecision>,
+    /// Every earlier decision per line, oldest first (revisions, extensions, appeals).
+    pub history: Vec<(u16, LineDecision)>,
+    /// Whether the payer extended the review timeframe.
+    pub review_extended: bool,
+    /// Whether the request was marked overdue.
+    pub overdue: bool,
+    /// Hash of the appeal's grounds (a record indexed in the consent contract), if appealed.
+    pub appeal_grounds: Option<Hash>,
+    /// Appeal outcome, once decided.
+    pub appeal: Option<AppealOutcome>,
+    /// Whether an extension was already granted or refused.
+    pub extended: bool,
+    /// Metrics sequence of each line (for the turnaround index).
+    pub line_sequences: Vec<u64>,
+}
+
+/// What a provider submits (the 278 request).
+#[data]
+pub struct Submission {
+    /// Trace number (TRN02), unique.
+    pub trace: String,
+    /// The payer.
+    pub payer: Address,
+    /// Member (salted hash of the member id).
+    pub member: Hash,
+    /// Servicing provider's NPI.
+    pub servicing_npi: String,
+    /// UM01.
+    pub category: Category,
+    /// Services.
+    pub lines: Vec<ServiceLine>,
+    /// ICD-10-CM diagnoses.
+    pub diagnoses: Vec<String>,
+    /// Priority.
+    pub priority: Priority,
+    /// Attachments.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A preauthorization line was decided (or pended, cancelled, modified).
+#[event]
+pub struct Decided {
+    /// The payer.
+    #[topic]
+    pub payer: Address,
+    /// The patient, so they can follow their requests.
+    #[topic]
+    pub beneficiary: Address,
+    /// Trace number.
+    pub trace: String,
+    /// Line.
+    pub line: u16,
+    /// Action.
+    pub action: ActionCode,
+    /// Reason code, if any.
+    pub reason: Option<String>,
+    /// Rules that fired.
+    pub rule_ids: Vec<u32>,
+    /// Rule-set version.
+    pub rule_set: u32,
+}
+
+/// A request passed its due time undecided. It stays undecided.
+#[event]
+pub struct Overdue {
+    /// The payer.
+    #[topic]
+    pub payer: Address,
+    /// Trace number.
+    pub trace: String,
+    /// When it was due (ms).
+    pub due_ms: u64,
+}
+
+/// A request changed step: `submitted`, `documentation`, `review-extended`, `revised`,
+/// `extension`, `cancelled`, `appealed`, `appeal-upheld`, `appeal-overturned`.
+#[event]
+pub struct RequestStep {
+    /// The payer.
+    #[topic]
+    pub payer: Address,
+    /// Trace number.
+    pub trace: String,
+    /// The step.
+    pub step: String,
+}
+
+// ---- line decisions ----
+
+/// X12 HCR01 action code.
+#[data]
+pub enum ActionCode {
+    /// `A1` certified in total.
+    A1,
+    /// `A2` certified, partial.
+    A2,
+    /// `A3` not certified.
+    A3,
+    /// `A4` pended.
+    A4,
+    /// `A6` modified.
+    A6,
+    /// `C` cancelled.
+    C,
+    /// `NA` no action required: no authorisation needed.
+    Na,
+}
+
+/// Who decided.
+#[data]
+pub enum DecidedBy {
+    /// The rules, in the submitting transaction.
+    Auto,
+    /// A payer's reviewer.
+    Reviewer(Address),
+    /// The requesting provider (cancellation).
+    Requester(Address),
+}
+
+/// The decision on one line.
+#[data]
+pub struct LineDecision {
+    /// Action.
+    pub action: ActionCode,
+    /// Certification number (HCR02) when certified.
+    pub certification: Option<String>,
+    /// Units authorised.
+    pub quantity: u32,
+    /// Authorised window.
+    pub period: Option<Period>,
+    /// Why (mandatory for A2, A3 and A4).
+    pub reason: Option<Reason>,
+    /// Who decided.
+    pub decided_by: DecidedBy,
+    /// The rules that fired.
+    pub rule_ids: Vec<u32>,
+    /// The rule-set version applied.
+    pub rule_set: u32,
+    /// When (ms).
+    pub decided_ms: u64,
+}
+
+/// A line decided by a reviewer.
+#[data]
+pub struct ReviewerDecision {
+    /// `A1`, `A2` or `A3`.
+    pub action: ActionCode,
+    /// Units certified (A2: fewer than requested).
+    pub quantity: u32,
+    /// Reason (mandatory for A2 and A3).
+    pub reason: Option<Reason>,
+}
+
+/// The outcome of an appeal.
+#[data]
+pub enum AppealOutcome {
+    /// The denial stands.
+    Upheld,
+    /// The denial was reversed.
+    Overturned,
+}
+
+// ---- claim checks ----
+
+/// One claim line (837 SV1/SV2, simplified).
+#[data]
+pub struct ClaimLine {
+    /// CPT or HCPCS code.
+    pub procedure: String,
+    /// Units.
+    pub quantity: u32,
+    /// Date of service (ms).
+    pub service_ms: u64,
+    /// ICD-10-CM diagnoses pointed to by the line.
+    pub diagnoses: Vec<String>,
+}
+
+/// The check of one claim line: accepted, or the CARCs (Claim Adjustment Reason Codes) why
+/// not: `197` authorisation absent (or service outside its window), `198` authorisation
+/// exceeded, `11` diagnosis inconsistent with the procedure, `119` benefit maximum reached,
+/// `26`/`27` service before coverage / after it ended.
+#[data]
+pub struct ClaimLineResult {
+    /// Accepted.
+    pub accepted: bool,
+    /// Reasons.
+    pub carcs: Vec<String>,
+}
+
+/// A claim check, stored so a payer's adjudication can cite it.
+#[data]
+pub struct ClaimCheck {
+    /// The payer.
+    pub payer: Address,
+    /// The member.
+    pub member: Hash,
+    /// The billing provider.
+    pub provider: Address,
+    /// The authorisation's trace number, if cited.
+    pub authorisation: Option<String>,
+    /// Per line.
+    pub lines: Vec<ClaimLineResult>,
+    /// When (ms).
+    pub checked_ms: u64,
+}
+
+/// A claim was checked.
+#[event]
+pub struct ClaimChecked {
+    /// The payer.
+    #[topic]
+    pub payer: Address,
+    /// The claim.
+    pub claim: Hash,
+    /// Lines accepted.
+    pub accepted: u16,
+    /// Lines refused.
+    pub refused: u16,
+}
+
+// ---- CMS-0057-F metrics ----
+
+/// Counters behind the CMS-0057-F metrics, per line decided by preauthorization.
+#[data]
+pub struct Metrics {
+    /// Lines submitted that needed authorisation.
+    pub requested: u64,
+    /// Lines pended at submission.
+    pub pended: u64,
+    /// Lines decided (first decision other than pended).
+    pub decided: u64,
+    /// Lines certified (A1, A2) at their first decision.
+    pub approved: u64,
+    /// Lines denied (A3) at their first decision.
+    pub denied: u64,
+    /// Lines approved after an appeal.
+    pub approved_after_appeal: u64,
+    /// Lines approved after the payer extended the review timeframe.
+    pub approved_with_extension: u64,
+    /// Requests marked overdue.
+    pub overdue: u64,
+    /// Sum of turnaround times (ms) of decided lines.
+    pub turnaround_total_ms: u64,
+}
+
+/// The published figures.
+#[data]
+pub struct MetricsReport {
+    /// The counters.
+    pub counts: Metrics,
+    /// Percent approved, in basis points of decided lines.
+    pub approved_bps: u32,
+    /// Percent denied, in basis points of decided lines.
+    pub denied_bps: u32,
+    /// Percent approved after appeal, in basis points of denied lines.
+    pub approved_after_appeal_bps: u32,
+    /// Percent approved with an extended review timeframe, in basis points of decided
+    /// lines.
+    pub approved_with_extension_bps: u32,
+    /// Average time from request to decision (ms).
+    pub average_turnaround_ms: u64,
+    /// Median time from request to decision (ms; the lower middle for an even count).
+    pub median_turnaround_ms: u64,
+}
+
+// ---- attachments read through consent ----
+
+/// A payer asked to read a clinical attachment; the consent contract decided and recorded
+/// it in the patient's audit trail.
+#[event]
+pub struct AttachmentAccess {
+    /// The payer.
+    #[topic]
+    pub payer: Address,
+    /// The record.
+    pub record: Hash,
+    /// Trace number.
+    pub trace: String,
+    /// Decision.
+    pub decision: Decision,
+}

@@ -1,0 +1,349 @@
+//! The supply contract's vocabulary: what it stores, what its messages take and return, what it
+//! emits and why it refuses — plain data, shared by every module (and re-exported at the crate
+//! root, the contract's public types).
+
+use salus_sdk::prelude::*;
+
+/// Why a message was refused.
+#[error]
+pub enum SupplyError {
+    /// The caller lacks the role or ownership this needs.
+    NotAuthorised,
+    /// The destination is not an authorised trading partner now.
+    PartnerNotAuthorised,
+    /// Unknown product, unit, case, shipment, prescription or investigation.
+    Unknown,
+    /// The serial, SSCC, GTIN or prescription exists already.
+    AlreadyCommissioned,
+    /// The unit is quarantined, recalled, expired, dispensed or otherwise not movable.
+    NotMovable,
+    /// Too many units, or a code too long.
+    TooLarge,
+    /// The shipment was already received.
+    AlreadyReceived,
+    /// The step does not fit the unit's state.
+    WrongState,
+    /// The event was already declared erroneous.
+    AlreadyDeclared,
+    /// Not a CBV error reason (`did_not_occur`, `incorrect_data`).
+    UnknownReason,
+    /// A GTIN without a valid GS1 check digit, or one that does not embed the product's NDC.
+    InvalidIdentifier,
+}
+
+// ---- the EPCIS record ----
+
+/// What a shipment carries: units and cases.
+#[data]
+pub enum Epc {
+    /// An SGTIN.
+    Unit(String, String),
+    /// An SSCC.
+    Case(String),
+}
+
+/// An EPCIS 2.0-shaped event.
+#[data]
+pub struct EpcisEvent {
+    /// Event id.
+    pub id: u64,
+    /// `ObjectEvent`, `AggregationEvent`, `TransactionEvent`.
+    pub event_type: String,
+    /// `ADD`, `OBSERVE`, `DELETE`.
+    pub action: String,
+    /// EPCs.
+    pub epcs: Vec<Epc>,
+    /// Parent (SSCC) for aggregation events.
+    pub parent: Option<String>,
+    /// CBV bizStep.
+    pub biz_step: String,
+    /// CBV disposition.
+    pub disposition: String,
+    /// Read point / business location (GLN).
+    pub location: String,
+    /// Business transactions (`po`, `inv`, `desadv`) by document hash.
+    pub biz_transactions: Vec<(String, Hash)>,
+    /// Source owning party.
+    pub source: Option<Address>,
+    /// Destination owning party.
+    pub destination: Option<Address>,
+    /// Event time (ms).
+    pub event_time_ms: u64,
+    /// Who recorded it.
+    pub recorded_by: Address,
+    /// The event this one declares erroneous (an EPCIS error declaration), if any.
+    pub corrects: Option<u64>,
+    /// CBV error reason of a declaration: `did_not_occur` or `incorrect_data`.
+    pub error_reason: Option<String>,
+}
+
+/// An EPCIS event was recorded (the full event is stored under its id).
+#[event]
+pub struct Epcis {
+    /// bizStep, as a topic for filtering.
+    #[topic]
+    pub biz_step: String,
+    /// Event id.
+    pub id: u64,
+    /// EPCs.
+    pub epcs: Vec<Epc>,
+}
+
+/// A problem was found: discrepancy, counterfeit, clone, overdue notification.
+#[event]
+pub struct Alert {
+    /// The kind.
+    #[topic]
+    pub kind: String,
+    /// The investigation or shipment concerned.
+    pub reference: u64,
+    /// Details.
+    pub detail: String,
+}
+
+// ---- products ----
+
+/// A product (GTIN) and its DSCSA product description.
+#[data]
+pub struct Product {
+    /// GTIN-14 (embeds the NDC).
+    pub gtin: String,
+    /// National Drug Code.
+    pub ndc: String,
+    /// Marketing-authorisation holder.
+    pub owner: Address,
+    /// Proprietary or established name.
+    pub name: String,
+    /// Strength.
+    pub strength: String,
+    /// Dosage form.
+    pub dosage_form: String,
+    /// Container size.
+    pub container_size: String,
+}
+
+// ---- units ----
+
+/// CBV 2.0 dispositions a unit can have.
+#[data]
+pub enum Disposition {
+    /// Commissioned.
+    Active,
+    /// Shipped, not yet received.
+    InTransit,
+    /// Available for sale or dispensing.
+    SellableAccessible,
+    /// Dispensed to a patient (terminal).
+    Dispensed,
+    /// Held back (quarantine); the flags say why.
+    NonSellableOther,
+    /// Decommissioned.
+    Inactive,
+    /// Destroyed (terminal).
+    Destroyed,
+}
+
+/// A serialised unit (SGTIN).
+#[data]
+pub struct Unit {
+    /// GTIN.
+    pub gtin: String,
+    /// Serial.
+    pub serial: String,
+    /// Lot.
+    pub lot: String,
+    /// Expiry (ms).
+    pub expiry_ms: u64,
+    /// Owner.
+    pub owner: Address,
+    /// Who holds it.
+    pub custodian: Address,
+    /// Where (GLN of the business location).
+    pub location: String,
+    /// Case it is packed in.
+    pub parent: Option<String>,
+    /// CBV disposition.
+    pub disposition: Disposition,
+    /// Suspected counterfeit, diverted or cloned.
+    pub suspect: bool,
+    /// Held back.
+    pub quarantined: bool,
+    /// Determined illegitimate.
+    pub illegitimate: bool,
+    /// Its lot is recalled.
+    pub recalled: bool,
+    /// Shipment it is travelling in.
+    pub shipment: Option<u64>,
+    /// Last EPCIS event id.
+    pub last_event: u64,
+}
+
+// ---- cases and pallets ----
+
+/// A case (SSCC) and its contents.
+#[data]
+pub struct Container {
+    /// Units inside, as (gtin, serial).
+    pub children: Vec<(String, String)>,
+    /// Owner.
+    pub owner: Address,
+    /// Who holds it (the seller until the buyer receives it).
+    pub custodian: Address,
+    /// Where (GLN) it was last packed or received.
+    pub location: String,
+    /// Cases packed inside it (a pallet's cases).
+    pub cases: Vec<String>,
+    /// The pallet it is packed in.
+    pub parent: Option<String>,
+}
+
+// ---- shipments ----
+
+/// One product and lot of a transfer, described as DSCSA transaction information requires.
+#[data]
+pub struct ProductLine {
+    /// GTIN.
+    pub gtin: String,
+    /// NDC.
+    pub ndc: String,
+    /// Product name.
+    pub name: String,
+    /// Strength.
+    pub strength: String,
+    /// Dosage form.
+    pub dosage_form: String,
+    /// Container size.
+    pub container_size: String,
+    /// Lot.
+    pub lot: String,
+    /// Number of containers.
+    pub units: u32,
+}
+
+/// DSCSA transaction information and statement for one transfer.
+#[data]
+pub struct TransactionInformation {
+    /// Seller.
+    pub seller: Address,
+    /// Buyer.
+    pub buyer: Address,
+    /// Transaction date (ms).
+    pub transaction_ms: u64,
+    /// Shipment date (ms).
+    pub shipment_ms: u64,
+    /// Purchase order and invoice document hashes.
+    pub documents: Vec<(String, Hash)>,
+    /// One line per product and lot.
+    pub lines: Vec<ProductLine>,
+    /// The seller's DSCSA transaction statement was made.
+    pub statement: bool,
+}
+
+/// A shipment between two partners.
+#[data]
+pub struct Shipment {
+    /// What was shipped.
+    pub epcs: Vec<Epc>,
+    /// Transaction information.
+    pub information: TransactionInformation,
+    /// Received by the buyer.
+    pub received: bool,
+}
+
+// ---- prescriptions and verification ----
+
+/// A practitioner's prescription (hash, patient address, product, fills).
+#[data]
+pub struct Prescription {
+    /// Prescriber.
+    pub practitioner: Address,
+    /// Patient (an address, never a name).
+    pub patient: Address,
+    /// NDC prescribed.
+    pub ndc: String,
+    /// Fills left.
+    pub fills_left: u32,
+    /// Valid until (ms).
+    pub expires_ms: u64,
+}
+
+/// GS1 Lightweight Verification Messaging response.
+#[data]
+pub struct Verification {
+    /// Whether the identifiers match a commissioned unit.
+    pub verified: bool,
+    /// When not verified: `No_match_GTIN_Serial`, `No_match_GTIN_Serial_Lot`,
+    /// `No_match_GTIN_Serial_Expiry`, `No_match_GTIN_Serial_Lot_Expiry`.
+    pub failure_reason: Option<String>,
+    /// Additional information, also on a true answer: `Recalled`, `Expired`, `Suspect`,
+    /// `Illegitimate`.
+    pub additional: Vec<String>,
+}
+
+// ---- suspect-product investigations ----
+
+/// Classification of a suspect product investigation (DSCSA).
+#[data]
+pub enum Classification {
+    /// Still being investigated.
+    Suspect,
+    /// Counterfeit.
+    Counterfeit,
+    /// Diverted.
+    Diverted,
+    /// Stolen.
+    Stolen,
+    /// Intentionally adulterated.
+    Adulterated,
+    /// Unfit for distribution.
+    Unfit,
+    /// Fraudulent transaction.
+    Fraudulent,
+    /// Cleared: not illegitimate.
+    Cleared,
+}
+
+/// A suspect-product investigation.
+#[data]
+pub struct Investigation {
+    /// Units concerned.
+    pub units: Vec<(String, String)>,
+    /// Why it was opened.
+    pub reason: String,
+    /// Who opened it (the party that found the problem).
+    pub opened_by: Address,
+    /// Classification.
+    pub classification: Classification,
+    /// When it was determined illegitimate (ms), starting the 24 h clock.
+    pub determined_ms: Option<u64>,
+    /// FDA Form 3911 incident number, once filed.
+    pub fda_incident: Option<String>,
+    /// When the FDA and partners were notified (ms).
+    pub notified_ms: Option<u64>,
+    /// Whether the overdue event was emitted.
+    pub overdue: bool,
+}
+
+// ---- recalls ----
+
+/// FDA recall classification.
+#[data]
+pub enum RecallClass {
+    /// A reasonable probability of serious harm or death.
+    ClassI,
+    /// Temporary or medically reversible harm.
+    ClassII,
+    /// Not likely to cause harm.
+    ClassIII,
+}
+
+/// The recall of one lot.
+#[data]
+pub struct Recall {
+    /// Classification.
+    pub class: RecallClass,
+    /// When it took effect (ms): the block that recorded it.
+    pub effective_ms: u64,
+    /// Units of the lot flagged.
+    pub units: u32,
+}

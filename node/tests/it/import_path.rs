@@ -1,29 +1,11 @@
 //! The path of a block that extends the head: one atomic write for storing and connecting it,
-//! nothing the import wrote read back from the store, the miner's prepared execution passed as
-//! an argument, and the connected blocks handed to the node with their receipts.
+//! nothing the import wrote read back from the store, and the connected blocks handed to the
+//! node with their receipts (the miner's own block: `reorg.rs`).
 
 use salus_node::ImportOutcome;
-use salus_node::storage::StoreIo;
-use salus_primitives::{Address, Hash};
+use salus_primitives::Address;
 
 use crate::support::*;
-
-/// What importing one block did to the store's counters.
-fn io_delta(before: StoreIo, after: StoreIo) -> StoreIo {
-    StoreIo {
-        batches_written: after.batches_written - before.batches_written,
-        bodies_read: after.bodies_read - before.bodies_read,
-        receipts_read: after.receipts_read - before.receipts_read,
-        state_changes_read: after.state_changes_read - before.state_changes_read,
-    }
-}
-
-const ONE_WRITE_NO_READ_BACK: StoreIo = StoreIo {
-    batches_written: 1,
-    bodies_read: 0,
-    receipts_read: 0,
-    state_changes_read: 0,
-};
 
 #[test]
 fn a_peer_block_on_the_head_is_stored_and_connected_in_one_write_without_reading_it_back() {
@@ -75,49 +57,6 @@ fn a_peer_block_on_the_head_is_stored_and_connected_in_one_write_without_reading
     let node = node.reopen();
     assert_eq!(node.chain.head(), source.chain.head());
     assert_eq!(flat_state(&node.chain), flat_state(&source.chain));
-}
-
-#[test]
-fn the_miners_block_reuses_its_prepared_execution_in_one_write() {
-    let mut miner = TestChain::new();
-    let sender = dev_key(2);
-    let transfers: Vec<_> = (0..3)
-        .map(|nonce| transfer(&sender, nonce, Address([0x22; 20]), 4))
-        .collect();
-    let head = miner.chain.head().header.clone();
-    let template = miner
-        .chain
-        .build_block(
-            dev_key(0).address(),
-            head.timestamp_ms + 1_000,
-            &verified(&transfers),
-        )
-        .unwrap();
-    assert!(template.skipped.is_empty());
-    let hashes: Vec<Hash> = template.transactions.iter().map(|tx| tx.hash()).collect();
-    assert_eq!(
-        hashes,
-        transfers.iter().map(|tx| tx.hash()).collect::<Vec<_>>()
-    );
-    let built = seal_built(template);
-    let block = built.block();
-    let before = miner.chain.store().io();
-    let outcome = miner.chain.import_block(built, now()).unwrap();
-    assert_eq!(outcome, ImportOutcome::NewHead { reorg_depth: 0 });
-    assert_eq!(
-        io_delta(before, miner.chain.store().io()),
-        ONE_WRITE_NO_READ_BACK
-    );
-
-    // A peer executing the same block from scratch agrees with the reused execution.
-    let mut peer = TestChain::new();
-    peer.chain.import_block(block.clone(), now()).unwrap();
-    assert_eq!(peer.chain.head(), miner.chain.head());
-    assert_eq!(flat_state(&peer.chain), flat_state(&miner.chain));
-    assert_eq!(
-        peer.chain.receipts(&block.hash()).unwrap(),
-        miner.chain.receipts(&block.hash()).unwrap()
-    );
 }
 
 #[test]

@@ -164,7 +164,8 @@ fn an_invalid_block_deep_in_a_heavier_branch_leaves_the_valid_chain_in_place() {
 }
 
 /// The miner imports its own block with the template's execution instead of running the block
-/// again; the result is the same head, state and receipts as a node that executes the block, and
+/// again (one write, nothing read back); the result is the same head, state and receipts as a
+/// node that executes the block, and
 /// a template whose parent is no longer the head is executed like any other block.
 #[test]
 fn a_built_block_imports_from_its_template_exactly_as_an_executed_one() {
@@ -183,10 +184,20 @@ fn a_built_block_imports_from_its_template_exactly_as_an_executed_one() {
             &verified(&transfers),
         )
         .unwrap();
+    assert!(template.skipped.is_empty());
+    let carried: Vec<_> = template.transactions.iter().map(|tx| tx.hash()).collect();
+    let hashes: Vec<_> = transfers.iter().map(|tx| tx.hash()).collect();
+    assert_eq!(carried, hashes);
     let built = seal_built(template);
     let block = built.block();
+    // Stored and connected in one write, reusing the template's execution: nothing read back.
+    let before = miner.chain.store().io();
     let outcome = miner.chain.import_block(built, now()).unwrap();
     assert!(matches!(outcome, ImportOutcome::NewHead { reorg_depth: 0 }));
+    assert_eq!(
+        io_delta(before, miner.chain.store().io()),
+        ONE_WRITE_NO_READ_BACK
+    );
     peer.chain.import_block(block.clone(), now()).unwrap();
     assert_eq!(miner.chain.head().hash, block.hash());
     assert_eq!(miner.chain.head().hash, peer.chain.head().hash);

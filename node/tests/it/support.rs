@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use salus_node::genesis::GenesisConfig;
 use salus_node::mining::{SearchOutcome, search_nonce};
+use salus_node::storage::StoreIo;
 use salus_node::{Chain, Genesis, Store};
 use salus_primitives::block::transactions_root;
 use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
@@ -341,3 +342,21 @@ pub fn dev5_transaction(nonce: u64, action: Action) -> SignedTransaction {
     }
     .sign(&dev_key(5), None)
 }
+
+/// What importing one block did to the store's counters.
+pub fn io_delta(before: StoreIo, after: StoreIo) -> StoreIo {
+    StoreIo {
+        batches_written: after.batches_written - before.batches_written,
+        bodies_read: after.bodies_read - before.bodies_read,
+        receipts_read: after.receipts_read - before.receipts_read,
+        state_changes_read: after.state_changes_read - before.state_changes_read,
+    }
+}
+
+/// What a block extending the head costs the store: one atomic write, nothing read back.
+pub const ONE_WRITE_NO_READ_BACK: StoreIo = StoreIo {
+    batches_written: 1,
+    bodies_read: 0,
+    receipts_read: 0,
+    state_changes_read: 0,
+};

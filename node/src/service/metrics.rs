@@ -87,6 +87,7 @@ pub fn render(state: &NodeState) -> String {
     };
     let node_cache = store.node_cache_stats();
     let memory = store.memory();
+    let io = store.io();
     let (pending, pending_bytes) = {
         let pool = state.mempool();
         (pool.len(), pool.bytes())
@@ -217,6 +218,30 @@ pub fn render(state: &NodeState) -> String {
         ),
     ] {
         metric(name, "gauge", help, value);
+    }
+    for (name, help, value) in [
+        (
+            "salus_store_batches_written_total",
+            "Atomic, synced RocksDB writes (a block extending the head is one).",
+            io.batches_written,
+        ),
+        (
+            "salus_store_bodies_read_total",
+            "Block bodies read from RocksDB (sync serving, reorganisations, RPC).",
+            io.bodies_read,
+        ),
+        (
+            "salus_store_receipts_read_total",
+            "Block receipts read from RocksDB.",
+            io.receipts_read,
+        ),
+        (
+            "salus_store_undo_read_total",
+            "Block undo data read from RocksDB (reorganisations).",
+            io.state_changes_read,
+        ),
+    ] {
+        metric(name, "counter", help, value);
     }
     out
 }

@@ -286,6 +286,15 @@ async fn metrics_are_served_in_prometheus_format() {
             // The blocks' writes are in RocksDB's memtables, and reported.
             let memtable_bytes = metric_value(&response, "salus_rocksdb_memtable_bytes");
             assert!(memtable_bytes > 0, "{response}");
+            // Each block the dev node mined was one write (genesis another), and its import
+            // read nothing back.
+            let writes = metric_value(&response, "salus_store_batches_written_total");
+            assert!(writes > connected, "{response}");
+            assert_eq!(
+                metric_value(&response, "salus_store_bodies_read_total"),
+                0,
+                "{response}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "no blocks counted");

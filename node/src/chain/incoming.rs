@@ -3,7 +3,7 @@
 //! hash and encoded size) and a block this node built and sealed ([`BuiltBlock`]: verified
 //! transactions and the execution behind its roots).
 
-use parity_scale_codec::{Compact, CompactLen};
+use parity_scale_codec::{Compact, CompactLen, Encode};
 use salus_primitives::block::transactions_root_of_hashes;
 use salus_primitives::{Block, BlockHeader, Hash, SignedTransaction};
 use salus_runtime::{HashedTransaction, SignatureCache, VerifiedTransaction};
@@ -15,9 +15,9 @@ use crate::signature_cache::VerifiedSignatures;
 /// A block as it arrived: the header's hash and every transaction's hash and size, computed once
 /// for every check and write of its import.
 pub struct ReceivedBlock {
-    header: BlockHeader,
-    hash: Hash,
-    transactions: Vec<HashedTransaction>,
+    pub(super) header: BlockHeader,
+    pub(super) hash: Hash,
+    pub(super) transactions: Vec<HashedTransaction>,
 }
 
 impl ReceivedBlock {
@@ -93,16 +93,14 @@ impl ReceivedBlock {
         });
     }
 
-    /// The block as it was received.
-    pub fn into_block(self) -> Block {
-        Block {
-            header: self.header,
-            transactions: self
-                .transactions
-                .into_iter()
-                .map(HashedTransaction::into_transaction)
-                .collect(),
-        }
+    /// Bytes of the block's SCALE encoding (header and body).
+    pub fn encoded_size(&self) -> usize {
+        let body: usize = self
+            .transactions
+            .iter()
+            .map(HashedTransaction::encoded_size)
+            .sum();
+        self.header.encoded_size() + body_size(self.transactions.len(), body)
     }
 }
 
@@ -246,16 +244,13 @@ impl IncomingBody {
         }
     }
 
-    /// The transactions alone, for the orphan pool.
-    pub(super) fn into_transactions(self) -> Vec<SignedTransaction> {
+    /// The transactions with their hashes, for the orphan pool.
+    pub(super) fn into_hashed(self) -> Vec<HashedTransaction> {
         match self {
-            IncomingBody::Received(transactions) => transactions
-                .into_iter()
-                .map(HashedTransaction::into_transaction)
-                .collect(),
+            IncomingBody::Received(transactions) => transactions,
             IncomingBody::Built(transactions, _) => transactions
                 .into_iter()
-                .map(VerifiedTransaction::into_transaction)
+                .map(VerifiedTransaction::into_hashed)
                 .collect(),
         }
     }

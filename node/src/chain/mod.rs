@@ -352,13 +352,11 @@ impl Chain {
         validation::check_size_and_work(&header, &hash, body.len(), body.encoded_size())?;
         let parent_hash = header.parent_hash;
         let Some(parent_meta) = self.store.block_meta(&parent_hash)? else {
-            self.orphans.insert(
+            self.orphans.insert(ReceivedBlock {
+                header,
                 hash,
-                Block {
-                    header,
-                    transactions: body.into_transactions(),
-                },
-            );
+                transactions: body.into_hashed(),
+            });
             return Ok(ImportOutcome::HeldAsOrphan);
         };
         if let BlockStatus::Invalid(_) = parent_meta.status {

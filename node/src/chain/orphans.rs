@@ -1,9 +1,12 @@
-//! A bounded pool of blocks whose parent is not yet known, released when the parent arrives.
+//! A bounded pool of blocks whose parent is not yet known, released when the parent arrives. The
+//! blocks are kept as they were received, with their transactions' hashes, so that connecting
+//! them later computes nothing again.
 
 use std::collections::{BTreeMap, VecDeque};
 
-use parity_scale_codec::Encode;
-use salus_primitives::{Block, Hash};
+use salus_primitives::Hash;
+
+use super::ReceivedBlock;
 
 /// Most blocks held while their parents are missing. A syncing node receives blocks roughly in
 /// order, so a few hundred cover any realistic gap; the bound stops a peer from filling memory
@@ -16,7 +19,7 @@ pub const MAX_ORPHAN_BYTES: usize = 64 * 1024 * 1024;
 /// Blocks waiting for their parent, oldest evicted first.
 #[derive(Default)]
 pub struct OrphanPool {
-    blocks: BTreeMap<Hash, (Block, usize)>,
+    blocks: BTreeMap<Hash, (ReceivedBlock, usize)>,
     children: BTreeMap<Hash, Vec<Hash>>,
     arrival: VecDeque<Hash>,
     bytes: usize,
@@ -39,13 +42,14 @@ impl OrphanPool {
     }
 
     /// Holds `block` until its parent arrives, evicting the oldest blocks beyond the bounds.
-    pub fn insert(&mut self, hash: Hash, block: Block) {
+    pub fn insert(&mut self, block: ReceivedBlock) {
+        let hash = block.hash();
         if self.blocks.contains_key(&hash) {
             return;
         }
         let size = block.encoded_size();
         self.children
-            .entry(block.header.parent_hash)
+            .entry(block.header().parent_hash)
             .or_default()
             .push(hash);
         self.blocks.insert(hash, (block, size));
@@ -60,18 +64,19 @@ impl OrphanPool {
     }
 
     /// Removes and returns the blocks whose parent is `parent`.
-    pub fn take_children(&mut self, parent: &Hash) -> Vec<Block> {
+    pub fn take_children(&mut self, parent: &Hash) -> Vec<ReceivedBlock> {
         let hashes = self.children.remove(parent).unwrap_or_default();
         hashes.iter().filter_map(|hash| self.remove(hash)).collect()
     }
 
-    fn remove(&mut self, hash: &Hash) -> Option<Block> {
+    fn remove(&mut self, hash: &Hash) -> Option<ReceivedBlock> {
         let (block, size) = self.blocks.remove(hash)?;
         self.bytes -= size;
-        if let Some(siblings) = self.children.get_mut(&block.header.parent_hash) {
+        let parent = block.header().parent_hash;
+        if let Some(siblings) = self.children.get_mut(&parent) {
             siblings.retain(|sibling| sibling != hash);
             if siblings.is_empty() {
-                self.children.remove(&block.header.parent_hash);
+                self.children.remove(&parent);
             }
         }
         self.arrival.retain(|queued| queued != hash);

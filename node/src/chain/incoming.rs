@@ -34,6 +34,16 @@ impl ReceivedBlock {
         }
     }
 
+    /// A block of `header` and transactions already hashed (sync hashes a body to check it
+    /// against its header's transactions root).
+    pub fn from_hashed(header: BlockHeader, transactions: Vec<HashedTransaction>) -> ReceivedBlock {
+        ReceivedBlock {
+            hash: header.hash(),
+            header,
+            transactions,
+        }
+    }
+
     /// The header's hash.
     pub fn hash(&self) -> Hash {
         self.hash

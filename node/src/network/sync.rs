@@ -8,11 +8,14 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use libp2p::PeerId;
-use salus_primitives::{Block, BlockHeader, Hash, SignedTransaction, Work};
+use salus_primitives::block::transactions_root_of_hashes;
+use salus_primitives::{BlockHeader, Hash, SignedTransaction, Work};
+use salus_runtime::HashedTransaction;
 
 use super::peers::Misbehaviour;
 use super::protocol::{ChainStatus, MAX_BODIES_PER_REQUEST, MAX_HEADERS_PER_RESPONSE, SyncRequest};
 use super::{BlockImportError, SyncProgress};
+use crate::chain::ReceivedBlock;
 use crate::chain::validation::check_proof_of_work;
 
 /// Most body batches in flight to one peer.
@@ -33,11 +36,19 @@ pub trait SyncChain {
     fn locator(&self) -> Vec<Hash>;
     /// Whether the block is stored (valid so far).
     fn has_block(&self, hash: &Hash) -> bool;
-    /// Imports a block that arrived by sync.
+    /// Imports a block that arrived by sync (its transactions hashed when its body was checked
+    /// against its header).
     ///
     /// # Errors
     /// [`BlockImportError`], saying whether the block is invalid.
-    fn import_synced(&self, block: Block) -> Result<(), BlockImportError>;
+    fn import_synced(&self, block: ReceivedBlock) -> Result<(), BlockImportError>;
+}
+
+/// Hashes a body's transactions once, for its transactions root and for the block's import.
+fn hash_body(body: Vec<SignedTransaction>) -> (Vec<HashedTransaction>, Hash) {
+    let hashed: Vec<HashedTransaction> = body.into_iter().map(HashedTransaction::new).collect();
+    let hashes: Vec<Hash> = hashed.iter().map(HashedTransaction::hash).collect();
+    (hashed, transactions_root_of_hashes(&hashes))
 }
 
 /// Where one block of the queue stands (`Id` identifies requests: libp2p's outbound request id
@@ -50,8 +61,8 @@ enum BodyState<Id> {
     Claimed(PeerId),
     /// Asked for.
     Requested(Id),
-    /// Arrived.
-    Arrived(Vec<SignedTransaction>),
+    /// Arrived, each transaction hashed (the hashes matched the header's transactions root).
+    Arrived(Vec<HashedTransaction>),
 }
 
 #[derive(Debug)]
@@ -320,11 +331,8 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             if !matches!(slot.body, BodyState::Requested(id) if id == request_id) {
                 continue;
             }
-            match bodies.next() {
-                Some(body)
-                    if salus_primitives::block::transactions_root(&body)
-                        == slot.header.transactions_root =>
-                {
+            match bodies.next().map(hash_body) {
+                Some((body, root)) if root == slot.header.transactions_root => {
                     slot.body = BodyState::Arrived(body);
                 }
                 Some(_) => {
@@ -363,11 +371,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             let BodyState::Arrived(transactions) = slot.body else {
                 unreachable!("checked above")
             };
-            let block = Block {
-                header: slot.header,
-                transactions,
-            };
-            match state.import_synced(block) {
+            match state.import_synced(ReceivedBlock::from_hashed(slot.header, transactions)) {
                 Ok(()) => self.imported += 1,
                 Err(error) if error.is_invalid_block() => {
                     // The body matched its header, so the header chain is what is invalid: the
@@ -460,7 +464,7 @@ mod tests {
     use std::sync::{Mutex, OnceLock};
 
     use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
-    use salus_primitives::{Action, Address, Transaction};
+    use salus_primitives::{Action, Address, Block, Transaction};
 
     use super::*;
     use crate::chain::Chain;
@@ -518,7 +522,7 @@ mod tests {
             )
         }
 
-        fn import_synced(&self, block: Block) -> Result<(), BlockImportError> {
+        fn import_synced(&self, block: ReceivedBlock) -> Result<(), BlockImportError> {
             self.chain
                 .lock()
                 .unwrap()

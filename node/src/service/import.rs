@@ -16,7 +16,14 @@ impl NodeState {
     /// # Errors
     /// [`NodeError::Import`] when the block is refused.
     pub fn import(&self, block: Block) -> Result<ImportOutcome, NodeError> {
-        let block = ReceivedBlock::new(block);
+        self.import_received(ReceivedBlock::new(block))
+    }
+
+    /// [`NodeState::import`] for a block already hashed (sync hashed its body to check it).
+    ///
+    /// # Errors
+    /// As [`NodeState::import`].
+    pub fn import_received(&self, block: ReceivedBlock) -> Result<ImportOutcome, NodeError> {
         // Spend cores on signatures only for a block that could be imported now: well formed,
         // with its proof of work, new, on a stored parent. They are recovered on every core
         // before the chain lock is taken; import finds them in the cache.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use salus_primitives::{Block, BlockHeader, Hash, SignedTransaction};
 
 use super::{NodeError, NodeState};
-use crate::chain::ImportOutcome;
+use crate::chain::{ImportOutcome, ReceivedBlock};
 use crate::network::protocol::{ChainStatus, MAX_LOCATOR_HASHES};
 use crate::network::{BlockImportError, NetworkState, SyncChain, TransactionVerdict};
 
@@ -20,8 +20,8 @@ impl SyncChain for NodeState {
         NodeState::has_block(self, hash)
     }
 
-    fn import_synced(&self, block: Block) -> Result<(), BlockImportError> {
-        NetworkState::import_block(self, block).map(|_| ())
+    fn import_synced(&self, block: ReceivedBlock) -> Result<(), BlockImportError> {
+        refused_or_node(self.import_received(block)).map(|_| ())
     }
 }
 
@@ -50,10 +50,7 @@ impl NetworkState for NodeState {
     }
 
     fn import_block(&self, block: Block) -> Result<ImportOutcome, BlockImportError> {
-        self.import(block).map_err(|error| match error {
-            NodeError::Import(error) => BlockImportError::Refused(error),
-            other => BlockImportError::Node(other.to_string()),
-        })
+        refused_or_node(self.import(block))
     }
 
     async fn admit_gossiped(self: Arc<Self>, transaction: SignedTransaction) -> TransactionVerdict {
@@ -68,4 +65,14 @@ impl NetworkState for NodeState {
     fn peers_connected(&self, count: usize) {
         self.metrics().set_peers(count);
     }
+}
+
+/// A block the chain refused, or a failure of this node, as the network tells them apart.
+fn refused_or_node(
+    outcome: Result<ImportOutcome, NodeError>,
+) -> Result<ImportOutcome, BlockImportError> {
+    outcome.map_err(|error| match error {
+        NodeError::Import(error) => BlockImportError::Refused(error),
+        other => BlockImportError::Node(other.to_string()),
+    })
 }

@@ -8,3 +8,5 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace --no-fail-fast "$@"
 fi
+# The contracts' own unit tests (their workspace is separate; here they run on the host).
+cargo test --manifest-path contracts/Cargo.toml --workspace --lib --quiet

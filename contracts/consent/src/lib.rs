@@ -14,390 +14,51 @@
 //! Custodians and organisations are checked in the registry through its typed reference; other
 //! contracts use this crate as a library for [`ConsentRegistryRef`] and the types its answers
 //! carry ([`AccessDecision`], [`Decision`], [`Action`]).
+//!
+//! The contract module below holds the messages (the interface); what they share lives in modules
+//! in layers, each using only modules listed before it: `types` (stored records, message and
+//! event types, the error and limits; re-exported here), `purpose_of_use` (the v3 PurposeOfUse
+//! hierarchy as data), `storage` (the key layout), `checks` (authority in the registry, input
+//! bounds), `trail` (status changes and audit entries), `delegation` (who may act for a patient)
+//! and `decision` (access decisions and break-glass sessions).
 #![no_std]
 
-pub use consent::*;
+mod checks;
+mod decision;
+mod delegation;
+mod purpose_of_use;
+mod storage;
+mod trail;
+mod types;
 
-#[salus_sdk::contract]
+pub use consent::*;
+pub use purpose_of_use::{PURPOSE_OF_USE_PARENTS, purpose_covers};
+pub use types::*;
+
+#[salus_sdk::contract(events(
+    AccessRecorded,
+    ConsentChanged,
+    BreakGlass,
+    RecordIndexed,
+    DelegationChanged
+))]
 mod consent {
-    use registry::{RegistryRef, Role};
+    use registry::Role;
     use salus_sdk::prelude::*;
 
-    const REGISTRY: Value<Address> = Value::new(b"registry");
-    const DEFAULT_DECISION: Value<Decision> = Value::new(b"default");
-    const NEXT_CONSENT: Value<u64> = Value::new(b"next_consent");
-    const NEXT_AUDIT: Value<u64> = Value::new(b"next_audit");
-    const NEXT_SESSION: Value<u64> = Value::new(b"next_session");
-    const RECORDS: Map<Hash, RecordEntry> = Map::new(b"r/");
-    const CONSENTS: Map<u64, Consent> = Map::new(b"c/");
-    /// (patient, consent id big-endian) → (): the consents of each patient, in creation order.
-    const BY_PATIENT: Map<(Address, [u8; 8]), ()> = Map::new(b"pc/");
-    /// (principal, delegate) → delegation.
-    const DELEGATIONS: Map<(Address, Address), Delegation> = Map::new(b"d/");
-    const POLICIES: Map<Address, BreakGlassPolicy> = Map::new(b"bp/");
-    const SESSIONS: Map<u64, BreakGlassSession> = Map::new(b"bs/");
-    /// (patient, sequence big-endian) → audit entry: the patient's trail in order.
-    const AUDIT: Map<(Address, [u8; 8]), AuditEntry> = Map::new(b"a/");
-
-    /// Deepest provision tree accepted: bounds evaluation fuel and storage.
-    const MAX_PROVISION_DEPTH: usize = 4;
-    /// Most provisions in one consent.
-    const MAX_PROVISIONS: usize = 64;
-    /// Most entries in one criterion list (actors, purposes, labels, …).
-    const MAX_CRITERIA: usize = 16;
-    /// Most consents evaluated for one patient per decision (older ones beyond are superseded
-    /// or inactive in practice; the bound keeps `can_access` fuel predictable).
-    const MAX_CONSENTS_EVALUATED: usize = 32;
-    /// Longest code string (v3 codes, FHIR resource types).
-    const MAX_CODE_BYTES: usize = 32;
-    /// Most recent sessions `pending_sessions` looks at.
-    const MAX_SESSIONS_LISTED: u64 = 256;
-
-    /// Permit or deny (FHIR `consent-provision-type`).
-    #[data]
-    pub enum Decision {
-        /// Allowed.
-        Permit,
-        /// Refused.
-        Deny,
-    }
-
-    /// FHIR `consent-state-codes`.
-    #[data]
-    pub enum ConsentStatus {
-        /// Being written.
-        Draft,
-        /// Awaiting the patient.
-        Proposed,
-        /// In force (within its period).
-        Active,
-        /// Declined.
-        Rejected,
-        /// Revoked or superseded.
-        Inactive,
-        /// Recorded by mistake.
-        EnteredInError,
-    }
-
-    /// FHIR `consent-action`.
-    #[data]
-    pub enum Action {
-        /// Gather.
-        Collect,
-        /// Read.
-        Access,
-        /// Use for a purpose.
-        Use,
-        /// Pass to another party.
-        Disclose,
-        /// Amend.
-        Correct,
-    }
-
-    /// A validity period in ms since the epoch, end exclusive.
-    #[data]
-    pub struct Period {
-        /// Start.
-        pub start_ms: u64,
-        /// End (exclusive).
-        pub end_ms: u64,
-    }
-
-    /// A provision: a decision under criteria; empty criteria match anything; children are
-    /// exceptions evaluated only where the parent matches.
-    #[data]
-    pub struct Provision {
-        /// Permit or deny.
-        pub kind: Decision,
-        /// When it applies.
-        pub period: Option<Period>,
-        /// Who it applies to.
-        pub actors: Vec<Address>,
-        /// Roles it applies to (SecurityRoleType / v3 RoleCode codes the requester acts in, e.g.
-        /// `PRCP` primary care provider).
-        pub roles: Vec<String>,
-        /// What it applies to.
-        pub actions: Vec<Action>,
-        /// Purposes of use (v3 ActReason: TREAT, ETREAT, HPAYMT, HRESCH, …).
-        pub purposes: Vec<String>,
-        /// Security labels (N, R, V; ETH, HIV, PSY, SDV).
-        pub labels: Vec<String>,
-        /// Data classes (FHIR resource types: Observation, DocumentReference, …).
-        pub classes: Vec<String>,
-        /// Specific records (hashes).
-        pub records: Vec<Hash>,
-        /// Only records dated within this period.
-        pub data_period: Option<Period>,
-        /// Exceptions.
-        pub children: Vec<Provision>,
-    }
-
-    /// A consent (FHIR Consent, versioned).
-    #[data]
-    pub struct Consent {
-        /// Identifier.
-        pub id: u64,
-        /// Version (1 at creation, +1 per status change).
-        pub version: u32,
-        /// The consent this one replaces.
-        pub supersedes: Option<u64>,
-        /// Whose data.
-        pub patient: Address,
-        /// Who granted it: the patient or a delegate.
-        pub grantor: Address,
-        /// Status.
-        pub status: ConsentStatus,
-        /// `patient-privacy`, `research`, `treatment` or `adr`.
-        pub scope: String,
-        /// Category code (LOINC 59284-0 patient consent, …).
-        pub category: String,
-        /// When it was signed (ms).
-        pub date_ms: u64,
-        /// When it is in force.
-        pub period: Period,
-        /// Hash of the signed source document.
-        pub source: Hash,
-        /// Decision where no provision matches.
-        pub base: Decision,
-        /// Provisions (the root's children).
-        pub provisions: Vec<Provision>,
-    }
-
-    /// An off-chain record, indexed by hash.
-    #[data]
-    pub struct RecordEntry {
-        /// Whose record.
-        pub patient: Address,
-        /// Who holds it.
-        pub custodian: Address,
-        /// Security labels.
-        pub labels: Vec<String>,
-        /// FHIR resource type.
-        pub class: String,
-        /// When it was made (ms).
-        pub date_ms: u64,
-    }
-
-    /// A delegation (v3 RoleCode GUARD guardian, HPOWATT healthcare power of attorney).
-    #[data]
-    pub struct Delegation {
-        /// Relationship code.
-        pub relationship: String,
-        /// Actions the delegate may grant.
-        pub actions: Vec<Action>,
-        /// Purposes the delegate may grant.
-        pub purposes: Vec<String>,
-        /// When it is valid.
-        pub period: Period,
-        /// Hash of the legal document.
-        pub evidence: Hash,
-        /// The authority that attested it.
-        pub attested_by: Address,
-        /// False once the principal revokes it.
-        pub active: bool,
-    }
-
-    /// An organisation's break-glass policy.
-    #[data]
-    pub struct BreakGlassPolicy {
-        /// Who may declare an emergency.
-        pub group: Vec<Address>,
-        /// Longest session (ms).
-        pub max_window_ms: u64,
-        /// Who reviews sessions.
-        pub reviewer: Address,
-        /// Whether a session overrides a patient's explicit deny.
-        pub overrides_deny: bool,
-    }
-
-    /// A break-glass session.
-    #[data]
-    pub struct BreakGlassSession {
-        /// The organisation.
-        pub organisation: Address,
-        /// The clinician.
-        pub actor: Address,
-        /// The patient.
-        pub patient: Address,
-        /// ETREAT or BTG.
-        pub purpose: String,
-        /// Hash of the written justification.
-        pub justification: Hash,
-        /// Opened at (ms).
-        pub opened_ms: u64,
-        /// Closes at (ms), or earlier if closed.
-        pub closes_ms: u64,
-        /// Review outcome: justified or not; `None` while queued.
-        pub justified: Option<bool>,
-    }
-
-    /// FHIR AuditEvent action.
-    #[data]
-    pub enum AuditAction {
-        /// Create.
-        C,
-        /// Read.
-        R,
-        /// Update.
-        U,
-        /// Delete.
-        D,
-        /// Execute (break-glass).
-        E,
-    }
-
-    /// One entry of a patient's audit trail (FHIR AuditEvent).
-    #[data]
-    pub struct AuditEntry {
-        /// Sequence number (contract-wide).
-        pub sequence: u64,
-        /// When (ms).
-        pub time_ms: u64,
-        /// What.
-        pub action: AuditAction,
-        /// 0 success, 4 minor failure (refused), 8 serious failure, 12 major failure.
-        pub outcome: u8,
-        /// Who acted.
-        pub agent: Address,
-        /// For whom, when acting as a delegate.
-        pub on_behalf_of: Option<Address>,
-        /// The record (zero for consent changes).
-        pub record: Hash,
-        /// Purpose of use.
-        pub purpose: String,
-        /// The deciding consent and version.
-        pub consent: Option<(u64, u32)>,
-        /// Path of the deciding provision (child indexes from the root).
-        pub provision_path: Vec<u8>,
-        /// Why (`permitted`, `expired`, `denied by provision`, DICOM 110127 for an override, …).
-        pub reason: String,
-    }
-
-    /// The outcome of an access decision.
-    #[data]
-    pub struct AccessDecision {
-        /// Permit or deny.
-        pub decision: Decision,
-        /// The deciding consent and version, if any.
-        pub consent: Option<(u64, u32)>,
-        /// Path of the deciding provision.
-        pub provision_path: Vec<u8>,
-        /// Why.
-        pub reason: String,
-        /// The break-glass session that permitted it, if any.
-        pub break_glass: Option<u64>,
-    }
-
-    /// An access was decided and recorded.
-    #[event]
-    pub struct AccessRecorded {
-        /// The patient (so a patient can follow every access to their data).
-        #[topic]
-        pub patient: Address,
-        /// Who asked.
-        #[topic]
-        pub agent: Address,
-        /// The record.
-        pub record: Hash,
-        /// The decision.
-        pub decision: Decision,
-        /// Audit sequence number.
-        pub sequence: u64,
-    }
-
-    /// A consent was created or changed status.
-    #[event]
-    pub struct ConsentChanged {
-        /// The patient.
-        #[topic]
-        pub patient: Address,
-        /// The consent.
-        pub id: u64,
-        /// Its version.
-        pub version: u32,
-        /// Its status.
-        pub status: ConsentStatus,
-    }
-
-    /// A break-glass session was opened, closed or reviewed (the patient is notified).
-    #[event]
-    pub struct BreakGlass {
-        /// The patient.
-        #[topic]
-        pub patient: Address,
-        /// The session.
-        pub session: u64,
-        /// `declared`, `refused`, `closed`, `justified`, `unjustified`.
-        pub step: String,
-    }
-
-    /// A record was indexed.
-    #[event]
-    pub struct RecordIndexed {
-        /// Whose record.
-        #[topic]
-        pub patient: Address,
-        /// The record.
-        pub record: Hash,
-        /// Its custodian.
-        pub custodian: Address,
-    }
-
-    /// A delegation was attested or revoked.
-    #[event]
-    pub struct DelegationChanged {
-        /// The principal (the patient).
-        #[topic]
-        pub patient: Address,
-        /// The delegate.
-        #[topic]
-        pub delegate: Address,
-        /// Relationship code.
-        pub relationship: String,
-        /// Whether it is now active.
-        pub active: bool,
-    }
-
-    /// Who may see a patient's data: one permitting provision of an active consent.
-    #[data]
-    pub struct Permission {
-        /// The consent and version.
-        pub consent: (u64, u32),
-        /// Path of the permitting provision (empty: the consent's base decision).
-        pub provision_path: Vec<u8>,
-        /// Actors (empty: anyone matching the rest).
-        pub actors: Vec<Address>,
-        /// Roles (empty: any).
-        pub roles: Vec<String>,
-        /// Purposes (empty: any).
-        pub purposes: Vec<String>,
-        /// The consent's end (ms).
-        pub until_ms: u64,
-    }
-
-    /// Why a message was refused (malformed input or a caller without authority only: denials
-    /// of access are decisions, recorded, not errors).
-    #[error]
-    pub enum ConsentError {
-        /// The caller is neither the patient nor an active delegate within scope.
-        NotAuthorised,
-        /// The delegate's scope does not cover what the consent grants.
-        OutsideDelegatedScope,
-        /// The custodian is not an active provider organisation in the registry.
-        NotACustodian,
-        /// Unknown record, consent, delegation or session.
-        Unknown,
-        /// The record is already indexed.
-        AlreadyIndexed,
-        /// Too deep, too many provisions, or a list or code too long.
-        TooComplex,
-        /// A period ends before it starts.
-        InvalidPeriod,
-        /// The consent or session is not in a state that allows this.
-        WrongStatus,
-        /// The registry could not be asked.
-        RegistryUnavailable,
-    }
+    use crate::checks::{
+        check_code, check_codes, check_period, check_provision, registry_active, registry_authority,
+    };
+    use crate::decision::{active_consents, collect_permits, decide};
+    use crate::delegation::{authorise, delegate_may_end};
+    use crate::purpose_of_use::is_emergency;
+    use crate::storage::{
+        ACTIVE_BY_PATIENT, AUDIT, CONSENTS, DEFAULT_DECISION, DELEGATIONS, NEXT_CONSENT,
+        NEXT_SESSION, POLICIES, RECORDS, REGISTRY, SESSIONS, SESSIONS_BY_PAIR, UNREVIEWED,
+        active_key,
+    };
+    use crate::trail::{audit, set_status};
+    use crate::types::*;
 
     /// The contract.
     pub struct ConsentRegistry;
@@ -476,6 +137,7 @@ mod consent {
                 {
                     return Err(ConsentError::WrongStatus);
                 }
+                delegate_may_end(&previous, &grantor, on_behalf_of)?;
                 set_status(&mut previous, ConsentStatus::Inactive);
             }
             let id = NEXT_CONSENT.get().unwrap_or(0);
@@ -496,7 +158,7 @@ mod consent {
                 provisions,
             };
             CONSENTS.insert(&id, &consent);
-            BY_PATIENT.insert(&(patient, id.to_be_bytes()), &());
+            ACTIVE_BY_PATIENT.insert(&active_key(&patient, id), &());
             ConsentChanged {
                 patient,
                 id,
@@ -525,6 +187,7 @@ mod consent {
         pub fn revoke(id: u64) -> Result<(), ConsentError> {
             let mut consent = CONSENTS.get(&id).ok_or(ConsentError::Unknown)?;
             let on_behalf_of = authorise(&consent.patient, &caller(), None)?;
+            delegate_may_end(&consent, &caller(), on_behalf_of)?;
             if !matches!(
                 consent.status,
                 ConsentStatus::Active | ConsentStatus::Proposed | ConsentStatus::Draft
@@ -640,7 +303,44 @@ mod consent {
             Ok(())
         }
 
-        /// Sets the caller organisation's break-glass policy.
+        /// Ends a delegation (caller: the registry's authority, or an active participant with the
+        /// registry's `Authority` role — a regulator or a court acting on an order). The
+        /// principal ends its own with [`ConsentRegistry::revoke_delegation`].
+        #[message]
+        pub fn end_delegation(principal: Address, delegate: Address) -> Result<(), ConsentError> {
+            let ender = caller();
+            if ender != registry_authority()? && !registry_active(&ender, Role::Authority)? {
+                return Err(ConsentError::NotAuthorised);
+            }
+            let mut delegation = DELEGATIONS
+                .get(&(principal, delegate))
+                .ok_or(ConsentError::Unknown)?;
+            delegation.active = false;
+            DELEGATIONS.insert(&(principal, delegate), &delegation);
+            DelegationChanged {
+                patient: principal,
+                delegate,
+                relationship: delegation.relationship.clone(),
+                active: false,
+            }
+            .emit();
+            audit(
+                &principal,
+                ender,
+                AuditAction::U,
+                0,
+                None,
+                Hash::default(),
+                String::new(),
+                None,
+                Vec::new(),
+                "delegation ended by the authority",
+            );
+            Ok(())
+        }
+
+        /// Sets the caller organisation's break-glass policy. A `max_window_ms` of 0 means the
+        /// default window, 4 hours.
         #[message]
         pub fn set_break_glass_policy(
             group: Vec<Address>,
@@ -659,7 +359,11 @@ mod consent {
                 &organisation,
                 &BreakGlassPolicy {
                     group,
-                    max_window_ms,
+                    max_window_ms: if max_window_ms == 0 {
+                        DEFAULT_BREAK_GLASS_WINDOW_MS
+                    } else {
+                        max_window_ms
+                    },
                     reviewer,
                     overrides_deny,
                 },
@@ -681,7 +385,8 @@ mod consent {
             check_code(&purpose)?;
             let actor = caller();
             let policy = POLICIES.get(&organisation).ok_or(ConsentError::Unknown)?;
-            let allowed_purpose = purpose == "ETREAT" || purpose == "BTG";
+            // Emergency purposes only: ETREAT and its specialisations (BTG, ERTREAT).
+            let allowed_purpose = is_emergency(&purpose);
             if !policy.group.contains(&actor) || !allowed_purpose {
                 audit(
                     &patient,
@@ -717,6 +422,8 @@ mod consent {
                 justified: None,
             };
             SESSIONS.insert(&id, &session);
+            SESSIONS_BY_PAIR.insert(&(actor, patient, (u64::MAX - id).to_be_bytes()), &());
+            UNREVIEWED.insert(&(organisation, id.to_be_bytes()), &());
             audit(
                 &patient,
                 caller(),
@@ -756,17 +463,24 @@ mod consent {
             Ok(())
         }
 
-        /// Records the review of a session (caller: the policy's reviewer).
+        /// Records the review of a session (caller: the policy's reviewer or the organisation,
+        /// never the clinician who declared it). A review closes a session still open.
         #[message]
         pub fn review_break_glass(session: u64, justified: bool) -> Result<(), ConsentError> {
             let mut record = SESSIONS.get(&session).ok_or(ConsentError::Unknown)?;
             let policy = POLICIES
                 .get(&record.organisation)
                 .ok_or(ConsentError::Unknown)?;
-            if policy.reviewer != caller() || record.justified.is_some() {
+            let reviewer = caller();
+            if (policy.reviewer != reviewer && record.organisation != reviewer)
+                || record.actor == reviewer
+                || record.justified.is_some()
+            {
                 return Err(ConsentError::NotAuthorised);
             }
             record.justified = Some(justified);
+            record.closes_ms = record.closes_ms.min(block_timestamp_ms());
+            UNREVIEWED.remove(&(record.organisation, session.to_be_bytes()));
             SESSIONS.insert(&session, &record);
             let step = if justified {
                 "justified"
@@ -944,8 +658,8 @@ mod consent {
                 .collect())
         }
 
-        /// An organisation's recent break-glass sessions that are still open or not yet
-        /// reviewed (for the organisation or its reviewer).
+        /// Every break-glass session of an organisation not yet reviewed — open ones included,
+        /// however many (for the organisation or its reviewer).
         #[message(view)]
         pub fn pending_sessions(
             organisation: Address,
@@ -955,15 +669,20 @@ mod consent {
             if asker != organisation && asker != policy.reviewer {
                 return Err(ConsentError::NotAuthorised);
             }
-            let now = block_timestamp_ms();
-            let count = NEXT_SESSION.get().unwrap_or(0);
-            Ok((count.saturating_sub(MAX_SESSIONS_LISTED)..count)
-                .filter_map(|id| SESSIONS.get(&id).map(|session| (id, session)))
-                .filter(|(_, session)| {
-                    session.organisation == organisation
-                        && (session.justified.is_none() || session.closes_ms > now)
-                })
-                .collect())
+            let mut sessions = Vec::new();
+            let mut cursor: Option<(Address, [u8; 8])> = None;
+            loop {
+                let (page, more) =
+                    UNREVIEWED.page_under(&organisation, cursor.as_ref(), INDEX_PAGE);
+                cursor = page.last().map(|(key, ())| *key);
+                sessions.extend(page.into_iter().filter_map(|((_, id), ())| {
+                    let id = u64::from_be_bytes(id);
+                    SESSIONS.get(&id).map(|session| (id, session))
+                }));
+                if !more || cursor.is_none() {
+                    return Ok(sessions);
+                }
+            }
         }
 
         /// A consent's id and current version, if it exists.
@@ -985,425 +704,5 @@ mod consent {
         pub fn session(id: u64) -> Option<BreakGlassSession> {
             SESSIONS.get(&id)
         }
-    }
-
-    /// The patient's active consents in force at `at`.
-    fn active_consents(patient: &Address, at: u64) -> Vec<Consent> {
-        let (ids, _) = BY_PATIENT.page_under(patient, None, MAX_CONSENTS_EVALUATED);
-        ids.into_iter()
-            .filter_map(|((_, id), ())| CONSENTS.get(&u64::from_be_bytes(id)))
-            .filter(|consent| {
-                matches!(consent.status, ConsentStatus::Active)
-                    && consent.period.start_ms <= at
-                    && at < consent.period.end_ms
-            })
-            .collect()
-    }
-
-    fn collect_permits(
-        provision: &Provision,
-        consent: &Consent,
-        at: u64,
-        path: &mut Vec<u8>,
-        out: &mut Vec<Permission>,
-    ) {
-        if provision
-            .period
-            .as_ref()
-            .is_some_and(|period| at < period.start_ms || at >= period.end_ms)
-        {
-            return;
-        }
-        if matches!(provision.kind, Decision::Permit) {
-            out.push(Permission {
-                consent: (consent.id, consent.version),
-                provision_path: path.clone(),
-                actors: provision.actors.clone(),
-                roles: provision.roles.clone(),
-                purposes: provision.purposes.clone(),
-                until_ms: consent.period.end_ms,
-            });
-        }
-        for (index, child) in provision.children.iter().enumerate() {
-            path.push(index as u8);
-            collect_permits(child, consent, at, path, out);
-            path.pop();
-        }
-    }
-
-    fn set_status(consent: &mut Consent, status: ConsentStatus) {
-        consent.status = status.clone();
-        consent.version += 1;
-        CONSENTS.insert(&consent.id, consent);
-        ConsentChanged {
-            patient: consent.patient,
-            id: consent.id,
-            version: consent.version,
-            status,
-        }
-        .emit();
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn audit(
-        patient: &Address,
-        agent: Address,
-        action: AuditAction,
-        outcome: u8,
-        on_behalf_of: Option<Address>,
-        record: Hash,
-        purpose: String,
-        consent: Option<(u64, u32)>,
-        provision_path: Vec<u8>,
-        reason: &str,
-    ) -> u64 {
-        let sequence = NEXT_AUDIT.get().unwrap_or(0);
-        NEXT_AUDIT.set(&(sequence + 1));
-        let entry = AuditEntry {
-            sequence,
-            time_ms: block_timestamp_ms(),
-            action,
-            outcome,
-            agent,
-            on_behalf_of,
-            record,
-            purpose,
-            consent,
-            provision_path,
-            reason: reason.into(),
-        };
-        AUDIT.insert(&(*patient, sequence.to_be_bytes()), &entry);
-        sequence
-    }
-
-    /// Checks that `actor` may act for `patient`: the patient, or a delegate with an active
-    /// delegation in its period. With a grant, also that the delegate's scope covers it.
-    /// Returns the principal when acting as a delegate.
-    fn authorise(
-        patient: &Address,
-        actor: &Address,
-        grant: Option<(&Decision, &Vec<Provision>, &String)>,
-    ) -> Result<Option<Address>, ConsentError> {
-        if actor == patient {
-            return Ok(None);
-        }
-        let delegation = DELEGATIONS
-            .get(&(*patient, *actor))
-            .ok_or(ConsentError::NotAuthorised)?;
-        let now = block_timestamp_ms();
-        if !delegation.active || now < delegation.period.start_ms || now >= delegation.period.end_ms
-        {
-            return Err(ConsentError::NotAuthorised);
-        }
-        if let Some((base, provisions, scope)) = grant {
-            let research_scope = scope == "research";
-            if research_scope
-                && !delegation
-                    .purposes
-                    .iter()
-                    .any(|purpose| purpose == "HRESCH")
-            {
-                return Err(ConsentError::OutsideDelegatedScope);
-            }
-            if matches!(base, Decision::Permit)
-                && (delegation.actions.is_empty() || delegation.purposes.is_empty())
-            {
-                return Err(ConsentError::OutsideDelegatedScope);
-            }
-            for provision in provisions {
-                within_scope(provision, &delegation)?;
-            }
-        }
-        Ok(Some(*patient))
-    }
-
-    /// A delegate may grant only permits whose actions and purposes its delegation covers (and
-    /// which name them: an empty list would mean "any").
-    fn within_scope(provision: &Provision, delegation: &Delegation) -> Result<(), ConsentError> {
-        if matches!(provision.kind, Decision::Permit) {
-            let actions_ok = !provision.actions.is_empty()
-                && provision
-                    .actions
-                    .iter()
-                    .all(|a| delegation.actions.contains(a));
-            let purposes_ok = !provision.purposes.is_empty()
-                && provision
-                    .purposes
-                    .iter()
-                    .all(|p| delegation.purposes.contains(p));
-            if !actions_ok || !purposes_ok {
-                return Err(ConsentError::OutsideDelegatedScope);
-            }
-        }
-        for child in &provision.children {
-            within_scope(child, delegation)?;
-        }
-        Ok(())
-    }
-
-    fn decide(
-        actor: &Address,
-        role: &str,
-        action: &Action,
-        record: &Hash,
-        purpose: &str,
-        at: u64,
-    ) -> AccessDecision {
-        let default = DEFAULT_DECISION.get().unwrap_or(Decision::Deny);
-        let Some(entry) = RECORDS.get(record) else {
-            return AccessDecision {
-                decision: Decision::Deny,
-                consent: None,
-                provision_path: Vec::new(),
-                reason: "unknown record".into(),
-                break_glass: None,
-            };
-        };
-        let request = Request {
-            actor,
-            role,
-            action,
-            record,
-            purpose,
-            at,
-            entry: &entry,
-        };
-        // The most specific match across the patient's consents, with its consent.
-        let mut best: Option<(Match, (u64, u32))> = None;
-        let mut expired = false;
-        let (ids, _) = BY_PATIENT.page_under(&entry.patient, None, MAX_CONSENTS_EVALUATED);
-        for ((_, id_bytes), ()) in ids {
-            let Some(consent) = CONSENTS.get(&u64::from_be_bytes(id_bytes)) else {
-                continue;
-            };
-            if !matches!(consent.status, ConsentStatus::Active) {
-                continue;
-            }
-            if at < consent.period.start_ms || at >= consent.period.end_ms {
-                expired |= at >= consent.period.end_ms;
-                continue;
-            }
-            let mut candidate = Match {
-                depth: 0,
-                deny: matches!(consent.base, Decision::Deny),
-                path: Vec::new(),
-            };
-            let mut path = Vec::new();
-            for (index, provision) in consent.provisions.iter().enumerate() {
-                path.push(index as u8);
-                deepest_match(provision, &request, 1, &mut path, &mut candidate);
-                path.pop();
-            }
-            let better = match &best {
-                None => true,
-                Some((current, _)) => candidate.beats(current),
-            };
-            if better {
-                best = Some((candidate, (consent.id, consent.version)));
-            }
-        }
-        let mut decision = match best {
-            Some((Match { depth, deny, path }, consent)) => AccessDecision {
-                decision: if deny {
-                    Decision::Deny
-                } else {
-                    Decision::Permit
-                },
-                consent: Some(consent),
-                reason: match (deny, depth) {
-                    (false, _) => "permitted".into(),
-                    (true, 0) => "denied by the consent's base decision".into(),
-                    (true, _) => "denied by provision".into(),
-                },
-                provision_path: path,
-                break_glass: None,
-            },
-            None => AccessDecision {
-                decision: default.clone(),
-                consent: None,
-                provision_path: Vec::new(),
-                reason: if expired {
-                    "consent expired".into()
-                } else {
-                    "no consent on file: network default".into()
-                },
-                break_glass: None,
-            },
-        };
-        if matches!(decision.decision, Decision::Deny)
-            && let Some((session, overrides)) = open_session(actor, &entry.patient, at)
-            && (decision.consent.is_none() || overrides)
-        {
-            decision.decision = Decision::Permit;
-            decision.reason = "110127 emergency override".into();
-            decision.break_glass = Some(session);
-        }
-        decision
-    }
-
-    /// A matching provision: its depth (0: the consent's base decision), whether it denies, and
-    /// its path.
-    struct Match {
-        depth: usize,
-        deny: bool,
-        path: Vec<u8>,
-    }
-
-    impl Match {
-        /// More specific wins; at equal depth, deny beats permit.
-        fn beats(&self, other: &Match) -> bool {
-            self.depth > other.depth || (self.depth == other.depth && self.deny && !other.deny)
-        }
-    }
-
-    struct Request<'a> {
-        actor: &'a Address,
-        role: &'a str,
-        action: &'a Action,
-        record: &'a Hash,
-        purpose: &'a str,
-        at: u64,
-        entry: &'a RecordEntry,
-    }
-
-    fn matches(provision: &Provision, request: &Request<'_>) -> bool {
-        provision
-            .period
-            .as_ref()
-            .is_none_or(|period| period.start_ms <= request.at && request.at < period.end_ms)
-            && (provision.actors.is_empty() || provision.actors.contains(request.actor))
-            && (provision.roles.is_empty()
-                || provision.roles.iter().any(|role| role == request.role))
-            && provision.data_period.as_ref().is_none_or(|period| {
-                period.start_ms <= request.entry.date_ms && request.entry.date_ms < period.end_ms
-            })
-            && (provision.actions.is_empty() || provision.actions.contains(request.action))
-            && (provision.purposes.is_empty()
-                || provision.purposes.iter().any(|p| p == request.purpose))
-            && (provision.labels.is_empty()
-                || provision
-                    .labels
-                    .iter()
-                    .any(|l| request.entry.labels.contains(l)))
-            && (provision.classes.is_empty() || provision.classes.contains(&request.entry.class))
-            && (provision.records.is_empty() || provision.records.contains(request.record))
-    }
-
-    /// Updates `best` with the deepest matching provision under `provision` (deny wins ties).
-    fn deepest_match(
-        provision: &Provision,
-        request: &Request<'_>,
-        depth: usize,
-        path: &mut Vec<u8>,
-        best: &mut Match,
-    ) {
-        if !matches(provision, request) {
-            return;
-        }
-        let candidate = Match {
-            depth,
-            deny: matches!(provision.kind, Decision::Deny),
-            path: path.clone(),
-        };
-        if candidate.beats(best) {
-            *best = candidate;
-        }
-        for (index, child) in provision.children.iter().enumerate() {
-            path.push(index as u8);
-            deepest_match(child, request, depth + 1, path, best);
-            path.pop();
-        }
-    }
-
-    /// An open session for `actor` and `patient` at `at`, and whether its policy overrides a
-    /// patient's deny.
-    fn open_session(actor: &Address, patient: &Address, at: u64) -> Option<(u64, bool)> {
-        let count = NEXT_SESSION.get().unwrap_or(0);
-        // Recent sessions only: a session lasts at most its policy's window.
-        let first = count.saturating_sub(64);
-        (first..count).rev().find_map(|id| {
-            let session = SESSIONS.get(&id)?;
-            let open = session.actor == *actor
-                && session.patient == *patient
-                && session.opened_ms <= at
-                && at < session.closes_ms;
-            open.then(|| {
-                (
-                    id,
-                    POLICIES
-                        .get(&session.organisation)
-                        .is_some_and(|policy| policy.overrides_deny),
-                )
-            })
-        })
-    }
-
-    fn registry() -> Result<RegistryRef, ConsentError> {
-        REGISTRY
-            .get()
-            .map(RegistryRef)
-            .ok_or(ConsentError::RegistryUnavailable)
-    }
-
-    fn registry_active(participant: &Address, role: Role) -> Result<bool, ConsentError> {
-        registry()?
-            .is_active(*participant, role, None)
-            .map_err(|_| ConsentError::RegistryUnavailable)
-    }
-
-    fn registry_authority() -> Result<Address, ConsentError> {
-        registry()?
-            .authority()
-            .map_err(|_| ConsentError::RegistryUnavailable)
-    }
-
-    fn check_code(code: &str) -> Result<(), ConsentError> {
-        if code.len() > MAX_CODE_BYTES {
-            Err(ConsentError::TooComplex)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn check_codes(codes: &[String]) -> Result<(), ConsentError> {
-        if codes.len() > MAX_CRITERIA {
-            return Err(ConsentError::TooComplex);
-        }
-        codes.iter().try_for_each(|code| check_code(code))
-    }
-
-    fn check_period(period: &Period) -> Result<(), ConsentError> {
-        if period.end_ms <= period.start_ms {
-            Err(ConsentError::InvalidPeriod)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn check_provision(
-        provision: &Provision,
-        depth: usize,
-        count: &mut usize,
-    ) -> Result<(), ConsentError> {
-        *count += 1;
-        if depth > MAX_PROVISION_DEPTH || *count > MAX_PROVISIONS {
-            return Err(ConsentError::TooComplex);
-        }
-        if provision.actors.len() > MAX_CRITERIA
-            || provision.actions.len() > MAX_CRITERIA
-            || provision.records.len() > MAX_CRITERIA
-        {
-            return Err(ConsentError::TooComplex);
-        }
-        check_codes(&provision.purposes)?;
-        check_codes(&provision.labels)?;
-        check_codes(&provision.classes)?;
-        if let Some(period) = &provision.period {
-            check_period(period)?;
-        }
-        for child in &provision.children {
-            check_provision(child, depth + 1, count)?;
-        }
-        Ok(())
     }
 }

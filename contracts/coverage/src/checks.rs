@@ -39,6 +39,15 @@ pub(crate) fn active_provider() -> Result<Address, CoverageError> {
     }
 }
 
+/// The NPI the registry attests for `participant`, if any.
+pub(crate) fn attested_npi(participant: &Address) -> Result<Option<String>, CoverageError> {
+    let registry = REGISTRY.get().ok_or(CoverageError::Unavailable)?;
+    RegistryRef(registry)
+        .participant(*participant)
+        .map(|record| record.and_then(|record| record.npi))
+        .map_err(|_| CoverageError::Unavailable)
+}
+
 /// The caller if it is `payer` (still active in the registry) or one of its reviewers.
 pub(crate) fn authorised_reviewer(payer: &Address) -> Result<Address, CoverageError> {
     let who = caller();
@@ -47,6 +56,17 @@ pub(crate) fn authorised_reviewer(payer: &Address) -> Result<Address, CoverageEr
     }
     if !registry_active(payer, Role::Payer)? {
         return Err(CoverageError::NotAPayer);
+    }
+    Ok(who)
+}
+
+/// The caller if it is one of `payer`'s reviewers and the registry attests it as a clinician
+/// (`ADVERSE_REVIEWER_ROLE`): only such a reviewer makes an adverse decision
+/// (42 CFR 438.210(b)(3), 42 CFR 422.566(d)).
+pub(crate) fn clinical_reviewer(payer: &Address) -> Result<Address, CoverageError> {
+    let who = authorised_reviewer(payer)?;
+    if !REVIEWERS.contains(&(*payer, who)) || !registry_active(&who, ADVERSE_REVIEWER_ROLE)? {
+        return Err(CoverageError::NotAuthorised);
     }
     Ok(who)
 }

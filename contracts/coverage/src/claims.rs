@@ -3,11 +3,46 @@
 
 use salus_sdk::prelude::*;
 
-use crate::checks::{MAX_LINES, active_provider, authorised_reviewer, check_code, check_codes};
+use crate::checks::{
+    MAX_LINES, active_provider, attested_npi, authorised_reviewer, check_code, check_codes,
+};
 use crate::rules::{diagnosis_supports, matching_rule, rules_for};
 use crate::storage::{BENEFITS, CLAIMED, CLAIMS, COVERAGES, REQUESTS};
 use crate::types::*;
 use crate::units::certifies;
+
+/// The CARCs a claim check gives, each with the 835 group code (CAS01) it is reported under
+/// and the RARC (LQ02) X12 expects with it, if any — data, not code:
+/// - `197` precertification/authorization absent: CO (the provider's liability for not
+///   obtaining it), RARC `M62` missing/incomplete/invalid treatment authorization code;
+/// - `198` precertification/authorization exceeded: CO, RARC `N362` the number of days or
+///   units of service exceeds our acceptable maximum;
+/// - `11` diagnosis inconsistent with the procedure: CO;
+/// - `119` benefit maximum for this time period or occurrence reached: PR;
+/// - `26` expenses incurred prior to coverage, `27` after coverage terminated: PR.
+pub(crate) const CARC_TABLE: &[(&str, GroupCode, Option<&str>)] = &[
+    ("197", GroupCode::Co, Some("M62")),
+    ("198", GroupCode::Co, Some("N362")),
+    ("11", GroupCode::Co, None),
+    ("119", GroupCode::Pr, None),
+    ("26", GroupCode::Pr, None),
+    ("27", GroupCode::Pr, None),
+];
+
+/// The adjustment for `carc`, from [`CARC_TABLE`] (a CARC missing from it is `OA`).
+pub(crate) fn adjustment(carc: &str) -> Adjustment {
+    let (group, rarc) = CARC_TABLE
+        .iter()
+        .find(|(code, _, _)| *code == carc)
+        .map_or((GroupCode::Oa, None), |(_, group, rarc)| {
+            (group.clone(), *rarc)
+        });
+    Adjustment {
+        group,
+        carc: String::from(carc),
+        rarc: rarc.map(String::from),
+    }
+}
 
 pub(crate) fn check_claim_line(
     payer: &Address,
@@ -18,9 +53,9 @@ pub(crate) fn check_claim_line(
 ) -> ClaimLineResult {
     let mut carcs = Vec::new();
     if coverage.status != CoverageStatus::Active || line.service_ms >= coverage.period.end_ms {
-        carcs.push(String::from("27"));
+        carcs.push("27");
     } else if line.service_ms < coverage.period.start_ms {
-        carcs.push(String::from("26"));
+        carcs.push("26");
     }
     let rule_set = rules_for(payer, line.service_ms).ok();
     let rule = rule_set
@@ -29,7 +64,7 @@ pub(crate) fn check_claim_line(
     if let Some(rule) = rule
         && !diagnosis_supports(rule, &line.diagnoses)
     {
-        carcs.push(String::from("11"));
+        carcs.push("11");
     }
     let benefit_slot = rule.map(|rule| (*payer, *member, rule.service_type.clone()));
     let benefit = benefit_slot.as_ref().and_then(|key| BENEFITS.get(key));
@@ -51,16 +86,16 @@ pub(crate) fn check_claim_line(
                 })
         });
         match authorised {
-            None => carcs.push(String::from("197")),
+            None => carcs.push("197"),
             Some((trace, index, decision)) => {
                 let inside = decision.period.as_ref().is_some_and(|period| {
                     period.start_ms <= line.service_ms && line.service_ms < period.end_ms
                 });
                 let claimed = CLAIMED.get(&(trace.clone(), index)).unwrap_or(0);
                 if !inside {
-                    carcs.push(String::from("197"));
+                    carcs.push("197");
                 } else if claimed.saturating_add(line.quantity) > decision.quantity {
-                    carcs.push(String::from("198"));
+                    carcs.push("198");
                 } else {
                     draw_from_authorisation = Some((trace, index, claimed));
                 }
@@ -71,9 +106,10 @@ pub(crate) fn check_claim_line(
             .quantity_limit
             .is_some_and(|limit| benefit.quantity_used.saturating_add(line.quantity) > limit)
     {
-        carcs.push(String::from("119"));
+        carcs.push("119");
     }
     let accepted = carcs.is_empty();
+    let adjustments = carcs.into_iter().map(adjustment).collect();
     if accepted {
         if let Some((trace, index, claimed)) = draw_from_authorisation {
             // Certified units were reserved against the benefit when certified.
@@ -83,7 +119,10 @@ pub(crate) fn check_claim_line(
             BENEFITS.insert(&key, &benefit);
         }
     }
-    ClaimLineResult { accepted, carcs }
+    ClaimLineResult {
+        accepted,
+        adjustments,
+    }
 }
 
 /// The body of [`CoverageContract::check_claim`](crate::CoverageContract::check_claim).
@@ -116,6 +155,14 @@ pub(crate) fn check_claim(
             let request = REQUESTS.get(trace).ok_or(CoverageError::Unknown)?;
             if request.payer != payer || request.member != member {
                 return Err(CoverageError::Malformed);
+            }
+            // Claims are bound to the provider: only the authorisation's requester, or the
+            // servicing provider it names — by the NPI the registry attests for the caller,
+            // never by an argument — draws on it.
+            if request.requester != provider
+                && attested_npi(&provider)?.as_deref() != Some(request.servicing_npi.as_str())
+            {
+                return Err(CoverageError::NotAuthorised);
             }
             Some(request)
         }

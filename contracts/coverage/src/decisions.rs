@@ -3,7 +3,7 @@
 
 use salus_sdk::prelude::*;
 
-use crate::checks::authorised_reviewer;
+use crate::checks::{authorised_reviewer, clinical_reviewer};
 use crate::evaluation::certify;
 use crate::metrics::{metric_codes, update_metrics};
 use crate::requests::{emit_decided, finish, settle, step, undecided_and_pended, unlist};
@@ -23,16 +23,19 @@ pub(crate) fn reviewer_decision(
     now: u64,
 ) -> Result<LineDecision, CoverageError> {
     let requested = request.lines[index].quantity;
-    let rule = rule_of(request, index, rule_set)?;
     let mut decision = request.decisions[index].clone();
     decision.decided_by = DecidedBy::Reviewer(reviewer);
     decision.decided_ms = now;
     match review.action {
-        ActionCode::A1 | ActionCode::A2 => {
+        ActionCode::A1 | ActionCode::A2 | ActionCode::A6 => {
             if review.quantity == 0 || review.quantity > requested {
                 return Err(CoverageError::Malformed);
             }
-            let partial = review.action == ActionCode::A2 || review.quantity < requested;
+            // A line no rule covers (e.g. no coverage on the date) can only be denied.
+            let rule = rule_of(request, index, rule_set)?;
+            let modified = review.action == ActionCode::A6;
+            let partial =
+                modified || review.action == ActionCode::A2 || review.quantity < requested;
             if partial && !specific(&review.reason) {
                 return Err(CoverageError::ReasonRequired);
             }
@@ -43,7 +46,11 @@ pub(crate) fn reviewer_decision(
             }
             certify(&mut decision, request, index, rule, review.quantity);
             if partial {
-                decision.action = ActionCode::A2;
+                decision.action = if modified {
+                    ActionCode::A6
+                } else {
+                    ActionCode::A2
+                };
                 decision.reason = review.reason;
             }
         }
@@ -56,6 +63,7 @@ pub(crate) fn reviewer_decision(
             decision.certification = None;
             decision.period = None;
             decision.reason = review.reason;
+            decision.suggested = None;
         }
         _ => return Err(CoverageError::Malformed),
     }
@@ -96,6 +104,12 @@ pub(crate) fn decide(
         if request.decisions[index].action != ActionCode::A4 {
             continue;
         }
+        // An adverse decision (deny, partial, modified) is a clinician's only
+        // (42 CFR 438.210(b)(3), 42 CFR 422.566(d)); the payer's own key may only certify.
+        let adverse = review.action.is_adverse() || review.quantity < request.lines[index].quantity;
+        if adverse {
+            clinical_reviewer(&request.payer)?;
+        }
         let decided = reviewer_decision(&request, index, review, &rule_set, reviewer, now)?;
         request.decisions[index] = decided;
         settle(&mut request, index, None);
@@ -123,6 +137,10 @@ pub(crate) fn decide_appeal(
     let overturned = outcome == AppealOutcome::Overturned;
     if !overturned && !specific(&reason) {
         return Err(CoverageError::ReasonRequired);
+    }
+    // Upholding a denial is an adverse decision: a clinician's only.
+    if !overturned {
+        clinical_reviewer(&request.payer)?;
     }
     for index in 0..request.lines.len() {
         let current = request.decisions[index].clone();

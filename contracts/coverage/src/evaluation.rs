@@ -29,11 +29,14 @@ pub(crate) fn evaluate(
         rule_ids: Vec::new(),
         rule_set: rule_set.version,
         decided_ms: now,
+        suggested: None,
     };
-    let deny = |mut decision: LineDecision, edit: Edit| {
-        decision.action = ActionCode::A3;
-        decision.reason = Some(reason_for(rule_set, edit));
-        decision
+    // Automated decisions may certify; an adverse one is never final without a clinician
+    // (42 CFR 438.210(b)(3), 42 CFR 422.566(d)): the line pends (`A4`) to a reviewer of
+    // `ADVERSE_REVIEWER_ROLE` with the suggested action and reason, and the rule ids. The
+    // CMS-0057-F due time keeps running.
+    let deny = |decision: LineDecision, edit: Edit| {
+        pend_adverse(decision, rule_set, edit, ActionCode::A3, 0)
     };
     let rule = matching_rule(rule_set, &line.procedure);
     if let Some(rule) = rule {
@@ -109,11 +112,29 @@ pub(crate) fn evaluate(
         decision.reason = Some(reason_for(rule_set, Edit::ClinicalReview));
         return decision;
     }
-    certify(&mut decision, request, index, rule, allowed);
     if allowed < line.quantity {
-        decision.action = ActionCode::A2;
-        decision.reason = Some(reason_for(rule_set, Edit::Quantity));
+        return pend_adverse(decision, rule_set, Edit::Quantity, ActionCode::A2, allowed);
     }
+    certify(&mut decision, request, index, rule, allowed);
+    decision
+}
+
+/// Pends a line the rules would decide adversely (`suggested`: `A3`, or `A2` for
+/// `quantity` units) to a clinical reviewer, with the rule set's reason for `edit`.
+fn pend_adverse(
+    mut decision: LineDecision,
+    rule_set: &RuleSet,
+    edit: Edit,
+    suggested: ActionCode,
+    quantity: u32,
+) -> LineDecision {
+    decision.action = ActionCode::A4;
+    decision.reason = Some(reason_for(rule_set, edit));
+    decision.suggested = Some(Suggestion {
+        action: suggested,
+        quantity,
+        reviewer_role: ADVERSE_REVIEWER_ROLE,
+    });
     decision
 }
 
@@ -136,6 +157,7 @@ pub(crate) fn certify(
             .saturating_add(u64::from(rule.authorised_days) * DAY_MS),
     });
     decision.reason = None;
+    decision.suggested = None;
 }
 
 /// `<trace>-<line>`: unique because trace numbers are.

@@ -6,8 +6,10 @@
 //! quantities, prior authorisation, documentation, auto-approval) with the policy document's hash
 //! and the reason codes and texts its denials cite. Eligibility answers as 271 benefit lines or an
 //! AAA rejection. A provider submits a preauthorization and the rules decide it in the same
-//! transaction — `A1` certified, `A2` partly, `A3` not certified (never without a reason), `A4`
-//! pended, or not required — each decision citing its rule ids and rule-set version. Pended
+//! transaction — `A1` certified, `A4` pended, or not required — each decision citing its rule ids
+//! and rule-set version; where the rules would deny (`A3`) or certify in part (`A2`) the line
+//! pends to a clinical reviewer with the suggested action and reason, since an adverse decision
+//! is never automated (42 CFR 438.210(b)(3), 42 CFR 422.566(d)). Pended
 //! requests wait for the payer's reviewers under the CMS-0057-F deadlines (72 hours expedited,
 //! 7 days standard); anyone may mark a late one overdue, which never approves it. Revisions,
 //! extensions, cancellations and appeals keep every earlier decision. Claim lines are checked
@@ -128,8 +130,9 @@ mod coverage {
 
         // ---- provider: preauthorization ----
 
-        /// Submits a preauthorization (caller: an active provider organisation). The rules decide
-        /// it now; pended lines wait for a reviewer. Returns the decision per line.
+        /// Submits a preauthorization (caller: an active provider organisation, whose NPI in the
+        /// registry must be the submission's servicing NPI). The rules decide it now; pended
+        /// lines wait for a reviewer. Returns the decision per line.
         #[message]
         pub fn submit(submission: Submission) -> Result<Vec<LineDecision>, CoverageError> {
             crate::requests::submit(submission)
@@ -146,7 +149,9 @@ mod coverage {
         }
 
         /// Decides the pended lines of a request (caller: the payer or one of its reviewers),
-        /// one decision per line in order (decided lines are skipped).
+        /// one decision per line in order (decided lines are skipped). An adverse decision
+        /// (`A2`, `A3`, `A6`, or fewer units than requested) only by a reviewer the registry
+        /// attests as a clinician (42 CFR 438.210(b)(3), 42 CFR 422.566(d)).
         #[message]
         pub fn decide(
             trace: String,
@@ -170,8 +175,9 @@ mod coverage {
         }
 
         /// Revises a request (caller: the requester): new lines and diagnoses, evaluated again
-        /// by the rules in force; earlier decisions move to the history, and a line certified
-        /// again after a certification is `A6` modified.
+        /// by the rules in force (a line certified in total is `A1`; one the rules would deny
+        /// or certify in part pends to a clinical reviewer); earlier decisions move to the
+        /// history.
         #[message]
         pub fn revise(
             trace: String,
@@ -221,8 +227,10 @@ mod coverage {
         // ---- claims ----
 
         /// Checks a claim's lines against coverage, the rules and the cited authorisation
-        /// (caller: an active provider organisation), records the result with CARCs and draws
-        /// the accepted units from the authorisation or the benefit.
+        /// (caller: an active provider organisation; citing an authorisation, its requester or
+        /// the servicing provider it names by registry-attested NPI), records the result with
+        /// CARCs (group code and RARC) and draws the accepted units from the authorisation or
+        /// the benefit.
         #[message]
         pub fn check_claim(
             claim: Hash,

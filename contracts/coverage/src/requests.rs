@@ -5,7 +5,8 @@
 use salus_sdk::prelude::*;
 
 use crate::checks::{
-    MAX_CODES, active_provider, authorised_reviewer, check_code, check_codes, check_lines,
+    MAX_CODES, active_provider, attested_npi, authorised_reviewer, check_code, check_codes,
+    check_lines,
 };
 use crate::evaluation::evaluate;
 use crate::metrics::{metric_codes, update_metrics};
@@ -162,6 +163,11 @@ pub(crate) fn submit(submission: Submission) -> Result<Vec<LineDecision>, Covera
     let requester = active_provider()?;
     check_code(&trace)?;
     check_code(&servicing_npi)?;
+    // The servicing provider is the caller as the registry attests it (its NPI): the
+    // argument is checked, never taken on trust.
+    if attested_npi(&requester)?.as_deref() != Some(servicing_npi.as_str()) {
+        return Err(CoverageError::NotAuthorised);
+    }
     check_lines(&lines)?;
     check_codes(&diagnoses)?;
     if attachments.len() > MAX_CODES || trace.is_empty() {

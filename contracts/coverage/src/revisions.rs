@@ -48,13 +48,9 @@ pub(crate) fn revise(
         request.line_sequences.push(sequence);
     }
     for index in 0..request.lines.len() {
-        let mut decision = evaluate(&request, index, &coverage, &rule_set);
-        let was_certified = previous
-            .get(index)
-            .is_some_and(|earlier| certifies(&earlier.action));
-        if was_certified && certifies(&decision.action) {
-            decision.action = ActionCode::A6;
-        }
+        // A revised line is decided afresh: certified in total is `A1` (HCR01 `A6` means
+        // modified by the payer, not "re-certified after a revision").
+        let decision = evaluate(&request, index, &coverage, &rule_set);
         request.decisions.push(decision);
     }
     for index in 0..request.lines.len() {

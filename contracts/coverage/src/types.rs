@@ -3,6 +3,7 @@
 //! crate root, the contract's public types).
 
 use consent::Decision;
+use registry::Role;
 use salus_sdk::prelude::*;
 
 /// An hour in ms.
@@ -553,10 +554,10 @@ pub struct RequestStep {
 
 // ---- line decisions ----
 
-/// X12 HCR01 action code.
+/// X12 HCR01 action code (278 response, loop 2000F/2000E HCR01).
 #[data]
 pub enum ActionCode {
-    /// `A1` certified in total.
+    /// `A1` certified in total (a revision certified in total is `A1` too).
     A1,
     /// `A2` certified, partial.
     A2,
@@ -564,12 +565,55 @@ pub enum ActionCode {
     A3,
     /// `A4` pended.
     A4,
-    /// `A6` modified.
+    /// `A6` modified: certified, but not as requested (a reviewer's decision; adverse).
     A6,
     /// `C` cancelled.
     C,
     /// `NA` no action required: no authorisation needed.
     Na,
+    /// `CT` contact payer.
+    Ct,
+}
+
+impl ActionCode {
+    /// The HCR01 code as X12 spells it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ActionCode::A1 => "A1",
+            ActionCode::A2 => "A2",
+            ActionCode::A3 => "A3",
+            ActionCode::A4 => "A4",
+            ActionCode::A6 => "A6",
+            ActionCode::C => "C",
+            ActionCode::Na => "NA",
+            ActionCode::Ct => "CT",
+        }
+    }
+
+    /// Whether the decision is adverse (a denial, a partial certification or a
+    /// modification): never final without a clinician (42 CFR 438.210(b)(3),
+    /// 42 CFR 422.566(d)).
+    pub fn is_adverse(&self) -> bool {
+        matches!(self, ActionCode::A2 | ActionCode::A3 | ActionCode::A6)
+    }
+}
+
+/// The registry role of the reviewer an adverse decision is pended to: a clinician
+/// (42 CFR 438.210(b)(3): "an individual who has appropriate expertise in addressing the
+/// enrollee's medical, behavioral health, or long-term services and supports needs";
+/// 42 CFR 422.566(d): a physician or other appropriate health care professional).
+pub const ADVERSE_REVIEWER_ROLE: Role = Role::Practitioner;
+
+/// What the rules would have decided on a line they may not decide alone: an adverse
+/// decision, pended (`A4`) to a reviewer of the named role, who decides.
+#[data]
+pub struct Suggestion {
+    /// `A3` not certified or `A2` certified in part.
+    pub action: ActionCode,
+    /// Units the rules would certify (`A2`), 0 for `A3`.
+    pub quantity: u32,
+    /// The registry role the deciding reviewer must hold.
+    pub reviewer_role: Role,
 }
 
 /// Who decided.
@@ -604,16 +648,19 @@ pub struct LineDecision {
     pub rule_set: u32,
     /// When (ms).
     pub decided_ms: u64,
+    /// For a line pended because the rules would deny or certify it in part: what they
+    /// suggest (the reason above is the suggested reason).
+    pub suggested: Option<Suggestion>,
 }
 
 /// A line decided by a reviewer.
 #[data]
 pub struct ReviewerDecision {
-    /// `A1`, `A2` or `A3`.
+    /// `A1`, `A2`, `A3` or `A6` (the last three adverse: a clinical reviewer only).
     pub action: ActionCode,
     /// Units certified (A2: fewer than requested).
     pub quantity: u32,
-    /// Reason (mandatory for A2 and A3).
+    /// Reason (mandatory for A2, A3 and A6).
     pub reason: Option<Reason>,
 }
 
@@ -641,16 +688,54 @@ pub struct ClaimLine {
     pub diagnoses: Vec<String>,
 }
 
-/// The check of one claim line: accepted, or the CARCs (Claim Adjustment Reason Codes) why
-/// not: `197` authorisation absent (or service outside its window), `198` authorisation
-/// exceeded, `11` diagnosis inconsistent with the procedure, `119` benefit maximum reached,
-/// `26`/`27` service before coverage / after it ended.
+/// X12 835 CAS01 claim adjustment group code.
+#[data]
+pub enum GroupCode {
+    /// `CO` contractual obligation (the provider's liability).
+    Co,
+    /// `PR` patient responsibility.
+    Pr,
+    /// `OA` other adjustment.
+    Oa,
+    /// `PI` payer-initiated reduction.
+    Pi,
+}
+
+impl GroupCode {
+    /// The CAS01 code as X12 spells it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GroupCode::Co => "CO",
+            GroupCode::Pr => "PR",
+            GroupCode::Oa => "OA",
+            GroupCode::Pi => "PI",
+        }
+    }
+}
+
+/// One adjustment of a claim line (835 CAS with its LQ remark): group code, CARC, and the
+/// RARC X12 expects with it, if any.
+#[data]
+pub struct Adjustment {
+    /// CAS01 group code.
+    pub group: GroupCode,
+    /// CAS02 Claim Adjustment Reason Code.
+    pub carc: String,
+    /// LQ02 Remittance Advice Remark Code (LQ01 `HE`), where one is expected.
+    pub rarc: Option<String>,
+}
+
+/// The check of one claim line: accepted, or the adjustments (CARCs, Claim Adjustment Reason
+/// Codes, with their group and remark codes) why not: `197` authorisation absent (or service
+/// outside its window), `198` authorisation exceeded, `11` diagnosis inconsistent with the
+/// procedure, `119` benefit maximum reached, `26`/`27` service before coverage / after it
+/// ended.
 #[data]
 pub struct ClaimLineResult {
     /// Accepted.
     pub accepted: bool,
     /// Reasons.
-    pub carcs: Vec<String>,
+    pub adjustments: Vec<Adjustment>,
 }
 
 /// A claim check, stored so a payer's adjudication can cite it.

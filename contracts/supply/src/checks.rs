@@ -4,6 +4,7 @@
 use registry::{RegistryRef, Role};
 use salus_sdk::prelude::*;
 
+use crate::gs1::{day_of_ms, is_sscc};
 use crate::storage::REGISTRY;
 use crate::types::*;
 
@@ -47,7 +48,7 @@ pub(crate) fn movable(unit: &Unit) -> bool {
         && !unit.recalled
         && !unit.illegitimate
         && unit.shipment.is_none()
-        && unit.expiry_ms > block_timestamp_ms()
+        && !expired(unit.expiry_ms)
         && matches!(
             unit.disposition,
             Disposition::Active | Disposition::SellableAccessible
@@ -68,5 +69,21 @@ pub(crate) fn check_code(code: &str) -> Result<(), SupplyError> {
         Err(SupplyError::TooLarge)
     } else {
         Ok(())
+    }
+}
+
+/// Whether an expiry has passed. GS1 expiry dates are days (AI 17), and a product may be used
+/// through its expiry date: it is expired from the next UTC day on.
+pub(crate) fn expired(expiry_ms: u64) -> bool {
+    day_of_ms(block_timestamp_ms()) > day_of_ms(expiry_ms)
+}
+
+/// Refuses an SSCC without 18 digits and a valid GS1 check digit (General Specifications:
+/// AI 00, §7.9.1), wherever one is created or named.
+pub(crate) fn check_sscc(sscc: &str) -> Result<(), SupplyError> {
+    if is_sscc(sscc) {
+        Ok(())
+    } else {
+        Err(SupplyError::InvalidIdentifier)
     }
 }

@@ -4,15 +4,30 @@
 use registry::Role;
 use salus_sdk::prelude::*;
 
-use crate::checks::{active, check_code, movable, trading_partner};
+use crate::checks::{active, check_code, expired, in_stock, movable, trading_partner};
 use crate::epcis::observe_unit;
+use crate::gs1::{day_of_ms, parse_date};
 use crate::investigations::open_case;
 use crate::storage::{PRESCRIPTIONS, PRODUCTS, UNITS};
 use crate::types::*;
 
 /// The Lightweight Verification Messaging answer for a unit's identifiers (`verify`, and the
-/// checks of dispensing and returns).
-pub(crate) fn verify_unit(gtin: &str, serial: &str, lot: &str, expiry_ms: u64) -> Verification {
+/// checks of dispensing and returns); `expiry_day` is the presented expiry as a day (GS1 expiry
+/// dates are days: AI 17), `None` if it was no date at all.
+///
+/// Codes are those of the GS1 Lightweight Messaging Standard for Verification of Product
+/// Identifiers (LVM, release 1.3): `verificationFailureReason` `No_match_GTIN_Serial` (no such
+/// SGTIN; lot and expiry are then not compared), `No_match_GTIN_Serial_Lot`,
+/// `No_match_GTIN_Serial_Expiry`, `No_match_GTIN_Serial_Lot_Expiry`, and
+/// `Not_for_re-distribution` for a serial that has left commerce (dispensed, decommissioned or
+/// destroyed: a package presenting it again is not one to sell); `additionalInfo` `Recalled`,
+/// `Expired`, `Suspect`, `Illegitimate`, which may accompany a true answer too.
+pub(crate) fn verify_unit(
+    gtin: &str,
+    serial: &str,
+    lot: &str,
+    expiry_day: Option<i64>,
+) -> Verification {
     let Some(unit) = UNITS.get(&(gtin.into(), serial.into())) else {
         return Verification {
             verified: false,
@@ -20,17 +35,23 @@ pub(crate) fn verify_unit(gtin: &str, serial: &str, lot: &str, expiry_ms: u64) -
             additional: Vec::new(),
         };
     };
-    let failure = match (unit.lot == lot, unit.expiry_ms == expiry_ms) {
+    let expiry_matches = expiry_day == Some(day_of_ms(unit.expiry_ms));
+    let failure = match (unit.lot == lot, expiry_matches) {
         (true, true) => None,
         (false, true) => Some("No_match_GTIN_Serial_Lot"),
         (true, false) => Some("No_match_GTIN_Serial_Expiry"),
         (false, false) => Some("No_match_GTIN_Serial_Lot_Expiry"),
     };
+    let out_of_commerce = matches!(
+        unit.disposition,
+        Disposition::Dispensed | Disposition::Inactive | Disposition::Destroyed
+    );
+    let failure = failure.or(out_of_commerce.then_some("Not_for_re-distribution"));
     let mut additional = Vec::new();
     if unit.recalled {
         additional.push(String::from("Recalled"));
     }
-    if unit.expiry_ms <= block_timestamp_ms() {
+    if expired(unit.expiry_ms) {
         additional.push(String::from("Expired"));
     }
     if unit.suspect {
@@ -44,6 +65,13 @@ pub(crate) fn verify_unit(gtin: &str, serial: &str, lot: &str, expiry_ms: u64) -
         failure_reason: failure.map(String::from),
         additional,
     }
+}
+
+/// The body of [`Supply::verify_gs1`](crate::Supply::verify_gs1): the expiry as printed and
+/// scanned, AI (17) `YYMMDD`; day `00` is the last day of the month.
+pub(crate) fn verify_gs1(gtin: &str, serial: &str, lot: &str, expiry: &str) -> Verification {
+    let today = day_of_ms(block_timestamp_ms());
+    verify_unit(gtin, serial, lot, parse_date(expiry, today))
 }
 
 /// The body of [`Supply::prescribe`](crate::Supply::prescribe).
@@ -87,7 +115,7 @@ pub(crate) fn dispense(
     if !active(&dispenser, Role::Dispenser)? {
         return Err(SupplyError::NotAuthorised);
     }
-    let verification = verify_unit(&gtin, &serial, &lot, expiry_ms);
+    let verification = verify_unit(&gtin, &serial, &lot, Some(day_of_ms(expiry_ms)));
     let key = (gtin.clone(), serial.clone());
     if !verification.verified {
         let case = open_case(
@@ -97,16 +125,21 @@ pub(crate) fn dispense(
         );
         if let Some(mut unit) = UNITS.get(&key) {
             unit.suspect = true;
-            unit.quarantined = true;
-            unit.disposition = Disposition::NonSellableOther;
-            observe_unit(
-                key,
-                &mut unit,
-                ("holding", "non_sellable_other"),
-                String::new(),
-                Vec::new(),
-                None,
-            );
+            if in_stock(&unit) {
+                unit.quarantined = true;
+                unit.disposition = Disposition::NonSellableOther;
+                observe_unit(
+                    key,
+                    &mut unit,
+                    ("holding", "non_sellable_other"),
+                    String::new(),
+                    Vec::new(),
+                    None,
+                );
+            } else {
+                // A serial that left commerce (dispensed, destroyed) stays so, flagged.
+                UNITS.insert(&key, &unit);
+            }
         }
         Alert {
             kind: "counterfeit".into(),
@@ -146,6 +179,11 @@ pub(crate) fn dispense(
 }
 
 /// The body of [`Supply::accept_return`](crate::Supply::accept_return).
+///
+/// A saleable return (DSCSA §582(c)(4)(D), and §581(24)(B)(ii) for what it excludes from a
+/// transaction): the caller takes back a unit it sold, from the party that received it — the
+/// unit's seller is the caller and its owner the returning party. A unit travelling, still in a
+/// case, or out of commerce (dispensed, decommissioned, destroyed) cannot be returned.
 pub(crate) fn accept_return(
     gtin: String,
     serial: String,
@@ -153,11 +191,12 @@ pub(crate) fn accept_return(
     expiry_ms: u64,
     location: String,
 ) -> Result<Verification, SupplyError> {
+    check_code(&location)?;
     let receiver = caller();
     if !trading_partner(&receiver)? {
         return Err(SupplyError::NotAuthorised);
     }
-    let verification = verify_unit(&gtin, &serial, &lot, expiry_ms);
+    let verification = verify_unit(&gtin, &serial, &lot, Some(day_of_ms(expiry_ms)));
     let key = (gtin.clone(), serial.clone());
     let Some(mut unit) = UNITS.get(&key) else {
         open_case(
@@ -167,15 +206,18 @@ pub(crate) fn accept_return(
         );
         return Ok(verification);
     };
-    let step = if verification.verified
-        && verification.additional.is_empty()
-        && !matches!(
-            unit.disposition,
-            Disposition::Dispensed | Disposition::Destroyed
-        ) {
+    if unit.seller != Some(receiver) || unit.owner == receiver {
+        return Err(SupplyError::NotAuthorised);
+    }
+    if unit.shipment.is_some() || unit.parent.is_some() || !in_stock(&unit) {
+        return Err(SupplyError::WrongState);
+    }
+    let step = if verification.verified && verification.additional.is_empty() {
         unit.owner = receiver;
         unit.custodian = receiver;
+        unit.seller = None;
         unit.location = location.clone();
+        unit.quarantined = false;
         unit.disposition = Disposition::SellableAccessible;
         ("receiving", "returned")
     } else {

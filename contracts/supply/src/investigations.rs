@@ -1,10 +1,12 @@
 //! Suspect and illegitimate product: sightings that open investigations, their classification,
 //! the FDA 3911 notification within 24 hours, and the permissionless overdue alert.
 
+use registry::Role;
 use salus_sdk::prelude::*;
 
-use crate::checks::{check_code, trading_partner};
-use crate::epcis::observe_unit;
+use crate::checks::{active, check_code, in_stock, trading_partner};
+use crate::epcis::{next_event_id, observe_unit, record_event, touch};
+use crate::packaging::expand;
 use crate::storage::{CASES, NEXT_CASE, PRODUCTS, UNITS};
 use crate::types::*;
 
@@ -74,6 +76,58 @@ pub(crate) fn report_sighting(
     Ok(true)
 }
 
+/// The body of [`Supply::suspect`](crate::Supply::suspect).
+///
+/// DSCSA §582(b)(4)(A), (c)(4)(A), (d)(4)(A), (e)(4)(A): a trading partner that determines it
+/// has suspect product in its possession or control quarantines it and investigates. The
+/// caller is therefore the owner or the custodian of every unit, or an active regulator
+/// (registry `Role::Authority`); the units must be in stock (not travelling, dispensed,
+/// decommissioned or destroyed).
+pub(crate) fn suspect(
+    epcs: Vec<Epc>,
+    reason: String,
+    location: String,
+) -> Result<u64, SupplyError> {
+    check_code(&reason)?;
+    check_code(&location)?;
+    let asker = caller();
+    let keys = expand(&epcs)?;
+    if keys.is_empty() {
+        return Err(SupplyError::Unknown);
+    }
+    let regulator = active(&asker, Role::Authority)?;
+    let id = next_event_id();
+    for key in &keys {
+        let mut unit = UNITS.get(key).ok_or(SupplyError::Unknown)?;
+        if !regulator && unit.owner != asker && unit.custodian != asker {
+            return Err(SupplyError::NotAuthorised);
+        }
+        if unit.shipment.is_some() || !in_stock(&unit) {
+            return Err(SupplyError::WrongState);
+        }
+        unit.suspect = true;
+        unit.quarantined = true;
+        unit.disposition = Disposition::NonSellableOther;
+        unit.location = location.clone();
+        touch(key, &mut unit, id);
+    }
+    let case = open_case(&asker, &keys, reason);
+    record_event(
+        id,
+        "ObjectEvent",
+        "OBSERVE",
+        epcs,
+        None,
+        "holding",
+        "non_sellable_other",
+        location,
+        Vec::new(),
+        None,
+        None,
+    );
+    Ok(case)
+}
+
 /// Investigation `case`, if the caller may settle it: the party that opened it, or the owner of
 /// the product of its first unit.
 fn case_for_settling(case: u64) -> Result<Investigation, SupplyError> {
@@ -100,12 +154,46 @@ pub(crate) fn classify(case: u64, classification: Classification) -> Result<(), 
     if illegitimate && investigation.determined_ms.is_none() {
         investigation.determined_ms = Some(block_timestamp_ms());
     }
+    // The outcome settles every flag the investigation raised (DSCSA §582(c)(4)(A)(ii),
+    // (d)(4)(A)(ii)): cleared units return to commerce, illegitimate ones stay out of it.
+    let cleared = matches!(classification, Classification::Cleared);
+    let event = cleared.then(next_event_id);
+    let mut released = Vec::new();
     for key in &investigation.units {
-        if let Some(mut unit) = UNITS.get(key) {
-            unit.illegitimate = illegitimate;
-            unit.quarantined = illegitimate || unit.quarantined;
-            UNITS.insert(key, &unit);
+        let Some(mut unit) = UNITS.get(key) else {
+            continue;
+        };
+        unit.illegitimate = illegitimate;
+        if illegitimate {
+            unit.quarantined = true;
         }
+        match event {
+            Some(id) => {
+                unit.suspect = false;
+                unit.quarantined = false;
+                if matches!(unit.disposition, Disposition::NonSellableOther) {
+                    unit.disposition = Disposition::SellableAccessible;
+                }
+                touch(key, &mut unit, id);
+                released.push(Epc::Unit(key.0.clone(), key.1.clone()));
+            }
+            None => UNITS.insert(key, &unit),
+        }
+    }
+    if let Some(id) = event {
+        record_event(
+            id,
+            "ObjectEvent",
+            "OBSERVE",
+            released,
+            None,
+            "holding",
+            "sellable_accessible",
+            String::new(),
+            Vec::new(),
+            None,
+            None,
+        );
     }
     investigation.classification = classification;
     CASES.insert(&case, &investigation);

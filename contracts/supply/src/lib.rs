@@ -14,17 +14,19 @@
 //!
 //! The contract module below holds the messages (the contract's interface, documented there);
 //! what they do lives in modules in layers, each using only modules listed before it: `types`
-//! (stored records, message and event types, the error; re-exported here), `storage` (the key
-//! layout), `checks` (trading partners in the registry, input bounds), `epcis` (the event record
-//! every transition appends to), then by concern `products`, `packaging` (cases and pallets, and
-//! the units a case holds), `units` (commissioning and an owner's transitions), `shipping`,
-//! `investigations` (suspect product), `dispensing` (with verification) and `recalls`. Trading
-//! partners are checked through the registry's typed reference and its `Role`.
+//! (stored records, message and event types, the error; re-exported here), `gs1` (check digits
+//! and AI 17 dates), `storage` (the key layout), `checks` (trading partners in the registry,
+//! input bounds, identifiers, expiry), `epcis` (the event record every transition appends to),
+//! then by concern `products`, `packaging` (cases and pallets, and the units a case holds),
+//! `units` (commissioning and an owner's transitions), `shipping`, `investigations` (suspect
+//! product), `dispensing` (with verification) and `recalls`. Trading partners are checked
+//! through the registry's typed reference and its `Role`.
 #![no_std]
 
 mod checks;
 mod dispensing;
 mod epcis;
+mod gs1;
 mod investigations;
 mod packaging;
 mod products;
@@ -42,6 +44,7 @@ mod supply {
     use salus_sdk::prelude::*;
 
     use crate::dispensing::verify_unit;
+    use crate::gs1::day_of_ms;
     use crate::storage::{CASES, CONTAINERS, REGISTRY, SHIPMENTS, UNITS};
     use crate::types::*;
 
@@ -168,9 +171,10 @@ mod supply {
             crate::dispensing::dispense(gtin, serial, lot, expiry_ms, prescription)
         }
 
-        /// A saleable return: the returning party's package, verified before it is accepted
-        /// back (caller: the unit's previous seller, now receiving it back). Pass: sellable
-        /// again, owned by the caller; fail: quarantined.
+        /// A saleable return (DSCSA §582(c)(4)(D)): the returning party's package, verified
+        /// before it is accepted back (caller: the seller of the unit's last received shipment;
+        /// the unit owned by that shipment's buyer, not travelling, not in a case, in stock).
+        /// Pass: sellable again, owned by the caller; fail: quarantined.
         #[message]
         pub fn accept_return(
             gtin: String,
@@ -205,8 +209,20 @@ mod supply {
             crate::recalls::recall(gtin, lots, class)
         }
 
+        /// Quarantines units as suspect product and opens an investigation (caller: the owner
+        /// or custodian of every unit, or an active regulator). Returns the investigation.
+        #[message]
+        pub fn suspect(
+            epcs: Vec<Epc>,
+            reason: String,
+            location: String,
+        ) -> Result<u64, SupplyError> {
+            crate::investigations::suspect(epcs, reason, location)
+        }
+
         /// Classifies an investigation (caller: the product owner or whoever opened it);
-        /// an illegitimate classification starts the 24 h notification clock.
+        /// an illegitimate classification starts the 24 h notification clock and keeps the
+        /// units out of commerce; `Cleared` lifts the suspect flags and releases the units.
         #[message]
         pub fn classify(case: u64, classification: Classification) -> Result<(), SupplyError> {
             crate::investigations::classify(case, classification)
@@ -263,10 +279,23 @@ mod supply {
             crate::epcis::declare_error(event, reason)
         }
 
-        /// Verification in GS1 Lightweight Verification Messaging terms.
+        /// Verification in GS1 Lightweight Verification Messaging terms; the expiry compares
+        /// as a date (the UTC day of `expiry_ms`), as GS1 expiry dates are days.
         #[message(view)]
         pub fn verify(gtin: String, serial: String, lot: String, expiry_ms: u64) -> Verification {
-            verify_unit(&gtin, &serial, &lot, expiry_ms)
+            verify_unit(&gtin, &serial, &lot, Some(day_of_ms(expiry_ms)))
+        }
+
+        /// Verification with the expiry as printed on the package, GS1 AI (17) `YYMMDD` (day
+        /// `00` is the last day of the month); an expiry that is no such date matches nothing.
+        #[message(view)]
+        pub fn verify_gs1(
+            gtin: String,
+            serial: String,
+            lot: String,
+            expiry: String,
+        ) -> Verification {
+            crate::dispensing::verify_gs1(&gtin, &serial, &lot, &expiry)
         }
 
         /// A unit's state.

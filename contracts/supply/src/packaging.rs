@@ -4,7 +4,7 @@
 
 use salus_sdk::prelude::*;
 
-use crate::checks::{MAX_UNITS_PER_EVENT, check_code, movable};
+use crate::checks::{MAX_UNITS_PER_EVENT, check_code, check_sscc, movable};
 use crate::epcis::{next_event_id, record_event, touch};
 use crate::storage::{CONTAINERS, UNITS};
 use crate::types::*;
@@ -69,6 +69,7 @@ pub(crate) fn expand(epcs: &[Epc]) -> Result<Vec<(String, String)>, SupplyError>
         match epc {
             Epc::Unit(gtin, serial) => units.push((gtin.clone(), serial.clone())),
             Epc::Case(sscc) => {
+                check_sscc(sscc)?;
                 for nested in case_tree(sscc)? {
                     let container = CONTAINERS.get(&nested).ok_or(SupplyError::Unknown)?;
                     units.extend(container.children);
@@ -88,7 +89,7 @@ pub(crate) fn pack(
     units: Vec<(String, String)>,
     location: String,
 ) -> Result<u64, SupplyError> {
-    check_code(&sscc)?;
+    check_sscc(&sscc)?;
     if units.len() > MAX_UNITS_PER_EVENT {
         return Err(SupplyError::TooLarge);
     }
@@ -123,7 +124,7 @@ pub(crate) fn pack_cases(
     cases: Vec<String>,
     location: String,
 ) -> Result<u64, SupplyError> {
-    check_code(&pallet)?;
+    check_sscc(&pallet)?;
     check_code(&location)?;
     if cases.len() > MAX_UNITS_PER_EVENT {
         return Err(SupplyError::TooLarge);
@@ -133,6 +134,7 @@ pub(crate) fn pack_cases(
     }
     let owner = caller();
     for sscc in &cases {
+        check_sscc(sscc)?;
         let mut case = CONTAINERS.get(sscc).ok_or(SupplyError::Unknown)?;
         if case.owner != owner {
             return Err(SupplyError::NotAuthorised);
@@ -158,6 +160,7 @@ pub(crate) fn pack_cases(
 
 /// The body of [`Supply::unpack`](crate::Supply::unpack).
 pub(crate) fn unpack(sscc: String, location: String) -> Result<u64, SupplyError> {
+    check_sscc(&sscc)?;
     let container = CONTAINERS.get(&sscc).ok_or(SupplyError::Unknown)?;
     if container.owner != caller() {
         return Err(SupplyError::NotAuthorised);

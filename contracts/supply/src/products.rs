@@ -4,6 +4,7 @@ use registry::Role;
 use salus_sdk::prelude::*;
 
 use crate::checks::{active, check_code};
+use crate::gs1::valid_check_digit;
 use crate::storage::PRODUCTS;
 use crate::types::*;
 
@@ -20,18 +21,7 @@ pub(crate) fn gtin_embeds_ndc(gtin: &str, ndc: &str) -> bool {
     if hyphens != 2 || ndc_digits.len() != 10 || !ndc_digits.iter().all(u8::is_ascii_digit) {
         return false;
     }
-    // GS1 check digit: weights 3, 1, 3, … from the rightmost data digit.
-    let sum: u32 = gtin[..13]
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(position, digit)| {
-            let weight = if position % 2 == 0 { 3 } else { 1 };
-            u32::from(digit - b'0') * weight
-        })
-        .sum();
-    let check = (10 - sum % 10) % 10;
-    &gtin[1..3] == b"03" && gtin[3..13] == ndc_digits[..] && u32::from(gtin[13] - b'0') == check
+    &gtin[1..3] == b"03" && gtin[3..13] == ndc_digits[..] && valid_check_digit(gtin)
 }
 
 /// The body of [`Supply::register_product`](crate::Supply::register_product).

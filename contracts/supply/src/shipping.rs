@@ -3,7 +3,7 @@
 
 use salus_sdk::prelude::*;
 
-use crate::checks::{check_code, movable, trading_partner};
+use crate::checks::{check_code, check_sscc, movable, trading_partner};
 use crate::epcis::{next_event_id, record_event, touch};
 use crate::packaging::{case_tree, expand};
 use crate::storage::{CONTAINERS, NEXT_SHIPMENT, PRODUCTS, SHIPMENTS, UNITS};
@@ -27,7 +27,10 @@ pub(crate) fn ship(
             Epc::Unit(gtin, serial) => UNITS
                 .get(&(gtin.clone(), serial.clone()))
                 .map(|unit| (unit.owner, unit.parent)),
-            Epc::Case(sscc) => CONTAINERS.get(sscc).map(|case| (case.owner, case.parent)),
+            Epc::Case(sscc) => {
+                check_sscc(sscc)?;
+                CONTAINERS.get(sscc).map(|case| (case.owner, case.parent))
+            }
         }
         .ok_or(SupplyError::Unknown)?;
         if owner != seller {
@@ -131,10 +134,12 @@ pub(crate) fn receive(
         .emit();
         return Ok(false);
     }
+    let seller = shipment.information.seller;
     let id = next_event_id();
     for key in expand(&shipment.epcs)? {
         let mut unit = UNITS.get(&key).ok_or(SupplyError::Unknown)?;
         unit.owner = buyer;
+        unit.seller = Some(seller);
         unit.custodian = buyer;
         unit.location = location.clone();
         unit.shipment = None;
@@ -156,7 +161,6 @@ pub(crate) fn receive(
         }
     }
     shipment.received = true;
-    let seller = shipment.information.seller;
     let epcs = shipment.epcs.clone();
     SHIPMENTS.insert(&shipment_id, &shipment);
     record_event(

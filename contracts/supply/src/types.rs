@@ -27,7 +27,8 @@ pub enum SupplyError {
     AlreadyDeclared,
     /// Not a CBV error reason (`did_not_occur`, `incorrect_data`).
     UnknownReason,
-    /// A GTIN without a valid GS1 check digit, or one that does not embed the product's NDC.
+    /// A GTIN without a valid GS1 check digit, or one that does not embed the product's NDC;
+    /// an SSCC that is not 18 digits with a valid check digit.
     InvalidIdentifier,
 }
 
@@ -172,6 +173,9 @@ pub struct Unit {
     pub illegitimate: bool,
     /// Its lot is recalled.
     pub recalled: bool,
+    /// The seller of the last shipment its owner received: the party a saleable return goes
+    /// back to (DSCSA §582(c)(4)(D)). None for the manufacturer's own stock and after a return.
+    pub seller: Option<Address>,
     /// Shipment it is travelling in.
     pub shipment: Option<u64>,
     /// Last EPCIS event id.
@@ -272,8 +276,9 @@ pub struct Prescription {
 pub struct Verification {
     /// Whether the identifiers match a commissioned unit.
     pub verified: bool,
-    /// When not verified: `No_match_GTIN_Serial`, `No_match_GTIN_Serial_Lot`,
-    /// `No_match_GTIN_Serial_Expiry`, `No_match_GTIN_Serial_Lot_Expiry`.
+    /// When not verified (GS1 LVM verificationFailureReason): `No_match_GTIN_Serial`,
+    /// `No_match_GTIN_Serial_Lot`, `No_match_GTIN_Serial_Expiry`,
+    /// `No_match_GTIN_Serial_Lot_Expiry`, `Not_for_re-distribution`.
     pub failure_reason: Option<String>,
     /// Additional information, also on a true answer: `Recalled`, `Expired`, `Suspect`,
     /// `Illegitimate`.

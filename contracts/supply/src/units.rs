@@ -3,7 +3,9 @@
 
 use salus_sdk::prelude::*;
 
-use crate::checks::{MAX_LOT_BYTES, MAX_SERIAL_BYTES, MAX_UNITS_PER_EVENT, check_code, in_stock};
+use crate::checks::{
+    MAX_LOT_BYTES, MAX_SERIAL_BYTES, MAX_UNITS_PER_EVENT, check_code, expired, in_stock,
+};
 use crate::epcis::{next_event_id, record_event, touch};
 use crate::packaging::{case_tree, expand};
 use crate::storage::{CONTAINERS, HISTORY, LOTS, PRODUCTS, UNITS};
@@ -60,10 +62,13 @@ pub(crate) fn transition(
             }
         }
     }
+    // EPCIS 2.0 ObjectEvent actions with CBV 2.0 bizSteps: decommissioning and destroying end the EPCs' life, an
+    // ObjectEvent with action DELETE; holding and releasing observe them.
+    let action = if dissolves_cases { "DELETE" } else { "OBSERVE" };
     record_event(
         id,
         "ObjectEvent",
-        "OBSERVE",
+        action,
         epcs.to_vec(),
         None,
         biz_step,
@@ -120,6 +125,7 @@ pub(crate) fn commission(
             quarantined: false,
             illegitimate: false,
             recalled: false,
+            seller: None,
             shipment: None,
             last_event: id,
         };
@@ -169,7 +175,7 @@ pub(crate) fn release(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyErr
                 && !unit.suspect
                 && !unit.illegitimate
                 && !unit.recalled
-                && unit.expiry_ms > block_timestamp_ms()
+                && !expired(unit.expiry_ms)
                 && matches!(unit.disposition, Disposition::NonSellableOther)
         },
         |unit| {

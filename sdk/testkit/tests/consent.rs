@@ -847,6 +847,11 @@ fn every_message_refuses_callers_without_authority() {
             "ConsentError::Unknown",
         ),
         (
+            "end_delegation",
+            (w.patient, outsider).encode(),
+            "ConsentError::NotAuthorised",
+        ),
+        (
             "set_break_glass_policy",
             (vec![outsider], HOUR_MS, outsider, true).encode(),
             "ConsentError::NotACustodian",
@@ -940,6 +945,394 @@ fn a_forged_delegate_and_a_lapsed_custodian_are_refused() {
 /// Fuel and events of a consent scenario, compared with a committed snapshot: a change in the
 /// contract, the SDK, the compiler or the fuel schedule shows up here. Regenerate with
 /// `UPDATE_SNAPSHOTS=1` after an intended change and review the diff.
+/// Every code of the v3 PurposeOfUse table that specialises `ancestor` (children, grandchildren…).
+fn descendants(ancestor: &str) -> Vec<&'static str> {
+    consent::PURPOSE_OF_USE_PARENTS
+        .iter()
+        .map(|(code, _)| *code)
+        .filter(|code| *code != ancestor && consent::purpose_covers(ancestor, code))
+        .collect()
+}
+
+#[test]
+fn purpose_of_use_follows_the_v3_hierarchy_through_every_payer_purpose() {
+    let mut w = world();
+    let attachment = w.record(1, &["N"], "DocumentReference");
+    let payer = w.chain.new_account(10u128.pow(18));
+    let clinician = w.chain.new_account(10u128.pow(18));
+    let payer_purposes = descendants("HPAYMT");
+    for code in ["CLMATTCH", "COVAUTH", "COVERAGE", "ELIGVER", "REMITADV"] {
+        assert!(payer_purposes.contains(&code), "{code} specialises HPAYMT");
+    }
+    // HIPAA §164.522(a)(1)(vi): the patient paid out of pocket and restricts disclosure to the
+    // health plan for payment — one deny of HPAYMT, which covers every payer purpose.
+    let mut self_pay = provision(Decision::Deny);
+    self_pay.actors = vec![payer];
+    self_pay.purposes = vec!["HPAYMT".into()];
+    let mut treat = provision(Decision::Permit);
+    treat.purposes = vec!["TREAT".into()];
+    assert!(
+        w.grant(
+            w.patient,
+            "patient-privacy",
+            365,
+            Decision::Permit,
+            vec![self_pay, treat]
+        )
+        .is_success()
+    );
+    for purpose in std::iter::once("HPAYMT").chain(payer_purposes.iter().copied()) {
+        let decision = w.access_as(payer, "PAYOR", attachment, purpose);
+        assert_eq!(
+            (decision.decision, decision.provision_path),
+            (Decision::Deny, vec![0]),
+            "{purpose} is a payer purpose"
+        );
+    }
+    // A permit for TREAT covers its specialisations (ETREAT, BTG under it, COC, …).
+    let treatment = descendants("TREAT");
+    for code in ["ETREAT", "BTG", "COC"] {
+        assert!(treatment.contains(&code), "{code} specialises TREAT");
+    }
+    for purpose in std::iter::once("TREAT").chain(treatment.iter().copied()) {
+        let decision = w.access(clinician, attachment, purpose);
+        assert_eq!(
+            (decision.decision, decision.provision_path),
+            (Decision::Permit, vec![1]),
+            "{purpose} is a treatment purpose"
+        );
+    }
+}
+
+#[test]
+fn a_permit_covers_specialisations_only_never_the_general_purpose() {
+    let mut w = world();
+    let chart = w.record(1, &["N"], "Observation");
+    let clinician = w.chain.new_account(10u128.pow(18));
+    let mut emergency_only = provision(Decision::Permit);
+    emergency_only.purposes = vec!["ETREAT".into()];
+    assert!(
+        w.grant(
+            w.patient,
+            "treatment",
+            30,
+            Decision::Deny,
+            vec![emergency_only]
+        )
+        .is_success()
+    );
+    assert_eq!(
+        w.access(clinician, chart, "ETREAT").decision,
+        Decision::Permit
+    );
+    assert_eq!(w.access(clinician, chart, "BTG").decision, Decision::Permit);
+    assert_eq!(w.access(clinician, chart, "TREAT").decision, Decision::Deny);
+    assert_eq!(w.access(clinician, chart, "COC").decision, Decision::Deny);
+    assert_eq!(
+        w.access(clinician, chart, "HPAYMT").decision,
+        Decision::Deny
+    );
+}
+
+#[test]
+fn every_active_consent_is_evaluated_and_the_newest_restriction_is_never_dropped() {
+    let mut w = world();
+    let chart = w.record(1, &["N"], "Observation");
+    let clinician = w.chain.new_account(10u128.pow(18));
+    // More consents than the old cap of 32, each permitting treatment.
+    for _ in 0..40 {
+        let mut permit = provision(Decision::Permit);
+        permit.purposes = vec!["TREAT".into()];
+        assert!(
+            w.grant(w.patient, "treatment", 30, Decision::Deny, vec![permit])
+                .is_success()
+        );
+    }
+    // A revoked one leaves the index and decides nothing.
+    let mut revoked_deny = provision(Decision::Deny);
+    revoked_deny.actors = vec![clinician];
+    let revoked: u64 = w
+        .grant(
+            w.patient,
+            "patient-privacy",
+            30,
+            Decision::Permit,
+            vec![revoked_deny],
+        )
+        .decode::<u64>();
+    let patient = w.patient;
+    assert!(
+        w.chain
+            .call(patient, w.consent, "revoke", &revoked)
+            .is_success()
+    );
+    assert_eq!(
+        w.access(clinician, chart, "TREAT").decision,
+        Decision::Permit
+    );
+
+    // The newest consent restricts this clinician.
+    let mut restriction = provision(Decision::Deny);
+    restriction.actors = vec![clinician];
+    let newest: u64 = w
+        .grant(
+            w.patient,
+            "patient-privacy",
+            30,
+            Decision::Permit,
+            vec![restriction],
+        )
+        .decode::<u64>();
+    let decision = w.access(clinician, chart, "TREAT");
+    assert_eq!(
+        (decision.decision, decision.consent.map(|(id, _)| id)),
+        (Decision::Deny, Some(newest))
+    );
+    // The first consents are still evaluated too (permitted for another clinician).
+    let other = w.chain.new_account(10u128.pow(18));
+    let decision = w.access(other, chart, "TREAT");
+    assert_eq!(decision.decision, Decision::Permit);
+    let permissions: Vec<Permission> =
+        w.chain
+            .view::<Vec<Permission>>(patient, w.consent, "who_can_see", &(patient, None::<u64>));
+    assert_eq!(
+        permissions.len(),
+        40 + 1,
+        "40 TREAT permits and the newest base permit"
+    );
+    assert_eq!(permissions[0].consent.0, newest, "newest first");
+}
+
+#[test]
+fn break_glass_is_emergency_only_bounded_reviewed_by_another_and_fully_indexed() {
+    let mut w = world();
+    let chart = w.record(1, &["N"], "Observation");
+    let hospital = w.hospital;
+    let er_doctor = w.chain.new_account(10u128.pow(18));
+    let colleague = w.chain.new_account(10u128.pow(18));
+    // No maximum window given: the default, 4 hours. The doctor is also the reviewer.
+    let policy = (vec![er_doctor, colleague], 0u64, er_doctor, false);
+    assert!(
+        w.chain
+            .call(hospital, w.consent, "set_break_glass_policy", &policy)
+            .is_success()
+    );
+    let declare = |w: &mut World, actor: Address, purpose: &str| -> Option<u64> {
+        let patient = w.patient;
+        w.chain
+            .call(
+                actor,
+                w.consent,
+                "declare_break_glass",
+                &(
+                    hospital,
+                    patient,
+                    purpose.to_string(),
+                    Hash([3; 32]),
+                    8 * HOUR_MS,
+                ),
+            )
+            .decode::<Option<u64>>()
+    };
+    // Only emergency purposes open a session.
+    for purpose in ["TREAT", "HPAYMT", "HOPERAT"] {
+        assert_eq!(declare(&mut w, er_doctor, purpose), None, "{purpose}");
+    }
+    assert!(declare(&mut w, colleague, "BTG").is_some());
+    let session = declare(&mut w, er_doctor, "ETREAT").expect("an emergency purpose");
+    // More sessions than the old look-back (64 for access, 256 for the review queue).
+    for _ in 0..260 {
+        assert!(declare(&mut w, colleague, "ETREAT").is_some());
+    }
+    let emergency = w.access(er_doctor, chart, "ETREAT");
+    assert_eq!(
+        (emergency.decision, emergency.break_glass),
+        (Decision::Permit, Some(session)),
+        "the doctor's session is found however many were declared after it"
+    );
+    assert_eq!(
+        w.access(er_doctor, chart, "HPAYMT").decision,
+        Decision::Deny,
+        "a session overrides only for an emergency purpose"
+    );
+    let pending: Vec<(u64, BreakGlassSession)> = w.chain.view::<Vec<(u64, BreakGlassSession)>>(
+        hospital,
+        w.consent,
+        "pending_sessions",
+        &hospital,
+    );
+    assert_eq!(pending.len(), 262, "every unreviewed session is listed");
+    assert!(pending.iter().any(|(id, _)| *id == session));
+
+    // The window is capped at the default 4 hours, not the 8 asked.
+    let opened: Option<BreakGlassSession> = w.chain.view(hospital, w.consent, "session", &session);
+    let opened = opened.unwrap();
+    assert_eq!(opened.closes_ms - opened.opened_ms, 4 * HOUR_MS);
+    let now = w.chain.timestamp_ms();
+    w.chain.advance_time(opened.closes_ms - now);
+    assert_eq!(
+        w.access(er_doctor, chart, "ETREAT").decision,
+        Decision::Deny
+    );
+
+    // The reviewer may not review their own session; the organisation may.
+    assert_eq!(
+        w.chain
+            .call(er_doctor, w.consent, "review_break_glass", &(session, true))
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    assert!(
+        w.chain
+            .call(hospital, w.consent, "review_break_glass", &(session, true))
+            .is_success()
+    );
+    let pending: Vec<(u64, BreakGlassSession)> = w.chain.view::<Vec<(u64, BreakGlassSession)>>(
+        hospital,
+        w.consent,
+        "pending_sessions",
+        &hospital,
+    );
+    assert_eq!(pending.len(), 261);
+    assert!(pending.iter().all(|(id, _)| *id != session));
+}
+
+#[test]
+fn a_delegate_never_grants_beyond_its_scope_and_the_authority_can_end_the_delegation() {
+    let mut w = world();
+    let guardian = w.chain.new_account(10u128.pow(18));
+    let specialist = w.chain.new_account(10u128.pow(18));
+    let stranger = w.chain.new_account(10u128.pow(18));
+    let now = w.chain.timestamp_ms();
+    let delegation = (
+        w.patient,
+        guardian,
+        "GUARD".to_string(),
+        vec![Action::Access],
+        vec!["TREAT".to_string()],
+        Period {
+            start_ms: now,
+            end_ms: now + 365 * DAY_MS,
+        },
+        Hash([5; 32]),
+    );
+    assert!(
+        w.chain
+            .call(w.authority, w.consent, "attest_delegation", &delegation)
+            .is_success()
+    );
+    // A base permit grants everything: never within a scope.
+    assert_eq!(
+        w.grant(guardian, "treatment", 30, Decision::Permit, vec![])
+            .revert_message(),
+        "ConsentError::OutsideDelegatedScope"
+    );
+    let mut payment = provision(Decision::Permit);
+    payment.actions = vec![Action::Access];
+    payment.purposes = vec!["HPAYMT".into()];
+    assert_eq!(
+        w.grant(guardian, "treatment", 30, Decision::Deny, vec![payment])
+            .revert_message(),
+        "ConsentError::OutsideDelegatedScope"
+    );
+    let mut disclose = provision(Decision::Permit);
+    disclose.actions = vec![Action::Disclose];
+    disclose.purposes = vec!["TREAT".into()];
+    assert_eq!(
+        w.grant(guardian, "treatment", 30, Decision::Deny, vec![disclose])
+            .revert_message(),
+        "ConsentError::OutsideDelegatedScope"
+    );
+    // A specialisation of a purpose in scope is in scope (ETREAT under TREAT).
+    let mut emergency = provision(Decision::Permit);
+    emergency.actors = vec![specialist];
+    emergency.actions = vec![Action::Access];
+    emergency.purposes = vec!["ETREAT".into()];
+    let own: u64 = w
+        .grant(guardian, "treatment", 30, Decision::Deny, vec![emergency])
+        .decode();
+
+    // The patient's own restriction cannot be lifted by the delegate, by revocation or
+    // supersession.
+    let mut restriction = provision(Decision::Deny);
+    restriction.actors = vec![specialist];
+    let patients: u64 = w
+        .grant(
+            w.patient,
+            "patient-privacy",
+            30,
+            Decision::Permit,
+            vec![restriction],
+        )
+        .decode();
+    assert_eq!(
+        w.chain
+            .call(guardian, w.consent, "revoke", &patients)
+            .revert_message(),
+        "ConsentError::OutsideDelegatedScope"
+    );
+    let mut treat = provision(Decision::Permit);
+    treat.actions = vec![Action::Access];
+    treat.purposes = vec!["TREAT".into()];
+    let patient = w.patient;
+    let period = Period {
+        start_ms: now,
+        end_ms: now + DAY_MS,
+    };
+    let superseding = (
+        patient,
+        "treatment".to_string(),
+        "59284-0".to_string(),
+        period,
+        Decision::Deny,
+        vec![treat],
+        Hash([9; 32]),
+        Some(patients),
+    );
+    assert_eq!(
+        w.chain
+            .call(guardian, w.consent, "grant", &superseding)
+            .revert_message(),
+        "ConsentError::OutsideDelegatedScope"
+    );
+    assert!(
+        w.chain
+            .call(guardian, w.consent, "revoke", &own)
+            .is_success()
+    );
+
+    // The registry's authority can end the delegation; a stranger cannot.
+    assert_eq!(
+        w.chain
+            .call(stranger, w.consent, "end_delegation", &(patient, guardian))
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    assert!(
+        w.chain
+            .call(
+                w.authority,
+                w.consent,
+                "end_delegation",
+                &(patient, guardian)
+            )
+            .is_success()
+    );
+    let mut again = provision(Decision::Permit);
+    again.actions = vec![Action::Access];
+    again.purposes = vec!["TREAT".into()];
+    assert_eq!(
+        w.grant(guardian, "treatment", 30, Decision::Deny, vec![again])
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    assert!(
+        w.accounting()
+            .iter()
+            .any(|e| e.agent == w.authority && e.reason == "delegation ended by the authority")
+    );
+}
+
 #[test]
 fn consent_fuel_and_events_match_the_snapshot() {
     use std::fmt::Write;

@@ -4,11 +4,12 @@
 
 use consent::{AccessDecision, AuditEntry, Decision, Provision};
 use coverage::{
-    ActionCode, AppealOutcome, Attachment, AttachmentAccess, AuthorisationRequirement, AutoApprove,
-    Benefit, Category, CertificationType, ClaimCheck, ClaimLine, ClaimLineResult, CodeRange,
-    Coverage, CoverageStatus, Decided, DecidedBy, Edit, EditReason, Eligibility, LineDecision,
-    MetricsReport, NetworkIndicator, Overdue, Period, PlanType, Priority, QuantityPerPeriod,
-    Reason, Request, RequestStatus, ReviewerDecision, Rule, RuleSet, ServiceLine, Submission,
+    ADVERSE_REVIEWER_ROLE, ActionCode, Adjustment, AppealOutcome, Attachment, AttachmentAccess,
+    AuthorisationRequirement, AutoApprove, Benefit, Category, CertificationType, ClaimCheck,
+    ClaimLine, ClaimLineResult, CodeRange, Coverage, CoverageStatus, Decided, DecidedBy, Edit,
+    EditReason, Eligibility, GroupCode, LineDecision, MetricsReport, NetworkIndicator, Overdue,
+    Period, PlanType, Priority, QuantityPerPeriod, Reason, Request, RequestStatus,
+    ReviewerDecision, Rule, RuleSet, ServiceLine, Submission, Suggestion,
 };
 use parity_scale_codec::Encode;
 use registry::Role;
@@ -56,6 +57,17 @@ struct World {
 }
 
 fn register(w: &mut TestChain, authority: Address, registry: Address, who: Address, role: Role) {
+    register_npi(w, authority, registry, who, role, IN_NETWORK_NPI);
+}
+
+fn register_npi(
+    w: &mut TestChain,
+    authority: Address,
+    registry: Address,
+    who: Address,
+    role: Role,
+    npi: &str,
+) {
     let now = w.timestamp_ms();
     let registered = w.call(
         authority,
@@ -64,7 +76,7 @@ fn register(w: &mut TestChain, authority: Address, registry: Address, who: Addre
         &(
             who,
             vec![role],
-            Some("1234567893".to_string()),
+            Some(npi.to_string()),
             None::<String>,
             None::<String>,
             0u64,
@@ -326,8 +338,31 @@ impl World {
         }
     }
 
+    /// Submits as the provider the servicing NPI names: the hospital, or a provider
+    /// organisation registered now with that NPI.
     fn submit(&mut self, submission: &Submission) -> CallResult {
-        self.as_hospital("submit", submission)
+        let provider = if submission.servicing_npi == IN_NETWORK_NPI {
+            self.hospital
+        } else {
+            self.provider_with_npi(&submission.servicing_npi)
+        };
+        self.chain
+            .call(provider, self.coverage, "submit", submission)
+    }
+
+    /// A provider organisation the registry attests with `npi`.
+    fn provider_with_npi(&mut self, npi: &str) -> Address {
+        let provider = self.chain.new_account(10u128.pow(18));
+        let (authority, registry) = (self.authority, self.registry);
+        register_npi(
+            &mut self.chain,
+            authority,
+            registry,
+            provider,
+            Role::ProviderOrganisation,
+            npi,
+        );
+        provider
     }
 
     fn request(&self, trace: &str) -> Request {
@@ -361,6 +396,54 @@ impl World {
         self.as_hospital("check_claim", &arguments).decode()
     }
 
+    /// A utilisation-management key of the payer that the registry attests as a clinician:
+    /// the only kind of reviewer that may make an adverse decision.
+    fn clinician(&mut self) -> Address {
+        let clinician = self.chain.new_account(10u128.pow(18));
+        let (authority, registry) = (self.authority, self.registry);
+        register(
+            &mut self.chain,
+            authority,
+            registry,
+            clinician,
+            ADVERSE_REVIEWER_ROLE,
+        );
+        assert!(
+            self.as_payer("set_reviewer", &(clinician, true))
+                .is_success()
+        );
+        clinician
+    }
+
+    /// `reviewer` decides every pended line of `trace` as the rules suggested (a line pended
+    /// without a suggestion is certified in total).
+    fn decide_as_suggested(&mut self, reviewer: Address, trace: &str) -> CallResult {
+        let request = self.request(trace);
+        let decisions: Vec<ReviewerDecision> = request
+            .decisions
+            .iter()
+            .zip(&request.lines)
+            .map(|(decision, line)| match &decision.suggested {
+                Some(suggestion) => ReviewerDecision {
+                    action: suggestion.action.clone(),
+                    quantity: suggestion.quantity,
+                    reason: decision.reason.clone(),
+                },
+                None => ReviewerDecision {
+                    action: ActionCode::A1,
+                    quantity: line.quantity,
+                    reason: None,
+                },
+            })
+            .collect();
+        self.chain.call(
+            reviewer,
+            self.coverage,
+            "decide",
+            &(trace.to_string(), decisions),
+        )
+    }
+
     /// An MRI request with the qualifying diagnosis and the attestation attached.
     fn qualifying_mri(&self, trace: &str) -> Submission {
         let mut submission = self.submission(trace, self.line(LUMBAR_MRI, 1), &[RADICULOPATHY]);
@@ -379,6 +462,24 @@ fn claim_line(procedure: &str, quantity: u32, service_ms: u64, diagnoses: &[&str
         service_ms,
         diagnoses: diagnoses.iter().map(|code| code.to_string()).collect(),
     }
+}
+
+/// The action the rules suggest for a line they may not decide alone: the line is pended
+/// (`A4`) to a clinician.
+fn suggested(decision: &LineDecision) -> ActionCode {
+    assert_eq!(decision.action, ActionCode::A4, "adverse lines pend");
+    let suggestion = decision.suggested.as_ref().expect("a suggestion");
+    assert_eq!(suggestion.reviewer_role, ADVERSE_REVIEWER_ROLE);
+    suggestion.action.clone()
+}
+
+/// A claim line's CARCs.
+fn carcs(result: &ClaimLineResult) -> Vec<&str> {
+    result
+        .adjustments
+        .iter()
+        .map(|adjustment| adjustment.carc.as_str())
+        .collect()
 }
 
 fn the_decision(result: &CallResult) -> LineDecision {
@@ -570,16 +671,27 @@ fn scenario_4_denials_name_their_reason_and_rule_and_a_partial_certifies_what_is
     let mut w = world();
     let mut out_of_network = w.qualifying_mri("TRN-NET");
     out_of_network.servicing_npi = OUT_OF_NETWORK_NPI.into();
-    let denied = the_decision(&w.submit(&out_of_network));
+    // The rules only suggest a denial; a clinician denies, with the same reason.
+    let clinician = w.clinician();
+    let pended = the_decision(&w.submit(&out_of_network));
+    assert_eq!(suggested(&pended), ActionCode::A3);
+    assert_eq!(pended.reason, Some(reason("0N", "Out of network provider")));
+    assert_eq!(pended.rule_ids, vec![RULE_MRI]);
+    let denied = the_decision(&w.decide_as_suggested(clinician, "TRN-NET"));
     assert_eq!(denied.action, ActionCode::A3);
     assert_eq!(denied.reason, Some(reason("0N", "Out of network provider")));
     assert_eq!(denied.rule_ids, vec![RULE_MRI]);
     assert_eq!(denied.certification, None);
+    assert_eq!(denied.decided_by, DecidedBy::Reviewer(clinician));
 
     // Diagnosis–procedure mismatch.
     let mut mismatch = w.qualifying_mri("TRN-DX");
     mismatch.diagnoses = vec!["J45.909".into()];
-    let denied = the_decision(&w.submit(&mismatch));
+    assert_eq!(
+        suggested(&the_decision(&w.submit(&mismatch))),
+        ActionCode::A3
+    );
+    let denied = the_decision(&w.decide_as_suggested(clinician, "TRN-DX"));
     assert_eq!(denied.action, ActionCode::A3);
     assert_eq!(denied.reason.unwrap().code, "0D");
 
@@ -588,7 +700,7 @@ fn scenario_4_denials_name_their_reason_and_rule_and_a_partial_certifies_what_is
     let screening = male.submission("TRN-SEX", male.line(MAMMOGRAPHY, 1), &["Z12.31"]);
     let denied = the_decision(&male.submit(&screening));
     assert_eq!(
-        (denied.action, denied.reason.unwrap().code),
+        (suggested(&denied), denied.reason.unwrap().code),
         (ActionCode::A3, "0S".into())
     );
     assert_eq!(denied.rule_ids, vec![RULE_MAMMOGRAPHY]);
@@ -596,7 +708,7 @@ fn scenario_4_denials_name_their_reason_and_rule_and_a_partial_certifies_what_is
     let screening = young.submission("TRN-AGE", young.line(MAMMOGRAPHY, 1), &["Z12.31"]);
     let denied = the_decision(&young.submit(&screening));
     assert_eq!(
-        (denied.action, denied.reason.unwrap().code),
+        (suggested(&denied), denied.reason.unwrap().code),
         (ActionCode::A3, "0A".into())
     );
     // The same service out of network on a PPO plan is not a network denial.
@@ -604,9 +716,13 @@ fn scenario_4_denials_name_their_reason_and_rule_and_a_partial_certifies_what_is
     ppo.servicing_npi = OUT_OF_NETWORK_NPI.into();
     assert_eq!(the_decision(&young.submit(&ppo)).action, ActionCode::A1);
 
-    // 12 therapy visits requested with 8 left on the benefit: 8 certified.
+    // 12 therapy visits requested with 8 left on the benefit: 8 suggested, certified by the
+    // clinician.
     let therapy = w.submission("TRN-PT", w.line(THERAPY, 12), &["M54.16"]);
-    let partial = the_decision(&w.submit(&therapy));
+    let pended = the_decision(&w.submit(&therapy));
+    assert_eq!(suggested(&pended), ActionCode::A2);
+    assert_eq!(pended.suggested.unwrap().quantity, 8);
+    let partial = the_decision(&w.decide_as_suggested(clinician, "TRN-PT"));
     assert_eq!(partial.action, ActionCode::A2);
     assert_eq!(partial.quantity, 8);
     assert_eq!(
@@ -624,6 +740,11 @@ fn scenario_4_denials_name_their_reason_and_rule_and_a_partial_certifies_what_is
     // Nothing left: the next request is denied for quantity.
     let more = w.submission("TRN-PT-2", w.line(THERAPY, 1), &["M54.16"]);
     let exhausted = the_decision(&w.submit(&more));
+    assert_eq!(
+        (suggested(&exhausted), exhausted.reason.unwrap().code),
+        (ActionCode::A3, "0Q".into())
+    );
+    let exhausted = the_decision(&w.decide_as_suggested(clinician, "TRN-PT-2"));
     assert_eq!(
         (exhausted.action, exhausted.reason.unwrap().code),
         (ActionCode::A3, "0Q".into())
@@ -693,7 +814,10 @@ fn scenario_5_undecided_requests_become_overdue_and_are_never_approved() {
         1
     );
     // A late decision still counts, with its real turnaround.
-    let decided = w.as_payer(
+    let clinician = w.clinician();
+    let decided = w.chain.call(
+        clinician,
+        w.coverage,
         "decide",
         &(
             "TRN-EXP".to_string(),
@@ -724,7 +848,7 @@ fn scenario_6_claims_are_checked_against_the_authorisation_and_the_benefit() {
         None,
         vec![claim_line(LUMBAR_MRI, 1, inside, &[RADICULOPATHY])],
     );
-    assert_eq!(results[0].carcs, vec!["197"]);
+    assert_eq!(carcs(&results[0]), vec!["197"]);
     // Outside the authorised window.
     let results = w.claim(
         2,
@@ -736,21 +860,21 @@ fn scenario_6_claims_are_checked_against_the_authorisation_and_the_benefit() {
             &[RADICULOPATHY],
         )],
     );
-    assert_eq!(results[0].carcs, vec!["197"]);
+    assert_eq!(carcs(&results[0]), vec!["197"]);
     // More units than authorised.
     let results = w.claim(
         3,
         Some("TRN-CLAIM"),
         vec![claim_line(LUMBAR_MRI, 2, inside, &[RADICULOPATHY])],
     );
-    assert_eq!(results[0].carcs, vec!["198"]);
+    assert_eq!(carcs(&results[0]), vec!["198"]);
     // Diagnosis inconsistent with the procedure.
     let results = w.claim(
         4,
         Some("TRN-CLAIM"),
         vec![claim_line(LUMBAR_MRI, 1, inside, &["J45.909"])],
     );
-    assert_eq!(results[0].carcs, vec!["11"]);
+    assert_eq!(carcs(&results[0]), vec!["11"]);
     // A clean line is accepted and draws on the authorisation; a second one exceeds it.
     let results = w.claim(
         5,
@@ -761,7 +885,7 @@ fn scenario_6_claims_are_checked_against_the_authorisation_and_the_benefit() {
         results[0],
         ClaimLineResult {
             accepted: true,
-            carcs: vec![]
+            adjustments: vec![]
         }
     );
     let results = w.claim(
@@ -769,7 +893,7 @@ fn scenario_6_claims_are_checked_against_the_authorisation_and_the_benefit() {
         Some("TRN-CLAIM"),
         vec![claim_line(LUMBAR_MRI, 1, inside, &[RADICULOPATHY])],
     );
-    assert_eq!(results[0].carcs, vec!["198"]);
+    assert_eq!(carcs(&results[0]), vec!["198"]);
 
     // Benefit maximum: a payer whose therapy rule needs no prior authorisation.
     let mut open = rule(RULE_THERAPY, "PT", vec![range("97110", "97140")]);
@@ -800,20 +924,20 @@ fn scenario_6_claims_are_checked_against_the_authorisation_and_the_benefit() {
         results[0],
         ClaimLineResult {
             accepted: true,
-            carcs: vec![]
+            adjustments: vec![]
         }
     );
-    assert_eq!(results[1].carcs, vec!["119"], "20 of 20 visits used");
+    assert_eq!(carcs(&results[1]), vec!["119"], "20 of 20 visits used");
     // A service after the coverage ended.
     let results = w.claim(8, None, vec![claim_line(OFFICE_VISIT, 1, w.plan_end, &[])]);
-    assert_eq!(results[0].carcs, vec!["27"]);
+    assert_eq!(carcs(&results[0]), vec!["27"]);
     // Every check is stored; a claim is checked once.
     let stored: Option<ClaimCheck> = w
         .chain
         .view(w.hospital, w.coverage, "claim", &Hash([7; 32]));
     let stored = stored.expect("the check is stored");
     assert_eq!(stored.provider, w.hospital);
-    assert_eq!(stored.lines[1].carcs, vec!["119"]);
+    assert_eq!(carcs(&stored.lines[1]), vec!["119"]);
     let again = w.as_hospital(
         "check_claim",
         &(
@@ -830,7 +954,7 @@ fn scenario_6_claims_are_checked_against_the_authorisation_and_the_benefit() {
 #[test]
 fn revision_extension_cancellation_and_appeal_keep_every_decision() {
     let mut w = world();
-    // Revision: a certified 8-visit request revised to 6 visits becomes A6 modified.
+    // Revision: a certified 8-visit request revised to 6 visits is certified in total (A1).
     let therapy = w.submission("TRN-REV", w.line(THERAPY, 8), &["M54.16"]);
     assert_eq!(the_decision(&w.submit(&therapy)).action, ActionCode::A1);
     let revised = w.as_hospital(
@@ -842,7 +966,7 @@ fn revision_extension_cancellation_and_appeal_keep_every_decision() {
         ),
     );
     let decision = the_decision(&revised);
-    assert_eq!((decision.action, decision.quantity), (ActionCode::A6, 6));
+    assert_eq!((decision.action, decision.quantity), (ActionCode::A1, 6));
     let request = w.request("TRN-REV");
     assert_eq!(request.certification_type, CertificationType::Revised);
     assert_eq!(request.history.len(), 1);
@@ -880,7 +1004,13 @@ fn revision_extension_cancellation_and_appeal_keep_every_decision() {
     // Appeal: a diagnosis denial overturned by the payer's reviewer; the patient may appeal.
     let mut mismatch = w.qualifying_mri("TRN-APL");
     mismatch.diagnoses = vec!["J45.909".into()];
-    assert_eq!(the_decision(&w.submit(&mismatch)).action, ActionCode::A3);
+    assert_eq!(
+        suggested(&the_decision(&w.submit(&mismatch))),
+        ActionCode::A3
+    );
+    let clinician = w.clinician();
+    let denied = w.decide_as_suggested(clinician, "TRN-APL");
+    assert_eq!(the_decision(&denied).action, ActionCode::A3);
     let patient = w.patient;
     let appealed = w.chain.call(
         patient,
@@ -948,8 +1078,11 @@ fn a_denial_without_a_specific_reason_is_refused() {
 
     let submission = w.submission("TRN-R", w.line("70551", 1), &[RADICULOPATHY]);
     assert_eq!(the_decision(&w.submit(&submission)).action, ActionCode::A4);
+    let clinician = w.clinician();
     for reason in [None, Some(reason("", "text")), Some(reason("X", ""))] {
-        let refused = w.as_payer(
+        let refused = w.chain.call(
+            clinician,
+            w.coverage,
             "decide",
             &(
                 "TRN-R".to_string(),
@@ -962,7 +1095,9 @@ fn a_denial_without_a_specific_reason_is_refused() {
         );
         assert_eq!(refused.revert_message(), "CoverageError::ReasonRequired");
     }
-    let partial_without_reason = w.as_payer(
+    let partial_without_reason = w.chain.call(
+        clinician,
+        w.coverage,
         "decide",
         &(
             "TRN-R".to_string(),
@@ -1444,7 +1579,7 @@ fn a_rolling_window_limits_units_across_requests_and_a_cancellation_frees_them()
     );
     // One lumbar MRI per 180 days: a second request within the window is denied for quantity.
     let second = the_decision(&w.submit(&w.qualifying_mri("TRN-W2")));
-    assert_eq!(second.action, ActionCode::A3);
+    assert_eq!(suggested(&second), ActionCode::A3);
     assert_eq!(second.reason.unwrap().code, "0Q");
     // Cancelling the first frees the unit.
     assert!(w.as_hospital("cancel", &"TRN-W1".to_string()).is_success());
@@ -1480,9 +1615,9 @@ fn auto_approval_conditions_send_other_requests_to_a_reviewer() {
         assert_eq!(pended.action, ActionCode::A4, "{trace}");
         assert_eq!(pended.reason.unwrap().code, "0R", "{trace}");
     }
-    // Not allowed by the rule at all: denied.
+    // Not allowed by the rule at all: a denial suggested to a clinician.
     let denied = the_decision(&w.submit(&ct(&w, "TRN-CT5", "J45.909", IN_NETWORK_NPI, 1)));
-    assert_eq!(denied.action, ActionCode::A3);
+    assert_eq!(suggested(&denied), ActionCode::A3);
 }
 
 #[test]
@@ -1492,11 +1627,305 @@ fn a_member_without_coverage_on_the_service_date_is_not_certified() {
     late.lines[0].from_ms = w.plan_end + DAY_MS;
     late.lines[0].to_ms = w.plan_end + DAY_MS;
     let decision = the_decision(&w.submit(&late));
-    assert_eq!(decision.action, ActionCode::A3);
+    assert_eq!(suggested(&decision), ActionCode::A3);
     assert_eq!(decision.reason.unwrap().code, "0U");
     // Even for a service that needs no authorisation while covered.
     let mut visit = w.submission("TRN-LATE-2", w.line(OFFICE_VISIT, 1), &[]);
     visit.lines[0].from_ms = w.plan_end + DAY_MS;
     visit.lines[0].to_ms = w.plan_end + DAY_MS;
-    assert_eq!(the_decision(&w.submit(&visit)).action, ActionCode::A3);
+    assert_eq!(suggested(&the_decision(&w.submit(&visit))), ActionCode::A3);
+    // A clinician makes the denial final.
+    let clinician = w.clinician();
+    let denied = the_decision(&w.decide_as_suggested(clinician, "TRN-LATE-2"));
+    assert_eq!(denied.action, ActionCode::A3);
+    assert_eq!(denied.reason.unwrap().code, "0U");
+}
+
+#[test]
+fn an_adverse_decision_is_pended_to_a_clinician_and_never_automated() {
+    // 42 CFR 438.210(b)(3), 42 CFR 422.566(d): the rules may certify, never deny.
+    let mut w = world();
+    let mut out_of_network = w.qualifying_mri("TRN-ADV");
+    out_of_network.servicing_npi = OUT_OF_NETWORK_NPI.into();
+    let pended = the_decision(&w.submit(&out_of_network));
+    assert_eq!(pended.action, ActionCode::A4);
+    assert_eq!(
+        pended.suggested,
+        Some(Suggestion {
+            action: ActionCode::A3,
+            quantity: 0,
+            reviewer_role: Role::Practitioner,
+        })
+    );
+    assert_eq!(pended.reason, Some(reason("0N", "Out of network provider")));
+    assert_eq!(pended.rule_ids, vec![RULE_MRI]);
+    assert_eq!(pended.decided_by, DecidedBy::Auto);
+    let request = w.request("TRN-ADV");
+    assert_eq!(request.status, RequestStatus::Pended);
+    let due: Vec<(String, u64)> = w.chain.view(
+        w.payer,
+        w.coverage,
+        "due_within",
+        &(w.payer, 7 * 24u64, 10u32),
+    );
+    assert_eq!(due, vec![("TRN-ADV".to_string(), request.due_ms)]);
+
+    let deny = vec![ReviewerDecision {
+        action: ActionCode::A3,
+        quantity: 0,
+        reason: Some(reason("0N", "Out of network provider")),
+    }];
+    // Neither the payer's own key nor a reviewer the registry does not attest as a clinician
+    // may deny.
+    assert_eq!(
+        w.as_payer("decide", &("TRN-ADV".to_string(), deny.clone()))
+            .revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+    let clerk = w.chain.new_account(10u128.pow(18));
+    assert!(w.as_payer("set_reviewer", &(clerk, true)).is_success());
+    assert_eq!(
+        w.chain
+            .call(
+                clerk,
+                w.coverage,
+                "decide",
+                &("TRN-ADV".to_string(), deny.clone())
+            )
+            .revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+    // The 7-day clock keeps running; an overdue request is not approved (nor denied) by
+    // default.
+    w.chain.advance_time(7 * DAY_MS + HOUR_MS);
+    let anyone = w.chain.account(5);
+    assert!(
+        w.chain
+            .call(anyone, w.coverage, "mark_overdue", &"TRN-ADV".to_string())
+            .is_success()
+    );
+    let request = w.request("TRN-ADV");
+    assert!(request.overdue);
+    assert_eq!(request.status, RequestStatus::Pended);
+    assert_eq!(request.decisions[0].action, ActionCode::A4);
+    assert_eq!(request.decisions[0].certification, None);
+    // The clinician decides.
+    let clinician = w.clinician();
+    let decided = w.chain.call(
+        clinician,
+        w.coverage,
+        "decide",
+        &("TRN-ADV".to_string(), deny),
+    );
+    let denied = the_decision(&decided);
+    assert_eq!(denied.action, ActionCode::A3);
+    assert_eq!(denied.decided_by, DecidedBy::Reviewer(clinician));
+    assert_eq!(denied.suggested, None);
+    let metrics = w.metrics(Priority::Standard, None);
+    assert_eq!((metrics.counts.pended, metrics.counts.denied), (1, 1));
+    // Upholding a denial on appeal is adverse too: the payer's own key may not.
+    let patient = w.patient;
+    assert!(
+        w.chain
+            .call(
+                patient,
+                w.coverage,
+                "appeal",
+                &("TRN-ADV".to_string(), Hash([0xa2; 32]))
+            )
+            .is_success()
+    );
+    let uphold = (
+        "TRN-ADV".to_string(),
+        AppealOutcome::Upheld,
+        Some(reason("0N", "Out of network provider")),
+    );
+    assert_eq!(
+        w.as_payer("decide_appeal", &uphold).revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+    let upheld = w
+        .chain
+        .call(clinician, w.coverage, "decide_appeal", &uphold);
+    assert_eq!(the_decision(&upheld).action, ActionCode::A3);
+}
+
+#[test]
+fn hcr01_action_codes_are_complete_and_a6_means_modified() {
+    let codes: Vec<&str> = [
+        ActionCode::A1,
+        ActionCode::A2,
+        ActionCode::A3,
+        ActionCode::A4,
+        ActionCode::A6,
+        ActionCode::C,
+        ActionCode::Ct,
+        ActionCode::Na,
+    ]
+    .iter()
+    .map(ActionCode::code)
+    .collect();
+    assert_eq!(codes, ["A1", "A2", "A3", "A4", "A6", "C", "CT", "NA"]);
+    let mut w = world();
+    // A revision certified in total is A1, not A6.
+    let therapy = w.submission("TRN-A1", w.line(THERAPY, 4), &["M54.16"]);
+    assert_eq!(the_decision(&w.submit(&therapy)).action, ActionCode::A1);
+    let revised = w.as_hospital(
+        "revise",
+        &(
+            "TRN-A1".to_string(),
+            vec![w.line(THERAPY, 3)],
+            vec!["M54.16".to_string()],
+        ),
+    );
+    assert_eq!(the_decision(&revised).action, ActionCode::A1);
+    // A6: a clinician certifies the service modified, with a reason.
+    let submission = w.submission("TRN-A6", w.line("70551", 1), &[RADICULOPATHY]);
+    assert_eq!(the_decision(&w.submit(&submission)).action, ActionCode::A4);
+    let clinician = w.clinician();
+    let modify = |reason: Option<Reason>| {
+        (
+            "TRN-A6".to_string(),
+            vec![ReviewerDecision {
+                action: ActionCode::A6,
+                quantity: 1,
+                reason,
+            }],
+        )
+    };
+    assert_eq!(
+        w.chain
+            .call(clinician, w.coverage, "decide", &modify(None))
+            .revert_message(),
+        "CoverageError::ReasonRequired"
+    );
+    assert_eq!(
+        w.as_payer("decide", &modify(Some(reason("0M", "Modified"))))
+            .revert_message(),
+        "CoverageError::NotAuthorised",
+        "a modification is adverse"
+    );
+    let modified = w.chain.call(
+        clinician,
+        w.coverage,
+        "decide",
+        &modify(Some(reason("0M", "Modified"))),
+    );
+    let decision = the_decision(&modified);
+    assert_eq!(decision.action, ActionCode::A6);
+    assert_eq!(decision.certification.as_deref(), Some("TRN-A6-1"));
+}
+
+#[test]
+fn claim_adjustments_carry_their_group_code_and_remark() {
+    let mut w = world();
+    let certified = the_decision(&w.submit(&w.qualifying_mri("TRN-CAS")));
+    let inside = certified.period.unwrap().start_ms + DAY_MS;
+    let absent = w.claim(
+        1,
+        None,
+        vec![claim_line(LUMBAR_MRI, 1, inside, &[RADICULOPATHY])],
+    );
+    assert_eq!(
+        absent[0].adjustments,
+        vec![Adjustment {
+            group: GroupCode::Co,
+            carc: "197".into(),
+            rarc: Some("M62".into()),
+        }]
+    );
+    let exceeded = w.claim(
+        2,
+        Some("TRN-CAS"),
+        vec![claim_line(LUMBAR_MRI, 2, inside, &["J45.909"])],
+    );
+    assert_eq!(
+        exceeded[0].adjustments,
+        vec![
+            Adjustment {
+                group: GroupCode::Co,
+                carc: "11".into(),
+                rarc: None,
+            },
+            Adjustment {
+                group: GroupCode::Co,
+                carc: "198".into(),
+                rarc: Some("N362".into()),
+            },
+        ]
+    );
+    let after = w.claim(3, None, vec![claim_line(OFFICE_VISIT, 1, w.plan_end, &[])]);
+    assert_eq!(
+        after[0].adjustments,
+        vec![Adjustment {
+            group: GroupCode::Pr,
+            carc: "27".into(),
+            rarc: None,
+        }]
+    );
+    let codes: Vec<&str> = [GroupCode::Co, GroupCode::Pr, GroupCode::Oa, GroupCode::Pi]
+        .iter()
+        .map(GroupCode::code)
+        .collect();
+    assert_eq!(codes, ["CO", "PR", "OA", "PI"]);
+}
+
+#[test]
+fn only_the_authorisations_provider_draws_on_it() {
+    let mut w = world();
+    let certified = the_decision(&w.submit(&w.qualifying_mri("TRN-BIND")));
+    let inside = certified.period.unwrap().start_ms + DAY_MS;
+    // Another provider organisation (its own NPI in the registry) cannot draw on it; the
+    // servicing provider the authorisation names, attested by the registry, can.
+    let claim = |seed: u8| {
+        (
+            Hash([seed; 32]),
+            w.payer,
+            w.member,
+            Some("TRN-BIND".to_string()),
+            vec![claim_line(LUMBAR_MRI, 1, inside, &[RADICULOPATHY])],
+        )
+    };
+    let (first, second) = (claim(1), claim(2));
+    let stranger = w.provider_with_npi(OUT_OF_NETWORK_NPI);
+    assert_eq!(
+        w.chain
+            .call(stranger, w.coverage, "check_claim", &first)
+            .revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+    let servicing = w.provider_with_npi(IN_NETWORK_NPI);
+    let drawn: Vec<ClaimLineResult> = w
+        .chain
+        .call(servicing, w.coverage, "check_claim", &second)
+        .decode();
+    assert!(drawn[0].accepted, "{:?}", drawn[0]);
+}
+
+#[test]
+fn the_servicing_npi_is_the_one_the_registry_attests_for_the_caller() {
+    let mut w = world();
+    // The hospital is attested with the in-network NPI: it cannot submit as another provider.
+    let mut borrowed = w.qualifying_mri("TRN-NPI");
+    borrowed.servicing_npi = OUT_OF_NETWORK_NPI.into();
+    assert_eq!(
+        w.as_hospital("submit", &borrowed).revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+    // Nor can an out-of-network provider claim the in-network NPI.
+    let outside = w.provider_with_npi(OUT_OF_NETWORK_NPI);
+    let mut claimed = w.qualifying_mri("TRN-NPI");
+    claimed.servicing_npi = IN_NETWORK_NPI.into();
+    assert_eq!(
+        w.chain
+            .call(outside, w.coverage, "submit", &claimed)
+            .revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+    // Each as itself.
+    assert!(
+        w.chain
+            .call(outside, w.coverage, "submit", &borrowed)
+            .is_success()
+    );
 }

@@ -208,7 +208,7 @@ impl World {
             self.supply,
             "pack",
             &(
-                "SSCC1".to_string(),
+                "006141410000000012".to_string(),
                 vec![
                     (GTIN.to_string(), "S1".to_string()),
                     (GTIN.to_string(), "S2".to_string()),
@@ -218,13 +218,16 @@ impl World {
             ),
         );
         assert!(packed.is_success());
-        let case = vec![Epc::Case("SSCC1".into())];
+        let case = vec![Epc::Case("006141410000000012".into())];
         let shipment = self.ship(maker, case.clone(), self.wholesaler);
         let wholesaler = self.wholesaler;
         assert!(self.receive(wholesaler, shipment, case));
-        let received: Option<Container> =
-            self.chain
-                .view(wholesaler, self.supply, "contents", &"SSCC1".to_string());
+        let received: Option<Container> = self.chain.view(
+            wholesaler,
+            self.supply,
+            "contents",
+            &"006141410000000012".to_string(),
+        );
         let received = received.expect("the case exists until unpacked");
         assert_eq!(received.children.len(), 3);
         assert_eq!(
@@ -238,13 +241,19 @@ impl World {
                     wholesaler,
                     self.supply,
                     "unpack",
-                    &("SSCC1".to_string(), "urn:gln:wholesaler".to_string())
+                    &(
+                        "006141410000000012".to_string(),
+                        "urn:gln:wholesaler".to_string()
+                    )
                 )
                 .is_success()
         );
-        let unpacked: Option<Container> =
-            self.chain
-                .view(wholesaler, self.supply, "contents", &"SSCC1".to_string());
+        let unpacked: Option<Container> = self.chain.view(
+            wholesaler,
+            self.supply,
+            "contents",
+            &"006141410000000012".to_string(),
+        );
         assert_eq!(unpacked, None);
         let loose = vec![unit("S1"), unit("S2")];
         let second = self.ship(wholesaler, loose.clone(), self.pharmacy);
@@ -488,7 +497,7 @@ fn scenario_4_saleable_returns_are_verified_before_restocking() {
                 GTIN.to_string(),
                 "S1".to_string(),
                 LOT.to_string(),
-                expiry + 1,
+                expiry + DAY_MS,
                 "urn:gln:wholesaler".to_string(),
             ),
         )
@@ -846,7 +855,7 @@ fn every_state_changing_message_refuses_a_caller_without_the_right() {
         w.supply,
         "pack",
         &(
-            "SSCC2".to_string(),
+            "006141410000000029".to_string(),
             vec![(GTIN.to_string(), "S4".to_string())],
             "urn:gln:maker".to_string(),
         ),
@@ -897,7 +906,7 @@ fn every_state_changing_message_refuses_a_caller_without_the_right() {
             "pack",
             wholesaler,
             (
-                "SSCC3".to_string(),
+                "006141410000000036".to_string(),
                 vec![(GTIN.to_string(), "S1".to_string())],
                 location.clone(),
             )
@@ -917,7 +926,7 @@ fn every_state_changing_message_refuses_a_caller_without_the_right() {
         (
             "unpack",
             wholesaler,
-            ("SSCC2".to_string(), location.clone()).encode(),
+            ("006141410000000029".to_string(), location.clone()).encode(),
         ),
         (
             "prescribe",
@@ -977,13 +986,18 @@ fn every_state_changing_message_refuses_a_caller_without_the_right() {
             "pack_cases",
             wholesaler,
             (
-                "PALLET9".to_string(),
-                vec!["SSCC2".to_string()],
+                "106141410000009005".to_string(),
+                vec!["006141410000000029".to_string()],
                 location.clone(),
             )
                 .encode(),
         ),
         ("hold", pharmacy, (s3.clone(), location.clone()).encode()),
+        (
+            "suspect",
+            pharmacy,
+            (s3.clone(), "damaged".to_string(), location.clone()).encode(),
+        ),
         ("release", pharmacy, (s3.clone(), location.clone()).encode()),
         (
             "decommission",
@@ -1009,7 +1023,10 @@ fn every_state_changing_message_refuses_a_caller_without_the_right() {
     let s3_state = w.unit_state("S3");
     assert_eq!(s3_state.owner, wholesaler);
     assert_eq!(s3_state.disposition, Disposition::SellableAccessible);
-    assert_eq!(w.unit_state("S4").parent.as_deref(), Some("SSCC2"));
+    assert_eq!(
+        w.unit_state("S4").parent.as_deref(),
+        Some("006141410000000029")
+    );
     assert_eq!(w.open_investigations(), vec![0]);
     let s9: Option<Unit> = w.chain.view(
         maker,
@@ -1103,7 +1120,7 @@ fn holding_release_decommissioning_and_destruction_follow_the_cbv_life_cycle() {
         w.supply,
         "pack",
         &(
-            "SSCC9".to_string(),
+            "006141410000000098".to_string(),
             vec![
                 (GTIN.to_string(), "S6".to_string()),
                 (GTIN.to_string(), "S7".to_string()),
@@ -1112,9 +1129,12 @@ fn holding_release_decommissioning_and_destruction_follow_the_cbv_life_cycle() {
         ),
     );
     assert!(packed.is_success());
-    let case: Option<Container> = w
-        .chain
-        .view(maker, w.supply, "contents", &"SSCC9".to_string());
+    let case: Option<Container> = w.chain.view(
+        maker,
+        w.supply,
+        "contents",
+        &"006141410000000098".to_string(),
+    );
     assert_eq!(
         case,
         Some(Container {
@@ -1130,12 +1150,19 @@ fn holding_release_decommissioning_and_destruction_follow_the_cbv_life_cycle() {
         })
     );
     assert_eq!(
-        w.step(maker, "decommission", vec![Epc::Case("SSCC9".into())]),
+        w.step(
+            maker,
+            "decommission",
+            vec![Epc::Case("006141410000000098".into())]
+        ),
         2
     );
-    let contents: Option<Container> =
-        w.chain
-            .view(maker, w.supply, "contents", &"SSCC9".to_string());
+    let contents: Option<Container> = w.chain.view(
+        maker,
+        w.supply,
+        "contents",
+        &"006141410000000098".to_string(),
+    );
     assert_eq!(contents, None);
     for serial in ["S6", "S7"] {
         let state = w.unit_state(serial);
@@ -1232,7 +1259,7 @@ fn supply_fuel_and_events_match_the_snapshot() {
             "pack",
             maker,
             (
-                "SSCCF".to_string(),
+                "006141410000000104".to_string(),
                 serials
                     .iter()
                     .map(|s| (GTIN.to_string(), s.clone()))
@@ -1245,7 +1272,7 @@ fn supply_fuel_and_events_match_the_snapshot() {
             "ship",
             maker,
             (
-                vec![Epc::Case("SSCCF".into())],
+                vec![Epc::Case("006141410000000104".into())],
                 wholesaler,
                 vec![("po".to_string(), Hash([4; 32]))],
                 "urn:gln:dock".to_string(),
@@ -1257,7 +1284,7 @@ fn supply_fuel_and_events_match_the_snapshot() {
             wholesaler,
             (
                 0u64,
-                vec![Epc::Case("SSCCF".into())],
+                vec![Epc::Case("006141410000000104".into())],
                 "urn:gln:w".to_string(),
             )
                 .encode(),
@@ -1265,7 +1292,7 @@ fn supply_fuel_and_events_match_the_snapshot() {
         (
             "unpack",
             wholesaler,
-            ("SSCCF".to_string(), "urn:gln:w".to_string()).encode(),
+            ("006141410000000104".to_string(), "urn:gln:w".to_string()).encode(),
         ),
         (
             "ship",
@@ -1396,7 +1423,10 @@ fn a_pallet_of_cases_ships_receives_and_unpacks_as_one() {
     let mut w = world();
     w.commission(&["S1", "S2", "S3", "S4"]);
     let (maker, wholesaler) = (w.maker, w.wholesaler);
-    for (sscc, serials) in [("SSCC1", ["S1", "S2"]), ("SSCC2", ["S3", "S4"])] {
+    for (sscc, serials) in [
+        ("006141410000000012", ["S1", "S2"]),
+        ("006141410000000029", ["S3", "S4"]),
+    ] {
         let units: Vec<(String, String)> = serials
             .iter()
             .map(|serial| (GTIN.to_string(), serial.to_string()))
@@ -1409,13 +1439,16 @@ fn a_pallet_of_cases_ships_receives_and_unpacks_as_one() {
         );
         assert!(packed.is_success());
     }
-    let cases = vec!["SSCC1".to_string(), "SSCC2".to_string()];
+    let cases = vec![
+        "006141410000000012".to_string(),
+        "006141410000000029".to_string(),
+    ];
     let palletised = w.chain.call(
         maker,
         w.supply,
         "pack_cases",
         &(
-            "PALLET".to_string(),
+            "106141410000001009".to_string(),
             cases.clone(),
             "urn:gln:maker".to_string(),
         ),
@@ -1425,24 +1458,30 @@ fn a_pallet_of_cases_ships_receives_and_unpacks_as_one() {
         w.chain
             .view(w.maker, w.supply, "contents", &sscc.to_string())
     };
-    assert_eq!(contents(&w, "PALLET").unwrap().cases, cases);
+    assert_eq!(contents(&w, "106141410000001009").unwrap().cases, cases);
     assert_eq!(
-        contents(&w, "SSCC1").unwrap().parent.as_deref(),
-        Some("PALLET")
+        contents(&w, "006141410000000012")
+            .unwrap()
+            .parent
+            .as_deref(),
+        Some("106141410000001009")
     );
     let again = w.refusal(
         maker,
         "pack_cases",
         &(
-            "PALLET2".to_string(),
-            vec!["SSCC1".to_string()],
+            "106141410000002006".to_string(),
+            vec!["006141410000000012".to_string()],
             "urn:gln:maker".to_string(),
         ),
     );
     assert_eq!(again, "SupplyError::NotMovable");
 
     // Packed goods travel only with their outermost container.
-    for epcs in [vec![Epc::Case("SSCC1".into())], vec![unit("S1")]] {
+    for epcs in [
+        vec![Epc::Case("006141410000000012".into())],
+        vec![unit("S1")],
+    ] {
         let refused = w.refusal(
             maker,
             "ship",
@@ -1455,7 +1494,7 @@ fn a_pallet_of_cases_ships_receives_and_unpacks_as_one() {
         );
         assert_eq!(refused, "SupplyError::NotMovable");
     }
-    let pallet = vec![Epc::Case("PALLET".into())];
+    let pallet = vec![Epc::Case("106141410000001009".into())];
     let shipment = w.ship(maker, pallet.clone(), wholesaler);
     for serial in ["S1", "S2", "S3", "S4"] {
         assert_eq!(w.unit_state(serial).disposition, Disposition::InTransit);
@@ -1468,7 +1507,11 @@ fn a_pallet_of_cases_ships_receives_and_unpacks_as_one() {
             (wholesaler, Disposition::Active)
         );
     }
-    for sscc in ["PALLET", "SSCC1", "SSCC2"] {
+    for sscc in [
+        "106141410000001009",
+        "006141410000000012",
+        "006141410000000029",
+    ] {
         let case = contents(&w, sscc).unwrap();
         assert_eq!(
             (case.owner, case.custodian),
@@ -1482,10 +1525,10 @@ fn a_pallet_of_cases_ships_receives_and_unpacks_as_one() {
     let nested = w.refusal(
         wholesaler,
         "unpack",
-        &("SSCC1".to_string(), "urn:gln:w".to_string()),
+        &("006141410000000012".to_string(), "urn:gln:w".to_string()),
     );
     assert_eq!(nested, "SupplyError::WrongState");
-    for sscc in ["PALLET", "SSCC1"] {
+    for sscc in ["106141410000001009", "006141410000000012"] {
         assert!(
             w.chain
                 .call(
@@ -1497,13 +1540,16 @@ fn a_pallet_of_cases_ships_receives_and_unpacks_as_one() {
                 .is_success()
         );
     }
-    assert_eq!(contents(&w, "PALLET"), None);
-    assert_eq!(contents(&w, "SSCC2").unwrap().parent, None);
+    assert_eq!(contents(&w, "106141410000001009"), None);
+    assert_eq!(contents(&w, "006141410000000029").unwrap().parent, None);
     assert_eq!(
         w.unit_state("S1").disposition,
         Disposition::SellableAccessible
     );
-    assert_eq!(w.unit_state("S3").parent.as_deref(), Some("SSCC2"));
+    assert_eq!(
+        w.unit_state("S3").parent.as_deref(),
+        Some("006141410000000029")
+    );
     let steps: Vec<String> = w
         .history("S3")
         .into_iter()
@@ -1518,5 +1564,408 @@ fn a_pallet_of_cases_ships_receives_and_unpacks_as_one() {
             "shipping",
             "receiving"
         ]
+    );
+}
+
+impl World {
+    fn accept_return(&mut self, by: Address, serial: &str) -> Result<Verification, String> {
+        let result = self.chain.call(
+            by,
+            self.supply,
+            "accept_return",
+            &(
+                GTIN.to_string(),
+                serial.to_string(),
+                LOT.to_string(),
+                self.expiry,
+                "urn:gln:returns".to_string(),
+            ),
+        );
+        if result.is_success() {
+            Ok(result.decode())
+        } else {
+            Err(result.revert_message().to_string())
+        }
+    }
+
+    fn dispense(&mut self, serial: &str, rx: Hash) -> Verification {
+        let (pharmacy, expiry) = (self.pharmacy, self.expiry);
+        let result = self.chain.call(
+            pharmacy,
+            self.supply,
+            "dispense",
+            &(
+                GTIN.to_string(),
+                serial.to_string(),
+                LOT.to_string(),
+                expiry,
+                rx,
+            ),
+        );
+        assert!(result.is_success(), "{:?}", result.receipt.status);
+        result.decode()
+    }
+
+    fn verify_gs1(&self, serial: &str, expiry: &str) -> Verification {
+        self.chain.view(
+            self.maker,
+            self.supply,
+            "verify_gs1",
+            &(
+                GTIN.to_string(),
+                serial.to_string(),
+                LOT.to_string(),
+                expiry.to_string(),
+            ),
+        )
+    }
+}
+
+#[test]
+fn a_saleable_return_is_accepted_only_by_the_seller_from_the_buyer_who_received_it() {
+    let mut w = world();
+    w.deliver_to_pharmacy();
+    // S1 and S2: sold by the wholesaler to the pharmacy; S3: sold by the maker to the wholesaler.
+    let (maker, wholesaler, pharmacy) = (w.maker, w.wholesaler, w.pharmacy);
+    let refused = "SupplyError::NotAuthorised".to_string();
+    for (who, serial, why) in [
+        (maker, "S2", "the maker did not sell S2 to the pharmacy"),
+        (pharmacy, "S3", "the pharmacy never shipped S3"),
+        (pharmacy, "S2", "the owner cannot return a unit to itself"),
+        (wholesaler, "S3", "the wholesaler owns S3"),
+    ] {
+        assert_eq!(w.accept_return(who, serial), Err(refused.clone()), "{why}");
+    }
+    // A unit in transit is returned by nobody, not even the party that sold it before.
+    let shipment = w.ship(wholesaler, vec![unit("S3")], pharmacy);
+    for who in [maker, wholesaler, pharmacy] {
+        assert!(w.accept_return(who, "S3").is_err());
+    }
+    assert_eq!(
+        w.accept_return(maker, "S3"),
+        Err("SupplyError::WrongState".to_string())
+    );
+    let s3 = w.unit_state("S3");
+    assert_eq!(
+        (s3.owner, s3.disposition, s3.shipment),
+        (wholesaler, Disposition::InTransit, Some(shipment))
+    );
+    // A dispensed unit is never taken back, nor revived.
+    let rx = w.prescribe(11, 1);
+    assert!(w.dispense("S1", rx).verified);
+    assert_eq!(
+        w.accept_return(wholesaler, "S1"),
+        Err("SupplyError::WrongState".to_string())
+    );
+    assert_eq!(w.unit_state("S1").disposition, Disposition::Dispensed);
+    // The one legitimate return, once.
+    assert!(w.unit_state("S2").seller == Some(wholesaler));
+    assert!(w.accept_return(wholesaler, "S2").unwrap().verified);
+    let s2 = w.unit_state("S2");
+    assert_eq!(
+        (s2.owner, s2.custodian, s2.disposition),
+        (wholesaler, wholesaler, Disposition::SellableAccessible)
+    );
+    assert_eq!(w.accept_return(wholesaler, "S2"), Err(refused));
+}
+
+#[test]
+fn a_serial_out_of_commerce_verifies_false_not_for_redistribution() {
+    let mut w = world();
+    w.deliver_to_pharmacy();
+    let (maker, wholesaler, expiry) = (w.maker, w.wholesaler, w.expiry);
+    let not_for_redistribution = |verification: Verification| {
+        assert!(!verification.verified);
+        assert_eq!(
+            verification.failure_reason.as_deref(),
+            Some("Not_for_re-distribution")
+        );
+    };
+    assert!(w.verify("S1", LOT, expiry).verified);
+    let rx = w.prescribe(12, 2);
+    assert!(w.dispense("S1", rx).verified);
+    not_for_redistribution(w.verify("S1", LOT, expiry));
+    // Presented again at a counter, the dispensed serial is refused and flagged, not revived.
+    not_for_redistribution(w.dispense("S1", rx));
+    let s1 = w.unit_state("S1");
+    assert!(s1.suspect);
+    assert_eq!(s1.disposition, Disposition::Dispensed);
+
+    assert_eq!(w.step(wholesaler, "decommission", vec![unit("S3")]), 1);
+    not_for_redistribution(w.verify("S3", LOT, expiry));
+    assert_eq!(w.step(wholesaler, "destroy", vec![unit("S3")]), 1);
+    not_for_redistribution(w.verify("S3", LOT, expiry));
+    w.commission(&["S5"]);
+    assert_eq!(w.step(maker, "destroy", vec![unit("S5")]), 1);
+    not_for_redistribution(w.verify("S5", LOT, expiry));
+    // A mismatch of the identifiers is still reported as such.
+    assert_eq!(
+        w.verify("S5", "L9", expiry).failure_reason.as_deref(),
+        Some("No_match_GTIN_Serial_Lot")
+    );
+}
+
+#[test]
+fn expiry_compares_as_a_gs1_date_with_day_00_the_end_of_the_month() {
+    let mut w = world();
+    let maker = w.maker;
+    // 2028-02-29 (a leap day) 15:00 UTC.
+    let leap_day_ms = 1_835_395_200_000 + 15 * 60 * 60 * 1000;
+    let commissioned = w.chain.call(
+        maker,
+        w.supply,
+        "commission",
+        &(
+            GTIN.to_string(),
+            LOT.to_string(),
+            leap_day_ms,
+            vec!["D1".to_string()],
+            "urn:gln:maker".to_string(),
+        ),
+    );
+    assert!(commissioned.is_success());
+    for printed in ["280200", "280229"] {
+        let answer = w.verify_gs1("D1", printed);
+        assert!(answer.verified, "{printed}: {answer:?}");
+    }
+    for printed in ["280228", "280300", "270200", "280230", "28022", "2802XX"] {
+        let answer = w.verify_gs1("D1", printed);
+        assert_eq!(
+            answer.failure_reason.as_deref(),
+            Some("No_match_GTIN_Serial_Expiry"),
+            "{printed}"
+        );
+    }
+    // The same day at another hour is the same expiry date.
+    let midnight = leap_day_ms - 15 * 60 * 60 * 1000;
+    assert!(w.verify("D1", LOT, midnight).verified);
+    assert!(!w.verify("D1", LOT, midnight - 1).verified);
+
+    // A product may be used through its expiry date: expired from the next day on.
+    let today_ms = w.chain.timestamp_ms() / DAY_MS * DAY_MS;
+    let commissioned = w.chain.call(
+        maker,
+        w.supply,
+        "commission",
+        &(
+            GTIN.to_string(),
+            LOT.to_string(),
+            today_ms,
+            vec!["D2".to_string()],
+            "urn:gln:maker".to_string(),
+        ),
+    );
+    assert!(commissioned.is_success());
+    let today = w.verify("D2", LOT, today_ms);
+    assert!(today.verified && today.additional.is_empty(), "{today:?}");
+    w.chain.advance_time(DAY_MS);
+    let tomorrow = w.verify("D2", LOT, today_ms);
+    assert_eq!(tomorrow.additional, vec!["Expired".to_string()]);
+}
+
+#[test]
+fn an_sscc_needs_18_digits_and_a_valid_check_digit() {
+    let mut w = world();
+    w.commission(&["S1", "S2"]);
+    let (maker, wholesaler) = (w.maker, w.wholesaler);
+    let invalid = "SupplyError::InvalidIdentifier";
+    let s1 = vec![(GTIN.to_string(), "S1".to_string())];
+    for sscc in [
+        "SSCC1",
+        "006141410000000013",
+        "00614141000000001",
+        "0061414100000000120",
+    ] {
+        let refusal = w.refusal(
+            maker,
+            "pack",
+            &(sscc.to_string(), s1.clone(), "urn:gln:maker".to_string()),
+        );
+        assert_eq!(refusal, invalid, "{sscc}");
+    }
+    let case = "006141410000000012".to_string();
+    let packed = w.chain.call(
+        maker,
+        w.supply,
+        "pack",
+        &(case.clone(), s1, "urn:gln:maker".to_string()),
+    );
+    assert!(packed.is_success(), "{:?}", packed.receipt.status);
+    let bad_pallet = w.refusal(
+        maker,
+        "pack_cases",
+        &(
+            "106141410000001008".to_string(),
+            vec![case.clone()],
+            "urn:gln:maker".to_string(),
+        ),
+    );
+    assert_eq!(bad_pallet, invalid);
+    let named = Epc::Case("006141410000000029X".into());
+    assert_eq!(
+        w.ship_refusal(maker, vec![named.clone()], wholesaler),
+        invalid
+    );
+    let held = w.refusal(maker, "hold", &(vec![named], "urn:gln:maker".to_string()));
+    assert_eq!(held, invalid);
+    let unpacked = w.refusal(
+        maker,
+        "unpack",
+        &("SSCC1".to_string(), "urn:gln:maker".to_string()),
+    );
+    assert_eq!(unpacked, invalid);
+}
+
+#[test]
+fn decommissioning_and_destroying_are_object_events_with_action_delete() {
+    let mut w = world();
+    w.commission(&["S1", "S2"]);
+    let maker = w.maker;
+    assert_eq!(w.step(maker, "hold", vec![unit("S2")]), 1);
+    assert_eq!(w.step(maker, "decommission", vec![unit("S1")]), 1);
+    assert_eq!(w.step(maker, "destroy", vec![unit("S2")]), 1);
+    let shape = |w: &World, serial: &str| -> Vec<(String, String, String)> {
+        w.history(serial)
+            .into_iter()
+            .map(|event| (event.event_type, event.action, event.biz_step))
+            .collect()
+    };
+    let event = |action: &str, step: &str| {
+        (
+            "ObjectEvent".to_string(),
+            action.to_string(),
+            step.to_string(),
+        )
+    };
+    assert_eq!(
+        shape(&w, "S1"),
+        [
+            event("ADD", "commissioning"),
+            event("DELETE", "decommissioning")
+        ]
+    );
+    assert_eq!(
+        shape(&w, "S2"),
+        [
+            event("ADD", "commissioning"),
+            event("OBSERVE", "holding"),
+            event("DELETE", "destroying")
+        ]
+    );
+}
+
+#[test]
+fn only_the_owner_custodian_or_a_regulator_quarantines_and_the_outcome_settles_the_flags() {
+    let mut w = world();
+    w.deliver_to_pharmacy();
+    let (maker, wholesaler, pharmacy) = (w.maker, w.wholesaler, w.pharmacy);
+    let regulator = w.chain.new_account(10u128.pow(20));
+    let (authority, registry) = (w.authority, w.registry);
+    register(
+        &mut w.chain,
+        authority,
+        registry,
+        regulator,
+        Role::Authority,
+        3650,
+    );
+    let suspect = |w: &mut World, by: Address, serial: &str| {
+        let result = w.chain.call(
+            by,
+            w.supply,
+            "suspect",
+            &(
+                vec![unit(serial)],
+                "damaged_seal".to_string(),
+                "urn:gln:site".to_string(),
+            ),
+        );
+        if result.is_success() {
+            Ok(result.decode::<u64>())
+        } else {
+            Err(result.revert_message().to_string())
+        }
+    };
+    // The pharmacy owns S1: neither the maker nor the wholesaler may quarantine it.
+    for who in [maker, wholesaler] {
+        assert_eq!(
+            suspect(&mut w, who, "S1"),
+            Err("SupplyError::NotAuthorised".to_string())
+        );
+    }
+    assert_eq!(
+        w.unit_state("S1").disposition,
+        Disposition::SellableAccessible
+    );
+    // A regulator may; cleared, the unit is back in commerce (and is dispensed).
+    let case = suspect(&mut w, regulator, "S1").unwrap();
+    let s1 = w.unit_state("S1");
+    assert!(s1.suspect && s1.quarantined);
+    assert_eq!(s1.disposition, Disposition::NonSellableOther);
+    let release = w.refusal(
+        pharmacy,
+        "release",
+        &(vec![unit("S1")], "urn:gln:site".to_string()),
+    );
+    assert_eq!(release, "SupplyError::WrongState");
+    let cleared = w.chain.call(
+        regulator,
+        w.supply,
+        "classify",
+        &(case, Classification::Cleared),
+    );
+    assert!(cleared.is_success(), "{:?}", cleared.receipt.status);
+    let s1 = w.unit_state("S1");
+    assert!(!s1.suspect && !s1.quarantined && !s1.illegitimate);
+    assert_eq!(s1.disposition, Disposition::SellableAccessible);
+    let rx = w.prescribe(13, 1);
+    assert!(w.dispense("S1", rx).verified);
+
+    // The owner may; found illegitimate, the unit stays out of commerce.
+    let case = suspect(&mut w, pharmacy, "S2").unwrap();
+    let counterfeit = w.chain.call(
+        pharmacy,
+        w.supply,
+        "classify",
+        &(case, Classification::Counterfeit),
+    );
+    assert!(counterfeit.is_success());
+    let s2 = w.unit_state("S2");
+    assert!(s2.illegitimate && s2.quarantined);
+    let release = w.refusal(
+        pharmacy,
+        "release",
+        &(vec![unit("S2")], "urn:gln:site".to_string()),
+    );
+    assert_eq!(release, "SupplyError::WrongState");
+    assert!(
+        w.verify("S2", LOT, w.expiry)
+            .additional
+            .contains(&"Illegitimate".to_string())
+    );
+
+    // A clone report's flags are settled by its investigation too: cleared stock is not stuck.
+    let sighted = w.chain.call(
+        pharmacy,
+        w.supply,
+        "report_sighting",
+        &(GTIN.to_string(), "S3".to_string(), "urn:gln:p".to_string()),
+    );
+    assert!(sighted.decode::<bool>());
+    let case = w.open_investigations().into_iter().max().unwrap();
+    assert!(w.unit_state("S3").suspect);
+    let cleared = w.chain.call(
+        maker,
+        w.supply,
+        "classify",
+        &(case, Classification::Cleared),
+    );
+    assert!(cleared.is_success());
+    let s3 = w.unit_state("S3");
+    assert!(!s3.suspect && !s3.quarantined);
+    assert_eq!(
+        w.ship(wholesaler, vec![unit("S3")], pharmacy),
+        2,
+        "the cleared unit ships again"
     );
 }

@@ -1,0 +1,268 @@
+//! Access decisions: every active consent of the patient, newest first, the deepest matching
+//! provision, and break-glass sessions.
+
+use salus_sdk::prelude::*;
+
+use crate::purpose_of_use::{is_emergency, purpose_covers};
+use crate::storage::{
+    ACTIVE_BY_PATIENT, CONSENTS, DEFAULT_DECISION, POLICIES, RECORDS, SESSIONS, SESSIONS_BY_PAIR,
+};
+use crate::types::*;
+
+/// Every consent of the patient whose status is `active`, newest first, however many: the
+/// index is read page by page to its end.
+pub(crate) fn active_status_consents(patient: &Address) -> Vec<Consent> {
+    let mut consents = Vec::new();
+    let mut cursor: Option<(Address, [u8; 8])> = None;
+    loop {
+        let (page, more) = ACTIVE_BY_PATIENT.page_under(patient, cursor.as_ref(), INDEX_PAGE);
+        cursor = page.last().map(|(key, ())| *key);
+        consents.extend(
+            page.into_iter()
+                .filter_map(|((_, inverted), ())| {
+                    CONSENTS.get(&(u64::MAX - u64::from_be_bytes(inverted)))
+                })
+                .filter(|consent| matches!(consent.status, ConsentStatus::Active)),
+        );
+        if !more || cursor.is_none() {
+            return consents;
+        }
+    }
+}
+
+/// The patient's active consents in force at `at`, newest first.
+pub(crate) fn active_consents(patient: &Address, at: u64) -> Vec<Consent> {
+    active_status_consents(patient)
+        .into_iter()
+        .filter(|consent| consent.period.start_ms <= at && at < consent.period.end_ms)
+        .collect()
+}
+
+pub(crate) fn collect_permits(
+    provision: &Provision,
+    consent: &Consent,
+    at: u64,
+    path: &mut Vec<u8>,
+    out: &mut Vec<Permission>,
+) {
+    if provision
+        .period
+        .as_ref()
+        .is_some_and(|period| at < period.start_ms || at >= period.end_ms)
+    {
+        return;
+    }
+    if matches!(provision.kind, Decision::Permit) {
+        out.push(Permission {
+            consent: (consent.id, consent.version),
+            provision_path: path.clone(),
+            actors: provision.actors.clone(),
+            roles: provision.roles.clone(),
+            purposes: provision.purposes.clone(),
+            until_ms: consent.period.end_ms,
+        });
+    }
+    for (index, child) in provision.children.iter().enumerate() {
+        path.push(index as u8);
+        collect_permits(child, consent, at, path, out);
+        path.pop();
+    }
+}
+
+pub(crate) fn decide(
+    actor: &Address,
+    role: &str,
+    action: &Action,
+    record: &Hash,
+    purpose: &str,
+    at: u64,
+) -> AccessDecision {
+    let default = DEFAULT_DECISION.get().unwrap_or(Decision::Deny);
+    let Some(entry) = RECORDS.get(record) else {
+        return AccessDecision {
+            decision: Decision::Deny,
+            consent: None,
+            provision_path: Vec::new(),
+            reason: "unknown record".into(),
+            break_glass: None,
+        };
+    };
+    let request = Request {
+        actor,
+        role,
+        action,
+        record,
+        purpose,
+        at,
+        entry: &entry,
+    };
+    // The most specific match across the patient's consents, with its consent.
+    let mut best: Option<(Match, (u64, u32))> = None;
+    let mut expired = false;
+    // Every active consent, newest first: on a tie the newest consent is the one named.
+    for consent in active_status_consents(&entry.patient) {
+        if at < consent.period.start_ms || at >= consent.period.end_ms {
+            expired |= at >= consent.period.end_ms;
+            continue;
+        }
+        let mut candidate = Match {
+            depth: 0,
+            deny: matches!(consent.base, Decision::Deny),
+            path: Vec::new(),
+        };
+        let mut path = Vec::new();
+        for (index, provision) in consent.provisions.iter().enumerate() {
+            path.push(index as u8);
+            deepest_match(provision, &request, 1, &mut path, &mut candidate);
+            path.pop();
+        }
+        let better = match &best {
+            None => true,
+            Some((current, _)) => candidate.beats(current),
+        };
+        if better {
+            best = Some((candidate, (consent.id, consent.version)));
+        }
+    }
+    let mut decision = match best {
+        Some((Match { depth, deny, path }, consent)) => AccessDecision {
+            decision: if deny {
+                Decision::Deny
+            } else {
+                Decision::Permit
+            },
+            consent: Some(consent),
+            reason: match (deny, depth) {
+                (false, _) => "permitted".into(),
+                (true, 0) => "denied by the consent's base decision".into(),
+                (true, _) => "denied by provision".into(),
+            },
+            provision_path: path,
+            break_glass: None,
+        },
+        None => AccessDecision {
+            decision: default.clone(),
+            consent: None,
+            provision_path: Vec::new(),
+            reason: if expired {
+                "consent expired".into()
+            } else {
+                "no consent on file: network default".into()
+            },
+            break_glass: None,
+        },
+    };
+    if matches!(decision.decision, Decision::Deny)
+        && is_emergency(purpose)
+        && let Some((session, overrides)) = open_session(actor, &entry.patient, at)
+        && (decision.consent.is_none() || overrides)
+    {
+        decision.decision = Decision::Permit;
+        decision.reason = "110127 emergency override".into();
+        decision.break_glass = Some(session);
+    }
+    decision
+}
+
+/// A matching provision: its depth (0: the consent's base decision), whether it denies, and
+/// its path.
+pub(crate) struct Match {
+    depth: usize,
+    deny: bool,
+    path: Vec<u8>,
+}
+
+impl Match {
+    /// More specific wins; at equal depth, deny beats permit.
+    fn beats(&self, other: &Match) -> bool {
+        self.depth > other.depth || (self.depth == other.depth && self.deny && !other.deny)
+    }
+}
+
+pub(crate) struct Request<'a> {
+    actor: &'a Address,
+    role: &'a str,
+    action: &'a Action,
+    record: &'a Hash,
+    purpose: &'a str,
+    at: u64,
+    entry: &'a RecordEntry,
+}
+
+pub(crate) fn matches(provision: &Provision, request: &Request<'_>) -> bool {
+    provision
+        .period
+        .as_ref()
+        .is_none_or(|period| period.start_ms <= request.at && request.at < period.end_ms)
+        && (provision.actors.is_empty() || provision.actors.contains(request.actor))
+        && (provision.roles.is_empty() || provision.roles.iter().any(|role| role == request.role))
+        && provision.data_period.as_ref().is_none_or(|period| {
+            period.start_ms <= request.entry.date_ms && request.entry.date_ms < period.end_ms
+        })
+        && (provision.actions.is_empty() || provision.actions.contains(request.action))
+        && (provision.purposes.is_empty()
+            || provision
+                .purposes
+                .iter()
+                .any(|p| purpose_covers(p, request.purpose)))
+        && (provision.labels.is_empty()
+            || provision
+                .labels
+                .iter()
+                .any(|l| request.entry.labels.contains(l)))
+        && (provision.classes.is_empty() || provision.classes.contains(&request.entry.class))
+        && (provision.records.is_empty() || provision.records.contains(request.record))
+}
+
+/// Updates `best` with the deepest matching provision under `provision` (deny wins ties).
+pub(crate) fn deepest_match(
+    provision: &Provision,
+    request: &Request<'_>,
+    depth: usize,
+    path: &mut Vec<u8>,
+    best: &mut Match,
+) {
+    if !matches(provision, request) {
+        return;
+    }
+    let candidate = Match {
+        depth,
+        deny: matches!(provision.kind, Decision::Deny),
+        path: path.clone(),
+    };
+    if candidate.beats(best) {
+        *best = candidate;
+    }
+    for (index, child) in provision.children.iter().enumerate() {
+        path.push(index as u8);
+        deepest_match(child, request, depth + 1, path, best);
+        path.pop();
+    }
+}
+
+/// An open session for `actor` and `patient` at `at`, and whether its policy overrides a
+/// patient's deny. Every session of this actor for this patient is looked at, newest first, however many.
+pub(crate) fn open_session(actor: &Address, patient: &Address, at: u64) -> Option<(u64, bool)> {
+    let mut cursor: Option<(Address, Address, [u8; 8])> = None;
+    loop {
+        let (page, more) =
+            SESSIONS_BY_PAIR.page_under(&(*actor, *patient), cursor.as_ref(), INDEX_PAGE);
+        cursor = page.last().map(|(key, ())| *key);
+        let found = page.into_iter().find_map(|((_, _, inverted), ())| {
+            let id = u64::MAX - u64::from_be_bytes(inverted);
+            let session = SESSIONS.get(&id)?;
+            let open = session.opened_ms <= at && at < session.closes_ms;
+            open.then(|| {
+                (
+                    id,
+                    POLICIES
+                        .get(&session.organisation)
+                        .is_some_and(|policy| policy.overrides_deny),
+                )
+            })
+        });
+        if found.is_some() || !more || cursor.is_none() {
+            return found;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The patient's trail: consent status changes and audit entries (FHIR AuditEvent-shaped).
+
+use salus_sdk::prelude::*;
+
+use crate::storage::{ACTIVE_BY_PATIENT, AUDIT, CONSENTS, NEXT_AUDIT, active_key};
+use crate::types::*;
+
+pub(crate) fn set_status(consent: &mut Consent, status: ConsentStatus) {
+    if !matches!(status, ConsentStatus::Active) {
+        ACTIVE_BY_PATIENT.remove(&active_key(&consent.patient, consent.id));
+    }
+    consent.status = status.clone();
+    consent.version += 1;
+    CONSENTS.insert(&consent.id, consent);
+    ConsentChanged {
+        patient: consent.patient,
+        id: consent.id,
+        version: consent.version,
+        status,
+    }
+    .emit();
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn audit(
+    patient: &Address,
+    agent: Address,
+    action: AuditAction,
+    outcome: u8,
+    on_behalf_of: Option<Address>,
+    record: Hash,
+    purpose: String,
+    consent: Option<(u64, u32)>,
+    provision_path: Vec<u8>,
+    reason: &str,
+) -> u64 {
+    let sequence = NEXT_AUDIT.get().unwrap_or(0);
+    NEXT_AUDIT.set(&(sequence + 1));
+    let entry = AuditEntry {
+        sequence,
+        time_ms: block_timestamp_ms(),
+        action,
+        outcome,
+        agent,
+        on_behalf_of,
+        record,
+        purpose,
+        consent,
+        provision_path,
+        reason: reason.into(),
+    };
+    AUDIT.insert(&(*patient, sequence.to_be_bytes()), &entry);
+    sequence
+}

@@ -1,0 +1,365 @@
+//! The consent contract's vocabulary: what it stores, what its messages take and return, what
+//! it emits and why it refuses, and its limits — plain data, shared by every module (and
+//! re-exported at the crate root, the contract's public types).
+
+use salus_sdk::prelude::*;
+
+/// Deepest provision tree accepted: bounds evaluation fuel and storage.
+pub(crate) const MAX_PROVISION_DEPTH: usize = 4;
+/// Most provisions in one consent.
+pub(crate) const MAX_PROVISIONS: usize = 64;
+/// Most entries in one criterion list (actors, purposes, labels, …).
+pub(crate) const MAX_CRITERIA: usize = 16;
+/// Index entries read per storage page when walking an index to its end (a page size, not a
+/// cap: every entry is read).
+pub(crate) const INDEX_PAGE: usize = 32;
+/// Break-glass window of a policy that sets none (0): 4 hours.
+pub(crate) const DEFAULT_BREAK_GLASS_WINDOW_MS: u64 = 4 * 60 * 60 * 1000;
+/// Longest code string (v3 codes, FHIR resource types).
+pub(crate) const MAX_CODE_BYTES: usize = 32;
+
+/// Permit or deny (FHIR `consent-provision-type`).
+#[data]
+pub enum Decision {
+    /// Allowed.
+    Permit,
+    /// Refused.
+    Deny,
+}
+
+/// FHIR `consent-state-codes`.
+#[data]
+pub enum ConsentStatus {
+    /// Being written.
+    Draft,
+    /// Awaiting the patient.
+    Proposed,
+    /// In force (within its period).
+    Active,
+    /// Declined.
+    Rejected,
+    /// Revoked or superseded.
+    Inactive,
+    /// Recorded by mistake.
+    EnteredInError,
+}
+
+/// FHIR `consent-action`.
+#[data]
+pub enum Action {
+    /// Gather.
+    Collect,
+    /// Read.
+    Access,
+    /// Use for a purpose.
+    Use,
+    /// Pass to another party.
+    Disclose,
+    /// Amend.
+    Correct,
+}
+
+/// A validity period in ms since the epoch, end exclusive.
+#[data]
+pub struct Period {
+    /// Start.
+    pub start_ms: u64,
+    /// End (exclusive).
+    pub end_ms: u64,
+}
+
+/// A provision: a decision under criteria; empty criteria match anything; children are
+/// exceptions evaluated only where the parent matches.
+#[data]
+pub struct Provision {
+    /// Permit or deny.
+    pub kind: Decision,
+    /// When it applies.
+    pub period: Option<Period>,
+    /// Who it applies to.
+    pub actors: Vec<Address>,
+    /// Roles it applies to (SecurityRoleType / v3 RoleCode codes the requester acts in, e.g.
+    /// `PRCP` primary care provider).
+    pub roles: Vec<String>,
+    /// What it applies to.
+    pub actions: Vec<Action>,
+    /// Purposes of use (v3 ActReason: TREAT, ETREAT, HPAYMT, HRESCH, …).
+    pub purposes: Vec<String>,
+    /// Security labels (N, R, V; ETH, HIV, PSY, SDV).
+    pub labels: Vec<String>,
+    /// Data classes (FHIR resource types: Observation, DocumentReference, …).
+    pub classes: Vec<String>,
+    /// Specific records (hashes).
+    pub records: Vec<Hash>,
+    /// Only records dated within this period.
+    pub data_period: Option<Period>,
+    /// Exceptions.
+    pub children: Vec<Provision>,
+}
+
+/// A consent (FHIR Consent, versioned).
+#[data]
+pub struct Consent {
+    /// Identifier.
+    pub id: u64,
+    /// Version (1 at creation, +1 per status change).
+    pub version: u32,
+    /// The consent this one replaces.
+    pub supersedes: Option<u64>,
+    /// Whose data.
+    pub patient: Address,
+    /// Who granted it: the patient or a delegate.
+    pub grantor: Address,
+    /// Status.
+    pub status: ConsentStatus,
+    /// `patient-privacy`, `research`, `treatment` or `adr`.
+    pub scope: String,
+    /// Category code (LOINC 59284-0 patient consent, …).
+    pub category: String,
+    /// When it was signed (ms).
+    pub date_ms: u64,
+    /// When it is in force.
+    pub period: Period,
+    /// Hash of the signed source document.
+    pub source: Hash,
+    /// Decision where no provision matches.
+    pub base: Decision,
+    /// Provisions (the root's children).
+    pub provisions: Vec<Provision>,
+}
+
+/// An off-chain record, indexed by hash.
+#[data]
+pub struct RecordEntry {
+    /// Whose record.
+    pub patient: Address,
+    /// Who holds it.
+    pub custodian: Address,
+    /// Security labels.
+    pub labels: Vec<String>,
+    /// FHIR resource type.
+    pub class: String,
+    /// When it was made (ms).
+    pub date_ms: u64,
+}
+
+/// A delegation (v3 RoleCode GUARD guardian, HPOWATT healthcare power of attorney).
+#[data]
+pub struct Delegation {
+    /// Relationship code.
+    pub relationship: String,
+    /// Actions the delegate may grant.
+    pub actions: Vec<Action>,
+    /// Purposes the delegate may grant.
+    pub purposes: Vec<String>,
+    /// When it is valid.
+    pub period: Period,
+    /// Hash of the legal document.
+    pub evidence: Hash,
+    /// The authority that attested it.
+    pub attested_by: Address,
+    /// False once the principal revokes it.
+    pub active: bool,
+}
+
+/// An organisation's break-glass policy.
+#[data]
+pub struct BreakGlassPolicy {
+    /// Who may declare an emergency.
+    pub group: Vec<Address>,
+    /// Longest session (ms).
+    pub max_window_ms: u64,
+    /// Who reviews sessions.
+    pub reviewer: Address,
+    /// Whether a session overrides a patient's explicit deny.
+    pub overrides_deny: bool,
+}
+
+/// A break-glass session.
+#[data]
+pub struct BreakGlassSession {
+    /// The organisation.
+    pub organisation: Address,
+    /// The clinician.
+    pub actor: Address,
+    /// The patient.
+    pub patient: Address,
+    /// ETREAT or BTG.
+    pub purpose: String,
+    /// Hash of the written justification.
+    pub justification: Hash,
+    /// Opened at (ms).
+    pub opened_ms: u64,
+    /// Closes at (ms), or earlier if closed.
+    pub closes_ms: u64,
+    /// Review outcome: justified or not; `None` while queued.
+    pub justified: Option<bool>,
+}
+
+/// FHIR AuditEvent action.
+#[data]
+pub enum AuditAction {
+    /// Create.
+    C,
+    /// Read.
+    R,
+    /// Update.
+    U,
+    /// Delete.
+    D,
+    /// Execute (break-glass).
+    E,
+}
+
+/// One entry of a patient's audit trail (FHIR AuditEvent).
+#[data]
+pub struct AuditEntry {
+    /// Sequence number (contract-wide).
+    pub sequence: u64,
+    /// When (ms).
+    pub time_ms: u64,
+    /// What.
+    pub action: AuditAction,
+    /// 0 success, 4 minor failure (refused), 8 serious failure, 12 major failure.
+    pub outcome: u8,
+    /// Who acted.
+    pub agent: Address,
+    /// For whom, when acting as a delegate.
+    pub on_behalf_of: Option<Address>,
+    /// The record (zero for consent changes).
+    pub record: Hash,
+    /// Purpose of use.
+    pub purpose: String,
+    /// The deciding consent and version.
+    pub consent: Option<(u64, u32)>,
+    /// Path of the deciding provision (child indexes from the root).
+    pub provision_path: Vec<u8>,
+    /// Why (`permitted`, `expired`, `denied by provision`, DICOM 110127 for an override, …).
+    pub reason: String,
+}
+
+/// The outcome of an access decision.
+#[data]
+pub struct AccessDecision {
+    /// Permit or deny.
+    pub decision: Decision,
+    /// The deciding consent and version, if any.
+    pub consent: Option<(u64, u32)>,
+    /// Path of the deciding provision.
+    pub provision_path: Vec<u8>,
+    /// Why.
+    pub reason: String,
+    /// The break-glass session that permitted it, if any.
+    pub break_glass: Option<u64>,
+}
+
+/// An access was decided and recorded.
+#[event]
+pub struct AccessRecorded {
+    /// The patient (so a patient can follow every access to their data).
+    #[topic]
+    pub patient: Address,
+    /// Who asked.
+    #[topic]
+    pub agent: Address,
+    /// The record.
+    pub record: Hash,
+    /// The decision.
+    pub decision: Decision,
+    /// Audit sequence number.
+    pub sequence: u64,
+}
+
+/// A consent was created or changed status.
+#[event]
+pub struct ConsentChanged {
+    /// The patient.
+    #[topic]
+    pub patient: Address,
+    /// The consent.
+    pub id: u64,
+    /// Its version.
+    pub version: u32,
+    /// Its status.
+    pub status: ConsentStatus,
+}
+
+/// A break-glass session was opened, closed or reviewed (the patient is notified).
+#[event]
+pub struct BreakGlass {
+    /// The patient.
+    #[topic]
+    pub patient: Address,
+    /// The session.
+    pub session: u64,
+    /// `declared`, `refused`, `closed`, `justified`, `unjustified`.
+    pub step: String,
+}
+
+/// A record was indexed.
+#[event]
+pub struct RecordIndexed {
+    /// Whose record.
+    #[topic]
+    pub patient: Address,
+    /// The record.
+    pub record: Hash,
+    /// Its custodian.
+    pub custodian: Address,
+}
+
+/// A delegation was attested or revoked.
+#[event]
+pub struct DelegationChanged {
+    /// The principal (the patient).
+    #[topic]
+    pub patient: Address,
+    /// The delegate.
+    #[topic]
+    pub delegate: Address,
+    /// Relationship code.
+    pub relationship: String,
+    /// Whether it is now active.
+    pub active: bool,
+}
+
+/// Who may see a patient's data: one permitting provision of an active consent.
+#[data]
+pub struct Permission {
+    /// The consent and version.
+    pub consent: (u64, u32),
+    /// Path of the permitting provision (empty: the consent's base decision).
+    pub provision_path: Vec<u8>,
+    /// Actors (empty: anyone matching the rest).
+    pub actors: Vec<Address>,
+    /// Roles (empty: any).
+    pub roles: Vec<String>,
+    /// Purposes (empty: any).
+    pub purposes: Vec<String>,
+    /// The consent's end (ms).
+    pub until_ms: u64,
+}
+
+/// Why a message was refused (malformed input or a caller without authority only: denials
+/// of access are decisions, recorded, not errors).
+#[error]
+pub enum ConsentError {
+    /// The caller is neither the patient nor an active delegate within scope.
+    NotAuthorised,
+    /// The delegate's scope does not cover what the consent grants.
+    OutsideDelegatedScope,
+    /// The custodian is not an active provider organisation in the registry.
+    NotACustodian,
+    /// Unknown record, consent, delegation or session.
+    Unknown,
+    /// The record is already indexed.
+    AlreadyIndexed,
+    /// Too deep, too many provisions, or a list or code too long.
+    TooComplex,
+    /// A period ends before it starts.
+    InvalidPeriod,
+    /// The consent or session is not in a state that allows this.
+    WrongStatus,
+    /// The registry could not be asked.
+    RegistryUnavailable,
+}

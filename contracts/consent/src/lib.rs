@@ -109,7 +109,7 @@ mod consent {
         }
 
         /// Grants a consent for `patient` (caller: the patient or a delegate within scope);
-        /// superseding `supersedes` if given. Returns the consent id.
+        /// superseding `supersedes` if given. Signed now. Returns the consent id.
         #[message]
         #[allow(clippy::too_many_arguments)]
         pub fn grant(
@@ -122,6 +122,59 @@ mod consent {
             source: Hash,
             supersedes: Option<u64>,
         ) -> Result<u64, ConsentError> {
+            grant_signed(
+                patient,
+                scope,
+                category,
+                period,
+                base,
+                provisions,
+                source,
+                supersedes,
+                block_timestamp_ms(),
+            )
+        }
+
+        /// Imports a consent the patient signed on paper or elsewhere at `signed_ms` (caller: the
+        /// patient or a delegate within scope), never in the future; otherwise as
+        /// [`ConsentRegistry::grant`]. FHIR R4 Consent `dateTime`.
+        #[message]
+        #[allow(clippy::too_many_arguments)]
+        pub fn import_signed(
+            patient: Address,
+            scope: String,
+            category: String,
+            period: Period,
+            base: Decision,
+            provisions: Vec<Provision>,
+            source: Hash,
+            supersedes: Option<u64>,
+            signed_ms: u64,
+        ) -> Result<u64, ConsentError> {
+            if signed_ms > block_timestamp_ms() {
+                return Err(ConsentError::SignedInTheFuture);
+            }
+            grant_signed(
+                patient, scope, category, period, base, provisions, source, supersedes, signed_ms,
+            )
+        }
+
+        /// Records a consent for the patient to decide on (caller: its author — the patient, an
+        /// active delegate, or an active provider organisation): `draft` (still being written,
+        /// [`ConsentRegistry::submit`] proposes it) or `proposed`. Neither decides access.
+        /// Returns the consent id.
+        #[message]
+        #[allow(clippy::too_many_arguments)]
+        pub fn propose(
+            patient: Address,
+            scope: String,
+            category: String,
+            period: Period,
+            base: Decision,
+            provisions: Vec<Provision>,
+            source: Hash,
+            draft: bool,
+        ) -> Result<u64, ConsentError> {
             check_code(&scope)?;
             check_code(&category)?;
             check_period(&period)?;
@@ -129,69 +182,115 @@ mod consent {
             for provision in &provisions {
                 check_provision(provision, 1, &mut count)?;
             }
-            let grantor = caller();
-            let on_behalf_of = authorise(&patient, &grantor, Some((&base, &provisions, &scope)))?;
-            if let Some(old) = supersedes {
-                let mut previous = CONSENTS.get(&old).ok_or(ConsentError::Unknown)?;
-                if previous.patient != patient || !matches!(previous.status, ConsentStatus::Active)
-                {
-                    return Err(ConsentError::WrongStatus);
-                }
-                delegate_may_end(&previous, &grantor, on_behalf_of)?;
-                set_status(&mut previous, ConsentStatus::Inactive);
-            }
-            let id = NEXT_CONSENT.get().unwrap_or(0);
-            NEXT_CONSENT.set(&(id + 1));
-            let consent = Consent {
-                id,
-                version: 1,
-                supersedes,
-                patient,
-                grantor,
-                status: ConsentStatus::Active,
-                scope,
-                category,
-                date_ms: block_timestamp_ms(),
-                period,
-                source,
-                base,
-                provisions,
+            let author = caller();
+            let on_behalf_of = match authorise(&patient, &author, None) {
+                Ok(on_behalf_of) => on_behalf_of,
+                Err(_) if registry_active(&author, Role::ProviderOrganisation)? => None,
+                Err(error) => return Err(error),
             };
-            CONSENTS.insert(&id, &consent);
-            ACTIVE_BY_PATIENT.insert(&active_key(&patient, id), &());
-            ConsentChanged {
-                patient,
-                id,
-                version: 1,
-                status: ConsentStatus::Active,
+            let status = if draft {
+                ConsentStatus::Draft
+            } else {
+                ConsentStatus::Proposed
+            };
+            Ok(store_consent(
+                Consent {
+                    id: 0,
+                    version: 1,
+                    supersedes: None,
+                    patient,
+                    grantor: author,
+                    status,
+                    scope,
+                    category,
+                    date_ms: block_timestamp_ms(),
+                    period,
+                    source,
+                    base,
+                    provisions,
+                },
+                on_behalf_of,
+                "consent proposed",
+            ))
+        }
+
+        /// Proposes a draft (caller: its author): `draft` → `proposed`.
+        #[message]
+        pub fn submit(id: u64) -> Result<(), ConsentError> {
+            let mut consent = CONSENTS.get(&id).ok_or(ConsentError::Unknown)?;
+            if consent.grantor != caller() {
+                return Err(ConsentError::NotAuthorised);
             }
-            .emit();
+            if !matches!(consent.status, ConsentStatus::Draft) {
+                return Err(ConsentError::WrongStatus);
+            }
+            set_status(&mut consent, ConsentStatus::Proposed);
+            Ok(())
+        }
+
+        /// Accepts a proposed consent (caller: the patient, or a delegate whose scope covers
+        /// what it grants): `proposed` → `active`, signed now.
+        #[message]
+        pub fn activate(id: u64) -> Result<(), ConsentError> {
+            let mut consent = CONSENTS.get(&id).ok_or(ConsentError::Unknown)?;
+            let on_behalf_of = authorise(
+                &consent.patient,
+                &caller(),
+                Some((&consent.base, &consent.provisions, &consent.scope)),
+            )?;
+            if !matches!(consent.status, ConsentStatus::Proposed) {
+                return Err(ConsentError::WrongStatus);
+            }
+            consent.date_ms = block_timestamp_ms();
+            set_status(&mut consent, ConsentStatus::Active);
             audit(
-                &patient,
+                &consent.patient,
                 caller(),
-                AuditAction::C,
+                AuditAction::U,
                 0,
                 on_behalf_of,
                 Hash::default(),
                 String::new(),
-                Some((id, 1)),
+                Some((id, consent.version)),
                 Vec::new(),
-                "consent granted",
+                "consent activated",
             );
-            Ok(id)
+            Ok(())
         }
 
-        /// Revokes a consent (caller: the patient or an active delegate). Not retroactive:
-        /// decisions already recorded stay in the trail.
+        /// Declines a proposed consent (caller: the patient or an active delegate):
+        /// `proposed` → `rejected`.
+        #[message]
+        pub fn reject(id: u64) -> Result<(), ConsentError> {
+            let mut consent = CONSENTS.get(&id).ok_or(ConsentError::Unknown)?;
+            let on_behalf_of = authorise(&consent.patient, &caller(), None)?;
+            if !matches!(consent.status, ConsentStatus::Proposed) {
+                return Err(ConsentError::WrongStatus);
+            }
+            set_status(&mut consent, ConsentStatus::Rejected);
+            audit(
+                &consent.patient,
+                caller(),
+                AuditAction::U,
+                0,
+                on_behalf_of,
+                Hash::default(),
+                String::new(),
+                Some((id, consent.version)),
+                Vec::new(),
+                "consent rejected",
+            );
+            Ok(())
+        }
+
+        /// Revokes an active consent (caller: the patient or an active delegate): `active` →
+        /// `inactive`. Not retroactive: decisions already recorded stay in the trail.
         #[message]
         pub fn revoke(id: u64) -> Result<(), ConsentError> {
             let mut consent = CONSENTS.get(&id).ok_or(ConsentError::Unknown)?;
             let on_behalf_of = authorise(&consent.patient, &caller(), None)?;
             delegate_may_end(&consent, &caller(), on_behalf_of)?;
-            if !matches!(
-                consent.status,
-                ConsentStatus::Active | ConsentStatus::Proposed | ConsentStatus::Draft
-            ) {
+            if !matches!(consent.status, ConsentStatus::Active) {
                 return Err(ConsentError::WrongStatus);
             }
             set_status(&mut consent, ConsentStatus::Inactive);
@@ -210,12 +309,16 @@ mod consent {
             Ok(())
         }
 
-        /// Marks a consent entered in error (caller: its grantor), with the reason's hash.
+        /// Marks a consent entered in error (caller: whoever recorded it, its grantor or
+        /// author), with the reason's hash: any status but `entered-in-error` itself.
         #[message]
         pub fn mark_entered_in_error(id: u64, reason: Hash) -> Result<(), ConsentError> {
             let mut consent = CONSENTS.get(&id).ok_or(ConsentError::Unknown)?;
             if consent.grantor != caller() {
                 return Err(ConsentError::NotAuthorised);
+            }
+            if matches!(consent.status, ConsentStatus::EnteredInError) {
+                return Err(ConsentError::WrongStatus);
             }
             set_status(&mut consent, ConsentStatus::EnteredInError);
             audit(
@@ -704,5 +807,88 @@ mod consent {
         pub fn session(id: u64) -> Option<BreakGlassSession> {
             SESSIONS.get(&id)
         }
+    }
+
+    /// Grants an active consent signed at `signed_ms` (see [`ConsentRegistry::grant`]).
+    #[allow(clippy::too_many_arguments)]
+    fn grant_signed(
+        patient: Address,
+        scope: String,
+        category: String,
+        period: Period,
+        base: Decision,
+        provisions: Vec<Provision>,
+        source: Hash,
+        supersedes: Option<u64>,
+        signed_ms: u64,
+    ) -> Result<u64, ConsentError> {
+        check_code(&scope)?;
+        check_code(&category)?;
+        check_period(&period)?;
+        let mut count = 0;
+        for provision in &provisions {
+            check_provision(provision, 1, &mut count)?;
+        }
+        let grantor = caller();
+        let on_behalf_of = authorise(&patient, &grantor, Some((&base, &provisions, &scope)))?;
+        if let Some(old) = supersedes {
+            let mut previous = CONSENTS.get(&old).ok_or(ConsentError::Unknown)?;
+            if previous.patient != patient || !matches!(previous.status, ConsentStatus::Active) {
+                return Err(ConsentError::WrongStatus);
+            }
+            delegate_may_end(&previous, &grantor, on_behalf_of)?;
+            set_status(&mut previous, ConsentStatus::Inactive);
+        }
+        Ok(store_consent(
+            Consent {
+                id: 0,
+                version: 1,
+                supersedes,
+                patient,
+                grantor,
+                status: ConsentStatus::Active,
+                scope,
+                category,
+                date_ms: signed_ms,
+                period,
+                source,
+                base,
+                provisions,
+            },
+            on_behalf_of,
+            "consent granted",
+        ))
+    }
+
+    /// Stores a new consent under the next id (indexed if active), emits its status and
+    /// records its creation in the patient's trail. Returns the id.
+    fn store_consent(mut consent: Consent, on_behalf_of: Option<Address>, reason: &str) -> u64 {
+        let id = NEXT_CONSENT.get().unwrap_or(0);
+        NEXT_CONSENT.set(&(id + 1));
+        consent.id = id;
+        CONSENTS.insert(&id, &consent);
+        if matches!(consent.status, ConsentStatus::Active) {
+            ACTIVE_BY_PATIENT.insert(&active_key(&consent.patient, id), &());
+        }
+        ConsentChanged {
+            patient: consent.patient,
+            id,
+            version: 1,
+            status: consent.status.clone(),
+        }
+        .emit();
+        audit(
+            &consent.patient,
+            caller(),
+            AuditAction::C,
+            0,
+            on_behalf_of,
+            Hash::default(),
+            String::new(),
+            Some((id, 1)),
+            Vec::new(),
+            reason,
+        );
+        id
     }
 }

@@ -6,7 +6,9 @@ use crate::storage::{ACTIVE_BY_PATIENT, AUDIT, CONSENTS, NEXT_AUDIT, active_key}
 use crate::types::*;
 
 pub(crate) fn set_status(consent: &mut Consent, status: ConsentStatus) {
-    if !matches!(status, ConsentStatus::Active) {
+    if matches!(status, ConsentStatus::Active) {
+        ACTIVE_BY_PATIENT.insert(&active_key(&consent.patient, consent.id), &());
+    } else {
         ACTIVE_BY_PATIENT.remove(&active_key(&consent.patient, consent.id));
     }
     consent.status = status.clone();

@@ -362,4 +362,6 @@ pub enum ConsentError {
     WrongStatus,
     /// The registry could not be asked.
     RegistryUnavailable,
+    /// An imported consent's signing date is after the block time.
+    SignedInTheFuture,
 }

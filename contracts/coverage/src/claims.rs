@@ -50,7 +50,7 @@ pub(crate) fn check_claim_line(
     coverage: &Coverage,
     request: Option<&Request>,
     line: &ClaimLine,
-) -> ClaimLineResult {
+) -> (ClaimLineResult, Option<Draw>) {
     let mut carcs = Vec::new();
     if coverage.status != CoverageStatus::Active || line.service_ms >= coverage.period.end_ms {
         carcs.push("27");
@@ -110,19 +110,33 @@ pub(crate) fn check_claim_line(
     }
     let accepted = carcs.is_empty();
     let adjustments = carcs.into_iter().map(adjustment).collect();
+    let mut draw = None;
     if accepted {
         if let Some((trace, index, claimed)) = draw_from_authorisation {
             // Certified units were reserved against the benefit when certified.
-            CLAIMED.insert(&(trace, index), &(claimed + line.quantity));
+            CLAIMED.insert(&(trace.clone(), index), &(claimed + line.quantity));
+            draw = Some(Draw {
+                authorisation: Some((trace, index)),
+                service_type: None,
+                units: line.quantity,
+            });
         } else if let (Some(key), Some(mut benefit)) = (benefit_slot, benefit) {
             benefit.quantity_used = benefit.quantity_used.saturating_add(line.quantity);
             BENEFITS.insert(&key, &benefit);
+            draw = Some(Draw {
+                authorisation: None,
+                service_type: Some(key.2),
+                units: line.quantity,
+            });
         }
     }
-    ClaimLineResult {
-        accepted,
-        adjustments,
-    }
+    (
+        ClaimLineResult {
+            accepted,
+            adjustments,
+        },
+        draw,
+    )
 }
 
 /// The body of [`CoverageContract::check_claim`](crate::CoverageContract::check_claim).
@@ -132,6 +146,18 @@ pub(crate) fn check_claim(
     member: Hash,
     authorisation: Option<String>,
     lines: Vec<ClaimLine>,
+) -> Result<Vec<ClaimLineResult>, CoverageError> {
+    check_claim_replacing(claim, payer, member, authorisation, lines, None)
+}
+
+/// A claim check, replacing `replaces` (already restored) if given.
+fn check_claim_replacing(
+    claim: Hash,
+    payer: Address,
+    member: Hash,
+    authorisation: Option<String>,
+    lines: Vec<ClaimLine>,
+    replaces: Option<Hash>,
 ) -> Result<Vec<ClaimLineResult>, CoverageError> {
     let provider = active_provider()?;
     if lines.is_empty() || lines.len() > MAX_LINES {
@@ -169,14 +195,11 @@ pub(crate) fn check_claim(
         None => None,
     };
     let mut results = Vec::new();
+    let mut draws = Vec::new();
     for line in &lines {
-        results.push(check_claim_line(
-            &payer,
-            &member,
-            &coverage,
-            request.as_ref(),
-            line,
-        ));
+        let (result, draw) = check_claim_line(&payer, &member, &coverage, request.as_ref(), line);
+        results.push(result);
+        draws.extend(draw);
     }
     let accepted = results.iter().filter(|result| result.accepted).count() as u16;
     CLAIMS.insert(
@@ -188,6 +211,9 @@ pub(crate) fn check_claim(
             authorisation,
             lines: results.clone(),
             checked_ms: block_timestamp_ms(),
+            draws,
+            status: ClaimStatus::InForce,
+            replaces,
         },
     );
     ClaimChecked {
@@ -198,6 +224,63 @@ pub(crate) fn check_claim(
     }
     .emit();
     Ok(results)
+}
+
+/// Ends a claim in force (caller: the provider that submitted it) as `status` and restores
+/// the units it drew: to the authorisation's line, or to the benefit — X12 837 CLM05-3
+/// frequency codes `7` (replacement) and `8` (void).
+fn withdraw(claim: &Hash, status: ClaimStatus) -> Result<(), CoverageError> {
+    let mut check = CLAIMS.get(claim).ok_or(CoverageError::Unknown)?;
+    if caller() != check.provider {
+        return Err(CoverageError::NotAuthorised);
+    }
+    if check.status != ClaimStatus::InForce {
+        return Err(CoverageError::WrongStatus);
+    }
+    for draw in &check.draws {
+        if let Some((trace, index)) = &draw.authorisation {
+            let key = (trace.clone(), *index);
+            let left = CLAIMED.get(&key).unwrap_or(0).saturating_sub(draw.units);
+            if left == 0 {
+                CLAIMED.remove(&key);
+            } else {
+                CLAIMED.insert(&key, &left);
+            }
+        } else if let Some(service_type) = &draw.service_type {
+            let key = (check.payer, check.member, service_type.clone());
+            if let Some(mut benefit) = BENEFITS.get(&key) {
+                benefit.quantity_used = benefit.quantity_used.saturating_sub(draw.units);
+                BENEFITS.insert(&key, &benefit);
+            }
+        }
+    }
+    check.status = status;
+    CLAIMS.insert(claim, &check);
+    Ok(())
+}
+
+/// The body of [`CoverageContract::void_claim`](crate::CoverageContract::void_claim).
+pub(crate) fn void_claim(claim: Hash) -> Result<(), CoverageError> {
+    withdraw(&claim, ClaimStatus::Voided)
+}
+
+/// The body of [`CoverageContract::replace_claim`](crate::CoverageContract::replace_claim).
+pub(crate) fn replace_claim(
+    original: Hash,
+    claim: Hash,
+    authorisation: Option<String>,
+    lines: Vec<ClaimLine>,
+) -> Result<Vec<ClaimLineResult>, CoverageError> {
+    let check = CLAIMS.get(&original).ok_or(CoverageError::Unknown)?;
+    withdraw(&original, ClaimStatus::Replaced)?;
+    check_claim_replacing(
+        claim,
+        check.payer,
+        check.member,
+        authorisation,
+        lines,
+        Some(original),
+    )
 }
 
 /// The body of [`CoverageContract::claim`](crate::CoverageContract::claim).

@@ -6,7 +6,7 @@ use salus_sdk::prelude::*;
 
 use crate::checks::{active_payer, check_code, check_member, check_period, may_read_member};
 use crate::rules::{matching_rule, rules_for};
-use crate::storage::{BENEFITS, COVERAGES, NETWORK};
+use crate::storage::{BENEFITS, COVERAGES, NETWORK, OUT_OF_NETWORK_BENEFITS, TERMS};
 use crate::types::*;
 
 /// Most NPIs added to a network in one message.
@@ -73,7 +73,18 @@ pub(crate) fn year_of(ms: u64) -> u16 {
     year.clamp(0, i64::from(u16::MAX)) as u16
 }
 
-pub(crate) fn benefit_lines(service_type: &str, benefit: &Benefit, lines: &mut Vec<BenefitLine>) {
+/// The currency of a member's amounts when the payer stated none: X12 271 amounts (EB07) are
+/// US dollars.
+pub(crate) const DEFAULT_CURRENCY: &str = "USD";
+
+pub(crate) fn benefit_lines(
+    service_type: &str,
+    benefit: &Benefit,
+    terms: Option<&CoverageTerms>,
+    lines: &mut Vec<BenefitLine>,
+) {
+    let level = terms.map(|terms| String::from(terms.level.code()));
+    let currency = String::from(terms.map_or(DEFAULT_CURRENCY, |terms| terms.currency.as_str()));
     let line = |information: &str, time_qualifier: &str| BenefitLine {
         information: String::from(information),
         service_type: String::from(service_type),
@@ -83,25 +94,23 @@ pub(crate) fn benefit_lines(service_type: &str, benefit: &Benefit, lines: &mut V
         quantity: None,
         authorisation_required: Some(benefit.authorisation_required),
         network: Some(benefit.network.clone()),
+        coverage_level: level.clone(),
+        currency: None,
     };
-    let mut copay = line("B", "");
-    copay.amount_cents = Some(benefit.copay_cents);
-    lines.push(copay);
+    let amount = |information: &str, time_qualifier: &str, cents: u64| {
+        let mut line = line(information, time_qualifier);
+        line.amount_cents = Some(cents);
+        line.currency = Some(currency.clone());
+        line
+    };
+    lines.push(amount("B", "", benefit.copay_cents));
     let mut coinsurance = line("A", "");
     coinsurance.percent_bps = Some(benefit.coinsurance_bps);
     lines.push(coinsurance);
-    let mut deductible = line("C", "23");
-    deductible.amount_cents = Some(benefit.deductible_cents);
-    lines.push(deductible);
-    let mut deductible_left = line("C", "29");
-    deductible_left.amount_cents = Some(benefit.deductible_remaining_cents);
-    lines.push(deductible_left);
-    let mut out_of_pocket = line("G", "23");
-    out_of_pocket.amount_cents = Some(benefit.out_of_pocket_max_cents);
-    lines.push(out_of_pocket);
-    let mut out_of_pocket_left = line("G", "29");
-    out_of_pocket_left.amount_cents = Some(benefit.out_of_pocket_remaining_cents);
-    lines.push(out_of_pocket_left);
+    lines.push(amount("C", "23", benefit.deductible_cents));
+    lines.push(amount("C", "29", benefit.deductible_remaining_cents));
+    lines.push(amount("G", "23", benefit.out_of_pocket_max_cents));
+    lines.push(amount("G", "29", benefit.out_of_pocket_remaining_cents));
     if let Some(limit) = benefit.quantity_limit {
         let mut remaining = line("F", "29");
         remaining.quantity = Some(limit.saturating_sub(benefit.quantity_used));
@@ -147,7 +156,27 @@ pub(crate) fn set_benefit(
     {
         return Err(CoverageError::Malformed);
     }
-    BENEFITS.insert(&(payer, member, service_type), &benefit);
+    // In- and out-of-network benefits of one service type are kept side by side (EB12).
+    if benefit.network == NetworkIndicator::OutOfNetwork {
+        OUT_OF_NETWORK_BENEFITS.insert(&(payer, member, service_type), &benefit);
+    } else {
+        BENEFITS.insert(&(payer, member, service_type), &benefit);
+    }
+    Ok(())
+}
+
+/// The body of [`CoverageContract::set_coverage_terms`](crate::CoverageContract::set_coverage_terms).
+pub(crate) fn set_coverage_terms(member: Hash, terms: CoverageTerms) -> Result<(), CoverageError> {
+    let payer = active_payer()?;
+    if !COVERAGES.contains(&(payer, member)) {
+        return Err(CoverageError::Unknown);
+    }
+    let iso_4217 =
+        terms.currency.len() == 3 && terms.currency.bytes().all(|byte| byte.is_ascii_uppercase());
+    if !iso_4217 {
+        return Err(CoverageError::Malformed);
+    }
+    TERMS.insert(&(payer, member), &terms);
     Ok(())
 }
 
@@ -212,9 +241,19 @@ pub(crate) fn eligibility(
         quantity: None,
         authorisation_required: None,
         network: None,
+        coverage_level: None,
+        currency: None,
     });
-    if active && let Some(benefit) = BENEFITS.get(&(payer, member, service_type.clone())) {
-        benefit_lines(&service_type, &benefit, &mut lines);
+    if active {
+        let terms = TERMS.get(&(payer, member));
+        let key = (payer, member, service_type.clone());
+        // In network first, then out of network, for the same service type.
+        for benefit in [BENEFITS.get(&key), OUT_OF_NETWORK_BENEFITS.get(&key)]
+            .into_iter()
+            .flatten()
+        {
+            benefit_lines(&service_type, &benefit, terms.as_ref(), &mut lines);
+        }
     }
     Ok(Eligibility::Found(coverage.plan, coverage.period, lines))
 }

@@ -84,7 +84,9 @@ mod coverage {
             crate::eligibility::set_coverage(member, coverage)
         }
 
-        /// Sets a member's benefit for one X12 service type (caller: the payer).
+        /// Sets a member's benefit for one X12 service type (caller: the payer): an
+        /// out-of-network benefit (EB12 `N`) is kept beside the in-network one and answered
+        /// after it; claims draw on the in-network (or not-applicable) one.
         #[message]
         pub fn set_benefit(
             member: Hash,
@@ -92,6 +94,13 @@ mod coverage {
             benefit: Benefit,
         ) -> Result<(), CoverageError> {
             crate::eligibility::set_benefit(member, service_type, benefit)
+        }
+
+        /// Sets a member's coverage level (X12 271 EB02) and the ISO 4217 currency of its
+        /// amounts (caller: the payer; without it amounts are answered in `USD`).
+        #[message]
+        pub fn set_coverage_terms(member: Hash, terms: CoverageTerms) -> Result<(), CoverageError> {
+            crate::eligibility::set_coverage_terms(member, terms)
         }
 
         /// Adds providers (NPIs) to, or removes them from, a plan's network (caller: the payer).
@@ -188,14 +197,29 @@ mod coverage {
         }
 
         /// Asks to extend the authorised window of the certified lines by `days` (caller: the
-        /// requester; once). Granted automatically up to the rule's window length, refused with
-        /// the rule set's reason beyond it.
+        /// requester; once). Granted automatically up to the rule's window length; beyond it
+        /// the rules would refuse, so the extension is pended to a clinical reviewer with the
+        /// rule set's reason as the suggestion (42 CFR 438.210(b)(3)) and the certification
+        /// stays in force.
         #[message]
         pub fn request_extension(
             trace: String,
             days: u32,
         ) -> Result<Vec<LineDecision>, CoverageError> {
             crate::revisions::request_extension(trace, days)
+        }
+
+        /// Decides a pended extension (caller: the payer or a reviewer). Granting extends the
+        /// window; refusing (`A3`, the certification stands) is adverse: only a reviewer the
+        /// registry attests as a clinician, with a specific reason (42 CFR 438.210(b)(3),
+        /// 42 CFR 422.566(d)).
+        #[message]
+        pub fn decide_extension(
+            trace: String,
+            grant: bool,
+            reason: Option<Reason>,
+        ) -> Result<Vec<LineDecision>, CoverageError> {
+            crate::revisions::decide_extension(trace, grant, reason)
         }
 
         /// Cancels a request (caller: the requester): every line becomes `C` and certified units
@@ -240,6 +264,26 @@ mod coverage {
             lines: Vec<ClaimLine>,
         ) -> Result<Vec<ClaimLineResult>, CoverageError> {
             crate::claims::check_claim(claim, payer, member, authorisation, lines)
+        }
+
+        /// Voids a claim in force (X12 837 CLM05-3 frequency code `8`; caller: the provider
+        /// that submitted it): every unit it drew returns to the authorisation or the benefit.
+        #[message]
+        pub fn void_claim(claim: Hash) -> Result<(), CoverageError> {
+            crate::claims::void_claim(claim)
+        }
+
+        /// Replaces a claim in force (X12 837 CLM05-3 frequency code `7`; caller: the provider
+        /// that submitted it) by `claim`, for the same payer and member: the original's units
+        /// are restored and the replacement is checked and draws as `check_claim` does.
+        #[message]
+        pub fn replace_claim(
+            original: Hash,
+            claim: Hash,
+            authorisation: Option<String>,
+            lines: Vec<ClaimLine>,
+        ) -> Result<Vec<ClaimLineResult>, CoverageError> {
+            crate::claims::replace_claim(original, claim, authorisation, lines)
         }
 
         // ---- attachments through consent ----

@@ -205,6 +205,7 @@ pub(crate) fn submit(submission: Submission) -> Result<Vec<LineDecision>, Covera
         appeal: None,
         extended: false,
         line_sequences: Vec::new(),
+        pending_extension: None,
     };
     for index in 0..request.lines.len() {
         let decision = evaluate(&request, index, &coverage, &rule_set);

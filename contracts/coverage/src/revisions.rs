@@ -3,12 +3,12 @@
 
 use salus_sdk::prelude::*;
 
-use crate::checks::{check_codes, check_lines};
+use crate::checks::{authorised_reviewer, check_codes, check_lines, clinical_reviewer};
 use crate::evaluation::evaluate;
 use crate::requests::{
     due_after, emit_decided, finish, list, settle, step, undecided_and_pended, unlist,
 };
-use crate::rules::{reason_for, rules_for};
+use crate::rules::{reason_for, rules_for, specific};
 use crate::storage::{COVERAGES, NEXT_LINE, REQUESTS, RULE_SETS};
 use crate::types::*;
 use crate::units::{certifies, release_all};
@@ -42,6 +42,7 @@ pub(crate) fn revise(
     request.diagnoses = diagnoses;
     request.certification_type = CertificationType::Revised;
     request.status = RequestStatus::Pended;
+    request.pending_extension = None;
     while request.line_sequences.len() < request.lines.len() {
         let sequence = NEXT_LINE.get().unwrap_or(0);
         NEXT_LINE.set(&(sequence + 1));
@@ -79,6 +80,7 @@ pub(crate) fn request_extension(
         .ok_or(CoverageError::NoRules)?;
     let now = block_timestamp_ms();
     let mut extended_any = false;
+    let mut pended = Vec::new();
     for index in 0..request.lines.len() {
         let current = request.decisions[index].clone();
         if !certifies(&current.action) {
@@ -92,35 +94,117 @@ pub(crate) fn request_extension(
             continue;
         };
         extended_any = true;
+        if days > rule.authorised_days {
+            // Beyond the rule's window the rules would refuse: an adverse decision, so it is
+            // pended to a clinician, never automated (42 CFR 438.210(b)(3)).
+            pended.push(index as u16);
+            continue;
+        }
         let mut next = current.clone();
         next.decided_by = DecidedBy::Auto;
         next.decided_ms = now;
-        if days <= rule.authorised_days {
-            next.action = ActionCode::A1;
-            next.reason = None;
-            if let Some(period) = next.period.as_mut() {
-                period.end_ms = period.end_ms.saturating_add(u64::from(days) * DAY_MS);
-            }
-        } else {
-            next.action = ActionCode::A3;
-            next.reason = Some(reason_for(&rule_set, Edit::Extension));
+        next.action = ActionCode::A1;
+        next.reason = None;
+        if let Some(period) = next.period.as_mut() {
+            period.end_ms = period.end_ms.saturating_add(u64::from(days) * DAY_MS);
         }
         emit_decided(&request, index, &next);
-        if next.action == ActionCode::A3 {
-            // The certification stays in force; the refusal joins the history.
-            request.history.push((index as u16, next));
-        } else {
-            request.history.push((index as u16, current));
-            request.decisions[index] = next;
-        }
+        request.history.push((index as u16, current));
+        request.decisions[index] = next;
     }
     if !extended_any {
         return Err(CoverageError::WrongStatus);
     }
     request.extended = true;
     request.certification_type = CertificationType::Extension;
+    let pends = !pended.is_empty();
+    if pends {
+        request.pending_extension = Some(PendedExtension {
+            days,
+            lines: pended,
+            reason: reason_for(&rule_set, Edit::Extension),
+            suggested: Suggestion {
+                action: ActionCode::A3,
+                quantity: 0,
+                reviewer_role: ADVERSE_REVIEWER_ROLE,
+            },
+            requested_ms: now,
+        });
+    }
     REQUESTS.insert(&trace, &request);
-    step(&request, "extension");
+    step(
+        &request,
+        if pends {
+            "extension-pended"
+        } else {
+            "extension"
+        },
+    );
+    Ok(request.decisions)
+}
+
+/// The body of [`CoverageContract::decide_extension`](crate::CoverageContract::decide_extension).
+pub(crate) fn decide_extension(
+    trace: String,
+    grant: bool,
+    reason: Option<Reason>,
+) -> Result<Vec<LineDecision>, CoverageError> {
+    let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
+    let reviewer = authorised_reviewer(&request.payer)?;
+    let pending = request
+        .pending_extension
+        .take()
+        .ok_or(CoverageError::WrongStatus)?;
+    if request.status != RequestStatus::Decided {
+        return Err(CoverageError::WrongStatus);
+    }
+    // A refusal is adverse: a clinician's only, with a specific reason.
+    if !grant {
+        clinical_reviewer(&request.payer)?;
+        if !specific(&reason) {
+            return Err(CoverageError::ReasonRequired);
+        }
+    }
+    let now = block_timestamp_ms();
+    for index in pending.lines {
+        let index = usize::from(index);
+        let current = request.decisions[index].clone();
+        if !certifies(&current.action) {
+            continue;
+        }
+        let mut next = current.clone();
+        next.decided_by = DecidedBy::Reviewer(reviewer);
+        next.decided_ms = now;
+        if grant {
+            next.action = ActionCode::A1;
+            next.reason = None;
+            if let Some(period) = next.period.as_mut() {
+                period.end_ms = period
+                    .end_ms
+                    .saturating_add(u64::from(pending.days) * DAY_MS);
+            }
+        } else {
+            next.action = ActionCode::A3;
+            next.reason = reason.clone();
+        }
+        emit_decided(&request, index, &next);
+        if grant {
+            request.history.push((index as u16, current));
+            request.decisions[index] = next;
+        } else {
+            // The certification stays in force; the refusal joins the history.
+            request.history.push((index as u16, next));
+        }
+    }
+    REQUESTS.insert(&trace, &request);
+    step(
+        &request,
+        if grant {
+            "extension-granted"
+        } else {
+            "extension-refused"
+        },
+    );
     Ok(request.decisions)
 }
 
@@ -133,6 +217,7 @@ pub(crate) fn cancel(trace: String) -> Result<(), CoverageError> {
     if request.status == RequestStatus::Cancelled {
         return Err(CoverageError::WrongStatus);
     }
+    request.pending_extension = None;
     unlist(&request);
     release_all(&request);
     let now = block_timestamp_ms();

@@ -15,6 +15,11 @@ pub(crate) const NEXT_LINE: Value<u64> = Value::new(b"next_line");
 pub(crate) const COVERAGES: Map<(Address, Hash), Coverage> = Map::new(b"cv/");
 /// (payer, member hash, X12 service type) → benefit.
 pub(crate) const BENEFITS: Map<(Address, Hash, String), Benefit> = Map::new(b"bn/");
+/// (payer, member hash, X12 service type) → the out-of-network benefit (EB12 `N`), answered
+/// beside the in-network one; claims draw on `BENEFITS`.
+pub(crate) const OUT_OF_NETWORK_BENEFITS: Map<(Address, Hash, String), Benefit> = Map::new(b"bo/");
+/// (payer, member hash) → coverage level and currency.
+pub(crate) const TERMS: Map<(Address, Hash), CoverageTerms> = Map::new(b"ct/");
 /// (payer, plan, NPI) → (): the plan's network.
 pub(crate) const NETWORK: Map<(Address, String, String), ()> = Map::new(b"nw/");
 /// (payer, version) → rule set.

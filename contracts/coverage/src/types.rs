@@ -169,6 +169,66 @@ pub struct BenefitLine {
     pub authorisation_required: Option<bool>,
     /// EB12.
     pub network: Option<NetworkIndicator>,
+    /// EB02 coverage level code (`IND`, `FAM`, …), where the payer stated it.
+    pub coverage_level: Option<String>,
+    /// ISO 4217 currency of `amount_cents` (on every line with an amount).
+    pub currency: Option<String>,
+}
+
+/// X12 271 EB02 coverage level.
+#[data]
+pub enum CoverageLevel {
+    /// `IND` individual.
+    Individual,
+    /// `FAM` family.
+    Family,
+    /// `EMP` employee only.
+    EmployeeOnly,
+    /// `ESP` employee and spouse.
+    EmployeeAndSpouse,
+    /// `ECH` employee and children.
+    EmployeeAndChildren,
+    /// `E1D` employee and one dependent.
+    EmployeeAndOneDependent,
+    /// `SPC` spouse and children.
+    SpouseAndChildren,
+    /// `SPO` spouse only.
+    SpouseOnly,
+    /// `CHD` children only.
+    ChildrenOnly,
+    /// `DEP` dependents only.
+    DependentsOnly,
+    /// `TWO` two party.
+    TwoParty,
+}
+
+impl CoverageLevel {
+    /// The EB02 code as X12 spells it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoverageLevel::Individual => "IND",
+            CoverageLevel::Family => "FAM",
+            CoverageLevel::EmployeeOnly => "EMP",
+            CoverageLevel::EmployeeAndSpouse => "ESP",
+            CoverageLevel::EmployeeAndChildren => "ECH",
+            CoverageLevel::EmployeeAndOneDependent => "E1D",
+            CoverageLevel::SpouseAndChildren => "SPC",
+            CoverageLevel::SpouseOnly => "SPO",
+            CoverageLevel::ChildrenOnly => "CHD",
+            CoverageLevel::DependentsOnly => "DEP",
+            CoverageLevel::TwoParty => "TWO",
+        }
+    }
+}
+
+/// A member's coverage terms as the 271 states them: the coverage level (EB02) and the
+/// currency of every amount (ISO 4217).
+#[data]
+pub struct CoverageTerms {
+    /// EB02.
+    pub level: CoverageLevel,
+    /// ISO 4217 alphabetic code (three capital letters), e.g. `USD`.
+    pub currency: String,
 }
 
 /// The answer to an eligibility inquiry (270 → 271).
@@ -479,6 +539,25 @@ pub struct Request {
     pub extended: bool,
     /// Metrics sequence of each line (for the turnaround index).
     pub line_sequences: Vec<u64>,
+    /// An extension the rules would refuse, pended to a clinical reviewer (never refused
+    /// automatically); the certification stays in force meanwhile.
+    pub pending_extension: Option<PendedExtension>,
+}
+
+/// An extension request the rules would refuse (beyond the rule's window), waiting for a
+/// clinical reviewer — 42 CFR 438.210(b)(3), 42 CFR 422.566(d).
+#[data]
+pub struct PendedExtension {
+    /// Days asked for.
+    pub days: u32,
+    /// The certified lines it would extend.
+    pub lines: Vec<u16>,
+    /// The rule set's suggested reason for a refusal.
+    pub reason: Reason,
+    /// What the rules suggest (`A3`) and the role of the reviewer who may decide it.
+    pub suggested: Suggestion,
+    /// When asked (ms).
+    pub requested_ms: u64,
 }
 
 /// What a provider submits (the 278 request).
@@ -753,6 +832,34 @@ pub struct ClaimCheck {
     pub lines: Vec<ClaimLineResult>,
     /// When (ms).
     pub checked_ms: u64,
+    /// The units its accepted lines drew, restored when it is voided or replaced.
+    pub draws: Vec<Draw>,
+    /// In force, voided (X12 837 CLM05-3 `8`) or replaced (`7`).
+    pub status: ClaimStatus,
+    /// The claim this one replaces (CLM05-3 `7`), if any.
+    pub replaces: Option<Hash>,
+}
+
+/// Units an accepted claim line drew: from an authorisation's line, or from a benefit.
+#[data]
+pub struct Draw {
+    /// The authorisation's trace number and line, when drawn from an authorisation.
+    pub authorisation: Option<(String, u16)>,
+    /// The benefit's X12 service type, when drawn from a benefit.
+    pub service_type: Option<String>,
+    /// Units.
+    pub units: u32,
+}
+
+/// Whether a claim is in force (X12 837 CLM05-3 claim frequency codes).
+#[data]
+pub enum ClaimStatus {
+    /// `1` original (or a `7` replacement) in force.
+    InForce,
+    /// Replaced by a later claim (`7`): its units were restored.
+    Replaced,
+    /// Voided (`8`): its units were restored.
+    Voided,
 }
 
 /// A claim was checked.

@@ -8,7 +8,7 @@ use crate::checks::{active, check_code, expired, in_stock, movable, trading_part
 use crate::epcis::observe_unit;
 use crate::gs1::{day_of_ms, parse_date};
 use crate::investigations::open_case;
-use crate::storage::{PRESCRIPTIONS, PRODUCTS, UNITS};
+use crate::storage::{NEXT_REFUSAL, PRESCRIPTIONS, PRODUCTS, REFUSALS, UNITS};
 use crate::types::*;
 
 /// The Lightweight Verification Messaging answer for a unit's identifiers (`verify`, and the
@@ -103,14 +103,61 @@ pub(crate) fn prescribe(
     Ok(())
 }
 
+/// Records a refused dispense as data: the stored [`DispenseRefusal`] and a `Refused` event.
+/// Returns the answer the dispenser gets.
+fn refuse(
+    dispenser: Address,
+    key: (String, String),
+    prescription: Hash,
+    verification: Verification,
+    reason: &str,
+    case: Option<u64>,
+) -> Dispensing {
+    let id = NEXT_REFUSAL.get().unwrap_or(0);
+    NEXT_REFUSAL.set(&(id + 1));
+    let (gtin, serial) = key;
+    REFUSALS.insert(
+        &id,
+        &DispenseRefusal {
+            dispenser,
+            gtin,
+            serial,
+            prescription,
+            reason: reason.into(),
+            case,
+            at_ms: block_timestamp_ms(),
+        },
+    );
+    Refused {
+        message: "dispense".into(),
+        id,
+        reason: reason.into(),
+    }
+    .emit();
+    Dispensing {
+        verified: verification.verified,
+        failure_reason: verification.failure_reason,
+        additional: verification.additional,
+        dispensed: false,
+        refusal: Some(reason.into()),
+        decision: Some(id),
+    }
+}
+
 /// The body of [`Supply::dispense`](crate::Supply::dispense).
+///
+/// Only an active dispenser may ask (else `NotAuthorised`, reverted). Every refusal after that
+/// is a decision, recorded and answered rather than reverted: a failed verification (GS1 LVM;
+/// the unit quarantined and a suspect case opened, DSCSA §582(d)(4)(A)), a unit the dispenser
+/// does not own, one not movable (recalled, quarantined, expired, out of commerce, still in a
+/// case), or a prescription unknown, filled, expired or for another product.
 pub(crate) fn dispense(
     gtin: String,
     serial: String,
     lot: String,
     expiry_ms: u64,
     prescription: Hash,
-) -> Result<Verification, SupplyError> {
+) -> Result<Dispensing, SupplyError> {
     let dispenser = caller();
     if !active(&dispenser, Role::Dispenser)? {
         return Err(SupplyError::NotAuthorised);
@@ -118,18 +165,15 @@ pub(crate) fn dispense(
     let verification = verify_unit(&gtin, &serial, &lot, Some(day_of_ms(expiry_ms)));
     let key = (gtin.clone(), serial.clone());
     if !verification.verified {
-        let case = open_case(
-            &dispenser,
-            core::slice::from_ref(&key),
-            verification.failure_reason.clone().unwrap_or_default(),
-        );
+        let reason = verification.failure_reason.clone().unwrap_or_default();
+        let case = open_case(&dispenser, core::slice::from_ref(&key), reason.clone());
         if let Some(mut unit) = UNITS.get(&key) {
             unit.suspect = true;
             if in_stock(&unit) {
                 unit.quarantined = true;
                 unit.disposition = Disposition::NonSellableOther;
                 observe_unit(
-                    key,
+                    key.clone(),
                     &mut unit,
                     ("holding", "non_sellable_other"),
                     String::new(),
@@ -144,25 +188,46 @@ pub(crate) fn dispense(
         Alert {
             kind: "counterfeit".into(),
             reference: case,
-            detail: verification.failure_reason.clone().unwrap_or_default(),
+            detail: reason.clone(),
         }
         .emit();
-        return Ok(verification);
+        return Ok(refuse(
+            dispenser,
+            key,
+            prescription,
+            verification,
+            &reason,
+            Some(case),
+        ));
     }
     let mut unit = UNITS.get(&key).ok_or(SupplyError::Unknown)?;
-    if unit.owner != dispenser {
-        return Err(SupplyError::NotAuthorised);
-    }
-    if !movable(&unit) || unit.parent.is_some() {
-        return Err(SupplyError::NotMovable);
-    }
     let product = PRODUCTS.get(&gtin).ok_or(SupplyError::Unknown)?;
-    let mut rx = PRESCRIPTIONS
-        .get(&prescription)
-        .ok_or(SupplyError::Unknown)?;
-    if rx.fills_left == 0 || rx.expires_ms <= block_timestamp_ms() || rx.ndc != product.ndc {
-        return Err(SupplyError::WrongState);
-    }
+    let now = block_timestamp_ms();
+    let rx = PRESCRIPTIONS.get(&prescription);
+    let refusal = if unit.owner != dispenser {
+        Some("NotAuthorised")
+    } else if !movable(&unit) || unit.parent.is_some() {
+        Some("NotMovable")
+    } else {
+        match &rx {
+            None => Some("UnknownPrescription"),
+            Some(rx) if rx.ndc != product.ndc => Some("WrongProduct"),
+            Some(rx) if rx.fills_left == 0 => Some("PrescriptionFilled"),
+            Some(rx) if rx.expires_ms <= now => Some("PrescriptionExpired"),
+            Some(_) => None,
+        }
+    };
+    let (Some(mut rx), None) = (rx, refusal) else {
+        let reason = refusal.unwrap_or("UnknownPrescription");
+        return Ok(refuse(
+            dispenser,
+            key,
+            prescription,
+            verification,
+            reason,
+            None,
+        ));
+    };
     rx.fills_left -= 1;
     PRESCRIPTIONS.insert(&prescription, &rx);
     unit.disposition = Disposition::Dispensed;
@@ -175,7 +240,14 @@ pub(crate) fn dispense(
         Vec::from([(String::from("rx"), prescription)]),
         None,
     );
-    Ok(verification)
+    Ok(Dispensing {
+        verified: verification.verified,
+        failure_reason: verification.failure_reason,
+        additional: verification.additional,
+        dispensed: true,
+        refusal: None,
+        decision: None,
+    })
 }
 
 /// The body of [`Supply::accept_return`](crate::Supply::accept_return).

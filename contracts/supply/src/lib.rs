@@ -4,13 +4,15 @@
 //! Marketing-authorisation holders register products (GTIN with the NDC) and commission serialised
 //! units (SGTIN: GTIN + serial, with lot and expiry); units are packed into cases (SSCC), shipped
 //! between trading partners that the registry authorises at the time of the transfer, received
-//! by the named buyer only (contents must match the shipment, or a discrepancy is raised),
+//! by the named buyer only (contents compared with the shipment as sets; a mismatch is a stored
+//! discrepancy, and what did not arrive goes back to the seller, held),
 //! unpacked, and dispensed against a practitioner's prescription. Every transition is one
 //! EPCIS-shaped event carrying its EPC list, and a per-unit history index makes "history back to
 //! the manufacturer" a query. `verify` answers in GS1 Lightweight Verification Messaging terms.
 //! Counterfeits (unknown serials, lot/expiry mismatches) and clones (a unit turning up where it
 //! cannot be) are recorded, not reverted: the unit is quarantined, a suspect case opened, and an
-//! illegitimate determination starts a 24-hour clock for notifying the FDA and partners.
+//! illegitimate determination starts a 24-hour clock for notifying the FDA and partners. Every
+//! refused dispense is likewise a stored decision with its reason, not a revert.
 //!
 //! The contract module below holds the messages (the contract's interface, documented there);
 //! what they do lives in modules in layers, each using only modules listed before it: `types`
@@ -39,13 +41,13 @@ mod units;
 pub use supply::*;
 pub use types::*;
 
-#[salus_sdk::contract(events(Epcis, Alert))]
+#[salus_sdk::contract(events(Epcis, Alert, Refused))]
 mod supply {
     use salus_sdk::prelude::*;
 
     use crate::dispensing::verify_unit;
     use crate::gs1::day_of_ms;
-    use crate::storage::{CASES, CONTAINERS, REGISTRY, SHIPMENTS, UNITS};
+    use crate::storage::{CASES, CONTAINERS, DISCREPANCIES, REFUSALS, REGISTRY, SHIPMENTS, UNITS};
     use crate::types::*;
 
     /// The contract.
@@ -125,9 +127,11 @@ mod supply {
             crate::shipping::ship(epcs, buyer, documents, location)
         }
 
-        /// Receives a shipment (caller: its buyer). The contents presented must match what was
-        /// shipped; otherwise a discrepancy is raised and nothing changes hands. Ownership and
-        /// custody move for every unit, cases included.
+        /// Receives a shipment (caller: its buyer), once. The contents presented are compared
+        /// with what was shipped as sets, order ignored: ownership and custody move for what
+        /// was shipped and presented, cases included; what was shipped and not presented goes
+        /// back out of transit to the seller, held; a mismatch is stored as the shipment's
+        /// discrepancy (see `discrepancy`) and alerted. Returns whether the receipt matched.
         #[message]
         pub fn receive(
             shipment_id: u64,
@@ -157,9 +161,12 @@ mod supply {
         }
 
         /// Dispenses the presented package against a prescription (caller: an active
-        /// dispenser owning it). The package is verified first; a failed verification blocks
-        /// dispensing, quarantines the unit if it exists and opens a suspect case — recorded,
-        /// not reverted. Returns the verification.
+        /// dispenser, else `NotAuthorised`). The package is verified first; a failed
+        /// verification blocks dispensing, quarantines the unit if it exists and opens a
+        /// suspect case. Every refusal (failed verification, a unit not the dispenser's or not
+        /// movable, a prescription unknown, filled, expired or for another product) is a
+        /// decision: stored with its reason (`refusal`) and emitted as `Refused`, not reverted.
+        /// Returns the verification and the decision.
         #[message]
         pub fn dispense(
             gtin: String,
@@ -167,7 +174,7 @@ mod supply {
             lot: String,
             expiry_ms: u64,
             prescription: Hash,
-        ) -> Result<Verification, SupplyError> {
+        ) -> Result<Dispensing, SupplyError> {
             crate::dispensing::dispense(gtin, serial, lot, expiry_ms, prescription)
         }
 
@@ -344,6 +351,18 @@ mod supply {
         #[message(view)]
         pub fn open_investigations(after: Option<u64>, limit: u32) -> Vec<(u64, Investigation)> {
             crate::investigations::open_investigations(after, limit)
+        }
+
+        /// The discrepancy a shipment's receipt recorded, if it did not match.
+        #[message(view)]
+        pub fn discrepancy(shipment: u64) -> Option<Discrepancy> {
+            DISCREPANCIES.get(&shipment)
+        }
+
+        /// A refused dispense, by the id its answer and `Refused` event carry.
+        #[message(view)]
+        pub fn refusal(id: u64) -> Option<DispenseRefusal> {
+            REFUSALS.get(&id)
         }
 
         /// A shipment with its transaction information.

@@ -24,3 +24,8 @@ pub(crate) const CASES: Map<u64, Investigation> = Map::new(b"i/");
 pub(crate) const RECALLS: Map<(String, String), Recall> = Map::new(b"r/");
 /// Erroneous event id → the id of the error declaration that corrects it.
 pub(crate) const DECLARED: Map<u64, u64> = Map::new(b"d/");
+/// Shipment id → the discrepancy its receipt recorded.
+pub(crate) const DISCREPANCIES: Map<u64, Discrepancy> = Map::new(b"x/");
+pub(crate) const NEXT_REFUSAL: Value<u64> = Value::new(b"next_refusal");
+/// Refusal id → a refused dispense.
+pub(crate) const REFUSALS: Map<u64, DispenseRefusal> = Map::new(b"rf/");

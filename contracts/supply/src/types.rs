@@ -352,3 +352,73 @@ pub struct Recall {
     /// Units of the lot flagged.
     pub units: u32,
 }
+
+// ---- receiving discrepancies ----
+
+/// A receipt that did not match its shipment (DSCSA §582(c)(1)(A): the buyer takes ownership
+/// only of product it received with its transaction information), compared as sets, order
+/// ignored. What was received moved to the buyer; what was shipped and not received went back
+/// out of transit to the seller, still its owner, held (`holding` / `non_sellable_other`) until
+/// the seller resolves it: `release` if found, `suspect` if it may be stolen or diverted,
+/// `decommission` or `destroy` if lost. What was received and not shipped changed nothing.
+#[data]
+pub struct Discrepancy {
+    /// Shipped and not received.
+    pub missing: Vec<Epc>,
+    /// Received and not shipped.
+    pub unexpected: Vec<Epc>,
+    /// When the receipt was recorded (ms).
+    pub recorded_ms: u64,
+}
+
+// ---- dispensing decisions ----
+
+/// The outcome of a dispense: the GS1 LVM verification of the package and the decision taken.
+#[data]
+pub struct Dispensing {
+    /// Whether the identifiers match a commissioned unit in commerce (GS1 LVM).
+    pub verified: bool,
+    /// GS1 LVM verificationFailureReason, when not verified.
+    pub failure_reason: Option<String>,
+    /// GS1 LVM additionalInfo.
+    pub additional: Vec<String>,
+    /// Whether the unit was dispensed.
+    pub dispensed: bool,
+    /// Why not, when refused: the failure reason of a failed verification, or
+    /// `NotAuthorised`, `NotMovable`, `UnknownPrescription`, `PrescriptionFilled`,
+    /// `PrescriptionExpired`, `WrongProduct`.
+    pub refusal: Option<String>,
+    /// The stored refusal's id, when refused.
+    pub decision: Option<u64>,
+}
+
+/// A refused dispense, kept as data.
+#[data]
+pub struct DispenseRefusal {
+    /// The dispenser who asked.
+    pub dispenser: Address,
+    /// GTIN presented.
+    pub gtin: String,
+    /// Serial presented.
+    pub serial: String,
+    /// Prescription named.
+    pub prescription: Hash,
+    /// Why (see [`Dispensing::refusal`]).
+    pub reason: String,
+    /// The suspect-product investigation opened, for a failed verification.
+    pub case: Option<u64>,
+    /// When (ms).
+    pub at_ms: u64,
+}
+
+/// A message's request was refused and the refusal recorded.
+#[event]
+pub struct Refused {
+    /// The message, as a topic (`dispense`).
+    #[topic]
+    pub message: String,
+    /// The stored refusal's id.
+    pub id: u64,
+    /// Why.
+    pub reason: String,
+}

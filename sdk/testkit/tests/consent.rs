@@ -2,8 +2,8 @@
 //! real VM, with the registry answering its cross-contract calls.
 
 use consent::{
-    AccessDecision, Action, AuditAction, AuditEntry, BreakGlassSession, Consent, Decision,
-    Delegation, Period, Permission, Provision,
+    AccessDecision, Action, AuditAction, AuditEntry, BreakGlassSession, Consent, ConsentStatus,
+    Decision, Delegation, Period, Permission, Provision,
 };
 use parity_scale_codec::Encode;
 use registry::Role;
@@ -1331,6 +1331,254 @@ fn a_delegate_never_grants_beyond_its_scope_and_the_authority_can_end_the_delega
             .iter()
             .any(|e| e.agent == w.authority && e.reason == "delegation ended by the authority")
     );
+}
+
+impl World {
+    /// `author` records a consent for the patient to decide on: a draft or a proposal.
+    fn propose(&mut self, author: Address, provisions: Vec<Provision>, draft: bool) -> CallResult {
+        let now = self.chain.timestamp_ms();
+        let arguments = (
+            self.patient,
+            "treatment".to_string(),
+            "59284-0".to_string(),
+            Period {
+                start_ms: now,
+                end_ms: now + 30 * DAY_MS,
+            },
+            Decision::Deny,
+            provisions,
+            Hash([9; 32]),
+            draft,
+        );
+        self.chain.call(author, self.consent, "propose", &arguments)
+    }
+
+    fn status(&self, id: u64) -> ConsentStatus {
+        self.chain
+            .view::<Option<Consent>>(self.patient, self.consent, "consent", &id)
+            .unwrap()
+            .status
+    }
+}
+
+#[test]
+fn consent_status_follows_the_fhir_life_cycle_by_the_right_party() {
+    let mut w = world();
+    let lab = w.record(1, &["N"], "Observation");
+    let clinician = w.chain.new_account(10u128.pow(18));
+    let stranger = w.chain.new_account(10u128.pow(18));
+    let guardian = w.chain.new_account(10u128.pow(18));
+    let now = w.chain.timestamp_ms();
+    let attested = w.chain.call(
+        w.authority,
+        w.consent,
+        "attest_delegation",
+        &(
+            w.patient,
+            guardian,
+            "GUARD".to_string(),
+            vec![Action::Access],
+            vec!["TREAT".to_string()],
+            Period {
+                start_ms: now,
+                end_ms: now + 365 * DAY_MS,
+            },
+            Hash([7; 32]),
+        ),
+    );
+    assert!(attested.is_success(), "{:?}", attested.receipt.status);
+    let mut permit = provision(Decision::Permit);
+    permit.actions = vec![Action::Access];
+    permit.purposes = vec!["TREAT".into()];
+    let hospital = w.hospital;
+    let patient = w.patient;
+    let call = |w: &mut World, from: Address, message: &str, id: u64| -> CallResult {
+        let consent = w.consent;
+        w.chain.call(from, consent, message, &id)
+    };
+
+    // Only the patient, a delegate or a provider organisation authors a consent.
+    assert_eq!(
+        w.propose(stranger, vec![permit.clone()], true)
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    // draft (by the custodian) → proposed (by its author only).
+    let id: u64 = w.propose(hospital, vec![permit.clone()], true).decode();
+    assert_eq!(w.status(id), ConsentStatus::Draft);
+    assert_eq!(w.access(clinician, lab, "TREAT").decision, Decision::Deny);
+    assert_eq!(
+        call(&mut w, patient, "submit", id).revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    assert_eq!(
+        call(&mut w, patient, "activate", id).revert_message(),
+        "ConsentError::WrongStatus",
+        "a draft is not yet proposed"
+    );
+    assert!(call(&mut w, hospital, "submit", id).is_success());
+    assert_eq!(w.status(id), ConsentStatus::Proposed);
+    assert_eq!(
+        call(&mut w, hospital, "submit", id).revert_message(),
+        "ConsentError::WrongStatus"
+    );
+    assert_eq!(
+        w.access(clinician, lab, "TREAT").decision,
+        Decision::Deny,
+        "a proposal decides nothing"
+    );
+    // proposed → active: by the patient or its delegate, never the proposer.
+    assert_eq!(
+        call(&mut w, hospital, "activate", id).revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    assert_eq!(
+        call(&mut w, patient, "revoke", id).revert_message(),
+        "ConsentError::WrongStatus",
+        "only an active consent is revoked"
+    );
+    assert!(call(&mut w, guardian, "activate", id).is_success());
+    assert_eq!(w.status(id), ConsentStatus::Active);
+    assert_eq!(w.access(clinician, lab, "TREAT").decision, Decision::Permit);
+    assert_eq!(
+        call(&mut w, patient, "reject", id).revert_message(),
+        "ConsentError::WrongStatus"
+    );
+    // active → inactive by the patient; nothing leads back.
+    assert!(call(&mut w, patient, "revoke", id).is_success());
+    assert_eq!(w.status(id), ConsentStatus::Inactive);
+    assert_eq!(w.access(clinician, lab, "TREAT").decision, Decision::Deny);
+    for message in ["revoke", "activate", "reject"] {
+        assert_eq!(
+            call(&mut w, patient, message, id).revert_message(),
+            "ConsentError::WrongStatus",
+            "{message} of an inactive consent"
+        );
+    }
+    // proposed → rejected by the patient; a rejected consent is never activated.
+    let proposal: u64 = w.propose(hospital, vec![permit.clone()], false).decode();
+    assert_eq!(w.status(proposal), ConsentStatus::Proposed);
+    assert_eq!(
+        call(&mut w, stranger, "reject", proposal).revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    assert!(call(&mut w, patient, "reject", proposal).is_success());
+    assert_eq!(w.status(proposal), ConsentStatus::Rejected);
+    assert_eq!(
+        call(&mut w, patient, "activate", proposal).revert_message(),
+        "ConsentError::WrongStatus"
+    );
+    assert_eq!(w.access(clinician, lab, "TREAT").decision, Decision::Deny);
+    // A delegate activates only what its scope covers.
+    let mut research = provision(Decision::Permit);
+    research.actions = vec![Action::Disclose];
+    research.purposes = vec!["HRESCH".into()];
+    let wide: u64 = w.propose(hospital, vec![research], false).decode();
+    assert_eq!(
+        call(&mut w, guardian, "activate", wide).revert_message(),
+        "ConsentError::OutsideDelegatedScope"
+    );
+    // entered-in-error: by whoever recorded it, from any status, once.
+    let reason = Hash([3; 32]);
+    assert_eq!(
+        w.chain
+            .call(patient, w.consent, "mark_entered_in_error", &(wide, reason))
+            .revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    for entered in [wide, proposal] {
+        assert!(
+            w.chain
+                .call(
+                    hospital,
+                    w.consent,
+                    "mark_entered_in_error",
+                    &(entered, reason)
+                )
+                .is_success()
+        );
+        assert_eq!(w.status(entered), ConsentStatus::EnteredInError);
+    }
+    assert_eq!(
+        w.chain
+            .call(
+                hospital,
+                w.consent,
+                "mark_entered_in_error",
+                &(wide, reason)
+            )
+            .revert_message(),
+        "ConsentError::WrongStatus"
+    );
+    let reasons: Vec<String> = w.accounting().into_iter().map(|e| e.reason).collect();
+    for reason in ["consent proposed", "consent activated", "consent rejected"] {
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "{reason} in {reasons:?}"
+        );
+    }
+}
+
+#[test]
+fn an_imported_consent_keeps_its_patient_signing_date_never_in_the_future() {
+    let mut w = world();
+    let lab = w.record(1, &["N"], "Observation");
+    let clinician = w.chain.new_account(10u128.pow(18));
+    let now = w.chain.timestamp_ms();
+    let mut permit = provision(Decision::Permit);
+    permit.purposes = vec!["TREAT".into()];
+    let import = |signed_ms: u64| {
+        (
+            w.patient,
+            "treatment".to_string(),
+            "59284-0".to_string(),
+            Period {
+                start_ms: now,
+                end_ms: now + 30 * DAY_MS,
+            },
+            Decision::Deny,
+            vec![permit.clone()],
+            Hash([9; 32]),
+            None::<u64>,
+            signed_ms,
+        )
+    };
+    let signed = now - 10 * DAY_MS;
+    let (past, future) = (import(signed), import(now + DAY_MS));
+    let (patient, hospital, consent) = (w.patient, w.hospital, w.consent);
+    assert_eq!(
+        w.chain
+            .call(hospital, consent, "import_signed", &past)
+            .revert_message(),
+        "ConsentError::NotAuthorised",
+        "only the patient (or a delegate) signs"
+    );
+    assert_eq!(
+        w.chain
+            .call(patient, consent, "import_signed", &future)
+            .revert_message(),
+        "ConsentError::SignedInTheFuture"
+    );
+    let id: u64 = w
+        .chain
+        .call(patient, consent, "import_signed", &past)
+        .decode();
+    let stored = w
+        .chain
+        .view::<Option<Consent>>(patient, consent, "consent", &id)
+        .unwrap();
+    assert_eq!(stored.date_ms, signed);
+    assert_eq!(stored.status, ConsentStatus::Active);
+    assert_eq!(w.access(clinician, lab, "TREAT").decision, Decision::Permit);
+    // A plain grant is signed at the block time.
+    let granted: u64 = w
+        .grant(patient, "treatment", 30, Decision::Deny, vec![])
+        .decode();
+    let granted = w
+        .chain
+        .view::<Option<Consent>>(patient, consent, "consent", &granted)
+        .unwrap();
+    assert_eq!(granted.date_ms, w.chain.timestamp_ms());
 }
 
 #[test]

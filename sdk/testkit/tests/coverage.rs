@@ -5,11 +5,12 @@
 use consent::{AccessDecision, AuditEntry, Decision, Provision};
 use coverage::{
     ADVERSE_REVIEWER_ROLE, ActionCode, Adjustment, AppealOutcome, Attachment, AttachmentAccess,
-    AuthorisationRequirement, AutoApprove, Benefit, Category, CertificationType, ClaimCheck,
-    ClaimLine, ClaimLineResult, CodeRange, Coverage, CoverageStatus, Decided, DecidedBy, Edit,
-    EditReason, Eligibility, GroupCode, LineDecision, MetricsReport, NetworkIndicator, Overdue,
-    Period, PlanType, Priority, QuantityPerPeriod, Reason, Request, RequestStatus,
-    ReviewerDecision, Rule, RuleSet, ServiceLine, Submission, Suggestion,
+    AuthorisationRequirement, AutoApprove, Benefit, BenefitLine, Category, CertificationType,
+    ClaimCheck, ClaimLine, ClaimLineResult, ClaimStatus, CodeRange, Coverage, CoverageLevel,
+    CoverageStatus, CoverageTerms, Decided, DecidedBy, Edit, EditReason, Eligibility, GroupCode,
+    LineDecision, MetricsReport, NetworkIndicator, Overdue, Period, PlanType, Priority,
+    QuantityPerPeriod, Reason, Request, RequestStatus, ReviewerDecision, Rule, RuleSet,
+    ServiceLine, Submission, Suggestion,
 };
 use parity_scale_codec::Encode;
 use registry::Role;
@@ -1394,6 +1395,11 @@ fn every_message_refuses_callers_without_authority_and_malformed_input() {
         ),
         ("cancel", trace.encode(), "CoverageError::NotAuthorised"),
         (
+            "decide_extension",
+            (trace.clone(), true, None::<Reason>).encode(),
+            "CoverageError::NotAuthorised",
+        ),
+        (
             "appeal",
             (trace.clone(), Hash([1; 32])).encode(),
             "CoverageError::NotAuthorised",
@@ -1928,4 +1934,291 @@ fn the_servicing_npi_is_the_one_the_registry_attests_for_the_caller() {
             .call(outside, w.coverage, "submit", &borrowed)
             .is_success()
     );
+}
+
+#[test]
+fn a_claim_is_voided_or_replaced_by_its_provider_and_the_units_it_used_are_restored() {
+    let mut w = world();
+    let certified = the_decision(&w.submit(&w.qualifying_mri("TRN-VOID")));
+    let inside = certified.period.unwrap().start_ms + DAY_MS;
+    let mri = || vec![claim_line(LUMBAR_MRI, 1, inside, &[RADICULOPATHY])];
+    assert!(w.claim(1, Some("TRN-VOID"), mri())[0].accepted);
+    assert_eq!(carcs(&w.claim(2, Some("TRN-VOID"), mri())[0]), vec!["198"]);
+    // Only the provider that submitted a claim voids it; an unknown claim is refused.
+    let stranger = w.provider_with_npi(OUT_OF_NETWORK_NPI);
+    assert_eq!(
+        w.chain
+            .call(stranger, w.coverage, "void_claim", &Hash([1; 32]))
+            .revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+    assert_eq!(
+        w.as_payer("void_claim", &Hash([1; 32])).revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+    assert_eq!(
+        w.as_hospital("void_claim", &Hash([0x99; 32]))
+            .revert_message(),
+        "CoverageError::Unknown"
+    );
+    // A void (CLM05-3 `8`) returns the authorisation's unit; a claim is voided once.
+    assert!(w.as_hospital("void_claim", &Hash([1; 32])).is_success());
+    assert_eq!(
+        w.as_hospital("void_claim", &Hash([1; 32])).revert_message(),
+        "CoverageError::WrongStatus"
+    );
+    let voided: ClaimCheck = w
+        .chain
+        .view::<Option<ClaimCheck>>(w.hospital, w.coverage, "claim", &Hash([1; 32]))
+        .unwrap();
+    assert_eq!(voided.status, ClaimStatus::Voided);
+    assert!(w.claim(3, Some("TRN-VOID"), mri())[0].accepted);
+    // A replacement (`7`) restores the original's unit and draws the new claim's.
+    let replaced: Vec<ClaimLineResult> = w
+        .as_hospital(
+            "replace_claim",
+            &(
+                Hash([3; 32]),
+                Hash([4; 32]),
+                Some("TRN-VOID".to_string()),
+                mri(),
+            ),
+        )
+        .decode();
+    assert!(replaced[0].accepted, "{:?}", replaced[0]);
+    assert_eq!(carcs(&w.claim(5, Some("TRN-VOID"), mri())[0]), vec!["198"]);
+    let original: Option<ClaimCheck> =
+        w.chain
+            .view(w.hospital, w.coverage, "claim", &Hash([3; 32]));
+    assert_eq!(original.unwrap().status, ClaimStatus::Replaced);
+    let replacement: Option<ClaimCheck> =
+        w.chain
+            .view(w.hospital, w.coverage, "claim", &Hash([4; 32]));
+    let replacement = replacement.unwrap();
+    assert_eq!(replacement.status, ClaimStatus::InForce);
+    assert_eq!(replacement.replaces, Some(Hash([3; 32])));
+    assert_eq!(
+        w.chain
+            .call(
+                stranger,
+                w.coverage,
+                "replace_claim",
+                &(Hash([4; 32]), Hash([6; 32]), None::<String>, mri()),
+            )
+            .revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+
+    // Benefits: therapy without prior authorisation draws on the 20-visit benefit (12 used).
+    let mut open = rule(RULE_THERAPY, "PT", vec![range("97110", "97140")]);
+    open.prior_authorisation = false;
+    let now = w.chain.timestamp_ms();
+    let republished = w.as_payer(
+        "publish_rules",
+        &(
+            Hash([0x91; 32]),
+            Period {
+                start_ms: now - DAY_MS,
+                end_ms: w.plan_end,
+            },
+            vec![open],
+            reasons(),
+        ),
+    );
+    assert!(republished.is_success());
+    let used = |w: &World| {
+        w.chain
+            .view::<Option<Benefit>>(
+                w.hospital,
+                w.coverage,
+                "benefit",
+                &(w.payer, w.member, "PT".to_string()),
+            )
+            .unwrap()
+            .quantity_used
+    };
+    let therapy = |units| vec![claim_line(THERAPY, units, inside, &[])];
+    assert!(w.claim(7, None, therapy(8))[0].accepted);
+    assert_eq!(used(&w), 20);
+    assert!(w.as_hospital("void_claim", &Hash([7; 32])).is_success());
+    assert_eq!(used(&w), 12, "a void restores every unit");
+    assert!(w.claim(8, None, therapy(6))[0].accepted);
+    assert_eq!(used(&w), 18);
+    let replaced: Vec<ClaimLineResult> = w
+        .as_hospital(
+            "replace_claim",
+            &(Hash([8; 32]), Hash([9; 32]), None::<String>, therapy(2)),
+        )
+        .decode();
+    assert!(replaced[0].accepted);
+    assert_eq!(used(&w), 14, "the old six restored, the new two drawn");
+}
+
+#[test]
+fn a_refused_extension_is_pended_to_a_clinician_who_decides() {
+    let mut w = world();
+    let certified = the_decision(&w.submit(&w.qualifying_mri("TRN-EXT")));
+    let window = certified.period.clone().unwrap();
+    // Beyond the rule's 60 days the rules would refuse: not an automatic A3, but a pended
+    // extension, and the certification stands meanwhile.
+    let asked = w.as_hospital("request_extension", &("TRN-EXT".to_string(), 365u32));
+    let decision = the_decision(&asked);
+    assert_eq!(decision.action, ActionCode::A1);
+    assert_eq!(decision.period.unwrap(), window);
+    let request = w.request("TRN-EXT");
+    assert!(
+        request
+            .history
+            .iter()
+            .all(|(_, earlier)| earlier.action != ActionCode::A3)
+    );
+    let pending = request.pending_extension.expect("pended to a reviewer");
+    assert_eq!(pending.days, 365);
+    assert_eq!(pending.lines, vec![0]);
+    assert_eq!(pending.suggested.action, ActionCode::A3);
+    assert_eq!(pending.suggested.reviewer_role, ADVERSE_REVIEWER_ROLE);
+    // A refusal is adverse: not the payer's own key, and not without a specific reason.
+    let refuse = ("TRN-EXT".to_string(), false, Some(pending.reason.clone()));
+    assert_eq!(
+        w.as_payer("decide_extension", &refuse).revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+    let clinician = w.clinician();
+    assert_eq!(
+        w.chain
+            .call(
+                clinician,
+                w.coverage,
+                "decide_extension",
+                &("TRN-EXT".to_string(), false, None::<Reason>),
+            )
+            .revert_message(),
+        "CoverageError::ReasonRequired"
+    );
+    let refused = w
+        .chain
+        .call(clinician, w.coverage, "decide_extension", &refuse);
+    assert_eq!(
+        the_decision(&refused).action,
+        ActionCode::A1,
+        "still certified"
+    );
+    let request = w.request("TRN-EXT");
+    assert!(request.pending_extension.is_none());
+    let (line, refusal) = request.history.last().unwrap();
+    assert_eq!(*line, 0);
+    assert_eq!(refusal.action, ActionCode::A3);
+    assert_eq!(refusal.decided_by, DecidedBy::Reviewer(clinician));
+    assert_eq!(refusal.reason, Some(pending.reason));
+    assert_eq!(
+        w.chain
+            .call(clinician, w.coverage, "decide_extension", &refuse)
+            .revert_message(),
+        "CoverageError::WrongStatus"
+    );
+    // Granting is not adverse: the payer's own key may extend the window (another member's
+    // world, as the MRI rule allows one a year).
+    let mut w = world();
+    let certified = the_decision(&w.submit(&w.qualifying_mri("TRN-EXT-2")));
+    let window = certified.period.unwrap();
+    assert!(
+        w.as_hospital("request_extension", &("TRN-EXT-2".to_string(), 120u32))
+            .is_success()
+    );
+    let granted = w.as_payer(
+        "decide_extension",
+        &("TRN-EXT-2".to_string(), true, None::<Reason>),
+    );
+    let granted = the_decision(&granted);
+    assert_eq!(granted.action, ActionCode::A1);
+    assert_eq!(granted.period.unwrap().end_ms, window.end_ms + 120 * DAY_MS);
+    assert_eq!(granted.decided_by, DecidedBy::Reviewer(w.payer));
+}
+
+#[test]
+fn eligibility_states_the_coverage_level_both_networks_and_the_currency() {
+    let mut w = world();
+    let today = w.chain.timestamp_ms();
+    let ask = |w: &World| -> Vec<BenefitLine> {
+        let answer: Eligibility = w.chain.view(
+            w.hospital,
+            w.coverage,
+            "eligibility",
+            &(w.payer, w.member, "30".to_string(), today),
+        );
+        let Eligibility::Found(_, _, lines) = answer else {
+            panic!("the member is known");
+        };
+        lines
+    };
+    // Without stated terms, amounts are in US dollars (X12 271 EB07) and no level is given.
+    let lines = ask(&w);
+    for line in &lines {
+        assert_eq!(
+            line.currency.is_some(),
+            line.amount_cents.is_some(),
+            "{line:?}"
+        );
+    }
+    assert_eq!(lines[1].currency.as_deref(), Some("USD"));
+    assert_eq!(lines[1].coverage_level, None);
+    // The payer states the level (EB02) and the currency; a malformed currency is refused.
+    let member = w.member;
+    let mut terms = CoverageTerms {
+        level: CoverageLevel::Family,
+        currency: "eur".into(),
+    };
+    assert_eq!(
+        w.as_payer("set_coverage_terms", &(member, terms.clone()))
+            .revert_message(),
+        "CoverageError::Malformed"
+    );
+    terms.currency = "EUR".into();
+    assert!(
+        w.as_payer("set_coverage_terms", &(member, terms.clone()))
+            .is_success()
+    );
+    assert_eq!(
+        w.as_hospital("set_coverage_terms", &(member, terms))
+            .revert_message(),
+        "CoverageError::NotAPayer"
+    );
+    // An out-of-network benefit for the same service type is answered beside the in-network one.
+    let mut outside = benefit(None, 0);
+    outside.copay_cents = 7_500;
+    outside.coinsurance_bps = 4_000;
+    outside.network = NetworkIndicator::OutOfNetwork;
+    assert!(
+        w.as_payer("set_benefit", &(member, "30".to_string(), outside))
+            .is_success()
+    );
+    let lines = ask(&w);
+    let copays: Vec<(Option<NetworkIndicator>, Option<u64>)> = lines
+        .iter()
+        .filter(|line| line.information == "B")
+        .map(|line| (line.network.clone(), line.amount_cents))
+        .collect();
+    assert_eq!(
+        copays,
+        vec![
+            (Some(NetworkIndicator::InNetwork), Some(2_500)),
+            (Some(NetworkIndicator::OutOfNetwork), Some(7_500)),
+        ]
+    );
+    for line in &lines[1..] {
+        assert_eq!(line.coverage_level.as_deref(), Some("FAM"));
+        assert_eq!(line.service_type, "30");
+        if line.amount_cents.is_some() {
+            assert_eq!(line.currency.as_deref(), Some("EUR"));
+        }
+    }
+    assert_eq!(CoverageLevel::Individual.code(), "IND");
+    // Claims still draw on the in-network benefit.
+    let in_network: Option<Benefit> = w.chain.view(
+        w.hospital,
+        w.coverage,
+        "benefit",
+        &(w.payer, member, "30".to_string()),
+    );
+    assert_eq!(in_network.unwrap().copay_cents, 2_500);
 }

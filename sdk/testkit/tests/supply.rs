@@ -6,8 +6,8 @@ use registry::Role;
 use salus_primitives::{Address, Hash};
 use salus_testkit::TestChain;
 use supply::{
-    Classification, Container, Disposition, Epc, EpcisEvent, Investigation, Recall, RecallClass,
-    Unit, Verification,
+    Classification, Container, Discrepancy, DispenseRefusal, Dispensing, Disposition, Epc,
+    EpcisEvent, Investigation, Recall, RecallClass, Unit, Verification,
 };
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
@@ -289,7 +289,7 @@ fn scenario_1_happy_path_with_full_history_and_no_reshipping_after_dispensing() 
     let rx = w.prescribe(7, 1);
     let pharmacy = w.pharmacy;
     let expiry = w.expiry;
-    let dispensed: Verification = w
+    let dispensed: Dispensing = w
         .chain
         .call(
             pharmacy,
@@ -304,7 +304,7 @@ fn scenario_1_happy_path_with_full_history_and_no_reshipping_after_dispensing() 
             ),
         )
         .decode();
-    assert!(dispensed.verified);
+    assert!(dispensed.verified && dispensed.dispensed);
     assert_eq!(w.unit_state("S1").disposition, Disposition::Dispensed);
 
     let history: Vec<EpcisEvent> = w.chain.view(
@@ -357,7 +357,11 @@ fn scenario_1_happy_path_with_full_history_and_no_reshipping_after_dispensing() 
             rx,
         ),
     );
-    assert_eq!(again.revert_message(), "SupplyError::WrongState");
+    let again: Dispensing = again.decode();
+    assert_eq!(
+        (again.dispensed, again.refusal.as_deref()),
+        (false, Some("PrescriptionFilled"))
+    );
 }
 
 #[test]
@@ -379,7 +383,7 @@ fn scenario_2_counterfeits_fail_verification_and_are_quarantined_with_a_case() {
             rx,
         ),
     );
-    let answer: Verification = unknown.decode();
+    let answer: Dispensing = unknown.decode();
     assert_eq!(
         (answer.verified, answer.failure_reason.as_deref()),
         (false, Some("No_match_GTIN_Serial"))
@@ -388,7 +392,7 @@ fn scenario_2_counterfeits_fail_verification_and_are_quarantined_with_a_case() {
         unknown.events().iter().any(|event| event.topics.len() == 2),
         "an alert is emitted"
     );
-    let mismatch: Verification = w
+    let mismatch: Dispensing = w
         .chain
         .call(
             pharmacy,
@@ -568,22 +572,24 @@ fn scenario_5_a_recalled_lot_cannot_ship_or_be_dispensed_and_is_located() {
     let rx = w.prescribe(9, 1);
     let pharmacy = w.pharmacy;
     let expiry = w.expiry;
+    let refused: Dispensing = w
+        .chain
+        .call(
+            pharmacy,
+            w.supply,
+            "dispense",
+            &(
+                GTIN.to_string(),
+                "S1".to_string(),
+                LOT.to_string(),
+                expiry,
+                rx,
+            ),
+        )
+        .decode();
     assert_eq!(
-        w.chain
-            .call(
-                pharmacy,
-                w.supply,
-                "dispense",
-                &(
-                    GTIN.to_string(),
-                    "S1".to_string(),
-                    LOT.to_string(),
-                    expiry,
-                    rx
-                )
-            )
-            .revert_message(),
-        "SupplyError::NotMovable"
+        (refused.dispensed, refused.refusal.as_deref()),
+        (false, Some("NotMovable"))
     );
     let located: Vec<(String, Address, String, Disposition)> = w.chain.view(
         w.maker,
@@ -614,7 +620,7 @@ fn scenario_6_late_notification_fires_once_and_lapsed_partners_are_refused() {
     let expiry = w.expiry;
     // A counterfeit presented at dispensing opens case 0; the pharmacy determines it
     // counterfeit (illegitimate) and files nothing.
-    let _: Verification = w
+    let _: Dispensing = w
         .chain
         .call(
             pharmacy,
@@ -695,16 +701,12 @@ fn receipt_must_match_the_shipment_and_only_the_buyer_receives() {
         "SupplyError::NotAuthorised"
     );
     let wholesaler = w.wholesaler;
-    let short = w.chain.call(
-        wholesaler,
-        w.supply,
-        "receive",
-        &(shipment, vec![unit("A1")], "x".to_string()),
-    );
-    assert!(!short.decode::<bool>(), "a discrepancy, recorded");
-    assert_eq!(short.events().len(), 1);
-    assert_eq!(w.unit_state("A1").owner, w.maker, "nothing changed hands");
-    assert!(w.receive(wholesaler, shipment, vec![unit("A1"), unit("A2")]));
+    // The received set is compared with the shipped one, order ignored.
+    assert!(w.receive(wholesaler, shipment, vec![unit("A2"), unit("A1")]));
+    assert_eq!(w.unit_state("A1").owner, wholesaler);
+    let discrepancy: Option<Discrepancy> =
+        w.chain.view(w.maker, w.supply, "discrepancy", &shipment);
+    assert_eq!(discrepancy, None);
     // Only the product's owner commissions, and only once per serial.
     assert_eq!(
         w.chain
@@ -1603,7 +1605,12 @@ impl World {
             ),
         );
         assert!(result.is_success(), "{:?}", result.receipt.status);
-        result.decode()
+        let answer: Dispensing = result.decode();
+        Verification {
+            verified: answer.verified,
+            failure_reason: answer.failure_reason,
+            additional: answer.additional,
+        }
     }
 
     fn verify_gs1(&self, serial: &str, expiry: &str) -> Verification {
@@ -1967,5 +1974,222 @@ fn only_the_owner_custodian_or_a_regulator_quarantines_and_the_outcome_settles_t
         w.ship(wholesaler, vec![unit("S3")], pharmacy),
         2,
         "the cleared unit ships again"
+    );
+}
+
+#[test]
+fn a_partial_or_wrong_delivery_is_a_discrepancy_and_nothing_stays_in_transit() {
+    let mut w = world();
+    w.commission(&["A1", "A2", "A3"]);
+    let (maker, wholesaler) = (w.maker, w.wholesaler);
+    let shipment = w.ship(maker, vec![unit("A1"), unit("A2"), unit("A3")], wholesaler);
+    // A3 and A1 arrive (in another order), A2 does not, and FOREIGN turns up instead.
+    let receipt = w.chain.call(
+        wholesaler,
+        w.supply,
+        "receive",
+        &(
+            shipment,
+            vec![unit("A3"), unit("FOREIGN"), unit("A1")],
+            "urn:gln:receiving".to_string(),
+        ),
+    );
+    assert!(!receipt.decode::<bool>(), "a discrepancy");
+    let discrepancy: Option<Discrepancy> = w.chain.view(maker, w.supply, "discrepancy", &shipment);
+    let discrepancy = discrepancy.expect("the discrepancy is recorded");
+    assert_eq!(discrepancy.missing, vec![unit("A2")]);
+    assert_eq!(discrepancy.unexpected, vec![unit("FOREIGN")]);
+    // What arrived is received.
+    for serial in ["A1", "A3"] {
+        let state = w.unit_state(serial);
+        assert_eq!((state.owner, state.custodian), (wholesaler, wholesaler));
+        assert_eq!(state.disposition, Disposition::SellableAccessible);
+        assert_eq!(state.shipment, None);
+    }
+    // What did not is out of transit: back with the seller, held, until the seller resolves it.
+    let a2 = w.unit_state("A2");
+    assert_eq!((a2.owner, a2.shipment), (maker, None));
+    assert!(a2.quarantined);
+    assert_eq!(a2.disposition, Disposition::NonSellableOther);
+    let history: Vec<EpcisEvent> = w.chain.view(
+        maker,
+        w.supply,
+        "history",
+        &(GTIN.to_string(), "A2".to_string()),
+    );
+    assert_eq!(
+        history.last().map(|event| event.biz_step.as_str()),
+        Some("holding")
+    );
+    // A receipt happens once.
+    assert_eq!(
+        w.chain
+            .call(
+                wholesaler,
+                w.supply,
+                "receive",
+                &(shipment, vec![unit("A2")], "x".to_string())
+            )
+            .revert_message(),
+        "SupplyError::AlreadyReceived"
+    );
+    // Found again: the seller releases it, and it ships anew.
+    assert!(
+        w.chain
+            .call(
+                maker,
+                w.supply,
+                "release",
+                &(vec![unit("A2")], "urn:gln:maker".to_string())
+            )
+            .is_success()
+    );
+    assert_eq!(
+        w.unit_state("A2").disposition,
+        Disposition::SellableAccessible
+    );
+    let again = w.ship(maker, vec![unit("A2")], wholesaler);
+    assert!(w.receive(wholesaler, again, vec![unit("A2")]));
+    assert_eq!(w.unit_state("A2").owner, wholesaler);
+}
+
+#[test]
+fn the_receiving_transaction_event_names_its_business_transactions() {
+    let mut w = world();
+    w.commission(&["A1", "A2"]);
+    let (maker, wholesaler) = (w.maker, w.wholesaler);
+    let shipment = w.ship(maker, vec![unit("A1")], wholesaler);
+    assert!(w.receive(wholesaler, shipment, vec![unit("A1")]));
+    let receiving = |w: &World, serial: &str| -> EpcisEvent {
+        let history: Vec<EpcisEvent> = w.chain.view(
+            w.maker,
+            w.supply,
+            "history",
+            &(GTIN.to_string(), serial.to_string()),
+        );
+        history
+            .into_iter()
+            .find(|event| event.biz_step == "receiving")
+            .expect("received")
+    };
+    let event = receiving(&w, "A1");
+    assert_eq!(event.event_type, "TransactionEvent");
+    assert_eq!(
+        event.biz_transactions,
+        vec![("po".to_string(), Hash([4; 32]))],
+        "the shipment's DSCSA transaction reference, as on the shipping event"
+    );
+    // A shipment without documents is still named by its despatch advice.
+    let bare: u64 = w
+        .chain
+        .call(
+            maker,
+            w.supply,
+            "ship",
+            &(
+                vec![unit("A2")],
+                wholesaler,
+                Vec::<(String, Hash)>::new(),
+                "urn:gln:dock".to_string(),
+            ),
+        )
+        .decode();
+    assert!(w.receive(wholesaler, bare, vec![unit("A2")]));
+    let event = receiving(&w, "A2");
+    let mut reference = [0u8; 32];
+    reference[24..].copy_from_slice(&bare.to_be_bytes());
+    assert_eq!(
+        event.biz_transactions,
+        vec![("desadv".to_string(), Hash(reference))]
+    );
+}
+
+#[test]
+fn a_refused_dispense_is_recorded_as_a_decision() {
+    let mut w = world();
+    w.deliver_to_pharmacy();
+    let pharmacy = w.pharmacy;
+    let expiry = w.expiry;
+    let unknown_rx = Hash([42; 32]);
+    let result = w.chain.call(
+        pharmacy,
+        w.supply,
+        "dispense",
+        &(
+            GTIN.to_string(),
+            "S1".to_string(),
+            LOT.to_string(),
+            expiry,
+            unknown_rx,
+        ),
+    );
+    assert!(result.is_success(), "recorded, not reverted");
+    let answer: Dispensing = result.decode();
+    assert!(answer.verified && !answer.dispensed);
+    assert_eq!(answer.refusal.as_deref(), Some("UnknownPrescription"));
+    assert!(
+        result.events().iter().any(|event| event.topics.len() == 2),
+        "a Refused event"
+    );
+    let id = answer.decision.expect("a stored decision");
+    let stored: Option<DispenseRefusal> = w.chain.view(w.maker, w.supply, "refusal", &id);
+    let stored = stored.expect("stored");
+    assert_eq!(
+        (
+            stored.dispenser,
+            stored.serial.as_str(),
+            stored.prescription,
+            stored.reason.as_str(),
+            stored.case
+        ),
+        (pharmacy, "S1", unknown_rx, "UnknownPrescription", None)
+    );
+    assert_eq!(
+        w.unit_state("S1").disposition,
+        Disposition::SellableAccessible
+    );
+    // A failed verification is a decision too, with its investigation.
+    let rx = w.prescribe(8, 1);
+    let fake: Dispensing = w
+        .chain
+        .call(
+            pharmacy,
+            w.supply,
+            "dispense",
+            &(
+                GTIN.to_string(),
+                "FAKE9".to_string(),
+                LOT.to_string(),
+                expiry,
+                rx,
+            ),
+        )
+        .decode();
+    assert_eq!(fake.refusal.as_deref(), Some("No_match_GTIN_Serial"));
+    let stored: Option<DispenseRefusal> = w.chain.view(
+        w.maker,
+        w.supply,
+        "refusal",
+        &fake.decision.expect("stored"),
+    );
+    assert!(stored.expect("stored").case.is_some());
+    // A caller that is no dispenser is refused outright.
+    let maker = w.maker;
+    assert_eq!(
+        w.chain
+            .call(
+                maker,
+                w.supply,
+                "dispense",
+                &(
+                    GTIN.to_string(),
+                    "S1".to_string(),
+                    LOT.to_string(),
+                    expiry,
+                    rx
+                ),
+            )
+            .revert_message(),
+        "SupplyError::NotAuthorised"
     );
 }

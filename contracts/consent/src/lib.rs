@@ -57,7 +57,7 @@ mod consent {
         NEXT_SESSION, POLICIES, RECORDS, REGISTRY, SESSIONS, SESSIONS_BY_PAIR, UNREVIEWED,
         active_key,
     };
-    use crate::trail::{audit, set_status};
+    use crate::trail::{audit, change_status, set_status};
     use crate::types::*;
 
     /// The contract.
@@ -242,17 +242,11 @@ mod consent {
                 return Err(ConsentError::WrongStatus);
             }
             consent.date_ms = block_timestamp_ms();
-            set_status(&mut consent, ConsentStatus::Active);
-            audit(
-                &consent.patient,
-                caller(),
-                AuditAction::U,
-                0,
+            change_status(
+                &mut consent,
+                ConsentStatus::Active,
                 on_behalf_of,
                 Hash::default(),
-                String::new(),
-                Some((id, consent.version)),
-                Vec::new(),
                 "consent activated",
             );
             Ok(())
@@ -267,17 +261,11 @@ mod consent {
             if !matches!(consent.status, ConsentStatus::Proposed) {
                 return Err(ConsentError::WrongStatus);
             }
-            set_status(&mut consent, ConsentStatus::Rejected);
-            audit(
-                &consent.patient,
-                caller(),
-                AuditAction::U,
-                0,
+            change_status(
+                &mut consent,
+                ConsentStatus::Rejected,
                 on_behalf_of,
                 Hash::default(),
-                String::new(),
-                Some((id, consent.version)),
-                Vec::new(),
                 "consent rejected",
             );
             Ok(())
@@ -293,17 +281,11 @@ mod consent {
             if !matches!(consent.status, ConsentStatus::Active) {
                 return Err(ConsentError::WrongStatus);
             }
-            set_status(&mut consent, ConsentStatus::Inactive);
-            audit(
-                &consent.patient,
-                caller(),
-                AuditAction::U,
-                0,
+            change_status(
+                &mut consent,
+                ConsentStatus::Inactive,
                 on_behalf_of,
                 Hash::default(),
-                String::new(),
-                Some((id, consent.version)),
-                Vec::new(),
                 "consent revoked",
             );
             Ok(())
@@ -320,17 +302,11 @@ mod consent {
             if matches!(consent.status, ConsentStatus::EnteredInError) {
                 return Err(ConsentError::WrongStatus);
             }
-            set_status(&mut consent, ConsentStatus::EnteredInError);
-            audit(
-                &consent.patient,
-                caller(),
-                AuditAction::U,
-                0,
+            change_status(
+                &mut consent,
+                ConsentStatus::EnteredInError,
                 None,
                 reason,
-                String::new(),
-                Some((id, consent.version)),
-                Vec::new(),
                 "entered in error",
             );
             Ok(())

@@ -23,6 +23,31 @@ pub(crate) fn set_status(consent: &mut Consent, status: ConsentStatus) {
     .emit();
 }
 
+/// Moves `consent` to `status` ([`set_status`]) and records the change on its patient's audit
+/// trail as an update by the caller (acting for `on_behalf_of`), with the hash of the reason's
+/// document (or zero) and a short note.
+pub(crate) fn change_status(
+    consent: &mut Consent,
+    status: ConsentStatus,
+    on_behalf_of: Option<Address>,
+    reason: Hash,
+    note: &str,
+) {
+    set_status(consent, status);
+    audit(
+        &consent.patient,
+        caller(),
+        AuditAction::U,
+        0,
+        on_behalf_of,
+        reason,
+        String::new(),
+        Some((consent.id, consent.version)),
+        Vec::new(),
+        note,
+    );
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn audit(
     patient: &Address,

@@ -73,20 +73,26 @@ fn len(bytes: &[u8]) -> i32 {
     bytes.len() as i32
 }
 
-/// Reads a variable-length value: first into a small buffer, again with the exact size if the
-/// value is larger. `read(out_ptr, out_cap)` returns the full length or -1.
+/// Bytes of the first read of a variable-length value. The host charges only the bytes it
+/// copies, so a larger first buffer costs nothing for small values and spares a value up to this
+/// size a second read (a whole storage read's fuel); it lives on the stack, so no call keeps it.
+const FIRST_READ_BYTES: usize = 512;
+
+/// Reads a variable-length value: first into a buffer on the stack, keeping exactly the bytes
+/// read; again into an exact-size buffer if the value is larger. `read(out_ptr, out_cap)`
+/// returns the full length or -1.
 fn read_variable(mut read: impl FnMut(i32, i32) -> i64) -> Option<Vec<u8>> {
-    let mut buffer = vec![0u8; 128];
-    let full = read(mut_ptr(&mut buffer), len(&buffer));
+    let mut first = [0u8; FIRST_READ_BYTES];
+    let full = read(mut_ptr(&mut first), len(&first));
     if full < 0 {
         return None;
     }
     let full = full as usize;
-    if full > buffer.len() {
-        buffer.resize(full, 0);
-        read(mut_ptr(&mut buffer), len(&buffer));
+    if full <= first.len() {
+        return Some(first[..full].to_vec());
     }
-    buffer.truncate(full);
+    let mut buffer = vec![0u8; full];
+    read(mut_ptr(&mut buffer), len(&buffer));
     Some(buffer)
 }
 

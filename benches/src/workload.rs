@@ -191,7 +191,8 @@ fn register(
             [role],
             null,
             "0614141000012",
-            null,
+            // Every maker's GTIN carries `03` and the labeler code `50000` (`product_codes`).
+            (role == "Manufacturer").then_some("0350000"),
             "0",
             FAR_FUTURE_MS.to_string(),
             format!("0x{}", "11".repeat(32))

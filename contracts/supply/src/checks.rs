@@ -24,6 +24,17 @@ pub(crate) fn active(participant: &Address, role: Role) -> Result<bool, SupplyEr
         .map_err(|_| SupplyError::Unknown)
 }
 
+/// The GS1 company prefix the registry attests for `participant`, if any.
+pub(crate) fn attested_company_prefix(
+    participant: &Address,
+) -> Result<Option<String>, SupplyError> {
+    let registry = REGISTRY.get().ok_or(SupplyError::Unknown)?;
+    RegistryRef(registry)
+        .participant(*participant)
+        .map(|record| record.and_then(|record| record.company_prefix))
+        .map_err(|_| SupplyError::Unknown)
+}
+
 /// An authorised trading partner now: manufacturer, repackager, wholesaler, dispenser or
 /// third-party logistics provider in good standing with a current licence.
 pub(crate) fn trading_partner(participant: &Address) -> Result<bool, SupplyError> {

@@ -60,7 +60,8 @@ mod supply {
             REGISTRY.set(&registry);
         }
 
-        /// Registers a product (caller: an active manufacturer, who becomes its owner).
+        /// Registers a product (caller: an active manufacturer holding the GTIN's GS1 company prefix
+        /// in the registry, who becomes its owner).
         #[message]
         pub fn register_product(
             gtin: String,

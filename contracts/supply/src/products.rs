@@ -3,7 +3,7 @@
 use registry::Role;
 use salus_sdk::prelude::*;
 
-use crate::checks::{active, check_code};
+use crate::checks::{active, attested_company_prefix, check_code};
 use crate::gs1::valid_check_digit;
 use crate::storage::PRODUCTS;
 use crate::types::*;
@@ -22,6 +22,27 @@ pub(crate) fn gtin_embeds_ndc(gtin: &str, ndc: &str) -> bool {
         return false;
     }
     &gtin[1..3] == b"03" && gtin[3..13] == ndc_digits[..] && valid_check_digit(gtin)
+}
+
+/// Whether `gtin` carries the GS1 company prefix `prefix`: for a GTIN-14 the prefix follows the
+/// indicator digit, for a GTIN-13 it leads, for a GTIN-12 (U.P.C.) it leads after the implied
+/// `0` of its GTIN-13 form (GS1 General Specifications §3.3.2). An empty or non-numeric prefix
+/// is carried by nothing.
+pub(crate) fn carries_company_prefix(gtin: &str, prefix: &str) -> bool {
+    if prefix.is_empty() || !prefix.bytes().all(|byte| byte.is_ascii_digit()) {
+        return false;
+    }
+    let digits = match gtin.len() {
+        14 => &gtin[1..],
+        13 => gtin,
+        12 => {
+            return prefix
+                .strip_prefix('0')
+                .is_some_and(|rest| gtin.starts_with(rest));
+        }
+        _ => return false,
+    };
+    digits.len() > prefix.len() && digits.starts_with(prefix)
 }
 
 /// The body of [`Supply::register_product`](crate::Supply::register_product).
@@ -43,6 +64,10 @@ pub(crate) fn register_product(
     if !active(&owner, Role::Manufacturer)? {
         return Err(SupplyError::NotAuthorised);
     }
+    let prefix = attested_company_prefix(&owner)?;
+    if !prefix.is_some_and(|prefix| carries_company_prefix(&gtin, &prefix)) {
+        return Err(SupplyError::NotPrefixHolder);
+    }
     if PRODUCTS.contains(&gtin) {
         return Err(SupplyError::AlreadyCommissioned);
     }
@@ -59,4 +84,23 @@ pub(crate) fn register_product(
         },
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::carries_company_prefix;
+
+    #[test]
+    fn the_company_prefix_follows_the_indicator_digit_of_a_gtin_14_and_leads_a_gtin_13_or_12() {
+        assert!(carries_company_prefix("00312345678906", "0312345"));
+        assert!(carries_company_prefix("10312345678903", "0312345"));
+        assert!(!carries_company_prefix("00399999999991", "0312345"));
+        assert!(!carries_company_prefix("03123456789060", "0312345"));
+        assert!(carries_company_prefix("0614141000012", "0614141"));
+        assert!(carries_company_prefix("614141000012", "0614141"));
+        assert!(!carries_company_prefix("614141000012", "614141"));
+        assert!(!carries_company_prefix("00312345678906", ""));
+        assert!(!carries_company_prefix("00312345678906", "03a"));
+        assert!(!carries_company_prefix("0031234567890", "0312345"));
+    }
 }

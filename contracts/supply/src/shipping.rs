@@ -20,6 +20,10 @@ pub(crate) fn ship(
 ) -> Result<u64, SupplyError> {
     check_code(&location)?;
     let seller = caller();
+    // The seller too must be licensed and in good standing now, not only the buyer.
+    if !trading_partner(&seller)? {
+        return Err(SupplyError::NotAuthorised);
+    }
     if !trading_partner(&buyer)? {
         return Err(SupplyError::PartnerNotAuthorised);
     }

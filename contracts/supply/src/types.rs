@@ -30,6 +30,9 @@ pub enum SupplyError {
     /// A GTIN without a valid GS1 check digit, or one that does not embed the product's NDC;
     /// an SSCC that is not 18 digits with a valid check digit.
     InvalidIdentifier,
+    /// The GTIN does not carry the GS1 company prefix the registry attests for the caller, or
+    /// the registry attests none (GS1 General Specifications §3.3.2).
+    NotPrefixHolder,
 }
 
 // ---- the EPCIS record ----

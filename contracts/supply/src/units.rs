@@ -1,10 +1,11 @@
 //! Serialised units (SGTIN with lot and expiry): commissioning, their owner's transitions in
 //! place (hold, release, decommission, destroy) and where every unit of a lot is.
 
+use registry::Role;
 use salus_sdk::prelude::*;
 
 use crate::checks::{
-    MAX_LOT_BYTES, MAX_SERIAL_BYTES, MAX_UNITS_PER_EVENT, check_code, expired, in_stock,
+    MAX_LOT_BYTES, MAX_SERIAL_BYTES, MAX_UNITS_PER_EVENT, active, check_code, expired, in_stock,
 };
 use crate::epcis::{next_event_id, record_event, touch};
 use crate::packaging::{case_tree, expand};
@@ -95,7 +96,8 @@ pub(crate) fn commission(
     }
     let product = PRODUCTS.get(&gtin).ok_or(SupplyError::Unknown)?;
     let owner = caller();
-    if product.owner != owner {
+    // The product's owner, and still a manufacturer in good standing with a current licence.
+    if product.owner != owner || !active(&owner, Role::Manufacturer)? {
         return Err(SupplyError::NotAuthorised);
     }
     let id = next_event_id();

@@ -164,7 +164,9 @@ async fn register(
             [role],
             npi,
             gln,
-            null,
+            // A manufacturer holds the GS1 company prefix of the GTIN it registers: `03` and
+            // its NDC labeler code (GS1 General Specifications §3.3.2).
+            (role == "Manufacturer").then_some("0312345"),
             "0",
             (head + 3650 * DAY_MS).to_string(),
             format!("0x{}", "11".repeat(32))

@@ -14,6 +14,9 @@ const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 const GTIN: &str = "00312345678906";
 const NDC: &str = "12345-678-90";
 const LOT: &str = "L1";
+/// The GS1 company prefix the registry attests for every manufacturer of these tests: `03` and
+/// the NDC labeler code `12345` that `GTIN` carries.
+const MAKER_PREFIX: &str = "0312345";
 
 struct World {
     chain: TestChain,
@@ -27,6 +30,7 @@ struct World {
     expiry: u64,
 }
 
+/// Registers `who` in `role` for `days`; a manufacturer with the company prefix `MAKER_PREFIX`.
 fn register(
     chain: &mut TestChain,
     authority: Address,
@@ -35,13 +39,26 @@ fn register(
     role: Role,
     days: u64,
 ) {
+    let prefix = (role == Role::Manufacturer).then_some(MAKER_PREFIX);
+    register_with_prefix(chain, authority, registry, who, role, days, prefix);
+}
+
+fn register_with_prefix(
+    chain: &mut TestChain,
+    authority: Address,
+    registry: Address,
+    who: Address,
+    role: Role,
+    days: u64,
+    company_prefix: Option<&str>,
+) {
     let now = chain.timestamp_ms();
     let arguments = (
         who,
         vec![role],
         None::<String>,
         Some("0614141000012".to_string()),
-        None::<String>,
+        company_prefix.map(str::to_string),
         0u64,
         now + days * DAY_MS,
         Hash([1; 32]),
@@ -1411,13 +1428,83 @@ fn a_product_needs_a_gtin_with_a_valid_check_digit_that_embeds_its_ndc() {
         let refusal = w.refusal(maker, "register_product", &product(gtin, ndc));
         assert_eq!(refusal, "SupplyError::InvalidIdentifier", "{why}");
     }
+    let other_maker = w.chain.new_account(10u128.pow(20));
+    let (authority, registry) = (w.authority, w.registry);
+    register_with_prefix(
+        &mut w.chain,
+        authority,
+        registry,
+        other_maker,
+        Role::Manufacturer,
+        3650,
+        Some("0399999"),
+    );
     let registered = w.chain.call(
-        maker,
+        other_maker,
         w.supply,
         "register_product",
         &product("00399999999991", "99999-999-99"),
     );
     assert!(registered.is_success(), "{:?}", registered.receipt.status);
+}
+
+#[test]
+fn only_the_holder_of_a_gtins_company_prefix_registers_it() {
+    let mut w = world();
+    let (authority, registry) = (w.authority, w.registry);
+    let product = |gtin: &str, ndc: &str| {
+        (
+            gtin.to_string(),
+            ndc.to_string(),
+            "Ibuprofen".to_string(),
+            "200 mg".to_string(),
+            "tablet".to_string(),
+            "100".to_string(),
+        )
+    };
+    let manufacturer = |w: &mut World, prefix: Option<&str>| {
+        let who = w.chain.new_account(10u128.pow(20));
+        register_with_prefix(
+            &mut w.chain,
+            authority,
+            registry,
+            who,
+            Role::Manufacturer,
+            3650,
+            prefix,
+        );
+        who
+    };
+    let other = manufacturer(&mut w, Some("0399999"));
+    let unattested = manufacturer(&mut w, None);
+    // Another labeler's GTIN (its prefix `0399999` is not the caller's `0312345`), both ways.
+    let theirs = product("00399999999991", "99999-999-99");
+    assert_eq!(
+        w.refusal(w.maker, "register_product", &theirs),
+        "SupplyError::NotPrefixHolder"
+    );
+    let ours = product("10312345678903", "12345-678-90");
+    assert_eq!(
+        w.refusal(other, "register_product", &ours),
+        "SupplyError::NotPrefixHolder"
+    );
+    // A manufacturer the registry attests no company prefix for registers nothing.
+    assert_eq!(
+        w.refusal(unattested, "register_product", &theirs),
+        "SupplyError::NotPrefixHolder"
+    );
+    // Each registers its own GTIN (another packaging level of the maker's NDC here).
+    let maker = w.maker;
+    assert!(
+        w.chain
+            .call(maker, w.supply, "register_product", &ours)
+            .is_success()
+    );
+    assert!(
+        w.chain
+            .call(other, w.supply, "register_product", &theirs)
+            .is_success()
+    );
 }
 
 #[test]
@@ -2190,6 +2277,62 @@ fn a_refused_dispense_is_recorded_as_a_decision() {
                 ),
             )
             .revert_message(),
+        "SupplyError::NotAuthorised"
+    );
+}
+
+#[test]
+fn an_unlicensed_manufacturer_neither_commissions_nor_ships() {
+    let mut w = world();
+    let (authority, registry, wholesaler) = (w.authority, w.registry, w.wholesaler);
+    let maker = w.chain.new_account(10u128.pow(20));
+    register_with_prefix(
+        &mut w.chain,
+        authority,
+        registry,
+        maker,
+        Role::Manufacturer,
+        2,
+        Some(MAKER_PREFIX),
+    );
+    let gtin = "10312345678903";
+    let product = (
+        gtin.to_string(),
+        NDC.to_string(),
+        "Amoxicillin".to_string(),
+        "500 mg".to_string(),
+        "capsule".to_string(),
+        "100".to_string(),
+    );
+    assert!(
+        w.chain
+            .call(maker, w.supply, "register_product", &product)
+            .is_success()
+    );
+    let commission = |serial: &str| {
+        (
+            gtin.to_string(),
+            LOT.to_string(),
+            w.expiry,
+            vec![serial.to_string()],
+            "urn:gln:m".to_string(),
+        )
+    };
+    let (first, second) = (commission("S1"), commission("S2"));
+    assert!(
+        w.chain
+            .call(maker, w.supply, "commission", &first)
+            .is_success()
+    );
+    // The licence ends: no more commissioning, and what was made does not ship.
+    w.chain.advance_time(3 * DAY_MS);
+    assert_eq!(
+        w.refusal(maker, "commission", &second),
+        "SupplyError::NotAuthorised"
+    );
+    let shipped = vec![Epc::Unit(gtin.into(), "S1".into())];
+    assert_eq!(
+        w.ship_refusal(maker, shipped, wholesaler),
         "SupplyError::NotAuthorised"
     );
 }

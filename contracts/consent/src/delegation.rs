@@ -4,6 +4,7 @@ use salus_sdk::prelude::*;
 
 use crate::purpose_of_use::purpose_covers;
 use crate::storage::DELEGATIONS;
+use crate::trail::audit;
 use crate::types::*;
 
 /// Checks that `actor` may act for `patient`: the patient, or a delegate with an active
@@ -88,5 +89,40 @@ pub(crate) fn within_scope(
     for child in &provision.children {
         within_scope(child, delegation)?;
     }
+    Ok(())
+}
+
+/// Ends the delegation from `principal` to `delegate`, by `agent` (the principal, or the
+/// authority): inactive, announced, and recorded on the principal's audit trail with `note`.
+pub(crate) fn end_delegation_by(
+    principal: Address,
+    delegate: Address,
+    agent: Address,
+    note: &str,
+) -> Result<(), ConsentError> {
+    let mut delegation = DELEGATIONS
+        .get(&(principal, delegate))
+        .ok_or(ConsentError::Unknown)?;
+    delegation.active = false;
+    DELEGATIONS.insert(&(principal, delegate), &delegation);
+    DelegationChanged {
+        patient: principal,
+        delegate,
+        relationship: delegation.relationship.clone(),
+        active: false,
+    }
+    .emit();
+    audit(
+        &principal,
+        agent,
+        AuditAction::U,
+        0,
+        None,
+        Hash::default(),
+        String::new(),
+        None,
+        Vec::new(),
+        note,
+    );
     Ok(())
 }

@@ -50,7 +50,7 @@ mod consent {
         check_code, check_codes, check_period, check_provision, registry_active, registry_authority,
     };
     use crate::decision::{active_consents, collect_permits, decide};
-    use crate::delegation::{authorise, delegate_may_end};
+    use crate::delegation::{authorise, delegate_may_end, end_delegation_by};
     use crate::purpose_of_use::is_emergency;
     use crate::storage::{
         ACTIVE_BY_PATIENT, AUDIT, CONSENTS, DEFAULT_DECISION, DELEGATIONS, NEXT_CONSENT,
@@ -354,32 +354,7 @@ mod consent {
         /// Revokes a delegation (caller: its principal).
         #[message]
         pub fn revoke_delegation(delegate: Address) -> Result<(), ConsentError> {
-            let principal = caller();
-            let mut delegation = DELEGATIONS
-                .get(&(principal, delegate))
-                .ok_or(ConsentError::Unknown)?;
-            delegation.active = false;
-            DELEGATIONS.insert(&(principal, delegate), &delegation);
-            DelegationChanged {
-                patient: principal,
-                delegate,
-                relationship: delegation.relationship.clone(),
-                active: false,
-            }
-            .emit();
-            audit(
-                &principal,
-                caller(),
-                AuditAction::U,
-                0,
-                None,
-                Hash::default(),
-                String::new(),
-                None,
-                Vec::new(),
-                "delegation revoked",
-            );
-            Ok(())
+            end_delegation_by(caller(), delegate, caller(), "delegation revoked")
         }
 
         /// Ends a delegation (caller: the registry's authority, or an active participant with the
@@ -391,31 +366,12 @@ mod consent {
             if ender != registry_authority()? && !registry_active(&ender, Role::Authority)? {
                 return Err(ConsentError::NotAuthorised);
             }
-            let mut delegation = DELEGATIONS
-                .get(&(principal, delegate))
-                .ok_or(ConsentError::Unknown)?;
-            delegation.active = false;
-            DELEGATIONS.insert(&(principal, delegate), &delegation);
-            DelegationChanged {
-                patient: principal,
+            end_delegation_by(
+                principal,
                 delegate,
-                relationship: delegation.relationship.clone(),
-                active: false,
-            }
-            .emit();
-            audit(
-                &principal,
                 ender,
-                AuditAction::U,
-                0,
-                None,
-                Hash::default(),
-                String::new(),
-                None,
-                Vec::new(),
                 "delegation ended by the authority",
-            );
-            Ok(())
+            )
         }
 
         /// Sets the caller organisation's break-glass policy. A `max_window_ms` of 0 means the

@@ -268,12 +268,21 @@ impl Workload {
                 everyone.extend(patients.iter().map(SecretKey::address));
                 everyone.push(hospital.address());
                 let fund = funding(signer, &everyone)?;
-                let hospital_registration = vec![register(
+                let mut hospital_registration = vec![register(
                     signer,
                     &registry,
                     hospital.address(),
                     "ProviderOrganisation",
                 )?];
+                // The consent contract attests an agent's role (ATND) in the registry.
+                for agent in &agents {
+                    hospital_registration.push(register(
+                        signer,
+                        &registry,
+                        agent.address(),
+                        "Practitioner",
+                    )?);
+                }
                 let records: Vec<String> = (0..patients.len())
                     .map(|index| format!("0x{}", hex::encode(keccak256(&index.to_le_bytes()).0)))
                     .collect();
@@ -289,7 +298,8 @@ impl Workload {
                             patient.address().to_string(),
                             ["N"],
                             "Observation",
-                            "0"
+                            "0",
+                            hospital.address().to_string()
                         ]),
                     )?);
                 }
@@ -324,6 +334,8 @@ impl Workload {
                                 "records": [],
                                 "data_period": null,
                                 "children": [],
+                                "custodians": [],
+                                "authors": [],
                             }],
                             format!("0x{}", "22".repeat(32)),
                             null

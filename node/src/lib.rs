@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod genesis;
 pub mod historical;
+pub mod inspect;
 pub mod keystore;
 pub mod mempool;
 pub mod mining;

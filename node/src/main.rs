@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Parser, Subcommand};
-use salus_node::commands::{bench, client, dev, import_blocks, keys, node, verify_chain};
+use salus_node::commands::{
+    bench, client, dev, import_blocks, inspect, keys, node, pseudonyms, verify_chain,
+};
 
 /// jemalloc instead of glibc's allocator, for Rust and (unprefixed `malloc`) RocksDB's C++ alike:
 /// RocksDB's flushes and compactions allocate large buffers on their own threads, and glibc's
@@ -160,6 +162,78 @@ enum Command {
         #[arg(long, env = "SALUS_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Seal a file to a recipient's X25519 key (docs/PRIVACY.md §5.2): only the holder of the
+    /// secret opens it, and only with the same associated data (the commitment or request it
+    /// answers). The box goes point to point, never on chain.
+    ///
+    /// Example: salus seal --to-key 0x… --aad 0x…commitment report.pdf --out report.sealed
+    Seal {
+        /// The recipient's X25519 public key (`salus key pseudonym` prints a pseudonym's; the
+        /// registry's `encryption_key` view holds an organisation's).
+        #[arg(long, value_name = "0xKEY")]
+        to_key: salus_primitives::Hash,
+        /// The version of the recipient's key (its registry version; 0 for a pseudonym's).
+        #[arg(long, default_value_t = 0)]
+        key_version: u32,
+        /// Associated data, hex: what the box is bound to.
+        #[arg(long, value_name = "HEX", default_value = "")]
+        aad: String,
+        /// The file to seal; `-` reads stdin.
+        file: PathBuf,
+        /// Where to write the box (a new file, readable only by you); default: stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Open a box sealed to one of a key's pseudonyms (`salus seal`), with that relationship's
+    /// X25519 key and the associated data it was sealed with.
+    ///
+    /// Example: salus open --key alice --counterparty 0x… --kind custodian report.sealed
+    Open {
+        /// The key: a key name, or dev:N.
+        #[arg(long)]
+        key: String,
+        /// The organisation of the relationship.
+        #[arg(long)]
+        counterparty: salus_primitives::Address,
+        /// The kind of relationship: `custodian` or `payer`.
+        #[arg(long, value_parser = ["custodian", "payer"])]
+        kind: String,
+        /// Episode.
+        #[arg(long, default_value_t = 0)]
+        episode: u32,
+        /// The chain's genesis hash; default: the dev chain's.
+        #[arg(long)]
+        chain: Option<salus_primitives::Hash>,
+        /// Associated data, hex, as given to `salus seal`.
+        #[arg(long, value_name = "HEX", default_value = "")]
+        aad: String,
+        /// The box; `-` reads stdin.
+        file: PathBuf,
+        /// Where to write the payload (a new file, readable only by you); default: stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Look at a data directory the way an operator of any node can: raw, every byte.
+    #[command(subcommand)]
+    Inspect(InspectCommand),
+}
+
+#[derive(Subcommand)]
+enum InspectCommand {
+    /// Write every entry of every column family (blocks, bodies, receipts, events, state, state
+    /// tree, undo data, indexes, metadata, compiled-code cache) as JSON lines
+    /// `{"column","key","value"}` with hex bytes, uninterpreted; a summary per column family goes
+    /// to stderr. The database is opened read-only: a running node may keep it.
+    ///
+    /// Example: salus inspect dump --data-dir ~/.salus/dev --out chain.jsonl
+    Dump {
+        /// Data directory.
+        #[arg(long, env = "SALUS_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -232,6 +306,45 @@ enum KeyCommand {
         /// Refused: a mnemonic on the command line is visible to every local user.
         #[arg(long, hide = true)]
         mnemonic: Option<String>,
+    },
+    /// Derive a key's pseudonym for one relationship (docs/PRIVACY.md §5.1): the address it
+    /// acts under with that counterparty, the X25519 key others seal to, and the blinding key
+    /// and member salt to give the counterparty at enrolment. Nothing is stored or sent: the
+    /// same key always gives the same pseudonym, and no two relationships share one.
+    ///
+    /// Example: salus key pseudonym alice --counterparty 0x… --kind custodian
+    Pseudonym {
+        /// The key: a key name, or dev:N.
+        key: String,
+        /// The organisation on the other side (its address).
+        #[arg(long)]
+        counterparty: salus_primitives::Address,
+        /// What the key's owner is to it: `custodian` (a patient's records and consents) or
+        /// `payer` (a member's coverage).
+        #[arg(long, value_parser = ["custodian", "payer"])]
+        kind: String,
+        /// Episode (0 first; a new one after a compromise, or to keep episodes apart).
+        #[arg(long, default_value_t = 0)]
+        episode: u32,
+        /// The chain's genesis hash; default: the dev chain's.
+        #[arg(long)]
+        chain: Option<salus_primitives::Hash>,
+    },
+    /// List a key's pseudonyms in use on chain (docs/PRIVACY.md §5.1): for every provider
+    /// organisation (kind custodian) and payer (kind payer) in the registry, episodes 0, 1, …
+    /// until two in a row are unused; used means the pseudonym's account has a nonce or a
+    /// balance. Every pseudonym tried is named to the node, which could join them: ask only a
+    /// node you run.
+    ///
+    /// Example: salus key pseudonyms alice
+    Pseudonyms {
+        /// The key: a key name, or dev:N.
+        key: String,
+        /// The registry whose organisations are scanned; default: the dev chain's.
+        #[arg(long)]
+        registry: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
     },
 }
 
@@ -410,6 +523,54 @@ fn run_key(command: KeyCommand) -> anyhow::Result<()> {
                 println!("{name:<20} {address}");
             }
         }
+        KeyCommand::Pseudonym {
+            key,
+            counterparty,
+            kind,
+            episode,
+            chain,
+        } => {
+            let kind = salus_client::RelationshipKind::from_name(&kind)
+                .expect("clap accepts only the kinds' names");
+            let keys = pseudonyms::pseudonym(&key, counterparty, kind, episode, chain)?;
+            println!("pseudonym       {}", keys.address());
+            println!(
+                "encryption key  0x{}",
+                hex::encode(keys.encryption_public_key())
+            );
+            println!("blinding key    0x{}", hex::encode(keys.blinding));
+            if kind == salus_client::RelationshipKind::Payer {
+                println!("member salt     0x{}", hex::encode(keys.member_salt));
+            }
+        }
+        KeyCommand::Pseudonyms {
+            key,
+            registry,
+            endpoint,
+        } => {
+            let registry = registry.unwrap_or(salus_node::genesis::DEV_REGISTRY_ADDRESS);
+            let found = client::client_runtime()?.block_on(pseudonyms::pseudonyms_in_use(
+                &endpoint.rpc,
+                &key,
+                registry,
+            ))?;
+            println!(
+                "{:<42}  {:<9}  {:>7}  pseudonym",
+                "organisation", "kind", "episode"
+            );
+            for used in &found {
+                println!(
+                    "{:<42}  {:<9}  {:>7}  {}",
+                    used.organisation.to_string(),
+                    used.kind.name(),
+                    used.episode,
+                    used.pseudonym
+                );
+            }
+            if found.is_empty() {
+                eprintln!("no pseudonym of `{key}` is in use at {}", endpoint.rpc);
+            }
+        }
         KeyCommand::Derive {
             mnemonic_file,
             index,
@@ -424,6 +585,12 @@ fn run_key(command: KeyCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Bytes from hex, with or without `0x`.
+fn parse_hex(text: &str, flag: &str) -> anyhow::Result<Vec<u8>> {
+    hex::decode(text.trim_start_matches("0x"))
+        .map_err(|error| anyhow::anyhow!("{flag}: not hex: {error}"))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -546,5 +713,42 @@ fn main() -> anyhow::Result<()> {
             file,
         } => import_blocks::run(&data_dir, genesis.as_deref(), &file),
         Command::VerifyChain { data_dir } => verify_chain::run(&data_dir),
+        Command::Seal {
+            to_key,
+            key_version,
+            aad,
+            file,
+            out,
+        } => pseudonyms::seal_file(
+            to_key.0,
+            key_version,
+            &parse_hex(&aad, "--aad")?,
+            &file,
+            out.as_deref(),
+        ),
+        Command::Open {
+            key,
+            counterparty,
+            kind,
+            episode,
+            chain,
+            aad,
+            file,
+            out,
+        } => {
+            let kind = salus_client::RelationshipKind::from_name(&kind)
+                .expect("clap accepts only the kinds' names");
+            pseudonyms::open_file(
+                &key,
+                (counterparty, kind, episode),
+                chain,
+                &parse_hex(&aad, "--aad")?,
+                &file,
+                out.as_deref(),
+            )
+        }
+        Command::Inspect(InspectCommand::Dump { data_dir, out }) => {
+            inspect::dump(&data_dir, out.as_deref())
+        }
     }
 }

@@ -19,6 +19,17 @@ pub(crate) fn registry_active(participant: &Address, role: Role) -> Result<bool,
         .map_err(|_| ConsentError::RegistryUnavailable)
 }
 
+/// The roles the registry attests for `participant` in good standing with a licence valid at
+/// `at_ms` (none otherwise): one call, however many roles a check accepts.
+pub(crate) fn registry_roles_at(
+    participant: &Address,
+    at_ms: u64,
+) -> Result<Vec<Role>, ConsentError> {
+    registry()?
+        .active_roles(*participant, Some(at_ms))
+        .map_err(|_| ConsentError::RegistryUnavailable)
+}
+
 pub(crate) fn registry_authority() -> Result<Address, ConsentError> {
     registry()?
         .authority()
@@ -58,6 +69,8 @@ pub(crate) fn check_provision(
         return Err(ConsentError::TooComplex);
     }
     if provision.actors.len() > MAX_CRITERIA
+        || provision.custodians.len() > MAX_CRITERIA
+        || provision.authors.len() > MAX_CRITERIA
         || provision.actions.len() > MAX_CRITERIA
         || provision.records.len() > MAX_CRITERIA
     {

@@ -1,9 +1,13 @@
 //! Access decisions: every active consent of the patient, newest first, the deepest matching
 //! provision, and break-glass sessions.
 
+use registry::Role;
 use salus_sdk::prelude::*;
 
+use crate::checks::registry_roles_at;
+use crate::delegation::delegation_in_force;
 use crate::purpose_of_use::{is_emergency, purpose_covers};
+use crate::roles::{RoleAttestation, role_attestation};
 use crate::storage::{
     ACTIVE_BY_PATIENT, CONSENTS, DEFAULT_DECISION, POLICIES, RECORDS, SESSIONS, SESSIONS_BY_PAIR,
 };
@@ -34,7 +38,7 @@ pub(crate) fn active_status_consents(patient: &Address) -> Vec<Consent> {
 pub(crate) fn active_consents(patient: &Address, at: u64) -> Vec<Consent> {
     active_status_consents(patient)
         .into_iter()
-        .filter(|consent| consent.period.start_ms <= at && at < consent.period.end_ms)
+        .filter(|consent| consent.period.contains(at))
         .collect()
 }
 
@@ -48,7 +52,7 @@ pub(crate) fn collect_permits(
     if provision
         .period
         .as_ref()
-        .is_some_and(|period| at < period.start_ms || at >= period.end_ms)
+        .is_some_and(|period| !period.contains(at))
     {
         return;
     }
@@ -69,6 +73,14 @@ pub(crate) fn collect_permits(
     }
 }
 
+/// The decision for `actor` claiming `role`: refused outright if the role is not attested for
+/// the actor (see [`role_held`]), otherwise the deepest matching provision across the
+/// patient's active consents, the network default where none matches, and an open break-glass
+/// session for an emergency purpose.
+///
+/// # Errors
+/// `UnknownRole` for a role code not in `REQUESTER_ROLES`; `RegistryUnavailable` if the
+/// registry cannot be asked.
 pub(crate) fn decide(
     actor: &Address,
     role: &str,
@@ -76,17 +88,15 @@ pub(crate) fn decide(
     record: &Hash,
     purpose: &str,
     at: u64,
-) -> AccessDecision {
+) -> Result<AccessDecision, ConsentError> {
+    let attestation = role_attestation(role).ok_or(ConsentError::UnknownRole)?;
     let default = DEFAULT_DECISION.get().unwrap_or(Decision::Deny);
     let Some(entry) = RECORDS.get(record) else {
-        return AccessDecision {
-            decision: Decision::Deny,
-            consent: None,
-            provision_path: Vec::new(),
-            reason: "unknown record".into(),
-            break_glass: None,
-        };
+        return Ok(refused("unknown record"));
     };
+    if let Some(reason) = role_held(actor, role, attestation, &entry, at)? {
+        return Ok(refused(reason));
+    }
     let request = Request {
         actor,
         role,
@@ -101,8 +111,8 @@ pub(crate) fn decide(
     let mut expired = false;
     // Every active consent, newest first: on a tie the newest consent is the one named.
     for consent in active_status_consents(&entry.patient) {
-        if at < consent.period.start_ms || at >= consent.period.end_ms {
-            expired |= at >= consent.period.end_ms;
+        if !consent.period.contains(at) {
+            expired |= consent.period.ended_by(at);
             continue;
         }
         let mut candidate = Match {
@@ -161,7 +171,49 @@ pub(crate) fn decide(
         decision.reason = "110127 emergency override".into();
         decision.break_glass = Some(session);
     }
-    decision
+    Ok(decision)
+}
+
+/// A denial decided before any consent is read, with its reason.
+fn refused(reason: &str) -> AccessDecision {
+    AccessDecision {
+        decision: Decision::Deny,
+        consent: None,
+        provision_path: Vec::new(),
+        reason: reason.into(),
+        break_glass: None,
+    }
+}
+
+/// Whether `actor` holds `role` (whose table entry is `attestation`) for `entry` at `at`:
+/// `None` if it does, else why not (the decision's reason).
+///
+/// # Errors
+/// `RegistryUnavailable` if the registry cannot be asked.
+fn role_held(
+    actor: &Address,
+    role: &str,
+    attestation: RoleAttestation,
+    entry: &RecordEntry,
+    at: u64,
+) -> Result<Option<&'static str>, ConsentError> {
+    Ok(match attestation {
+        RoleAttestation::Clinical => {
+            let roles = registry_roles_at(actor, at)?;
+            (!roles.contains(&Role::Practitioner) && !roles.contains(&Role::ProviderOrganisation))
+                .then_some(
+                    "role not attested: the registry lists no active practitioner or provider",
+                )
+        }
+        RoleAttestation::Payer => (!registry_roles_at(actor, at)?.contains(&Role::Payer))
+            .then_some("role not attested: the registry lists no active payer"),
+        RoleAttestation::Patient => {
+            (*actor != entry.patient).then_some("role not attested: not the record's patient")
+        }
+        RoleAttestation::Representative => delegation_in_force(&entry.patient, actor, at)
+            .is_none_or(|delegation| delegation.relationship != role)
+            .then_some("role not attested: no delegation in force from the patient in this role"),
+    })
 }
 
 /// A matching provision: its depth (0: the consent's base decision), whether it denies, and
@@ -193,8 +245,11 @@ pub(crate) fn matches(provision: &Provision, request: &Request<'_>) -> bool {
     provision
         .period
         .as_ref()
-        .is_none_or(|period| period.start_ms <= request.at && request.at < period.end_ms)
+        .is_none_or(|period| period.contains(request.at))
         && (provision.actors.is_empty() || provision.actors.contains(request.actor))
+        && (provision.custodians.is_empty()
+            || provision.custodians.contains(&request.entry.custodian))
+        && (provision.authors.is_empty() || provision.authors.contains(&request.entry.author))
         && (provision.roles.is_empty() || provision.roles.iter().any(|role| role == request.role))
         && provision.data_period.as_ref().is_none_or(|period| {
             period.start_ms <= request.entry.date_ms && request.entry.date_ms < period.end_ms

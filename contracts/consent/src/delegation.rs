@@ -18,13 +18,8 @@ pub(crate) fn authorise(
     if actor == patient {
         return Ok(None);
     }
-    let delegation = DELEGATIONS
-        .get(&(*patient, *actor))
+    let delegation = delegation_in_force(patient, actor, block_timestamp_ms())
         .ok_or(ConsentError::NotAuthorised)?;
-    let now = block_timestamp_ms();
-    if !delegation.active || now < delegation.period.start_ms || now >= delegation.period.end_ms {
-        return Err(ConsentError::NotAuthorised);
-    }
     if let Some((base, provisions, scope)) = grant {
         let research_scope = scope == "research";
         if research_scope
@@ -48,6 +43,18 @@ pub(crate) fn authorise(
         }
     }
     Ok(Some(*patient))
+}
+
+/// The delegation from `principal` to `delegate`, if it is active and `at` is within its
+/// period.
+pub(crate) fn delegation_in_force(
+    principal: &Address,
+    delegate: &Address,
+    at: u64,
+) -> Option<Delegation> {
+    DELEGATIONS
+        .get(&(*principal, *delegate))
+        .filter(|delegation| delegation.active && delegation.period.contains(at))
 }
 
 /// A delegate ends (revokes or supersedes) only consents it granted itself: ending one the

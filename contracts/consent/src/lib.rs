@@ -1,24 +1,27 @@
 //! Patient consent (DOMAIN.md §1), modelled on HL7 FHIR Consent R4.
 //!
 //! Records stay off chain with their custodians; the contract indexes them by hash (patient,
-//! custodian, security labels, FHIR resource type). A patient — or a delegate attested by the
-//! registry's authority, within the delegation's scope — grants consents: a period, a base
-//! decision, and a tree of provisions (permit/deny by actor, action, purpose of use, security
-//! label, data class and record, each with exceptions as children). `can_access` evaluates them:
-//! the network default first (deny), then the most specific matching provision across active
-//! consents, deny beating permit at equal depth, and an open break-glass session overriding a
-//! deny where the organisation's policy allows. `record_access` evaluates and records the
-//! decision in the patient's audit trail — denials included — so the accounting of disclosures is
-//! a query. Nothing is ever deleted: revocation, expiry and errors are statuses and events.
+//! custodian, author, security labels, FHIR resource type, date — signed ms, before 1970 too). A
+//! patient — or a delegate attested by the registry's authority, within the delegation's scope —
+//! grants consents: a period, a base decision, and a tree of provisions (permit/deny by actor, the
+//! record's custodian and author, action, purpose of use, security label, data class and record,
+//! each with exceptions as children). `can_access` evaluates them, for a requester whose claimed
+//! role is attested: the network default first (deny), then the most specific matching provision
+//! across active consents, deny beating permit at equal depth, and an open break-glass session
+//! overriding a deny where the organisation's policy allows. `record_access` evaluates and records
+//! the decision in the patient's audit trail — denials included — so the accounting of disclosures
+//! is a query. Nothing is ever deleted: revocation, expiry and errors are statuses and events.
 //!
-//! Custodians and organisations are checked in the registry through its typed reference; other
-//! contracts use this crate as a library for [`ConsentRegistryRef`] and the types its answers
-//! carry ([`AccessDecision`], [`Decision`], [`Action`]).
+//! Custodians, organisations and the role every requester claims (a table of HL7 codes, each with
+//! what the registry or a delegation must attest) are checked through the registry's typed
+//! reference; other contracts use this crate as a library for [`ConsentRegistryRef`] and the types
+//! its answers carry ([`AccessDecision`], [`Decision`], [`Action`]).
 //!
 //! The contract module below holds the messages (the interface); what they share lives in modules
 //! in layers, each using only modules listed before it: `types` (stored records, message and
 //! event types, the error and limits; re-exported here), `purpose_of_use` (the v3 PurposeOfUse
-//! hierarchy as data), `storage` (the key layout), `checks` (authority in the registry, input
+//! hierarchy as data), `roles` (the requester role codes and what each must be attested as, as
+//! data), `storage` (the key layout), `checks` (authority in the registry, input
 //! bounds), `trail` (status changes and audit entries), `delegation` (who may act for a patient)
 //! and `decision` (access decisions and break-glass sessions).
 #![no_std]
@@ -27,12 +30,14 @@ mod checks;
 mod decision;
 mod delegation;
 mod purpose_of_use;
+mod roles;
 mod storage;
 mod trail;
 mod types;
 
 pub use consent::*;
 pub use purpose_of_use::{PURPOSE_OF_USE_PARENTS, purpose_covers};
+pub use roles::{REQUESTER_ROLES, RoleAttestation, role_attestation};
 pub use types::*;
 
 #[salus_sdk::contract(events(
@@ -50,8 +55,9 @@ mod consent {
         check_code, check_codes, check_period, check_provision, registry_active, registry_authority,
     };
     use crate::decision::{active_consents, collect_permits, decide};
-    use crate::delegation::{authorise, delegate_may_end, end_delegation_by};
+    use crate::delegation::{authorise, delegate_may_end, delegation_in_force, end_delegation_by};
     use crate::purpose_of_use::is_emergency;
+    use crate::roles::{RoleAttestation, role_attestation};
     use crate::storage::{
         ACTIVE_BY_PATIENT, AUDIT, CONSENTS, DEFAULT_DECISION, DELEGATIONS, NEXT_CONSENT,
         NEXT_SESSION, POLICIES, RECORDS, REGISTRY, SESSIONS, SESSIONS_BY_PAIR, UNREVIEWED,
@@ -71,14 +77,16 @@ mod consent {
             DEFAULT_DECISION.set(&default);
         }
 
-        /// Indexes an off-chain record (caller: an active provider organisation, its custodian).
+        /// Indexes an off-chain record (caller: an active provider organisation, its custodian),
+        /// written by `author` (FHIR `author`; provisions can match it and the custodian).
         #[message]
         pub fn register_record(
             record: Hash,
             patient: Address,
             labels: Vec<String>,
             class: String,
-            date_ms: u64,
+            date_ms: i64,
+            author: Address,
         ) -> Result<(), ConsentError> {
             check_codes(&labels)?;
             check_code(&class)?;
@@ -100,6 +108,7 @@ mod consent {
                 &RecordEntry {
                     patient,
                     custodian,
+                    author,
                     labels,
                     class,
                     date_ms,
@@ -131,13 +140,14 @@ mod consent {
                 provisions,
                 source,
                 supersedes,
-                block_timestamp_ms(),
+                as_signed_ms(block_timestamp_ms()),
             )
         }
 
-        /// Imports a consent the patient signed on paper or elsewhere at `signed_ms` (caller: the
-        /// patient or a delegate within scope), never in the future; otherwise as
-        /// [`ConsentRegistry::grant`]. FHIR R4 Consent `dateTime`.
+        /// Imports a consent the patient signed on paper or elsewhere at `signed_ms` (signed ms
+        /// since the epoch, so before 1970 too; caller: the patient or a delegate within scope),
+        /// never in the future; otherwise as [`ConsentRegistry::grant`]. FHIR R4 Consent
+        /// `dateTime`.
         #[message]
         #[allow(clippy::too_many_arguments)]
         pub fn import_signed(
@@ -149,9 +159,9 @@ mod consent {
             provisions: Vec<Provision>,
             source: Hash,
             supersedes: Option<u64>,
-            signed_ms: u64,
+            signed_ms: i64,
         ) -> Result<u64, ConsentError> {
-            if signed_ms > block_timestamp_ms() {
+            if signed_ms > as_signed_ms(block_timestamp_ms()) {
                 return Err(ConsentError::SignedInTheFuture);
             }
             grant_signed(
@@ -203,7 +213,7 @@ mod consent {
                     status,
                     scope,
                     category,
-                    date_ms: block_timestamp_ms(),
+                    date_ms: as_signed_ms(block_timestamp_ms()),
                     period,
                     source,
                     base,
@@ -241,7 +251,7 @@ mod consent {
             if !matches!(consent.status, ConsentStatus::Proposed) {
                 return Err(ConsentError::WrongStatus);
             }
-            consent.date_ms = block_timestamp_ms();
+            consent.date_ms = as_signed_ms(block_timestamp_ms());
             change_status(
                 &mut consent,
                 ConsentStatus::Active,
@@ -532,7 +542,15 @@ mod consent {
         }
 
         /// The decision for `actor`, acting in `role`, doing `action` on `record` for `purpose`
-        /// at `at_ms` (default now), with the deciding consent and provision.
+        /// at `at_ms` (default now), with the deciding consent and provision. The role is
+        /// attested, never taken on the actor's word: a clinical code needs an active
+        /// practitioner or provider organisation in the registry, a payer code an active payer,
+        /// `PAT` the record's patient, a personal-representative code (`GUARD`, `HPOWATT`, …) a
+        /// delegation in force from the patient in that relationship (`REQUESTER_ROLES`); an
+        /// actor without it is denied, with the reason, before any consent is read.
+        ///
+        /// # Errors
+        /// `UnknownRole` for a code not in `REQUESTER_ROLES`; `RegistryUnavailable`.
         #[message(view)]
         pub fn can_access(
             actor: Address,
@@ -541,7 +559,7 @@ mod consent {
             record: Hash,
             purpose: String,
             at_ms: Option<u64>,
-        ) -> AccessDecision {
+        ) -> Result<AccessDecision, ConsentError> {
             decide(
                 &actor,
                 &role,
@@ -552,11 +570,26 @@ mod consent {
             )
         }
 
-        /// Decides an access by `agent` and records it (permitted or not) in the patient's audit
-        /// trail. Returns the decision. Callers: the record's custodian, or the agent itself
-        /// recording its own request — directly or through a contract it called (the signer of
-        /// the transaction is the agent), as the coverage contract does for payers reading
-        /// attachments. Recording never grants more than the consents permit.
+        /// Decides an access by `agent` in `role` (attested as in
+        /// [`ConsentRegistry::can_access`]) and records it, permitted or not, in the patient's
+        /// audit trail. Returns the decision; recording never grants more than the consents
+        /// permit.
+        ///
+        /// Who may write into the patient's trail — nobody else:
+        /// - the record's custodian (`caller()` is the custodian), recording its users' reads;
+        /// - the agent itself (`caller() == agent`);
+        /// - a contract acting for the agent who signed the transaction (`caller() != origin()`
+        ///   and `origin() == agent`), as the coverage contract does for a payer reading a claim's
+        ///   attachments.
+        ///
+        /// `on_behalf_of` is recorded only when attested: `Some(p)` needs a delegation in force
+        /// from `p` to `agent`, and a personal representative's access must name the record's
+        /// patient.
+        ///
+        /// # Errors
+        /// `NotAuthorised` for any other caller; `NotADelegate` for an unattested
+        /// `on_behalf_of`; `Unknown` for an unindexed record; `UnknownRole`; `TooComplex` for an
+        /// over-long code; `RegistryUnavailable`.
         #[message]
         pub fn record_access(
             agent: Address,
@@ -569,17 +602,25 @@ mod consent {
             check_code(&purpose)?;
             check_code(&role)?;
             let entry = RECORDS.get(&record).ok_or(ConsentError::Unknown)?;
-            if caller() != entry.custodian && origin() != agent {
+            let writer = caller();
+            let for_signer = writer != origin() && origin() == agent;
+            if writer != entry.custodian && writer != agent && !for_signer {
                 return Err(ConsentError::NotAuthorised);
             }
-            let decision = decide(
-                &agent,
-                &role,
-                &action,
-                &record,
-                &purpose,
-                block_timestamp_ms(),
-            );
+            let now = block_timestamp_ms();
+            if let Some(principal) = on_behalf_of
+                && delegation_in_force(&principal, &agent, now).is_none()
+            {
+                return Err(ConsentError::NotADelegate);
+            }
+            if matches!(
+                role_attestation(&role),
+                Some(RoleAttestation::Representative)
+            ) && on_behalf_of != Some(entry.patient)
+            {
+                return Err(ConsentError::NotADelegate);
+            }
+            let decision = decide(&agent, &role, &action, &record, &purpose, now)?;
             let permitted = matches!(decision.decision, Decision::Permit);
             let audit_action = if decision.break_glass.is_some() {
                 AuditAction::E
@@ -678,7 +719,7 @@ mod consent {
             let now = block_timestamp_ms();
             Ok(active_consents(&patient, now)
                 .into_iter()
-                .filter(|consent| consent.period.end_ms <= now.saturating_add(within_ms))
+                .filter(|consent| consent.period.ended_by(now.saturating_add(within_ms)))
                 .collect())
         }
 
@@ -752,7 +793,7 @@ mod consent {
         provisions: Vec<Provision>,
         source: Hash,
         supersedes: Option<u64>,
-        signed_ms: u64,
+        signed_ms: i64,
     ) -> Result<u64, ConsentError> {
         check_code(&scope)?;
         check_code(&category)?;

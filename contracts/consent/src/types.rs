@@ -59,13 +59,34 @@ pub enum Action {
     Correct,
 }
 
-/// A validity period in ms since the epoch, end exclusive.
+/// A period in signed ms since the Unix epoch (negative before 1970: a record dated 1965, a
+/// consent in force since 1968), end exclusive.
 #[data]
 pub struct Period {
     /// Start.
-    pub start_ms: u64,
+    pub start_ms: i64,
     /// End (exclusive).
-    pub end_ms: u64,
+    pub end_ms: i64,
+}
+
+impl Period {
+    /// Whether the instant `at_ms` (a block time or a time asked about, ms since the epoch) is
+    /// within the period.
+    pub fn contains(&self, at_ms: u64) -> bool {
+        let at = as_signed_ms(at_ms);
+        self.start_ms <= at && at < self.end_ms
+    }
+
+    /// Whether the period has ended by `at_ms`.
+    pub fn ended_by(&self, at_ms: u64) -> bool {
+        as_signed_ms(at_ms) >= self.end_ms
+    }
+}
+
+/// `ms` (ms since the epoch, as block times are) as a signed date; saturates at `i64::MAX`,
+/// some 292 million years on.
+pub fn as_signed_ms(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX)
 }
 
 /// A provision: a decision under criteria; empty criteria match anything; children are
@@ -76,10 +97,17 @@ pub struct Provision {
     pub kind: Decision,
     /// When it applies.
     pub period: Option<Period>,
-    /// Who it applies to.
+    /// Who it applies to: the requester (FHIR `provision.actor`, requester roles).
     pub actors: Vec<Address>,
-    /// Roles it applies to (SecurityRoleType / v3 RoleCode codes the requester acts in, e.g.
-    /// `PRCP` primary care provider).
+    /// Only records held by one of these custodians (FHIR `provision.actor` with role `CST`
+    /// custodian): "all records held by organisation X".
+    pub custodians: Vec<Address>,
+    /// Only records authored by one of these (FHIR `provision.actor` with role `AUT` author,
+    /// `provision.data.meaning` `authoredby`): "not records authored by Y" is a deny naming Y.
+    pub authors: Vec<Address>,
+    /// Roles it applies to (SecurityRoleType codes the requester acts in, e.g. `PRCP` the
+    /// primary information recipient, `PAYOR`; each attested before it matches, see
+    /// `REQUESTER_ROLES`).
     pub roles: Vec<String>,
     /// What it applies to.
     pub actions: Vec<Action>,
@@ -89,7 +117,7 @@ pub struct Provision {
     pub labels: Vec<String>,
     /// Data classes (FHIR resource types: Observation, DocumentReference, …).
     pub classes: Vec<String>,
-    /// Specific records (hashes).
+    /// Specific records (hashes): FHIR `provision.data` with `meaning` `instance`.
     pub records: Vec<Hash>,
     /// Only records dated within this period.
     pub data_period: Option<Period>,
@@ -116,8 +144,8 @@ pub struct Consent {
     pub scope: String,
     /// Category code (LOINC 59284-0 patient consent, …).
     pub category: String,
-    /// When it was signed (ms).
-    pub date_ms: u64,
+    /// When it was signed (signed ms since the epoch: before 1970 is negative).
+    pub date_ms: i64,
     /// When it is in force.
     pub period: Period,
     /// Hash of the signed source document.
@@ -135,12 +163,14 @@ pub struct RecordEntry {
     pub patient: Address,
     /// Who holds it.
     pub custodian: Address,
+    /// Who wrote it (a practitioner or organisation), as its custodian declared.
+    pub author: Address,
     /// Security labels.
     pub labels: Vec<String>,
     /// FHIR resource type.
     pub class: String,
-    /// When it was made (ms).
-    pub date_ms: u64,
+    /// When it was made (signed ms since the epoch: before 1970 is negative).
+    pub date_ms: i64,
 }
 
 /// A delegation (v3 RoleCode GUARD guardian, HPOWATT healthcare power of attorney).
@@ -336,8 +366,8 @@ pub struct Permission {
     pub roles: Vec<String>,
     /// Purposes (empty: any).
     pub purposes: Vec<String>,
-    /// The consent's end (ms).
-    pub until_ms: u64,
+    /// The consent's end (signed ms since the epoch).
+    pub until_ms: i64,
 }
 
 /// Why a message was refused (malformed input or a caller without authority only: denials
@@ -364,4 +394,10 @@ pub enum ConsentError {
     RegistryUnavailable,
     /// An imported consent's signing date is after the block time.
     SignedInTheFuture,
+    /// A requester's role code is not one the contract knows (`REQUESTER_ROLES`): it cannot be
+    /// attested, so it is refused rather than matched.
+    UnknownRole,
+    /// An access is said to be on behalf of someone who has no active delegation to the agent
+    /// (or a personal representative's access does not name the record's patient).
+    NotADelegate,
 }

@@ -1,5 +1,6 @@
-//! Who may act, asked of the registry (active payers and provider organisations, a payer's
-//! reviewers), and the bounds and shape of every input.
+//! Who may act, asked of the registry (active payers, active providers — practitioners and
+//! provider organisations — with the NPI it attests for them, a payer's reviewers, a request's
+//! requester), and the bounds and shape of every input.
 
 use registry::{RegistryRef, Role};
 use salus_sdk::prelude::*;
@@ -30,13 +31,43 @@ pub(crate) fn active_payer() -> Result<Address, CoverageError> {
     }
 }
 
-pub(crate) fn active_provider() -> Result<Address, CoverageError> {
-    let provider = caller();
-    if registry_active(&provider, Role::ProviderOrganisation)? {
-        Ok(provider)
-    } else {
-        Err(CoverageError::NotAProvider)
+/// Whether `participant` is an active provider in the registry: a provider organisation or a
+/// practitioner (asked in that order).
+pub(crate) fn registry_active_provider(participant: &Address) -> Result<bool, CoverageError> {
+    Ok(registry_active(participant, Role::ProviderOrganisation)?
+        || registry_active(participant, Role::Practitioner)?)
+}
+
+/// The NPI the registry attests for `participant` if it is an active provider (practitioner
+/// or provider organisation); `None` otherwise.
+pub(crate) fn provider_npi(participant: &Address) -> Result<Option<String>, CoverageError> {
+    if !registry_active_provider(participant)? {
+        return Ok(None);
     }
+    attested_npi(participant)
+}
+
+/// The caller and the NPI the registry attests for it, if it is an active provider
+/// (practitioner or provider organisation) with an NPI.
+pub(crate) fn active_provider() -> Result<(Address, String), CoverageError> {
+    let provider = caller();
+    match provider_npi(&provider)? {
+        Some(npi) => Ok((provider, npi)),
+        None => Err(CoverageError::NotAProvider),
+    }
+}
+
+/// The caller if it is `request`'s requester and still an active provider in the registry:
+/// a provider suspended or revoked since it submitted no longer acts on its requests.
+pub(crate) fn acting_requester(request: &Request) -> Result<Address, CoverageError> {
+    let who = caller();
+    if who != request.requester {
+        return Err(CoverageError::NotAuthorised);
+    }
+    if !registry_active_provider(&who)? {
+        return Err(CoverageError::NotAProvider);
+    }
+    Ok(who)
 }
 
 /// The NPI the registry attests for `participant`, if any.

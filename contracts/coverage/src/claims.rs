@@ -4,7 +4,8 @@
 use salus_sdk::prelude::*;
 
 use crate::checks::{
-    MAX_LINES, active_provider, attested_npi, authorised_reviewer, check_code, check_codes,
+    MAX_LINES, active_provider, authorised_reviewer, check_code, check_codes,
+    registry_active_provider,
 };
 use crate::rules::{diagnosis_supports, matching_rule, rules_for};
 use crate::storage::{BENEFITS, CLAIMED, CLAIMS, COVERAGES, REQUESTS};
@@ -159,7 +160,9 @@ fn check_claim_replacing(
     lines: Vec<ClaimLine>,
     replaces: Option<Hash>,
 ) -> Result<Vec<ClaimLineResult>, CoverageError> {
-    let provider = active_provider()?;
+    // Claims are bound to the provider that submits them, an active provider the registry
+    // attests with the NPI it bills under (never an argument).
+    let (provider, billing_npi) = active_provider()?;
     if lines.is_empty() || lines.len() > MAX_LINES {
         return Err(CoverageError::TooComplex);
     }
@@ -182,12 +185,10 @@ fn check_claim_replacing(
             if request.payer != payer || request.member != member {
                 return Err(CoverageError::Malformed);
             }
-            // Claims are bound to the provider: only the authorisation's requester, or the
-            // servicing provider it names — by the NPI the registry attests for the caller,
-            // never by an argument — draws on it.
-            if request.requester != provider
-                && attested_npi(&provider)?.as_deref() != Some(request.servicing_npi.as_str())
-            {
+            // Only the servicing provider the authorisation names — by the NPI the registry
+            // attests for the caller — draws on it; on a referral the requester does not,
+            // unless it is also the servicing provider.
+            if billing_npi != request.servicing_npi {
                 return Err(CoverageError::NotAuthorised);
             }
             Some(request)
@@ -208,6 +209,7 @@ fn check_claim_replacing(
             payer,
             member,
             provider,
+            billing_npi,
             authorisation,
             lines: results.clone(),
             checked_ms: block_timestamp_ms(),
@@ -261,7 +263,12 @@ fn withdraw(claim: &Hash, status: ClaimStatus) -> Result<(), CoverageError> {
 
 /// The body of [`CoverageContract::void_claim`](crate::CoverageContract::void_claim).
 pub(crate) fn void_claim(claim: Hash) -> Result<(), CoverageError> {
-    withdraw(&claim, ClaimStatus::Voided)
+    withdraw(&claim, ClaimStatus::Voided)?;
+    // Its provider, while still an active provider (a replacement checks it as a new claim).
+    if !registry_active_provider(&caller())? {
+        return Err(CoverageError::NotAProvider);
+    }
+    Ok(())
 }
 
 /// The body of [`CoverageContract::replace_claim`](crate::CoverageContract::replace_claim).

@@ -139,16 +139,19 @@ mod coverage {
 
         // ---- provider: preauthorization ----
 
-        /// Submits a preauthorization (caller: an active provider organisation, whose NPI in the
-        /// registry must be the submission's servicing NPI). The rules decide it now; pended
-        /// lines wait for a reviewer. Returns the decision per line.
+        /// Submits a preauthorization (caller: an active provider — practitioner or provider
+        /// organisation — with an NPI in the registry). The servicing NPI is the caller's own,
+        /// or on a referral that of the servicing provider the submission names, which the
+        /// registry must attest as an active provider with that NPI
+        /// (`UnknownServicingProvider` otherwise). The rules decide it now; pended lines wait
+        /// for a reviewer. Returns the decision per line.
         #[message]
         pub fn submit(submission: Submission) -> Result<Vec<LineDecision>, CoverageError> {
             crate::requests::submit(submission)
         }
 
-        /// Attaches a document by hash (caller: the requester); the request stays with the
-        /// reviewer.
+        /// Attaches a document by hash (caller: the requester, still an active provider); the
+        /// request stays with the reviewer.
         #[message]
         pub fn add_documentation(
             trace: String,
@@ -183,7 +186,7 @@ mod coverage {
             crate::requests::mark_overdue(trace)
         }
 
-        /// Revises a request (caller: the requester): new lines and diagnoses, evaluated again
+        /// Revises a request (caller: the requester, still an active provider): new lines and diagnoses, evaluated again
         /// by the rules in force (a line certified in total is `A1`; one the rules would deny
         /// or certify in part pends to a clinical reviewer); earlier decisions move to the
         /// history.
@@ -197,7 +200,7 @@ mod coverage {
         }
 
         /// Asks to extend the authorised window of the certified lines by `days` (caller: the
-        /// requester; once). Granted automatically up to the rule's window length; beyond it
+        /// requester, still an active provider; once). Granted automatically up to the rule's window length; beyond it
         /// the rules would refuse, so the extension is pended to a clinical reviewer with the
         /// rule set's reason as the suggestion (42 CFR 438.210(b)(3)) and the certification
         /// stays in force.
@@ -222,14 +225,15 @@ mod coverage {
             crate::revisions::decide_extension(trace, grant, reason)
         }
 
-        /// Cancels a request (caller: the requester): every line becomes `C` and certified units
+        /// Cancels a request (caller: the requester, still an active provider): every line becomes `C` and certified units
         /// return to the benefit.
         #[message]
         pub fn cancel(trace: String) -> Result<(), CoverageError> {
             crate::revisions::cancel(trace)
         }
 
-        /// Appeals the denied or partly certified lines (caller: the requester or the patient).
+        /// Appeals the denied or partly certified lines (caller: the patient, or the requester
+        /// while still an active provider).
         /// The appeal gets a new due time from the request's priority.
         #[message]
         pub fn appeal(trace: String, grounds: Hash) -> Result<u64, CoverageError> {
@@ -251,10 +255,12 @@ mod coverage {
         // ---- claims ----
 
         /// Checks a claim's lines against coverage, the rules and the cited authorisation
-        /// (caller: an active provider organisation; citing an authorisation, its requester or
-        /// the servicing provider it names by registry-attested NPI), records the result with
-        /// CARCs (group code and RARC) and draws the accepted units from the authorisation or
-        /// the benefit.
+        /// (caller: an active provider — practitioner or provider organisation — billing under
+        /// the NPI the registry attests for it; citing an authorisation, only a provider attested
+        /// with the servicing NPI it names, so on a referral not the requester unless it is
+        /// also the servicing provider), records the result with CARCs (group code and RARC),
+        /// the billing provider and its NPI, and draws the accepted units from the
+        /// authorisation or the benefit.
         #[message]
         pub fn check_claim(
             claim: Hash,
@@ -267,14 +273,16 @@ mod coverage {
         }
 
         /// Voids a claim in force (X12 837 CLM05-3 frequency code `8`; caller: the provider
-        /// that submitted it): every unit it drew returns to the authorisation or the benefit.
+        /// that submitted it, still an active provider): every unit it drew returns to the
+        /// authorisation or the benefit.
         #[message]
         pub fn void_claim(claim: Hash) -> Result<(), CoverageError> {
             crate::claims::void_claim(claim)
         }
 
         /// Replaces a claim in force (X12 837 CLM05-3 frequency code `7`; caller: the provider
-        /// that submitted it) by `claim`, for the same payer and member: the original's units
+        /// that submitted it, still an active provider with the same attested NPI rules as
+        /// `check_claim`) by `claim`, for the same payer and member: the original's units
         /// are restored and the replacement is checked and draws as `check_claim` does.
         #[message]
         pub fn replace_claim(
@@ -328,8 +336,8 @@ mod coverage {
             crate::eligibility::authorisation_requirement(payer, member, procedure, date_ms)
         }
 
-        /// A request by trace number (callers: the requester, the payer or its reviewers, the
-        /// member).
+        /// A request by trace number (callers: the requester, the servicing provider it names,
+        /// the payer or its reviewers, the member).
         #[message(view)]
         pub fn request(trace: String) -> Result<Option<Request>, CoverageError> {
             crate::requests::request(trace)

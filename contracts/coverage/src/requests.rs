@@ -5,8 +5,8 @@
 use salus_sdk::prelude::*;
 
 use crate::checks::{
-    MAX_CODES, active_provider, attested_npi, authorised_reviewer, check_code, check_codes,
-    check_lines,
+    MAX_CODES, acting_requester, active_provider, authorised_reviewer, check_code, check_codes,
+    check_lines, provider_npi,
 };
 use crate::evaluation::evaluate;
 use crate::metrics::{metric_codes, update_metrics};
@@ -154,19 +154,26 @@ pub(crate) fn submit(submission: Submission) -> Result<Vec<LineDecision>, Covera
         payer,
         member,
         servicing_npi,
+        servicing_provider,
         category,
         lines,
         diagnoses,
         priority,
         attachments,
     } = submission;
-    let requester = active_provider()?;
+    let (requester, requester_npi) = active_provider()?;
     check_code(&trace)?;
     check_code(&servicing_npi)?;
-    // The servicing provider is the caller as the registry attests it (its NPI): the
-    // argument is checked, never taken on trust.
-    if attested_npi(&requester)?.as_deref() != Some(servicing_npi.as_str()) {
-        return Err(CoverageError::NotAuthorised);
+    // The servicing NPI is the one the registry attests, never taken on trust: the
+    // requester's own, or on a referral (X12 278 requester and servicing provider, Da Vinci
+    // PAS) that of the servicing provider it names, an active provider.
+    let servicing_provider = servicing_provider.unwrap_or(requester);
+    if servicing_provider == requester {
+        if requester_npi != servicing_npi {
+            return Err(CoverageError::NotAuthorised);
+        }
+    } else if provider_npi(&servicing_provider)?.as_deref() != Some(servicing_npi.as_str()) {
+        return Err(CoverageError::UnknownServicingProvider);
     }
     check_lines(&lines)?;
     check_codes(&diagnoses)?;
@@ -188,6 +195,7 @@ pub(crate) fn submit(submission: Submission) -> Result<Vec<LineDecision>, Covera
         beneficiary: coverage.beneficiary,
         requester,
         servicing_npi,
+        servicing_provider,
         category,
         certification_type: CertificationType::Initial,
         lines,
@@ -239,9 +247,7 @@ pub(crate) fn add_documentation(
     attachment: Attachment,
 ) -> Result<(), CoverageError> {
     let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
-    if caller() != request.requester {
-        return Err(CoverageError::NotAuthorised);
-    }
+    acting_requester(&request)?;
     if !matches!(
         request.status,
         RequestStatus::Pended | RequestStatus::InformationReceived | RequestStatus::Appealed
@@ -310,6 +316,7 @@ pub(crate) fn request(trace: String) -> Result<Option<Request>, CoverageError> {
     };
     let who = caller();
     if who != request.requester
+        && who != request.servicing_provider
         && who != request.beneficiary
         && authorised_reviewer(&request.payer).is_err()
     {

@@ -3,7 +3,9 @@
 
 use salus_sdk::prelude::*;
 
-use crate::checks::{authorised_reviewer, check_codes, check_lines, clinical_reviewer};
+use crate::checks::{
+    acting_requester, authorised_reviewer, check_codes, check_lines, clinical_reviewer,
+};
 use crate::evaluation::evaluate;
 use crate::requests::{
     due_after, emit_decided, finish, list, settle, step, undecided_and_pended, unlist,
@@ -20,9 +22,7 @@ pub(crate) fn revise(
     diagnoses: Vec<String>,
 ) -> Result<Vec<LineDecision>, CoverageError> {
     let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
-    if caller() != request.requester {
-        return Err(CoverageError::NotAuthorised);
-    }
+    acting_requester(&request)?;
     if !undecided_and_pended(&request) && request.status != RequestStatus::Decided {
         return Err(CoverageError::WrongStatus);
     }
@@ -68,9 +68,7 @@ pub(crate) fn request_extension(
     days: u32,
 ) -> Result<Vec<LineDecision>, CoverageError> {
     let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
-    if caller() != request.requester {
-        return Err(CoverageError::NotAuthorised);
-    }
+    acting_requester(&request)?;
     if request.status != RequestStatus::Decided || request.extended || days == 0 {
         return Err(CoverageError::WrongStatus);
     }
@@ -211,9 +209,7 @@ pub(crate) fn decide_extension(
 /// The body of [`CoverageContract::cancel`](crate::CoverageContract::cancel).
 pub(crate) fn cancel(trace: String) -> Result<(), CoverageError> {
     let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
-    if caller() != request.requester {
-        return Err(CoverageError::NotAuthorised);
-    }
+    acting_requester(&request)?;
     if request.status == RequestStatus::Cancelled {
         return Err(CoverageError::WrongStatus);
     }
@@ -243,9 +239,9 @@ pub(crate) fn cancel(trace: String) -> Result<(), CoverageError> {
 /// The body of [`CoverageContract::appeal`](crate::CoverageContract::appeal).
 pub(crate) fn appeal(trace: String, grounds: Hash) -> Result<u64, CoverageError> {
     let mut request = REQUESTS.get(&trace).ok_or(CoverageError::Unknown)?;
-    let who = caller();
-    if who != request.requester && who != request.beneficiary {
-        return Err(CoverageError::NotAuthorised);
+    // The patient, or the requester while it is still an active provider.
+    if caller() != request.beneficiary {
+        acting_requester(&request)?;
     }
     let appealable = request
         .decisions

@@ -17,7 +17,8 @@ pub(crate) const DAY_MS: u64 = 24 * HOUR_MS;
 pub enum CoverageError {
     /// The caller is not an active payer in the registry.
     NotAPayer,
-    /// The caller is not an active provider organisation in the registry.
+    /// The caller is not an active provider (practitioner or provider organisation) the
+    /// registry attests with an NPI.
     NotAProvider,
     /// The caller may not act on this request or member.
     NotAuthorised,
@@ -47,6 +48,9 @@ pub enum CoverageError {
     NotAttached,
     /// The registry or consent contract could not be asked.
     Unavailable,
+    /// A referral names a servicing provider the registry does not attest as an active
+    /// provider (practitioner or provider organisation) with the servicing NPI.
+    UnknownServicingProvider,
 }
 
 // ---- coverage, benefits and eligibility answers ----
@@ -501,10 +505,13 @@ pub struct Request {
     pub member: Hash,
     /// The member's key.
     pub beneficiary: Address,
-    /// The requesting provider organisation.
+    /// The requesting provider (practitioner or provider organisation).
     pub requester: Address,
-    /// Servicing provider's NPI.
+    /// Servicing provider's NPI, as the registry attests it for `servicing_provider`: claims
+    /// drawing on the authorisation are accepted only from a provider attested with it.
     pub servicing_npi: String,
+    /// The servicing provider: the requester itself, or the provider a referral names.
+    pub servicing_provider: Address,
     /// UM01.
     pub category: Category,
     /// UM02 of the latest step.
@@ -569,8 +576,13 @@ pub struct Submission {
     pub payer: Address,
     /// Member (salted hash of the member id).
     pub member: Hash,
-    /// Servicing provider's NPI.
+    /// Servicing provider's NPI (X12 278 loop 2010F NM1*SJ, Da Vinci PAS
+    /// `Claim.item.extension:servicingProvider`): the requester's own, or on a referral the
+    /// NPI the registry attests for `servicing_provider`.
     pub servicing_npi: String,
+    /// On a referral, the servicing provider (the registry is asked by address whether it is
+    /// an active provider attested with `servicing_npi`); `None`: the requester itself.
+    pub servicing_provider: Option<Address>,
     /// UM01.
     pub category: Category,
     /// Services.
@@ -824,8 +836,10 @@ pub struct ClaimCheck {
     pub payer: Address,
     /// The member.
     pub member: Hash,
-    /// The billing provider.
+    /// The billing provider (the caller that submitted the claim).
     pub provider: Address,
+    /// The NPI it bills under, as the registry attests it (837 loop 2010AA NM109).
+    pub billing_npi: String,
     /// The authorisation's trace number, if cited.
     pub authorisation: Option<String>,
     /// Per line.

@@ -8,6 +8,9 @@
 //! reinstatement and revocation are events; nothing is ever deleted. Other contracts ask
 //! `is_active(participant, role, at)` — "is X an authorised dispenser now?" — through a
 //! cross-contract call. No personal identifiers are stored: people appear as their address.
+//! Each participant publishes its X25519 encryption key here, with rotation and retirement
+//! (`set_encryption_key`, `retire_encryption_key`, `encryption_key`), so that clinical content
+//! can travel sealed to it (docs/PRIVACY.md §5.2).
 //!
 //! Other contracts depend on this crate as a library (`default-features = false`, without the
 //! entry points) for [`Role`] and the typed reference [`RegistryRef`]:
@@ -22,6 +25,10 @@ mod registry {
 
     const AUTHORITY: Value<Address> = Value::new(b"authority");
     const PARTICIPANTS: Map<Address, Participant> = Map::new(b"p/");
+    /// (participant, version) → its encryption key of that version.
+    const ENCRYPTION_KEYS: Map<(Address, u32), EncryptionKey> = Map::new(b"k/");
+    /// participant → its latest encryption key version.
+    const LATEST_KEY: Map<Address, u32> = Map::new(b"kv/");
 
     /// Most roles one participant holds (an integrated delivery network can be provider,
     /// payer and dispenser).
@@ -88,6 +95,45 @@ mod registry {
         pub registered_at_ms: u64,
         /// Current standing.
         pub standing: Standing,
+    }
+
+    /// A participant's X25519 public key, to which others seal what only it may read
+    /// (docs/PRIVACY.md §5.2). Every version is kept, so that what was sealed to an older key
+    /// can still be opened by its holder; only the latest, unless retired, is used to seal.
+    #[data]
+    pub struct EncryptionKey {
+        /// Version, from 1.
+        pub version: u32,
+        /// The X25519 public key (32 bytes).
+        pub public_key: Hash,
+        /// When it was set (ms).
+        pub set_at_ms: u64,
+        /// When it was retired (compromised or withdrawn), if it was.
+        pub retired_at_ms: Option<u64>,
+    }
+
+    /// A participant set a new encryption key.
+    #[event]
+    pub struct EncryptionKeySet {
+        /// The participant.
+        #[topic]
+        pub participant: Address,
+        /// The new key's version.
+        pub version: u32,
+        /// The X25519 public key.
+        pub public_key: Hash,
+    }
+
+    /// An encryption key was retired: nothing more is sealed to it.
+    #[event]
+    pub struct EncryptionKeyRetired {
+        /// The participant.
+        #[topic]
+        pub participant: Address,
+        /// The retired version.
+        pub version: u32,
+        /// The participant itself or the registry's authority.
+        pub by: Address,
     }
 
     /// A participant was registered.
@@ -158,6 +204,10 @@ mod registry {
         InvalidIdentifier,
         /// The change would not change anything (e.g. suspending a suspended participant).
         NoChange,
+        /// An encryption key of all zeroes (no key: every shared secret would be zero).
+        InvalidKey,
+        /// The participant has no encryption key of that version.
+        UnknownKey,
     }
 
     /// The registry.
@@ -270,6 +320,84 @@ mod registry {
             Ok(())
         }
 
+        /// Sets the caller's new encryption key (caller: a registered participant, whatever
+        /// its standing unless revoked — rotating after a compromise is never blocked).
+        /// Returns its version; earlier versions stay readable.
+        #[message]
+        pub fn set_encryption_key(public_key: Hash) -> Result<u32, RegistryError> {
+            let participant = caller();
+            let record = existing(&participant)?;
+            if matches!(record.standing, Standing::Revoked) {
+                return Err(RegistryError::Revoked);
+            }
+            if public_key == Hash::default() {
+                return Err(RegistryError::InvalidKey);
+            }
+            let version = LATEST_KEY.get(&participant).unwrap_or(0) + 1;
+            ENCRYPTION_KEYS.insert(
+                &(participant, version),
+                &EncryptionKey {
+                    version,
+                    public_key,
+                    set_at_ms: block_timestamp_ms(),
+                    retired_at_ms: None,
+                },
+            );
+            LATEST_KEY.insert(&participant, &version);
+            EncryptionKeySet {
+                participant,
+                version,
+                public_key,
+            }
+            .emit();
+            Ok(version)
+        }
+
+        /// Retires one of `participant`'s encryption keys (caller: the participant, or the
+        /// registry's authority on a reported compromise). A retired latest key leaves the
+        /// participant without a key to seal to until it sets a new one.
+        #[message]
+        pub fn retire_encryption_key(
+            participant: Address,
+            version: u32,
+        ) -> Result<(), RegistryError> {
+            let by = caller();
+            if by != participant && by != AUTHORITY.get().unwrap_or_default() {
+                return Err(RegistryError::NotAuthority);
+            }
+            let mut key = ENCRYPTION_KEYS
+                .get(&(participant, version))
+                .ok_or(RegistryError::UnknownKey)?;
+            if key.retired_at_ms.is_some() {
+                return Err(RegistryError::NoChange);
+            }
+            key.retired_at_ms = Some(block_timestamp_ms());
+            ENCRYPTION_KEYS.insert(&(participant, version), &key);
+            EncryptionKeyRetired {
+                participant,
+                version,
+                by,
+            }
+            .emit();
+            Ok(())
+        }
+
+        /// The key to seal to for `participant`: its latest, unless retired.
+        #[message(view)]
+        pub fn encryption_key(participant: Address) -> Option<EncryptionKey> {
+            let version = LATEST_KEY.get(&participant)?;
+            ENCRYPTION_KEYS
+                .get(&(participant, version))
+                .filter(|key| key.retired_at_ms.is_none())
+        }
+
+        /// One version of `participant`'s encryption keys, retired or not (to open an older
+        /// seal, or to check one).
+        #[message(view)]
+        pub fn encryption_key_version(participant: Address, version: u32) -> Option<EncryptionKey> {
+            ENCRYPTION_KEYS.get(&(participant, version))
+        }
+
         /// The attesting authority.
         #[message(view)]
         pub fn authority() -> Address {
@@ -293,6 +421,23 @@ mod registry {
                     && record.valid_from_ms <= at
                     && at < record.valid_until_ms
             })
+        }
+
+        /// The roles `participant` holds if it is in good standing and licensed at `at_ms`
+        /// (default: the current block's time), else none: every `is_active` answer for it in
+        /// one call, for a contract that accepts any of several roles.
+        #[message(view)]
+        pub fn active_roles(participant: Address, at_ms: Option<u64>) -> Vec<Role> {
+            let at = at_ms.unwrap_or_else(block_timestamp_ms);
+            PARTICIPANTS
+                .get(&participant)
+                .filter(|record| {
+                    matches!(record.standing, Standing::Active)
+                        && record.valid_from_ms <= at
+                        && at < record.valid_until_ms
+                })
+                .map(|record| record.roles)
+                .unwrap_or_default()
         }
 
         /// Registered participants, a page at a time (at most 100).

@@ -4,29 +4,38 @@
 use registry::Role;
 use salus_sdk::prelude::*;
 
-use crate::checks::{active, check_code, expired, in_stock, movable, trading_partner};
+use crate::checks::{
+    Lots, MAX_SERIAL_BYTES, active, check_code, expired, in_stock, trading_partner,
+};
 use crate::epcis::observe_unit;
 use crate::gs1::{day_of_ms, parse_date};
-use crate::investigations::open_case;
-use crate::storage::{NEXT_REFUSAL, PRESCRIPTIONS, PRODUCTS, REFUSALS, UNITS};
+use crate::investigations::{flag_clone, open_case};
+use crate::storage::{
+    NEXT_REFUSAL, NEXT_VERIFICATION, PRESCRIPTIONS, PRODUCTS, REFUSALS, SHIPMENTS, UNITS,
+    VERIFICATIONS,
+};
 use crate::types::*;
 
 /// The Lightweight Verification Messaging answer for a unit's identifiers (`verify`, and the
 /// checks of dispensing and returns); `expiry_day` is the presented expiry as a day (GS1 expiry
-/// dates are days: AI 17), `None` if it was no date at all.
+/// dates are days: AI 17), `None` if it was no date at all; `lots` the lot-level state read so
+/// far in this message.
 ///
 /// Codes are those of the GS1 Lightweight Messaging Standard for Verification of Product
 /// Identifiers (LVM, release 1.3): `verificationFailureReason` `No_match_GTIN_Serial` (no such
 /// SGTIN; lot and expiry are then not compared), `No_match_GTIN_Serial_Lot`,
 /// `No_match_GTIN_Serial_Expiry`, `No_match_GTIN_Serial_Lot_Expiry`, and
 /// `Not_for_re-distribution` for a serial that has left commerce (dispensed, decommissioned or
-/// destroyed: a package presenting it again is not one to sell); `additionalInfo` `Recalled`,
-/// `Expired`, `Suspect`, `Illegitimate`, which may accompany a true answer too.
+/// destroyed: a package presenting it again is not one to sell); `additionalInfo` `Recalled`
+/// (the lot, or a lot it was repackaged from), `Expired` (after the expiry in force),
+/// `ExpirationExtended` (the lot's expiry was extended; the printed and the new date both
+/// match), `Suspect`, `Illegitimate`, which may accompany a true answer too.
 pub(crate) fn verify_unit(
     gtin: &str,
     serial: &str,
     lot: &str,
     expiry_day: Option<i64>,
+    lots: &mut Lots,
 ) -> Verification {
     let Some(unit) = UNITS.get(&(gtin.into(), serial.into())) else {
         return Verification {
@@ -35,7 +44,12 @@ pub(crate) fn verify_unit(
             additional: Vec::new(),
         };
     };
-    let expiry_matches = expiry_day == Some(day_of_ms(unit.expiry_ms));
+    let in_force_ms = lots.expiry_ms(&unit);
+    let extended = in_force_ms != unit.expiry_ms;
+    // The printed expiry matches, and after an extension so does the extended one (a package
+    // relabelled with it).
+    let expiry_matches = expiry_day == Some(day_of_ms(unit.expiry_ms))
+        || (extended && expiry_day == Some(day_of_ms(in_force_ms)));
     let failure = match (unit.lot == lot, expiry_matches) {
         (true, true) => None,
         (false, true) => Some("No_match_GTIN_Serial_Lot"),
@@ -48,11 +62,14 @@ pub(crate) fn verify_unit(
     );
     let failure = failure.or(out_of_commerce.then_some("Not_for_re-distribution"));
     let mut additional = Vec::new();
-    if unit.recalled {
+    if lots.recalled(&unit) {
         additional.push(String::from("Recalled"));
     }
-    if expired(unit.expiry_ms) {
+    if expired(in_force_ms) {
         additional.push(String::from("Expired"));
+    }
+    if extended {
+        additional.push(String::from("ExpirationExtended"));
     }
     if unit.suspect {
         additional.push(String::from("Suspect"));
@@ -71,7 +88,121 @@ pub(crate) fn verify_unit(
 /// scanned, AI (17) `YYMMDD`; day `00` is the last day of the month.
 pub(crate) fn verify_gs1(gtin: &str, serial: &str, lot: &str, expiry: &str) -> Verification {
     let today = day_of_ms(block_timestamp_ms());
-    verify_unit(gtin, serial, lot, parse_date(expiry, today))
+    verify_unit(
+        gtin,
+        serial,
+        lot,
+        parse_date(expiry, today),
+        &mut Lots::default(),
+    )
+}
+
+/// Whether `requester` may hold a package with `unit`'s identifiers: the unit is in commerce or
+/// held back (not dispensed or destroyed) and the requester is its owner, its custodian (a 3PL
+/// holding it), the seller it may come back to as a saleable return, or the receiver of the
+/// shipment it travels in (checking it on arrival).
+fn may_hold(requester: &Address, unit: &Unit) -> bool {
+    if matches!(
+        unit.disposition,
+        Disposition::Dispensed | Disposition::Destroyed
+    ) {
+        return false;
+    }
+    unit.owner == *requester
+        || unit.custodian == *requester
+        || unit.seller == Some(*requester)
+        || unit.shipment.is_some_and(|shipment| {
+            SHIPMENTS
+                .get(&shipment)
+                .is_some_and(|shipment| shipment.receiver == *requester)
+        })
+}
+
+/// The body of [`Supply::verify_recorded`](crate::Supply::verify_recorded).
+///
+/// A GS1 LVM verification request by a trading partner, answered as `verify` answers and
+/// recorded with the requester, place and time. When the identifiers match a unit (verified,
+/// or `Not_for_re-distribution`) that the requester cannot hold — it is in another party's
+/// hands, or dispensed or destroyed — the package is a clone: the unit is flagged suspect and
+/// quarantined, a case opened and a `clone` alert emitted (as for a reported sighting), and the
+/// response carries `Suspect`.
+pub(crate) fn verify_recorded(
+    gtin: String,
+    serial: String,
+    lot: String,
+    expiry_ms: u64,
+    location: String,
+) -> Result<Verification, SupplyError> {
+    check_code(&gtin)?;
+    check_code(&lot)?;
+    check_code(&location)?;
+    if serial.len() > MAX_SERIAL_BYTES {
+        return Err(SupplyError::TooLarge);
+    }
+    let requester = caller();
+    if !trading_partner(&requester)? {
+        return Err(SupplyError::NotAuthorised);
+    }
+    let mut response = verify_unit(
+        &gtin,
+        &serial,
+        &lot,
+        Some(day_of_ms(expiry_ms)),
+        &mut Lots::default(),
+    );
+    let identifiers_match =
+        response.verified || response.failure_reason.as_deref() == Some("Not_for_re-distribution");
+    let key = (gtin.clone(), serial.clone());
+    let mut clone_case = None;
+    if identifiers_match
+        && let Some(mut unit) = UNITS.get(&key)
+        && !may_hold(&requester, &unit)
+    {
+        clone_case = Some(flag_clone(
+            &requester,
+            key,
+            &mut unit,
+            location.clone(),
+            "unit verified by a party that cannot hold it",
+        ));
+        if !response.additional.iter().any(|info| info == "Suspect") {
+            response.additional.push(String::from("Suspect"));
+        }
+    }
+    let id = NEXT_VERIFICATION.get().unwrap_or(0);
+    NEXT_VERIFICATION.set(&(id + 1));
+    VERIFICATIONS.insert(
+        &(gtin.clone(), serial.clone(), id.to_be_bytes()),
+        &VerificationRecord {
+            requester,
+            gtin,
+            serial,
+            lot,
+            expiry_ms,
+            location,
+            at_ms: block_timestamp_ms(),
+            response: response.clone(),
+            clone_case,
+        },
+    );
+    Ok(response)
+}
+
+/// The body of [`Supply::verifications`](crate::Supply::verifications): a serial's recorded
+/// verifications, oldest first, a page at a time.
+pub(crate) fn verifications(
+    gtin: String,
+    serial: String,
+    after: Option<u64>,
+    limit: u32,
+) -> Vec<(u64, VerificationRecord)> {
+    let cursor = after.map(|id| (gtin.clone(), serial.clone(), id.to_be_bytes()));
+    let (entries, _) =
+        VERIFICATIONS.page_under(&(gtin, serial), cursor.as_ref(), limit.min(100) as usize);
+    entries
+        .into_iter()
+        .map(|((_, _, id), record)| (u64::from_be_bytes(id), record))
+        .collect()
 }
 
 /// The body of [`Supply::prescribe`](crate::Supply::prescribe).
@@ -162,7 +293,8 @@ pub(crate) fn dispense(
     if !active(&dispenser, Role::Dispenser)? {
         return Err(SupplyError::NotAuthorised);
     }
-    let verification = verify_unit(&gtin, &serial, &lot, Some(day_of_ms(expiry_ms)));
+    let mut lots = Lots::default();
+    let verification = verify_unit(&gtin, &serial, &lot, Some(day_of_ms(expiry_ms)), &mut lots);
     let key = (gtin.clone(), serial.clone());
     if !verification.verified {
         let reason = verification.failure_reason.clone().unwrap_or_default();
@@ -206,7 +338,7 @@ pub(crate) fn dispense(
     let rx = PRESCRIPTIONS.get(&prescription);
     let refusal = if unit.owner != dispenser {
         Some("NotAuthorised")
-    } else if !movable(&unit) || unit.parent.is_some() {
+    } else if !lots.movable(&unit) || unit.parent.is_some() {
         Some("NotMovable")
     } else {
         match &rx {
@@ -268,7 +400,13 @@ pub(crate) fn accept_return(
     if !trading_partner(&receiver)? {
         return Err(SupplyError::NotAuthorised);
     }
-    let verification = verify_unit(&gtin, &serial, &lot, Some(day_of_ms(expiry_ms)));
+    let verification = verify_unit(
+        &gtin,
+        &serial,
+        &lot,
+        Some(day_of_ms(expiry_ms)),
+        &mut Lots::default(),
+    );
     let key = (gtin.clone(), serial.clone());
     let Some(mut unit) = UNITS.get(&key) else {
         open_case(

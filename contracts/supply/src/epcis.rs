@@ -13,6 +13,69 @@ pub(crate) fn next_event_id() -> u64 {
     id
 }
 
+/// An EPCIS event recorded now by the caller, without possessing parties (see [`record`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn event(
+    id: u64,
+    event_type: &str,
+    action: &str,
+    epcs: Vec<Epc>,
+    parent: Option<String>,
+    biz_step: &str,
+    disposition: &str,
+    location: String,
+    biz_transactions: Vec<(String, Hash)>,
+    source: Option<Address>,
+    destination: Option<Address>,
+) -> EpcisEvent {
+    EpcisEvent {
+        id,
+        event_type: event_type.into(),
+        action: action.into(),
+        epcs,
+        transformation: None,
+        parent,
+        biz_step: biz_step.into(),
+        disposition: disposition.into(),
+        location,
+        biz_transactions,
+        source,
+        destination,
+        custody: None,
+        event_time_ms: block_timestamp_ms(),
+        recorded_by: caller(),
+        corrects: None,
+        error_reason: None,
+    }
+}
+
+/// Every EPC `event` names: its EPC list, or a TransformationEvent's inputs then outputs.
+pub(crate) fn named_epcs(event: &EpcisEvent) -> Vec<Epc> {
+    let mut epcs = event.epcs.clone();
+    if let Some(transformation) = &event.transformation {
+        epcs.extend(transformation.inputs.iter().cloned());
+        epcs.extend(transformation.outputs.iter().cloned());
+    }
+    epcs
+}
+
+/// Stores `event` under its id and emits it with its bizStep as topic and every EPC it names.
+pub(crate) fn record(event: EpcisEvent) {
+    EVENTS.insert(&event.id, &event);
+    let epcs = if event.transformation.is_some() {
+        named_epcs(&event)
+    } else {
+        event.epcs
+    };
+    Epcis {
+        biz_step: event.biz_step,
+        id: event.id,
+        epcs,
+    }
+    .emit();
+}
+
+/// Records the event [`event`] builds.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn record_event(
     id: u64,
@@ -27,30 +90,19 @@ pub(crate) fn record_event(
     source: Option<Address>,
     destination: Option<Address>,
 ) {
-    let event = EpcisEvent {
+    record(event(
         id,
-        event_type: event_type.into(),
-        action: action.into(),
-        epcs: epcs.clone(),
+        event_type,
+        action,
+        epcs,
         parent,
-        biz_step: biz_step.into(),
-        disposition: disposition.into(),
+        biz_step,
+        disposition,
         location,
         biz_transactions,
         source,
         destination,
-        event_time_ms: block_timestamp_ms(),
-        recorded_by: caller(),
-        corrects: None,
-        error_reason: None,
-    };
-    EVENTS.insert(&id, &event);
-    Epcis {
-        biz_step: biz_step.into(),
-        id,
-        epcs,
-    }
-    .emit();
+    ));
 }
 
 pub(crate) fn touch(key: &(String, String), unit: &mut Unit, event: u64) {
@@ -100,7 +152,8 @@ pub(crate) fn declare_error(event: u64, reason: String) -> Result<u64, SupplyErr
         return Err(SupplyError::AlreadyDeclared);
     }
     let id = next_event_id();
-    for epc in &original.epcs {
+    let named = named_epcs(&original);
+    for epc in &named {
         if let Epc::Unit(gtin, serial) = epc {
             let key = (gtin.clone(), serial.clone());
             if let Some(mut unit) = UNITS.get(&key) {
@@ -121,7 +174,7 @@ pub(crate) fn declare_error(event: u64, reason: String) -> Result<u64, SupplyErr
     Epcis {
         biz_step: "error_declaration".into(),
         id,
-        epcs: declaration.epcs,
+        epcs: named,
     }
     .emit();
     Ok(id)

@@ -44,7 +44,8 @@ pub(crate) fn report_sighting(
     }
     let key = (gtin.clone(), serial.clone());
     let mut unit = UNITS.get(&key).ok_or(SupplyError::Unknown)?;
-    let legitimate = unit.owner == reporter
+    // The owner, or the 3PL holding the unit for it, sees it legitimately.
+    let legitimate = (unit.owner == reporter || unit.custodian == reporter)
         && !matches!(
             unit.disposition,
             Disposition::Dispensed | Disposition::Destroyed
@@ -52,8 +53,29 @@ pub(crate) fn report_sighting(
     if legitimate {
         return Ok(false);
     }
-    let case = open_case(
+    flag_clone(
         &reporter,
+        key,
+        &mut unit,
+        location,
+        "unit observed away from its owner or after dispensing",
+    );
+    Ok(true)
+}
+
+/// A package presenting `unit`'s identifiers turned up where the unit cannot be (away from its
+/// owner and custodian, or after it left commerce): a clone. The unit is flagged suspect and
+/// quarantined, observed (`inspecting`), a suspect case opened by `reporter` and a `clone`
+/// alert emitted (DSCSA §582(d)(4)(A)). Returns the case.
+pub(crate) fn flag_clone(
+    reporter: &Address,
+    key: (String, String),
+    unit: &mut Unit,
+    location: String,
+    detail: &str,
+) -> u64 {
+    let case = open_case(
+        reporter,
         core::slice::from_ref(&key),
         "clone: the same SGTIN held by two parties".into(),
     );
@@ -61,7 +83,7 @@ pub(crate) fn report_sighting(
     unit.quarantined = true;
     observe_unit(
         key,
-        &mut unit,
+        unit,
         ("inspecting", "non_sellable_other"),
         location,
         Vec::new(),
@@ -70,10 +92,10 @@ pub(crate) fn report_sighting(
     Alert {
         kind: "clone".into(),
         reference: case,
-        detail: "unit observed away from its owner or after dispensing".into(),
+        detail: detail.into(),
     }
     .emit();
-    Ok(true)
+    case
 }
 
 /// The body of [`Supply::suspect`](crate::Supply::suspect).

@@ -6,23 +6,33 @@
 //! between trading partners that the registry authorises at the time of the transfer, received
 //! by the named buyer only (contents compared with the shipment as sets; a mismatch is a stored
 //! discrepancy, and what did not arrive goes back to the seller, held),
-//! unpacked, and dispensed against a practitioner's prescription. Every transition is one
+//! unpacked, and dispensed against a practitioner's prescription. A unit has an owner and a
+//! custodian: a third-party logistics provider holds goods for their owner (consigned to it,
+//! never sold to it) and ships them only as the owner's sale; ownership moves only with a sale's
+//! receipt. Repackagers turn units they own into new units under their own GTIN (an EPCIS
+//! TransformationEvent, with the outputs' lineage kept). Every transition is one
 //! EPCIS-shaped event carrying its EPC list, and a per-unit history index makes "history back to
-//! the manufacturer" a query. `verify` answers in GS1 Lightweight Verification Messaging terms.
-//! Counterfeits (unknown serials, lot/expiry mismatches) and clones (a unit turning up where it
-//! cannot be) are recorded, not reverted: the unit is quarantined, a suspect case opened, and an
-//! illegitimate determination starts a 24-hour clock for notifying the FDA and partners. Every
-//! refused dispense is likewise a stored decision with its reason, not a revert.
+//! the manufacturer" a query. `verify` answers in GS1 Lightweight Verification Messaging terms;
+//! `verify_recorded` answers the same and records the request with its requester. What holds
+//! for a whole lot (a recall, an extended expiry, the lots it was repackaged from) is stored once
+//! per lot and read with its units, so a recall costs the same for any lot size.
+//! Counterfeits (unknown serials, lot/expiry mismatches) and clones (a unit turning up, or
+//! verified, where it cannot be) are recorded, not reverted: the unit is quarantined, a suspect
+//! case opened, and an illegitimate determination starts a 24-hour clock for notifying the FDA
+//! and partners. Every refused dispense is likewise a stored decision with its reason, not a
+//! revert.
 //!
 //! The contract module below holds the messages (the contract's interface, documented there);
 //! what they do lives in modules in layers, each using only modules listed before it: `types`
 //! (stored records, message and event types, the error; re-exported here), `gs1` (check digits
 //! and AI 17 dates), `storage` (the key layout), `checks` (trading partners in the registry,
-//! input bounds, identifiers, expiry), `epcis` (the event record every transition appends to),
-//! then by concern `products`, `packaging` (cases and pallets, and the units a case holds),
-//! `units` (commissioning and an owner's transitions), `shipping`, `investigations` (suspect
-//! product), `dispensing` (with verification) and `recalls`. Trading partners are checked
-//! through the registry's typed reference and its `Role`.
+//! input bounds, identifiers, expiry, the lot-level state), `epcis` (the event record every
+//! transition appends to), then by concern `products`, `packaging` (cases and pallets, and the
+//! units a case holds), `units` (commissioning and an owner's transitions), `repackaging`
+//! (TransformationEvents and lineage), `shipping` (sales, consignments to and from 3PLs, and
+//! receipts), `investigations` (suspect product), `dispensing` (with verification, read-only
+//! and recorded) and `recalls` (with expiry extensions). Trading partners are checked through
+//! the registry's typed reference and its `Role`.
 #![no_std]
 
 mod checks;
@@ -33,6 +43,7 @@ mod investigations;
 mod packaging;
 mod products;
 mod recalls;
+mod repackaging;
 mod shipping;
 mod storage;
 mod types;
@@ -41,13 +52,16 @@ mod units;
 pub use supply::*;
 pub use types::*;
 
-#[salus_sdk::contract(events(Epcis, Alert, Refused))]
+#[salus_sdk::contract(events(Epcis, Alert, Refused, ExpiryExtended))]
 mod supply {
     use salus_sdk::prelude::*;
 
+    use crate::checks::Lots;
     use crate::dispensing::verify_unit;
     use crate::gs1::day_of_ms;
-    use crate::storage::{CASES, CONTAINERS, DISCREPANCIES, REFUSALS, REGISTRY, SHIPMENTS, UNITS};
+    use crate::storage::{
+        CASES, CONTAINERS, DISCREPANCIES, REFUSALS, REGISTRY, SALES, SHIPMENTS, UNITS,
+    };
     use crate::types::*;
 
     /// The contract.
@@ -60,8 +74,9 @@ mod supply {
             REGISTRY.set(&registry);
         }
 
-        /// Registers a product (caller: an active manufacturer holding the GTIN's GS1 company prefix
-        /// in the registry, who becomes its owner).
+        /// Registers a product (caller: an active manufacturer, or an active repackager for the
+        /// products it repackages into, holding the GTIN's GS1 company prefix in the registry,
+        /// who becomes its owner).
         #[message]
         pub fn register_product(
             gtin: String,
@@ -93,7 +108,25 @@ mod supply {
             crate::units::commission(gtin, lot, expiry_ms, serials, location)
         }
 
-        /// Packs units into a case (caller: their owner); one AggregationEvent ADD.
+        /// Repackages (caller: an active repackager owning product `gtin`): consumes `inputs`,
+        /// loose units it owns and holds, movable, decommissioned as inputs, and commissions
+        /// `serials` of `gtin`, lot `lot`, with an expiry no later than any input's, owned by
+        /// the caller. One EPCIS TransformationEvent (inputEPCList, outputEPCList; CBV
+        /// `repackaging`); each output's lineage to the inputs is kept (`lineage`), and a
+        /// recall of an input's lot recalls the outputs. Returns the event id.
+        #[message]
+        pub fn repackage(
+            inputs: Vec<Epc>,
+            gtin: String,
+            lot: String,
+            expiry_ms: u64,
+            serials: Vec<String>,
+            location: String,
+        ) -> Result<u64, SupplyError> {
+            crate::repackaging::repackage(inputs, gtin, lot, expiry_ms, serials, location)
+        }
+
+        /// Packs units into a case (caller: their owner, holding them); one AggregationEvent ADD.
         #[message]
         pub fn pack(
             sscc: String,
@@ -103,9 +136,9 @@ mod supply {
             crate::packaging::pack(sscc, units, location)
         }
 
-        /// Packs cases into a pallet, a new SSCC (caller: their owner; cases not already in a
-        /// pallet, their units movable); one AggregationEvent ADD. Shipping, receiving and
-        /// unpacking the pallet then act on every case and unit inside it.
+        /// Packs cases into a pallet, a new SSCC (caller: their owner, holding them; cases not
+        /// already in a pallet, their units movable); one AggregationEvent ADD. Shipping,
+        /// receiving and unpacking the pallet then act on every case and unit inside it.
         #[message]
         pub fn pack_cases(
             pallet: String,
@@ -115,9 +148,11 @@ mod supply {
             crate::packaging::pack_cases(pallet, cases, location)
         }
 
-        /// Ships units and cases to `buyer` (caller: their owner; buyer: an authorised trading
-        /// partner now) with the DSCSA transaction information; one TransactionEvent.
-        /// Returns the shipment id.
+        /// Sells and ships units and cases to `buyer` (caller: their owner, holding them itself
+        /// and licensed now; buyer: a partner that may own product now — manufacturer,
+        /// repackager, wholesaler or dispenser, never a 3PL) with the DSCSA transaction
+        /// information; one TransactionEvent. Ownership moves on receipt. Goods a 3PL holds
+        /// are sold with `sell` and shipped by the 3PL with `dispatch`. Returns the shipment id.
         #[message]
         pub fn ship(
             epcs: Vec<Epc>,
@@ -128,11 +163,13 @@ mod supply {
             crate::shipping::ship(epcs, buyer, documents, location)
         }
 
-        /// Receives a shipment (caller: its buyer), once. The contents presented are compared
-        /// with what was shipped as sets, order ignored: ownership and custody move for what
-        /// was shipped and presented, cases included; what was shipped and not presented goes
-        /// back out of transit to the seller, held; a mismatch is stored as the shipment's
-        /// discrepancy (see `discrepancy`) and alerted. Returns whether the receipt matched.
+        /// Receives a shipment (caller: its receiver — the buyer of a sale, the party taking
+        /// custody of a consignment), once. The contents presented are compared with what was
+        /// shipped as sets, order ignored: custody moves for what was shipped and presented,
+        /// cases included, and ownership with it only for a sale; what was shipped and not
+        /// presented goes back out of transit to the shipper, held; a mismatch is stored as the
+        /// shipment's discrepancy (see `discrepancy`) and alerted. Returns whether the receipt
+        /// matched.
         #[message]
         pub fn receive(
             shipment_id: u64,
@@ -140,6 +177,57 @@ mod supply {
             location: String,
         ) -> Result<bool, SupplyError> {
             crate::shipping::receive(shipment_id, presented, location)
+        }
+
+        /// Takes back a shipment that was not received because its receiver is no longer an
+        /// authorised trading partner (suspended, revoked or unlicensed since it was shipped;
+        /// caller: the shipper): everything returns to the shipper's custody, held, and the
+        /// shipment's discrepancy lists it as missing. Refused (`WrongState`) while the
+        /// receiver can still receive.
+        #[message]
+        pub fn withdraw_shipment(shipment_id: u64, location: String) -> Result<(), SupplyError> {
+            crate::shipping::withdraw_shipment(shipment_id, location)
+        }
+
+        /// Moves custody only, no ownership (no transaction, so no transaction information):
+        /// an owner holding its goods places them with a third-party logistics provider
+        /// (`to`: registry `Role::ThirdPartyLogistics`, active now), or the 3PL holding them
+        /// sends them back to their owner (`to`: the owner). Caller: the custodian of every
+        /// unit and case, an authorised trading partner now. One ObjectEvent `shipping` with the
+        /// possessing parties; `to` receives with `receive`. Returns the shipment id.
+        #[message]
+        pub fn consign(epcs: Vec<Epc>, to: Address, location: String) -> Result<u64, SupplyError> {
+            crate::shipping::consign(epcs, to, location)
+        }
+
+        /// Sells goods a 3PL holds for the caller (caller: their owner, licensed now; every
+        /// unit held by one 3PL, movable and in no other sale awaiting dispatch; buyer: a
+        /// partner that may own product now) with the DSCSA transaction information and
+        /// statement. The 3PL ships it with `dispatch`; ownership moves on the buyer's receipt.
+        /// Returns the sale id.
+        #[message]
+        pub fn sell(
+            epcs: Vec<Epc>,
+            buyer: Address,
+            documents: Vec<(String, Hash)>,
+        ) -> Result<u64, SupplyError> {
+            crate::shipping::sell(epcs, buyer, documents)
+        }
+
+        /// Cancels a sale not yet dispatched (caller: its seller): its units may be sold again;
+        /// the sale stays recorded with when it was cancelled, and is never dispatched.
+        #[message]
+        pub fn cancel_sale(sale: u64) -> Result<(), SupplyError> {
+            crate::shipping::cancel_sale(sale)
+        }
+
+        /// Ships a sale to its buyer (caller: the 3PL holding the goods, licensed now; the sale
+        /// not cancelled), once, as custodian for the seller: one TransactionEvent with the
+        /// seller's transaction documents, the seller and buyer as owning parties and the 3PL
+        /// and buyer as possessing parties. Returns the shipment id.
+        #[message]
+        pub fn dispatch(sale: u64, location: String) -> Result<u64, SupplyError> {
+            crate::shipping::dispatch(sale, location)
         }
 
         /// Unpacks a case (caller: its owner, once it is not travelling): its units become
@@ -217,6 +305,15 @@ mod supply {
             crate::recalls::recall(gtin, lots, class)
         }
 
+        /// Extends a lot's expiry to a later day (caller: the product's owner, an active
+        /// manufacturer; the lot commissioned). Recorded once for the lot: the printed expiry
+        /// then verifies true with `ExpirationExtended`, as does the new one, and the units are
+        /// expired only after the new date. Emits `ExpiryExtended`.
+        #[message]
+        pub fn extend_expiry(gtin: String, lot: String, expiry_ms: u64) -> Result<(), SupplyError> {
+            crate::recalls::extend_expiry(gtin, lot, expiry_ms)
+        }
+
         /// Quarantines units as suspect product and opens an investigation (caller: the owner
         /// or custodian of every unit, or an active regulator). Returns the investigation.
         #[message]
@@ -291,7 +388,43 @@ mod supply {
         /// as a date (the UTC day of `expiry_ms`), as GS1 expiry dates are days.
         #[message(view)]
         pub fn verify(gtin: String, serial: String, lot: String, expiry_ms: u64) -> Verification {
-            verify_unit(&gtin, &serial, &lot, Some(day_of_ms(expiry_ms)))
+            verify_unit(
+                &gtin,
+                &serial,
+                &lot,
+                Some(day_of_ms(expiry_ms)),
+                &mut Lots::default(),
+            )
+        }
+
+        /// A verification request recorded with its requester (caller: an authorised trading
+        /// partner now): answered as `verify` answers, stored with the requester, place and time
+        /// (see `verifications`). Identifiers matching a unit the requester cannot hold — in
+        /// another party's hands (not its owner, custodian, returning seller or incoming
+        /// receiver), or dispensed or destroyed — reveal a clone: the unit is flagged suspect and
+        /// quarantined, a case opened and a `clone` alert emitted, and the answer carries
+        /// `Suspect`. `verify` stays a view for a read-only answer.
+        #[message]
+        pub fn verify_recorded(
+            gtin: String,
+            serial: String,
+            lot: String,
+            expiry_ms: u64,
+            location: String,
+        ) -> Result<Verification, SupplyError> {
+            crate::dispensing::verify_recorded(gtin, serial, lot, expiry_ms, location)
+        }
+
+        /// A serial's recorded verifications as (id, record), oldest first, a page at a time:
+        /// pass the last id returned as `after`.
+        #[message(view)]
+        pub fn verifications(
+            gtin: String,
+            serial: String,
+            after: Option<u64>,
+            limit: u32,
+        ) -> Vec<(u64, VerificationRecord)> {
+            crate::dispensing::verifications(gtin, serial, after, limit)
         }
 
         /// Verification with the expiry as printed on the package, GS1 AI (17) `YYMMDD` (day
@@ -316,6 +449,14 @@ mod supply {
         #[message(view)]
         pub fn history(gtin: String, serial: String) -> Vec<EpcisEvent> {
             crate::epcis::history(gtin, serial)
+        }
+
+        /// The units a repackaged unit was made from (the inputs of its TransformationEvent);
+        /// empty for a unit not made by repackaging. Their histories go back to their
+        /// manufacturer.
+        #[message(view)]
+        pub fn lineage(gtin: String, serial: String) -> Vec<Epc> {
+            crate::repackaging::lineage(gtin, serial)
         }
 
         /// A case's contents.
@@ -364,6 +505,12 @@ mod supply {
         #[message(view)]
         pub fn refusal(id: u64) -> Option<DispenseRefusal> {
             REFUSALS.get(&id)
+        }
+
+        /// A sale of goods a 3PL holds, and the shipment that carried it out once dispatched.
+        #[message(view)]
+        pub fn sale(id: u64) -> Option<Sale> {
+            SALES.get(&id)
         }
 
         /// A shipment with its transaction information.

@@ -4,7 +4,7 @@
 
 use salus_sdk::prelude::*;
 
-use crate::checks::{MAX_UNITS_PER_EVENT, check_code, check_sscc, movable};
+use crate::checks::{Lots, MAX_UNITS_PER_EVENT, check_code, check_sscc, trading_partner};
 use crate::epcis::{next_event_id, record_event, touch};
 use crate::storage::{CONTAINERS, UNITS};
 use crate::types::*;
@@ -97,13 +97,19 @@ pub(crate) fn pack(
         return Err(SupplyError::AlreadyCommissioned);
     }
     let owner = caller();
+    // Packing prepares goods for commerce: only an authorised trading partner now.
+    if !trading_partner(&owner)? {
+        return Err(SupplyError::NotAuthorised);
+    }
     let id = next_event_id();
+    let mut lots = Lots::default();
     for key in &units {
         let mut unit = UNITS.get(key).ok_or(SupplyError::Unknown)?;
-        if unit.owner != owner {
+        // Packed where the owner holds them (not while a 3PL holds them).
+        if unit.owner != owner || unit.custodian != owner {
             return Err(SupplyError::NotAuthorised);
         }
-        if unit.parent.is_some() || !movable(&unit) {
+        if unit.parent.is_some() || !lots.movable(&unit) {
             return Err(SupplyError::NotMovable);
         }
         unit.parent = Some(sscc.clone());
@@ -133,10 +139,14 @@ pub(crate) fn pack_cases(
         return Err(SupplyError::AlreadyCommissioned);
     }
     let owner = caller();
+    // Packing prepares goods for commerce: only an authorised trading partner now.
+    if !trading_partner(&owner)? {
+        return Err(SupplyError::NotAuthorised);
+    }
     for sscc in &cases {
         check_sscc(sscc)?;
         let mut case = CONTAINERS.get(sscc).ok_or(SupplyError::Unknown)?;
-        if case.owner != owner {
+        if case.owner != owner || case.custodian != owner {
             return Err(SupplyError::NotAuthorised);
         }
         if case.parent.is_some() {
@@ -147,9 +157,10 @@ pub(crate) fn pack_cases(
     }
     let epcs: Vec<Epc> = cases.iter().cloned().map(Epc::Case).collect();
     let id = next_event_id();
+    let mut lots = Lots::default();
     for key in expand(&epcs)? {
         let mut unit = UNITS.get(&key).ok_or(SupplyError::Unknown)?;
-        if !movable(&unit) {
+        if !lots.movable(&unit) {
             return Err(SupplyError::NotMovable);
         }
         touch(&key, &mut unit, id);
@@ -162,7 +173,7 @@ pub(crate) fn pack_cases(
 pub(crate) fn unpack(sscc: String, location: String) -> Result<u64, SupplyError> {
     check_sscc(&sscc)?;
     let container = CONTAINERS.get(&sscc).ok_or(SupplyError::Unknown)?;
-    if container.owner != caller() {
+    if container.owner != caller() || !trading_partner(&caller())? {
         return Err(SupplyError::NotAuthorised);
     }
     let travelling = expand(&[Epc::Case(sscc.clone())])?

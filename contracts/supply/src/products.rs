@@ -3,7 +3,7 @@
 use registry::Role;
 use salus_sdk::prelude::*;
 
-use crate::checks::{active, attested_company_prefix, check_code};
+use crate::checks::{active_in_any, attested_company_prefix, check_code};
 use crate::gs1::valid_check_digit;
 use crate::storage::PRODUCTS;
 use crate::types::*;
@@ -61,7 +61,8 @@ pub(crate) fn register_product(
         return Err(SupplyError::InvalidIdentifier);
     }
     let owner = caller();
-    if !active(&owner, Role::Manufacturer)? {
+    // A manufacturer, or a repackager for the product identifiers it gives what it repackages.
+    if !active_in_any(&owner, &[Role::Manufacturer, Role::Repackager])? {
         return Err(SupplyError::NotAuthorised);
     }
     let prefix = attested_company_prefix(&owner)?;

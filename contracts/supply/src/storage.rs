@@ -13,6 +13,8 @@ pub(crate) const PRODUCTS: Map<String, Product> = Map::new(b"p/");
 pub(crate) const UNITS: Map<(String, String), Unit> = Map::new(b"u/");
 /// (gtin, lot, serial) → (): every unit of a lot.
 pub(crate) const LOTS: Map<(String, String, String), ()> = Map::new(b"l/");
+/// (gtin, lot) → what holds for the whole lot.
+pub(crate) const LOT_STATE: Map<(String, String), Lot> = Map::new(b"lt/");
 pub(crate) const CONTAINERS: Map<String, Container> = Map::new(b"c/");
 pub(crate) const SHIPMENTS: Map<u64, Shipment> = Map::new(b"s/");
 pub(crate) const EVENTS: Map<u64, EpcisEvent> = Map::new(b"e/");
@@ -29,3 +31,14 @@ pub(crate) const DISCREPANCIES: Map<u64, Discrepancy> = Map::new(b"x/");
 pub(crate) const NEXT_REFUSAL: Value<u64> = Value::new(b"next_refusal");
 /// Refusal id → a refused dispense.
 pub(crate) const REFUSALS: Map<u64, DispenseRefusal> = Map::new(b"rf/");
+pub(crate) const NEXT_VERIFICATION: Value<u64> = Value::new(b"next_verification");
+/// (gtin, serial, verification id big-endian) → a recorded verification of that serial.
+pub(crate) const VERIFICATIONS: Map<(String, String, [u8; 8]), VerificationRecord> =
+    Map::new(b"v/");
+/// (gtin, serial) of a repackaged output → the TransformationEvent that made it.
+pub(crate) const LINEAGE: Map<(String, String), u64> = Map::new(b"tf/");
+pub(crate) const NEXT_SALE: Value<u64> = Value::new(b"next_sale");
+/// Sale id → a sale of goods a third-party logistics provider holds for their owner.
+pub(crate) const SALES: Map<u64, Sale> = Map::new(b"sa/");
+/// (gtin, serial) → the sale not yet dispatched that the unit is part of.
+pub(crate) const PENDING_SALES: Map<(String, String), u64> = Map::new(b"ps/");

@@ -33,6 +33,10 @@ pub enum SupplyError {
     /// The GTIN does not carry the GS1 company prefix the registry attests for the caller, or
     /// the registry attests none (GS1 General Specifications §3.3.2).
     NotPrefixHolder,
+    /// An expiry extension not later than the expiry in force.
+    NotLater,
+    /// A repackaged product's expiry later than that of an input it was made from.
+    ExpiryBeyondInputs,
 }
 
 // ---- the EPCIS record ----
@@ -46,17 +50,33 @@ pub enum Epc {
     Case(String),
 }
 
+/// What a TransformationEvent consumed and made (EPCIS 2.0: `inputEPCList`, `outputEPCList`,
+/// `transformationID`).
+#[data]
+pub struct Transformation {
+    /// `inputEPCList`: the units consumed (at least one).
+    pub inputs: Vec<Epc>,
+    /// `outputEPCList`: the units made (at least one).
+    pub outputs: Vec<Epc>,
+    /// `transformationID`, optional in EPCIS 2.0: it links several events of one
+    /// transformation; None where one event records it whole.
+    pub id: Option<String>,
+}
+
 /// An EPCIS 2.0-shaped event.
 #[data]
 pub struct EpcisEvent {
     /// Event id.
     pub id: u64,
-    /// `ObjectEvent`, `AggregationEvent`, `TransactionEvent`.
+    /// `ObjectEvent`, `AggregationEvent`, `TransactionEvent`, `TransformationEvent`.
     pub event_type: String,
-    /// `ADD`, `OBSERVE`, `DELETE`.
+    /// `ADD`, `OBSERVE`, `DELETE`; empty for a TransformationEvent, which has no action.
     pub action: String,
-    /// EPCs.
+    /// EPCs (`epcList`, `childEPCs`); empty for a TransformationEvent, whose EPCs are in
+    /// `transformation`.
     pub epcs: Vec<Epc>,
+    /// A TransformationEvent's inputs and outputs.
+    pub transformation: Option<Transformation>,
     /// Parent (SSCC) for aggregation events.
     pub parent: Option<String>,
     /// CBV bizStep.
@@ -71,6 +91,10 @@ pub struct EpcisEvent {
     pub source: Option<Address>,
     /// Destination owning party.
     pub destination: Option<Address>,
+    /// Source and destination possessing parties (CBV source/destination type
+    /// `possessing_party`) where custody moves apart from ownership: a shipment to, from or by a
+    /// third-party logistics provider. None where the owning parties hold the goods themselves.
+    pub custody: Option<(Address, Address)>,
     /// Event time (ms).
     pub event_time_ms: u64,
     /// Who recorded it.
@@ -89,7 +113,7 @@ pub struct Epcis {
     pub biz_step: String,
     /// Event id.
     pub id: u64,
-    /// EPCs.
+    /// EPCs (a TransformationEvent's inputs, then its outputs).
     pub epcs: Vec<Epc>,
 }
 
@@ -154,13 +178,14 @@ pub struct Unit {
     pub gtin: String,
     /// Serial.
     pub serial: String,
-    /// Lot.
+    /// Lot. What holds for the whole lot — a recall, an extended expiry — is kept once per lot
+    /// (see [`Lot`]) and read with the unit, never written to each unit.
     pub lot: String,
-    /// Expiry (ms).
+    /// Expiry (ms), as printed on the package.
     pub expiry_ms: u64,
     /// Owner.
     pub owner: Address,
-    /// Who holds it.
+    /// Who holds it: the owner, or a third-party logistics provider holding it for the owner.
     pub custodian: Address,
     /// Where (GLN of the business location).
     pub location: String,
@@ -174,8 +199,6 @@ pub struct Unit {
     pub quarantined: bool,
     /// Determined illegitimate.
     pub illegitimate: bool,
-    /// Its lot is recalled.
-    pub recalled: bool,
     /// The seller of the last shipment its owner received: the party a saleable return goes
     /// back to (DSCSA §582(c)(4)(D)). None for the manufacturer's own stock and after a return.
     pub seller: Option<Address>,
@@ -251,10 +274,34 @@ pub struct TransactionInformation {
 pub struct Shipment {
     /// What was shipped.
     pub epcs: Vec<Epc>,
-    /// Transaction information.
-    pub information: TransactionInformation,
-    /// Received by the buyer.
+    /// The DSCSA transaction information and statement of the sale the shipment carries out;
+    /// None for a custody move to or from a third-party logistics provider, which changes no
+    /// ownership and so is no transaction (DSCSA §581(22), §581(24)).
+    pub information: Option<TransactionInformation>,
+    /// Who shipped it: the goods' custodian (the seller, or the 3PL holding them for it).
+    pub shipper: Address,
+    /// Who receives it: the buyer, or the party taking custody.
+    pub receiver: Address,
+    /// Received.
     pub received: bool,
+}
+
+/// A sale of goods a third-party logistics provider holds for their owner (DSCSA §581(22): the
+/// 3PL never owns them): the owner's transaction, with its transaction information and
+/// statement, carried out when the 3PL dispatches the goods to the buyer.
+#[data]
+pub struct Sale {
+    /// What is sold.
+    pub epcs: Vec<Epc>,
+    /// The owner's transaction information (the shipment date is set on dispatch).
+    pub information: TransactionInformation,
+    /// The 3PL holding the goods, which ships them.
+    pub custodian: Address,
+    /// The shipment that carried it out, once dispatched.
+    pub shipment: Option<u64>,
+    /// When the seller cancelled it before dispatch (ms); a cancelled sale is never
+    /// dispatched.
+    pub cancelled_ms: Option<u64>,
 }
 
 // ---- prescriptions and verification ----
@@ -283,9 +330,46 @@ pub struct Verification {
     /// `No_match_GTIN_Serial_Lot`, `No_match_GTIN_Serial_Expiry`,
     /// `No_match_GTIN_Serial_Lot_Expiry`, `Not_for_re-distribution`.
     pub failure_reason: Option<String>,
-    /// Additional information, also on a true answer: `Recalled`, `Expired`, `Suspect`,
-    /// `Illegitimate`.
+    /// Additional information, also on a true answer: `Recalled`, `Expired`,
+    /// `ExpirationExtended`, `Suspect`, `Illegitimate`.
     pub additional: Vec<String>,
+}
+
+/// A recorded verification request and its response (GS1 LVM), with who asked.
+#[data]
+pub struct VerificationRecord {
+    /// The trading partner that asked.
+    pub requester: Address,
+    /// GTIN presented.
+    pub gtin: String,
+    /// Serial presented.
+    pub serial: String,
+    /// Lot presented.
+    pub lot: String,
+    /// Expiry presented (ms; compared as a day).
+    pub expiry_ms: u64,
+    /// Where the package was (GLN).
+    pub location: String,
+    /// When (ms).
+    pub at_ms: u64,
+    /// The response.
+    pub response: Verification,
+    /// The clone investigation the request opened, if the package could not be where it was
+    /// verified.
+    pub clone_case: Option<u64>,
+}
+
+/// A manufacturer extended a lot's expiry (the packages keep the printed date, which then
+/// verifies with `ExpirationExtended`).
+#[event]
+pub struct ExpiryExtended {
+    /// GTIN, as a topic.
+    #[topic]
+    pub gtin: String,
+    /// Lot.
+    pub lot: String,
+    /// The new expiry (ms).
+    pub expiry_ms: u64,
 }
 
 // ---- suspect-product investigations ----
@@ -352,17 +436,35 @@ pub struct Recall {
     pub class: RecallClass,
     /// When it took effect (ms): the block that recorded it.
     pub effective_ms: u64,
-    /// Units of the lot flagged.
+    /// Units commissioned into the lot when it took effect (any commissioned later are
+    /// recalled too).
     pub units: u32,
+}
+
+/// What holds for a whole lot, stored once per lot and read wherever one of its units is
+/// checked (verify, ship, pack, dispense, release), so that a recall or an expiry extension
+/// costs the same whatever the lot's size and covers units commissioned into it later.
+#[data]
+pub struct Lot {
+    /// Units commissioned into it.
+    pub units: u32,
+    /// Recalled (the class and date are in [`Recall`]).
+    pub recalled: bool,
+    /// The expiry the manufacturer extended the lot to, if it did; the packages keep the
+    /// printed one.
+    pub extended_expiry_ms: Option<u64>,
+    /// The lots (gtin, lot) its units were repackaged from: a recall of any of them recalls
+    /// this lot too.
+    pub sources: Vec<(String, String)>,
 }
 
 // ---- receiving discrepancies ----
 
 /// A receipt that did not match its shipment (DSCSA §582(c)(1)(A): the buyer takes ownership
 /// only of product it received with its transaction information), compared as sets, order
-/// ignored. What was received moved to the buyer; what was shipped and not received went back
-/// out of transit to the seller, still its owner, held (`holding` / `non_sellable_other`) until
-/// the seller resolves it: `release` if found, `suspect` if it may be stolen or diverted,
+/// ignored. What was received moved to the receiver; what was shipped and not received went back
+/// out of transit to the shipper's custody, its owner unchanged (the seller, or the owner of a
+/// consignment), held (`holding` / `non_sellable_other`) until the owner resolves it: `release` if found, `suspect` if it may be stolen or diverted,
 /// `decommission` or `destroy` if lost. What was received and not shipped changed nothing.
 #[data]
 pub struct Discrepancy {

@@ -5,11 +5,12 @@ use registry::Role;
 use salus_sdk::prelude::*;
 
 use crate::checks::{
-    MAX_LOT_BYTES, MAX_SERIAL_BYTES, MAX_UNITS_PER_EVENT, active, check_code, expired, in_stock,
+    Lots, MAX_LOT_BYTES, MAX_LOT_SOURCES, MAX_SERIAL_BYTES, MAX_UNITS_PER_EVENT, active,
+    check_code, expired, in_stock, lot_state, trading_partner,
 };
 use crate::epcis::{next_event_id, record_event, touch};
 use crate::packaging::{case_tree, expand};
-use crate::storage::{CONTAINERS, HISTORY, LOTS, PRODUCTS, UNITS};
+use crate::storage::{CONTAINERS, HISTORY, LOT_STATE, LOTS, PRODUCTS, UNITS};
 use crate::types::*;
 
 /// An owner's transition of units in place: every unit named (cases expanded and
@@ -19,19 +20,20 @@ pub(crate) fn transition(
     epcs: &[Epc],
     location: String,
     (biz_step, disposition): (&str, &str),
-    allowed: fn(&Unit) -> bool,
+    allowed: fn(&Unit, &mut Lots) -> bool,
     apply: fn(&mut Unit),
 ) -> Result<u32, SupplyError> {
     check_code(&location)?;
     let owner = caller();
     let keys = expand(epcs)?;
     let id = next_event_id();
+    let mut lots = Lots::default();
     for key in &keys {
         let mut unit = UNITS.get(key).ok_or(SupplyError::Unknown)?;
         if unit.owner != owner {
             return Err(SupplyError::NotAuthorised);
         }
-        if unit.shipment.is_some() || !allowed(&unit) {
+        if unit.shipment.is_some() || !allowed(&unit, &mut lots) {
             return Err(SupplyError::WrongState);
         }
         apply(&mut unit);
@@ -91,9 +93,6 @@ pub(crate) fn commission(
     location: String,
 ) -> Result<u64, SupplyError> {
     check_code(&location)?;
-    if lot.len() > MAX_LOT_BYTES || serials.len() > MAX_UNITS_PER_EVENT {
-        return Err(SupplyError::TooLarge);
-    }
     let product = PRODUCTS.get(&gtin).ok_or(SupplyError::Unknown)?;
     let owner = caller();
     // The product's owner, and still a manufacturer in good standing with a current licence.
@@ -101,41 +100,7 @@ pub(crate) fn commission(
         return Err(SupplyError::NotAuthorised);
     }
     let id = next_event_id();
-    let mut epcs = Vec::with_capacity(serials.len());
-    for serial in serials {
-        if serial.is_empty()
-            || serial.len() > MAX_SERIAL_BYTES
-            || !serial.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
-            return Err(SupplyError::TooLarge);
-        }
-        let key = (gtin.clone(), serial.clone());
-        if UNITS.contains(&key) {
-            return Err(SupplyError::AlreadyCommissioned);
-        }
-        let unit = Unit {
-            gtin: gtin.clone(),
-            serial: serial.clone(),
-            lot: lot.clone(),
-            expiry_ms,
-            owner,
-            custodian: owner,
-            location: location.clone(),
-            parent: None,
-            disposition: Disposition::Active,
-            suspect: false,
-            quarantined: false,
-            illegitimate: false,
-            recalled: false,
-            seller: None,
-            shipment: None,
-            last_event: id,
-        };
-        UNITS.insert(&key, &unit);
-        LOTS.insert(&(gtin.clone(), lot.clone(), serial.clone()), &());
-        HISTORY.insert(&(gtin.clone(), serial.clone(), id.to_be_bytes()), &());
-        epcs.push(Epc::Unit(gtin.clone(), serial));
-    }
+    let epcs = new_units(&gtin, &lot, expiry_ms, serials, owner, &location, id, &[])?;
     record_event(
         id,
         "ObjectEvent",
@@ -152,13 +117,81 @@ pub(crate) fn commission(
     Ok(id)
 }
 
+/// Creates units `serials` of `gtin`, lot `lot`, owned and held by `owner` at `location`, in
+/// event `id`: each serial up to 20 alphanumerics and commissioned once. The lot's count grows,
+/// and `sources` (the lots they were repackaged from) join its sources. A recall or expiry
+/// extension already recorded for the lot covers these units too, as it is read per lot.
+/// Returns their EPCs.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_units(
+    gtin: &str,
+    lot: &str,
+    expiry_ms: u64,
+    serials: Vec<String>,
+    owner: Address,
+    location: &str,
+    id: u64,
+    sources: &[(String, String)],
+) -> Result<Vec<Epc>, SupplyError> {
+    if lot.len() > MAX_LOT_BYTES || serials.len() > MAX_UNITS_PER_EVENT {
+        return Err(SupplyError::TooLarge);
+    }
+    let mut epcs = Vec::with_capacity(serials.len());
+    for serial in serials {
+        if serial.is_empty()
+            || serial.len() > MAX_SERIAL_BYTES
+            || !serial.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(SupplyError::TooLarge);
+        }
+        let key = (String::from(gtin), serial.clone());
+        if UNITS.contains(&key) {
+            return Err(SupplyError::AlreadyCommissioned);
+        }
+        let unit = Unit {
+            gtin: gtin.into(),
+            serial: serial.clone(),
+            lot: lot.into(),
+            expiry_ms,
+            owner,
+            custodian: owner,
+            location: location.into(),
+            parent: None,
+            disposition: Disposition::Active,
+            suspect: false,
+            quarantined: false,
+            illegitimate: false,
+            seller: None,
+            shipment: None,
+            last_event: id,
+        };
+        UNITS.insert(&key, &unit);
+        LOTS.insert(&(gtin.into(), lot.into(), serial.clone()), &());
+        HISTORY.insert(&(gtin.into(), serial.clone(), id.to_be_bytes()), &());
+        epcs.push(Epc::Unit(gtin.into(), serial));
+    }
+    let lot_key = (String::from(gtin), String::from(lot));
+    let mut state = lot_state(&lot_key);
+    state.units += epcs.len() as u32;
+    for source in sources {
+        if !state.sources.contains(source) {
+            state.sources.push(source.clone());
+        }
+    }
+    if state.sources.len() > MAX_LOT_SOURCES {
+        return Err(SupplyError::TooLarge);
+    }
+    LOT_STATE.insert(&lot_key, &state);
+    Ok(epcs)
+}
+
 /// The body of [`Supply::hold`](crate::Supply::hold).
 pub(crate) fn hold(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyError> {
     transition(
         &epcs,
         location,
         ("holding", "non_sellable_other"),
-        in_stock,
+        |unit, _| in_stock(unit),
         |unit| {
             unit.quarantined = true;
             unit.disposition = Disposition::NonSellableOther;
@@ -168,17 +201,22 @@ pub(crate) fn hold(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyError>
 
 /// The body of [`Supply::release`](crate::Supply::release).
 pub(crate) fn release(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyError> {
+    // Back into commerce: only an authorised trading partner now. (Holding, decommissioning
+    // and destroying take product out of commerce and stay open to a suspended owner.)
+    if !trading_partner(&caller())? {
+        return Err(SupplyError::NotAuthorised);
+    }
     transition(
         &epcs,
         location,
         ("holding", "sellable_accessible"),
-        |unit| {
+        |unit, lots| {
             unit.quarantined
                 && !unit.suspect
                 && !unit.illegitimate
-                && !unit.recalled
-                && !expired(unit.expiry_ms)
                 && matches!(unit.disposition, Disposition::NonSellableOther)
+                && !lots.recalled(unit)
+                && !expired(lots.expiry_ms(unit))
         },
         |unit| {
             unit.quarantined = false;
@@ -193,7 +231,7 @@ pub(crate) fn decommission(epcs: Vec<Epc>, location: String) -> Result<u32, Supp
         &epcs,
         location,
         ("decommissioning", "inactive"),
-        in_stock,
+        |unit, _| in_stock(unit),
         |unit| unit.disposition = Disposition::Inactive,
     )
 }
@@ -204,7 +242,7 @@ pub(crate) fn destroy(epcs: Vec<Epc>, location: String) -> Result<u32, SupplyErr
         &epcs,
         location,
         ("destroying", "destroyed"),
-        |unit| {
+        |unit, _| {
             !matches!(
                 unit.disposition,
                 Disposition::Dispensed | Disposition::Destroyed | Disposition::InTransit

@@ -4,14 +4,18 @@
 //! - `dev`, `node` — run a node (`node_process`: what both need of the process);
 //! - `client` — the RPC client commands (`tx`, `call`, `query`, `events`, `abi`), signing with
 //!   the keys of `keys` (`salus key`);
-//! - `import_blocks`, `verify_chain` — work on a data directory without a running node;
+//! - `import_blocks`, `verify_chain`, `inspect` — work on a data directory without a running
+//!   node (`inspect dump` writes every byte an operator can read);
+//! - `pseudonyms` — the wallet's side of privacy: pseudonyms, their listing, sealed payloads;
 //! - `bench` — the load generator.
 
 pub mod bench;
 pub mod client;
 pub mod dev;
 pub mod import_blocks;
+pub mod inspect;
 pub mod keys;
 pub mod node;
 pub mod node_process;
+pub mod pseudonyms;
 pub mod verify_chain;

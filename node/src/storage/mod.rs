@@ -593,15 +593,28 @@ impl Store {
     ///
     /// # Errors
     /// [`StorageError`] or the visitor's error.
-    pub fn for_each_state_entry<F>(&self, mut visit: F) -> Result<(), StorageError>
+    pub fn for_each_state_entry<F>(&self, visit: F) -> Result<(), StorageError>
     where
         F: FnMut(&[u8], &[u8]) -> Result<(), StorageError>,
     {
+        self.for_each_raw(Column::State, visit)
+    }
+
+    /// Visits every entry of `column` in key order, as stored (what an operator reading the
+    /// database sees; `salus inspect dump`).
+    ///
+    /// # Errors
+    /// [`StorageError`] (converted) or the visitor's error.
+    pub fn for_each_raw<F, E>(&self, column: Column, mut visit: F) -> Result<(), E>
+    where
+        F: FnMut(&[u8], &[u8]) -> Result<(), E>,
+        E: From<StorageError>,
+    {
         for item in self
             .db
-            .iterator_cf(self.cf(Column::State), rocksdb::IteratorMode::Start)
+            .iterator_cf(self.cf(column), rocksdb::IteratorMode::Start)
         {
-            let (key, value) = item?;
+            let (key, value) = item.map_err(StorageError::from)?;
             visit(&key, &value)?;
         }
         Ok(())

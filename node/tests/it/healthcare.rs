@@ -138,6 +138,8 @@ fn provision(kind: &str, actors: Vec<Address>, purposes: &[&str], classes: &[&st
         "records": [],
         "data_period": null,
         "children": [],
+        "custodians": [],
+        "authors": [],
     })
 }
 
@@ -198,6 +200,10 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
         None,
     )
     .await;
+    // Roles are attested in the registry, never taken on the requester's word.
+    for (who, role) in [(doctor.address, "Practitioner"), (payer.address, "Payer")] {
+        register(&node, &mut authority, &registry_abi, who, role, None, None).await;
+    }
     let lab = format!("0x{}", "a1".repeat(32));
     let attachment = format!("0x{}", "a2".repeat(32));
     for record in [&lab, &attachment] {
@@ -212,7 +218,8 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
                 patient.address.to_string(),
                 ["N"],
                 "Observation",
-                "0"
+                "0",
+                doctor.address.to_string()
             ]),
         )
         .await;
@@ -319,7 +326,7 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
         "record_access",
         json!([
             payer.address.to_string(),
-            "PAYER",
+            "PAYOR",
             attachment,
             "Access",
             "HPAYMT",
@@ -440,6 +447,16 @@ async fn break_glass_over_rpc() {
         None,
     )
     .await;
+    register(
+        &node,
+        &mut authority,
+        &registry_abi,
+        er_doctor.address,
+        "Practitioner",
+        None,
+        None,
+    )
+    .await;
     let chart = format!("0x{}", "c1".repeat(32));
     send(
         &node,
@@ -452,7 +469,8 @@ async fn break_glass_over_rpc() {
             patient.address.to_string(),
             ["N"],
             "Observation",
-            "0"
+            "0",
+            er_doctor.address.to_string()
         ]),
     )
     .await;
@@ -885,6 +903,7 @@ async fn preauthorization_auto_approved_and_overdue_over_rpc() {
             "payer": payer.address.to_string(),
             "member": member,
             "servicing_npi": "1234567893",
+            "servicing_provider": null,
             "category": "Hs",
             "lines": [{
                 "procedure": "72148",

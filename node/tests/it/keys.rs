@@ -415,3 +415,84 @@ fn private_keys_and_mnemonics_are_not_taken_as_arguments() {
     ));
     assert!(both.contains("not both"), "{both}");
 }
+
+#[test]
+fn a_pseudonym_is_the_wallets_own_per_relationship_and_never_its_address() {
+    let home = KeyHome::new();
+    let chain = "0x6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e6e";
+    let hospital = "0x1111111111111111111111111111111111111111";
+    let payer = "0x2222222222222222222222222222222222222222";
+    let pseudonym = |counterparty: &str, kind: &str, episode: &str| -> String {
+        let output = home.salus(
+            &[
+                "key",
+                "pseudonym",
+                "dev:3",
+                "--counterparty",
+                counterparty,
+                "--kind",
+                kind,
+                "--episode",
+                episode,
+                "--chain",
+                chain,
+            ],
+            None,
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let at_hospital = pseudonym(hospital, "custodian", "0");
+    // The same as the library derives from the same key.
+    let expected = salus_client::derive_pseudonym(
+        &salus_primitives::keys::derive_key(DEV_MNEMONIC, 3).unwrap(),
+        salus_client::Relationship {
+            chain: chain.parse().unwrap(),
+            counterparty: hospital.parse().unwrap(),
+            kind: salus_client::RelationshipKind::Custodian,
+            episode: 0,
+        },
+    );
+    let first_line = at_hospital.lines().next().unwrap();
+    assert_eq!(
+        first_line,
+        format!("pseudonym       {}", expected.address())
+    );
+    assert!(at_hospital.contains(&hex::encode(expected.encryption_public_key())));
+    assert!(!at_hospital.contains("member salt"), "{at_hospital}");
+    // Deterministic, and different for every other relationship; never the wallet's address.
+    assert_eq!(pseudonym(hospital, "custodian", "0"), at_hospital);
+    let at_payer = pseudonym(payer, "payer", "0");
+    assert!(at_payer.contains("member salt"), "{at_payer}");
+    let next_episode = pseudonym(hospital, "custodian", "1");
+    let addresses: Vec<String> = [&at_hospital, &at_payer, &next_episode]
+        .iter()
+        .map(|out| out.lines().next().unwrap().to_string())
+        .collect();
+    assert_ne!(addresses[0], addresses[1]);
+    assert_ne!(addresses[0], addresses[2]);
+    let wallet = salus_primitives::keys::derive_key(DEV_MNEMONIC, 3)
+        .unwrap()
+        .address()
+        .to_string();
+    assert!(addresses.iter().all(|line| !line.contains(&wallet)));
+    // An unknown kind is refused by name.
+    let refused = home.salus(
+        &[
+            "key",
+            "pseudonym",
+            "dev:3",
+            "--counterparty",
+            hospital,
+            "--kind",
+            "pharmacy",
+        ],
+        None,
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pharmacy"));
+}

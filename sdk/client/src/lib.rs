@@ -8,13 +8,22 @@
 //! ```
 
 pub mod abi;
+pub mod pseudonym;
 pub mod randomness;
 pub mod rpc;
+pub mod seal;
 pub mod transactions;
 pub mod types;
 
 pub use abi::{AbiError, ContractAbi};
+pub use pseudonym::{PseudonymKeys, Relationship, RelationshipKind, derive_pseudonym};
 pub use randomness::{RandomnessError, fill_random};
 pub use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
+pub use seal::{
+    CommitmentKind, CommitmentSalt, SealError, commit, commit_value, commit_with_random_salt, open,
+    seal,
+};
 pub use transactions::{TransactionBuilder, decode_failure};
 pub use types::{AbiType, TypeError};
+/// The X25519 crate of [`PseudonymKeys::encryption`] and [`seal()`]'s keys.
+pub use x25519_dalek;

@@ -122,7 +122,9 @@ impl CallResult {
 #[error("deploy failed: {0:?}")]
 pub struct DeployFailed(pub ExecutionStatus);
 
-/// A chain in memory running the real runtime.
+/// A chain in memory running the real runtime. A clone is a fork: both continue from the same
+/// state and history independently (the state is shared until one of them writes).
+#[derive(Clone)]
 pub struct TestChain {
     vm: Vm,
     params: ChainParams,
@@ -351,6 +353,18 @@ impl TestChain {
         message: &str,
         arguments: &impl Encode,
     ) -> R {
+        self.view_with_fuel(from, contract, message, arguments).0
+    }
+
+    /// A read-only call, with the fuel it used (the contract's execution, no intrinsic fuel: a
+    /// dry run is not a transaction). Fuel snapshots measure views with it.
+    pub fn view_with_fuel<R: Decode>(
+        &self,
+        from: Address,
+        contract: Address,
+        message: &str,
+        arguments: &impl Encode,
+    ) -> (R, u64) {
         let env = salus_runtime::wasm::TransactionEnv {
             origin: from,
             block: BlockContext {
@@ -376,7 +390,9 @@ impl TestChain {
             "view did not succeed: {:?}",
             outcome.status
         );
-        R::decode(&mut &outcome.return_data[..]).expect("view result decodes as the requested type")
+        let result = R::decode(&mut &outcome.return_data[..])
+            .expect("view result decodes as the requested type");
+        (result, outcome.fuel_used)
     }
 
     /// The hash of contract code.

@@ -208,6 +208,9 @@ fn events_and_types_from_sibling_modules_and_other_contracts_are_in_the_abi() {
     assert_eq!(names(&coverage["errors"]), ["CoverageError"]);
 
     let supply: Value = serde_json::from_str(supply::ABI_JSON).unwrap();
-    assert_eq!(names(&supply["events"]), ["Epcis", "Alert", "Refused"]);
+    assert_eq!(
+        names(&supply["events"]),
+        ["Epcis", "Alert", "Refused", "ExpiryExtended"]
+    );
     assert_eq!(supply["contract"], "Supply");
 }

@@ -3,12 +3,20 @@
 
 use consent::{
     AccessDecision, Action, AuditAction, AuditEntry, BreakGlassSession, Consent, ConsentStatus,
-    Decision, Delegation, Period, Permission, Provision,
+    Decision, Delegation, Period, Permission, Provision, as_signed_ms,
 };
 use parity_scale_codec::Encode;
 use registry::Role;
 use salus_primitives::{Address, Hash};
 use salus_testkit::{CallResult, TestChain};
+
+/// A period from `start_ms` to `end_ms` (block times, ms since the epoch).
+fn period(start_ms: u64, end_ms: u64) -> Period {
+    Period {
+        start_ms: as_signed_ms(start_ms),
+        end_ms: as_signed_ms(end_ms),
+    }
+}
 
 fn provision(kind: Decision) -> Provision {
     Provision {
@@ -23,6 +31,8 @@ fn provision(kind: Decision) -> Provision {
         records: vec![],
         data_period: None,
         children: vec![],
+        custodians: vec![],
+        authors: vec![],
     }
 }
 
@@ -32,6 +42,7 @@ const HOUR_MS: u64 = 60 * 60 * 1000;
 struct World {
     chain: TestChain,
     authority: Address,
+    registry: Address,
     consent: Address,
     hospital: Address,
     patient: Address,
@@ -73,6 +84,7 @@ fn world() -> World {
     World {
         chain,
         authority,
+        registry,
         consent,
         hospital,
         patient,
@@ -80,6 +92,42 @@ fn world() -> World {
 }
 
 impl World {
+    /// The registry's authority attests `who` in `role` for ten years.
+    fn register(&mut self, who: Address, role: Role) {
+        let now = self.chain.timestamp_ms();
+        let registered = self.chain.call(
+            self.authority,
+            self.registry,
+            "register",
+            &(
+                who,
+                vec![role],
+                None::<String>,
+                None::<String>,
+                None::<String>,
+                0u64,
+                now + 3650 * DAY_MS,
+                Hash([2; 32]),
+            ),
+        );
+        assert!(registered.is_success(), "{:?}", registered.receipt.status);
+    }
+
+    /// A new account the registry attests as a practitioner (roles are never taken on the
+    /// requester's word).
+    fn clinician(&mut self) -> Address {
+        let clinician = self.chain.new_account(10u128.pow(18));
+        self.register(clinician, Role::Practitioner);
+        clinician
+    }
+
+    /// A new account the registry attests as a payer.
+    fn payer(&mut self) -> Address {
+        let payer = self.chain.new_account(10u128.pow(18));
+        self.register(payer, Role::Payer);
+        payer
+    }
+
     fn record(&mut self, seed: u8, labels: &[&str], class: &str) -> Hash {
         let record = Hash([seed; 32]);
         let labels: Vec<String> = labels.iter().map(|label| label.to_string()).collect();
@@ -87,7 +135,14 @@ impl World {
             self.hospital,
             self.consent,
             "register_record",
-            &(record, self.patient, labels, class.to_string(), 0u64),
+            &(
+                record,
+                self.patient,
+                labels,
+                class.to_string(),
+                0i64,
+                self.hospital,
+            ),
         );
         assert!(result.is_success(), "{:?}", result.receipt.status);
         record
@@ -102,10 +157,7 @@ impl World {
         provisions: Vec<Provision>,
     ) -> CallResult {
         let now = self.chain.timestamp_ms();
-        let period = Period {
-            start_ms: now,
-            end_ms: now + days * DAY_MS,
-        };
+        let period = period(now, now + days * DAY_MS);
         let arguments = (
             self.patient,
             scope.to_string(),
@@ -160,7 +212,7 @@ impl World {
 fn scenario_1_a_thirty_day_grant_permits_on_day_5_and_expires_by_day_31() {
     let mut w = world();
     let lab = w.record(1, &["N"], "Observation");
-    let doctor = w.chain.new_account(10u128.pow(18));
+    let doctor = w.clinician();
     let mut permit = provision(Decision::Permit);
     permit.actors = vec![doctor];
     permit.actions = vec![Action::Access];
@@ -202,7 +254,7 @@ fn scenario_1_a_thirty_day_grant_permits_on_day_5_and_expires_by_day_31() {
 fn scenario_2_revocation_denies_later_access_and_keeps_earlier_disclosures() {
     let mut w = world();
     let lab = w.record(1, &["N"], "Observation");
-    let doctor = w.chain.new_account(10u128.pow(18));
+    let doctor = w.clinician();
     let mut permit = provision(Decision::Permit);
     permit.actors = vec![doctor];
     permit.purposes = vec!["TREAT".into()];
@@ -247,7 +299,7 @@ fn scenario_3_a_nested_deny_refuses_psychotherapy_notes_and_names_the_provision(
     let mut w = world();
     let lab = w.record(1, &["N"], "Observation");
     let note = w.record(2, &["R", "PSY"], "DocumentReference");
-    let clinician = w.chain.new_account(10u128.pow(18));
+    let clinician = w.clinician();
     let mut permit = provision(Decision::Permit);
     permit.purposes = vec!["TREAT".into()];
     let mut deny = provision(Decision::Deny);
@@ -290,10 +342,7 @@ fn scenario_4_a_guardian_grants_within_scope_is_refused_outside_it_and_can_be_re
         "HPOWATT".to_string(),
         vec![Action::Access],
         vec!["TREAT".to_string()],
-        Period {
-            start_ms: now,
-            end_ms: now + 365 * DAY_MS,
-        },
+        period(now, now + 365 * DAY_MS),
         Hash([5; 32]),
     );
     let patient = w.patient;
@@ -359,8 +408,8 @@ fn scenario_4_a_guardian_grants_within_scope_is_refused_outside_it_and_can_be_re
 fn scenario_5_break_glass_allows_an_emergency_records_it_and_refuses_outsiders() {
     let mut w = world();
     let chart = w.record(1, &["N"], "Observation");
-    let er_doctor = w.chain.new_account(10u128.pow(18));
-    let nurse = w.chain.new_account(10u128.pow(18));
+    let er_doctor = w.clinician();
+    let nurse = w.clinician();
     let reviewer = w.chain.new_account(10u128.pow(18));
     let hospital = w.hospital;
     let policy = (vec![er_doctor], 4 * HOUR_MS, reviewer, false);
@@ -458,8 +507,8 @@ fn scenario_5_break_glass_allows_an_emergency_records_it_and_refuses_outsiders()
 fn scenario_6_a_self_pay_restriction_blocks_the_payer() {
     let mut w = world();
     let claim_attachment = w.record(1, &["N"], "DocumentReference");
-    let payer = w.chain.new_account(10u128.pow(18));
-    let clinician = w.chain.new_account(10u128.pow(18));
+    let payer = w.payer();
+    let clinician = w.clinician();
     let mut deny_payer = provision(Decision::Deny);
     deny_payer.actors = vec![payer];
     deny_payer.purposes = vec!["HPAYMT".into(), "COVAUTH".into()];
@@ -474,7 +523,8 @@ fn scenario_6_a_self_pay_restriction_blocks_the_payer() {
         .is_success()
     );
     assert_eq!(
-        w.access(payer, claim_attachment, "HPAYMT").decision,
+        w.access_as(payer, "PAYOR", claim_attachment, "HPAYMT")
+            .decision,
         Decision::Deny
     );
     assert_eq!(
@@ -505,7 +555,8 @@ fn only_the_patient_or_a_delegate_reads_the_accounting_and_bad_input_reverts() {
             w.patient,
             vec!["N".to_string()],
             "Observation".to_string(),
-            0u64,
+            0i64,
+            w.hospital,
         ),
     );
     assert_eq!(refused.revert_message(), "ConsentError::NotACustodian");
@@ -531,23 +582,20 @@ fn roles_and_data_periods_narrow_a_provision() {
     permit.roles = vec!["PRCP".into()];
     permit.purposes = vec!["TREAT".into()];
     // Only records dated in the first year of the epoch (record 1 is dated 0).
-    permit.data_period = Some(Period {
-        start_ms: 0,
-        end_ms: 365 * DAY_MS,
-    });
+    permit.data_period = Some(period(0, 365 * DAY_MS));
     assert!(
         w.grant(w.patient, "treatment", 30, Decision::Deny, vec![permit])
             .is_success()
     );
-    let clinician = w.chain.new_account(10u128.pow(18));
+    let clinician = w.clinician();
     assert_eq!(
         w.access_as(clinician, "PRCP", old, "TREAT").decision,
         Decision::Permit
     );
     assert_eq!(
-        w.access_as(clinician, "AUCG", old, "TREAT").decision,
+        w.access_as(clinician, "ATND", old, "TREAT").decision,
         Decision::Deny,
-        "another role"
+        "another role, held but not the one permitted"
     );
     let recent = Hash([2; 32]);
     let hospital = w.hospital;
@@ -560,7 +608,8 @@ fn roles_and_data_periods_narrow_a_provision() {
             w.patient,
             vec!["N".to_string()],
             "Observation".to_string(),
-            400 * DAY_MS,
+            as_signed_ms(400 * DAY_MS),
+            hospital,
         ),
     );
     assert!(indexed.is_success());
@@ -590,7 +639,7 @@ fn roles_and_data_periods_narrow_a_provision() {
 fn supersession_and_entered_in_error_keep_history() {
     let mut w = world();
     let lab = w.record(1, &["N"], "Observation");
-    let clinician = w.chain.new_account(10u128.pow(18));
+    let clinician = w.clinician();
     let mut permit = provision(Decision::Permit);
     permit.purposes = vec!["TREAT".into()];
     let first: u64 = w
@@ -610,10 +659,7 @@ fn supersession_and_entered_in_error_keep_history() {
         w.patient,
         "treatment".to_string(),
         "59284-0".to_string(),
-        Period {
-            start_ms: now,
-            end_ms: now + 30 * DAY_MS,
-        },
+        period(now, now + 30 * DAY_MS),
         Decision::Deny,
         vec![narrower],
         Hash([9; 32]),
@@ -669,7 +715,7 @@ fn supersession_and_entered_in_error_keep_history() {
 #[test]
 fn queries_show_who_can_see_expiring_consents_delegates_and_pending_sessions() {
     let mut w = world();
-    let doctor = w.chain.new_account(10u128.pow(18));
+    let doctor = w.clinician();
     let mut permit = provision(Decision::Permit);
     permit.actors = vec![doctor];
     permit.purposes = vec!["TREAT".into()];
@@ -716,10 +762,7 @@ fn queries_show_who_can_see_expiring_consents_delegates_and_pending_sessions() {
         "GUARD".to_string(),
         vec![Action::Access],
         vec!["TREAT".to_string()],
-        Period {
-            start_ms: now,
-            end_ms: now + DAY_MS,
-        },
+        period(now, now + DAY_MS),
         Hash([5; 32]),
     );
     assert!(
@@ -789,10 +832,7 @@ fn every_message_refuses_callers_without_authority() {
         .grant(w.patient, "treatment", 30, Decision::Permit, vec![])
         .decode();
     let now = w.chain.timestamp_ms();
-    let period = Period {
-        start_ms: now,
-        end_ms: now + DAY_MS,
-    };
+    let period = period(now, now + DAY_MS);
     let refusals = [
         (
             "register_record",
@@ -801,7 +841,8 @@ fn every_message_refuses_callers_without_authority() {
                 w.patient,
                 Vec::<String>::new(),
                 "Observation".to_string(),
-                0u64,
+                0i64,
+                w.hospital,
             )
                 .encode(),
             "ConsentError::NotACustodian",
@@ -936,10 +977,482 @@ fn a_forged_delegate_and_a_lapsed_custodian_are_refused() {
             w.patient,
             vec!["N".to_string()],
             "Observation".to_string(),
-            0u64,
+            0i64,
+            hospital,
         ),
     );
     assert_eq!(refused.revert_message(), "ConsentError::NotACustodian");
+}
+
+impl World {
+    /// `can_access` for `actor` in `role`, read only.
+    fn can_access(
+        &self,
+        actor: Address,
+        role: &str,
+        record: Hash,
+        purpose: &str,
+    ) -> AccessDecision {
+        self.chain.view(
+            actor,
+            self.consent,
+            "can_access",
+            &(
+                actor,
+                role.to_string(),
+                Action::Access,
+                record,
+                purpose.to_string(),
+                None::<u64>,
+            ),
+        )
+    }
+
+    /// `record_access` sent by `from` for `agent` in `role`, as a transaction.
+    fn record_by(
+        &mut self,
+        from: Address,
+        agent: Address,
+        role: &str,
+        record: Hash,
+        on_behalf_of: Option<Address>,
+    ) -> CallResult {
+        let arguments = (
+            agent,
+            role.to_string(),
+            record,
+            Action::Access,
+            "TREAT".to_string(),
+            on_behalf_of,
+        );
+        self.chain
+            .call(from, self.consent, "record_access", &arguments)
+    }
+
+    /// Attests a delegation from the patient to `delegate` as `relationship`, for treatment.
+    fn delegate(&mut self, delegate: Address, relationship: &str) {
+        let now = self.chain.timestamp_ms();
+        let delegation = (
+            self.patient,
+            delegate,
+            relationship.to_string(),
+            vec![Action::Access],
+            vec!["TREAT".to_string()],
+            period(now, now + 365 * DAY_MS),
+            Hash([5; 32]),
+        );
+        let attested = self.chain.call(
+            self.authority,
+            self.consent,
+            "attest_delegation",
+            &delegation,
+        );
+        assert!(attested.is_success(), "{:?}", attested.receipt.status);
+    }
+}
+
+const NO_PRACTITIONER: &str =
+    "role not attested: the registry lists no active practitioner or provider";
+
+#[test]
+fn a_role_the_registry_does_not_attest_is_denied_with_the_reason() {
+    let mut w = world();
+    let lab = w.record(1, &["N"], "Observation");
+    // The patient permits everyone for treatment: only the role check can deny.
+    assert!(
+        w.grant(w.patient, "patient-privacy", 365, Decision::Permit, vec![])
+            .is_success()
+    );
+    let impostor = w.chain.new_account(10u128.pow(18));
+    let payer = w.payer();
+    let clinician = w.clinician();
+    let guardian = w.chain.new_account(10u128.pow(18));
+    w.delegate(guardian, "HPOWATT");
+
+    // Claimed but not attested: denied, with the reason, by can_access and record_access alike
+    // (the guardian is attested as HPOWATT, not GUARD).
+    let patient = w.patient;
+    for (actor, role, on_behalf_of, reason) in [
+        (impostor, "PRCP", None, NO_PRACTITIONER),
+        (payer, "ATND", None, NO_PRACTITIONER),
+        (
+            clinician,
+            "PAYOR",
+            None,
+            "role not attested: the registry lists no active payer",
+        ),
+        (
+            clinician,
+            "PAT",
+            None,
+            "role not attested: not the record's patient",
+        ),
+        (
+            guardian,
+            "GUARD",
+            Some(patient),
+            "role not attested: no delegation in force from the patient in this role",
+        ),
+    ] {
+        let viewed = w.can_access(actor, role, lab, "TREAT");
+        assert_eq!(
+            (viewed.decision, viewed.reason.as_str(), viewed.consent),
+            (Decision::Deny, reason, None),
+            "can_access as {role}"
+        );
+        let hospital = w.hospital;
+        let recorded: AccessDecision = w
+            .record_by(hospital, actor, role, lab, on_behalf_of)
+            .decode();
+        assert_eq!(
+            (recorded.decision, recorded.reason.as_str()),
+            (Decision::Deny, reason),
+            "record_access as {role}"
+        );
+    }
+    let refusals: Vec<(Address, u8, String)> = w
+        .accounting()
+        .into_iter()
+        .filter(|entry| entry.record == lab)
+        .map(|entry| (entry.agent, entry.outcome, entry.reason))
+        .collect();
+    assert_eq!(refusals.len(), 5, "every refusal is in the accounting");
+    assert_eq!(
+        refusals[0],
+        (impostor, 4, NO_PRACTITIONER.to_string()),
+        "recorded with its reason"
+    );
+
+    // The same actors in the roles they hold are permitted.
+    for (actor, role) in [(payer, "PAYOR"), (clinician, "ATND"), (patient, "PAT")] {
+        assert_eq!(
+            w.can_access(actor, role, lab, "TREAT").decision,
+            Decision::Permit,
+            "{role}"
+        );
+    }
+    let represented = w.record_by(w.hospital, guardian, "HPOWATT", lab, Some(patient));
+    assert_eq!(
+        represented.decode::<AccessDecision>().decision,
+        Decision::Permit
+    );
+
+    // A code the contract does not know is refused, not matched.
+    let unknown = w.chain.call(
+        clinician,
+        w.consent,
+        "can_access",
+        &(
+            clinician,
+            "PAYER".to_string(),
+            Action::Access,
+            lab,
+            "TREAT".to_string(),
+            None::<u64>,
+        ),
+    );
+    assert_eq!(unknown.revert_message(), "ConsentError::UnknownRole");
+    let hospital = w.hospital;
+    assert_eq!(
+        w.record_by(hospital, clinician, "PAYER", lab, None)
+            .revert_message(),
+        "ConsentError::UnknownRole"
+    );
+}
+
+#[test]
+fn a_suspended_practitioner_is_denied_until_reinstated() {
+    let mut w = world();
+    let lab = w.record(1, &["N"], "Observation");
+    let clinician = w.clinician();
+    let mut permit = provision(Decision::Permit);
+    permit.actors = vec![clinician];
+    permit.purposes = vec!["TREAT".into()];
+    assert!(
+        w.grant(w.patient, "treatment", 365, Decision::Deny, vec![permit])
+            .is_success()
+    );
+    assert_eq!(w.access(clinician, lab, "TREAT").decision, Decision::Permit);
+    let (authority, registry) = (w.authority, w.registry);
+    let suspended = w
+        .chain
+        .call(authority, registry, "suspend", &(clinician, Hash([4; 32])));
+    assert!(suspended.is_success(), "{:?}", suspended.receipt.status);
+    let refused = w.access(clinician, lab, "TREAT");
+    assert_eq!(
+        (refused.decision, refused.reason.as_str()),
+        (Decision::Deny, NO_PRACTITIONER),
+        "the consent names the clinician, but the registry no longer attests them"
+    );
+    assert_eq!(
+        w.can_access(clinician, "PRCP", lab, "TREAT").decision,
+        Decision::Deny
+    );
+    assert!(
+        w.chain
+            .call(authority, registry, "reinstate", &clinician)
+            .is_success()
+    );
+    assert_eq!(w.access(clinician, lab, "TREAT").decision, Decision::Permit);
+}
+
+#[test]
+fn a_forged_on_behalf_of_is_refused_and_an_attested_one_is_recorded() {
+    let mut w = world();
+    let lab = w.record(1, &["N"], "Observation");
+    let clinician = w.clinician();
+    let guardian = w.chain.new_account(10u128.pow(18));
+    let mut permit = provision(Decision::Permit);
+    permit.purposes = vec!["TREAT".into()];
+    assert!(
+        w.grant(w.patient, "treatment", 365, Decision::Deny, vec![permit])
+            .is_success()
+    );
+    let (hospital, patient) = (w.hospital, w.patient);
+    // No delegation from the patient to the clinician: "on behalf of" is refused.
+    assert_eq!(
+        w.record_by(hospital, clinician, "PRCP", lab, Some(patient))
+            .revert_message(),
+        "ConsentError::NotADelegate"
+    );
+    // Nor can a guardian's own read claim it before the delegation is attested.
+    assert_eq!(
+        w.record_by(guardian, guardian, "GUARD", lab, Some(patient))
+            .revert_message(),
+        "ConsentError::NotADelegate"
+    );
+    w.delegate(guardian, "GUARD");
+    // A representative's access names the patient it represents.
+    assert_eq!(
+        w.record_by(guardian, guardian, "GUARD", lab, None)
+            .revert_message(),
+        "ConsentError::NotADelegate"
+    );
+    let attested = w.record_by(guardian, guardian, "GUARD", lab, Some(patient));
+    assert_eq!(
+        attested.decode::<AccessDecision>().decision,
+        Decision::Permit
+    );
+    let entry = w
+        .accounting()
+        .into_iter()
+        .rev()
+        .find(|entry| entry.record == lab)
+        .unwrap();
+    assert_eq!(
+        (entry.agent, entry.on_behalf_of, entry.outcome),
+        (guardian, Some(patient), 0)
+    );
+    // Once the patient revokes the delegation, the claim is forged again.
+    assert!(
+        w.chain
+            .call(patient, w.consent, "revoke_delegation", &guardian)
+            .is_success()
+    );
+    assert_eq!(
+        w.record_by(guardian, guardian, "GUARD", lab, Some(patient))
+            .revert_message(),
+        "ConsentError::NotADelegate"
+    );
+}
+
+#[test]
+fn only_the_custodian_or_the_agent_writes_into_the_patients_trail() {
+    let mut w = world();
+    let lab = w.record(1, &["N"], "Observation");
+    let clinician = w.clinician();
+    let stranger = w.chain.new_account(10u128.pow(18));
+    // Another provider organisation, active in the registry, but not this record's custodian.
+    let clinic = w.chain.new_account(10u128.pow(18));
+    w.register(clinic, Role::ProviderOrganisation);
+    let before = w.accounting().len();
+    for writer in [stranger, clinic] {
+        assert_eq!(
+            w.record_by(writer, clinician, "PRCP", lab, None)
+                .revert_message(),
+            "ConsentError::NotAuthorised",
+            "a third party records nothing in the clinician's name"
+        );
+    }
+    assert_eq!(w.accounting().len(), before, "nothing was written");
+    // The custodian and the agent itself may. (A contract acting for the agent that signed the
+    // transaction may too: coverage's `access_attachment`, tested in coverage.rs.)
+    let hospital = w.hospital;
+    assert!(
+        w.record_by(hospital, clinician, "PRCP", lab, None)
+            .is_success()
+    );
+    assert!(
+        w.record_by(clinician, clinician, "PRCP", lab, None)
+            .is_success()
+    );
+    let writers: Vec<Address> = w
+        .accounting()
+        .into_iter()
+        .filter(|entry| entry.record == lab)
+        .map(|entry| entry.agent)
+        .collect();
+    assert_eq!(writers, vec![clinician, clinician]);
+}
+
+impl World {
+    /// `custodian` indexes a record of the patient written by `author`.
+    fn record_by_author(&mut self, custodian: Address, seed: u8, author: Address) -> Hash {
+        let record = Hash([seed; 32]);
+        let arguments = (
+            record,
+            self.patient,
+            vec!["N".to_string()],
+            "Observation".to_string(),
+            0i64,
+            author,
+        );
+        let indexed = self
+            .chain
+            .call(custodian, self.consent, "register_record", &arguments);
+        assert!(indexed.is_success(), "{:?}", indexed.receipt.status);
+        record
+    }
+}
+
+#[test]
+fn provisions_match_a_records_custodian_and_author() {
+    let mut w = world();
+    let hospital = w.hospital;
+    let clinic = w.chain.new_account(10u128.pow(18));
+    w.register(clinic, Role::ProviderOrganisation);
+    let (dr_y, dr_z) = (w.clinician(), w.clinician());
+    let by_y = w.record_by_author(hospital, 1, dr_y);
+    let by_z = w.record_by_author(hospital, 2, dr_z);
+    let at_clinic = w.record_by_author(clinic, 3, dr_z);
+    // "All records held by the hospital" (actor role CST), "but not those authored by Dr Y"
+    // (actor role AUT), for treatment.
+    let mut held = provision(Decision::Permit);
+    held.custodians = vec![hospital];
+    held.purposes = vec!["TREAT".into()];
+    let mut not_by_y = provision(Decision::Deny);
+    not_by_y.authors = vec![dr_y];
+    held.children = vec![not_by_y];
+    assert!(
+        w.grant(w.patient, "patient-privacy", 30, Decision::Deny, vec![held])
+            .is_success()
+    );
+    let clinician = w.clinician();
+    for (record, decision, path, reason) in [
+        (by_z, Decision::Permit, vec![0], "permitted"),
+        (by_y, Decision::Deny, vec![0, 0], "denied by provision"),
+        (
+            at_clinic,
+            Decision::Deny,
+            vec![],
+            "denied by the consent's base decision",
+        ),
+    ] {
+        let viewed = w.can_access(clinician, "PRCP", record, "TREAT");
+        // Recorded by the clinician itself (the hospital is not the clinic's record's custodian).
+        let recorded: AccessDecision = w
+            .record_by(clinician, clinician, "PRCP", record, None)
+            .decode();
+        for answer in [viewed, recorded] {
+            assert_eq!(
+                (
+                    answer.decision,
+                    answer.provision_path,
+                    answer.reason.as_str()
+                ),
+                (decision.clone(), path.clone(), reason)
+            );
+        }
+    }
+    // Both criteria are bounded like every list.
+    let mut wide = provision(Decision::Permit);
+    wide.authors = vec![dr_y; 17];
+    assert_eq!(
+        w.grant(w.patient, "treatment", 30, Decision::Deny, vec![wide])
+            .revert_message(),
+        "ConsentError::TooComplex"
+    );
+}
+
+/// 1965-03-01T00:00:00Z, 1968-06-15T00:00:00Z and 1960-01-01T00:00:00Z in signed ms since the
+/// Unix epoch.
+const MARCH_1965_MS: i64 = -152_668_800_000;
+const JUNE_1968_MS: i64 = -48_816_000_000;
+const JANUARY_1960_MS: i64 = -315_619_200_000;
+
+#[test]
+fn a_consent_signed_in_1968_covers_a_record_dated_1965() {
+    let mut w = world();
+    let hospital = w.hospital;
+    let old = w.record_dated(1, MARCH_1965_MS, hospital);
+    let recent = w.record_dated(2, as_signed_ms(400 * DAY_MS), hospital);
+    // Signed on paper in 1968, in force from then; it permits treatment on records of the 1960s.
+    let mut sixties = provision(Decision::Permit);
+    sixties.purposes = vec!["TREAT".into()];
+    sixties.data_period = Some(Period {
+        start_ms: JANUARY_1960_MS,
+        end_ms: 0,
+    });
+    let now = w.chain.timestamp_ms();
+    let arguments = (
+        w.patient,
+        "treatment".to_string(),
+        "59284-0".to_string(),
+        Period {
+            start_ms: JUNE_1968_MS,
+            end_ms: as_signed_ms(now + 30 * DAY_MS),
+        },
+        Decision::Deny,
+        vec![sixties],
+        Hash([9; 32]),
+        None::<u64>,
+        JUNE_1968_MS,
+    );
+    let patient = w.patient;
+    let id: u64 = w
+        .chain
+        .call(patient, w.consent, "import_signed", &arguments)
+        .decode();
+    let stored = w
+        .chain
+        .view::<Option<Consent>>(patient, w.consent, "consent", &id)
+        .unwrap();
+    assert_eq!(
+        (stored.date_ms, stored.period.start_ms),
+        (JUNE_1968_MS, JUNE_1968_MS)
+    );
+    let clinician = w.clinician();
+    let permitted = w.access(clinician, old, "TREAT");
+    assert_eq!(
+        (permitted.decision, permitted.provision_path),
+        (Decision::Permit, vec![0]),
+        "the 1965 record is within the data period"
+    );
+    assert_eq!(
+        w.access(clinician, recent, "TREAT").decision,
+        Decision::Deny,
+        "a 1971 record is not"
+    );
+}
+
+impl World {
+    /// The hospital indexes a record of the patient dated `date_ms`, written by `author`.
+    fn record_dated(&mut self, seed: u8, date_ms: i64, author: Address) -> Hash {
+        let record = Hash([seed; 32]);
+        let arguments = (
+            record,
+            self.patient,
+            vec!["N".to_string()],
+            "Observation".to_string(),
+            date_ms,
+            author,
+        );
+        let indexed = self
+            .chain
+            .call(self.hospital, self.consent, "register_record", &arguments);
+        assert!(indexed.is_success(), "{:?}", indexed.receipt.status);
+        record
+    }
 }
 
 /// Fuel and events of a consent scenario, compared with a committed snapshot: a change in the
@@ -958,8 +1471,8 @@ fn descendants(ancestor: &str) -> Vec<&'static str> {
 fn purpose_of_use_follows_the_v3_hierarchy_through_every_payer_purpose() {
     let mut w = world();
     let attachment = w.record(1, &["N"], "DocumentReference");
-    let payer = w.chain.new_account(10u128.pow(18));
-    let clinician = w.chain.new_account(10u128.pow(18));
+    let payer = w.payer();
+    let clinician = w.clinician();
     let payer_purposes = descendants("HPAYMT");
     for code in ["CLMATTCH", "COVAUTH", "COVERAGE", "ELIGVER", "REMITADV"] {
         assert!(payer_purposes.contains(&code), "{code} specialises HPAYMT");
@@ -1008,7 +1521,7 @@ fn purpose_of_use_follows_the_v3_hierarchy_through_every_payer_purpose() {
 fn a_permit_covers_specialisations_only_never_the_general_purpose() {
     let mut w = world();
     let chart = w.record(1, &["N"], "Observation");
-    let clinician = w.chain.new_account(10u128.pow(18));
+    let clinician = w.clinician();
     let mut emergency_only = provision(Decision::Permit);
     emergency_only.purposes = vec!["ETREAT".into()];
     assert!(
@@ -1038,7 +1551,7 @@ fn a_permit_covers_specialisations_only_never_the_general_purpose() {
 fn every_active_consent_is_evaluated_and_the_newest_restriction_is_never_dropped() {
     let mut w = world();
     let chart = w.record(1, &["N"], "Observation");
-    let clinician = w.chain.new_account(10u128.pow(18));
+    let clinician = w.clinician();
     // More consents than the old cap of 32, each permitting treatment.
     for _ in 0..40 {
         let mut permit = provision(Decision::Permit);
@@ -1089,7 +1602,7 @@ fn every_active_consent_is_evaluated_and_the_newest_restriction_is_never_dropped
         (Decision::Deny, Some(newest))
     );
     // The first consents are still evaluated too (permitted for another clinician).
-    let other = w.chain.new_account(10u128.pow(18));
+    let other = w.clinician();
     let decision = w.access(other, chart, "TREAT");
     assert_eq!(decision.decision, Decision::Permit);
     let permissions: Vec<Permission> =
@@ -1108,7 +1621,7 @@ fn break_glass_is_emergency_only_bounded_reviewed_by_another_and_fully_indexed()
     let mut w = world();
     let chart = w.record(1, &["N"], "Observation");
     let hospital = w.hospital;
-    let er_doctor = w.chain.new_account(10u128.pow(18));
+    let er_doctor = w.clinician();
     let colleague = w.chain.new_account(10u128.pow(18));
     // No maximum window given: the default, 4 hours. The doctor is also the reviewer.
     let policy = (vec![er_doctor, colleague], 0u64, er_doctor, false);
@@ -1210,10 +1723,7 @@ fn a_delegate_never_grants_beyond_its_scope_and_the_authority_can_end_the_delega
         "GUARD".to_string(),
         vec![Action::Access],
         vec!["TREAT".to_string()],
-        Period {
-            start_ms: now,
-            end_ms: now + 365 * DAY_MS,
-        },
+        period(now, now + 365 * DAY_MS),
         Hash([5; 32]),
     );
     assert!(
@@ -1275,10 +1785,7 @@ fn a_delegate_never_grants_beyond_its_scope_and_the_authority_can_end_the_delega
     treat.actions = vec![Action::Access];
     treat.purposes = vec!["TREAT".into()];
     let patient = w.patient;
-    let period = Period {
-        start_ms: now,
-        end_ms: now + DAY_MS,
-    };
+    let period = period(now, now + DAY_MS);
     let superseding = (
         patient,
         "treatment".to_string(),
@@ -1341,10 +1848,7 @@ impl World {
             self.patient,
             "treatment".to_string(),
             "59284-0".to_string(),
-            Period {
-                start_ms: now,
-                end_ms: now + 30 * DAY_MS,
-            },
+            period(now, now + 30 * DAY_MS),
             Decision::Deny,
             provisions,
             Hash([9; 32]),
@@ -1365,7 +1869,7 @@ impl World {
 fn consent_status_follows_the_fhir_life_cycle_by_the_right_party() {
     let mut w = world();
     let lab = w.record(1, &["N"], "Observation");
-    let clinician = w.chain.new_account(10u128.pow(18));
+    let clinician = w.clinician();
     let stranger = w.chain.new_account(10u128.pow(18));
     let guardian = w.chain.new_account(10u128.pow(18));
     let now = w.chain.timestamp_ms();
@@ -1379,10 +1883,7 @@ fn consent_status_follows_the_fhir_life_cycle_by_the_right_party() {
             "GUARD".to_string(),
             vec![Action::Access],
             vec!["TREAT".to_string()],
-            Period {
-                start_ms: now,
-                end_ms: now + 365 * DAY_MS,
-            },
+            period(now, now + 365 * DAY_MS),
             Hash([7; 32]),
         ),
     );
@@ -1523,19 +2024,16 @@ fn consent_status_follows_the_fhir_life_cycle_by_the_right_party() {
 fn an_imported_consent_keeps_its_patient_signing_date_never_in_the_future() {
     let mut w = world();
     let lab = w.record(1, &["N"], "Observation");
-    let clinician = w.chain.new_account(10u128.pow(18));
+    let clinician = w.clinician();
     let now = w.chain.timestamp_ms();
     let mut permit = provision(Decision::Permit);
     permit.purposes = vec!["TREAT".into()];
-    let import = |signed_ms: u64| {
+    let import = |signed_ms: i64| {
         (
             w.patient,
             "treatment".to_string(),
             "59284-0".to_string(),
-            Period {
-                start_ms: now,
-                end_ms: now + 30 * DAY_MS,
-            },
+            period(now, now + 30 * DAY_MS),
             Decision::Deny,
             vec![permit.clone()],
             Hash([9; 32]),
@@ -1543,8 +2041,8 @@ fn an_imported_consent_keeps_its_patient_signing_date_never_in_the_future() {
             signed_ms,
         )
     };
-    let signed = now - 10 * DAY_MS;
-    let (past, future) = (import(signed), import(now + DAY_MS));
+    let signed = as_signed_ms(now - 10 * DAY_MS);
+    let (past, future) = (import(signed), import(as_signed_ms(now + DAY_MS)));
     let (patient, hospital, consent) = (w.patient, w.hospital, w.consent);
     assert_eq!(
         w.chain
@@ -1578,7 +2076,7 @@ fn an_imported_consent_keeps_its_patient_signing_date_never_in_the_future() {
         .chain
         .view::<Option<Consent>>(patient, consent, "consent", &granted)
         .unwrap();
-    assert_eq!(granted.date_ms, w.chain.timestamp_ms());
+    assert_eq!(granted.date_ms, as_signed_ms(w.chain.timestamp_ms()));
 }
 
 #[test]
@@ -1594,7 +2092,7 @@ fn consent_fuel_and_events_match_the_snapshot() {
     .unwrap();
     let lab = w.record(1, &["N"], "Observation");
     let note = w.record(2, &["PSY"], "DocumentReference");
-    let clinician = w.chain.new_account(10u128.pow(18));
+    let clinician = w.clinician();
     let mut permit = provision(Decision::Permit);
     permit.purposes = vec!["TREAT".into()];
     let mut deny = provision(Decision::Deny);
@@ -1635,6 +2133,27 @@ fn consent_fuel_and_events_match_the_snapshot() {
             decision.provision_path,
             result.fuel_used(),
             result.events().len()
+        )
+        .unwrap();
+    }
+    // The same decisions asked as a view (`can_access`, a dry run: no intrinsic fuel, nothing
+    // written).
+    for (name, record) in [("lab", lab), ("note", note)] {
+        let arguments = (
+            clinician,
+            "PRCP".to_string(),
+            Action::Access,
+            record,
+            "TREAT".to_string(),
+            None::<u64>,
+        );
+        let (decision, fuel): (AccessDecision, u64) =
+            w.chain
+                .view_with_fuel(clinician, w.consent, "can_access", &arguments);
+        writeln!(
+            report,
+            "can_access {name}: {:?} fuel={fuel}",
+            decision.decision
         )
         .unwrap();
     }

@@ -23,6 +23,10 @@ const DAY_MS: u64 = 24 * HOUR_MS;
 const YEAR_NOW: u16 = 2026;
 const IN_NETWORK_NPI: &str = "1234567893";
 const OUT_OF_NETWORK_NPI: &str = "1987654325";
+/// A referring practitioner.
+const REFERRING_NPI: &str = "1003000126";
+/// An imaging centre a referral names as the servicing provider.
+const IMAGING_NPI: &str = "1104000137";
 /// Lumbar spine MRI without contrast.
 const LUMBAR_MRI: &str = "72148";
 /// Therapeutic exercise, per 15 minutes (physical therapy visits).
@@ -331,6 +335,7 @@ impl World {
             payer: self.payer,
             member: self.member,
             servicing_npi: IN_NETWORK_NPI.into(),
+            servicing_provider: None,
             category: Category::Hs,
             lines: vec![line],
             diagnoses: diagnoses.iter().map(|code| code.to_string()).collect(),
@@ -353,17 +358,27 @@ impl World {
 
     /// A provider organisation the registry attests with `npi`.
     fn provider_with_npi(&mut self, npi: &str) -> Address {
-        let provider = self.chain.new_account(10u128.pow(18));
+        self.participant_with_npi(Role::ProviderOrganisation, npi)
+    }
+
+    /// A participant of `role` the registry attests with `npi`.
+    fn participant_with_npi(&mut self, role: Role, npi: &str) -> Address {
+        let participant = self.chain.new_account(10u128.pow(18));
         let (authority, registry) = (self.authority, self.registry);
-        register_npi(
-            &mut self.chain,
+        register_npi(&mut self.chain, authority, registry, participant, role, npi);
+        participant
+    }
+
+    /// The registry's authority suspends `participant`.
+    fn suspend(&mut self, participant: Address) {
+        let (authority, registry) = (self.authority, self.registry);
+        let suspended = self.chain.call(
             authority,
             registry,
-            provider,
-            Role::ProviderOrganisation,
-            npi,
+            "suspend",
+            &(participant, Hash([2; 32])),
         );
-        provider
+        assert!(suspended.is_success(), "{:?}", suspended.receipt.status);
     }
 
     fn request(&self, trace: &str) -> Request {
@@ -1160,7 +1175,8 @@ fn index_record(w: &mut World, seed: u8) -> Hash {
             w.patient,
             vec!["N".to_string()],
             "DocumentReference".to_string(),
-            0u64,
+            0i64,
+            hospital,
         ),
     );
     assert!(indexed.is_success(), "{:?}", indexed.receipt.status);
@@ -1180,6 +1196,8 @@ fn payer_provision(w: &World, kind: Decision, records: Vec<Hash>) -> Provision {
         records,
         data_period: None,
         children: vec![],
+        custodians: vec![],
+        authors: vec![],
     }
 }
 
@@ -1195,8 +1213,8 @@ fn grant(w: &mut World, base: Decision, provisions: Vec<Provision>) {
             "patient-privacy".to_string(),
             "59284-0".to_string(),
             consent::Period {
-                start_ms: now,
-                end_ms: now + 365 * DAY_MS,
+                start_ms: consent::as_signed_ms(now),
+                end_ms: consent::as_signed_ms(now + 365 * DAY_MS),
             },
             base,
             provisions,
@@ -2159,6 +2177,9 @@ fn eligibility_states_the_coverage_level_both_networks_and_the_currency() {
             line.amount_cents.is_some(),
             "{line:?}"
         );
+        if line.amount_cents.is_some() {
+            assert_eq!(line.currency.as_deref(), Some("USD"), "{line:?}");
+        }
     }
     assert_eq!(lines[1].currency.as_deref(), Some("USD"));
     assert_eq!(lines[1].coverage_level, None);
@@ -2221,4 +2242,284 @@ fn eligibility_states_the_coverage_level_both_networks_and_the_currency() {
         &(w.payer, member, "30".to_string()),
     );
     assert_eq!(in_network.unwrap().copay_cents, 2_500);
+    // Terms are per member: another member of the same payer, with none stated, is answered
+    // in US dollars and without a level.
+    let other = Hash([0x4e; 32]);
+    let coverage: Option<Coverage> =
+        w.chain
+            .view(w.payer, w.coverage, "coverage", &(w.payer, member));
+    assert!(
+        w.as_payer("set_coverage", &(other, coverage.unwrap()))
+            .is_success()
+    );
+    assert!(
+        w.as_payer("set_benefit", &(other, "30".to_string(), benefit(None, 0)))
+            .is_success()
+    );
+    let answer: Eligibility = w.chain.view(
+        w.hospital,
+        w.coverage,
+        "eligibility",
+        &(w.payer, other, "30".to_string(), today),
+    );
+    let Eligibility::Found(_, _, lines) = answer else {
+        panic!("the other member is known");
+    };
+    let amounts: Vec<&BenefitLine> = lines
+        .iter()
+        .filter(|line| line.amount_cents.is_some())
+        .collect();
+    assert_eq!(amounts.len(), 5, "{lines:?}");
+    for line in amounts {
+        assert_eq!(line.currency.as_deref(), Some("USD"), "{line:?}");
+        assert_eq!(line.coverage_level, None);
+    }
+}
+
+#[test]
+fn a_referral_is_decided_and_only_the_servicing_provider_it_names_draws_on_it() {
+    let mut w = world();
+    let physician = w.participant_with_npi(Role::Practitioner, REFERRING_NPI);
+    let imaging = w.provider_with_npi(IMAGING_NPI);
+    assert!(
+        w.as_payer(
+            "set_network",
+            &("GOLD-HMO".to_string(), vec![IMAGING_NPI.to_string()], true),
+        )
+        .is_success()
+    );
+    // A practitioner refers the member to an imaging centre (X12 278 UM01 `SC`, requester and
+    // servicing provider apart): the rules decide it on the servicing provider's NPI.
+    let mut referral = w.qualifying_mri("TRN-REF");
+    referral.category = Category::Sc;
+    referral.servicing_npi = IMAGING_NPI.into();
+    referral.servicing_provider = Some(imaging);
+    let certified = the_decision(&w.chain.call(physician, w.coverage, "submit", &referral));
+    assert_eq!(certified.action, ActionCode::A1, "{certified:?}");
+    let request = w.request("TRN-REF");
+    assert_eq!(
+        (
+            request.requester,
+            request.servicing_provider,
+            request.servicing_npi.as_str(),
+            request.category,
+        ),
+        (physician, imaging, IMAGING_NPI, Category::Sc)
+    );
+    // The servicing provider reads the request it is to deliver.
+    let seen: Option<Request> =
+        w.chain
+            .view(imaging, w.coverage, "request", &"TRN-REF".to_string());
+    assert_eq!(seen.map(|request| request.trace), Some("TRN-REF".into()));
+    // The network edit is the servicing provider's: the in-network hospital referring to an
+    // out-of-network provider pends with the network reason.
+    let outside = w.provider_with_npi(OUT_OF_NETWORK_NPI);
+    let mut out_of_network = w.qualifying_mri("TRN-REF-OUT");
+    out_of_network.servicing_npi = OUT_OF_NETWORK_NPI.into();
+    out_of_network.servicing_provider = Some(outside);
+    let pended = the_decision(&w.as_hospital("submit", &out_of_network));
+    assert_eq!(suggested(&pended), ActionCode::A3);
+    assert_eq!(pended.reason.unwrap().code, "0N");
+
+    // Claims are bound to the servicing provider: neither the referring practitioner nor a
+    // third provider (the hospital) draws on the authorisation; the imaging centre does.
+    let inside = certified.period.unwrap().start_ms + DAY_MS;
+    let (payer, member) = (w.payer, w.member);
+    let claim = |seed: u8| {
+        (
+            Hash([seed; 32]),
+            payer,
+            member,
+            Some("TRN-REF".to_string()),
+            vec![claim_line(LUMBAR_MRI, 1, inside, &[RADICULOPATHY])],
+        )
+    };
+    for who in [physician, w.hospital, outside] {
+        assert_eq!(
+            w.chain
+                .call(who, w.coverage, "check_claim", &claim(1))
+                .revert_message(),
+            "CoverageError::NotAuthorised"
+        );
+    }
+    let drawn: Vec<ClaimLineResult> = w
+        .chain
+        .call(imaging, w.coverage, "check_claim", &claim(2))
+        .decode();
+    assert!(drawn[0].accepted, "{:?}", drawn[0]);
+    let check: Option<ClaimCheck> = w.chain.view(imaging, w.coverage, "claim", &Hash([2; 32]));
+    let check = check.expect("claim stored");
+    assert_eq!(
+        (check.provider, check.billing_npi.as_str()),
+        (imaging, IMAGING_NPI)
+    );
+}
+
+#[test]
+fn a_referral_to_a_servicing_provider_the_registry_does_not_attest_is_refused() {
+    let mut w = world();
+    let unregistered = w.chain.new_account(10u128.pow(18));
+    let other_npi = w.provider_with_npi(OUT_OF_NETWORK_NPI);
+    let not_a_provider = w.participant_with_npi(Role::Patient, IMAGING_NPI);
+    let suspended = w.provider_with_npi(IMAGING_NPI);
+    w.suspend(suspended);
+    for (seed, servicing) in [
+        (1, unregistered),
+        (2, other_npi),
+        (3, not_a_provider),
+        (4, suspended),
+    ] {
+        let mut referral = w.qualifying_mri(&format!("TRN-UNATTESTED-{seed}"));
+        referral.servicing_npi = IMAGING_NPI.into();
+        referral.servicing_provider = Some(servicing);
+        assert_eq!(
+            w.as_hospital("submit", &referral).revert_message(),
+            "CoverageError::UnknownServicingProvider",
+            "case {seed}"
+        );
+    }
+    assert_eq!(
+        w.chain.view::<Option<Request>>(
+            w.patient,
+            w.coverage,
+            "request",
+            &"TRN-UNATTESTED-1".to_string()
+        ),
+        None
+    );
+    // Naming itself is no referral: the servicing NPI must be its own.
+    let mut itself = w.qualifying_mri("TRN-ITSELF");
+    itself.servicing_provider = Some(w.hospital);
+    assert_eq!(
+        the_decision(&w.as_hospital("submit", &itself)).action,
+        ActionCode::A1
+    );
+    itself.trace = "TRN-ITSELF-2".into();
+    itself.servicing_npi = IMAGING_NPI.into();
+    assert_eq!(
+        w.as_hospital("submit", &itself).revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+}
+
+#[test]
+fn a_benefit_only_claim_is_bound_to_the_attested_provider_that_submits_it() {
+    let mut w = world();
+    let today = w.chain.timestamp_ms();
+    let (payer, member) = (w.payer, w.member);
+    let visit = |seed: u8| {
+        (
+            Hash([seed; 32]),
+            payer,
+            member,
+            None::<String>,
+            vec![claim_line(OFFICE_VISIT, 1, today, &[])],
+        )
+    };
+    // A practitioner bills under the NPI the registry attests for it.
+    let practitioner = w.participant_with_npi(Role::Practitioner, REFERRING_NPI);
+    let checked: Vec<ClaimLineResult> = w
+        .chain
+        .call(practitioner, w.coverage, "check_claim", &visit(1))
+        .decode();
+    assert!(checked[0].accepted, "{:?}", checked[0]);
+    let check: Option<ClaimCheck> = w
+        .chain
+        .view(practitioner, w.coverage, "claim", &Hash([1; 32]));
+    let check = check.expect("claim stored");
+    assert_eq!(
+        (check.provider, check.billing_npi.as_str()),
+        (practitioner, REFERRING_NPI)
+    );
+    // It is the practitioner's claim: another provider can neither void nor replace it.
+    assert_eq!(
+        w.as_hospital("void_claim", &Hash([1; 32])).revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+    // A provider without an NPI, a participant that is not a provider, and a suspended
+    // provider do not claim.
+    let without_npi = w.chain.new_account(10u128.pow(18));
+    let (authority, registry) = (w.authority, w.registry);
+    let registered = w.chain.call(
+        authority,
+        registry,
+        "register",
+        &(
+            without_npi,
+            vec![Role::ProviderOrganisation],
+            None::<String>,
+            None::<String>,
+            None::<String>,
+            0u64,
+            today + 365 * DAY_MS,
+            Hash([1; 32]),
+        ),
+    );
+    assert!(registered.is_success(), "{:?}", registered.receipt.status);
+    let patient = w.patient;
+    w.suspend(practitioner);
+    for (seed, who) in [(2, without_npi), (3, patient), (4, practitioner)] {
+        assert_eq!(
+            w.chain
+                .call(who, w.coverage, "check_claim", &visit(seed))
+                .revert_message(),
+            "CoverageError::NotAProvider",
+            "case {seed}"
+        );
+    } // Suspended, it no longer voids its own claim either.
+    assert_eq!(
+        w.chain
+            .call(practitioner, w.coverage, "void_claim", &Hash([1; 32]))
+            .revert_message(),
+        "CoverageError::NotAProvider"
+    );
+}
+
+#[test]
+fn a_suspended_requester_no_longer_acts_on_its_requests() {
+    let mut w = world();
+    let certified = the_decision(&w.submit(&w.qualifying_mri("TRN-SUSPENDED")));
+    assert_eq!(certified.action, ActionCode::A1);
+    let hospital = w.hospital;
+    w.suspend(hospital);
+    let trace = "TRN-SUSPENDED".to_string();
+    let steps: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "add_documentation",
+            (
+                trace.clone(),
+                Attachment {
+                    template: ATTESTATION_TEMPLATE,
+                    record: Hash([1; 32]),
+                },
+            )
+                .encode(),
+        ),
+        (
+            "revise",
+            (
+                trace.clone(),
+                vec![w.line(LUMBAR_MRI, 1)],
+                vec![RADICULOPATHY.to_string()],
+            )
+                .encode(),
+        ),
+        ("request_extension", (trace.clone(), 10u32).encode()),
+        ("cancel", trace.encode()),
+        ("appeal", (trace.clone(), Hash([1; 32])).encode()),
+    ];
+    for (message, arguments) in steps {
+        let mut input = salus_testkit::selector(message).to_vec();
+        input.extend(arguments);
+        assert_eq!(
+            w.chain
+                .call_raw(hospital, w.coverage, input)
+                .revert_message(),
+            "CoverageError::NotAProvider",
+            "{message}"
+        );
+    }
+    let request = w.request("TRN-SUSPENDED");
+    assert_eq!(request.decisions[0], certified);
+    assert!(request.history.is_empty());
 }

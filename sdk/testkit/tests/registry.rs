@@ -1,9 +1,13 @@
 //! The participant registry (contracts/registry) in the real VM: registration by the authority
 //! only, roles and licence periods in `is_active`, suspension, reinstatement and final
-//! revocation as events, identifier checks, and paging.
+//! revocation as events, identifier checks, paging, and encryption keys with rotation and
+//! retirement.
 
 use parity_scale_codec::Encode;
-use registry::{Participant, Role, Standing, StandingChanged};
+use registry::{
+    EncryptionKey, EncryptionKeyRetired, EncryptionKeySet, Participant, Role, Standing,
+    StandingChanged,
+};
 use salus_primitives::{Address, Hash};
 use salus_testkit::TestChain;
 
@@ -340,4 +344,100 @@ fn every_registry_message_refuses_a_caller_without_authority() {
             "{message}"
         );
     }
+}
+
+#[test]
+fn participants_rotate_and_retire_their_encryption_keys_and_nobody_else_sets_them() {
+    let (mut chain, authority, registry) = deployed();
+    let hospital = chain.new_account(10u128.pow(18));
+    let now = chain.timestamp_ms();
+    let registered = chain.call(
+        authority,
+        registry,
+        "register",
+        &registration(
+            hospital,
+            vec![Role::ProviderOrganisation],
+            now,
+            now + 30 * DAY_MS,
+        ),
+    );
+    assert!(registered.is_success());
+    let current = |chain: &TestChain| -> Option<EncryptionKey> {
+        chain.view(authority, registry, "encryption_key", &hospital)
+    };
+    assert_eq!(current(&chain), None);
+
+    // An unregistered address has no key to set, and an all-zero key is no key.
+    let stranger = chain.new_account(10u128.pow(18));
+    let refused = chain.call(stranger, registry, "set_encryption_key", &Hash([5; 32]));
+    assert_eq!(
+        refused.revert_message(),
+        "RegistryError::UnknownParticipant"
+    );
+    let zero = chain.call(hospital, registry, "set_encryption_key", &Hash::default());
+    assert_eq!(zero.revert_message(), "RegistryError::InvalidKey");
+
+    // Version 1, then a rotation to version 2: the latest is the one to seal to, and the first
+    // stays readable for opening what was sealed to it.
+    let first = chain.call(hospital, registry, "set_encryption_key", &Hash([1; 32]));
+    assert_eq!(first.decode::<u32>(), 1);
+    let set: Vec<EncryptionKeySet> = first.events_named("EncryptionKeySet");
+    assert_eq!(set[0].participant, hospital);
+    let second = chain.call(hospital, registry, "set_encryption_key", &Hash([2; 32]));
+    assert_eq!(second.decode::<u32>(), 2);
+    let latest = current(&chain).unwrap();
+    assert_eq!((latest.version, latest.public_key), (2, Hash([2; 32])));
+    let older: Option<EncryptionKey> = chain.view(
+        authority,
+        registry,
+        "encryption_key_version",
+        &(hospital, 1u32),
+    );
+    assert_eq!(older.unwrap().public_key, Hash([1; 32]));
+
+    // Only the participant or the authority retires a key; retiring is final.
+    let by_stranger = chain.call(
+        stranger,
+        registry,
+        "retire_encryption_key",
+        &(hospital, 2u32),
+    );
+    assert_eq!(by_stranger.revert_message(), "RegistryError::NotAuthority");
+    let retired = chain.call(
+        authority,
+        registry,
+        "retire_encryption_key",
+        &(hospital, 2u32),
+    );
+    assert!(retired.is_success());
+    let events: Vec<EncryptionKeyRetired> = retired.events_named("EncryptionKeyRetired");
+    assert_eq!((events[0].version, events[0].by), (2, authority));
+    // A retired latest key leaves nothing to seal to (never a fall-back to an older key).
+    assert_eq!(current(&chain), None);
+    let again = chain.call(
+        hospital,
+        registry,
+        "retire_encryption_key",
+        &(hospital, 2u32),
+    );
+    assert_eq!(again.revert_message(), "RegistryError::NoChange");
+    let unknown = chain.call(
+        hospital,
+        registry,
+        "retire_encryption_key",
+        &(hospital, 9u32),
+    );
+    assert_eq!(unknown.revert_message(), "RegistryError::UnknownKey");
+
+    // A suspended participant can still rotate (after a compromise); a revoked one cannot.
+    let suspended = chain.call(authority, registry, "suspend", &(hospital, Hash([3; 32])));
+    assert!(suspended.is_success());
+    let rotated = chain.call(hospital, registry, "set_encryption_key", &Hash([3; 32]));
+    assert_eq!(rotated.decode::<u32>(), 3);
+    assert_eq!(current(&chain).unwrap().public_key, Hash([3; 32]));
+    let revoked = chain.call(authority, registry, "revoke", &(hospital, Hash([4; 32])));
+    assert!(revoked.is_success());
+    let after_revocation = chain.call(hospital, registry, "set_encryption_key", &Hash([4; 32]));
+    assert_eq!(after_revocation.revert_message(), "RegistryError::Revoked");
 }

@@ -762,6 +762,81 @@ fn receipt_must_match_the_shipment_and_only_the_buyer_receives() {
 }
 
 #[test]
+fn a_receiver_suspended_in_transit_cannot_receive_and_the_shipper_takes_the_goods_back() {
+    let mut w = world();
+    w.commission(&["W1", "W2"]);
+    let maker = w.maker;
+    let wholesaler = w.wholesaler;
+    let shipment = w.ship(maker, vec![unit("W1"), unit("W2")], wholesaler);
+    let withdraw = |w: &mut World, by: Address| {
+        w.chain.call(
+            by,
+            w.supply,
+            "withdraw_shipment",
+            &(shipment, "urn:gln:maker".to_string()),
+        )
+    };
+    // While the wholesaler can receive, the shipper cannot take the goods back.
+    assert_eq!(
+        withdraw(&mut w, maker).revert_message(),
+        "SupplyError::WrongState"
+    );
+    let (authority, registry) = (w.authority, w.registry);
+    let suspended = w
+        .chain
+        .call(authority, registry, "suspend", &(wholesaler, Hash([2; 32])));
+    assert!(suspended.is_success());
+    // Suspended in transit: it no longer takes ownership (DSCSA §582: authorised now).
+    let refused = w.chain.call(
+        wholesaler,
+        w.supply,
+        "receive",
+        &(shipment, vec![unit("W1"), unit("W2")], "x".to_string()),
+    );
+    assert_eq!(refused.revert_message(), "SupplyError::NotAuthorised");
+    assert_eq!(w.unit_state("W1").shipment, Some(shipment));
+    // Only the shipper withdraws; the goods come back to its custody, held, still its own.
+    let stranger = w.chain.new_account(10u128.pow(18));
+    assert_eq!(
+        withdraw(&mut w, stranger).revert_message(),
+        "SupplyError::NotAuthorised"
+    );
+    assert!(withdraw(&mut w, maker).is_success());
+    for serial in ["W1", "W2"] {
+        let state = w.unit_state(serial);
+        assert_eq!((state.owner, state.custodian), (maker, maker));
+        assert_eq!(state.shipment, None);
+        assert_eq!(state.disposition, Disposition::NonSellableOther);
+    }
+    let discrepancy: Option<Discrepancy> = w.chain.view(maker, w.supply, "discrepancy", &shipment);
+    assert_eq!(discrepancy.unwrap().missing.len(), 2);
+    // Settled once: neither a second withdrawal nor a late receipt after reinstatement.
+    assert_eq!(
+        withdraw(&mut w, maker).revert_message(),
+        "SupplyError::AlreadyReceived"
+    );
+    let reinstated = w.chain.call(authority, registry, "reinstate", &wholesaler);
+    assert!(reinstated.is_success());
+    let late = w.chain.call(
+        wholesaler,
+        w.supply,
+        "receive",
+        &(shipment, vec![unit("W1")], "x".to_string()),
+    );
+    assert_eq!(late.revert_message(), "SupplyError::AlreadyReceived");
+    // The shipper releases its stock back to commerce and can sell it again.
+    let released = w.chain.call(
+        maker,
+        w.supply,
+        "release",
+        &(vec![unit("W1"), unit("W2")], "urn:gln:maker".to_string()),
+    );
+    assert_eq!(released.decode::<u32>(), 2);
+    let again = w.ship(maker, vec![unit("W1")], wholesaler);
+    assert!(w.receive(wholesaler, again, vec![unit("W1")]));
+}
+
+#[test]
 fn bulk_commissioning_and_shipping_fit_in_one_transaction() {
     let mut w = world();
     let serials: Vec<String> = (0..300).map(|i| format!("BULK{i:05}")).collect();
@@ -1029,6 +1104,50 @@ fn every_state_changing_message_refuses_a_caller_without_the_right() {
             stranger,
             (s1_last_event, "incorrect_data".to_string()).encode(),
         ),
+        // Custody moves only by the custodian: S3 is the wholesaler's, in its hands.
+        (
+            "consign",
+            pharmacy,
+            (s3.clone(), w.maker, location.clone()).encode(),
+        ),
+        // Only the owner sells.
+        (
+            "sell",
+            pharmacy,
+            (s3.clone(), pharmacy, Vec::<(String, Hash)>::new()).encode(),
+        ),
+        // `dispatch` by anyone but the sale's 3PL, and `cancel_sale` by anyone but its seller,
+        // are refused in the 3PL test (they need a sale).
+        (
+            "extend_expiry",
+            wholesaler,
+            (GTIN.to_string(), LOT.to_string(), w.expiry + DAY_MS).encode(),
+        ),
+        (
+            "verify_recorded",
+            stranger,
+            (
+                GTIN.to_string(),
+                "S3".to_string(),
+                LOT.to_string(),
+                w.expiry,
+                location.clone(),
+            )
+                .encode(),
+        ),
+        (
+            "repackage",
+            wholesaler,
+            (
+                s3.clone(),
+                GTIN.to_string(),
+                "RL".to_string(),
+                w.expiry,
+                vec!["R1".to_string()],
+                location.clone(),
+            )
+                .encode(),
+        ),
     ];
     for (message, caller, arguments) in checks {
         let mut input = salus_testkit::selector(message).to_vec();
@@ -1259,6 +1378,7 @@ fn supply_fuel_and_events_match_the_snapshot() {
     )
     .unwrap();
     let (maker, wholesaler, pharmacy) = (w.maker, w.wholesaler, w.pharmacy);
+    let logistics = w.logistics_provider();
     let rx = w.prescribe(3, 1);
     let serials: Vec<String> = (0..10).map(|i| format!("F{i}")).collect();
     let steps: Vec<(&str, Address, Vec<u8>)> = vec![
@@ -1380,6 +1500,81 @@ fn supply_fuel_and_events_match_the_snapshot() {
             )
                 .encode(),
         ),
+        // Another lot, through a 3PL: consigned, sold by its owner, dispatched by the 3PL.
+        (
+            "commission",
+            maker,
+            (
+                GTIN.to_string(),
+                "L2".to_string(),
+                w.expiry,
+                vec!["G0".to_string()],
+                "urn:gln:maker".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "consign",
+            maker,
+            (
+                vec![Epc::Unit(GTIN.into(), "G0".into())],
+                logistics,
+                "urn:gln:maker".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "receive",
+            logistics,
+            (
+                2u64,
+                vec![Epc::Unit(GTIN.into(), "G0".into())],
+                "urn:gln:3pl".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "sell",
+            maker,
+            (
+                vec![Epc::Unit(GTIN.into(), "G0".into())],
+                wholesaler,
+                vec![("inv".to_string(), Hash([6; 32]))],
+            )
+                .encode(),
+        ),
+        (
+            "dispatch",
+            logistics,
+            (0u64, "urn:gln:3pl".to_string()).encode(),
+        ),
+        (
+            "receive",
+            wholesaler,
+            (
+                3u64,
+                vec![Epc::Unit(GTIN.into(), "G0".into())],
+                "urn:gln:w".to_string(),
+            )
+                .encode(),
+        ),
+        (
+            "extend_expiry",
+            maker,
+            (GTIN.to_string(), "L2".to_string(), w.expiry + 90 * DAY_MS).encode(),
+        ),
+        (
+            "verify_recorded",
+            wholesaler,
+            (
+                GTIN.to_string(),
+                "G0".to_string(),
+                "L2".to_string(),
+                w.expiry,
+                "urn:gln:w".to_string(),
+            )
+                .encode(),
+        ),
     ];
     for (message, caller, arguments) in steps {
         let mut input = salus_testkit::selector(message).to_vec();
@@ -1398,6 +1593,20 @@ fn supply_fuel_and_events_match_the_snapshot() {
         )
         .unwrap();
     }
+    // The read-only verification (`verify`, a dry run: no intrinsic fuel, nothing recorded) of a
+    // unit in commerce.
+    let (verification, fuel): (Verification, u64) = w.chain.view_with_fuel(
+        pharmacy,
+        w.supply,
+        "verify",
+        &(
+            GTIN.to_string(),
+            "F9".to_string(),
+            LOT.to_string(),
+            w.expiry,
+        ),
+    );
+    writeln!(report, "verify: {} fuel={fuel}", verification.verified).unwrap();
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/supply_fuel.snap");
     salus_testkit::assert_snapshot(&path, &report);
@@ -2334,5 +2543,933 @@ fn an_unlicensed_manufacturer_neither_commissions_nor_ships() {
     assert_eq!(
         w.ship_refusal(maker, shipped, wholesaler),
         "SupplyError::NotAuthorised"
+    );
+}
+
+impl World {
+    /// Registers a new third-party logistics provider (registry `Role::ThirdPartyLogistics`).
+    fn logistics_provider(&mut self) -> Address {
+        let logistics = self.chain.new_account(10u128.pow(20));
+        register(
+            &mut self.chain,
+            self.authority,
+            self.registry,
+            logistics,
+            Role::ThirdPartyLogistics,
+            3650,
+        );
+        logistics
+    }
+
+    fn consign(&mut self, from: Address, epcs: Vec<Epc>, to: Address) -> u64 {
+        self.chain
+            .call(
+                from,
+                self.supply,
+                "consign",
+                &(epcs, to, "urn:gln:dock".to_string()),
+            )
+            .decode()
+    }
+}
+
+#[test]
+fn a_third_party_logistics_provider_holds_goods_as_custodian_and_ships_only_the_owners_sale() {
+    let mut w = world();
+    w.commission(&["S1", "S2", "S3"]);
+    let logistics = w.logistics_provider();
+    let (maker, wholesaler) = (w.maker, w.wholesaler);
+    let goods = vec![unit("S1"), unit("S2"), unit("S3")];
+    // A 3PL never takes ownership: selling to it is refused.
+    assert_eq!(
+        w.ship_refusal(maker, goods.clone(), logistics),
+        "SupplyError::PartnerNotAuthorised"
+    );
+    // Consigned to the 3PL's warehouse and received there: custody moves, ownership stays.
+    let consignment = w.consign(maker, goods.clone(), logistics);
+    assert!(w.receive(logistics, consignment, goods));
+    let s1 = w.unit_state("S1");
+    assert_eq!(
+        (s1.owner, s1.custodian, s1.seller, s1.disposition),
+        (maker, logistics, None, Disposition::SellableAccessible)
+    );
+    let shipment: Option<supply::Shipment> =
+        w.chain.view(maker, w.supply, "shipment", &consignment);
+    let shipment = shipment.expect("stored");
+    assert_eq!(
+        (shipment.information, shipment.shipper, shipment.receiver),
+        (None, maker, logistics),
+        "a custody move is no transaction"
+    );
+    // Custody moved (the possessing parties), ownership did not (no owning parties).
+    let moves: Vec<String> = w
+        .history("S1")
+        .into_iter()
+        .skip(1)
+        .map(|event| {
+            assert_eq!(
+                (event.source, event.destination, event.custody),
+                (None, None, Some((maker, logistics)))
+            );
+            format!("{} {}", event.event_type, event.biz_step)
+        })
+        .collect();
+    assert_eq!(moves, ["ObjectEvent shipping", "ObjectEvent receiving"]);
+    // The 3PL cannot sell on its own: not by shipping, selling or consigning to a buyer.
+    assert_eq!(
+        w.ship_refusal(logistics, vec![unit("S1")], wholesaler),
+        "SupplyError::NotAuthorised"
+    );
+    let no_documents = Vec::<(String, Hash)>::new();
+    assert_eq!(
+        w.refusal(
+            logistics,
+            "sell",
+            &(vec![unit("S1")], wholesaler, no_documents.clone())
+        ),
+        "SupplyError::NotAuthorised"
+    );
+    assert_eq!(
+        w.refusal(
+            logistics,
+            "consign",
+            &(vec![unit("S1")], wholesaler, "urn:gln:3pl".to_string())
+        ),
+        "SupplyError::NotAuthorised"
+    );
+    // Nor does the owner ship what it does not hold: it sells, and the 3PL dispatches.
+    assert_eq!(
+        w.ship_refusal(maker, vec![unit("S1")], wholesaler),
+        "SupplyError::NotAuthorised"
+    );
+    let documents = vec![("inv".to_string(), Hash([6; 32]))];
+    let sale: u64 = w
+        .chain
+        .call(
+            maker,
+            w.supply,
+            "sell",
+            &(vec![unit("S1")], wholesaler, documents.clone()),
+        )
+        .decode();
+    assert_eq!(
+        w.refusal(
+            maker,
+            "sell",
+            &(vec![unit("S1")], w.pharmacy, no_documents.clone())
+        ),
+        "SupplyError::WrongState",
+        "a unit is sold once"
+    );
+    // The seller may withdraw a sale before dispatch (only the seller, once); it is then
+    // never dispatched, and the unit can be sold again.
+    let pharmacy = w.pharmacy;
+    let withdrawn: u64 = w
+        .chain
+        .call(
+            maker,
+            w.supply,
+            "sell",
+            &(vec![unit("S2")], pharmacy, no_documents.clone()),
+        )
+        .decode();
+    assert_eq!(
+        w.refusal(logistics, "cancel_sale", &withdrawn),
+        "SupplyError::NotAuthorised"
+    );
+    assert!(
+        w.chain
+            .call(maker, w.supply, "cancel_sale", &withdrawn)
+            .is_success()
+    );
+    let cancelled_at = w.chain.timestamp_ms();
+    assert_eq!(
+        w.refusal(maker, "cancel_sale", &withdrawn),
+        "SupplyError::WrongState"
+    );
+    assert_eq!(
+        w.refusal(
+            logistics,
+            "dispatch",
+            &(withdrawn, "urn:gln:3pl".to_string())
+        ),
+        "SupplyError::WrongState"
+    );
+    let cancelled: Option<supply::Sale> = w.chain.view(maker, w.supply, "sale", &withdrawn);
+    assert_eq!(
+        cancelled.and_then(|sale| sale.cancelled_ms),
+        Some(cancelled_at)
+    );
+    let resold = w.chain.call(
+        maker,
+        w.supply,
+        "sell",
+        &(vec![unit("S2")], pharmacy, no_documents),
+    );
+    assert!(resold.is_success(), "{:?}", resold.receipt.status);
+    assert_eq!(
+        w.refusal(wholesaler, "dispatch", &(sale, "urn:gln:3pl".to_string())),
+        "SupplyError::NotAuthorised"
+    );
+    let dispatched = w.chain.call(
+        logistics,
+        w.supply,
+        "dispatch",
+        &(sale, "urn:gln:3pl".to_string()),
+    );
+    assert!(dispatched.is_success(), "{:?}", dispatched.receipt.status);
+    let shipment_id: u64 = dispatched.decode();
+    assert_eq!(
+        w.refusal(logistics, "dispatch", &(sale, "urn:gln:3pl".to_string())),
+        "SupplyError::WrongState",
+        "a sale is dispatched once"
+    );
+    // In transit the owner is still the seller.
+    let travelling = w.unit_state("S1");
+    assert_eq!(
+        (travelling.owner, travelling.disposition),
+        (maker, Disposition::InTransit)
+    );
+    let shipping = w.history("S1").pop().expect("the dispatch");
+    assert_eq!(
+        (
+            shipping.event_type.as_str(),
+            shipping.source,
+            shipping.destination,
+            shipping.custody,
+            shipping.biz_transactions.clone(),
+        ),
+        (
+            "TransactionEvent",
+            Some(maker),
+            Some(wholesaler),
+            Some((logistics, wholesaler)),
+            documents
+        )
+    );
+    // Ownership moves only with the sale's receipt.
+    assert!(w.receive(wholesaler, shipment_id, vec![unit("S1")]));
+    let sold = w.unit_state("S1");
+    assert_eq!(
+        (sold.owner, sold.custodian, sold.seller),
+        (wholesaler, wholesaler, Some(maker))
+    );
+    let shipment: Option<supply::Shipment> =
+        w.chain.view(maker, w.supply, "shipment", &shipment_id);
+    let information = shipment
+        .and_then(|shipment| shipment.information)
+        .expect("a sale");
+    assert_eq!(
+        (
+            information.seller,
+            information.buyer,
+            information.lines[0].units
+        ),
+        (maker, wholesaler, 1)
+    );
+    // Verification and suspect rules hold with a custodian: the unit verifies; the 3PL sees
+    // its own stock legitimately and may quarantine it as suspect; another party's sighting
+    // is a clone.
+    assert!(w.verify("S2", LOT, w.expiry).verified);
+    let own: bool = w
+        .chain
+        .call(
+            logistics,
+            w.supply,
+            "report_sighting",
+            &(
+                GTIN.to_string(),
+                "S2".to_string(),
+                "urn:gln:3pl".to_string(),
+            ),
+        )
+        .decode();
+    assert!(!own);
+    let suspected = w.chain.call(
+        logistics,
+        w.supply,
+        "suspect",
+        &(
+            vec![unit("S2")],
+            "damaged".to_string(),
+            "urn:gln:3pl".to_string(),
+        ),
+    );
+    assert!(suspected.is_success(), "{:?}", suspected.receipt.status);
+    assert!(w.unit_state("S2").quarantined);
+    assert_eq!(
+        w.refusal(
+            logistics,
+            "consign",
+            &(vec![unit("S2")], maker, "urn:gln:3pl".to_string())
+        ),
+        "SupplyError::NotMovable"
+    );
+    let clone: bool = w
+        .chain
+        .call(
+            wholesaler,
+            w.supply,
+            "report_sighting",
+            &(GTIN.to_string(), "S3".to_string(), "urn:gln:w".to_string()),
+        )
+        .decode();
+    assert!(clone);
+    // The 3PL sends goods back to their owner only; the owner holds them again.
+    let s4_goods = {
+        w.commission(&["S4"]);
+        vec![unit("S4")]
+    };
+    let placed = w.consign(maker, s4_goods.clone(), logistics);
+    assert!(w.receive(logistics, placed, s4_goods.clone()));
+    let back = w.consign(logistics, s4_goods.clone(), maker);
+    assert!(w.receive(maker, back, s4_goods));
+    let s4 = w.unit_state("S4");
+    assert_eq!((s4.owner, s4.custodian), (maker, maker));
+}
+
+impl World {
+    /// Commissions `count` units of lot `lot` in as few transactions as the per-event limit
+    /// (500 units) allows.
+    fn commission_lot(&mut self, lot: &str, count: usize) {
+        let maker = self.maker;
+        let serials: Vec<String> = (0..count).map(|i| format!("{lot}N{i:07}")).collect();
+        for batch in serials.chunks(500) {
+            let result = self.chain.call(
+                maker,
+                self.supply,
+                "commission",
+                &(
+                    GTIN.to_string(),
+                    lot.to_string(),
+                    self.expiry,
+                    batch.to_vec(),
+                    "urn:gln:maker".to_string(),
+                ),
+            );
+            assert!(result.is_success(), "{:?}", result.receipt.status);
+        }
+    }
+
+    fn recall_lot(&mut self, lot: &str) -> salus_testkit::CallResult {
+        let maker = self.maker;
+        let result = self.chain.call(
+            maker,
+            self.supply,
+            "recall",
+            &(GTIN.to_string(), vec![lot.to_string()], RecallClass::ClassI),
+        );
+        assert!(result.is_success(), "{:?}", result.receipt.status);
+        result
+    }
+}
+
+#[test]
+fn a_recall_of_a_100000_unit_lot_fits_one_transaction_and_costs_what_a_small_one_does() {
+    let mut w = world();
+    w.commission_lot("SMALL", 10);
+    w.commission_lot("LARGE", 100_000);
+    let small = w.recall_lot("SMALL");
+    let large = w.recall_lot("LARGE");
+    assert_eq!(small.decode::<u32>(), 10);
+    assert_eq!(large.decode::<u32>(), 100_000);
+    println!(
+        "recall: lot of 10 units {} fuel; lot of 100000 units {} fuel",
+        small.fuel_used(),
+        large.fuel_used()
+    );
+    // The recall is one lot-level record: its fuel does not depend on the lot's size (the two
+    // lot names are equally long).
+    assert!(large.fuel_used() < salus_testkit::TRANSACTION_FUEL);
+    assert_eq!(large.fuel_used(), small.fuel_used());
+    // Every unit of the lot is stopped: the first and the last commissioned.
+    for serial in ["LARGEN0000000", "LARGEN0099999"] {
+        let answer: Verification = w.chain.view(
+            w.maker,
+            w.supply,
+            "verify",
+            &(
+                GTIN.to_string(),
+                serial.to_string(),
+                "LARGE".to_string(),
+                w.expiry,
+            ),
+        );
+        assert_eq!(
+            (answer.verified, answer.additional),
+            (true, vec!["Recalled".to_string()])
+        );
+    }
+    let maker = w.maker;
+    assert_eq!(
+        w.ship_refusal(maker, vec![unit("LARGEN0099999")], w.wholesaler),
+        "SupplyError::NotMovable"
+    );
+}
+
+#[test]
+fn units_commissioned_into_a_recalled_lot_later_are_recalled_too() {
+    let mut w = world();
+    w.commission(&["S1"]);
+    assert_eq!(w.recall_lot(LOT).decode::<u32>(), 1);
+    w.commission(&["S2"]);
+    let answer = w.verify("S2", LOT, w.expiry);
+    assert_eq!(
+        (answer.verified, answer.additional),
+        (true, vec!["Recalled".to_string()])
+    );
+    let maker = w.maker;
+    assert_eq!(
+        w.ship_refusal(maker, vec![unit("S2")], w.wholesaler),
+        "SupplyError::NotMovable"
+    );
+    assert_eq!(
+        w.refusal(
+            maker,
+            "pack",
+            &(
+                "006141410000000012".to_string(),
+                vec![(GTIN.to_string(), "S2".to_string())],
+                "urn:gln:maker".to_string(),
+            )
+        ),
+        "SupplyError::NotMovable"
+    );
+    // Held units of the lot stay held: a recalled unit is not released.
+    assert_eq!(w.step(maker, "hold", vec![unit("S2")]), 1);
+    assert_eq!(
+        w.refusal(
+            maker,
+            "release",
+            &(vec![unit("S2")], "urn:gln:site".to_string())
+        ),
+        "SupplyError::WrongState"
+    );
+    // Another lot of the product is untouched.
+    w.commission_lot("L9", 1);
+    let wholesaler = w.wholesaler;
+    let shipment = w.ship(maker, vec![unit("L9N0000000")], wholesaler);
+    assert!(w.receive(wholesaler, shipment, vec![unit("L9N0000000")]));
+}
+
+#[test]
+fn a_lots_extended_expiry_verifies_the_printed_date_with_expiration_extended() {
+    let mut w = world();
+    w.commission(&["S1"]);
+    let (maker, wholesaler) = (w.maker, w.wholesaler);
+    let printed = w.expiry;
+    let extended = printed + 180 * DAY_MS;
+    let extend = |lot: &str, expiry: u64| (GTIN.to_string(), lot.to_string(), expiry);
+    assert_eq!(
+        w.refusal(wholesaler, "extend_expiry", &extend(LOT, extended)),
+        "SupplyError::NotAuthorised"
+    );
+    assert_eq!(
+        w.refusal(maker, "extend_expiry", &extend(LOT, printed)),
+        "SupplyError::NotLater",
+        "the same day is no extension"
+    );
+    assert_eq!(
+        w.refusal(maker, "extend_expiry", &extend("L404", extended)),
+        "SupplyError::Unknown"
+    );
+    let extension = w
+        .chain
+        .call(maker, w.supply, "extend_expiry", &extend(LOT, extended));
+    assert!(extension.is_success(), "{:?}", extension.receipt.status);
+    assert_eq!(
+        extension.events_named::<supply::ExpiryExtended>("ExpiryExtended"),
+        vec![supply::ExpiryExtended {
+            gtin: GTIN.to_string(),
+            lot: LOT.to_string(),
+            expiry_ms: extended,
+        }]
+    );
+    // The printed date and the new one both verify, with ExpirationExtended; another date does
+    // not match.
+    for presented in [printed, extended] {
+        let answer = w.verify("S1", LOT, presented);
+        assert_eq!(
+            (answer.verified, answer.additional),
+            (true, vec!["ExpirationExtended".to_string()])
+        );
+    }
+    assert_eq!(
+        w.verify("S1", LOT, printed + 30 * DAY_MS)
+            .failure_reason
+            .as_deref(),
+        Some("No_match_GTIN_Serial_Expiry")
+    );
+    // Past the printed date the unit is not expired and still ships; past the new one it is.
+    w.chain
+        .advance_time(printed - w.chain.timestamp_ms() + 2 * DAY_MS);
+    assert_eq!(
+        w.verify("S1", LOT, printed).additional,
+        vec!["ExpirationExtended".to_string()]
+    );
+    w.commission(&["S2"]);
+    let shipment = w.ship(maker, vec![unit("S1")], wholesaler);
+    assert!(w.receive(wholesaler, shipment, vec![unit("S1")]));
+    w.chain
+        .advance_time(extended - w.chain.timestamp_ms() + 2 * DAY_MS);
+    assert_eq!(
+        w.verify("S2", LOT, printed).additional,
+        vec!["Expired".to_string(), "ExpirationExtended".to_string()]
+    );
+    assert_eq!(
+        w.ship_refusal(maker, vec![unit("S2")], wholesaler),
+        "SupplyError::NotMovable"
+    );
+}
+
+impl World {
+    fn verify_recorded(&mut self, by: Address, serial: &str) -> Verification {
+        let result = self.chain.call(
+            by,
+            self.supply,
+            "verify_recorded",
+            &(
+                GTIN.to_string(),
+                serial.to_string(),
+                LOT.to_string(),
+                self.expiry,
+                "urn:gln:scan".to_string(),
+            ),
+        );
+        assert!(result.is_success(), "{:?}", result.receipt.status);
+        result.decode()
+    }
+
+    fn verifications(&self, serial: &str) -> Vec<(Address, Option<u64>)> {
+        let records: Vec<(u64, supply::VerificationRecord)> = self.chain.view(
+            self.maker,
+            self.supply,
+            "verifications",
+            &(GTIN.to_string(), serial.to_string(), None::<u64>, 100u32),
+        );
+        records
+            .into_iter()
+            .map(|(_, record)| (record.requester, record.clone_case))
+            .collect()
+    }
+}
+
+#[test]
+fn every_recorded_verification_is_kept_and_a_serial_verified_where_it_cannot_be_is_a_clone() {
+    let mut w = world();
+    w.deliver_to_pharmacy();
+    let (wholesaler, pharmacy) = (w.wholesaler, w.pharmacy);
+    let other_pharmacy = w.chain.new_account(10u128.pow(20));
+    register(
+        &mut w.chain,
+        w.authority,
+        w.registry,
+        other_pharmacy,
+        Role::Dispenser,
+        3650,
+    );
+    let stranger = w.chain.new_account(10u128.pow(20));
+    let expiry = w.expiry;
+    assert_eq!(
+        w.refusal(
+            stranger,
+            "verify_recorded",
+            &(
+                GTIN.to_string(),
+                "S1".to_string(),
+                LOT.to_string(),
+                expiry,
+                "urn:gln:scan".to_string(),
+            )
+        ),
+        "SupplyError::NotAuthorised"
+    );
+    // The holder verifying, and the seller a saleable return would go back to: no clone.
+    let held = w.verify_recorded(pharmacy, "S1");
+    assert!(held.verified && held.additional.is_empty());
+    assert!(w.verify_recorded(wholesaler, "S1").additional.is_empty());
+    assert!(w.open_investigations().is_empty());
+    // A second dispenser verifying S1 while the pharmacy holds it: a clone, found at once.
+    let result = w.chain.call(
+        other_pharmacy,
+        w.supply,
+        "verify_recorded",
+        &(
+            GTIN.to_string(),
+            "S1".to_string(),
+            LOT.to_string(),
+            expiry,
+            "urn:gln:elsewhere".to_string(),
+        ),
+    );
+    let answer: Verification = result.decode();
+    assert_eq!(
+        (answer.verified, answer.additional),
+        (true, vec!["Suspect".to_string()])
+    );
+    let alerts = result.events_named::<supply::Alert>("Alert");
+    assert_eq!(
+        alerts
+            .iter()
+            .map(|alert| alert.kind.as_str())
+            .collect::<Vec<_>>(),
+        vec!["clone"]
+    );
+    let s1 = w.unit_state("S1");
+    assert!(s1.suspect && s1.quarantined);
+    assert_eq!(w.open_investigations(), vec![0]);
+    assert_eq!(
+        w.verifications("S1"),
+        vec![
+            (pharmacy, None),
+            (wholesaler, None),
+            (other_pharmacy, Some(0))
+        ]
+    );
+    // A buyer checking an incoming shipment before receiving it is no clone.
+    let shipment = w.ship(wholesaler, vec![unit("S3")], pharmacy);
+    assert!(w.verify_recorded(pharmacy, "S3").verified);
+    assert!(w.receive(pharmacy, shipment, vec![unit("S3")]));
+    // After S2 is dispensed, a package presenting it anywhere is a clone too.
+    let rx = w.prescribe(5, 1);
+    let dispensed: Dispensing = w
+        .chain
+        .call(
+            pharmacy,
+            w.supply,
+            "dispense",
+            &(
+                GTIN.to_string(),
+                "S2".to_string(),
+                LOT.to_string(),
+                expiry,
+                rx,
+            ),
+        )
+        .decode();
+    assert!(dispensed.dispensed);
+    let after = w.verify_recorded(wholesaler, "S2");
+    assert_eq!(
+        (
+            after.verified,
+            after.failure_reason.as_deref(),
+            after.additional
+        ),
+        (
+            false,
+            Some("Not_for_re-distribution"),
+            vec!["Suspect".to_string()]
+        )
+    );
+    let s2 = w.unit_state("S2");
+    assert_eq!((s2.suspect, s2.disposition), (true, Disposition::Dispensed));
+    assert_eq!(w.verifications("S2"), vec![(wholesaler, Some(1))]);
+    // An unknown serial is answered and recorded, and flags nothing.
+    let unknown = w.verify_recorded(pharmacy, "NEVER");
+    assert_eq!(
+        unknown.failure_reason.as_deref(),
+        Some("No_match_GTIN_Serial")
+    );
+    assert_eq!(w.verifications("NEVER"), vec![(pharmacy, None)]);
+    assert_eq!(w.open_investigations(), vec![0, 1]);
+}
+
+/// An EPC as a GS1 Digital Link URI, as EPCIS 2.0 JSON carries it.
+fn epc_uri(epc: &Epc) -> String {
+    match epc {
+        Epc::Unit(gtin, serial) => format!("https://id.gs1.org/01/{gtin}/21/{serial}"),
+        Epc::Case(sscc) => format!("https://id.gs1.org/00/{sscc}"),
+    }
+}
+
+/// A stored event rendered as an EPCIS 2.0 JSON event (the properties this contract records).
+fn epcis_json(event: &EpcisEvent) -> serde_json::Value {
+    // The event time as an RFC 3339 date-time (H. Hinnant's civil_from_days).
+    let seconds = event.event_time_ms / 1000;
+    let days = (seconds / 86_400) as i64 + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let time = seconds % 86_400;
+    let mut json = serde_json::json!({
+        "type": event.event_type,
+        "eventTime": format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+            time / 3600,
+            time / 60 % 60,
+            time % 60
+        ),
+        "eventTimeZoneOffset": "+00:00",
+        "bizStep": event.biz_step,
+        "disposition": event.disposition,
+        "readPoint": { "id": event.location },
+    });
+    if let Some(transformation) = &event.transformation {
+        json["inputEPCList"] = transformation.inputs.iter().map(epc_uri).collect();
+        json["outputEPCList"] = transformation.outputs.iter().map(epc_uri).collect();
+        if let Some(id) = &transformation.id {
+            json["transformationID"] = id.clone().into();
+        }
+    } else {
+        json["action"] = event.action.clone().into();
+        json["epcList"] = event.epcs.iter().map(epc_uri).collect();
+    }
+    json
+}
+
+/// The repackager's product: GS1 company prefix `0354321` (labeler code 54321).
+const REPACKAGED_GTIN: &str = "00354321111229";
+const REPACKAGED_NDC: &str = "54321-111-22";
+
+#[test]
+fn repackaging_is_a_transformation_event_whose_outputs_follow_their_inputs() {
+    let mut w = world();
+    let repackager = w.chain.new_account(10u128.pow(20));
+    register_with_prefix(
+        &mut w.chain,
+        w.authority,
+        w.registry,
+        repackager,
+        Role::Repackager,
+        3650,
+        Some("0354321"),
+    );
+    let product = |gtin: &str, ndc: &str| {
+        (
+            gtin.to_string(),
+            ndc.to_string(),
+            "Amoxicillin".to_string(),
+            "500 mg".to_string(),
+            "capsule".to_string(),
+            "1".to_string(),
+        )
+    };
+    // The repackager registers its own GTIN, under the prefix the registry attests for it.
+    assert_eq!(
+        w.refusal(repackager, "register_product", &product(GTIN, NDC)),
+        "SupplyError::NotPrefixHolder"
+    );
+    let registered = w.chain.call(
+        repackager,
+        w.supply,
+        "register_product",
+        &product(REPACKAGED_GTIN, REPACKAGED_NDC),
+    );
+    assert!(registered.is_success(), "{:?}", registered.receipt.status);
+    // It buys S1–S3 from the maker; S4 stays the maker's.
+    w.commission(&["S1", "S2", "S3", "S4"]);
+    let maker = w.maker;
+    let bought = vec![unit("S1"), unit("S2"), unit("S3")];
+    let shipment = w.ship(maker, bought.clone(), repackager);
+    assert!(w.receive(repackager, shipment, bought));
+    let expiry = w.expiry;
+    let outputs = ["R1", "R2", "R3", "R4"];
+    let repackage = |inputs: Vec<Epc>, gtin: &str, expiry: u64| {
+        (
+            inputs,
+            gtin.to_string(),
+            "RL1".to_string(),
+            expiry,
+            outputs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "urn:gln:repack".to_string(),
+        )
+    };
+    let inputs = vec![unit("S1"), unit("S2")];
+    let wholesaler = w.wholesaler;
+    for (caller, arguments, refusal) in [
+        (
+            wholesaler,
+            repackage(inputs.clone(), REPACKAGED_GTIN, expiry),
+            "SupplyError::NotAuthorised",
+        ),
+        (
+            repackager,
+            repackage(inputs.clone(), GTIN, expiry),
+            "SupplyError::NotAuthorised",
+        ),
+        (
+            repackager,
+            repackage(vec![unit("S1"), unit("S4")], REPACKAGED_GTIN, expiry),
+            "SupplyError::NotAuthorised",
+        ),
+        (
+            repackager,
+            repackage(inputs.clone(), REPACKAGED_GTIN, expiry + DAY_MS),
+            "SupplyError::ExpiryBeyondInputs",
+        ),
+        (
+            repackager,
+            repackage(vec![unit("S1"), unit("S1")], REPACKAGED_GTIN, expiry),
+            "SupplyError::NotMovable",
+        ),
+        (
+            repackager,
+            repackage(Vec::new(), REPACKAGED_GTIN, expiry),
+            "SupplyError::Unknown",
+        ),
+    ] {
+        assert_eq!(w.refusal(caller, "repackage", &arguments), refusal);
+    }
+    let result = w.chain.call(
+        repackager,
+        w.supply,
+        "repackage",
+        &repackage(inputs.clone(), REPACKAGED_GTIN, expiry - DAY_MS),
+    );
+    assert!(result.is_success(), "{:?}", result.receipt.status);
+    let event_id: u64 = result.decode();
+    let output_epcs: Vec<Epc> = outputs
+        .iter()
+        .map(|s| Epc::Unit(REPACKAGED_GTIN.into(), s.to_string()))
+        .collect();
+    // The event: EPCIS 2.0 TransformationEvent shape — no action, no epcList, inputEPCList
+    // and outputEPCList with at least one EPC each, transformationID optional (none).
+    let history: Vec<EpcisEvent> = w.chain.view(
+        w.maker,
+        w.supply,
+        "history",
+        &(REPACKAGED_GTIN.to_string(), "R1".to_string()),
+    );
+    assert_eq!(history.len(), 1, "an output's history starts at its making");
+    let event = &history[0];
+    assert_eq!(
+        (
+            event.id,
+            event.event_type.as_str(),
+            event.action.as_str(),
+            event.epcs.is_empty(),
+            event.biz_step.as_str(),
+            event.disposition.as_str(),
+        ),
+        (
+            event_id,
+            "TransformationEvent",
+            "",
+            true,
+            "repackaging",
+            "active"
+        )
+    );
+    assert_eq!(
+        event.transformation,
+        Some(supply::Transformation {
+            inputs: inputs.clone(),
+            outputs: output_epcs.clone(),
+            id: None,
+        })
+    );
+    // Rendered as EPCIS 2.0 JSON, it has the TransformationEvent's shape (the keys the GS1
+    // schema allows it, `inputEPCList` and `outputEPCList` with at least one unique EPC each).
+    let json = epcis_json(event);
+    println!("{json}");
+    let keys: Vec<&str> = json
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for key in &keys {
+        assert!(
+            [
+                "type",
+                "eventTime",
+                "eventTimeZoneOffset",
+                "inputEPCList",
+                "outputEPCList",
+                "transformationID",
+                "bizStep",
+                "disposition",
+                "readPoint",
+            ]
+            .contains(key),
+            "{key} is no TransformationEvent property"
+        );
+    }
+    for list in ["inputEPCList", "outputEPCList"] {
+        let epcs = json[list].as_array().expect("a list");
+        let unique: std::collections::BTreeSet<String> =
+            epcs.iter().map(ToString::to_string).collect();
+        assert!(!epcs.is_empty() && unique.len() == epcs.len(), "{list}");
+    }
+    // The emitted event names the inputs, then the outputs.
+    let emitted = result.events_named::<supply::Epcis>("Epcis");
+    assert_eq!(
+        emitted[0].epcs,
+        inputs
+            .iter()
+            .chain(&output_epcs)
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    // Lineage: the outputs go back to their inputs, whose histories go back to the maker and
+    // end with their consumption.
+    let lineage: Vec<Epc> = w.chain.view(
+        w.maker,
+        w.supply,
+        "lineage",
+        &(REPACKAGED_GTIN.to_string(), "R3".to_string()),
+    );
+    assert_eq!(lineage, inputs);
+    let input_history = w.history("S1");
+    assert_eq!(
+        (
+            input_history.first().map(|e| e.biz_step.as_str()),
+            input_history.last().map(|e| e.id),
+        ),
+        (Some("commissioning"), Some(event_id))
+    );
+    let s1 = w.unit_state("S1");
+    assert_eq!(s1.disposition, Disposition::Inactive);
+    assert_eq!(
+        w.verify("S1", LOT, expiry).failure_reason.as_deref(),
+        Some("Not_for_re-distribution")
+    );
+    let r1: Option<Unit> = w.chain.view(
+        w.maker,
+        w.supply,
+        "unit",
+        &(REPACKAGED_GTIN.to_string(), "R1".to_string()),
+    );
+    let r1 = r1.expect("commissioned");
+    assert_eq!(
+        (r1.owner, r1.custodian, r1.lot.as_str(), r1.disposition),
+        (repackager, repackager, "RL1", Disposition::Active)
+    );
+    let verify_r1 = |w: &World| -> Verification {
+        w.chain.view(
+            w.maker,
+            w.supply,
+            "verify",
+            &(
+                REPACKAGED_GTIN.to_string(),
+                "R1".to_string(),
+                "RL1".to_string(),
+                expiry - DAY_MS,
+            ),
+        )
+    };
+    let answer = verify_r1(&w);
+    assert!(answer.verified && answer.additional.is_empty());
+    // A recall of the input lot follows the lineage: the outputs verify Recalled and are
+    // stopped.
+    w.recall_lot(LOT);
+    assert_eq!(verify_r1(&w).additional, vec!["Recalled".to_string()]);
+    assert_eq!(
+        w.ship_refusal(
+            repackager,
+            vec![Epc::Unit(REPACKAGED_GTIN.into(), "R1".into())],
+            wholesaler
+        ),
+        "SupplyError::NotMovable"
     );
 }

@@ -1,0 +1,834 @@
+//! The network every row of the matrix is probed on: the four contracts, a cast of participants
+//! (one per role and relationship, plus an unregistered stranger), and one object of every kind
+//! in a known state — a record, consents, a delegation, a break-glass session, coverage with
+//! pended, certified and denied requests and a claim, and drug units owned, shipped, in transit,
+//! packed and under investigation. Each probe runs on a fork of it.
+
+use std::collections::BTreeMap;
+
+use consent::{Action, Decision, Provision};
+use coverage::{
+    ADVERSE_REVIEWER_ROLE, ActionCode, Attachment, AutoApprove, Benefit, ClaimLine, CodeRange,
+    Coverage, CoverageStatus, Edit, EditReason, NetworkIndicator, PlanType, Priority, Reason,
+    ReviewerDecision, Rule, ServiceLine, Submission,
+};
+use parity_scale_codec::Encode;
+use registry::Role;
+use salus_primitives::{Address, Hash};
+use salus_testkit::{CallResult, TestChain};
+use supply::Epc;
+
+pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The participants of the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Party {
+    /// The registry's attesting authority (dev account 0), itself not a participant.
+    Authority,
+    /// A regulator or court (registry role `Authority`).
+    Regulator,
+    /// A hospital: custodian of the patient's record, break-glass organisation, requester of
+    /// preauthorizations and submitter of claims.
+    Hospital,
+    /// Another provider organisation, author of the consents it proposes to the patient.
+    Clinic,
+    /// A hospital physician: the agent of recorded accesses, break-glass member and actor,
+    /// prescriber.
+    Doctor,
+    /// The hospital's privacy officer, reviewer of break-glass sessions.
+    PrivacyOfficer,
+    /// The patient (registry role `Patient`), member of the payer's plan.
+    Patient,
+    /// The patient's guardian, a delegate for access and treatment only.
+    Guardian,
+    /// The patient's payer.
+    Payer,
+    /// A payer the patient has no coverage with.
+    OtherPayer,
+    /// The payer's utilisation-management nurse, a clinician reviewer.
+    Nurse,
+    /// The manufacturer of the product (holder of its GS1 company prefix).
+    Manufacturer,
+    /// The wholesaler owning the units in stock.
+    Wholesaler,
+    /// The pharmacy (dispenser).
+    Pharmacy,
+    /// A third-party logistics provider.
+    Logistics,
+    /// A repackager with its own product, holding units it bought from the wholesaler.
+    Repackager,
+    /// An address the registry has never heard of.
+    Stranger,
+}
+
+impl Party {
+    pub const ALL: [Party; 17] = [
+        Party::Authority,
+        Party::Regulator,
+        Party::Hospital,
+        Party::Clinic,
+        Party::Doctor,
+        Party::PrivacyOfficer,
+        Party::Patient,
+        Party::Guardian,
+        Party::Payer,
+        Party::OtherPayer,
+        Party::Nurse,
+        Party::Manufacturer,
+        Party::Wholesaler,
+        Party::Pharmacy,
+        Party::Logistics,
+        Party::Repackager,
+        Party::Stranger,
+    ];
+
+    /// The roles the registry attests for the party (empty: not registered).
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Party::Authority | Party::Guardian | Party::Stranger => &[],
+            Party::Regulator => &[Role::Authority],
+            Party::Hospital | Party::Clinic => &[Role::ProviderOrganisation],
+            Party::Doctor | Party::PrivacyOfficer => &[Role::Practitioner],
+            Party::Nurse => &[ADVERSE_REVIEWER_ROLE],
+            Party::Patient => &[Role::Patient],
+            Party::Payer | Party::OtherPayer => &[Role::Payer],
+            Party::Manufacturer => &[Role::Manufacturer],
+            Party::Wholesaler => &[Role::WholesaleDistributor],
+            Party::Pharmacy => &[Role::Dispenser],
+            Party::Logistics => &[Role::ThirdPartyLogistics],
+            Party::Repackager => &[Role::Repackager],
+        }
+    }
+
+    fn npi(self) -> Option<&'static str> {
+        match self {
+            Party::Hospital => Some(HOSPITAL_NPI),
+            Party::Clinic => Some(CLINIC_NPI),
+            Party::Doctor => Some("1245319599"),
+            Party::PrivacyOfficer => Some("1679576722"),
+            Party::Nurse => Some("1306849450"),
+            _ => None,
+        }
+    }
+
+    fn company_prefix(self) -> Option<&'static str> {
+        match self {
+            Party::Manufacturer => Some(MAKER_PREFIX),
+            Party::Repackager => Some(REPACKAGER_PREFIX),
+            _ => None,
+        }
+    }
+}
+
+pub const HOSPITAL_NPI: &str = "1234567893";
+pub const CLINIC_NPI: &str = "1987654325";
+pub const GTIN: &str = "00312345678906";
+/// A second GTIN under the manufacturer's company prefix, not yet registered.
+pub const NEW_GTIN: &str = "00312345678913";
+pub const NDC: &str = "12345-678-90";
+pub const LOT: &str = "L1";
+/// `03` and the NDC labeler code `12345` that `GTIN` carries.
+const MAKER_PREFIX: &str = "0312345";
+/// The repackager's product: NDC 54321-123-45 under its company prefix `0354321`.
+pub const REPACKAGED_GTIN: &str = "00354321123451";
+const REPACKAGER_PREFIX: &str = "0354321";
+/// The wholesaler's case of S5 and S6.
+pub const CASE: &str = "006141410000000012";
+/// Free SSCCs (valid check digits).
+pub const NEW_CASE: &str = "006141410000000029";
+pub const NEW_PALLET: &str = "106141410000009005";
+pub const LOCATION: &str = "urn:epc:id:sgln:0614141.00001.0";
+pub const MEMBER: Hash = Hash([0x4d; 32]);
+pub const PLAN: &str = "GOLD-HMO";
+/// Brain MRI: always pended to a clinical reviewer.
+pub const REVIEWED_MRI: &str = "70551";
+/// Physical therapy: certified automatically.
+pub const THERAPY: &str = "97110";
+/// Office visit: no authorisation.
+pub const OFFICE_VISIT: &str = "99213";
+pub const PENDED: &str = "TRN-PENDED";
+pub const CERTIFIED: &str = "TRN-CERTIFIED";
+pub const DENIED: &str = "TRN-DENIED";
+pub const CLAIM: Hash = Hash([0xc1; 32]);
+pub const ATTACHMENT_TEMPLATE: Hash = Hash([0xa7; 32]);
+
+/// The network in its starting state.
+#[derive(Clone)]
+pub struct World {
+    pub chain: TestChain,
+    parties: BTreeMap<Party, Address>,
+    pub registry: Address,
+    pub consent: Address,
+    pub coverage: Address,
+    pub supply: Address,
+    /// The patient's record, held by the hospital.
+    pub record: Hash,
+    /// The patient's active consent (within the guardian's scope).
+    pub active_consent: u64,
+    /// A consent the clinic proposed to the patient.
+    pub proposed_consent: u64,
+    /// A draft the clinic is still writing.
+    pub draft_consent: u64,
+    /// The doctor's open break-glass session at the hospital.
+    pub session: u64,
+    /// The units' expiry (ms).
+    pub expiry: u64,
+    /// The prescription the doctor wrote for the patient.
+    pub prescription: Hash,
+    /// The wholesaler's shipment of S3 to the pharmacy, not yet received.
+    pub pending_shipment: u64,
+    /// The investigation the pharmacy opened by sighting S7.
+    pub case: u64,
+    /// The wholesaler's receiving event of S1.
+    pub receiving_event: u64,
+    /// S8, placed by the wholesaler with the 3PL and sold by it to the pharmacy: the sale the
+    /// 3PL is to dispatch.
+    pub sale: u64,
+}
+
+fn code(text: &str) -> String {
+    text.to_string()
+}
+
+pub fn unit(serial: &str) -> Epc {
+    Epc::Unit(GTIN.into(), serial.into())
+}
+
+/// The provision the patient's consents carry: access for treatment.
+pub fn treatment_access() -> Provision {
+    Provision {
+        kind: Decision::Permit,
+        period: None,
+        actors: vec![],
+        custodians: vec![],
+        authors: vec![],
+        roles: vec![],
+        actions: vec![Action::Access],
+        purposes: vec![code("TREAT")],
+        labels: vec![],
+        classes: vec![],
+        records: vec![],
+        data_period: None,
+        children: vec![],
+    }
+}
+
+impl World {
+    pub fn address(&self, party: Party) -> Address {
+        self.parties[&party]
+    }
+
+    pub fn now(&self) -> u64 {
+        self.chain.timestamp_ms()
+    }
+
+    /// `party` calls `message` of `contract`; panics unless it succeeds (set-up steps).
+    pub fn must(
+        &mut self,
+        party: Party,
+        contract: Address,
+        message: &str,
+        arguments: &impl Encode,
+    ) -> CallResult {
+        let from = self.address(party);
+        let result = self.chain.call(from, contract, message, arguments);
+        assert!(
+            result.is_success(),
+            "set-up: {party:?} {message}: {:?}",
+            result.receipt.status
+        );
+        result
+    }
+
+    /// The registry's authority suspends `party`.
+    pub fn suspend(&mut self, party: Party) {
+        let (registry, who) = (self.registry, self.address(party));
+        self.must(
+            Party::Authority,
+            registry,
+            "suspend",
+            &(who, Hash([0x5u8; 32])),
+        );
+    }
+
+    /// The registry's authority ends `party`'s licence now: it is still registered and in good
+    /// standing, but not licensed from the next block on.
+    pub fn expire_licence(&mut self, party: Party) {
+        let (registry, who, now) = (self.registry, self.address(party), self.now());
+        self.must(
+            Party::Authority,
+            registry,
+            "renew_licence",
+            &(who, now, Hash([0xe1; 32])),
+        );
+    }
+
+    /// A preauthorization submission of the hospital for the patient.
+    pub fn submission(&self, trace: &str, procedure: &str, quantity: u32) -> Submission {
+        let start = self.now() + DAY_MS;
+        Submission {
+            trace: trace.into(),
+            payer: self.address(Party::Payer),
+            member: MEMBER,
+            servicing_npi: HOSPITAL_NPI.into(),
+            servicing_provider: None,
+            category: coverage::Category::Hs,
+            lines: vec![ServiceLine {
+                procedure: procedure.into(),
+                modifiers: vec![],
+                quantity,
+                from_ms: start,
+                to_ms: start + DAY_MS,
+                place_of_service: "11".into(),
+            }],
+            diagnoses: vec![code("M54.16")],
+            priority: Priority::Standard,
+            attachments: vec![],
+        }
+    }
+
+    pub fn office_visit(&self) -> Vec<ClaimLine> {
+        vec![ClaimLine {
+            procedure: OFFICE_VISIT.into(),
+            quantity: 1,
+            service_ms: self.now(),
+            diagnoses: vec![code("M54.16")],
+        }]
+    }
+
+    /// Builds the network.
+    pub fn new() -> World {
+        let mut chain = TestChain::new();
+        let authority = chain.account(0);
+        let registry = chain
+            .deploy(authority, salus_contracts::REGISTRY, "new", &authority)
+            .unwrap();
+        let consent = chain
+            .deploy(
+                authority,
+                salus_contracts::CONSENT,
+                "new",
+                &(registry, Decision::Deny),
+            )
+            .unwrap();
+        let coverage = chain
+            .deploy(
+                authority,
+                salus_contracts::COVERAGE,
+                "new",
+                &(registry, consent),
+            )
+            .unwrap();
+        let supply = chain
+            .deploy(authority, salus_contracts::SUPPLY, "new", &registry)
+            .unwrap();
+        let mut parties = BTreeMap::new();
+        for party in Party::ALL {
+            let address = if party == Party::Authority {
+                authority
+            } else {
+                chain.new_account(10u128.pow(20))
+            };
+            parties.insert(party, address);
+        }
+        let expiry = chain.timestamp_ms() + 700 * DAY_MS;
+        let mut w = World {
+            chain,
+            parties,
+            registry,
+            consent,
+            coverage,
+            supply,
+            record: Hash([0x11; 32]),
+            active_consent: 0,
+            proposed_consent: 0,
+            draft_consent: 0,
+            session: 0,
+            expiry,
+            prescription: Hash([0x7a; 32]),
+            pending_shipment: 0,
+            case: 0,
+            receiving_event: 0,
+            sale: 0,
+        };
+        w.register_cast();
+        w.set_up_consent();
+        w.set_up_coverage();
+        w.set_up_supply();
+        w
+    }
+
+    fn register_cast(&mut self) {
+        let now = self.now();
+        for party in Party::ALL {
+            if party.roles().is_empty() {
+                continue;
+            }
+            let arguments = (
+                self.address(party),
+                party.roles().to_vec(),
+                party.npi().map(code),
+                Some(code("0614141000012")),
+                party.company_prefix().map(code),
+                0u64,
+                now + 3650 * DAY_MS,
+                Hash([1; 32]),
+            );
+            let registry = self.registry;
+            self.must(Party::Authority, registry, "register", &arguments);
+        }
+        let registry = self.registry;
+        self.must(
+            Party::Hospital,
+            registry,
+            "set_encryption_key",
+            &Hash([0x5d; 32]),
+        );
+    }
+
+    fn consent_period(&self, days: u64) -> consent::Period {
+        consent::Period {
+            start_ms: (self.now() - DAY_MS) as i64,
+            end_ms: (self.now() + days * DAY_MS) as i64,
+        }
+    }
+
+    /// The arguments of `grant` (and, with `draft`, of `propose`) for a treatment-access consent.
+    pub fn consent_arguments(
+        &self,
+    ) -> (
+        Address,
+        String,
+        String,
+        consent::Period,
+        Decision,
+        Vec<Provision>,
+        Hash,
+    ) {
+        (
+            self.address(Party::Patient),
+            code("patient-privacy"),
+            code("59284-0"),
+            self.consent_period(365),
+            Decision::Deny,
+            vec![treatment_access()],
+            Hash([9; 32]),
+        )
+    }
+
+    fn set_up_consent(&mut self) {
+        let consent = self.consent;
+        let patient = self.address(Party::Patient);
+        let (record, doctor) = (self.record, self.address(Party::Doctor));
+        self.must(
+            Party::Hospital,
+            consent,
+            "register_record",
+            &(
+                record,
+                patient,
+                Vec::<String>::new(),
+                code("Observation"),
+                0i64,
+                doctor,
+            ),
+        );
+        let guardian = self.address(Party::Guardian);
+        let delegation = (
+            patient,
+            guardian,
+            code("GUARD"),
+            vec![Action::Access],
+            vec![code("TREAT")],
+            self.consent_period(365),
+            Hash([0xd1; 32]),
+        );
+        self.must(Party::Authority, consent, "attest_delegation", &delegation);
+        let (p, scope, category, period, base, provisions, source) = self.consent_arguments();
+        let granted = self.must(
+            Party::Patient,
+            consent,
+            "grant",
+            &(
+                p,
+                scope.clone(),
+                category.clone(),
+                period.clone(),
+                base.clone(),
+                provisions.clone(),
+                source,
+                None::<u64>,
+            ),
+        );
+        self.active_consent = granted.decode::<u64>();
+        for draft in [false, true] {
+            let proposed = self.must(
+                Party::Clinic,
+                consent,
+                "propose",
+                &(
+                    p,
+                    scope.clone(),
+                    category.clone(),
+                    period.clone(),
+                    base.clone(),
+                    provisions.clone(),
+                    source,
+                    draft,
+                ),
+            );
+            let id = proposed.decode::<u64>();
+            if draft {
+                self.draft_consent = id;
+            } else {
+                self.proposed_consent = id;
+            }
+        }
+        let (doctor, officer) = (
+            self.address(Party::Doctor),
+            self.address(Party::PrivacyOfficer),
+        );
+        self.must(
+            Party::Hospital,
+            consent,
+            "set_break_glass_policy",
+            &(vec![doctor], 0u64, officer, true),
+        );
+        let hospital = self.address(Party::Hospital);
+        let declared = self.must(
+            Party::Doctor,
+            consent,
+            "declare_break_glass",
+            &(
+                hospital,
+                patient,
+                code("ETREAT"),
+                Hash([0xb6; 32]),
+                3_600_000u64,
+            ),
+        );
+        self.session = declared
+            .decode::<Option<u64>>()
+            .expect("the doctor is in the group");
+    }
+
+    pub fn rules(&self) -> Vec<Rule> {
+        let rule = |id: u32, service_type: &str, from: &str, to: &str, automatic: bool| Rule {
+            id,
+            service_type: service_type.into(),
+            procedures: vec![CodeRange {
+                from: from.into(),
+                to: to.into(),
+            }],
+            diagnoses: vec![],
+            min_age: None,
+            max_age: None,
+            sexes: vec![],
+            places_of_service: vec![],
+            network_required: false,
+            quantity_per_period: None,
+            prior_authorisation: true,
+            documentation: None,
+            auto_approve: automatic.then(|| AutoApprove {
+                diagnoses: vec![],
+                max_quantity: None,
+                in_network_only: false,
+            }),
+            authorised_days: 60,
+        };
+        vec![
+            rule(1, "62", "70551", "70553", false),
+            rule(2, "PT", "97110", "97140", true),
+        ]
+    }
+
+    pub fn reasons(&self) -> Vec<EditReason> {
+        [
+            (Edit::NotEligible, "0U"),
+            (Edit::Network, "0N"),
+            (Edit::Age, "0A"),
+            (Edit::Sex, "0S"),
+            (Edit::PlaceOfService, "0P"),
+            (Edit::Diagnosis, "0D"),
+            (Edit::Quantity, "0Q"),
+            (Edit::Documentation, "0M"),
+            (Edit::ClinicalReview, "0R"),
+            (Edit::Extension, "0E"),
+        ]
+        .into_iter()
+        .map(|(edit, reason_code)| EditReason {
+            edit,
+            reason: Reason {
+                code: reason_code.into(),
+                text: format!("reason {reason_code}"),
+            },
+        })
+        .collect()
+    }
+
+    pub fn coverage_record(&self) -> Coverage {
+        Coverage {
+            dependent: 0,
+            beneficiary: self.address(Party::Patient),
+            plan: PLAN.into(),
+            group: "G-100".into(),
+            plan_type: PlanType::Hmo,
+            period: coverage::Period {
+                start_ms: self.now() - DAY_MS,
+                end_ms: self.now() + 365 * DAY_MS,
+            },
+            status: CoverageStatus::Active,
+            primary_care: Some(HOSPITAL_NPI.into()),
+            birth_year: 1980,
+            sex: "F".into(),
+        }
+    }
+
+    pub fn benefit(&self) -> Benefit {
+        Benefit {
+            copay_cents: 2_500,
+            coinsurance_bps: 2_000,
+            deductible_cents: 150_000,
+            deductible_remaining_cents: 90_000,
+            out_of_pocket_max_cents: 600_000,
+            out_of_pocket_remaining_cents: 420_000,
+            quantity_limit: Some(20),
+            quantity_used: 0,
+            authorisation_required: false,
+            network: NetworkIndicator::InNetwork,
+        }
+    }
+
+    fn set_up_coverage(&mut self) {
+        let coverage = self.coverage;
+        let record = self.coverage_record();
+        self.must(Party::Payer, coverage, "set_coverage", &(MEMBER, record));
+        for service_type in ["62", "PT", "30"] {
+            let benefit = self.benefit();
+            self.must(
+                Party::Payer,
+                coverage,
+                "set_benefit",
+                &(MEMBER, code(service_type), benefit),
+            );
+        }
+        self.must(
+            Party::Payer,
+            coverage,
+            "set_network",
+            &(code(PLAN), vec![code(HOSPITAL_NPI)], true),
+        );
+        let effective = coverage::Period {
+            start_ms: self.now() - DAY_MS,
+            end_ms: self.now() + 730 * DAY_MS,
+        };
+        let (rules, reasons) = (self.rules(), self.reasons());
+        self.must(
+            Party::Payer,
+            coverage,
+            "publish_rules",
+            &(Hash([0x90; 32]), effective, rules, reasons),
+        );
+        let nurse = self.address(Party::Nurse);
+        self.must(Party::Payer, coverage, "set_reviewer", &(nurse, true));
+        for (trace, procedure) in [
+            (PENDED, REVIEWED_MRI),
+            (CERTIFIED, THERAPY),
+            (DENIED, REVIEWED_MRI),
+        ] {
+            let submission = self.submission(trace, procedure, 1);
+            self.must(Party::Hospital, coverage, "submit", &submission);
+        }
+        let denial = vec![ReviewerDecision {
+            action: ActionCode::A3,
+            quantity: 0,
+            reason: Some(Reason {
+                code: "0R".into(),
+                text: "not medically necessary".into(),
+            }),
+        }];
+        self.must(Party::Nurse, coverage, "decide", &(code(DENIED), denial));
+        let payer = self.address(Party::Payer);
+        let lines = self.office_visit();
+        self.must(
+            Party::Hospital,
+            coverage,
+            "check_claim",
+            &(CLAIM, payer, MEMBER, None::<String>, lines),
+        );
+    }
+
+    /// The hospital attaches the patient's record to the pended request.
+    pub fn attach_record(&mut self) {
+        let (coverage, record) = (self.coverage, self.record);
+        let attachment = Attachment {
+            template: ATTACHMENT_TEMPLATE,
+            record,
+        };
+        self.must(
+            Party::Hospital,
+            coverage,
+            "add_documentation",
+            &(code(PENDED), attachment),
+        );
+    }
+
+    pub fn ship_arguments(
+        &self,
+        epcs: Vec<Epc>,
+        to: Party,
+    ) -> (Vec<Epc>, Address, Vec<(String, Hash)>, String) {
+        (
+            epcs,
+            self.address(to),
+            vec![(code("po"), Hash([4; 32]))],
+            code(LOCATION),
+        )
+    }
+
+    fn set_up_supply(&mut self) {
+        let supply = self.supply;
+        self.must(
+            Party::Manufacturer,
+            supply,
+            "register_product",
+            &(
+                code(GTIN),
+                code(NDC),
+                code("Amoxicillin"),
+                code("500 mg"),
+                code("capsule"),
+                code("30"),
+            ),
+        );
+        let serials: Vec<String> = ["S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9"]
+            .into_iter()
+            .map(code)
+            .collect();
+        self.must(
+            Party::Manufacturer,
+            supply,
+            "commission",
+            &(code(GTIN), code(LOT), self.expiry, serials, code(LOCATION)),
+        );
+        self.must(
+            Party::Manufacturer,
+            supply,
+            "pack",
+            &(
+                code(CASE),
+                vec![(code(GTIN), code("S5")), (code(GTIN), code("S6"))],
+                code(LOCATION),
+            ),
+        );
+        let stock = vec![
+            unit("S1"),
+            unit("S2"),
+            unit("S3"),
+            unit("S4"),
+            unit("S7"),
+            unit("S8"),
+            unit("S9"),
+            Epc::Case(CASE.into()),
+        ];
+        let to_wholesaler = self.ship_arguments(stock.clone(), Party::Wholesaler);
+        let shipment = self
+            .must(Party::Manufacturer, supply, "ship", &to_wholesaler)
+            .decode::<u64>();
+        self.must(
+            Party::Wholesaler,
+            supply,
+            "receive",
+            &(shipment, stock, code(LOCATION)),
+        );
+        let to_pharmacy = self.ship_arguments(vec![unit("S2")], Party::Pharmacy);
+        let delivered = self
+            .must(Party::Wholesaler, supply, "ship", &to_pharmacy)
+            .decode::<u64>();
+        self.must(
+            Party::Pharmacy,
+            supply,
+            "receive",
+            &(delivered, vec![unit("S2")], code(LOCATION)),
+        );
+        // The repackager buys S9 and registers its own product.
+        let to_repackager = self.ship_arguments(vec![unit("S9")], Party::Repackager);
+        let bought = self
+            .must(Party::Wholesaler, supply, "ship", &to_repackager)
+            .decode::<u64>();
+        self.must(
+            Party::Repackager,
+            supply,
+            "receive",
+            &(bought, vec![unit("S9")], code(LOCATION)),
+        );
+        self.must(
+            Party::Repackager,
+            supply,
+            "register_product",
+            &(
+                code(REPACKAGED_GTIN),
+                code("54321-123-45"),
+                code("Amoxicillin"),
+                code("500 mg"),
+                code("capsule"),
+                code("7"),
+            ),
+        );
+        // S8 goes to the 3PL's warehouse, and the wholesaler sells it to the pharmacy from
+        // there.
+        let logistics = self.address(Party::Logistics);
+        let consigned = self
+            .must(
+                Party::Wholesaler,
+                supply,
+                "consign",
+                &(vec![unit("S8")], logistics, code(LOCATION)),
+            )
+            .decode::<u64>();
+        self.must(
+            Party::Logistics,
+            supply,
+            "receive",
+            &(consigned, vec![unit("S8")], code(LOCATION)),
+        );
+        let pharmacy = self.address(Party::Pharmacy);
+        self.sale = self
+            .must(
+                Party::Wholesaler,
+                supply,
+                "sell",
+                &(
+                    vec![unit("S8")],
+                    pharmacy,
+                    vec![(code("po"), Hash([5; 32]))],
+                ),
+            )
+            .decode::<u64>();
+        let in_transit = self.ship_arguments(vec![unit("S3")], Party::Pharmacy);
+        self.pending_shipment = self
+            .must(Party::Wholesaler, supply, "ship", &in_transit)
+            .decode::<u64>();
+        let sighted = self.must(
+            Party::Pharmacy,
+            supply,
+            "report_sighting",
+            &(code(GTIN), code("S7"), code(LOCATION)),
+        );
+        assert!(sighted.decode::<bool>(), "the sighting opens a case");
+        self.case = 0;
+        let patient = self.address(Party::Patient);
+        let prescription = (
+            self.prescription,
+            patient,
+            code(NDC),
+            1u32,
+            self.now() + 30 * DAY_MS,
+        );
+        self.must(Party::Doctor, supply, "prescribe", &prescription);
+        let s1: Option<supply::Unit> =
+            self.chain
+                .view(patient, supply, "unit", &(code(GTIN), code("S1")));
+        self.receiving_event = s1.expect("commissioned").last_event;
+    }
+}

@@ -111,44 +111,14 @@ pub fn consent_cases() -> Vec<Case> {
                 .encode()
         }),
         case("grant", PATIENT_AND_GUARDIAN, |w| {
-            let (patient, scope, category, period, base, provisions, source) =
-                w.consent_arguments();
-            (
-                patient,
-                scope,
-                category,
-                period,
-                base,
-                provisions,
-                source,
-                None::<u64>,
-            )
-                .encode()
+            w.treatment_consent().grant()
         }),
         case("import_signed", PATIENT_AND_GUARDIAN, |w| {
-            let (patient, scope, category, period, base, provisions, source) =
-                w.consent_arguments();
             let signed = (w.now() - 2 * DAY_MS) as i64;
-            (
-                patient,
-                scope,
-                category,
-                period,
-                base,
-                provisions,
-                source,
-                None::<u64>,
-                signed,
-            )
-                .encode()
+            w.treatment_consent().import_signed(signed)
         }),
         case("propose", PATIENT_AND_GUARDIAN, |w| {
-            let (patient, scope, category, period, base, provisions, source) =
-                w.consent_arguments();
-            (
-                patient, scope, category, period, base, provisions, source, false,
-            )
-                .encode()
+            w.treatment_consent().propose(false)
         }),
         case("submit", &[(Who::ConsentAuthor, Party::Clinic)], |w| {
             w.draft_consent.encode()
@@ -166,24 +136,8 @@ pub fn consent_cases() -> Vec<Case> {
                 (Who::GrantingDelegate, Party::Guardian),
             ],
             |w| {
-                let (patient, scope, category, period, base, provisions, source) =
-                    w.consent_arguments();
-                let consent = w.consent;
-                let granted = w.must(
-                    Party::Guardian,
-                    consent,
-                    "grant",
-                    &(
-                        patient,
-                        scope,
-                        category,
-                        period,
-                        base,
-                        provisions,
-                        source,
-                        None::<u64>,
-                    ),
-                );
+                let (consent, terms) = (w.consent, w.treatment_consent());
+                let granted = w.must_raw(Party::Guardian, consent, "grant", terms.grant());
                 granted.decode::<u64>().encode()
             },
         ),
@@ -437,20 +391,11 @@ pub fn supply_cases() -> Vec<Case> {
                 .encode()
         }),
         case("sell", WHOLESALER_OWNS, |w| {
-            let (supply, logistics) = (w.supply, w.address(Party::Logistics));
-            let consigned = w
-                .must(
-                    Party::Wholesaler,
-                    supply,
-                    "consign",
-                    &(vec![unit("S1")], logistics, text(LOCATION)),
-                )
-                .decode::<u64>();
-            w.must(
+            w.deliver(
+                Party::Wholesaler,
+                "consign",
+                vec![unit("S1")],
                 Party::Logistics,
-                supply,
-                "receive",
-                &(consigned, vec![unit("S1")], text(LOCATION)),
             );
             (
                 vec![unit("S1")],

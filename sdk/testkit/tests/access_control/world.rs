@@ -213,6 +213,54 @@ pub fn treatment_access() -> Provision {
     }
 }
 
+/// The terms of a consent, encoded as each message that records one takes them.
+#[derive(Clone)]
+pub struct ConsentTerms {
+    pub patient: Address,
+    pub scope: String,
+    pub category: String,
+    pub period: consent::Period,
+    pub base: Decision,
+    pub provisions: Vec<Provision>,
+    pub source: Hash,
+}
+
+impl ConsentTerms {
+    /// The arguments of `grant` (superseding nothing).
+    pub fn grant(&self) -> Vec<u8> {
+        let mut arguments = self.common();
+        None::<u64>.encode_to(&mut arguments);
+        arguments
+    }
+
+    /// The arguments of `import_signed`, signed at `signed_ms`.
+    pub fn import_signed(&self, signed_ms: i64) -> Vec<u8> {
+        let mut arguments = self.grant();
+        signed_ms.encode_to(&mut arguments);
+        arguments
+    }
+
+    /// The arguments of `propose`, as a draft or proposed.
+    pub fn propose(&self, draft: bool) -> Vec<u8> {
+        let mut arguments = self.common();
+        draft.encode_to(&mut arguments);
+        arguments
+    }
+
+    fn common(&self) -> Vec<u8> {
+        (
+            self.patient,
+            &self.scope,
+            &self.category,
+            &self.period,
+            &self.base,
+            &self.provisions,
+            self.source,
+        )
+            .encode()
+    }
+}
+
 impl World {
     pub fn address(&self, party: Party) -> Address {
         self.parties[&party]
@@ -393,27 +441,37 @@ impl World {
         }
     }
 
-    /// The arguments of `grant` (and, with `draft`, of `propose`) for a treatment-access consent.
-    pub fn consent_arguments(
-        &self,
-    ) -> (
-        Address,
-        String,
-        String,
-        consent::Period,
-        Decision,
-        Vec<Provision>,
-        Hash,
-    ) {
-        (
-            self.address(Party::Patient),
-            code("patient-privacy"),
-            code("59284-0"),
-            self.consent_period(365),
-            Decision::Deny,
-            vec![treatment_access()],
-            Hash([9; 32]),
-        )
+    /// A treatment-access consent for the patient, within the guardian's scope.
+    pub fn treatment_consent(&self) -> ConsentTerms {
+        ConsentTerms {
+            patient: self.address(Party::Patient),
+            scope: code("patient-privacy"),
+            category: code("59284-0"),
+            period: self.consent_period(365),
+            base: Decision::Deny,
+            provisions: vec![treatment_access()],
+            source: Hash([9; 32]),
+        }
+    }
+
+    /// `party` calls `message` with `arguments` already encoded; panics unless it succeeds.
+    pub fn must_raw(
+        &mut self,
+        party: Party,
+        contract: Address,
+        message: &str,
+        arguments: Vec<u8>,
+    ) -> CallResult {
+        let mut input = salus_testkit::selector(message).to_vec();
+        input.extend(arguments);
+        let from = self.address(party);
+        let result = self.chain.call_raw(from, contract, input);
+        assert!(
+            result.is_success(),
+            "set-up: {party:?} {message}: {:?}",
+            result.receipt.status
+        );
+        result
     }
 
     fn set_up_consent(&mut self) {
@@ -444,39 +502,11 @@ impl World {
             Hash([0xd1; 32]),
         );
         self.must(Party::Authority, consent, "attest_delegation", &delegation);
-        let (p, scope, category, period, base, provisions, source) = self.consent_arguments();
-        let granted = self.must(
-            Party::Patient,
-            consent,
-            "grant",
-            &(
-                p,
-                scope.clone(),
-                category.clone(),
-                period.clone(),
-                base.clone(),
-                provisions.clone(),
-                source,
-                None::<u64>,
-            ),
-        );
+        let terms = self.treatment_consent();
+        let granted = self.must_raw(Party::Patient, consent, "grant", terms.grant());
         self.active_consent = granted.decode::<u64>();
         for draft in [false, true] {
-            let proposed = self.must(
-                Party::Clinic,
-                consent,
-                "propose",
-                &(
-                    p,
-                    scope.clone(),
-                    category.clone(),
-                    period.clone(),
-                    base.clone(),
-                    provisions.clone(),
-                    source,
-                    draft,
-                ),
-            );
+            let proposed = self.must_raw(Party::Clinic, consent, "propose", terms.propose(draft));
             let id = proposed.decode::<u64>();
             if draft {
                 self.draft_consent = id;
@@ -686,6 +716,19 @@ impl World {
         )
     }
 
+    /// `from` ships (`ship`: a sale) or consigns (`consign`: custody only) `epcs` to `to`,
+    /// who receives them all.
+    pub fn deliver(&mut self, from: Party, how: &str, epcs: Vec<Epc>, to: Party) {
+        let supply = self.supply;
+        let arguments = match how {
+            "ship" => self.ship_arguments(epcs.clone(), to).encode(),
+            _ => (epcs.clone(), self.address(to), code(LOCATION)).encode(),
+        };
+        let sent = self.must_raw(from, supply, how, arguments);
+        let shipment = sent.decode::<u64>();
+        self.must(to, supply, "receive", &(shipment, epcs, code(LOCATION)));
+    }
+
     fn set_up_supply(&mut self) {
         let supply = self.supply;
         self.must(
@@ -731,36 +774,14 @@ impl World {
             unit("S9"),
             Epc::Case(CASE.into()),
         ];
-        let to_wholesaler = self.ship_arguments(stock.clone(), Party::Wholesaler);
-        let shipment = self
-            .must(Party::Manufacturer, supply, "ship", &to_wholesaler)
-            .decode::<u64>();
-        self.must(
-            Party::Wholesaler,
-            supply,
-            "receive",
-            &(shipment, stock, code(LOCATION)),
-        );
-        let to_pharmacy = self.ship_arguments(vec![unit("S2")], Party::Pharmacy);
-        let delivered = self
-            .must(Party::Wholesaler, supply, "ship", &to_pharmacy)
-            .decode::<u64>();
-        self.must(
-            Party::Pharmacy,
-            supply,
-            "receive",
-            &(delivered, vec![unit("S2")], code(LOCATION)),
-        );
+        self.deliver(Party::Manufacturer, "ship", stock, Party::Wholesaler);
+        self.deliver(Party::Wholesaler, "ship", vec![unit("S2")], Party::Pharmacy);
         // The repackager buys S9 and registers its own product.
-        let to_repackager = self.ship_arguments(vec![unit("S9")], Party::Repackager);
-        let bought = self
-            .must(Party::Wholesaler, supply, "ship", &to_repackager)
-            .decode::<u64>();
-        self.must(
+        self.deliver(
+            Party::Wholesaler,
+            "ship",
+            vec![unit("S9")],
             Party::Repackager,
-            supply,
-            "receive",
-            &(bought, vec![unit("S9")], code(LOCATION)),
         );
         self.must(
             Party::Repackager,
@@ -777,20 +798,11 @@ impl World {
         );
         // S8 goes to the 3PL's warehouse, and the wholesaler sells it to the pharmacy from
         // there.
-        let logistics = self.address(Party::Logistics);
-        let consigned = self
-            .must(
-                Party::Wholesaler,
-                supply,
-                "consign",
-                &(vec![unit("S8")], logistics, code(LOCATION)),
-            )
-            .decode::<u64>();
-        self.must(
+        self.deliver(
+            Party::Wholesaler,
+            "consign",
+            vec![unit("S8")],
             Party::Logistics,
-            supply,
-            "receive",
-            &(consigned, vec![unit("S8")], code(LOCATION)),
         );
         let pharmacy = self.address(Party::Pharmacy);
         self.sale = self

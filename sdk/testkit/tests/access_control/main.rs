@@ -97,6 +97,8 @@ fn allowed(row: &Row, case: &Case) -> Vec<(Party, bool)> {
     for caller in row.callers {
         match caller.who {
             Who::Anyone => Party::ALL.into_iter().for_each(|party| add(party, false)),
+            // Not a direct caller: probed through the relay (see the relay test).
+            Who::ContractForAgent => {}
             Who::Registered => Party::ALL
                 .into_iter()
                 .filter(|party| !party.roles().is_empty())
@@ -230,6 +232,68 @@ fn every_message_admits_exactly_the_callers_the_matrix_allows() {
     );
 }
 
+/// Authorisation uses the immediate caller, never the transaction's signer: every allowed
+/// participant that signs a call to a contract that calls on (the relay) is refused, unless the
+/// matrix says a contract may act for its signer (`record_access` for the agent that signs).
+#[test]
+fn a_contract_never_acts_with_the_authority_of_the_account_that_signed() {
+    let world = World::new();
+    let mut problems = Vec::new();
+    let mut probes = 0;
+    for contract in Contract::ALL {
+        for case in cases(contract) {
+            let row = MATRIX
+                .iter()
+                .find(|row| row.contract == contract && row.message == case.message)
+                .expect("every probe has its row");
+            if row.callers.iter().any(|caller| caller.who == Who::Anyone) {
+                continue;
+            }
+            let signer_acted_for = row
+                .callers
+                .iter()
+                .any(|caller| caller.who == Who::ContractForAgent)
+                .then(|| {
+                    case.bindings
+                        .iter()
+                        .find(|(who, _)| *who == Who::AccessAgent)
+                })
+                .flatten()
+                .map(|(_, party)| *party);
+            for (party, _) in allowed(row, &case) {
+                probes += 1;
+                let mut fork = world.clone();
+                let arguments = (case.prepare)(&mut fork);
+                let mut input = address_of(&fork, row.contract).0.to_vec();
+                input.extend(salus_testkit::selector(row.message));
+                input.extend(arguments);
+                let (from, relay) = (fork.address(party), fork.relay);
+                let result = fork.chain.call_raw(from, relay, input);
+                let problem = if signer_acted_for == Some(party) {
+                    (!result.is_success())
+                        .then(|| format!("refused for its signer: {:?}", result.receipt.status))
+                } else {
+                    refusal_problem(row, &case, &result)
+                };
+                if let Some(problem) = problem {
+                    problems.push(format!(
+                        "{}::{} signed by {party:?} through a contract: {problem}",
+                        contract.name(),
+                        row.message
+                    ));
+                }
+            }
+        }
+    }
+    assert!(probes > 100, "only {probes} relayed probes");
+    assert!(
+        problems.is_empty(),
+        "{} of {probes} relayed probes disagree with the matrix:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
 /// The matrix as Markdown.
 fn render() -> String {
     let mut out = String::new();
@@ -243,7 +307,9 @@ fn render() -> String {
          always read from the registry, never taken from the caller's arguments, and\n\
          authorisation uses the immediate caller, not the transaction's signer — except\n\
          `record_access`, which a contract may call for the agent that signed the transaction\n\
-         (coverage's `access_attachment` does so for a payer reading an attachment).\n\n\
+         (coverage's `access_attachment` does so for a payer reading an attachment). A second\n\
+         test has every allowed caller sign a call through a relay contract: all are refused\n\
+         but that one.\n\n\
          The test `sdk/testkit/tests/access_control` walks this table: every message is called\n\
          by every participant of a network — the registry's authority, a regulator, two provider\n\
          organisations, a physician, a privacy officer, the patient and a guardian, two payers\n\

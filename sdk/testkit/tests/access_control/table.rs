@@ -80,6 +80,9 @@ pub enum Who {
     RecordCustodian,
     /// The agent of the access being recorded, itself.
     AccessAgent,
+    /// A contract the agent called, acting for the agent that signed the transaction (the one
+    /// place a contract acts with its signer's authority).
+    ContractForAgent,
     /// A member of the organisation's break-glass group.
     BreakGlassMember,
     /// The clinician who declared the break-glass session.
@@ -137,6 +140,9 @@ impl Who {
             Who::ConsentAuthor => "the consent's author",
             Who::RecordCustodian => "the record's custodian",
             Who::AccessAgent => "the agent of the access itself",
+            Who::ContractForAgent => {
+                "a contract the agent called, for the agent that signed the transaction"
+            }
             Who::BreakGlassMember => "a member of the organisation's break-glass group",
             Who::SessionActor => "the session's actor",
             Who::BreakGlassReviewer => "the policy's reviewer (not the actor)",
@@ -388,7 +394,11 @@ pub const MATRIX: &[Row] = &[
     row(
         Consent,
         "record_access",
-        &[caller(RecordCustodian, NONE), caller(AccessAgent, NONE)],
+        &[
+            caller(RecordCustodian, NONE),
+            caller(AccessAgent, NONE),
+            caller(ContractForAgent, NONE),
+        ],
         "HIPAA §164.528 accounting of disclosures; FHIR AuditEvent.agent",
     ),
     // ---- coverage ----

@@ -152,6 +152,31 @@ pub const DENIED: &str = "TRN-DENIED";
 pub const CLAIM: Hash = Hash([0xc1; 32]);
 pub const ATTACHMENT_TEMPLATE: Hash = Hash([0xa7; 32]);
 
+/// The relay contract: calls `input[0..20]` with `input[20..]` and all its fuel, then returns the
+/// callee's return data, or reverts with the callee's revert message.
+const RELAY: &str = r#"(module
+  (import "salus" "input_len" (func $input_len (result i32)))
+  (import "salus" "input_read" (func $input_read (param i32)))
+  (import "salus" "call" (func $call (param i32 i32 i32 i32 i64) (result i32)))
+  (import "salus" "call_result_len" (func $call_result_len (result i32)))
+  (import "salus" "call_result_read" (func $call_result_read (param i32)))
+  (import "salus" "set_return" (func $set_return (param i32 i32)))
+  (import "salus" "revert" (func $revert (param i32 i32)))
+  (memory (export "memory") 8)
+  (func (export "call")
+    (local $length i32) (local $status i32) (local $answer i32)
+    (local.set $length (call $input_len))
+    (call $input_read (i32.const 1024))
+    ;; value: the 16 zero bytes at 0
+    (local.set $status
+      (call $call (i32.const 1024) (i32.const 1044)
+        (i32.sub (local.get $length) (i32.const 20)) (i32.const 0) (i64.const 0)))
+    (local.set $answer (call $call_result_len))
+    (call $call_result_read (i32.const 262144))
+    (if (i32.eqz (local.get $status))
+      (then (call $set_return (i32.const 262144) (local.get $answer)))
+      (else (call $revert (i32.const 262144) (local.get $answer))))))"#;
+
 /// The network in its starting state.
 #[derive(Clone)]
 pub struct World {
@@ -161,6 +186,9 @@ pub struct World {
     pub consent: Address,
     pub coverage: Address,
     pub supply: Address,
+    /// A relay: any contract a participant might call, which calls on with the input it is given
+    /// (`target ‖ message input`) and returns or reverts with the callee's answer.
+    pub relay: Address,
     /// The patient's record, held by the hospital.
     pub record: Hash,
     /// The patient's active consent (within the guardian's scope).
@@ -370,6 +398,14 @@ impl World {
         let supply = chain
             .deploy(authority, salus_contracts::SUPPLY, "new", &registry)
             .unwrap();
+        let relay = chain
+            .deploy(
+                authority,
+                &wat::parse_str(RELAY).expect("valid WAT"),
+                "new",
+                &(),
+            )
+            .unwrap();
         let mut parties = BTreeMap::new();
         for party in Party::ALL {
             let address = if party == Party::Authority {
@@ -387,6 +423,7 @@ impl World {
             consent,
             coverage,
             supply,
+            relay,
             record: Hash([0x11; 32]),
             active_consent: 0,
             proposed_consent: 0,

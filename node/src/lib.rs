@@ -4,6 +4,7 @@
 pub mod chain;
 pub mod commands;
 pub mod config;
+pub mod gateway;
 pub mod genesis;
 pub mod historical;
 pub mod inspect;

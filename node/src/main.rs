@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::{Parser, Subcommand};
 use salus_node::commands::{
-    bench, client, dev, import_blocks, inspect, keys, node, pseudonyms, verify_chain,
+    bench, client, dev, gateway, import_blocks, inspect, keys, node, pseudonyms, record,
+    verify_chain,
 };
 
 /// jemalloc instead of glibc's allocator, for Rust and (unprefixed `malloc`) RocksDB's C++ alike:
@@ -76,11 +77,15 @@ enum Command {
     /// Dry-run a contract message at the head: result and fuel per host function, nothing
     /// committed.
     ///
+    /// With --from, the request is signed by that key and runs as it (views that check their
+    /// caller answer only a signed request); without, it runs as the zero address.
+    ///
     /// Example: salus call --from dev:1 --contract 0x… --message get
     Call {
-        /// The caller: an address, a key name or dev:N.
+        /// The caller, who signs: a key name or dev:N (an address cannot sign). Default:
+        /// unsigned, as the zero address.
         #[arg(long)]
-        from: String,
+        from: Option<String>,
         /// The contract.
         #[arg(long)]
         contract: String,
@@ -216,6 +221,129 @@ enum Command {
     /// Look at a data directory the way an operator of any node can: raw, every byte.
     #[command(subcommand)]
     Inspect(InspectCommand),
+    /// Serve a custodian's FHIR R4 JSON records over HTTP to requesters the consent contract
+    /// permits (docs/PRIVACY.md §5.6): each release is recorded on chain (`record_disclosure`,
+    /// signed by --key) before the record goes out, sealed to the requester's key.
+    ///
+    /// Example: salus gateway --data-dir ./gw --store ./records --listen 127.0.0.1:8700 --key
+    /// hospital
+    Gateway {
+        /// The gateway's directory: the signed requests it answered (`requests/`).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The record store (`salus record put --store`).
+        #[arg(long)]
+        store: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: std::net::SocketAddr,
+        /// The custodian's key (a key name or dev:N): signs the disclosures.
+        #[arg(long)]
+        key: String,
+        /// The registry contract; default: the dev chain's.
+        #[arg(long)]
+        registry: Option<salus_primitives::Address>,
+        /// The consent contract; default: the dev chain's.
+        #[arg(long)]
+        consent: Option<salus_primitives::Address>,
+        /// Seconds a disclosure may take to be included before the request fails.
+        #[arg(long, default_value_t = 60)]
+        inclusion_timeout_s: u64,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+    /// Records through a custodian's gateway: store and register one (`put`), fetch one
+    /// (`get`), the key replies are sealed to (`reply-key`).
+    #[command(subcommand)]
+    Record(RecordCommand),
+}
+
+#[derive(Subcommand)]
+enum RecordCommand {
+    /// Store a FHIR R4 JSON resource in a custodian's store under a new random handle and
+    /// register it with the consent contract (signed by --key); prints the handle.
+    ///
+    /// Example: salus record put --store ./records --key hospital --patient 0x… --labels N
+    /// --class Observation lab.json
+    Put {
+        /// The custodian's store.
+        #[arg(long)]
+        store: PathBuf,
+        /// The custodian's key (a key name or dev:N).
+        #[arg(long)]
+        key: String,
+        /// The patient the record is about.
+        #[arg(long)]
+        patient: salus_primitives::Address,
+        /// Security labels, comma-separated (`N`, `PSY`, …).
+        #[arg(long, value_delimiter = ',')]
+        labels: Vec<String>,
+        /// Data class; default: the resource's resourceType.
+        #[arg(long)]
+        class: Option<String>,
+        /// The record's date, ms since the epoch (negative before 1970).
+        #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+        date_ms: i64,
+        /// Its author; default: the custodian.
+        #[arg(long)]
+        author: Option<salus_primitives::Address>,
+        /// The consent contract; default: the dev chain's.
+        #[arg(long)]
+        consent: Option<salus_primitives::Address>,
+        /// The resource (JSON).
+        file: PathBuf,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+    /// Ask a gateway for a record: signs the request with --key, opens the sealed reply with
+    /// the key's reply key, writes the resource. A refusal names its error (`consent_denied`
+    /// with the reason, `replayed_request`, …) and exits with failure.
+    ///
+    /// Example: salus record get --gateway http://127.0.0.1:8700 --key doctor --record 0x…
+    /// --purpose TREAT --role PRCP --out lab.json
+    Get {
+        /// The gateway's URL.
+        #[arg(long)]
+        gateway: String,
+        /// The requester's key (a key name or dev:N).
+        #[arg(long)]
+        key: String,
+        /// The record handle.
+        #[arg(long)]
+        record: salus_primitives::Hash,
+        /// Purpose of use (TREAT, HPAYMT, …).
+        #[arg(long)]
+        purpose: String,
+        /// The role the requester acts in (PRCP, PAT, …).
+        #[arg(long)]
+        role: String,
+        /// Where to write the resource (a new file, readable only by you); default: stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The registry contract; default: the dev chain's.
+        #[arg(long)]
+        registry: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+    /// Print the X25519 key gateway replies to --key are sealed to (derived from the key and
+    /// the chain); --register sets it as the key's encryption key in the registry, which an
+    /// organisation or practitioner must do before asking a gateway.
+    ///
+    /// Example: salus record reply-key --key doctor --register
+    ReplyKey {
+        /// The key (a key name or dev:N).
+        #[arg(long)]
+        key: String,
+        /// Register it with the registry (`set_encryption_key`).
+        #[arg(long)]
+        register: bool,
+        /// The registry contract; default: the dev chain's.
+        #[arg(long)]
+        registry: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
 }
 
 #[derive(Subcommand)]
@@ -587,6 +715,76 @@ fn run_key(command: KeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn run_record(command: RecordCommand) -> anyhow::Result<()> {
+    let runtime = client::client_runtime()?;
+    match command {
+        RecordCommand::Put {
+            store,
+            key,
+            patient,
+            labels,
+            class,
+            date_ms,
+            author,
+            consent,
+            file,
+            endpoint,
+        } => {
+            let options = record::PutOptions {
+                store,
+                key,
+                patient,
+                labels,
+                class,
+                date_ms,
+                author,
+                consent: consent.unwrap_or(salus_node::genesis::DEV_CONSENT_ADDRESS),
+            };
+            let handle = runtime.block_on(record::put(&endpoint.rpc, &options, &file))?;
+            println!("{handle}");
+        }
+        RecordCommand::Get {
+            gateway,
+            key,
+            record,
+            purpose,
+            role,
+            out,
+            registry,
+            endpoint,
+        } => {
+            let options = record::GetOptions {
+                gateway,
+                key,
+                record,
+                purpose,
+                role,
+                registry: registry.unwrap_or(salus_node::genesis::DEV_REGISTRY_ADDRESS),
+            };
+            let resource = runtime.block_on(record::get(&endpoint.rpc, &options))?;
+            record::write_resource(&resource, out.as_deref())?;
+        }
+        RecordCommand::ReplyKey {
+            key,
+            register,
+            registry,
+            endpoint,
+        } => {
+            let registry = registry.unwrap_or(salus_node::genesis::DEV_REGISTRY_ADDRESS);
+            let (public_key, version) =
+                runtime.block_on(record::reply_key(&endpoint.rpc, &key, registry, register))?;
+            match version {
+                Some(version) => println!(
+                    "0x{} (registered, version {version})",
+                    hex::encode(public_key)
+                ),
+                None => println!("0x{} (not registered)", hex::encode(public_key)),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Bytes from hex, with or without `0x`.
 fn parse_hex(text: &str, flag: &str) -> anyhow::Result<Vec<u8>> {
     hex::decode(text.trim_start_matches("0x"))
@@ -673,7 +871,7 @@ fn main() -> anyhow::Result<()> {
             endpoint,
         } => client::client_runtime()?.block_on(client::dry_run(
             &endpoint.rpc,
-            &from,
+            from.as_deref(),
             &contract,
             &message,
             &args,
@@ -750,5 +948,25 @@ fn main() -> anyhow::Result<()> {
         Command::Inspect(InspectCommand::Dump { data_dir, out }) => {
             inspect::dump(&data_dir, out.as_deref())
         }
+        Command::Gateway {
+            data_dir,
+            store,
+            listen,
+            key,
+            registry,
+            consent,
+            inclusion_timeout_s,
+            endpoint,
+        } => gateway::run(gateway::GatewayOptions {
+            data_dir,
+            store,
+            listen,
+            key,
+            rpc: endpoint.rpc,
+            registry: registry.unwrap_or(salus_node::genesis::DEV_REGISTRY_ADDRESS),
+            consent: consent.unwrap_or(salus_node::genesis::DEV_CONSENT_ADDRESS),
+            inclusion_timeout: std::time::Duration::from_secs(inclusion_timeout_s),
+        }),
+        Command::Record(command) => run_record(command),
     }
 }

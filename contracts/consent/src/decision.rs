@@ -47,6 +47,7 @@ pub(crate) fn collect_permits(
     consent: &Consent,
     at: u64,
     path: &mut Vec<u8>,
+    ancestors: &mut Vec<Criteria>,
     out: &mut Vec<Permission>,
 ) {
     if provision
@@ -56,20 +57,35 @@ pub(crate) fn collect_permits(
     {
         return;
     }
+    ancestors.push(Criteria::of(provision));
     if matches!(provision.kind, Decision::Permit) {
+        let mut exceptions = Vec::new();
+        collect_denies(provision, path, &mut exceptions);
         out.push(Permission {
             consent: (consent.id, consent.version),
             provision_path: path.clone(),
-            actors: provision.actors.clone(),
-            roles: provision.roles.clone(),
-            purposes: provision.purposes.clone(),
+            criteria: ancestors.clone(),
+            exceptions,
             until_ms: consent.period.end_ms,
         });
     }
     for (index, child) in provision.children.iter().enumerate() {
         path.push(index as u8);
-        collect_permits(child, consent, at, path, out);
+        collect_permits(child, consent, at, path, ancestors, out);
         path.pop();
+    }
+    ancestors.pop();
+}
+
+/// The paths of the deny provisions nested anywhere below `provision` (at `path`).
+pub(crate) fn collect_denies(provision: &Provision, path: &[u8], out: &mut Vec<Vec<u8>>) {
+    for (index, child) in provision.children.iter().enumerate() {
+        let mut child_path = path.to_vec();
+        child_path.push(index as u8);
+        if matches!(child.kind, Decision::Deny) {
+            out.push(child_path.clone());
+        }
+        collect_denies(child, &child_path, out);
     }
 }
 

@@ -54,7 +54,7 @@ mod consent {
     use crate::checks::{
         check_code, check_codes, check_period, check_provision, registry_active, registry_authority,
     };
-    use crate::decision::{active_consents, collect_permits, decide};
+    use crate::decision::{active_consents, collect_denies, collect_permits, decide};
     use crate::delegation::{authorise, delegate_may_end, delegation_in_force, end_delegation_by};
     use crate::purpose_of_use::is_emergency;
     use crate::roles::{RoleAttestation, role_attestation};
@@ -63,7 +63,7 @@ mod consent {
         NEXT_SESSION, POLICIES, RECORDS, REGISTRY, SESSIONS, SESSIONS_BY_PAIR, UNREVIEWED,
         active_key,
     };
-    use crate::trail::{audit, change_status, set_status};
+    use crate::trail::{audit, audit_request, change_status, set_status};
     use crate::types::*;
 
     /// The contract.
@@ -607,47 +607,60 @@ mod consent {
             if writer != entry.custodian && writer != agent && !for_signer {
                 return Err(ConsentError::NotAuthorised);
             }
-            let now = block_timestamp_ms();
-            if let Some(principal) = on_behalf_of
-                && delegation_in_force(&principal, &agent, now).is_none()
-            {
-                return Err(ConsentError::NotADelegate);
+            decide_and_record(
+                &entry,
+                agent,
+                role,
+                record,
+                action,
+                purpose,
+                on_behalf_of,
+                None,
+            )
+        }
+
+        /// Records a release by the record's custodian through its gateway (PRIVACY.md §5.6):
+        /// exactly [`ConsentRegistry::record_access`] by the custodian with `action = Disclose`
+        /// for `requester` in `role`, the audit entry naming `request`, the hash of the
+        /// requester's signed request the custodian answers and keeps. The contract decides
+        /// again at this block: a consent revoked since the gateway's dry run yields Deny,
+        /// recorded like any denial, and the gateway releases nothing. A personal
+        /// representative's role (`GUARD`, `HPOWATT`, …) is recorded on behalf of the record's
+        /// patient, and needs the delegation in force.
+        ///
+        /// # Errors
+        /// `NotAuthorised` unless the caller is the record's custodian; `NotADelegate` for a
+        /// representative without a delegation in force; `Unknown` for an unindexed record;
+        /// `UnknownRole`; `TooComplex` for an over-long code; `RegistryUnavailable`.
+        #[message]
+        pub fn record_disclosure(
+            record: Hash,
+            requester: Address,
+            role: String,
+            purpose: String,
+            request: Hash,
+        ) -> Result<AccessDecision, ConsentError> {
+            check_code(&purpose)?;
+            check_code(&role)?;
+            let entry = RECORDS.get(&record).ok_or(ConsentError::Unknown)?;
+            if caller() != entry.custodian {
+                return Err(ConsentError::NotAuthorised);
             }
-            if matches!(
+            let on_behalf_of = matches!(
                 role_attestation(&role),
                 Some(RoleAttestation::Representative)
-            ) && on_behalf_of != Some(entry.patient)
-            {
-                return Err(ConsentError::NotADelegate);
-            }
-            let decision = decide(&agent, &role, &action, &record, &purpose, now)?;
-            let permitted = matches!(decision.decision, Decision::Permit);
-            let audit_action = if decision.break_glass.is_some() {
-                AuditAction::E
-            } else {
-                AuditAction::R
-            };
-            let sequence = audit(
-                &entry.patient,
-                agent,
-                audit_action,
-                if permitted { 0 } else { 4 },
-                on_behalf_of,
+            )
+            .then_some(entry.patient);
+            decide_and_record(
+                &entry,
+                requester,
+                role,
                 record,
+                Action::Disclose,
                 purpose,
-                decision.consent,
-                decision.provision_path.clone(),
-                &decision.reason,
-            );
-            AccessRecorded {
-                patient: entry.patient,
-                agent,
-                record,
-                decision: decision.decision.clone(),
-                sequence,
-            }
-            .emit();
-            Ok(decision)
+                on_behalf_of,
+                Some(request),
+            )
         }
 
         /// A patient's audit trail — the accounting of disclosures — between `from_ms` and
@@ -682,7 +695,8 @@ mod consent {
         }
 
         /// Who may see the patient's data at `at_ms` (default now): every permitting provision of
-        /// the active consents (for the patient or an active delegate).
+        /// the active consents with all that must hold for it (its criteria and its parents') and
+        /// the deny provisions nested in it (for the patient or an active delegate).
         #[message(view)]
         pub fn who_can_see(
             patient: Address,
@@ -693,19 +707,33 @@ mod consent {
             let mut permissions = Vec::new();
             for consent in active_consents(&patient, at) {
                 if matches!(consent.base, Decision::Permit) {
+                    // The base permit's exceptions: every deny provision of the consent.
+                    let mut exceptions = Vec::new();
+                    for (index, provision) in consent.provisions.iter().enumerate() {
+                        if matches!(provision.kind, Decision::Deny) {
+                            exceptions.push(Vec::from([index as u8]));
+                        }
+                        collect_denies(provision, &[index as u8], &mut exceptions);
+                    }
                     permissions.push(Permission {
                         consent: (consent.id, consent.version),
                         provision_path: Vec::new(),
-                        actors: Vec::new(),
-                        roles: Vec::new(),
-                        purposes: Vec::new(),
+                        criteria: Vec::new(),
+                        exceptions,
                         until_ms: consent.period.end_ms,
                     });
                 }
-                let mut path = Vec::new();
+                let (mut path, mut ancestors) = (Vec::new(), Vec::new());
                 for (index, provision) in consent.provisions.iter().enumerate() {
                     path.push(index as u8);
-                    collect_permits(provision, &consent, at, &mut path, &mut permissions);
+                    collect_permits(
+                        provision,
+                        &consent,
+                        at,
+                        &mut path,
+                        &mut ancestors,
+                        &mut permissions,
+                    );
                     path.pop();
                 }
             }
@@ -863,5 +891,63 @@ mod consent {
             reason,
         );
         id
+    }
+
+    /// Decides an access by `agent` to the indexed `record` (`entry`) and records it, permitted
+    /// or not, in the patient's trail, naming the gateway `request` if any (the shared body of
+    /// `record_access` and `record_disclosure`, once the writer is authorised).
+    #[allow(clippy::too_many_arguments)]
+    fn decide_and_record(
+        entry: &RecordEntry,
+        agent: Address,
+        role: String,
+        record: Hash,
+        action: Action,
+        purpose: String,
+        on_behalf_of: Option<Address>,
+        request: Option<Hash>,
+    ) -> Result<AccessDecision, ConsentError> {
+        let now = block_timestamp_ms();
+        if let Some(principal) = on_behalf_of
+            && delegation_in_force(&principal, &agent, now).is_none()
+        {
+            return Err(ConsentError::NotADelegate);
+        }
+        if matches!(
+            role_attestation(&role),
+            Some(RoleAttestation::Representative)
+        ) && on_behalf_of != Some(entry.patient)
+        {
+            return Err(ConsentError::NotADelegate);
+        }
+        let decision = decide(&agent, &role, &action, &record, &purpose, now)?;
+        let permitted = matches!(decision.decision, Decision::Permit);
+        let audit_action = if decision.break_glass.is_some() {
+            AuditAction::E
+        } else {
+            AuditAction::R
+        };
+        let sequence = audit_request(
+            &entry.patient,
+            agent,
+            audit_action,
+            if permitted { 0 } else { 4 },
+            on_behalf_of,
+            record,
+            purpose,
+            decision.consent,
+            decision.provision_path.clone(),
+            &decision.reason,
+            request,
+        );
+        AccessRecorded {
+            patient: entry.patient,
+            agent,
+            record,
+            decision: decision.decision.clone(),
+            sequence,
+        }
+        .emit();
+        Ok(decision)
     }
 }

@@ -48,6 +48,8 @@ pub(crate) fn change_status(
     );
 }
 
+/// Appends an entry to the patient's trail (no gateway request: see [`audit_request`]).
+/// Returns its sequence number.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn audit(
     patient: &Address,
@@ -60,6 +62,36 @@ pub(crate) fn audit(
     consent: Option<(u64, u32)>,
     provision_path: Vec<u8>,
     reason: &str,
+) -> u64 {
+    audit_request(
+        patient,
+        agent,
+        action,
+        outcome,
+        on_behalf_of,
+        record,
+        purpose,
+        consent,
+        provision_path,
+        reason,
+        None,
+    )
+}
+
+/// As [`audit`], naming the signed gateway request an entry answers (`record_disclosure`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn audit_request(
+    patient: &Address,
+    agent: Address,
+    action: AuditAction,
+    outcome: u8,
+    on_behalf_of: Option<Address>,
+    record: Hash,
+    purpose: String,
+    consent: Option<(u64, u32)>,
+    provision_path: Vec<u8>,
+    reason: &str,
+    request: Option<Hash>,
 ) -> u64 {
     let sequence = NEXT_AUDIT.get().unwrap_or(0);
     NEXT_AUDIT.set(&(sequence + 1));
@@ -75,6 +107,7 @@ pub(crate) fn audit(
         consent,
         provision_path,
         reason: reason.into(),
+        request,
     };
     AUDIT.insert(&(*patient, sequence.to_be_bytes()), &entry);
     sequence

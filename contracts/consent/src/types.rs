@@ -266,6 +266,9 @@ pub struct AuditEntry {
     pub provision_path: Vec<u8>,
     /// Why (`permitted`, `expired`, `denied by provision`, DICOM 110127 for an override, …).
     pub reason: String,
+    /// For a release by a record gateway (`record_disclosure`): the hash of the requester's
+    /// signed request the custodian answered and keeps (PRIVACY.md §5.6); `None` otherwise.
+    pub request: Option<Hash>,
 }
 
 /// The outcome of an access decision.
@@ -353,19 +356,68 @@ pub struct DelegationChanged {
     pub active: bool,
 }
 
-/// Who may see a patient's data: one permitting provision of an active consent.
+/// The criteria of one provision, as `who_can_see` lists them (an empty list: any).
+#[data]
+pub struct Criteria {
+    /// When it applies.
+    pub period: Option<Period>,
+    /// Requesters.
+    pub actors: Vec<Address>,
+    /// Custodians of the record (FHIR actor `CST`).
+    pub custodians: Vec<Address>,
+    /// Authors of the record (FHIR actor `AUT`).
+    pub authors: Vec<Address>,
+    /// Roles the requester acts in.
+    pub roles: Vec<String>,
+    /// Actions.
+    pub actions: Vec<Action>,
+    /// Purposes of use (and their specialisations).
+    pub purposes: Vec<String>,
+    /// Security labels.
+    pub labels: Vec<String>,
+    /// Data classes.
+    pub classes: Vec<String>,
+    /// Specific records.
+    pub records: Vec<Hash>,
+    /// Records dated within.
+    pub data_period: Option<Period>,
+}
+
+impl Criteria {
+    /// The criteria `provision` itself states (not its children's).
+    pub fn of(provision: &Provision) -> Criteria {
+        Criteria {
+            period: provision.period.clone(),
+            actors: provision.actors.clone(),
+            custodians: provision.custodians.clone(),
+            authors: provision.authors.clone(),
+            roles: provision.roles.clone(),
+            actions: provision.actions.clone(),
+            purposes: provision.purposes.clone(),
+            labels: provision.labels.clone(),
+            classes: provision.classes.clone(),
+            records: provision.records.clone(),
+            data_period: provision.data_period.clone(),
+        }
+    }
+}
+
+/// Who may see a patient's data: one permitting provision of an active consent, with everything
+/// that must hold for it to decide — its own criteria and those of every provision it is nested
+/// in (a nested provision is only reached when its parents match) — and the deny provisions
+/// nested inside it, the exceptions to it.
 #[data]
 pub struct Permission {
     /// The consent and version.
     pub consent: (u64, u32),
     /// Path of the permitting provision (empty: the consent's base decision).
     pub provision_path: Vec<u8>,
-    /// Actors (empty: anyone matching the rest).
-    pub actors: Vec<Address>,
-    /// Roles (empty: any).
-    pub roles: Vec<String>,
-    /// Purposes (empty: any).
-    pub purposes: Vec<String>,
+    /// The criteria of each provision on the path, outermost first (empty for a base permit):
+    /// all must hold.
+    pub criteria: Vec<Criteria>,
+    /// Paths of the deny provisions nested inside the permitting one: where they match, access
+    /// is denied after all.
+    pub exceptions: Vec<Vec<u8>>,
     /// The consent's end (signed ms since the epoch).
     pub until_ms: i64,
 }

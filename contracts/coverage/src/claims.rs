@@ -1,13 +1,14 @@
 //! Claim checks: each line against coverage, the rules and the cited authorisation, answered
 //! with CARCs, drawing accepted units from the authorisation or the benefit.
 
+use coverage_rules::{diagnosis_supports, matching_rule};
 use salus_sdk::prelude::*;
 
 use crate::checks::{
     MAX_LINES, active_provider, authorised_reviewer, check_code, check_codes,
     registry_active_provider,
 };
-use crate::rules::{diagnosis_supports, matching_rule, rules_for};
+use crate::rules::rules_for;
 use crate::storage::{BENEFITS, CLAIMED, CLAIMS, COVERAGES, REQUESTS};
 use crate::types::*;
 use crate::units::certifies;

@@ -2,10 +2,11 @@
 //! eligibility inquiries: 271-style benefit lines, AAA rejections, whether a procedure needs
 //! prior authorisation.
 
+use coverage_rules::matching_rule;
 use salus_sdk::prelude::*;
 
 use crate::checks::{active_payer, check_code, check_member, check_period, may_read_member};
-use crate::rules::{matching_rule, rules_for};
+use crate::rules::rules_for;
 use crate::storage::{BENEFITS, COVERAGES, NETWORK, OUT_OF_NETWORK_BENEFITS, TERMS};
 use crate::types::*;
 
@@ -48,29 +49,13 @@ pub(crate) fn requirement(
     }
 }
 
+/// Whether `coverage` covers `date_ms` (see [`coverage_rules::covered_on`]).
 pub(crate) fn covered_on(coverage: &Coverage, date_ms: u64) -> bool {
-    coverage.status == CoverageStatus::Active
-        && coverage.period.start_ms <= date_ms
-        && date_ms < coverage.period.end_ms
-}
-
-/// The calendar year (UTC) of a time in ms since the epoch.
-pub(crate) fn year_of(ms: u64) -> u16 {
-    // Howard Hinnant's days-to-civil algorithm, in integers.
-    let days = (ms / DAY_MS) as i64 + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    year.clamp(0, i64::from(u16::MAX)) as u16
+    coverage_rules::covered_on(
+        coverage.status == CoverageStatus::Active,
+        &coverage.period,
+        date_ms,
+    )
 }
 
 /// The currency of a member's amounts when the payer stated none: X12 271 amounts (EB07) are

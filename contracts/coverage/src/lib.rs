@@ -22,11 +22,15 @@
 //! (stored records, message and event types, the error; re-exported here), `storage` (the key
 //! layout), `checks` (authority and input bounds), then by concern `rules` (rule sets),
 //! `eligibility` (coverage, benefits, networks and eligibility answers), `metrics`, `units`
-//! (benefit and window limits), `evaluation` (the rules' decision on a line), `requests`
+//! (benefit and window limits, the payer's records as the rules read them), `evaluation` (the
+//! rules' decision on a line, made by the `coverage-rules` library), `requests`
 //! (preauthorization requests, their deadlines, and what each line decision settles),
 //! `decisions` (reviewers and appeals), `revisions` (revise, extend, cancel, appeal), `claims`
 //! and `attachments` (reads through the consent contract). The registry and the consent contract
 //! are called through their typed references, with their own types (`Role`, `AccessDecision`).
+//! The rules themselves — the rule set's types and the decision on a line — are the pure
+//! `coverage-rules` crate (no storage, no host), so the payer's agent runs the same code; its
+//! types are re-exported here with the contract's own.
 #![no_std]
 
 mod attachments;

@@ -1,6 +1,8 @@
 //! Payers' versioned rule sets: procedure ranges, diagnoses, age, sex, place of service,
-//! network, quantities, documentation and auto-approval, with the reason each edit gives.
+//! network, quantities, documentation and auto-approval, with the reason each edit gives —
+//! checked when published, stored by version. What the rules decide is `coverage-rules`.
 
+use coverage_rules::EVERY_EDIT;
 use salus_sdk::prelude::*;
 
 use crate::checks::{MAX_CODES, active_payer, check_code, check_codes, check_period};
@@ -16,19 +18,7 @@ pub(crate) fn check_rules(rules: &[Rule], reasons: &[EditReason]) -> Result<(), 
     if rules.len() > MAX_RULES || reasons.len() > MAX_CODES {
         return Err(CoverageError::TooComplex);
     }
-    let every_edit = [
-        Edit::NotEligible,
-        Edit::Network,
-        Edit::Age,
-        Edit::Sex,
-        Edit::PlaceOfService,
-        Edit::Diagnosis,
-        Edit::Quantity,
-        Edit::Documentation,
-        Edit::ClinicalReview,
-        Edit::Extension,
-    ];
-    for edit in every_edit {
+    for edit in EVERY_EDIT {
         let reason = reasons.iter().find(|entry| entry.edit == edit);
         if !reason.is_some_and(|entry| specific(&Some(entry.reason.clone()))) {
             return Err(CoverageError::IncompleteRules);
@@ -85,37 +75,11 @@ pub(crate) fn rules_for(payer: &Address, date_ms: u64) -> Result<RuleSet, Covera
     Err(CoverageError::NoRules)
 }
 
+/// The rule set's reason for `edit` (see [`coverage_rules::reason_for`]).
 pub(crate) fn reason_for(rule_set: &RuleSet, edit: Edit) -> Reason {
-    rule_set
-        .reasons
-        .iter()
-        .find(|entry| entry.edit == edit)
-        .map(|entry| entry.reason.clone())
+    coverage_rules::reason_for(rule_set, edit)
         // `publish_rules` refuses a rule set without a reason for every edit.
-        .unwrap_or_else(|| revert("rule set without a reason for an edit"))
-}
-
-pub(crate) fn matching_rule<'a>(rule_set: &'a RuleSet, procedure: &str) -> Option<&'a Rule> {
-    rule_set.rules.iter().find(|rule| {
-        rule.procedures.iter().any(|range| {
-            range.from.len() == procedure.len()
-                && range.from.as_str() <= procedure
-                && procedure <= range.to.as_str()
-        })
-    })
-}
-
-pub(crate) fn diagnosis_supports(rule: &Rule, diagnoses: &[String]) -> bool {
-    rule.diagnoses.is_empty() || matches_prefix(&rule.diagnoses, diagnoses)
-}
-
-/// Whether any of `codes` starts with any of `prefixes` (ICD-10-CM is hierarchical).
-pub(crate) fn matches_prefix(prefixes: &[String], codes: &[String]) -> bool {
-    codes.iter().any(|code| {
-        prefixes
-            .iter()
-            .any(|prefix| code.starts_with(prefix.as_str()))
-    })
+        .unwrap_or_else(|_| revert("rule set without a reason for an edit"))
 }
 
 pub(crate) fn specific(reason: &Option<Reason>) -> bool {

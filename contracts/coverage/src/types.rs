@@ -1,15 +1,19 @@
 //! The coverage contract's vocabulary: what it stores, what its messages take and return, what
 //! it emits and why it refuses — plain data, shared by every module (and re-exported at the
-//! crate root, the contract's public types).
+//! crate root, the contract's public types). The rule set's and the request's line types come
+//! from `coverage-rules`, re-exported here.
 
 use consent::Decision;
 use registry::Role;
 use salus_sdk::prelude::*;
 
-/// An hour in ms.
-pub(crate) const HOUR_MS: u64 = 60 * 60 * 1000;
-/// A day in ms.
-pub(crate) const DAY_MS: u64 = 24 * HOUR_MS;
+// The rule set's types, the requested line's and the action codes live with the rules
+// (`coverage-rules`, shared with the payer's agent); they are this contract's ABI types too.
+pub use coverage_rules::{
+    ActionCode, Attachment, AutoApprove, CodeRange, Edit, EditReason, Period, QuantityPerPeriod,
+    Reason, Rule, RuleSet, ServiceLine,
+};
+pub(crate) use coverage_rules::{DAY_MS, HOUR_MS};
 
 /// Why a message was refused (malformed input or a caller without authority only:
 /// denials are decisions, recorded, not errors).
@@ -54,15 +58,6 @@ pub enum CoverageError {
 }
 
 // ---- coverage, benefits and eligibility answers ----
-
-/// A period in ms since the epoch, end exclusive.
-#[data]
-pub struct Period {
-    /// Start.
-    pub start_ms: u64,
-    /// End (exclusive).
-    pub end_ms: u64,
-}
 
 /// X12 EB01 coverage status.
 #[data]
@@ -273,134 +268,6 @@ pub struct CoverageChanged {
 
 // ---- rule sets ----
 
-/// An inclusive range of procedure codes (CPT or HCPCS Level II, compared as strings of
-/// equal length: `72148`–`72158`).
-#[data]
-pub struct CodeRange {
-    /// First code.
-    pub from: String,
-    /// Last code (inclusive).
-    pub to: String,
-}
-
-/// What a rule checks; each check that fails is answered with the rule set's reason for it.
-#[data]
-pub enum Edit {
-    /// No active coverage on the date of service.
-    NotEligible,
-    /// The servicing provider is outside the plan's network where the plan or rule needs it.
-    Network,
-    /// The member's age is outside the rule's limits.
-    Age,
-    /// The member's sex is not one the rule allows.
-    Sex,
-    /// The place of service is not one the rule allows.
-    PlaceOfService,
-    /// No diagnosis supports the procedure.
-    Diagnosis,
-    /// More units than the rule or the remaining benefit allow.
-    Quantity,
-    /// The documentation the rule requires is missing (pends).
-    Documentation,
-    /// The rule sends the request to a clinical reviewer (pends).
-    ClinicalReview,
-    /// An extension longer than the rule allows.
-    Extension,
-}
-
-/// A decision reason (X12 278 HCR03 Health Care Services Decision Reason Code): the list is
-/// licensed, so the payer's rule set carries the code and its text and the contract stores
-/// what the rule set says.
-#[data]
-pub struct Reason {
-    /// Code.
-    pub code: String,
-    /// Text.
-    pub text: String,
-}
-
-/// The reason a rule set gives for one kind of edit.
-#[data]
-pub struct EditReason {
-    /// The edit.
-    pub edit: Edit,
-    /// Its reason.
-    pub reason: Reason,
-}
-
-/// One payer rule.
-#[data]
-pub struct Rule {
-    /// Identifier, cited by decisions.
-    pub id: u32,
-    /// The X12 service type whose benefit the rule draws on.
-    pub service_type: String,
-    /// Procedure codes the rule covers.
-    pub procedures: Vec<CodeRange>,
-    /// ICD-10-CM prefixes of which the request must carry one (empty: any).
-    pub diagnoses: Vec<String>,
-    /// Youngest age allowed.
-    pub min_age: Option<u8>,
-    /// Oldest age allowed.
-    pub max_age: Option<u8>,
-    /// Sexes allowed (empty: any).
-    pub sexes: Vec<String>,
-    /// CMS place-of-service codes allowed (empty: any).
-    pub places_of_service: Vec<String>,
-    /// Whether the servicing provider must be in network whatever the plan type.
-    pub network_required: bool,
-    /// Most units certified for one member under this rule in any rolling window.
-    pub quantity_per_period: Option<QuantityPerPeriod>,
-    /// Whether prior authorisation is required (otherwise the answer is "not required").
-    pub prior_authorisation: bool,
-    /// Hash of the documentation template a request must attach (e.g. the conservative
-    /// therapy attestation).
-    pub documentation: Option<Hash>,
-    /// When a request passing every edit is certified automatically; otherwise (or with
-    /// `None`) it is pended for a clinical reviewer.
-    pub auto_approve: Option<AutoApprove>,
-    /// Days an authorisation is valid from the service start.
-    pub authorised_days: u32,
-}
-
-/// A quantity limit over a rolling window: at most `units` certified for services starting
-/// within `days` of each other.
-#[data]
-pub struct QuantityPerPeriod {
-    /// Units.
-    pub units: u32,
-    /// Window length in days.
-    pub days: u32,
-}
-
-/// The conditions under which the rules certify without a reviewer (all must hold).
-#[data]
-pub struct AutoApprove {
-    /// ICD-10-CM prefixes of which the request must carry one (empty: any the rule allows).
-    pub diagnoses: Vec<String>,
-    /// Most units certified automatically.
-    pub max_quantity: Option<u32>,
-    /// Only for in-network servicing providers.
-    pub in_network_only: bool,
-}
-
-/// A versioned rule set.
-#[data]
-pub struct RuleSet {
-    /// Version (1, 2, …).
-    pub version: u32,
-    /// Hash of the policy document the rules encode.
-    pub policy: Hash,
-    /// When the rules apply (by date of service).
-    pub effective: Period,
-    /// The rules, first match wins.
-    pub rules: Vec<Rule>,
-    /// The reason for each kind of edit.
-    pub reasons: Vec<EditReason>,
-    /// When it was published (ms).
-    pub published_ms: u64,
-}
-
 /// A rule set was published.
 #[event]
 pub struct RulesPublished {
@@ -450,33 +317,6 @@ pub enum Priority {
     Expedited,
     /// 7 calendar days.
     Standard,
-}
-
-/// One requested service.
-#[data]
-pub struct ServiceLine {
-    /// CPT or HCPCS code.
-    pub procedure: String,
-    /// Modifiers.
-    pub modifiers: Vec<String>,
-    /// Units.
-    pub quantity: u32,
-    /// First date of service (ms).
-    pub from_ms: u64,
-    /// Last date of service (ms).
-    pub to_ms: u64,
-    /// CMS place-of-service code.
-    pub place_of_service: String,
-}
-
-/// A document attached by hash: the template it fills and the record (indexed in the
-/// consent contract, held off chain by the provider).
-#[data]
-pub struct Attachment {
-    /// The documentation template.
-    pub template: Hash,
-    /// The record.
-    pub record: Hash,
 }
 
 /// Where a request stands.
@@ -644,50 +484,6 @@ pub struct RequestStep {
 }
 
 // ---- line decisions ----
-
-/// X12 HCR01 action code (278 response, loop 2000F/2000E HCR01).
-#[data]
-pub enum ActionCode {
-    /// `A1` certified in total (a revision certified in total is `A1` too).
-    A1,
-    /// `A2` certified, partial.
-    A2,
-    /// `A3` not certified.
-    A3,
-    /// `A4` pended.
-    A4,
-    /// `A6` modified: certified, but not as requested (a reviewer's decision; adverse).
-    A6,
-    /// `C` cancelled.
-    C,
-    /// `NA` no action required: no authorisation needed.
-    Na,
-    /// `CT` contact payer.
-    Ct,
-}
-
-impl ActionCode {
-    /// The HCR01 code as X12 spells it.
-    pub fn code(&self) -> &'static str {
-        match self {
-            ActionCode::A1 => "A1",
-            ActionCode::A2 => "A2",
-            ActionCode::A3 => "A3",
-            ActionCode::A4 => "A4",
-            ActionCode::A6 => "A6",
-            ActionCode::C => "C",
-            ActionCode::Na => "NA",
-            ActionCode::Ct => "CT",
-        }
-    }
-
-    /// Whether the decision is adverse (a denial, a partial certification or a
-    /// modification): never final without a clinician (42 CFR 438.210(b)(3),
-    /// 42 CFR 422.566(d)).
-    pub fn is_adverse(&self) -> bool {
-        matches!(self, ActionCode::A2 | ActionCode::A3 | ActionCode::A6)
-    }
-}
 
 /// The registry role of the reviewer an adverse decision is pended to: a clinician
 /// (42 CFR 438.210(b)(3): "an individual who has appropriate expertise in addressing the

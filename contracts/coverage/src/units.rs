@@ -1,9 +1,11 @@
 //! Units certified against a member's benefit limit and a rule's rolling window: reserved when
-//! certified, returned when a certification is revised, cancelled or overturned unclaimed.
+//! certified, returned when a certification is revised, cancelled or overturned unclaimed; and
+//! the payer's records (benefits, network, certified units) as the rules read them.
 
+use coverage_rules::{BenefitUse, Records, units_within};
 use salus_sdk::prelude::*;
 
-use crate::storage::{BENEFITS, CERTIFIED, CLAIMED, RULE_SETS, WindowKey};
+use crate::storage::{BENEFITS, CERTIFIED, CLAIMED, NETWORK, RULE_SETS, WindowKey};
 use crate::types::*;
 
 /// Most certifications of one member under one rule a window limit looks at.
@@ -88,8 +90,8 @@ pub(crate) fn release_all(request: &Request) {
     }
 }
 
-/// Units that may be certified for line `index`: the request, capped by what the rule's
-/// rolling window and the benefit have left.
+/// Units that may be certified for line `index` (see [`coverage_rules::allowed_quantity`]): the
+/// request, capped by what the rule's rolling window and the benefit have left.
 pub(crate) fn allowed_quantity(
     request: &Request,
     index: usize,
@@ -97,30 +99,63 @@ pub(crate) fn allowed_quantity(
     benefit: Option<&Benefit>,
     requested: u32,
 ) -> u32 {
-    let mut allowed = requested;
-    if let Some(limit) = &rule.quantity_per_period {
-        let used = units_in_window(request, rule.id, request.lines[index].from_ms, limit.days);
-        allowed = allowed.min(limit.units.saturating_sub(used));
+    let benefit = benefit.map(benefit_use);
+    coverage_rules::allowed_quantity(rule, benefit.as_ref(), requested, |limit| {
+        units_in_window(request, rule.id, request.lines[index].from_ms, limit.days)
+    })
+}
+
+/// What the rules read of a benefit.
+pub(crate) fn benefit_use(benefit: &Benefit) -> BenefitUse {
+    BenefitUse {
+        authorisation_required: benefit.authorisation_required,
+        quantity_limit: benefit.quantity_limit,
+        quantity_used: benefit.quantity_used,
     }
-    if let Some(limit) = benefit.and_then(|benefit| {
-        benefit
-            .quantity_limit
-            .map(|limit| limit.saturating_sub(benefit.quantity_used))
-    }) {
-        allowed = allowed.min(limit);
-    }
-    allowed
 }
 
 /// Units certified to the member under rule `rule_id` for services starting within `days`
 /// of `start_ms` (at most `MAX_WINDOW_ENTRIES` certifications are looked at).
 pub(crate) fn units_in_window(request: &Request, rule_id: u32, start_ms: u64, days: u32) -> u32 {
-    let window = u64::from(days) * DAY_MS;
     let prefix = (request.payer, request.member, rule_id);
     let (entries, _) = CERTIFIED.page_under(&prefix, None, MAX_WINDOW_ENTRIES);
-    entries
-        .into_iter()
-        .filter(|(key, _)| u64::from_be_bytes(key.3).abs_diff(start_ms) < window)
-        .map(|(_, units)| units)
-        .fold(0u32, u32::saturating_add)
+    units_within(
+        entries
+            .into_iter()
+            .map(|(key, units)| (u64::from_be_bytes(key.3), units)),
+        start_ms,
+        days,
+    )
+}
+
+/// The payer's records of a request's member, as the rules ask for them: each a storage read,
+/// made only when an edit reaches it.
+pub(crate) struct PayerRecords<'a> {
+    /// The request (payer, member, servicing NPI).
+    pub(crate) request: &'a Request,
+    /// The member's plan, whose network is asked.
+    pub(crate) plan: &'a str,
+}
+
+impl Records for PayerRecords<'_> {
+    fn benefit(&self, service_type: &str) -> Option<BenefitUse> {
+        let key = (
+            self.request.payer,
+            self.request.member,
+            String::from(service_type),
+        );
+        BENEFITS.get(&key).as_ref().map(benefit_use)
+    }
+
+    fn in_network(&self) -> bool {
+        NETWORK.contains(&(
+            self.request.payer,
+            String::from(self.plan),
+            self.request.servicing_npi.clone(),
+        ))
+    }
+
+    fn units_in_window(&self, rule_id: u32, start_ms: u64, days: u32) -> u32 {
+        units_in_window(self.request, rule_id, start_ms, days)
+    }
 }

@@ -10,6 +10,7 @@ use crate::checks::{
 use crate::epcis::observe_unit;
 use crate::gs1::{day_of_ms, parse_date};
 use crate::investigations::{flag_clone, open_case};
+use crate::prescriptions::prescription_handle;
 use crate::storage::{
     NEXT_REFUSAL, NEXT_VERIFICATION, PRESCRIPTIONS, PRODUCTS, REFUSALS, SHIPMENTS, UNITS,
     VERIFICATIONS,
@@ -205,33 +206,44 @@ pub(crate) fn verifications(
         .collect()
 }
 
-/// The body of [`Supply::prescribe`](crate::Supply::prescribe).
-pub(crate) fn prescribe(
-    prescription: Hash,
-    patient: Address,
-    ndc: String,
-    fills: u32,
-    expires_ms: u64,
-) -> Result<(), SupplyError> {
-    check_code(&ndc)?;
+/// The body of [`Supply::prescribe`](crate::Supply::prescribe): the handle, the prescriber,
+/// fills and expiry; no patient and no product (docs/PRIVACY.md §5.5).
+pub(crate) fn prescribe(handle: Hash, fills: u32, expires_ms: u64) -> Result<(), SupplyError> {
     let practitioner = caller();
     if !active(&practitioner, Role::Practitioner)? {
         return Err(SupplyError::NotAuthorised);
     }
-    if PRESCRIPTIONS.contains(&prescription) {
+    if PRESCRIPTIONS.contains(&handle) {
         return Err(SupplyError::AlreadyCommissioned);
     }
     PRESCRIPTIONS.insert(
-        &prescription,
+        &handle,
         &Prescription {
             practitioner,
-            patient,
-            ndc,
             fills_left: fills,
             expires_ms,
         },
     );
     Ok(())
+}
+
+/// What a dispenser presents for a prescription: its handle and the opening, `salt` and
+/// `inner`, from which the contract recomputes the handle with the unit's NDC
+/// ([`prescription_handle`]).
+pub(crate) struct Opening {
+    /// The prescription's handle, its key in storage.
+    pub(crate) handle: Hash,
+    /// The prescriber's 32-byte salt.
+    pub(crate) salt: Hash,
+    /// The commitment to the patient's details.
+    pub(crate) inner: Hash,
+}
+
+impl Opening {
+    /// Whether the opening, with `ndc`, recomputes the handle.
+    fn opens(&self, ndc: &str) -> bool {
+        prescription_handle(&self.salt, ndc, &self.inner) == self.handle
+    }
 }
 
 /// Records a refused dispense as data: the stored [`DispenseRefusal`] and a `Refused` event.
@@ -281,14 +293,17 @@ fn refuse(
 /// is a decision, recorded and answered rather than reverted: a failed verification (GS1 LVM;
 /// the unit quarantined and a suspect case opened, DSCSA §582(d)(4)(A)), a unit the dispenser
 /// does not own, one not movable (recalled, quarantined, expired, out of commerce, still in a
-/// case), or a prescription unknown, filled, expired or for another product.
+/// case), or a prescription unknown, not opened by the presented opening with this unit's NDC
+/// (another product, or a wrong salt or patient commitment: the contract cannot tell which),
+/// filled or expired.
 pub(crate) fn dispense(
     gtin: String,
     serial: String,
     lot: String,
     expiry_ms: u64,
-    prescription: Hash,
+    opening: Opening,
 ) -> Result<Dispensing, SupplyError> {
+    let prescription = opening.handle;
     let dispenser = caller();
     if !active(&dispenser, Role::Dispenser)? {
         return Err(SupplyError::NotAuthorised);
@@ -343,7 +358,7 @@ pub(crate) fn dispense(
     } else {
         match &rx {
             None => Some("UnknownPrescription"),
-            Some(rx) if rx.ndc != product.ndc => Some("WrongProduct"),
+            Some(_) if !opening.opens(&product.ndc) => Some("PrescriptionMismatch"),
             Some(rx) if rx.fills_left == 0 => Some("PrescriptionFilled"),
             Some(rx) if rx.expires_ms <= now => Some("PrescriptionExpired"),
             Some(_) => None,

@@ -6,7 +6,10 @@
 //! between trading partners that the registry authorises at the time of the transfer, received
 //! by the named buyer only (contents compared with the shipment as sets; a mismatch is a stored
 //! discrepancy, and what did not arrive goes back to the seller, held),
-//! unpacked, and dispensed against a practitioner's prescription. A unit has an owner and a
+//! unpacked, and dispensed against a practitioner's prescription, which the chain knows only by
+//! its handle (`prescription_handle`: a commitment to the product's NDC and to the patient's
+//! details; no patient in storage, messages or events, docs/PRIVACY.md §5.5). A unit has an
+//! owner and a
 //! custodian: a third-party logistics provider holds goods for their owner (consigned to it,
 //! never sold to it) and ships them only as the owner's sale; ownership moves only with a sale's
 //! receipt. Repackagers turn units they own into new units under their own GTIN (an EPCIS
@@ -25,7 +28,8 @@
 //! The contract module below holds the messages (the contract's interface, documented there);
 //! what they do lives in modules in layers, each using only modules listed before it: `types`
 //! (stored records, message and event types, the error; re-exported here), `gs1` (check digits
-//! and AI 17 dates), `storage` (the key layout), `checks` (trading partners in the registry,
+//! and AI 17 dates), `prescriptions` (a prescription's handle, also for the host; re-exported
+//! here), `storage` (the key layout), `checks` (trading partners in the registry,
 //! input bounds, identifiers, expiry, the lot-level state), `epcis` (the event record every
 //! transition appends to), then by concern `products`, `packaging` (cases and pallets, and the
 //! units a case holds), `units` (commissioning and an owner's transitions), `repackaging`
@@ -41,6 +45,7 @@ mod epcis;
 mod gs1;
 mod investigations;
 mod packaging;
+mod prescriptions;
 mod products;
 mod recalls;
 mod repackaging;
@@ -49,6 +54,7 @@ mod storage;
 mod types;
 mod units;
 
+pub use prescriptions::{PRESCRIPTION_HANDLE_DOMAIN, prescription_handle};
 pub use supply::*;
 pub use types::*;
 
@@ -60,7 +66,8 @@ mod supply {
     use crate::dispensing::verify_unit;
     use crate::gs1::day_of_ms;
     use crate::storage::{
-        CASES, CONTAINERS, DISCREPANCIES, REFUSALS, REGISTRY, SALES, SHIPMENTS, UNITS,
+        CASES, CONTAINERS, DISCREPANCIES, PRESCRIPTIONS, REFUSALS, REGISTRY, SALES, SHIPMENTS,
+        UNITS,
     };
     use crate::types::*;
 
@@ -237,24 +244,25 @@ mod supply {
             crate::packaging::unpack(sscc, location)
         }
 
-        /// Records a prescription (caller: an active practitioner).
+        /// Records a prescription by its handle alone (caller: an active practitioner): `handle`
+        /// is [`prescription_handle`]`(salt, ndc, inner)`, computed off chain, with `ndc` the
+        /// product's NDC as registered and `inner` a commitment to the patient's details; the
+        /// contract stores the prescriber, `fills` and `expires_ms` under it, never a patient or
+        /// a product. A handle is recorded once (`AlreadyCommissioned`).
         #[message]
-        pub fn prescribe(
-            prescription: Hash,
-            patient: Address,
-            ndc: String,
-            fills: u32,
-            expires_ms: u64,
-        ) -> Result<(), SupplyError> {
-            crate::dispensing::prescribe(prescription, patient, ndc, fills, expires_ms)
+        pub fn prescribe(handle: Hash, fills: u32, expires_ms: u64) -> Result<(), SupplyError> {
+            crate::dispensing::prescribe(handle, fills, expires_ms)
         }
 
-        /// Dispenses the presented package against a prescription (caller: an active
-        /// dispenser, else `NotAuthorised`). The package is verified first; a failed
-        /// verification blocks dispensing, quarantines the unit if it exists and opens a
-        /// suspect case. Every refusal (failed verification, a unit not the dispenser's or not
-        /// movable, a prescription unknown, filled, expired or for another product) is a
-        /// decision: stored with its reason (`refusal`) and emitted as `Refused`, not reverted.
+        /// Dispenses the presented package against the prescription `handle`, opened by `salt`
+        /// and `inner` (caller: an active dispenser, else `NotAuthorised`). The package is
+        /// verified first; a failed verification blocks dispensing, quarantines the unit if it
+        /// exists and opens a suspect case. The contract recomputes the handle from `salt`, the
+        /// NDC of the unit's product and `inner`, so a prescription for another product (or a
+        /// wrong opening) never matches. Every refusal (failed verification, a unit not the
+        /// dispenser's or not movable, a prescription unknown, not opened by this unit's product
+        /// and opening, filled or expired) is a decision: stored with its reason (`refusal`) and
+        /// emitted as `Refused`, not reverted. The dispensing EPCIS event names the handle only.
         /// Returns the verification and the decision.
         #[message]
         pub fn dispense(
@@ -262,9 +270,21 @@ mod supply {
             serial: String,
             lot: String,
             expiry_ms: u64,
-            prescription: Hash,
+            handle: Hash,
+            salt: Hash,
+            inner: Hash,
         ) -> Result<Dispensing, SupplyError> {
-            crate::dispensing::dispense(gtin, serial, lot, expiry_ms, prescription)
+            crate::dispensing::dispense(
+                gtin,
+                serial,
+                lot,
+                expiry_ms,
+                crate::dispensing::Opening {
+                    handle,
+                    salt,
+                    inner,
+                },
+            )
         }
 
         /// A saleable return (DSCSA §582(c)(4)(D)): the returning party's package, verified
@@ -499,6 +519,13 @@ mod supply {
         #[message(view)]
         pub fn discrepancy(shipment: u64) -> Option<Discrepancy> {
             DISCREPANCIES.get(&shipment)
+        }
+
+        /// A prescription by its handle: prescriber, fills left and expiry (no patient, no
+        /// product: see `prescribe`).
+        #[message(view)]
+        pub fn prescription(handle: Hash) -> Option<Prescription> {
+            PRESCRIPTIONS.get(&handle)
         }
 
         /// A refused dispense, by the id its answer and `Refused` event carry.

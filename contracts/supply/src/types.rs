@@ -306,15 +306,13 @@ pub struct Sale {
 
 // ---- prescriptions and verification ----
 
-/// A practitioner's prescription (hash, patient address, product, fills).
+/// A practitioner's prescription, stored under its handle ([`crate::prescription_handle`]):
+/// neither the patient nor the product is here; the handle commits to both (docs/PRIVACY.md
+/// §5.5).
 #[data]
 pub struct Prescription {
     /// Prescriber.
     pub practitioner: Address,
-    /// Patient (an address, never a name).
-    pub patient: Address,
-    /// NDC prescribed.
-    pub ndc: String,
     /// Fills left.
     pub fills_left: u32,
     /// Valid until (ms).
@@ -490,8 +488,10 @@ pub struct Dispensing {
     /// Whether the unit was dispensed.
     pub dispensed: bool,
     /// Why not, when refused: the failure reason of a failed verification, or
-    /// `NotAuthorised`, `NotMovable`, `UnknownPrescription`, `PrescriptionFilled`,
-    /// `PrescriptionExpired`, `WrongProduct`.
+    /// `NotAuthorised`, `NotMovable`, `UnknownPrescription`, `PrescriptionMismatch` (the
+    /// opening does not recompute the handle with this unit's NDC: a prescription for another
+    /// product, or a wrong salt or patient commitment), `PrescriptionFilled`,
+    /// `PrescriptionExpired`.
     pub refusal: Option<String>,
     /// The stored refusal's id, when refused.
     pub decision: Option<u64>,
@@ -506,7 +506,7 @@ pub struct DispenseRefusal {
     pub gtin: String,
     /// Serial presented.
     pub serial: String,
-    /// Prescription named.
+    /// The prescription's handle named.
     pub prescription: Hash,
     /// Why (see [`Dispensing::refusal`]).
     pub reason: String,

@@ -346,13 +346,26 @@ fn rpc_request_seeds() -> Seeds {
                 16,
                 "state_call",
                 json!([{
-                    "from": account,
                     "contract": registry,
                     "input": format!("0x{}", hex::encode(&authority_call)),
                     "value": "0",
                     "fuel": 1_000_000,
                     "at": null,
                 }]),
+            ),
+        ),
+        (
+            // A dry run signed by dev key 1 (expired long ago: the node refuses it, the parser
+            // reads every field).
+            "state_call-signed",
+            request(
+                32,
+                "state_call",
+                json!([
+                    salus_client::DryRun::new(DEV_REGISTRY_ADDRESS, authority_call.clone())
+                        .fuel(1_000_000)
+                        .signed(DEV_CHAIN_ID, &dev_key(1), 1_767_225_600_000)
+                ]),
             ),
         ),
         (

@@ -55,6 +55,8 @@ pub const DICTIONARY: &[&str] = &[
     "\"value\":",
     "\"fuel\":",
     "\"at\":",
+    "\"signature\":",
+    "\"expiresMs\":",
     "\"topics\":",
     "\"fromBlock\":",
     "\"toBlock\":",

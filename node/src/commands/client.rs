@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use parity_scale_codec::Encode;
-use salus_client::rpc::{BlockId, CallRequest, ReceiptView, SalusApiClient};
+use salus_client::rpc::{BlockId, ReceiptView, SalusApiClient};
 use salus_client::{ContractAbi, TransactionBuilder};
 use salus_primitives::{Address, Hash};
 
 use serde_json::{Value, json};
 
-use super::keys::{self, signer};
+use super::keys::signer;
 
 /// The default RPC endpoint: `salus dev`'s.
 pub const DEFAULT_RPC: &str = "http://127.0.0.1:8650";
@@ -324,32 +324,39 @@ fn ensure_success(receipt: &ReceiptView) -> anyhow::Result<()> {
     }
 }
 
-/// `salus call` (dry run).
+/// `salus call` (dry run): signed by `--from`'s key, so that views that check their caller
+/// answer it (PRIVACY.md §5.7); without `--from`, unsigned, as the zero address.
 ///
 /// # Errors
-/// On any RPC or ABI failure.
+/// On any RPC or ABI failure, or a `--from` that is not a key (an address cannot sign).
 pub async fn dry_run(
     rpc: &str,
-    from: &str,
+    from: Option<&str>,
     contract: &str,
     message: &str,
     args: &str,
 ) -> anyhow::Result<()> {
     let client = connect(rpc)?;
     let contract: Address = contract.parse().map_err(|e| anyhow!("--contract: {e}"))?;
-    let from = match from.parse::<Address>() {
-        Ok(address) => address,
-        Err(_) => keys::signer_address(from)?,
-    };
     let abi = abi_on_chain(&client, &contract).await?;
     let input = abi.encode_call(message, &parse_json(args)?)?;
-    let request = CallRequest {
-        from: from.to_string(),
-        contract: contract.to_string(),
-        input: format!("0x{}", hex::encode(input)),
-        value: None,
-        fuel: None,
-        at: None,
+    let call = salus_client::DryRun::new(contract, input);
+    let request = match from {
+        None => call.unsigned(),
+        Some(from) => {
+            if from.parse::<Address>().is_ok() {
+                bail!(
+                    "--from {from}: a dry run runs as the key that signs it; give a key name \
+                     or dev:N (or no --from, to run as the zero address)"
+                );
+            }
+            let key = signer(from)?;
+            let info = client
+                .node_info()
+                .await
+                .context("is a node running at the RPC address?")?;
+            call.signed_for(info.chain_id, &key)
+        }
     };
     let outcome = client.state_call(request).await?;
     let data = hex::decode(outcome.return_data.trim_start_matches("0x"))?;

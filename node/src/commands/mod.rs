@@ -7,15 +7,19 @@
 //! - `import_blocks`, `verify_chain`, `inspect` — work on a data directory without a running
 //!   node (`inspect dump` writes every byte an operator can read);
 //! - `pseudonyms` — the wallet's side of privacy: pseudonyms, their listing, sealed payloads;
+//! - `gateway`, `record` — the record gateway (PRIVACY.md §5.6): a custodian's server, and
+//!   `record put` / `get` / `reply-key`, its two sides;
 //! - `bench` — the load generator.
 
 pub mod bench;
 pub mod client;
 pub mod dev;
+pub mod gateway;
 pub mod import_blocks;
 pub mod inspect;
 pub mod keys;
 pub mod node;
 pub mod node_process;
 pub mod pseudonyms;
+pub mod record;
 pub mod verify_chain;

@@ -254,7 +254,7 @@ async fn registry_participants(
     abi: &salus_client::ContractAbi,
     registry: Address,
 ) -> anyhow::Result<Vec<(Address, Vec<String>)>> {
-    use salus_client::rpc::{CallRequest, SalusApiClient};
+    use salus_client::rpc::SalusApiClient;
     let mut participants: Vec<(Address, Vec<String>)> = Vec::new();
     for _ in 0..MAX_PARTICIPANT_PAGES {
         let after = participants.last().map(|(address, _)| address.to_string());
@@ -265,14 +265,7 @@ async fn registry_participants(
             )
             .with_context(|| format!("{registry} is not a registry"))?;
         let outcome = client
-            .state_call(CallRequest {
-                from: Address::default().to_string(),
-                contract: registry.to_string(),
-                input: format!("0x{}", hex::encode(input)),
-                value: None,
-                fuel: None,
-                at: None,
-            })
+            .state_call(salus_client::DryRun::new(registry, input).unsigned())
             .await?;
         if outcome.status != "success" {
             bail!(

@@ -22,8 +22,8 @@ use tokio::sync::broadcast;
 
 use super::rpc_limits::{
     DRY_RUN_DEFAULT_FUEL, DRY_RUN_QUEUE_WAIT, DRY_RUN_TIMEOUT, MAX_BAN_SECONDS,
-    MAX_CONCURRENT_DRY_RUNS, MAX_DEV_CLOCK_OFFSET_MS, MAX_DEV_MINE_BLOCKS, MAX_EVENTS_PER_PAGE,
-    MAX_EVENTS_SCANNED,
+    MAX_CALL_SIGNATURE_AHEAD_MS, MAX_CONCURRENT_DRY_RUNS, MAX_DEV_CLOCK_OFFSET_MS,
+    MAX_DEV_MINE_BLOCKS, MAX_EVENTS_PER_PAGE, MAX_EVENTS_SCANNED,
 };
 use super::{NodeState, views};
 use crate::network::{NetworkCommand, NetworkHandle};
@@ -42,6 +42,9 @@ pub(super) mod codes {
     pub const TIMEOUT: i32 = -32040;
     /// Every place for this kind of call is taken: retry later.
     pub const BUSY: i32 = -32050;
+    /// A dry run's signature is bad, expired, too far ahead or not `from`'s, or an unsigned
+    /// dry run named a caller.
+    pub const CALL_SIGNATURE_REFUSED: i32 = -32060;
     /// The node failed internally (storage).
     pub const INTERNAL: i32 = -32603;
 }
@@ -112,6 +115,69 @@ fn decode_transaction(bytes: &[u8]) -> Result<SignedTransaction, String> {
         ));
     }
     Ok(transaction)
+}
+
+fn call_signature_refused(message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(codes::CALL_SIGNATURE_REFUSED, message.into(), None::<()>)
+}
+
+/// Who a dry run runs as (PRIVACY.md §5.7): the signer of a signed request, once its signature
+/// recovers to `from` over `call` and its expiry is within
+/// `now_ms..=now_ms + MAX_CALL_SIGNATURE_AHEAD_MS`; the zero address for an unsigned one,
+/// which may not name any other caller. `call` holds every signed field but `from` and the
+/// expiry, as the request carries them.
+fn dry_run_caller(
+    request: &CallRequest,
+    call: &salus_client::DryRun,
+    chain_id: u64,
+    now_ms: u64,
+) -> RpcResult<Address> {
+    let from = request
+        .from
+        .as_deref()
+        .map(|text| parse_address(text, "from"))
+        .transpose()?;
+    let (signature, expires_ms) = match (&request.signature, request.expires_ms) {
+        (None, None) => {
+            return match from {
+                Some(from) if from != Address::ZERO => Err(call_signature_refused(format!(
+                    "from: {from} without a signature; an unsigned dry run runs as the zero \
+                     address (sign it, with expiresMs, to call as {from})"
+                ))),
+                _ => Ok(Address::ZERO),
+            };
+        }
+        (None, Some(_)) => {
+            return Err(invalid("expiresMs: given without a signature"));
+        }
+        (Some(_), None) => {
+            return Err(invalid(
+                "expiresMs: a signed dry run says when its signature expires",
+            ));
+        }
+        (Some(signature), Some(expires_ms)) => (signature, expires_ms),
+    };
+    let from = from.ok_or_else(|| invalid("from: a signed dry run names its signer"))?;
+    if expires_ms < now_ms {
+        return Err(call_signature_refused(format!(
+            "expiresMs: the signature expired {} ms ago",
+            now_ms - expires_ms
+        )));
+    }
+    if expires_ms - now_ms > MAX_CALL_SIGNATURE_AHEAD_MS {
+        return Err(call_signature_refused(format!(
+            "expiresMs: {} ms ahead of the node's clock; a signed dry run expires within {} ms \
+             (10 minutes)",
+            expires_ms - now_ms,
+            MAX_CALL_SIGNATURE_AHEAD_MS
+        )));
+    }
+    let signature = salus_client::signed_call::parse_signature(signature)
+        .map_err(|error| call_signature_refused(error.to_string()))?;
+    // One public-key recovery (tens of microseconds), cheaper than the dry run it admits.
+    call.to_sign(chain_id, from, expires_ms)
+        .signer(&signature)
+        .map_err(|error| call_signature_refused(error.to_string()))
 }
 
 fn busy(message: impl Into<String>) -> ErrorObjectOwned {
@@ -411,7 +477,6 @@ impl SalusApiServer for RpcHandler {
     }
 
     async fn state_call(&self, request: CallRequest) -> RpcResult<CallResultView> {
-        let from = parse_address(&request.from, "from")?;
         let contract = parse_address(&request.contract, "contract")?;
         let input = parse_hex(&request.input, "input")?;
         let value: u128 = match &request.value {
@@ -420,7 +485,22 @@ impl SalusApiServer for RpcHandler {
                 .parse()
                 .map_err(|_| invalid("value: not a decimal amount below 2^128"))?,
         };
+        let signed_at = match &request.at {
+            None => None,
+            Some(BlockId::Number(number)) => Some(salus_client::CallAt::Number(*number)),
+            Some(BlockId::Hash(text)) => Some(salus_client::CallAt::Hash(parse_hash(text, "at")?)),
+        };
         let params = &self.state.genesis.params;
+        let call = salus_client::DryRun {
+            contract,
+            input,
+            value,
+            at: signed_at,
+            fuel: request.fuel,
+        };
+        // The signature's expiry is wall-clock time, not the dev chain's moved clock.
+        let from = dry_run_caller(&request, &call, params.chain_id, crate::wall_clock_ms())?;
+        let input = call.input;
         let fuel = match request.fuel {
             None => DRY_RUN_DEFAULT_FUEL.min(params.block_fuel_limit),
             Some(fuel) if fuel > params.block_fuel_limit => {

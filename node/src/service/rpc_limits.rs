@@ -1,5 +1,5 @@
 //! Every limit of the JSON-RPC server in one place, each with the reason for its value: sizes,
-//! connections, subscriptions, timeouts, dry runs, event scans and the checks on numbers a
+//! connections, subscriptions, timeouts, dry runs and their signatures, event scans and the checks on numbers a
 //! caller gives.
 
 use std::time::Duration;
@@ -62,6 +62,14 @@ pub const MAX_CONCURRENT_DRY_RUNS: usize = salus_runtime::wasm::slots::DRY_RUN_S
 /// answered "busy": long enough to absorb a burst, short enough that a flood is refused rather
 /// than queued without bound.
 pub const DRY_RUN_QUEUE_WAIT: Duration = Duration::from_secs(2);
+
+/// Furthest ahead of the node's wall clock a signed dry run's `expiresMs` may be: 10 minutes.
+/// Whoever sees a signed request (a proxy, a log, the node itself) can send it again, as its
+/// signer, until it expires, so a signature must not live long; a bound the node sets, rather
+/// than trusting the client's choice, keeps a careless or hostile client from minting a
+/// signature that answers for days. Ten minutes leaves room for a client clock a few minutes
+/// off the node's (clients sign for two, `DEFAULT_CALL_SIGNATURE_LIFETIME_MS`).
+pub const MAX_CALL_SIGNATURE_AHEAD_MS: u64 = 10 * 60 * 1000;
 
 /// Most events in one page of `events_query`.
 pub const MAX_EVENTS_PER_PAGE: u32 = 1_000;

@@ -45,12 +45,10 @@ fn client(node: &DevProcess) -> HttpClient {
 
 async fn dry_run(rpc: &HttpClient, contract: Address, frames: u32, mode: u8) -> CallResultView {
     rpc.state_call(CallRequest {
-        from: dev_key(4).address().to_string(),
         contract: contract.to_string(),
         input: format!("0x{}", hex::encode(input(frames, mode))),
-        value: None,
         fuel: Some(FUEL),
-        at: None,
+        ..CallRequest::default()
     })
     .await
     .unwrap()
@@ -158,12 +156,10 @@ async fn hostile_recursion_is_a_typed_trap_everywhere_and_dry_runs_never_change_
             let rpc = rpc.clone();
             tokio::spawn(async move {
                 rpc.state_call(CallRequest {
-                    from: dev_key(4).address().to_string(),
                     contract: contract.to_string(),
                     input: format!("0x{}", hex::encode(input(1, 2))),
-                    value: None,
                     fuel: Some(FUEL),
-                    at: None,
+                    ..CallRequest::default()
                 })
                 .await
             })

@@ -5,10 +5,11 @@
 
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use parity_scale_codec::Encode;
-use salus_client::rpc::{CallRequest, EventFilter, ReceiptView, SalusApiClient};
-use salus_client::{ContractAbi, TransactionBuilder};
+use salus_client::rpc::{BlockId, EventFilter, ReceiptView, SalusApiClient};
+use salus_client::{CallAt, ContractAbi, DryRun, TransactionBuilder};
 use salus_node::genesis::{DEV_CHAIN_ID, DEV_CONSENT_ADDRESS, DEV_REGISTRY_ADDRESS};
-use salus_primitives::Address;
+use salus_primitives::hash::keccak256_concat;
+use salus_primitives::{Address, SecretKey};
 use serde_json::{Value, json};
 
 use crate::support::{DevProcess, dev_key};
@@ -34,12 +35,15 @@ fn start() -> DevNode {
 struct Actor {
     builder: TransactionBuilder,
     address: Address,
+    /// Signs the actor's dry runs: views that check their caller answer only a signed one.
+    key: SecretKey,
 }
 
 fn actor(index: u32) -> Actor {
     Actor {
         builder: TransactionBuilder::new(DEV_CHAIN_ID, dev_key(index), 0).fuel(20_000_000, 1),
         address: dev_key(index).address(),
+        key: dev_key(index),
     }
 }
 
@@ -85,7 +89,7 @@ async fn send(
 
 async fn view(
     node: &DevNode,
-    from: Address,
+    from: &SecretKey,
     contract: Address,
     abi: &ContractAbi,
     message: &str,
@@ -94,27 +98,22 @@ async fn view(
     view_at(node, from, contract, abi, message, args, None).await
 }
 
-/// A dry run against the state after block `at` (default: the head).
+/// A dry run signed by `from` against the state after block `at` (default: the head).
 async fn view_at(
     node: &DevNode,
-    from: Address,
+    from: &SecretKey,
     contract: Address,
     abi: &ContractAbi,
     message: &str,
     args: Value,
     at: Option<salus_client::rpc::BlockId>,
 ) -> Value {
-    let request = CallRequest {
-        from: from.to_string(),
-        contract: contract.to_string(),
-        input: format!(
-            "0x{}",
-            hex::encode(abi.encode_call(message, &args).unwrap())
-        ),
-        value: None,
-        fuel: None,
-        at,
-    };
+    let mut call = DryRun::new(contract, abi.encode_call(message, &args).unwrap());
+    call.at = at.map(|at| match at {
+        BlockId::Number(number) => CallAt::Number(number),
+        BlockId::Hash(hash) => CallAt::Hash(hash.parse().unwrap()),
+    });
+    let request = call.signed_for(DEV_CHAIN_ID, from);
     let outcome = node.http.state_call(request).await.unwrap();
     assert_eq!(
         outcome.status, "success",
@@ -255,7 +254,7 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
     assert_eq!(consent_id, json!("0"));
     let stored = view(
         &node,
-        patient.address,
+        &patient.key,
         DEV_CONSENT_ADDRESS,
         &consent_abi,
         "consent",
@@ -340,7 +339,7 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
     // The patient's accounting lists every decision, refusals included.
     let accounting = view(
         &node,
-        patient.address,
+        &patient.key,
         DEV_CONSENT_ADDRESS,
         &consent_abi,
         "accounting",
@@ -377,7 +376,7 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
     // A query as of a past block: at the grant's block the trail held only the grant.
     let then = view_at(
         &node,
-        patient.address,
+        &patient.key,
         DEV_CONSENT_ADDRESS,
         &consent_abi,
         "accounting",
@@ -572,7 +571,7 @@ async fn break_glass_over_rpc() {
     // The session waits for review.
     let pending = view(
         &node,
-        reviewer.address,
+        &reviewer.key,
         DEV_CONSENT_ADDRESS,
         &consent_abi,
         "pending_sessions",
@@ -655,20 +654,27 @@ async fn counterfeit_and_recall_over_rpc() {
     )
     .await;
     assert_eq!(received, json!(true));
-    let rx = format!("0x{}", "77".repeat(32));
+    // The prescription goes on chain as its handle alone (docs/PRIVACY.md §5.5), computed here
+    // from its definition: keccak256("salus/rx/v1" ‖ salt ‖ NDC ‖ inner), `inner` standing for
+    // the prescriber's salted commitment to the patient's details.
+    let patient = actor(9).address;
+    let salt = [0x77; 32];
+    let inner = keccak256_concat(&[b"test/patient-details", &patient.0, &[0x78; 32]]);
+    let handle = keccak256_concat(&[b"salus/rx/v1", &salt, b"12345-678-90", &inner.0]);
+    let (rx, salt, inner) = (
+        handle.to_string(),
+        format!("0x{}", hex::encode(salt)),
+        inner.to_string(),
+    );
+    // Valid 30 days from the last block's time (blocks after genesis take the wall clock).
+    let now = node.http.chain_head().await.unwrap().timestamp_ms;
     send(
         &node,
         &mut doctor,
         DEV_SUPPLY_ADDRESS,
         &supply_abi,
         "prescribe",
-        json!([
-            rx,
-            actor(9).address.to_string(),
-            "12345-678-90",
-            2,
-            (head + 30 * DAY_MS).to_string()
-        ]),
+        json!([rx, 2, (now + 30 * DAY_MS).to_string()]),
     )
     .await;
 
@@ -679,14 +685,14 @@ async fn counterfeit_and_recall_over_rpc() {
         DEV_SUPPLY_ADDRESS,
         &supply_abi,
         "dispense",
-        json!([gtin, "FAKE", "L1", expiry, rx]),
+        json!([gtin, "FAKE", "L1", expiry, rx, salt, inner]),
     )
     .await;
     assert_eq!(fake["verified"], false);
     assert_eq!(fake["failure_reason"], "No_match_GTIN_Serial");
     let case = view(
         &node,
-        maker.address,
+        &maker.key,
         DEV_SUPPLY_ADDRESS,
         &supply_abi,
         "investigation",
@@ -694,6 +700,36 @@ async fn counterfeit_and_recall_over_rpc() {
     )
     .await;
     assert_eq!(case["classification"], "Suspect");
+
+    // S1 dispensed by the opening: the contract recomputes the handle with S1's NDC. Nothing in
+    // the receipt names the patient; the stored EPCIS event names the handle.
+    let (receipt, dispensed) = send(
+        &node,
+        &mut pharmacy,
+        DEV_SUPPLY_ADDRESS,
+        &supply_abi,
+        "dispense",
+        json!([gtin, "S1", "L1", expiry, rx, salt, inner]),
+    )
+    .await;
+    assert_eq!(dispensed["dispensed"], true, "{dispensed}");
+    let receipt_text = serde_json::to_string(&receipt).unwrap();
+    assert!(
+        !receipt_text.contains(&hex::encode(patient.0)),
+        "{receipt_text}"
+    );
+    let history = view(
+        &node,
+        &maker.key,
+        DEV_SUPPLY_ADDRESS,
+        &supply_abi,
+        "history",
+        json!([gtin, "S1"]),
+    )
+    .await;
+    let last = history.as_array().unwrap().last().unwrap();
+    assert_eq!(last["biz_step"], "dispensing");
+    assert_eq!(last["biz_transactions"], json!([["rx", rx]]));
 
     // Recall of lot L1: verification says Recalled, dispensing is refused, the lot is located.
     send(
@@ -707,7 +743,7 @@ async fn counterfeit_and_recall_over_rpc() {
     .await;
     let verified = view(
         &node,
-        pharmacy.address,
+        &pharmacy.key,
         DEV_SUPPLY_ADDRESS,
         &supply_abi,
         "verify",
@@ -719,7 +755,10 @@ async fn counterfeit_and_recall_over_rpc() {
     let transaction = pharmacy.builder.call(
         DEV_SUPPLY_ADDRESS,
         supply_abi
-            .encode_call("dispense", &json!([gtin, "S2", "L1", expiry, rx]))
+            .encode_call(
+                "dispense",
+                &json!([gtin, "S2", "L1", expiry, rx, salt, inner]),
+            )
             .unwrap(),
     );
     let hash = node
@@ -740,7 +779,7 @@ async fn counterfeit_and_recall_over_rpc() {
     );
     let located = view(
         &node,
-        maker.address,
+        &maker.key,
         DEV_SUPPLY_ADDRESS,
         &supply_abi,
         "lot_units",
@@ -973,7 +1012,7 @@ async fn preauthorization_auto_approved_and_overdue_over_rpc() {
     assert_eq!(events[0].1["trace"], "TRN-E2E-2");
     let request = view(
         &node,
-        patient.address,
+        &patient.key,
         DEV_COVERAGE_ADDRESS,
         &coverage_abi,
         "request",
@@ -985,7 +1024,7 @@ async fn preauthorization_auto_approved_and_overdue_over_rpc() {
     assert_eq!(request["decisions"][0]["action"], "A4");
     let metrics = view(
         &node,
-        patient.address,
+        &patient.key,
         DEV_COVERAGE_ADDRESS,
         &coverage_abi,
         "metrics",

@@ -140,16 +140,14 @@ async fn dev_node_serves_transactions_receipts_subscriptions_and_contracts() {
     );
 
     // A dry run: result and fuel per host function, nothing committed.
+    // Unsigned, it runs as the zero address: `increment` and `get` check no caller.
     let request = CallRequest {
-        from: dev_key(2).address().to_string(),
         contract: contract.to_string(),
         input: format!(
             "0x{}",
             hex::encode(abi.encode_call("increment", &json!([1])).unwrap())
         ),
-        value: None,
-        fuel: None,
-        at: None,
+        ..CallRequest::default()
     };
     let dry = http.state_call(request).await.unwrap();
     assert_eq!(dry.status, "success");
@@ -159,15 +157,12 @@ async fn dev_node_serves_transactions_receipts_subscriptions_and_contracts() {
             .any(|entry| entry.function == "storage_set")
     );
     let get = CallRequest {
-        from: dev_key(2).address().to_string(),
         contract: contract.to_string(),
         input: format!(
             "0x{}",
             hex::encode(abi.encode_call("get", &json!([])).unwrap())
         ),
-        value: None,
-        fuel: None,
-        at: None,
+        ..CallRequest::default()
     };
     let current = http.state_call(get).await.unwrap();
     assert_eq!(

@@ -96,12 +96,11 @@ async fn a_worst_case_historical_dry_run_holds_up_neither_import_nor_chain_head(
 
     // A dry run without a fuel limit gets the default, well below the block's.
     let call = |fuel: Option<u64>, at: Option<BlockId>| CallRequest {
-        from: dev_key(3).address().to_string(),
         contract: contract.to_string(),
         input: "0x".into(),
-        value: None,
         fuel,
         at,
+        ..CallRequest::default()
     };
     let default = http.state_call(call(None, None)).await.unwrap();
     assert_eq!(default.status, "outOfFuel");

@@ -389,12 +389,11 @@ async fn malformed_and_out_of_range_input_is_refused_naming_the_field() {
     assert!(error.contains("after"), "{error}");
 
     let call = |fuel: Option<u64>, value: Option<&str>| CallRequest {
-        from: dev_key(1).address().to_string(),
         contract: "0x0000000000000000000000000000000000000100".into(),
         input: "0x".into(),
         value: value.map(str::to_string),
         fuel,
-        at: None,
+        ..CallRequest::default()
     };
     let error = http
         .state_call(call(Some(u64::MAX), None))

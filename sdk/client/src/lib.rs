@@ -1,5 +1,6 @@
-//! Off-chain Salus: sign transactions with keys from mnemonics, read a contract's ABI from its
-//! Wasm (as stored on chain), and translate between JSON and the SCALE bytes contracts speak.
+//! Off-chain Salus: sign transactions and dry runs with keys from mnemonics, read a contract's
+//! ABI from its Wasm (as stored on chain), and translate between JSON and the SCALE bytes
+//! contracts speak.
 //!
 //! ```ignore
 //! let abi = ContractAbi::from_wasm(&code)?;
@@ -12,6 +13,7 @@ pub mod pseudonym;
 pub mod randomness;
 pub mod rpc;
 pub mod seal;
+pub mod signed_call;
 pub mod transactions;
 pub mod types;
 
@@ -23,6 +25,7 @@ pub use seal::{
     CommitmentKind, CommitmentSalt, SealError, commit, commit_value, commit_with_random_salt, open,
     seal,
 };
+pub use signed_call::{CallAt, CallSignatureError, DryRun, SignedCall};
 pub use transactions::{TransactionBuilder, decode_failure};
 pub use types::{AbiType, TypeError};
 /// The X25519 crate of [`PseudonymKeys::encryption`] and [`seal()`]'s keys.

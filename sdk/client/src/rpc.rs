@@ -135,12 +135,23 @@ pub struct AccountView {
     pub code_hash: Option<String>,
 }
 
-/// A dry-run call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A dry-run call, unsigned or signed by its caller (PRIVACY.md §5.7; build one with
+/// [`crate::signed_call::DryRun`]).
+///
+/// Signed (`signature` and `expiresMs` present), it runs with caller and origin = `from`, once
+/// the node has checked that the signature over
+/// `keccak256("salus/call/v1" ‖ SCALE(chain id, from, contract, input, value, at, expiresMs))`
+/// recovers to `from`, that `expiresMs` has not passed and that it is at most 10 minutes ahead
+/// of the node's clock. Unsigned, it runs as the zero address, so a view that checks its caller
+/// refuses it; an unsigned request naming any other `from` is refused. Refusals of the
+/// signature have their own error code (-32060).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallRequest {
-    /// The caller (and origin).
-    pub from: String,
+    /// The caller (and origin): the signer of a signed request; absent or the zero address in
+    /// an unsigned one.
+    #[serde(default)]
+    pub from: Option<String>,
     /// The contract.
     pub contract: String,
     /// Selector and SCALE arguments, hex.
@@ -156,6 +167,13 @@ pub struct CallRequest {
     /// number and time.
     #[serde(default)]
     pub at: Option<BlockId>,
+    /// The caller's recoverable secp256k1 signature (`r ‖ s ‖ v`, low-S), hex; see above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// When the signature expires: wall clock, ms since the Unix epoch. Required with a
+    /// signature, refused without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<u64>,
 }
 
 /// Fuel charged by one host function in a dry run.
@@ -380,7 +398,8 @@ pub trait SalusApi {
     ) -> RpcResult<ProofView>;
 
     /// A dry-run call at the head (or at block `at`): result, events and fuel per host function;
-    /// nothing is committed. Bounded by its fuel, a wall-clock limit and a limit on dry runs at
+    /// nothing is committed. It runs as its signer when signed, as the zero address when not
+    /// ([`CallRequest`]). Bounded by its fuel, a wall-clock limit and a limit on dry runs at
     /// once ("busy" when every place stayed taken).
     #[method(name = "state_call")]
     async fn state_call(&self, request: CallRequest) -> RpcResult<CallResultView>;

@@ -713,6 +713,59 @@ fn supersession_and_entered_in_error_keep_history() {
 }
 
 #[test]
+fn who_can_see_lists_every_condition_of_a_permit_and_its_exceptions() {
+    let mut w = world();
+    let doctor = w.clinician();
+    // Records held by the hospital, for the doctor only; inside it, a permit for research reads
+    // of lab results (no actor of its own: still only the doctor, at the hospital), and a deny
+    // of psychiatric notes.
+    let mut at_hospital = provision(Decision::Permit);
+    at_hospital.actors = vec![doctor];
+    at_hospital.custodians = vec![w.hospital];
+    let mut research = provision(Decision::Permit);
+    research.purposes = vec!["HRESCH".into()];
+    research.classes = vec!["Observation".into()];
+    let mut no_notes = provision(Decision::Deny);
+    no_notes.labels = vec!["PSY".into()];
+    at_hospital.children = vec![research, no_notes];
+    assert!(
+        w.grant(
+            w.patient,
+            "patient-privacy",
+            10,
+            Decision::Deny,
+            vec![at_hospital]
+        )
+        .is_success()
+    );
+    let seen: Vec<Permission> = w.chain.view(
+        w.patient,
+        w.consent,
+        "who_can_see",
+        &(w.patient, None::<u64>),
+    );
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let outer = &seen[0];
+    assert_eq!(outer.provision_path, vec![0]);
+    assert_eq!(outer.criteria.len(), 1);
+    assert_eq!(outer.criteria[0].custodians, vec![w.hospital]);
+    assert_eq!(
+        outer.exceptions,
+        vec![vec![0, 1]],
+        "the PSY deny is an exception"
+    );
+    // The nested permit is not a permit for anyone: its parent's actor and custodian hold too.
+    let nested = &seen[1];
+    assert_eq!(nested.provision_path, vec![0, 0]);
+    assert_eq!(nested.criteria.len(), 2);
+    assert_eq!(nested.criteria[0].actors, vec![doctor]);
+    assert_eq!(nested.criteria[0].custodians, vec![w.hospital]);
+    assert!(nested.criteria[1].actors.is_empty());
+    assert_eq!(nested.criteria[1].purposes, vec!["HRESCH".to_string()]);
+    assert!(nested.exceptions.is_empty());
+}
+
+#[test]
 fn queries_show_who_can_see_expiring_consents_delegates_and_pending_sessions() {
     let mut w = world();
     let doctor = w.clinician();
@@ -730,7 +783,10 @@ fn queries_show_who_can_see_expiring_consents_delegates_and_pending_sessions() {
         &(w.patient, None::<u64>),
     );
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].actors, vec![doctor]);
+    assert_eq!(seen[0].criteria.len(), 1);
+    assert_eq!(seen[0].criteria[0].actors, vec![doctor]);
+    assert_eq!(seen[0].criteria[0].purposes, vec!["TREAT".to_string()]);
+    assert!(seen[0].exceptions.is_empty());
     let expiring: Vec<Consent> =
         w.chain
             .view(w.patient, w.consent, "expiring", &(w.patient, 30 * DAY_MS));
@@ -1293,6 +1349,86 @@ fn only_the_custodian_or_the_agent_writes_into_the_patients_trail() {
         .map(|entry| entry.agent)
         .collect();
     assert_eq!(writers, vec![clinician, clinician]);
+}
+
+#[test]
+fn a_gateway_release_is_decided_again_recorded_as_a_disclosure_and_names_the_request() {
+    let mut w = world();
+    let lab = w.record(1, &["N"], "Observation");
+    let doctor = w.clinician();
+    let mut permit = provision(Decision::Permit);
+    permit.actors = vec![doctor];
+    permit.actions = vec![Action::Disclose];
+    permit.purposes = vec!["TREAT".into()];
+    let granted = w.grant(
+        w.patient,
+        "patient-privacy",
+        30,
+        Decision::Deny,
+        vec![permit],
+    );
+    let consent_id: u64 = granted.decode();
+    let disclose = |w: &mut World, from: Address, request: Hash| {
+        let arguments = (
+            lab,
+            doctor,
+            "PRCP".to_string(),
+            "TREAT".to_string(),
+            request,
+        );
+        w.chain
+            .call(from, w.consent, "record_disclosure", &arguments)
+    };
+    // Only the record's custodian releases it; the doctor cannot record its own release.
+    let before = w.accounting().len();
+    assert_eq!(
+        disclose(&mut w, doctor, Hash([0x51; 32])).revert_message(),
+        "ConsentError::NotAuthorised"
+    );
+    assert_eq!(w.accounting().len(), before, "nothing was written");
+    let hospital = w.hospital;
+    let released = disclose(&mut w, hospital, Hash([0x51; 32]));
+    let decision: AccessDecision = released.decode();
+    assert_eq!(decision.decision, Decision::Permit);
+    // Consent revoked before the next release: the contract decides again and records the
+    // denial with the request it refused.
+    assert!(
+        w.chain
+            .call(w.patient, w.consent, "revoke", &consent_id)
+            .is_success()
+    );
+    let refused: AccessDecision = disclose(&mut w, hospital, Hash([0x52; 32])).decode();
+    assert_eq!(refused.decision, Decision::Deny);
+    // A plain access by the custodian carries no request.
+    w.access(doctor, lab, "TREAT");
+    let trail: Vec<(AuditAction, u8, Option<Hash>)> = w
+        .accounting()
+        .into_iter()
+        .filter(|entry| entry.record == lab)
+        .map(|entry| (entry.action, entry.outcome, entry.request))
+        .collect();
+    assert_eq!(
+        trail,
+        vec![
+            (AuditAction::R, 0, Some(Hash([0x51; 32]))),
+            (AuditAction::R, 4, Some(Hash([0x52; 32]))),
+            (AuditAction::R, 4, None),
+        ]
+    );
+    // An unindexed record is refused before anything is decided.
+    let arguments = (
+        Hash([0x77; 32]),
+        doctor,
+        "PRCP".to_string(),
+        "TREAT".to_string(),
+        Hash([0x53; 32]),
+    );
+    assert_eq!(
+        w.chain
+            .call(hospital, w.consent, "record_disclosure", &arguments)
+            .revert_message(),
+        "ConsentError::Unknown"
+    );
 }
 
 impl World {

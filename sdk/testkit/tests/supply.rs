@@ -3,11 +3,13 @@
 
 use parity_scale_codec::Encode;
 use registry::Role;
+use salus_primitives::hash::keccak256_concat;
 use salus_primitives::{Address, Hash};
 use salus_testkit::TestChain;
 use supply::{
     Classification, Container, Discrepancy, DispenseRefusal, Dispensing, Disposition, Epc,
-    EpcisEvent, Investigation, Recall, RecallClass, Unit, Verification,
+    EpcisEvent, Investigation, Prescription, Recall, RecallClass, Unit, Verification,
+    prescription_handle,
 };
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
@@ -146,6 +148,31 @@ fn unit(serial: &str) -> Epc {
     Epc::Unit(GTIN.into(), serial.into())
 }
 
+/// A prescription as the prescriber hands it over (sealed, off chain): its handle and the
+/// opening a dispenser presents. SCALE-encodes as `handle ‖ salt ‖ inner`, the last three
+/// arguments of `dispense`, so `(gtin, serial, lot, expiry_ms, rx)` encodes a `dispense` call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode)]
+struct Rx {
+    handle: Hash,
+    salt: Hash,
+    inner: Hash,
+}
+
+impl Rx {
+    /// A prescription of `ndc` for `patient`, its salt drawn from `seed` (a wallet draws 32
+    /// random bytes). `inner` stands for the commitment to the patient's details a prescriber
+    /// computes off chain (salted, so it says nothing either).
+    fn new(seed: u8, ndc: &str, patient: Address) -> Rx {
+        let salt = Hash([seed; 32]);
+        let inner = keccak256_concat(&[b"test/patient-details", &patient.0, &[seed ^ 0x5a; 32]]);
+        Rx {
+            handle: prescription_handle(&salt, ndc, &inner),
+            salt,
+            inner,
+        }
+    }
+}
+
 impl World {
     fn commission(&mut self, serials: &[&str]) {
         let serials: Vec<String> = serials.iter().map(|s| s.to_string()).collect();
@@ -278,22 +305,49 @@ impl World {
         assert!(self.receive(pharmacy, second, loose));
     }
 
-    fn prescribe(&mut self, seed: u8, fills: u32) -> Hash {
-        let rx = Hash([seed; 32]);
+    /// A prescription of `NDC` for a new patient, valid 30 days: only its handle goes on chain.
+    fn prescribe(&mut self, seed: u8, fills: u32) -> Rx {
         let patient = self.chain.new_account(1);
-        let doctor = self.doctor;
         let expires = self.chain.timestamp_ms() + 30 * DAY_MS;
-        assert!(
-            self.chain
-                .call(
-                    doctor,
-                    self.supply,
-                    "prescribe",
-                    &(rx, patient, NDC.to_string(), fills, expires)
-                )
-                .is_success()
+        self.prescribe_for(Rx::new(seed, NDC, patient), fills, expires)
+    }
+
+    /// Posts `rx`'s handle with `fills` and `expires_ms` (caller: the doctor).
+    fn prescribe_for(&mut self, rx: Rx, fills: u32, expires_ms: u64) -> Rx {
+        let doctor = self.doctor;
+        let result = self.chain.call(
+            doctor,
+            self.supply,
+            "prescribe",
+            &(rx.handle, fills, expires_ms),
         );
+        assert!(result.is_success(), "{:?}", result.receipt.status);
         rx
+    }
+
+    /// The pharmacy dispenses `gtin`/`serial` against `rx`, the call succeeding (dispensed or a
+    /// recorded refusal).
+    fn dispense_as_pharmacy(
+        &mut self,
+        gtin: &str,
+        serial: &str,
+        rx: Rx,
+    ) -> salus_testkit::CallResult {
+        let (pharmacy, expiry) = (self.pharmacy, self.expiry);
+        let result = self.chain.call(
+            pharmacy,
+            self.supply,
+            "dispense",
+            &(
+                gtin.to_string(),
+                serial.to_string(),
+                LOT.to_string(),
+                expiry,
+                rx,
+            ),
+        );
+        assert!(result.is_success(), "{:?}", result.receipt.status);
+        result
     }
 }
 
@@ -1025,7 +1079,7 @@ fn every_state_changing_message_refuses_a_caller_without_the_right() {
         (
             "prescribe",
             pharmacy,
-            (Hash([7; 32]), stranger, NDC.to_string(), 1u32, w.expiry).encode(),
+            (Hash([7; 32]), 1u32, w.expiry).encode(),
         ),
         (
             "dispense",
@@ -1886,7 +1940,7 @@ impl World {
         }
     }
 
-    fn dispense(&mut self, serial: &str, rx: Hash) -> Verification {
+    fn dispense(&mut self, serial: &str, rx: Rx) -> Verification {
         let (pharmacy, expiry) = (self.pharmacy, self.expiry);
         let result = self.chain.call(
             pharmacy,
@@ -2406,7 +2460,11 @@ fn a_refused_dispense_is_recorded_as_a_decision() {
     w.deliver_to_pharmacy();
     let pharmacy = w.pharmacy;
     let expiry = w.expiry;
-    let unknown_rx = Hash([42; 32]);
+    let unknown_rx = Rx {
+        handle: Hash([42; 32]),
+        salt: Hash([1; 32]),
+        inner: Hash([2; 32]),
+    };
     let result = w.chain.call(
         pharmacy,
         w.supply,
@@ -2438,7 +2496,13 @@ fn a_refused_dispense_is_recorded_as_a_decision() {
             stored.reason.as_str(),
             stored.case
         ),
-        (pharmacy, "S1", unknown_rx, "UnknownPrescription", None)
+        (
+            pharmacy,
+            "S1",
+            unknown_rx.handle,
+            "UnknownPrescription",
+            None
+        )
     );
     assert_eq!(
         w.unit_state("S1").disposition,
@@ -2488,6 +2552,284 @@ fn a_refused_dispense_is_recorded_as_a_decision() {
             .revert_message(),
         "SupplyError::NotAuthorised"
     );
+}
+
+/// A second product of the test manufacturer (its company prefix `0312345`), another NDC.
+const OTHER_GTIN: &str = "00312345111113";
+const OTHER_NDC: &str = "12345-111-11";
+
+/// Whether `needle` occurs anywhere in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+impl World {
+    /// Registers `OTHER_GTIN`, commissions `serial` of it and delivers it to the pharmacy.
+    fn deliver_other_product(&mut self, serial: &str) {
+        let maker = self.maker;
+        let product = (
+            OTHER_GTIN.to_string(),
+            OTHER_NDC.to_string(),
+            "Metformin".to_string(),
+            "500 mg".to_string(),
+            "tablet".to_string(),
+            "60".to_string(),
+        );
+        let registered = self
+            .chain
+            .call(maker, self.supply, "register_product", &product);
+        assert!(registered.is_success(), "{:?}", registered.receipt.status);
+        let commissioned = self.chain.call(
+            maker,
+            self.supply,
+            "commission",
+            &(
+                OTHER_GTIN.to_string(),
+                LOT.to_string(),
+                self.expiry,
+                vec![serial.to_string()],
+                "urn:gln:maker".to_string(),
+            ),
+        );
+        assert!(
+            commissioned.is_success(),
+            "{:?}",
+            commissioned.receipt.status
+        );
+        let epcs = vec![Epc::Unit(OTHER_GTIN.into(), serial.into())];
+        let pharmacy = self.pharmacy;
+        let shipment = self.ship(maker, epcs.clone(), pharmacy);
+        assert!(self.receive(pharmacy, shipment, epcs));
+    }
+
+    fn prescription(&self, handle: Hash) -> Option<Prescription> {
+        self.chain
+            .view(self.maker, self.supply, "prescription", &handle)
+    }
+}
+
+#[test]
+fn a_prescription_is_only_a_handle_and_its_dispensing_names_only_the_handle() {
+    let mut w = world();
+    w.deliver_to_pharmacy();
+    let patient = w.chain.new_account(1);
+    let expires = w.chain.timestamp_ms() + 30 * DAY_MS;
+    let rx = w.prescribe_for(Rx::new(21, NDC, patient), 1, expires);
+    // What the chain stores: the prescriber, fills and expiry under the handle; no patient, no
+    // product, no opening.
+    assert_eq!(
+        w.prescription(rx.handle),
+        Some(Prescription {
+            practitioner: w.doctor,
+            fills_left: 1,
+            expires_ms: expires,
+        })
+    );
+    let mut key = b"rx/".to_vec();
+    key.extend_from_slice(&rx.handle.0);
+    let stored = w
+        .chain
+        .storage(&w.supply, &key)
+        .expect("stored under rx/ ‖ handle");
+    for (secret, what) in [
+        (&patient.0[..], "the patient"),
+        (NDC.as_bytes(), "the NDC"),
+        (&rx.inner.0[..], "the patient commitment"),
+        (&rx.salt.0[..], "the salt"),
+    ] {
+        assert!(!contains(&stored, secret), "{what} is not stored");
+    }
+
+    let result = w.dispense_as_pharmacy(GTIN, "S1", rx);
+    let answer: Dispensing = result.decode();
+    assert!(answer.verified && answer.dispensed, "{answer:?}");
+    assert!(!result.events().is_empty(), "the dispensing EPCIS event");
+    for event in result.events() {
+        let bytes: Vec<u8> = event
+            .topics
+            .iter()
+            .flat_map(|topic| topic.0)
+            .chain(event.data.iter().copied())
+            .collect();
+        for (secret, what) in [
+            (&patient.0[..], "the patient"),
+            (&rx.inner.0[..], "the patient commitment"),
+            (NDC.as_bytes(), "the NDC"),
+        ] {
+            assert!(!contains(&bytes, secret), "no event carries {what}");
+        }
+    }
+    assert!(!contains(&result.receipt.return_data, &patient.0));
+    // The stored dispensing event names the prescription by its handle, and nothing of the
+    // patient.
+    let history: Vec<EpcisEvent> = w.chain.view(
+        w.maker,
+        w.supply,
+        "history",
+        &(GTIN.to_string(), "S1".to_string()),
+    );
+    let dispensing = history.last().expect("history");
+    assert_eq!(dispensing.biz_step, "dispensing");
+    assert_eq!(
+        dispensing.biz_transactions,
+        vec![("rx".to_string(), rx.handle)]
+    );
+    let encoded = dispensing.encode();
+    assert!(!contains(&encoded, &patient.0) && !contains(&encoded, &rx.inner.0));
+    assert_eq!(w.prescription(rx.handle).map(|rx| rx.fills_left), Some(0));
+}
+
+#[test]
+fn a_wrong_salt_a_wrong_patient_commitment_or_another_products_unit_is_a_recorded_mismatch() {
+    let mut w = world();
+    w.deliver_to_pharmacy();
+    w.deliver_other_product("T1");
+    let patient = w.chain.new_account(1);
+    let expires = w.chain.timestamp_ms() + 30 * DAY_MS;
+    let rx = w.prescribe_for(Rx::new(22, NDC, patient), 1, expires);
+    let wrong_salt = Rx {
+        salt: Hash([0xee; 32]),
+        ..rx
+    };
+    let wrong_inner = Rx {
+        inner: Rx::new(22, NDC, w.pharmacy).inner,
+        ..rx
+    };
+    for (gtin, serial, presented, what) in [
+        (GTIN, "S1", wrong_salt, "a wrong salt"),
+        (GTIN, "S1", wrong_inner, "another patient's commitment"),
+        (OTHER_GTIN, "T1", rx, "a unit of another product"),
+    ] {
+        let result = w.dispense_as_pharmacy(gtin, serial, presented);
+        let answer: Dispensing = result.decode();
+        assert_eq!(
+            (answer.verified, answer.dispensed, answer.refusal.as_deref()),
+            (true, false, Some("PrescriptionMismatch")),
+            "{what}"
+        );
+        assert!(
+            result.events().iter().any(|event| event.topics.len() == 2),
+            "{what}: a Refused event"
+        );
+        let stored: Option<DispenseRefusal> = w.chain.view(
+            w.maker,
+            w.supply,
+            "refusal",
+            &answer.decision.expect("a stored decision"),
+        );
+        let stored = stored.expect("stored");
+        assert_eq!(
+            (
+                stored.gtin.as_str(),
+                stored.serial.as_str(),
+                stored.prescription,
+                stored.reason.as_str()
+            ),
+            (gtin, serial, rx.handle, "PrescriptionMismatch"),
+            "{what}"
+        );
+    }
+    let other: Option<Unit> = w.chain.view(
+        w.maker,
+        w.supply,
+        "unit",
+        &(OTHER_GTIN.to_string(), "T1".to_string()),
+    );
+    assert_eq!(
+        other.expect("commissioned").disposition,
+        Disposition::SellableAccessible
+    );
+    // Nothing was consumed: the right opening and product dispenses.
+    assert_eq!(w.prescription(rx.handle).map(|rx| rx.fills_left), Some(1));
+    let answer: Dispensing = w.dispense_as_pharmacy(GTIN, "S1", rx).decode();
+    assert!(answer.dispensed);
+    // A prescription written for the other product dispenses its unit.
+    let for_other = w.prescribe_for(Rx::new(23, OTHER_NDC, patient), 1, expires);
+    let answer: Dispensing = w.dispense_as_pharmacy(OTHER_GTIN, "T1", for_other).decode();
+    assert!(answer.dispensed, "{answer:?}");
+}
+
+#[test]
+fn fills_and_expiry_still_bound_a_prescription_dispensed_by_its_opening() {
+    let mut w = world();
+    w.deliver_to_pharmacy();
+    let patient = w.chain.new_account(1);
+    let now = w.chain.timestamp_ms();
+    let once = w.prescribe_for(Rx::new(24, NDC, patient), 1, now + 30 * DAY_MS);
+    let answer: Dispensing = w.dispense_as_pharmacy(GTIN, "S1", once).decode();
+    assert!(answer.dispensed);
+    let answer: Dispensing = w.dispense_as_pharmacy(GTIN, "S2", once).decode();
+    assert_eq!(
+        (answer.dispensed, answer.refusal.as_deref()),
+        (false, Some("PrescriptionFilled"))
+    );
+    let short = w.prescribe_for(Rx::new(25, NDC, patient), 2, now + DAY_MS);
+    w.chain.advance_time(DAY_MS);
+    let answer: Dispensing = w.dispense_as_pharmacy(GTIN, "S2", short).decode();
+    assert_eq!(
+        (answer.dispensed, answer.refusal.as_deref()),
+        (false, Some("PrescriptionExpired")),
+        "expired from its expiry instant on"
+    );
+    assert_eq!(
+        w.prescription(short.handle).map(|rx| rx.fills_left),
+        Some(2)
+    );
+    assert_eq!(
+        w.unit_state("S2").disposition,
+        Disposition::SellableAccessible
+    );
+}
+
+#[test]
+fn two_prescriptions_of_one_product_for_one_patient_have_unrelated_handles() {
+    let mut w = world();
+    w.deliver_to_pharmacy();
+    let patient = w.chain.new_account(1);
+    let expires = w.chain.timestamp_ms() + 30 * DAY_MS;
+    // The same patient commitment and product, two salts.
+    let first = Rx::new(26, NDC, patient);
+    let second = Rx {
+        salt: Hash([27; 32]),
+        handle: prescription_handle(&Hash([27; 32]), NDC, &first.inner),
+        ..first
+    };
+    assert_ne!(first.handle, second.handle);
+    // Without the salt, knowing the product and the patient commitment finds neither handle.
+    assert_ne!(
+        prescription_handle(&Hash([0; 32]), NDC, &first.inner),
+        first.handle
+    );
+    let first = w.prescribe_for(first, 1, expires);
+    let second = w.prescribe_for(second, 1, expires);
+    let doctor = w.doctor;
+    assert_eq!(
+        w.chain
+            .call(
+                doctor,
+                w.supply,
+                "prescribe",
+                &(first.handle, 1u32, expires)
+            )
+            .revert_message(),
+        "SupplyError::AlreadyCommissioned",
+        "a handle is recorded once"
+    );
+    // Each is its own prescription: filling one leaves the other.
+    let answer: Dispensing = w.dispense_as_pharmacy(GTIN, "S1", first).decode();
+    assert!(answer.dispensed);
+    assert_eq!(
+        w.prescription(first.handle).map(|rx| rx.fills_left),
+        Some(0)
+    );
+    assert_eq!(
+        w.prescription(second.handle).map(|rx| rx.fills_left),
+        Some(1)
+    );
+    let answer: Dispensing = w.dispense_as_pharmacy(GTIN, "S2", second).decode();
+    assert!(answer.dispensed);
 }
 
 #[test]

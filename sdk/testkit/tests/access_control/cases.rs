@@ -227,6 +227,20 @@ pub fn consent_cases() -> Vec<Case> {
                     .encode()
             },
         ),
+        case(
+            "record_disclosure",
+            &[(Who::RecordCustodian, Party::Hospital)],
+            |w| {
+                (
+                    w.record,
+                    w.address(Party::Doctor),
+                    text("PRCP"),
+                    text("TREAT"),
+                    Hash([0x9e; 32]),
+                )
+                    .encode()
+            },
+        ),
     ]
 }
 
@@ -468,14 +482,7 @@ pub fn supply_cases() -> Vec<Case> {
             (text(CASE), text(LOCATION)).encode()
         }),
         case("prescribe", NONE, |w| {
-            (
-                Hash([0x7b; 32]),
-                w.address(Party::Patient),
-                text(NDC),
-                1u32,
-                w.now() + 30 * DAY_MS,
-            )
-                .encode()
+            (Hash([0x7b; 32]), 1u32, w.now() + 30 * DAY_MS).encode()
         }),
         case("dispense", &[(Who::UnitOwner, Party::Pharmacy)], |w| {
             (text(GTIN), text("S2"), text(LOT), w.expiry, w.prescription).encode()

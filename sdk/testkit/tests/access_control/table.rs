@@ -401,6 +401,12 @@ pub const MATRIX: &[Row] = &[
         ],
         "HIPAA §164.528 accounting of disclosures; FHIR AuditEvent.agent",
     ),
+    row(
+        Consent,
+        "record_disclosure",
+        &[caller(RecordCustodian, NONE)],
+        "HIPAA §164.528 accounting of disclosures; a release by the custodian's gateway (PRIVACY.md §5.6)",
+    ),
     // ---- coverage ----
     row(
         Coverage,

@@ -201,8 +201,10 @@ pub struct World {
     pub session: u64,
     /// The units' expiry (ms).
     pub expiry: u64,
-    /// The prescription the doctor wrote for the patient.
-    pub prescription: Hash,
+    /// The prescription the doctor wrote for the patient, as a dispenser presents it: its
+    /// handle (all the chain holds) and opening (salt, commitment to the patient's details), in
+    /// `dispense`'s argument order.
+    pub prescription: (Hash, Hash, Hash),
     /// The wholesaler's shipment of S3 to the pharmacy, not yet received.
     pub pending_shipment: u64,
     /// The investigation the pharmacy opened by sighting S7.
@@ -430,7 +432,10 @@ impl World {
             draft_consent: 0,
             session: 0,
             expiry,
-            prescription: Hash([0x7a; 32]),
+            prescription: {
+                let (salt, inner) = (Hash([0x7a; 32]), Hash([0x7c; 32]));
+                (supply::prescription_handle(&salt, NDC, &inner), salt, inner)
+            },
             pending_shipment: 0,
             case: 0,
             receiving_event: 0,
@@ -867,13 +872,7 @@ impl World {
         assert!(sighted.decode::<bool>(), "the sighting opens a case");
         self.case = 0;
         let patient = self.address(Party::Patient);
-        let prescription = (
-            self.prescription,
-            patient,
-            code(NDC),
-            1u32,
-            self.now() + 30 * DAY_MS,
-        );
+        let prescription = (self.prescription.0, 1u32, self.now() + 30 * DAY_MS);
         self.must(Party::Doctor, supply, "prescribe", &prescription);
         let s1: Option<supply::Unit> =
             self.chain

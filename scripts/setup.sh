@@ -72,3 +72,10 @@ unset salus_root salus_tool libclang_action libclang_detail
 # One target directory outside the work tree, shared across checkouts, unless the caller chose.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/salus/target}"
 mkdir -p "$CARGO_TARGET_DIR"
+
+
+# Cargo never collects incremental caches: across many builds of many checkouts they grow without
+# bound (29 GB once filled this machine's disk). Past 16 GiB they are dropped (scripts/lib/
+# target_dir.sh); the workspace's own crates then compile once from scratch.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/target_dir.sh"
+prune_incremental "$CARGO_TARGET_DIR" 16

@@ -2,7 +2,8 @@
 //! `scripts/setup.sh`) on machines faked in a temporary directory: Debian 12's libclang packages
 //! laid out file by file as they ship, `LIBCLANG_PATH`, `llvm-config` and `LD_LIBRARY_PATH`.
 //! RocksDB's bindings need what the script accepts: bindgen loads libclang through clang-sys,
-//! whose search the script follows.
+//! whose search the script follows. Also the pruning of the shared target directory's
+//! incremental caches (`scripts/lib/target_dir.sh`).
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -381,4 +382,50 @@ fn the_machine_that_built_rocksdb_needs_nothing() {
     let line = String::from_utf8(output.stdout).unwrap();
     assert!(output.status.success());
     assert!(line.starts_with("ok /"), "{line}");
+}
+
+/// Runs `prune_incremental TARGET LIMIT` of `scripts/lib/target_dir.sh` under `set -euo
+/// pipefail`; returns its standard error and whether it succeeded.
+fn prune(target: &Path, limit_gib: u32) -> (String, bool) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/lib/target_dir.sh");
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg("set -euo pipefail; source \"$1\"; prune_incremental \"$2\" \"$3\"")
+        .arg("bash")
+        .arg(script)
+        .arg(target)
+        .arg(limit_gib.to_string())
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status.success(),
+    )
+}
+
+#[test]
+fn incremental_caches_past_their_limit_are_dropped_and_the_rest_is_kept() {
+    let target = tempfile::tempdir().unwrap();
+    let incremental = target.path().join("debug/incremental/salus_node-1a2b");
+    fs::create_dir_all(&incremental).unwrap();
+    fs::write(incremental.join("query-cache.bin"), vec![7u8; 64 * 1024]).unwrap();
+    let deps = target.path().join("debug/deps/librocksdb.rlib");
+    fs::create_dir_all(deps.parent().unwrap()).unwrap();
+    fs::write(&deps, b"dependency").unwrap();
+
+    // Within the limit (a few KiB round up to 1 GiB, under 16): nothing is touched, silently.
+    let (stderr, succeeded) = prune(target.path(), 16);
+    assert!(succeeded && stderr.is_empty(), "{stderr}");
+    assert!(incremental.exists());
+
+    // Over the limit: the incremental caches go, the dependencies stay, and it says so.
+    let (stderr, succeeded) = prune(target.path(), 0);
+    assert!(succeeded, "{stderr}");
+    assert!(stderr.contains("dropping"), "{stderr}");
+    assert!(!target.path().join("debug/incremental").exists());
+    assert!(deps.exists());
+
+    // A target directory without incremental caches (a fresh machine) is fine.
+    let (stderr, succeeded) = prune(target.path(), 0);
+    assert!(succeeded && stderr.is_empty(), "{stderr}");
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use anyhow::{Context, bail};
 use salus_client::ContractAbi;
+use salus_client::pseudonym::{blinded_tag, subject_handle};
 use salus_node::genesis::{
     DEV_CHAIN_ID, DEV_CONSENT_ADDRESS, DEV_REGISTRY_ADDRESS, DEV_SUPPLY_ADDRESS,
 };
@@ -286,8 +287,23 @@ impl Workload {
                 let records: Vec<String> = (0..patients.len())
                     .map(|index| format!("0x{}", hex::encode(keccak256(&index.to_le_bytes()).0)))
                     .collect();
+                // Each patient's relationship with the hospital has its own blinding key (a
+                // wallet derives it; here a hash of the patient's index): labels and class go
+                // on chain as blinded tags, the date as a commitment (PRIVACY.md §5.4).
+                let blindings: Vec<[u8; 32]> = (0..patients.len())
+                    .map(|index| {
+                        keccak256(&[b"bench/blind".as_slice(), &index.to_le_bytes()].concat()).0
+                    })
+                    .collect();
                 let mut indexing = Vec::new();
-                for (record, patient) in records.iter().zip(&patients) {
+                for ((record, patient), blinding) in records.iter().zip(&patients).zip(&blindings) {
+                    let mut label_tags: Vec<String> = (0u8..3)
+                        .map(|n| keccak256(&[record.as_bytes(), &[n]].concat()).to_string())
+                        .collect();
+                    label_tags.push(blinded_tag(blinding, "N").to_string());
+                    label_tags.sort();
+                    let class_tag = blinded_tag(blinding, "Observation").to_string();
+                    let date = keccak256(&[b"date".as_slice(), record.as_bytes()].concat());
                     indexing.push(signer.call(
                         &hospital,
                         DEV_CONSENT_ADDRESS,
@@ -296,10 +312,11 @@ impl Workload {
                         json!([
                             record,
                             patient.address().to_string(),
-                            ["N"],
-                            "Observation",
-                            "0",
-                            hospital.address().to_string()
+                            label_tags,
+                            class_tag,
+                            date.to_string(),
+                            hospital.address().to_string(),
+                            subject_handle(blinding).to_string()
                         ]),
                     )?);
                 }
@@ -311,6 +328,7 @@ impl Workload {
                         .take(AGENTS_PER_PATIENT)
                         .map(|agent| agent.address().to_string())
                         .collect();
+                    let class_tag = blinded_tag(&blindings[index], "Observation").to_string();
                     grants.push(signer.call(
                         patient,
                         DEV_CONSENT_ADDRESS,
@@ -329,10 +347,10 @@ impl Workload {
                                 "roles": [],
                                 "actions": ["Access"],
                                 "purposes": ["TREAT"],
-                                "labels": [],
-                                "classes": ["Observation"],
+                                "label_tags": [],
+                                "class_tags": [class_tag],
                                 "records": [],
-                                "data_period": null,
+                                "data_period_commitment": null,
                                 "children": [],
                                 "custodians": [],
                                 "authors": [],
@@ -446,14 +464,30 @@ impl Workload {
                         DEV_CONSENT_ADDRESS,
                         abi,
                         "record_access",
-                        json!([agent, "ATND", records[sender], "Access", "TREAT", null]),
+                        json!([
+                            agent,
+                            "ATND",
+                            records[sender],
+                            "Access",
+                            "TREAT",
+                            null,
+                            null
+                        ]),
                     )
                 } else {
                     call(
                         DEV_CONSENT_ADDRESS,
                         abi,
                         "can_access",
-                        json!([agent, "ATND", "Access", records[sender], "TREAT", null]),
+                        json!([
+                            agent,
+                            "ATND",
+                            "Access",
+                            records[sender],
+                            "TREAT",
+                            null,
+                            null
+                        ]),
                     )
                 }
             }

@@ -1,6 +1,7 @@
 //! The Salus node: RocksDB storage, chain import with fork choice and reorganisation,
 //! proof-of-work mining, and the pieces the `salus` binary assembles.
 
+pub mod agent;
 pub mod chain;
 pub mod commands;
 pub mod config;

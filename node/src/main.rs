@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::{Parser, Subcommand};
 use salus_node::commands::{
-    bench, client, dev, gateway, import_blocks, inspect, keys, node, pseudonyms, record,
-    verify_chain,
+    agent, bench, client, dev, gateway, import_blocks, inspect, keys, node, pseudonyms, record,
+    verify_chain, verify_decision,
 };
 
 /// jemalloc instead of glibc's allocator, for Rust and (unprefixed `malloc`) RocksDB's C++ alike:
@@ -256,6 +256,72 @@ enum Command {
     /// (`get`), the key replies are sealed to (`reply-key`).
     #[command(subcommand)]
     Record(RecordCommand),
+    /// Agents that act for a participant (docs/PRIVACY.md §5.5): `payer` decides sealed
+    /// preauthorizations with the published rules.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+    /// Check a decision the payer's agent posted for a sealed preauthorization: recompute its
+    /// commitments from the plaintext submission, the payer's records and the salts, rerun the
+    /// rules of the rule set version it names; prints `match: …` or `differs: …` (and fails).
+    ///
+    /// Example: salus verify-decision --trace 0x… --submission sub.json --records payer.json
+    /// --salts 0x….salts.json --key provider
+    VerifyDecision {
+        /// The request's trace handle.
+        #[arg(long)]
+        trace: salus_primitives::Hash,
+        /// The plaintext submission (JSON, as sealed by the provider).
+        #[arg(long)]
+        submission: PathBuf,
+        /// The payer's records (JSON) the decision read.
+        #[arg(long)]
+        records: PathBuf,
+        /// The salts (JSON: submission, inputs, outcome), as the agent wrote them.
+        #[arg(long)]
+        salts: PathBuf,
+        /// Who reads the request (a key name or dev:N): the requester, the member, the payer
+        /// or a reviewer.
+        #[arg(long)]
+        key: String,
+        /// The coverage contract; default: the dev chain's.
+        #[arg(long)]
+        coverage: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// The payer's agent: polls the coverage contract for sealed preauthorizations addressed to
+    /// the payer, opens each from --inbox (`<handle hex>.sealed`, sealed to the payer's
+    /// registered reply key), checks it against its commitment on chain, decides every line
+    /// with the published rules against --records and posts the decision with its
+    /// commitments; the salts go beside the submission (`<handle hex>.salts.json`).
+    ///
+    /// Example: salus agent payer --key payer --inbox ./inbox --records payer.json --once
+    Payer {
+        /// The payer's key (a key name or dev:N).
+        #[arg(long)]
+        key: String,
+        /// Where providers deliver sealed submissions.
+        #[arg(long)]
+        inbox: PathBuf,
+        /// The payer's coverage facts and benefits per member (JSON).
+        #[arg(long)]
+        records: PathBuf,
+        /// Process what is pending and exit.
+        #[arg(long)]
+        once: bool,
+        /// The coverage contract; default: the dev chain's.
+        #[arg(long)]
+        coverage: Option<salus_primitives::Address>,
+        /// Seconds a decision may take to be included.
+        #[arg(long, default_value_t = 60)]
+        inclusion_timeout_s: u64,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
 }
 
 #[derive(Subcommand)]
@@ -263,7 +329,7 @@ enum RecordCommand {
     /// Store a FHIR R4 JSON resource in a custodian's store under a new random handle and
     /// register it with the consent contract (signed by --key); prints the handle.
     ///
-    /// Example: salus record put --store ./records --key hospital --patient 0x… --labels N
+    /// Example: salus record put --store ./records --key hospital --patient 0x… --blinding 0x… --labels N
     /// --class Observation lab.json
     Put {
         /// The custodian's store.
@@ -272,10 +338,15 @@ enum RecordCommand {
         /// The custodian's key (a key name or dev:N).
         #[arg(long)]
         key: String,
-        /// The patient the record is about.
+        /// The patient the record is about: its pseudonym at this custodian.
         #[arg(long)]
         patient: salus_primitives::Address,
-        /// Security labels, comma-separated (`N`, `PSY`, …).
+        /// The relationship's blinding key, 32 bytes hex (the patient's wallet gives it at
+        /// enrolment; `salus key pseudonym` prints it): labels and class go on chain only as
+        /// tags blinded with it, the patient's events under its subject handle.
+        #[arg(long)]
+        blinding: String,
+        /// Security labels, comma-separated (`N`, `PSY`, …): on chain only as blinded tags.
         #[arg(long, value_delimiter = ',')]
         labels: Vec<String>,
         /// Data class; default: the resource's resourceType.
@@ -722,6 +793,7 @@ fn run_record(command: RecordCommand) -> anyhow::Result<()> {
             store,
             key,
             patient,
+            blinding,
             labels,
             class,
             date_ms,
@@ -730,10 +802,15 @@ fn run_record(command: RecordCommand) -> anyhow::Result<()> {
             file,
             endpoint,
         } => {
+            let blinding: [u8; 32] = hex::decode(blinding.trim_start_matches("0x"))
+                .ok()
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or_else(|| anyhow::anyhow!("--blinding must be 32 bytes of hex"))?;
             let options = record::PutOptions {
                 store,
                 key,
                 patient,
+                blinding,
                 labels,
                 class,
                 date_ms,
@@ -968,5 +1045,51 @@ fn main() -> anyhow::Result<()> {
             inclusion_timeout: std::time::Duration::from_secs(inclusion_timeout_s),
         }),
         Command::Record(command) => run_record(command),
+        Command::Agent(AgentCommand::Payer {
+            key,
+            inbox,
+            records,
+            once,
+            coverage,
+            inclusion_timeout_s,
+            endpoint,
+        }) => {
+            let options = agent::PayerAgentOptions {
+                key,
+                inbox,
+                records,
+                coverage: coverage.unwrap_or(salus_node::genesis::DEV_COVERAGE_ADDRESS),
+                registry: salus_node::genesis::DEV_REGISTRY_ADDRESS,
+                once,
+                inclusion_timeout_s,
+            };
+            client::client_runtime()?.block_on(agent::payer(&endpoint.rpc, &options))
+        }
+        Command::VerifyDecision {
+            trace,
+            submission,
+            records,
+            salts,
+            key,
+            coverage,
+            endpoint,
+        } => {
+            let options = verify_decision::VerifyOptions {
+                trace,
+                submission,
+                records,
+                salts,
+                key,
+                coverage: coverage.unwrap_or(salus_node::genesis::DEV_COVERAGE_ADDRESS),
+                registry: salus_node::genesis::DEV_REGISTRY_ADDRESS,
+            };
+            let verdict = client::client_runtime()?
+                .block_on(verify_decision::verify(&endpoint.rpc, &options))?;
+            println!("{verdict}");
+            if matches!(verdict, salus_node::agent::Verification::Differs(_)) {
+                bail!("the posted decision is not the one the rules give");
+            }
+            Ok(())
+        }
     }
 }

@@ -73,12 +73,12 @@ pub(crate) fn check_provision(
         || provision.authors.len() > MAX_CRITERIA
         || provision.actions.len() > MAX_CRITERIA
         || provision.records.len() > MAX_CRITERIA
+        || provision.label_tags.len() > MAX_CRITERIA
+        || provision.class_tags.len() > MAX_CRITERIA
     {
         return Err(ConsentError::TooComplex);
     }
     check_codes(&provision.purposes)?;
-    check_codes(&provision.labels)?;
-    check_codes(&provision.classes)?;
     if let Some(period) = &provision.period {
         check_period(period)?;
     }

@@ -92,7 +92,11 @@ pub(crate) fn collect_denies(provision: &Provision, path: &[u8], out: &mut Vec<V
 /// The decision for `actor` claiming `role`: refused outright if the role is not attested for
 /// the actor (see [`role_held`]), otherwise the deepest matching provision across the
 /// patient's active consents, the network default where none matches, and an open break-glass
-/// session for an emergency purpose.
+/// session for an emergency purpose. `date_in_period` is the custodian's attestation that the
+/// record's date is inside the data periods of the provisions that commit to one
+/// (`data_period_commitment`, the one criterion not evaluated on chain): `Some(true)` inside,
+/// `Some(false)` outside, `None` not attested — then such a provision matches if it denies and
+/// never if it permits, so an unattested date can only narrow access.
 ///
 /// # Errors
 /// `UnknownRole` for a role code not in `REQUESTER_ROLES`; `RegistryUnavailable` if the
@@ -104,6 +108,7 @@ pub(crate) fn decide(
     record: &Hash,
     purpose: &str,
     at: u64,
+    date_in_period: Option<bool>,
 ) -> Result<AccessDecision, ConsentError> {
     let attestation = role_attestation(role).ok_or(ConsentError::UnknownRole)?;
     let default = DEFAULT_DECISION.get().unwrap_or(Decision::Deny);
@@ -121,6 +126,7 @@ pub(crate) fn decide(
         purpose,
         at,
         entry: &entry,
+        date_in_period,
     };
     // The most specific match across the patient's consents, with its consent.
     let mut best: Option<(Match, (u64, u32))> = None;
@@ -255,6 +261,7 @@ pub(crate) struct Request<'a> {
     purpose: &'a str,
     at: u64,
     entry: &'a RecordEntry,
+    date_in_period: Option<bool>,
 }
 
 pub(crate) fn matches(provision: &Provision, request: &Request<'_>) -> bool {
@@ -267,21 +274,23 @@ pub(crate) fn matches(provision: &Provision, request: &Request<'_>) -> bool {
             || provision.custodians.contains(&request.entry.custodian))
         && (provision.authors.is_empty() || provision.authors.contains(&request.entry.author))
         && (provision.roles.is_empty() || provision.roles.iter().any(|role| role == request.role))
-        && provision.data_period.as_ref().is_none_or(|period| {
-            period.start_ms <= request.entry.date_ms && request.entry.date_ms < period.end_ms
-        })
+        && (provision.data_period_commitment.is_none()
+            || request
+                .date_in_period
+                .unwrap_or(matches!(provision.kind, Decision::Deny)))
         && (provision.actions.is_empty() || provision.actions.contains(request.action))
         && (provision.purposes.is_empty()
             || provision
                 .purposes
                 .iter()
                 .any(|p| purpose_covers(p, request.purpose)))
-        && (provision.labels.is_empty()
+        && (provision.label_tags.is_empty()
             || provision
-                .labels
+                .label_tags
                 .iter()
-                .any(|l| request.entry.labels.contains(l)))
-        && (provision.classes.is_empty() || provision.classes.contains(&request.entry.class))
+                .any(|tag| request.entry.label_tags.contains(tag)))
+        && (provision.class_tags.is_empty()
+            || provision.class_tags.contains(&request.entry.class_tag))
         && (provision.records.is_empty() || provision.records.contains(request.record))
 }
 

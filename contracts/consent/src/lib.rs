@@ -1,11 +1,16 @@
 //! Patient consent (DOMAIN.md §1), modelled on HL7 FHIR Consent R4.
 //!
-//! Records stay off chain with their custodians; the contract indexes them by hash (patient,
-//! custodian, author, security labels, FHIR resource type, date — signed ms, before 1970 too). A
-//! patient — or a delegate attested by the registry's authority, within the delegation's scope —
+//! Records stay off chain with their custodians; the contract indexes them by handle (the
+//! patient's pseudonym at the custodian, custodian, author) with no clinical content: security
+//! labels and the FHIR resource type only as blinded tags of the relationship, the record's date
+//! only as a salted commitment (docs/PRIVACY.md §5.2, §5.4; [`blinded_tag`] computes tags on the
+//! host). Events name the relationship's subject handle ([`subject_handle`]), never the
+//! patient's address (§5.7). A patient — or a delegate attested by the registry's authority, within the delegation's scope —
 //! grants consents: a period, a base decision, and a tree of provisions (permit/deny by actor, the
 //! record's custodian and author, action, purpose of use, security label, data class and record,
-//! each with exceptions as children). `can_access` evaluates them, for a requester whose claimed
+//! each with exceptions as children; labels and classes as tags, matched by equality, and a data
+//! period as a commitment whose one criterion — is the record's date inside it — the custodian
+//! attests, the only one not evaluated on chain). `can_access` evaluates them, for a requester whose claimed
 //! role is attested: the network default first (deny), then the most specific matching provision
 //! across active consents, deny beating permit at equal depth, and an open break-glass session
 //! overriding a deny where the organisation's policy allows. `record_access` evaluates and records
@@ -18,7 +23,8 @@
 //! its answers carry ([`AccessDecision`], [`Decision`], [`Action`]).
 //!
 //! The contract module below holds the messages (the interface); what they share lives in modules
-//! in layers, each using only modules listed before it: `types` (stored records, message and
+//! in layers, each using only modules listed before it: `tags` (blinded tags and subject
+//! handles, computed on the host; re-exported here), `types` (stored records, message and
 //! event types, the error and limits; re-exported here), `purpose_of_use` (the v3 PurposeOfUse
 //! hierarchy as data), `roles` (the requester role codes and what each must be attested as, as
 //! data), `storage` (the key layout), `checks` (authority in the registry, input
@@ -32,12 +38,17 @@ mod delegation;
 mod purpose_of_use;
 mod roles;
 mod storage;
+mod tags;
 mod trail;
 mod types;
 
 pub use consent::*;
 pub use purpose_of_use::{PURPOSE_OF_USE_PARENTS, purpose_covers};
 pub use roles::{REQUESTER_ROLES, RoleAttestation, role_attestation};
+pub use tags::{
+    LABEL_TAG_BLOCK, TAG_DOMAIN, TOPIC_DOMAIN, blinded_tag, label_tags, pad_label_tags,
+    subject_handle,
+};
 pub use types::*;
 
 #[salus_sdk::contract(events(
@@ -60,8 +71,8 @@ mod consent {
     use crate::roles::{RoleAttestation, role_attestation};
     use crate::storage::{
         ACTIVE_BY_PATIENT, AUDIT, CONSENTS, DEFAULT_DECISION, DELEGATIONS, NEXT_CONSENT,
-        NEXT_SESSION, POLICIES, RECORDS, REGISTRY, SESSIONS, SESSIONS_BY_PAIR, UNREVIEWED,
-        active_key,
+        NEXT_SESSION, POLICIES, RECORDS, REGISTRY, SESSIONS, SESSIONS_BY_PAIR, SUBJECTS,
+        UNREVIEWED, active_key, subject_of,
     };
     use crate::trail::{audit, audit_request, change_status, set_status};
     use crate::types::*;
@@ -77,19 +88,33 @@ mod consent {
             DEFAULT_DECISION.set(&default);
         }
 
-        /// Indexes an off-chain record (caller: an active provider organisation, its custodian),
-        /// written by `author` (FHIR `author`; provisions can match it and the custodian).
+        /// Indexes an off-chain record under its handle `record` (caller: an active provider
+        /// organisation, its custodian) for `patient` (the patient's pseudonym at the
+        /// custodian), written by `author` (FHIR `author`; provisions can match it and the
+        /// custodian). No clinical content: the security labels as blinded tags (padded by the
+        /// client to a multiple of 4; any count up to 16 is accepted), the FHIR resource type as
+        /// a blinded tag, the date as a salted commitment (PRIVACY.md §5.2). `subject` is the
+        /// relationship's subject handle, the topic of the patient's events: stored with the
+        /// relationship's first record, and every later record must name the same (until then the
+        /// patient's events carry the zero handle, which names nobody).
+        ///
+        /// # Errors
+        /// `TooComplex` for more than 16 label tags; `NotACustodian`; `AlreadyIndexed`;
+        /// `SubjectMismatch` for a subject other than the one on file; `RegistryUnavailable`.
         #[message]
+        #[allow(clippy::too_many_arguments)]
         pub fn register_record(
             record: Hash,
             patient: Address,
-            labels: Vec<String>,
-            class: String,
-            date_ms: i64,
+            label_tags: Vec<Hash>,
+            class_tag: Hash,
+            date_commitment: Hash,
             author: Address,
+            subject: Hash,
         ) -> Result<(), ConsentError> {
-            check_codes(&labels)?;
-            check_code(&class)?;
+            if label_tags.len() > MAX_CRITERIA {
+                return Err(ConsentError::TooComplex);
+            }
             let custodian = caller();
             if !registry_active(&custodian, Role::ProviderOrganisation)? {
                 return Err(ConsentError::NotACustodian);
@@ -97,8 +122,9 @@ mod consent {
             if RECORDS.contains(&record) {
                 return Err(ConsentError::AlreadyIndexed);
             }
+            file_subject(&patient, subject)?;
             RecordIndexed {
-                patient,
+                subject,
                 record,
                 custodian,
             }
@@ -109,9 +135,9 @@ mod consent {
                     patient,
                     custodian,
                     author,
-                    labels,
-                    class,
-                    date_ms,
+                    label_tags,
+                    class_tag,
+                    date_commitment,
                 },
             );
             Ok(())
@@ -351,7 +377,7 @@ mod consent {
                 active: true,
             };
             DelegationChanged {
-                patient: principal,
+                subject: subject_of(&principal),
                 delegate,
                 relationship: delegation.relationship.clone(),
                 active: true,
@@ -446,7 +472,7 @@ mod consent {
                     "110113 security alert: break-glass refused",
                 );
                 BreakGlass {
-                    patient,
+                    subject: subject_of(&patient),
                     session: u64::MAX,
                     step: "refused".into(),
                 }
@@ -482,7 +508,7 @@ mod consent {
                 "110127 emergency override started",
             );
             BreakGlass {
-                patient,
+                subject: subject_of(&patient),
                 session: id,
                 step: "declared".into(),
             }
@@ -500,7 +526,7 @@ mod consent {
             record.closes_ms = record.closes_ms.min(block_timestamp_ms());
             SESSIONS.insert(&session, &record);
             BreakGlass {
-                patient: record.patient,
+                subject: subject_of(&record.patient),
                 session,
                 step: "closed".into(),
             }
@@ -533,7 +559,7 @@ mod consent {
                 "unjustified"
             };
             BreakGlass {
-                patient: record.patient,
+                subject: subject_of(&record.patient),
                 session,
                 step: step.into(),
             }
@@ -549,6 +575,12 @@ mod consent {
         /// delegation in force from the patient in that relationship (`REQUESTER_ROLES`); an
         /// actor without it is denied, with the reason, before any consent is read.
         ///
+        /// `date_in_period` answers the one criterion not evaluated on chain — whether the
+        /// record's date is inside the data period a provision commits to
+        /// (`data_period_commitment`) — as the record's custodian, who holds both, computes
+        /// it: `Some(true)` inside, `Some(false)` outside, `None` unknown (such a provision then
+        /// matches if it denies and never if it permits).
+        ///
         /// # Errors
         /// `UnknownRole` for a code not in `REQUESTER_ROLES`; `RegistryUnavailable`.
         #[message(view)]
@@ -559,6 +591,7 @@ mod consent {
             record: Hash,
             purpose: String,
             at_ms: Option<u64>,
+            date_in_period: Option<bool>,
         ) -> Result<AccessDecision, ConsentError> {
             decide(
                 &actor,
@@ -567,6 +600,7 @@ mod consent {
                 &record,
                 &purpose,
                 at_ms.unwrap_or_else(block_timestamp_ms),
+                date_in_period,
             )
         }
 
@@ -586,6 +620,10 @@ mod consent {
         /// from `p` to `agent`, and a personal representative's access must name the record's
         /// patient.
         ///
+        /// `date_in_period` is the custodian's attestation of the record's date against a
+        /// provision's committed data period (see [`ConsentRegistry::can_access`]): honoured
+        /// only when the caller is the record's custodian, taken as `None` (unknown) otherwise.
+        ///
         /// # Errors
         /// `NotAuthorised` for any other caller; `NotADelegate` for an unattested
         /// `on_behalf_of`; `Unknown` for an unindexed record; `UnknownRole`; `TooComplex` for an
@@ -598,6 +636,7 @@ mod consent {
             action: Action,
             purpose: String,
             on_behalf_of: Option<Address>,
+            date_in_period: Option<bool>,
         ) -> Result<AccessDecision, ConsentError> {
             check_code(&purpose)?;
             check_code(&role)?;
@@ -607,6 +646,7 @@ mod consent {
             if writer != entry.custodian && writer != agent && !for_signer {
                 return Err(ConsentError::NotAuthorised);
             }
+            let date_in_period = date_in_period.filter(|_| writer == entry.custodian);
             decide_and_record(
                 &entry,
                 agent,
@@ -616,6 +656,7 @@ mod consent {
                 purpose,
                 on_behalf_of,
                 None,
+                date_in_period,
             )
         }
 
@@ -626,7 +667,8 @@ mod consent {
         /// again at this block: a consent revoked since the gateway's dry run yields Deny,
         /// recorded like any denial, and the gateway releases nothing. A personal
         /// representative's role (`GUARD`, `HPOWATT`, …) is recorded on behalf of the record's
-        /// patient, and needs the delegation in force.
+        /// patient, and needs the delegation in force. `date_in_period` is the custodian's
+        /// attestation of the record's date (see [`ConsentRegistry::can_access`]).
         ///
         /// # Errors
         /// `NotAuthorised` unless the caller is the record's custodian; `NotADelegate` for a
@@ -639,6 +681,7 @@ mod consent {
             role: String,
             purpose: String,
             request: Hash,
+            date_in_period: Option<bool>,
         ) -> Result<AccessDecision, ConsentError> {
             check_code(&purpose)?;
             check_code(&role)?;
@@ -660,6 +703,7 @@ mod consent {
                 purpose,
                 on_behalf_of,
                 Some(request),
+                date_in_period,
             )
         }
 
@@ -872,7 +916,7 @@ mod consent {
             ACTIVE_BY_PATIENT.insert(&active_key(&consent.patient, id), &());
         }
         ConsentChanged {
-            patient: consent.patient,
+            subject: subject_of(&consent.patient),
             id,
             version: 1,
             status: consent.status.clone(),
@@ -893,9 +937,23 @@ mod consent {
         id
     }
 
+    /// Files `subject` as the subject handle of `patient`'s relationship, or checks it against
+    /// the one on file.
+    fn file_subject(patient: &Address, subject: Hash) -> Result<(), ConsentError> {
+        match SUBJECTS.get(patient) {
+            Some(filed) if filed != subject => Err(ConsentError::SubjectMismatch),
+            Some(_) => Ok(()),
+            None => {
+                SUBJECTS.insert(patient, &subject);
+                Ok(())
+            }
+        }
+    }
+
     /// Decides an access by `agent` to the indexed `record` (`entry`) and records it, permitted
-    /// or not, in the patient's trail, naming the gateway `request` if any (the shared body of
-    /// `record_access` and `record_disclosure`, once the writer is authorised).
+    /// or not, in the patient's trail, naming the gateway `request` if any, with the
+    /// custodian's `date_in_period` attestation if any (the shared body of `record_access` and
+    /// `record_disclosure`, once the writer is authorised).
     #[allow(clippy::too_many_arguments)]
     fn decide_and_record(
         entry: &RecordEntry,
@@ -906,6 +964,7 @@ mod consent {
         purpose: String,
         on_behalf_of: Option<Address>,
         request: Option<Hash>,
+        date_in_period: Option<bool>,
     ) -> Result<AccessDecision, ConsentError> {
         let now = block_timestamp_ms();
         if let Some(principal) = on_behalf_of
@@ -920,7 +979,15 @@ mod consent {
         {
             return Err(ConsentError::NotADelegate);
         }
-        let decision = decide(&agent, &role, &action, &record, &purpose, now)?;
+        let decision = decide(
+            &agent,
+            &role,
+            &action,
+            &record,
+            &purpose,
+            now,
+            date_in_period,
+        )?;
         let permitted = matches!(decision.decision, Decision::Permit);
         let audit_action = if decision.break_glass.is_some() {
             AuditAction::E
@@ -941,7 +1008,7 @@ mod consent {
             request,
         );
         AccessRecorded {
-            patient: entry.patient,
+            subject: subject_of(&entry.patient),
             agent,
             record,
             decision: decision.decision.clone(),

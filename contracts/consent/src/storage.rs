@@ -11,6 +11,10 @@ pub(crate) const NEXT_CONSENT: Value<u64> = Value::new(b"next_consent");
 pub(crate) const NEXT_AUDIT: Value<u64> = Value::new(b"next_audit");
 pub(crate) const NEXT_SESSION: Value<u64> = Value::new(b"next_session");
 pub(crate) const RECORDS: Map<Hash, RecordEntry> = Map::new(b"r/");
+/// patient pseudonym → the relationship's subject handle (`keccak256("salus/topic/v1" ‖
+/// blind_r)`), the topic of the patient's events: written once, with the relationship's first
+/// record (`register_record`).
+pub(crate) const SUBJECTS: Map<Address, Hash> = Map::new(b"sh/");
 pub(crate) const CONSENTS: Map<u64, Consent> = Map::new(b"c/");
 /// (patient, inverted consent id big-endian) → (): each patient's consents whose status is
 /// `active`, newest first (expired ones included: expiry follows from the period). A consent
@@ -34,4 +38,10 @@ pub(crate) const UNREVIEWED: Map<(Address, [u8; 8]), ()> = Map::new(b"bsu/");
 /// first.
 pub(crate) fn active_key(patient: &Address, id: u64) -> (Address, [u8; 8]) {
     (*patient, (u64::MAX - id).to_be_bytes())
+}
+
+/// The subject handle on file for `patient`, the topic of its events; the zero handle (naming
+/// nobody) until one is declared.
+pub(crate) fn subject_of(patient: &Address) -> Hash {
+    SUBJECTS.get(patient).unwrap_or_default()
 }

@@ -113,14 +113,18 @@ pub struct Provision {
     pub actions: Vec<Action>,
     /// Purposes of use (v3 ActReason: TREAT, ETREAT, HPAYMT, HRESCH, …).
     pub purposes: Vec<String>,
-    /// Security labels (N, R, V; ETH, HIV, PSY, SDV).
-    pub labels: Vec<String>,
-    /// Data classes (FHIR resource types: Observation, DocumentReference, …).
-    pub classes: Vec<String>,
+    /// Security labels (N, R, V; ETH, HIV, PSY, SDV) as blinded tags of the relationship
+    /// ([`crate::blinded_tag`]): matches a record carrying any of them.
+    pub label_tags: Vec<Hash>,
+    /// Data classes (FHIR resource types: Observation, DocumentReference, …) as blinded tags.
+    pub class_tags: Vec<Hash>,
     /// Specific records (hashes): FHIR `provision.data` with `meaning` `instance`.
     pub records: Vec<Hash>,
-    /// Only records dated within this period.
-    pub data_period: Option<Period>,
+    /// Only records dated within a period, committed to (PRIVACY.md §5.2; the period itself is
+    /// sealed to the custodian off chain). Not evaluated on chain: the record's custodian
+    /// attests whether the record's date is inside (`date_in_period`); unattested, such a
+    /// provision matches if it denies and never if it permits.
+    pub data_period_commitment: Option<Hash>,
     /// Exceptions.
     pub children: Vec<Provision>,
 }
@@ -156,21 +160,24 @@ pub struct Consent {
     pub provisions: Vec<Provision>,
 }
 
-/// An off-chain record, indexed by hash.
+/// An off-chain record, indexed by its handle: no clinical content, only blinded tags and a
+/// commitment (PRIVACY.md §5.4).
 #[data]
 pub struct RecordEntry {
-    /// Whose record.
+    /// Whose record: the patient's pseudonym at the custodian.
     pub patient: Address,
     /// Who holds it.
     pub custodian: Address,
     /// Who wrote it (a practitioner or organisation), as its custodian declared.
     pub author: Address,
-    /// Security labels.
-    pub labels: Vec<String>,
-    /// FHIR resource type.
-    pub class: String,
-    /// When it was made (signed ms since the epoch: before 1970 is negative).
-    pub date_ms: i64,
+    /// Security labels as blinded tags ([`crate::blinded_tag`]), padded with random tags to a
+    /// multiple of 4 by the client.
+    pub label_tags: Vec<Hash>,
+    /// FHIR resource type as a blinded tag.
+    pub class_tag: Hash,
+    /// Salted commitment to the record's date (signed ms since the epoch), opened only off
+    /// chain.
+    pub date_commitment: Hash,
 }
 
 /// A delegation (v3 RoleCode GUARD guardian, HPOWATT healthcare power of attorney).
@@ -289,9 +296,10 @@ pub struct AccessDecision {
 /// An access was decided and recorded.
 #[event]
 pub struct AccessRecorded {
-    /// The patient (so a patient can follow every access to their data).
+    /// The relationship's subject handle (so a patient can follow every access to their data
+    /// without the pseudonym appearing in event filters: PRIVACY.md §5.7).
     #[topic]
-    pub patient: Address,
+    pub subject: Hash,
     /// Who asked.
     #[topic]
     pub agent: Address,
@@ -306,9 +314,9 @@ pub struct AccessRecorded {
 /// A consent was created or changed status.
 #[event]
 pub struct ConsentChanged {
-    /// The patient.
+    /// The relationship's subject handle.
     #[topic]
-    pub patient: Address,
+    pub subject: Hash,
     /// The consent.
     pub id: u64,
     /// Its version.
@@ -320,9 +328,9 @@ pub struct ConsentChanged {
 /// A break-glass session was opened, closed or reviewed (the patient is notified).
 #[event]
 pub struct BreakGlass {
-    /// The patient.
+    /// The relationship's subject handle.
     #[topic]
-    pub patient: Address,
+    pub subject: Hash,
     /// The session.
     pub session: u64,
     /// `declared`, `refused`, `closed`, `justified`, `unjustified`.
@@ -332,9 +340,9 @@ pub struct BreakGlass {
 /// A record was indexed.
 #[event]
 pub struct RecordIndexed {
-    /// Whose record.
+    /// The relationship's subject handle.
     #[topic]
-    pub patient: Address,
+    pub subject: Hash,
     /// The record.
     pub record: Hash,
     /// Its custodian.
@@ -344,9 +352,9 @@ pub struct RecordIndexed {
 /// A delegation was attested or revoked.
 #[event]
 pub struct DelegationChanged {
-    /// The principal (the patient).
+    /// The principal's subject handle.
     #[topic]
-    pub patient: Address,
+    pub subject: Hash,
     /// The delegate.
     #[topic]
     pub delegate: Address,
@@ -373,14 +381,14 @@ pub struct Criteria {
     pub actions: Vec<Action>,
     /// Purposes of use (and their specialisations).
     pub purposes: Vec<String>,
-    /// Security labels.
-    pub labels: Vec<String>,
-    /// Data classes.
-    pub classes: Vec<String>,
+    /// Security labels (blinded tags).
+    pub label_tags: Vec<Hash>,
+    /// Data classes (blinded tags).
+    pub class_tags: Vec<Hash>,
     /// Specific records.
     pub records: Vec<Hash>,
-    /// Records dated within.
-    pub data_period: Option<Period>,
+    /// Records dated within the committed period (attested by the custodian).
+    pub data_period_commitment: Option<Hash>,
 }
 
 impl Criteria {
@@ -394,10 +402,10 @@ impl Criteria {
             roles: provision.roles.clone(),
             actions: provision.actions.clone(),
             purposes: provision.purposes.clone(),
-            labels: provision.labels.clone(),
-            classes: provision.classes.clone(),
+            label_tags: provision.label_tags.clone(),
+            class_tags: provision.class_tags.clone(),
             records: provision.records.clone(),
-            data_period: provision.data_period.clone(),
+            data_period_commitment: provision.data_period_commitment,
         }
     }
 }
@@ -452,4 +460,6 @@ pub enum ConsentError {
     /// An access is said to be on behalf of someone who has no active delegation to the agent
     /// (or a personal representative's access does not name the record's patient).
     NotADelegate,
+    /// A record names a subject handle other than the one on file for its patient.
+    SubjectMismatch,
 }

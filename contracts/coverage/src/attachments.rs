@@ -42,6 +42,7 @@ pub(crate) fn access_attachment(
             Action::Access,
             purpose,
             None,
+            None,
         )
         .map_err(|_| CoverageError::Unavailable)?;
     AttachmentAccess {

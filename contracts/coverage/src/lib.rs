@@ -43,6 +43,7 @@ mod metrics;
 mod requests;
 mod revisions;
 mod rules;
+mod sealed;
 mod storage;
 mod types;
 mod units;
@@ -57,7 +58,9 @@ pub use types::*;
     Overdue,
     RequestStep,
     ClaimChecked,
-    AttachmentAccess
+    AttachmentAccess,
+    SealedSubmitted,
+    DecisionPosted
 ))]
 mod coverage {
     use consent::AccessDecision;
@@ -154,6 +157,60 @@ mod coverage {
             crate::requests::submit(submission)
         }
 
+        /// Submits a sealed preauthorization (caller: an active provider with an NPI in the
+        /// registry): the submission itself is sealed to the payer's registered key and
+        /// delivered to the payer's agent off chain; the chain keeps only this skeleton — the
+        /// handle, payer, member, priority, line count and `submission_commitment` — starts
+        /// the CMS-0057-F clock (72 hours expedited, 7 days standard) and lists the request as
+        /// open under the lowercase hex of the handle (`due_within`, `mark_overdue`). The
+        /// member must have coverage with the payer. Emits `SealedSubmitted` (payer and handle
+        /// only). docs/PRIVACY.md §5.5.
+        #[message]
+        pub fn submit_sealed(
+            trace_handle: Hash,
+            payer: Address,
+            member: Hash,
+            priority: Priority,
+            line_count: u32,
+            submission_commitment: Hash,
+        ) -> Result<(), CoverageError> {
+            crate::sealed::submit_sealed(
+                trace_handle,
+                payer,
+                member,
+                priority,
+                line_count,
+                submission_commitment,
+            )
+        }
+
+        /// Posts the decision on a sealed request (caller: the payer or one of its
+        /// reviewers), one line per submitted line in order: on the first post every line, on
+        /// later ones only the lines still pended (`A4`; the others are skipped). Each reason
+        /// code must be in the reason table of rule set `rule_set_version`; `A2`, `A3`, `A4`
+        /// and `A6` need one. `A1`, `A4` and `NA` may come from the payer's automated agent;
+        /// an adverse action (`A2`, `A3`, `A6`) only from a reviewer the registry attests as
+        /// a clinician (42 CFR 438.210(b)(3), 42 CFR 422.566(d)). An overdue request stays
+        /// decidable. `inputs_commitment` commits to the submission, coverage and benefit
+        /// state the rules read, `outcome_commitment` to what they gave (rule ids, quantity,
+        /// window, certification). Returns the request's status; emits `DecisionPosted`.
+        #[message]
+        pub fn post_decision(
+            trace_handle: Hash,
+            lines: Vec<PostedLine>,
+            rule_set_version: u32,
+            inputs_commitment: Hash,
+            outcome_commitment: Hash,
+        ) -> Result<RequestStatus, CoverageError> {
+            crate::sealed::post_decision(
+                trace_handle,
+                lines,
+                rule_set_version,
+                inputs_commitment,
+                outcome_commitment,
+            )
+        }
+
         /// Attaches a document by hash (caller: the requester, still an active provider); the
         /// request stays with the reviewer.
         #[message]
@@ -185,9 +242,16 @@ mod coverage {
 
         /// Marks an undecided request past its due time as overdue (anyone may call). Emits
         /// `Overdue` once; the request stays undecided — overdue is never approval.
+        /// A sealed request is named by the lowercase hex of its handle, as `due_within`
+        /// lists it.
         #[message]
         pub fn mark_overdue(trace: String) -> Result<(), CoverageError> {
-            crate::requests::mark_overdue(trace)
+            match crate::storage::parse_handle(&trace) {
+                Some(handle) if !crate::storage::REQUESTS.contains(&trace) => {
+                    crate::sealed::mark_overdue(handle)
+                }
+                _ => crate::requests::mark_overdue(trace),
+            }
         }
 
         /// Revises a request (caller: the requester, still an active provider): new lines and diagnoses, evaluated again
@@ -345,6 +409,13 @@ mod coverage {
         #[message(view)]
         pub fn request(trace: String) -> Result<Option<Request>, CoverageError> {
             crate::requests::request(trace)
+        }
+
+        /// A sealed request's skeleton and posted decisions (callers: the requester, the
+        /// member, the payer or its reviewers).
+        #[message(view)]
+        pub fn sealed_request(trace_handle: Hash) -> Result<Option<SealedRequest>, CoverageError> {
+            crate::sealed::sealed_request(trace_handle)
         }
 
         /// A member's coverage (callers as for `eligibility`).

@@ -11,7 +11,7 @@ use crate::checks::{
 use crate::evaluation::evaluate;
 use crate::metrics::{metric_codes, update_metrics};
 use crate::rules::rules_for;
-use crate::storage::{COVERAGES, NEXT_LINE, OPEN, REQUESTS, TURNAROUNDS};
+use crate::storage::{COVERAGES, NEXT_LINE, OPEN, REQUESTS, SEALED, TURNAROUNDS, parse_handle};
 use crate::types::*;
 use crate::units::{certifies, reserve};
 
@@ -180,7 +180,8 @@ pub(crate) fn submit(submission: Submission) -> Result<Vec<LineDecision>, Covera
     if attachments.len() > MAX_CODES || trace.is_empty() {
         return Err(CoverageError::TooComplex);
     }
-    if REQUESTS.contains(&trace) {
+    // A 64-hex trace may name a sealed request's listing (`OPEN`, `mark_overdue`).
+    if REQUESTS.contains(&trace) || parse_handle(&trace).is_some_and(|h| SEALED.contains(&h)) {
         return Err(CoverageError::Duplicate);
     }
     let coverage = COVERAGES

@@ -46,3 +46,36 @@ pub(crate) const METRICS: Map<(Address, Priority, String), Metrics> = Map::new(b
 /// (payer, priority, service code, turnaround ms big-endian, line sequence) → (): every
 /// decision's turnaround in order, from which the median is read.
 pub(crate) const TURNAROUNDS: Map<(Address, Priority, String, [u8; 8], u64), ()> = Map::new(b"ta/");
+/// trace handle → sealed request skeleton (no lines, no diagnoses; docs/PRIVACY.md §5.5). Its
+/// `OPEN` entries name it by the lowercase hex of the handle.
+pub(crate) const SEALED: Map<Hash, SealedRequest> = Map::new(b"sq/");
+
+/// The trace under which a sealed request is listed in `OPEN` (and answered by `due_within`,
+/// accepted by `mark_overdue`): the lowercase hex of its handle, 64 characters.
+pub(crate) fn handle_trace(handle: &Hash) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut trace = String::with_capacity(64);
+    for byte in handle.0 {
+        trace.push(DIGITS[usize::from(byte >> 4)] as char);
+        trace.push(DIGITS[usize::from(byte & 0x0f)] as char);
+    }
+    trace
+}
+
+/// The handle a trace names, if it is 64 lowercase hex characters.
+pub(crate) fn parse_handle(trace: &str) -> Option<Hash> {
+    let bytes = trace.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut handle = [0u8; 32];
+    for (index, pair) in bytes.chunks(2).enumerate() {
+        handle[index] = (digit(pair[0])? << 4) | digit(pair[1])?;
+    }
+    Some(Hash(handle))
+}

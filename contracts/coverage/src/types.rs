@@ -55,6 +55,8 @@ pub enum CoverageError {
     /// A referral names a servicing provider the registry does not attest as an active
     /// provider (practitioner or provider organisation) with the servicing NPI.
     UnknownServicingProvider,
+    /// A posted reason code is not in the named rule set's reason table.
+    UnknownReason,
 }
 
 // ---- coverage, benefits and eligibility answers ----
@@ -746,4 +748,114 @@ pub struct AttachmentAccess {
     pub trace: String,
     /// Decision.
     pub decision: Decision,
+}
+
+// ---- sealed requests: decisions where the data is (docs/PRIVACY.md §5.5) ----
+
+/// A preauthorization request whose content is sealed to the payer and delivered off chain:
+/// the chain holds only its skeleton — no service line, procedure, diagnosis or attachment —
+/// and, once the payer's agent or reviewer has posted it, the decision per line with the
+/// commitments a verifier checks against the plaintext.
+#[data]
+pub struct SealedRequest {
+    /// The trace handle (random, chosen by the provider; names nothing).
+    pub trace_handle: Hash,
+    /// The payer.
+    pub payer: Address,
+    /// Member (salted hash of the member id).
+    pub member: Hash,
+    /// The member's key (from the payer's coverage), so the patient can follow the request.
+    pub beneficiary: Address,
+    /// The requesting provider.
+    pub requester: Address,
+    /// Priority (CMS-0057-F timeframe).
+    pub priority: Priority,
+    /// Number of service lines in the sealed submission.
+    pub line_count: u32,
+    /// Commitment to the sealed submission (`salus_client::seal::commit`).
+    pub submission_commitment: Hash,
+    /// Received (ms).
+    pub received_ms: u64,
+    /// Decision due (ms).
+    pub due_ms: u64,
+    /// `Pended` until every line is decided, then `Decided`.
+    pub status: RequestStatus,
+    /// Whether the request was marked overdue (it stays undecided: overdue is never approval).
+    pub overdue: bool,
+    /// Current decision per line (empty until the first post).
+    pub decisions: Vec<SealedLineDecision>,
+    /// Every post, oldest first: rule set and commitments.
+    pub posts: Vec<DecisionPost>,
+}
+
+/// One line of a posted decision: an action and a reason code from the rule set's table,
+/// never the line's procedure or diagnosis.
+#[data]
+pub struct PostedLine {
+    /// `A1` certified, `A4` pended or `NA` not required (any authorised key); `A2`, `A3`, `A6`
+    /// (adverse: a clinical reviewer only).
+    pub action: ActionCode,
+    /// The reason code, from the named rule set's reason table (mandatory for `A2`, `A3`,
+    /// `A4`, `A6`).
+    pub reason: Option<String>,
+    /// Units certified (`A1`, `A2`, `A6`: at least one; otherwise zero).
+    pub quantity: u32,
+}
+
+/// The decision on one line of a sealed request, as stored.
+#[data]
+pub struct SealedLineDecision {
+    /// The posted line.
+    pub line: PostedLine,
+    /// Who posted it (the payer's key for automated decisions, or a reviewer).
+    pub decided_by: Address,
+    /// When (ms).
+    pub decided_ms: u64,
+    /// Index into the request's `posts`: the rule set and commitments it was posted with.
+    pub post: u16,
+}
+
+/// The rule set and commitments of one `post_decision`.
+#[data]
+pub struct DecisionPost {
+    /// The rule-set version the lines were evaluated against.
+    pub rule_set: u32,
+    /// Commitment to the submission, coverage and benefit state used.
+    pub inputs_commitment: Hash,
+    /// Commitment to the outcome: rule ids that fired, certification, quantity and window.
+    pub outcome_commitment: Hash,
+    /// Who posted.
+    pub decided_by: Address,
+    /// When (ms).
+    pub decided_ms: u64,
+}
+
+/// A sealed request was submitted: the payer's agent watches for its own address.
+#[event]
+pub struct SealedSubmitted {
+    /// The payer.
+    #[topic]
+    pub payer: Address,
+    /// The trace handle.
+    #[topic]
+    pub trace_handle: Hash,
+    /// Priority.
+    pub priority: Priority,
+    /// Decision due (ms).
+    pub due_ms: u64,
+}
+
+/// A decision was posted for a sealed request (no line, procedure, diagnosis or reason code).
+#[event]
+pub struct DecisionPosted {
+    /// The payer.
+    #[topic]
+    pub payer: Address,
+    /// The trace handle.
+    #[topic]
+    pub trace_handle: Hash,
+    /// The request's status after the post (`Pended` while a line waits for a reviewer).
+    pub status: RequestStatus,
+    /// Rule-set version.
+    pub rule_set: u32,
 }

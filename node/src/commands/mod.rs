@@ -9,8 +9,11 @@
 //! - `pseudonyms` — the wallet's side of privacy: pseudonyms, their listing, sealed payloads;
 //! - `gateway`, `record` — the record gateway (PRIVACY.md §5.6): a custodian's server, and
 //!   `record put` / `get` / `reply-key`, its two sides;
+//! - `agent`, `verify_decision` — the payer's agent (PRIVACY.md §5.5: sealed preauthorizations
+//!   decided by the payer with the published rules) and the check of a posted decision;
 //! - `bench` — the load generator.
 
+pub mod agent;
 pub mod bench;
 pub mod client;
 pub mod dev;
@@ -23,3 +26,4 @@ pub mod node_process;
 pub mod pseudonyms;
 pub mod record;
 pub mod verify_chain;
+pub mod verify_decision;

@@ -10,7 +10,9 @@ use anyhow::{Context, anyhow, bail};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use parity_scale_codec::Encode;
+use salus_client::pseudonym::{blinded_tag, subject_handle};
 use salus_client::rpc::SalusApiClient;
+use salus_client::seal::{CommitmentKind, CommitmentSalt, commit_with_random_salt};
 use salus_primitives::{Address, Hash, SecretKey};
 use serde_json::Value;
 
@@ -35,8 +37,12 @@ pub struct PutOptions {
     pub store: PathBuf,
     /// The custodian's key (a key name or `dev:N`).
     pub key: String,
-    /// The patient.
+    /// The patient: its pseudonym at this custodian (PRIVACY.md §5.1).
     pub patient: Address,
+    /// The relationship's blinding key (`blind_r`, given by the patient's wallet at enrolment:
+    /// `salus key pseudonym` prints it): the labels and class go on chain as tags blinded with
+    /// it, and the patient's events under its subject handle.
+    pub blinding: [u8; 32],
     /// Security labels.
     pub labels: Vec<String>,
     /// Data class; default: the resource's `resourceType`.
@@ -53,6 +59,12 @@ pub struct PutOptions {
 /// with consent's `register_record` signed by the custodian, and returns the handle. A
 /// registration that fails removes the resource from the store again.
 ///
+/// Nothing clinical goes on chain (PRIVACY.md §5.4): the labels as tags blinded with the
+/// relationship's key, padded with random tags to a multiple of 4 and sorted; the class as a
+/// blinded tag; the date as a commitment under a new random salt (kept in the store's meta
+/// file beside the clear date, so the custodian can open it); the relationship's subject
+/// handle. The clear labels, class and date stay in the custodian's store.
+///
 /// # Errors
 /// When the file is not a FHIR JSON resource, the key cannot be read, the node does not answer
 /// or the registration fails.
@@ -68,13 +80,17 @@ pub async fn put(rpc: &str, options: &PutOptions, file: &Path) -> anyhow::Result
         .await
         .context("is a node running at the RPC address?")?;
     let store = RecordStore::open(&options.store)?;
+    let (date_commitment, date_salt) =
+        commit_with_random_salt(CommitmentKind::RECORD_DATE, &options.date_ms)?;
     let meta = RecordMeta {
         patient: options.patient,
         author: options.author.unwrap_or(address),
         labels: options.labels.clone(),
         class: options.class.clone().unwrap_or(resource_type),
         date_ms: options.date_ms,
+        date_salt: hex::encode(date_salt.as_bytes()),
     };
+    let label_tags = padded_label_tags(&options.blinding, &meta.labels)?;
     let handle = store.put(&resource, &meta)?;
     let ledger = RpcLedger::new(
         client,
@@ -86,10 +102,11 @@ pub async fn put(rpc: &str, options: &PutOptions, file: &Path) -> anyhow::Result
     let arguments = (
         handle,
         meta.patient,
-        meta.labels.clone(),
-        meta.class.clone(),
-        meta.date_ms,
+        label_tags,
+        blinded_tag(&options.blinding, &meta.class),
+        date_commitment,
         meta.author,
+        subject_handle(&options.blinding),
     );
     if let Err(error) = ledger
         .transact(options.consent, call_input("register_record", arguments))
@@ -100,6 +117,27 @@ pub async fn put(rpc: &str, options: &PutOptions, file: &Path) -> anyhow::Result
     }
     Ok(handle)
 }
+
+/// The blinded tags of `labels`, padded with random tags (32 bytes from the operating system
+/// each) to a non-zero multiple of [`LABEL_TAG_BLOCK`] and sorted, so that neither the number
+/// of labels nor their order shows (consent's `label_tags`, the same rule).
+///
+/// # Errors
+/// When the operating system's random source fails.
+fn padded_label_tags(blinding: &[u8; 32], labels: &[String]) -> anyhow::Result<Vec<Hash>> {
+    let mut tags: Vec<Hash> = labels
+        .iter()
+        .map(|label| blinded_tag(blinding, label))
+        .collect();
+    while tags.is_empty() || !tags.len().is_multiple_of(LABEL_TAG_BLOCK) {
+        tags.push(Hash(*CommitmentSalt::random()?.as_bytes()));
+    }
+    tags.sort_by_key(|tag| tag.0);
+    Ok(tags)
+}
+
+/// A record's label tags are padded to a multiple of this (consent's `LABEL_TAG_BLOCK`).
+const LABEL_TAG_BLOCK: usize = 4;
 
 /// What `salus record get` asks for.
 #[derive(Debug, Clone)]

@@ -448,6 +448,7 @@ mod tests {
                     patient: patient.address(),
                     author: custodian.address(),
                     labels: vec!["N".into()],
+                    date_salt: String::new(),
                     class: "Observation".into(),
                     date_ms: 0,
                 },

@@ -108,14 +108,17 @@ pub trait Ledger: Send + Sync + 'static {
         who: Address,
     ) -> impl Future<Output = Result<Option<ReplyKey>, LedgerError>> + Send;
 
-    /// Consent's `can_access(requester, role, Disclose, record, purpose, now)` at the head.
+    /// Consent's `can_access(requester, role, Disclose, record, purpose, now, None)` at the
+    /// head. The gateway does not attest the record's date against a consent's data period
+    /// (`date_in_period` is `None`: it does not hold the periods yet, PRIVACY.md §8 slice 4), so
+    /// a provision conditioned on one matches if it denies and never if it permits.
     fn can_access(
         &self,
         request: &GatewayRequest,
     ) -> impl Future<Output = Result<AccessDecision, LedgerError>> + Send;
 
-    /// Submits `record_disclosure(record, requester, role, purpose, request_hash)` signed by the
-    /// custodian and waits for its inclusion.
+    /// Submits `record_disclosure(record, requester, role, purpose, request_hash, None)` signed
+    /// by the custodian (no date attestation, as for `can_access`) and waits for its inclusion.
     fn record_disclosure(
         &self,
         request: &GatewayRequest,
@@ -319,6 +322,7 @@ impl Ledger for RpcLedger {
             request.record,
             request.purpose.clone(),
             None::<u64>,
+            None::<bool>,
         );
         decode(&self.view(self.consent, "can_access", arguments).await?)
     }
@@ -334,6 +338,7 @@ impl Ledger for RpcLedger {
             request.role.clone(),
             request.purpose.clone(),
             request_hash,
+            None::<bool>,
         );
         let receipt = self
             .transact(self.consent, call_input("record_disclosure", arguments))

@@ -6,9 +6,10 @@
 //! ```text
 //! <handle hex>.json       the resource, byte for byte as put (a JSON object with a
 //!                         `resourceType`)
-//! <handle hex>.meta.json  {"patient","author","labels","class","dateMs"}: what was registered
-//!                         with consent's register_record; written last, so a record is in the
-//!                         store exactly when its meta file is
+//! <handle hex>.meta.json  {"patient","author","labels","class","dateMs","dateSalt"}: the clear
+//!                         labels, class and date whose tags and commitment were registered with
+//!                         consent's register_record, and the commitment's salt; written last,
+//!                         so a record is in the store exactly when its meta file is
 //! ```
 //!
 //! The handle is 32 random bytes, not a hash of the resource: the handle goes on chain, and a
@@ -42,6 +43,11 @@ pub struct RecordMeta {
     pub class: String,
     /// The record's date, signed ms since the epoch.
     pub date_ms: i64,
+    /// The salt (hex) of the record's date commitment on chain (consent's `date_commitment`,
+    /// `salus_client::seal::CommitmentKind::RECORD_DATE`): with `date_ms` it opens it. Empty
+    /// for a record stored without one.
+    #[serde(default)]
+    pub date_salt: String,
 }
 
 /// Addresses as their `0x` text in the meta file.
@@ -216,6 +222,7 @@ mod tests {
             patient: Address([1; 20]),
             author: Address([2; 20]),
             labels: vec!["N".into()],
+            date_salt: String::new(),
             class: "Observation".into(),
             date_ms: -5,
         }

@@ -252,6 +252,10 @@ impl World {
                 &format!("dev:{HOSPITAL}"),
                 "--patient",
                 &dev_key(PATIENT).address().to_string(),
+                // The patient's relationship with the hospital (a wallet derives it:
+                // `salus key pseudonym`); a fixed key here.
+                "--blinding",
+                &hex::encode([0xb1u8; 32]),
                 "--labels",
                 "N",
                 file.to_str().unwrap(),
@@ -275,10 +279,10 @@ impl World {
             "roles": [],
             "actions": ["Disclose"],
             "purposes": ["TREAT"],
-            "labels": [],
-            "classes": [],
+            "label_tags": [],
+            "class_tags": [],
             "records": [],
-            "data_period": null,
+            "data_period_commitment": null,
             "children": [],
             "custodians": [],
             "authors": [],
@@ -420,6 +424,21 @@ async fn outcome(w: &World, request: GatewayRequest, key: &SecretKey) -> String 
 async fn a_permitted_record_is_released_sealed_to_the_requester_and_the_release_is_accounted() {
     let w = world().await;
     let lab = w.put_lab();
+    // `salus record put` indexed it under the relationship's subject handle (from --blinding),
+    // never the patient's address: whoever holds the blinding key finds it by that topic.
+    let indexed = w
+        .http
+        .events_query(salus_client::rpc::EventFilter {
+            contract: DEV_CONSENT_ADDRESS.to_string(),
+            topics: vec![
+                Some(salus_primitives::keccak256(b"RecordIndexed").to_string()),
+                Some(salus_client::pseudonym::subject_handle(&[0xb1; 32]).to_string()),
+            ],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(indexed.events.len(), 1, "{indexed:?}");
 
     // No consent yet: the dry run denies; refused with the reason, nothing on chain.
     let denied = w.record_get(DOCTOR, lab, "TREAT", "PRCP").unwrap_err();

@@ -124,6 +124,33 @@ async fn view_at(
         .unwrap()
 }
 
+/// The blinding key of the patient's relationship with the hospital (a wallet derives it:
+/// `salus key pseudonym`); fixed here.
+const BLINDING: [u8; 32] = [0xb1; 32];
+
+/// The blinded tag of `code` in the patient's relationship with the hospital, as JSON.
+fn tag(code: &str) -> String {
+    salus_client::pseudonym::blinded_tag(&BLINDING, code).to_string()
+}
+
+/// `register_record`'s arguments for `record` (hex) of `patient` written by `author`: an
+/// Observation labelled `N`, as blinded tags (the label padded to four with filler), a date
+/// commitment and the relationship's subject handle — no clear label, class or date.
+fn registration(record: &str, patient: Address, author: Address) -> Value {
+    let filler = |n: u8| keccak256_concat(&[record.as_bytes(), &[n]]).to_string();
+    let mut label_tags = vec![tag("N"), filler(1), filler(2), filler(3)];
+    label_tags.sort();
+    json!([
+        record,
+        patient.to_string(),
+        label_tags,
+        tag("Observation"),
+        keccak256_concat(&[b"date", record.as_bytes()]).to_string(),
+        author.to_string(),
+        salus_client::pseudonym::subject_handle(&BLINDING).to_string()
+    ])
+}
+
 fn provision(kind: &str, actors: Vec<Address>, purposes: &[&str], classes: &[&str]) -> Value {
     json!({
         "kind": kind,
@@ -132,10 +159,10 @@ fn provision(kind: &str, actors: Vec<Address>, purposes: &[&str], classes: &[&st
         "roles": [],
         "actions": ["Access"],
         "purposes": purposes,
-        "labels": [],
-        "classes": classes,
+        "label_tags": [],
+        "class_tags": classes.iter().map(|class| tag(class)).collect::<Vec<_>>(),
         "records": [],
-        "data_period": null,
+        "data_period_commitment": null,
         "children": [],
         "custodians": [],
         "authors": [],
@@ -212,14 +239,7 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
             DEV_CONSENT_ADDRESS,
             &consent_abi,
             "register_record",
-            json!([
-                record,
-                patient.address.to_string(),
-                ["N"],
-                "Observation",
-                "0",
-                doctor.address.to_string()
-            ]),
+            registration(record, patient.address, doctor.address),
         )
         .await;
     }
@@ -274,7 +294,7 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
         DEV_CONSENT_ADDRESS,
         &consent_abi,
         "record_access",
-        json!([doctor_address, "PRCP", lab, "Access", "TREAT", null]),
+        json!([doctor_address, "PRCP", lab, "Access", "TREAT", null, null]),
     )
     .await;
     assert_eq!(day5["decision"], "Permit", "{day5}");
@@ -285,7 +305,7 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
         DEV_CONSENT_ADDRESS,
         &consent_abi,
         "record_access",
-        json!([doctor_address, "PRCP", lab, "Access", "TREAT", null]),
+        json!([doctor_address, "PRCP", lab, "Access", "TREAT", null, null]),
     )
     .await;
     assert_eq!(day31["decision"], "Deny");
@@ -329,6 +349,7 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
             attachment,
             "Access",
             "HPAYMT",
+            null,
             null
         ]),
     )
@@ -395,17 +416,34 @@ async fn time_limited_grant_and_self_pay_restriction_over_rpc() {
     assert_eq!(then.as_array().unwrap().len(), 1);
     assert_eq!(then[0]["reason"], "consent granted");
 
-    // And every access is an event indexed by the patient: an audit trail is one query.
+    // And every access is an event indexed by the relationship's subject handle (never the
+    // patient's address): for whoever holds the blinding key, an audit trail is one query.
     let mut patient_topic = [0u8; 32];
     patient_topic[..20].copy_from_slice(&patient.address.0);
     let signature = salus_primitives::keccak256(b"AccessRecorded").to_string();
+    let by_address = node
+        .http
+        .events_query(EventFilter {
+            contract: DEV_CONSENT_ADDRESS.to_string(),
+            topics: vec![
+                Some(signature.clone()),
+                Some(salus_primitives::Hash(patient_topic).to_string()),
+            ],
+            ..EventFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        by_address.events.is_empty(),
+        "the patient's address is no topic"
+    );
     let events = node
         .http
         .events_query(EventFilter {
             contract: DEV_CONSENT_ADDRESS.to_string(),
             topics: vec![
                 Some(signature),
-                Some(salus_primitives::Hash(patient_topic).to_string()),
+                Some(salus_client::pseudonym::subject_handle(&BLINDING).to_string()),
             ],
             ..EventFilter::default()
         })
@@ -463,14 +501,7 @@ async fn break_glass_over_rpc() {
         DEV_CONSENT_ADDRESS,
         &consent_abi,
         "register_record",
-        json!([
-            chart,
-            patient.address.to_string(),
-            ["N"],
-            "Observation",
-            "0",
-            er_doctor.address.to_string()
-        ]),
+        registration(&chart, patient.address, er_doctor.address),
     )
     .await;
     send(
@@ -488,7 +519,7 @@ async fn break_glass_over_rpc() {
     )
     .await;
     let er = er_doctor.address.to_string();
-    let access = json!([er, "PRCP", chart, "Access", "ETREAT", null]);
+    let access = json!([er, "PRCP", chart, "Access", "ETREAT", null, null]);
 
     // No consent on file: denied by the network default.
     let (_, before) = send(

@@ -16,6 +16,7 @@ mod keys;
 mod mempool;
 mod network;
 mod operations;
+mod payer_agent;
 mod pseudonyms;
 mod reorg;
 mod rpc;

@@ -304,6 +304,7 @@ async fn views_that_check_no_caller_answer_unsigned() {
                 "Access",
                 format!("0x{}", "a1".repeat(32)),
                 "TREAT",
+                null,
                 null
             ]),
         )

@@ -100,6 +100,29 @@ impl PseudonymKeys {
     pub fn encryption_public_key(&self) -> [u8; 32] {
         x25519_dalek::PublicKey::from(&self.encryption).to_bytes()
     }
+
+    /// The blinded tag of `code` in this relationship ([`blinded_tag`]).
+    pub fn tag(&self, code: &str) -> Hash {
+        blinded_tag(&self.blinding, code)
+    }
+
+    /// This relationship's subject handle ([`subject_handle`]).
+    pub fn subject_handle(&self) -> Hash {
+        subject_handle(&self.blinding)
+    }
+}
+
+/// The blinded tag of a code (a security label, a FHIR resource type) in the relationship whose
+/// blinding key is `blinding`: `keccak256("salus/tag/v1" ‖ blinding ‖ code)` (PRIVACY.md §5.2),
+/// as consent stores and compares them (the consent crate's `blinded_tag`, the same formula).
+pub fn blinded_tag(blinding: &[u8; 32], code: &str) -> Hash {
+    salus_primitives::hash::keccak256_concat(&[b"salus/tag/v1", blinding, code.as_bytes()])
+}
+
+/// The relationship's subject handle, the topic of its events in place of the patient's
+/// address: `keccak256("salus/topic/v1" ‖ blinding)` (PRIVACY.md §5.7).
+pub fn subject_handle(blinding: &[u8; 32]) -> Hash {
+    salus_primitives::hash::keccak256_concat(&[b"salus/topic/v1", blinding])
 }
 
 impl std::fmt::Debug for PseudonymKeys {
@@ -144,6 +167,28 @@ pub fn derive_pseudonym(primary: &SecretKey, relationship: Relationship) -> Pseu
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tags_and_subject_handles_hash_the_domain_and_the_blinding_key() {
+        let blinding = [7u8; 32];
+        let mut preimage = b"salus/tag/v1".to_vec();
+        preimage.extend_from_slice(&blinding);
+        preimage.extend_from_slice(b"PSY");
+        assert_eq!(
+            super::blinded_tag(&blinding, "PSY"),
+            salus_primitives::hash::keccak256(&preimage)
+        );
+        let mut topic = b"salus/topic/v1".to_vec();
+        topic.extend_from_slice(&blinding);
+        assert_eq!(
+            super::subject_handle(&blinding),
+            salus_primitives::hash::keccak256(&topic)
+        );
+        assert_ne!(
+            super::blinded_tag(&[8u8; 32], "PSY"),
+            super::blinded_tag(&blinding, "PSY")
+        );
+    }
+
     use super::*;
     use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
 

@@ -1,9 +1,12 @@
 //! The consent contract (contracts/consent) through the six scenarios of DOMAIN.md §1, in the
 //! real VM, with the registry answering its cross-contract calls.
 
+use std::collections::HashMap;
+
 use consent::{
     AccessDecision, Action, AuditAction, AuditEntry, BreakGlassSession, Consent, ConsentStatus,
-    Decision, Delegation, Period, Permission, Provision, as_signed_ms,
+    Decision, Delegation, Period, Permission, Provision, as_signed_ms, blinded_tag, label_tags,
+    subject_handle,
 };
 use parity_scale_codec::Encode;
 use registry::Role;
@@ -26,14 +29,70 @@ fn provision(kind: Decision) -> Provision {
         roles: vec![],
         actions: vec![],
         purposes: vec![],
-        labels: vec![],
-        classes: vec![],
+        label_tags: vec![],
+        class_tags: vec![],
         records: vec![],
-        data_period: None,
+        data_period_commitment: None,
         children: vec![],
         custodians: vec![],
         authors: vec![],
     }
+}
+
+/// The blinding key of the test patient's relationship with its custodians (a wallet derives
+/// one per relationship: PRIVACY.md §5.1; the tests use one fixed key).
+const BLINDING: [u8; 32] = [0xb1; 32];
+
+/// The blinded tags of clear codes in the test relationship, as a provision names them.
+fn tags(codes: &[&str]) -> Vec<Hash> {
+    codes
+        .iter()
+        .map(|code| blinded_tag(&BLINDING, code))
+        .collect()
+}
+
+/// The test relationship's subject handle, the topic of the patient's events.
+fn subject() -> Hash {
+    subject_handle(&BLINDING)
+}
+
+/// A salted commitment of `kind` (as `salus_client::seal::commit`: `keccak256("salus/commit/v1"
+/// ‖ kind ‖ salt ‖ SCALE(value))`) with a salt derived from `seed` (a wallet draws it at
+/// random).
+fn commitment(kind: u8, seed: u8, value: &impl Encode) -> Hash {
+    salus_primitives::hash::keccak256_concat(&[
+        b"salus/commit/v1",
+        &[kind],
+        &[seed ^ 0x5a; 32],
+        &value.encode(),
+    ])
+}
+
+/// The arguments of `register_record` for a record of the test patient with clear `labels`,
+/// `class` and date, as a custodian computes them: tags (padded with deterministic filler
+/// here), a date commitment and the subject handle.
+fn registration(
+    record: Hash,
+    patient: Address,
+    labels: &[&str],
+    class: &str,
+    date_ms: i64,
+    author: Address,
+) -> (Hash, Address, Vec<Hash>, Hash, Hash, Address, Hash) {
+    let mut filler = 0u8;
+    let label_tags = label_tags(&BLINDING, labels, || {
+        filler += 1;
+        salus_primitives::hash::keccak256_concat(&[&record.0, &[filler]]).0
+    });
+    (
+        record,
+        patient,
+        label_tags,
+        blinded_tag(&BLINDING, class),
+        commitment(1, record.0[0], &date_ms),
+        author,
+        subject(),
+    )
 }
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
@@ -46,6 +105,11 @@ struct World {
     consent: Address,
     hospital: Address,
     patient: Address,
+    /// The date of each record the tests indexed (the custodian keeps it off chain).
+    dates: HashMap<Hash, i64>,
+    /// The data period the patient's consent commits to, as sealed to the custodian (off
+    /// chain), if any: the custodian attests a record's date against it.
+    data_period: Option<Period>,
 }
 
 fn world() -> World {
@@ -88,6 +152,8 @@ fn world() -> World {
         consent,
         hospital,
         patient,
+        dates: HashMap::new(),
+        data_period: None,
     }
 }
 
@@ -128,24 +194,46 @@ impl World {
         payer
     }
 
+    /// The hospital indexes a record of the patient dated 0 with clear `labels` and `class`
+    /// (sent as tags: [`registration`]).
     fn record(&mut self, seed: u8, labels: &[&str], class: &str) -> Hash {
+        self.record_with(self.hospital, seed, labels, class, 0, self.hospital)
+    }
+
+    /// `custodian` indexes a record of the patient (see [`registration`]).
+    fn record_with(
+        &mut self,
+        custodian: Address,
+        seed: u8,
+        labels: &[&str],
+        class: &str,
+        date_ms: i64,
+        author: Address,
+    ) -> Hash {
         let record = Hash([seed; 32]);
-        let labels: Vec<String> = labels.iter().map(|label| label.to_string()).collect();
-        let result = self.chain.call(
-            self.hospital,
-            self.consent,
-            "register_record",
-            &(
-                record,
-                self.patient,
-                labels,
-                class.to_string(),
-                0i64,
-                self.hospital,
-            ),
-        );
+        let arguments = registration(record, self.patient, labels, class, date_ms, author);
+        let result = self
+            .chain
+            .call(custodian, self.consent, "register_record", &arguments);
         assert!(result.is_success(), "{:?}", result.receipt.status);
+        self.dates.insert(record, date_ms);
         record
+    }
+
+    /// The custodian's attestation for `record`: whether its date is inside the data period
+    /// the consent commits to (`None` where no period is on file: nothing to attest).
+    fn date_in_period(&self, record: Hash) -> Option<bool> {
+        let period = self.data_period.as_ref()?;
+        let date = *self.dates.get(&record)?;
+        Some(period.start_ms <= date && date < period.end_ms)
+    }
+
+    /// Commits the patient's consent to `period` of record dates: the custodian learns the
+    /// period (sealed to it off chain); the provision carries only the commitment.
+    fn data_period_commitment(&mut self, period: Period) -> Hash {
+        let committed = commitment(2, 0x77, &period);
+        self.data_period = Some(period);
+        committed
     }
 
     fn grant(
@@ -191,6 +279,7 @@ impl World {
             Action::Access,
             purpose.to_string(),
             None::<Address>,
+            self.date_in_period(record),
         );
         let result = self
             .chain
@@ -217,7 +306,7 @@ fn scenario_1_a_thirty_day_grant_permits_on_day_5_and_expires_by_day_31() {
     permit.actors = vec![doctor];
     permit.actions = vec![Action::Access];
     permit.purposes = vec!["TREAT".into()];
-    permit.classes = vec!["Observation".into()];
+    permit.class_tags = tags(&["Observation"]);
     assert!(
         w.grant(
             w.patient,
@@ -303,7 +392,7 @@ fn scenario_3_a_nested_deny_refuses_psychotherapy_notes_and_names_the_provision(
     let mut permit = provision(Decision::Permit);
     permit.purposes = vec!["TREAT".into()];
     let mut deny = provision(Decision::Deny);
-    deny.labels = vec!["PSY".into(), "ETH".into()];
+    deny.label_tags = tags(&["PSY", "ETH"]);
     permit.children = vec![deny];
     assert!(
         w.grant(
@@ -439,9 +528,11 @@ fn scenario_5_break_glass_allows_an_emergency_records_it_and_refuses_outsiders()
     let session: Option<u64> = declared.decode();
     let session = session.expect("a member of the group may declare");
     assert_eq!(declared.events().len(), 1, "the patient is notified");
-    let mut patient_topic = [0u8; 32];
-    patient_topic[..20].copy_from_slice(&w.patient.0);
-    assert_eq!(declared.events()[0].topics[1], Hash(patient_topic));
+    assert_eq!(
+        declared.events()[0].topics[1],
+        subject(),
+        "under the relationship's subject handle, never the patient's address"
+    );
 
     let emergency = w.access(er_doctor, chart, "ETREAT");
     assert_eq!(
@@ -550,12 +641,12 @@ fn only_the_patient_or_a_delegate_reads_the_accounting_and_bad_input_reverts() {
         rogue,
         w.consent,
         "register_record",
-        &(
+        &registration(
             Hash([8; 32]),
             w.patient,
-            vec!["N".to_string()],
-            "Observation".to_string(),
-            0i64,
+            &["N"],
+            "Observation",
+            0,
             w.hospital,
         ),
     );
@@ -581,8 +672,9 @@ fn roles_and_data_periods_narrow_a_provision() {
     let mut permit = provision(Decision::Permit);
     permit.roles = vec!["PRCP".into()];
     permit.purposes = vec!["TREAT".into()];
-    // Only records dated in the first year of the epoch (record 1 is dated 0).
-    permit.data_period = Some(period(0, 365 * DAY_MS));
+    // Only records dated in the first year of the epoch (record 1 is dated 0): the provision
+    // carries a commitment; the hospital attests each record's date against the period.
+    permit.data_period_commitment = Some(w.data_period_commitment(period(0, 365 * DAY_MS)));
     assert!(
         w.grant(w.patient, "treatment", 30, Decision::Deny, vec![permit])
             .is_success()
@@ -597,22 +689,15 @@ fn roles_and_data_periods_narrow_a_provision() {
         Decision::Deny,
         "another role, held but not the one permitted"
     );
-    let recent = Hash([2; 32]);
     let hospital = w.hospital;
-    let indexed = w.chain.call(
+    let recent = w.record_with(
         hospital,
-        w.consent,
-        "register_record",
-        &(
-            recent,
-            w.patient,
-            vec!["N".to_string()],
-            "Observation".to_string(),
-            as_signed_ms(400 * DAY_MS),
-            hospital,
-        ),
+        2,
+        &["N"],
+        "Observation",
+        as_signed_ms(400 * DAY_MS),
+        hospital,
     );
-    assert!(indexed.is_success());
     assert_eq!(
         w.access_as(clinician, "PRCP", recent, "TREAT").decision,
         Decision::Deny,
@@ -630,9 +715,34 @@ fn roles_and_data_periods_narrow_a_provision() {
             old,
             "TREAT".to_string(),
             None::<u64>,
+            Some(true),
         ),
     );
     assert_eq!(decision.decision, Decision::Permit);
+    // Unattested (the clinician recording its own access), a permit conditioned on the date
+    // does not match: an unknown date only ever narrows access.
+    let unattested: AccessDecision = w
+        .chain
+        .call(
+            clinician,
+            w.consent,
+            "record_access",
+            &(
+                clinician,
+                "PRCP".to_string(),
+                old,
+                Action::Access,
+                "TREAT".to_string(),
+                None::<Address>,
+                Some(true),
+            ),
+        )
+        .decode();
+    assert_eq!(
+        unattested.decision,
+        Decision::Deny,
+        "only the custodian's attestation counts"
+    );
 }
 
 #[test]
@@ -724,9 +834,9 @@ fn who_can_see_lists_every_condition_of_a_permit_and_its_exceptions() {
     at_hospital.custodians = vec![w.hospital];
     let mut research = provision(Decision::Permit);
     research.purposes = vec!["HRESCH".into()];
-    research.classes = vec!["Observation".into()];
+    research.class_tags = tags(&["Observation"]);
     let mut no_notes = provision(Decision::Deny);
-    no_notes.labels = vec!["PSY".into()];
+    no_notes.label_tags = tags(&["PSY"]);
     at_hospital.children = vec![research, no_notes];
     assert!(
         w.grant(
@@ -892,15 +1002,7 @@ fn every_message_refuses_callers_without_authority() {
     let refusals = [
         (
             "register_record",
-            (
-                Hash([7; 32]),
-                w.patient,
-                Vec::<String>::new(),
-                "Observation".to_string(),
-                0i64,
-                w.hospital,
-            )
-                .encode(),
+            registration(Hash([7; 32]), w.patient, &[], "Observation", 0, w.hospital).encode(),
             "ConsentError::NotACustodian",
         ),
         (
@@ -963,6 +1065,7 @@ fn every_message_refuses_callers_without_authority() {
                 Action::Access,
                 "TREAT".to_string(),
                 None::<Address>,
+                None::<bool>,
             )
                 .encode(),
             "ConsentError::NotAuthorised",
@@ -1028,14 +1131,7 @@ fn a_forged_delegate_and_a_lapsed_custodian_are_refused() {
         hospital,
         w.consent,
         "register_record",
-        &(
-            Hash([6; 32]),
-            w.patient,
-            vec!["N".to_string()],
-            "Observation".to_string(),
-            0i64,
-            hospital,
-        ),
+        &registration(Hash([6; 32]), w.patient, &["N"], "Observation", 0, hospital),
     );
     assert_eq!(refused.revert_message(), "ConsentError::NotACustodian");
 }
@@ -1060,6 +1156,7 @@ impl World {
                 record,
                 purpose.to_string(),
                 None::<u64>,
+                self.date_in_period(record),
             ),
         )
     }
@@ -1080,6 +1177,7 @@ impl World {
             Action::Access,
             "TREAT".to_string(),
             on_behalf_of,
+            self.date_in_period(record),
         );
         self.chain
             .call(from, self.consent, "record_access", &arguments)
@@ -1205,6 +1303,7 @@ fn a_role_the_registry_does_not_attest_is_denied_with_the_reason() {
             lab,
             "TREAT".to_string(),
             None::<u64>,
+            None::<bool>,
         ),
     );
     assert_eq!(unknown.revert_message(), "ConsentError::UnknownRole");
@@ -1375,6 +1474,7 @@ fn a_gateway_release_is_decided_again_recorded_as_a_disclosure_and_names_the_req
             "PRCP".to_string(),
             "TREAT".to_string(),
             request,
+            None::<bool>,
         );
         w.chain
             .call(from, w.consent, "record_disclosure", &arguments)
@@ -1422,6 +1522,7 @@ fn a_gateway_release_is_decided_again_recorded_as_a_disclosure_and_names_the_req
         "PRCP".to_string(),
         "TREAT".to_string(),
         Hash([0x53; 32]),
+        None::<bool>,
     );
     assert_eq!(
         w.chain
@@ -1434,20 +1535,7 @@ fn a_gateway_release_is_decided_again_recorded_as_a_disclosure_and_names_the_req
 impl World {
     /// `custodian` indexes a record of the patient written by `author`.
     fn record_by_author(&mut self, custodian: Address, seed: u8, author: Address) -> Hash {
-        let record = Hash([seed; 32]);
-        let arguments = (
-            record,
-            self.patient,
-            vec!["N".to_string()],
-            "Observation".to_string(),
-            0i64,
-            author,
-        );
-        let indexed = self
-            .chain
-            .call(custodian, self.consent, "register_record", &arguments);
-        assert!(indexed.is_success(), "{:?}", indexed.receipt.status);
-        record
+        self.record_with(custodian, seed, &["N"], "Observation", 0, author)
     }
 }
 
@@ -1525,10 +1613,10 @@ fn a_consent_signed_in_1968_covers_a_record_dated_1965() {
     // Signed on paper in 1968, in force from then; it permits treatment on records of the 1960s.
     let mut sixties = provision(Decision::Permit);
     sixties.purposes = vec!["TREAT".into()];
-    sixties.data_period = Some(Period {
+    sixties.data_period_commitment = Some(w.data_period_commitment(Period {
         start_ms: JANUARY_1960_MS,
         end_ms: 0,
-    });
+    }));
     let now = w.chain.timestamp_ms();
     let arguments = (
         w.patient,
@@ -1574,20 +1662,7 @@ fn a_consent_signed_in_1968_covers_a_record_dated_1965() {
 impl World {
     /// The hospital indexes a record of the patient dated `date_ms`, written by `author`.
     fn record_dated(&mut self, seed: u8, date_ms: i64, author: Address) -> Hash {
-        let record = Hash([seed; 32]);
-        let arguments = (
-            record,
-            self.patient,
-            vec!["N".to_string()],
-            "Observation".to_string(),
-            date_ms,
-            author,
-        );
-        let indexed = self
-            .chain
-            .call(self.hospital, self.consent, "register_record", &arguments);
-        assert!(indexed.is_success(), "{:?}", indexed.receipt.status);
-        record
+        self.record_with(self.hospital, seed, &["N"], "Observation", date_ms, author)
     }
 }
 
@@ -2232,7 +2307,7 @@ fn consent_fuel_and_events_match_the_snapshot() {
     let mut permit = provision(Decision::Permit);
     permit.purposes = vec!["TREAT".into()];
     let mut deny = provision(Decision::Deny);
-    deny.labels = vec!["PSY".into()];
+    deny.label_tags = tags(&["PSY"]);
     permit.children = vec![deny];
     let grant = w.grant(
         w.patient,
@@ -2256,6 +2331,7 @@ fn consent_fuel_and_events_match_the_snapshot() {
             Action::Access,
             "TREAT".to_string(),
             None::<Address>,
+            None::<bool>,
         );
         let hospital = w.hospital;
         let result = w
@@ -2282,6 +2358,7 @@ fn consent_fuel_and_events_match_the_snapshot() {
             record,
             "TREAT".to_string(),
             None::<u64>,
+            None::<bool>,
         );
         let (decision, fuel): (AccessDecision, u64) =
             w.chain
@@ -2296,4 +2373,217 @@ fn consent_fuel_and_events_match_the_snapshot() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/consent_fuel.snap");
     salus_testkit::assert_snapshot(&path, &report);
+}
+
+/// Where `needle` occurs in `haystack`, if anywhere.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+#[test]
+fn no_clear_label_class_or_date_of_a_record_is_in_consents_state_events_or_arguments() {
+    // A date no block time or counter is near: 2005-03-18.
+    const DATE_MS: i64 = 1_111_111_111_111;
+    let mut w = world();
+    let hospital = w.hospital;
+    let doctor = w.clinician();
+    let mut results = Vec::new();
+    let psych = w.record_with(
+        hospital,
+        1,
+        &["PSY", "HIV"],
+        "Observation",
+        DATE_MS,
+        hospital,
+    );
+    let lab = w.record_with(hospital, 2, &["N"], "Observation", DATE_MS, hospital);
+    let mut permit = provision(Decision::Permit);
+    permit.purposes = vec!["TREAT".into()];
+    permit.class_tags = tags(&["Observation"]);
+    permit.data_period_commitment = Some(w.data_period_commitment(Period {
+        start_ms: DATE_MS - 1,
+        end_ms: DATE_MS + 1,
+    }));
+    let mut deny = provision(Decision::Deny);
+    deny.label_tags = tags(&["PSY", "HIV"]);
+    permit.children = vec![deny];
+    let granted = w.grant(
+        w.patient,
+        "patient-privacy",
+        30,
+        Decision::Deny,
+        vec![permit],
+    );
+    assert!(granted.is_success(), "{:?}", granted.receipt.status);
+    results.push(granted);
+    // The decisions are those of clear codes: the lab result permitted (its date attested
+    // inside the period), the psychiatric note denied by the nested provision.
+    assert_eq!(w.access(doctor, lab, "TREAT").decision, Decision::Permit);
+    let refused = w.access(doctor, psych, "TREAT");
+    assert_eq!(
+        (refused.decision, refused.provision_path),
+        (Decision::Deny, vec![0, 0])
+    );
+    results.push(w.record_by(hospital, doctor, "PRCP", lab, None));
+
+    let mut needles: Vec<(String, Vec<u8>)> = Vec::new();
+    for code in ["PSY", "HIV", "Observation"] {
+        needles.push((format!("{code} UTF-8"), code.as_bytes().to_vec()));
+        needles.push((format!("{code} SCALE"), code.to_string().encode()));
+    }
+    needles.push(("the date as i64 LE".into(), DATE_MS.to_le_bytes().to_vec()));
+    needles.push((
+        "the date as u64 LE".into(),
+        (DATE_MS as u64).to_le_bytes().to_vec(),
+    ));
+    let check = |what: &str, bytes: &[u8]| {
+        for (name, needle) in &needles {
+            assert_eq!(find(bytes, needle), None, "{name} in {what}");
+        }
+    };
+    // State: the records, the consent, the audit trail and the subject on file.
+    let mut patient_key = w.patient.encode();
+    for record in [psych, lab] {
+        let key = [b"r/".as_slice(), &record.0].concat();
+        let stored = w.chain.storage(&w.consent, &key).expect("indexed");
+        check("a record entry", &stored);
+    }
+    let consent = w
+        .chain
+        .storage(&w.consent, &[b"c/".as_slice(), &0u64.encode()].concat())
+        .expect("the consent is stored");
+    check("the consent", &consent);
+    let mut audited = 0;
+    for sequence in 0u64..32 {
+        let key = [b"a/".as_slice(), &patient_key, &sequence.to_be_bytes()].concat();
+        if let Some(entry) = w.chain.storage(&w.consent, &key) {
+            check("an audit entry", &entry);
+            audited += 1;
+        }
+    }
+    assert_eq!(audited, 4, "the grant and three accesses");
+    patient_key.splice(0..0, b"sh/".iter().copied());
+    assert_eq!(
+        w.chain.storage(&w.consent, &patient_key),
+        Some(subject().encode()),
+        "the subject handle is on file with the relationship"
+    );
+    // Events: no clear code or date, and never the patient's address as a topic.
+    let mut padded = [0u8; 32];
+    padded[..20].copy_from_slice(&w.patient.0);
+    let events: Vec<_> = results.iter().flat_map(|result| result.events()).collect();
+    assert!(!events.is_empty());
+    for event in events {
+        check("an event", &event.data);
+        for topic in &event.topics {
+            check("an event topic", &topic.0);
+            assert_ne!(*topic, Hash(padded), "the patient's address as a topic");
+        }
+    }
+    let indexed = w
+        .chain
+        .call(
+            hospital,
+            w.consent,
+            "register_record",
+            &registration(
+                Hash([3; 32]),
+                w.patient,
+                &["HIV"],
+                "Observation",
+                DATE_MS,
+                hospital,
+            ),
+        )
+        .events()
+        .to_vec();
+    assert_eq!(indexed[0].topics[1], subject(), "RecordIndexed's topic");
+    // Arguments: every transaction sent to the contract.
+    let mut sent = 0;
+    for (_, transaction) in w.chain.history() {
+        if let salus_primitives::Action::Call {
+            contract, input, ..
+        } = &transaction.transaction.action
+            && *contract == w.consent
+        {
+            check("a transaction's arguments", input);
+            sent += 1;
+        }
+    }
+    assert!(sent >= 6, "{sent} transactions to the contract");
+}
+
+#[test]
+fn tags_under_another_blinding_key_match_nothing_of_this_relationship() {
+    let mut w = world();
+    let doctor = w.clinician();
+    let note = w.record(1, &["HIV"], "Observation");
+    // A deny naming HIV under another relationship's key: unrelated tags, so it matches
+    // nothing here, and the same code under this relationship's key does.
+    let other_key = [0xc2; 32];
+    assert_ne!(blinded_tag(&other_key, "HIV"), tags(&["HIV"])[0]);
+    let mut permit = provision(Decision::Permit);
+    permit.purposes = vec!["TREAT".into()];
+    let mut deny = provision(Decision::Deny);
+    deny.label_tags = vec![blinded_tag(&other_key, "HIV")];
+    permit.children = vec![deny.clone()];
+    let first: u64 = w
+        .grant(
+            w.patient,
+            "patient-privacy",
+            30,
+            Decision::Deny,
+            vec![permit.clone()],
+        )
+        .decode();
+    assert_eq!(w.access(doctor, note, "TREAT").decision, Decision::Permit);
+    deny.label_tags = tags(&["HIV"]);
+    permit.children = vec![deny];
+    let now = w.chain.timestamp_ms();
+    let arguments = (
+        w.patient,
+        "patient-privacy".to_string(),
+        "59284-0".to_string(),
+        period(now, now + 30 * DAY_MS),
+        Decision::Deny,
+        vec![permit],
+        Hash([9; 32]),
+        Some(first),
+    );
+    let patient = w.patient;
+    assert!(
+        w.chain
+            .call(patient, w.consent, "grant", &arguments)
+            .is_success()
+    );
+    let denied = w.access(doctor, note, "TREAT");
+    assert_eq!(
+        (denied.decision, denied.provision_path),
+        (Decision::Deny, vec![0, 0])
+    );
+}
+
+#[test]
+fn a_relationship_keeps_the_subject_handle_of_its_first_record() {
+    let mut w = world();
+    let patient = w.patient;
+    // A consent written before any record: its event names nobody (the zero handle), never
+    // the patient's address.
+    let early = w.grant(patient, "treatment", 30, Decision::Deny, vec![]);
+    assert_eq!(early.events()[0].topics[1], Hash::ZERO);
+    w.record(5, &["N"], "Observation");
+    let later = w.grant(patient, "treatment", 30, Decision::Deny, vec![]);
+    assert_eq!(later.events()[0].topics[1], subject());
+    // A record naming another subject for the same patient is refused.
+    let mut arguments = registration(Hash([4; 32]), patient, &["N"], "Observation", 0, w.hospital);
+    arguments.6 = subject_handle(&[0xc2; 32]);
+    let hospital = w.hospital;
+    assert_eq!(
+        w.chain
+            .call(hospital, w.consent, "register_record", &arguments)
+            .revert_message(),
+        "ConsentError::SubjectMismatch"
+    );
 }

@@ -7,10 +7,11 @@ use coverage::{
     ADVERSE_REVIEWER_ROLE, ActionCode, Adjustment, AppealOutcome, Attachment, AttachmentAccess,
     AuthorisationRequirement, AutoApprove, Benefit, BenefitLine, Category, CertificationType,
     ClaimCheck, ClaimLine, ClaimLineResult, ClaimStatus, CodeRange, Coverage, CoverageLevel,
-    CoverageStatus, CoverageTerms, Decided, DecidedBy, Edit, EditReason, Eligibility, GroupCode,
-    LineDecision, MetricsReport, NetworkIndicator, Overdue, Period, PlanType, Priority,
-    QuantityPerPeriod, Reason, Request, RequestStatus, ReviewerDecision, Rule, RuleSet,
-    ServiceLine, Submission, Suggestion,
+    CoverageStatus, CoverageTerms, Decided, DecidedBy, DecisionPosted, Edit, EditReason,
+    Eligibility, GroupCode, LineDecision, MetricsReport, NetworkIndicator, Overdue, Period,
+    PlanType, PostedLine, Priority, QuantityPerPeriod, Reason, Request, RequestStatus,
+    ReviewerDecision, Rule, RuleSet, SealedRequest, SealedSubmitted, ServiceLine, Submission,
+    Suggestion,
 };
 use parity_scale_codec::Encode;
 use registry::Role;
@@ -1162,10 +1163,18 @@ fn authorisation_requirements_are_answered_per_code() {
     );
 }
 
-/// Indexes a record in the consent contract, held by the hospital.
+/// Indexes a record in the consent contract, held by the hospital: its label and class as
+/// blinded tags of the patient's relationship with the hospital (a fixed test blinding key),
+/// its date as a commitment (PRIVACY.md §5.4).
 fn index_record(w: &mut World, seed: u8) -> Hash {
+    const BLINDING: [u8; 32] = [0xb1; 32];
     let record = Hash([seed; 32]);
     let hospital = w.hospital;
+    let mut filler = 0u8;
+    let label_tags = consent::label_tags(&BLINDING, &["N"], || {
+        filler += 1;
+        salus_primitives::hash::keccak256_concat(&[&record.0, &[filler]]).0
+    });
     let indexed = w.chain.call(
         hospital,
         w.consent,
@@ -1173,10 +1182,11 @@ fn index_record(w: &mut World, seed: u8) -> Hash {
         &(
             record,
             w.patient,
-            vec!["N".to_string()],
-            "DocumentReference".to_string(),
-            0i64,
+            label_tags,
+            consent::blinded_tag(&BLINDING, "DocumentReference"),
+            salus_primitives::hash::keccak256_concat(&[b"date", &record.0]),
             hospital,
+            consent::subject_handle(&BLINDING),
         ),
     );
     assert!(indexed.is_success(), "{:?}", indexed.receipt.status);
@@ -1191,10 +1201,10 @@ fn payer_provision(w: &World, kind: Decision, records: Vec<Hash>) -> Provision {
         roles: vec![],
         actions: vec![],
         purposes: vec!["HPAYMT".into(), "COVAUTH".into()],
-        labels: vec![],
-        classes: vec![],
+        label_tags: vec![],
+        class_tags: vec![],
         records,
-        data_period: None,
+        data_period_commitment: None,
         children: vec![],
         custodians: vec![],
         authors: vec![],
@@ -1589,6 +1599,21 @@ fn coverage_fuel_and_events_match_the_snapshot() {
         ),
     );
     record("check_claim", &claim);
+    let handle = Hash([0x51; 32]);
+    record(
+        "submit_sealed",
+        &w.submit_sealed(handle, Priority::Standard, 2),
+    );
+    let posted = w.post(
+        w.payer,
+        handle,
+        vec![
+            posted(ActionCode::A1, None, 1),
+            posted(ActionCode::A4, Some("0R"), 0),
+        ],
+        1,
+    );
+    record("post_decision", &posted);
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/coverage_fuel.snap");
     salus_testkit::assert_snapshot(&path, &report);
@@ -2522,4 +2547,324 @@ fn a_suspended_requester_no_longer_acts_on_its_requests() {
     let request = w.request("TRN-SUSPENDED");
     assert_eq!(request.decisions[0], certified);
     assert!(request.history.is_empty());
+}
+
+// ---- sealed requests (docs/PRIVACY.md §5.5) ----
+
+fn posted(action: ActionCode, reason: Option<&str>, quantity: u32) -> PostedLine {
+    PostedLine {
+        action,
+        reason: reason.map(str::to_string),
+        quantity,
+    }
+}
+
+/// The lowercase hex under which a sealed request is listed and marked overdue.
+fn handle_trace(handle: Hash) -> String {
+    handle.0.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+impl World {
+    /// The hospital submits a sealed request of `line_count` lines for the member.
+    fn submit_sealed(&mut self, handle: Hash, priority: Priority, line_count: u32) -> CallResult {
+        let arguments = (
+            handle,
+            self.payer,
+            self.member,
+            priority,
+            line_count,
+            Hash([0xc0; 32]),
+        );
+        self.as_hospital("submit_sealed", &arguments)
+    }
+
+    /// `who` posts `lines` for `handle` under rule set `version`.
+    fn post(
+        &mut self,
+        who: Address,
+        handle: Hash,
+        lines: Vec<PostedLine>,
+        version: u32,
+    ) -> CallResult {
+        let arguments = (handle, lines, version, Hash([0x11; 32]), Hash([0x22; 32]));
+        self.chain
+            .call(who, self.coverage, "post_decision", &arguments)
+    }
+
+    fn sealed(&self, handle: Hash) -> SealedRequest {
+        self.chain
+            .view::<Option<SealedRequest>>(self.patient, self.coverage, "sealed_request", &handle)
+            .expect("sealed request stored")
+    }
+
+    fn due(&self) -> Vec<(String, u64)> {
+        self.chain.view(
+            self.payer,
+            self.coverage,
+            "due_within",
+            &(self.payer, 30 * 24u64, 10u32),
+        )
+    }
+}
+
+#[test]
+fn a_sealed_request_keeps_only_its_skeleton_and_its_clock() {
+    let mut w = world();
+    let handle = Hash([0x5e; 32]);
+    let submitted = w.submit_sealed(handle, Priority::Standard, 2);
+    assert!(submitted.is_success(), "{:?}", submitted.receipt.status);
+    // The clock starts at the including block.
+    let now = w.sealed(handle).received_ms;
+    let events: Vec<SealedSubmitted> = submitted.events_named("SealedSubmitted");
+    assert_eq!(
+        events,
+        vec![SealedSubmitted {
+            payer: w.payer,
+            trace_handle: handle,
+            priority: Priority::Standard,
+            due_ms: now + 7 * DAY_MS,
+        }]
+    );
+    assert_eq!(submitted.events().len(), 1, "no other event");
+    let request = w.sealed(handle);
+    assert_eq!(
+        (request.requester, request.beneficiary, request.line_count),
+        (w.hospital, w.patient, 2)
+    );
+    assert_eq!(request.status, RequestStatus::Pended);
+    assert!(request.decisions.is_empty() && request.posts.is_empty());
+    assert_eq!(w.due(), vec![(handle_trace(handle), now + 7 * DAY_MS)]);
+    // Not a provider, a handle used twice, no lines, too many lines, a member without
+    // coverage.
+    let patient = w.patient;
+    let arguments = (
+        handle,
+        w.payer,
+        w.member,
+        Priority::Standard,
+        1u32,
+        Hash([1; 32]),
+    );
+    assert_eq!(
+        w.chain
+            .call(patient, w.coverage, "submit_sealed", &arguments)
+            .revert_message(),
+        "CoverageError::NotAProvider"
+    );
+    for (handle, count, member, error) in [
+        (handle, 1, w.member, "CoverageError::Duplicate"),
+        (Hash([0x5f; 32]), 0, w.member, "CoverageError::Malformed"),
+        (Hash([0x5f; 32]), 51, w.member, "CoverageError::TooComplex"),
+        (
+            Hash([0x5f; 32]),
+            1,
+            Hash([0x77; 32]),
+            "CoverageError::Unknown",
+        ),
+    ] {
+        let arguments = (
+            handle,
+            w.payer,
+            member,
+            Priority::Standard,
+            count,
+            Hash([1; 32]),
+        );
+        assert_eq!(
+            w.as_hospital("submit_sealed", &arguments).revert_message(),
+            error
+        );
+    }
+    // A clear trace may not take the name a sealed request is listed under.
+    let clash = w.qualifying_mri(&handle_trace(handle));
+    assert_eq!(
+        w.submit(&clash).revert_message(),
+        "CoverageError::Duplicate"
+    );
+    // Only the requester, the member and the payer's side read it.
+    let stranger = w.chain.account(6);
+    assert_eq!(
+        w.chain
+            .call(stranger, w.coverage, "sealed_request", &handle)
+            .revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+}
+
+#[test]
+fn the_payers_agent_certifies_and_pends_and_only_a_clinician_posts_an_adverse_action() {
+    let mut w = world();
+    let handle = Hash([0x61; 32]);
+    assert!(w.submit_sealed(handle, Priority::Standard, 2).is_success());
+    let payer = w.payer;
+    let lines = vec![
+        posted(ActionCode::A1, None, 1),
+        posted(ActionCode::A4, Some("0R"), 0),
+    ];
+    // Not the payer's side: neither the requester nor the patient.
+    for who in [w.hospital, w.patient] {
+        assert_eq!(
+            w.post(who, handle, lines.clone(), 1).revert_message(),
+            "CoverageError::NotAuthorised"
+        );
+    }
+    // Reason codes come from the named rule set's table; pends and adverse actions need one;
+    // a line per submitted line; the rule set must exist; an action's units must fit it.
+    for (lines, version, error) in [
+        (
+            vec![
+                posted(ActionCode::A1, None, 1),
+                posted(ActionCode::A4, Some("ZZ"), 0),
+            ],
+            1,
+            "CoverageError::UnknownReason",
+        ),
+        (
+            vec![
+                posted(ActionCode::A1, None, 1),
+                posted(ActionCode::A4, None, 0),
+            ],
+            1,
+            "CoverageError::ReasonRequired",
+        ),
+        (
+            vec![posted(ActionCode::A1, None, 1)],
+            1,
+            "CoverageError::Malformed",
+        ),
+        (lines.clone(), 9, "CoverageError::NoRules"),
+        (
+            vec![
+                posted(ActionCode::A1, None, 0),
+                posted(ActionCode::A4, Some("0R"), 0),
+            ],
+            1,
+            "CoverageError::Malformed",
+        ),
+        (
+            vec![
+                posted(ActionCode::C, None, 0),
+                posted(ActionCode::A4, Some("0R"), 0),
+            ],
+            1,
+            "CoverageError::Malformed",
+        ),
+    ] {
+        assert_eq!(
+            w.post(payer, handle, lines, version).revert_message(),
+            error
+        );
+    }
+    // The payer's own key (its automated agent) may not deny, nor may a reviewer the registry
+    // does not attest as a clinician.
+    let deny = vec![
+        posted(ActionCode::A1, None, 1),
+        posted(ActionCode::A3, Some("0D"), 0),
+    ];
+    assert_eq!(
+        w.post(payer, handle, deny.clone(), 1).revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+    let clerk = w.chain.new_account(10u128.pow(18));
+    assert!(w.as_payer("set_reviewer", &(clerk, true)).is_success());
+    assert_eq!(
+        w.post(clerk, handle, deny.clone(), 1).revert_message(),
+        "CoverageError::NotAuthorised"
+    );
+    // The agent's decision: one line certified, one pended; the request stays open.
+    let first = w.post(payer, handle, lines, 1);
+    assert_eq!(first.decode::<RequestStatus>(), RequestStatus::Pended);
+    let events: Vec<DecisionPosted> = first.events_named("DecisionPosted");
+    assert_eq!(
+        events,
+        vec![DecisionPosted {
+            payer,
+            trace_handle: handle,
+            status: RequestStatus::Pended,
+            rule_set: 1,
+        }]
+    );
+    assert_eq!(first.events().len(), 1, "no per-line event");
+    let request = w.sealed(handle);
+    assert_eq!(request.decisions.len(), 2);
+    assert_eq!(request.decisions[0].line.action, ActionCode::A1);
+    assert_eq!(request.decisions[1].line.reason.as_deref(), Some("0R"));
+    assert_eq!(request.posts[0].decided_by, payer);
+    assert_eq!(request.posts[0].outcome_commitment, Hash([0x22; 32]));
+    assert_eq!(w.due().len(), 1, "a pended line keeps it open");
+    // A clinician decides the pended line; the certified line is skipped whatever is sent.
+    let clinician = w.clinician();
+    let second = w.post(clinician, handle, deny, 1);
+    assert_eq!(second.decode::<RequestStatus>(), RequestStatus::Decided);
+    let request = w.sealed(handle);
+    assert_eq!(request.decisions[0].line.action, ActionCode::A1);
+    assert_eq!(request.decisions[0].decided_by, payer);
+    assert_eq!(request.decisions[1].line.action, ActionCode::A3);
+    assert_eq!(
+        (request.decisions[1].decided_by, request.decisions[1].post),
+        (clinician, 1)
+    );
+    assert!(w.due().is_empty());
+    assert_eq!(
+        w.post(payer, handle, vec![posted(ActionCode::A1, None, 1); 2], 1)
+            .revert_message(),
+        "CoverageError::WrongStatus"
+    );
+    let metrics = w.metrics(Priority::Standard, None);
+    assert_eq!(
+        (
+            metrics.counts.requested,
+            metrics.counts.pended,
+            metrics.counts.decided,
+            metrics.counts.approved,
+            metrics.counts.denied
+        ),
+        (2, 1, 2, 1, 1)
+    );
+    // No procedure or diagnosis code is on chain for it: not in the request's storage.
+    let stored = request.encode();
+    for code in [LUMBAR_MRI, RADICULOPATHY] {
+        assert!(
+            !stored
+                .windows(code.len())
+                .any(|window| window == code.as_bytes()),
+            "{code} stored"
+        );
+    }
+}
+
+#[test]
+fn an_overdue_sealed_request_stays_undecided_and_is_still_decidable() {
+    let mut w = world();
+    let handle = Hash([0x62; 32]);
+    assert!(w.submit_sealed(handle, Priority::Expedited, 1).is_success());
+    let now = w.sealed(handle).received_ms;
+    assert_eq!(w.due(), vec![(handle_trace(handle), now + 72 * HOUR_MS)]);
+    let anyone = w.chain.account(5);
+    let trace = handle_trace(handle);
+    assert_eq!(
+        w.chain
+            .call(anyone, w.coverage, "mark_overdue", &trace)
+            .revert_message(),
+        "CoverageError::NotOverdue"
+    );
+    w.chain.advance_time(72 * HOUR_MS + 1);
+    let marked = w.chain.call(anyone, w.coverage, "mark_overdue", &trace);
+    assert!(marked.is_success(), "{:?}", marked.receipt.status);
+    let overdue: Vec<Overdue> = marked.events_named("Overdue");
+    assert_eq!(overdue[0].trace, trace);
+    let request = w.sealed(handle);
+    assert!(request.overdue);
+    assert_eq!(request.status, RequestStatus::Pended);
+    assert!(request.decisions.is_empty(), "overdue is never approval");
+    assert_eq!(
+        w.chain
+            .call(anyone, w.coverage, "mark_overdue", &trace)
+            .revert_message(),
+        "CoverageError::NotOverdue"
+    );
+    let payer = w.payer;
+    let decided = w.post(payer, handle, vec![posted(ActionCode::A1, None, 1)], 1);
+    assert_eq!(decided.decode::<RequestStatus>(), RequestStatus::Decided);
+    assert_eq!(w.metrics(Priority::Expedited, None).counts.overdue, 1);
 }

@@ -100,15 +100,12 @@ pub fn registry_cases() -> Vec<Case> {
 pub fn consent_cases() -> Vec<Case> {
     vec![
         case("register_record", NONE, |w| {
-            (
+            record_registration(
                 Hash([0x12; 32]),
                 w.address(Party::Patient),
-                Vec::<String>::new(),
-                text("Observation"),
-                0i64,
                 w.address(Party::Doctor),
             )
-                .encode()
+            .encode()
         }),
         case("grant", PATIENT_AND_GUARDIAN, |w| {
             w.treatment_consent().grant()
@@ -223,6 +220,7 @@ pub fn consent_cases() -> Vec<Case> {
                     consent::Action::Access,
                     text("TREAT"),
                     None::<Address>,
+                    None::<bool>,
                 )
                     .encode()
             },
@@ -237,6 +235,7 @@ pub fn consent_cases() -> Vec<Case> {
                     text("PRCP"),
                     text("TREAT"),
                     Hash([0x9e; 32]),
+                    None::<bool>,
                 )
                     .encode()
             },
@@ -285,6 +284,47 @@ pub fn coverage_cases() -> Vec<Case> {
             let mut submission = w.submission("TRN-NEW", THERAPY, 2);
             submission.servicing_provider = Some(w.address(Party::Hospital));
             submission.encode()
+        }),
+        case("submit_sealed", NONE, |w| {
+            let payer = w.address(Party::Payer);
+            (
+                Hash([0x5a; 32]),
+                payer,
+                MEMBER,
+                coverage::Priority::Standard,
+                1u32,
+                Hash([0x5b; 32]),
+            )
+                .encode()
+        }),
+        case("post_decision", PAYER_AND_NURSE, |w| {
+            let (coverage, payer) = (w.coverage, w.address(Party::Payer));
+            w.must(
+                Party::Hospital,
+                coverage,
+                "submit_sealed",
+                &(
+                    Hash([0x5a; 32]),
+                    payer,
+                    MEMBER,
+                    coverage::Priority::Standard,
+                    1u32,
+                    Hash([0x5b; 32]),
+                ),
+            );
+            let line = coverage::PostedLine {
+                action: ActionCode::A1,
+                reason: None,
+                quantity: 1,
+            };
+            (
+                Hash([0x5a; 32]),
+                vec![line],
+                1u32,
+                Hash([0x5c; 32]),
+                Hash([0x5d; 32]),
+            )
+                .encode()
         }),
         case("add_documentation", HOSPITAL_REQUESTS, |w| {
             let attachment = coverage::Attachment {

@@ -452,6 +452,18 @@ pub const MATRIX: &[Row] = &[
     ),
     row(
         Coverage,
+        "submit_sealed",
+        &[caller(RoleHolder, BILLING_PROVIDER)],
+        "X12 278 / Da Vinci PAS requester; the submission sealed to the payer (PRIVACY.md §5.5)",
+    ),
+    row(
+        Coverage,
+        "post_decision",
+        PAYER_OR_REVIEWER,
+        "42 CFR 438.210(b)(3), 42 CFR 422.566(d) (adverse actions by a clinician); PRIVACY.md §5.5",
+    ),
+    row(
+        Coverage,
         "add_documentation",
         REQUESTER,
         "X12 275 / Da Vinci PAS attachments",

@@ -224,6 +224,31 @@ pub fn unit(serial: &str) -> Epc {
     Epc::Unit(GTIN.into(), serial.into())
 }
 
+/// The arguments of consent's `register_record` for `record` of `patient` written by `author`:
+/// an Observation without labels, as blinded tags of a fixed test blinding key (padded to one
+/// block), a date commitment and the relationship's subject handle.
+pub fn record_registration(
+    record: Hash,
+    patient: Address,
+    author: Address,
+) -> (Hash, Address, Vec<Hash>, Hash, Hash, Address, Hash) {
+    const BLINDING: [u8; 32] = [0xb1; 32];
+    let mut filler = 0u8;
+    let label_tags = consent::label_tags(&BLINDING, &[], || {
+        filler += 1;
+        [filler; 32]
+    });
+    (
+        record,
+        patient,
+        label_tags,
+        consent::blinded_tag(&BLINDING, "Observation"),
+        Hash([0xda; 32]),
+        author,
+        consent::subject_handle(&BLINDING),
+    )
+}
+
 /// The provision the patient's consents carry: access for treatment.
 pub fn treatment_access() -> Provision {
     Provision {
@@ -235,10 +260,10 @@ pub fn treatment_access() -> Provision {
         roles: vec![],
         actions: vec![Action::Access],
         purposes: vec![code("TREAT")],
-        labels: vec![],
-        classes: vec![],
+        label_tags: vec![],
+        class_tags: vec![],
         records: vec![],
-        data_period: None,
+        data_period_commitment: None,
         children: vec![],
     }
 }
@@ -524,14 +549,7 @@ impl World {
             Party::Hospital,
             consent,
             "register_record",
-            &(
-                record,
-                patient,
-                Vec::<String>::new(),
-                code("Observation"),
-                0i64,
-                doctor,
-            ),
+            &record_registration(record, patient, doctor),
         );
         let guardian = self.address(Party::Guardian);
         let delegation = (

@@ -1,0 +1,248 @@
+//! What a provider seals to the payer: the preauthorization's content (service lines,
+//! diagnoses, attachment templates), never on chain; the delivery (the submission and the salt
+//! of its commitment, sealed to the payer's registered X25519 key and bound to the handle); the
+//! commitment kinds of a sealed request and its decision.
+
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use parity_scale_codec::{Decode, Encode};
+use salus_client::seal::{CommitmentKind, CommitmentSalt, commit_value, open, seal};
+use salus_client::x25519_dalek::{PublicKey, StaticSecret};
+use salus_primitives::{Address, Hash};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::AgentError;
+use crate::gateway::ReplyKey;
+
+/// Commitment kind of a sealed submission (`submission_commitment`). Kinds 0x20–0x22 are the
+/// coverage agent's, clear of the record kinds (0–3) `salus_client::seal` names.
+pub const SUBMISSION: CommitmentKind = CommitmentKind(0x20);
+/// Commitment kind of what the rules read for a decision (`inputs_commitment`).
+pub const DECISION_INPUTS: CommitmentKind = CommitmentKind(0x21);
+/// Commitment kind of what the rules gave (`outcome_commitment`).
+pub const DECISION_OUTCOME: CommitmentKind = CommitmentKind(0x22);
+
+/// Serde as the type's text (`0x…` for hashes and addresses).
+mod text {
+    use super::*;
+
+    pub fn serialize<T: Display, S: Serializer>(
+        value: &T,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(value)
+    }
+
+    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// One requested service (the contract's `ServiceLine`).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct SubmissionLine {
+    /// CPT or HCPCS code.
+    pub procedure: String,
+    /// Modifiers.
+    #[serde(default)]
+    pub modifiers: Vec<String>,
+    /// Units.
+    pub quantity: u32,
+    /// First day of service (ms).
+    pub from_ms: u64,
+    /// Last day of service (ms).
+    pub to_ms: u64,
+    /// CMS place of service.
+    pub place_of_service: String,
+}
+
+/// The preauthorization a provider seals to the payer (its JSON form is what
+/// `salus verify-decision --submission` reads; the commitment is over its SCALE encoding).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct SealedSubmission {
+    /// The trace handle on chain.
+    #[serde(with = "text")]
+    pub trace_handle: Hash,
+    /// The payer.
+    #[serde(with = "text")]
+    pub payer: Address,
+    /// Member (salted hash of the member id).
+    #[serde(with = "text")]
+    pub member: Hash,
+    /// Servicing provider's NPI (the network edit reads it).
+    pub servicing_npi: String,
+    /// `Standard` or `Expedited`, as on chain.
+    pub priority: String,
+    /// Services.
+    pub lines: Vec<SubmissionLine>,
+    /// ICD-10-CM diagnoses.
+    pub diagnoses: Vec<String>,
+    /// Templates of the attached documents (the documentation edit reads them).
+    #[serde(default)]
+    pub attachment_templates: Vec<String>,
+}
+
+impl SealedSubmission {
+    /// `submission_commitment`: the commitment to the submission's SCALE encoding.
+    pub fn commitment(&self, salt: &CommitmentSalt) -> Hash {
+        commit_value(SUBMISSION, salt, self)
+    }
+
+    /// The lines as the rules read them.
+    pub fn service_lines(&self) -> Vec<coverage_rules::ServiceLine> {
+        self.lines
+            .iter()
+            .map(|line| coverage_rules::ServiceLine {
+                procedure: line.procedure.clone(),
+                modifiers: line.modifiers.clone(),
+                quantity: line.quantity,
+                from_ms: line.from_ms,
+                to_ms: line.to_ms,
+                place_of_service: line.place_of_service.clone(),
+            })
+            .collect()
+    }
+
+    /// The attachments as the rules read them (templates only: the rules read nothing else).
+    ///
+    /// # Errors
+    /// [`AgentError::File`] for a template that is not a `0x…` hash.
+    pub fn attachments(&self) -> Result<Vec<coverage_rules::Attachment>, AgentError> {
+        self.attachment_templates
+            .iter()
+            .map(|template| {
+                Ok(coverage_rules::Attachment {
+                    template: template.parse().map_err(|error| {
+                        AgentError::File(format!("template {template}: {error}"))
+                    })?,
+                    record: Hash([0; 32]),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The three salts of a decision: of the submission's commitment (the provider's), of the
+/// inputs' and of the outcome's (the agent's). As JSON: `{"submission": "0x…", "inputs": …,
+/// "outcome": …}`.
+#[derive(Clone, Debug)]
+pub struct Salts {
+    /// `submission_commitment`'s salt.
+    pub submission: CommitmentSalt,
+    /// `inputs_commitment`'s salt.
+    pub inputs: CommitmentSalt,
+    /// `outcome_commitment`'s salt.
+    pub outcome: CommitmentSalt,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SaltsFile {
+    submission: String,
+    inputs: String,
+    outcome: String,
+}
+
+fn salt_text(salt: &CommitmentSalt) -> String {
+    format!("0x{}", hex::encode(salt.as_bytes()))
+}
+
+fn salt_of(text: &str) -> Result<CommitmentSalt, AgentError> {
+    let bytes = hex::decode(text.trim_start_matches("0x"))
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| AgentError::File(format!("not a 32-byte salt: {text}")))?;
+    Ok(CommitmentSalt::from_bytes(bytes))
+}
+
+impl Salts {
+    /// Writes the salts as JSON to `path` (readable only by its owner on Unix).
+    ///
+    /// # Errors
+    /// [`AgentError::File`] when it cannot be written.
+    pub fn write(&self, path: &Path) -> Result<(), AgentError> {
+        let file = SaltsFile {
+            submission: salt_text(&self.submission),
+            inputs: salt_text(&self.inputs),
+            outcome: salt_text(&self.outcome),
+        };
+        let text = serde_json::to_string_pretty(&file).expect("strings serialise");
+        std::fs::write(path, text)
+            .map_err(|error| AgentError::File(format!("{}: {error}", path.display())))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        Ok(())
+    }
+
+    /// Reads salts written by [`Salts::write`].
+    ///
+    /// # Errors
+    /// [`AgentError::File`] when it cannot be read or is malformed.
+    pub fn read(path: &Path) -> Result<Salts, AgentError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| AgentError::File(format!("{}: {error}", path.display())))?;
+        let file: SaltsFile = serde_json::from_str(&text)
+            .map_err(|error| AgentError::File(format!("{}: {error}", path.display())))?;
+        Ok(Salts {
+            submission: salt_of(&file.submission)?,
+            inputs: salt_of(&file.inputs)?,
+            outcome: salt_of(&file.outcome)?,
+        })
+    }
+}
+
+/// The inbox file of the request `handle`: `<inbox>/<lowercase hex>.sealed`.
+pub fn inbox_file(inbox: &Path, handle: &Hash) -> PathBuf {
+    inbox.join(format!("{}.sealed", hex::encode(handle.0)))
+}
+
+/// Where the agent keeps the salts of its decision on `handle`: `<inbox>/<hex>.salts.json`.
+pub fn salts_file(inbox: &Path, handle: &Hash) -> PathBuf {
+    inbox.join(format!("{}.salts.json", hex::encode(handle.0)))
+}
+
+/// Seals `submission` and the salt of its commitment to the payer's registered key, bound to
+/// the handle: what the provider delivers.
+///
+/// # Errors
+/// [`AgentError::Unopenable`] when sealing fails (a low-order key, no randomness).
+pub fn seal_delivery(
+    submission: &SealedSubmission,
+    salt: &CommitmentSalt,
+    payer_key: &ReplyKey,
+) -> Result<Vec<u8>, AgentError> {
+    let plaintext = zeroize::Zeroizing::new((submission, salt.as_bytes()).encode());
+    Ok(seal(
+        &PublicKey::from(payer_key.public_key),
+        payer_key.version,
+        &plaintext,
+        &submission.trace_handle.0,
+    )?)
+}
+
+/// Opens a delivery for the request `handle` with the payer's secret.
+///
+/// # Errors
+/// [`AgentError::Unopenable`] when it does not open (another key, another handle, changed);
+/// [`AgentError::Undecodable`] when its content is not a submission and salt.
+pub fn open_delivery(
+    secret: &StaticSecret,
+    sealed: &[u8],
+    handle: &Hash,
+) -> Result<(SealedSubmission, CommitmentSalt), AgentError> {
+    let plaintext = open(secret, sealed, &handle.0)?;
+    let (submission, salt) = <(SealedSubmission, [u8; 32])>::decode(&mut &plaintext[..])
+        .map_err(|error| AgentError::Undecodable(error.to_string()))?;
+    Ok((submission, CommitmentSalt::from_bytes(salt)))
+}

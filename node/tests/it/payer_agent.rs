@@ -1,0 +1,533 @@
+//! The payer's agent end to end (docs/PRIVACY.md §5.5): a `salus dev` node mining every 50 ms;
+//! a provider posts a sealed preauthorization's skeleton with `submit_sealed` and delivers the
+//! submission sealed to the payer's registered key into the agent's inbox; `salus agent payer
+//! --once` opens it, decides every line with the published rules against the payer's records
+//! and posts `post_decision`; `salus verify-decision` reruns the rules from the plaintext and
+//! the salts. The chain never holds a procedure or diagnosis code of the request.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use coverage::{
+    ActionCode, CoverageStatus, Period, PlanType, PostedLine, Priority, RequestStatus,
+    SealedRequest,
+};
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use parity_scale_codec::{Decode, Encode};
+use salus_client::rpc::{ReceiptView, SalusApiClient};
+use salus_client::seal::CommitmentSalt;
+use salus_client::{ContractAbi, DryRun, TransactionBuilder};
+use salus_node::agent::submission::{inbox_file, seal_delivery};
+use salus_node::agent::{SealedSubmission, SubmissionLine};
+use salus_node::gateway::ledger::{call_input, registered_key};
+use salus_node::genesis::{DEV_CHAIN_ID, DEV_COVERAGE_ADDRESS, DEV_REGISTRY_ADDRESS};
+use salus_primitives::{Address, Hash};
+use serde_json::json;
+
+use crate::support::{DevProcess, dev_key};
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// The registry's authority, the payer, the hospital, a stranger, the patient.
+const AUTHORITY: u32 = 0;
+const PAYER: u32 = 1;
+const HOSPITAL: u32 = 2;
+const STRANGER: u32 = 3;
+const PATIENT: u32 = 4;
+
+const NPI: &str = "1234567893";
+/// Lumbar spine MRI: auto-approved by rule 10.
+const MRI: &str = "72148";
+/// Abdominal CT: rule 20 sends it to clinical review.
+const CT: &str = "74177";
+const DIAGNOSIS: &str = "M54.16";
+const MEMBER: Hash = Hash([0x4d; 32]);
+
+struct World {
+    node: DevProcess,
+    http: HttpClient,
+    inbox: PathBuf,
+    records: PathBuf,
+    service_ms: u64,
+}
+
+fn address(index: u32) -> Address {
+    dev_key(index).address()
+}
+
+/// Runs the `salus` binary with `arguments` against the node; its stdout, or its stderr.
+fn salus(node: &DevProcess, arguments: &[&str]) -> Result<String, String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_salus"))
+        .args(arguments)
+        .args(["--rpc", &node.http_url()])
+        .env("SALUS_KEYS", node.dir.path().join("keys"))
+        .env("SALUS_DATA_DIR", node.dir.path().join("dev"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    if output.status.success() {
+        Ok(String::from_utf8(output.stdout).unwrap())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap()
+        ))
+    }
+}
+
+/// Signs `input` to `contract` as dev account `from`, submits it and polls for its receipt.
+async fn transact(http: &HttpClient, from: u32, contract: Address, input: Vec<u8>) -> ReceiptView {
+    let nonce = http
+        .state_get_account(address(from).to_string(), None)
+        .await
+        .unwrap()
+        .nonce;
+    let transaction = TransactionBuilder::new(DEV_CHAIN_ID, dev_key(from), nonce)
+        .fuel(20_000_000, 1)
+        .call(contract, input);
+    let hash = http
+        .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
+        .await
+        .unwrap();
+    receipt(http, &hash).await
+}
+
+async fn receipt(http: &HttpClient, hash: &str) -> ReceiptView {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(receipt) = http.tx_receipt(hash.to_string()).await.unwrap() {
+            return receipt;
+        }
+        assert!(Instant::now() < deadline, "{hash} was not included");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn must(http: &HttpClient, from: u32, contract: Address, input: Vec<u8>) -> ReceiptView {
+    let receipt = transact(http, from, contract, input).await;
+    assert_eq!(receipt.status, "success", "{:?}", receipt.failure);
+    receipt
+}
+
+fn coverage_call(message: &str, arguments: impl Encode) -> Vec<u8> {
+    call_input(message, arguments)
+}
+
+/// The payer's rule set: rule 10 certifies the MRI automatically, rule 20 sends the CT to a
+/// clinician.
+fn rules(now: u64) -> (Vec<coverage::Rule>, Vec<coverage::EditReason>, Period) {
+    let rule = |id: u32, from: &str, to: &str, automatic: bool| coverage::Rule {
+        id,
+        service_type: "62".into(),
+        procedures: vec![coverage::CodeRange {
+            from: from.into(),
+            to: to.into(),
+        }],
+        diagnoses: vec![],
+        min_age: None,
+        max_age: None,
+        sexes: vec![],
+        places_of_service: vec![],
+        network_required: false,
+        quantity_per_period: None,
+        prior_authorisation: true,
+        documentation: None,
+        auto_approve: automatic.then(|| coverage::AutoApprove {
+            diagnoses: vec![],
+            max_quantity: None,
+            in_network_only: false,
+        }),
+        authorised_days: 60,
+    };
+    let reasons = coverage_rules::EVERY_EDIT
+        .iter()
+        .enumerate()
+        .map(|(index, edit)| coverage::EditReason {
+            edit: edit.clone(),
+            reason: coverage::Reason {
+                code: format!("R{index}"),
+                text: format!("{edit:?} edit"),
+            },
+        })
+        .collect();
+    let period = Period {
+        start_ms: now - DAY_MS,
+        end_ms: now + 365 * DAY_MS,
+    };
+    (
+        vec![
+            rule(10, "72141", "72158", true),
+            rule(20, "74176", "74178", false),
+        ],
+        reasons,
+        period,
+    )
+}
+
+/// The node; the payer, the hospital and the patient registered; the payer's reply key
+/// registered; the member's coverage and the rule set on chain; the payer's records file.
+async fn world() -> World {
+    let node = DevProcess::start(50);
+    let http = HttpClientBuilder::default().build(node.http_url()).unwrap();
+    let registry: ContractAbi = serde_json::from_value(
+        http.contract_abi(DEV_REGISTRY_ADDRESS.to_string())
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let now = http.chain_head().await.unwrap().timestamp_ms;
+    for (who, role, npi) in [
+        (PAYER, "Payer", Some(NPI)),
+        (HOSPITAL, "ProviderOrganisation", Some(NPI)),
+        (PATIENT, "Patient", None),
+    ] {
+        let arguments = json!([
+            address(who).to_string(),
+            [role],
+            npi,
+            null,
+            null,
+            "0",
+            (now + 3650 * DAY_MS).to_string(),
+            Hash([0x11; 32]).to_string()
+        ]);
+        let input = registry.encode_call("register", &arguments).unwrap();
+        must(&http, AUTHORITY, DEV_REGISTRY_ADDRESS, input).await;
+    }
+    salus(
+        &node,
+        &[
+            "record",
+            "reply-key",
+            "--key",
+            &format!("dev:{PAYER}"),
+            "--register",
+        ],
+    )
+    .unwrap();
+    let (rules, reasons, period) = rules(now);
+    let coverage = coverage::Coverage {
+        dependent: 0,
+        beneficiary: address(PATIENT),
+        plan: "GOLD-PPO".into(),
+        group: "G-100".into(),
+        plan_type: PlanType::Ppo,
+        period: period.clone(),
+        status: CoverageStatus::Active,
+        primary_care: None,
+        birth_year: 1980,
+        sex: "F".into(),
+    };
+    must(
+        &http,
+        PAYER,
+        DEV_COVERAGE_ADDRESS,
+        coverage_call("set_coverage", (MEMBER, coverage)),
+    )
+    .await;
+    must(
+        &http,
+        PAYER,
+        DEV_COVERAGE_ADDRESS,
+        coverage_call(
+            "publish_rules",
+            (Hash([0x90; 32]), period.clone(), rules, reasons),
+        ),
+    )
+    .await;
+    let inbox = node.dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let records = node.dir.path().join("payer-records.json");
+    let file = json!({
+        "network": [NPI],
+        "members": [{
+            "member": MEMBER.to_string(),
+            "active": true,
+            "period": { "start_ms": period.start_ms, "end_ms": period.end_ms },
+            "birth_year": 1980,
+            "sex": "F",
+            "network_plan": false,
+            "benefits": [{ "service_type": "62", "authorisation_required": true,
+                           "quantity_limit": null, "quantity_used": 0 }],
+            "certified": [],
+        }],
+    });
+    std::fs::write(&records, file.to_string()).unwrap();
+    World {
+        node,
+        http,
+        inbox,
+        records,
+        service_ms: now + DAY_MS,
+    }
+}
+
+impl World {
+    /// An MRI and a CT for the member, under `handle`.
+    fn submission(&self, handle: Hash) -> SealedSubmission {
+        let line = |procedure: &str| SubmissionLine {
+            procedure: procedure.into(),
+            modifiers: vec![],
+            quantity: 1,
+            from_ms: self.service_ms,
+            to_ms: self.service_ms,
+            place_of_service: "11".into(),
+        };
+        SealedSubmission {
+            trace_handle: handle,
+            payer: address(PAYER),
+            member: MEMBER,
+            servicing_npi: NPI.into(),
+            priority: "Standard".into(),
+            lines: vec![line(MRI), line(CT)],
+            diagnoses: vec![DIAGNOSIS.into()],
+            attachment_templates: vec![],
+        }
+    }
+
+    /// The hospital posts the skeleton committing to `committed` and delivers `delivered`
+    /// sealed to the payer's registered key; the `submit_sealed` receipt.
+    async fn submit_sealed(
+        &self,
+        committed: &SealedSubmission,
+        delivered: &SealedSubmission,
+        salt: &CommitmentSalt,
+    ) -> ReceiptView {
+        let key = registered_key(&self.http, DEV_REGISTRY_ADDRESS, address(PAYER))
+            .await
+            .unwrap()
+            .expect("the payer registered its key");
+        let sealed = seal_delivery(delivered, salt, &key).unwrap();
+        std::fs::write(inbox_file(&self.inbox, &committed.trace_handle), sealed).unwrap();
+        let arguments = (
+            committed.trace_handle,
+            committed.payer,
+            committed.member,
+            Priority::Standard,
+            committed.lines.len() as u32,
+            committed.commitment(salt),
+        );
+        must(
+            &self.http,
+            HOSPITAL,
+            DEV_COVERAGE_ADDRESS,
+            coverage_call("submit_sealed", arguments),
+        )
+        .await
+    }
+
+    /// `salus agent payer --once`: its output lines.
+    fn agent_once(&self) -> String {
+        salus(
+            &self.node,
+            &[
+                "agent",
+                "payer",
+                "--key",
+                &format!("dev:{PAYER}"),
+                "--inbox",
+                self.inbox.to_str().unwrap(),
+                "--records",
+                self.records.to_str().unwrap(),
+                "--once",
+            ],
+        )
+        .unwrap()
+    }
+
+    /// The stored request as the payer reads it: decoded, and its raw SCALE bytes.
+    async fn sealed_request(&self, handle: Hash) -> (SealedRequest, Vec<u8>) {
+        let request = DryRun::new(DEV_COVERAGE_ADDRESS, call_input("sealed_request", handle))
+            .signed_for(DEV_CHAIN_ID, &dev_key(PAYER));
+        let outcome = self.http.state_call(request).await.unwrap();
+        assert_eq!(outcome.status, "success", "{:?}", outcome.failure);
+        let bytes = hex::decode(outcome.return_data.trim_start_matches("0x")).unwrap();
+        let request = Option::<SealedRequest>::decode(&mut &bytes[..])
+            .unwrap()
+            .expect("stored");
+        (request, bytes)
+    }
+}
+
+/// Whether any clinical code of the submission is in `bytes`.
+fn holds_a_code(bytes: &[u8]) -> Option<&'static str> {
+    [MRI, CT, DIAGNOSIS].into_iter().find(|code| {
+        bytes
+            .windows(code.len())
+            .any(|window| window == code.as_bytes())
+    })
+}
+
+fn receipt_bytes(receipt: &ReceiptView) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for event in &receipt.events {
+        bytes.extend(hex::decode(event.data.trim_start_matches("0x")).unwrap());
+        for topic in &event.topics {
+            bytes.extend(hex::decode(topic.trim_start_matches("0x")).unwrap());
+        }
+    }
+    bytes.extend(hex::decode(receipt.return_data.trim_start_matches("0x")).unwrap());
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payers_agent_decides_a_sealed_request_and_the_decision_verifies() {
+    let w = world().await;
+    let handle = Hash([0xa1; 32]);
+    let submission = w.submission(handle);
+    let salt = CommitmentSalt::from_bytes([0x5a; 32]);
+    let submitted = w.submit_sealed(&submission, &submission, &salt).await;
+
+    let output = w.agent_once();
+    let decided = output
+        .lines()
+        .find(|line| line.starts_with(&format!("decided {handle}")))
+        .unwrap_or_else(|| panic!("the agent decided it: {output}"));
+    assert!(decided.contains("Pended"), "{decided}");
+    let transaction = decided.rsplit(' ').next().unwrap();
+    let posted = receipt(&w.http, transaction).await;
+    assert_eq!(posted.status, "success");
+
+    // A1 for the auto-approved MRI; A4 with the clinical-review reason for the CT.
+    let (request, stored) = w.sealed_request(handle).await;
+    let lines: Vec<PostedLine> = request
+        .decisions
+        .iter()
+        .map(|decision| decision.line.clone())
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            PostedLine {
+                action: ActionCode::A1,
+                reason: None,
+                quantity: 1,
+            },
+            PostedLine {
+                action: ActionCode::A4,
+                reason: Some("R8".into()),
+                quantity: 0,
+            },
+        ]
+    );
+    assert_eq!(request.status, RequestStatus::Pended);
+    assert_eq!(request.posts[0].decided_by, address(PAYER));
+    assert_eq!(request.posts[0].rule_set, 1);
+
+    // No procedure or diagnosis code on chain: not in the stored request, not in either
+    // transaction's events or result, not in the transactions themselves.
+    for (what, bytes) in [
+        ("the stored request", stored),
+        ("submit_sealed's receipt", receipt_bytes(&submitted)),
+        ("post_decision's receipt", receipt_bytes(&posted)),
+    ] {
+        assert_eq!(holds_a_code(&bytes), None, "{what}");
+    }
+    for hash in [&submitted.transaction_hash, &posted.transaction_hash] {
+        let transaction = w.http.tx_get(hash.clone()).await.unwrap().unwrap();
+        let text = serde_json::to_string(&transaction).unwrap();
+        assert_eq!(holds_a_code(text.as_bytes()), None, "transaction {hash}");
+    }
+
+    // A second pass has nothing to do.
+    assert_eq!(w.agent_once().trim(), "");
+
+    // The provider, holding the plaintext and the salts, verifies the decision.
+    let plaintext = w.node.dir.path().join("submission.json");
+    std::fs::write(&plaintext, serde_json::to_string(&submission).unwrap()).unwrap();
+    let salts = w
+        .inbox
+        .join(format!("{}.salts.json", hex::encode(handle.0)));
+    let verify = |submission: &PathBuf, records: &PathBuf| {
+        salus(
+            &w.node,
+            &[
+                "verify-decision",
+                "--trace",
+                &handle.to_string(),
+                "--submission",
+                submission.to_str().unwrap(),
+                "--records",
+                records.to_str().unwrap(),
+                "--salts",
+                salts.to_str().unwrap(),
+                "--key",
+                &format!("dev:{HOSPITAL}"),
+            ],
+        )
+    };
+    let verdict = verify(&plaintext, &w.records).unwrap();
+    assert!(verdict.starts_with("match: rule set 1"), "{verdict}");
+    // Other records than the decision read: the inputs commitment does not open.
+    let other_records = w.node.dir.path().join("other-records.json");
+    let changed = std::fs::read_to_string(&w.records)
+        .unwrap()
+        .replace("1980", "1950");
+    std::fs::write(&other_records, changed).unwrap();
+    let refused = verify(&plaintext, &other_records).unwrap_err();
+    assert!(refused.contains("differs: inputs_commitment"), "{refused}");
+    // Another submission than the one committed to.
+    let mut other = submission.clone();
+    other.lines[1].quantity = 2;
+    let other_plaintext = w.node.dir.path().join("other-submission.json");
+    std::fs::write(&other_plaintext, serde_json::to_string(&other).unwrap()).unwrap();
+    let refused = verify(&other_plaintext, &w.records).unwrap_err();
+    assert!(
+        refused.contains("differs: the submission does not open"),
+        "{refused}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tampered_submission_is_refused_and_only_the_payers_side_posts() {
+    let w = world().await;
+    let handle = Hash([0xa2; 32]);
+    let committed = w.submission(handle);
+    let mut delivered = committed.clone();
+    delivered.lines[1].procedure = MRI.into();
+    let salt = CommitmentSalt::from_bytes([0x5b; 32]);
+    w.submit_sealed(&committed, &delivered, &salt).await;
+
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!(
+            "refused {handle}: the submission does not match its commitment on chain"
+        )),
+        "{output}"
+    );
+    let (request, _) = w.sealed_request(handle).await;
+    assert!(request.decisions.is_empty(), "nothing posted");
+    assert_eq!(request.status, RequestStatus::Pended);
+
+    // Neither a stranger nor the requesting provider may post a decision.
+    let lines = vec![
+        PostedLine {
+            action: ActionCode::A1,
+            reason: None,
+            quantity: 1,
+        };
+        2
+    ];
+    for who in [STRANGER, HOSPITAL] {
+        let arguments = (handle, lines.clone(), 1u32, Hash([1; 32]), Hash([2; 32]));
+        let refused = transact(
+            &w.http,
+            who,
+            DEV_COVERAGE_ADDRESS,
+            coverage_call("post_decision", arguments),
+        )
+        .await;
+        assert_eq!(refused.status, "reverted");
+        let failure = refused.failure.unwrap_or_default();
+        assert!(
+            failure.contains("CoverageError::NotAuthorised"),
+            "{failure}"
+        );
+    }
+    let (request, _) = w.sealed_request(handle).await;
+    assert!(request.decisions.is_empty());
+}

@@ -110,7 +110,6 @@ pub(crate) fn set_coverage(member: Hash, coverage: Coverage) -> Result<(), Cover
     check_period(&coverage.period)?;
     check_code(&coverage.plan)?;
     check_code(&coverage.group)?;
-    check_code(&coverage.sex)?;
     if let Some(npi) = &coverage.primary_care {
         check_code(npi)?;
     }

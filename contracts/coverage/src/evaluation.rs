@@ -1,5 +1,6 @@
 //! The rules' decision on a requested line, in the submitting transaction: `coverage-rules`
-//! decides from the rule set, the member's coverage, the payer's records (read here, only as
+//! decides from the rule set, the member's coverage (the birth year and sex the request
+//! carries: coverage stores none), the payer's records (read here, only as
 //! far as the edits reach) and the request; this module turns its outcome into the line's
 //! decision, with a certification's number.
 
@@ -20,8 +21,8 @@ pub(crate) fn evaluate(
     let member = Member {
         active: coverage.status == CoverageStatus::Active,
         period: &coverage.period,
-        birth_year: coverage.birth_year,
-        sex: &coverage.sex,
+        birth_year: request.birth_year,
+        sex: &request.sex,
         network_plan: matches!(coverage.plan_type, PlanType::Hmo | PlanType::Epo),
     };
     let line = Line {

@@ -85,7 +85,9 @@ mod coverage {
 
         // ---- payer: coverage, benefits, networks, rules, reviewers ----
 
-        /// Creates or replaces a member's coverage (caller: an active payer).
+        /// Creates or replaces a member's coverage (caller: an active payer). It holds no
+        /// demographics: the birth year and sex the rules' edits read come with a clear
+        /// `submit`, or from the payer's own records for a sealed one.
         #[message]
         pub fn set_coverage(member: Hash, coverage: Coverage) -> Result<(), CoverageError> {
             crate::eligibility::set_coverage(member, coverage)
@@ -151,7 +153,9 @@ mod coverage {
         /// or on a referral that of the servicing provider the submission names, which the
         /// registry must attest as an active provider with that NPI
         /// (`UnknownServicingProvider` otherwise). The rules decide it now; pended lines wait
-        /// for a reviewer. Returns the decision per line.
+        /// for a reviewer. Returns the decision per line. Everything it carries — diagnoses,
+        /// procedures, dates of service, the member's birth year and sex — is in clear on
+        /// every node (docs/PRIVACY.md §3.3); `submit_sealed` is the private path.
         #[message]
         pub fn submit(submission: Submission) -> Result<Vec<LineDecision>, CoverageError> {
             crate::requests::submit(submission)

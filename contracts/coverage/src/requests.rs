@@ -160,6 +160,8 @@ pub(crate) fn submit(submission: Submission) -> Result<Vec<LineDecision>, Covera
         diagnoses,
         priority,
         attachments,
+        birth_year,
+        sex,
     } = submission;
     let (requester, requester_npi) = active_provider()?;
     check_code(&trace)?;
@@ -177,6 +179,7 @@ pub(crate) fn submit(submission: Submission) -> Result<Vec<LineDecision>, Covera
     }
     check_lines(&lines)?;
     check_codes(&diagnoses)?;
+    check_code(&sex)?;
     if attachments.len() > MAX_CODES || trace.is_empty() {
         return Err(CoverageError::TooComplex);
     }
@@ -204,6 +207,8 @@ pub(crate) fn submit(submission: Submission) -> Result<Vec<LineDecision>, Covera
         due_ms: now.saturating_add(due_after(&priority)),
         priority,
         attachments,
+        birth_year,
+        sex,
         received_ms: now,
         status: RequestStatus::Pended,
         decisions: Vec::new(),

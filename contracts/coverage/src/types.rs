@@ -107,11 +107,6 @@ pub struct Coverage {
     pub status: CoverageStatus,
     /// Primary care provider's NPI.
     pub primary_care: Option<String>,
-    /// Birth year only (no dates of birth on chain), for age edits: the age a rule checks
-    /// is the age attained in the calendar year of service.
-    pub birth_year: u16,
-    /// Administrative sex code (`F`, `M`, `U`), for sex edits.
-    pub sex: String,
 }
 
 /// X12 EB12 in-plan-network indicator of a benefit.
@@ -366,6 +361,10 @@ pub struct Request {
     pub priority: Priority,
     /// Attachments.
     pub attachments: Vec<Attachment>,
+    /// The member's birth year as submitted, which a revision's age edits read again.
+    pub birth_year: u16,
+    /// The member's administrative sex code as submitted, for a revision's sex edits.
+    pub sex: String,
     /// Received (ms).
     pub received_ms: u64,
     /// Decision due (ms).
@@ -435,6 +434,14 @@ pub struct Submission {
     pub priority: Priority,
     /// Attachments.
     pub attachments: Vec<Attachment>,
+    /// The member's birth year, for age edits (the age a rule checks is the age attained in
+    /// the calendar year of service). Coverage stores no demographics (docs/PRIVACY.md §5.5):
+    /// this clear path sends them, like its diagnoses, to every node; `submit_sealed` is the
+    /// private path, where the payer's agent reads them from its own records.
+    pub birth_year: u16,
+    /// The member's administrative sex code (`F`, `M`, `U`), for sex edits; in clear, as
+    /// `birth_year`.
+    pub sex: String,
 }
 
 /// A preauthorization line was decided (or pended, cancelled, modified).

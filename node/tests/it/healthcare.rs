@@ -904,8 +904,6 @@ async fn preauthorization_auto_approved_and_overdue_over_rpc() {
             "period": plan_period,
             "status": "Active",
             "primary_care": null,
-            "birth_year": 1980,
-            "sex": "F",
         }]),
     )
     .await;
@@ -986,6 +984,8 @@ async fn preauthorization_auto_approved_and_overdue_over_rpc() {
             "diagnoses": ["M54.16"],
             "priority": priority,
             "attachments": attachments,
+            "birth_year": 1980,
+            "sex": "F",
         }])
     };
     let (approved_receipt, approved) = send(

@@ -18,6 +18,7 @@ mod network;
 mod operations;
 mod payer_agent;
 mod pseudonyms;
+mod reidentification;
 mod reorg;
 mod rpc;
 mod rpc_bounds;

@@ -219,8 +219,6 @@ async fn world() -> World {
         period: period.clone(),
         status: CoverageStatus::Active,
         primary_care: None,
-        birth_year: 1980,
-        sex: "F".into(),
     };
     must(
         &http,

@@ -60,6 +60,11 @@ struct World {
     patient: Address,
     member: Hash,
     plan_end: u64,
+    /// The member's birth year, which coverage does not store: every clear submission
+    /// carries it.
+    birth_year: u16,
+    /// The member's sex, carried the same way.
+    sex: String,
 }
 
 fn register(w: &mut TestChain, authority: Address, registry: Address, who: Address, role: Role) {
@@ -244,6 +249,8 @@ fn world_with(plan_type: PlanType, birth_year: u16, sex: &str) -> World {
         patient,
         member,
         plan_end,
+        birth_year,
+        sex: sex.into(),
     };
     let covered = w.as_payer(
         "set_coverage",
@@ -261,8 +268,6 @@ fn world_with(plan_type: PlanType, birth_year: u16, sex: &str) -> World {
                 },
                 status: CoverageStatus::Active,
                 primary_care: Some(IN_NETWORK_NPI.into()),
-                birth_year,
-                sex: sex.into(),
             },
         ),
     );
@@ -342,6 +347,8 @@ impl World {
             diagnoses: diagnoses.iter().map(|code| code.to_string()).collect(),
             priority: Priority::Standard,
             attachments: vec![],
+            birth_year: self.birth_year,
+            sex: self.sex.clone(),
         }
     }
 
@@ -1331,8 +1338,6 @@ fn every_message_refuses_callers_without_authority_and_malformed_input() {
         },
         status: CoverageStatus::Active,
         primary_care: None,
-        birth_year: 1980,
-        sex: "F".into(),
     };
     let refusals: Vec<(&str, Vec<u8>, &str)> = vec![
         (

@@ -387,6 +387,8 @@ impl World {
             diagnoses: vec![code("M54.16")],
             priority: Priority::Standard,
             attachments: vec![],
+            birth_year: 1980,
+            sex: "F".into(),
         }
     }
 
@@ -669,8 +671,6 @@ impl World {
             },
             status: CoverageStatus::Active,
             primary_care: Some(HOSPITAL_NPI.into()),
-            birth_year: 1980,
-            sex: "F".into(),
         }
     }
 

@@ -1,0 +1,1183 @@
+//! The re-identification test of docs/PRIVACY.md §7, on the paths converted so far: a `salus
+//! dev` node runs issue 22's healthcare scenario — two patients, each seen by two clinics
+//! (records registered by each patient's per-custodian pseudonym with blinded label and class
+//! tags and a date commitment, consents granted by that pseudonym, accesses recorded), a
+//! delegation (the first patient's guardian, under a pseudonym of its own, grants at the second
+//! clinic), a break-glass (the second patient at the first clinic), coverage for each member
+//! (member hash and payer pseudonym, no demographics), sealed preauthorizations decided by
+//! `salus agent payer --once` (one line approved, one pended; the second patient's line pended
+//! and then denied by a clinician reviewer with `post_decision`), and a prescription filled at
+//! the pharmacy by its handle. Then `salus inspect dump` of the node's data directory — every
+//! byte an operator holds — is searched:
+//!
+//! - (a) no clinical value of the scenario (ICD-10 and CPT codes, security labels, birth years,
+//!   dates of service and of the records) is in it in any encoding the chain uses (§7); the NDC
+//!   only where no patient identifier is;
+//! - (b) for each patient, no 20- or 32-byte value is in data tied to two of its relationships
+//!   (clinic A, clinic B, the payer, the prescription), apart from registered participants'
+//!   addresses and public constants.
+//!
+//! How (b) is computed: an entry of the dump is tied to a relationship when its key or value
+//! holds one of the relationship's identifiers, which the test knows from the wallets'
+//! derivation (the pseudonym, the subject handle, record and trace handles, the member hash,
+//! the payer pseudonym, the delegate's pseudonym, the prescription's handle and patient
+//! commitment). Its values are every 20- and 32-byte window of those entries that could be an
+//! identifier (at least half its bytes distinct: not a zero-padded counter), never partly a
+//! public address (participants, genesis contracts) and outside the participants' account
+//! records in undo data (the miner's balance links consecutive blocks: timing, §9). A value shared by two relationships of one patient fails
+//! the test unless it is a participant's address, occurs in the dump taken before any patient
+//! existed (contracts, rule set, product, policies), or occurs in the other patient's data too
+//! (structure common to every patient, not an identifier of one). The two patients' scenarios
+//! differ (only the first has a delegate and a prescription, only the second a break-glass),
+//! so each is the other's control.
+//!
+//! (a) searches every entry the scenario wrote or changed, key and value, for each value's
+//! UTF-8, SCALE string, SCALE `u64`/`i64` little-endian (dates in ms, years), decimal text,
+//! hex text, 32-byte topic and keccak256 of each; a year's bare `u16` (two bytes, found by
+//! chance in any megabyte) as a topic, a hash and next to the sex code, where the old
+//! `Coverage` held it.
+//!
+//! Not covered: claims (`check_claim`), which are not converted yet (PRIVACY.md §8 row 5) and
+//! are left out of the scenario; the clear `submit` path, which leaks by design until it is
+//! removed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use coverage::{ActionCode, CoverageStatus, Period, PlanType, PostedLine, Priority};
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use parity_scale_codec::{Compact, Encode};
+use salus_client::pseudonym::{PseudonymKeys, Relationship, RelationshipKind, derive_pseudonym};
+use salus_client::rpc::{ReceiptView, SalusApiClient};
+use salus_client::seal::{CommitmentKind, CommitmentSalt, commit, commit_value};
+use salus_client::{ContractAbi, TransactionBuilder};
+use salus_node::agent::submission::{inbox_file, seal_delivery};
+use salus_node::agent::{SealedSubmission, SubmissionLine};
+use salus_node::gateway::ledger::{call_input, registered_key};
+use salus_node::genesis::{
+    DEV_CHAIN_ID, DEV_CONSENT_ADDRESS, DEV_COVERAGE_ADDRESS, DEV_REGISTRY_ADDRESS,
+    DEV_SUPPLY_ADDRESS,
+};
+use salus_primitives::hash::{keccak256, keccak256_concat};
+use salus_primitives::{Address, Hash, SecretKey};
+use serde_json::{Value, json};
+
+use crate::support::{DevProcess, dev_key};
+
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Dev accounts: the registry's authority and the organisations and practitioners.
+const AUTHORITY: u32 = 0;
+const PAYER: u32 = 1;
+const CLINIC_A: u32 = 2;
+const CLINIC_B: u32 = 3;
+const PHARMACY: u32 = 4;
+const DOCTOR: u32 = 5;
+const REVIEWER: u32 = 6;
+const MAKER: u32 = 7;
+
+const NPI: &str = "1234567893";
+/// Lumbar spine MRI: certified by rule 10.
+const MRI: &str = "72148";
+/// Abdominal CT: rule 20 sends it to a clinician.
+const CT: &str = "74177";
+const GTIN: &str = "00312345678906";
+const NDC: &str = "12345-678-90";
+
+/// One patient's clinical facts, known only to the wallet and its counterparties.
+struct Patient {
+    wallet: SecretKey,
+    birth_year: u16,
+    sex: &'static str,
+    /// The security label of its record at each clinic.
+    labels: [&'static str; 2],
+    diagnosis: &'static str,
+    /// Its procedures, all on one date of service.
+    procedures: Vec<&'static str>,
+    service_ms: u64,
+    /// The date of its records.
+    record_ms: u64,
+}
+
+/// One entry of a dump: column family, key, value.
+type Entry = (String, Vec<u8>, Vec<u8>);
+
+/// A relationship's name, its values and the entries tied to it.
+type RelationshipData<'a> = (String, BTreeSet<Vec<u8>>, Vec<&'a Entry>);
+
+/// A relationship's identifiers on chain (the values that tie an entry of the dump to it).
+struct Ties {
+    name: String,
+    seeds: Vec<Vec<u8>>,
+}
+
+struct World {
+    node: DevProcess,
+    http: HttpClient,
+    registry: ContractAbi,
+    consent: ContractAbi,
+    supply: ContractAbi,
+    chain: Hash,
+    inbox: PathBuf,
+}
+
+fn address(index: u32) -> Address {
+    dev_key(index).address()
+}
+
+/// Runs the `salus` binary against the node; its stdout.
+fn salus(node: &DevProcess, arguments: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_salus"))
+        .args(arguments)
+        .env("SALUS_KEYS", node.dir.path().join("keys"))
+        .env("SALUS_DATA_DIR", node.dir.path().join("dev"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "salus {arguments:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+async fn receipt(http: &HttpClient, hash: &str) -> ReceiptView {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(receipt) = http.tx_receipt(hash.to_string()).await.unwrap() {
+            return receipt;
+        }
+        assert!(Instant::now() < deadline, "{hash} was not included");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+impl World {
+    /// Signs `input` to `contract` with `key` (a pseudonym pays no fee: price 0, so no coin
+    /// ever moves to it), waits for inclusion and requires success; the raw result.
+    async fn must(&self, key: &SecretKey, contract: Address, input: Vec<u8>) -> Vec<u8> {
+        let nonce = self
+            .http
+            .state_get_account(key.address().to_string(), None)
+            .await
+            .unwrap()
+            .nonce;
+        let transaction = TransactionBuilder::new(DEV_CHAIN_ID, key.clone(), nonce)
+            .fuel(20_000_000, 0)
+            .call(contract, input);
+        let hash = self
+            .http
+            .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
+            .await
+            .unwrap();
+        let receipt = receipt(&self.http, &hash).await;
+        assert_eq!(receipt.status, "success", "{:?}", receipt.failure);
+        hex::decode(receipt.return_data.trim_start_matches("0x")).unwrap()
+    }
+
+    /// A call by ABI JSON; its decoded result.
+    async fn call(
+        &self,
+        key: &SecretKey,
+        contract: Address,
+        abi: &ContractAbi,
+        message: &str,
+        arguments: Value,
+    ) -> Value {
+        let input = abi.encode_call(message, &arguments).unwrap();
+        let result = self.must(key, contract, input).await;
+        abi.decode_result(message, &result).unwrap()
+    }
+
+    fn pseudonym(
+        &self,
+        wallet: &SecretKey,
+        counterparty: Address,
+        kind: RelationshipKind,
+    ) -> PseudonymKeys {
+        derive_pseudonym(
+            wallet,
+            Relationship {
+                chain: self.chain,
+                counterparty,
+                kind,
+                episode: 0,
+            },
+        )
+    }
+
+    /// `salus inspect dump` of the running node: (column, key, value) per entry.
+    fn dump(&self, name: &str) -> Vec<Entry> {
+        let out = self.node.dir.path().join(name);
+        let data_dir = self.node.dir.path().join("dev");
+        salus(
+            &self.node,
+            &[
+                "inspect",
+                "dump",
+                "--data-dir",
+                data_dir.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        let text = std::fs::read_to_string(&out).unwrap();
+        text.lines()
+            .map(|line| {
+                let entry: Value = serde_json::from_str(line).unwrap();
+                let bytes = |field: &str| {
+                    hex::decode(entry[field].as_str().unwrap().trim_start_matches("0x")).unwrap()
+                };
+                (
+                    entry["column"].as_str().unwrap().to_string(),
+                    bytes("key"),
+                    bytes("value"),
+                )
+            })
+            .collect()
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && haystack.len() >= needle.len()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
+}
+
+fn random_hash() -> Hash {
+    Hash(*CommitmentSalt::random().unwrap().as_bytes())
+}
+
+/// Every encoding PRIVACY.md §7 (a) lists for a string: UTF-8, SCALE, hex text of both, the
+/// 32-byte topic and keccak256 of each.
+fn string_encodings(value: &str) -> Vec<(String, Vec<u8>)> {
+    let utf8 = value.as_bytes().to_vec();
+    let scale = value.encode();
+    encodings_of(value, [("utf8", utf8), ("scale", scale)])
+}
+
+/// Every encoding of an integer (a date in ms, a birth year): SCALE u64/i64 LE (and u16 for a
+/// year, as a topic), the decimal text, hex text, topics and keccak256.
+fn integer_encodings(value: u64, year: bool) -> Vec<(String, Vec<u8>)> {
+    let mut forms = vec![
+        ("u64", value.to_le_bytes().to_vec()),
+        ("i64", (value as i64).to_le_bytes().to_vec()),
+        ("decimal", value.to_string().into_bytes()),
+        ("scale decimal", value.to_string().encode()),
+    ];
+    if year {
+        forms.push(("u16", (value as u16).to_le_bytes().to_vec()));
+        forms.push(("compact", Compact(value).encode()));
+    }
+    encodings_of(&value.to_string(), forms)
+}
+
+fn encodings_of<'a>(
+    label: &str,
+    forms: impl IntoIterator<Item = (&'a str, Vec<u8>)>,
+) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (form, bytes) in forms {
+        // A bare 2-byte u16 occurs by chance in any megabyte of binary: it is searched as a
+        // topic and a hash only (and beside the sex code, where a record would put it).
+        if bytes.len() > 2 {
+            out.push((format!("{label} {form}"), bytes.clone()));
+        }
+        out.push((
+            format!("{label} {form} hex"),
+            hex::encode(&bytes).into_bytes(),
+        ));
+        if bytes.len() <= 32 {
+            let mut topic = [0u8; 32];
+            topic[..bytes.len()].copy_from_slice(&bytes);
+            out.push((format!("{label} {form} topic"), topic.to_vec()));
+            out.push((
+                format!("{label} {form} topic keccak"),
+                keccak256(&topic).0.to_vec(),
+            ));
+        }
+        out.push((
+            format!("{label} {form} keccak"),
+            keccak256(&bytes).0.to_vec(),
+        ));
+    }
+    out
+}
+
+/// Whether a 20- or 32-byte window can be an identifier (an address, a hash, a tag: uniformly
+/// random bytes, about 19 distinct values in 20): at least half its bytes distinct. A
+/// zero-padded counter or length is not one.
+fn identifier_like(window: &[u8]) -> bool {
+    window.iter().collect::<BTreeSet<_>>().len() * 2 >= window.len()
+}
+
+/// `bytes` cut around public addresses (registered participants and genesis contracts), so
+/// that no value is in part one of them (a window of 19 bytes of an address and one byte of a
+/// neighbour is no identifier), and without the participants' account records that undo data
+/// carries (`SCALE(0x00 ‖ address)`, then the record before and after the block: nonce and
+/// balance). The miner's balance changes in every block, so the undo data of two consecutive
+/// blocks share it: that is timing (PRIVACY.md §9), not an identifier of a patient.
+fn without_public_addresses<'a>(bytes: &'a [u8], public: &[Vec<u8>]) -> Vec<&'a [u8]> {
+    /// `SCALE(Vec<u8>)` of a 21-byte account key: compact length 21.
+    const ACCOUNT_KEY_PREFIX: [u8; 2] = [21 << 2, 0x00];
+    /// The key and two `Option<Vec<u8>>` of a 25-byte account record.
+    const RECORD_BYTES: usize = 2 + 20 + 2 * (2 + 25);
+    let mut segments = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    while at + 20 <= bytes.len() {
+        let public_at = |offset: usize| {
+            at + offset + 20 <= bytes.len()
+                && public
+                    .iter()
+                    .any(|p| bytes[at + offset..at + offset + 20] == p[..])
+        };
+        let end =
+            if at + 22 <= bytes.len() && bytes[at..at + 2] == ACCOUNT_KEY_PREFIX && public_at(2) {
+                Some(at + RECORD_BYTES)
+            } else if public_at(0) {
+                Some(at + 20)
+            } else {
+                None
+            };
+        match end {
+            Some(end) => {
+                segments.push(&bytes[start..at]);
+                at = end.min(bytes.len());
+                start = at;
+            }
+            None => at += 1,
+        }
+    }
+    segments.push(&bytes[start..]);
+    segments
+}
+
+/// The payer's rule set: rule 10 certifies the MRI range automatically, rule 20 sends the CT
+/// range to a clinician. No scenario code is a bound of a range.
+fn rules() -> (Vec<coverage::Rule>, Vec<coverage::EditReason>) {
+    let rule = |id: u32, from: &str, to: &str, automatic: bool| coverage::Rule {
+        id,
+        service_type: "62".into(),
+        procedures: vec![coverage::CodeRange {
+            from: from.into(),
+            to: to.into(),
+        }],
+        diagnoses: vec![],
+        min_age: None,
+        max_age: None,
+        sexes: vec![],
+        places_of_service: vec![],
+        network_required: false,
+        quantity_per_period: None,
+        prior_authorisation: true,
+        documentation: None,
+        auto_approve: automatic.then(|| coverage::AutoApprove {
+            diagnoses: vec![],
+            max_quantity: None,
+            in_network_only: false,
+        }),
+        authorised_days: 60,
+    };
+    let reasons = coverage_rules::EVERY_EDIT
+        .iter()
+        .enumerate()
+        .map(|(index, edit)| coverage::EditReason {
+            edit: edit.clone(),
+            reason: coverage::Reason {
+                code: format!("R{index}"),
+                text: format!("{edit:?} edit"),
+            },
+        })
+        .collect();
+    (
+        vec![
+            rule(10, "72141", "72158", true),
+            rule(20, "74176", "74178", false),
+        ],
+        reasons,
+    )
+}
+
+/// The organisations, the payer's rules, reviewer and key, a product at the pharmacy, the
+/// clinic's break-glass policy: everything before any patient.
+async fn world() -> (World, Period) {
+    let node = DevProcess::start(50);
+    let http = HttpClientBuilder::default().build(node.http_url()).unwrap();
+    let abi = async |contract: Address| -> ContractAbi {
+        serde_json::from_value(
+            http.contract_abi(contract.to_string())
+                .await
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let (registry, consent, supply) = (
+        abi(DEV_REGISTRY_ADDRESS).await,
+        abi(DEV_CONSENT_ADDRESS).await,
+        abi(DEV_SUPPLY_ADDRESS).await,
+    );
+    let chain: Hash = http.node_info().await.unwrap().genesis.parse().unwrap();
+    let inbox = node.dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let w = World {
+        node,
+        http,
+        registry,
+        consent,
+        supply,
+        chain,
+        inbox,
+    };
+    let now = w.http.chain_head().await.unwrap().timestamp_ms;
+    for (who, role, npi, prefix) in [
+        (PAYER, "Payer", Some(NPI), None),
+        (CLINIC_A, "ProviderOrganisation", Some(NPI), None),
+        (CLINIC_B, "ProviderOrganisation", None, None),
+        (PHARMACY, "Dispenser", None, None),
+        (DOCTOR, "Practitioner", None, None),
+        (REVIEWER, "Practitioner", None, None),
+        (MAKER, "Manufacturer", None, Some("0312345")),
+    ] {
+        let arguments = json!([
+            address(who).to_string(),
+            [role],
+            npi,
+            null,
+            prefix,
+            "0",
+            (now + 3650 * DAY_MS).to_string(),
+            Hash([0x11; 32]).to_string()
+        ]);
+        w.call(
+            &dev_key(AUTHORITY),
+            DEV_REGISTRY_ADDRESS,
+            &w.registry,
+            "register",
+            arguments,
+        )
+        .await;
+    }
+    salus(
+        &w.node,
+        &[
+            "record",
+            "reply-key",
+            "--key",
+            &format!("dev:{PAYER}"),
+            "--register",
+            "--rpc",
+            &w.node.http_url(),
+        ],
+    );
+    let period = Period {
+        start_ms: now - DAY_MS,
+        end_ms: now + 365 * DAY_MS,
+    };
+    let (rules, reasons) = rules();
+    let payer = dev_key(PAYER);
+    w.must(
+        &payer,
+        DEV_COVERAGE_ADDRESS,
+        call_input(
+            "publish_rules",
+            (Hash([0x90; 32]), period.clone(), rules, reasons),
+        ),
+    )
+    .await;
+    w.must(
+        &payer,
+        DEV_COVERAGE_ADDRESS,
+        call_input("set_reviewer", (address(REVIEWER), true)),
+    )
+    .await;
+    let maker = dev_key(MAKER);
+    let supply = &w.supply;
+    w.call(
+        &maker,
+        DEV_SUPPLY_ADDRESS,
+        supply,
+        "register_product",
+        json!([GTIN, NDC, "Amoxicillin", "500 mg", "capsule", "30"]),
+    )
+    .await;
+    let expiry = (now + 700 * DAY_MS).to_string();
+    w.call(
+        &maker,
+        DEV_SUPPLY_ADDRESS,
+        supply,
+        "commission",
+        json!([GTIN, "L1", expiry, ["S1"], "urn:gln:maker"]),
+    )
+    .await;
+    let shipment = w
+        .call(
+            &maker,
+            DEV_SUPPLY_ADDRESS,
+            supply,
+            "ship",
+            json!([[{ "Unit": [GTIN, "S1"] }], address(PHARMACY).to_string(), [], "urn:gln:maker"]),
+        )
+        .await;
+    w.call(
+        &dev_key(PHARMACY),
+        DEV_SUPPLY_ADDRESS,
+        supply,
+        "receive",
+        json!([shipment, [{ "Unit": [GTIN, "S1"] }], "urn:gln:pharmacy"]),
+    )
+    .await;
+    w.call(
+        &dev_key(CLINIC_A),
+        DEV_CONSENT_ADDRESS,
+        &w.consent,
+        "set_break_glass_policy",
+        json!([
+            [address(CLINIC_A).to_string()],
+            (4 * 3600 * 1000u64).to_string(),
+            address(CLINIC_A).to_string(),
+            true
+        ]),
+    )
+    .await;
+    (w, period)
+}
+
+/// A provision permitting `actors` to access for treatment; with `label`, a deny of research
+/// use of records carrying that (blinded) label.
+fn provisions(actors: &[Address], deny_research_tag: Option<Hash>) -> Value {
+    let permit = json!({
+        "kind": "Permit", "period": null,
+        "actors": actors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "roles": [], "actions": ["Access"], "purposes": ["TREAT"],
+        "label_tags": [], "class_tags": [], "records": [],
+        "data_period_commitment": null, "children": [], "custodians": [], "authors": [],
+    });
+    let mut all = vec![permit];
+    if let Some(tag) = deny_research_tag {
+        all.push(json!({
+            "kind": "Deny", "period": null, "actors": [], "roles": [], "actions": [],
+            "purposes": ["HRESCH"], "label_tags": [tag.to_string()], "class_tags": [],
+            "records": [], "data_period_commitment": null, "children": [], "custodians": [],
+            "authors": [],
+        }));
+    }
+    json!(all)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_dump_holds_no_clinical_value_and_links_no_patients_relationships() {
+    let (w, plan) = world().await;
+    let now = w.http.chain_head().await.unwrap().timestamp_ms;
+    // Dates of care away from every block time (blocks carry the wall clock): weeks ahead or
+    // a year back, at an odd millisecond.
+    let patients = [
+        Patient {
+            wallet: SecretKey::from_bytes(&[0xa1; 32]).unwrap(),
+            birth_year: 1957,
+            sex: "F",
+            labels: ["HIV", "PSY"],
+            diagnosis: "M54.16",
+            procedures: vec![MRI, CT],
+            service_ms: now + 23 * DAY_MS + 4_321,
+            record_ms: now - 400 * DAY_MS + 987,
+        },
+        Patient {
+            wallet: SecretKey::from_bytes(&[0xa2; 32]).unwrap(),
+            birth_year: 1991,
+            sex: "M",
+            labels: ["ETH", "SDV"],
+            diagnosis: "R10.13",
+            procedures: vec![CT],
+            service_ms: now + 31 * DAY_MS + 8_765,
+            record_ms: now - 250 * DAY_MS + 123,
+        },
+    ];
+    let baseline = w.dump("baseline.jsonl");
+
+    // Each consent its own period, as patients' consents have: one period used by a patient at
+    // both clinics is a value the two relationships share (public by design, §9), which the
+    // test would rightly report.
+    let consent_period = |patient: usize, clinic: usize| {
+        let days = (2 * patient + clinic) as u64;
+        json!({
+            "start_ms": (now - (days + 1) * DAY_MS - 1_000 * days).to_string(),
+            "end_ms": (now + (60 + 7 * days) * DAY_MS + 3_000 * days).to_string(),
+        })
+    };
+    let clinics = [CLINIC_A, CLINIC_B];
+    // Per patient: relationship name → its identifiers on chain.
+    let mut ties: Vec<Vec<Ties>> = Vec::new();
+    let mut records_file = Vec::new();
+    for (index, patient) in patients.iter().enumerate() {
+        let mut mine = Vec::new();
+        for (c, clinic) in clinics.iter().enumerate() {
+            let clinic_key = dev_key(*clinic);
+            let keys = w.pseudonym(
+                &patient.wallet,
+                address(*clinic),
+                RelationshipKind::Custodian,
+            );
+            let record = random_hash();
+            // Four label tags: the record's label and random padding (PRIVACY.md §5.2).
+            let mut label_tags = vec![keys.tag(patient.labels[c])];
+            label_tags.extend((0..3).map(|_| random_hash()));
+            let date_salt = CommitmentSalt::random().unwrap();
+            let date_commitment = commit_value(
+                CommitmentKind::RECORD_DATE,
+                &date_salt,
+                &(patient.record_ms as i64),
+            );
+            w.call(
+                &clinic_key,
+                DEV_CONSENT_ADDRESS,
+                &w.consent,
+                "register_record",
+                json!([
+                    record.to_string(),
+                    keys.address().to_string(),
+                    label_tags
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>(),
+                    keys.tag("Observation").to_string(),
+                    date_commitment.to_string(),
+                    address(*clinic).to_string(),
+                    keys.subject_handle().to_string(),
+                ]),
+            )
+            .await;
+            let source = commit(
+                CommitmentKind::SOURCE,
+                &CommitmentSalt::random().unwrap(),
+                b"signed form",
+            );
+            w.call(
+                &keys.signing,
+                DEV_CONSENT_ADDRESS,
+                &w.consent,
+                "grant",
+                json!([
+                    keys.address().to_string(),
+                    "patient-privacy",
+                    "59284-0",
+                    consent_period(index, c),
+                    "Deny",
+                    provisions(&[address(*clinic)], Some(keys.tag(patient.labels[c]))),
+                    source.to_string(),
+                    null
+                ]),
+            )
+            .await;
+            let mut seeds = vec![
+                keys.address().0.to_vec(),
+                keys.subject_handle().0.to_vec(),
+                record.0.to_vec(),
+            ];
+            if index == 0 && c == 1 {
+                // The first patient's guardian acts at clinic B under a pseudonym of its own
+                // for this principal pseudonym (§5.1), attested by the registry's authority.
+                let guardian = SecretKey::from_bytes(&[0xd1; 32]).unwrap();
+                let delegate = derive_pseudonym(
+                    &guardian,
+                    Relationship {
+                        chain: w.chain,
+                        counterparty: keys.address(),
+                        kind: RelationshipKind::Custodian,
+                        episode: 0,
+                    },
+                );
+                w.call(
+                    &dev_key(AUTHORITY),
+                    DEV_CONSENT_ADDRESS,
+                    &w.consent,
+                    "attest_delegation",
+                    json!([
+                        keys.address().to_string(),
+                        delegate.address().to_string(),
+                        "GUARD",
+                        ["Access"],
+                        ["TREAT"],
+                        consent_period(index, c),
+                        random_hash().to_string()
+                    ]),
+                )
+                .await;
+                w.call(
+                    &delegate.signing,
+                    DEV_CONSENT_ADDRESS,
+                    &w.consent,
+                    "grant",
+                    json!([
+                        keys.address().to_string(),
+                        "patient-privacy",
+                        "59284-0",
+                        consent_period(index, c),
+                        "Deny",
+                        provisions(&[address(*clinic)], None),
+                        random_hash().to_string(),
+                        null
+                    ]),
+                )
+                .await;
+                seeds.push(delegate.address().0.to_vec());
+            }
+            let mut purpose = "TREAT";
+            if index == 1 && c == 0 {
+                // The second patient's emergency at clinic A.
+                let session = w
+                    .call(
+                        &clinic_key,
+                        DEV_CONSENT_ADDRESS,
+                        &w.consent,
+                        "declare_break_glass",
+                        json!([
+                            address(*clinic).to_string(),
+                            keys.address().to_string(),
+                            "ETREAT",
+                            random_hash().to_string(),
+                            "3600000"
+                        ]),
+                    )
+                    .await;
+                assert_ne!(session, Value::Null, "the break-glass session opened");
+                purpose = "ETREAT";
+            }
+            let decision = w
+                .call(
+                    &clinic_key,
+                    DEV_CONSENT_ADDRESS,
+                    &w.consent,
+                    "record_access",
+                    json!([
+                        address(*clinic).to_string(),
+                        "PRCP",
+                        record.to_string(),
+                        "Access",
+                        purpose,
+                        null,
+                        null
+                    ]),
+                )
+                .await;
+            assert_eq!(decision["decision"], "Permit", "{decision}");
+            mine.push(Ties {
+                name: format!("clinic {}", ["A", "B"][c]),
+                seeds,
+            });
+        }
+
+        // Coverage at the payer: the member hash salted per relationship and the payer
+        // pseudonym; no birth year or sex.
+        let member_keys = w.pseudonym(&patient.wallet, address(PAYER), RelationshipKind::Payer);
+        let member_id = format!("MBR-{index}-0042");
+        let member = keccak256_concat(&[
+            b"salus/member/v1",
+            &address(PAYER).0,
+            member_id.as_bytes(),
+            &member_keys.member_salt,
+        ]);
+        let coverage = coverage::Coverage {
+            dependent: 0,
+            beneficiary: member_keys.address(),
+            plan: "GOLD-PPO".into(),
+            group: "G-100".into(),
+            plan_type: PlanType::Ppo,
+            period: plan.clone(),
+            status: CoverageStatus::Active,
+            primary_care: None,
+        };
+        w.must(
+            &dev_key(PAYER),
+            DEV_COVERAGE_ADDRESS,
+            call_input("set_coverage", (member, coverage)),
+        )
+        .await;
+        records_file.push(json!({
+            "member": member.to_string(),
+            "active": true,
+            "period": { "start_ms": plan.start_ms, "end_ms": plan.end_ms },
+            "birth_year": patient.birth_year,
+            "sex": patient.sex,
+            "network_plan": false,
+            "benefits": [{ "service_type": "62", "authorisation_required": true,
+                           "quantity_limit": null, "quantity_used": 0 }],
+            "certified": [],
+        }));
+
+        // The sealed preauthorization, posted by clinic A and delivered to the payer's inbox.
+        let handle = random_hash();
+        let submission = SealedSubmission {
+            trace_handle: handle,
+            payer: address(PAYER),
+            member,
+            servicing_npi: NPI.into(),
+            priority: "Standard".into(),
+            lines: patient
+                .procedures
+                .iter()
+                .map(|procedure| SubmissionLine {
+                    procedure: procedure.to_string(),
+                    modifiers: vec![],
+                    quantity: 1,
+                    from_ms: patient.service_ms,
+                    to_ms: patient.service_ms,
+                    place_of_service: "11".into(),
+                })
+                .collect(),
+            diagnoses: vec![patient.diagnosis.into()],
+            attachment_templates: vec![],
+        };
+        let salt = CommitmentSalt::random().unwrap();
+        let key = registered_key(&w.http, DEV_REGISTRY_ADDRESS, address(PAYER))
+            .await
+            .unwrap()
+            .expect("the payer registered its key");
+        std::fs::write(
+            inbox_file(&w.inbox, &handle),
+            seal_delivery(&submission, &salt, &key).unwrap(),
+        )
+        .unwrap();
+        w.must(
+            &dev_key(CLINIC_A),
+            DEV_COVERAGE_ADDRESS,
+            call_input(
+                "submit_sealed",
+                (
+                    handle,
+                    address(PAYER),
+                    member,
+                    Priority::Standard,
+                    submission.lines.len() as u32,
+                    submission.commitment(&salt),
+                ),
+            ),
+        )
+        .await;
+        mine.push(Ties {
+            name: "payer".into(),
+            seeds: vec![
+                member_keys.address().0.to_vec(),
+                member.0.to_vec(),
+                handle.0.to_vec(),
+            ],
+        });
+        ties.push(mine);
+    }
+
+    // The payer's agent decides both requests from its own records.
+    let records = w.node.dir.path().join("payer-records.json");
+    std::fs::write(
+        &records,
+        json!({ "network": [NPI], "members": records_file }).to_string(),
+    )
+    .unwrap();
+    let output = salus(
+        &w.node,
+        &[
+            "agent",
+            "payer",
+            "--key",
+            &format!("dev:{PAYER}"),
+            "--inbox",
+            w.inbox.to_str().unwrap(),
+            "--records",
+            records.to_str().unwrap(),
+            "--once",
+            "--rpc",
+            &w.node.http_url(),
+        ],
+    );
+    let mut posted = Vec::new();
+    for line in output.lines().filter(|line| line.starts_with("decided ")) {
+        posted.push(receipt(&w.http, line.rsplit(' ').next().unwrap()).await);
+    }
+    assert_eq!(posted.len(), 2, "{output}");
+    assert!(
+        posted.iter().all(|receipt| receipt.status == "success"),
+        "{output}"
+    );
+    // The second patient's pended CT: a clinician reviewer denies it.
+    let second_handle = Hash(ties[1][2].seeds[2].clone().try_into().unwrap());
+    let first_handle = Hash(ties[0][2].seeds[2].clone().try_into().unwrap());
+    w.must(
+        &dev_key(REVIEWER),
+        DEV_COVERAGE_ADDRESS,
+        call_input(
+            "post_decision",
+            (
+                second_handle,
+                vec![PostedLine {
+                    action: ActionCode::A3,
+                    reason: Some("R8".into()),
+                    quantity: 0,
+                }],
+                1u32,
+                random_hash(),
+                random_hash(),
+            ),
+        ),
+    )
+    .await;
+    let sealed = |handle: Hash| {
+        let w = &w;
+        async move {
+            let request = salus_client::DryRun::new(
+                DEV_COVERAGE_ADDRESS,
+                call_input("sealed_request", handle),
+            )
+            .signed_for(DEV_CHAIN_ID, &dev_key(PAYER));
+            let outcome = w.http.state_call(request).await.unwrap();
+            let bytes = hex::decode(outcome.return_data.trim_start_matches("0x")).unwrap();
+            <Option<coverage::SealedRequest> as parity_scale_codec::Decode>::decode(&mut &bytes[..])
+                .unwrap()
+                .expect("stored")
+        }
+    };
+    let actions = |request: coverage::SealedRequest| -> Vec<ActionCode> {
+        request
+            .decisions
+            .into_iter()
+            .map(|decision| decision.line.action)
+            .collect()
+    };
+    assert_eq!(
+        actions(sealed(first_handle).await),
+        vec![ActionCode::A1, ActionCode::A4],
+        "approved and pended"
+    );
+    assert_eq!(
+        actions(sealed(second_handle).await),
+        vec![ActionCode::A3],
+        "denied by the clinician"
+    );
+
+    // The first patient's prescription, known on chain by its handle, filled at the pharmacy.
+    let rx_salt = [0x77; 32];
+    let inner = commit(
+        CommitmentKind(0x30),
+        &CommitmentSalt::random().unwrap(),
+        b"patient details: first patient",
+    );
+    let rx = keccak256_concat(&[b"salus/rx/v1", &rx_salt, NDC.as_bytes(), &inner.0]);
+    w.call(
+        &dev_key(DOCTOR),
+        DEV_SUPPLY_ADDRESS,
+        &w.supply,
+        "prescribe",
+        json!([rx.to_string(), 1, (now + 30 * DAY_MS).to_string()]),
+    )
+    .await;
+    let dispensed = w
+        .call(
+            &dev_key(PHARMACY),
+            DEV_SUPPLY_ADDRESS,
+            &w.supply,
+            "dispense",
+            json!([
+                GTIN,
+                "S1",
+                "L1",
+                (now + 700 * DAY_MS).to_string(),
+                rx.to_string(),
+                format!("0x{}", hex::encode(rx_salt)),
+                inner.to_string()
+            ]),
+        )
+        .await;
+    assert_eq!(dispensed["dispensed"], true, "{dispensed}");
+    ties[0].push(Ties {
+        name: "prescription".into(),
+        seeds: vec![rx.0.to_vec(), inner.0.to_vec()],
+    });
+
+    let dump = w.dump("dump.jsonl");
+    let baseline: BTreeSet<Entry> = baseline.into_iter().collect();
+    let new_entries: Vec<&Entry> = dump
+        .iter()
+        .filter(|entry| !baseline.contains(*entry))
+        .collect();
+    assert!(
+        new_entries.len() > 100,
+        "the scenario wrote {} entries",
+        new_entries.len()
+    );
+
+    // (a) No clinical value in any encoding, in any entry the scenario wrote or changed.
+    let mut needles: Vec<(String, Vec<u8>)> = Vec::new();
+    for patient in &patients {
+        for code in patient
+            .procedures
+            .iter()
+            .chain([&patient.diagnosis])
+            .chain(&patient.labels)
+        {
+            needles.extend(string_encodings(code));
+        }
+        needles.extend(integer_encodings(u64::from(patient.birth_year), true));
+        let mut beside_sex = patient.birth_year.to_le_bytes().to_vec();
+        beside_sex.extend(patient.sex.encode());
+        needles.push((
+            format!("{} u16 beside the sex code", patient.birth_year),
+            beside_sex,
+        ));
+        needles.extend(integer_encodings(patient.service_ms, false));
+        needles.extend(integer_encodings(patient.record_ms, false));
+    }
+    for (column, key, value) in &new_entries {
+        for (what, needle) in &needles {
+            assert!(
+                !contains(key, needle) && !contains(value, needle),
+                "{what} in column {column}, key 0x{}",
+                hex::encode(key)
+            );
+        }
+    }
+    // The NDC only where no patient identifier is (a product registration, a unit).
+    let patient_values: Vec<&Vec<u8>> = ties.iter().flatten().flat_map(|t| &t.seeds).collect();
+    let mut holding_the_ndc = 0;
+    for (column, key, value) in &dump {
+        let entry = [key.as_slice(), value.as_slice()].concat();
+        if string_encodings(NDC)
+            .iter()
+            .any(|(_, needle)| contains(&entry, needle))
+        {
+            holding_the_ndc += 1;
+            for seed in &patient_values {
+                assert!(
+                    !contains(&entry, seed),
+                    "the NDC beside a patient in column {column}, key 0x{}",
+                    hex::encode(key)
+                );
+            }
+        }
+    }
+
+    assert!(
+        holding_the_ndc > 0,
+        "the product registration names the NDC"
+    );
+
+    // (b) Per patient, no value shared by the data of two of its relationships.
+    let participants: Vec<Vec<u8>> = (0..8)
+        .map(|index| address(index).0.to_vec())
+        .chain(
+            [
+                DEV_REGISTRY_ADDRESS,
+                DEV_CONSENT_ADDRESS,
+                DEV_COVERAGE_ADDRESS,
+                DEV_SUPPLY_ADDRESS,
+            ]
+            .map(|contract| contract.0.to_vec()),
+        )
+        .collect();
+    let windows = |entries: &[&Entry]| -> BTreeSet<Vec<u8>> {
+        let mut values = BTreeSet::new();
+        for (_, key, value) in entries {
+            for part in [key, value] {
+                for segment in without_public_addresses(part, &participants) {
+                    for size in [20, 32] {
+                        if segment.len() >= size {
+                            values.extend(
+                                segment
+                                    .windows(size)
+                                    .filter(|window| identifier_like(window))
+                                    .map(<[u8]>::to_vec),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        values
+    };
+    let tied = |relationship: &Ties| -> Vec<&Entry> {
+        dump.iter()
+            .filter(|(_, key, value)| {
+                relationship
+                    .seeds
+                    .iter()
+                    .any(|seed| contains(key, seed) || contains(value, seed))
+            })
+            .collect()
+    };
+    let baseline_bytes: Vec<u8> = baseline
+        .iter()
+        .flat_map(|(_, key, value)| [key.clone(), value.clone()].concat())
+        .collect();
+    for (index, relationships) in ties.iter().enumerate() {
+        let other: BTreeSet<Vec<u8>> = ties[1 - index]
+            .iter()
+            .flat_map(|relationship| windows(&tied(relationship)))
+            .collect();
+        let values: Vec<RelationshipData<'_>> = relationships
+            .iter()
+            .map(|relationship| {
+                let entries = tied(relationship);
+                assert!(
+                    !entries.is_empty(),
+                    "{}: nothing on chain",
+                    relationship.name
+                );
+                (relationship.name.clone(), windows(&entries), entries)
+            })
+            .collect();
+        let mut shared: BTreeMap<(String, String), Vec<Vec<u8>>> = BTreeMap::new();
+        for (i, (first, first_values, _)) in values.iter().enumerate() {
+            for (second, second_values, _) in &values[i + 1..] {
+                let common: Vec<Vec<u8>> = first_values
+                    .intersection(second_values)
+                    .filter(|value| !other.contains(*value))
+                    .filter(|value| {
+                        !participants
+                            .iter()
+                            .any(|p| contains(value, p) || contains(p, value))
+                    })
+                    // Scanning the baseline is the slow filter: the first value it keeps is
+                    // enough to fail, so a failure is reported without scanning the rest.
+                    .find(|value| !contains(&baseline_bytes, value))
+                    .cloned()
+                    .into_iter()
+                    .collect();
+                if !common.is_empty() {
+                    shared.insert((first.clone(), second.clone()), common);
+                }
+            }
+        }
+        if let Some(((first, second), common)) = shared.iter().next() {
+            let value = &common[0];
+            let place = |name: &String| {
+                let (_, _, entries) = values.iter().find(|(n, _, _)| n == name).unwrap();
+                entries
+                    .iter()
+                    .filter(|(_, key, entry)| contains(key, value) || contains(entry, value))
+                    .map(|(column, key, entry)| {
+                        let at = entry
+                            .windows(value.len())
+                            .position(|window| window == value.as_slice())
+                            .unwrap_or(0);
+                        format!(
+                            "{column} 0x{} len {} at {at}: {}",
+                            hex::encode(key),
+                            entry.len(),
+                            hex::encode(&entry[at.saturating_sub(60)..(at + 60).min(entry.len())])
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            panic!(
+                "patient {index}: 0x{} is in data of {first} ({:?}) and of {second} ({:?})",
+                hex::encode(value),
+                place(first),
+                place(second)
+            );
+        }
+    }
+}

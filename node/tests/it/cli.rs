@@ -12,13 +12,7 @@ fn start_dev_node() -> DevProcess {
 }
 
 fn salus(node: &DevProcess, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_salus"))
-        .args(args)
-        .env("SALUS_RPC", node.http_url())
-        .env("SALUS_KEYS", node.dir.path().join("keys"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
+    node.salus(args)
 }
 
 fn stdout(output: &Output) -> String {

@@ -70,14 +70,10 @@ struct World {
 /// Runs the `salus` binary with `arguments` against `node`; its stdout, or its stderr as the
 /// error.
 fn salus(node: &DevProcess, arguments: &[&str]) -> Result<String, String> {
-    let output = Command::new(env!("CARGO_BIN_EXE_salus"))
-        .args(arguments)
-        .args(["--rpc", &node.http_url()])
-        .env("SALUS_KEYS", node.dir.path().join("keys"))
-        .env("SALUS_DATA_DIR", node.dir.path().join("dev"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
+    let url = node.http_url();
+    let mut with_rpc = arguments.to_vec();
+    with_rpc.extend(["--rpc", &url]);
+    let output = node.salus(&with_rpc);
     if output.status.success() {
         Ok(String::from_utf8(output.stdout).unwrap())
     } else {

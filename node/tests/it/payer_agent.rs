@@ -6,7 +6,6 @@
 //! the salts. The chain never holds a procedure or diagnosis code of the request.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use coverage::{
@@ -59,14 +58,10 @@ fn address(index: u32) -> Address {
 
 /// Runs the `salus` binary with `arguments` against the node; its stdout, or its stderr.
 fn salus(node: &DevProcess, arguments: &[&str]) -> Result<String, String> {
-    let output = Command::new(env!("CARGO_BIN_EXE_salus"))
-        .args(arguments)
-        .args(["--rpc", &node.http_url()])
-        .env("SALUS_KEYS", node.dir.path().join("keys"))
-        .env("SALUS_DATA_DIR", node.dir.path().join("dev"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
+    let url = node.http_url();
+    let mut with_rpc = arguments.to_vec();
+    with_rpc.extend(["--rpc", &url]);
+    let output = node.salus(&with_rpc);
     if output.status.success() {
         Ok(String::from_utf8(output.stdout).unwrap())
     } else {

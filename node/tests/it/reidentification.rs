@@ -43,7 +43,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use coverage::{ActionCode, CoverageStatus, Period, PlanType, PostedLine, Priority};
@@ -130,13 +129,7 @@ fn address(index: u32) -> Address {
 
 /// Runs the `salus` binary against the node; its stdout.
 fn salus(node: &DevProcess, arguments: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_salus"))
-        .args(arguments)
-        .env("SALUS_KEYS", node.dir.path().join("keys"))
-        .env("SALUS_DATA_DIR", node.dir.path().join("dev"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
+    let output = node.salus(arguments);
     assert!(
         output.status.success(),
         "salus {arguments:?}: {}",

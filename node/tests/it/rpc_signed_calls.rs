@@ -4,7 +4,7 @@
 //! too far ahead, for another chain, or changed after signing is refused with its own error
 //! code. Views that check no caller answer unsigned.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use jsonrpsee::core::ClientError;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -324,13 +324,7 @@ async fn views_that_check_no_caller_answer_unsigned() {
 }
 
 fn salus(node: &DevProcess, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_salus"))
-        .args(args)
-        .env("SALUS_RPC", node.http_url())
-        .env("SALUS_KEYS", node.dir.path().join("keys"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
+    node.salus(args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -189,6 +189,20 @@ pub struct DevProcess {
 }
 
 impl DevProcess {
+    /// Runs the `salus` binary against this node: its RPC endpoint (`SALUS_RPC`), data
+    /// directory (`SALUS_DATA_DIR`, whose cookie the client reads) and a key directory of its
+    /// own (`SALUS_KEYS`).
+    pub fn salus(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_salus"))
+            .args(args)
+            .env("SALUS_RPC", self.http_url())
+            .env("SALUS_KEYS", self.dir.path().join("keys"))
+            .env("SALUS_DATA_DIR", self.dir.path().join("dev"))
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+
     /// Starts `salus dev` mining every `block_time_ms` (0: only on `dev_mine`) and waits, with a
     /// deadline, for it to print its RPC address.
     pub fn start(block_time_ms: u64) -> DevProcess {

@@ -24,7 +24,7 @@ use salus_node::genesis::{DEV_CHAIN_ID, DEV_COVERAGE_ADDRESS, DEV_REGISTRY_ADDRE
 use salus_primitives::{Address, Hash};
 use serde_json::json;
 
-use crate::support::{DevProcess, dev_key};
+use crate::support::{DevProcess, dev_key, payer_rules};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -111,55 +111,14 @@ fn coverage_call(message: &str, arguments: impl Encode) -> Vec<u8> {
     call_input(message, arguments)
 }
 
-/// The payer's rule set: rule 10 certifies the MRI automatically, rule 20 sends the CT to a
-/// clinician.
+/// The payer's rule set (`payer_rules`) and its effective period around `now`.
 fn rules(now: u64) -> (Vec<coverage::Rule>, Vec<coverage::EditReason>, Period) {
-    let rule = |id: u32, from: &str, to: &str, automatic: bool| coverage::Rule {
-        id,
-        service_type: "62".into(),
-        procedures: vec![coverage::CodeRange {
-            from: from.into(),
-            to: to.into(),
-        }],
-        diagnoses: vec![],
-        min_age: None,
-        max_age: None,
-        sexes: vec![],
-        places_of_service: vec![],
-        network_required: false,
-        quantity_per_period: None,
-        prior_authorisation: true,
-        documentation: None,
-        auto_approve: automatic.then(|| coverage::AutoApprove {
-            diagnoses: vec![],
-            max_quantity: None,
-            in_network_only: false,
-        }),
-        authorised_days: 60,
-    };
-    let reasons = coverage_rules::EVERY_EDIT
-        .iter()
-        .enumerate()
-        .map(|(index, edit)| coverage::EditReason {
-            edit: edit.clone(),
-            reason: coverage::Reason {
-                code: format!("R{index}"),
-                text: format!("{edit:?} edit"),
-            },
-        })
-        .collect();
+    let (rules, reasons) = payer_rules();
     let period = Period {
         start_ms: now - DAY_MS,
         end_ms: now + 365 * DAY_MS,
     };
-    (
-        vec![
-            rule(10, "72141", "72158", true),
-            rule(20, "74176", "74178", false),
-        ],
-        reasons,
-        period,
-    )
+    (rules, reasons, period)
 }
 
 /// The node; the payer, the hospital and the patient registered; the payer's reply key

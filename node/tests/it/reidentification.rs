@@ -63,7 +63,7 @@ use salus_primitives::hash::{keccak256, keccak256_concat};
 use salus_primitives::{Address, Hash, SecretKey};
 use serde_json::{Value, json};
 
-use crate::support::{DevProcess, dev_key};
+use crate::support::{DevProcess, dev_key, payer_rules};
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -352,52 +352,6 @@ fn without_public_addresses<'a>(bytes: &'a [u8], public: &[Vec<u8>]) -> Vec<&'a 
     segments
 }
 
-/// The payer's rule set: rule 10 certifies the MRI range automatically, rule 20 sends the CT
-/// range to a clinician. No scenario code is a bound of a range.
-fn rules() -> (Vec<coverage::Rule>, Vec<coverage::EditReason>) {
-    let rule = |id: u32, from: &str, to: &str, automatic: bool| coverage::Rule {
-        id,
-        service_type: "62".into(),
-        procedures: vec![coverage::CodeRange {
-            from: from.into(),
-            to: to.into(),
-        }],
-        diagnoses: vec![],
-        min_age: None,
-        max_age: None,
-        sexes: vec![],
-        places_of_service: vec![],
-        network_required: false,
-        quantity_per_period: None,
-        prior_authorisation: true,
-        documentation: None,
-        auto_approve: automatic.then(|| coverage::AutoApprove {
-            diagnoses: vec![],
-            max_quantity: None,
-            in_network_only: false,
-        }),
-        authorised_days: 60,
-    };
-    let reasons = coverage_rules::EVERY_EDIT
-        .iter()
-        .enumerate()
-        .map(|(index, edit)| coverage::EditReason {
-            edit: edit.clone(),
-            reason: coverage::Reason {
-                code: format!("R{index}"),
-                text: format!("{edit:?} edit"),
-            },
-        })
-        .collect();
-    (
-        vec![
-            rule(10, "72141", "72158", true),
-            rule(20, "74176", "74178", false),
-        ],
-        reasons,
-    )
-}
-
 /// The organisations, the payer's rules, reviewer and key, a product at the pharmacy, the
 /// clinic's break-glass policy: everything before any patient.
 async fn world() -> (World, Period) {
@@ -474,7 +428,8 @@ async fn world() -> (World, Period) {
         start_ms: now - DAY_MS,
         end_ms: now + 365 * DAY_MS,
     };
-    let (rules, reasons) = rules();
+    // No scenario code is a bound of a range.
+    let (rules, reasons) = payer_rules();
     let payer = dev_key(PAYER);
     w.must(
         &payer,

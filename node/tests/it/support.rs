@@ -374,3 +374,50 @@ pub const ONE_WRITE_NO_READ_BACK: StoreIo = StoreIo {
     receipts_read: 0,
     state_changes_read: 0,
 };
+
+/// The payer's rule set of the agent tests: rule 10 certifies a lumbar MRI (72141–72158)
+/// automatically, rule 20 sends an abdominal CT (74176–74178) to a clinician; a reason for
+/// every edit.
+pub fn payer_rules() -> (Vec<coverage::Rule>, Vec<coverage::EditReason>) {
+    let rule = |id: u32, from: &str, to: &str, automatic: bool| coverage::Rule {
+        id,
+        service_type: "62".into(),
+        procedures: vec![coverage::CodeRange {
+            from: from.into(),
+            to: to.into(),
+        }],
+        diagnoses: vec![],
+        min_age: None,
+        max_age: None,
+        sexes: vec![],
+        places_of_service: vec![],
+        network_required: false,
+        quantity_per_period: None,
+        prior_authorisation: true,
+        documentation: None,
+        auto_approve: automatic.then(|| coverage::AutoApprove {
+            diagnoses: vec![],
+            max_quantity: None,
+            in_network_only: false,
+        }),
+        authorised_days: 60,
+    };
+    let reasons = coverage_rules::EVERY_EDIT
+        .iter()
+        .enumerate()
+        .map(|(index, edit)| coverage::EditReason {
+            edit: edit.clone(),
+            reason: coverage::Reason {
+                code: format!("R{index}"),
+                text: format!("{edit:?} edit"),
+            },
+        })
+        .collect();
+    (
+        vec![
+            rule(10, "72141", "72158", true),
+            rule(20, "74176", "74178", false),
+        ],
+        reasons,
+    )
+}

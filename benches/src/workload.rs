@@ -7,9 +7,11 @@ use std::collections::HashMap;
 
 use anyhow::{Context, bail};
 use salus_client::ContractAbi;
-use salus_client::pseudonym::{blinded_tag, subject_handle};
+use salus_client::pseudonym::{
+    PseudonymKeys, Relationship, RelationshipKind, blinded_tag, derive_pseudonym,
+};
 use salus_node::genesis::{
-    DEV_CHAIN_ID, DEV_CONSENT_ADDRESS, DEV_REGISTRY_ADDRESS, DEV_SUPPLY_ADDRESS,
+    DEV_CHAIN_ID, DEV_CONSENT_ADDRESS, DEV_REGISTRY_ADDRESS, DEV_SUPPLY_ADDRESS, GenesisConfig,
 };
 use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
 use salus_primitives::{Action, Address, SecretKey, SignedTransaction, Transaction, keccak256};
@@ -265,8 +267,31 @@ impl Workload {
                     .map(|index| load_key("patient", index))
                     .collect::<Result<_, _>>()?;
                 let hospital = load_key("hospital", 0)?;
+                // Each patient acts at the hospital under its pseudonym for that relationship,
+                // derived by its wallet (PRIVACY.md §5.1), never its own address: the pseudonym
+                // signs its consents, the hospital indexes its records under it, and its
+                // blinding key blinds the tags and the subject handle.
+                let chain = GenesisConfig::dev()
+                    .build()
+                    .context("the dev genesis (pseudonyms are bound to the chain)")?
+                    .header
+                    .hash();
+                let pseudonyms: Vec<PseudonymKeys> = patients
+                    .iter()
+                    .map(|patient| {
+                        derive_pseudonym(
+                            patient,
+                            Relationship {
+                                chain,
+                                counterparty: hospital.address(),
+                                kind: RelationshipKind::Custodian,
+                                episode: 0,
+                            },
+                        )
+                    })
+                    .collect();
                 let mut everyone: Vec<Address> = agents.iter().map(SecretKey::address).collect();
-                everyone.extend(patients.iter().map(SecretKey::address));
+                everyone.extend(pseudonyms.iter().map(PseudonymKeys::address));
                 everyone.push(hospital.address());
                 let fund = funding(signer, &everyone)?;
                 let mut hospital_registration = vec![register(
@@ -287,16 +312,12 @@ impl Workload {
                 let records: Vec<String> = (0..patients.len())
                     .map(|index| format!("0x{}", hex::encode(keccak256(&index.to_le_bytes()).0)))
                     .collect();
-                // Each patient's relationship with the hospital has its own blinding key (a
-                // wallet derives it; here a hash of the patient's index): labels and class go
-                // on chain as blinded tags, the date as a commitment (PRIVACY.md §5.4).
-                let blindings: Vec<[u8; 32]> = (0..patients.len())
-                    .map(|index| {
-                        keccak256(&[b"bench/blind".as_slice(), &index.to_le_bytes()].concat()).0
-                    })
-                    .collect();
+                // Labels and class go on chain as tags blinded with the relationship's key, the
+                // date as a commitment (PRIVACY.md §5.4); each pseudonym files its subject
+                // handle first, so its consent's events carry it (§5.7).
                 let mut indexing = Vec::new();
-                for ((record, patient), blinding) in records.iter().zip(&patients).zip(&blindings) {
+                for (record, pseudonym) in records.iter().zip(&pseudonyms) {
+                    let blinding = &pseudonym.blinding;
                     let mut label_tags: Vec<String> = (0u8..3)
                         .map(|n| keccak256(&[record.as_bytes(), &[n]].concat()).to_string())
                         .collect();
@@ -311,31 +332,41 @@ impl Workload {
                         "register_record",
                         json!([
                             record,
-                            patient.address().to_string(),
+                            pseudonym.address().to_string(),
                             label_tags,
                             class_tag,
                             date.to_string(),
                             hospital.address().to_string(),
-                            subject_handle(blinding).to_string()
+                            pseudonym.subject_handle().to_string()
+                        ]),
+                    )?);
+                    indexing.push(signer.call(
+                        &pseudonym.signing,
+                        DEV_CONSENT_ADDRESS,
+                        &consent,
+                        "set_subject",
+                        json!([
+                            pseudonym.address().to_string(),
+                            pseudonym.subject_handle().to_string()
                         ]),
                     )?);
                 }
                 let mut grants = Vec::new();
-                for (index, patient) in patients.iter().enumerate() {
+                for (index, pseudonym) in pseudonyms.iter().enumerate() {
                     let actors: Vec<String> = agents
                         .iter()
                         .skip(index * AGENTS_PER_PATIENT)
                         .take(AGENTS_PER_PATIENT)
                         .map(|agent| agent.address().to_string())
                         .collect();
-                    let class_tag = blinded_tag(&blindings[index], "Observation").to_string();
+                    let class_tag = pseudonym.tag("Observation").to_string();
                     grants.push(signer.call(
-                        patient,
+                        &pseudonym.signing,
                         DEV_CONSENT_ADDRESS,
                         &consent,
                         "grant",
                         json!([
-                            patient.address().to_string(),
+                            pseudonym.address().to_string(),
                             "patient-privacy",
                             "59284-0",
                             { "start_ms": "0", "end_ms": FAR_FUTURE_MS.to_string() },

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::{Parser, Subcommand};
 use salus_node::commands::{
-    agent, bench, client, dev, gateway, import_blocks, inspect, keys, node, pseudonyms, record,
+    agent, bench, client, dev, gateway, import_blocks, inspect, keys, node, pseudonyms, record, rx,
     verify_chain, verify_decision,
 };
 
@@ -252,10 +252,22 @@ enum Command {
         #[command(flatten)]
         endpoint: RpcEndpoint,
     },
-    /// Records through a custodian's gateway: store and register one (`put`), fetch one
-    /// (`get`), the key replies are sealed to (`reply-key`).
+    /// Records through a custodian's gateway: store and register one (`put`), keep a consent's
+    /// data period for date answers (`period`), fetch one (`get`), the key replies are sealed
+    /// to (`reply-key`).
     #[command(subcommand)]
     Record(RecordCommand),
+    /// GS1 EPCIS 2.0 (JSON-LD) documents in and out of the supply contract (docs/interop.md):
+    /// `import` maps a document's events to supply calls, checked whole before any is sent;
+    /// `export` writes a unit's or a lot's history as an EPCIS document.
+    #[command(subcommand)]
+    Epcis(EpcisCommand),
+    /// Prescriptions (docs/PRIVACY.md §5.5 "Supply"): the prescriber posts a handle and hands
+    /// out sealed copies (`prescribe`), the patient or pharmacy opens one (`open`), the pharmacy
+    /// dispenses against it (`dispense`). The chain never holds the patient or the NDC beside
+    /// the prescription.
+    #[command(subcommand)]
+    Rx(RxCommand),
     /// Agents that act for a participant (docs/PRIVACY.md §5.5): `payer` decides sealed
     /// preauthorizations with the published rules.
     #[command(subcommand)]
@@ -267,9 +279,13 @@ enum Command {
     /// Example: salus verify-decision --trace 0x… --submission sub.json --records payer.json
     /// --salts 0x….salts.json --key provider
     VerifyDecision {
-        /// The request's trace handle.
+        /// The request's trace handle (with --claim, the claim's handle).
         #[arg(long)]
         trace: salus_primitives::Hash,
+        /// Verify the claim check posted for the handle: --submission is the plaintext claim,
+        /// --records the inputs the agent wrote beside its salts (`<claim hex>.inputs.json`).
+        #[arg(long)]
+        claim: bool,
         /// The plaintext submission (JSON, as sealed by the provider).
         #[arg(long)]
         submission: PathBuf,
@@ -322,6 +338,37 @@ enum AgentCommand {
         #[command(flatten)]
         endpoint: RpcEndpoint,
     },
+    /// A payer's reviewer decides a pended line of a sealed request: posts `post_decision`
+    /// with the action, reason code and units for that line, under the rule set and inputs
+    /// commitment the agent posted with, and a new outcome commitment (its salt printed).
+    /// Adverse actions (A2, A3, A6) only by a reviewer the registry attests as a clinician.
+    ///
+    /// Example: salus agent review --key nurse --trace 0x… --line 2 --action A3 --reason 0R
+    Review {
+        /// The reviewer's key (a key name or dev:N).
+        #[arg(long)]
+        key: String,
+        /// The request's trace handle.
+        #[arg(long)]
+        trace: salus_primitives::Hash,
+        /// The pended line, from 1.
+        #[arg(long)]
+        line: u32,
+        /// X12 HCR01 action: A1, A2, A3 or A6.
+        #[arg(long)]
+        action: String,
+        /// The reason code, from the rule set's table (A2, A3, A6).
+        #[arg(long)]
+        reason: Option<String>,
+        /// Units certified (A1, A2, A6).
+        #[arg(long, default_value_t = 0)]
+        quantity: u32,
+        /// The coverage contract; default: the dev chain's.
+        #[arg(long)]
+        coverage: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
 }
 
 #[derive(Subcommand)]
@@ -365,6 +412,30 @@ enum RecordCommand {
         file: PathBuf,
         #[command(flatten)]
         endpoint: RpcEndpoint,
+    },
+    /// Keep a data period a consent of the patient commits to (opened: start, end and the
+    /// commitment's salt) in a custodian's store, so its gateway answers each record's date
+    /// against it; prints the commitment (the provision's data_period_commitment) and the salt
+    /// as JSON. Without --salt one is drawn.
+    ///
+    /// Example: salus record period --store ./records --patient 0x… --start-ms 1546300800000
+    /// --end-ms 1577836800000
+    Period {
+        /// The custodian's store.
+        #[arg(long)]
+        store: PathBuf,
+        /// The patient: its pseudonym at this custodian.
+        #[arg(long)]
+        patient: salus_primitives::Address,
+        /// Start, ms since the epoch (negative before 1970).
+        #[arg(long, allow_hyphen_values = true)]
+        start_ms: i64,
+        /// End (exclusive), ms since the epoch.
+        #[arg(long, allow_hyphen_values = true)]
+        end_ms: i64,
+        /// The commitment's salt, 32 bytes hex (the patient's); default: a new random one.
+        #[arg(long)]
+        salt: Option<String>,
     },
     /// Ask a gateway for a record: signs the request with --key, opens the sealed reply with
     /// the key's reply key, writes the resource. A refusal names its error (`consent_denied`
@@ -412,6 +483,128 @@ enum RecordCommand {
         /// The registry contract; default: the dev chain's.
         #[arg(long)]
         registry: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+}
+
+#[derive(Subcommand)]
+enum RxCommand {
+    /// Prescribe: posts `prescribe(handle, fills, expires)` to the supply contract (signed by
+    /// --from, an active practitioner) and writes the prescription sealed to the patient's key
+    /// (--out) and, with --pharmacy, to the pharmacy's registered key (--pharmacy-out); prints
+    /// the handle. Only the handle goes on chain.
+    ///
+    /// Example: salus rx prescribe --from doctor --ndc 12345-678-90 --fills 2 --expires
+    /// 2027-01-31 --patient-name "Ada Lovelace" --patient-birth-date 1815-12-10 --patient-key
+    /// 0x… --out ada.rx --pharmacy 0x… --pharmacy-out pharmacy.rx
+    Prescribe {
+        #[command(flatten)]
+        signing: SigningKey,
+        /// The product's NDC, as registered in supply.
+        #[arg(long)]
+        ndc: String,
+        /// Fills allowed.
+        #[arg(long, default_value_t = 1)]
+        fills: u32,
+        /// Valid until: YYYY-MM-DD (00:00 UTC of that day) or ms since the epoch.
+        #[arg(long)]
+        expires: String,
+        /// The patient's name, as on their identity document (never on chain).
+        #[arg(long)]
+        patient_name: String,
+        /// The patient's date of birth, YYYY-MM-DD (never on chain).
+        #[arg(long)]
+        patient_birth_date: String,
+        /// The patient's X25519 key: their pseudonym's with the prescriber (`salus key
+        /// pseudonym --counterparty PRESCRIBER --kind custodian`).
+        #[arg(long, value_name = "0xKEY")]
+        patient_key: salus_primitives::Hash,
+        /// Where to write the patient's copy (a new file, readable only by you).
+        #[arg(long)]
+        out: PathBuf,
+        /// The dispensing pharmacy: its copy is sealed to its registered encryption key.
+        #[arg(long, requires = "pharmacy_out")]
+        pharmacy: Option<salus_primitives::Address>,
+        /// Where to write the pharmacy's copy (a new file).
+        #[arg(long, requires = "pharmacy")]
+        pharmacy_out: Option<PathBuf>,
+        /// The supply contract; default: the dev chain's.
+        #[arg(long)]
+        supply: Option<salus_primitives::Address>,
+        /// The registry contract; default: the dev chain's.
+        #[arg(long)]
+        registry: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+    /// Open a prescription copy, check it against its handle and the chain (the practitioner
+    /// who posted the handle must be the copy's prescriber) and print it as JSON. A pharmacy
+    /// opens with its registered reply key; a patient with --counterparty (the prescriber) and
+    /// their pseudonym's key.
+    ///
+    /// Example: salus rx open --key alice --counterparty 0x…doctor ada.rx
+    Open {
+        /// The recipient's key (a key name or dev:N).
+        #[arg(long)]
+        key: String,
+        /// For a patient: the prescriber their pseudonym key is for.
+        #[arg(long)]
+        counterparty: Option<salus_primitives::Address>,
+        /// The kind of that relationship.
+        #[arg(long, value_parser = ["custodian", "payer"], default_value = "custodian")]
+        kind: String,
+        /// Its episode.
+        #[arg(long, default_value_t = 0)]
+        episode: u32,
+        /// Check the copy is for this patient (name; with --patient-birth-date).
+        #[arg(long, requires = "patient_birth_date")]
+        patient_name: Option<String>,
+        /// Check the copy is for this patient (date of birth, YYYY-MM-DD).
+        #[arg(long, requires = "patient_name")]
+        patient_birth_date: Option<String>,
+        /// The supply contract; default: the dev chain's.
+        #[arg(long)]
+        supply: Option<salus_primitives::Address>,
+        /// The copy.
+        file: PathBuf,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+    /// Dispense a unit against the pharmacy's copy: opens it with --from's reply key, checks
+    /// it, submits `dispense(gtin, serial, lot, expiry, handle, salt, inner)` and prints the
+    /// contract's answer; a refusal (PrescriptionMismatch, PrescriptionFilled, …) exits with
+    /// failure.
+    ///
+    /// Example: salus rx dispense --from pharmacy --prescription pharmacy.rx --gtin
+    /// 00312345678906 --serial S1 --lot L1 --expiry 2028-06-30
+    Dispense {
+        #[command(flatten)]
+        signing: SigningKey,
+        /// The pharmacy's copy.
+        #[arg(long)]
+        prescription: PathBuf,
+        /// The package's GTIN.
+        #[arg(long)]
+        gtin: String,
+        /// Its serial number.
+        #[arg(long)]
+        serial: String,
+        /// Its lot.
+        #[arg(long)]
+        lot: String,
+        /// Its expiry as commissioned: YYYY-MM-DD (00:00 UTC) or ms since the epoch.
+        #[arg(long)]
+        expiry: String,
+        /// Stop unless the prescription is for this patient (name; with --patient-birth-date).
+        #[arg(long, requires = "patient_birth_date")]
+        patient_name: Option<String>,
+        /// Stop unless the prescription is for this patient (date of birth, YYYY-MM-DD).
+        #[arg(long, requires = "patient_name")]
+        patient_birth_date: Option<String>,
+        /// The supply contract; default: the dev chain's.
+        #[arg(long)]
+        supply: Option<salus_primitives::Address>,
         #[command(flatten)]
         endpoint: RpcEndpoint,
     },
@@ -671,6 +864,112 @@ struct Inclusion {
     no_wait: bool,
 }
 
+#[derive(Subcommand)]
+enum EpcisCommand {
+    /// Import an EPCIS 2.0 JSON-LD document: every event is mapped to a supply-contract call
+    /// (commissioning, packing, unpacking, shipping, receiving, holding, decommissioning,
+    /// destroying, repackaging), its GS1 identifiers (EPC URNs or Digital Link URIs) resolved
+    /// through --directory; anything the contract cannot record (sensor data, quantities,
+    /// AssociationEvents, unknown bizSteps, extra ILMD, …) refuses the whole document, naming
+    /// the event and field. Then the calls are submitted in order, signed by --from.
+    ///
+    /// Example: salus epcis import shipment.jsonld --from maker --directory directory.toml
+    /// --dry-run --json
+    Import {
+        /// The document (EPCISDocument, JSON-LD).
+        file: PathBuf,
+        #[command(flatten)]
+        signing: SigningKey,
+        /// The party's identity directory (TOML or JSON): GLNs, locations and company prefixes
+        /// to chain addresses.
+        #[arg(long, env = "SALUS_DIRECTORY", default_value = "directory.toml")]
+        directory: PathBuf,
+        /// Check the document and print the calls; submit nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON (the calls, what the chain replaces, and the results).
+        #[arg(long)]
+        json: bool,
+        /// The supply contract; default: the dev chain's.
+        #[arg(long)]
+        supply: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        fuel: FuelLimit,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+    /// Export a unit's (--epc) or a lot's (--lot) recorded history as an EPCIS 2.0 JSON-LD
+    /// document with the GS1 context; keys as EPC URNs where --directory knows the company
+    /// prefix, else as GS1 Digital Link URIs.
+    ///
+    /// Example: salus epcis export --epc urn:epc:id:sgtin:0312345.067890.S1 --directory
+    /// directory.toml --out history.jsonld
+    Export {
+        /// A unit: its SGTIN as an EPC URN or a Digital Link URI.
+        #[arg(long, conflicts_with = "lot", required_unless_present = "lot")]
+        epc: Option<String>,
+        /// A lot: GTIN/LOT, an LGTIN URN or a Digital Link URI with /10/.
+        #[arg(long)]
+        lot: Option<String>,
+        /// The party's identity directory (TOML or JSON).
+        #[arg(long, env = "SALUS_DIRECTORY", default_value = "directory.toml")]
+        directory: PathBuf,
+        /// Where to write the document; default: stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The supply contract; default: the dev chain's.
+        #[arg(long)]
+        supply: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+}
+
+fn run_epcis(command: EpcisCommand) -> anyhow::Result<()> {
+    use salus_node::commands::epcis;
+    let default_supply = salus_node::genesis::DEV_SUPPLY_ADDRESS;
+    match command {
+        EpcisCommand::Import {
+            file,
+            signing,
+            directory,
+            dry_run,
+            json,
+            supply,
+            fuel,
+            endpoint,
+        } => epcis::import(
+            &endpoint.rpc,
+            &epcis::ImportOptions {
+                file,
+                from: signing.from,
+                directory,
+                supply: supply.unwrap_or(default_supply),
+                dry_run,
+                json,
+                fuel: fuel.fuel,
+            },
+        ),
+        EpcisCommand::Export {
+            epc,
+            lot,
+            directory,
+            out,
+            supply,
+            endpoint,
+        } => epcis::export(
+            &endpoint.rpc,
+            &epcis::ExportOptions {
+                epc,
+                lot,
+                directory,
+                supply: supply.unwrap_or(default_supply),
+                out,
+            },
+        ),
+    }
+}
+
 fn run_key(command: KeyCommand) -> anyhow::Result<()> {
     use keys::ImportSource;
     match command {
@@ -820,6 +1119,30 @@ fn run_record(command: RecordCommand) -> anyhow::Result<()> {
             let handle = runtime.block_on(record::put(&endpoint.rpc, &options, &file))?;
             println!("{handle}");
         }
+        RecordCommand::Period {
+            store,
+            patient,
+            start_ms,
+            end_ms,
+            salt,
+        } => {
+            let salt = salt
+                .map(|text| {
+                    hex::decode(text.trim_start_matches("0x"))
+                        .ok()
+                        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+                        .ok_or_else(|| anyhow::anyhow!("--salt must be 32 bytes of hex"))
+                })
+                .transpose()?;
+            let (commitment, salt) = record::period(&store, patient, (start_ms, end_ms), salt)?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "commitment": commitment.to_string(),
+                    "salt": format!("0x{}", hex::encode(salt)),
+                })
+            );
+        }
         RecordCommand::Get {
             gateway,
             key,
@@ -856,6 +1179,122 @@ fn run_record(command: RecordCommand) -> anyhow::Result<()> {
                     hex::encode(public_key)
                 ),
                 None => println!("0x{} (not registered)", hex::encode(public_key)),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_rx(command: RxCommand) -> anyhow::Result<()> {
+    use salus_client::prescription::PatientDetails;
+    let runtime = client::client_runtime()?;
+    let supply_or_dev = |supply: Option<salus_primitives::Address>| {
+        supply.unwrap_or(salus_node::genesis::DEV_SUPPLY_ADDRESS)
+    };
+    let patient = |name: Option<String>, birth_date: Option<String>| {
+        name.zip(birth_date)
+            .map(|(name, birth_date)| PatientDetails { name, birth_date })
+    };
+    match command {
+        RxCommand::Prescribe {
+            signing,
+            ndc,
+            fills,
+            expires,
+            patient_name,
+            patient_birth_date,
+            patient_key,
+            out,
+            pharmacy,
+            pharmacy_out,
+            supply,
+            registry,
+            endpoint,
+        } => {
+            let options = rx::PrescribeOptions {
+                from: signing.from,
+                ndc,
+                fills,
+                expires_ms: rx::parse_time_ms(&expires)
+                    .map_err(|e| anyhow::anyhow!("--expires: {e}"))?,
+                patient: PatientDetails {
+                    name: patient_name,
+                    birth_date: patient_birth_date,
+                },
+                patient_key: patient_key.0,
+                out,
+                pharmacy: pharmacy.zip(pharmacy_out),
+                supply: supply_or_dev(supply),
+                registry: registry.unwrap_or(salus_node::genesis::DEV_REGISTRY_ADDRESS),
+            };
+            let handle = runtime.block_on(rx::prescribe(&endpoint.rpc, &options))?;
+            println!("{handle}");
+        }
+        RxCommand::Open {
+            key,
+            counterparty,
+            kind,
+            episode,
+            patient_name,
+            patient_birth_date,
+            supply,
+            file,
+            endpoint,
+        } => {
+            let recipient = match counterparty {
+                Some(counterparty) => rx::Recipient::Pseudonym(
+                    counterparty,
+                    salus_client::RelationshipKind::from_name(&kind)
+                        .expect("clap accepts only the kinds' names"),
+                    episode,
+                ),
+                None => rx::Recipient::Registered,
+            };
+            let opened = runtime.block_on(rx::open(
+                &endpoint.rpc,
+                &key,
+                &recipient,
+                &file,
+                supply_or_dev(supply),
+            ))?;
+            let patient = patient(patient_name, patient_birth_date);
+            let printed = rx::opened_json(&opened, patient.as_ref());
+            println!("{}", serde_json::to_string_pretty(&printed)?);
+            if printed["patientMatches"] == serde_json::json!(false) {
+                bail!("the prescription is not for this patient");
+            }
+        }
+        RxCommand::Dispense {
+            signing,
+            prescription,
+            gtin,
+            serial,
+            lot,
+            expiry,
+            patient_name,
+            patient_birth_date,
+            supply,
+            endpoint,
+        } => {
+            let options = rx::DispenseOptions {
+                from: signing.from,
+                prescription,
+                gtin,
+                serial,
+                lot,
+                expiry_ms: rx::parse_time_ms(&expiry)
+                    .map_err(|e| anyhow::anyhow!("--expiry: {e}"))?,
+                patient: patient(patient_name, patient_birth_date),
+                supply: supply_or_dev(supply),
+            };
+            match runtime.block_on(rx::dispense(&endpoint.rpc, &options)) {
+                Ok(answer) => println!("{}", serde_json::to_string_pretty(&answer)?),
+                Err(error) => {
+                    if let Some(refused) = error.downcast_ref::<rx::Refused>() {
+                        println!("{}", serde_json::to_string_pretty(&refused.answer)?);
+                    }
+                    return Err(error);
+                }
             }
         }
     }
@@ -1045,6 +1484,8 @@ fn main() -> anyhow::Result<()> {
             inclusion_timeout: std::time::Duration::from_secs(inclusion_timeout_s),
         }),
         Command::Record(command) => run_record(command),
+        Command::Epcis(command) => run_epcis(command),
+        Command::Rx(command) => run_rx(command),
         Command::Agent(AgentCommand::Payer {
             key,
             inbox,
@@ -1065,8 +1506,34 @@ fn main() -> anyhow::Result<()> {
             };
             client::client_runtime()?.block_on(agent::payer(&endpoint.rpc, &options))
         }
+        Command::Agent(AgentCommand::Review {
+            key,
+            trace,
+            line,
+            action,
+            reason,
+            quantity,
+            coverage,
+            endpoint,
+        }) => {
+            let options = agent::ReviewOptions {
+                key,
+                trace,
+                line,
+                action,
+                reason,
+                quantity,
+                coverage: coverage.unwrap_or(salus_node::genesis::DEV_COVERAGE_ADDRESS),
+                registry: salus_node::genesis::DEV_REGISTRY_ADDRESS,
+            };
+            let posted =
+                client::client_runtime()?.block_on(agent::review(&endpoint.rpc, &options))?;
+            println!("{posted}");
+            Ok(())
+        }
         Command::VerifyDecision {
             trace,
+            claim,
             submission,
             records,
             salts,
@@ -1076,6 +1543,7 @@ fn main() -> anyhow::Result<()> {
         } => {
             let options = verify_decision::VerifyOptions {
                 trace,
+                claim,
                 submission,
                 records,
                 salts,

@@ -92,15 +92,15 @@ pub(crate) fn collect_denies(provision: &Provision, path: &[u8], out: &mut Vec<V
 /// The decision for `actor` claiming `role`: refused outright if the role is not attested for
 /// the actor (see [`role_held`]), otherwise the deepest matching provision across the
 /// patient's active consents, the network default where none matches, and an open break-glass
-/// session for an emergency purpose. `date_in_period` is the custodian's attestation that the
-/// record's date is inside the data periods of the provisions that commit to one
-/// (`data_period_commitment`, the one criterion not evaluated on chain): `Some(true)` inside,
-/// `Some(false)` outside, `None` not attested — then such a provision matches if it denies and
-/// never if it permits, so an unattested date can only narrow access.
+/// session for an emergency purpose. `period_answers` are the custodian's attestations of the
+/// record's date against the data periods provisions commit to (`data_period_commitment`, the
+/// one criterion not evaluated on chain), one per commitment: a provision whose commitment has
+/// an answer matches by it; one without (not attested) matches if it denies and never if it
+/// permits, so an unattested date can only narrow access.
 ///
 /// # Errors
-/// `UnknownRole` for a role code not in `REQUESTER_ROLES`; `RegistryUnavailable` if the
-/// registry cannot be asked.
+/// `UnknownRole` for a role code not in `REQUESTER_ROLES`; `TooComplex` for more than
+/// `MAX_PROVISIONS` answers; `RegistryUnavailable` if the registry cannot be asked.
 pub(crate) fn decide(
     actor: &Address,
     role: &str,
@@ -108,9 +108,12 @@ pub(crate) fn decide(
     record: &Hash,
     purpose: &str,
     at: u64,
-    date_in_period: Option<bool>,
+    period_answers: &[PeriodAnswer],
 ) -> Result<AccessDecision, ConsentError> {
     let attestation = role_attestation(role).ok_or(ConsentError::UnknownRole)?;
+    if period_answers.len() > MAX_PROVISIONS {
+        return Err(ConsentError::TooComplex);
+    }
     let default = DEFAULT_DECISION.get().unwrap_or(Decision::Deny);
     let Some(entry) = RECORDS.get(record) else {
         return Ok(refused("unknown record"));
@@ -126,7 +129,7 @@ pub(crate) fn decide(
         purpose,
         at,
         entry: &entry,
-        date_in_period,
+        period_answers,
     };
     // The most specific match across the patient's consents, with its consent.
     let mut best: Option<(Match, (u64, u32))> = None;
@@ -261,7 +264,7 @@ pub(crate) struct Request<'a> {
     purpose: &'a str,
     at: u64,
     entry: &'a RecordEntry,
-    date_in_period: Option<bool>,
+    period_answers: &'a [PeriodAnswer],
 }
 
 pub(crate) fn matches(provision: &Provision, request: &Request<'_>) -> bool {
@@ -274,10 +277,15 @@ pub(crate) fn matches(provision: &Provision, request: &Request<'_>) -> bool {
             || provision.custodians.contains(&request.entry.custodian))
         && (provision.authors.is_empty() || provision.authors.contains(&request.entry.author))
         && (provision.roles.is_empty() || provision.roles.iter().any(|role| role == request.role))
-        && (provision.data_period_commitment.is_none()
-            || request
-                .date_in_period
-                .unwrap_or(matches!(provision.kind, Decision::Deny)))
+        && provision.data_period_commitment.is_none_or(|commitment| {
+            request
+                .period_answers
+                .iter()
+                .find(|answer| answer.commitment == commitment)
+                .map_or(matches!(provision.kind, Decision::Deny), |answer| {
+                    answer.inside
+                })
+        })
         && (provision.actions.is_empty() || provision.actions.contains(request.action))
         && (provision.purposes.is_empty()
             || provision

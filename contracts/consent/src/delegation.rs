@@ -3,7 +3,7 @@
 use salus_sdk::prelude::*;
 
 use crate::purpose_of_use::purpose_covers;
-use crate::storage::{DELEGATIONS, subject_of};
+use crate::storage::{DELEGATIONS, own_subject};
 use crate::trail::audit;
 use crate::types::*;
 
@@ -113,7 +113,7 @@ pub(crate) fn end_delegation_by(
     delegation.active = false;
     DELEGATIONS.insert(&(principal, delegate), &delegation);
     DelegationChanged {
-        subject: subject_of(&principal),
+        subject: own_subject(&principal),
         delegate,
         relationship: delegation.relationship.clone(),
         active: false,

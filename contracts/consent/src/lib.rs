@@ -71,8 +71,8 @@ mod consent {
     use crate::roles::{RoleAttestation, role_attestation};
     use crate::storage::{
         ACTIVE_BY_PATIENT, AUDIT, CONSENTS, DEFAULT_DECISION, DELEGATIONS, NEXT_CONSENT,
-        NEXT_SESSION, POLICIES, RECORDS, REGISTRY, SESSIONS, SESSIONS_BY_PAIR, SUBJECTS,
-        UNREVIEWED, active_key, subject_of,
+        NEXT_SESSION, OWN_SUBJECTS, POLICIES, RECORDS, REGISTRY, SESSIONS, SESSIONS_BY_PAIR,
+        SUBJECTS, UNREVIEWED, active_key, own_subject, subject_at,
     };
     use crate::trail::{audit, audit_request, change_status, set_status};
     use crate::types::*;
@@ -94,13 +94,16 @@ mod consent {
         /// custodian). No clinical content: the security labels as blinded tags (padded by the
         /// client to a multiple of 4; any count up to 16 is accepted), the FHIR resource type as
         /// a blinded tag, the date as a salted commitment (PRIVACY.md §5.2). `subject` is the
-        /// relationship's subject handle, the topic of the patient's events: stored with the
-        /// relationship's first record, and every later record must name the same (until then the
-        /// patient's events carry the zero handle, which names nobody).
+        /// relationship's subject handle, the topic of the events of this custodian's records of
+        /// the patient: filed under (custodian, patient) with the custodian's first record of the
+        /// patient, and every later one of that custodian must name the same. Only the custodian's
+        /// own records file it, so nobody else — another custodian, a stranger front-running the
+        /// registration — can set the handle this relationship's events carry (PRIVACY.md §5.7).
         ///
         /// # Errors
         /// `TooComplex` for more than 16 label tags; `NotACustodian`; `AlreadyIndexed`;
-        /// `SubjectMismatch` for a subject other than the one on file; `RegistryUnavailable`.
+        /// `SubjectMismatch` for a subject other than the one this custodian filed for the
+        /// patient; `RegistryUnavailable`.
         #[message]
         #[allow(clippy::too_many_arguments)]
         pub fn register_record(
@@ -122,7 +125,7 @@ mod consent {
             if RECORDS.contains(&record) {
                 return Err(ConsentError::AlreadyIndexed);
             }
-            file_subject(&patient, subject)?;
+            file_subject(&custodian, &patient, subject)?;
             RecordIndexed {
                 subject,
                 record,
@@ -140,6 +143,23 @@ mod consent {
                     date_commitment,
                 },
             );
+            Ok(())
+        }
+
+        /// Files `subject` as the subject handle of `patient` (caller: the patient — the
+        /// pseudonym's own key — or a delegate in force): the topic of the events of its
+        /// consents and delegations, which name no custodian, from now on (a consent written
+        /// before any record of the relationship carries it too). The wallet files it before the
+        /// relationship's first consent; filing again replaces it. Records' and accesses' events
+        /// carry the handle their custodian filed ([`ConsentRegistry::register_record`]), and a
+        /// break-glass at an organisation with no record of the patient carries this one.
+        ///
+        /// # Errors
+        /// `NotAuthorised` for any other caller.
+        #[message]
+        pub fn set_subject(patient: Address, subject: Hash) -> Result<(), ConsentError> {
+            authorise(&patient, &caller(), None)?;
+            OWN_SUBJECTS.insert(&patient, &subject);
             Ok(())
         }
 
@@ -377,7 +397,7 @@ mod consent {
                 active: true,
             };
             DelegationChanged {
-                subject: subject_of(&principal),
+                subject: own_subject(&principal),
                 delegate,
                 relationship: delegation.relationship.clone(),
                 active: true,
@@ -472,7 +492,7 @@ mod consent {
                     "110113 security alert: break-glass refused",
                 );
                 BreakGlass {
-                    subject: subject_of(&patient),
+                    subject: subject_at(&organisation, &patient),
                     session: u64::MAX,
                     step: "refused".into(),
                 }
@@ -508,7 +528,7 @@ mod consent {
                 "110127 emergency override started",
             );
             BreakGlass {
-                subject: subject_of(&patient),
+                subject: subject_at(&organisation, &patient),
                 session: id,
                 step: "declared".into(),
             }
@@ -526,7 +546,7 @@ mod consent {
             record.closes_ms = record.closes_ms.min(block_timestamp_ms());
             SESSIONS.insert(&session, &record);
             BreakGlass {
-                subject: subject_of(&record.patient),
+                subject: subject_at(&record.organisation, &record.patient),
                 session,
                 step: "closed".into(),
             }
@@ -559,7 +579,7 @@ mod consent {
                 "unjustified"
             };
             BreakGlass {
-                subject: subject_of(&record.patient),
+                subject: subject_at(&record.organisation, &record.patient),
                 session,
                 step: step.into(),
             }
@@ -575,14 +595,16 @@ mod consent {
         /// delegation in force from the patient in that relationship (`REQUESTER_ROLES`); an
         /// actor without it is denied, with the reason, before any consent is read.
         ///
-        /// `date_in_period` answers the one criterion not evaluated on chain — whether the
+        /// `period_answers` answer the one criterion not evaluated on chain — whether the
         /// record's date is inside the data period a provision commits to
-        /// (`data_period_commitment`) — as the record's custodian, who holds both, computes
-        /// it: `Some(true)` inside, `Some(false)` outside, `None` unknown (such a provision then
-        /// matches if it denies and never if it permits).
+        /// (`data_period_commitment`) — as the record's custodian, who holds both, computes it:
+        /// one [`PeriodAnswer`] per commitment it can open, so that provisions with different
+        /// periods each get their own. A provision whose commitment has no answer (or `None`:
+        /// no answers at all) matches if it denies and never if it permits.
         ///
         /// # Errors
-        /// `UnknownRole` for a code not in `REQUESTER_ROLES`; `RegistryUnavailable`.
+        /// `UnknownRole` for a code not in `REQUESTER_ROLES`; `TooComplex` for more than 64
+        /// answers; `RegistryUnavailable`.
         #[message(view)]
         pub fn can_access(
             actor: Address,
@@ -591,7 +613,7 @@ mod consent {
             record: Hash,
             purpose: String,
             at_ms: Option<u64>,
-            date_in_period: Option<bool>,
+            period_answers: Option<Vec<PeriodAnswer>>,
         ) -> Result<AccessDecision, ConsentError> {
             decide(
                 &actor,
@@ -600,7 +622,7 @@ mod consent {
                 &record,
                 &purpose,
                 at_ms.unwrap_or_else(block_timestamp_ms),
-                date_in_period,
+                period_answers.as_deref().unwrap_or_default(),
             )
         }
 
@@ -620,9 +642,9 @@ mod consent {
         /// from `p` to `agent`, and a personal representative's access must name the record's
         /// patient.
         ///
-        /// `date_in_period` is the custodian's attestation of the record's date against a
-        /// provision's committed data period (see [`ConsentRegistry::can_access`]): honoured
-        /// only when the caller is the record's custodian, taken as `None` (unknown) otherwise.
+        /// `period_answers` are the custodian's attestations of the record's date against the
+        /// provisions' committed data periods (see [`ConsentRegistry::can_access`]): honoured
+        /// only when the caller is the record's custodian, taken as none (unknown) otherwise.
         ///
         /// # Errors
         /// `NotAuthorised` for any other caller; `NotADelegate` for an unattested
@@ -636,7 +658,7 @@ mod consent {
             action: Action,
             purpose: String,
             on_behalf_of: Option<Address>,
-            date_in_period: Option<bool>,
+            period_answers: Option<Vec<PeriodAnswer>>,
         ) -> Result<AccessDecision, ConsentError> {
             check_code(&purpose)?;
             check_code(&role)?;
@@ -646,7 +668,9 @@ mod consent {
             if writer != entry.custodian && writer != agent && !for_signer {
                 return Err(ConsentError::NotAuthorised);
             }
-            let date_in_period = date_in_period.filter(|_| writer == entry.custodian);
+            let period_answers = period_answers
+                .filter(|_| writer == entry.custodian)
+                .unwrap_or_default();
             decide_and_record(
                 &entry,
                 agent,
@@ -656,7 +680,7 @@ mod consent {
                 purpose,
                 on_behalf_of,
                 None,
-                date_in_period,
+                &period_answers,
             )
         }
 
@@ -667,8 +691,8 @@ mod consent {
         /// again at this block: a consent revoked since the gateway's dry run yields Deny,
         /// recorded like any denial, and the gateway releases nothing. A personal
         /// representative's role (`GUARD`, `HPOWATT`, …) is recorded on behalf of the record's
-        /// patient, and needs the delegation in force. `date_in_period` is the custodian's
-        /// attestation of the record's date (see [`ConsentRegistry::can_access`]).
+        /// patient, and needs the delegation in force. `period_answers` are the custodian's
+        /// attestations of the record's date (see [`ConsentRegistry::can_access`]).
         ///
         /// # Errors
         /// `NotAuthorised` unless the caller is the record's custodian; `NotADelegate` for a
@@ -681,7 +705,7 @@ mod consent {
             role: String,
             purpose: String,
             request: Hash,
-            date_in_period: Option<bool>,
+            period_answers: Option<Vec<PeriodAnswer>>,
         ) -> Result<AccessDecision, ConsentError> {
             check_code(&purpose)?;
             check_code(&role)?;
@@ -703,7 +727,7 @@ mod consent {
                 purpose,
                 on_behalf_of,
                 Some(request),
-                date_in_period,
+                period_answers.as_deref().unwrap_or_default(),
             )
         }
 
@@ -916,7 +940,7 @@ mod consent {
             ACTIVE_BY_PATIENT.insert(&active_key(&consent.patient, id), &());
         }
         ConsentChanged {
-            subject: subject_of(&consent.patient),
+            subject: own_subject(&consent.patient),
             id,
             version: 1,
             status: consent.status.clone(),
@@ -937,14 +961,19 @@ mod consent {
         id
     }
 
-    /// Files `subject` as the subject handle of `patient`'s relationship, or checks it against
-    /// the one on file.
-    fn file_subject(patient: &Address, subject: Hash) -> Result<(), ConsentError> {
-        match SUBJECTS.get(patient) {
+    /// Files `subject` as the subject handle of `patient`'s relationship with `custodian`, or
+    /// checks it against the one that custodian filed.
+    fn file_subject(
+        custodian: &Address,
+        patient: &Address,
+        subject: Hash,
+    ) -> Result<(), ConsentError> {
+        let key = (*custodian, *patient);
+        match SUBJECTS.get(&key) {
             Some(filed) if filed != subject => Err(ConsentError::SubjectMismatch),
             Some(_) => Ok(()),
             None => {
-                SUBJECTS.insert(patient, &subject);
+                SUBJECTS.insert(&key, &subject);
                 Ok(())
             }
         }
@@ -952,7 +981,7 @@ mod consent {
 
     /// Decides an access by `agent` to the indexed `record` (`entry`) and records it, permitted
     /// or not, in the patient's trail, naming the gateway `request` if any, with the
-    /// custodian's `date_in_period` attestation if any (the shared body of `record_access` and
+    /// custodian's `period_answers` (the shared body of `record_access` and
     /// `record_disclosure`, once the writer is authorised).
     #[allow(clippy::too_many_arguments)]
     fn decide_and_record(
@@ -964,7 +993,7 @@ mod consent {
         purpose: String,
         on_behalf_of: Option<Address>,
         request: Option<Hash>,
-        date_in_period: Option<bool>,
+        period_answers: &[PeriodAnswer],
     ) -> Result<AccessDecision, ConsentError> {
         let now = block_timestamp_ms();
         if let Some(principal) = on_behalf_of
@@ -986,7 +1015,7 @@ mod consent {
             &record,
             &purpose,
             now,
-            date_in_period,
+            period_answers,
         )?;
         let permitted = matches!(decision.decision, Decision::Permit);
         let audit_action = if decision.break_glass.is_some() {
@@ -1008,7 +1037,7 @@ mod consent {
             request,
         );
         AccessRecorded {
-            subject: subject_of(&entry.patient),
+            subject: subject_at(&entry.custodian, &entry.patient),
             agent,
             record,
             decision: decision.decision.clone(),

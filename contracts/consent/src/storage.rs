@@ -11,10 +11,16 @@ pub(crate) const NEXT_CONSENT: Value<u64> = Value::new(b"next_consent");
 pub(crate) const NEXT_AUDIT: Value<u64> = Value::new(b"next_audit");
 pub(crate) const NEXT_SESSION: Value<u64> = Value::new(b"next_session");
 pub(crate) const RECORDS: Map<Hash, RecordEntry> = Map::new(b"r/");
-/// patient pseudonym → the relationship's subject handle (`keccak256("salus/topic/v1" ‖
-/// blind_r)`), the topic of the patient's events: written once, with the relationship's first
-/// record (`register_record`).
-pub(crate) const SUBJECTS: Map<Address, Hash> = Map::new(b"sh/");
+/// (custodian, patient pseudonym) → the relationship's subject handle (`keccak256(
+/// "salus/topic/v1" ‖ blind_r)`), the topic of the events of that custodian's records of the
+/// pseudonym: written once, by the custodian's own first record of it (`register_record`), so
+/// nobody else — another custodian, a stranger who saw the pending registration — can set or
+/// change it (PRIVACY.md §5.7).
+pub(crate) const SUBJECTS: Map<(Address, Address), Hash> = Map::new(b"sh/");
+/// patient pseudonym → the subject handle the pseudonym itself (or a delegate in force) filed
+/// with `set_subject`: the topic of its consents' and delegations' events, which name no
+/// custodian.
+pub(crate) const OWN_SUBJECTS: Map<Address, Hash> = Map::new(b"so/");
 pub(crate) const CONSENTS: Map<u64, Consent> = Map::new(b"c/");
 /// (patient, inverted consent id big-endian) → (): each patient's consents whose status is
 /// `active`, newest first (expired ones included: expiry follows from the period). A consent
@@ -40,8 +46,16 @@ pub(crate) fn active_key(patient: &Address, id: u64) -> (Address, [u8; 8]) {
     (*patient, (u64::MAX - id).to_be_bytes())
 }
 
-/// The subject handle on file for `patient`, the topic of its events; the zero handle (naming
-/// nobody) until one is declared.
-pub(crate) fn subject_of(patient: &Address) -> Hash {
-    SUBJECTS.get(patient).unwrap_or_default()
+/// The subject handle `patient` filed itself ([`OWN_SUBJECTS`]), the topic of its consents'
+/// and delegations' events; the zero handle (naming nobody) until it files one.
+pub(crate) fn own_subject(patient: &Address) -> Hash {
+    OWN_SUBJECTS.get(patient).unwrap_or_default()
+}
+
+/// The subject handle of `patient`'s relationship with `custodian`: the one the custodian's
+/// records filed ([`SUBJECTS`]), else the one the patient filed itself, else the zero handle.
+pub(crate) fn subject_at(custodian: &Address, patient: &Address) -> Hash {
+    SUBJECTS
+        .get(&(*custodian, *patient))
+        .unwrap_or_else(|| own_subject(patient))
 }

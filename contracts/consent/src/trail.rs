@@ -2,7 +2,7 @@
 
 use salus_sdk::prelude::*;
 
-use crate::storage::{ACTIVE_BY_PATIENT, AUDIT, CONSENTS, NEXT_AUDIT, active_key, subject_of};
+use crate::storage::{ACTIVE_BY_PATIENT, AUDIT, CONSENTS, NEXT_AUDIT, active_key, own_subject};
 use crate::types::*;
 
 pub(crate) fn set_status(consent: &mut Consent, status: ConsentStatus) {
@@ -15,7 +15,7 @@ pub(crate) fn set_status(consent: &mut Consent, status: ConsentStatus) {
     consent.version += 1;
     CONSENTS.insert(&consent.id, consent);
     ConsentChanged {
-        subject: subject_of(&consent.patient),
+        subject: own_subject(&consent.patient),
         id: consent.id,
         version: consent.version,
         status,

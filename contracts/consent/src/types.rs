@@ -122,11 +122,25 @@ pub struct Provision {
     pub records: Vec<Hash>,
     /// Only records dated within a period, committed to (PRIVACY.md §5.2; the period itself is
     /// sealed to the custodian off chain). Not evaluated on chain: the record's custodian
-    /// attests whether the record's date is inside (`date_in_period`); unattested, such a
-    /// provision matches if it denies and never if it permits.
+    /// attests whether the record's date is inside, one [`PeriodAnswer`] per commitment it can
+    /// open (`period_answers`); unattested, such a provision matches if it denies and never if
+    /// it permits.
     pub data_period_commitment: Option<Hash>,
     /// Exceptions.
     pub children: Vec<Provision>,
+}
+
+/// The record's custodian's answer for one data-period commitment
+/// ([`Provision::data_period_commitment`]): whether the record's date is inside the period it
+/// commits to. The custodian holds the record's date and, sealed to it by the patient, each
+/// period with its salt; it answers every commitment it can open, so provisions of one consent
+/// with different periods each get their own answer (PRIVACY.md §5.4).
+#[data]
+pub struct PeriodAnswer {
+    /// The provision's `data_period_commitment`.
+    pub commitment: Hash,
+    /// Whether the record's date is inside that period.
+    pub inside: bool,
 }
 
 /// A consent (FHIR Consent, versioned).
@@ -460,6 +474,6 @@ pub enum ConsentError {
     /// An access is said to be on behalf of someone who has no active delegation to the agent
     /// (or a personal representative's access does not name the record's patient).
     NotADelegate,
-    /// A record names a subject handle other than the one on file for its patient.
+    /// A record names a subject handle other than the one its custodian filed for its patient.
     SubjectMismatch,
 }

@@ -1,13 +1,13 @@
 //! The coverage contract's rules as a pure library: a preauthorization line decided from a
-//! payer's published rule set, the member's coverage and benefit, and the submission.
+//! payer's published rule set, the member's coverage and benefit, and the submission; a claim
+//! line checked against them and the authorisation.
 //!
 //! Nothing here reads storage or calls the host: plain data in, a decision out, `alloc` only
 //! (`salus-sdk` is a dependency for `#[data]` alone: the rule set's types are the coverage
-//! contract's ABI types, which it re-exports). The contract calls [`evaluate`] with what it
-//! reads from its storage, answering [`Records`] lazily so that a line pays only for the reads
-//! its edits reach; the payer's agent and a verifier of a posted decision run the same code on
-//! the data they hold ([`KnownRecords`]) — the same Rust the contract would have run
-//! (docs/PRIVACY.md §5.5).
+//! contract's ABI types, which it re-exports). The contract stores no clinical content and
+//! decides nothing with it: the payer's agent and a verifier of a posted decision run this code
+//! on the data they hold ([`KnownRecords`], or any [`Records`]) and post or check action codes,
+//! reason codes and CARCs with commitments (docs/PRIVACY.md §5.5).
 //!
 //! ```
 //! use coverage_rules::*;
@@ -54,16 +54,19 @@
 //! ```
 //!
 //! Modules, from the bottom: `types`, `matching` (rules, diagnoses, reasons, coverage and
-//! age on a date), `limits` (units and windows), `decision` (a line's outcome).
+//! age on a date), `limits` (units and windows), `decision` (a line's outcome), `claims` (a
+//! claim line's CARCs).
 #![no_std]
 
 extern crate alloc;
 
+mod claims;
 mod decision;
 mod limits;
 mod matching;
 mod types;
 
+pub use claims::{Authorised, ClaimDraw, ClaimLineCheck, ClaimedLine, check_claim_line};
 pub use decision::evaluate;
 pub use limits::{allowed_quantity, authorised_window, certification_number, units_within};
 pub use matching::{

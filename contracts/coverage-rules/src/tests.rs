@@ -428,3 +428,89 @@ fn a_rule_set_without_the_reason_it_needs_is_an_error_not_a_silent_decision() {
         Err(MissingReason(Edit::Documentation))
     );
 }
+
+fn claimed<'a>(procedure: &'a str, quantity: u32, diagnoses: &'a [String]) -> ClaimedLine<'a> {
+    ClaimedLine {
+        procedure,
+        quantity,
+        service_ms: JAN_2026_MS + 20 * DAY_MS,
+        diagnoses,
+    }
+}
+
+#[test]
+fn a_claim_line_needs_the_authorisation_its_rule_requires_within_its_window_and_units() {
+    let rules = rule_set();
+    let period = Period {
+        start_ms: JAN_2026_MS,
+        end_ms: JAN_2026_MS + 365 * DAY_MS,
+    };
+    let records = records();
+    let diagnoses = vec![text(RADICULOPATHY)];
+    let check = |line: &ClaimedLine<'_>, authorised: Option<&Authorised>| {
+        check_claim_line(Some(&rules), true, &period, line, &records, authorised).carcs
+    };
+    let authorised = Authorised {
+        window: Period {
+            start_ms: JAN_2026_MS + 10 * DAY_MS,
+            end_ms: JAN_2026_MS + 70 * DAY_MS,
+        },
+        quantity: 1,
+        claimed: 0,
+    };
+    assert_eq!(check(&claimed(LUMBAR_MRI, 1, &diagnoses), None), ["197"]);
+    let accepted = check_claim_line(
+        Some(&rules),
+        true,
+        &period,
+        &claimed(LUMBAR_MRI, 1, &diagnoses),
+        &records,
+        Some(&authorised),
+    );
+    assert_eq!(accepted.carcs, Vec::<&str>::new());
+    assert_eq!(accepted.draw, ClaimDraw::Authorisation);
+    assert_eq!(
+        check(&claimed(LUMBAR_MRI, 2, &diagnoses), Some(&authorised)),
+        ["198"]
+    );
+    let mut late = claimed(LUMBAR_MRI, 1, &diagnoses);
+    late.service_ms = JAN_2026_MS + 80 * DAY_MS;
+    assert_eq!(check(&late, Some(&authorised)), ["197"]);
+    assert_eq!(
+        check(&claimed(LUMBAR_MRI, 1, &[text("J45")]), Some(&authorised)),
+        ["11"]
+    );
+    let mut after = claimed(OFFICE_VISIT, 1, &[]);
+    after.service_ms = period.end_ms;
+    assert_eq!(check(&after, None), ["27"]);
+    let mut before = claimed(OFFICE_VISIT, 1, &[]);
+    before.service_ms = JAN_2026_MS - DAY_MS;
+    assert_eq!(check(&before, None), ["26"]);
+}
+
+#[test]
+fn a_claim_line_without_authorisation_draws_on_the_benefit_up_to_its_limit() {
+    let mut rules = rule_set();
+    for rule in &mut rules.rules {
+        rule.prior_authorisation = false;
+    }
+    let period = Period {
+        start_ms: 0,
+        end_ms: u64::MAX,
+    };
+    let mut records = records();
+    records.benefits = vec![(
+        text("30"),
+        BenefitUse {
+            authorisation_required: false,
+            quantity_limit: Some(2),
+            quantity_used: 1,
+        },
+    )];
+    let line = claimed(MAMMOGRAPHY, 1, &[]);
+    let check = check_claim_line(Some(&rules), true, &period, &line, &records, None);
+    assert_eq!(check.draw, ClaimDraw::Benefit(text("30")));
+    let over = claimed(MAMMOGRAPHY, 2, &[]);
+    let check = check_claim_line(Some(&rules), true, &period, &over, &records, None);
+    assert_eq!((check.carcs, check.draw), (vec!["119"], ClaimDraw::None));
+}

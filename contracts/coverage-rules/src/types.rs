@@ -278,9 +278,8 @@ pub struct BenefitUse {
 }
 
 /// The payer's records the rules consult for one request, each asked only when an edit needs
-/// it (in the contract each answer is a storage read): the member's benefits, the plan's
-/// network, the units already certified. The contract answers from its storage, the payer's
-/// agent from its own records; [`KnownRecords`] answers from plain data.
+/// it: the member's benefits, the plan's network, the units already certified. The payer's
+/// agent answers from its own records; [`KnownRecords`] answers from plain data.
 pub trait Records {
     /// The member's benefit for the X12 service type, if the plan has one.
     fn benefit(&self, service_type: &str) -> Option<BenefitUse>;

@@ -1,6 +1,6 @@
 //! Who may act, asked of the registry (active payers, active providers — practitioners and
 //! provider organisations — with the NPI it attests for them, a payer's reviewers, a request's
-//! requester), and the bounds and shape of every input.
+//! requester), and the bounds of every input.
 
 use registry::{RegistryRef, Role};
 use salus_sdk::prelude::*;
@@ -10,6 +10,8 @@ use crate::types::*;
 
 /// Most lines in one request or claim (X12 278 and 837 loops are bounded likewise).
 pub(crate) const MAX_LINES: usize = 50;
+/// Most documentation commitments, revisions or CARCs per line kept with one request or claim.
+pub(crate) const MAX_ENTRIES: usize = 16;
 /// Most entries in one code list (ranges, diagnoses, modifiers, attachments, …).
 pub(crate) const MAX_CODES: usize = 32;
 /// Longest code or short text (X12 element sizes; reason texts are short labels).
@@ -57,11 +59,11 @@ pub(crate) fn active_provider() -> Result<(Address, String), CoverageError> {
     }
 }
 
-/// The caller if it is `request`'s requester and still an active provider in the registry:
-/// a provider suspended or revoked since it submitted no longer acts on its requests.
-pub(crate) fn acting_requester(request: &Request) -> Result<Address, CoverageError> {
+/// The caller if it is `requester` and still an active provider in the registry: a provider
+/// suspended or revoked since it submitted no longer acts on its requests or claims.
+pub(crate) fn acting_requester(requester: &Address) -> Result<Address, CoverageError> {
     let who = caller();
-    if who != request.requester {
+    if who != *requester {
         return Err(CoverageError::NotAuthorised);
     }
     if !registry_active_provider(&who)? {
@@ -103,7 +105,8 @@ pub(crate) fn clinical_reviewer(payer: &Address) -> Result<Address, CoverageErro
 }
 
 /// Whether the caller may read a member's coverage: the payer or its reviewers, the member,
-/// or an active provider organisation (eligibility inquiries come from providers).
+/// or an active provider organisation (eligibility inquiries come from providers; the answer
+/// is the coverage status only, for a member hash the provider must already know).
 pub(crate) fn may_read_member(
     payer: &Address,
     coverage: Option<&Coverage>,
@@ -151,23 +154,22 @@ pub(crate) fn check_codes(codes: &[String]) -> Result<(), CoverageError> {
     codes.iter().try_for_each(|code| check_code(code))
 }
 
-pub(crate) fn check_lines(lines: &[ServiceLine]) -> Result<(), CoverageError> {
-    if lines.is_empty() {
+/// A handle or commitment must not be zero.
+pub(crate) fn check_nonzero(hash: &Hash) -> Result<(), CoverageError> {
+    if *hash == Hash([0; 32]) {
+        Err(CoverageError::Malformed)
+    } else {
+        Ok(())
+    }
+}
+
+/// A line count: at least one, at most [`MAX_LINES`].
+pub(crate) fn check_line_count(line_count: u32) -> Result<(), CoverageError> {
+    if line_count == 0 {
         return Err(CoverageError::Malformed);
     }
-    if lines.len() > MAX_LINES {
+    if line_count as usize > MAX_LINES {
         return Err(CoverageError::TooComplex);
-    }
-    for line in lines {
-        check_code(&line.procedure)?;
-        check_code(&line.place_of_service)?;
-        check_codes(&line.modifiers)?;
-        if line.quantity == 0 || line.procedure.is_empty() {
-            return Err(CoverageError::Malformed);
-        }
-        if line.to_ms < line.from_ms {
-            return Err(CoverageError::InvalidPeriod);
-        }
     }
     Ok(())
 }

@@ -1,52 +1,44 @@
-//! Coverage, eligibility, preauthorization and claim checks (DOMAIN.md §2).
+//! Coverage, eligibility, preauthorization and claim checks (DOMAIN.md §2), with nothing
+//! clinical on chain (docs/PRIVACY.md §5.5).
 //!
-//! A payer attested in the registry keeps its members' coverage (keyed by a salted hash of the
-//! member id; no direct identifiers), benefits per X12 service type, its provider networks and
-//! versioned rule sets (procedure ranges, diagnoses, age and sex, place of service, network,
-//! quantities, prior authorisation, documentation, auto-approval) with the policy document's hash
-//! and the reason codes and texts its denials cite. Eligibility answers as 271 benefit lines or an
-//! AAA rejection. A provider submits a preauthorization and the rules decide it in the same
-//! transaction — `A1` certified, `A4` pended, or not required — each decision citing its rule ids
-//! and rule-set version; where the rules would deny (`A3`) or certify in part (`A2`) the line
-//! pends to a clinical reviewer with the suggested action and reason, since an adverse decision
-//! is never automated (42 CFR 438.210(b)(3), 42 CFR 422.566(d)). Pended
-//! requests wait for the payer's reviewers under the CMS-0057-F deadlines (72 hours expedited,
-//! 7 days standard); anyone may mark a late one overdue, which never approves it. Revisions,
-//! extensions, cancellations and appeals keep every earlier decision. Claim lines are checked
-//! against coverage and the authorisation with CARC codes. Payers read clinical attachments
-//! only through the consent contract, which records every such access. The metrics CMS-0057-F
-//! makes payers publish are computed from contract state.
+//! A payer attested in the registry keeps its members' coverage (status, plan type and period,
+//! keyed by a salted hash of the member id and naming the member's pseudonym with the payer),
+//! its versioned rule sets (procedure ranges, diagnoses, age and sex, place of service, network,
+//! quantities, prior authorisation, documentation, auto-approval) with the policy document's
+//! hash and the reason codes and texts its decisions cite, and its reviewers. Benefits,
+//! demographics, group and primary care stay in the payer's own records.
+//!
+//! A provider seals a preauthorization to the payer's registered key, delivers it off chain and
+//! posts its skeleton (`submit_sealed`: trace handle, payer, member, priority, line count,
+//! commitment); the CMS-0057-F clock starts (72 hours expedited, 7 days standard). The payer's
+//! agent opens it, runs the published rules with `coverage-rules` and posts the decision per
+//! line (`post_decision`: action and reason codes, two commitments) — `A1` certified, `A4`
+//! pended, or not required; an adverse decision (`A2`, `A3`, `A6`) only from a reviewer the
+//! registry attests as a clinician (42 CFR 438.210(b)(3), 42 CFR 422.566(d)). Anyone may mark a
+//! late request overdue, which never approves it. Documentation, revisions, extensions,
+//! cancellations and appeals work on the handle and keep every earlier decision. Claims are
+//! sealed likewise (`submit_claim`) and checked by the payer's agent (`post_claim_check`, CARCs
+//! per line). Plan-wide CMS-0057-F metrics are counted from the posted decisions; per-code
+//! aggregates are posted by the payer per period (`post_metrics`).
 //!
 //! The contract module below holds the messages (the contract's interface, documented there);
 //! what they do lives in modules in layers, each using only modules listed before it: `types`
 //! (stored records, message and event types, the error; re-exported here), `storage` (the key
 //! layout), `checks` (authority and input bounds), then by concern `rules` (rule sets),
-//! `eligibility` (coverage, benefits, networks and eligibility answers), `metrics`, `units`
-//! (benefit and window limits, the payer's records as the rules read them), `evaluation` (the
-//! rules' decision on a line, made by the `coverage-rules` library), `requests`
-//! (preauthorization requests, their deadlines, and what each line decision settles),
-//! `decisions` (reviewers and appeals), `revisions` (revise, extend, cancel, appeal), `claims`
-//! and `attachments` (reads through the consent contract). The registry and the consent contract
-//! are called through their typed references, with their own types (`Role`, `AccessDecision`).
-//! The rules themselves — the rule set's types and the decision on a line — are the pure
-//! `coverage-rules` crate (no storage, no host), so the payer's agent runs the same code; its
-//! types are re-exported here with the contract's own.
+//! `eligibility` (coverage and eligibility answers), `metrics`, `requests` (the request's
+//! lifecycle and deadlines) and `claims`. The registry is called through its typed reference,
+//! with its own `Role`. The rules themselves are the pure `coverage-rules` crate (no storage,
+//! no host), run by the payer's agent; its types are re-exported here with the contract's own.
 #![no_std]
 
-mod attachments;
 mod checks;
 mod claims;
-mod decisions;
 mod eligibility;
-mod evaluation;
 mod metrics;
 mod requests;
-mod revisions;
 mod rules;
-mod sealed;
 mod storage;
 mod types;
-mod units;
 
 pub use coverage::*;
 pub use types::*;
@@ -54,72 +46,42 @@ pub use types::*;
 #[salus_sdk::contract(events(
     CoverageChanged,
     RulesPublished,
-    Decided,
+    SealedSubmitted,
+    DecisionPosted,
     Overdue,
     RequestStep,
+    ClaimSubmitted,
     ClaimChecked,
-    AttachmentAccess,
-    SealedSubmitted,
-    DecisionPosted
+    ClaimWithdrawn,
+    MetricsPosted
 ))]
 mod coverage {
-    use consent::AccessDecision;
     use salus_sdk::prelude::*;
 
     use crate::checks::{active_payer, may_read_member};
-    use crate::storage::{
-        BENEFITS, CONSENT, COVERAGES, LATEST_RULES, REGISTRY, REVIEWERS, RULE_SETS,
-    };
+    use crate::storage::{CONSENT, COVERAGES, LATEST_RULES, REGISTRY, REVIEWERS, RULE_SETS};
     use crate::types::*;
 
     /// The contract.
     pub struct CoverageContract;
 
     impl CoverageContract {
-        /// Deploys with the participant registry and the consent contract.
+        /// Deploys with the participant registry and the consent contract (kept for the
+        /// record; attachments are fetched through the custodian's record gateway).
         #[constructor]
         pub fn new(registry: Address, consent: Address) {
             REGISTRY.set(&registry);
             CONSENT.set(&consent);
         }
 
-        // ---- payer: coverage, benefits, networks, rules, reviewers ----
+        // ---- payer: coverage, rules, reviewers, metrics ----
 
-        /// Creates or replaces a member's coverage (caller: an active payer). It holds no
-        /// demographics: the birth year and sex the rules' edits read come with a clear
-        /// `submit`, or from the payer's own records for a sealed one.
+        /// Creates or replaces a member's coverage (caller: an active payer): status, plan
+        /// type and period under the member's pseudonym with the payer. Benefits, birth year,
+        /// sex, group and primary care stay in the payer's records.
         #[message]
         pub fn set_coverage(member: Hash, coverage: Coverage) -> Result<(), CoverageError> {
             crate::eligibility::set_coverage(member, coverage)
-        }
-
-        /// Sets a member's benefit for one X12 service type (caller: the payer): an
-        /// out-of-network benefit (EB12 `N`) is kept beside the in-network one and answered
-        /// after it; claims draw on the in-network (or not-applicable) one.
-        #[message]
-        pub fn set_benefit(
-            member: Hash,
-            service_type: String,
-            benefit: Benefit,
-        ) -> Result<(), CoverageError> {
-            crate::eligibility::set_benefit(member, service_type, benefit)
-        }
-
-        /// Sets a member's coverage level (X12 271 EB02) and the ISO 4217 currency of its
-        /// amounts (caller: the payer; without it amounts are answered in `USD`).
-        #[message]
-        pub fn set_coverage_terms(member: Hash, terms: CoverageTerms) -> Result<(), CoverageError> {
-            crate::eligibility::set_coverage_terms(member, terms)
-        }
-
-        /// Adds providers (NPIs) to, or removes them from, a plan's network (caller: the payer).
-        #[message]
-        pub fn set_network(
-            plan: String,
-            npis: Vec<String>,
-            in_network: bool,
-        ) -> Result<(), CoverageError> {
-            crate::eligibility::set_network(plan, npis, in_network)
         }
 
         /// Publishes a new rule-set version (caller: an active payer). Every edit must have a
@@ -146,29 +108,27 @@ mod coverage {
             Ok(())
         }
 
-        // ---- provider: preauthorization ----
-
-        /// Submits a preauthorization (caller: an active provider — practitioner or provider
-        /// organisation — with an NPI in the registry). The servicing NPI is the caller's own,
-        /// or on a referral that of the servicing provider the submission names, which the
-        /// registry must attest as an active provider with that NPI
-        /// (`UnknownServicingProvider` otherwise). The rules decide it now; pended lines wait
-        /// for a reviewer. Returns the decision per line. Everything it carries — diagnoses,
-        /// procedures, dates of service, the member's birth year and sex — is in clear on
-        /// every node (docs/PRIVACY.md §3.3); `submit_sealed` is the private path.
+        /// Posts the per-code CMS-0057-F figures of a finished period (caller: an active
+        /// payer; once per period start), with a commitment to the decisions counted. Emits
+        /// `MetricsPosted`.
         #[message]
-        pub fn submit(submission: Submission) -> Result<Vec<LineDecision>, CoverageError> {
-            crate::requests::submit(submission)
+        pub fn post_metrics(
+            period: Period,
+            aggregates: Vec<CodeMetrics>,
+            decisions_commitment: Hash,
+        ) -> Result<(), CoverageError> {
+            crate::metrics::post_metrics(period, aggregates, decisions_commitment)
         }
 
-        /// Submits a sealed preauthorization (caller: an active provider with an NPI in the
+        // ---- provider: preauthorization ----
+
+        /// Submits a preauthorization (caller: an active provider with an NPI in the
         /// registry): the submission itself is sealed to the payer's registered key and
         /// delivered to the payer's agent off chain; the chain keeps only this skeleton — the
         /// handle, payer, member, priority, line count and `submission_commitment` — starts
         /// the CMS-0057-F clock (72 hours expedited, 7 days standard) and lists the request as
-        /// open under the lowercase hex of the handle (`due_within`, `mark_overdue`). The
-        /// member must have coverage with the payer. Emits `SealedSubmitted` (payer and handle
-        /// only). docs/PRIVACY.md §5.5.
+        /// open (`due_within`, `mark_overdue`). The member must have coverage with the payer.
+        /// Emits `SealedSubmitted` (payer and handle only).
         #[message]
         pub fn submit_sealed(
             trace_handle: Hash,
@@ -178,7 +138,7 @@ mod coverage {
             line_count: u32,
             submission_commitment: Hash,
         ) -> Result<(), CoverageError> {
-            crate::sealed::submit_sealed(
+            crate::requests::submit_sealed(
                 trace_handle,
                 payer,
                 member,
@@ -188,16 +148,17 @@ mod coverage {
             )
         }
 
-        /// Posts the decision on a sealed request (caller: the payer or one of its
-        /// reviewers), one line per submitted line in order: on the first post every line, on
-        /// later ones only the lines still pended (`A4`; the others are skipped). Each reason
-        /// code must be in the reason table of rule set `rule_set_version`; `A2`, `A3`, `A4`
-        /// and `A6` need one. `A1`, `A4` and `NA` may come from the payer's automated agent;
-        /// an adverse action (`A2`, `A3`, `A6`) only from a reviewer the registry attests as
-        /// a clinician (42 CFR 438.210(b)(3), 42 CFR 422.566(d)). An overdue request stays
-        /// decidable. `inputs_commitment` commits to the submission, coverage and benefit
-        /// state the rules read, `outcome_commitment` to what they gave (rule ids, quantity,
-        /// window, certification). Returns the request's status; emits `DecisionPosted`.
+        /// Posts the decision on a request (caller: the payer or one of its reviewers), one
+        /// line per submitted line in order: on the first post (and the first after a
+        /// revision) every line, on later ones only the lines still pended (`A4`; the others
+        /// are skipped). Each reason code must be in the reason table of rule set
+        /// `rule_set_version`; `A2`, `A3`, `A4` and `A6` need one. `A1`, `A4` and `NA` may come
+        /// from the payer's automated agent; an adverse action (`A2`, `A3`, `A6`) only from a
+        /// reviewer the registry attests as a clinician (42 CFR 438.210(b)(3), 42 CFR
+        /// 422.566(d)). An overdue request stays decidable. `inputs_commitment` commits to the
+        /// submission, coverage and benefit state the rules read, `outcome_commitment` to what
+        /// they gave (rule ids, quantity, window, certification). Returns the request's status;
+        /// emits `DecisionPosted`.
         #[message]
         pub fn post_decision(
             trace_handle: Hash,
@@ -206,7 +167,7 @@ mod coverage {
             inputs_commitment: Hash,
             outcome_commitment: Hash,
         ) -> Result<RequestStatus, CoverageError> {
-            crate::sealed::post_decision(
+            crate::requests::post_decision(
                 trace_handle,
                 lines,
                 rule_set_version,
@@ -215,176 +176,192 @@ mod coverage {
             )
         }
 
-        /// Attaches a document by hash (caller: the requester, still an active provider); the
-        /// request stays with the reviewer.
+        /// Records that documentation was delivered to the payer, by its commitment (caller:
+        /// the requester, still an active provider); a pended request becomes
+        /// `InformationReceived` and the payer's agent re-evaluates its pended lines.
         #[message]
         pub fn add_documentation(
-            trace: String,
-            attachment: Attachment,
+            trace_handle: Hash,
+            documentation_commitment: Hash,
         ) -> Result<(), CoverageError> {
-            crate::requests::add_documentation(trace, attachment)
-        }
-
-        /// Decides the pended lines of a request (caller: the payer or one of its reviewers),
-        /// one decision per line in order (decided lines are skipped). An adverse decision
-        /// (`A2`, `A3`, `A6`, or fewer units than requested) only by a reviewer the registry
-        /// attests as a clinician (42 CFR 438.210(b)(3), 42 CFR 422.566(d)).
-        #[message]
-        pub fn decide(
-            trace: String,
-            decisions: Vec<ReviewerDecision>,
-        ) -> Result<Vec<LineDecision>, CoverageError> {
-            crate::decisions::decide(trace, decisions)
+            crate::requests::add_documentation(trace_handle, documentation_commitment)
         }
 
         /// Extends the payer's review timeframe once by 14 days (caller: the payer or a
-        /// reviewer; standard requests only, before the due time).
+        /// reviewer; standard requests only, before the due time). Returns the new due time.
         #[message]
-        pub fn extend_review(trace: String) -> Result<u64, CoverageError> {
-            crate::requests::extend_review(trace)
+        pub fn extend_review(trace_handle: Hash) -> Result<u64, CoverageError> {
+            crate::requests::extend_review(trace_handle)
         }
 
         /// Marks an undecided request past its due time as overdue (anyone may call). Emits
         /// `Overdue` once; the request stays undecided — overdue is never approval.
-        /// A sealed request is named by the lowercase hex of its handle, as `due_within`
-        /// lists it.
         #[message]
-        pub fn mark_overdue(trace: String) -> Result<(), CoverageError> {
-            match crate::storage::parse_handle(&trace) {
-                Some(handle) if !crate::storage::REQUESTS.contains(&trace) => {
-                    crate::sealed::mark_overdue(handle)
-                }
-                _ => crate::requests::mark_overdue(trace),
-            }
+        pub fn mark_overdue(trace_handle: Hash) -> Result<(), CoverageError> {
+            crate::requests::mark_overdue(trace_handle)
         }
 
-        /// Revises a request (caller: the requester, still an active provider): new lines and diagnoses, evaluated again
-        /// by the rules in force (a line certified in total is `A1`; one the rules would deny
-        /// or certify in part pends to a clinical reviewer); earlier decisions move to the
-        /// history.
+        /// Revises a request (caller: the requester, still an active provider): a new sealed
+        /// submission, by its commitment and line count, delivered to the payer as the first
+        /// was. Earlier decisions move to the history; the payer's agent decides the revised
+        /// lines afresh (`SealedSubmitted` again).
         #[message]
         pub fn revise(
-            trace: String,
-            lines: Vec<ServiceLine>,
-            diagnoses: Vec<String>,
-        ) -> Result<Vec<LineDecision>, CoverageError> {
-            crate::revisions::revise(trace, lines, diagnoses)
+            trace_handle: Hash,
+            new_submission_commitment: Hash,
+            line_count: u32,
+        ) -> Result<(), CoverageError> {
+            crate::requests::revise(trace_handle, new_submission_commitment, line_count)
         }
 
         /// Asks to extend the authorised window of the certified lines by `days` (caller: the
-        /// requester, still an active provider; once). Granted automatically up to the rule's window length; beyond it
-        /// the rules would refuse, so the extension is pended to a clinical reviewer with the
-        /// rule set's reason as the suggestion (42 CFR 438.210(b)(3)) and the certification
-        /// stays in force.
+        /// requester, still an active provider; once, on a decided request with a certified
+        /// line). The payer's agent grants it within the rule's window; beyond it the rules
+        /// would refuse, so it waits for a clinical reviewer, and the certification stays in
+        /// force meanwhile.
         #[message]
-        pub fn request_extension(
-            trace: String,
-            days: u32,
-        ) -> Result<Vec<LineDecision>, CoverageError> {
-            crate::revisions::request_extension(trace, days)
+        pub fn request_extension(trace_handle: Hash, days: u32) -> Result<(), CoverageError> {
+            crate::requests::request_extension(trace_handle, days)
         }
 
-        /// Decides a pended extension (caller: the payer or a reviewer). Granting extends the
-        /// window; refusing (`A3`, the certification stands) is adverse: only a reviewer the
-        /// registry attests as a clinician, with a specific reason (42 CFR 438.210(b)(3),
-        /// 42 CFR 422.566(d)).
+        /// Decides a pending extension (caller: the payer or a reviewer), committing to the
+        /// window it gives. Refusing is adverse: only a reviewer the registry attests as a
+        /// clinician, with a reason code from rule set `rule_set_version` (42 CFR
+        /// 438.210(b)(3), 42 CFR 422.566(d)).
         #[message]
         pub fn decide_extension(
-            trace: String,
+            trace_handle: Hash,
             grant: bool,
-            reason: Option<Reason>,
-        ) -> Result<Vec<LineDecision>, CoverageError> {
-            crate::revisions::decide_extension(trace, grant, reason)
+            reason: Option<String>,
+            rule_set_version: u32,
+            outcome_commitment: Hash,
+        ) -> Result<(), CoverageError> {
+            crate::requests::decide_extension(
+                trace_handle,
+                grant,
+                reason,
+                rule_set_version,
+                outcome_commitment,
+            )
         }
 
-        /// Cancels a request (caller: the requester, still an active provider): every line becomes `C` and certified units
-        /// return to the benefit.
+        /// Cancels a request (caller: the requester, still an active provider): every line
+        /// becomes `C`; the payer returns certified, unclaimed units in its records.
         #[message]
-        pub fn cancel(trace: String) -> Result<(), CoverageError> {
-            crate::revisions::cancel(trace)
+        pub fn cancel(trace_handle: Hash) -> Result<(), CoverageError> {
+            crate::requests::cancel(trace_handle)
         }
 
-        /// Appeals the denied or partly certified lines (caller: the patient, or the requester
-        /// while still an active provider).
-        /// The appeal gets a new due time from the request's priority.
+        /// Appeals the denied or partly certified lines (caller: the patient's pseudonym, or
+        /// the requester while still an active provider), with a commitment to the grounds
+        /// (sealed to the payer off chain). The appeal gets a new due time from the request's
+        /// priority; returns it.
         #[message]
-        pub fn appeal(trace: String, grounds: Hash) -> Result<u64, CoverageError> {
-            crate::revisions::appeal(trace, grounds)
+        pub fn appeal(trace_handle: Hash, grounds_commitment: Hash) -> Result<u64, CoverageError> {
+            crate::requests::appeal(trace_handle, grounds_commitment)
         }
 
-        /// Decides an appeal (caller: the payer or a reviewer). Overturned: the appealed lines
-        /// are certified for the units requested (within the remaining benefit). Upheld: the
-        /// decisions stand, and the reason is mandatory.
+        /// Decides an appeal (caller: the payer or a reviewer who made none of the decisions
+        /// appealed, 42 CFR 422.590(h)(2)). Upheld: adverse, a clinician's only, with a reason
+        /// code and no lines. Overturned: one line per request line, the appealed ones
+        /// certifying (`A1`; `A2`/`A6` in part, a clinician's only); the others are ignored.
         #[message]
         pub fn decide_appeal(
-            trace: String,
+            trace_handle: Hash,
             outcome: AppealOutcome,
-            reason: Option<Reason>,
-        ) -> Result<Vec<LineDecision>, CoverageError> {
-            crate::decisions::decide_appeal(trace, outcome, reason)
+            reason: Option<String>,
+            lines: Vec<PostedLine>,
+            rule_set_version: u32,
+            inputs_commitment: Hash,
+            outcome_commitment: Hash,
+        ) -> Result<RequestStatus, CoverageError> {
+            crate::requests::decide_appeal(
+                trace_handle,
+                outcome,
+                reason,
+                lines,
+                rule_set_version,
+                (inputs_commitment, outcome_commitment),
+            )
         }
 
         // ---- claims ----
 
-        /// Checks a claim's lines against coverage, the rules and the cited authorisation
-        /// (caller: an active provider — practitioner or provider organisation — billing under
-        /// the NPI the registry attests for it; citing an authorisation, only a provider attested
-        /// with the servicing NPI it names, so on a referral not the requester unless it is
-        /// also the servicing provider), records the result with CARCs (group code and RARC),
-        /// the billing provider and its NPI, and draws the accepted units from the
-        /// authorisation or the benefit.
+        /// Submits a claim (caller: an active provider billing under the NPI the registry
+        /// attests for it): the claim's lines are sealed to the payer and delivered off chain;
+        /// the chain keeps the handle, payer, member, the authorisation's trace handle if
+        /// cited, the line count and `claim_commitment`. Emits `ClaimSubmitted`.
         #[message]
-        pub fn check_claim(
-            claim: Hash,
+        pub fn submit_claim(
+            claim_handle: Hash,
             payer: Address,
             member: Hash,
-            authorisation: Option<String>,
-            lines: Vec<ClaimLine>,
+            trace_handle: Option<Hash>,
+            line_count: u32,
+            claim_commitment: Hash,
+        ) -> Result<(), CoverageError> {
+            crate::claims::submit_claim(
+                claim_handle,
+                payer,
+                member,
+                trace_handle,
+                line_count,
+                claim_commitment,
+            )
+        }
+
+        /// Posts the payer's check of a claim in force (caller: the payer or a reviewer;
+        /// once): per line the CARCs (none: accepted), each from the contract's CARC table
+        /// with its group and remark codes, and two commitments (what was read, what was
+        /// drawn). Emits `ClaimChecked`.
+        #[message]
+        pub fn post_claim_check(
+            claim_handle: Hash,
+            carcs: Vec<Vec<String>>,
+            inputs_commitment: Hash,
+            outcome_commitment: Hash,
         ) -> Result<Vec<ClaimLineResult>, CoverageError> {
-            crate::claims::check_claim(claim, payer, member, authorisation, lines)
+            crate::claims::post_claim_check(
+                claim_handle,
+                carcs,
+                inputs_commitment,
+                outcome_commitment,
+            )
         }
 
         /// Voids a claim in force (X12 837 CLM05-3 frequency code `8`; caller: the provider
-        /// that submitted it, still an active provider): every unit it drew returns to the
-        /// authorisation or the benefit.
+        /// that submitted it, still an active provider). Emits `ClaimWithdrawn`: the payer
+        /// restores the units it drew.
         #[message]
-        pub fn void_claim(claim: Hash) -> Result<(), CoverageError> {
-            crate::claims::void_claim(claim)
+        pub fn void_claim(claim_handle: Hash) -> Result<(), CoverageError> {
+            crate::claims::void_claim(claim_handle)
         }
 
         /// Replaces a claim in force (X12 837 CLM05-3 frequency code `7`; caller: the provider
-        /// that submitted it, still an active provider with the same attested NPI rules as
-        /// `check_claim`) by `claim`, for the same payer and member: the original's units
-        /// are restored and the replacement is checked and draws as `check_claim` does.
+        /// that submitted it, still an active provider) by `claim_handle`, for the same payer
+        /// and member, submitted as `submit_claim` does.
         #[message]
         pub fn replace_claim(
             original: Hash,
-            claim: Hash,
-            authorisation: Option<String>,
-            lines: Vec<ClaimLine>,
-        ) -> Result<Vec<ClaimLineResult>, CoverageError> {
-            crate::claims::replace_claim(original, claim, authorisation, lines)
-        }
-
-        // ---- attachments through consent ----
-
-        /// Reads a clinical attachment of a request for the payer (caller: the payer or one of
-        /// its reviewers, signing the transaction themselves). The consent contract decides —
-        /// purpose `HPAYMT` or `COVAUTH`, and a patient's self-pay restriction blocks it — and
-        /// records the access in the patient's audit trail either way.
-        #[message]
-        pub fn access_attachment(
-            trace: String,
-            record: Hash,
-            purpose: String,
-        ) -> Result<AccessDecision, CoverageError> {
-            crate::attachments::access_attachment(trace, record, purpose)
+            claim_handle: Hash,
+            trace_handle: Option<Hash>,
+            line_count: u32,
+            claim_commitment: Hash,
+        ) -> Result<(), CoverageError> {
+            crate::claims::replace_claim(
+                original,
+                claim_handle,
+                trace_handle,
+                line_count,
+                claim_commitment,
+            )
         }
 
         // ---- queries ----
 
-        /// Eligibility of a member for a service type on a date: 271 benefit lines, or an AAA
-        /// rejection (`72` invalid or missing member id, `75` subscriber not found). Callers: the
+        /// Eligibility of a member on a date: the coverage status (271 EB01 `1` or `6`) for
+        /// the service type asked, or an AAA rejection (`72` invalid or missing member id,
+        /// `75` subscriber not found). Benefits are the payer's answer off chain. Callers: the
         /// payer or its reviewers, the member, or an active provider organisation.
         #[message(view)]
         pub fn eligibility(
@@ -396,8 +373,9 @@ mod coverage {
             crate::eligibility::eligibility(payer, member, service_type, date_ms)
         }
 
-        /// Whether a procedure needs prior authorisation for a member on a date (callers as for
-        /// `eligibility`).
+        /// Whether the published rule set requires prior authorisation for a procedure for a
+        /// member covered on a date (callers as for `eligibility`). The procedure is an
+        /// argument of a dry run, never stored or emitted.
         #[message(view)]
         pub fn authorisation_requirement(
             payer: Address,
@@ -408,18 +386,11 @@ mod coverage {
             crate::eligibility::authorisation_requirement(payer, member, procedure, date_ms)
         }
 
-        /// A request by trace number (callers: the requester, the servicing provider it names,
-        /// the payer or its reviewers, the member).
-        #[message(view)]
-        pub fn request(trace: String) -> Result<Option<Request>, CoverageError> {
-            crate::requests::request(trace)
-        }
-
-        /// A sealed request's skeleton and posted decisions (callers: the requester, the
-        /// member, the payer or its reviewers).
+        /// A request's skeleton and posted decisions (callers: the requester, the member's
+        /// pseudonym, the payer or its reviewers).
         #[message(view)]
         pub fn sealed_request(trace_handle: Hash) -> Result<Option<SealedRequest>, CoverageError> {
-            crate::sealed::sealed_request(trace_handle)
+            crate::requests::sealed_request(trace_handle)
         }
 
         /// A member's coverage (callers as for `eligibility`).
@@ -428,17 +399,6 @@ mod coverage {
             let coverage = COVERAGES.get(&(payer, member));
             may_read_member(&payer, coverage.as_ref())?;
             Ok(coverage)
-        }
-
-        /// A member's benefit for a service type (callers as for `eligibility`).
-        #[message(view)]
-        pub fn benefit(
-            payer: Address,
-            member: Hash,
-            service_type: String,
-        ) -> Result<Option<Benefit>, CoverageError> {
-            may_read_member(&payer, COVERAGES.get(&(payer, member)).as_ref())?;
-            Ok(BENEFITS.get(&(payer, member, service_type)))
         }
 
         /// A rule set (the newest when `version` is `None`): public, as payers must publish
@@ -450,31 +410,33 @@ mod coverage {
         }
 
         /// A payer's undecided requests (pended or under appeal) due within `hours` from now,
-        /// soonest first, as (trace, due ms) (callers: the payer or its reviewers).
+        /// soonest first, as (trace handle, due ms) (callers: the payer or its reviewers).
         #[message(view)]
         pub fn due_within(
             payer: Address,
             hours: u64,
             limit: u32,
-        ) -> Result<Vec<(String, u64)>, CoverageError> {
+        ) -> Result<Vec<(Hash, u64)>, CoverageError> {
             crate::requests::due_within(payer, hours, limit)
         }
 
-        /// A claim check (callers: the provider that submitted it, the payer or its reviewers).
+        /// A claim and its check (callers: the provider that submitted it, the payer or its
+        /// reviewers).
         #[message(view)]
-        pub fn claim(claim: Hash) -> Result<Option<ClaimCheck>, CoverageError> {
-            crate::claims::claim(claim)
+        pub fn claim(claim_handle: Hash) -> Result<Option<Claim>, CoverageError> {
+            crate::claims::claim(claim_handle)
         }
 
-        /// The CMS-0057-F metrics of a payer for a priority, plan-wide (`service_code` `None`)
-        /// or for one procedure code.
+        /// The plan-wide CMS-0057-F metrics of a payer for a priority.
         #[message(view)]
-        pub fn metrics(
-            payer: Address,
-            priority: Priority,
-            service_code: Option<String>,
-        ) -> MetricsReport {
-            crate::metrics::metrics(payer, priority, service_code)
+        pub fn metrics(payer: Address, priority: Priority) -> MetricsReport {
+            crate::metrics::metrics(payer, priority)
+        }
+
+        /// The per-code figures a payer posted for the period starting at `period_start_ms`.
+        #[message(view)]
+        pub fn period_metrics(payer: Address, period_start_ms: u64) -> Option<MetricsPost> {
+            crate::metrics::period_metrics(payer, period_start_ms)
         }
     }
 }

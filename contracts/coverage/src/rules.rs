@@ -1,6 +1,7 @@
 //! Payers' versioned rule sets: procedure ranges, diagnoses, age, sex, place of service,
 //! network, quantities, documentation and auto-approval, with the reason each edit gives —
-//! checked when published, stored by version. What the rules decide is `coverage-rules`.
+//! checked when published, stored by version. What the rules decide is `coverage-rules`, run
+//! by the payer's agent; the contract checks that posted reason codes are in the table.
 
 use coverage_rules::EVERY_EDIT;
 use salus_sdk::prelude::*;
@@ -75,11 +76,24 @@ pub(crate) fn rules_for(payer: &Address, date_ms: u64) -> Result<RuleSet, Covera
     Err(CoverageError::NoRules)
 }
 
-/// The rule set's reason for `edit` (see [`coverage_rules::reason_for`]).
-pub(crate) fn reason_for(rule_set: &RuleSet, edit: Edit) -> Reason {
-    coverage_rules::reason_for(rule_set, edit)
-        // `publish_rules` refuses a rule set without a reason for every edit.
-        .unwrap_or_else(|_| revert("rule set without a reason for an edit"))
+/// Whether `code` is in the reason table of `rule_set`.
+pub(crate) fn check_reason(rule_set: &RuleSet, code: &str) -> Result<(), CoverageError> {
+    if rule_set
+        .reasons
+        .iter()
+        .any(|entry| entry.reason.code == code)
+    {
+        Ok(())
+    } else {
+        Err(CoverageError::UnknownReason)
+    }
+}
+
+/// The payer's rule set `version`.
+pub(crate) fn rule_set(payer: &Address, version: u32) -> Result<RuleSet, CoverageError> {
+    RULE_SETS
+        .get(&(*payer, version))
+        .ok_or(CoverageError::NoRules)
 }
 
 pub(crate) fn specific(reason: &Option<Reason>) -> bool {

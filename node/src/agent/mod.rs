@@ -2,36 +2,50 @@
 //! chain. A provider posts a sealed request's skeleton (`submit_sealed`) and delivers the
 //! submission sealed to the payer's registered key off chain; the agent sees the request in the
 //! coverage contract's `SealedSubmitted` events (its own address is a topic), opens the
-//! submission, checks it against the skeleton's `submission_commitment`, runs the published
-//! rule set on every line with `coverage-rules` — the same Rust the contract runs — against the
-//! payer's own records, and posts `post_decision` with a commitment to the inputs and one to
-//! the outcome. `salus verify-decision` reruns the same steps from the plaintext and salts.
+//! submission, checks it against the skeleton's `submission_commitment` and its servicing NPI
+//! against the registry, runs the published rule set on every line with `coverage-rules` — the
+//! rule code the contract once ran itself — against the payer's own records, and posts
+//! `post_decision` with a commitment to the inputs and one to the outcome; documentation
+//! delivered later (`add_documentation`) is read and the pended lines decided again. Claims
+//! likewise: `ClaimSubmitted`, the sealed claim checked line by line, `post_claim_check` with
+//! the CARCs. The records file follows: certified units (returned on a cancellation or
+//! revision), claimed units (returned when a claim is withdrawn). `salus verify-decision`
+//! reruns the same steps from the plaintext and salts.
 //!
-//! Modules, from the bottom: `submission` (what the provider seals, the delivery and the
-//! commitments), `records` (the payer's coverage facts and benefits, a JSON file), `decision`
-//! (the rules' decision on each line and what the commitments cover), `chain` (the coverage
-//! contract over JSON-RPC), `run` (one pass over the pending requests) and `verify`.
+//! Modules, from the bottom: `submission` (what the provider seals, the deliveries and the
+//! commitment kinds), `records` (the payer's coverage facts, benefits, certified and claimed
+//! units, a JSON file), `decision` (the rules' decision on each line and what the commitments
+//! cover), `chain` (the coverage contract over JSON-RPC), `claims` (a claim's check), `run`
+//! (one pass over what is pending) and `verify`.
 //!
-//! Delivery, for this slice: the provider writes the sealed submission into the agent's inbox
-//! directory, named `<handle>.sealed` (the handle's lowercase hex, no `0x`); a delivery through
-//! the payer's gateway is a later step. The agent writes the salts of each decision beside it
-//! (`<handle>.salts.json`), for whoever the payer lets verify the decision.
+//! Delivery, for this slice: the provider writes into the agent's inbox directory, named by the
+//! handle's lowercase hex (no `0x`): `<handle>.sealed` (a submission or a claim),
+//! `<handle>.documentation-<n>.sealed`; a delivery through the payer's gateway is a later step.
+//! The agent writes beside it the salts of each decision (`<handle>.salts.json`) and what it
+//! read (`<handle>.records.json`, a claim's `<handle>.inputs.json`), for whoever the payer lets
+//! verify the decision.
 
 pub mod chain;
+pub mod claims;
 pub mod decision;
+pub mod pass;
 pub mod records;
 pub mod run;
 pub mod submission;
 pub mod verify;
 
 pub use chain::CoverageChain;
+pub use claims::{CheckedClaim, ClaimInputs, ClaimInputsFile, ClaimOutcome, check_claim};
 pub use decision::{DecisionInputs, DecisionOutcome, Evaluated, LineOutcome, evaluate};
+pub use pass::{AgentOptions, Handled};
 pub use records::{MemberRecord, PayerRecords};
-pub use run::{Agent, AgentOptions, Handled, POLL_INTERVAL, process_pending};
+pub use run::{Agent, POLL_INTERVAL, process_pending};
 pub use submission::{
-    DECISION_INPUTS, DECISION_OUTCOME, SUBMISSION, Salts, SealedSubmission, SubmissionLine,
+    CLAIM, CLAIM_CHECK, ClaimLineRecord, DECISION_INPUTS, DECISION_OUTCOME, DOCUMENTATION,
+    SUBMISSION, Salts, SealedClaim, SealedDocumentation, SealedSubmission, SubmissionLine,
+    open_claim, seal_claim, seal_documentation,
 };
-pub use verify::{Verification, verify_decision};
+pub use verify::{Verification, verify_claim_check, verify_decision};
 
 /// Why the agent could not decide a request, or a verification could not run.
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,8 @@
 //! The payer's own records, which stay with the payer (docs/PRIVACY.md §5.5): per member the
 //! coverage facts the rules read (active, plan period, birth year, sex, network plan), the
-//! benefits per X12 service type and earlier certifications; the plan's network. Read from a
-//! JSON file (`--records`):
+//! benefits per X12 service type, earlier certifications and units claimed against
+//! authorisations; the plan's network. Read from a JSON file (`--records`), which the agent
+//! rewrites as accepted claim lines draw units:
 //!
 //! ```json
 //! { "network": ["1234567893"],
@@ -52,6 +53,16 @@ pub struct CertifiedRecord {
     pub start_ms: u64,
     /// Units.
     pub units: u32,
+    /// The request and line it certified (`0x…`, from 0), when the agent recorded it: a
+    /// cancellation or revision returns its unclaimed units.
+    #[serde(default)]
+    pub trace_handle: Option<String>,
+    /// Its line.
+    #[serde(default)]
+    pub line: Option<u16>,
+    /// The benefit's X12 service type it counted against.
+    #[serde(default)]
+    pub service_type: Option<String>,
 }
 
 /// What the payer holds of one member: every fact the rules may read (committed to, in full,
@@ -76,6 +87,110 @@ pub struct MemberRecord {
     /// Earlier certifications.
     #[serde(default)]
     pub certified: Vec<CertifiedRecord>,
+    /// Units claimed against authorisations (the agent adds them as it accepts claim lines).
+    #[serde(default)]
+    pub claimed: Vec<ClaimedRecord>,
+    /// Units claim lines drew from benefits, per claim (restored when it is withdrawn).
+    #[serde(default)]
+    pub benefit_draws: Vec<BenefitDrawRecord>,
+}
+
+/// Units one claim drew from a benefit.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Serialize, Deserialize)]
+pub struct BenefitDrawRecord {
+    /// The claim handle, `0x…`.
+    pub claim: String,
+    /// The X12 service type.
+    pub service_type: String,
+    /// Units.
+    pub units: u32,
+}
+
+/// Units claimed against one line of an authorisation.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Serialize, Deserialize)]
+pub struct ClaimedRecord {
+    /// The authorisation's trace handle, `0x…`.
+    pub trace_handle: String,
+    /// Its line (from 0).
+    pub line: u16,
+    /// Units.
+    pub units: u32,
+    /// The claim that drew them, `0x…`.
+    #[serde(default)]
+    pub claim: Option<String>,
+}
+
+impl MemberRecord {
+    /// Returns the unclaimed units of the certifications of request `trace` (cancelled, or
+    /// revised and decided afresh): claimed units stay in the rolling window, as used; the
+    /// rest return to the benefit. Whether anything was returned.
+    pub fn release(&mut self, trace: &Hash) -> bool {
+        let text = trace.to_string();
+        let mut returned = Vec::new();
+        for entry in &mut self.certified {
+            if entry.trace_handle.as_deref() != Some(text.as_str()) {
+                continue;
+            }
+            let line = entry.line.unwrap_or(0);
+            let claimed: u32 = self
+                .claimed
+                .iter()
+                .filter(|claim| claim.trace_handle == text && claim.line == line)
+                .map(|claim| claim.units)
+                .sum();
+            let unclaimed = entry.units.saturating_sub(claimed);
+            if unclaimed > 0 {
+                returned.push((entry.service_type.clone(), unclaimed));
+                entry.units = claimed;
+            }
+        }
+        self.certified.retain(|entry| entry.units > 0);
+        for (service_type, units) in &returned {
+            if let Some(benefit) = self
+                .benefits
+                .iter_mut()
+                .find(|benefit| Some(&benefit.service_type) == service_type.as_ref())
+            {
+                benefit.quantity_used = benefit.quantity_used.saturating_sub(*units);
+            }
+        }
+        !returned.is_empty()
+    }
+
+    /// Restores every unit the claim `claim` drew (a void or a replacement, X12 837 CLM05-3
+    /// `8` / `7`); whether it drew any.
+    pub fn restore(&mut self, claim: &Hash) -> bool {
+        let text = claim.to_string();
+        let before = (self.claimed.len(), self.benefit_draws.len());
+        self.claimed
+            .retain(|entry| entry.claim.as_deref() != Some(text.as_str()));
+        let (drawn, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.benefit_draws)
+            .into_iter()
+            .partition(|draw| draw.claim == text);
+        self.benefit_draws = kept;
+        for draw in &drawn {
+            if let Some(benefit) = self
+                .benefits
+                .iter_mut()
+                .find(|benefit| benefit.service_type == draw.service_type)
+            {
+                benefit.quantity_used = benefit.quantity_used.saturating_sub(draw.units);
+            }
+        }
+        before != (self.claimed.len(), self.benefit_draws.len())
+    }
+
+    /// Units claimed so far against line `line` of the authorisation `trace_handle`.
+    pub fn claimed_units(&self, trace_handle: &Hash, line: u16) -> u32 {
+        self.claimed
+            .iter()
+            .filter(|entry| {
+                entry.line == line
+                    && entry.trace_handle.parse::<Hash>().ok().as_ref() == Some(trace_handle)
+            })
+            .map(|entry| entry.units)
+            .sum()
+    }
 }
 
 /// The payer's records file.
@@ -107,6 +222,30 @@ impl PayerRecords {
     pub fn member(&self, member: &Hash) -> Result<&MemberRecord, AgentError> {
         self.members
             .iter()
+            .find(|record| record.member.parse::<Hash>().ok().as_ref() == Some(member))
+            .ok_or_else(|| AgentError::UnknownMember(member.to_string()))
+    }
+
+    /// Writes the records file (the agent updates it as claims draw units), replacing it
+    /// whole.
+    ///
+    /// # Errors
+    /// [`AgentError::File`] when it cannot be written.
+    pub fn write(&self, path: &Path) -> Result<(), AgentError> {
+        let text = serde_json::to_string_pretty(self).expect("records serialise");
+        let partial = path.with_extension("json.partial");
+        std::fs::write(&partial, text)
+            .and_then(|()| std::fs::rename(&partial, path))
+            .map_err(|error| AgentError::File(format!("{}: {error}", path.display())))
+    }
+
+    /// The member's record, to change.
+    ///
+    /// # Errors
+    /// [`AgentError::UnknownMember`] when the records hold none.
+    pub fn member_mut(&mut self, member: &Hash) -> Result<&mut MemberRecord, AgentError> {
+        self.members
+            .iter_mut()
             .find(|record| record.member.parse::<Hash>().ok().as_ref() == Some(member))
             .ok_or_else(|| AgentError::UnknownMember(member.to_string()))
     }

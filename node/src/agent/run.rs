@@ -1,63 +1,28 @@
-//! One pass of the payer's agent over the sealed requests addressed to it: each request still
-//! without a decision is opened from the inbox, checked against its skeleton and commitment,
-//! decided by the rules and posted. A request whose submission has not arrived waits for the
+//! One pass of the payer's agent over the sealed requests and claims addressed to it: each
+//! request still without a decision is opened from the inbox, checked against its skeleton and
+//! commitment, decided by the rules and posted; each claim not yet checked likewise, its CARCs
+//! posted (`claims`). A request whose submission has not arrived waits for the
 //! next pass; one whose submission does not match is refused (nothing is posted: a clinician
 //! or the provider must act) and reported.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use coverage::{Priority, RequestStatus, RuleSet, SealedRequest};
+use coverage::{ActionCode, Priority, RequestStatus, RuleSet, SealedRequest};
 use parity_scale_codec::Decode;
 use salus_client::seal::CommitmentSalt;
-use salus_primitives::{Address, Hash, SecretKey};
+use salus_primitives::Hash;
 
 use super::AgentError;
-use super::chain::CoverageChain;
+use super::chain::{CoverageChain, rules_for};
 use super::decision::evaluate;
+use super::pass::{AgentOptions, Handled};
+use super::records::CertifiedRecord;
 use super::records::PayerRecords;
-use super::submission::{Salts, SealedSubmission, inbox_file, open_delivery, salts_file};
+use super::submission::{
+    Salts, SealedSubmission, documentation_file, inbox_file, open_delivery, open_documentation,
+    records_file, salts_file,
+};
 use crate::gateway::{LedgerError, reply_secret};
-
-/// What the agent runs with.
-pub struct AgentOptions {
-    /// The payer's key: signs the decisions; its reply key (HKDF of it and the genesis hash,
-    /// registered with the registry's `set_encryption_key`) opens the submissions.
-    pub key: SecretKey,
-    /// The chain's genesis hash.
-    pub genesis: Hash,
-    /// Where providers deliver sealed submissions (`<handle hex>.sealed`).
-    pub inbox: PathBuf,
-    /// The payer's records (JSON, see `records`).
-    pub records: PathBuf,
-}
-
-/// What became of one sealed request in a pass.
-#[derive(Debug)]
-pub enum Handled {
-    /// Decided and posted.
-    Decided {
-        /// The request.
-        handle: Hash,
-        /// Its status after the post (`Pended` while a line waits for a clinician).
-        status: RequestStatus,
-        /// The `post_decision` transaction.
-        transaction: String,
-    },
-    /// Its submission is not in the inbox yet.
-    Waiting {
-        /// The request.
-        handle: Hash,
-    },
-    /// Not decided: the submission does not open or does not match, or the rules could not
-    /// run; nothing was posted.
-    Refused {
-        /// The request.
-        handle: Hash,
-        /// Why.
-        error: AgentError,
-    },
-}
 
 impl std::fmt::Display for Handled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -67,6 +32,21 @@ impl std::fmt::Display for Handled {
                 status,
                 transaction,
             } => write!(f, "decided {handle} {status:?} in {transaction}"),
+            Handled::Checked {
+                handle,
+                accepted,
+                refused,
+                transaction,
+            } => write!(
+                f,
+                "checked {handle} {accepted} accepted {refused} refused in {transaction}"
+            ),
+            Handled::Restored { handle } => write!(f, "restored {handle}"),
+            Handled::Released { handle } => write!(f, "released {handle}"),
+            Handled::Extended {
+                handle,
+                transaction,
+            } => write!(f, "extended {handle} in {transaction}"),
             Handled::Waiting { handle } => write!(f, "waiting {handle}: not delivered"),
             Handled::Refused { handle, error } => write!(f, "refused {handle}: {error}"),
         }
@@ -80,6 +60,11 @@ pub struct Agent {
     options: AgentOptions,
     cursor: Option<String>,
     waiting: Vec<Hash>,
+    claims_cursor: Option<String>,
+    waiting_claims: Vec<Hash>,
+    withdrawn_cursor: Option<String>,
+    steps_cursor: Option<String>,
+    waiting_documented: Vec<Hash>,
 }
 
 impl Agent {
@@ -90,6 +75,11 @@ impl Agent {
             options,
             cursor: None,
             waiting: Vec::new(),
+            claims_cursor: None,
+            waiting_claims: Vec::new(),
+            withdrawn_cursor: None,
+            steps_cursor: None,
+            waiting_documented: Vec::new(),
         }
     }
 
@@ -99,6 +89,38 @@ impl Agent {
     /// [`AgentError::Ledger`] when the node cannot be asked for the events.
     pub async fn pass(&mut self) -> Result<Vec<Handled>, AgentError> {
         let payer = self.options.key.address();
+        // Cancelled and revised requests first: their unclaimed certified units return before
+        // a revision is decided afresh.
+        let mut handled = Vec::new();
+        let mut documented = std::mem::take(&mut self.waiting_documented);
+        let mut extensions = Vec::new();
+        loop {
+            let (page, next) = self
+                .chain
+                .request_steps(payer, self.steps_cursor.clone())
+                .await?;
+            for (handle, step) in page {
+                if step == "documentation" && !documented.contains(&handle) {
+                    documented.push(handle);
+                }
+                if step == "extension" && !extensions.contains(&handle) {
+                    extensions.push(handle);
+                }
+                if step == "cancelled" || step == "revised" {
+                    match release_one(&self.chain, &self.options, handle).await {
+                        Ok(None) => {}
+                        Ok(Some(outcome)) => handled.push(outcome),
+                        Err(error) => handled.push(Handled::Refused { handle, error }),
+                    }
+                }
+            }
+            match next {
+                Some(next) if Some(&next) != self.steps_cursor.as_ref() => {
+                    self.steps_cursor = Some(next)
+                }
+                _ => break,
+            }
+        }
         let mut handles = std::mem::take(&mut self.waiting);
         loop {
             let (page, next) = self
@@ -111,13 +133,80 @@ impl Agent {
                 _ => break,
             }
         }
-        let mut handled = Vec::new();
         for handle in handles {
             match decide_one(&self.chain, &self.options, handle).await {
                 Ok(None) => {}
                 Ok(Some(outcome)) => {
                     if let Handled::Waiting { handle } = &outcome {
                         self.waiting.push(*handle);
+                    }
+                    handled.push(outcome);
+                }
+                Err(error) => handled.push(Handled::Refused { handle, error }),
+            }
+        }
+        for handle in extensions {
+            match extension_one(&self.chain, &self.options, handle).await {
+                Ok(None) => {}
+                Ok(Some(outcome)) => handled.push(outcome),
+                Err(error) => handled.push(Handled::Refused { handle, error }),
+            }
+        }
+        for handle in documented {
+            match documented_one(&self.chain, &self.options, handle).await {
+                Ok(None) => {}
+                Ok(Some(outcome)) => {
+                    if let Handled::Waiting { handle } = &outcome {
+                        self.waiting_documented.push(*handle);
+                    }
+                    handled.push(outcome);
+                }
+                Err(error) => handled.push(Handled::Refused { handle, error }),
+            }
+        }
+        // Withdrawn claims first: a replacement checked in this pass sees its original's
+        // units returned.
+        let mut withdrawn = Vec::new();
+        loop {
+            let (page, next) = self
+                .chain
+                .claims_withdrawn(payer, self.withdrawn_cursor.clone())
+                .await?;
+            withdrawn.extend(page);
+            match next {
+                Some(next) if Some(&next) != self.withdrawn_cursor.as_ref() => {
+                    self.withdrawn_cursor = Some(next)
+                }
+                _ => break,
+            }
+        }
+        for handle in withdrawn {
+            match super::claims::restore_one(&self.chain, &self.options, handle).await {
+                Ok(None) => {}
+                Ok(Some(outcome)) => handled.push(outcome),
+                Err(error) => handled.push(Handled::Refused { handle, error }),
+            }
+        }
+        let mut claims = std::mem::take(&mut self.waiting_claims);
+        loop {
+            let (page, next) = self
+                .chain
+                .claims_submitted(payer, self.claims_cursor.clone())
+                .await?;
+            claims.extend(page);
+            match next {
+                Some(next) if Some(&next) != self.claims_cursor.as_ref() => {
+                    self.claims_cursor = Some(next)
+                }
+                _ => break,
+            }
+        }
+        for handle in claims {
+            match super::claims::check_one(&self.chain, &self.options, handle).await {
+                Ok(None) => {}
+                Ok(Some(outcome)) => {
+                    if let Handled::Waiting { handle } = &outcome {
+                        self.waiting_claims.push(*handle);
                     }
                     handled.push(outcome);
                 }
@@ -179,31 +268,6 @@ pub fn check_submission(
     Ok(())
 }
 
-/// The newest rule set of `payer` in effect on `date_ms` (as the contract's `submit` picks it).
-///
-/// # Errors
-/// [`AgentError::NoRules`] when none is; [`AgentError::Ledger`] when the node cannot be asked.
-pub async fn rules_for(
-    chain: &CoverageChain,
-    payer: Address,
-    date_ms: u64,
-) -> Result<RuleSet, AgentError> {
-    let Some(newest) = chain.rules(payer, None).await? else {
-        return Err(AgentError::NoRules(format!("published by {payer}")));
-    };
-    let mut version = newest.version;
-    while version > 0 {
-        if let Some(rule_set) = chain.rules(payer, Some(version)).await?
-            && rule_set.effective.start_ms <= date_ms
-            && date_ms < rule_set.effective.end_ms
-        {
-            return Ok(rule_set);
-        }
-        version -= 1;
-    }
-    Err(AgentError::NoRules(format!("in effect on {date_ms}")))
-}
-
 /// Decides `handle` if it is the agent's to decide (pended, no decision posted yet); `None`
 /// when there is nothing to do.
 async fn decide_one(
@@ -214,7 +278,13 @@ async fn decide_one(
     let Some(request) = chain.sealed_request(&options.key, handle).await? else {
         return Ok(None);
     };
-    if request.status != RequestStatus::Pended || !request.decisions.is_empty() {
+    // Undecided: new, or revised (a revision clears the decisions and announces the request
+    // again). Documentation delivered later is `documented_one`'s.
+    let undecided = matches!(
+        request.status,
+        RequestStatus::Pended | RequestStatus::InformationReceived
+    );
+    if !undecided || !request.decisions.is_empty() {
         return Ok(None);
     }
     let path = inbox_file(&options.inbox, &handle);
@@ -228,8 +298,19 @@ async fn decide_one(
     let secret = reply_secret(&options.key, &options.genesis);
     let (submission, submission_salt) = open_delivery(&secret, &sealed, &handle)?;
     check_submission(&request, &submission, &submission_salt)?;
-    let records = PayerRecords::read(&options.records)?;
-    let member = records.member(&request.member)?;
+    // The servicing NPI is the one the registry attests: the requester's own, or on a referral
+    // that of the servicing provider the submission names (an active provider).
+    let servicing = submission.servicing_provider.unwrap_or(request.requester);
+    if chain.attested_provider_npi(servicing).await?.as_deref()
+        != Some(submission.servicing_npi.as_str())
+    {
+        return Err(AgentError::WrongRequest(
+            "a servicing NPI the registry does not attest for the servicing provider",
+        ));
+    }
+    let mut records = PayerRecords::read(&options.records)?;
+    let member = records.member(&request.member)?.clone();
+    let member = &member;
     let date_ms = submission.lines[0].from_ms;
     let rule_set = rules_for(chain, request.payer, date_ms).await?;
     let evaluated = evaluate(
@@ -246,10 +327,18 @@ async fn decide_one(
         outcome: random()?,
     };
     salts.write(&salts_file(&options.inbox, &handle))?;
+    // What the decision read, for `salus verify-decision`: the records file changes as the
+    // agent certifies and claims draw units.
+    PayerRecords {
+        network: records.network.clone(),
+        members: vec![member.clone()],
+    }
+    .write(&records_file(&options.inbox, &handle))?;
     let commitments = (
         evaluated.inputs_commitment(&salts.inputs),
         evaluated.outcome_commitment(&salts.outcome),
     );
+    let outcome = evaluated.outcome.clone();
     let receipt = chain
         .post_decision(
             &options.key,
@@ -259,6 +348,16 @@ async fn decide_one(
             commitments,
         )
         .await?;
+    // Certified units count against the rule's rolling window and the benefit from now on (what
+    // the contract's `CERTIFIED` and benefit accumulators did).
+    record_certifications(
+        records.member_mut(&request.member)?,
+        handle,
+        &rule_set,
+        &outcome.lines,
+        |_| true,
+    );
+    records.write(&options.records)?;
     let data = hex::decode(receipt.return_data.trim_start_matches("0x"))
         .map_err(|error| LedgerError::Undecodable(error.to_string()))?;
     let status = RequestStatus::decode(&mut &data[..])
@@ -266,6 +365,259 @@ async fn decide_one(
     Ok(Some(Handled::Decided {
         handle,
         status,
+        transaction: receipt.transaction_hash,
+    }))
+}
+
+/// After `RequestStep` `cancelled` or `revised`: the request's unclaimed certified units return
+/// in the payer's records. `None` when it had none (or they were returned already).
+async fn release_one(
+    chain: &CoverageChain,
+    options: &AgentOptions,
+    handle: Hash,
+) -> Result<Option<Handled>, AgentError> {
+    let Some(request) = chain.sealed_request(&options.key, handle).await? else {
+        return Ok(None);
+    };
+    let mut records = PayerRecords::read(&options.records)?;
+    if !records.member_mut(&request.member)?.release(&handle) {
+        return Ok(None);
+    }
+    records.write(&options.records)?;
+    Ok(Some(Handled::Released { handle }))
+}
+
+/// Records the lines of `lines` the agent certified (`A1`; those `include` admits) in the
+/// member's record: in the rule's rolling window and against the benefit.
+fn record_certifications(
+    record: &mut super::records::MemberRecord,
+    handle: Hash,
+    rule_set: &RuleSet,
+    lines: &[super::decision::LineOutcome],
+    include: impl Fn(usize) -> bool,
+) {
+    for (index, line) in lines.iter().enumerate() {
+        let (ActionCode::A1, Some((start_ms, _)), Some(rule_id)) =
+            (&line.action, line.window, line.rule_ids.first())
+        else {
+            continue;
+        };
+        if !include(index) {
+            continue;
+        }
+        let service_type = rule_set
+            .rules
+            .iter()
+            .find(|rule| rule.id == *rule_id)
+            .map(|rule| rule.service_type.clone());
+        record.certified.push(CertifiedRecord {
+            rule_id: *rule_id,
+            start_ms,
+            units: line.quantity,
+            trace_handle: Some(handle.to_string()),
+            line: Some(index as u16),
+            service_type: service_type.clone(),
+        });
+        if let Some(benefit) = record
+            .benefits
+            .iter_mut()
+            .find(|benefit| Some(&benefit.service_type) == service_type.as_ref())
+        {
+            benefit.quantity_used = benefit.quantity_used.saturating_add(line.quantity);
+        }
+    }
+}
+
+/// After `RequestStep` `documentation`: re-evaluates the pended lines of `handle` with the
+/// documentation delivered since the submission (`<hex>.documentation-<n>.sealed`, each
+/// checked against its commitment on chain), under the rule set of the agent's first post,
+/// and posts the lines the rules now decide. `None` when none changes; `Waiting` while a
+/// delivery is missing.
+async fn documented_one(
+    chain: &CoverageChain,
+    options: &AgentOptions,
+    handle: Hash,
+) -> Result<Option<Handled>, AgentError> {
+    let Some(request) = chain.sealed_request(&options.key, handle).await? else {
+        return Ok(None);
+    };
+    let undecided = matches!(
+        request.status,
+        RequestStatus::Pended | RequestStatus::InformationReceived
+    );
+    let pended = request
+        .decisions
+        .iter()
+        .any(|decision| decision.line.action == ActionCode::A4);
+    if !undecided || !pended {
+        return Ok(None);
+    }
+    let secret = reply_secret(&options.key, &options.genesis);
+    let path = inbox_file(&options.inbox, &handle);
+    let sealed = std::fs::read(&path)
+        .map_err(|error| AgentError::File(format!("{}: {error}", path.display())))?;
+    let (mut submission, submission_salt) = open_delivery(&secret, &sealed, &handle)?;
+    check_submission(&request, &submission, &submission_salt)?;
+    for (index, committed) in request.documentation.iter().enumerate() {
+        let path = documentation_file(&options.inbox, &handle, index);
+        let sealed = match std::fs::read(&path) {
+            Ok(sealed) => sealed,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Some(Handled::Waiting { handle }));
+            }
+            Err(error) => return Err(AgentError::File(format!("{}: {error}", path.display()))),
+        };
+        let (documentation, salt) = open_documentation(&secret, &sealed, &handle, index)?;
+        if documentation.trace_handle != handle || documentation.commitment(&salt) != *committed {
+            return Err(AgentError::CommitmentMismatch);
+        }
+        submission
+            .attachment_templates
+            .extend(documentation.attachment_templates);
+    }
+    let Some(first) = request
+        .decisions
+        .iter()
+        .filter_map(|decision| decision.post)
+        .min()
+    else {
+        return Ok(None);
+    };
+    let version = request.posts[usize::from(first)].rule_set;
+    let Some(rule_set) = chain.rules(request.payer, Some(version)).await? else {
+        return Err(AgentError::NoRules(format!("version {version}")));
+    };
+    let mut records = PayerRecords::read(&options.records)?;
+    let member = records.member(&request.member)?.clone();
+    let evaluated = evaluate(
+        &rule_set,
+        &submission,
+        request.submission_commitment,
+        &member,
+        records.in_network(&submission.servicing_npi),
+    )?;
+    let changed: Vec<bool> = request
+        .decisions
+        .iter()
+        .zip(&evaluated.lines)
+        .map(|(current, line)| {
+            current.line.action == ActionCode::A4 && line.action != ActionCode::A4
+        })
+        .collect();
+    if !changed.contains(&true) {
+        return Ok(None);
+    }
+    let random = || CommitmentSalt::random().map_err(|error| AgentError::File(error.to_string()));
+    let salts = Salts {
+        submission: submission_salt,
+        inputs: random()?,
+        outcome: random()?,
+    };
+    salts.write(&options.inbox.join(format!(
+        "{}.documentation.salts.json",
+        hex::encode(handle.0)
+    )))?;
+    let commitments = (
+        evaluated.inputs_commitment(&salts.inputs),
+        evaluated.outcome_commitment(&salts.outcome),
+    );
+    let outcome = evaluated.outcome.clone();
+    let receipt = chain
+        .post_decision(
+            &options.key,
+            handle,
+            evaluated.lines,
+            rule_set.version,
+            commitments,
+        )
+        .await?;
+    record_certifications(
+        records.member_mut(&request.member)?,
+        handle,
+        &rule_set,
+        &outcome.lines,
+        |index| changed[index],
+    );
+    records.write(&options.records)?;
+    let data = hex::decode(receipt.return_data.trim_start_matches("0x"))
+        .map_err(|error| LedgerError::Undecodable(error.to_string()))?;
+    let status = RequestStatus::decode(&mut &data[..])
+        .map_err(|error| LedgerError::Undecodable(error.to_string()))?;
+    Ok(Some(Handled::Decided {
+        handle,
+        status,
+        transaction: receipt.transaction_hash,
+    }))
+}
+
+/// After `RequestStep` `extension`: grants the extension when every certified line's rule
+/// allows the days asked (`authorised_days`); beyond it the rules would refuse, which is a
+/// clinician's decision (42 CFR 438.210(b)(3)): nothing is posted. `None` then, or when no
+/// extension is pending.
+async fn extension_one(
+    chain: &CoverageChain,
+    options: &AgentOptions,
+    handle: Hash,
+) -> Result<Option<Handled>, AgentError> {
+    let Some(request) = chain.sealed_request(&options.key, handle).await? else {
+        return Ok(None);
+    };
+    let Some(extension) = request
+        .extension
+        .as_ref()
+        .filter(|extension| extension.granted.is_none())
+    else {
+        return Ok(None);
+    };
+    if request.status != RequestStatus::Decided {
+        return Ok(None);
+    }
+    let secret = reply_secret(&options.key, &options.genesis);
+    let path = inbox_file(&options.inbox, &handle);
+    let sealed = std::fs::read(&path)
+        .map_err(|error| AgentError::File(format!("{}: {error}", path.display())))?;
+    let (submission, salt) = open_delivery(&secret, &sealed, &handle)?;
+    check_submission(&request, &submission, &salt)?;
+    let Some(post) = request
+        .decisions
+        .iter()
+        .filter_map(|decision| decision.post)
+        .max()
+    else {
+        return Ok(None);
+    };
+    let version = request.posts[usize::from(post)].rule_set;
+    let Some(rule_set) = chain.rules(request.payer, Some(version)).await? else {
+        return Err(AgentError::NoRules(format!("version {version}")));
+    };
+    let within = request
+        .decisions
+        .iter()
+        .zip(&submission.lines)
+        .filter(|(decision, _)| {
+            matches!(
+                decision.line.action,
+                ActionCode::A1 | ActionCode::A2 | ActionCode::A6
+            )
+        })
+        .all(|(_, line)| {
+            coverage_rules::matching_rule(&rule_set, &line.procedure)
+                .is_some_and(|rule| extension.days <= rule.authorised_days)
+        });
+    if !within {
+        return Ok(None);
+    }
+    let salt = CommitmentSalt::random().map_err(|error| AgentError::File(error.to_string()))?;
+    let outcome = salus_client::seal::commit_value(
+        super::submission::DECISION_OUTCOME,
+        &salt,
+        &(handle, extension.days, version),
+    );
+    let receipt = chain
+        .grant_extension(&options.key, handle, version, outcome)
+        .await?;
+    Ok(Some(Handled::Extended {
+        handle,
         transaction: receipt.transaction_hash,
     }))
 }

@@ -1,7 +1,8 @@
 //! What a provider seals to the payer: the preauthorization's content (service lines,
-//! diagnoses, attachment templates), never on chain; the delivery (the submission and the salt
-//! of its commitment, sealed to the payer's registered X25519 key and bound to the handle); the
-//! commitment kinds of a sealed request and its decision.
+//! diagnoses, attachment templates) or a claim's (procedures, units, dates of service,
+//! diagnoses), never on chain; the delivery (the content and the salt of its commitment, sealed
+//! to the payer's registered X25519 key and bound to the handle); the commitment kinds of a
+//! sealed request, a claim and their decisions.
 
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
@@ -23,6 +24,14 @@ pub const SUBMISSION: CommitmentKind = CommitmentKind(0x20);
 pub const DECISION_INPUTS: CommitmentKind = CommitmentKind(0x21);
 /// Commitment kind of what the rules gave (`outcome_commitment`).
 pub const DECISION_OUTCOME: CommitmentKind = CommitmentKind(0x22);
+/// Commitment kind of a sealed claim (`claim_commitment`).
+pub const CLAIM: CommitmentKind = CommitmentKind(0x23);
+/// Commitment kind of documentation delivered after the submission (`add_documentation`'s
+/// `documentation_commitment`).
+pub const DOCUMENTATION: CommitmentKind = CommitmentKind(0x25);
+/// Commitment kind of what a claim check gave (its `outcome_commitment`: CARCs and draws per
+/// line); what it read is committed to with [`DECISION_INPUTS`].
+pub const CLAIM_CHECK: CommitmentKind = CommitmentKind(0x24);
 
 /// Serde as the type's text (`0x…` for hashes and addresses).
 mod text {
@@ -78,8 +87,12 @@ pub struct SealedSubmission {
     /// Member (salted hash of the member id).
     #[serde(with = "text")]
     pub member: Hash,
-    /// Servicing provider's NPI (the network edit reads it).
+    /// Servicing provider's NPI (the network edit reads it): the requester's own, or on a
+    /// referral that of `servicing_provider`; the agent asks the registry to attest it.
     pub servicing_npi: String,
+    /// On a referral, the servicing provider (X12 278 loop 2010F); `None`: the requester.
+    #[serde(default, with = "optional_text")]
+    pub servicing_provider: Option<Address>,
     /// `Standard` or `Expedited`, as on chain.
     pub priority: String,
     /// Services.
@@ -129,6 +142,178 @@ impl SealedSubmission {
             })
             .collect()
     }
+}
+
+/// Serde of an optional hash or address as `0x…` text or `null`.
+mod optional_text {
+    use super::*;
+
+    pub fn serialize<T: Display, S: Serializer>(
+        value: &Option<T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => serializer.collect_str(value),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| text.parse().map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// One claim line (837 SV1/SV2, simplified).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ClaimLineRecord {
+    /// CPT or HCPCS code.
+    pub procedure: String,
+    /// Units.
+    pub quantity: u32,
+    /// Date of service (ms).
+    pub service_ms: u64,
+    /// ICD-10-CM diagnoses the line points to.
+    #[serde(default)]
+    pub diagnoses: Vec<String>,
+}
+
+/// The claim a billing provider seals to the payer (the chain holds its handle, line count
+/// and `claim_commitment`).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct SealedClaim {
+    /// The claim handle on chain.
+    #[serde(with = "text")]
+    pub claim_handle: Hash,
+    /// The payer.
+    #[serde(with = "text")]
+    pub payer: Address,
+    /// Member (salted hash of the member id).
+    #[serde(with = "text")]
+    pub member: Hash,
+    /// The authorisation's trace handle, if cited.
+    #[serde(default, with = "optional_text")]
+    pub trace_handle: Option<Hash>,
+    /// The lines.
+    pub lines: Vec<ClaimLineRecord>,
+}
+
+impl SealedClaim {
+    /// `claim_commitment`: the commitment to the claim's SCALE encoding.
+    pub fn commitment(&self, salt: &CommitmentSalt) -> Hash {
+        commit_value(CLAIM, salt, self)
+    }
+}
+
+/// Documentation a provider delivers for a pended request (`add_documentation`): the templates
+/// of the documents attached (the documentation edit reads them).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct SealedDocumentation {
+    /// The request's trace handle.
+    #[serde(with = "text")]
+    pub trace_handle: Hash,
+    /// Templates of the attached documents (`0x…`).
+    pub attachment_templates: Vec<String>,
+}
+
+impl SealedDocumentation {
+    /// `documentation_commitment`: the commitment to its SCALE encoding.
+    pub fn commitment(&self, salt: &CommitmentSalt) -> Hash {
+        commit_value(DOCUMENTATION, salt, self)
+    }
+}
+
+/// The inbox file of the `index`th documentation of request `handle` (from 0, in the order of
+/// the request's `documentation` on chain): `<inbox>/<hex>.documentation-<index>.sealed`.
+pub fn documentation_file(inbox: &Path, handle: &Hash, index: usize) -> PathBuf {
+    inbox.join(format!(
+        "{}.documentation-{index}.sealed",
+        hex::encode(handle.0)
+    ))
+}
+
+/// What a documentation delivery is bound to: the handle and its index.
+fn documentation_binding(handle: &Hash, index: usize) -> Vec<u8> {
+    let mut binding = handle.0.to_vec();
+    binding.extend_from_slice(b"documentation");
+    binding.extend_from_slice(&(index as u32).to_be_bytes());
+    binding
+}
+
+/// Seals the `index`th documentation of a request and the salt of its commitment to the
+/// payer's registered key.
+///
+/// # Errors
+/// [`AgentError::Unopenable`] when sealing fails.
+pub fn seal_documentation(
+    documentation: &SealedDocumentation,
+    index: usize,
+    salt: &CommitmentSalt,
+    payer_key: &ReplyKey,
+) -> Result<Vec<u8>, AgentError> {
+    let plaintext = zeroize::Zeroizing::new((documentation, salt.as_bytes()).encode());
+    Ok(seal(
+        &PublicKey::from(payer_key.public_key),
+        payer_key.version,
+        &plaintext,
+        &documentation_binding(&documentation.trace_handle, index),
+    )?)
+}
+
+/// Opens the `index`th documentation delivery of request `handle`.
+///
+/// # Errors
+/// As [`open_delivery`].
+pub fn open_documentation(
+    secret: &StaticSecret,
+    sealed: &[u8],
+    handle: &Hash,
+    index: usize,
+) -> Result<(SealedDocumentation, CommitmentSalt), AgentError> {
+    let plaintext = open(secret, sealed, &documentation_binding(handle, index))?;
+    let (documentation, salt) = <(SealedDocumentation, [u8; 32])>::decode(&mut &plaintext[..])
+        .map_err(|error| AgentError::Undecodable(error.to_string()))?;
+    Ok((documentation, CommitmentSalt::from_bytes(salt)))
+}
+
+/// Seals `claim` and the salt of its commitment to the payer's registered key, bound to the
+/// claim handle: what the billing provider delivers (`<claim handle hex>.sealed` in the inbox).
+///
+/// # Errors
+/// [`AgentError::Unopenable`] when sealing fails.
+pub fn seal_claim(
+    claim: &SealedClaim,
+    salt: &CommitmentSalt,
+    payer_key: &ReplyKey,
+) -> Result<Vec<u8>, AgentError> {
+    let plaintext = zeroize::Zeroizing::new((claim, salt.as_bytes()).encode());
+    Ok(seal(
+        &PublicKey::from(payer_key.public_key),
+        payer_key.version,
+        &plaintext,
+        &claim.claim_handle.0,
+    )?)
+}
+
+/// Opens a claim delivery for `handle` with the payer's secret.
+///
+/// # Errors
+/// As [`open_delivery`].
+pub fn open_claim(
+    secret: &StaticSecret,
+    sealed: &[u8],
+    handle: &Hash,
+) -> Result<(SealedClaim, CommitmentSalt), AgentError> {
+    let plaintext = open(secret, sealed, &handle.0)?;
+    let (claim, salt) = <(SealedClaim, [u8; 32])>::decode(&mut &plaintext[..])
+        .map_err(|error| AgentError::Undecodable(error.to_string()))?;
+    Ok((claim, CommitmentSalt::from_bytes(salt)))
 }
 
 /// The three salts of a decision: of the submission's commitment (the provider's), of the
@@ -210,6 +395,12 @@ pub fn inbox_file(inbox: &Path, handle: &Hash) -> PathBuf {
 /// Where the agent keeps the salts of its decision on `handle`: `<inbox>/<hex>.salts.json`.
 pub fn salts_file(inbox: &Path, handle: &Hash) -> PathBuf {
     inbox.join(format!("{}.salts.json", hex::encode(handle.0)))
+}
+
+/// Where the agent keeps the records its decision on `handle` read (the member's and the
+/// network): `<inbox>/<hex>.records.json`, what `salus verify-decision --records` takes.
+pub fn records_file(inbox: &Path, handle: &Hash) -> PathBuf {
+    inbox.join(format!("{}.records.json", hex::encode(handle.0)))
 }
 
 /// Seals `submission` and the salt of its commitment to the payer's registered key, bound to

@@ -1,15 +1,19 @@
 //! `salus verify-decision`'s check: from the plaintext submission, the payer's records and the
 //! salts, recompute both commitments of a posted decision and rerun the rules against the rule
-//! set version it names; the decision matches, or the first difference.
+//! set version it names; the decision matches, or the first difference. Likewise a claim check,
+//! from the plaintext claim, the inputs the agent kept beside its salts and the salts.
 
 use coverage::ActionCode;
 use salus_primitives::{Hash, SecretKey};
 
 use super::AgentError;
 use super::chain::CoverageChain;
+use super::chain::rules_for;
+use super::claims::{ClaimInputsFile, check_claim, check_delivery};
 use super::decision::evaluate;
 use super::records::PayerRecords;
 use super::run::check_submission;
+use super::submission::SealedClaim;
 use super::submission::{Salts, SealedSubmission};
 
 /// The verdict.
@@ -23,6 +27,12 @@ pub enum Verification {
         by_rules: usize,
         /// Lines the rules pended and a reviewer decided later.
         by_reviewers: usize,
+    },
+    /// A claim check: the claim opens its commitment, both commitments open to the inputs the
+    /// agent kept, and the rules give the posted CARCs.
+    ClaimMatch {
+        /// Lines checked as the rules give.
+        lines: usize,
     },
     /// The first difference found.
     Differs(String),
@@ -40,6 +50,9 @@ impl std::fmt::Display for Verification {
                 "match: rule set {rule_set}, {by_rules} line(s) as the rules give, \
                  {by_reviewers} pended and decided by a reviewer"
             ),
+            Verification::ClaimMatch { lines } => {
+                write!(f, "match: claim check, {lines} line(s) as the rules give")
+            }
             Verification::Differs(difference) => write!(f, "differs: {difference}"),
         }
     }
@@ -73,9 +86,17 @@ pub async fn verify_decision(
         }
         Err(error) => return Err(error),
     }
-    let Some(post) = request.posts.first() else {
+    // The agent's post on the current submission: the earliest post a current line names
+    // (earlier posts decided a submission a revision replaced).
+    let Some(first) = request
+        .decisions
+        .iter()
+        .filter_map(|decision| decision.post)
+        .min()
+    else {
         return differs("no decision posted".into());
     };
+    let post = &request.posts[usize::from(first)];
     let Some(rule_set) = chain.rules(request.payer, Some(post.rule_set)).await? else {
         return differs(format!("rule set {} is not published", post.rule_set));
     };
@@ -97,7 +118,7 @@ pub async fn verify_decision(
     }
     let (mut by_rules, mut by_reviewers) = (0, 0);
     for (index, (decided, expected)) in request.decisions.iter().zip(&evaluated.lines).enumerate() {
-        if decided.post == 0 {
+        if decided.post == Some(first) {
             if decided.line != *expected {
                 return differs(format!(
                     "line {}: posted {:?} {:?} ×{}, the rules give {:?} {:?} ×{}",
@@ -128,5 +149,80 @@ pub async fn verify_decision(
         rule_set: rule_set.version,
         by_rules,
         by_reviewers,
+    })
+}
+
+/// Verifies the check posted for the claim `handle`, reading it as `reader` (the billing
+/// provider, the payer or a reviewer), from the plaintext claim, the inputs the agent kept
+/// (`<claim hex>.inputs.json`: the member's record before the check, the authorisation's
+/// certified lines) and the salts. The rule set of each line is the newest in effect on its
+/// date of service, as the agent picks it. The authorised lines are taken as committed: the
+/// holder of the authorisation's submission can check them against it.
+///
+/// # Errors
+/// [`AgentError`] when the chain cannot be asked; a difference is a [`Verification::Differs`].
+pub async fn verify_claim_check(
+    chain: &CoverageChain,
+    reader: &SecretKey,
+    handle: Hash,
+    claim: &SealedClaim,
+    inputs: &ClaimInputsFile,
+    salts: &Salts,
+) -> Result<Verification, AgentError> {
+    let differs = |text: String| Ok(Verification::Differs(text));
+    let Some(on_chain) = chain.claim(reader, handle).await? else {
+        return differs(format!("no claim {handle} on chain"));
+    };
+    match check_delivery(&on_chain, handle, claim, &salts.submission) {
+        Ok(()) => {}
+        Err(AgentError::CommitmentMismatch) => {
+            return differs("the claim does not open claim_commitment".into());
+        }
+        Err(AgentError::WrongRequest(what)) => {
+            return differs(format!("the claim names {what} than the claim on chain"));
+        }
+        Err(error) => return Err(error),
+    }
+    let Some(posted) = on_chain.check else {
+        return differs("no check posted".into());
+    };
+    if inputs.authorised.len() != claim.lines.len() {
+        return differs("the inputs have another number of lines".into());
+    }
+    let mut rule_sets = Vec::with_capacity(claim.lines.len());
+    for line in &claim.lines {
+        rule_sets.push(rules_for(chain, on_chain.payer, line.service_ms).await.ok());
+    }
+    let checked = check_claim(
+        claim,
+        on_chain.claim_commitment,
+        &rule_sets,
+        &inputs.member,
+        inputs.authorised.clone(),
+    );
+    if checked.inputs_commitment(&salts.inputs) != posted.inputs_commitment {
+        return differs(
+            "inputs_commitment: the records, authorisation or salt differ from what the check read"
+                .into(),
+        );
+    }
+    if checked.outcome_commitment(&salts.outcome) != posted.outcome_commitment {
+        return differs("outcome_commitment: the rules give another outcome".into());
+    }
+    for (index, (line, expected)) in posted.lines.iter().zip(&checked.carcs).enumerate() {
+        let carcs: Vec<&str> = line
+            .adjustments
+            .iter()
+            .map(|adjustment| adjustment.carc.as_str())
+            .collect();
+        if carcs != *expected {
+            return differs(format!(
+                "line {}: posted {carcs:?}, the rules give {expected:?}",
+                index + 1
+            ));
+        }
+    }
+    Ok(Verification::ClaimMatch {
+        lines: checked.carcs.len(),
     })
 }

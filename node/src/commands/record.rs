@@ -1,7 +1,9 @@
 //! `salus record`: the two sides of the record gateway (docs/PRIVACY.md §5.6) — `put` stores a
 //! FHIR R4 JSON resource in a custodian's store and registers it with consent's
-//! `register_record`; `get` signs a request, sends it to a gateway and opens the sealed reply;
-//! `reply-key` prints (and registers) the X25519 key replies are sealed to.
+//! `register_record`; `period` keeps a data period of the patient's consents (opened, with its
+//! salt) so the gateway answers each record's date against it (§5.4); `get` signs a request,
+//! sends it to a gateway and opens the sealed reply; `reply-key` prints (and registers) the
+//! X25519 key replies are sealed to.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,8 +21,8 @@ use serde_json::Value;
 use super::keys::signer;
 use crate::gateway::ledger::{call_input, registered_key};
 use crate::gateway::{
-    GatewayRequest, RecordMeta, RecordStore, ReplyKey, RpcLedger, SignedGatewayRequest,
-    reply_public_key, reply_secret,
+    GatewayRequest, PeriodOpening, RecordMeta, RecordStore, ReplyKey, RpcLedger,
+    SignedGatewayRequest, reply_public_key, reply_secret,
 };
 
 /// How long `salus record` waits for a transaction's inclusion.
@@ -116,6 +118,37 @@ pub async fn put(rpc: &str, options: &PutOptions, file: &Path) -> anyhow::Result
         bail!("registering the record with consent: {error}");
     }
     Ok(handle)
+}
+
+/// `salus record period`: keeps in the custodian's store a data period (`start_ms` to `end_ms`,
+/// end exclusive) that a consent of `patient` commits to, with the commitment's salt — drawn
+/// from the operating system when `salt` is `None` —, so that the gateway answers, for each
+/// record of the patient it is asked for, whether the record's date is inside
+/// (consent's `period_answers`). Returns the commitment (what the patient's provision carries
+/// as `data_period_commitment`) and the salt. Until wallets seal periods to the custodian
+/// (PRIVACY.md §5.4), this is how the custodian receives one: from the patient, off chain.
+///
+/// # Errors
+/// When the period ends before it starts, the patient has too many, randomness fails or the
+/// store cannot be written.
+pub fn period(
+    store: &Path,
+    patient: Address,
+    (start_ms, end_ms): (i64, i64),
+    salt: Option<[u8; 32]>,
+) -> anyhow::Result<(Hash, [u8; 32])> {
+    let salt = match salt {
+        Some(salt) => salt,
+        None => *CommitmentSalt::random()?.as_bytes(),
+    };
+    let opening = PeriodOpening {
+        patient,
+        start_ms,
+        end_ms,
+        salt: hex::encode(salt),
+    };
+    let commitment = RecordStore::open(store)?.put_period(&opening)?;
+    Ok((commitment, salt))
 }
 
 /// The blinded tags of `labels`, padded with random tags (32 bytes from the operating system

@@ -1,6 +1,7 @@
 //! `salus verify-decision`: checks a decision the payer's agent posted for a sealed request
 //! against the plaintext submission, the payer's records and the salts, rerunning the rules of
-//! the rule set version it names (`crate::agent::verify`).
+//! the rule set version it names; with `--claim`, a claim check against the plaintext claim,
+//! the inputs the agent kept and the salts (`crate::agent::verify`).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,13 +10,19 @@ use anyhow::Context;
 use salus_primitives::{Address, Hash};
 
 use super::keys::signer;
-use crate::agent::{PayerRecords, Salts, SealedSubmission, Verification, verify_decision};
+use crate::agent::{
+    ClaimInputsFile, PayerRecords, Salts, SealedClaim, SealedSubmission, Verification,
+    verify_claim_check, verify_decision,
+};
 
 /// What `salus verify-decision` checks.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
-    /// The request's trace handle.
+    /// The request's trace handle, or with `claim` the claim's handle.
     pub trace: Hash,
+    /// Verify a claim check: `submission` is the plaintext claim, `records` the inputs file
+    /// the agent wrote beside the salts (`<claim hex>.inputs.json`).
+    pub claim: bool,
     /// The plaintext submission (JSON).
     pub submission: PathBuf,
     /// The payer's records (JSON).
@@ -38,6 +45,20 @@ pub async fn verify(rpc: &str, options: &VerifyOptions) -> anyhow::Result<Verifi
     let key = signer(&options.key)?;
     let text = std::fs::read_to_string(&options.submission)
         .with_context(|| format!("reading {}", options.submission.display()))?;
+    if options.claim {
+        let claim: SealedClaim = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a claim", options.submission.display()))?;
+        let inputs = ClaimInputsFile::read(&options.records)?;
+        let salts = Salts::read(&options.salts)?;
+        let (chain, _) = super::agent::coverage_chain(
+            rpc,
+            options.coverage,
+            options.registry,
+            Duration::from_secs(60),
+        )
+        .await?;
+        return Ok(verify_claim_check(&chain, &key, options.trace, &claim, &inputs, &salts).await?);
+    }
     let submission: SealedSubmission = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a submission", options.submission.display()))?;
     let records = PayerRecords::read(&options.records)?;

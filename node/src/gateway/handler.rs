@@ -9,7 +9,7 @@ use salus_client::x25519_dalek::PublicKey;
 use salus_primitives::{Address, Hash};
 use serde_json::{Value, json};
 
-use super::ledger::{AccessDecision, Ledger, LedgerError};
+use super::ledger::{AccessDecision, Ledger, LedgerError, PeriodAnswer};
 use super::nonces::{NonceCache, NonceError};
 use super::request::{RequestSignatureError, SignedGatewayRequest};
 use super::store::{RecordStore, StoreError};
@@ -305,21 +305,32 @@ impl<L: Ledger> Gateway<L> {
                 });
             }
         }
-        let dry_run = self
-            .ledger
-            .can_access(request)
-            .await
-            .map_err(|error| match error {
-                LedgerError::Refused(why) => GatewayError::Invalid(why),
-                other => GatewayError::Ledger(other),
-            })?;
+        // The record's date against every data period the patient's consents commit to that
+        // the custodian holds (PRIVACY.md §5.4): one answer per commitment.
+        let answers: Vec<PeriodAnswer> = self
+            .store
+            .periods(&meta.patient)?
+            .into_iter()
+            .map(|(commitment, period)| PeriodAnswer {
+                commitment,
+                inside: period.contains(meta.date_ms),
+            })
+            .collect();
+        let dry_run =
+            self.ledger
+                .can_access(request, &answers)
+                .await
+                .map_err(|error| match error {
+                    LedgerError::Refused(why) => GatewayError::Invalid(why),
+                    other => GatewayError::Ledger(other),
+                })?;
         if !dry_run.permits() {
             return Err(GatewayError::ConsentDenied(dry_run));
         }
         self.keep_request(&request_hash, &signed)?;
         let disclosure = self
             .ledger
-            .record_disclosure(request, request_hash)
+            .record_disclosure(request, request_hash, &answers)
             .await
             .map_err(GatewayError::Ledger)?;
         if !disclosure.decision.permits() {
@@ -391,6 +402,8 @@ mod tests {
         dry_run: AccessDecision,
         at_inclusion: AccessDecision,
         disclosed: Mutex<Vec<Hash>>,
+        /// The date answers each call carried, in order.
+        answered: Mutex<Vec<Vec<PeriodAnswer>>>,
     }
 
     impl Ledger for FakeLedger {
@@ -403,14 +416,18 @@ mod tests {
         async fn can_access(
             &self,
             _request: &GatewayRequest,
+            answers: &[PeriodAnswer],
         ) -> Result<AccessDecision, LedgerError> {
+            self.answered.lock().unwrap().push(answers.to_vec());
             Ok(self.dry_run.clone())
         }
         async fn record_disclosure(
             &self,
             _request: &GatewayRequest,
             request_hash: Hash,
+            answers: &[PeriodAnswer],
         ) -> Result<Disclosure, LedgerError> {
+            self.answered.lock().unwrap().push(answers.to_vec());
             self.disclosed.lock().unwrap().push(request_hash);
             Ok(Disclosure {
                 decision: self.at_inclusion.clone(),
@@ -466,6 +483,7 @@ mod tests {
             dry_run,
             at_inclusion,
             disclosed: Mutex::new(Vec::new()),
+            answered: Mutex::new(Vec::new()),
         };
         let gateway = Gateway::new(
             CHAIN_ID,
@@ -521,6 +539,52 @@ mod tests {
 
     fn permit() -> AccessDecision {
         decision(Decision::Permit, "permitted")
+    }
+
+    #[tokio::test]
+    async fn the_records_date_is_answered_for_each_data_period_of_its_patient() {
+        use crate::gateway::store::PeriodOpening;
+        let s = setup(permit(), permit());
+        let opening = |patient: Address, start_ms: i64, end_ms: i64, salt: u8| PeriodOpening {
+            patient,
+            start_ms,
+            end_ms,
+            salt: hex::encode([salt; 32]),
+        };
+        // The record is dated 0: inside the first period, outside the second; the third is
+        // another patient's and is not answered.
+        let patient = s.patient.address();
+        let inside = s
+            .gateway
+            .store
+            .put_period(&opening(patient, -5, 5, 1))
+            .unwrap();
+        let outside = s
+            .gateway
+            .store
+            .put_period(&opening(patient, 5, 50, 2))
+            .unwrap();
+        s.gateway
+            .store
+            .put_period(&opening(Address([9; 20]), -5, 5, 3))
+            .unwrap();
+        s.send(s.doctor_request(), &s.doctor).await.unwrap();
+        let mut expected = vec![
+            PeriodAnswer {
+                commitment: inside,
+                inside: true,
+            },
+            PeriodAnswer {
+                commitment: outside,
+                inside: false,
+            },
+        ];
+        expected.sort_by_key(|answer| answer.commitment.0);
+        assert_eq!(
+            *s.gateway.ledger.answered.lock().unwrap(),
+            vec![expected.clone(), expected],
+            "the dry run and the disclosure carry the same answers"
+        );
     }
 
     #[tokio::test]

@@ -49,6 +49,16 @@ pub enum Decision {
     Deny,
 }
 
+/// `consent::PeriodAnswer`: the custodian's answer for one data-period commitment — whether
+/// the record's date is inside that period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct PeriodAnswer {
+    /// The provision's `data_period_commitment`.
+    pub commitment: Hash,
+    /// Whether the record's date is inside the period.
+    pub inside: bool,
+}
+
 /// `consent::Action`, in its declaration order (the SCALE index).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
 enum Action {
@@ -108,21 +118,24 @@ pub trait Ledger: Send + Sync + 'static {
         who: Address,
     ) -> impl Future<Output = Result<Option<ReplyKey>, LedgerError>> + Send;
 
-    /// Consent's `can_access(requester, role, Disclose, record, purpose, now, None)` at the
-    /// head. The gateway does not attest the record's date against a consent's data period
-    /// (`date_in_period` is `None`: it does not hold the periods yet, PRIVACY.md §8 slice 4), so
-    /// a provision conditioned on one matches if it denies and never if it permits.
+    /// Consent's `can_access(requester, role, Disclose, record, purpose, now, answers)` at the
+    /// head, `answers` being the custodian's attestation of the record's date against each data
+    /// period it holds for the patient (PRIVACY.md §5.4): a provision whose commitment is not
+    /// among them matches if it denies and never if it permits.
     fn can_access(
         &self,
         request: &GatewayRequest,
+        answers: &[PeriodAnswer],
     ) -> impl Future<Output = Result<AccessDecision, LedgerError>> + Send;
 
-    /// Submits `record_disclosure(record, requester, role, purpose, request_hash, None)` signed
-    /// by the custodian (no date attestation, as for `can_access`) and waits for its inclusion.
+    /// Submits `record_disclosure(record, requester, role, purpose, request_hash, answers)`
+    /// signed by the custodian (the same date attestation as for `can_access`) and waits for
+    /// its inclusion.
     fn record_disclosure(
         &self,
         request: &GatewayRequest,
         request_hash: Hash,
+        answers: &[PeriodAnswer],
     ) -> impl Future<Output = Result<Disclosure, LedgerError>> + Send;
 }
 
@@ -314,7 +327,11 @@ impl Ledger for RpcLedger {
         registered_key(&self.client, self.registry, who).await
     }
 
-    async fn can_access(&self, request: &GatewayRequest) -> Result<AccessDecision, LedgerError> {
+    async fn can_access(
+        &self,
+        request: &GatewayRequest,
+        answers: &[PeriodAnswer],
+    ) -> Result<AccessDecision, LedgerError> {
         let arguments = (
             request.requester,
             request.role.clone(),
@@ -322,7 +339,7 @@ impl Ledger for RpcLedger {
             request.record,
             request.purpose.clone(),
             None::<u64>,
-            None::<bool>,
+            Some(answers.to_vec()),
         );
         decode(&self.view(self.consent, "can_access", arguments).await?)
     }
@@ -331,6 +348,7 @@ impl Ledger for RpcLedger {
         &self,
         request: &GatewayRequest,
         request_hash: Hash,
+        answers: &[PeriodAnswer],
     ) -> Result<Disclosure, LedgerError> {
         let arguments = (
             request.record,
@@ -338,7 +356,7 @@ impl Ledger for RpcLedger {
             request.role.clone(),
             request.purpose.clone(),
             request_hash,
-            None::<bool>,
+            Some(answers.to_vec()),
         );
         let receipt = self
             .transact(self.consent, call_input("record_disclosure", arguments))

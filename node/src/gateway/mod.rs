@@ -21,6 +21,8 @@ pub mod server;
 pub mod store;
 
 pub use handler::{Gateway, GatewayError, MAX_CLOCK_SKEW_MS, Release};
-pub use ledger::{AccessDecision, Decision, Disclosure, Ledger, LedgerError, RpcLedger};
+pub use ledger::{
+    AccessDecision, Decision, Disclosure, Ledger, LedgerError, PeriodAnswer, RpcLedger,
+};
 pub use request::{GatewayRequest, ReplyKey, SignedGatewayRequest, reply_public_key, reply_secret};
-pub use store::{RecordMeta, RecordStore, StoreError};
+pub use store::{PeriodOpening, RecordMeta, RecordStore, StoreError};

@@ -10,6 +10,13 @@
 //!                         labels, class and date whose tags and commitment were registered with
 //!                         consent's register_record, and the commitment's salt; written last,
 //!                         so a record is in the store exactly when its meta file is
+//! periods/<commitment hex>.json
+//!                         {"patient","startMs","endMs","salt"}: a data period a consent of the
+//!                         patient commits to (`Provision::data_period_commitment`), opened: the
+//!                         gateway answers, for each, whether a requested record's date is
+//!                         inside (consent's `period_answers`). The patient hands the period and
+//!                         its salt to the custodian (`salus record period`) until wallets seal
+//!                         them to it (PRIVACY.md §5.4)
 //! ```
 //!
 //! The handle is 32 random bytes, not a hash of the resource: the handle goes on chain, and a
@@ -19,6 +26,7 @@
 
 use std::path::{Path, PathBuf};
 
+use salus_client::seal::{CommitmentKind, CommitmentSalt, commit_value};
 use salus_primitives::{Address, Hash};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +56,50 @@ pub struct RecordMeta {
     /// for a record stored without one.
     #[serde(default)]
     pub date_salt: String,
+}
+
+/// Most data periods the gateway answers for one patient: consent takes at most 64 answers
+/// per decision (`MAX_PROVISIONS`).
+pub const MAX_PERIODS_PER_PATIENT: usize = 64;
+
+/// A data period a consent of `patient` commits to, with the salt that opens the commitment
+/// (`salus_client::seal::CommitmentKind::DATA_PERIOD` over SCALE of consent's `Period`, i.e.
+/// `(start_ms, end_ms)`), as the patient hands it to the custodian.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeriodOpening {
+    /// The patient (its pseudonym at this custodian) whose consent commits to the period.
+    #[serde(with = "address_text")]
+    pub patient: Address,
+    /// Start, signed ms since the epoch.
+    pub start_ms: i64,
+    /// End (exclusive).
+    pub end_ms: i64,
+    /// The commitment's salt, 32 bytes hex.
+    pub salt: String,
+}
+
+impl PeriodOpening {
+    /// The commitment a provision carries for this period.
+    ///
+    /// # Errors
+    /// [`StoreError::BadPeriod`] when the salt is not 32 bytes of hex.
+    pub fn commitment(&self) -> Result<Hash, StoreError> {
+        let salt: [u8; 32] = hex::decode(self.salt.trim_start_matches("0x"))
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| StoreError::BadPeriod("the salt is not 32 bytes of hex".into()))?;
+        Ok(commit_value(
+            CommitmentKind::DATA_PERIOD,
+            &CommitmentSalt::from_bytes(salt),
+            &(self.start_ms, self.end_ms),
+        ))
+    }
+
+    /// Whether `date_ms` is inside the period (end exclusive), as consent's `Period` reads it.
+    pub fn contains(&self, date_ms: i64) -> bool {
+        self.start_ms <= date_ms && date_ms < self.end_ms
+    }
 }
 
 /// Addresses as their `0x` text in the meta file.
@@ -86,6 +138,9 @@ pub enum StoreError {
         /// What happened.
         source: std::io::Error,
     },
+    /// A data period is malformed, or the patient has too many.
+    #[error("data period: {0}")]
+    BadPeriod(String),
     /// A meta file does not parse.
     #[error("{path}: {source}")]
     Meta {
@@ -130,6 +185,75 @@ impl RecordStore {
     fn meta_path(&self, handle: &Hash) -> PathBuf {
         self.dir
             .join(format!("{}.meta.json", hex::encode(handle.0)))
+    }
+
+    fn periods_dir(&self) -> PathBuf {
+        self.dir.join("periods")
+    }
+
+    /// Keeps `opening` (a data period of one of the patient's consents, with its salt); its
+    /// commitment. Keeping the same opening again is a no-op.
+    ///
+    /// # Errors
+    /// [`StoreError::BadPeriod`] for a bad salt, an end before the start, or a patient with
+    /// [`MAX_PERIODS_PER_PATIENT`] periods already; when a write fails.
+    pub fn put_period(&self, opening: &PeriodOpening) -> Result<Hash, StoreError> {
+        let commitment = opening.commitment()?;
+        if opening.end_ms < opening.start_ms {
+            return Err(StoreError::BadPeriod("it ends before it starts".into()));
+        }
+        let kept = self.periods(&opening.patient)?;
+        if kept.iter().any(|(known, _)| *known == commitment) {
+            return Ok(commitment);
+        }
+        if kept.len() >= MAX_PERIODS_PER_PATIENT {
+            return Err(StoreError::BadPeriod(format!(
+                "the patient has {MAX_PERIODS_PER_PATIENT} already"
+            )));
+        }
+        let dir = self.periods_dir();
+        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let path = dir.join(format!("{}.json", hex::encode(commitment.0)));
+        let bytes = serde_json::to_vec_pretty(opening).expect("a period serialises");
+        crate::keystore::write_private_file(&path, &bytes)
+            .map_err(|source| StoreError::Io { path, source })?;
+        Ok(commitment)
+    }
+
+    /// The data periods kept for `patient`, each with its commitment, in commitment order.
+    ///
+    /// # Errors
+    /// When a period file cannot be read or parsed.
+    pub fn periods(&self, patient: &Address) -> Result<Vec<(Hash, PeriodOpening)>, StoreError> {
+        let dir = self.periods_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(StoreError::Io { path: dir, source }),
+        };
+        let mut periods = Vec::new();
+        for entry in entries {
+            let path = entry
+                .map_err(|source| StoreError::Io {
+                    path: dir.clone(),
+                    source,
+                })?
+                .path();
+            let bytes = std::fs::read(&path).map_err(|source| StoreError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let opening: PeriodOpening = serde_json::from_slice(&bytes)
+                .map_err(|source| StoreError::Meta { path, source })?;
+            if opening.patient == *patient {
+                periods.push((opening.commitment()?, opening));
+            }
+        }
+        periods.sort_by_key(|(commitment, _)| commitment.0);
+        Ok(periods)
     }
 
     /// Checks `resource` is a FHIR JSON resource; returns its `resourceType`.
@@ -226,6 +350,45 @@ mod tests {
             class: "Observation".into(),
             date_ms: -5,
         }
+    }
+
+    #[test]
+    fn a_data_period_is_kept_under_its_commitment_per_patient() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RecordStore::open(dir.path()).unwrap();
+        let opening = PeriodOpening {
+            patient: Address([1; 20]),
+            start_ms: -10,
+            end_ms: 10,
+            salt: hex::encode([7u8; 32]),
+        };
+        let commitment = store.put_period(&opening).unwrap();
+        // The construction consent's tests and wallets use: kind 2, SCALE of (start, end).
+        let mut preimage = b"salus/commit/v1".to_vec();
+        preimage.push(2);
+        preimage.extend_from_slice(&[7u8; 32]);
+        preimage.extend_from_slice(&(-10i64).to_le_bytes());
+        preimage.extend_from_slice(&10i64.to_le_bytes());
+        assert_eq!(commitment, salus_primitives::keccak256(&preimage));
+        assert_eq!(
+            store.put_period(&opening).unwrap(),
+            commitment,
+            "idempotent"
+        );
+        assert_eq!(
+            store.periods(&Address([1; 20])).unwrap(),
+            vec![(commitment, opening.clone())]
+        );
+        assert_eq!(store.periods(&Address([2; 20])).unwrap(), vec![]);
+        assert!(opening.contains(-10) && opening.contains(9) && !opening.contains(10));
+        let bad = PeriodOpening {
+            salt: "00".into(),
+            ..opening
+        };
+        assert!(matches!(
+            store.put_period(&bad),
+            Err(StoreError::BadPeriod(_))
+        ));
     }
 
     #[test]

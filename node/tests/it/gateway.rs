@@ -23,7 +23,7 @@ use salus_client::{ContractAbi, DryRun, TransactionBuilder};
 use salus_node::commands::record;
 use salus_node::gateway::{
     AccessDecision, Decision, Disclosure, Gateway, GatewayRequest, Ledger, LedgerError,
-    RecordStore, ReplyKey, RpcLedger, reply_public_key, reply_secret,
+    PeriodAnswer, RecordStore, ReplyKey, RpcLedger, reply_public_key, reply_secret,
 };
 use salus_node::genesis::{DEV_CHAIN_ID, DEV_CONSENT_ADDRESS, DEV_REGISTRY_ADDRESS};
 use salus_primitives::{Address, Hash, SecretKey, SignedTransaction};
@@ -234,6 +234,11 @@ async fn world() -> World {
 impl World {
     /// `salus record put` of the lab result for the patient; the handle.
     fn put_lab(&self) -> Hash {
+        self.put_lab_dated(0)
+    }
+
+    /// `salus record put` of the lab result for the patient, dated `date_ms`; the handle.
+    fn put_lab_dated(&self, date_ms: i64) -> Hash {
         let file = self.node.dir.path().join("lab.json");
         std::fs::write(&file, LAB).unwrap();
         let store = self.node.dir.path().join("records");
@@ -254,6 +259,8 @@ impl World {
                 &hex::encode([0xb1u8; 32]),
                 "--labels",
                 "N",
+                "--date-ms",
+                &date_ms.to_string(),
                 file.to_str().unwrap(),
             ],
         )
@@ -267,6 +274,12 @@ impl World {
     /// The patient permits the doctor to have records disclosed for treatment, and itself to
     /// have them for any purpose; the consent id.
     async fn grant_disclosure_for_treatment(&self) -> Value {
+        self.grant_disclosure_for_treatment_of(Value::Null).await
+    }
+
+    /// As [`World::grant_disclosure_for_treatment`], the doctor's permit limited to records
+    /// dated inside the period `data_period_commitment` commits to (`null`: any date).
+    async fn grant_disclosure_for_treatment_of(&self, data_period_commitment: Value) -> Value {
         let now = self.http.chain_head().await.unwrap().timestamp_ms;
         let provision = json!({
             "kind": "Permit",
@@ -278,12 +291,13 @@ impl World {
             "label_tags": [],
             "class_tags": [],
             "records": [],
-            "data_period_commitment": null,
+            "data_period_commitment": data_period_commitment,
             "children": [],
             "custodians": [],
             "authors": [],
         });
         let mut own = provision.clone();
+        own["data_period_commitment"] = Value::Null;
         own["actors"] = json!([dev_key(PATIENT).address().to_string()]);
         own["roles"] = json!(["PAT"]);
         own["purposes"] = json!([]);
@@ -510,6 +524,60 @@ async fn a_permitted_record_is_released_sealed_to_the_requester_and_the_release_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_limited_to_a_data_period_releases_a_record_dated_inside_and_refuses_one_outside()
+{
+    // 2019-01-01 to 2020-01-01 (UTC); a record of June 2019 and one of May 2021.
+    const FROM_MS: i64 = 1_546_300_800_000;
+    const TO_MS: i64 = 1_577_836_800_000;
+    let w = world().await;
+    let in_2019 = w.put_lab_dated(1_560_000_000_000);
+    let in_2021 = w.put_lab_dated(1_620_000_000_000);
+    // The patient hands the hospital the period it commits its consent to, with the salt
+    // (`salus record period`); the provision carries only the commitment.
+    let store = w.node.dir.path().join("records");
+    // A local command: it asks no node.
+    let output = w.node.salus(&[
+        "record",
+        "period",
+        "--store",
+        store.to_str().unwrap(),
+        "--patient",
+        &dev_key(PATIENT).address().to_string(),
+        "--start-ms",
+        &FROM_MS.to_string(),
+        "--end-ms",
+        &TO_MS.to_string(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let kept: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let commitment: Hash = kept["commitment"].as_str().unwrap().parse().unwrap();
+    // The commitment opens with the period and the salt it printed (kind 2, SCALE of the
+    // period), as anyone holding both checks it.
+    let salt = hex::decode(kept["salt"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+    assert_eq!(
+        commitment,
+        salus_client::seal::commit_value(
+            salus_client::seal::CommitmentKind::DATA_PERIOD,
+            &salus_client::seal::CommitmentSalt::from_bytes(salt.try_into().unwrap()),
+            &(FROM_MS, TO_MS),
+        )
+    );
+    w.grant_disclosure_for_treatment_of(json!(commitment.to_string()))
+        .await;
+
+    assert_eq!(w.record_get(DOCTOR, in_2019, "TREAT", "PRCP").unwrap(), LAB);
+    let refused = w.record_get(DOCTOR, in_2021, "TREAT", "PRCP").unwrap_err();
+    assert!(refused.contains("consent_denied"), "{refused}");
+    assert!(
+        refused.contains("no consent on file") || refused.contains("base decision"),
+        "{refused}"
+    );
+    // One release on the trail (the dry-run deny is not recorded).
+    assert_eq!(w.accounting(in_2019).await.len(), 1);
+    assert_eq!(w.accounting(in_2021).await, vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_replayed_stale_and_forged_requests_are_each_refused_with_their_own_error() {
     let w = world().await;
     let lab = w.put_lab();
@@ -570,7 +638,11 @@ impl Ledger for DryRunBeforeRevocation {
     async fn encryption_key(&self, who: Address) -> Result<Option<ReplyKey>, LedgerError> {
         self.0.encryption_key(who).await
     }
-    async fn can_access(&self, _request: &GatewayRequest) -> Result<AccessDecision, LedgerError> {
+    async fn can_access(
+        &self,
+        _request: &GatewayRequest,
+        _answers: &[PeriodAnswer],
+    ) -> Result<AccessDecision, LedgerError> {
         Ok(AccessDecision {
             decision: Decision::Permit,
             consent: Some((0, 1)),
@@ -583,8 +655,11 @@ impl Ledger for DryRunBeforeRevocation {
         &self,
         request: &GatewayRequest,
         request_hash: Hash,
+        answers: &[PeriodAnswer],
     ) -> Result<Disclosure, LedgerError> {
-        self.0.record_disclosure(request, request_hash).await
+        self.0
+            .record_disclosure(request, request_hash, answers)
+            .await
     }
 }
 

@@ -852,7 +852,7 @@ fn decoded_events(
 /// expedited request left undecided past 72 hours is marked overdue by a bystander and stays
 /// undecided.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn preauthorization_auto_approved_and_overdue_over_rpc() {
+async fn sealed_preauthorization_decided_and_overdue_over_rpc() {
     use salus_node::genesis::DEV_COVERAGE_ADDRESS;
     const HOUR_MS: u64 = 60 * 60 * 1000;
     let node = start();
@@ -880,6 +880,7 @@ async fn preauthorization_auto_approved_and_overdue_over_rpc() {
         .await;
     }
     let member = format!("0x{}", "4d".repeat(32));
+    let payer_address = payer.address.to_string();
     let plan_period =
         json!({ "start_ms": head.to_string(), "end_ms": (head + 365 * DAY_MS).to_string() });
     let mut send_as_payer = async |message: &str, args: Value| {
@@ -896,34 +897,13 @@ async fn preauthorization_auto_approved_and_overdue_over_rpc() {
     send_as_payer(
         "set_coverage",
         json!([member, {
-            "dependent": 0,
             "beneficiary": patient.address.to_string(),
-            "plan": "GOLD-HMO",
-            "group": "G-100",
             "plan_type": "Hmo",
             "period": plan_period,
             "status": "Active",
-            "primary_care": null,
         }]),
     )
     .await;
-    send_as_payer(
-        "set_benefit",
-        json!([member, "62", {
-            "copay_cents": "2500",
-            "coinsurance_bps": 2000,
-            "deductible_cents": "150000",
-            "deductible_remaining_cents": "90000",
-            "out_of_pocket_max_cents": "600000",
-            "out_of_pocket_remaining_cents": "420000",
-            "quantity_limit": null,
-            "quantity_used": 0,
-            "authorisation_required": false,
-            "network": "InNetwork",
-        }]),
-    )
-    .await;
-    send_as_payer("set_network", json!(["GOLD-HMO", ["1234567893"], true])).await;
     let attestation = format!("0x{}", "a7".repeat(32));
     let edits = [
         "NotEligible",
@@ -964,69 +944,67 @@ async fn preauthorization_auto_approved_and_overdue_over_rpc() {
     .await;
     assert_eq!(version, json!(1));
 
-    let service_start = (head + DAY_MS).to_string();
-    let submission = |trace: &str, priority: &str, attachments: Value| {
-        json!([{
-            "trace": trace,
-            "payer": payer.address.to_string(),
-            "member": member,
-            "servicing_npi": "1234567893",
-            "servicing_provider": null,
-            "category": "Hs",
-            "lines": [{
-                "procedure": "72148",
-                "modifiers": [],
-                "quantity": 1,
-                "from_ms": service_start,
-                "to_ms": service_start,
-                "place_of_service": "11",
-            }],
-            "diagnoses": ["M54.16"],
-            "priority": priority,
-            "attachments": attachments,
-            "birth_year": 1980,
-            "sex": "F",
-        }])
+    // Sealed requests (docs/PRIVACY.md §5.5): the hospital posts the skeleton, the payer (its
+    // agent, here by hand) posts the decision's codes and commitments.
+    let approved_handle = format!("0x{}", "e1".repeat(32));
+    let pended_handle = format!("0x{}", "e2".repeat(32));
+    let skeleton = |handle: &str, priority: &str| {
+        json!([
+            handle,
+            payer_address,
+            member,
+            priority,
+            1,
+            format!("0x{}", "c0".repeat(32))
+        ])
     };
-    let (approved_receipt, approved) = send(
+    let (submitted_receipt, _) = send(
         &node,
         &mut hospital,
         DEV_COVERAGE_ADDRESS,
         &coverage_abi,
-        "submit",
-        submission(
-            "TRN-E2E-1",
-            "Standard",
-            json!([{ "template": attestation, "record": format!("0x{}", "d0".repeat(32)) }]),
-        ),
+        "submit_sealed",
+        skeleton(&approved_handle, "Standard"),
     )
     .await;
-    assert_eq!(approved[0]["action"], "A1");
-    assert_eq!(approved[0]["certification"], "TRN-E2E-1-1");
-    assert_eq!(approved[0]["rule_ids"], json!([10]));
-    let window = &approved[0]["period"];
-    let window_days = (window["end_ms"].as_str().unwrap().parse::<u64>().unwrap()
-        - window["start_ms"].as_str().unwrap().parse::<u64>().unwrap())
-        / DAY_MS;
-    assert_eq!(window_days, 60);
+    let events = decoded_events(&coverage_abi, DEV_COVERAGE_ADDRESS, &submitted_receipt);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, "SealedSubmitted");
+    let post = |handle: &str, action: &str, reason: Value, quantity: u32| {
+        json!([
+            handle,
+            [{ "action": action, "reason": reason, "quantity": quantity }],
+            1,
+            format!("0x{}", "11".repeat(32)),
+            format!("0x{}", "22".repeat(32)),
+        ])
+    };
+    let (approved_receipt, status) = send_as_payer(
+        "post_decision",
+        post(&approved_handle, "A1", Value::Null, 1),
+    )
+    .await;
+    assert_eq!(status, "Decided");
     let events = decoded_events(&coverage_abi, DEV_COVERAGE_ADDRESS, &approved_receipt);
     assert!(
         events
             .iter()
-            .any(|(name, fields)| name == "Decided" && fields["action"] == "A1"),
+            .any(|(name, fields)| name == "DecisionPosted" && fields["status"] == "Decided"),
         "{events:?}"
     );
 
-    let (_, pended) = send(
+    send(
         &node,
         &mut hospital,
         DEV_COVERAGE_ADDRESS,
         &coverage_abi,
-        "submit",
-        submission("TRN-E2E-2", "Expedited", json!([])),
+        "submit_sealed",
+        skeleton(&pended_handle, "Expedited"),
     )
     .await;
-    assert_eq!(pended[0]["action"], "A4");
+    let (_, status) =
+        send_as_payer("post_decision", post(&pended_handle, "A4", json!("08"), 0)).await;
+    assert_eq!(status, "Pended");
     node.http.dev_increase_time(73 * HOUR_MS).await.unwrap();
     let (overdue_receipt, _) = send(
         &node,
@@ -1034,32 +1012,32 @@ async fn preauthorization_auto_approved_and_overdue_over_rpc() {
         DEV_COVERAGE_ADDRESS,
         &coverage_abi,
         "mark_overdue",
-        json!(["TRN-E2E-2"]),
+        json!([pended_handle]),
     )
     .await;
     let events = decoded_events(&coverage_abi, DEV_COVERAGE_ADDRESS, &overdue_receipt);
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].0, "Overdue");
-    assert_eq!(events[0].1["trace"], "TRN-E2E-2");
+    assert_eq!(events[0].1["trace_handle"], pended_handle);
     let request = view(
         &node,
         &patient.key,
         DEV_COVERAGE_ADDRESS,
         &coverage_abi,
-        "request",
-        json!(["TRN-E2E-2"]),
+        "sealed_request",
+        json!([pended_handle]),
     )
     .await;
     assert_eq!(request["status"], "Pended", "overdue is never approval");
     assert_eq!(request["overdue"], true);
-    assert_eq!(request["decisions"][0]["action"], "A4");
+    assert_eq!(request["decisions"][0]["line"]["action"], "A4");
     let metrics = view(
         &node,
         &patient.key,
         DEV_COVERAGE_ADDRESS,
         &coverage_abi,
         "metrics",
-        json!([payer.address.to_string(), "Expedited", null]),
+        json!([payer_address, "Expedited"]),
     )
     .await;
     assert_eq!(metrics["counts"]["overdue"], "1");

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use coverage::{
-    ActionCode, CoverageStatus, Period, PlanType, PostedLine, Priority, RequestStatus,
+    ActionCode, Claim, CoverageStatus, Period, PlanType, PostedLine, Priority, RequestStatus,
     SealedRequest,
 };
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -17,8 +17,11 @@ use parity_scale_codec::{Decode, Encode};
 use salus_client::rpc::{ReceiptView, SalusApiClient};
 use salus_client::seal::CommitmentSalt;
 use salus_client::{ContractAbi, DryRun, TransactionBuilder};
-use salus_node::agent::submission::{inbox_file, seal_delivery};
-use salus_node::agent::{SealedSubmission, SubmissionLine};
+use salus_node::agent::submission::{documentation_file, inbox_file, seal_delivery};
+use salus_node::agent::{
+    ClaimLineRecord, SealedClaim, SealedDocumentation, SealedSubmission, SubmissionLine,
+    seal_claim, seal_documentation,
+};
 use salus_node::gateway::ledger::{call_input, registered_key};
 use salus_node::genesis::{DEV_CHAIN_ID, DEV_COVERAGE_ADDRESS, DEV_REGISTRY_ADDRESS};
 use salus_primitives::{Address, Hash};
@@ -35,6 +38,8 @@ const PAYER: u32 = 1;
 const HOSPITAL: u32 = 2;
 const STRANGER: u32 = 3;
 const PATIENT: u32 = 4;
+/// The payer's utilisation-management nurse, a clinician (registry role `Practitioner`).
+const CLINICIAN: u32 = 5;
 
 const NPI: &str = "1234567893";
 /// Lumbar spine MRI: auto-approved by rule 10.
@@ -138,6 +143,7 @@ async fn world() -> World {
         (PAYER, "Payer", Some(NPI)),
         (HOSPITAL, "ProviderOrganisation", Some(NPI)),
         (PATIENT, "Patient", None),
+        (CLINICIAN, "Practitioner", None),
     ] {
         let arguments = json!([
             address(who).to_string(),
@@ -165,14 +171,10 @@ async fn world() -> World {
     .unwrap();
     let (rules, reasons, period) = rules(now);
     let coverage = coverage::Coverage {
-        dependent: 0,
         beneficiary: address(PATIENT),
-        plan: "GOLD-PPO".into(),
-        group: "G-100".into(),
         plan_type: PlanType::Ppo,
         period: period.clone(),
         status: CoverageStatus::Active,
-        primary_care: None,
     };
     must(
         &http,
@@ -189,6 +191,13 @@ async fn world() -> World {
             "publish_rules",
             (Hash([0x90; 32]), period.clone(), rules, reasons),
         ),
+    )
+    .await;
+    must(
+        &http,
+        PAYER,
+        DEV_COVERAGE_ADDRESS,
+        coverage_call("set_reviewer", (address(CLINICIAN), true)),
     )
     .await;
     let inbox = node.dir.path().join("inbox");
@@ -234,6 +243,7 @@ impl World {
             payer: address(PAYER),
             member: MEMBER,
             servicing_npi: NPI.into(),
+            servicing_provider: None,
             priority: "Standard".into(),
             lines: vec![line(MRI), line(CT)],
             diagnoses: vec![DIAGNOSIS.into()],
@@ -412,11 +422,20 @@ async fn the_payers_agent_decides_a_sealed_request_and_the_decision_verifies() {
             ],
         )
     };
-    let verdict = verify(&plaintext, &w.records).unwrap();
+    // The records the decision read, as the agent kept them (the records file itself now
+    // holds the MRI's certification).
+    let read = w
+        .inbox
+        .join(format!("{}.records.json", hex::encode(handle.0)));
+    let records: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&w.records).unwrap()).unwrap();
+    assert_eq!(records["members"][0]["certified"][0]["rule_id"], 10);
+    assert_eq!(records["members"][0]["certified"][0]["units"], 1);
+    let verdict = verify(&plaintext, &read).unwrap();
     assert!(verdict.starts_with("match: rule set 1"), "{verdict}");
     // Other records than the decision read: the inputs commitment does not open.
     let other_records = w.node.dir.path().join("other-records.json");
-    let changed = std::fs::read_to_string(&w.records)
+    let changed = std::fs::read_to_string(&read)
         .unwrap()
         .replace("1980", "1950");
     std::fs::write(&other_records, changed).unwrap();
@@ -427,11 +446,28 @@ async fn the_payers_agent_decides_a_sealed_request_and_the_decision_verifies() {
     other.lines[1].quantity = 2;
     let other_plaintext = w.node.dir.path().join("other-submission.json");
     std::fs::write(&other_plaintext, serde_json::to_string(&other).unwrap()).unwrap();
-    let refused = verify(&other_plaintext, &w.records).unwrap_err();
+    let refused = verify(&other_plaintext, &read).unwrap_err();
     assert!(
         refused.contains("differs: the submission does not open"),
         "{refused}"
     );
+
+    // The provider cancels: the agent returns the MRI's certified unit in the payer's
+    // records (the rolling window and the benefit), as the contract's `CERTIFIED` did.
+    must(
+        &w.http,
+        HOSPITAL,
+        DEV_COVERAGE_ADDRESS,
+        coverage_call("cancel", handle),
+    )
+    .await;
+    let output = w.agent_once();
+    assert!(output.contains(&format!("released {handle}")), "{output}");
+    let records: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&w.records).unwrap()).unwrap();
+    assert_eq!(records["members"][0]["certified"], json!([]));
+    assert_eq!(records["members"][0]["benefits"][0]["quantity_used"], 0);
+    assert_eq!(w.agent_once().trim(), "", "released once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -454,6 +490,19 @@ async fn a_tampered_submission_is_refused_and_only_the_payers_side_posts() {
     let (request, _) = w.sealed_request(handle).await;
     assert!(request.decisions.is_empty(), "nothing posted");
     assert_eq!(request.status, RequestStatus::Pended);
+    // A servicing NPI the registry does not attest for the requester (nor a referral's
+    // servicing provider) is refused: the network edit would read a borrowed NPI.
+    let borrowed = Hash([0xa4; 32]);
+    let mut other_npi = w.submission(borrowed);
+    other_npi.servicing_npi = "1987654325".into();
+    w.submit_sealed(&other_npi, &other_npi, &salt).await;
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!("refused {borrowed}: the submission does not match the request on chain: a servicing NPI")),
+        "{output}"
+    );
+    let (request, _) = w.sealed_request(borrowed).await;
+    assert!(request.decisions.is_empty(), "nothing posted");
 
     // Neither a stranger nor the requesting provider may post a decision.
     let lines = vec![
@@ -482,4 +531,394 @@ async fn a_tampered_submission_is_refused_and_only_the_payers_side_posts() {
     }
     let (request, _) = w.sealed_request(handle).await;
     assert!(request.decisions.is_empty());
+}
+
+impl World {
+    /// The hospital posts a claim citing `trace` and delivers it sealed to the payer's key;
+    /// the `submit_claim` receipt.
+    async fn submit_claim(&self, claim: &SealedClaim, salt: &CommitmentSalt) -> ReceiptView {
+        let key = registered_key(&self.http, DEV_REGISTRY_ADDRESS, address(PAYER))
+            .await
+            .unwrap()
+            .expect("the payer registered its key");
+        let sealed = seal_claim(claim, salt, &key).unwrap();
+        std::fs::write(inbox_file(&self.inbox, &claim.claim_handle), sealed).unwrap();
+        let arguments = (
+            claim.claim_handle,
+            claim.payer,
+            claim.member,
+            claim.trace_handle,
+            claim.lines.len() as u32,
+            claim.commitment(salt),
+        );
+        must(
+            &self.http,
+            HOSPITAL,
+            DEV_COVERAGE_ADDRESS,
+            coverage_call("submit_claim", arguments),
+        )
+        .await
+    }
+
+    /// The claim as the payer reads it: decoded, and its raw SCALE bytes.
+    async fn claim(&self, handle: Hash) -> (Claim, Vec<u8>) {
+        let request = DryRun::new(DEV_COVERAGE_ADDRESS, call_input("claim", handle))
+            .signed_for(DEV_CHAIN_ID, &dev_key(PAYER));
+        let outcome = self.http.state_call(request).await.unwrap();
+        assert_eq!(outcome.status, "success", "{:?}", outcome.failure);
+        let bytes = hex::decode(outcome.return_data.trim_start_matches("0x")).unwrap();
+        let claim = Option::<Claim>::decode(&mut &bytes[..])
+            .unwrap()
+            .expect("stored");
+        (claim, bytes)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payers_agent_checks_a_sealed_claim_against_the_authorisation() {
+    let w = world().await;
+    let trace = Hash([0xa3; 32]);
+    let submission = w.submission(trace);
+    let salt = CommitmentSalt::from_bytes([0x5c; 32]);
+    w.submit_sealed(&submission, &submission, &salt).await;
+    let output = w.agent_once();
+    assert!(output.contains(&format!("decided {trace}")), "{output}");
+
+    // The MRI was certified (one unit), the CT pended: the MRI line is accepted and draws on
+    // the authorisation, the CT line has none (`197`).
+    let line = |procedure: &str| ClaimLineRecord {
+        procedure: procedure.into(),
+        quantity: 1,
+        service_ms: w.service_ms + DAY_MS,
+        diagnoses: vec![DIAGNOSIS.into()],
+    };
+    let claim = SealedClaim {
+        claim_handle: Hash([0xc1; 32]),
+        payer: address(PAYER),
+        member: MEMBER,
+        trace_handle: Some(trace),
+        lines: vec![line(MRI), line(CT)],
+    };
+    let claim_salt = CommitmentSalt::from_bytes([0x5d; 32]);
+    let submitted = w.submit_claim(&claim, &claim_salt).await;
+    // Only the payer's side posts a claim check: not the billing provider, not a stranger.
+    for who in [HOSPITAL, STRANGER] {
+        let arguments = (
+            claim.claim_handle,
+            vec![Vec::<String>::new(); 2],
+            Hash([1; 32]),
+            Hash([2; 32]),
+        );
+        let refused = transact(
+            &w.http,
+            who,
+            DEV_COVERAGE_ADDRESS,
+            coverage_call("post_claim_check", arguments),
+        )
+        .await;
+        assert_eq!(refused.status, "reverted");
+        assert!(
+            refused
+                .failure
+                .unwrap_or_default()
+                .contains("CoverageError::NotAuthorised")
+        );
+    }
+    let output = w.agent_once();
+    let checked = output
+        .lines()
+        .find(|line| line.starts_with(&format!("checked {}", claim.claim_handle)))
+        .unwrap_or_else(|| panic!("the agent checked it: {output}"));
+    assert!(checked.contains("1 accepted 1 refused"), "{checked}");
+    let transaction = checked.rsplit(' ').next().unwrap();
+    let posted = receipt(&w.http, transaction).await;
+    let (stored, bytes) = w.claim(claim.claim_handle).await;
+    let check = stored.check.expect("checked");
+    assert!(check.lines[0].accepted);
+    let carcs: Vec<&str> = check.lines[1]
+        .adjustments
+        .iter()
+        .map(|adjustment| adjustment.carc.as_str())
+        .collect();
+    assert_eq!(carcs, ["197"]);
+    assert_eq!(check.checked_by, address(PAYER));
+    // The draw is in the payer's records, not on chain.
+    let records: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&w.records).unwrap()).unwrap();
+    assert_eq!(records["members"][0]["claimed"][0]["units"], 1);
+    // No procedure, diagnosis or date of service on chain.
+    let service_date = (w.service_ms + DAY_MS).to_le_bytes();
+    for (what, bytes) in [
+        ("the stored claim", bytes),
+        ("submit_claim's receipt", receipt_bytes(&submitted)),
+        ("post_claim_check's receipt", receipt_bytes(&posted)),
+    ] {
+        assert_eq!(holds_a_code(&bytes), None, "{what}");
+        assert!(
+            !bytes.windows(8).any(|window| window == service_date),
+            "{what} holds the date of service"
+        );
+    }
+    for hash in [&submitted.transaction_hash, &posted.transaction_hash] {
+        let transaction = w.http.tx_get(hash.clone()).await.unwrap().unwrap();
+        let text = serde_json::to_string(&transaction).unwrap();
+        assert_eq!(holds_a_code(text.as_bytes()), None, "transaction {hash}");
+    }
+
+    // The billing provider, holding the plaintext claim, verifies the check from the inputs
+    // and salts the agent kept.
+    let plaintext = w.node.dir.path().join("claim.json");
+    std::fs::write(&plaintext, serde_json::to_string(&claim).unwrap()).unwrap();
+    let kept = |suffix: &str| {
+        w.inbox
+            .join(format!("{}.{suffix}", hex::encode(claim.claim_handle.0)))
+    };
+    let verify = |plaintext: &PathBuf| {
+        salus(
+            &w.node,
+            &[
+                "verify-decision",
+                "--trace",
+                &claim.claim_handle.to_string(),
+                "--claim",
+                "--submission",
+                plaintext.to_str().unwrap(),
+                "--records",
+                kept("inputs.json").to_str().unwrap(),
+                "--salts",
+                kept("salts.json").to_str().unwrap(),
+                "--key",
+                &format!("dev:{HOSPITAL}"),
+            ],
+        )
+    };
+    let verdict = verify(&plaintext).unwrap();
+    assert!(
+        verdict.starts_with("match: claim check, 2 line(s)"),
+        "{verdict}"
+    );
+    let mut other = claim.clone();
+    other.lines[0].quantity = 2;
+    let other_plaintext = w.node.dir.path().join("other-claim.json");
+    std::fs::write(&other_plaintext, serde_json::to_string(&other).unwrap()).unwrap();
+    let refused = verify(&other_plaintext).unwrap_err();
+    assert!(
+        refused.contains("differs: the claim does not open"),
+        "{refused}"
+    );
+
+    // A second claim for the MRI exceeds the authorisation's one unit (`198`).
+    let again = SealedClaim {
+        claim_handle: Hash([0xc2; 32]),
+        lines: vec![line(MRI)],
+        ..claim.clone()
+    };
+    w.submit_claim(&again, &claim_salt).await;
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!(
+            "checked {} 0 accepted 1 refused",
+            again.claim_handle
+        )),
+        "{output}"
+    );
+    let (stored, _) = w.claim(again.claim_handle).await;
+    assert_eq!(stored.check.unwrap().lines[0].adjustments[0].carc, "198");
+    // Voiding the first claim (X12 837 CLM05-3 `8`) returns its unit in the payer's records;
+    // the MRI may then be claimed again.
+    must(
+        &w.http,
+        HOSPITAL,
+        DEV_COVERAGE_ADDRESS,
+        coverage_call("void_claim", claim.claim_handle),
+    )
+    .await;
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!("restored {}", claim.claim_handle)),
+        "{output}"
+    );
+    let records: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&w.records).unwrap()).unwrap();
+    assert_eq!(records["members"][0]["claimed"], json!([]));
+    let third = SealedClaim {
+        claim_handle: Hash([0xc3; 32]),
+        lines: vec![line(MRI)],
+        ..claim.clone()
+    };
+    w.submit_claim(&third, &claim_salt).await;
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!(
+            "checked {} 1 accepted 0 refused",
+            third.claim_handle
+        )),
+        "{output}"
+    );
+    // A second pass has nothing to do.
+    assert_eq!(w.agent_once().trim(), "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clinician_reviewer_decides_a_pended_line_with_salus_agent_review() {
+    let w = world().await;
+    let handle = Hash([0xa5; 32]);
+    let submission = w.submission(handle);
+    let salt = CommitmentSalt::from_bytes([0x5e; 32]);
+    w.submit_sealed(&submission, &submission, &salt).await;
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!("decided {handle} Pended")),
+        "{output}"
+    );
+    let review = |key: u32, line: &str| {
+        salus(
+            &w.node,
+            &[
+                "agent",
+                "review",
+                "--key",
+                &format!("dev:{key}"),
+                "--trace",
+                &handle.to_string(),
+                "--line",
+                line,
+                "--action",
+                "A3",
+                "--reason",
+                "R8",
+            ],
+        )
+    };
+    // The payer's own key may not deny; a certified line is not pended.
+    let refused = review(PAYER, "2").unwrap_err();
+    assert!(
+        refused.contains("CoverageError::NotAuthorised"),
+        "{refused}"
+    );
+    let refused = review(CLINICIAN, "1").unwrap_err();
+    assert!(refused.contains("line 1 is not pended"), "{refused}");
+    let posted = review(CLINICIAN, "2").unwrap();
+    assert!(
+        posted.starts_with(&format!("posted {handle} line 2 A3 in ")),
+        "{posted}"
+    );
+    let (request, _) = w.sealed_request(handle).await;
+    assert_eq!(request.status, RequestStatus::Decided);
+    assert_eq!(
+        request.decisions[1].line,
+        PostedLine {
+            action: ActionCode::A3,
+            reason: Some("R8".into()),
+            quantity: 0,
+        }
+    );
+    assert_eq!(request.decisions[1].decided_by, address(CLINICIAN));
+    assert_eq!(
+        request.decisions[0].line.action,
+        ActionCode::A1,
+        "untouched"
+    );
+
+    // An extension within the MRI rule's 60 days: the agent grants it.
+    must(
+        &w.http,
+        HOSPITAL,
+        DEV_COVERAGE_ADDRESS,
+        coverage_call("request_extension", (handle, 30u32)),
+    )
+    .await;
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!("extended {handle} in ")),
+        "{output}"
+    );
+    let (request, _) = w.sealed_request(handle).await;
+    let extension = request.extension.expect("asked");
+    assert_eq!((extension.days, extension.granted), (30, Some(true)));
+    assert_eq!(w.agent_once().trim(), "", "granted once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documentation_delivered_later_is_read_by_the_agent_which_decides_the_pended_line() {
+    let w = world().await;
+    // Rule set 2: the MRI needs the conservative-therapy attestation.
+    let attestation = Hash([0xa7; 32]);
+    let now = w.http.chain_head().await.unwrap().timestamp_ms;
+    let (mut rules, reasons, period) = rules(now);
+    rules[0].documentation = Some(attestation);
+    must(
+        &w.http,
+        PAYER,
+        DEV_COVERAGE_ADDRESS,
+        coverage_call("publish_rules", (Hash([0x91; 32]), period, rules, reasons)),
+    )
+    .await;
+    let handle = Hash([0xa6; 32]);
+    let submission = w.submission(handle);
+    let salt = CommitmentSalt::from_bytes([0x5f; 32]);
+    w.submit_sealed(&submission, &submission, &salt).await;
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!("decided {handle} Pended")),
+        "{output}"
+    );
+    let (request, _) = w.sealed_request(handle).await;
+    assert_eq!(
+        request.decisions[0].line,
+        PostedLine {
+            action: ActionCode::A4,
+            reason: Some("R7".into()),
+            quantity: 0,
+        },
+        "documentation requested"
+    );
+
+    // The hospital delivers the attestation sealed to the payer and records its commitment.
+    let documentation = SealedDocumentation {
+        trace_handle: handle,
+        attachment_templates: vec![attestation.to_string()],
+    };
+    let documentation_salt = CommitmentSalt::from_bytes([0x60; 32]);
+    let key = registered_key(&w.http, DEV_REGISTRY_ADDRESS, address(PAYER))
+        .await
+        .unwrap()
+        .expect("the payer registered its key");
+    std::fs::write(
+        documentation_file(&w.inbox, &handle, 0),
+        seal_documentation(&documentation, 0, &documentation_salt, &key).unwrap(),
+    )
+    .unwrap();
+    must(
+        &w.http,
+        HOSPITAL,
+        DEV_COVERAGE_ADDRESS,
+        coverage_call(
+            "add_documentation",
+            (handle, documentation.commitment(&documentation_salt)),
+        ),
+    )
+    .await;
+    let output = w.agent_once();
+    assert!(output.contains(&format!("decided {handle} ")), "{output}");
+    let (request, _) = w.sealed_request(handle).await;
+    assert_eq!(
+        request.decisions[0].line,
+        PostedLine {
+            action: ActionCode::A1,
+            reason: None,
+            quantity: 1,
+        }
+    );
+    assert_eq!(
+        request.decisions[1].line.action,
+        ActionCode::A4,
+        "the CT still waits for a clinician"
+    );
+    assert_eq!(request.decisions[0].decided_by, address(PAYER));
+    let records: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&w.records).unwrap()).unwrap();
+    assert_eq!(records["members"][0]["certified"][0]["rule_id"], 10);
+    // Nothing more to decide until a clinician acts.
+    assert_eq!(w.agent_once().trim(), "");
 }

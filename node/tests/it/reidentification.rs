@@ -6,8 +6,9 @@
 //! clinic), a break-glass (the second patient at the first clinic), coverage for each member
 //! (member hash and payer pseudonym, no demographics), sealed preauthorizations decided by
 //! `salus agent payer --once` (one line approved, one pended; the second patient's line pended
-//! and then denied by a clinician reviewer with `post_decision`), and a prescription filled at
-//! the pharmacy by its handle. Then `salus inspect dump` of the node's data directory — every
+//! and then denied by a clinician reviewer with `post_decision`), a sealed claim per patient
+//! citing its authorisation and checked by the agent (`submit_claim`, `post_claim_check`), and a
+//! prescription filled at the pharmacy by its handle. Then `salus inspect dump` of the node's data directory — every
 //! byte an operator holds — is searched:
 //!
 //! - (a) no clinical value of the scenario (ICD-10 and CPT codes, security labels, birth years,
@@ -37,9 +38,8 @@
 //! chance in any megabyte) as a topic, a hash and next to the sex code, where the old
 //! `Coverage` held it.
 //!
-//! Not covered: claims (`check_claim`), which are not converted yet (PRIVACY.md §8 row 5) and
-//! are left out of the scenario; the clear `submit` path, which leaks by design until it is
-//! removed.
+//! Every coverage path is covered: the clear `submit` and `check_claim` are gone (PRIVACY.md
+//! §8 row 5).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -53,7 +53,9 @@ use salus_client::rpc::{ReceiptView, SalusApiClient};
 use salus_client::seal::{CommitmentKind, CommitmentSalt, commit, commit_value};
 use salus_client::{ContractAbi, TransactionBuilder};
 use salus_node::agent::submission::{inbox_file, seal_delivery};
-use salus_node::agent::{SealedSubmission, SubmissionLine};
+use salus_node::agent::{
+    ClaimLineRecord, SealedClaim, SealedSubmission, SubmissionLine, seal_claim,
+};
 use salus_node::gateway::ledger::{call_input, registered_key};
 use salus_node::genesis::{
     DEV_CHAIN_ID, DEV_CONSENT_ADDRESS, DEV_COVERAGE_ADDRESS, DEV_REGISTRY_ADDRESS,
@@ -733,14 +735,10 @@ async fn an_operators_dump_holds_no_clinical_value_and_links_no_patients_relatio
             &member_keys.member_salt,
         ]);
         let coverage = coverage::Coverage {
-            dependent: 0,
             beneficiary: member_keys.address(),
-            plan: "GOLD-PPO".into(),
-            group: "G-100".into(),
             plan_type: PlanType::Ppo,
             period: plan.clone(),
             status: CoverageStatus::Active,
-            primary_care: None,
         };
         w.must(
             &dev_key(PAYER),
@@ -767,6 +765,7 @@ async fn an_operators_dump_holds_no_clinical_value_and_links_no_patients_relatio
             payer: address(PAYER),
             member,
             servicing_npi: NPI.into(),
+            servicing_provider: None,
             priority: "Standard".into(),
             lines: patient
                 .procedures
@@ -906,6 +905,83 @@ async fn an_operators_dump_holds_no_clinical_value_and_links_no_patients_relatio
         vec![ActionCode::A3],
         "denied by the clinician"
     );
+
+    // A claim per patient, posted by clinic A citing its authorisation and delivered sealed
+    // to the payer's inbox; the payer's agent checks both (the first patient's MRI draws on its
+    // certification, the second patient's denied CT has none: `197`).
+    let key = registered_key(&w.http, DEV_REGISTRY_ADDRESS, address(PAYER))
+        .await
+        .unwrap()
+        .expect("the payer registered its key");
+    for (index, (patient, trace)) in patients
+        .iter()
+        .zip([first_handle, second_handle])
+        .enumerate()
+    {
+        let member = Hash(ties[index][2].seeds[1].clone().try_into().unwrap());
+        let claim = SealedClaim {
+            claim_handle: random_hash(),
+            payer: address(PAYER),
+            member,
+            trace_handle: Some(trace),
+            lines: vec![ClaimLineRecord {
+                procedure: patient.procedures[0].to_string(),
+                quantity: 1,
+                service_ms: patient.service_ms,
+                diagnoses: vec![patient.diagnosis.into()],
+            }],
+        };
+        let salt = CommitmentSalt::random().unwrap();
+        std::fs::write(
+            inbox_file(&w.inbox, &claim.claim_handle),
+            seal_claim(&claim, &salt, &key).unwrap(),
+        )
+        .unwrap();
+        w.must(
+            &dev_key(CLINIC_A),
+            DEV_COVERAGE_ADDRESS,
+            call_input(
+                "submit_claim",
+                (
+                    claim.claim_handle,
+                    claim.payer,
+                    member,
+                    claim.trace_handle,
+                    1u32,
+                    claim.commitment(&salt),
+                ),
+            ),
+        )
+        .await;
+        ties[index][2].seeds.push(claim.claim_handle.0.to_vec());
+    }
+    let output = salus(
+        &w.node,
+        &[
+            "agent",
+            "payer",
+            "--key",
+            &format!("dev:{PAYER}"),
+            "--inbox",
+            w.inbox.to_str().unwrap(),
+            "--records",
+            records.to_str().unwrap(),
+            "--once",
+            "--rpc",
+            &w.node.http_url(),
+        ],
+    );
+    let checked: Vec<&str> = output
+        .lines()
+        .filter(|line| line.starts_with("checked "))
+        .collect();
+    assert_eq!(checked.len(), 2, "{output}");
+    assert!(checked[0].contains("1 accepted 0 refused"), "{output}");
+    assert!(checked[1].contains("0 accepted 1 refused"), "{output}");
+    for line in checked {
+        let posted = receipt(&w.http, line.rsplit(' ').next().unwrap()).await;
+        assert_eq!(posted.status, "success", "{line}");
+    }
 
     // The first patient's prescription, known on chain by its handle, filled at the pharmacy.
     let rx_salt = [0x77; 32];

@@ -9,6 +9,10 @@
 //! ```
 
 pub mod abi;
+pub mod directory;
+pub mod epcis;
+pub mod gs1;
+pub mod prescription;
 pub mod pseudonym;
 pub mod randomness;
 pub mod rpc;

@@ -314,7 +314,24 @@ fn unpad(padded: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
 
 /// What a commitment commits to (one byte of the hash's input), so that a commitment of one
 /// kind is never the commitment of another kind with the same bytes. Open: later slices add
-/// kinds.
+/// kinds. Every kind in use, the one table of them (PRIVACY.md §5.2):
+///
+/// | byte | kind | defined in |
+/// |---|---|---|
+/// | `0x00` | [`RECORD`](CommitmentKind::RECORD) | here |
+/// | `0x01` | [`RECORD_DATE`](CommitmentKind::RECORD_DATE) | here |
+/// | `0x02` | [`DATA_PERIOD`](CommitmentKind::DATA_PERIOD) | here |
+/// | `0x03` | [`SOURCE`](CommitmentKind::SOURCE) | here |
+/// | `0x20` | a sealed preauthorization submission (`submission_commitment`) | `salus_node::agent::submission::SUBMISSION` |
+/// | `0x21` | a decision's or claim check's inputs (`inputs_commitment`) | `salus_node::agent::submission::DECISION_INPUTS` |
+/// | `0x22` | a decision's outcome (`outcome_commitment`) | `salus_node::agent::submission::DECISION_OUTCOME` |
+/// | `0x23` | a sealed claim (`claim_commitment`) | `salus_node::agent::submission::CLAIM` |
+/// | `0x24` | a claim check's outcome (its `outcome_commitment`) | `salus_node::agent::submission::CLAIM_CHECK` |
+/// | `0x25` | documentation delivered later (`documentation_commitment`) | `salus_node::agent::submission::DOCUMENTATION` |
+/// | `0x26`–`0x2f` | reserved for coverage | — |
+/// | `0x30` | [`PRESCRIPTION_PATIENT`](CommitmentKind::PRESCRIPTION_PATIENT) | here |
+///
+/// A new kind takes a byte not in this table and is added to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CommitmentKind(pub u8);
 
@@ -327,6 +344,10 @@ impl CommitmentKind {
     pub const DATA_PERIOD: CommitmentKind = CommitmentKind(2);
     /// The document a consent was taken from (`source`).
     pub const SOURCE: CommitmentKind = CommitmentKind(3);
+    /// The patient's details of a prescription (`inner` of the supply contract's prescription
+    /// handle, [`crate::prescription`]): name and date of birth, which the dispensing pharmacy
+    /// checks against the patient in front of it.
+    pub const PRESCRIPTION_PATIENT: CommitmentKind = CommitmentKind(0x30);
 }
 
 /// The 32 random bytes that make a commitment of low-entropy content unguessable. Secret until

@@ -183,11 +183,11 @@ fn events_and_types_from_sibling_modules_and_other_contracts_are_in_the_abi() {
     for event in [
         "CoverageChanged",
         "RulesPublished",
-        "Decided",
+        "SealedSubmitted",
+        "DecisionPosted",
         "Overdue",
         "RequestStep",
         "ClaimChecked",
-        "AttachmentAccess",
     ] {
         assert!(
             events.contains(&event.to_string()),
@@ -195,13 +195,13 @@ fn events_and_types_from_sibling_modules_and_other_contracts_are_in_the_abi() {
         );
     }
     let types = names(&coverage["types"]);
-    // `AccessDecision` and its `Decision` are the consent contract's own types.
+    // `RuleSet` and `ActionCode` are the `coverage-rules` crate's own types.
     for ty in [
-        "Submission",
-        "LineDecision",
+        "SealedRequest",
+        "PostedLine",
         "MetricsReport",
-        "AccessDecision",
-        "Decision",
+        "RuleSet",
+        "ActionCode",
     ] {
         assert!(types.contains(&ty.to_string()), "coverage describes {ty}");
     }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use consent::{
     AccessDecision, Action, AuditAction, AuditEntry, BreakGlassSession, Consent, ConsentStatus,
-    Decision, Delegation, Period, Permission, Provision, as_signed_ms, blinded_tag, label_tags,
-    subject_handle,
+    Decision, Delegation, Period, PeriodAnswer, Permission, Provision, as_signed_ms, blinded_tag,
+    label_tags, subject_handle,
 };
 use parity_scale_codec::Encode;
 use registry::Role;
@@ -107,9 +107,9 @@ struct World {
     patient: Address,
     /// The date of each record the tests indexed (the custodian keeps it off chain).
     dates: HashMap<Hash, i64>,
-    /// The data period the patient's consent commits to, as sealed to the custodian (off
-    /// chain), if any: the custodian attests a record's date against it.
-    data_period: Option<Period>,
+    /// The data periods the patient's consents commit to, with their commitments, as sealed to
+    /// the custodian (off chain): the custodian attests a record's date against each.
+    data_periods: Vec<(Hash, Period)>,
 }
 
 fn world() -> World {
@@ -153,7 +153,7 @@ fn world() -> World {
         hospital,
         patient,
         dates: HashMap::new(),
-        data_period: None,
+        data_periods: Vec::new(),
     }
 }
 
@@ -220,19 +220,31 @@ impl World {
         record
     }
 
-    /// The custodian's attestation for `record`: whether its date is inside the data period
-    /// the consent commits to (`None` where no period is on file: nothing to attest).
-    fn date_in_period(&self, record: Hash) -> Option<bool> {
-        let period = self.data_period.as_ref()?;
+    /// The custodian's attestations for `record`: for each data period a consent commits to,
+    /// whether the record's date is inside (`None` where no period is on file: nothing to
+    /// attest).
+    fn period_answers(&self, record: Hash) -> Option<Vec<PeriodAnswer>> {
+        if self.data_periods.is_empty() {
+            return None;
+        }
         let date = *self.dates.get(&record)?;
-        Some(period.start_ms <= date && date < period.end_ms)
+        Some(
+            self.data_periods
+                .iter()
+                .map(|(commitment, period)| PeriodAnswer {
+                    commitment: *commitment,
+                    inside: period.start_ms <= date && date < period.end_ms,
+                })
+                .collect(),
+        )
     }
 
     /// Commits the patient's consent to `period` of record dates: the custodian learns the
-    /// period (sealed to it off chain); the provision carries only the commitment.
+    /// period (sealed to it off chain); the provision carries only the commitment (each under
+    /// its own salt).
     fn data_period_commitment(&mut self, period: Period) -> Hash {
-        let committed = commitment(2, 0x77, &period);
-        self.data_period = Some(period);
+        let committed = commitment(2, 0x77 ^ self.data_periods.len() as u8, &period);
+        self.data_periods.push((committed, period));
         committed
     }
 
@@ -279,7 +291,7 @@ impl World {
             Action::Access,
             purpose.to_string(),
             None::<Address>,
-            self.date_in_period(record),
+            self.period_answers(record),
         );
         let result = self
             .chain
@@ -674,7 +686,8 @@ fn roles_and_data_periods_narrow_a_provision() {
     permit.purposes = vec!["TREAT".into()];
     // Only records dated in the first year of the epoch (record 1 is dated 0): the provision
     // carries a commitment; the hospital attests each record's date against the period.
-    permit.data_period_commitment = Some(w.data_period_commitment(period(0, 365 * DAY_MS)));
+    let first_year = w.data_period_commitment(period(0, 365 * DAY_MS));
+    permit.data_period_commitment = Some(first_year);
     assert!(
         w.grant(w.patient, "treatment", 30, Decision::Deny, vec![permit])
             .is_success()
@@ -715,7 +728,10 @@ fn roles_and_data_periods_narrow_a_provision() {
             old,
             "TREAT".to_string(),
             None::<u64>,
-            Some(true),
+            Some(vec![PeriodAnswer {
+                commitment: first_year,
+                inside: true,
+            }]),
         ),
     );
     assert_eq!(decision.decision, Decision::Permit);
@@ -734,7 +750,10 @@ fn roles_and_data_periods_narrow_a_provision() {
                 Action::Access,
                 "TREAT".to_string(),
                 None::<Address>,
-                Some(true),
+                Some(vec![PeriodAnswer {
+                    commitment: first_year,
+                    inside: true,
+                }]),
             ),
         )
         .decode();
@@ -1065,7 +1084,7 @@ fn every_message_refuses_callers_without_authority() {
                 Action::Access,
                 "TREAT".to_string(),
                 None::<Address>,
-                None::<bool>,
+                None::<Vec<PeriodAnswer>>,
             )
                 .encode(),
             "ConsentError::NotAuthorised",
@@ -1156,7 +1175,7 @@ impl World {
                 record,
                 purpose.to_string(),
                 None::<u64>,
-                self.date_in_period(record),
+                self.period_answers(record),
             ),
         )
     }
@@ -1177,7 +1196,7 @@ impl World {
             Action::Access,
             "TREAT".to_string(),
             on_behalf_of,
-            self.date_in_period(record),
+            self.period_answers(record),
         );
         self.chain
             .call(from, self.consent, "record_access", &arguments)
@@ -1303,7 +1322,7 @@ fn a_role_the_registry_does_not_attest_is_denied_with_the_reason() {
             lab,
             "TREAT".to_string(),
             None::<u64>,
-            None::<bool>,
+            None::<Vec<PeriodAnswer>>,
         ),
     );
     assert_eq!(unknown.revert_message(), "ConsentError::UnknownRole");
@@ -1474,7 +1493,7 @@ fn a_gateway_release_is_decided_again_recorded_as_a_disclosure_and_names_the_req
             "PRCP".to_string(),
             "TREAT".to_string(),
             request,
-            None::<bool>,
+            None::<Vec<PeriodAnswer>>,
         );
         w.chain
             .call(from, w.consent, "record_disclosure", &arguments)
@@ -1522,7 +1541,7 @@ fn a_gateway_release_is_decided_again_recorded_as_a_disclosure_and_names_the_req
         "PRCP".to_string(),
         "TREAT".to_string(),
         Hash([0x53; 32]),
-        None::<bool>,
+        None::<Vec<PeriodAnswer>>,
     );
     assert_eq!(
         w.chain
@@ -2301,7 +2320,29 @@ fn consent_fuel_and_events_match_the_snapshot() {
         salus_primitives::keccak256(salus_contracts::CONSENT)
     )
     .unwrap();
-    let lab = w.record(1, &["N"], "Observation");
+    let (patient, hospital) = (w.patient, w.hospital);
+    // The custodian's first record of the patient files the subject handle; the pseudonym
+    // files its own for its consents (`set_subject`).
+    let lab = Hash([1; 32]);
+    let registered = w.chain.call(
+        hospital,
+        w.consent,
+        "register_record",
+        &registration(lab, patient, &["N"], "Observation", 0, hospital),
+    );
+    assert!(registered.is_success(), "{:?}", registered.receipt.status);
+    w.dates.insert(lab, 0);
+    let filed = w
+        .chain
+        .call(patient, w.consent, "set_subject", &(patient, subject()));
+    assert!(filed.is_success(), "{:?}", filed.receipt.status);
+    writeln!(
+        report,
+        "register_record (first of the relationship): fuel={}\nset_subject: fuel={}",
+        registered.fuel_used(),
+        filed.fuel_used()
+    )
+    .unwrap();
     let note = w.record(2, &["PSY"], "DocumentReference");
     let clinician = w.clinician();
     let mut permit = provision(Decision::Permit);
@@ -2331,7 +2372,7 @@ fn consent_fuel_and_events_match_the_snapshot() {
             Action::Access,
             "TREAT".to_string(),
             None::<Address>,
-            None::<bool>,
+            None::<Vec<PeriodAnswer>>,
         );
         let hospital = w.hospital;
         let result = w
@@ -2358,7 +2399,7 @@ fn consent_fuel_and_events_match_the_snapshot() {
             record,
             "TREAT".to_string(),
             None::<u64>,
-            None::<bool>,
+            None::<Vec<PeriodAnswer>>,
         );
         let (decision, fuel): (AccessDecision, u64) =
             w.chain
@@ -2444,7 +2485,7 @@ fn no_clear_label_class_or_date_of_a_record_is_in_consents_state_events_or_argum
         }
     };
     // State: the records, the consent, the audit trail and the subject on file.
-    let mut patient_key = w.patient.encode();
+    let patient_key = w.patient.encode();
     for record in [psych, lab] {
         let key = [b"r/".as_slice(), &record.0].concat();
         let stored = w.chain.storage(&w.consent, &key).expect("indexed");
@@ -2464,9 +2505,9 @@ fn no_clear_label_class_or_date_of_a_record_is_in_consents_state_events_or_argum
         }
     }
     assert_eq!(audited, 4, "the grant and three accesses");
-    patient_key.splice(0..0, b"sh/".iter().copied());
+    let subject_key = [b"sh/".as_slice(), &(hospital, w.patient).encode()].concat();
     assert_eq!(
-        w.chain.storage(&w.consent, &patient_key),
+        w.chain.storage(&w.consent, &subject_key),
         Some(subject().encode()),
         "the subject handle is on file with the relationship"
     );
@@ -2565,25 +2606,258 @@ fn tags_under_another_blinding_key_match_nothing_of_this_relationship() {
     );
 }
 
+/// The topic after the event name (the subject handle) of every event of `result`.
+fn subjects(result: &CallResult) -> Vec<Hash> {
+    result
+        .events()
+        .iter()
+        .map(|event| event.topics[1])
+        .collect()
+}
+
 #[test]
-fn a_relationship_keeps_the_subject_handle_of_its_first_record() {
+fn a_custodian_keeps_the_subject_handle_of_its_first_record_of_a_patient() {
     let mut w = world();
     let patient = w.patient;
-    // A consent written before any record: its event names nobody (the zero handle), never
-    // the patient's address.
-    let early = w.grant(patient, "treatment", 30, Decision::Deny, vec![]);
-    assert_eq!(early.events()[0].topics[1], Hash::ZERO);
-    w.record(5, &["N"], "Observation");
-    let later = w.grant(patient, "treatment", 30, Decision::Deny, vec![]);
-    assert_eq!(later.events()[0].topics[1], subject());
-    // A record naming another subject for the same patient is refused.
-    let mut arguments = registration(Hash([4; 32]), patient, &["N"], "Observation", 0, w.hospital);
-    arguments.6 = subject_handle(&[0xc2; 32]);
     let hospital = w.hospital;
+    let first = w.chain.call(
+        hospital,
+        w.consent,
+        "register_record",
+        &registration(Hash([5; 32]), patient, &["N"], "Observation", 0, hospital),
+    );
+    assert_eq!(subjects(&first), vec![subject()]);
+    // A later record of the same custodian naming another subject for the patient is refused.
+    let mut arguments = registration(Hash([4; 32]), patient, &["N"], "Observation", 0, hospital);
+    arguments.6 = subject_handle(&[0xc2; 32]);
     assert_eq!(
         w.chain
             .call(hospital, w.consent, "register_record", &arguments)
             .revert_message(),
         "ConsentError::SubjectMismatch"
     );
+}
+
+#[test]
+fn a_stranger_front_running_a_record_cannot_change_the_relationships_subject_handle() {
+    let mut w = world();
+    let (patient, hospital) = (w.patient, w.hospital);
+    let doctor = w.clinician();
+    // Another custodian (any active provider organisation may index records) sees the
+    // hospital's pending registration for the patient's pseudonym and gets in first with a
+    // bogus handle; a stranger outside the registry tries to file one for the pseudonym.
+    let rival = w.chain.new_account(10u128.pow(18));
+    w.register(rival, Role::ProviderOrganisation);
+    let bogus = subject_handle(&[0xba; 32]);
+    let mut front_run = registration(Hash([0x40; 32]), patient, &["N"], "Observation", 0, rival);
+    front_run.6 = bogus;
+    let rival_record = w
+        .chain
+        .call(rival, w.consent, "register_record", &front_run);
+    assert_eq!(
+        subjects(&rival_record),
+        vec![bogus],
+        "the rival's own record"
+    );
+    let stranger = w.chain.new_account(10u128.pow(18));
+    assert_eq!(
+        w.chain
+            .call(stranger, w.consent, "set_subject", &(patient, bogus))
+            .revert_message(),
+        "ConsentError::NotAuthorised",
+        "only the pseudonym's own key (or its delegate) files its own handle"
+    );
+    // The hospital's registration goes through unchanged, under the relationship's handle,
+    // and so do the events of every access to its records.
+    let registered = w.chain.call(
+        hospital,
+        w.consent,
+        "register_record",
+        &registration(Hash([5; 32]), patient, &["N"], "Observation", 0, hospital),
+    );
+    assert!(registered.is_success(), "{:?}", registered.receipt.status);
+    assert_eq!(subjects(&registered), vec![subject()]);
+    w.dates.insert(Hash([5; 32]), 0);
+    let mut permit = provision(Decision::Permit);
+    permit.purposes = vec!["TREAT".into()];
+    assert!(
+        w.grant(patient, "treatment", 30, Decision::Deny, vec![permit])
+            .is_success()
+    );
+    let access = w.record_by(hospital, doctor, "PRCP", Hash([5; 32]), None);
+    assert_eq!(subjects(&access), vec![subject()]);
+    // Whatever the rival files stays its own relationship's.
+    let mut again = registration(Hash([0x41; 32]), patient, &["N"], "Observation", 0, rival);
+    again.6 = subject_handle(&[0xbb; 32]);
+    assert_eq!(
+        w.chain
+            .call(rival, w.consent, "register_record", &again)
+            .revert_message(),
+        "ConsentError::SubjectMismatch"
+    );
+    let later = w.chain.call(
+        hospital,
+        w.consent,
+        "register_record",
+        &registration(Hash([6; 32]), patient, &["N"], "Observation", 0, hospital),
+    );
+    assert_eq!(subjects(&later), vec![subject()]);
+}
+
+#[test]
+fn a_consent_written_before_any_record_carries_the_handle_the_patient_filed() {
+    let mut w = world();
+    let patient = w.patient;
+    // Nothing filed: the consent's event names nobody (the zero handle), never the patient's
+    // address.
+    let unfiled = w.grant(patient, "treatment", 30, Decision::Deny, vec![]);
+    assert_eq!(subjects(&unfiled), vec![Hash::ZERO]);
+    // The patient's wallet files the relationship's handle with the pseudonym's own key before
+    // its first consent: every consent and delegation event carries it, with no record yet.
+    let filed = w
+        .chain
+        .call(patient, w.consent, "set_subject", &(patient, subject()));
+    assert!(filed.is_success(), "{:?}", filed.receipt.status);
+    let granted = w.grant(patient, "treatment", 30, Decision::Deny, vec![]);
+    assert_eq!(subjects(&granted), vec![subject()]);
+    let id: u64 = granted.decode();
+    let revoked = w.chain.call(patient, w.consent, "revoke", &id);
+    assert_eq!(subjects(&revoked), vec![subject()]);
+    let guardian = w.chain.new_account(10u128.pow(18));
+    let now = w.chain.timestamp_ms();
+    let attested = w.chain.call(
+        w.authority,
+        w.consent,
+        "attest_delegation",
+        &(
+            patient,
+            guardian,
+            "GUARD".to_string(),
+            vec![Action::Access],
+            vec!["TREAT".to_string()],
+            period(now, now + 365 * DAY_MS),
+            Hash([5; 32]),
+        ),
+    );
+    assert_eq!(subjects(&attested), vec![subject()]);
+    // A delegate in force may file it too (a guardian for a minor whose wallet it holds).
+    let refiled = w
+        .chain
+        .call(guardian, w.consent, "set_subject", &(patient, subject()));
+    assert!(refiled.is_success(), "{:?}", refiled.receipt.status);
+    // A record indexed later names the same handle (its custodian's filing).
+    let record = w.chain.call(
+        w.hospital,
+        w.consent,
+        "register_record",
+        &registration(Hash([5; 32]), patient, &["N"], "Observation", 0, w.hospital),
+    );
+    assert_eq!(subjects(&record), vec![subject()]);
+}
+
+/// 2019-01-01, 2020-01-01, 2021-01-01 and 2022-01-01 (UTC) in ms since the epoch.
+const YEAR_2019_MS: i64 = 1_546_300_800_000;
+const YEAR_2020_MS: i64 = 1_577_836_800_000;
+const YEAR_2021_MS: i64 = 1_609_459_200_000;
+const YEAR_2022_MS: i64 = 1_640_995_200_000;
+
+#[test]
+fn each_data_period_commitment_gets_its_own_answer() {
+    let mut w = world();
+    let hospital = w.hospital;
+    let doctor = w.clinician();
+    let in_2019 = w.record_dated(1, 1_560_000_000_000, hospital);
+    let in_2021 = w.record_dated(2, 1_620_000_000_000, hospital);
+    let in_2023 = w.record_dated(3, 1_680_000_000_000, hospital);
+    // Records of 2019 are permitted for treatment, records of 2021 denied: two provisions,
+    // two periods, two commitments — one date answer per decision could not say "inside the
+    // first, outside the second".
+    let mut permit_2019 = provision(Decision::Permit);
+    permit_2019.purposes = vec!["TREAT".into()];
+    permit_2019.data_period_commitment = Some(w.data_period_commitment(Period {
+        start_ms: YEAR_2019_MS,
+        end_ms: YEAR_2020_MS,
+    }));
+    let mut deny_2021 = provision(Decision::Deny);
+    deny_2021.data_period_commitment = Some(w.data_period_commitment(Period {
+        start_ms: YEAR_2021_MS,
+        end_ms: YEAR_2022_MS,
+    }));
+    let patient = w.patient;
+    assert!(
+        w.grant(
+            patient,
+            "treatment",
+            30,
+            Decision::Deny,
+            vec![permit_2019, deny_2021]
+        )
+        .is_success()
+    );
+    let decided = |decision: AccessDecision| (decision.decision, decision.provision_path);
+    assert_eq!(
+        w.period_answers(in_2019)
+            .unwrap()
+            .iter()
+            .map(|answer| answer.inside)
+            .collect::<Vec<_>>(),
+        vec![true, false]
+    );
+    assert_eq!(
+        decided(w.access(doctor, in_2019, "TREAT")),
+        (Decision::Permit, vec![0])
+    );
+    assert_eq!(
+        decided(w.access(doctor, in_2021, "TREAT")),
+        (Decision::Deny, vec![1])
+    );
+    assert_eq!(
+        decided(w.access(doctor, in_2023, "TREAT")),
+        (Decision::Deny, vec![]),
+        "in neither period: the base decision"
+    );
+    // Without answers the permit cannot match and the deny does.
+    let unattested: AccessDecision = w.record_by(doctor, doctor, "PRCP", in_2019, None).decode();
+    assert_eq!(decided(unattested), (Decision::Deny, vec![1]));
+    // An answer for one commitment says nothing of another: answering only the permit's
+    // leaves the deny unattested, and it matches.
+    let only_first = w.period_answers(in_2019).unwrap()[..1].to_vec();
+    let partial: AccessDecision = w.chain.view(
+        doctor,
+        w.consent,
+        "can_access",
+        &(
+            doctor,
+            "PRCP".to_string(),
+            Action::Access,
+            in_2019,
+            "TREAT".to_string(),
+            None::<u64>,
+            Some(only_first),
+        ),
+    );
+    assert_eq!(decided(partial), (Decision::Deny, vec![1]));
+    // At most 64 answers.
+    let too_many = vec![
+        PeriodAnswer {
+            commitment: Hash::ZERO,
+            inside: true,
+        };
+        65
+    ];
+    let refused = w.chain.call(
+        hospital,
+        w.consent,
+        "record_access",
+        &(
+            doctor,
+            "PRCP".to_string(),
+            in_2019,
+            Action::Access,
+            "TREAT".to_string(),
+            None::<Address>,
+            Some(too_many),
+        ),
+    );
+    assert_eq!(refused.revert_message(), "ConsentError::TooComplex");
 }

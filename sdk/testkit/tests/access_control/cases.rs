@@ -2,7 +2,7 @@
 //! world (after any set-up the call needs), and which party of the cast stands in each
 //! relationship the matrix names.
 
-use coverage::{ActionCode, AppealOutcome, CoverageLevel, CoverageTerms, ReviewerDecision};
+use coverage::{ActionCode, AppealOutcome};
 use parity_scale_codec::Encode;
 use salus_primitives::{Address, Hash};
 use supply::{Classification, Epc, RecallClass};
@@ -106,6 +106,9 @@ pub fn consent_cases() -> Vec<Case> {
                 w.address(Party::Doctor),
             )
             .encode()
+        }),
+        case("set_subject", PATIENT_AND_GUARDIAN, |w| {
+            (w.address(Party::Patient), Hash([0x5b; 32])).encode()
         }),
         case("grant", PATIENT_AND_GUARDIAN, |w| {
             w.treatment_consent().grant()
@@ -220,7 +223,7 @@ pub fn consent_cases() -> Vec<Case> {
                     consent::Action::Access,
                     text("TREAT"),
                     None::<Address>,
-                    None::<bool>,
+                    None::<Vec<consent::PeriodAnswer>>,
                 )
                     .encode()
             },
@@ -235,7 +238,7 @@ pub fn consent_cases() -> Vec<Case> {
                     text("PRCP"),
                     text("TREAT"),
                     Hash([0x9e; 32]),
-                    None::<bool>,
+                    None::<Vec<consent::PeriodAnswer>>,
                 )
                     .encode()
             },
@@ -243,31 +246,18 @@ pub fn consent_cases() -> Vec<Case> {
     ]
 }
 
-fn decision(action: ActionCode, quantity: u32) -> Vec<ReviewerDecision> {
-    vec![ReviewerDecision {
-        action,
-        quantity,
-        reason: None,
-    }]
+/// A posted line, as the payer's agent or a reviewer posts it.
+fn line(action: ActionCode, reason: Option<&str>, quantity: u32) -> Vec<coverage::PostedLine> {
+    vec![World::posted(action, reason, quantity)]
 }
+
+/// The commitments a post carries (`inputs_commitment`, `outcome_commitment`).
+const COMMITMENTS: (Hash, Hash) = (Hash([0x5c; 32]), Hash([0x5d; 32]));
 
 pub fn coverage_cases() -> Vec<Case> {
     vec![
         case("set_coverage", NONE, |w| {
             (Hash([0x4e; 32]), w.coverage_record()).encode()
-        }),
-        case("set_benefit", &[(Who::Payer, Party::Payer)], |w| {
-            (MEMBER, text("PT"), w.benefit()).encode()
-        }),
-        case("set_coverage_terms", &[(Who::Payer, Party::Payer)], |_| {
-            let terms = CoverageTerms {
-                level: CoverageLevel::Family,
-                currency: text("USD"),
-            };
-            (MEMBER, terms).encode()
-        }),
-        case("set_network", NONE, |_| {
-            (text(PLAN), vec![text(CLINIC_NPI)], true).encode()
         }),
         case("publish_rules", NONE, |w| {
             let effective = coverage::Period {
@@ -279,11 +269,17 @@ pub fn coverage_cases() -> Vec<Case> {
         case("set_reviewer", NONE, |w| {
             (w.address(Party::Doctor), true).encode()
         }),
-        case("submit", NONE, |w| {
-            // A referral to the hospital: any provider may request it.
-            let mut submission = w.submission("TRN-NEW", THERAPY, 2);
-            submission.servicing_provider = Some(w.address(Party::Hospital));
-            submission.encode()
+        case("post_metrics", NONE, |w| {
+            let period = coverage::Period {
+                start_ms: w.now() - 30 * DAY_MS,
+                end_ms: w.now() - DAY_MS,
+            };
+            (
+                period,
+                Vec::<coverage::CodeMetrics>::new(),
+                Hash([0x9e; 32]),
+            )
+                .encode()
         }),
         case("submit_sealed", NONE, |w| {
             let payer = w.address(Party::Payer);
@@ -297,56 +293,23 @@ pub fn coverage_cases() -> Vec<Case> {
             )
                 .encode()
         }),
-        case("post_decision", PAYER_AND_NURSE, |w| {
-            let (coverage, payer) = (w.coverage, w.address(Party::Payer));
-            w.must(
-                Party::Hospital,
-                coverage,
-                "submit_sealed",
-                &(
-                    Hash([0x5a; 32]),
-                    payer,
-                    MEMBER,
-                    coverage::Priority::Standard,
-                    1u32,
-                    Hash([0x5b; 32]),
-                ),
-            );
-            let line = coverage::PostedLine {
-                action: ActionCode::A1,
-                reason: None,
-                quantity: 1,
-            };
-            (
-                Hash([0x5a; 32]),
-                vec![line],
-                1u32,
-                Hash([0x5c; 32]),
-                Hash([0x5d; 32]),
-            )
-                .encode()
+        case("post_decision", PAYER_AND_NURSE, |_| {
+            let (inputs, outcome) = COMMITMENTS;
+            (PENDED, line(ActionCode::A1, None, 1), 1u32, inputs, outcome).encode()
         }),
-        case("add_documentation", HOSPITAL_REQUESTS, |w| {
-            let attachment = coverage::Attachment {
-                template: ATTACHMENT_TEMPLATE,
-                record: w.record,
-            };
-            (text(PENDED), attachment).encode()
+        case("add_documentation", HOSPITAL_REQUESTS, |_| {
+            (PENDED, Hash([0xa7; 32])).encode()
         }),
-        case("decide", PAYER_AND_NURSE, |_| {
-            (text(PENDED), decision(ActionCode::A1, 1)).encode()
-        }),
-        case("extend_review", PAYER_AND_NURSE, |_| text(PENDED).encode()),
+        case("extend_review", PAYER_AND_NURSE, |_| PENDED.encode()),
         case("mark_overdue", NONE, |w| {
             w.chain.advance_time(20 * DAY_MS);
-            text(PENDED).encode()
+            PENDED.encode()
         }),
-        case("revise", HOSPITAL_REQUESTS, |w| {
-            let lines = w.submission(PENDED, REVIEWED_MRI, 2).lines;
-            (text(PENDED), lines, vec![text("M54.16")]).encode()
+        case("revise", HOSPITAL_REQUESTS, |_| {
+            (PENDED, Hash([0x5e; 32]), 1u32).encode()
         }),
         case("request_extension", HOSPITAL_REQUESTS, |_| {
-            (text(CERTIFIED), 10u32).encode()
+            (CERTIFIED, 10u32).encode()
         }),
         case("decide_extension", PAYER_AND_NURSE, |w| {
             let coverage = w.coverage;
@@ -354,44 +317,48 @@ pub fn coverage_cases() -> Vec<Case> {
                 Party::Hospital,
                 coverage,
                 "request_extension",
-                &(text(CERTIFIED), 400u32),
+                &(CERTIFIED, 400u32),
             );
-            (text(CERTIFIED), true, None::<coverage::Reason>).encode()
+            (CERTIFIED, true, None::<String>, 1u32, Hash([0x5d; 32])).encode()
         }),
-        case("cancel", HOSPITAL_REQUESTS, |_| text(PENDED).encode()),
+        case("cancel", HOSPITAL_REQUESTS, |_| PENDED.encode()),
         case(
             "appeal",
             &[
                 (Who::Requester, Party::Hospital),
                 (Who::Patient, Party::Patient),
             ],
-            |_| (text(DENIED), Hash([0xa9; 32])).encode(),
+            |_| (DENIED, Hash([0xa9; 32])).encode(),
         ),
         case("decide_appeal", PAYER_AND_NURSE, |w| {
-            let coverage = w.coverage;
-            w.must(
-                Party::Hospital,
-                coverage,
-                "appeal",
-                &(text(DENIED), Hash([0xa9; 32])),
-            );
+            let trace = w.appealed_request();
+            let (inputs, outcome) = COMMITMENTS;
             (
-                text(DENIED),
+                trace,
                 AppealOutcome::Overturned,
-                None::<coverage::Reason>,
+                None::<String>,
+                line(ActionCode::A1, None, 1),
+                1u32,
+                inputs,
+                outcome,
             )
                 .encode()
         }),
-        case("check_claim", NONE, |w| {
+        case("submit_claim", NONE, |w| {
             let payer = w.address(Party::Payer);
             (
                 Hash([0xc2; 32]),
                 payer,
                 MEMBER,
-                None::<String>,
-                w.office_visit(),
+                None::<Hash>,
+                1u32,
+                Hash([0xc4; 32]),
             )
                 .encode()
+        }),
+        case("post_claim_check", PAYER_AND_NURSE, |_| {
+            let (inputs, outcome) = COMMITMENTS;
+            (CLAIM, vec![Vec::<String>::new()], inputs, outcome).encode()
         }),
         case(
             "void_claim",
@@ -401,12 +368,17 @@ pub fn coverage_cases() -> Vec<Case> {
         case(
             "replace_claim",
             &[(Who::ClaimSubmitter, Party::Hospital)],
-            |w| (CLAIM, Hash([0xc3; 32]), None::<String>, w.office_visit()).encode(),
+            |_| {
+                (
+                    CLAIM,
+                    Hash([0xc3; 32]),
+                    None::<Hash>,
+                    1u32,
+                    Hash([0xc5; 32]),
+                )
+                    .encode()
+            },
         ),
-        case("access_attachment", PAYER_AND_NURSE, |w| {
-            w.attach_record();
-            (text(PENDED), w.record, text("HPAYMT")).encode()
-        }),
     ]
 }
 

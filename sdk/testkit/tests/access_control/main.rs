@@ -306,10 +306,9 @@ fn render() -> String {
          participant registry: that role, in good standing, with a current licence. Roles are\n\
          always read from the registry, never taken from the caller's arguments, and\n\
          authorisation uses the immediate caller, not the transaction's signer — except\n\
-         `record_access`, which a contract may call for the agent that signed the transaction\n\
-         (coverage's `access_attachment` does so for a payer reading an attachment). A second\n\
-         test has every allowed caller sign a call through a relay contract: all are refused\n\
-         but that one.\n\n\
+         `record_access`, which a contract may call for the agent that signed the transaction.\n\
+         A second test has every allowed caller sign a call through a relay contract: all are\n\
+         refused but that one.\n\n\
          The test `sdk/testkit/tests/access_control` walks this table: every message is called\n\
          by every participant of a network — the registry's authority, a regulator, two provider\n\
          organisations, a physician, a privacy officer, the patient and a guardian, two payers\n\

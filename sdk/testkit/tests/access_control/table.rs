@@ -290,6 +290,12 @@ pub const MATRIX: &[Row] = &[
     ),
     row(
         Consent,
+        "set_subject",
+        PATIENT_OR_DELEGATE,
+        "PRIVACY.md §5.7: the relationship's subject handle, filed by the pseudonym's own key",
+    ),
+    row(
+        Consent,
         "grant",
         PATIENT_OR_DELEGATE,
         "FHIR R4 Consent.performer; HIPAA §164.502(g) personal representatives",
@@ -416,24 +422,6 @@ pub const MATRIX: &[Row] = &[
     ),
     row(
         Coverage,
-        "set_benefit",
-        &[caller(Payer, PAYER)],
-        "X12 271 EB segment",
-    ),
-    row(
-        Coverage,
-        "set_coverage_terms",
-        &[caller(Payer, PAYER)],
-        "X12 271 EB02",
-    ),
-    row(
-        Coverage,
-        "set_network",
-        &[caller(RoleHolder, PAYER)],
-        "X12 271 EB12 (its own plans)",
-    ),
-    row(
-        Coverage,
         "publish_rules",
         &[caller(RoleHolder, PAYER)],
         "CMS-0057-F (its own rules)",
@@ -446,9 +434,9 @@ pub const MATRIX: &[Row] = &[
     ),
     row(
         Coverage,
-        "submit",
-        &[caller(RoleHolder, BILLING_PROVIDER)],
-        "X12 278 / Da Vinci PAS requester; a referral names a servicing provider the registry attests",
+        "post_metrics",
+        &[caller(RoleHolder, PAYER)],
+        "CMS-0057-F metrics per service code, per period (its own; PRIVACY.md §5.5)",
     ),
     row(
         Coverage,
@@ -466,13 +454,7 @@ pub const MATRIX: &[Row] = &[
         Coverage,
         "add_documentation",
         REQUESTER,
-        "X12 275 / Da Vinci PAS attachments",
-    ),
-    row(
-        Coverage,
-        "decide",
-        PAYER_OR_REVIEWER,
-        "42 CFR 438.210(b)(3), 42 CFR 422.566(d)",
+        "X12 275 / Da Vinci PAS attachments (delivered sealed; a commitment on chain)",
     ),
     row(
         Coverage,
@@ -510,13 +492,19 @@ pub const MATRIX: &[Row] = &[
         Coverage,
         "decide_appeal",
         PAYER_OR_REVIEWER,
-        "42 CFR 438.408 resolution",
+        "42 CFR 438.408 resolution; 42 CFR 422.590(h)(2) (not whoever made a decision appealed)",
     ),
     row(
         Coverage,
-        "check_claim",
+        "submit_claim",
         &[caller(RoleHolder, BILLING_PROVIDER)],
-        "X12 837 / 835 (the billing NPI is the caller's attested one; an authorisation only for its servicing provider)",
+        "X12 837 (the billing NPI is the caller's attested one; the claim sealed to the payer, PRIVACY.md §5.5)",
+    ),
+    row(
+        Coverage,
+        "post_claim_check",
+        PAYER_OR_REVIEWER,
+        "X12 835 CARCs by the payer's agent (PRIVACY.md §5.5)",
     ),
     row(
         Coverage,
@@ -529,12 +517,6 @@ pub const MATRIX: &[Row] = &[
         "replace_claim",
         &[caller(ClaimSubmitter, BILLING_PROVIDER)],
         "X12 837 CLM05-3 `7`",
-    ),
-    row(
-        Coverage,
-        "access_attachment",
-        PAYER_OR_REVIEWER,
-        "HIPAA §164.506 payment; the consent contract decides and records",
     ),
     // ---- supply ----
     row(

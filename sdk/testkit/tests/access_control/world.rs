@@ -1,16 +1,15 @@
 //! The network every row of the matrix is probed on: the four contracts, a cast of participants
 //! (one per role and relationship, plus an unregistered stranger), and one object of every kind
 //! in a known state — a record, consents, a delegation, a break-glass session, coverage with
-//! pended, certified and denied requests and a claim, and drug units owned, shipped, in transit,
+//! pended, certified and denied sealed requests and a claim, and drug units owned, shipped, in transit,
 //! packed and under investigation. Each probe runs on a fork of it.
 
 use std::collections::BTreeMap;
 
 use consent::{Action, Decision, Provision};
 use coverage::{
-    ADVERSE_REVIEWER_ROLE, ActionCode, Attachment, AutoApprove, Benefit, ClaimLine, CodeRange,
-    Coverage, CoverageStatus, Edit, EditReason, NetworkIndicator, PlanType, Priority, Reason,
-    ReviewerDecision, Rule, ServiceLine, Submission,
+    ADVERSE_REVIEWER_ROLE, ActionCode, AutoApprove, CodeRange, Coverage, CoverageStatus, Edit,
+    EditReason, PlanType, PostedLine, Priority, Reason, Rule,
 };
 use parity_scale_codec::Encode;
 use registry::Role;
@@ -139,18 +138,13 @@ pub const NEW_CASE: &str = "006141410000000029";
 pub const NEW_PALLET: &str = "106141410000009005";
 pub const LOCATION: &str = "urn:epc:id:sgln:0614141.00001.0";
 pub const MEMBER: Hash = Hash([0x4d; 32]);
-pub const PLAN: &str = "GOLD-HMO";
-/// Brain MRI: always pended to a clinical reviewer.
-pub const REVIEWED_MRI: &str = "70551";
-/// Physical therapy: certified automatically.
-pub const THERAPY: &str = "97110";
-/// Office visit: no authorisation.
-pub const OFFICE_VISIT: &str = "99213";
-pub const PENDED: &str = "TRN-PENDED";
-pub const CERTIFIED: &str = "TRN-CERTIFIED";
-pub const DENIED: &str = "TRN-DENIED";
+/// Sealed requests by trace handle (docs/PRIVACY.md §5.5): one pended by the payer's agent,
+/// one certified, one denied by the nurse.
+pub const PENDED: Hash = Hash([0xe1; 32]);
+pub const CERTIFIED: Hash = Hash([0xe2; 32]);
+pub const DENIED: Hash = Hash([0xe3; 32]);
+/// A claim by handle, submitted by the hospital and not yet checked.
 pub const CLAIM: Hash = Hash([0xc1; 32]);
-pub const ATTACHMENT_TEMPLATE: Hash = Hash([0xa7; 32]);
 
 /// The relay contract: calls `input[0..20]` with `input[20..]` and all its fuel, then returns the
 /// callee's return data, or reverts with the callee's revert message.
@@ -366,39 +360,13 @@ impl World {
         );
     }
 
-    /// A preauthorization submission of the hospital for the patient.
-    pub fn submission(&self, trace: &str, procedure: &str, quantity: u32) -> Submission {
-        let start = self.now() + DAY_MS;
-        Submission {
-            trace: trace.into(),
-            payer: self.address(Party::Payer),
-            member: MEMBER,
-            servicing_npi: HOSPITAL_NPI.into(),
-            servicing_provider: None,
-            category: coverage::Category::Hs,
-            lines: vec![ServiceLine {
-                procedure: procedure.into(),
-                modifiers: vec![],
-                quantity,
-                from_ms: start,
-                to_ms: start + DAY_MS,
-                place_of_service: "11".into(),
-            }],
-            diagnoses: vec![code("M54.16")],
-            priority: Priority::Standard,
-            attachments: vec![],
-            birth_year: 1980,
-            sex: "F".into(),
+    /// A posted line (action, reason code, units).
+    pub fn posted(action: ActionCode, reason: Option<&str>, quantity: u32) -> PostedLine {
+        PostedLine {
+            action,
+            reason: reason.map(code),
+            quantity,
         }
-    }
-
-    pub fn office_visit(&self) -> Vec<ClaimLine> {
-        vec![ClaimLine {
-            procedure: OFFICE_VISIT.into(),
-            quantity: 1,
-            service_ms: self.now(),
-            diagnoses: vec![code("M54.16")],
-        }]
     }
 
     /// Builds the network.
@@ -660,32 +628,13 @@ impl World {
 
     pub fn coverage_record(&self) -> Coverage {
         Coverage {
-            dependent: 0,
             beneficiary: self.address(Party::Patient),
-            plan: PLAN.into(),
-            group: "G-100".into(),
             plan_type: PlanType::Hmo,
             period: coverage::Period {
                 start_ms: self.now() - DAY_MS,
                 end_ms: self.now() + 365 * DAY_MS,
             },
             status: CoverageStatus::Active,
-            primary_care: Some(HOSPITAL_NPI.into()),
-        }
-    }
-
-    pub fn benefit(&self) -> Benefit {
-        Benefit {
-            copay_cents: 2_500,
-            coinsurance_bps: 2_000,
-            deductible_cents: 150_000,
-            deductible_remaining_cents: 90_000,
-            out_of_pocket_max_cents: 600_000,
-            out_of_pocket_remaining_cents: 420_000,
-            quantity_limit: Some(20),
-            quantity_used: 0,
-            authorisation_required: false,
-            network: NetworkIndicator::InNetwork,
         }
     }
 
@@ -693,21 +642,6 @@ impl World {
         let coverage = self.coverage;
         let record = self.coverage_record();
         self.must(Party::Payer, coverage, "set_coverage", &(MEMBER, record));
-        for service_type in ["62", "PT", "30"] {
-            let benefit = self.benefit();
-            self.must(
-                Party::Payer,
-                coverage,
-                "set_benefit",
-                &(MEMBER, code(service_type), benefit),
-            );
-        }
-        self.must(
-            Party::Payer,
-            coverage,
-            "set_network",
-            &(code(PLAN), vec![code(HOSPITAL_NPI)], true),
-        );
         let effective = coverage::Period {
             start_ms: self.now() - DAY_MS,
             end_ms: self.now() + 730 * DAY_MS,
@@ -721,46 +655,77 @@ impl World {
         );
         let nurse = self.address(Party::Nurse);
         self.must(Party::Payer, coverage, "set_reviewer", &(nurse, true));
-        for (trace, procedure) in [
-            (PENDED, REVIEWED_MRI),
-            (CERTIFIED, THERAPY),
-            (DENIED, REVIEWED_MRI),
-        ] {
-            let submission = self.submission(trace, procedure, 1);
-            self.must(Party::Hospital, coverage, "submit", &submission);
-        }
-        let denial = vec![ReviewerDecision {
-            action: ActionCode::A3,
-            quantity: 0,
-            reason: Some(Reason {
-                code: "0R".into(),
-                text: "not medically necessary".into(),
-            }),
-        }];
-        self.must(Party::Nurse, coverage, "decide", &(code(DENIED), denial));
         let payer = self.address(Party::Payer);
-        let lines = self.office_visit();
-        self.must(
-            Party::Hospital,
-            coverage,
-            "check_claim",
-            &(CLAIM, payer, MEMBER, None::<String>, lines),
-        );
+        // The hospital posts three sealed requests; the payer's agent pends two and certifies
+        // one; the nurse, a clinician, denies one of the pended.
+        for (trace, agent) in [
+            (PENDED, Self::posted(ActionCode::A4, Some("0R"), 0)),
+            (CERTIFIED, Self::posted(ActionCode::A1, None, 1)),
+            (DENIED, Self::posted(ActionCode::A4, Some("0R"), 0)),
+        ] {
+            let skeleton = (
+                trace,
+                payer,
+                MEMBER,
+                Priority::Standard,
+                1u32,
+                Hash([0x5b; 32]),
+            );
+            self.must(Party::Hospital, coverage, "submit_sealed", &skeleton);
+            let post = (trace, vec![agent], 1u32, Hash([0x5c; 32]), Hash([0x5d; 32]));
+            self.must(Party::Payer, coverage, "post_decision", &post);
+        }
+        let denial = vec![Self::posted(ActionCode::A3, Some("0R"), 0)];
+        let post = (DENIED, denial, 1u32, Hash([0x5c; 32]), Hash([0x5d; 32]));
+        self.must(Party::Nurse, coverage, "post_decision", &post);
+        let claim = (CLAIM, payer, MEMBER, None::<Hash>, 1u32, Hash([0xc4; 32]));
+        self.must(Party::Hospital, coverage, "submit_claim", &claim);
     }
 
-    /// The hospital attaches the patient's record to the pended request.
-    pub fn attach_record(&mut self) {
-        let (coverage, record) = (self.coverage, self.record);
-        let attachment = Attachment {
-            template: ATTACHMENT_TEMPLATE,
-            record,
-        };
+    /// A request of the hospital denied by a clinician of the payer who is none of the cast,
+    /// and appealed by the hospital: neither the payer nor the nurse decided it, so either may
+    /// decide the appeal (42 CFR 422.590(h)(2)).
+    pub fn appealed_request(&mut self) -> Hash {
+        let (coverage, registry, payer) =
+            (self.coverage, self.registry, self.address(Party::Payer));
+        let clinician = self.chain.new_account(10u128.pow(18));
+        let now = self.now();
+        let registration = (
+            clinician,
+            vec![ADVERSE_REVIEWER_ROLE],
+            Some(code("1003000126")),
+            None::<String>,
+            None::<String>,
+            0u64,
+            now + 3650 * DAY_MS,
+            Hash([1; 32]),
+        );
+        self.must(Party::Authority, registry, "register", &registration);
+        self.must(Party::Payer, coverage, "set_reviewer", &(clinician, true));
+        let trace = Hash([0xe4; 32]);
+        let skeleton = (
+            trace,
+            payer,
+            MEMBER,
+            Priority::Standard,
+            1u32,
+            Hash([0x5b; 32]),
+        );
+        self.must(Party::Hospital, coverage, "submit_sealed", &skeleton);
+        let pended = vec![Self::posted(ActionCode::A4, Some("0R"), 0)];
+        let post = (trace, pended, 1u32, Hash([0x5c; 32]), Hash([0x5d; 32]));
+        self.must(Party::Payer, coverage, "post_decision", &post);
+        let denial = vec![Self::posted(ActionCode::A3, Some("0R"), 0)];
+        let post = (trace, denial, 1u32, Hash([0x5c; 32]), Hash([0x5d; 32]));
+        let denied = self.chain.call(clinician, coverage, "post_decision", &post);
+        assert!(denied.is_success(), "{:?}", denied.receipt.status);
         self.must(
             Party::Hospital,
             coverage,
-            "add_documentation",
-            &(code(PENDED), attachment),
+            "appeal",
+            &(trace, Hash([0xa9; 32])),
         );
+        trace
     }
 
     pub fn ship_arguments(

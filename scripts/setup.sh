@@ -79,3 +79,4 @@ mkdir -p "$CARGO_TARGET_DIR"
 # target_dir.sh); the workspace's own crates then compile once from scratch.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/target_dir.sh"
 prune_incremental "$CARGO_TARGET_DIR" 16
+

@@ -262,6 +262,13 @@ enum Command {
     /// `export` writes a unit's or a lot's history as an EPCIS document.
     #[command(subcommand)]
     Epcis(EpcisCommand),
+    /// HL7 FHIR R4 resources in and out of the consent contract (docs/interop.md): `import
+    /// consent` maps a Consent to a consent call, refusing what the contract cannot express;
+    /// `export consent` writes one back; `export audit` writes a patient's accounting of
+    /// disclosures as a Bundle of AuditEvents; `export preauth` a sealed preauthorization's
+    /// posted decision as a ClaimResponse.
+    #[command(subcommand)]
+    Fhir(FhirCommand),
     /// Prescriptions (docs/PRIVACY.md §5.5 "Supply"): the prescriber posts a handle and hands
     /// out sealed copies (`prescribe`), the patient or pharmacy opens one (`open`), the pharmacy
     /// dispenses against it (`dispense`). The chain never holds the patient or the NDC beside
@@ -269,7 +276,8 @@ enum Command {
     #[command(subcommand)]
     Rx(RxCommand),
     /// Agents that act for a participant (docs/PRIVACY.md §5.5): `payer` decides sealed
-    /// preauthorizations with the published rules.
+    /// preauthorizations and checks sealed claims with the published rules; `review` posts a
+    /// clinician reviewer's decision on a pended line.
     #[command(subcommand)]
     Agent(AgentCommand),
     /// Check a decision the payer's agent posted for a sealed preauthorization: recompute its
@@ -335,6 +343,12 @@ enum AgentCommand {
         /// Seconds a decision may take to be included.
         #[arg(long, default_value_t = 60)]
         inclusion_timeout_s: u64,
+        /// After each pass, post the per-code metrics (`post_metrics`, docs/PRIVACY.md §5.5)
+        /// of the last period that has ended, once: `month` (calendar months, UTC), `day`, or
+        /// a length in ms. The decisions counted and their salt go to the inbox
+        /// (`metrics-<start ms>.json`).
+        #[arg(long)]
+        metrics_period: Option<salus_node::agent::metrics::MetricsPeriod>,
         #[command(flatten)]
         endpoint: RpcEndpoint,
     },
@@ -718,9 +732,27 @@ enum KeyCommand {
         /// Episode (0 first; a new one after a compromise, or to keep episodes apart).
         #[arg(long, default_value_t = 0)]
         episode: u32,
-        /// The chain's genesis hash; default: the dev chain's.
+        /// The chain's genesis hash; default: the dev chain's (with --set-subject, the node's).
         #[arg(long)]
         chain: Option<salus_primitives::Hash>,
+        /// Also file the relationship's subject handle with the consent contract, signed by
+        /// the pseudonym at fuel price 0 (`set_subject`, docs/PRIVACY.md §5.7), so that its
+        /// consents' and delegations' events carry the handle: once per relationship, before
+        /// its first consent. Waits for inclusion.
+        #[arg(long)]
+        set_subject: bool,
+        /// The consent contract (with --set-subject); default: the dev chain's.
+        #[arg(long, requires = "set_subject")]
+        consent: Option<salus_primitives::Address>,
+        /// Also store the pseudonym's signing key under NAME in the key directory, so that
+        /// every command signs as the pseudonym with `--from NAME` (a grant, a gateway
+        /// request). Encrypted under a new password unless --insecure-plaintext.
+        #[arg(long, value_name = "NAME")]
+        save: Option<String>,
+        #[command(flatten)]
+        protection: KeyProtectionArgs,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
     },
     /// List a key's pseudonyms in use on chain (docs/PRIVACY.md §5.1): for every provider
     /// organisation (kind custodian) and payer (kind payer) in the registry, episodes 0, 1, …
@@ -848,12 +880,25 @@ struct SigningKey {
     from: String,
 }
 
-/// `--fuel`: the fuel limit of a transaction.
+/// `--fuel` and `--fuel-price`: the fuel limit of a transaction and its price.
 #[derive(clap::Args)]
 struct FuelLimit {
     /// Fuel limit.
     #[arg(long, default_value_t = client::DEFAULT_FUEL)]
     fuel: u64,
+    /// Price per unit of fuel; 0 sends a free transaction, which dev chains accept (a pseudonym
+    /// without funds signs this way, and no funding transfer links it to its owner).
+    #[arg(long, default_value_t = 1)]
+    fuel_price: salus_primitives::Balance,
+}
+
+impl FuelLimit {
+    fn terms(&self) -> client::FuelTerms {
+        client::FuelTerms {
+            limit: self.fuel,
+            price: self.fuel_price,
+        }
+    }
 }
 
 /// `--no-wait`: whether a transaction command waits for inclusion.
@@ -925,6 +970,249 @@ enum EpcisCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum FhirCommand {
+    /// Import a resource (`consent`).
+    #[command(subcommand)]
+    Import(FhirImport),
+    /// Export a resource (`consent`, `audit`, `preauth`).
+    #[command(subcommand)]
+    Export(FhirExport),
+}
+
+#[derive(Subcommand)]
+enum FhirImport {
+    /// Map a FHIR R4 Consent (JSON) to one consent-contract call — `grant`, `import_signed`
+    /// (active, with dateTime) or `propose` (draft, proposed) — resolving references through
+    /// --directory and blinding labels and classes with --blinding; anything the contract
+    /// cannot express exactly (a code, a related record, an unknown code system, an extension)
+    /// or the resource leaves undecided (a provision without a type) is refused, naming the
+    /// element. Prints the chain's access decision (`can_access`) for every actor the consent
+    /// names, then submits the call signed by --from and prints the consent id.
+    ///
+    /// Example: salus fhir import consent consent.json --from dev:7 --directory directory.toml
+    /// --blinding 0x… --periods periods.json --dry-run --json
+    Consent {
+        /// The Consent resource (FHIR R4 JSON).
+        file: PathBuf,
+        #[command(flatten)]
+        signing: SigningKey,
+        /// The party's identity directory (TOML or JSON).
+        #[arg(long, env = "SALUS_DIRECTORY", default_value = "directory.toml")]
+        directory: PathBuf,
+        /// The relationship's blinding key, 32 bytes hex (`salus key pseudonym` prints it).
+        #[arg(long)]
+        blinding: Option<String>,
+        /// Kept data periods (JSON): reused for the same period; new ones are added on import.
+        #[arg(long)]
+        periods: Option<PathBuf>,
+        /// A record handle to ask the decisions about where the consent names none.
+        #[arg(long)]
+        record: Option<salus_primitives::Hash>,
+        /// Check and print the call and the decisions; submit nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The consent contract; default: the dev chain's.
+        #[arg(long)]
+        consent: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        fuel: FuelLimit,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+}
+
+#[derive(Subcommand)]
+enum FhirExport {
+    /// Write an on-chain consent as a FHIR R4 Consent: tags written back as codes with
+    /// --blinding, data periods with --periods (else refused, naming the field).
+    ///
+    /// Example: salus fhir export consent 3 --directory directory.toml --blinding 0x… --out c.json
+    Consent {
+        /// The consent id.
+        id: u64,
+        /// The party's identity directory (TOML or JSON).
+        #[arg(long, env = "SALUS_DIRECTORY", default_value = "directory.toml")]
+        directory: PathBuf,
+        /// The relationship's blinding key, 32 bytes hex.
+        #[arg(long)]
+        blinding: Option<String>,
+        /// Kept data periods (JSON), to write commitments back as periods.
+        #[arg(long)]
+        periods: Option<PathBuf>,
+        /// Where to write; default: stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The consent contract; default: the dev chain's.
+        #[arg(long)]
+        consent: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+    /// Write a patient's accounting of disclosures as a FHIR R4 Bundle of AuditEvents (IHE
+    /// BALP style), read by a dry run --from signs (the patient or a delegate).
+    ///
+    /// Example: salus fhir export audit --patient Patient/123 --from dev:7 --since 2026-01-01
+    Audit {
+        /// `Patient/…` (through --directory) or the patient's pseudonym address.
+        #[arg(long)]
+        patient: String,
+        #[command(flatten)]
+        signing: SigningKey,
+        /// The party's identity directory (TOML or JSON).
+        #[arg(long, env = "SALUS_DIRECTORY", default_value = "directory.toml")]
+        directory: PathBuf,
+        /// From this FHIR date or dateTime on.
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to the end of this FHIR date or dateTime.
+        #[arg(long)]
+        until: Option<String>,
+        /// Where to write; default: stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The consent contract; default: the dev chain's.
+        #[arg(long)]
+        consent: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+    /// Write a sealed preauthorization's posted decision as a FHIR R4 ClaimResponse (use
+    /// preauthorization; per line the X12 HCR01 action and HCR03 reason in the Da Vinci PAS
+    /// reviewAction extension, the units certified; preAuthRef the trace handle), read by a
+    /// dry run --from signs (the requester, the member, the payer or a reviewer).
+    ///
+    /// Example: salus fhir export preauth --trace 0x… --from provider --claim-type professional
+    Preauth {
+        /// The request's trace handle.
+        #[arg(long)]
+        trace: salus_primitives::Hash,
+        #[command(flatten)]
+        signing: SigningKey,
+        /// The claim's type (claim-type: professional, institutional, oral, pharmacy, vision),
+        /// from the submission: the chain does not hold it.
+        #[arg(long)]
+        claim_type: String,
+        /// The party's identity directory (TOML or JSON).
+        #[arg(long, env = "SALUS_DIRECTORY", default_value = "directory.toml")]
+        directory: PathBuf,
+        /// Where to write; default: stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The coverage contract; default: the dev chain's.
+        #[arg(long)]
+        coverage: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+}
+
+fn blinding_key(text: Option<String>) -> anyhow::Result<Option<[u8; 32]>> {
+    text.map(|text| {
+        hex::decode(text.trim_start_matches("0x"))
+            .ok()
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(|| anyhow::anyhow!("--blinding must be 32 bytes of hex"))
+    })
+    .transpose()
+}
+
+fn run_fhir(command: FhirCommand) -> anyhow::Result<()> {
+    use salus_node::commands::fhir;
+    let default_consent = salus_node::genesis::DEV_CONSENT_ADDRESS;
+    match command {
+        FhirCommand::Import(FhirImport::Consent {
+            file,
+            signing,
+            directory,
+            blinding,
+            periods,
+            record,
+            dry_run,
+            json,
+            consent,
+            fuel,
+            endpoint,
+        }) => fhir::import(
+            &endpoint.rpc,
+            &fhir::ImportOptions {
+                file,
+                from: signing.from,
+                directory,
+                blinding: blinding_key(blinding)?,
+                periods,
+                record,
+                consent: consent.unwrap_or(default_consent),
+                dry_run,
+                json,
+                fuel: fuel.terms(),
+            },
+        ),
+        FhirCommand::Export(FhirExport::Consent {
+            id,
+            directory,
+            blinding,
+            periods,
+            out,
+            consent,
+            endpoint,
+        }) => fhir::export_consent(
+            &endpoint.rpc,
+            &fhir::ExportOptions {
+                id,
+                directory,
+                blinding: blinding_key(blinding)?,
+                periods,
+                consent: consent.unwrap_or(default_consent),
+                out,
+            },
+        ),
+        FhirCommand::Export(FhirExport::Audit {
+            patient,
+            signing,
+            directory,
+            since,
+            until,
+            out,
+            consent,
+            endpoint,
+        }) => fhir::export_audit(
+            &endpoint.rpc,
+            &fhir::AuditOptions {
+                patient,
+                from: signing.from,
+                directory,
+                since,
+                until,
+                consent: consent.unwrap_or(default_consent),
+                out,
+            },
+        ),
+        FhirCommand::Export(FhirExport::Preauth {
+            trace,
+            signing,
+            claim_type,
+            directory,
+            out,
+            coverage,
+            endpoint,
+        }) => fhir::export_preauth(
+            &endpoint.rpc,
+            &fhir::PreauthOptions {
+                trace,
+                from: signing.from,
+                claim_type,
+                directory,
+                coverage: coverage.unwrap_or(salus_node::genesis::DEV_COVERAGE_ADDRESS),
+                out,
+            },
+        ),
+    }
+}
+
 fn run_epcis(command: EpcisCommand) -> anyhow::Result<()> {
     use salus_node::commands::epcis;
     let default_supply = salus_node::genesis::DEV_SUPPLY_ADDRESS;
@@ -947,7 +1235,7 @@ fn run_epcis(command: EpcisCommand) -> anyhow::Result<()> {
                 supply: supply.unwrap_or(default_supply),
                 dry_run,
                 json,
-                fuel: fuel.fuel,
+                fuel: fuel.terms(),
             },
         ),
         EpcisCommand::Export {
@@ -1027,9 +1315,20 @@ fn run_key(command: KeyCommand) -> anyhow::Result<()> {
             kind,
             episode,
             chain,
+            set_subject,
+            consent,
+            save,
+            protection,
+            endpoint,
         } => {
             let kind = salus_client::RelationshipKind::from_name(&kind)
                 .expect("clap accepts only the kinds' names");
+            let chain = match chain {
+                None if set_subject => Some(
+                    client::client_runtime()?.block_on(pseudonyms::node_genesis(&endpoint.rpc))?,
+                ),
+                chain => chain,
+            };
             let keys = pseudonyms::pseudonym(&key, counterparty, kind, episode, chain)?;
             println!("pseudonym       {}", keys.address());
             println!(
@@ -1039,6 +1338,25 @@ fn run_key(command: KeyCommand) -> anyhow::Result<()> {
             println!("blinding key    0x{}", hex::encode(keys.blinding));
             if kind == salus_client::RelationshipKind::Payer {
                 println!("member salt     0x{}", hex::encode(keys.member_salt));
+            }
+            if let Some(name) = save {
+                let path = keys::save_named_key(
+                    &name,
+                    &keys.signing,
+                    protection.protection(),
+                    protection.password_input(),
+                )?;
+                println!("saved as        {name} ({})", path.display());
+            }
+            if set_subject {
+                let consent = consent.unwrap_or(salus_node::genesis::DEV_CONSENT_ADDRESS);
+                let hash = client::client_runtime()?.block_on(pseudonyms::set_subject(
+                    &endpoint.rpc,
+                    &keys,
+                    consent,
+                ))?;
+                println!("subject handle  {}", keys.subject_handle());
+                println!("set_subject     {hash}");
             }
         }
         KeyCommand::Pseudonyms {
@@ -1352,7 +1670,7 @@ fn main() -> anyhow::Result<()> {
                         &file,
                         &args,
                         salt,
-                        fuel_limit.fuel,
+                        fuel_limit.terms(),
                         !wait.no_wait,
                     )
                     .await
@@ -1372,7 +1690,7 @@ fn main() -> anyhow::Result<()> {
                         &contract,
                         &message,
                         &args,
-                        fuel_limit.fuel,
+                        fuel_limit.terms(),
                         !wait.no_wait,
                     )
                     .await
@@ -1485,6 +1803,7 @@ fn main() -> anyhow::Result<()> {
         }),
         Command::Record(command) => run_record(command),
         Command::Epcis(command) => run_epcis(command),
+        Command::Fhir(command) => run_fhir(command),
         Command::Rx(command) => run_rx(command),
         Command::Agent(AgentCommand::Payer {
             key,
@@ -1493,6 +1812,7 @@ fn main() -> anyhow::Result<()> {
             once,
             coverage,
             inclusion_timeout_s,
+            metrics_period,
             endpoint,
         }) => {
             let options = agent::PayerAgentOptions {
@@ -1503,6 +1823,7 @@ fn main() -> anyhow::Result<()> {
                 registry: salus_node::genesis::DEV_REGISTRY_ADDRESS,
                 once,
                 inclusion_timeout_s,
+                metrics_period,
             };
             client::client_runtime()?.block_on(agent::payer(&endpoint.rpc, &options))
         }

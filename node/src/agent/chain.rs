@@ -116,6 +116,23 @@ impl CoverageChain {
         .await
     }
 
+    /// Handles of `payer`'s requests with a decision posted (`DecisionPosted`: by the agent or
+    /// a reviewer), in chain order, from the event cursor `after` on; the cursor to continue
+    /// from.
+    ///
+    /// # Errors
+    /// As [`Self::sealed_submitted`].
+    pub async fn decisions_posted(
+        &self,
+        payer: Address,
+        after: Option<String>,
+    ) -> Result<(Vec<Hash>, Option<String>), LedgerError> {
+        self.handles(b"DecisionPosted", payer, after, |data| {
+            decode::<coverage::DecisionPosted>(data).map(|event| event.trace_handle)
+        })
+        .await
+    }
+
     /// What the events named `name` with the payer's topic carry.
     async fn handles<T>(
         &self,
@@ -268,6 +285,42 @@ impl CoverageChain {
         let arguments = (handle, carcs, inputs_commitment, outcome_commitment);
         ledger
             .transact(self.coverage, call_input("post_claim_check", arguments))
+            .await
+    }
+
+    /// The per-code metrics `payer` posted for the period starting at `start_ms`: public.
+    ///
+    /// # Errors
+    /// As [`Self::sealed_submitted`].
+    pub async fn period_metrics(
+        &self,
+        payer: Address,
+        start_ms: u64,
+    ) -> Result<Option<coverage::MetricsPost>, LedgerError> {
+        decode(&self.view(None, "period_metrics", (payer, start_ms)).await?)
+    }
+
+    /// Posts `post_metrics` signed by `key` and waits for its inclusion; the receipt.
+    ///
+    /// # Errors
+    /// [`LedgerError::Refused`] when the contract refuses it; as [`Self::sealed_submitted`].
+    pub async fn post_metrics(
+        &self,
+        key: &SecretKey,
+        period: coverage::Period,
+        aggregates: Vec<coverage::CodeMetrics>,
+        decisions_commitment: Hash,
+    ) -> Result<ReceiptView, LedgerError> {
+        let ledger = RpcLedger::new(
+            self.client.clone(),
+            key.clone(),
+            self.chain_id,
+            (self.registry, self.coverage),
+            self.inclusion_timeout,
+        );
+        let arguments = (period, aggregates, decisions_commitment);
+        ledger
+            .transact(self.coverage, call_input("post_metrics", arguments))
             .await
     }
 

@@ -16,7 +16,8 @@
 //! commitment kinds), `records` (the payer's coverage facts, benefits, certified and claimed
 //! units, a JSON file), `decision` (the rules' decision on each line and what the commitments
 //! cover), `chain` (the coverage contract over JSON-RPC), `claims` (a claim's check), `run`
-//! (one pass over what is pending) and `verify`.
+//! (one pass over what is pending), `metrics` (per-code aggregates of a finished period,
+//! `post_metrics`) and `verify`.
 //!
 //! Delivery, for this slice: the provider writes into the agent's inbox directory, named by the
 //! handle's lowercase hex (no `0x`): `<handle>.sealed` (a submission or a claim),
@@ -28,6 +29,7 @@
 pub mod chain;
 pub mod claims;
 pub mod decision;
+pub mod metrics;
 pub mod pass;
 pub mod records;
 pub mod run;

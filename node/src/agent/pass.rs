@@ -57,6 +57,14 @@ pub enum Handled {
         /// The request.
         handle: Hash,
     },
+    /// Lines certified by someone else's post (a clinician reviewer's decision on a pended
+    /// line, an overturned appeal) recorded in the payer's records, as the agent's own are.
+    Certified {
+        /// The request.
+        handle: Hash,
+        /// How many lines were recorded.
+        lines: usize,
+    },
     /// A voided or replaced claim's units returned in the payer's records.
     Restored {
         /// The claim.

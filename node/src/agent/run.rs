@@ -42,6 +42,9 @@ impl std::fmt::Display for Handled {
                 "checked {handle} {accepted} accepted {refused} refused in {transaction}"
             ),
             Handled::Restored { handle } => write!(f, "restored {handle}"),
+            Handled::Certified { handle, lines } => {
+                write!(f, "recorded {handle} {lines} certified line(s)")
+            }
             Handled::Released { handle } => write!(f, "released {handle}"),
             Handled::Extended {
                 handle,
@@ -65,6 +68,7 @@ pub struct Agent {
     withdrawn_cursor: Option<String>,
     steps_cursor: Option<String>,
     waiting_documented: Vec<Hash>,
+    posted_cursor: Option<String>,
 }
 
 impl Agent {
@@ -80,6 +84,7 @@ impl Agent {
             withdrawn_cursor: None,
             steps_cursor: None,
             waiting_documented: Vec::new(),
+            posted_cursor: None,
         }
     }
 
@@ -94,6 +99,7 @@ impl Agent {
         let mut handled = Vec::new();
         let mut documented = std::mem::take(&mut self.waiting_documented);
         let mut extensions = Vec::new();
+        let mut overturned = Vec::new();
         loop {
             let (page, next) = self
                 .chain
@@ -105,6 +111,9 @@ impl Agent {
                 }
                 if step == "extension" && !extensions.contains(&handle) {
                     extensions.push(handle);
+                }
+                if step == "appeal-overturned" && !overturned.contains(&handle) {
+                    overturned.push(handle);
                 }
                 if step == "cancelled" || step == "revised" {
                     match release_one(&self.chain, &self.options, handle).await {
@@ -161,6 +170,33 @@ impl Agent {
                     }
                     handled.push(outcome);
                 }
+                Err(error) => handled.push(Handled::Refused { handle, error }),
+            }
+        }
+        // Lines certified by a reviewer's post or an overturned appeal: recorded before any
+        // claim is checked, as the agent's own certifications are when it posts them.
+        let mut posted = overturned;
+        loop {
+            let (page, next) = self
+                .chain
+                .decisions_posted(payer, self.posted_cursor.clone())
+                .await?;
+            for handle in page {
+                if !posted.contains(&handle) {
+                    posted.push(handle);
+                }
+            }
+            match next {
+                Some(next) if Some(&next) != self.posted_cursor.as_ref() => {
+                    self.posted_cursor = Some(next)
+                }
+                _ => break,
+            }
+        }
+        for handle in posted {
+            match certify_posted(&self.chain, &self.options, handle).await {
+                Ok(None) => {}
+                Ok(Some(outcome)) => handled.push(outcome),
                 Err(error) => handled.push(Handled::Refused { handle, error }),
             }
         }
@@ -385,6 +421,96 @@ async fn release_one(
     }
     records.write(&options.records)?;
     Ok(Some(Handled::Released { handle }))
+}
+
+/// After a post the agent did not make (`DecisionPosted` by a clinician reviewer, `RequestStep`
+/// `appeal-overturned`): records in the payer's records each line of `handle` now certified
+/// (`A1`, `A2`, `A6`) that they do not hold yet — in the rule's rolling window from the start
+/// of its authorised window, with the units posted, and against the benefit — as
+/// [`record_certifications`] does for the agent's own. `None` when nothing is missing (the
+/// agent's own posts), the request is cancelled, or its submission is not in the inbox.
+async fn certify_posted(
+    chain: &CoverageChain,
+    options: &AgentOptions,
+    handle: Hash,
+) -> Result<Option<Handled>, AgentError> {
+    let Some(request) = chain.sealed_request(&options.key, handle).await? else {
+        return Ok(None);
+    };
+    if request.status == RequestStatus::Cancelled {
+        return Ok(None);
+    }
+    let mut records = PayerRecords::read(&options.records)?;
+    let text = handle.to_string();
+    let member = records.member(&request.member)?;
+    let missing: Vec<usize> = request
+        .decisions
+        .iter()
+        .enumerate()
+        .filter(|(index, decision)| {
+            matches!(
+                decision.line.action,
+                ActionCode::A1 | ActionCode::A2 | ActionCode::A6
+            ) && !member.certified.iter().any(|entry| {
+                entry.trace_handle.as_deref() == Some(text.as_str())
+                    && entry.line == Some(*index as u16)
+            })
+        })
+        .map(|(index, _)| index)
+        .collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let path = inbox_file(&options.inbox, &handle);
+    let Ok(sealed) = std::fs::read(&path) else {
+        return Ok(None);
+    };
+    let secret = reply_secret(&options.key, &options.genesis);
+    let (submission, salt) = open_delivery(&secret, &sealed, &handle)?;
+    check_submission(&request, &submission, &salt)?;
+    let mut certified = Vec::new();
+    for index in missing {
+        let decision = &request.decisions[index];
+        let Some(post) = decision
+            .post
+            .and_then(|post| request.posts.get(usize::from(post)))
+        else {
+            continue;
+        };
+        let Some(rule_set) = chain.rules(request.payer, Some(post.rule_set)).await? else {
+            return Err(AgentError::NoRules(format!("version {}", post.rule_set)));
+        };
+        let requested = &submission.lines[index];
+        let Some(rule) = coverage_rules::matching_rule(&rule_set, &requested.procedure) else {
+            continue;
+        };
+        let window = coverage_rules::authorised_window(rule, requested.from_ms);
+        certified.push(CertifiedRecord {
+            rule_id: rule.id,
+            start_ms: window.start_ms,
+            units: decision.line.quantity,
+            trace_handle: Some(text.clone()),
+            line: Some(index as u16),
+            service_type: Some(rule.service_type.clone()),
+        });
+    }
+    if certified.is_empty() {
+        return Ok(None);
+    }
+    let lines = certified.len();
+    let record = records.member_mut(&request.member)?;
+    for entry in certified {
+        if let Some(benefit) = record
+            .benefits
+            .iter_mut()
+            .find(|benefit| Some(&benefit.service_type) == entry.service_type.as_ref())
+        {
+            benefit.quantity_used = benefit.quantity_used.saturating_add(entry.units);
+        }
+        record.certified.push(entry);
+    }
+    records.write(&options.records)?;
+    Ok(Some(Handled::Certified { handle, lines }))
 }
 
 /// Records the lines of `lines` the agent certified (`A1`; those `include` admits) in the

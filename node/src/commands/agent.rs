@@ -2,7 +2,9 @@
 //! contract's `SealedSubmitted` events addressed to the payer, opens each sealed submission from
 //! the inbox, decides every line with the published rules against the payer's records and posts
 //! `post_decision` with the commitments (`crate::agent`). `--once` does one pass and exits.
-//! `salus agent review`: a reviewer's decision on a pended line of a sealed request.
+//! `--metrics-period` posts the per-code metrics of each period once it has ended
+//! (`crate::agent::metrics`). `salus agent review`: a reviewer's decision on a pended line of a
+//! sealed request.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,6 +33,8 @@ pub struct PayerAgentOptions {
     pub once: bool,
     /// Seconds a decision may take to be included.
     pub inclusion_timeout_s: u64,
+    /// Post the per-code metrics of each period once it has ended.
+    pub metrics_period: Option<crate::agent::metrics::MetricsPeriod>,
 }
 
 /// Connects to the node at `rpc`: the coverage contract on its chain and the genesis hash.
@@ -78,18 +82,38 @@ pub async fn payer(rpc: &str, options: &PayerAgentOptions) -> anyhow::Result<()>
         Duration::from_secs(options.inclusion_timeout_s),
     )
     .await?;
-    let mut agent = Agent::new(
-        chain,
-        AgentOptions {
-            key,
-            genesis,
-            inbox: options.inbox.clone(),
-            records: options.records.clone(),
-        },
-    );
+    let agent_options = AgentOptions {
+        key,
+        genesis,
+        inbox: options.inbox.clone(),
+        records: options.records.clone(),
+    };
+    let metrics = options.metrics_period.map(|period| {
+        (
+            chain.clone(),
+            AgentOptions {
+                key: agent_options.key.clone(),
+                genesis,
+                inbox: options.inbox.clone(),
+                records: options.records.clone(),
+            },
+            period,
+        )
+    });
+    let mut agent = Agent::new(chain, agent_options);
     loop {
         for handled in agent.pass().await? {
             println!("{handled}");
+        }
+        if let Some((chain, agent_options, period)) = &metrics {
+            match crate::agent::metrics::post_due(chain, agent_options, *period).await {
+                Ok(None) => {}
+                Ok(Some((period, transaction))) => println!(
+                    "metrics {}..{} posted in {transaction}",
+                    period.start_ms, period.end_ms
+                ),
+                Err(error) => println!("metrics not posted: {error}"),
+            }
         }
         if options.once {
             return Ok(());

@@ -147,7 +147,20 @@ pub async fn print_abi(rpc: &str, target: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn builder(client: &HttpClient, from: &str, fuel: u64) -> anyhow::Result<TransactionBuilder> {
+/// A transaction's fuel limit and the price per unit its sender pays.
+#[derive(Clone, Copy, Debug)]
+pub struct FuelTerms {
+    /// Most fuel the transaction may use.
+    pub limit: u64,
+    /// Price per unit of fuel (0: free, where the node accepts it, as dev chains do).
+    pub price: salus_primitives::Balance,
+}
+
+async fn builder(
+    client: &HttpClient,
+    from: &str,
+    fuel: FuelTerms,
+) -> anyhow::Result<TransactionBuilder> {
     let key = signer(from)?;
     let info = client
         .node_info()
@@ -156,7 +169,7 @@ async fn builder(client: &HttpClient, from: &str, fuel: u64) -> anyhow::Result<T
     let account = client
         .state_get_account(key.address().to_string(), None)
         .await?;
-    Ok(TransactionBuilder::new(info.chain_id, key, account.nonce).fuel(fuel, 1))
+    Ok(TransactionBuilder::new(info.chain_id, key, account.nonce).fuel(fuel.limit, fuel.price))
 }
 
 async fn submit_and_wait(
@@ -245,7 +258,11 @@ pub async fn transfer(
 ) -> anyhow::Result<()> {
     let client = connect(rpc)?;
     let to: Address = to.parse().map_err(|e| anyhow!("--to: {e}"))?;
-    let mut builder = builder(&client, from, 100_000).await?;
+    let fuel = FuelTerms {
+        limit: 100_000,
+        price: 1,
+    };
+    let mut builder = builder(&client, from, fuel).await?;
     if let Some(receipt) = submit_and_wait(&client, builder.transfer(to, amount), wait).await? {
         print_receipt(&receipt, None)?;
         ensure_success(&receipt)?;
@@ -263,7 +280,7 @@ pub async fn deploy(
     file: &Path,
     args: &str,
     salt: Option<Hash>,
-    fuel: u64,
+    fuel: FuelTerms,
     wait: bool,
 ) -> anyhow::Result<()> {
     let client = connect(rpc)?;
@@ -295,7 +312,7 @@ pub async fn call(
     contract: &str,
     message: &str,
     args: &str,
-    fuel: u64,
+    fuel: FuelTerms,
     wait: bool,
 ) -> anyhow::Result<()> {
     let client = connect(rpc)?;

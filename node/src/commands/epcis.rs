@@ -39,8 +39,8 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// Print JSON.
     pub json: bool,
-    /// Fuel limit of each call.
-    pub fuel: u64,
+    /// Fuel limit and price of each call.
+    pub fuel: crate::commands::client::FuelTerms,
 }
 
 /// What `salus epcis export` writes.
@@ -195,8 +195,8 @@ async fn submit(
     let account = client
         .state_get_account(key.address().to_string(), None)
         .await?;
-    let mut builder =
-        TransactionBuilder::new(info.chain_id, key, account.nonce).fuel(options.fuel, 1);
+    let mut builder = TransactionBuilder::new(info.chain_id, key, account.nonce)
+        .fuel(options.fuel.limit, options.fuel.price);
     let mut results = Vec::with_capacity(inputs.len());
     for (call, input) in plan.calls.iter().zip(inputs) {
         let transaction = builder.call(options.supply, input);

@@ -123,6 +123,22 @@ pub fn new_key(
     Ok((key.address(), path))
 }
 
+/// Stores a key derived elsewhere (a pseudonym's, `salus key pseudonym --save`) under `name`.
+///
+/// # Errors
+/// When the name is taken or invalid, no password can be had, or the file cannot be written.
+pub fn save_named_key(
+    name: &str,
+    key: &SecretKey,
+    protection: Protection,
+    input: PasswordInput,
+) -> anyhow::Result<PathBuf> {
+    let path = new_key_path(name)?;
+    let password = new_key_password(name, protection, input)?;
+    save_key(&path, key, password.as_ref().map(|p| p.as_bytes()))?;
+    Ok(path)
+}
+
 /// `salus key import`: a key from a private key file, a mnemonic file or an Ethereum keystore,
 /// stored under `name`.
 ///

@@ -8,6 +8,8 @@
 //!   node (`inspect dump` writes every byte an operator can read);
 //! - `pseudonyms` — the wallet's side of privacy: pseudonyms, their listing, sealed payloads;
 //! - `epcis` — GS1 EPCIS 2.0 documents in and out of the supply contract (`salus_client::epcis`);
+//! - `fhir` — HL7 FHIR R4 Consents in and out of the consent contract, and a patient's
+//!   accounting as AuditEvents (`salus_client::fhir`);
 //! - `gateway`, `record` — the record gateway (PRIVACY.md §5.6): a custodian's server, and
 //!   `record put` / `get` / `reply-key`, its two sides;
 //! - `rx` — prescriptions (PRIVACY.md §5.5 "Supply"): posted as a handle, their copies sealed
@@ -21,6 +23,7 @@ pub mod bench;
 pub mod client;
 pub mod dev;
 pub mod epcis;
+pub mod fhir;
 pub mod gateway;
 pub mod import_blocks;
 pub mod inspect;

@@ -1,5 +1,6 @@
 //! The wallet's side of privacy (docs/PRIVACY.md §5): `salus key pseudonym` (a key's
-//! per-relationship keys), `salus key pseudonyms` (the ones in use, found by paging the
+//! per-relationship keys; with `--set-subject`, the pseudonym files its relationship's subject
+//! handle with consent, §5.7), `salus key pseudonyms` (the ones in use, found by paging the
 //! registry's organisations on the wallet's own node), and `salus seal` / `salus open`
 //! (payloads sealed to an X25519 key, opened with a pseudonym's).
 
@@ -43,6 +44,79 @@ pub fn pseudonym(
             episode,
         },
     ))
+}
+
+/// `salus key pseudonym --set-subject`: the pseudonym files its relationship's subject handle
+/// with the consent contract at `consent` (`set_subject(pseudonym, handle)`, PRIVACY.md §5.7),
+/// so that its consents' and delegations' events carry the handle even before any record. The
+/// pseudonym signs at fuel price 0: it holds no coin, so no transfer ever links it to the key
+/// that would fund it. Waits for inclusion; the transaction's hash.
+///
+/// # Errors
+/// On any RPC failure, when the transaction is not included in time, or when the contract
+/// refuses it.
+pub async fn set_subject(
+    rpc: &str,
+    keys: &salus_client::PseudonymKeys,
+    consent: Address,
+) -> anyhow::Result<String> {
+    use parity_scale_codec::Encode;
+    use salus_client::rpc::SalusApiClient;
+    /// `set_subject` is one write and an event: far below this.
+    const FUEL: u64 = 2_000_000;
+    let client = super::client::connect(rpc)?;
+    let info = client
+        .node_info()
+        .await
+        .context("is a node running at the RPC address?")?;
+    let nonce = client
+        .state_get_account(keys.address().to_string(), None)
+        .await?
+        .nonce;
+    let input =
+        crate::gateway::ledger::call_input("set_subject", (keys.address(), keys.subject_handle()));
+    let transaction =
+        salus_client::TransactionBuilder::new(info.chain_id, keys.signing.clone(), nonce)
+            .fuel(FUEL, 0)
+            .call(consent, input);
+    let hash = client
+        .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
+        .await?;
+    let deadline = std::time::Instant::now() + super::client::INCLUSION_TIMEOUT;
+    let receipt = loop {
+        if let Some(receipt) = client.tx_receipt(hash.clone()).await? {
+            break receipt;
+        }
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "set_subject {hash} was not included within {:?}",
+                super::client::INCLUSION_TIMEOUT
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    if receipt.status != "success" {
+        bail!(
+            "set_subject {hash} failed: {}",
+            receipt.failure.unwrap_or(receipt.status)
+        );
+    }
+    Ok(hash)
+}
+
+/// The genesis hash of the chain the node at `rpc` follows (pseudonyms are per chain).
+///
+/// # Errors
+/// On an RPC failure or a malformed answer.
+pub async fn node_genesis(rpc: &str) -> anyhow::Result<salus_primitives::Hash> {
+    use salus_client::rpc::SalusApiClient;
+    let info = super::client::connect(rpc)?
+        .node_info()
+        .await
+        .context("is a node running at the RPC address?")?;
+    info.genesis
+        .parse()
+        .map_err(|error| anyhow::anyhow!("the node's genesis hash {}: {error:?}", info.genesis))
 }
 
 /// `salus seal`: seals the contents of `input` (`-`: stdin) to the X25519 key `recipient`

@@ -759,6 +759,299 @@ async fn the_payers_agent_checks_a_sealed_claim_against_the_authorisation() {
     assert_eq!(w.agent_once().trim(), "");
 }
 
+/// A line certified by a clinician reviewer's post, not by the agent: the agent records it in
+/// the payer's records (rolling window, benefit) as it records its own, once, and a claim
+/// against it is accepted and draws on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_a_reviewer_approves_is_recorded_by_the_agent_and_a_claim_against_it_accepted() {
+    let w = world().await;
+    let trace = Hash([0xa7; 32]);
+    let submission = w.submission(trace);
+    let salt = CommitmentSalt::from_bytes([0x61; 32]);
+    w.submit_sealed(&submission, &submission, &salt).await;
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!("decided {trace} Pended")),
+        "{output}"
+    );
+    let read_records = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&w.records).unwrap()).unwrap()
+    };
+    let member = &read_records()["members"][0];
+    assert_eq!(member["certified"].as_array().unwrap().len(), 1, "the MRI");
+    assert_eq!(member["benefits"][0]["quantity_used"], 1);
+
+    // The clinician approves the pended CT: two units.
+    let posted = salus(
+        &w.node,
+        &[
+            "agent",
+            "review",
+            "--key",
+            &format!("dev:{CLINICIAN}"),
+            "--trace",
+            &trace.to_string(),
+            "--line",
+            "2",
+            "--action",
+            "A1",
+            "--quantity",
+            "2",
+        ],
+    )
+    .unwrap();
+    assert!(
+        posted.starts_with(&format!("posted {trace} line 2 A1 in ")),
+        "{posted}"
+    );
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!("recorded {trace} 1 certified line(s)")),
+        "{output}"
+    );
+    let member = &read_records()["members"][0];
+    let certified = member["certified"].as_array().unwrap();
+    assert_eq!(certified.len(), 2, "{certified:?}");
+    assert_eq!(certified[1]["line"], 1);
+    assert_eq!(certified[1]["units"], 2);
+    assert_eq!(certified[1]["trace_handle"], trace.to_string());
+    assert_eq!(member["benefits"][0]["quantity_used"], 3);
+    assert_eq!(w.agent_once().trim(), "", "recorded once");
+
+    // A claim for the CT against the authorisation: accepted, drawing on its line.
+    let claim = SealedClaim {
+        claim_handle: Hash([0xc7; 32]),
+        payer: address(PAYER),
+        member: MEMBER,
+        trace_handle: Some(trace),
+        lines: vec![ClaimLineRecord {
+            procedure: CT.into(),
+            quantity: 2,
+            service_ms: w.service_ms + DAY_MS,
+            diagnoses: vec![DIAGNOSIS.into()],
+        }],
+    };
+    w.submit_claim(&claim, &CommitmentSalt::from_bytes([0x62; 32]))
+        .await;
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!(
+            "checked {} 1 accepted 0 refused",
+            claim.claim_handle
+        )),
+        "{output}"
+    );
+    let member = &read_records()["members"][0];
+    assert_eq!(member["claimed"][0]["line"], 1);
+    assert_eq!(member["claimed"][0]["units"], 2);
+    let (stored, _) = w.claim(claim.claim_handle).await;
+    assert!(stored.check.expect("checked").lines[0].accepted);
+}
+
+/// A denial overturned on appeal certifies the line: the agent records it in the payer's
+/// records, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_certified_by_an_overturned_appeal_is_recorded_by_the_agent() {
+    let w = world().await;
+    let trace = Hash([0xa9; 32]);
+    let submission = w.submission(trace);
+    w.submit_sealed(
+        &submission,
+        &submission,
+        &CommitmentSalt::from_bytes([0x64; 32]),
+    )
+    .await;
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!("decided {trace} Pended")),
+        "{output}"
+    );
+    // The clinician denies the CT; the hospital appeals; the payer, who made none of the
+    // decisions appealed, overturns it.
+    let denied = PostedLine {
+        action: ActionCode::A3,
+        reason: Some("R8".into()),
+        quantity: 0,
+    };
+    let (request, _) = w.sealed_request(trace).await;
+    let mut lines: Vec<PostedLine> = request
+        .decisions
+        .iter()
+        .map(|decision| decision.line.clone())
+        .collect();
+    lines[1] = denied;
+    let version = request.posts[0].rule_set;
+    let arguments = (trace, lines.clone(), version, Hash([1; 32]), Hash([2; 32]));
+    must(
+        &w.http,
+        CLINICIAN,
+        DEV_COVERAGE_ADDRESS,
+        coverage_call("post_decision", arguments),
+    )
+    .await;
+    must(
+        &w.http,
+        HOSPITAL,
+        DEV_COVERAGE_ADDRESS,
+        coverage_call("appeal", (trace, Hash([3; 32]))),
+    )
+    .await;
+    assert_eq!(w.agent_once().trim(), "", "a denial certifies nothing");
+    lines[1] = PostedLine {
+        action: ActionCode::A1,
+        reason: None,
+        quantity: 1,
+    };
+    let arguments = (
+        trace,
+        coverage::AppealOutcome::Overturned,
+        Option::<String>::None,
+        lines,
+        version,
+        Hash([4; 32]),
+        Hash([5; 32]),
+    );
+    must(
+        &w.http,
+        PAYER,
+        DEV_COVERAGE_ADDRESS,
+        coverage_call("decide_appeal", arguments),
+    )
+    .await;
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!("recorded {trace} 1 certified line(s)")),
+        "{output}"
+    );
+    let records: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&w.records).unwrap()).unwrap();
+    let certified = records["members"][0]["certified"].as_array().unwrap();
+    assert_eq!(certified.len(), 2, "{certified:?}");
+    assert_eq!(
+        (certified[1]["line"].clone(), certified[1]["units"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(w.agent_once().trim(), "", "recorded once");
+}
+
+/// `salus agent payer --metrics-period`: once the period of the agent's decisions has ended
+/// by the chain's clock, the agent posts the per-code aggregates with a commitment to the
+/// decisions counted, which the list it kept opens; once per period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_posts_per_code_metrics_once_a_period_has_ended() {
+    use salus_node::agent::metrics::{MetricsFile, MetricsPeriod, decisions_commitment};
+    /// Periods of 6 s: long enough for a pass to start inside the next one.
+    const PERIOD_MS: u64 = 6_000;
+    let w = world().await;
+    let trace = Hash([0xa8; 32]);
+    let submission = w.submission(trace);
+    w.submit_sealed(
+        &submission,
+        &submission,
+        &CommitmentSalt::from_bytes([0x63; 32]),
+    )
+    .await;
+    let output = w.agent_once();
+    assert!(
+        output.contains(&format!("decided {trace} Pended")),
+        "{output}"
+    );
+    let (request, _) = w.sealed_request(trace).await;
+    let period = MetricsPeriod::Millis(PERIOD_MS).containing(request.decisions[0].decided_ms);
+    // The chain's clock passes the period's end (blocks every 50 ms).
+    let deadline = Instant::now() + DEADLINE;
+    while w.http.chain_head().await.unwrap().timestamp_ms < period.end_ms {
+        assert!(Instant::now() < deadline, "the chain's clock stands still");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics_once = || {
+        salus(
+            &w.node,
+            &[
+                "agent",
+                "payer",
+                "--key",
+                &format!("dev:{PAYER}"),
+                "--inbox",
+                w.inbox.to_str().unwrap(),
+                "--records",
+                w.records.to_str().unwrap(),
+                "--once",
+                "--metrics-period",
+                &format!("{PERIOD_MS}ms"),
+            ],
+        )
+        .unwrap()
+    };
+    let output = metrics_once();
+    let expected = format!("metrics {}..{} posted in ", period.start_ms, period.end_ms);
+    assert!(output.contains(&expected), "{output}");
+    let read = DryRun::new(
+        DEV_COVERAGE_ADDRESS,
+        call_input("period_metrics", (address(PAYER), period.start_ms)),
+    );
+    let outcome = w.http.state_call(read.unsigned()).await.unwrap();
+    let bytes = hex::decode(outcome.return_data.trim_start_matches("0x")).unwrap();
+    let posted = Option::<coverage::MetricsPost>::decode(&mut &bytes[..])
+        .unwrap()
+        .expect("posted");
+    assert_eq!(posted.posted_by, address(PAYER));
+    let received = u64::from(period.start_ms <= request.received_ms);
+    let by_code = |code: &str| {
+        posted
+            .aggregates
+            .iter()
+            .find(|entry| entry.service_code == code)
+            .unwrap_or_else(|| panic!("{code} in {:?}", posted.aggregates))
+    };
+    let mri = by_code(MRI);
+    assert_eq!(mri.priority, Priority::Standard);
+    assert_eq!(
+        (
+            mri.counts.requested,
+            mri.counts.decided,
+            mri.counts.approved,
+            mri.counts.denied
+        ),
+        (received, 1, 1, 0)
+    );
+    assert_eq!(
+        mri.median_turnaround_ms,
+        request.decisions[0].decided_ms - request.received_ms
+    );
+    if received == 1 {
+        let ct = by_code(CT);
+        assert_eq!(
+            (ct.counts.requested, ct.counts.pended, ct.counts.decided),
+            (1, 1, 0),
+            "pended, not decided"
+        );
+    }
+    // The list the agent kept opens the commitment; a list without one decision does not.
+    let kept: MetricsFile = serde_json::from_str(
+        &std::fs::read_to_string(w.inbox.join(format!("metrics-{}.json", period.start_ms)))
+            .unwrap(),
+    )
+    .unwrap();
+    let salt = CommitmentSalt::from_bytes(
+        hex::decode(kept.salt.trim_start_matches("0x"))
+            .unwrap()
+            .try_into()
+            .unwrap(),
+    );
+    assert_eq!(
+        decisions_commitment(&kept.decisions, &salt),
+        posted.decisions_commitment
+    );
+    assert_ne!(
+        decisions_commitment(&kept.decisions[1..], &salt),
+        posted.decisions_commitment
+    );
+    // Once per period: the next pass posts nothing for it.
+    let again = metrics_once();
+    assert!(!again.contains(&expected), "{again}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clinician_reviewer_decides_a_pended_line_with_salus_agent_review() {
     let w = world().await;

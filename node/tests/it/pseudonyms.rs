@@ -9,7 +9,7 @@ use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use parity_scale_codec::Encode;
 use salus_client::rpc::SalusApiClient;
 use salus_client::{ContractAbi, Relationship, RelationshipKind, TransactionBuilder};
-use salus_node::genesis::{DEV_CHAIN_ID, DEV_REGISTRY_ADDRESS};
+use salus_node::genesis::{DEV_CHAIN_ID, DEV_CONSENT_ADDRESS, DEV_REGISTRY_ADDRESS};
 use salus_primitives::{Address, Hash, SignedTransaction};
 use serde_json::json;
 
@@ -303,4 +303,123 @@ fn a_box_sealed_to_a_pseudonyms_key_opens_only_with_that_pseudonym_and_its_assoc
             "{refused:?}"
         );
     }
+}
+
+/// `salus key pseudonym --set-subject`: the pseudonym files its relationship's subject handle
+/// (PRIVACY.md §5.7) at fuel price 0, so that a consent it grants before any record exists
+/// carries the handle as its topic, not the zero handle; the pseudonym holds no coin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pseudonym_files_its_subject_handle_and_its_first_consent_carries_it() {
+    let node = DevProcess::start(50);
+    let http = HttpClientBuilder::default().build(node.http_url()).unwrap();
+    let clinic = dev_key(2).address();
+    let output = node.salus(&[
+        "key",
+        "pseudonym",
+        "dev:9",
+        "--counterparty",
+        &clinic.to_string(),
+        "--kind",
+        "custodian",
+        "--set-subject",
+        "--rpc",
+        &node.http_url(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let field = |name: &str| -> String {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+            .trim()
+            .to_string()
+    };
+    // The node's chain: the same pseudonym and handle the wallet derives.
+    let chain: Hash = http.node_info().await.unwrap().genesis.parse().unwrap();
+    let keys = salus_client::derive_pseudonym(
+        &dev_key(9),
+        Relationship {
+            chain,
+            counterparty: clinic,
+            kind: RelationshipKind::Custodian,
+            episode: 0,
+        },
+    );
+    assert_eq!(field("pseudonym"), keys.address().to_string());
+    assert_eq!(field("subject handle"), keys.subject_handle().to_string());
+    let filed = http
+        .tx_receipt(field("set_subject"))
+        .await
+        .unwrap()
+        .expect("included");
+    assert_eq!(filed.status, "success");
+    let account = http
+        .state_get_account(keys.address().to_string(), None)
+        .await
+        .unwrap();
+    assert_eq!((account.nonce, account.balance.as_str()), (1, "0"));
+
+    // A consent before any record of the patient at the clinic.
+    let consent: ContractAbi = serde_json::from_value(
+        http.contract_abi(DEV_CONSENT_ADDRESS.to_string())
+            .await
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
+    let now = http.chain_head().await.unwrap().timestamp_ms;
+    let input = consent
+        .encode_call(
+            "grant",
+            &json!([
+                keys.address().to_string(),
+                "patient-privacy",
+                "59284-0",
+                { "start_ms": now.to_string(), "end_ms": (now + YEAR_MS).to_string() },
+                "Deny",
+                [],
+                Hash([0x55; 32]).to_string(),
+                null
+            ]),
+        )
+        .unwrap();
+    let transaction = TransactionBuilder::new(DEV_CHAIN_ID, keys.signing.clone(), 1)
+        .fuel(20_000_000, 0)
+        .call(DEV_CONSENT_ADDRESS, input);
+    let hash = http
+        .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let granted = loop {
+        if let Some(receipt) = http.tx_receipt(hash.clone()).await.unwrap() {
+            break receipt;
+        }
+        assert!(std::time::Instant::now() < deadline, "{hash} not included");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(granted.status, "success", "{:?}", granted.failure);
+    let handle = keys.subject_handle().to_string();
+    assert!(
+        granted
+            .events
+            .iter()
+            .any(|event| event.topics.contains(&handle)),
+        "{:?}",
+        granted.events
+    );
+    let zero = Hash([0; 32]).to_string();
+    assert!(
+        granted
+            .events
+            .iter()
+            .all(|event| !event.topics.contains(&zero)),
+        "{:?}",
+        granted.events
+    );
 }

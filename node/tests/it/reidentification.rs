@@ -26,9 +26,12 @@
 //! identifier (at least half its bytes distinct: not a zero-padded counter), never partly a
 //! public address (participants, genesis contracts) and outside the participants' account
 //! records in undo data (the miner's balance links consecutive blocks: timing, §9). A value shared by two relationships of one patient fails
-//! the test unless it is a participant's address, occurs in the dump taken before any patient
-//! existed (contracts, rule set, product, policies), or occurs in the other patient's data too
-//! (structure common to every patient, not an identifier of one). The two patients' scenarios
+//! the test unless it is a participant's address or holds an 8-byte run of common structure:
+//! of the dump taken before any patient existed (contracts, rule set, product, policies) or of
+//! the other patient's data (structure common to every patient, not an identifier of one). A
+//! random identifier shares no 8-byte run with anything; a window of public strings and one
+//! byte of a block time does, and two relationships held one whenever the low bytes of their
+//! consents' signing times agreed (1 in 256 per pair: the flake this rule ended). The two patients' scenarios
 //! differ (only the first has a delegate and a prescription, only the second a break-glass),
 //! so each is the other's control.
 //!
@@ -41,7 +44,7 @@
 //! Every coverage path is covered: the clear `submit` and `check_claim` are gone (PRIVACY.md
 //! §8 row 5).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -245,6 +248,25 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
             .any(|window| window == needle)
 }
 
+/// The shortest run of printable text a bare needle of fewer than 4 bytes is sought in.
+const SHORT_IN_TEXT: usize = 12;
+
+/// Whether `needle` is in `haystack` as check (a) means it. A bare needle of fewer than 4
+/// bytes (a 3-letter label in UTF-8) occurs by chance in the hashes and signatures of any dump
+/// (about one in 16 million positions each: a 3-byte label in a header's hash failed check
+/// (a) once), so it counts only inside text: a run of at least [`SHORT_IN_TEXT`] printable
+/// ASCII bytes, around about one chance hit in a thousand. The label is still
+/// sought everywhere through its SCALE string (length prefix and text), hex, topic and hashes.
+fn found(haystack: &[u8], needle: &[u8]) -> bool {
+    if needle.len() >= 4 {
+        return contains(haystack, needle);
+    }
+    let printable = |byte: &u8| (0x20..0x7f).contains(byte);
+    haystack
+        .split(|byte| !printable(byte))
+        .any(|text| text.len() >= SHORT_IN_TEXT && contains(text, needle))
+}
+
 fn random_hash() -> Hash {
     Hash(*CommitmentSalt::random().unwrap().as_bytes())
 }
@@ -310,6 +332,113 @@ fn encodings_of<'a>(
 /// zero-padded counter or length is not one.
 fn identifier_like(window: &[u8]) -> bool {
     window.iter().collect::<BTreeSet<_>>().len() * 2 >= window.len()
+}
+
+/// The length of a run of common structure (see [`links`]).
+const GRAM: usize = 8;
+
+/// Every [`GRAM`]-byte run of some bytes.
+#[derive(Default)]
+struct Grams(HashSet<[u8; GRAM]>);
+
+impl Grams {
+    fn add(&mut self, bytes: &[u8]) {
+        self.0.extend(
+            bytes
+                .windows(GRAM)
+                .map(|run| <[u8; GRAM]>::try_from(run).unwrap()),
+        );
+    }
+
+    /// Whether `value` holds a run of these bytes.
+    fn any_in(&self, value: &[u8]) -> bool {
+        value
+            .windows(GRAM)
+            .any(|run| self.0.contains(<&[u8; GRAM]>::try_from(run).unwrap()))
+    }
+}
+
+/// The values of one relationship that are values of another too and identify the patient:
+/// not a participant's address nor part of one, and without any 8-byte run of `common`
+/// structure (the dump before any patient, the other patient's data). An identifier (random
+/// bytes) shares no 8-byte run with anything else, so each 20-byte window inside it is kept;
+/// a window that is 19 bytes of common structure and one byte of a block time is not an
+/// identifier, yet two relationships hold it whenever the low bytes of their block times
+/// agree (1 in 256: the consent's `date_ms` after its scope and category strings, the flake
+/// of check (b)).
+fn links(
+    first: &BTreeSet<Vec<u8>>,
+    second: &BTreeSet<Vec<u8>>,
+    common: &Grams,
+    participants: &[Vec<u8>],
+) -> Vec<Vec<u8>> {
+    first
+        .intersection(second)
+        .filter(|value| {
+            !participants
+                .iter()
+                .any(|p| contains(value, p) || contains(p, value))
+        })
+        .filter(|value| !common.any_in(value))
+        .cloned()
+        .collect()
+}
+
+/// Check (b)'s rule on the two shapes it must tell apart: a random identifier in the data of
+/// two relationships links them, whatever surrounds it; the flake's value (the consent's scope
+/// and category strings, then the low byte of two block times that happened to agree) does not.
+#[test]
+fn a_shared_identifier_links_two_relationships_and_common_structure_with_a_byte_of_time_does_not() {
+    let values = |entries: &[Vec<u8>]| -> BTreeSet<Vec<u8>> {
+        entries
+            .iter()
+            .flat_map(|entry| entry.windows(20).map(<[u8]>::to_vec).collect::<Vec<_>>())
+            .filter(|window| identifier_like(window))
+            .collect()
+    };
+    let consent = |date_ms: u64, pseudonym: &[u8]| -> Vec<u8> {
+        let mut bytes = pseudonym.to_vec();
+        bytes.extend(("patient-privacy", "59284-0", date_ms as i64).encode());
+        bytes
+    };
+    let (a, b, c) = (random_hash(), random_hash(), random_hash());
+    // The two relationships' consents were signed 256 ms apart: same low byte.
+    let clinic_a = [consent(1_765_000_000_222, &a.0[..20])];
+    let clinic_b = [consent(1_765_000_000_478, &b.0[..20])];
+    let mut common = Grams::default();
+    common.add(&consent(1_765_000_100_000, &c.0[..20]));
+    common.add(b"trailing structure");
+    let shared = values(&clinic_a)
+        .intersection(&values(&clinic_b))
+        .cloned()
+        .collect::<Vec<_>>();
+    assert!(!shared.is_empty(), "the windows do agree");
+    // Check (a)'s short needles: in text, found; by chance in a hash, not.
+    assert!(found(b"\x24security label: HIV", b"HIV"));
+    assert!(found(&"HIV".encode(), &"HIV".encode()));
+    assert!(!found(b"\x9a\x01HIV\xf3\x10", b"HIV"));
+    assert!(links(&values(&clinic_a), &values(&clinic_b), &common, &[]).is_empty());
+    // A leak: one record handle at both clinics, found inside any data.
+    let leak = random_hash();
+    let with_leak = |entry: &[Vec<u8>]| {
+        let mut bytes = entry[0].clone();
+        bytes.extend(leak.0);
+        bytes.extend(b"trailing structure");
+        values(&[bytes])
+    };
+    let found = links(&with_leak(&clinic_a), &with_leak(&clinic_b), &common, &[]);
+    for inside in leak.0.windows(20) {
+        assert!(
+            found.iter().any(|value| value == inside),
+            "each window of the handle"
+        );
+    }
+    assert!(
+        found
+            .iter()
+            .all(|value| value.windows(GRAM).any(|run| contains(&leak.0, run))),
+        "only windows holding part of the handle"
+    );
 }
 
 /// `bytes` cut around public addresses (registered participants and genesis contracts), so
@@ -551,6 +680,7 @@ async fn an_operators_dump_holds_no_clinical_value_and_links_no_patients_relatio
         },
     ];
     let baseline = w.dump("baseline.jsonl");
+    let first_block = w.http.chain_head().await.unwrap().number + 1;
 
     // Each consent its own period, as patients' consents have: one period used by a patient at
     // both clinics is a value the two relationships share (public by design, §9), which the
@@ -601,6 +731,19 @@ async fn an_operators_dump_holds_no_clinical_value_and_links_no_patients_relatio
                     date_commitment.to_string(),
                     address(*clinic).to_string(),
                     keys.subject_handle().to_string(),
+                ]),
+            )
+            .await;
+            // The wallet files the relationship's subject handle before its first consent
+            // (`salus key pseudonym --set-subject`, PRIVACY.md §5.7).
+            w.call(
+                &keys.signing,
+                DEV_CONSENT_ADDRESS,
+                &w.consent,
+                "set_subject",
+                json!([
+                    keys.address().to_string(),
+                    keys.subject_handle().to_string()
                 ]),
             )
             .await;
@@ -657,6 +800,18 @@ async fn an_operators_dump_holds_no_clinical_value_and_links_no_patients_relatio
                         ["TREAT"],
                         consent_period(index, c),
                         random_hash().to_string()
+                    ]),
+                )
+                .await;
+                // The guardian, a delegate in force, files the principal's handle as well.
+                w.call(
+                    &delegate.signing,
+                    DEV_CONSENT_ADDRESS,
+                    &w.consent,
+                    "set_subject",
+                    json!([
+                        keys.address().to_string(),
+                        keys.subject_handle().to_string()
                     ]),
                 )
                 .await;
@@ -1022,6 +1177,42 @@ async fn an_operators_dump_holds_no_clinical_value_and_links_no_patients_relatio
         seeds: vec![rx.0.to_vec(), inner.0.to_vec()],
     });
 
+    // Every consent, delegation, access, break-glass and record event of the scenario carries
+    // a subject handle: the custodian's filing or the pseudonym's, never the zero handle.
+    let mut events = Vec::new();
+    let mut after = None;
+    loop {
+        let page = w
+            .http
+            .events_query(salus_client::rpc::EventFilter {
+                contract: DEV_CONSENT_ADDRESS.to_string(),
+                topics: vec![],
+                from_block: Some(first_block),
+                to_block: None,
+                after,
+                limit: None,
+            })
+            .await
+            .unwrap();
+        events.extend(page.events);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    // Per patient and clinic: a record, a consent and an access; a delegation and its grant;
+    // a break-glass.
+    assert!(events.len() >= 14, "{} consent events", events.len());
+    let zero = Hash([0; 32]).to_string();
+    for event in &events {
+        assert!(
+            !event.event.topics.contains(&zero),
+            "a zero topic in block {}: {:?}",
+            event.block_number,
+            event.event
+        );
+    }
+
     let dump = w.dump("dump.jsonl");
     let baseline: BTreeSet<Entry> = baseline.into_iter().collect();
     let new_entries: Vec<&Entry> = dump
@@ -1058,7 +1249,7 @@ async fn an_operators_dump_holds_no_clinical_value_and_links_no_patients_relatio
     for (column, key, value) in &new_entries {
         for (what, needle) in &needles {
             assert!(
-                !contains(key, needle) && !contains(value, needle),
+                !found(key, needle) && !found(value, needle),
                 "{what} in column {column}, key 0x{}",
                 hex::encode(key)
             );
@@ -1132,15 +1323,21 @@ async fn an_operators_dump_holds_no_clinical_value_and_links_no_patients_relatio
             })
             .collect()
     };
-    let baseline_bytes: Vec<u8> = baseline
-        .iter()
-        .flat_map(|(_, key, value)| [key.clone(), value.clone()].concat())
-        .collect();
     for (index, relationships) in ties.iter().enumerate() {
-        let other: BTreeSet<Vec<u8>> = ties[1 - index]
-            .iter()
-            .flat_map(|relationship| windows(&tied(relationship)))
-            .collect();
+        // Common structure: every 8-byte run of the dump before any patient and of the other
+        // patient's data. A value of this patient with a run of common structure in it is not
+        // an identifier of the patient (see `links`).
+        let mut common = Grams::default();
+        for (_, key, value) in &baseline {
+            common.add(key);
+            common.add(value);
+        }
+        for relationship in &ties[1 - index] {
+            for (_, key, value) in tied(relationship) {
+                common.add(key);
+                common.add(value);
+            }
+        }
         let values: Vec<RelationshipData<'_>> = relationships
             .iter()
             .map(|relationship| {
@@ -1156,22 +1353,9 @@ async fn an_operators_dump_holds_no_clinical_value_and_links_no_patients_relatio
         let mut shared: BTreeMap<(String, String), Vec<Vec<u8>>> = BTreeMap::new();
         for (i, (first, first_values, _)) in values.iter().enumerate() {
             for (second, second_values, _) in &values[i + 1..] {
-                let common: Vec<Vec<u8>> = first_values
-                    .intersection(second_values)
-                    .filter(|value| !other.contains(*value))
-                    .filter(|value| {
-                        !participants
-                            .iter()
-                            .any(|p| contains(value, p) || contains(p, value))
-                    })
-                    // Scanning the baseline is the slow filter: the first value it keeps is
-                    // enough to fail, so a failure is reported without scanning the rest.
-                    .find(|value| !contains(&baseline_bytes, value))
-                    .cloned()
-                    .into_iter()
-                    .collect();
-                if !common.is_empty() {
-                    shared.insert((first.clone(), second.clone()), common);
+                let linking = links(first_values, second_values, &common, &participants);
+                if !linking.is_empty() {
+                    shared.insert((first.clone(), second.clone()), linking);
                 }
             }
         }

@@ -21,11 +21,15 @@
 //! [[patient]]
 //! reference = "Patient/123"
 //! pseudonym = "0x…"                       # the patient's pseudonym at this party
+//!
+//! [[record]]
+//! reference = "Observation/lab-1"         # a resource in the custodian's store
+//! handle = "0x…"                          # its record handle on chain (`salus record put`)
 //! ```
 
 use std::path::{Path, PathBuf};
 
-use salus_primitives::Address;
+use salus_primitives::{Address, Hash};
 use serde::{Deserialize, Serialize};
 
 use crate::gs1::{self, Identifier, location_code, valid_key};
@@ -73,6 +77,33 @@ pub struct Patient {
     pub identifiers: Vec<String>,
 }
 
+/// A record the party knows: a FHIR reference and the handle it is indexed by on chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// `Observation/…`, `DocumentReference/…`, … as the custodian's systems name it.
+    pub reference: String,
+    /// Its record handle (consent's `register_record`).
+    #[serde(with = "hash_text")]
+    pub handle: Hash,
+}
+
+/// Hashes in the file as their `0x` text.
+mod hash_text {
+    use salus_primitives::Hash;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(hash: &Hash, out: S) -> Result<S::Ok, S::Error> {
+        out.serialize_str(&hash.to_string())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(input: D) -> Result<Hash, D::Error> {
+        let text = String::deserialize(input)?;
+        text.parse()
+            .map_err(|error| serde::de::Error::custom(format!("`{text}`: {error:?}")))
+    }
+}
+
 /// Addresses in the file as their `0x` text.
 mod address_text {
     use salus_primitives::Address;
@@ -97,6 +128,8 @@ struct DirectoryFile {
     party: Vec<Party>,
     #[serde(default)]
     patient: Vec<Patient>,
+    #[serde(default)]
+    record: Vec<Record>,
 }
 
 /// What kind of reference was not found.
@@ -114,6 +147,8 @@ pub enum ReferenceKind {
     Fhir,
     /// A patient.
     Patient,
+    /// A record.
+    Record,
 }
 
 impl std::fmt::Display for ReferenceKind {
@@ -125,6 +160,7 @@ impl std::fmt::Display for ReferenceKind {
             ReferenceKind::Npi => "NPI",
             ReferenceKind::Fhir => "FHIR reference",
             ReferenceKind::Patient => "patient",
+            ReferenceKind::Record => "record",
         })
     }
 }
@@ -173,6 +209,7 @@ pub enum DirectoryError {
 pub struct Directory {
     parties: Vec<Party>,
     patients: Vec<Patient>,
+    records: Vec<Record>,
 }
 
 fn invalid(entry: &Party, reason: impl Into<String>) -> DirectoryError {
@@ -237,7 +274,70 @@ impl Directory {
                 message: error.to_string(),
             })?
         };
-        Directory::new(file.party, file.patient)
+        Directory::new(file.party, file.patient)?.with_records(file.record)
+    }
+
+    /// This directory with `records` (FHIR references of records to their handles), checked:
+    /// no reference or handle given twice.
+    ///
+    /// # Errors
+    /// [`DirectoryError::Invalid`] naming the record.
+    pub fn with_records(mut self, records: Vec<Record>) -> Result<Directory, DirectoryError> {
+        for (index, record) in records.iter().enumerate() {
+            if records[..index].iter().any(|earlier| {
+                earlier.reference == record.reference || earlier.handle == record.handle
+            }) {
+                return Err(DirectoryError::Invalid {
+                    entry: record.reference.clone(),
+                    reason: "a record needs its own reference and handle".into(),
+                });
+            }
+        }
+        self.records = records;
+        Ok(self)
+    }
+
+    /// The handle of the record `reference` names.
+    ///
+    /// # Errors
+    /// [`DirectoryError::Unresolved`] naming the reference.
+    pub fn record(&self, reference: &str) -> Result<Hash, DirectoryError> {
+        self.records
+            .iter()
+            .find(|record| record.reference == reference)
+            .map(|record| record.handle)
+            .ok_or_else(|| DirectoryError::Unresolved {
+                kind: ReferenceKind::Record,
+                reference: reference.to_string(),
+            })
+    }
+
+    /// The FHIR reference of the record with `handle`, if the directory holds it.
+    pub fn record_reference(&self, handle: &Hash) -> Option<&str> {
+        self.records
+            .iter()
+            .find(|record| record.handle == *handle)
+            .map(|record| record.reference.as_str())
+    }
+
+    /// The FHIR reference naming `address`: the patient whose pseudonym it is, else the party's
+    /// first FHIR reference.
+    ///
+    /// # Errors
+    /// [`DirectoryError::Unresolved`] naming the address when neither holds it.
+    pub fn fhir_reference_of(&self, address: &Address) -> Result<&str, DirectoryError> {
+        if let Some(patient) = self.patients.iter().find(|p| p.pseudonym == *address) {
+            return Ok(&patient.reference);
+        }
+        self.parties
+            .iter()
+            .find(|party| party.address == *address)
+            .and_then(|party| party.fhir.first())
+            .map(String::as_str)
+            .ok_or_else(|| DirectoryError::Unresolved {
+                kind: ReferenceKind::Address,
+                reference: address.to_string(),
+            })
     }
 
     /// A directory of `parties` and `patients`, checked: GLNs with their check digits (kept as
@@ -321,6 +421,7 @@ impl Directory {
         Ok(Directory {
             parties: checked,
             patients,
+            records: Vec::new(),
         })
     }
 

@@ -11,6 +11,7 @@
 pub mod abi;
 pub mod directory;
 pub mod epcis;
+pub mod fhir;
 pub mod gs1;
 pub mod prescription;
 pub mod pseudonym;

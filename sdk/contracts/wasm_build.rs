@@ -48,6 +48,7 @@ pub fn build_contracts(
     lock.lock()
         .map_err(|error| format!("cannot lock {}: {error}", lock_path.display()))?;
     point_fixed_path_at(fixed, root)?;
+    forget_other_checkouts_builds(target_dir, root)?;
 
     for crate_name in crates {
         let mut command = build_command(root, target_dir, crate_name);
@@ -65,6 +66,30 @@ pub fn build_contracts(
     }
     drop(lock);
     Ok(())
+}
+
+/// Makes the next build start afresh when the last one was of another checkout. Every checkout
+/// builds through the one fixed path, and cargo judges freshness by modification times: after a
+/// build of checkout B (an older commit, checked out later, so newer files), checkout A's
+/// unchanged sources look older than B's outputs, and cargo would keep B's modules for A — a
+/// node or a test of A running B's contracts. The checkout last built is recorded beside the
+/// outputs; when it changes, cargo's fingerprints go, and everything is compiled for this one.
+fn forget_other_checkouts_builds(target_dir: &Path, root: &Path) -> Result<(), String> {
+    let record = target_dir.join("built-from");
+    let root_text = root.display().to_string();
+    if std::fs::read_to_string(&record).is_ok_and(|last| last == root_text) {
+        return Ok(());
+    }
+    let fingerprints = target_dir.join("wasm32-unknown-unknown/release/.fingerprint");
+    match std::fs::remove_dir_all(&fingerprints) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(format!("cannot remove {}: {error}", fingerprints.display())),
+    }
+    std::fs::create_dir_all(target_dir)
+        .map_err(|error| format!("cannot create {}: {error}", target_dir.display()))?;
+    std::fs::write(&record, root_text)
+        .map_err(|error| format!("cannot write {}: {error}", record.display()))
 }
 
 /// Where the module of the contract crate `crate_name` lands after `build_contracts`.

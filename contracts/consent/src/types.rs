@@ -73,7 +73,13 @@ impl Period {
     /// Whether the instant `at_ms` (a block time or a time asked about, ms since the epoch) is
     /// within the period.
     pub fn contains(&self, at_ms: u64) -> bool {
-        let at = as_signed_ms(at_ms);
+        self.contains_signed(as_signed_ms(at_ms))
+    }
+
+    /// Whether the signed instant `at` (ms since the epoch; a record's date may precede 1970)
+    /// is within the period: the rule a custodian applies, off chain, to a record's date for
+    /// the `period_answers` of a data-period commitment (PRIVACY.md §5.4).
+    pub fn contains_signed(&self, at: i64) -> bool {
         self.start_ms <= at && at < self.end_ms
     }
 

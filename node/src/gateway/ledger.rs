@@ -98,8 +98,9 @@ pub enum LedgerError {
     /// A call or the disclosure transaction failed (a contract error, out of fuel, …).
     #[error("the contract refused: {0}")]
     Refused(String),
-    /// The disclosure was not included before the deadline.
-    #[error("the disclosure was not included within {0} s")]
+    /// The transaction (a disclosure, a decision, a dispensing, …) was not included before the
+    /// deadline.
+    #[error("the transaction was not included within {0} s")]
     NotIncluded(u64),
     /// An answer did not decode as the contract's type.
     #[error("an answer of the contract does not decode: {0}")]

@@ -96,9 +96,14 @@ impl PeriodOpening {
         ))
     }
 
-    /// Whether `date_ms` is inside the period (end exclusive), as consent's `Period` reads it.
+    /// Whether `date_ms` is inside the period (end exclusive): consent's own `Period` rule, the
+    /// code the contract compiles, run here where the record's date is.
     pub fn contains(&self, date_ms: i64) -> bool {
-        self.start_ms <= date_ms && date_ms < self.end_ms
+        consent::Period {
+            start_ms: self.start_ms,
+            end_ms: self.end_ms,
+        }
+        .contains_signed(date_ms)
     }
 }
 

@@ -4,7 +4,6 @@
 //! true: a lab result released to the doctor the patient's FHIR consent names, a purpose it
 //! does not permit refused, and the disclosure in the patient's AuditEvent bundle.
 
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use serde_json::Value;
@@ -38,8 +37,9 @@ fn the_readme_walkthrough_releases_a_record_under_a_fhir_consent_and_lists_it_in
         salus.parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    // Its own process group: the gateway it starts goes with it whatever happens.
-    let mut child = Command::new("bash")
+    // Whatever happens, the gateway the script starts in the background ends with it.
+    let script = format!("trap 'kill $(jobs -p) 2>/dev/null' EXIT\n{script}");
+    let output = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])
         .current_dir(work.path())
         .env("PATH", path)
@@ -47,24 +47,13 @@ fn the_readme_walkthrough_releases_a_record_under_a_fhir_consent_and_lists_it_in
         .env("SALUS_DATA_DIR", node.dir.path().join("dev"))
         .env("SALUS_KEYS", work.path().join("keys"))
         .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .spawn()
+        .output()
         .unwrap();
-    let group = child.id();
-    let output = {
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let err = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap());
-        let out = std::io::read_to_string(stdout).unwrap();
-        let status = child.wait().unwrap();
-        (status, out, err.join().unwrap())
-    };
-    let _ = Command::new("kill")
-        .args(["-KILL", &format!("-{group}")])
-        .status();
-    let (status, stdout, stderr) = output;
+    let (status, stdout, stderr) = (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    );
     assert!(
         status.success(),
         "the walkthrough failed:\n{stdout}\n{stderr}"

@@ -42,6 +42,49 @@ fn a_copy_of_the_source_in_another_directory_builds_identical_code_hashes() {
     }
 }
 
+/// Two checkouts building into one target directory through the one fixed path: after a build
+/// of another checkout whose files are newer (an older commit checked out later), this
+/// checkout's build gives its own modules again, never the other's left in place.
+#[test]
+fn a_build_after_another_checkouts_build_is_of_this_checkouts_source() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let this = elsewhere.path().join("this");
+    let other = elsewhere.path().join("other");
+    copy_source_tree(&root, &this);
+    copy_source_tree(&root, &other);
+    let counter = other.join("contracts/examples/counter/src/lib.rs");
+    let source = std::fs::read_to_string(&counter).unwrap();
+    assert!(source.contains(r#"Value::new(b"count")"#));
+    std::fs::write(
+        &counter,
+        source.replace(r#"Value::new(b"count")"#, r#"Value::new(b"kount")"#),
+    )
+    .unwrap();
+    let target = elsewhere.path().join("target");
+    let build = |checkout: &Path| {
+        wasm_build::build_contracts(checkout, &target, &["counter"], true).unwrap();
+        salus_primitives::keccak256(
+            &std::fs::read(wasm_build::wasm_path(&target, "counter")).unwrap(),
+        )
+    };
+    let embedded = salus_primitives::keccak256(salus_contracts::COUNTER);
+    assert_eq!(build(&this), embedded);
+    assert_ne!(
+        build(&other),
+        embedded,
+        "the other checkout's counter differs"
+    );
+    assert_eq!(
+        build(&this),
+        embedded,
+        "this checkout's build kept the other checkout's module"
+    );
+}
+
 /// Copies the checkout at `from` to `to`, leaving out version control and build output.
 fn copy_source_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

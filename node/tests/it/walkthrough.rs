@@ -38,7 +38,7 @@ fn the_readme_walkthrough_releases_a_record_under_a_fhir_consent_and_lists_it_in
         std::env::var("PATH").unwrap_or_default()
     );
     // Whatever happens, the gateway the script starts in the background ends with it.
-    let script = format!("trap 'kill $(jobs -p) 2>/dev/null' EXIT\n{script}");
+    let script = format!("trap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n{script}");
     let output = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])
         .current_dir(work.path())

@@ -14,7 +14,7 @@ use salus_primitives::Hash;
 
 use super::AgentError;
 use super::chain::{CoverageChain, rules_for};
-use super::decision::evaluate;
+use super::decision::{Evaluated, evaluate};
 use super::pass::{AgentOptions, Handled};
 use super::records::CertifiedRecord;
 use super::records::PayerRecords;
@@ -370,6 +370,34 @@ async fn decide_one(
         members: vec![member.clone()],
     }
     .write(&records_file(&options.inbox, &handle))?;
+    post_and_record(
+        chain,
+        options,
+        (&mut records, request.member),
+        handle,
+        &rule_set,
+        evaluated,
+        &salts,
+        |_| true,
+    )
+    .await
+}
+
+/// Posts the decision `evaluated` on `handle` (its commitments under `salts`), then records the
+/// certified lines `certify` selects in the member's payer records — certified units count
+/// against the rule's rolling window and the benefit from now on, as the contract's `CERTIFIED`
+/// and benefit accumulators did — and reads the request's status from the receipt.
+#[allow(clippy::too_many_arguments)]
+async fn post_and_record(
+    chain: &CoverageChain,
+    options: &AgentOptions,
+    (records, member): (&mut PayerRecords, Hash),
+    handle: Hash,
+    rule_set: &RuleSet,
+    evaluated: Evaluated,
+    salts: &Salts,
+    certify: impl Fn(usize) -> bool,
+) -> Result<Option<Handled>, AgentError> {
     let commitments = (
         evaluated.inputs_commitment(&salts.inputs),
         evaluated.outcome_commitment(&salts.outcome),
@@ -384,14 +412,12 @@ async fn decide_one(
             commitments,
         )
         .await?;
-    // Certified units count against the rule's rolling window and the benefit from now on (what
-    // the contract's `CERTIFIED` and benefit accumulators did).
     record_certifications(
-        records.member_mut(&request.member)?,
+        records.member_mut(&member)?,
         handle,
-        &rule_set,
+        rule_set,
         &outcome.lines,
-        |_| true,
+        certify,
     );
     records.write(&options.records)?;
     let data = hex::decode(receipt.return_data.trim_start_matches("0x"))
@@ -643,37 +669,17 @@ async fn documented_one(
         "{}.documentation.salts.json",
         hex::encode(handle.0)
     )))?;
-    let commitments = (
-        evaluated.inputs_commitment(&salts.inputs),
-        evaluated.outcome_commitment(&salts.outcome),
-    );
-    let outcome = evaluated.outcome.clone();
-    let receipt = chain
-        .post_decision(
-            &options.key,
-            handle,
-            evaluated.lines,
-            rule_set.version,
-            commitments,
-        )
-        .await?;
-    record_certifications(
-        records.member_mut(&request.member)?,
+    post_and_record(
+        chain,
+        options,
+        (&mut records, request.member),
         handle,
         &rule_set,
-        &outcome.lines,
+        evaluated,
+        &salts,
         |index| changed[index],
-    );
-    records.write(&options.records)?;
-    let data = hex::decode(receipt.return_data.trim_start_matches("0x"))
-        .map_err(|error| LedgerError::Undecodable(error.to_string()))?;
-    let status = RequestStatus::decode(&mut &data[..])
-        .map_err(|error| LedgerError::Undecodable(error.to_string()))?;
-    Ok(Some(Handled::Decided {
-        handle,
-        status,
-        transaction: receipt.transaction_hash,
-    }))
+    )
+    .await
 }
 
 /// After `RequestStep` `extension`: grants the extension when every certified line's rule

@@ -405,3 +405,27 @@ pub async fn rules_for(
     }
     Err(AgentError::NoRules(format!("in effect on {date_ms}")))
 }
+
+/// Every page of an event stream from `cursor` on (`fetch(after)` gives a page and the cursor
+/// to continue from), `cursor` advanced past the last one, so that the next call reads only
+/// what came since.
+///
+/// # Errors
+/// The first page that cannot be read; `cursor` then stays where the pages read so far end.
+pub async fn every_page<T, Page>(
+    cursor: &mut Option<String>,
+    mut fetch: impl FnMut(Option<String>) -> Page,
+) -> Result<Vec<T>, LedgerError>
+where
+    Page: std::future::Future<Output = Result<(Vec<T>, Option<String>), LedgerError>>,
+{
+    let mut all = Vec::new();
+    loop {
+        let (page, next) = fetch(cursor.clone()).await?;
+        all.extend(page);
+        match next {
+            Some(next) if Some(&next) != cursor.as_ref() => *cursor = Some(next),
+            _ => return Ok(all),
+        }
+    }
+}

@@ -39,7 +39,7 @@ use salus_primitives::Hash;
 use serde::{Deserialize, Serialize};
 
 use super::AgentError;
-use super::chain::CoverageChain;
+use super::chain::{CoverageChain, every_page};
 use super::pass::AgentOptions;
 use super::run::check_submission;
 use super::submission::{inbox_file, open_delivery};
@@ -366,21 +366,9 @@ pub async fn post_due(
     if posted.is_some() {
         return Ok(None);
     }
-    let mut handles = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (page, next) = chain.sealed_submitted(payer, cursor.clone()).await?;
-        for handle in page {
-            if !handles.contains(&handle) {
-                handles.push(handle);
-            }
-        }
-        match next {
-            Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
-            _ => break,
-        }
-    }
+    let mut handles = every_page(&mut None, |after| chain.sealed_submitted(payer, after)).await?;
     handles.sort();
+    handles.dedup();
     let secret = reply_secret(&options.key, &options.genesis);
     let mut counted = Vec::new();
     for handle in handles {

@@ -13,7 +13,7 @@ use salus_client::seal::CommitmentSalt;
 use salus_primitives::Hash;
 
 use super::AgentError;
-use super::chain::{CoverageChain, rules_for};
+use super::chain::{CoverageChain, every_page, rules_for};
 use super::decision::{Evaluated, evaluate};
 use super::pass::{AgentOptions, Handled};
 use super::records::CertifiedRecord;
@@ -94,162 +94,133 @@ impl Agent {
     /// [`AgentError::Ledger`] when the node cannot be asked for the events.
     pub async fn pass(&mut self) -> Result<Vec<Handled>, AgentError> {
         let payer = self.options.key.address();
+        let chain = &self.chain;
+        let options = &self.options;
         // Cancelled and revised requests first: their unclaimed certified units return before
         // a revision is decided afresh.
         let mut handled = Vec::new();
         let mut documented = std::mem::take(&mut self.waiting_documented);
         let mut extensions = Vec::new();
         let mut overturned = Vec::new();
-        loop {
-            let (page, next) = self
-                .chain
-                .request_steps(payer, self.steps_cursor.clone())
-                .await?;
-            for (handle, step) in page {
-                if step == "documentation" && !documented.contains(&handle) {
-                    documented.push(handle);
+        let steps = every_page(&mut self.steps_cursor, |after| {
+            chain.request_steps(payer, after)
+        })
+        .await?;
+        for (handle, step) in steps {
+            let list = match step.as_str() {
+                "documentation" => &mut documented,
+                "extension" => &mut extensions,
+                "appeal-overturned" => &mut overturned,
+                "cancelled" | "revised" => {
+                    note(
+                        &mut handled,
+                        handle,
+                        release_one(chain, options, handle).await,
+                    );
+                    continue;
                 }
-                if step == "extension" && !extensions.contains(&handle) {
-                    extensions.push(handle);
-                }
-                if step == "appeal-overturned" && !overturned.contains(&handle) {
-                    overturned.push(handle);
-                }
-                if step == "cancelled" || step == "revised" {
-                    match release_one(&self.chain, &self.options, handle).await {
-                        Ok(None) => {}
-                        Ok(Some(outcome)) => handled.push(outcome),
-                        Err(error) => handled.push(Handled::Refused { handle, error }),
-                    }
-                }
-            }
-            match next {
-                Some(next) if Some(&next) != self.steps_cursor.as_ref() => {
-                    self.steps_cursor = Some(next)
-                }
-                _ => break,
+                _ => continue,
+            };
+            if !list.contains(&handle) {
+                list.push(handle);
             }
         }
         let mut handles = std::mem::take(&mut self.waiting);
-        loop {
-            let (page, next) = self
-                .chain
-                .sealed_submitted(payer, self.cursor.clone())
-                .await?;
-            handles.extend(page);
-            match next {
-                Some(next) if Some(&next) != self.cursor.as_ref() => self.cursor = Some(next),
-                _ => break,
-            }
-        }
+        handles.extend(
+            every_page(&mut self.cursor, |after| {
+                chain.sealed_submitted(payer, after)
+            })
+            .await?,
+        );
         for handle in handles {
-            match decide_one(&self.chain, &self.options, handle).await {
-                Ok(None) => {}
-                Ok(Some(outcome)) => {
-                    if let Handled::Waiting { handle } = &outcome {
-                        self.waiting.push(*handle);
-                    }
-                    handled.push(outcome);
-                }
-                Err(error) => handled.push(Handled::Refused { handle, error }),
+            if note(
+                &mut handled,
+                handle,
+                decide_one(chain, options, handle).await,
+            ) {
+                self.waiting.push(handle);
             }
         }
         for handle in extensions {
-            match extension_one(&self.chain, &self.options, handle).await {
-                Ok(None) => {}
-                Ok(Some(outcome)) => handled.push(outcome),
-                Err(error) => handled.push(Handled::Refused { handle, error }),
-            }
+            note(
+                &mut handled,
+                handle,
+                extension_one(chain, options, handle).await,
+            );
         }
         for handle in documented {
-            match documented_one(&self.chain, &self.options, handle).await {
-                Ok(None) => {}
-                Ok(Some(outcome)) => {
-                    if let Handled::Waiting { handle } = &outcome {
-                        self.waiting_documented.push(*handle);
-                    }
-                    handled.push(outcome);
-                }
-                Err(error) => handled.push(Handled::Refused { handle, error }),
+            if note(
+                &mut handled,
+                handle,
+                documented_one(chain, options, handle).await,
+            ) {
+                self.waiting_documented.push(handle);
             }
         }
         // Lines certified by a reviewer's post or an overturned appeal: recorded before any
         // claim is checked, as the agent's own certifications are when it posts them.
         let mut posted = overturned;
-        loop {
-            let (page, next) = self
-                .chain
-                .decisions_posted(payer, self.posted_cursor.clone())
-                .await?;
-            for handle in page {
-                if !posted.contains(&handle) {
-                    posted.push(handle);
-                }
-            }
-            match next {
-                Some(next) if Some(&next) != self.posted_cursor.as_ref() => {
-                    self.posted_cursor = Some(next)
-                }
-                _ => break,
+        for handle in every_page(&mut self.posted_cursor, |after| {
+            chain.decisions_posted(payer, after)
+        })
+        .await?
+        {
+            if !posted.contains(&handle) {
+                posted.push(handle);
             }
         }
         for handle in posted {
-            match certify_posted(&self.chain, &self.options, handle).await {
-                Ok(None) => {}
-                Ok(Some(outcome)) => handled.push(outcome),
-                Err(error) => handled.push(Handled::Refused { handle, error }),
-            }
+            note(
+                &mut handled,
+                handle,
+                certify_posted(chain, options, handle).await,
+            );
         }
         // Withdrawn claims first: a replacement checked in this pass sees its original's
         // units returned.
-        let mut withdrawn = Vec::new();
-        loop {
-            let (page, next) = self
-                .chain
-                .claims_withdrawn(payer, self.withdrawn_cursor.clone())
-                .await?;
-            withdrawn.extend(page);
-            match next {
-                Some(next) if Some(&next) != self.withdrawn_cursor.as_ref() => {
-                    self.withdrawn_cursor = Some(next)
-                }
-                _ => break,
-            }
-        }
+        let withdrawn = every_page(&mut self.withdrawn_cursor, |after| {
+            chain.claims_withdrawn(payer, after)
+        })
+        .await?;
         for handle in withdrawn {
-            match super::claims::restore_one(&self.chain, &self.options, handle).await {
-                Ok(None) => {}
-                Ok(Some(outcome)) => handled.push(outcome),
-                Err(error) => handled.push(Handled::Refused { handle, error }),
-            }
+            let restored = super::claims::restore_one(chain, options, handle).await;
+            note(&mut handled, handle, restored);
         }
         let mut claims = std::mem::take(&mut self.waiting_claims);
-        loop {
-            let (page, next) = self
-                .chain
-                .claims_submitted(payer, self.claims_cursor.clone())
-                .await?;
-            claims.extend(page);
-            match next {
-                Some(next) if Some(&next) != self.claims_cursor.as_ref() => {
-                    self.claims_cursor = Some(next)
-                }
-                _ => break,
-            }
-        }
+        claims.extend(
+            every_page(&mut self.claims_cursor, |after| {
+                chain.claims_submitted(payer, after)
+            })
+            .await?,
+        );
         for handle in claims {
-            match super::claims::check_one(&self.chain, &self.options, handle).await {
-                Ok(None) => {}
-                Ok(Some(outcome)) => {
-                    if let Handled::Waiting { handle } = &outcome {
-                        self.waiting_claims.push(*handle);
-                    }
-                    handled.push(outcome);
-                }
-                Err(error) => handled.push(Handled::Refused { handle, error }),
+            let checked = super::claims::check_one(chain, options, handle).await;
+            if note(&mut handled, handle, checked) {
+                self.waiting_claims.push(handle);
             }
         }
         Ok(handled)
+    }
+}
+
+/// Adds what one step did with `handle` to `handled` (a failure as [`Handled::Refused`]); true
+/// when the step waits for a delivery, so that the next pass tries the handle again.
+fn note(
+    handled: &mut Vec<Handled>,
+    handle: Hash,
+    result: Result<Option<Handled>, AgentError>,
+) -> bool {
+    match result {
+        Ok(None) => false,
+        Ok(Some(outcome)) => {
+            let waiting = matches!(outcome, Handled::Waiting { .. });
+            handled.push(outcome);
+            waiting
+        }
+        Err(error) => {
+            handled.push(Handled::Refused { handle, error });
+            false
+        }
     }
 }
 

@@ -423,3 +423,69 @@ async fn a_pseudonym_files_its_subject_handle_and_its_first_consent_carries_it()
         granted.events
     );
 }
+
+/// `salus key pseudonym --save NAME` stores the pseudonym's signing key, so `--from NAME` signs
+/// as the pseudonym; a name already taken is refused and the key under it stays as it was.
+#[test]
+fn a_saved_pseudonym_signs_as_the_pseudonym_and_never_overwrites_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let hospital = dev_key(5).address().to_string();
+    let derive = |name: &str| {
+        salus(
+            dir.path(),
+            &[
+                "key",
+                "pseudonym",
+                "dev:3",
+                "--counterparty",
+                &hospital,
+                "--kind",
+                "custodian",
+                "--save",
+                name,
+                "--insecure-plaintext",
+            ],
+        )
+    };
+    let saved = derive("alice-at-hospital");
+    assert!(
+        saved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    let stdout = String::from_utf8(saved.stdout).unwrap();
+    let pseudonym = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("pseudonym"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let listed = salus(dir.path(), &["key", "list"]);
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.contains("alice-at-hospital") && line.contains(&pseudonym)),
+        "{listed}"
+    );
+    assert_ne!(pseudonym, dev_key(3).address().to_string());
+
+    let file = dir.path().join("keys/alice-at-hospital.key");
+    let before = std::fs::read(&file).unwrap();
+    let again = salus(
+        dir.path(),
+        &["key", "new", "--name", "other", "--insecure-plaintext"],
+    );
+    assert!(again.status.success());
+    // Saving a pseudonym under a taken name (here another key's) is refused; nothing changes.
+    let taken = derive("other");
+    assert!(!taken.status.success());
+    let other_listed = String::from_utf8(salus(dir.path(), &["key", "list"]).stdout).unwrap();
+    assert!(
+        other_listed
+            .lines()
+            .any(|line| line.contains("other") && !line.contains(&pseudonym)),
+        "{other_listed}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+}

@@ -55,7 +55,7 @@ fn tx(node: &DevProcess, from: u32, contract: &str, message: &str, args: Value) 
 
 /// Validates the files with tools/fhir-validate/validate.py in the venv scripts/setup.sh
 /// installs; fails with the validator's message.
-fn validate(files: &[&Path]) {
+pub(crate) fn validate(files: &[&Path]) {
     let python = std::env::var("SALUS_FHIR_PYTHON").unwrap_or_else(|_| {
         format!(
             "{}/.cache/salus/venv/bin/python",

@@ -1,24 +1,75 @@
-//! The README's walkthrough, run as written: the shell block between `<!-- walkthrough: consent`
-//! and `<!-- /walkthrough -->` in README.md runs with bash against a `salus dev` node (the
-//! gateway on a free port instead of the README's), so the commands a new user copies stay
-//! true: a lab result released to the doctor the patient's FHIR consent names, a purpose it
-//! does not permit refused, and the disclosure in the patient's AuditEvent bundle.
+//! The README's walkthroughs, run as written: each shell block between `<!-- walkthrough: NAME`
+//! and `<!-- /walkthrough -->` in README.md runs with bash against a `salus dev` node, so the
+//! commands a new user copies stay true. `consent` (the hospital's): a lab result released
+//! through the gateway (on a free port instead of the README's) to the doctor the patient's FHIR
+//! consent names, a purpose it does not permit refused, and the disclosure in the patient's
+//! AuditEvent bundle. `distributor`: a manufacturer's EPCIS document imported, the wholesaler's
+//! receipt matched by its purchase order, a unit verified, its history exported as an EPCIS
+//! document GS1's schema accepts, and a document with sensor data refused.
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, ExitStatus};
 
 use serde_json::Value;
 
 use crate::support::DevProcess;
 
-/// The walkthrough's shell block, taken from README.md.
-fn walkthrough() -> String {
+/// The shell block of the walkthrough `name`, taken from README.md.
+fn walkthrough(name: &str) -> String {
     let readme = include_str!("../../../README.md");
     let start = readme
-        .find("<!-- walkthrough: consent")
-        .expect("README.md has the consent walkthrough");
+        .find(&format!("<!-- walkthrough: {name} "))
+        .unwrap_or_else(|| panic!("README.md has the {name} walkthrough"));
     let block = &readme[start..];
     let body = &block[block.find("```sh\n").expect("a sh block") + "```sh\n".len()..];
     body[..body.find("```").expect("the block ends")].to_string()
+}
+
+/// What a walkthrough's run printed.
+struct Run {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `script` with bash (`-euo pipefail`) in `work` against `node`, with the `salus` under
+/// test first on the PATH and the keystore in `work`; background jobs end with it.
+fn run(node: &DevProcess, work: &Path, script: &str) -> Run {
+    let salus = Path::new(env!("CARGO_BIN_EXE_salus"));
+    let path = format!(
+        "{}:{}",
+        salus.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // Whatever happens, a process the script starts in the background ends with it.
+    let script = format!("trap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n{script}");
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(work)
+        .env("PATH", path)
+        .env("SALUS_RPC", node.http_url())
+        .env("SALUS_DATA_DIR", node.dir.path().join("dev"))
+        .env("SALUS_KEYS", work.join("keys"))
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let run = Run {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(
+        run.status.success(),
+        "the walkthrough failed:\n{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 #[test]
@@ -30,41 +81,11 @@ fn the_readme_walkthrough_releases_a_record_under_a_fhir_consent_and_lists_it_in
         .local_addr()
         .unwrap()
         .port();
-    let script = walkthrough().replace("127.0.0.1:8701", &format!("127.0.0.1:{port}"));
-    let salus = std::path::Path::new(env!("CARGO_BIN_EXE_salus"));
-    let path = format!(
-        "{}:{}",
-        salus.parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    // Whatever happens, the gateway the script starts in the background ends with it.
-    let script = format!("trap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n{script}");
-    let output = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &script])
-        .current_dir(work.path())
-        .env("PATH", path)
-        .env("SALUS_RPC", node.http_url())
-        .env("SALUS_DATA_DIR", node.dir.path().join("dev"))
-        .env("SALUS_KEYS", work.path().join("keys"))
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    let (status, stdout, stderr) = (
-        output.status,
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    );
-    assert!(
-        status.success(),
-        "the walkthrough failed:\n{stdout}\n{stderr}"
-    );
+    let script = walkthrough("consent").replace("127.0.0.1:8701", &format!("127.0.0.1:{port}"));
+    let Run { stdout, .. } = run(&node, work.path(), &script);
 
-    let sent: Value =
-        serde_json::from_str(&std::fs::read_to_string(work.path().join("lab.json")).unwrap())
-            .unwrap();
-    let received: Value =
-        serde_json::from_str(&std::fs::read_to_string(work.path().join("received.json")).unwrap())
-            .unwrap();
+    let sent = read_json(&work.path().join("lab.json"));
+    let received = read_json(&work.path().join("received.json"));
     assert_eq!(received, sent, "the doctor receives the hospital's record");
     assert!(stdout.contains("refused"), "{stdout}");
     assert!(
@@ -88,4 +109,71 @@ fn the_readme_walkthrough_releases_a_record_under_a_fhir_consent_and_lists_it_in
                 && event["purposeOfEvent"][0]["coding"][0]["code"] == "TREAT"),
         "the release is in the patient's accounting: {bundle:#}"
     );
+}
+
+#[test]
+fn the_readme_distributor_walkthrough_imports_a_shipment_verifies_a_unit_and_exports_its_history() {
+    let node = DevProcess::start(50);
+    let work = tempfile::tempdir().unwrap();
+    let Run { stdout, .. } = run(&node, work.path(), &walkthrough("distributor"));
+
+    // The dry run printed the three calls before anything was sent.
+    let plan_start = stdout.find("{").expect("the dry run's plan");
+    let plan: Value = serde_json::Deserializer::from_str(&stdout[plan_start..])
+        .into_iter::<Value>()
+        .next()
+        .unwrap()
+        .unwrap();
+    let messages: Vec<&str> = plan["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|call| call["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["commission", "pack", "ship"]);
+
+    let verified = read_json(&work.path().join("verified.json"));
+    assert_eq!(verified["result"]["verified"], true, "{verified}");
+
+    let history = read_json(&work.path().join("history.jsonld"));
+    let steps: Vec<&str> = history["epcisBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["bizStep"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["commissioning", "packing", "shipping", "receiving"]);
+    let schema = read_json(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/schemas/epcis-2.0/EPCIS-JSON-Schema.json"),
+    );
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&history)
+        .map(|error| error.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    let refused = std::fs::read_to_string(work.path().join("refused.txt")).unwrap();
+    assert!(
+        refused.contains("event 0") && refused.contains("sensorElementList"),
+        "{refused}"
+    );
+    let unit = node.salus(&[
+        "call",
+        "--contract",
+        "0x0000000000000000000000000000000000000102",
+        "--message",
+        "unit",
+        "--args",
+        r#"["00312345678906", "S4"]"#,
+    ]);
+    assert!(unit.status.success());
+    let unit = String::from_utf8_lossy(&unit.stdout);
+    let unit: Value = serde_json::from_str(&unit[unit.find('{').expect("JSON printed")..]).unwrap();
+    assert_eq!(unit["result"], Value::Null, "S4 was not commissioned");
 }

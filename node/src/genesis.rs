@@ -10,7 +10,7 @@ use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
 use salus_primitives::pow::DifficultyRule;
 use salus_primitives::state_proof::EMPTY_SUBTREE;
 use salus_primitives::{
-    Account, Address, Balance, BlockHeader, ChainParams, CompactTarget, Hash, StateKey,
+    Account, Address, Balance, BlockHeader, ChainParams, CompactTarget, Hash, StateKey, limits,
 };
 use serde::{Deserialize, Serialize};
 
@@ -298,7 +298,19 @@ impl GenesisConfig {
                     "asert half_life_ms must be positive".into(),
                 ));
             }
-            DifficultyConfig::Asert { half_life_ms } => DifficultyRule::Asert { half_life_ms },
+            DifficultyConfig::Asert { half_life_ms } => {
+                let drift_ms = limits::max_future_drift_ms(self.target_block_time_ms);
+                let least_ms = drift_ms.saturating_mul(limits::MIN_ASERT_HALF_LIFE_DRIFTS);
+                if half_life_ms < least_ms {
+                    return Err(GenesisError::Invalid(format!(
+                        "asert half_life_ms {half_life_ms} is shorter than {} future drifts \
+                         ({least_ms} ms): one block stamped ahead of time would ease its \
+                         child's target too much",
+                        limits::MIN_ASERT_HALF_LIFE_DRIFTS
+                    )));
+                }
+                DifficultyRule::Asert { half_life_ms }
+            }
         };
         let params = ChainParams {
             chain_id: self.chain_id,

@@ -32,7 +32,7 @@ use salus_runtime::{
 
 use incoming::IncomingBody;
 pub use incoming::{BuiltBlock, IncomingBlock, ReceivedBlock};
-pub use orphans::{MAX_ORPHAN_BLOCKS, OrphanPool};
+pub use orphans::{MAX_ORPHAN_BLOCKS, MAX_ORPHAN_BYTES, OrphanPool};
 use path_warmer::PathWarmer;
 use validation::BlockRuleError;
 
@@ -82,6 +82,18 @@ pub enum ImportError {
         /// Its invalid ancestor.
         ancestor: Hash,
     },
+    /// A block this node does not keep, though it may be valid: it could only serve a
+    /// reorganisation deeper than the node makes, or wait for a parent that would be refused
+    /// now. The sender is scored down lightly, not banned at once (see [`NotKept`]).
+    #[error("block {hash} (number {number}) is not kept: {reason}")]
+    NotKept {
+        /// The block.
+        hash: Hash,
+        /// Its number.
+        number: u64,
+        /// Why.
+        reason: NotKept,
+    },
     /// The database failed; nothing was changed by this import.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -93,7 +105,56 @@ pub enum ImportError {
     State(#[from] StateError),
 }
 
+/// Why a block is not kept ([`ImportError::NotKept`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotKept {
+    /// It forks off the chain more than [`MAX_REORG_DEPTH`] blocks below the head and its branch
+    /// carries no more work than the head.
+    #[error(
+        "its parent is {depth} blocks below the head (a side branch is kept at most \
+         {MAX_REORG_DEPTH} deep unless it carries more work than the head)"
+    )]
+    TooDeep {
+        /// Head number minus the parent's number.
+        depth: u64,
+    },
+    /// Its parent is unknown and it sits at or below the depth a side branch may start from.
+    #[error("its parent is unknown and it is {depth} blocks below the head")]
+    OrphanTooDeep {
+        /// Head number minus its number.
+        depth: u64,
+    },
+    /// Its parent is unknown and its target is easier than any block at its number may carry
+    /// here ([`validation::easiest_allowed_bits`]).
+    #[error(
+        "its parent is unknown and its target {bits:?} is easier than the easiest allowed {easiest:?}"
+    )]
+    OrphanTooEasy {
+        /// Its bits.
+        bits: salus_primitives::CompactTarget,
+        /// The easiest allowed.
+        easiest: salus_primitives::CompactTarget,
+    },
+}
+
+/// How far below the head a side branch may fork and still be stored while it carries no more
+/// work than the head. Every block of a side branch is stored (and relayed) before it can win,
+/// so without a bound a branch off an old block — whose ASERT target, with current timestamps,
+/// is the easiest there is — fills disks for the price of easy blocks. 128 blocks are two
+/// minutes at one-second blocks and over twenty at ten seconds: longer than the forks of honest
+/// miners and the short partitions the network heals from (docs/RELIABILITY.md); a partition
+/// longer than this needs its operator to choose a side, as decisions taken on both sides (a
+/// record released, a unit dispensed) would otherwise be undone silently.
+pub const MAX_REORG_DEPTH: u64 = 128;
+
 impl ImportError {
+    /// Whether the error says the block is one this node does not keep (too deep a side
+    /// branch, an orphan that cannot connect here): the sender is scored down a little, since an
+    /// honest peer back from a long partition may send some.
+    pub fn is_unwanted_block(&self) -> bool {
+        matches!(self, ImportError::NotKept { .. })
+    }
+
     /// Whether the error says the block is invalid (the peer that sent it misbehaved), as opposed
     /// to a local failure.
     pub fn is_invalid_block(&self) -> bool {
@@ -105,6 +166,8 @@ impl ImportError {
                 | ImportError::Execution(BlockExecutionError::State(_))
                 // Ahead of our clock: perhaps our clock is behind; the block may be fine later.
                 | ImportError::Rule(BlockRuleError::TimestampTooFarInFuture { .. })
+                // Possibly valid; scored apart (`is_unwanted_block`).
+                | ImportError::NotKept { .. }
         )
     }
 }
@@ -333,6 +396,67 @@ impl Chain {
         Ok(outcome)
     }
 
+    /// Checks `header` in context without importing anything: `Ok(true)` when its parent is
+    /// stored, not known invalid, within [`MAX_REORG_DEPTH`] of the head (or heavier), and the
+    /// header meets every rule against it (number, timestamps, the difficulty the adjustment
+    /// rule expects); `Ok(false)` when the parent is
+    /// not stored (an orphan: nothing to check it against yet). A block that passes is worth
+    /// recovering signatures for; one that does not is refused by import before any signature
+    /// work.
+    ///
+    /// # Errors
+    /// The error import would give the block.
+    pub fn check_header(&self, header: &BlockHeader, now_ms: u64) -> Result<bool, ImportError> {
+        let parent_hash = header.parent_hash;
+        let Some(parent_meta) = self.store.block_meta(&parent_hash)? else {
+            return Ok(false);
+        };
+        if let BlockStatus::Invalid(_) = parent_meta.status {
+            return Err(ImportError::InvalidAncestor {
+                hash: header.hash(),
+                ancestor: parent_hash,
+            });
+        }
+        let parent = self.header(&parent_hash)?;
+        let work = header.bits.work().map_err(BlockRuleError::BadTarget)?;
+        let total_work = parent_meta.total_work.saturating_add(work);
+        self.check_side_branch_depth(header, header.hash(), &parent, total_work)?;
+        let mut recent = self.recent_timestamps(&parent)?;
+        validation::check_against_parent(
+            &self.params,
+            &self.genesis,
+            header,
+            &parent,
+            &mut recent,
+            Some(now_ms),
+        )?;
+        Ok(true)
+    }
+
+    /// Refuses a block that forks more than [`MAX_REORG_DEPTH`] below the head without more
+    /// work than the head ([`NotKept::TooDeep`]).
+    fn check_side_branch_depth(
+        &self,
+        header: &BlockHeader,
+        hash: Hash,
+        parent: &BlockHeader,
+        total_work: Work,
+    ) -> Result<(), ImportError> {
+        let head_number = self.head.header.number;
+        if total_work <= self.head.total_work
+            && parent.number.saturating_add(MAX_REORG_DEPTH) < head_number
+        {
+            return Err(ImportError::NotKept {
+                hash,
+                number: header.number,
+                reason: NotKept::TooDeep {
+                    depth: head_number - parent.number,
+                },
+            });
+        }
+        Ok(())
+    }
+
     fn import_one(
         &mut self,
         header: BlockHeader,
@@ -351,7 +475,31 @@ impl Chain {
         }
         validation::check_size_and_work(&header, &hash, body.len(), body.encoded_size())?;
         let parent_hash = header.parent_hash;
+        let head_number = self.head.header.number;
         let Some(parent_meta) = self.store.block_meta(&parent_hash)? else {
+            let not_kept = |reason| ImportError::NotKept {
+                hash,
+                number: header.number,
+                reason,
+            };
+            if header.number.saturating_add(MAX_REORG_DEPTH) <= head_number {
+                return Err(not_kept(NotKept::OrphanTooDeep {
+                    depth: head_number - header.number,
+                }));
+            }
+            let easiest = validation::easiest_allowed_bits(
+                &self.params,
+                &self.genesis,
+                header.number,
+                now_ms,
+            )?;
+            let target = header.bits.to_target().map_err(BlockRuleError::BadTarget)?;
+            if target > easiest.to_target().map_err(BlockRuleError::BadTarget)? {
+                return Err(not_kept(NotKept::OrphanTooEasy {
+                    bits: header.bits,
+                    easiest,
+                }));
+            }
             self.orphans.insert(ReceivedBlock {
                 header,
                 hash,
@@ -366,7 +514,10 @@ impl Chain {
                 ancestor: parent_hash,
             });
         }
+        let work = header.bits.work().map_err(BlockRuleError::BadTarget)?;
+        let total_work = parent_meta.total_work.saturating_add(work);
         let parent = self.header(&parent_hash)?;
+        self.check_side_branch_depth(&header, hash, &parent, total_work)?;
         let mut recent = self.recent_timestamps(&parent)?;
         validation::check_against_parent(
             &self.params,
@@ -378,8 +529,6 @@ impl Chain {
         )?;
         validation::check_transactions_root_against(&header, body.transactions_root())?;
 
-        let work = header.bits.work().map_err(BlockRuleError::BadTarget)?;
-        let total_work = parent_meta.total_work.saturating_add(work);
         if parent_hash == self.head.hash && total_work > self.head.total_work {
             return self.extend_head(header, hash, body, total_work);
         }

@@ -55,13 +55,15 @@ pub enum BlockRuleError {
         /// Median of the previous blocks.
         median_ms: u64,
     },
-    /// Timestamp more than [`limits::MAX_FUTURE_DRIFT_MS`] ahead of local time.
-    #[error("timestamp {timestamp_ms} is more than 2 h ahead of local time {now_ms}")]
+    /// Timestamp further ahead of local time than [`limits::max_future_drift_ms`] allows.
+    #[error("timestamp {timestamp_ms} is more than {max_drift_ms} ms ahead of local time {now_ms}")]
     TimestampTooFarInFuture {
         /// The header's.
         timestamp_ms: u64,
         /// Local clock.
         now_ms: u64,
+        /// The drift allowed on this chain.
+        max_drift_ms: u64,
     },
     /// `bits` differs from what the difficulty rule requires.
     #[error("difficulty bits {found:?}, the adjustment rule requires {expected:?}")]
@@ -146,6 +148,34 @@ pub fn expected_bits(
     genesis: &BlockHeader,
     parent: &BlockHeader,
 ) -> Result<CompactTarget, BlockRuleError> {
+    bits_after(params, genesis, parent.number, parent.timestamp_ms)
+}
+
+/// The easiest target a block numbered `number` may carry, whatever its parent, on a node whose
+/// clock reads `now_ms`: the target after a parent stamped as late as this node accepts
+/// ([`limits::max_future_drift_ms`] ahead; ASERT eases with the parent's lateness). A block
+/// whose parent is not known yet is held only if it is at least this hard: a parent that would
+/// make it valid would be refused here now.
+///
+/// # Errors
+/// [`BlockRuleError::BadTarget`] if the chain parameters' targets do not decode.
+pub fn easiest_allowed_bits(
+    params: &ChainParams,
+    genesis: &BlockHeader,
+    number: u64,
+    now_ms: u64,
+) -> Result<CompactTarget, BlockRuleError> {
+    let latest_parent_ms =
+        now_ms.saturating_add(limits::max_future_drift_ms(params.target_block_time_ms));
+    bits_after(params, genesis, number.saturating_sub(1), latest_parent_ms)
+}
+
+fn bits_after(
+    params: &ChainParams,
+    genesis: &BlockHeader,
+    parent_number: u64,
+    parent_timestamp_ms: u64,
+) -> Result<CompactTarget, BlockRuleError> {
     match params.difficulty {
         DifficultyRule::Fixed => Ok(params.genesis_bits),
         DifficultyRule::Asert { half_life_ms } => {
@@ -158,8 +188,8 @@ pub fn expected_bits(
             };
             asert_next_target(
                 &anchor,
-                parent.number,
-                parent.timestamp_ms,
+                parent_number,
+                parent_timestamp_ms,
                 params.target_block_time_ms,
                 half_life_ms,
                 params.pow_limit,
@@ -197,12 +227,14 @@ pub fn check_against_parent(
             median_ms,
         });
     }
+    let max_drift_ms = limits::max_future_drift_ms(params.target_block_time_ms);
     if let Some(now_ms) = now_ms
-        && header.timestamp_ms > now_ms.saturating_add(limits::MAX_FUTURE_DRIFT_MS)
+        && header.timestamp_ms > now_ms.saturating_add(max_drift_ms)
     {
         return Err(BlockRuleError::TimestampTooFarInFuture {
             timestamp_ms: header.timestamp_ms,
             now_ms,
+            max_drift_ms,
         });
     }
     let expected = expected_bits(params, genesis, parent)?;

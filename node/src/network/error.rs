@@ -66,4 +66,10 @@ impl BlockImportError {
     pub fn is_invalid_block(&self) -> bool {
         matches!(self, BlockImportError::Refused(error) if error.is_invalid_block())
     }
+
+    /// Whether the block is one the node does not keep (too deep a side branch, an orphan that
+    /// cannot connect here): the sender is scored down lightly.
+    pub fn is_unwanted_block(&self) -> bool {
+        matches!(self, BlockImportError::Refused(error) if error.is_unwanted_block())
+    }
 }

@@ -4,9 +4,11 @@
 //! parallel batches from every peer that has them, imported in order. Misbehaving peers are
 //! scored down and banned for a while.
 //!
-//! One task owns the swarm; the rest of the node talks to it through [`NetworkHandle`].
+//! One task owns the swarm; the rest of the node talks to it through [`NetworkHandle`]. Blocks
+//! are imported on the block thread (`importer`), never on that task.
 
 mod error;
+mod importer;
 mod peers;
 pub mod protocol;
 mod sync;
@@ -392,6 +394,7 @@ pub fn start<S: NetworkState>(
         }
     }
     let (checked_sender, checked_receiver) = mpsc::unbounded_channel();
+    let (imports, imported) = importer::spawn(state.clone());
     let task = Network {
         swarm,
         state,
@@ -408,8 +411,9 @@ pub fn start<S: NetworkState>(
         config,
         handle: handle.clone(),
         checked: checked_sender,
+        imports,
     };
-    Ok((handle, task.run(receiver, checked_receiver)))
+    Ok((handle, task.run(receiver, checked_receiver, imported)))
 }
 
 struct Connected {
@@ -438,6 +442,8 @@ struct Network<S> {
     handle: NetworkHandle,
     /// Verdicts on gossiped transactions, sent back by the admission jobs.
     checked: mpsc::UnboundedSender<CheckedTransaction>,
+    /// The block thread's queue.
+    imports: mpsc::Sender<importer::ImportJob>,
 }
 
 /// What admission made of a gossiped transaction.
@@ -462,6 +468,7 @@ impl<S: NetworkState> Network<S> {
         mut self,
         mut commands: mpsc::UnboundedReceiver<NetworkCommand>,
         mut checked: mpsc::UnboundedReceiver<CheckedTransaction>,
+        mut imported: mpsc::UnboundedReceiver<importer::Imported>,
     ) -> Result<(), String> {
         let mut ticker = tokio::time::interval(STATUS_INTERVAL);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -473,6 +480,7 @@ impl<S: NetworkState> Network<S> {
                     None => return Ok(()),
                 },
                 Some(verdict) = checked.recv() => self.on_transaction_checked(verdict),
+                Some(verdict) = imported.recv() => self.on_imported(verdict),
                 _ = ticker.tick() => self.on_tick(),
             }
         }
@@ -668,7 +676,14 @@ impl<S: NetworkState> Network<S> {
                 message,
             })) => {
                 let acceptance = if message.topic == self.blocks_topic {
-                    self.on_gossip_block(propagation_source, &message.data)
+                    // Imported on the block thread; the verdict comes back as `Imported`.
+                    if let Some(acceptance) =
+                        self.on_gossip_block(message_id.clone(), propagation_source, &message.data)
+                    {
+                        acceptance
+                    } else {
+                        return;
+                    }
                 } else if message.topic == self.transactions_topic {
                     // Checked off this task; the verdict comes back as a `CheckedTransaction`.
                     if let Some(acceptance) = self.on_gossip_transaction(
@@ -702,13 +717,71 @@ impl<S: NetworkState> Network<S> {
             .sum()
     }
 
-    fn on_gossip_block(&mut self, source: PeerId, data: &[u8]) -> MessageAcceptance {
+    /// Decodes a gossiped block and hands it to the block thread. `Some` is an immediate
+    /// verdict (malformed; no room in the import queue, which costs the sender nothing: sync
+    /// fetches the block later); otherwise it arrives through [`Network::on_imported`].
+    fn on_gossip_block(
+        &mut self,
+        message_id: gossipsub::MessageId,
+        source: PeerId,
+        data: &[u8],
+    ) -> Option<MessageAcceptance> {
         let Ok(block) = decode_exact::<Block>(data) else {
             self.penalise(source, Misbehaviour::MalformedMessage);
-            return MessageAcceptance::Reject;
+            return Some(MessageAcceptance::Reject);
         };
-        let number = block.header.number;
-        match self.state.import_block(block) {
+        let job = importer::ImportJob::Gossiped {
+            block,
+            message_id,
+            source,
+        };
+        match self.imports.try_send(job) {
+            Ok(()) => None,
+            Err(_) => {
+                tracing::debug!(peer = %source, "import queue full: gossiped block left to sync");
+                Some(MessageAcceptance::Ignore)
+            }
+        }
+    }
+
+    /// A verdict of the block thread: a gossiped block's is reported to gossipsub (relayed only
+    /// when stored) and charged to its relayer when the block is invalid or unwanted; a synced
+    /// block's steers sync, which then hands over the next ready blocks.
+    fn on_imported(&mut self, verdict: importer::Imported) {
+        match verdict {
+            importer::Imported::Gossiped {
+                message_id,
+                source,
+                number,
+                outcome,
+            } => {
+                let acceptance = self.gossip_block_verdict(source, number, outcome);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossip
+                    .report_message_validation_result(&message_id, &source, acceptance);
+            }
+            importer::Imported::Synced {
+                header_from,
+                epoch,
+                result,
+            } => {
+                for (culprit, misbehaviour) in self.sync.on_imported(epoch, header_from, result) {
+                    self.penalise(culprit, misbehaviour);
+                }
+                self.drive_sync();
+            }
+        }
+    }
+
+    fn gossip_block_verdict(
+        &mut self,
+        source: PeerId,
+        number: u64,
+        outcome: Result<ImportOutcome, BlockImportError>,
+    ) -> MessageAcceptance {
+        match outcome {
             Ok(ImportOutcome::NewHead { .. } | ImportOutcome::StoredOnSideBranch) => {
                 MessageAcceptance::Accept
             }
@@ -716,7 +789,9 @@ impl<S: NetworkState> Network<S> {
             Ok(ImportOutcome::HeldAsOrphan) => {
                 // We are missing its ancestors: ask the peer where it stands, and sync.
                 tracing::debug!(number, peer = %source, "block with an unknown parent");
-                self.send_sync(source, SyncRequest::Status);
+                if self.connected.contains_key(&source) {
+                    self.send_sync(source, SyncRequest::Status);
+                }
                 MessageAcceptance::Ignore
             }
             Err(error) if error.is_invalid_block() => {
@@ -724,9 +799,35 @@ impl<S: NetworkState> Network<S> {
                 self.penalise(source, Misbehaviour::InvalidBlock);
                 MessageAcceptance::Reject
             }
+            Err(error) if error.is_unwanted_block() => {
+                tracing::debug!(peer = %source, %error, "block not kept");
+                self.penalise(source, Misbehaviour::UnwantedBlock);
+                MessageAcceptance::Reject
+            }
             Err(error) => {
                 tracing::warn!(%error, "cannot import a gossiped block");
                 MessageAcceptance::Ignore
+            }
+        }
+    }
+
+    /// Hands sync's ready blocks to the block thread, in order, while the queue has room beyond
+    /// what gossip is kept.
+    fn feed_importer(&mut self) {
+        while self.imports.capacity() > importer::GOSSIP_RESERVE {
+            let Some(ready) = self.sync.take_ready() else {
+                return;
+            };
+            let job = importer::ImportJob::Synced {
+                block: ready.block,
+                header_from: ready.header_from,
+                epoch: ready.epoch,
+            };
+            if self.imports.try_send(job).is_err() {
+                // Only this task sends; with capacity above the reserve this cannot happen,
+                // unless the block thread is gone (the node is stopping).
+                tracing::warn!("the block thread is gone; sync stops");
+                return;
             }
         }
     }
@@ -890,7 +991,7 @@ impl<S: NetworkState> Network<S> {
                 self.drive_sync();
             }
             SyncResponse::Bodies(bodies) => {
-                let outcome = self.sync.on_bodies(request_id, peer, bodies, &*self.state);
+                let outcome = self.sync.on_bodies(request_id, peer, bodies);
                 for (culprit, misbehaviour) in outcome {
                     self.penalise(culprit, misbehaviour);
                 }
@@ -899,8 +1000,10 @@ impl<S: NetworkState> Network<S> {
         }
     }
 
-    /// Starts or continues sync towards the peer with the most work.
+    /// Starts or continues sync towards the peer with the most work, handing the blocks whose
+    /// bodies arrived to the block thread.
     fn drive_sync(&mut self) {
+        self.feed_importer();
         let local = self.state.chain_status();
         let requests = self
             .sync

@@ -27,6 +27,10 @@ pub enum Misbehaviour {
     BadSyncResponse,
     /// A node of another network (different genesis).
     WrongNetwork,
+    /// A block the node does not keep though it may be valid: a side branch deeper than the
+    /// node reorganises, an orphan that could not connect here (five make a ban: an honest
+    /// peer back from a long partition sends a few, a flood of cheap blocks many).
+    UnwantedBlock,
 }
 
 impl Misbehaviour {
@@ -37,6 +41,7 @@ impl Misbehaviour {
             | Misbehaviour::WrongNetwork
             | Misbehaviour::MalformedMessage => 100,
             Misbehaviour::BadSyncResponse => 50,
+            Misbehaviour::UnwantedBlock => 20,
             Misbehaviour::InvalidTransaction => 10,
         }
     }

@@ -1,8 +1,9 @@
 //! Headers-first sync: the peer with the most work gives headers after our block locator; the
 //! headers are checked (they link, each meets its proof-of-work target) before any body is
 //! asked for; bodies come in batches from every peer ahead of us, at most two batches per peer
-//! in flight, each checked against its header's transactions root; blocks are imported strictly
-//! in order as the front of the queue fills.
+//! in flight, each checked against its header's transactions root; as the front of the queue
+//! fills, its blocks are handed, strictly in order, to the block thread
+//! ([`Sync::take_ready`]), whose verdicts come back through [`Sync::on_imported`].
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
@@ -37,7 +38,7 @@ pub trait SyncChain {
     /// Whether the block is stored (valid so far).
     fn has_block(&self, hash: &Hash) -> bool;
     /// Imports a block that arrived by sync (its transactions hashed when its body was checked
-    /// against its header).
+    /// against its header). Called on the block thread, never on the network task.
     ///
     /// # Errors
     /// [`BlockImportError`], saying whether the block is invalid.
@@ -90,8 +91,24 @@ pub struct Sync<Id = libp2p::request_response::OutboundRequestId> {
     headers_backoff_until: Option<Instant>,
     queue: VecDeque<Slot<Id>>,
     bodies_requests: HashMap<Id, PeerId>,
+    /// Blocks handed to the block thread and not answered yet, and the last of them (hash,
+    /// number): the queue continues from it.
+    importing: usize,
+    import_tail: Option<(Hash, u64)>,
+    /// Bumped by every reset: verdicts on blocks handed over before it no longer steer sync.
+    epoch: u64,
     started: Option<Instant>,
     imported: u64,
+}
+
+/// A block whose turn has come, for the block thread.
+pub struct ReadyBlock {
+    /// The block, its transactions hashed.
+    pub block: ReceivedBlock,
+    /// The peer that sent its header: charged if it is invalid.
+    pub header_from: PeerId,
+    /// The sync it belongs to ([`Sync::on_imported`] ignores earlier ones).
+    pub epoch: u64,
 }
 
 fn work_of(status: &ChainStatus) -> Work {
@@ -110,6 +127,9 @@ impl<Id> Default for Sync<Id> {
             headers_backoff_until: None,
             queue: VecDeque::new(),
             bodies_requests: HashMap::new(),
+            importing: 0,
+            import_tail: None,
+            epoch: 0,
             started: None,
             imported: 0,
         }
@@ -143,12 +163,18 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             self.target = None;
         }
         if ahead.is_empty() && self.queue.is_empty() {
+            if self.importing > 0 {
+                // The block thread is still on it; our status is not final yet.
+                return Vec::new();
+            }
             if self.started.is_some() {
                 tracing::info!(imported = self.imported, "caught up");
             }
             let unproductive = std::mem::take(&mut self.unproductive);
+            let epoch = self.epoch;
             *self = Sync::default();
             self.unproductive = unproductive;
+            self.epoch = epoch;
             return Vec::new();
         }
         if self.target.is_none() {
@@ -177,6 +203,8 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             let mut locator = Vec::new();
             if let Some(last) = self.queue.back() {
                 locator.push(last.hash);
+            } else if let Some((tail, _)) = self.import_tail {
+                locator.push(tail);
             }
             locator.extend(state.locator());
             locator.truncate(super::protocol::MAX_LOCATOR_HASHES);
@@ -274,7 +302,8 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
         let mut previous = self
             .queue
             .back()
-            .map(|slot| (slot.hash, slot.header.number));
+            .map(|slot| (slot.hash, slot.header.number))
+            .or(self.import_tail);
         let mut fresh = Vec::new();
         for header in headers {
             let hash = header.hash();
@@ -289,7 +318,10 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
                 return Err(Misbehaviour::BadSyncResponse);
             }
             previous = Some((hash, header.number));
-            if fresh.is_empty() && state.has_block(&hash) {
+            if fresh.is_empty()
+                && (state.has_block(&hash)
+                    || self.import_tail.is_some_and(|(tail, _)| tail == hash))
+            {
                 // Already ours (the common part after a fork point).
                 continue;
             }
@@ -300,7 +332,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
                 body: BodyState::Wanted,
             });
         }
-        if fresh.is_empty() && self.queue.is_empty() {
+        if fresh.is_empty() && self.queue.is_empty() && self.importing == 0 {
             // It claimed more work than ours but showed none: try others until it announces
             // another head.
             if let Some(head) = self.target_head {
@@ -313,14 +345,13 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
         Ok(())
     }
 
-    /// Bodies arrived: each must match its header's transactions root. Then imports the front
-    /// of the queue in order. Returns the peers to charge.
+    /// Bodies arrived: each must match its header's transactions root (the front of the queue
+    /// is then ready: [`Sync::take_ready`]). Returns the peers to charge.
     pub fn on_bodies(
         &mut self,
         request_id: Id,
         peer: PeerId,
         bodies: Vec<Vec<SignedTransaction>>,
-        state: &impl SyncChain,
     ) -> Vec<(PeerId, Misbehaviour)> {
         let mut culprits = Vec::new();
         if self.bodies_requests.remove(&request_id).is_none() {
@@ -353,41 +384,77 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
         if bodies.next().is_some() && culprits.is_empty() {
             culprits.push((peer, Misbehaviour::BadSyncResponse));
         }
-        culprits.extend(self.import_ready(state));
         culprits
     }
 
-    /// Imports the blocks at the front of the queue whose bodies have arrived.
-    fn import_ready(&mut self, state: &impl SyncChain) -> Vec<(PeerId, Misbehaviour)> {
-        while matches!(
+    /// The next block at the front of the queue whose body has arrived, for the block thread;
+    /// blocks are handed over strictly in order.
+    pub fn take_ready(&mut self) -> Option<ReadyBlock> {
+        if !matches!(
             self.queue.front(),
             Some(Slot {
                 body: BodyState::Arrived(..),
                 ..
             })
         ) {
-            let slot = self.queue.pop_front().expect("checked above");
-            let header_from = slot.header_from;
-            let BodyState::Arrived(transactions) = slot.body else {
-                unreachable!("checked above")
-            };
-            match state.import_synced(ReceivedBlock::from_hashed(slot.header, transactions)) {
-                Ok(()) => self.imported += 1,
-                Err(error) if error.is_invalid_block() => {
-                    // The body matched its header, so the header chain is what is invalid: the
-                    // peer that sent the header answers for it.
-                    tracing::warn!(%error, "synced block is invalid; dropping the sync");
-                    self.reset();
-                    return vec![(header_from, Misbehaviour::InvalidBlock)];
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "cannot import a synced block; dropping the sync");
-                    self.reset();
-                    return Vec::new();
-                }
+            return None;
+        }
+        let slot = self.queue.pop_front()?;
+        let BodyState::Arrived(transactions) = slot.body else {
+            unreachable!("checked above")
+        };
+        self.importing += 1;
+        self.import_tail = Some((slot.hash, slot.header.number));
+        Some(ReadyBlock {
+            block: ReceivedBlock::from_hashed(slot.header, transactions),
+            header_from: slot.header_from,
+            epoch: self.epoch,
+        })
+    }
+
+    /// The block thread's verdict on a block [`Sync::take_ready`] handed over. An invalid block
+    /// (or one the node does not keep) ends this sync and charges the peer that sent its
+    /// header, as does any failure to import it (without blame); a verdict from before a reset
+    /// only charges. Returns the peers to charge.
+    pub fn on_imported(
+        &mut self,
+        epoch: u64,
+        header_from: PeerId,
+        result: Result<(), BlockImportError>,
+    ) -> Vec<(PeerId, Misbehaviour)> {
+        let current = epoch == self.epoch;
+        if current {
+            self.importing = self.importing.saturating_sub(1);
+            if self.importing == 0 && self.queue.is_empty() {
+                self.import_tail = None;
             }
         }
-        Vec::new()
+        let charge = match &result {
+            Ok(()) => {
+                self.imported += 1;
+                return Vec::new();
+            }
+            Err(error) if error.is_invalid_block() => {
+                // The body matched its header, so the header chain is what is invalid: the
+                // peer that sent the header answers for it.
+                tracing::warn!(%error, "synced block is invalid; dropping the sync");
+                Some(Misbehaviour::InvalidBlock)
+            }
+            Err(error) if error.is_unwanted_block() => {
+                tracing::debug!(%error, "synced block not kept; dropping the sync");
+                Some(Misbehaviour::UnwantedBlock)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot import a synced block; dropping the sync");
+                None
+            }
+        };
+        if current {
+            self.reset();
+        }
+        charge
+            .map(|misbehaviour| vec![(header_from, misbehaviour)])
+            .unwrap_or_default()
     }
 
     /// A request failed (timeout, closed connection): its blocks are wanted again.
@@ -429,10 +496,12 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
         let started = self.started;
         let imported = self.imported;
         let unproductive = std::mem::take(&mut self.unproductive);
+        let epoch = self.epoch + 1;
         *self = Sync::default();
         self.started = started;
         self.imported = imported;
         self.unproductive = unproductive;
+        self.epoch = epoch;
     }
 
     /// Progress for logs and RPC.
@@ -443,7 +512,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             .max()
             .unwrap_or(current)
             .max(current);
-        let syncing = self.target.is_some() || !self.queue.is_empty();
+        let syncing = self.target.is_some() || !self.queue.is_empty() || self.importing > 0;
         let blocks_per_second = self
             .started
             .map(|started| started.elapsed().as_secs_f64())
@@ -588,6 +657,23 @@ mod tests {
             .collect()
     }
 
+    /// Bodies arrive and every ready block is imported, as the block thread would, with its
+    /// verdict handed back: the peers charged.
+    fn deliver(
+        sync: &mut Sync<u64>,
+        request_id: u64,
+        peer: PeerId,
+        bodies: Vec<Vec<SignedTransaction>>,
+        local: &Local,
+    ) -> Vec<(PeerId, Misbehaviour)> {
+        let mut culprits = sync.on_bodies(request_id, peer, bodies);
+        while let Some(ready) = sync.take_ready() {
+            let result = local.import_synced(ready.block);
+            culprits.extend(sync.on_imported(ready.epoch, ready.header_from, result));
+        }
+        culprits
+    }
+
     fn statuses(peers: &[PeerId], status: &ChainStatus) -> HashMap<PeerId, ChainStatus> {
         peers.iter().map(|peer| (*peer, status.clone())).collect()
     }
@@ -620,15 +706,9 @@ mod tests {
             sync.sent(id, to, request);
         }
         // The second batch first: held until the front arrives.
-        assert!(
-            sync.on_bodies(3, peer, bodies(&blocks, &batches[1]), &local)
-                .is_empty()
-        );
+        assert!(deliver(&mut sync, 3, peer, bodies(&blocks, &batches[1]), &local).is_empty());
         assert_eq!(local.head_number(), 0);
-        assert!(
-            sync.on_bodies(2, peer, bodies(&blocks, &batches[0]), &local)
-                .is_empty()
-        );
+        assert!(deliver(&mut sync, 2, peer, bodies(&blocks, &batches[0]), &local).is_empty());
         assert_eq!(local.head_number(), 128);
 
         let requests = sync.next_requests(&local.status(), &peers, &local);
@@ -636,10 +716,7 @@ mod tests {
             panic!("expected one more batch: {requests:?}");
         };
         sync.sent(4, *to, requests[0].1.clone());
-        assert!(
-            sync.on_bodies(4, peer, bodies(&blocks, hashes), &local)
-                .is_empty()
-        );
+        assert!(deliver(&mut sync, 4, peer, bodies(&blocks, hashes), &local).is_empty());
         assert_eq!(local.status(), source.status());
     }
 
@@ -687,7 +764,7 @@ mod tests {
         let mut swapped = bodies(&blocks, &hashes);
         swapped.swap(0, 1);
         assert_eq!(
-            sync.on_bodies(2, to, swapped, &local),
+            deliver(&mut sync, 2, to, swapped, &local),
             vec![(to, Misbehaviour::BadSyncResponse)]
         );
         assert_eq!(local.head_number(), 0);
@@ -702,7 +779,7 @@ mod tests {
         let hashes = hashes.clone();
         sync.sent(3, to, request);
         assert_eq!(
-            sync.on_bodies(3, to, bodies(&blocks, &hashes), &local),
+            deliver(&mut sync, 3, to, bodies(&blocks, &hashes), &local),
             vec![(target, Misbehaviour::InvalidBlock)]
         );
         assert_eq!(local.head_number(), 9);

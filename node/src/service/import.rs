@@ -25,11 +25,16 @@ impl NodeState {
     /// As [`NodeState::import`].
     pub fn import_received(&self, block: ReceivedBlock) -> Result<ImportOutcome, NodeError> {
         // Spend cores on signatures only for a block that could be imported now: well formed,
-        // with its proof of work, new, on a stored parent. They are recovered on every core
-        // before the chain lock is taken; import finds them in the cache.
+        // with its proof of work, new, on a stored parent, and with the bits, number and
+        // timestamp its parent requires (a cheap block of the wrong difficulty costs no
+        // signature work). They are recovered on every core after the chain's lock is let go;
+        // import finds them in the cache.
         if block.check_standalone().is_ok()
-            && self.has_block(&block.header().parent_hash)
             && !self.has_block(&block.hash())
+            && matches!(
+                self.chain().check_header(block.header(), self.now_ms()),
+                Ok(true)
+            )
         {
             block.recover_signers_in_parallel(&self.signatures);
         }
@@ -50,6 +55,7 @@ impl NodeState {
         let connected = chain.drain_connected_blocks();
         let head = chain.head().clone();
         if head.hash != before {
+            *super::lock(&self.published_head) = head.clone();
             self.production.abandon_search();
             let orphaned = chain.drain_orphaned_transactions();
             self.admission

@@ -118,6 +118,9 @@ pub struct NodeState {
     /// The chain's cache of verified signatures (shared with the pool), reachable without the
     /// chain lock.
     signatures: Arc<crate::signature_cache::VerifiedSignatures>,
+    /// The head as of the last import, readable without the chain's lock (which an import holds
+    /// for as long as it runs): the network task answers peers' status requests from it.
+    published_head: Mutex<crate::chain::Tip>,
     /// The chain's database, for reads that need no consistency with the chain's lock.
     store: Store,
     genesis: Genesis,
@@ -150,6 +153,7 @@ impl NodeState {
         })?;
         let chain = Chain::open(Store::open(&config.data_dir)?, &genesis)?;
         let signatures = chain.signature_cache().clone();
+        let published_head = Mutex::new(chain.head().clone());
         let store = chain.store().clone();
         let admission = Admission::new(genesis.params.clone(), signatures.clone(), store.clone());
         let (heads, _) = broadcast::channel(HEAD_SUBSCRIPTION_BUFFER);
@@ -157,6 +161,7 @@ impl NodeState {
         Ok(Arc::new(NodeState {
             chain: Mutex::new(chain),
             signatures,
+            published_head,
             store,
             genesis,
             config,
@@ -214,6 +219,11 @@ impl NodeState {
     /// As [`BlockProduction::mine_block`].
     pub async fn mine_block(self: &Arc<Self>) -> Result<Option<Hash>, NodeError> {
         self.production.mine_block(self).await
+    }
+
+    /// The head as of the last import, without waiting for one in progress.
+    pub fn published_head(&self) -> crate::chain::Tip {
+        lock(&self.published_head).clone()
     }
 
     /// The local clock, shifted by `dev_increaseTime`.

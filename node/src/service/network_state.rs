@@ -31,8 +31,8 @@ impl NetworkState for NodeState {
     }
 
     fn chain_status(&self) -> ChainStatus {
-        let chain = self.chain();
-        let head = chain.head();
+        // Not the chain's lock: an import on the block thread may hold it.
+        let head = self.published_head();
         ChainStatus {
             genesis: NodeState::genesis_hash(self),
             head: head.hash,

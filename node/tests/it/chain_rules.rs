@@ -1,11 +1,13 @@
 //! Block import rules: persistence across reopen, every rejection with its typed error and no
 //! change to stored state, orphans, ASERT difficulty, and state proofs against headers.
 
-use salus_node::chain::validation::BlockRuleError;
+use salus_node::chain::validation::{self, BlockRuleError};
 use salus_node::genesis::{DifficultyConfig, GenesisConfig, HexU32};
 use salus_node::{ImportError, ImportOutcome};
 use salus_primitives::state_proof::ProofError;
-use salus_primitives::{Action, Address, Block, CompactTarget, StateKey, Transaction, limits};
+use salus_primitives::{
+    Action, Address, Block, CompactTarget, Hash, StateKey, Transaction, limits,
+};
 use salus_runtime::{BlockExecutionError, InvalidTransaction};
 
 use crate::support::*;
@@ -107,7 +109,9 @@ fn every_header_rule_has_a_typed_rejection() {
     });
 
     let mut future = good.clone();
-    future.header.timestamp_ms = now() + limits::MAX_FUTURE_DRIFT_MS + 60_000;
+    // A minute past the drift: the import's own clock reading comes a little later.
+    future.header.timestamp_ms =
+        now() + limits::max_future_drift_ms(test.chain.params().target_block_time_ms) + 60_000;
     assert_rejected(&mut test, seal(future), |e| {
         matches!(
             e,
@@ -376,6 +380,87 @@ fn asert_difficulty_follows_the_schedule() {
     test.chain.import_block(next, now()).unwrap();
 }
 
+#[test]
+fn one_block_stamped_as_far_ahead_as_allowed_barely_moves_asert_and_two_hours_ahead_is_refused() {
+    let mut test = TestChain::with_genesis(asert_genesis());
+    let miner = dev_key(0).address();
+    for _ in 0..12 {
+        test.mine(miner, &[]);
+    }
+    let params = test.chain.params().clone();
+    let drift_ms = limits::max_future_drift_ms(params.target_block_time_ms);
+    let local_clock = test.chain.head().header.timestamp_ms + params.target_block_time_ms;
+
+    // Two hours ahead (the old rule, Bitcoin's) is refused, and is not the sender's fault.
+    let mut two_hours = test.next_block(miner, &[]);
+    two_hours.header.timestamp_ms = local_clock + 2 * 60 * 60 * 1000;
+    let refused = test
+        .chain
+        .import_block(seal(two_hours), local_clock)
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            ImportError::Rule(BlockRuleError::TimestampTooFarInFuture { max_drift_ms, .. })
+                if max_drift_ms == drift_ms
+        ),
+        "{refused}"
+    );
+    assert!(
+        !refused.is_invalid_block(),
+        "our clock may be the one behind"
+    );
+
+    // An honest parent's child target, and the child target of a parent stamped as far ahead
+    // as allowed (it imports).
+    let honest = test.next_block(miner, &[]);
+    let mut ahead = honest.clone();
+    ahead.header.timestamp_ms = local_clock + drift_ms;
+    let ahead = seal(ahead);
+    test.chain.import_block(ahead.clone(), local_clock).unwrap();
+    let genesis = test.chain.genesis().clone();
+    let child_target = |parent: &Block| {
+        validation::expected_bits(&params, &genesis, &parent.header)
+            .unwrap()
+            .to_target()
+            .unwrap()
+    };
+    let (eased, normal) = (child_target(&ahead), child_target(&honest));
+    assert!(
+        eased >= normal,
+        "a parent ahead of time never makes the child harder"
+    );
+    let shift = normal.bits().saturating_sub(60);
+    let ratio = (eased >> shift).low_u64() as f64 / (normal >> shift).low_u64() as f64;
+    let bound = 2f64.powf(1.0 / limits::MIN_ASERT_HALF_LIFE_DRIFTS as f64);
+    assert!(
+        ratio > 1.0 && ratio <= bound,
+        "one block ahead eased its child's target by {ratio} (at most {bound})"
+    );
+    // The next honestly stamped block (above the median, not above its parent) is back on
+    // schedule: the target its child gets is the honest one again, within a compact's rounding.
+    let mut next = test.next_block(miner, &[]);
+    next.header.timestamp_ms = honest.header.timestamp_ms + 1;
+    let next = seal(next);
+    test.chain.import_block(next.clone(), local_clock).unwrap();
+    let restored = child_target(&next);
+    let ratio = (restored >> shift).low_u64() as f64 / (normal >> shift).low_u64() as f64;
+    assert!((0.98..=1.02).contains(&ratio), "{ratio}");
+
+    // A half-life shorter than eight drifts is refused at genesis.
+    let mut config = GenesisConfig::dev();
+    config.difficulty = DifficultyConfig::Asert {
+        half_life_ms: drift_ms * limits::MIN_ASERT_HALF_LIFE_DRIFTS - 1,
+    };
+    assert!(
+        config
+            .build()
+            .unwrap_err()
+            .to_string()
+            .contains("half_life_ms")
+    );
+}
+
 fn leading_zero_bits_of(bits: CompactTarget) -> u32 {
     let target = bits.to_target().unwrap();
     target.leading_zeros()
@@ -489,4 +574,128 @@ fn a_block_is_charged_the_fuel_its_transactions_use() {
         matches!(refused, BlockExecutionError::BlockFuelLimitExceeded { needed, limit } if needed > limit),
         "{refused:?}"
     );
+}
+
+#[test]
+fn a_block_of_the_wrong_difficulty_costs_no_signature_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = salus_node::service::NodeState::open(salus_node::service::NodeConfig {
+        data_dir: dir.path().to_path_buf(),
+        rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        rpc_access: Default::default(),
+        genesis: GenesisConfig::dev(),
+        dev: true,
+        mining: salus_node::service::Mining::OnDemand,
+        miner: dev_key(0).address(),
+        mining_threads: 1,
+        metrics_addr: None,
+        network: None,
+    })
+    .unwrap();
+    // The same block, built on the same genesis, with 64 transfers the node has never seen.
+    let producer = TestChain::new();
+    let sender = dev_key(3);
+    let signed: Vec<_> = (0..64)
+        .map(|nonce| transfer(&sender, nonce, recipient(1), 1))
+        .collect();
+    let good = producer.next_block(dev_key(0).address(), &signed);
+    let cached = || state.chain().signature_cache().len();
+
+    // Harder bits than the chain requires: the proof of work meets them, the rule does not.
+    let mut harder = good.clone();
+    harder.header.bits = CompactTarget::from_leading_zero_bits(9);
+    let harder = seal(harder);
+    let refused = state.import(harder).unwrap_err();
+    assert!(
+        refused.to_string().contains("difficulty"),
+        "refused for its bits: {refused}"
+    );
+    assert_eq!(cached(), 0, "no signature was recovered for it");
+
+    // The block with the bits its parent requires: its 64 signers are recovered and it imports.
+    state.import(good).unwrap();
+    assert!(cached() >= 64, "{} signatures cached", cached());
+}
+
+#[test]
+fn ten_thousand_easiest_target_blocks_off_genesis_store_nothing() {
+    let mut test = TestChain::with_genesis(asert_genesis());
+    let miner = dev_key(0).address();
+    let honest = salus_node::chain::MAX_REORG_DEPTH + 12;
+    for _ in 0..honest {
+        test.mine(miner, &[]);
+    }
+    let head = test.chain.head().clone();
+    let genesis = test.chain.genesis().clone();
+    let pow_limit = test.chain.params().pow_limit;
+    let clock = now();
+    // An attacker's branch off genesis, stamped now: ASERT, far behind its schedule, would give
+    // every block the easiest target there is. Orphans are never executed, so headers suffice.
+    let mut parent = genesis.clone();
+    let mut refused = std::collections::BTreeMap::<String, u64>::new();
+    let mut attacker = Vec::new();
+    for number in 1..=10_000u64 {
+        let mut header = genesis.clone();
+        header.parent_hash = parent.hash();
+        header.number = number;
+        header.timestamp_ms = clock - 20_000 + number;
+        header.bits = pow_limit;
+        let block = seal(Block {
+            header,
+            transactions: Vec::new(),
+        });
+        parent = block.header.clone();
+        attacker.push(block.header.hash());
+        match test.chain.import_block(block, clock) {
+            Err(ImportError::NotKept { reason, .. }) => {
+                let kind = format!("{reason:?}");
+                *refused
+                    .entry(kind[..kind.find([' ', '{']).unwrap_or(kind.len())].to_string())
+                    .or_default() += 1;
+            }
+            Ok(ImportOutcome::HeldAsOrphan) => {}
+            other => panic!("block {number}: {other:?}"),
+        }
+    }
+    // The first forks 140 blocks deep; the next eleven are orphans as deep; the rest wait for
+    // a parent that never comes, in a pool that stays bounded.
+    assert_eq!(refused.get("TooDeep"), Some(&1), "{refused:?}");
+    assert_eq!(refused.get("OrphanTooDeep"), Some(&11), "{refused:?}");
+    assert!(test.chain.orphan_count() <= salus_node::chain::MAX_ORPHAN_BLOCKS);
+    assert_eq!(test.chain.head(), &head);
+    for hash in &attacker {
+        assert!(
+            test.chain.store().block_meta(hash).unwrap().is_none(),
+            "nothing of the attacker's branch is stored"
+        );
+    }
+
+    // An orphan easier than any block at its number may be here is not held either: on schedule,
+    // block 20 of the honest chain's successor numbers needs about the genesis target.
+    let mut easy = genesis.clone();
+    easy.parent_hash = Hash([0x77; 32]);
+    easy.number = head.header.number + 2;
+    easy.timestamp_ms = head.header.timestamp_ms + 2_000;
+    easy.bits = pow_limit;
+    let easy = seal(Block {
+        header: easy,
+        transactions: Vec::new(),
+    });
+    let before = test.chain.orphan_count();
+    let error = test
+        .chain
+        .import_block(easy, head.header.timestamp_ms + 1_000)
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ImportError::NotKept {
+                reason: salus_node::chain::NotKept::OrphanTooEasy { .. },
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.is_unwanted_block() && !error.is_invalid_block());
+    assert_eq!(test.chain.orphan_count(), before);
 }

@@ -1,7 +1,9 @@
 //! A hostile peer — a libp2p harness in this test speaking Salus's protocols — sends a block
 //! with bad proof of work, a block with a bad state root, gossip that does not decode, an
 //! oversized sync request and garbage bytes. Each time the node rejects the message, bans the
-//! peer (a fresh identity is used for each case) and carries on with its honest peer.
+//! peer (a fresh identity is used for each case) and carries on with its honest peer. A flood
+//! of cheap blocks off genesis is not stored and gets its sender banned. The same harness, as a
+//! prober, finds the node's network task answering while a thousand-block import runs.
 
 use std::time::{Duration, Instant};
 
@@ -14,10 +16,30 @@ use libp2p::{Multiaddr, PeerId, Swarm, noise, tcp, yamux};
 use parity_scale_codec::Encode;
 use salus_client::rpc::SalusApiClient;
 use salus_node::chain::validation::check_proof_of_work;
-use salus_node::network::protocol::{SYNC_PROTOCOL, blocks_topic};
+use salus_node::network::protocol::{SYNC_PROTOCOL, SyncRequest, blocks_topic};
 use salus_primitives::{Address, Block, Hash};
 
 use crate::support::{DevProcess, TestChain, seal};
+
+/// Blocks of a branch off `genesis`, `count` long, each with the dev chain's fixed (easiest)
+/// target: headers only, as orphans are never executed.
+fn cheap_branch(genesis: &salus_primitives::BlockHeader, count: u64) -> Vec<Block> {
+    let mut parent = genesis.clone();
+    (1..=count)
+        .map(|number| {
+            let mut header = genesis.clone();
+            header.parent_hash = parent.hash();
+            header.number = number;
+            header.timestamp_ms = genesis.timestamp_ms + number;
+            let block = seal(Block {
+                header,
+                transactions: Vec::new(),
+            });
+            parent = block.header.clone();
+            block
+        })
+        .collect()
+}
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -88,6 +110,8 @@ struct Hostile {
 /// What the hostile peer does.
 enum Attack {
     Gossip(Vec<u8>),
+    /// Many gossip messages, published back to back.
+    Flood(Vec<Vec<u8>>),
     Request(Vec<u8>),
 }
 
@@ -148,12 +172,21 @@ async fn attack_and_expect_ban(target: &Multiaddr, topic: &IdentTopic, attack: A
                 peer_id,
                 topic: subscribed,
             })) if peer_id == target_id && subscribed == topic.hash() => {
-                if let Some(Attack::Gossip(bytes)) = attack.take() {
-                    swarm
-                        .behaviour_mut()
-                        .gossip
-                        .publish(topic.clone(), bytes)
-                        .unwrap();
+                match attack.take() {
+                    Some(Attack::Gossip(bytes)) => {
+                        swarm
+                            .behaviour_mut()
+                            .gossip
+                            .publish(topic.clone(), bytes)
+                            .unwrap();
+                    }
+                    Some(Attack::Flood(messages)) => {
+                        for bytes in messages {
+                            // Once the node has banned us, publishing fails: that is the point.
+                            let _ = swarm.behaviour_mut().gossip.publish(topic.clone(), bytes);
+                        }
+                    }
+                    other => attack = other,
                 }
             }
             SwarmEvent::ConnectionClosed { peer_id, .. } if peer_id == target_id && !closed => {
@@ -259,4 +292,146 @@ async fn a_hostile_peer_is_banned_for_each_kind_of_bad_message_and_honest_peers_
         honest_rpc.chain_head().await.unwrap() == rpc.chain_head().await.unwrap()
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_cheap_blocks_off_genesis_is_not_stored_and_its_sender_is_banned() {
+    let node = DevProcess::start_networked(&[]);
+    let rpc: HttpClient = HttpClientBuilder::default().build(node.http_url()).unwrap();
+    let depth = salus_node::chain::MAX_REORG_DEPTH as u32 + 12;
+    rpc.dev_mine(depth).await.unwrap();
+    let head = rpc.chain_head().await.unwrap();
+    let genesis: Hash = rpc.node_info().await.unwrap().genesis.parse().unwrap();
+    let local = TestChain::new();
+    assert_eq!(local.chain.genesis().hash(), genesis);
+    let branch = cheap_branch(local.chain.genesis(), 10_000);
+    let hashes: Vec<Hash> = branch.iter().map(|block| block.header.hash()).collect();
+    let target: Multiaddr = node.p2p().parse().unwrap();
+    attack_and_expect_ban(
+        &target,
+        &blocks_topic(&genesis),
+        Attack::Flood(branch.iter().map(Encode::encode).collect()),
+    )
+    .await;
+    assert_eq!(
+        rpc.chain_head().await.unwrap(),
+        head,
+        "the head did not move"
+    );
+    for hash in [hashes[0], hashes[11], hashes[5_000], hashes[9_999]] {
+        assert!(
+            rpc.chain_get_header(salus_client::rpc::BlockId::Hash(hash.to_string()))
+                .await
+                .unwrap()
+                .is_none(),
+            "block {hash} of the flood is not stored"
+        );
+    }
+}
+
+/// A status request's round trip over the sync protocol, which the node's network task
+/// answers itself (unlike libp2p's ping, which a connection's own task answers): while two
+/// thousand blocks are imported by sync, every answer comes within an eighth of the import's
+/// time. Blocks are imported on the block thread and the status is read from the published
+/// head, not under the chain's lock; on the network task, answers waited for every batch of up
+/// to 128 blocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_network_task_answers_while_a_two_thousand_block_import_runs() {
+    let source = DevProcess::start_networked(&[]);
+    let source_rpc: HttpClient = HttpClientBuilder::default()
+        .build(source.http_url())
+        .unwrap();
+    // Two thousand blocks (one call mines at most a thousand).
+    for _ in 0..2 {
+        source_rpc.dev_mine(1_000).await.unwrap();
+    }
+    let node = DevProcess::start_networked(&[]);
+    let rpc = node.operator_client();
+    let target: Multiaddr = node.p2p().parse().unwrap();
+    let Some(libp2p::multiaddr::Protocol::P2p(target_id)) = target.iter().last() else {
+        panic!("a /p2p address");
+    };
+    let mut prober = hostile_swarm();
+    prober.dial(target.clone()).unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let event = tokio::time::timeout_at(deadline, prober.select_next_some())
+            .await
+            .expect("connected before the deadline");
+        if matches!(event, SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == target_id)
+        {
+            break;
+        }
+    }
+
+    // The node's head, sampled as the import runs.
+    let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(Instant, u64)>::new()));
+    let sampler = {
+        let heads = heads.clone();
+        let rpc: HttpClient = HttpClientBuilder::default().build(node.http_url()).unwrap();
+        tokio::spawn(async move {
+            loop {
+                let number = rpc.chain_head().await.unwrap().number;
+                heads.lock().unwrap().push((Instant::now(), number));
+                if number == 2_000 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    assert!(rpc.net_add_peer(source.p2p().to_string()).await.unwrap());
+
+    // Status requests back to back until the import is done: (sent, answered).
+    let status = framed(&SyncRequest::Status.encode());
+    let mut round_trips = Vec::new();
+    let mut sent = Instant::now();
+    prober
+        .behaviour_mut()
+        .sync
+        .send_request(&target_id, status.clone());
+    while !sampler.is_finished() {
+        let Ok(event) = tokio::time::timeout_at(deadline, prober.select_next_some()).await else {
+            panic!("the import did not finish before the deadline");
+        };
+        if let SwarmEvent::Behaviour(HostileEvent::Sync(request_response::Event::Message {
+            message: request_response::Message::Response { .. },
+            ..
+        })) = event
+        {
+            round_trips.push((sent, Instant::now()));
+            sent = Instant::now();
+            prober
+                .behaviour_mut()
+                .sync
+                .send_request(&target_id, status.clone());
+        }
+    }
+    let heads = heads.lock().unwrap().clone();
+    let started = heads
+        .iter()
+        .find(|(_, number)| *number > 0)
+        .expect("the import started")
+        .0;
+    let finished = heads.last().unwrap().0;
+    let import = finished - started;
+    let during: Vec<Duration> = round_trips
+        .iter()
+        .filter(|(sent, answered)| *answered > started && *sent < finished)
+        .map(|(sent, answered)| *answered - *sent)
+        .collect();
+    let slowest = during.iter().max().copied().unwrap_or_default();
+    eprintln!(
+        "import of 2,000 blocks: {import:?}; {} status answers during it, the slowest {slowest:?}",
+        during.len()
+    );
+    assert!(
+        during.len() >= 5,
+        "{} answers during an import of {import:?}",
+        during.len()
+    );
+    assert!(
+        slowest * 8 < import,
+        "an answer took {slowest:?} during an import of {import:?}"
+    );
 }

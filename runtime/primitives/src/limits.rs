@@ -27,6 +27,33 @@ pub const MAX_TRANSACTIONS_PER_BLOCK: usize = 20_000;
 /// Blocks whose timestamps form the median-time-past rule (as Bitcoin).
 pub const MEDIAN_TIME_SPAN: usize = 11;
 
-/// How far ahead of the local clock a block's timestamp may be, in milliseconds (2 hours, as
-/// Bitcoin). This is the only wall-clock rule and it is applied by the node, not the runtime.
-pub const MAX_FUTURE_DRIFT_MS: u64 = 2 * 60 * 60 * 1000;
+/// How far ahead of the local clock a block's timestamp may be, in target block intervals.
+/// ASERT sets a block's target from its parent's timestamp, so a parent stamped `d` ahead of
+/// time makes its child's target easier by `2^(d / half-life)`: the drift has to be small
+/// against the half-life (see [`MIN_ASERT_HALF_LIFE_DRIFTS`]). Bitcoin's 2 hours are 12 of its
+/// 10-minute intervals; on a one-second chain they would be 7,200 intervals, a burst of easy
+/// blocks. Four intervals still admit every block an honest miner stamps with its own clock.
+/// This is the only wall-clock rule, applied by the node, not the runtime.
+pub const MAX_FUTURE_DRIFT_INTERVALS: u64 = 4;
+
+/// The least future drift, whatever the block interval, in milliseconds: the clock error that
+/// nodes synchronised with NTP keep well within, so that on a sub-second chain they do not
+/// refuse each other's honest blocks.
+pub const MIN_FUTURE_DRIFT_MS: u64 = 4_000;
+
+/// How far ahead of the local clock a block's timestamp may be on a chain whose target block
+/// time is `target_block_time_ms`: [`MAX_FUTURE_DRIFT_INTERVALS`] intervals, at least
+/// [`MIN_FUTURE_DRIFT_MS`].
+pub const fn max_future_drift_ms(target_block_time_ms: u64) -> u64 {
+    let intervals = target_block_time_ms.saturating_mul(MAX_FUTURE_DRIFT_INTERVALS);
+    if intervals > MIN_FUTURE_DRIFT_MS {
+        intervals
+    } else {
+        MIN_FUTURE_DRIFT_MS
+    }
+}
+
+/// The least ASERT half-life, in future drifts ([`max_future_drift_ms`]): one block stamped as
+/// far ahead as allowed then eases its child's target by at most `2^(1/8)`, about 9 %, and the
+/// next honestly stamped block restores it. A genesis with a shorter half-life is refused.
+pub const MIN_ASERT_HALF_LIFE_DRIFTS: u64 = 8;

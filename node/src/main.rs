@@ -913,7 +913,8 @@ struct Inclusion {
 enum EpcisCommand {
     /// Import an EPCIS 2.0 JSON-LD document: every event is mapped to a supply-contract call
     /// (commissioning, packing, unpacking, shipping, receiving, holding, decommissioning,
-    /// destroying, repackaging), its GS1 identifiers (EPC URNs or Digital Link URIs) resolved
+    /// destroying, repackaging, a sale a 3PL dispatches, a suspect quarantine, a saleable
+    /// return, an error declaration), its GS1 identifiers (EPC URNs or Digital Link URIs) resolved
     /// through --directory; anything the contract cannot record (sensor data, quantities,
     /// AssociationEvents, unknown bizSteps, extra ILMD, …) refuses the whole document, naming
     /// the event and field. Then the calls are submitted in order, signed by --from.
@@ -943,16 +944,21 @@ enum EpcisCommand {
         #[command(flatten)]
         endpoint: RpcEndpoint,
     },
-    /// Export a unit's (--epc) or a lot's (--lot) recorded history as an EPCIS 2.0 JSON-LD
-    /// document with the GS1 context; keys as EPC URNs where --directory knows the company
-    /// prefix, else as GS1 Digital Link URIs.
+    /// Export a unit's (--epc), a lot's (--lot) or a case's (--sscc) recorded history as an
+    /// EPCIS 2.0 JSON-LD document with the GS1 context; keys as EPC URNs where --directory
+    /// knows the company prefix, else as GS1 Digital Link URIs.
     ///
     /// Example: salus epcis export --epc urn:epc:id:sgtin:0312345.067890.S1 --directory
     /// directory.toml --out history.jsonld
     Export {
-        /// A unit: its SGTIN as an EPC URN or a Digital Link URI.
-        #[arg(long, conflicts_with = "lot", required_unless_present = "lot")]
+        /// A unit: its SGTIN as an EPC URN or a Digital Link URI (with --sscc: a unit that was
+        /// in the case, for a case no longer on chain).
+        #[arg(long, conflicts_with = "lot", required_unless_present_any = ["lot", "sscc"])]
         epc: Option<String>,
+        /// A case or pallet: its SSCC (EPC URN, Digital Link URI or 18 digits); the events
+        /// naming it, read from the histories of the units inside it.
+        #[arg(long, conflicts_with = "lot")]
+        sscc: Option<String>,
         /// A lot: GTIN/LOT, an LGTIN URN or a Digital Link URI with /10/.
         #[arg(long)]
         lot: Option<String>,
@@ -960,6 +966,36 @@ enum EpcisCommand {
         #[arg(long, env = "SALUS_DIRECTORY", default_value = "directory.toml")]
         directory: PathBuf,
         /// Where to write the document; default: stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// json: EPCIS 2.0 JSON-LD; xml: EPCIS 1.2 XML (urn:epcglobal:epcis:xsd:1).
+        #[arg(long, value_enum, default_value = "json")]
+        format: salus_node::commands::epcis::Format,
+        /// The supply contract; default: the dev chain's.
+        #[arg(long)]
+        supply: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+    /// The DSCSA view of a shipment (GS1 US DSCSA implementation guideline): transaction
+    /// information (products and lots, containers, expiry, dates, documents, seller and buyer
+    /// from --directory), transaction history (each prior sale back to the manufacturer) and
+    /// transaction statement (clauses (A)-(G), each with what attests it); as JSON, or as an
+    /// EPCIS 1.2 XML document with SBDH and master data.
+    ///
+    /// Example: salus epcis dscsa --shipment 0 --directory directory.toml --format xml
+    /// --out shipment-0.xml
+    Dscsa {
+        /// The shipment id (`ship` and `dispatch` return it).
+        #[arg(long)]
+        shipment: u64,
+        /// The party's identity directory (TOML or JSON).
+        #[arg(long, env = "SALUS_DIRECTORY", default_value = "directory.toml")]
+        directory: PathBuf,
+        /// json: TI, TH and TS; xml: EPCIS 1.2 with the GS1 US guideline's header.
+        #[arg(long, value_enum, default_value = "json")]
+        format: salus_node::commands::epcis::Format,
+        /// Where to write; default: stdout.
         #[arg(long)]
         out: Option<PathBuf>,
         /// The supply contract; default: the dev chain's.
@@ -972,10 +1008,10 @@ enum EpcisCommand {
 
 #[derive(Subcommand)]
 enum FhirCommand {
-    /// Import a resource (`consent`).
+    /// Import a resource (`consent`, `claim`).
     #[command(subcommand)]
     Import(FhirImport),
-    /// Export a resource (`consent`, `audit`, `preauth`).
+    /// Export a resource (`consent`, `audit`, `preauth`, `eligibility`, `claim-check`).
     #[command(subcommand)]
     Export(FhirExport),
 }
@@ -1018,6 +1054,43 @@ enum FhirImport {
         /// The consent contract; default: the dev chain's.
         #[arg(long)]
         consent: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        fuel: FuelLimit,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+    /// Map a Da Vinci PAS Claim (FHIR R4 JSON, use preauthorization) to a sealed
+    /// preauthorization — payer, member (the directory's [[coverage]]), priority, servicing NPI,
+    /// CPT/HCPCS lines, ICD-10-CM diagnoses, LOINC attachment templates — refusing what the
+    /// submission cannot carry exactly, naming the element; seal it to the payer's registered
+    /// key into the payer's --inbox, post `submit_sealed` signed by --from and print the trace
+    /// handle.
+    ///
+    /// Example: salus fhir import claim pas-claim.json --from hospital --directory directory.toml
+    /// --inbox /srv/payer/inbox --json
+    Claim {
+        /// The Claim resource (FHIR R4 JSON).
+        file: PathBuf,
+        #[command(flatten)]
+        signing: SigningKey,
+        /// The party's identity directory (TOML or JSON).
+        #[arg(long, env = "SALUS_DIRECTORY", default_value = "directory.toml")]
+        directory: PathBuf,
+        /// The payer's inbox directory: the sealed submission is delivered there.
+        #[arg(long)]
+        inbox: PathBuf,
+        /// Check the mapping and the chain's acceptance (a dry run); deliver and submit nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON (the trace handle, the plan and the submission).
+        #[arg(long)]
+        json: bool,
+        /// The coverage contract; default: the dev chain's.
+        #[arg(long)]
+        coverage: Option<salus_primitives::Address>,
+        /// The registry contract; default: the dev chain's.
+        #[arg(long)]
+        registry: Option<salus_primitives::Address>,
         #[command(flatten)]
         fuel: FuelLimit,
         #[command(flatten)]
@@ -1094,6 +1167,75 @@ enum FhirExport {
         signing: SigningKey,
         /// The claim's type (claim-type: professional, institutional, oral, pharmacy, vision),
         /// from the submission: the chain does not hold it.
+        #[arg(long)]
+        claim_type: String,
+        /// The party's identity directory (TOML or JSON).
+        #[arg(long, env = "SALUS_DIRECTORY", default_value = "directory.toml")]
+        directory: PathBuf,
+        /// The payer's agent's inbox: its kept opening, verified against the chain, adds the
+        /// services, windows and preAuthPeriod (--from must be the payer).
+        #[arg(long)]
+        inbox: Option<PathBuf>,
+        /// Where to write; default: stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The coverage contract; default: the dev chain's.
+        #[arg(long)]
+        coverage: Option<salus_primitives::Address>,
+        /// The registry contract; default: the dev chain's.
+        #[arg(long)]
+        registry: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+    /// Write a member's eligibility as a FHIR R4 CoverageEligibilityResponse: status and plan
+    /// period from the chain (`coverage` and `eligibility` dry runs --from signs: the payer or
+    /// a reviewer), benefits per X12 service type (allowed and used units, authorisation
+    /// required, network) from the payer's records file; a member the chain does not know
+    /// answers outcome error (AAA03), one missing from the records is refused.
+    ///
+    /// Example: salus fhir export eligibility --member 0x… --from payer --records records.json
+    Eligibility {
+        /// The member (the payer's salted hash), 0x….
+        #[arg(long)]
+        member: salus_primitives::Hash,
+        #[command(flatten)]
+        signing: SigningKey,
+        /// The payer; default: --from's address (give it when a reviewer signs).
+        #[arg(long)]
+        payer: Option<salus_primitives::Address>,
+        /// The payer's records file (the agent's --records).
+        #[arg(long)]
+        records: PathBuf,
+        /// The inquiry's identifier (request); default: MEMBER@TIME_MS.
+        #[arg(long)]
+        request: Option<String>,
+        /// The party's identity directory (TOML or JSON).
+        #[arg(long, env = "SALUS_DIRECTORY", default_value = "directory.toml")]
+        directory: PathBuf,
+        /// Where to write; default: stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The coverage contract; default: the dev chain's.
+        #[arg(long)]
+        coverage: Option<salus_primitives::Address>,
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
+    /// Write a claim and its posted check as a FHIR R4 ClaimResponse (use claim; per line an
+    /// eligible adjudication, each CARC in adjudication.reason with its X12 group code and
+    /// RARC in extensions; voided and replaced claims cancelled), read by a dry run --from
+    /// signs (the billing provider, the payer or a reviewer).
+    ///
+    /// Example: salus fhir export claim-check --claim 0x… --from provider --claim-type professional
+    ClaimCheck {
+        /// The claim handle.
+        #[arg(long)]
+        claim: salus_primitives::Hash,
+        #[command(flatten)]
+        signing: SigningKey,
+        /// The claim's type (claim-type: professional, institutional, oral, pharmacy, vision),
+        /// from the claim: the chain does not hold it.
         #[arg(long)]
         claim_type: String,
         /// The party's identity directory (TOML or JSON).
@@ -1196,13 +1338,84 @@ fn run_fhir(command: FhirCommand) -> anyhow::Result<()> {
             signing,
             claim_type,
             directory,
+            inbox,
             out,
             coverage,
+            registry,
             endpoint,
         }) => fhir::export_preauth(
             &endpoint.rpc,
             &fhir::PreauthOptions {
                 trace,
+                from: signing.from,
+                claim_type,
+                directory,
+                coverage: coverage.unwrap_or(salus_node::genesis::DEV_COVERAGE_ADDRESS),
+                registry: registry.unwrap_or(salus_node::genesis::DEV_REGISTRY_ADDRESS),
+                inbox,
+                out,
+            },
+        ),
+        FhirCommand::Import(FhirImport::Claim {
+            file,
+            signing,
+            directory,
+            inbox,
+            dry_run,
+            json,
+            coverage,
+            registry,
+            fuel,
+            endpoint,
+        }) => fhir::import_claim(
+            &endpoint.rpc,
+            &fhir::ClaimImportOptions {
+                file,
+                from: signing.from,
+                directory,
+                inbox,
+                coverage: coverage.unwrap_or(salus_node::genesis::DEV_COVERAGE_ADDRESS),
+                registry: registry.unwrap_or(salus_node::genesis::DEV_REGISTRY_ADDRESS),
+                dry_run,
+                json,
+                fuel: fuel.terms(),
+            },
+        ),
+        FhirCommand::Export(FhirExport::Eligibility {
+            member,
+            signing,
+            payer,
+            records,
+            request,
+            directory,
+            out,
+            coverage,
+            endpoint,
+        }) => salus_node::commands::fhir_payer::export_eligibility(
+            &endpoint.rpc,
+            &salus_node::commands::fhir_payer::EligibilityOptions {
+                member,
+                from: signing.from,
+                payer,
+                records,
+                request,
+                directory,
+                coverage: coverage.unwrap_or(salus_node::genesis::DEV_COVERAGE_ADDRESS),
+                out,
+            },
+        ),
+        FhirCommand::Export(FhirExport::ClaimCheck {
+            claim,
+            signing,
+            claim_type,
+            directory,
+            out,
+            coverage,
+            endpoint,
+        }) => salus_node::commands::fhir_payer::export_claim_check(
+            &endpoint.rpc,
+            &salus_node::commands::fhir_payer::ClaimCheckOptions {
+                claim,
                 from: signing.from,
                 claim_type,
                 directory,
@@ -1240,18 +1453,39 @@ fn run_epcis(command: EpcisCommand) -> anyhow::Result<()> {
         ),
         EpcisCommand::Export {
             epc,
+            sscc,
             lot,
             directory,
             out,
+            format,
             supply,
             endpoint,
         } => epcis::export(
             &endpoint.rpc,
             &epcis::ExportOptions {
                 epc,
+                sscc,
                 lot,
                 directory,
                 supply: supply.unwrap_or(default_supply),
+                out,
+                format,
+            },
+        ),
+        EpcisCommand::Dscsa {
+            shipment,
+            directory,
+            format,
+            out,
+            supply,
+            endpoint,
+        } => epcis::dscsa(
+            &endpoint.rpc,
+            &epcis::DscsaOptions {
+                shipment,
+                directory,
+                supply: supply.unwrap_or(default_supply),
+                format,
                 out,
             },
         ),

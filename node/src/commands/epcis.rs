@@ -2,7 +2,7 @@
 //! party's identity directory (`salus_client::epcis`, docs/interop.md). `import` checks the whole
 //! document and maps it to supply calls before submitting any, then submits them in order, each
 //! waited for; `--dry-run` only prints the calls. `export` writes a unit's or a lot's recorded
-//! history as an EPCISDocument.
+//! history as an EPCISDocument (2.0 JSON-LD or 1.2 XML); `dscsa` a shipment's DSCSA view.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -46,8 +46,10 @@ pub struct ImportOptions {
 /// What `salus epcis export` writes.
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
-    /// A unit's EPC (`--epc`), else a lot (`--lot`).
+    /// A unit's EPC (`--epc`), else a lot (`--lot`); with `sscc`, a unit that was in the case.
     pub epc: Option<String>,
+    /// A case's SSCC (`--sscc`).
+    pub sscc: Option<String>,
     /// `GTIN/LOT`, an LGTIN URN or a Digital Link `/01/…/10/…`.
     pub lot: Option<String>,
     /// The party's identity directory.
@@ -56,6 +58,19 @@ pub struct ExportOptions {
     pub supply: Address,
     /// Where to write the document; default: stdout.
     pub out: Option<PathBuf>,
+    /// EPCIS 2.0 JSON-LD, or EPCIS 1.2 XML.
+    pub format: Format,
+}
+
+/// What `salus epcis export` and `salus epcis dscsa` write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// JSON: an EPCIS 2.0 JSON-LD document; the DSCSA view's TI, TH and TS.
+    #[default]
+    Json,
+    /// EPCIS 1.2 XML (`urn:epcglobal:epcis:xsd:1`); the DSCSA view with the GS1 US guideline's
+    /// SBDH and master data header.
+    Xml,
 }
 
 /// The supply contract's views over RPC, through its on-chain ABI.
@@ -238,9 +253,18 @@ async fn submit(
 fn unit_of(text: &str) -> anyhow::Result<(String, String)> {
     match gs1::parse(text)? {
         Identifier::Sgtin { gtin, serial } => Ok((gtin, serial)),
-        other => bail!(
-            "--epc {text}: {other} is no unit (a case's history is its units'; export one of them)"
-        ),
+        other => bail!("--epc {text}: {other} is no unit (a case's history: --sscc)"),
+    }
+}
+
+/// `--sscc`: a case's SSCC as an EPC URN, a Digital Link URI or its 18 digits.
+fn case_of(text: &str) -> anyhow::Result<String> {
+    if gs1::valid_key(text, 18) {
+        return Ok(text.to_string());
+    }
+    match gs1::parse(text)? {
+        Identifier::Sscc(sscc) => Ok(sscc),
+        other => bail!("--sscc {text}: {other} is no case (give its SSCC)"),
     }
 }
 
@@ -276,6 +300,14 @@ pub fn export(rpc: &str, options: &ExportOptions) -> anyhow::Result<()> {
     };
     let now = runtime.block_on(client.chain_head())?.timestamp_ms;
     let document = match (&options.epc, &options.lot) {
+        (inside, None) if options.sscc.is_some() => {
+            let sscc = case_of(options.sscc.as_deref().unwrap_or_default())?;
+            let inside = inside.as_deref().map(unit_of).transpose()?;
+            let inside = inside
+                .as_ref()
+                .map(|(gtin, serial)| (gtin.as_str(), serial.as_str()));
+            epcis::export::export_case(&reader, &directory, &sscc, inside, now)?
+        }
         (Some(epc), None) => {
             let (gtin, serial) = unit_of(epc)?;
             epcis::export_unit(&reader, &directory, &gtin, &serial, now)?
@@ -284,13 +316,66 @@ pub fn export(rpc: &str, options: &ExportOptions) -> anyhow::Result<()> {
             let (gtin, lot) = lot_of(lot)?;
             epcis::export_lot(&reader, &directory, &gtin, &lot, now)?
         }
-        _ => bail!("give --epc URN or --lot GTIN/LOT"),
+        _ => bail!("give --epc URN, --sscc SSCC or --lot GTIN/LOT"),
     };
-    let text = serde_json::to_string_pretty(&document)?;
-    match &options.out {
+    let text = match options.format {
+        Format::Json => serde_json::to_string_pretty(&document)?,
+        Format::Xml => epcis::xml::to_xml(&document, None)?,
+    };
+    write_out(options.out.as_deref(), &text)
+}
+
+/// Writes `text` to `out`, or prints it.
+fn write_out(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    let text = text.trim_end();
+    match out {
         Some(path) => std::fs::write(path, format!("{text}\n"))
             .with_context(|| format!("writing {}", path.display()))?,
         None => println!("{text}"),
     }
     Ok(())
+}
+
+/// What `salus epcis dscsa` reads and writes.
+#[derive(Debug, Clone)]
+pub struct DscsaOptions {
+    /// The shipment id.
+    pub shipment: u64,
+    /// The party's identity directory.
+    pub directory: PathBuf,
+    /// The supply contract.
+    pub supply: Address,
+    /// JSON (TI, TH, TS) or EPCIS 1.2 XML.
+    pub format: Format,
+    /// Where to write; default: stdout.
+    pub out: Option<PathBuf>,
+}
+
+/// `salus epcis dscsa`: the DSCSA view of a shipment — transaction information, history and
+/// statement (`salus_client::epcis::dscsa`) — as JSON or as the GS1 US guideline's EPCIS 1.2
+/// document, created at the head block's time.
+///
+/// # Errors
+/// The typed [`epcis::dscsa::DscsaError`]: the shipment unknown or a custody move, a party not
+/// in the directory (named), a case since unpacked; or the node does not answer.
+pub fn dscsa(rpc: &str, options: &DscsaOptions) -> anyhow::Result<()> {
+    let directory = load_directory(&options.directory)?;
+    let runtime = client_runtime()?;
+    let client = connect(rpc)?;
+    let abi = supply_abi(&runtime, &client, options.supply)?;
+    let reader = RpcReader {
+        runtime: &runtime,
+        client: &client,
+        abi: &abi,
+        supply: options.supply,
+    };
+    let view = epcis::dscsa::view(&reader, &directory, options.shipment)?;
+    let text = match options.format {
+        Format::Json => serde_json::to_string_pretty(&view.to_json())?,
+        Format::Xml => {
+            let now = runtime.block_on(client.chain_head())?.timestamp_ms;
+            view.to_xml(&reader, &directory, now)?
+        }
+    };
+    write_out(options.out.as_deref(), &text)
 }

@@ -4,7 +4,9 @@
 //! actor it names (`can_access` dry runs), and unless `--dry-run` submits it; `export consent`
 //! writes an on-chain consent back as a Consent; `export audit` writes a patient's accounting
 //! of disclosures as a Bundle of AuditEvents; `export preauth` a sealed preauthorization's
-//! posted decision as a ClaimResponse.
+//! posted decision as a ClaimResponse (with the payer's inbox, its verified opening: services,
+//! windows, `preAuthPeriod`). `import claim` maps a Da Vinci PAS Claim to a sealed
+//! preauthorization, delivers it sealed into the payer's inbox and posts `submit_sealed`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,15 +15,27 @@ use anyhow::{Context, anyhow, bail};
 use jsonrpsee::http_client::HttpClient;
 use parity_scale_codec::Encode;
 use salus_client::directory::Directory;
+use salus_client::fhir::claim_response::{OpenedLine, PreauthOpening};
 use salus_client::fhir::consent::{self, ActorCheck, ConsentPlan, Keys, PeriodOpening};
-use salus_client::fhir::{audit, time};
+use salus_client::fhir::{audit, claim, time};
 use salus_client::rpc::SalusApiClient;
+use salus_client::seal::CommitmentSalt;
 use salus_client::{ContractAbi, DryRun, TransactionBuilder};
 use salus_primitives::{Address, Hash, SecretKey};
 use serde_json::{Value, json};
 
 use super::client::{INCLUSION_TIMEOUT, client_runtime, connect};
 use super::keys::{signer, signer_address};
+use crate::agent::decision::evaluate;
+use crate::agent::run::check_submission;
+use crate::agent::submission::{
+    inbox_file, open_delivery, records_file, salts_file, seal_delivery,
+};
+use crate::agent::{
+    AgentError, CoverageChain, PayerRecords, Salts, SealedSubmission, SubmissionLine,
+};
+use crate::gateway::ledger::{call_input, registered_key};
+use crate::gateway::reply_secret;
 
 /// How often an import polls for its receipt.
 const RECEIPT_POLL: Duration = Duration::from_millis(100);
@@ -471,6 +485,11 @@ pub struct PreauthOptions {
     pub directory: PathBuf,
     /// The coverage contract.
     pub coverage: Address,
+    /// The registry.
+    pub registry: Address,
+    /// The payer's inbox (the agent's): with it, the opening kept there is verified against
+    /// the chain and the services, windows and `preAuthPeriod` written.
+    pub inbox: Option<PathBuf>,
     /// Where to write; default stdout.
     pub out: Option<PathBuf>,
 }
@@ -478,9 +497,12 @@ pub struct PreauthOptions {
 /// `salus fhir export preauth`: a sealed preauthorization's posted decision as a ClaimResponse
 /// (`use` `preauthorization`, PAS `reviewAction` per line, `preAuthRef` the trace handle).
 ///
+/// With `--inbox` (the payer, holding the agent's inbox), the opening kept there is verified
+/// against the request's commitments first ([`verified_opening`]).
+///
 /// # Errors
 /// An unknown request or a signer without authority over it; an unknown claim type; a node that
-/// does not answer.
+/// does not answer; with `--inbox`, an [`OpeningError`] for a missing or tampered opening.
 pub fn export_preauth(rpc: &str, options: &PreauthOptions) -> anyhow::Result<()> {
     let directory = Directory::load(&options.directory)?;
     let key = signer(&options.from)?;
@@ -508,11 +530,324 @@ pub fn export_preauth(rpc: &str, options: &PreauthOptions) -> anyhow::Result<()>
     if request.is_null() {
         bail!("no sealed request {} on chain", options.trace);
     }
-    let response = salus_client::fhir::claim_response::preauthorization(
+    let opening = match &options.inbox {
+        Some(inbox) => Some(runtime.block_on(async {
+            let (chain, genesis) = super::agent::coverage_chain(
+                rpc,
+                options.coverage,
+                options.registry,
+                INCLUSION_TIMEOUT,
+            )
+            .await?;
+            verified_opening(&chain, &genesis, &key, options.trace, inbox).await
+        })?),
+        None => None,
+    };
+    let response = salus_client::fhir::claim_response::preauthorization_opened(
         &request,
         &options.claim_type,
         &directory,
         i64::try_from(now).unwrap_or(i64::MAX),
+        opening.as_ref(),
     )?;
     write_out(&response, options.out.as_deref())
+}
+
+/// What `salus fhir import claim` reads, seals and signs.
+#[derive(Debug, Clone)]
+pub struct ClaimImportOptions {
+    /// The Claim resource (Da Vinci PAS, `use` `preauthorization`).
+    pub file: PathBuf,
+    /// The signer: the requesting provider (the Claim's `provider`).
+    pub from: String,
+    /// The party's identity directory.
+    pub directory: PathBuf,
+    /// The payer's inbox directory: where the sealed submission is delivered.
+    pub inbox: PathBuf,
+    /// The coverage contract.
+    pub coverage: Address,
+    /// The registry (the payer's encryption key).
+    pub registry: Address,
+    /// Map, check with the chain (a dry run of `submit_sealed`) and print; seal, deliver and
+    /// submit nothing.
+    pub dry_run: bool,
+    /// Print JSON.
+    pub json: bool,
+    /// Fuel limit and price of the transaction.
+    pub fuel: crate::commands::client::FuelTerms,
+}
+
+/// The sealed submission of a mapped PAS Claim under `trace`.
+pub fn submission_of(plan: &claim::PreauthPlan, trace: Hash) -> SealedSubmission {
+    SealedSubmission {
+        trace_handle: trace,
+        payer: plan.payer,
+        member: plan.member,
+        servicing_npi: plan.servicing_npi.clone(),
+        servicing_provider: plan.servicing_provider,
+        priority: plan.priority.as_str().to_string(),
+        lines: plan
+            .lines
+            .iter()
+            .map(|line| SubmissionLine {
+                procedure: line.procedure.clone(),
+                modifiers: line.modifiers.clone(),
+                quantity: line.quantity,
+                from_ms: line.from_ms,
+                to_ms: line.to_ms,
+                place_of_service: line.place_of_service.clone(),
+            })
+            .collect(),
+        diagnoses: plan.diagnoses.clone(),
+        attachment_templates: plan
+            .attachments
+            .iter()
+            .map(|attachment| attachment.template.to_string())
+            .collect(),
+    }
+}
+
+/// `salus fhir import claim`: maps a Da Vinci PAS Claim (`use` `preauthorization`) to a sealed
+/// preauthorization (refused whole, naming the element, when any part cannot be sealed
+/// exactly), checks `submit_sealed` with a dry run, and unless `--dry-run` seals the
+/// submission and its salt to the payer's registered key, delivers it into the payer's inbox
+/// (`<handle hex>.sealed`), posts the skeleton `submit_sealed` signed by `--from` and prints the
+/// trace handle (with `--json`: the handle, the plan, the submission and the transaction).
+///
+/// # Errors
+/// The typed [`salus_client::fhir::FhirError`] of a refused element; a payer without a
+/// registered key; a dry run or transaction the contract refuses (then nothing is delivered);
+/// an unreadable file, directory or key; a node that does not answer.
+pub fn import_claim(rpc: &str, options: &ClaimImportOptions) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&options.file)
+        .with_context(|| format!("reading {}", options.file.display()))?;
+    let directory = Directory::load(&options.directory)?;
+    let sender = signer_address(&options.from)?;
+    let plan = claim::plan(&text, &directory, sender)?;
+    let key = signer(&options.from)?;
+    let trace = Hash(*CommitmentSalt::random()?.as_bytes());
+    let salt = CommitmentSalt::random()?;
+    let submission = submission_of(&plan, trace);
+    let priority = match plan.priority {
+        claim::ReviewPriority::Standard => coverage::Priority::Standard,
+        claim::ReviewPriority::Expedited => coverage::Priority::Expedited,
+    };
+    let input = call_input(
+        "submit_sealed",
+        (
+            trace,
+            plan.payer,
+            plan.member,
+            priority,
+            submission.lines.len() as u32,
+            submission.commitment(&salt),
+        ),
+    );
+    let runtime = client_runtime()?;
+    let client = connect(rpc)?;
+    runtime.block_on(async {
+        let chain_id = client
+            .node_info()
+            .await
+            .context("is a node running at the RPC address?")?
+            .chain_id;
+        let payer_key = registered_key(&client, options.registry, plan.payer)
+            .await?
+            .ok_or_else(|| {
+                anyhow!(
+                    "the payer {} has no encryption key in the registry to seal to",
+                    plan.payer
+                )
+            })?;
+        let dry_run = DryRun::new(options.coverage, input.clone()).signed_for(chain_id, &key);
+        let outcome = client.state_call(dry_run).await?;
+        if outcome.status != "success" {
+            bail!(
+                "`submit_sealed` would fail: {}",
+                outcome.failure.unwrap_or(outcome.status)
+            );
+        }
+        let mut out = json!({
+            "trace": trace.to_string(),
+            "sender": sender.to_string(),
+            "plan": plan.to_json(),
+            "submission": serde_json::to_value(&submission)?,
+        });
+        if options.dry_run {
+            if options.json {
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!(
+                    "submit_sealed {trace} ({} line(s)): would be accepted",
+                    submission.lines.len()
+                );
+            }
+            return Ok(());
+        }
+        let sealed = seal_delivery(&submission, &salt, &payer_key)?;
+        std::fs::create_dir_all(&options.inbox)
+            .with_context(|| format!("creating {}", options.inbox.display()))?;
+        let delivery = inbox_file(&options.inbox, &trace);
+        std::fs::write(&delivery, sealed)
+            .with_context(|| format!("writing {}", delivery.display()))?;
+        let submitted = submit_input(&client, &key, chain_id, options, input).await;
+        let transaction = match submitted {
+            Ok(transaction) => transaction,
+            Err(error) => {
+                let _ = std::fs::remove_file(&delivery);
+                return Err(error);
+            }
+        };
+        if options.json {
+            out["transaction"] = json!(transaction);
+            out["delivery"] = json!(delivery.display().to_string());
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            println!("{trace}");
+        }
+        Ok(())
+    })
+}
+
+/// Submits `submit_sealed` and waits for its receipt; the transaction hash.
+async fn submit_input(
+    client: &HttpClient,
+    key: &SecretKey,
+    chain_id: u64,
+    options: &ClaimImportOptions,
+    input: Vec<u8>,
+) -> anyhow::Result<String> {
+    let account = client
+        .state_get_account(key.address().to_string(), None)
+        .await?;
+    let transaction = TransactionBuilder::new(chain_id, key.clone(), account.nonce)
+        .fuel(options.fuel.limit, options.fuel.price)
+        .call(options.coverage, input);
+    let hash = client
+        .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
+        .await
+        .context("submitting `submit_sealed`")?;
+    let deadline = Instant::now() + INCLUSION_TIMEOUT;
+    let receipt = loop {
+        if let Some(receipt) = client.tx_receipt(hash.clone()).await? {
+            break receipt;
+        }
+        if Instant::now() > deadline {
+            bail!("`submit_sealed` not included in time");
+        }
+        tokio::time::sleep(RECEIPT_POLL).await;
+    };
+    if receipt.status != "success" {
+        bail!(
+            "`submit_sealed` failed on chain: {}",
+            receipt.failure.unwrap_or(receipt.status)
+        );
+    }
+    Ok(hash)
+}
+
+/// Why a request's opening in the payer's inbox cannot be written into a ClaimResponse.
+#[derive(Debug, thiserror::Error)]
+pub enum OpeningError {
+    /// A file of the opening is missing or unreadable.
+    #[error("the opening in the inbox: {0}")]
+    File(String),
+    /// The sealed submission does not open, or does not match the request on chain.
+    #[error("the submission in the inbox does not open the request on chain: {0}")]
+    Submission(AgentError),
+    /// The kept records or salts do not open the decision's `inputs_commitment`.
+    #[error("the kept records or salts do not open the decision's inputs_commitment on chain")]
+    Inputs,
+    /// The kept opening does not give the decision's `outcome_commitment`.
+    #[error("the kept opening does not open the decision's outcome_commitment on chain")]
+    Outcome,
+    /// The rules could not be rerun (the rule set, the member's record).
+    #[error("the decision cannot be recomputed: {0}")]
+    Rules(AgentError),
+}
+
+/// The opening of request `trace` in the payer's inbox (its sealed submission, the salts and
+/// the records the agent's decision read), read as the payer `key`, verified against the
+/// chain: the submission against `submission_commitment`, and the decision recomputed with the
+/// shared rule code against the agent's post's `inputs_commitment` and `outcome_commitment`.
+/// Windows and certification numbers are those of lines whose current decision is that post.
+///
+/// # Errors
+/// [`OpeningError`] for a missing or tampered file; the chain's errors.
+pub async fn verified_opening(
+    chain: &CoverageChain,
+    genesis: &Hash,
+    key: &SecretKey,
+    trace: Hash,
+    inbox: &Path,
+) -> anyhow::Result<PreauthOpening> {
+    let request = chain
+        .sealed_request(key, trace)
+        .await?
+        .ok_or_else(|| anyhow!("no sealed request {trace} on chain"))?;
+    let path = inbox_file(inbox, &trace);
+    let sealed = std::fs::read(&path)
+        .map_err(|error| OpeningError::File(format!("{}: {error}", path.display())))?;
+    let secret = reply_secret(key, genesis);
+    let (submission, salt) =
+        open_delivery(&secret, &sealed, &trace).map_err(OpeningError::Submission)?;
+    check_submission(&request, &submission, &salt).map_err(OpeningError::Submission)?;
+    let mut lines: Vec<OpenedLine> = submission
+        .lines
+        .iter()
+        .map(|line| OpenedLine {
+            procedure: line.procedure.clone(),
+            modifiers: line.modifiers.clone(),
+            quantity: line.quantity,
+            from_ms: line.from_ms,
+            to_ms: line.to_ms,
+            window: None,
+            certification: None,
+        })
+        .collect();
+    let Some(first) = request
+        .decisions
+        .iter()
+        .filter_map(|decision| decision.post)
+        .min()
+    else {
+        return Ok(PreauthOpening { lines });
+    };
+    let salts = Salts::read(&salts_file(inbox, &trace))
+        .map_err(|error| OpeningError::File(error.to_string()))?;
+    let records = PayerRecords::read(&records_file(inbox, &trace))
+        .map_err(|error| OpeningError::File(error.to_string()))?;
+    let post = &request.posts[usize::from(first)];
+    let rule_set = chain
+        .rules(request.payer, Some(post.rule_set))
+        .await?
+        .ok_or_else(|| OpeningError::Rules(AgentError::NoRules(post.rule_set.to_string())))?;
+    let member = records
+        .member(&request.member)
+        .map_err(OpeningError::Rules)?;
+    let evaluated = evaluate(
+        &rule_set,
+        &submission,
+        request.submission_commitment,
+        member,
+        records.in_network(&submission.servicing_npi),
+    )
+    .map_err(OpeningError::Rules)?;
+    if evaluated.inputs_commitment(&salts.inputs) != post.inputs_commitment {
+        return Err(OpeningError::Inputs.into());
+    }
+    if evaluated.outcome_commitment(&salts.outcome) != post.outcome_commitment {
+        return Err(OpeningError::Outcome.into());
+    }
+    for ((line, outcome), decision) in lines
+        .iter_mut()
+        .zip(&evaluated.outcome.lines)
+        .zip(&request.decisions)
+    {
+        if decision.post == Some(first) {
+            line.window = outcome.window;
+            line.certification = outcome.certification.clone();
+        }
+    }
+    Ok(PreauthOpening { lines })
 }

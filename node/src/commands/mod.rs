@@ -10,6 +10,7 @@
 //! - `epcis` — GS1 EPCIS 2.0 documents in and out of the supply contract (`salus_client::epcis`);
 //! - `fhir` — HL7 FHIR R4 Consents in and out of the consent contract, and a patient's
 //!   accounting as AuditEvents (`salus_client::fhir`);
+//! - `fhir_payer` — the payer's FHIR exports (CoverageEligibilityResponse, claim checks);
 //! - `gateway`, `record` — the record gateway (PRIVACY.md §5.6): a custodian's server, and
 //!   `record put` / `get` / `reply-key`, its two sides;
 //! - `rx` — prescriptions (PRIVACY.md §5.5 "Supply"): posted as a handle, their copies sealed
@@ -24,6 +25,7 @@ pub mod client;
 pub mod dev;
 pub mod epcis;
 pub mod fhir;
+pub mod fhir_payer;
 pub mod gateway;
 pub mod import_blocks;
 pub mod inspect;

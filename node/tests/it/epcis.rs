@@ -1,8 +1,9 @@
 //! A distributor's EPCIS walkthrough through the `salus` command line against `salus dev`: the
 //! manufacturer imports the EPCIS 2.0 document that commissions three units, packs them into a
 //! case and ships it; the wholesaler imports its receiving event; a unit verifies; its history
-//! exports as an EPCIS document that validates against GS1's JSON schema; a document with a
-//! feature the contract does not model is refused and changes nothing on chain.
+//! (and the lot's, and the case's) exports as an EPCIS document that validates against GS1's
+//! JSON schema; a document with a feature the contract does not model is refused and changes
+//! nothing on chain.
 
 use std::path::Path;
 use std::process::Output;
@@ -278,6 +279,17 @@ fn a_shipment_in_epcis_is_imported_received_verified_and_exported() {
     ]));
     assert_eq!(lot["epcisBody"]["eventList"].as_array().unwrap().len(), 4);
     assert!(validator.is_valid(&lot));
+    // The case's history: the events naming its SSCC, read through the units inside it.
+    let case_history =
+        printed_json(&node.salus(&["epcis", "export", "--sscc", case, "--directory", directory]));
+    let case_steps: Vec<&str> = case_history["epcisBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["bizStep"].as_str().unwrap())
+        .collect();
+    assert_eq!(case_steps, ["packing", "shipping", "receiving"]);
+    assert!(validator.is_valid(&case_history));
 
     // Sensor data is refused: the whole document, naming event and field, and nothing is sent.
     let before = nonce(&node, &maker.to_string());

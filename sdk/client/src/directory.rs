@@ -25,6 +25,12 @@
 //! [[record]]
 //! reference = "Observation/lab-1"         # a resource in the custodian's store
 //! handle = "0x…"                          # its record handle on chain (`salus record put`)
+//!
+//! [[coverage]]
+//! reference = "Coverage/c1"               # a member's coverage, as a provider's systems name it
+//! member = "0x…"                          # the member hash the payer's coverage is keyed by
+//! payer = "0x…"                           # the payer's address
+//! patient = "Patient/123"                 # optional: the patient it covers
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -88,6 +94,24 @@ pub struct Record {
     pub handle: Hash,
 }
 
+/// A member's coverage at a payer as this party knows it: a FHIR `Coverage/…` reference and the
+/// member hash the payer's coverage contract keys it by (what a sealed preauthorization names).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageEntry {
+    /// `Coverage/…`.
+    pub reference: String,
+    /// The member hash (salted hash of the member id) on chain.
+    #[serde(with = "hash_text")]
+    pub member: Hash,
+    /// The payer.
+    #[serde(with = "address_text")]
+    pub payer: Address,
+    /// The patient it covers (`Patient/…`), when known.
+    #[serde(default)]
+    pub patient: Option<String>,
+}
+
 /// Hashes in the file as their `0x` text.
 mod hash_text {
     use salus_primitives::Hash;
@@ -130,6 +154,8 @@ struct DirectoryFile {
     patient: Vec<Patient>,
     #[serde(default)]
     record: Vec<Record>,
+    #[serde(default)]
+    coverage: Vec<CoverageEntry>,
 }
 
 /// What kind of reference was not found.
@@ -149,6 +175,8 @@ pub enum ReferenceKind {
     Patient,
     /// A record.
     Record,
+    /// A member's coverage.
+    Coverage,
 }
 
 impl std::fmt::Display for ReferenceKind {
@@ -161,6 +189,7 @@ impl std::fmt::Display for ReferenceKind {
             ReferenceKind::Fhir => "FHIR reference",
             ReferenceKind::Patient => "patient",
             ReferenceKind::Record => "record",
+            ReferenceKind::Coverage => "coverage",
         })
     }
 }
@@ -210,6 +239,7 @@ pub struct Directory {
     parties: Vec<Party>,
     patients: Vec<Patient>,
     records: Vec<Record>,
+    coverages: Vec<CoverageEntry>,
 }
 
 fn invalid(entry: &Party, reason: impl Into<String>) -> DirectoryError {
@@ -274,7 +304,48 @@ impl Directory {
                 message: error.to_string(),
             })?
         };
-        Directory::new(file.party, file.patient)?.with_records(file.record)
+        Directory::new(file.party, file.patient)?
+            .with_records(file.record)?
+            .with_coverages(file.coverage)
+    }
+
+    /// This directory with `coverages` (`Coverage/…` references to member hashes at payers),
+    /// checked: a `Coverage/…` reference given once.
+    ///
+    /// # Errors
+    /// [`DirectoryError::Invalid`] naming the coverage.
+    pub fn with_coverages(
+        mut self,
+        coverages: Vec<CoverageEntry>,
+    ) -> Result<Directory, DirectoryError> {
+        for (index, coverage) in coverages.iter().enumerate() {
+            if !coverage.reference.starts_with("Coverage/")
+                || coverages[..index]
+                    .iter()
+                    .any(|earlier| earlier.reference == coverage.reference)
+            {
+                return Err(DirectoryError::Invalid {
+                    entry: coverage.reference.clone(),
+                    reason: "a coverage needs its own Coverage/… reference".into(),
+                });
+            }
+        }
+        self.coverages = coverages;
+        Ok(self)
+    }
+
+    /// The coverage `Coverage/…` names.
+    ///
+    /// # Errors
+    /// [`DirectoryError::Unresolved`] naming the reference.
+    pub fn coverage(&self, reference: &str) -> Result<&CoverageEntry, DirectoryError> {
+        self.coverages
+            .iter()
+            .find(|coverage| coverage.reference == reference)
+            .ok_or_else(|| DirectoryError::Unresolved {
+                kind: ReferenceKind::Coverage,
+                reference: reference.to_string(),
+            })
     }
 
     /// This directory with `records` (FHIR references of records to their handles), checked:
@@ -422,6 +493,7 @@ impl Directory {
             parties: checked,
             patients,
             records: Vec::new(),
+            coverages: Vec::new(),
         })
     }
 

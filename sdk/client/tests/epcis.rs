@@ -820,11 +820,15 @@ fn what_the_contract_does_not_model_is_refused_naming_the_event_and_field() {
         ),
         (
             with(
-                commissioning(&["S1"]),
-                "errorDeclaration",
-                json!({ "declarationTime": "2026-01-02T00:00:00Z", "reason": "did_not_occur" }),
+                with(
+                    commissioning(&["S1"]),
+                    "errorDeclaration",
+                    json!({ "declarationTime": "2026-01-02T00:00:00Z", "reason": "did_not_occur" }),
+                ),
+                "eventID",
+                json!("urn:uuid:6d5f3c1e-0000-4000-8000-000000000001"),
             ),
-            "errorDeclaration",
+            "eventID",
         ),
         (
             with(
@@ -1140,4 +1144,663 @@ fn cases_on_a_pallet_consigned_to_a_3pl_and_received_round_trip() {
         epcis::export_lot(&Reader(&second), &second.directory, GTIN, "L1", 0).unwrap(),
         exported
     );
+}
+
+// ---- sales a 3PL dispatches, suspect product, saleable returns, error declarations ----
+
+/// The (message, arguments) of a plan's calls.
+fn calls(plan: &Plan) -> Vec<(String, Value)> {
+    plan.calls
+        .iter()
+        .map(|call| (call.message.clone(), call.arguments.clone()))
+        .collect()
+}
+
+/// The events of an exported document at `indices`, as a document of their own.
+fn pick(export: &Value, indices: &[usize]) -> Value {
+    let events = export["epcisBody"]["eventList"].as_array().unwrap();
+    let mut picked = document(indices.iter().map(|&i| events[i].clone()).collect());
+    picked["@context"] = export["@context"].clone();
+    picked
+}
+
+fn owning_and_possessing(sources: &[(&str, &str)], destinations: &[(&str, &str)]) -> Value {
+    json!({
+        "sourceList": sources.iter().map(|(kind, gln)| json!({ "type": kind, "source": pgln(gln) }))
+            .collect::<Vec<_>>(),
+        "destinationList": destinations.iter()
+            .map(|(kind, gln)| json!({ "type": kind, "destination": pgln(gln) }))
+            .collect::<Vec<_>>(),
+    })
+}
+
+fn merge(mut event: Value, extra: Value) -> Value {
+    for (key, value) in extra.as_object().unwrap() {
+        event[key] = value.clone();
+    }
+    event
+}
+
+/// The maker's units S1, S2 placed with the 3PL, which takes custody.
+fn consigned_to_logistics(world: &mut World) -> (Plan, Plan) {
+    let (maker, logistics) = (world.maker, world.logistics);
+    let consigning = merge(
+        event(
+            "ObjectEvent",
+            Some("OBSERVE"),
+            "shipping",
+            MAKER_SITE,
+            json!({ "epcList": [sgtin("S1"), sgtin("S2")], "disposition": "in_transit" }),
+        ),
+        owning_and_possessing(
+            &[("possessing_party", MAKER_GLN)],
+            &[("possessing_party", LOGISTICS_GLN)],
+        ),
+    );
+    let placed = world.import(
+        &document(vec![commissioning(&["S1", "S2"]), consigning]),
+        maker,
+    );
+    let taking_custody = merge(
+        event(
+            "ObjectEvent",
+            Some("OBSERVE"),
+            "receiving",
+            LOGISTICS_SITE,
+            json!({ "epcList": [sgtin("S1"), sgtin("S2")], "disposition": "in_progress" }),
+        ),
+        owning_and_possessing(
+            &[("possessing_party", MAKER_GLN)],
+            &[("possessing_party", LOGISTICS_GLN)],
+        ),
+    );
+    let taken = world.import(&document(vec![taking_custody]), logistics);
+    (placed, taken)
+}
+
+/// The maker's sale of S1 and S2 to the wholesaler (goods the 3PL holds).
+fn sale_event() -> Value {
+    json!({
+        "type": "TransactionEvent",
+        "action": "ADD",
+        "eventTime": "2026-01-01T09:00:00.000Z",
+        "eventTimeZoneOffset": "-05:00",
+        "epcList": [sgtin("S1"), sgtin("S2")],
+        "bizTransactionList": [
+            { "type": "po", "bizTransaction": PO },
+            { "type": "inv", "bizTransaction": INVOICE },
+        ],
+        "sourceList": [{ "type": "owning_party", "source": pgln(MAKER_GLN) }],
+        "destinationList": [{ "type": "owning_party", "destination": pgln(WHOLESALER_GLN) }],
+    })
+}
+
+/// The 3PL's shipping event for the maker's sale.
+fn dispatch_event(site: &str) -> Value {
+    merge(
+        event(
+            "ObjectEvent",
+            Some("OBSERVE"),
+            "shipping",
+            site,
+            json!({ "epcList": [sgtin("S2"), sgtin("S1")], "disposition": "in_transit",
+                    "bizTransactionList": [{ "type": "po", "bizTransaction": PO },
+                                           { "type": "inv", "bizTransaction": INVOICE }] }),
+        ),
+        owning_and_possessing(
+            &[
+                ("owning_party", MAKER_GLN),
+                ("possessing_party", LOGISTICS_GLN),
+            ],
+            &[
+                ("owning_party", WHOLESALER_GLN),
+                ("possessing_party", WHOLESALER_GLN),
+            ],
+        ),
+    )
+}
+
+#[test]
+fn a_sale_of_goods_a_3pl_holds_imports_as_sell_then_dispatch_and_round_trips() {
+    let mut first = world();
+    let (maker, logistics, wholesaler) = (first.maker, first.logistics, first.wholesaler);
+    let (placed, taken) = consigned_to_logistics(&mut first);
+
+    // Refused, nothing submitted: a sale by a party that does not own the goods, a dispatch
+    // before the sale, a dispatch by the wrong party or with another disposition.
+    let not_owner = first.plan(&document(vec![sale_event()]), wholesaler);
+    assert!(
+        matches!(&not_owner, Err(EpcisError::Invalid { field, .. }) if field == "sourceList"),
+        "{not_owner:?}"
+    );
+    let mut by_wholesaler = sale_event();
+    by_wholesaler["sourceList"][0]["source"] = json!(pgln(WHOLESALER_GLN));
+    by_wholesaler["destinationList"][0]["destination"] = json!(pgln(MAKER_GLN));
+    let not_owner = first.plan(&document(vec![by_wholesaler]), wholesaler);
+    assert!(
+        matches!(&not_owner, Err(EpcisError::Invalid { field, reason, .. })
+            if field == "epcList[0]" && reason.contains("only the owner sells")),
+        "{not_owner:?}"
+    );
+    assert!(matches!(
+        first.plan(&document(vec![dispatch_event(LOGISTICS_SITE)]), logistics),
+        Err(EpcisError::Chain { .. })
+    ));
+
+    let sold = first.import(&document(vec![sale_event()]), maker);
+    assert_eq!(sold.calls[0].message, "sell");
+    assert_eq!(sold.calls[0].arguments[1], json!(wholesaler.to_string()));
+    assert_eq!(first.view("sale", json!(["0"]))["shipment"], Value::Null);
+
+    let wrong_disposition = merge(
+        dispatch_event(LOGISTICS_SITE),
+        json!({ "disposition": "in_progress" }),
+    );
+    assert!(matches!(
+        first.plan(&document(vec![wrong_disposition]), logistics),
+        Err(EpcisError::Unsupported { field, .. }) if field == "disposition"
+    ));
+    let mut not_custodian = dispatch_event(MAKER_SITE);
+    not_custodian["sourceList"][1]["source"] = json!(pgln(MAKER_GLN));
+    assert!(matches!(
+        first.plan(&document(vec![not_custodian]), maker),
+        Err(EpcisError::Invalid { .. })
+    ));
+    assert_eq!(first.view("sale", json!(["0"]))["shipment"], Value::Null);
+
+    let dispatched = first.import(&document(vec![dispatch_event(LOGISTICS_SITE)]), logistics);
+    assert_eq!(
+        calls(&dispatched),
+        [("dispatch".to_string(), json!(["0", LOGISTICS_SITE]))]
+    );
+    let unit = first.view("unit", json!([GTIN, "S1"]));
+    assert_eq!(unit["disposition"], "InTransit");
+    assert_eq!(unit["owner"], json!(maker.to_string()));
+    let receiving = merge(
+        event(
+            "ObjectEvent",
+            Some("OBSERVE"),
+            "receiving",
+            WHOLESALER_SITE,
+            json!({ "epcList": [sgtin("S1"), sgtin("S2")], "disposition": "in_progress",
+                    "bizTransactionList": [{ "type": "po", "bizTransaction": PO }] }),
+        ),
+        owning_and_possessing(
+            &[
+                ("owning_party", MAKER_GLN),
+                ("possessing_party", LOGISTICS_GLN),
+            ],
+            &[("owning_party", WHOLESALER_GLN)],
+        ),
+    );
+    let received = first.import(&document(vec![receiving]), wholesaler);
+    assert_eq!(
+        first.view("unit", json!([GTIN, "S2"]))["owner"],
+        json!(wholesaler.to_string())
+    );
+
+    // The export writes the sale before the 3PL's shipping event, and validates.
+    let exported = first.export_unit("S1");
+    assert_valid(&exported);
+    let events = exported["epcisBody"]["eventList"].as_array().unwrap();
+    let shapes: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap(),
+                e["bizStep"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            ("ObjectEvent", "commissioning"),
+            ("ObjectEvent", "shipping"),
+            ("ObjectEvent", "receiving"),
+            ("TransactionEvent", ""),
+            ("TransactionEvent", "shipping"),
+            ("TransactionEvent", "receiving"),
+        ]
+    );
+    assert_eq!(events[3]["eventID"], "urn:salus:supply:sale:0");
+    // EPCIS 1.2 XML carries the sale too (a TransactionEvent without bizStep or location).
+    let xml = epcis::xml::to_xml(&exported, None).unwrap();
+    assert!(xml.contains("urn:salus:supply:sale:0"), "{xml}");
+    assert!(events[3].get("readPoint").is_none());
+    assert_eq!(events[4]["sourceList"].as_array().unwrap().len(), 2);
+
+    // Each party imports its events again on a fresh chain: the same calls, the same export.
+    let mut second = world();
+    let replay = |world: &mut World, indices: &[usize], sender: Address| {
+        world.import(&pick(&exported, indices), sender)
+    };
+    assert_eq!(calls(&replay(&mut second, &[0, 1], maker)), calls(&placed));
+    assert_eq!(calls(&replay(&mut second, &[2], logistics)), calls(&taken));
+    assert_eq!(calls(&replay(&mut second, &[3], maker)), calls(&sold));
+    assert_eq!(
+        calls(&replay(&mut second, &[4], logistics)),
+        calls(&dispatched)
+    );
+    assert_eq!(
+        calls(&replay(&mut second, &[5], wholesaler)),
+        calls(&received)
+    );
+    assert_eq!(second.export_unit("S1"), exported);
+}
+
+fn suspect_event(serials: &[&str], reason: Option<&str>) -> Value {
+    let mut event = event(
+        "ObjectEvent",
+        Some("OBSERVE"),
+        "holding",
+        MAKER_SITE,
+        json!({ "epcList": serials.iter().map(|s| sgtin(s)).collect::<Vec<_>>(),
+                "disposition": "non_sellable_other" }),
+    );
+    if let Some(reason) = reason {
+        event["salus:suspectReason"] = json!(reason);
+    }
+    event
+}
+
+#[test]
+fn a_suspect_quarantine_carries_its_reason_and_round_trips_apart_from_a_hold() {
+    let mut first = world();
+    let maker = first.maker;
+    // A hold and a suspect quarantine share CBV `holding` / `non_sellable_other`; the
+    // quarantine's reason (the investigation's) tells them apart.
+    let mut quarantine = document(vec![
+        commissioning(&["S1", "S2", "S3"]),
+        suspect_event(&["S3"], None),
+        suspect_event(&["S1", "S2"], Some("tampered_seal")),
+    ]);
+    quarantine["@context"] = json!([CONTEXT, { "salus": "urn:salus:epcis:" }]);
+    let imported = first.import(&quarantine, maker);
+    let messages: Vec<&str> = imported.calls.iter().map(|c| c.message.as_str()).collect();
+    assert_eq!(messages, ["commission", "hold", "suspect"]);
+    let unit = first.view("unit", json!([GTIN, "S2"]));
+    assert_eq!(unit["suspect"], json!(true));
+    assert_eq!(unit["disposition"], "NonSellableOther");
+    assert_eq!(
+        first.view("unit", json!([GTIN, "S3"]))["suspect"],
+        json!(false)
+    );
+    let case = first.view("investigation", json!(["0"]));
+    assert_eq!(case["reason"], "tampered_seal");
+    assert_eq!(case["units"].as_array().unwrap().len(), 2);
+
+    let exported = epcis::export_lot(&Reader(&first), &first.directory, GTIN, "L1", 0).unwrap();
+    assert_valid(&exported);
+    let events = exported["epcisBody"]["eventList"].as_array().unwrap();
+    assert!(events[1].get("salus:suspectReason").is_none());
+    assert_eq!(events[2]["salus:suspectReason"], "tampered_seal");
+    assert_eq!(events[2]["disposition"], "non_sellable_other");
+    // EPCIS 1.2 XML carries the reason as an extension element in its declared namespace.
+    let xml = epcis::xml::to_xml(&exported, None).unwrap();
+    assert!(
+        xml.contains("tampered_seal") && xml.contains("urn:salus:epcis:"),
+        "{xml}"
+    );
+
+    let mut second = world();
+    assert_eq!(calls(&second.import(&exported, maker)), calls(&imported));
+    assert_eq!(
+        epcis::export_lot(&Reader(&second), &second.directory, GTIN, "L1", 0).unwrap(),
+        exported
+    );
+    // Refused: a reason too long for the contract, and another disposition.
+    let long = "x".repeat(41);
+    assert!(matches!(
+        second.plan(&document(vec![suspect_event(&["S3"], Some(&long))]), maker),
+        Err(EpcisError::Invalid { field, .. }) if field == "salus:suspectReason"
+    ));
+    let mut damaged = suspect_event(&["S3"], Some("tampered_seal"));
+    damaged["disposition"] = json!("damaged");
+    assert!(matches!(
+        second.plan(&document(vec![damaged]), maker),
+        Err(EpcisError::Unsupported { field, .. }) if field == "disposition"
+    ));
+}
+
+fn returned_event(site: &str, serial: &str, taken_back_by: &str) -> Value {
+    merge(
+        event(
+            "ObjectEvent",
+            Some("OBSERVE"),
+            "receiving",
+            site,
+            json!({ "epcList": [sgtin(serial)], "disposition": "returned" }),
+        ),
+        json!({ "destinationList": [{ "type": "owning_party", "destination": pgln(taken_back_by) }] }),
+    )
+}
+
+#[test]
+fn a_saleable_return_imports_as_accept_return_and_round_trips() {
+    let mut first = world();
+    let (maker, wholesaler) = (first.maker, first.wholesaler);
+    let unit_shipping = merge(
+        event(
+            "ObjectEvent",
+            Some("OBSERVE"),
+            "shipping",
+            MAKER_SITE,
+            json!({ "epcList": [sgtin("S1"), sgtin("S2")], "disposition": "in_transit",
+                    "bizTransactionList": [{ "type": "po", "bizTransaction": PO }] }),
+        ),
+        owning_and_possessing(
+            &[("owning_party", MAKER_GLN)],
+            &[("owning_party", WHOLESALER_GLN)],
+        ),
+    );
+    let shipped = first.import(
+        &document(vec![commissioning(&["S1", "S2"]), unit_shipping]),
+        maker,
+    );
+    let receiving = merge(
+        event(
+            "ObjectEvent",
+            Some("OBSERVE"),
+            "receiving",
+            WHOLESALER_SITE,
+            json!({ "epcList": [sgtin("S1"), sgtin("S2")], "disposition": "in_progress",
+                    "bizTransactionList": [{ "type": "po", "bizTransaction": PO }] }),
+        ),
+        owning_and_possessing(
+            &[("owning_party", MAKER_GLN)],
+            &[("owning_party", WHOLESALER_GLN)],
+        ),
+    );
+    let received = first.import(&document(vec![receiving]), wholesaler);
+
+    // Refused, nothing submitted: the wholesaler is not the seller; the package verifies, so
+    // a quarantining return is not what the contract would record; two packages at once.
+    assert!(matches!(
+        first.plan(&document(vec![returned_event(WHOLESALER_SITE, "S1", WHOLESALER_GLN)]), wholesaler),
+        Err(EpcisError::Invalid { field, .. }) if field == "epcList[0]"
+    ));
+    let mut held = returned_event(MAKER_SITE, "S1", MAKER_GLN);
+    held["bizStep"] = json!("holding");
+    held["disposition"] = json!("non_sellable_other");
+    assert!(matches!(
+        first.plan(&document(vec![held]), maker),
+        Err(EpcisError::Chain { .. })
+    ));
+    let mut two = returned_event(MAKER_SITE, "S1", MAKER_GLN);
+    two["epcList"] = json!([sgtin("S1"), sgtin("S2")]);
+    assert!(matches!(
+        first.plan(&document(vec![two]), maker),
+        Err(EpcisError::Unsupported { field, .. }) if field == "epcList"
+    ));
+    assert_eq!(
+        first.view("unit", json!([GTIN, "S1"]))["owner"],
+        json!(wholesaler.to_string())
+    );
+
+    let returned = first.import(
+        &document(vec![returned_event(MAKER_SITE, "S1", MAKER_GLN)]),
+        maker,
+    );
+    assert_eq!(returned.calls[0].message, "accept_return");
+    assert_eq!(returned.calls[0].arguments[2], "L1");
+    let unit = first.view("unit", json!([GTIN, "S1"]));
+    assert_eq!(unit["owner"], json!(maker.to_string()));
+    assert_eq!(unit["disposition"], "SellableAccessible");
+
+    let exported = first.export_unit("S1");
+    assert_valid(&exported);
+    let last = exported["epcisBody"]["eventList"][3].clone();
+    assert_eq!(last["bizStep"], "receiving");
+    assert_eq!(last["disposition"], "returned");
+
+    let mut second = world();
+    assert_eq!(
+        calls(&second.import(&pick(&exported, &[0, 1]), maker)),
+        calls(&shipped)
+    );
+    assert_eq!(
+        calls(&second.import(&pick(&exported, &[2]), wholesaler)),
+        calls(&received)
+    );
+    assert_eq!(
+        calls(&second.import(&pick(&exported, &[3]), maker)),
+        calls(&returned)
+    );
+    assert_eq!(second.export_unit("S1"), exported);
+}
+
+#[test]
+fn an_error_declaration_names_the_chains_event_and_round_trips() {
+    let mut first = world();
+    let (maker, wholesaler) = (first.maker, first.wholesaler);
+    let recorded = first.import(
+        &document(vec![
+            commissioning(&["S1", "S2"]),
+            suspect_event(&["S2"], None),
+        ]),
+        maker,
+    );
+    assert_eq!(recorded.calls[1].message, "hold");
+    // The hold, as exported, declared erroneous.
+    let exported = first.export_unit("S2");
+    let mut declaring = exported["epcisBody"]["eventList"][1].clone();
+    assert_eq!(declaring["eventID"], "urn:salus:supply:event:1");
+    declaring["errorDeclaration"] = json!({
+        "declarationTime": "2026-01-02T00:00:00Z",
+        "reason": "urn:epcglobal:cbv:er:did_not_occur",
+    });
+
+    // Refused, nothing submitted: an event not recorded on this chain, another recorder, an
+    // event other than the one named, corrective event ids, another reason.
+    let mut unknown = declaring.clone();
+    unknown["eventID"] = json!("urn:salus:supply:event:99");
+    match first.plan(&document(vec![unknown]), maker) {
+        Err(EpcisError::Chain { reason, .. }) => {
+            assert!(reason.contains("urn:salus:supply:event:99"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        first.plan(&document(vec![declaring.clone()]), wholesaler),
+        Err(EpcisError::Invalid { field, .. }) if field == "eventID"
+    ));
+    let mut other_step = declaring.clone();
+    other_step["bizStep"] = json!("destroying");
+    assert!(matches!(
+        first.plan(&document(vec![other_step]), maker),
+        Err(EpcisError::Invalid { field, .. }) if field == "bizStep"
+    ));
+    let mut corrective = declaring.clone();
+    corrective["errorDeclaration"]["correctiveEventIDs"] = json!(["urn:salus:supply:event:0"]);
+    assert!(matches!(
+        first.plan(&document(vec![corrective]), maker),
+        Err(EpcisError::Unsupported { field, .. }) if field == "errorDeclaration.correctiveEventIDs"
+    ));
+    let mut other_reason = declaring.clone();
+    other_reason["errorDeclaration"]["reason"] = json!("urn:example:er:typo");
+    assert!(matches!(
+        first.plan(&document(vec![other_reason]), maker),
+        Err(EpcisError::Unsupported { field, .. }) if field == "errorDeclaration.reason"
+    ));
+    assert_eq!(first.export_unit("S2"), exported);
+
+    let declared = first.import(&document(vec![declaring]), maker);
+    assert_eq!(
+        calls(&declared),
+        [("declare_error".to_string(), json!(["1", "did_not_occur"]))]
+    );
+    let after = first.export_unit("S2");
+    assert_valid(&after);
+    let events = after["epcisBody"]["eventList"].as_array().unwrap();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2]["eventID"], "urn:salus:supply:event:1");
+    assert_eq!(events[2]["errorDeclaration"]["reason"], "did_not_occur");
+
+    // On a fresh chain: the recorded events first, then the declaration naming one of them.
+    let mut second = world();
+    assert_eq!(
+        calls(&second.import(&pick(&after, &[0, 1]), maker)),
+        calls(&recorded)
+    );
+    assert_eq!(
+        calls(&second.import(&pick(&after, &[2]), maker)),
+        calls(&declared)
+    );
+    assert_eq!(second.export_unit("S2"), after);
+}
+
+#[test]
+fn a_case_exports_the_events_naming_its_sscc() {
+    let mut world = world();
+    let (maker, wholesaler) = (world.maker, world.wholesaler);
+    world.import(&shipment_document(), maker);
+    world.import(&document(vec![receiving("0000000001")]), wholesaler);
+    let case = match gs1::parse(&sscc("0000000001")).unwrap() {
+        Identifier::Sscc(case) => case,
+        other => panic!("{other:?}"),
+    };
+    let export = |world: &World, inside: Option<(&str, &str)>| {
+        epcis::export::export_case(&Reader(world), &world.directory, &case, inside, 0)
+    };
+    let steps = |document: &Value| -> Vec<String> {
+        document["epcisBody"]["eventList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|event| event["bizStep"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let on_chain = export(&world, None).unwrap();
+    assert_valid(&on_chain);
+    assert_eq!(steps(&on_chain), ["packing", "shipping", "receiving"]);
+
+    let unpacking = event(
+        "AggregationEvent",
+        Some("DELETE"),
+        "unpacking",
+        WHOLESALER_SITE,
+        json!({ "parentID": sscc("0000000001"), "disposition": "sellable_accessible" }),
+    );
+    world.import(&document(vec![unpacking]), wholesaler);
+    // Unpacked, the case is gone from the chain: its history is read from a unit it held.
+    assert!(matches!(
+        export(&world, None),
+        Err(epcis::ExportError::Unknown(_))
+    ));
+    let unpacked = export(&world, Some((GTIN, "S2"))).unwrap();
+    assert_valid(&unpacked);
+    assert_eq!(
+        steps(&unpacked),
+        ["packing", "shipping", "receiving", "unpacking"]
+    );
+}
+
+#[test]
+fn a_return_failing_verification_imports_as_the_held_accept_return_and_round_trips() {
+    let recall = |world: &mut World| {
+        let input = world
+            .supply_abi
+            .encode_call("recall", &json!([GTIN, ["L1"], "ClassII"]))
+            .unwrap();
+        let (maker, supply) = (world.maker, world.supply);
+        assert!(world.chain.call_raw(maker, supply, input).is_success());
+    };
+    let mut first = world();
+    let (maker, wholesaler) = (first.maker, first.wholesaler);
+    let shipped = first.import(&shipment_document(), maker);
+    let received = first.import(&document(vec![receiving("0000000001")]), wholesaler);
+    let unpacking = event(
+        "AggregationEvent",
+        Some("DELETE"),
+        "unpacking",
+        WHOLESALER_SITE,
+        json!({ "parentID": sscc("0000000001") }),
+    );
+    let unpacked = first.import(&document(vec![unpacking]), wholesaler);
+    recall(&mut first);
+    // A recalled package fails verification: a return of it is quarantined, not accepted.
+    assert!(matches!(
+        first.plan(
+            &document(vec![returned_event(MAKER_SITE, "S2", MAKER_GLN)]),
+            maker
+        ),
+        Err(EpcisError::Chain { .. })
+    ));
+    let mut held = returned_event(MAKER_SITE, "S2", MAKER_GLN);
+    held["bizStep"] = json!("holding");
+    held["disposition"] = json!("non_sellable_other");
+    let returned = first.import(&document(vec![held]), maker);
+    assert_eq!(returned.calls[0].message, "accept_return");
+    let unit = first.view("unit", json!([GTIN, "S2"]));
+    assert_eq!(unit["owner"], json!(wholesaler.to_string()));
+    assert_eq!(unit["disposition"], "NonSellableOther");
+
+    let exported = first.export_unit("S2");
+    assert_valid(&exported);
+    let last = &exported["epcisBody"]["eventList"][5];
+    assert_eq!(last["bizStep"], "holding");
+    assert_eq!(
+        last["destinationList"][0],
+        json!({ "type": "owning_party", "destination": pgln(MAKER_GLN) })
+    );
+
+    let mut second = world();
+    assert_eq!(
+        calls(&second.import(&pick(&exported, &[0, 1, 2]), maker)),
+        calls(&shipped)
+    );
+    assert_eq!(
+        calls(&second.import(&pick(&exported, &[3]), wholesaler)),
+        calls(&received)
+    );
+    assert_eq!(
+        calls(&second.import(&pick(&exported, &[4]), wholesaler)),
+        calls(&unpacked)
+    );
+    recall(&mut second);
+    assert_eq!(
+        calls(&second.import(&pick(&exported, &[5]), maker)),
+        calls(&returned)
+    );
+    assert_eq!(second.export_unit("S2"), exported);
+}
+
+#[test]
+fn goods_received_and_shipped_on_in_one_document_plan_and_goods_held_elsewhere_do_not() {
+    let mut world = world();
+    let (maker, wholesaler) = (world.maker, world.wholesaler);
+    world.import(&shipment_document(), maker);
+    // The case is in transit to the wholesaler: its receipt and onward shipment plan together.
+    let onward = merge(
+        event(
+            "ObjectEvent",
+            Some("OBSERVE"),
+            "shipping",
+            WHOLESALER_SITE,
+            json!({ "epcList": [sscc("0000000001")], "disposition": "in_transit",
+                    "bizTransactionList": [{ "type": "po", "bizTransaction": INVOICE }] }),
+        ),
+        owning_and_possessing(
+            &[("owning_party", WHOLESALER_GLN)],
+            &[("owning_party", REPACKAGER_GLN)],
+        ),
+    );
+    let plan = world
+        .plan(
+            &document(vec![receiving("0000000001"), onward.clone()]),
+            wholesaler,
+        )
+        .unwrap();
+    let messages: Vec<&str> = plan.calls.iter().map(|c| c.message.as_str()).collect();
+    assert_eq!(messages, ["receive", "ship"]);
+    // Received, then an onward shipment by a party that does not hold the case is refused.
+    world.import(&document(vec![receiving("0000000001")]), wholesaler);
+    let mut by_maker = onward;
+    by_maker["readPoint"] = json!({ "id": sgln(MAKER_SITE) });
+    by_maker["sourceList"][0]["source"] = json!(pgln(MAKER_GLN));
+    assert!(matches!(
+        world.plan(&document(vec![by_maker]), maker),
+        Err(EpcisError::Invalid { field, .. }) if field == "epcList[0]"
+    ));
 }

@@ -5,16 +5,21 @@
 //! the directory; document hashes as [`DOCUMENT_URN`]s. Importing the export records the same
 //! calls again (docs/interop.md: the round trip).
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 use salus_primitives::Address;
 use serde_json::{Map, Value, json};
 
-use super::import::{Epc, as_u64, epcs_from_json};
+use super::import::{Epc, SALUS_NAMESPACE, SUSPECT_REASON, as_u64, epcs_from_json};
 use super::time::{format_date, format_date_time};
 use super::{DOCUMENT_URN, EPCIS_CONTEXT, EVENT_URN, RX_TRANSACTION_TYPE, SupplyReader};
 use crate::directory::{Directory, DirectoryError};
 use crate::gs1::{Identifier, split_location_code};
+
+/// A sale of goods a 3PL holds has no event id on chain (the contract records its dispatch):
+/// it is written with this URN followed by the sale id as its `eventID`.
+pub const SALE_URN: &str = "urn:salus:supply:sale:";
 
 /// Units read per `lot_units` page.
 const LOT_PAGE: u32 = 100;
@@ -44,9 +49,22 @@ pub enum ExportError {
 struct Writer<'a> {
     reader: &'a dyn SupplyReader,
     directory: &'a Directory,
+    /// The investigations on chain, read once when a quarantine is written.
+    investigations: RefCell<Option<Vec<(u64, Value)>>>,
+    /// The investigations already attributed to a written event.
+    attributed: RefCell<BTreeSet<u64>>,
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
+    fn new(reader: &'a dyn SupplyReader, directory: &'a Directory) -> Self {
+        Writer {
+            reader,
+            directory,
+            investigations: RefCell::new(None),
+            attributed: RefCell::new(BTreeSet::new()),
+        }
+    }
+
     fn view(&self, message: &str, arguments: Value) -> Result<Value, ExportError> {
         self.reader
             .view(message, arguments)
@@ -185,11 +203,15 @@ impl Writer<'_> {
         if !disposition.is_empty() {
             out.insert("disposition".into(), json!(disposition));
         }
-        let location = self.location(id, &text("location"))?;
-        out.insert("readPoint".into(), json!({ "id": location }));
-        // Goods leaving are at no business location until received.
-        if biz_step != "shipping" {
-            out.insert("bizLocation".into(), json!({ "id": location }));
+        // A step the contract records without a place (an investigation cleared) has none.
+        let recorded_location = text("location");
+        if !recorded_location.is_empty() {
+            let location = self.location(id, &recorded_location)?;
+            out.insert("readPoint".into(), json!({ "id": location }));
+            // Goods leaving are at no business location until received.
+            if biz_step != "shipping" {
+                out.insert("bizLocation".into(), json!({ "id": location }));
+            }
         }
         if !documents.is_empty() {
             let list: Vec<Value> = documents
@@ -248,8 +270,167 @@ impl Writer<'_> {
                 declaration["reason"] = json!(reason);
             }
             out.insert("errorDeclaration".into(), declaration);
+        } else if let Some(reason) = self.suspect_reason(recorded)? {
+            out.insert(SUSPECT_REASON.into(), json!(reason));
         }
         Ok(Value::Object(out))
+    }
+
+    /// The recorded event and, before a dispatch (a shipping event by a 3PL for its client's
+    /// sale), the sale it carried out, as EPCIS events.
+    fn events(&self, recorded: &Value) -> Result<Vec<Value>, ExportError> {
+        let mut events = Vec::with_capacity(2);
+        let dispatch = recorded["biz_step"] == "shipping"
+            && !recorded["custody"].is_null()
+            && !recorded["source"].is_null()
+            && recorded["corrects"].is_null();
+        if dispatch {
+            events.push(self.sale(recorded)?);
+        }
+        events.push(self.event(recorded)?);
+        Ok(events)
+    }
+
+    /// The sale a dispatch event carried out, as the seller's TransactionEvent ADD: the sale's
+    /// documents and owning parties, at the time of the sale, at no location (the contract
+    /// records none); its `eventID` is [`SALE_URN`] and the sale id.
+    fn sale(&self, dispatch: &Value) -> Result<Value, ExportError> {
+        let id = as_u64(&dispatch["id"]).unwrap_or_default();
+        let time = as_u64(&dispatch["event_time_ms"]);
+        let custodian = &dispatch["custody"][0];
+        let mut found = None;
+        for sale_id in 0u64.. {
+            let sale = self.view("sale", json!([sale_id.to_string()]))?;
+            if sale.is_null() {
+                break;
+            }
+            let information = &sale["information"];
+            if sale["custodian"] != *custodian
+                || information["seller"] != dispatch["source"]
+                || information["buyer"] != dispatch["destination"]
+                || sale["epcs"] != dispatch["epcs"]
+            {
+                continue;
+            }
+            let Some(shipment) = as_u64(&sale["shipment"]) else {
+                continue;
+            };
+            let shipment = self.view("shipment", json!([shipment.to_string()]))?;
+            if as_u64(&shipment["information"]["shipment_ms"]) == time {
+                found = Some((sale_id, sale));
+                break;
+            }
+        }
+        let (sale_id, sale) = found.ok_or_else(|| ExportError::Unrepresentable {
+            event: id,
+            reason: "a dispatch whose sale is not on chain".into(),
+        })?;
+        let information = &sale["information"];
+        let documents: Vec<Value> = information["documents"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|pair| {
+                Some(json!({
+                    "type": pair.get(0)?.as_str()?,
+                    "bizTransaction": format!("{DOCUMENT_URN}{}", pair.get(1)?.as_str()?),
+                }))
+            })
+            .collect();
+        let time = as_u64(&information["transaction_ms"]).unwrap_or_default();
+        Ok(json!({
+            "type": "TransactionEvent",
+            "eventID": format!("{SALE_URN}{sale_id}"),
+            "eventTime": format_date_time(time),
+            "eventTimeZoneOffset": "+00:00",
+            "epcList": self.epc_list(&sale["epcs"]),
+            "action": "ADD",
+            "bizTransactionList": documents,
+            "sourceList": [{ "type": "owning_party", "source": self.party(&information["seller"])? }],
+            "destinationList": [
+                { "type": "owning_party", "destination": self.party(&information["buyer"])? }
+            ],
+        }))
+    }
+
+    /// The units behind recorded EPCs (a case's while it is on chain), as a set.
+    fn units_behind(&self, epcs: &Value) -> Result<BTreeSet<(String, String)>, ExportError> {
+        let mut units = BTreeSet::new();
+        let mut pending = epcs_from_json(epcs);
+        while let Some(epc) = pending.pop() {
+            match epc {
+                Epc::Unit(gtin, serial) => {
+                    units.insert((gtin, serial));
+                }
+                Epc::Case(sscc) => {
+                    let contents = self.view("contents", json!([sscc]))?;
+                    for child in contents["children"].as_array().into_iter().flatten() {
+                        if let (Some(gtin), Some(serial)) = (child[0].as_str(), child[1].as_str()) {
+                            pending.push(Epc::Unit(gtin.into(), serial.into()));
+                        }
+                    }
+                    for case in contents["cases"].as_array().into_iter().flatten() {
+                        if let Some(case) = case.as_str() {
+                            pending.push(Epc::Case(case.into()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(units)
+    }
+
+    /// The reason of a suspect-product quarantine (`suspect`), which the contract records as
+    /// the `holding` / `non_sellable_other` of a hold and keeps with the investigation it
+    /// opens: the first investigation not yet attributed that the event's recorder opened over
+    /// exactly the event's units. None for a hold (or a quarantine without a place, which a
+    /// failed dispensing records).
+    fn suspect_reason(&self, recorded: &Value) -> Result<Option<String>, ExportError> {
+        let quarantine = recorded["event_type"] == "ObjectEvent"
+            && recorded["action"] == "OBSERVE"
+            && recorded["biz_step"] == "holding"
+            && recorded["disposition"] == "non_sellable_other"
+            && recorded["source"].is_null()
+            && recorded["destination"].is_null()
+            && recorded["custody"].is_null()
+            && recorded["location"]
+                .as_str()
+                .is_some_and(|text| !text.is_empty());
+        if !quarantine {
+            return Ok(None);
+        }
+        if self.investigations.borrow().is_none() {
+            let mut all = Vec::new();
+            for case in 0u64.. {
+                let investigation = self.view("investigation", json!([case.to_string()]))?;
+                if investigation.is_null() {
+                    break;
+                }
+                all.push((case, investigation));
+            }
+            *self.investigations.borrow_mut() = Some(all);
+        }
+        let units = self.units_behind(&recorded["epcs"])?;
+        let investigations = self.investigations.borrow();
+        let mut attributed = self.attributed.borrow_mut();
+        for (case, investigation) in investigations.iter().flatten() {
+            if attributed.contains(case) || investigation["opened_by"] != recorded["recorded_by"] {
+                continue;
+            }
+            let opened_over: BTreeSet<(String, String)> = investigation["units"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|unit| {
+                    Some((unit[0].as_str()?.to_string(), unit[1].as_str()?.to_string()))
+                })
+                .collect();
+            if opened_over == units {
+                attributed.insert(*case);
+                return Ok(investigation["reason"].as_str().map(str::to_string));
+            }
+        }
+        Ok(None)
     }
 
     fn document(
@@ -257,12 +438,16 @@ impl Writer<'_> {
         events: BTreeMap<u64, Value>,
         creation_ms: u64,
     ) -> Result<Value, ExportError> {
-        let list = events
-            .values()
-            .map(|event| self.event(event))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut list = Vec::with_capacity(events.len());
+        for event in events.values() {
+            list.extend(self.events(event)?);
+        }
+        let mut context = vec![json!(EPCIS_CONTEXT)];
+        if list.iter().any(|event| event.get(SUSPECT_REASON).is_some()) {
+            context.push(json!({ "salus": SALUS_NAMESPACE }));
+        }
         Ok(json!({
-            "@context": [EPCIS_CONTEXT],
+            "@context": context,
             "type": "EPCISDocument",
             "schemaVersion": "2.0",
             "creationDate": format_date_time(creation_ms),
@@ -297,7 +482,7 @@ pub fn export_unit(
     serial: &str,
     creation_ms: u64,
 ) -> Result<Value, ExportError> {
-    let writer = Writer { reader, directory };
+    let writer = Writer::new(reader, directory);
     let mut events = BTreeMap::new();
     writer.history(gtin, serial, &mut events)?;
     if events.is_empty() {
@@ -317,7 +502,7 @@ pub fn export_lot(
     lot: &str,
     creation_ms: u64,
 ) -> Result<Value, ExportError> {
-    let writer = Writer { reader, directory };
+    let writer = Writer::new(reader, directory);
     let mut events = BTreeMap::new();
     let mut after = Value::Null;
     loop {
@@ -334,6 +519,67 @@ pub fn export_lot(
     }
     if events.is_empty() {
         return Err(ExportError::Unknown(format!("lot {gtin} {lot}")));
+    }
+    writer.document(events, creation_ms)
+}
+
+/// Recorded events (the supply contract's JSON, keyed by event id) as an EPCISDocument created
+/// at `creation_ms`, in id order: the DSCSA view writes the events behind a shipment with it.
+///
+/// # Errors
+/// As [`export_unit`].
+pub(crate) fn export_events(
+    reader: &dyn SupplyReader,
+    directory: &Directory,
+    events: BTreeMap<u64, Value>,
+    creation_ms: u64,
+) -> Result<Value, ExportError> {
+    Writer::new(reader, directory).document(events, creation_ms)
+}
+
+/// Whether a recorded event names case `sscc`: as the parent of an aggregation, in its EPC list,
+/// or as a transformation's input.
+fn names_case(event: &Value, sscc: &str) -> bool {
+    let case = Epc::Case(sscc.to_string());
+    event["parent"].as_str() == Some(sscc)
+        || epcs_from_json(&event["epcs"]).contains(&case)
+        || epcs_from_json(&event["transformation"]["inputs"]).contains(&case)
+}
+
+/// A case's (or pallet's) history as an EPCISDocument created at `creation_ms`: every event
+/// naming its SSCC (packing, shipping, receiving, unpacking, …), in the chain's order. The
+/// contract indexes history per unit only, so the events are read from the histories of the
+/// units inside it (nested cases included) while it is on chain; once it is unpacked or
+/// dissolved, from `inside`, a unit that was in it. Events naming only an enclosing pallet
+/// are the pallet's history, not the case's.
+///
+/// # Errors
+/// As [`export_unit`]; [`ExportError::Unknown`] when the case is not on chain and no unit
+/// inside it is given, or no event names it.
+pub fn export_case(
+    reader: &dyn SupplyReader,
+    directory: &Directory,
+    sscc: &str,
+    inside: Option<(&str, &str)>,
+    creation_ms: u64,
+) -> Result<Value, ExportError> {
+    let writer = Writer::new(reader, directory);
+    let mut units = writer.units_behind(&json!([{ "Case": sscc }]))?;
+    if let Some((gtin, serial)) = inside {
+        units.insert((gtin.to_string(), serial.to_string()));
+    }
+    if units.is_empty() {
+        return Err(ExportError::Unknown(format!(
+            "case {sscc} (unpacked, dissolved or never packed: give a unit that was in it)"
+        )));
+    }
+    let mut events = BTreeMap::new();
+    for (gtin, serial) in &units {
+        writer.history(gtin, serial, &mut events)?;
+    }
+    events.retain(|_, event| names_case(event, sscc));
+    if events.is_empty() {
+        return Err(ExportError::Unknown(format!("case {sscc}")));
     }
     writer.document(events, creation_ms)
 }

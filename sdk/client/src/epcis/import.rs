@@ -12,9 +12,20 @@ use salus_primitives::{Address, Hash};
 use serde_json::{Map, Value, json};
 
 use super::time::{is_date_time, is_offset, parse_date};
-use super::{DOCUMENT_URN, EPCIS_CONTEXT, EpcisError, EventRef, SupplyReader, bare_vocabulary};
+use super::{
+    DOCUMENT_URN, EPCIS_CONTEXT, EVENT_URN, EpcisError, EventRef, SupplyReader, bare_vocabulary,
+};
 use crate::directory::Directory;
 use crate::gs1::{self, Identifier, location_code};
+
+/// The extension field that carries the reason of a suspect-product quarantine (`suspect`):
+/// the contract records it as the `holding` / `non_sellable_other` a hold is, and keeps the
+/// reason with the investigation it opens. Its prefix is [`SALUS_NAMESPACE`].
+pub const SUSPECT_REASON: &str = "salus:suspectReason";
+
+/// The JSON-LD namespace of the `salus:` extension fields, declared in a document's
+/// `@context` as `{ "salus": SALUS_NAMESPACE }`.
+pub const SALUS_NAMESPACE: &str = "urn:salus:epcis:";
 
 /// One supply-contract call an event maps to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,9 +157,6 @@ fn unsupported_reason(field: &str, message: &str) -> String {
             "the contract keeps one disposition per unit, the one its step sets".into()
         }
         "certificationInfo" => "the contract stores no certification information".into(),
-        "errorDeclaration" => "error declarations are made with `declare_error` by the \
-                               recorder of the original event, naming the chain's event id"
-            .into(),
         "transformationID" => {
             "the contract records a whole transformation as one event, without an id".into()
         }
@@ -782,15 +790,43 @@ fn map_event(
     }
     let biz_step = reader
         .string("bizStep")?
-        .map(|step| bare_vocabulary(step, "bizstep", "BizStep").to_string())
-        .ok_or_else(|| {
-            reader.unsupported(
-                "bizStep",
-                "missing: without a bizStep the event names no step the contract takes",
-            )
-        })?;
-    let location = location(reader, directory, sender)?;
+        .map(|step| bare_vocabulary(step, "bizstep", "BizStep").to_string());
     let at = reader.at.clone();
+    if reader.fields.contains_key("errorDeclaration") {
+        let arguments = declaration(
+            reader,
+            directory,
+            sender,
+            chain,
+            plan,
+            (&event_type, &action, biz_step.as_deref()),
+        )?;
+        return Ok(PlannedCall {
+            event: at,
+            event_type,
+            biz_step: biz_step.unwrap_or_default(),
+            message: "declare_error".into(),
+            arguments,
+        });
+    }
+    let Some(biz_step) = biz_step else {
+        if (event_type.as_str(), action.as_str()) == ("TransactionEvent", "ADD") {
+            let arguments = sale(reader, directory, sender, chain)?;
+            return Ok(PlannedCall {
+                event: at,
+                event_type,
+                biz_step: String::new(),
+                message: "sell".into(),
+                arguments,
+            });
+        }
+        return Err(reader.unsupported(
+            "bizStep",
+            "missing: without a bizStep the event names no step the contract takes (only a \
+             sale, a TransactionEvent ADD, has none)",
+        ));
+    };
+    let location = location(reader, directory, sender)?;
     let call = |message: &str, arguments: Value| PlannedCall {
         event: at.clone(),
         event_type: event_type.clone(),
@@ -874,11 +910,45 @@ fn map_event(
             let epcs = reader.epcs("epcList", false)?;
             let sources = reader.parties("sourceList", directory)?;
             let destinations = reader.parties("destinationList", directory)?;
+            if let Some(seller) = sources
+                .get("owning_party")
+                .copied()
+                .filter(|seller| *seller != sender)
+            {
+                // Goods a 3PL holds, shipped by it as custodian for the seller: `dispatch`.
+                let sale_id = dispatched_sale(
+                    reader,
+                    chain,
+                    sender,
+                    seller,
+                    (&sources, &destinations),
+                    &epcs,
+                )?;
+                return Ok(call("dispatch", json!([sale_id.to_string(), location])));
+            }
             for (kind, party) in &sources {
                 if *party != sender {
                     return Err(reader.invalid(
                         "sourceList",
                         format!("the {kind} {party} is not the importing party"),
+                    ));
+                }
+            }
+            // The shipper holds what it ships. What is not on chain yet (commissioned or packed
+            // earlier in the document) or still travelling (received earlier in the document)
+            // the contract checks.
+            for (index, epc) in epcs.iter().enumerate() {
+                if let Some((owner, custodian)) = chain.holding(&reader.at, epc)?
+                    && custodian != sender
+                    && chain.shipment_of(&reader.at, epc)?.is_none()
+                {
+                    return Err(reader.invalid(
+                        &format!("epcList[{index}]"),
+                        format!(
+                            "held by {custodian}, not the importing party: goods a 3PL holds \
+                             for {owner} are sold by their owner (a TransactionEvent without \
+                             bizStep) and shipped by the 3PL"
+                        ),
                     ));
                 }
             }
@@ -925,6 +995,28 @@ fn map_event(
                      possessing_party (a custody move, `consign`)",
                 ));
             }
+        }
+        ("ObjectEvent", "OBSERVE", "receiving") | ("TransactionEvent", "ADD", "receiving")
+            if reader
+                .fields
+                .get("disposition")
+                .and_then(Value::as_str)
+                .is_some_and(|disposition| {
+                    bare_vocabulary(disposition, "disp", "Disp") == "returned"
+                }) =>
+        {
+            reader.disposition_is("returned", "accept_return")?;
+            if event_type != "ObjectEvent" {
+                return Err(reader.unsupported(
+                    "type",
+                    "a saleable return is no transaction: the contract records it as an \
+                     ObjectEvent OBSERVE",
+                ));
+            }
+            let epcs = reader.epcs("epcList", false)?;
+            let arguments =
+                saleable_return(reader, directory, (sender, chain), &epcs, true, &location)?;
+            call("accept_return", arguments)
         }
         ("ObjectEvent", "OBSERVE", "receiving") | ("TransactionEvent", "ADD", "receiving") => {
             reader.disposition_is("in_progress", "receive")?;
@@ -973,7 +1065,30 @@ fn map_event(
                 .map(|disposition| bare_vocabulary(disposition, "disp", "Disp"));
             let epcs = reader.epcs("epcList", false)?;
             match disposition {
-                Some("non_sellable_other") => call("hold", json!([epcs_json(&epcs), location])),
+                Some("non_sellable_other") => {
+                    if let Some(reason) = reader.string(SUSPECT_REASON)? {
+                        if reason.is_empty() || reason.len() > 40 {
+                            return Err(reader.invalid(
+                                SUSPECT_REASON,
+                                "the contract records a reason of 1 to 40 bytes",
+                            ));
+                        }
+                        call("suspect", json!([epcs_json(&epcs), reason, location]))
+                    } else if reader.fields.contains_key("destinationList") {
+                        // A saleable return that failed verification: held by the seller.
+                        let arguments = saleable_return(
+                            reader,
+                            directory,
+                            (sender, chain),
+                            &epcs,
+                            false,
+                            &location,
+                        )?;
+                        call("accept_return", arguments)
+                    } else {
+                        call("hold", json!([epcs_json(&epcs), location]))
+                    }
+                }
                 Some("sellable_accessible") => call("release", json!([epcs_json(&epcs), location])),
                 _ => {
                     return Err(reader.unsupported(
@@ -1165,4 +1280,514 @@ pub(crate) fn epcs_from_json(value: &Value) -> Vec<Epc> {
         .flatten()
         .filter_map(Epc::from_json)
         .collect()
+}
+
+/// An address in a view's answer.
+fn address_of(value: &Value) -> Option<Address> {
+    value.as_str().and_then(|text| text.parse().ok())
+}
+
+/// The documents of a transaction information's `documents` as (type, hash).
+fn documents_of(value: &Value) -> BTreeSet<(String, Hash)> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|pair| {
+            Some((
+                pair.get(0)?.as_str()?.to_string(),
+                pair.get(1)?.as_str()?.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+fn documents_json(documents: &[(String, Hash)]) -> Value {
+    Value::Array(
+        documents
+            .iter()
+            .map(|(kind, hash)| json!([kind, hash.to_string()]))
+            .collect(),
+    )
+}
+
+impl Chain<'_> {
+    /// The owner and custodian of a unit or case, if it is on chain.
+    fn holding(&self, at: &EventRef, epc: &Epc) -> Result<Option<(Address, Address)>, EpcisError> {
+        let record = match epc {
+            Epc::Unit(gtin, serial) => self.view(at, "unit", json!([gtin, serial]))?,
+            Epc::Case(sscc) => self.view(at, "contents", json!([sscc]))?,
+        };
+        Ok(address_of(&record["owner"]).zip(address_of(&record["custodian"])))
+    }
+
+    /// The units behind an EPC: itself, or a case's units (nested cases included) while the
+    /// case is on chain.
+    fn units_of(&self, at: &EventRef, epc: &Epc) -> Result<Vec<(String, String)>, EpcisError> {
+        match epc {
+            Epc::Unit(gtin, serial) => Ok(vec![(gtin.clone(), serial.clone())]),
+            Epc::Case(sscc) => {
+                let mut units = Vec::new();
+                for inner in self.contents(at, sscc)?.unwrap_or_default() {
+                    units.extend(self.units_of(at, &inner)?);
+                }
+                Ok(units)
+            }
+        }
+    }
+
+    /// The recorded event `id`, looked up in the history of the units behind `epcs` (the
+    /// contract indexes events per unit only).
+    fn recorded_event(
+        &self,
+        at: &EventRef,
+        id: u64,
+        epcs: &[Epc],
+    ) -> Result<Option<Value>, EpcisError> {
+        for epc in epcs {
+            for (gtin, serial) in self.units_of(at, epc)? {
+                let history = self.view(at, "history", json!([gtin, serial]))?;
+                if let Some(event) = history
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|event| as_u64(&event["id"]) == Some(id))
+                {
+                    return Ok(Some(event.clone()));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every sale on chain as (id, sale), oldest first (the contract numbers sales from 0 and
+    /// has no index by unit).
+    fn sales(&self, at: &EventRef) -> Result<Vec<(u64, Value)>, EpcisError> {
+        let mut sales = Vec::new();
+        for id in 0u64.. {
+            let sale = self.view(at, "sale", json!([id.to_string()]))?;
+            if sale.is_null() {
+                break;
+            }
+            sales.push((id, sale));
+        }
+        Ok(sales)
+    }
+}
+
+/// A sale of goods a 3PL holds (`sell`): a TransactionEvent ADD without bizStep or location,
+/// naming the transaction documents and the owning parties only. The seller is the importing
+/// party, owner of every EPC; the goods are in another party's hands (its own goods it sells
+/// and ships at once with a shipping event, `ship`).
+fn sale(
+    reader: &mut EventReader<'_>,
+    directory: &Directory,
+    sender: Address,
+    chain: &Chain<'_>,
+) -> Result<Value, EpcisError> {
+    let epcs = reader.epcs("epcList", false)?;
+    let documents = reader.biz_transactions()?;
+    if documents.is_empty() {
+        return Err(reader.invalid(
+            "bizTransactionList",
+            "missing: a sale names its transaction documents (po, inv)",
+        ));
+    }
+    let sources = reader.parties("sourceList", directory)?;
+    let destinations = reader.parties("destinationList", directory)?;
+    for (field, parties) in [("sourceList", &sources), ("destinationList", &destinations)] {
+        if parties.contains_key("possessing_party") {
+            return Err(reader.unsupported(
+                field,
+                "a possessing party in a sale: custody moves with the 3PL's dispatch (its \
+                 shipping event), not with the sale",
+            ));
+        }
+    }
+    match sources.get("owning_party") {
+        Some(seller) if *seller == sender => {}
+        Some(seller) => {
+            return Err(reader.invalid(
+                "sourceList",
+                format!(
+                    "the owning_party {seller} is not the importing party: a sale is recorded \
+                     by its seller"
+                ),
+            ));
+        }
+        None => {
+            return Err(reader.invalid(
+                "sourceList",
+                "missing: a sale names its seller (owning_party)",
+            ));
+        }
+    }
+    let buyer = *destinations.get("owning_party").ok_or_else(|| {
+        reader.invalid(
+            "destinationList",
+            "missing: a sale names its buyer (owning_party)",
+        )
+    })?;
+    for (index, epc) in epcs.iter().enumerate() {
+        let path = format!("epcList[{index}]");
+        let (owner, custodian) =
+            chain
+                .holding(&reader.at, epc)?
+                .ok_or_else(|| EpcisError::Chain {
+                    event: reader.at.clone(),
+                    reason: format!("`{path}` is not on chain"),
+                })?;
+        if owner != sender {
+            return Err(reader.invalid(
+                &path,
+                format!("owned by {owner}, not the importing party: only the owner sells"),
+            ));
+        }
+        if custodian == sender {
+            return Err(reader.unsupported(
+                &path,
+                "in the importing party's own hands: goods it holds are sold and shipped at \
+                 once (a shipping event, `ship`); a sale without shipping is of goods a 3PL \
+                 holds",
+            ));
+        }
+    }
+    Ok(json!([
+        epcs_json(&epcs),
+        buyer.to_string(),
+        documents_json(&documents)
+    ]))
+}
+
+/// The sale a 3PL's shipping event dispatches: the importing party names itself the source
+/// possessing party and the owner (`seller`) the source owning party; the sale on chain is the
+/// one by that seller to the destination's owning party, of these EPCs, held by the importing
+/// party, neither dispatched nor cancelled, with the documents the event names (if any).
+fn dispatched_sale(
+    reader: &mut EventReader<'_>,
+    chain: &Chain<'_>,
+    sender: Address,
+    seller: Address,
+    (sources, destinations): (&BTreeMap<&str, Address>, &BTreeMap<&str, Address>),
+    epcs: &[Epc],
+) -> Result<u64, EpcisError> {
+    if sources.get("possessing_party") != Some(&sender) {
+        return Err(reader.invalid(
+            "sourceList",
+            format!(
+                "the owning_party {seller} is not the importing party, which is not named the \
+                 possessing_party: a 3PL dispatching its client's sale names itself as \
+                 possessing_party"
+            ),
+        ));
+    }
+    let buyer = *destinations.get("owning_party").ok_or_else(|| {
+        reader.invalid(
+            "destinationList",
+            "missing: a dispatched sale names its buyer (owning_party)",
+        )
+    })?;
+    if destinations
+        .get("possessing_party")
+        .is_some_and(|holder| *holder != buyer)
+    {
+        return Err(reader.unsupported(
+            "destinationList",
+            "a possessing party other than the buyer: the contract delivers a sale to its buyer",
+        ));
+    }
+    let named: BTreeSet<(String, Hash)> = reader.biz_transactions()?.into_iter().collect();
+    let wanted: BTreeSet<&Epc> = epcs.iter().collect();
+    for (id, sale) in chain.sales(&reader.at)? {
+        let information = &sale["information"];
+        if address_of(&sale["custodian"]) == Some(sender)
+            && sale["shipment"].is_null()
+            && sale["cancelled_ms"].is_null()
+            && address_of(&information["seller"]) == Some(seller)
+            && address_of(&information["buyer"]) == Some(buyer)
+            && epcs_from_json(&sale["epcs"])
+                .iter()
+                .collect::<BTreeSet<_>>()
+                == wanted
+            && (named.is_empty() || documents_of(&information["documents"]) == named)
+        {
+            return Ok(id);
+        }
+    }
+    Err(EpcisError::Chain {
+        event: reader.at.clone(),
+        reason: format!(
+            "no sale by {seller} to {buyer} of these EPCs, with these business transactions, \
+             awaits dispatch by the importing party"
+        ),
+    })
+}
+
+/// A saleable return (`accept_return`): one package (SGTIN), taken back by the importing
+/// party, the seller of its last received shipment. The event carries no lot or expiry (ilmd
+/// is for events that create units): the package presents the identifiers the chain holds, and
+/// the contract's verification then turns on the unit's status. `accepted` is the shape read:
+/// `receiving` / `returned` (the package verifies and is sellable again) or `holding` /
+/// `non_sellable_other` (it fails and is quarantined); the other outcome is refused, as the
+/// contract would record it differently.
+fn saleable_return(
+    reader: &mut EventReader<'_>,
+    directory: &Directory,
+    (sender, chain): (Address, &Chain<'_>),
+    epcs: &[Epc],
+    accepted: bool,
+    location: &str,
+) -> Result<Value, EpcisError> {
+    let [Epc::Unit(gtin, serial)] = epcs else {
+        return Err(reader.unsupported(
+            "epcList",
+            "a saleable return is one package (SGTIN): the contract verifies each before taking \
+             it back",
+        ));
+    };
+    let unit = chain.view(&reader.at, "unit", json!([gtin, serial]))?;
+    if unit.is_null() {
+        return Err(EpcisError::Chain {
+            event: reader.at.clone(),
+            reason: format!("unit {gtin} {serial} is not on chain"),
+        });
+    }
+    let sources = reader.parties("sourceList", directory)?;
+    let destinations = reader.parties("destinationList", directory)?;
+    for (kind, party) in &destinations {
+        if *party != sender {
+            return Err(reader.invalid(
+                "destinationList",
+                format!("the {kind} {party} is not the importing party, which takes it back"),
+            ));
+        }
+    }
+    let owner = address_of(&unit["owner"]);
+    for (kind, party) in &sources {
+        if Some(*party) != owner {
+            return Err(reader.invalid(
+                "sourceList",
+                format!("the {kind} {party} is not the unit's owner, which returns it"),
+            ));
+        }
+    }
+    if address_of(&unit["seller"]) != Some(sender) {
+        return Err(reader.invalid(
+            "epcList[0]",
+            format!(
+                "unit {gtin} {serial} was not sold to its owner by the importing party: only \
+                 that seller takes a saleable return"
+            ),
+        ));
+    }
+    let lot = unit["lot"].as_str().unwrap_or_default();
+    let expiry = as_u64(&unit["expiry_ms"]).unwrap_or_default();
+    let verification = chain.view(
+        &reader.at,
+        "verify",
+        json!([gtin, serial, lot, expiry.to_string()]),
+    )?;
+    let passes = verification["verified"] == json!(true)
+        && verification["additional"]
+            .as_array()
+            .is_none_or(|additional| additional.is_empty());
+    if passes != accepted {
+        let (field, reason) = if accepted {
+            (
+                "disposition",
+                format!(
+                    "`returned`, but unit {gtin} {serial} fails verification ({verification}): \
+                     the contract would quarantine it (holding / non_sellable_other)"
+                ),
+            )
+        } else {
+            (
+                "bizStep",
+                format!(
+                    "`holding`, but unit {gtin} {serial} verifies: the contract would take it \
+                     back sellable (receiving / returned)"
+                ),
+            )
+        };
+        return Err(EpcisError::Chain {
+            event: reader.at.clone(),
+            reason: format!("`{field}` {reason}"),
+        });
+    }
+    Ok(json!([gtin, serial, lot, expiry.to_string(), location]))
+}
+
+/// An error declaration (`declare_error`): the event as it was recorded, with `errorDeclaration`
+/// and the recorded event's `eventID` (`urn:salus:supply:event:N`). The original must be on
+/// this chain (found in the history of the EPCs the declaration names), recorded by the
+/// importing party and not itself a declaration; the declaration's type, action, bizStep,
+/// disposition, EPCs and location must be the original's. Its other fields describe the
+/// original (already recorded) and are read, not recorded again.
+fn declaration(
+    reader: &mut EventReader<'_>,
+    directory: &Directory,
+    sender: Address,
+    chain: &Chain<'_>,
+    plan: &mut Plan,
+    (event_type, action, biz_step): (&str, &str, Option<&str>),
+) -> Result<Value, EpcisError> {
+    let declared = reader
+        .take("errorDeclaration")
+        .and_then(Value::as_object)
+        .ok_or_else(|| reader.invalid("errorDeclaration", "not an object"))?;
+    let mut reason = None;
+    let mut time = None;
+    for (key, value) in declared {
+        let path = format!("errorDeclaration.{key}");
+        match key.as_str() {
+            "declarationTime" => time = Some(value),
+            "reason" => {
+                let text = value
+                    .as_str()
+                    .ok_or_else(|| reader.invalid(&path, "not a string"))?;
+                reason = Some(bare_vocabulary(text, "er", "ER"));
+            }
+            "correctiveEventIDs" => {
+                return Err(reader.unsupported(
+                    &path,
+                    "the contract does not link corrective events to a declaration: import \
+                     them as the ordinary events they are",
+                ));
+            }
+            _ => return Err(reader.unsupported(&path, "not recorded")),
+        }
+    }
+    let time = time.ok_or_else(|| reader.invalid("errorDeclaration.declarationTime", "missing"))?;
+    if !time.as_str().is_some_and(is_date_time) {
+        return Err(reader.invalid("errorDeclaration.declarationTime", "malformed"));
+    }
+    plan.replaced.push(Replaced {
+        event: reader.at.clone(),
+        field: "errorDeclaration.declarationTime".into(),
+        value: time.clone(),
+    });
+    let reason = match reason {
+        Some(reason @ ("did_not_occur" | "incorrect_data")) => reason,
+        Some(other) => {
+            return Err(reader.unsupported(
+                "errorDeclaration.reason",
+                format!("`{other}`: the contract records did_not_occur or incorrect_data"),
+            ));
+        }
+        None => {
+            return Err(reader.invalid(
+                "errorDeclaration.reason",
+                "missing: the contract records the CBV reason (did_not_occur, incorrect_data)",
+            ));
+        }
+    };
+    let event_id = reader.at.id.clone().ok_or_else(|| {
+        reader.invalid(
+            "eventID",
+            "missing: a declaration names the recorded event it corrects",
+        )
+    })?;
+    let id = event_id
+        .strip_prefix(EVENT_URN)
+        .and_then(|id| id.parse::<u64>().ok())
+        .ok_or_else(|| {
+            reader.unsupported(
+                "eventID",
+                format!(
+                    "`{event_id}` is no event of this chain: `declare_error` names the chain's \
+                     event id ({EVENT_URN}N)"
+                ),
+            )
+        })?;
+    let mut named = Vec::new();
+    for field in ["epcList", "childEPCs", "inputEPCList", "outputEPCList"] {
+        named.extend(reader.epcs(field, true)?);
+    }
+    if reader.fields.contains_key("parentID") {
+        named.push(Epc::Case(reader.parent()?));
+    }
+    let original = chain
+        .recorded_event(&reader.at, id, &named)?
+        .ok_or_else(|| EpcisError::Chain {
+            event: reader.at.clone(),
+            reason: format!(
+                "`eventID` {event_id} is not recorded on this chain (in the history of the EPCs \
+                 the declaration names): nothing to declare erroneous"
+            ),
+        })?;
+    if address_of(&original["recorded_by"]) != Some(sender) {
+        return Err(reader.invalid(
+            "eventID",
+            format!(
+                "{event_id} was recorded by {}, not the importing party: only its recorder \
+                 declares it erroneous",
+                original["recorded_by"].as_str().unwrap_or_default()
+            ),
+        ));
+    }
+    if !original["corrects"].is_null() {
+        return Err(reader.unsupported(
+            "eventID",
+            format!("{event_id} is itself an error declaration"),
+        ));
+    }
+    // The original as the export writes it (a TransactionEvent without documents is the
+    // ObjectEvent OBSERVE it is in the DSCSA guideline).
+    let text = |field: &str| original[field].as_str().unwrap_or_default().to_string();
+    let (mut recorded_type, mut recorded_action) = (text("event_type"), text("action"));
+    if recorded_type == "TransactionEvent"
+        && original["biz_transactions"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    {
+        recorded_type = "ObjectEvent".into();
+        recorded_action = "OBSERVE".into();
+    }
+    let mut recorded: BTreeSet<Epc> = epcs_from_json(&original["epcs"]).into_iter().collect();
+    recorded.extend(epcs_from_json(&original["transformation"]["inputs"]));
+    recorded.extend(epcs_from_json(&original["transformation"]["outputs"]));
+    if let Some(parent) = original["parent"].as_str() {
+        recorded.insert(Epc::Case(parent.to_string()));
+    }
+    let mismatch = |reader: &EventReader<'_>, field: &str, what: &str| {
+        reader.invalid(
+            field,
+            format!("not the {what} of {event_id}, the event it declares erroneous"),
+        )
+    };
+    if event_type != recorded_type {
+        return Err(mismatch(reader, "type", "type"));
+    }
+    if action != recorded_action {
+        return Err(mismatch(reader, "action", "action"));
+    }
+    if biz_step.is_some_and(|step| step != text("biz_step")) {
+        return Err(mismatch(reader, "bizStep", "bizStep"));
+    }
+    if named.into_iter().collect::<BTreeSet<_>>() != recorded {
+        return Err(mismatch(reader, "epcList", "EPCs"));
+    }
+    if let Some(disposition) = reader.string("disposition")?
+        && bare_vocabulary(disposition, "disp", "Disp") != text("disposition")
+    {
+        return Err(mismatch(reader, "disposition", "disposition"));
+    }
+    if ["readPoint", "bizLocation"]
+        .iter()
+        .any(|field| reader.fields.contains_key(*field))
+        && location(reader, directory, sender)? != text("location")
+    {
+        return Err(mismatch(reader, "readPoint", "location"));
+    }
+    // What else the original carried, already recorded with it.
+    for field in [
+        "bizTransactionList",
+        "sourceList",
+        "destinationList",
+        "ilmd",
+        SUSPECT_REASON,
+    ] {
+        reader.take(field);
+    }
+    Ok(json!([id.to_string(), reason]))
 }

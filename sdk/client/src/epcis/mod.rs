@@ -8,10 +8,15 @@
 //! or a lot's recorded events back from the chain and writes them as an EPCISDocument with the
 //! GS1 context. Both read the chain through [`SupplyReader`] (views of the supply contract as
 //! JSON) and resolve GS1 identifiers through the party's [`Directory`](crate::directory).
+//! [`xml`] writes such a document as EPCIS 1.2 XML; [`dscsa`] builds a shipment's DSCSA
+//! transaction information, history and statement, as JSON and as the GS1 US guideline's
+//! EPCIS 1.2 document.
 
+pub mod dscsa;
 pub mod export;
 pub mod import;
 pub mod time;
+pub mod xml;
 
 use std::fmt;
 

@@ -11,8 +11,11 @@
 //! blinded with the relationship's key ([`crate::pseudonym::blinded_tag`]).
 
 pub mod audit;
+pub mod claim;
+pub mod claim_check;
 pub mod claim_response;
 pub mod consent;
+pub mod eligibility;
 pub mod time;
 pub mod vocabulary;
 

@@ -43,8 +43,13 @@ pub struct P2pSection {
     pub max_inbound: Option<u32>,
     /// Most outbound connections.
     pub max_outbound: Option<u32>,
-    /// Most connections from one IP address.
+    /// Most inbound connections from one IP address (pending and established).
     pub max_per_ip: Option<u32>,
+    /// Most inbound connections still in their handshake.
+    pub max_pending_inbound: Option<u32>,
+    /// Whether a misbehaving peer's ban covers its IP address (its IPv6 /64) too (default
+    /// true; off for several honest nodes sharing an address).
+    pub ban_ip: Option<bool>,
     /// How long a misbehaving peer is banned, seconds.
     pub ban_seconds: Option<u64>,
     /// Keep bans across restarts (default false: a restart clears them).
@@ -109,6 +114,12 @@ impl P2pSection {
             max_inbound: positive("p2p.max_inbound", self.max_inbound, defaults.max_inbound)?,
             max_outbound: positive("p2p.max_outbound", self.max_outbound, defaults.max_outbound)?,
             max_per_ip: positive("p2p.max_per_ip", self.max_per_ip, defaults.max_per_ip)?,
+            max_pending_inbound: positive(
+                "p2p.max_pending_inbound",
+                self.max_pending_inbound,
+                defaults.max_pending_inbound,
+            )?,
+            ban_ip: self.ban_ip.unwrap_or(defaults.ban_ip),
             ban_duration: self
                 .ban_seconds
                 .map_or(defaults.ban_duration, std::time::Duration::from_secs),
@@ -349,13 +360,22 @@ mod tests {
     #[test]
     fn p2p_settings_are_checked_and_flags_override_the_file() {
         let file: ConfigFile = toml::from_str(
-            "[p2p]\nlisten = [\"/ip4/0.0.0.0/tcp/4000\"]\nmax_per_ip = 2\npersist_bans = true\n",
+            "[p2p]\nlisten = [\"/ip4/0.0.0.0/tcp/4000\"]\nmax_per_ip = 2\npersist_bans = true\n\
+             ban_ip = false\nmax_pending_inbound = 5\n",
         )
         .unwrap();
         let network = file.p2p.network_config(&[], &[]).unwrap().unwrap();
         assert_eq!(network.listen[0].to_string(), "/ip4/0.0.0.0/tcp/4000");
         assert_eq!(network.max_per_ip, 2);
         assert!(network.persist_bans);
+        assert!(!network.ban_ip);
+        assert_eq!(network.max_pending_inbound, 5);
+        let defaults = ConfigFile::default()
+            .p2p
+            .network_config(&[], &[])
+            .unwrap()
+            .unwrap();
+        assert!(defaults.ban_ip, "IP bans are on by default");
         let flagged = file
             .p2p
             .network_config(&["/ip4/127.0.0.1/tcp/5000".to_string()], &[])

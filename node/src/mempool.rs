@@ -77,9 +77,22 @@ pub enum AdmissionError {
     /// The state could not be read.
     #[error("state unavailable: {0}")]
     State(String),
+    /// The admission queue is full (back-pressure): nothing was checked; retry shortly.
+    #[error("the node is busy admitting transactions: retry shortly")]
+    Busy,
 }
 
 impl AdmissionError {
+    /// Whether the transaction can never execute as it stands — its payer cannot cover it —
+    /// though an honest sender might have sent it: a relayer of many is scored down, lightly,
+    /// and only while this node is caught up (a syncing node's balances are behind).
+    pub fn is_useless(&self) -> bool {
+        matches!(
+            self,
+            AdmissionError::Invalid(InvalidTransaction::InsufficientBalance { .. })
+        )
+    }
+
     /// Whether the transaction could only come from a broken or hostile sender (a peer relaying
     /// it misbehaves), as opposed to an honest race (stale nonce, full pool, duplicate).
     pub fn is_malicious(&self) -> bool {
@@ -240,6 +253,18 @@ impl Mempool {
     /// Whether the pool is empty.
     pub fn is_empty(&self) -> bool {
         self.by_hash.is_empty()
+    }
+
+    /// The `limit` longest-pending transactions, oldest first (what a node announces again:
+    /// [`crate::service::REANNOUNCE_INTERVAL`]).
+    pub fn oldest(&self, limit: usize) -> Vec<SignedTransaction> {
+        let mut pending: Vec<&Pending> = self.by_hash.values().collect();
+        pending.sort_unstable_by_key(|pending| pending.arrival);
+        pending
+            .into_iter()
+            .take(limit)
+            .map(|pending| pending.verified.transaction().clone())
+            .collect()
     }
 
     /// A pending transaction by hash.

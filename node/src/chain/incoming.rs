@@ -18,6 +18,9 @@ pub struct ReceivedBlock {
     pub(super) header: BlockHeader,
     pub(super) hash: Hash,
     pub(super) transactions: Vec<HashedTransaction>,
+    /// Who sent it (a tag the network derives from the peer), so that orphans are bounded per
+    /// sender; `None` for blocks of sync, files and this node.
+    pub(super) origin: Option<u64>,
 }
 
 impl ReceivedBlock {
@@ -31,7 +34,14 @@ impl ReceivedBlock {
                 .into_iter()
                 .map(HashedTransaction::new)
                 .collect(),
+            origin: None,
         }
+    }
+
+    /// The block as sent by the peer tagged `origin` (its orphans are bounded together).
+    pub fn with_origin(mut self, origin: u64) -> ReceivedBlock {
+        self.origin = Some(origin);
+        self
     }
 
     /// A block of `header` and transactions already hashed (sync hashes a body to check it
@@ -41,6 +51,7 @@ impl ReceivedBlock {
             hash: header.hash(),
             header,
             transactions,
+            origin: None,
         }
     }
 
@@ -178,6 +189,14 @@ impl From<BuiltBlock> for IncomingBlock {
 }
 
 impl IncomingBlock {
+    /// Who sent it, when a peer did ([`ReceivedBlock::with_origin`]).
+    pub(super) fn origin(&self) -> Option<u64> {
+        match self {
+            IncomingBlock::Received(block) => block.origin,
+            IncomingBlock::Built(_) => None,
+        }
+    }
+
     pub(super) fn into_parts(self) -> (BlockHeader, Hash, IncomingBody) {
         match self {
             IncomingBlock::Received(block) => (

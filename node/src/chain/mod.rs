@@ -32,7 +32,7 @@ use salus_runtime::{
 
 use incoming::IncomingBody;
 pub use incoming::{BuiltBlock, IncomingBlock, ReceivedBlock};
-pub use orphans::{MAX_ORPHAN_BLOCKS, MAX_ORPHAN_BYTES, OrphanPool};
+pub use orphans::{MAX_ORPHAN_BLOCKS, MAX_ORPHAN_BYTES, MAX_ORPHANS_PER_ORIGIN, OrphanPool};
 use path_warmer::PathWarmer;
 use validation::BlockRuleError;
 
@@ -343,7 +343,12 @@ impl Chain {
         &self.signatures
     }
 
-    /// Number of blocks waiting for their parent.
+    /// Whether the block is held waiting for its parent.
+    pub fn holds_orphan(&self, hash: &Hash) -> bool {
+        self.orphans.contains(hash)
+    }
+
+    /// Number of blocks held waiting for their parent.
     pub fn orphan_count(&self) -> usize {
         self.orphans.len()
     }
@@ -381,14 +386,20 @@ impl Chain {
         block: impl Into<IncomingBlock>,
         now_ms: u64,
     ) -> Result<ImportOutcome, ImportError> {
-        let (header, hash, body) = block.into().into_parts();
-        let outcome = self.import_one(header, hash, body, now_ms)?;
+        let block = block.into();
+        let origin = block.origin();
+        let (header, hash, body) = block.into_parts();
+        let outcome = self.import_one(header, hash, body, now_ms, origin)?;
         let mut parents = vec![hash];
         while let Some(parent) = parents.pop() {
             for child in self.orphans.take_children(&parent) {
+                let origin = child.origin;
                 let (header, child_hash, body) = IncomingBlock::from(child).into_parts();
                 // An orphan that turns out invalid is dropped; the caller's block was fine.
-                if self.import_one(header, child_hash, body, now_ms).is_ok() {
+                if self
+                    .import_one(header, child_hash, body, now_ms, origin)
+                    .is_ok()
+                {
                     parents.push(child_hash);
                 }
             }
@@ -463,6 +474,7 @@ impl Chain {
         hash: Hash,
         body: IncomingBody,
         now_ms: u64,
+        origin: Option<u64>,
     ) -> Result<ImportOutcome, ImportError> {
         if let Some(meta) = self.store.block_meta(&hash)? {
             return match meta.status {
@@ -504,6 +516,7 @@ impl Chain {
                 header,
                 hash,
                 transactions: body.into_hashed(),
+                origin,
             });
             return Ok(ImportOutcome::HeldAsOrphan);
         };

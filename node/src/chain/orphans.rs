@@ -1,6 +1,7 @@
 //! A bounded pool of blocks whose parent is not yet known, released when the parent arrives. The
 //! blocks are kept as they were received, with their transactions' hashes, so that connecting
-//! them later computes nothing again.
+//! them later computes nothing again. The pool is bounded in blocks and bytes, and per sender,
+//! so that one peer's orphans cannot push out everyone else's.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -16,12 +17,19 @@ pub const MAX_ORPHAN_BLOCKS: usize = 256;
 /// Most bytes of orphan blocks held: 16 maximal block bodies.
 pub const MAX_ORPHAN_BYTES: usize = 64 * 1024 * 1024;
 
+/// Most orphans held from one sender: a peer relaying heads as it learns them is rarely more
+/// than a few blocks ahead of what we have, so 32 cover a burst; beyond, its own oldest orphan
+/// makes room, never another peer's.
+pub const MAX_ORPHANS_PER_ORIGIN: usize = 32;
+
 /// Blocks waiting for their parent, oldest evicted first.
 #[derive(Default)]
 pub struct OrphanPool {
     blocks: BTreeMap<Hash, (ReceivedBlock, usize)>,
     children: BTreeMap<Hash, Vec<Hash>>,
     arrival: VecDeque<Hash>,
+    /// Each sender's orphans, oldest first.
+    by_origin: BTreeMap<u64, VecDeque<Hash>>,
     bytes: usize,
 }
 
@@ -48,6 +56,16 @@ impl OrphanPool {
             return;
         }
         let size = block.encoded_size();
+        if let Some(origin) = block.origin {
+            let held = self.by_origin.entry(origin).or_default();
+            held.push_back(hash);
+            let oldest = (held.len() > MAX_ORPHANS_PER_ORIGIN)
+                .then(|| held.pop_front())
+                .flatten();
+            if let Some(oldest) = oldest {
+                self.remove(&oldest);
+            }
+        }
         self.children
             .entry(block.header().parent_hash)
             .or_default()
@@ -80,6 +98,14 @@ impl OrphanPool {
             }
         }
         self.arrival.retain(|queued| queued != hash);
+        if let Some(origin) = block.origin
+            && let Some(held) = self.by_origin.get_mut(&origin)
+        {
+            held.retain(|queued| queued != hash);
+            if held.is_empty() {
+                self.by_origin.remove(&origin);
+            }
+        }
         Some(block)
     }
 }

@@ -1,11 +1,14 @@
 //! The chain's answers to a syncing peer: a block locator of the canonical chain, the canonical
-//! headers after a peer's locator, and block bodies by hash. Each is bounded by the caller (the
+//! headers after a peer's locator, and block bodies by hash; and what this node's own sync
+//! checks headers against (`header_context`). Each is bounded by the caller (the
 //! sync protocol's limits) and reads the store under the chain's lock, so it sees one head.
 
 use parity_scale_codec::Encode;
 use salus_primitives::{BlockHeader, Hash, SignedTransaction};
 
 use super::Chain;
+use super::validation::HeaderContext;
+use crate::storage::BlockStatus;
 
 /// The locator holds every one of this many newest blocks before its steps start doubling.
 const DENSE_LOCATOR_HASHES: usize = 10;
@@ -54,6 +57,23 @@ impl Chain {
                 store.header(&hash).ok().flatten()
             })
             .collect()
+    }
+
+    /// The context to check headers after the stored block `parent` against: its header, the
+    /// timestamps of it and up to ten ancestors, its total work. `None` when it is not stored or
+    /// known invalid.
+    pub fn header_context(&self, parent: &Hash) -> Option<HeaderContext> {
+        let meta = self.store().block_meta(parent).ok().flatten()?;
+        if matches!(meta.status, BlockStatus::Invalid(_)) {
+            return None;
+        }
+        let header = self.header(parent).ok()?;
+        let timestamps = self.recent_timestamps(&header).ok()?;
+        Some(HeaderContext {
+            parent: header,
+            timestamps: timestamps.into(),
+            total_work: meta.total_work,
+        })
     }
 
     /// Bodies of the given blocks, in order, stopping at the first unknown one or before

@@ -7,7 +7,7 @@ use salus_primitives::pow::{
     AsertAnchor, DifficultyRule, TargetError, asert_next_target, hash_meets_target,
     median_time_past,
 };
-use salus_primitives::{Block, BlockHeader, ChainParams, CompactTarget, Hash, limits};
+use salus_primitives::{Block, BlockHeader, ChainParams, CompactTarget, Hash, Work, limits};
 
 /// A consensus rule a block breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -245,6 +245,57 @@ pub fn check_against_parent(
         });
     }
     Ok(())
+}
+
+/// What a header is checked against when its parent is not stored yet (headers-first sync):
+/// the parent, the timestamps of it and up to ten ancestors, and the branch's total work up to
+/// it.
+#[derive(Clone, Debug)]
+pub struct HeaderContext {
+    /// The parent of the next header.
+    pub parent: BlockHeader,
+    /// Timestamps of the parent and up to ten ancestors, newest first.
+    pub timestamps: std::collections::VecDeque<u64>,
+    /// Total work of the branch up to and including the parent.
+    pub total_work: Work,
+}
+
+impl HeaderContext {
+    /// Checks `header` against the context as block import would (number, timestamps against
+    /// the median and the local clock `now_ms`, the difficulty the rule expects), then moves the
+    /// context to it.
+    ///
+    /// # Errors
+    /// The first [`BlockRuleError`] broken; the context is then unchanged.
+    pub fn check_and_advance(
+        &mut self,
+        params: &ChainParams,
+        genesis: &BlockHeader,
+        header: &BlockHeader,
+        now_ms: u64,
+    ) -> Result<(), BlockRuleError> {
+        if header.parent_hash != self.parent.hash() {
+            return Err(BlockRuleError::BadNumber {
+                expected: self.parent.number + 1,
+                found: header.number,
+            });
+        }
+        let mut recent: Vec<u64> = self.timestamps.iter().copied().collect();
+        check_against_parent(
+            params,
+            genesis,
+            header,
+            &self.parent,
+            &mut recent,
+            Some(now_ms),
+        )?;
+        let work = header.bits.work().map_err(BlockRuleError::BadTarget)?;
+        self.total_work = self.total_work.saturating_add(work);
+        self.timestamps.push_front(header.timestamp_ms);
+        self.timestamps.truncate(limits::MEDIAN_TIME_SPAN);
+        self.parent = header.clone();
+        Ok(())
+    }
 }
 
 /// Checks the transactions root against the body.

@@ -52,6 +52,20 @@ pub struct DevOptions {
     /// repeatable. None by default: a request with an `Origin` header gets 403.
     #[arg(long = "rpc-cors")]
     pub rpc_cors: Vec<String>,
+    /// Ban a misbehaving peer's IP address (IPv6 /64) as well as its peer id. Off by default
+    /// for dev networks, whose nodes usually share one address (loopback): an IP ban there
+    /// would shut out every local node.
+    #[arg(long = "p2p-ban-ip")]
+    pub p2p_ban_ip: bool,
+    /// Most inbound peer connections (full: an inbound peer may be evicted for a newcomer).
+    #[arg(long = "p2p-max-inbound")]
+    pub p2p_max_inbound: Option<u32>,
+    /// Most inbound peer connections from one IP address, pending and established.
+    #[arg(long = "p2p-max-per-ip")]
+    pub p2p_max_per_ip: Option<u32>,
+    /// Most inbound peer connections still in their handshake.
+    #[arg(long = "p2p-max-pending-inbound")]
+    pub p2p_max_pending_inbound: Option<u32>,
 }
 
 /// Runs the dev chain until interrupted, or until it has mined `options.blocks`.
@@ -70,6 +84,10 @@ pub fn run(options: DevOptions) -> anyhow::Result<()> {
         bootnodes,
         rpc_allowed_hosts,
         rpc_cors,
+        p2p_ban_ip,
+        p2p_max_inbound,
+        p2p_max_per_ip,
+        p2p_max_pending_inbound,
     } = options;
     let rpc_access = RpcSection::default().access(&rpc_allowed_hosts, &rpc_cors)?;
     let network = if p2p_listen.is_empty() && bootnodes.is_empty() {
@@ -80,7 +98,14 @@ pub fn run(options: DevOptions) -> anyhow::Result<()> {
         } else {
             p2p_listen
         };
-        P2pSection::default().network_config(&listen, &bootnodes)?
+        P2pSection {
+            ban_ip: Some(p2p_ban_ip),
+            max_inbound: p2p_max_inbound,
+            max_per_ip: p2p_max_per_ip,
+            max_pending_inbound: p2p_max_pending_inbound,
+            ..P2pSection::default()
+        }
+        .network_config(&listen, &bootnodes)?
     };
     let data_dir = match data_dir {
         Some(dir) => dir,

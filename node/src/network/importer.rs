@@ -67,6 +67,12 @@ pub enum Imported {
     },
 }
 
+/// A peer as the orphan pool tells senders apart: the first eight bytes of keccak256 of its id.
+fn origin_tag(peer: &PeerId) -> u64 {
+    let hash = salus_primitives::keccak256(&peer.to_bytes());
+    u64::from_be_bytes(hash.0[..8].try_into().expect("eight bytes"))
+}
+
 /// Starts the block thread importing into `state`; it ends when the job sender is dropped.
 ///
 /// # Panics
@@ -89,7 +95,9 @@ pub fn spawn<S: NetworkState>(
                         message_id,
                         source,
                         number: block.header.number,
-                        outcome: state.import_block(block),
+                        outcome: state.import_block(
+                            ReceivedBlock::new(block).with_origin(origin_tag(&source)),
+                        ),
                     },
                     ImportJob::Synced {
                         block,

@@ -7,7 +7,9 @@
 //! One task owns the swarm; the rest of the node talks to it through [`NetworkHandle`]. Blocks
 //! are imported on the block thread (`importer`), never on that task.
 
+mod doors;
 mod error;
+mod eviction;
 mod importer;
 mod peers;
 pub mod protocol;
@@ -30,7 +32,7 @@ use parity_scale_codec::{Decode, Encode};
 use salus_primitives::{Block, BlockHeader, Hash, SignedTransaction};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::chain::ImportOutcome;
+use crate::chain::{ImportOutcome, ReceivedBlock};
 pub use error::{BlockImportError, NetworkError};
 pub use peers::Misbehaviour;
 use peers::PeerBook;
@@ -41,9 +43,18 @@ use protocol::{
 use sync::Sync;
 pub use sync::SyncChain;
 
+/// Most gossiped transactions being admitted at once (each holds a task and a place in the
+/// admission queue until its verdict): beyond it, gossiped transactions are dropped without
+/// blame until verdicts come back — a flood costs a bounded amount of memory, and peers and
+/// the pool bring honest transactions again.
+pub const MAX_GOSSIP_ADMISSIONS: usize = 1_024;
+
 /// How often peers are asked for their chain status (to find better chains), bans expire and
 /// sync progress is logged.
 pub const STATUS_INTERVAL: Duration = Duration::from_secs(2);
+/// How often sync requests are checked against their deadlines (`sync::HEADERS_DEADLINE`,
+/// `sync::BODIES_DEADLINE`).
+pub const SYNC_DEADLINE_CHECK: Duration = Duration::from_millis(250);
 /// How long a sync request may take before the peer is considered gone for it.
 pub const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 /// Most concurrent sync streams per connection (a peer cannot make the node build more
@@ -57,8 +68,12 @@ pub const DEFAULT_BAN: Duration = Duration::from_secs(10 * 60);
 pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(120);
 /// The file in the data directory holding the node's ed25519 key (its peer id).
 pub const NODE_KEY_FILE: &str = "node_key";
-/// The file in the data directory holding persisted bans: one `PEER_ID UNTIL_UNIX_MS` per line.
+/// The file in the data directory holding persisted bans: one `PEER_ID UNTIL_UNIX_MS [ADDRESS]`
+/// per line, `ADDRESS` the banned IPv4 address or IPv6 /64 (its first address) when the ban
+/// covers one (files without it, from before IP bans, still load).
 pub const BANS_FILE: &str = "banned_peers";
+/// Default cap on inbound connections not yet through the handshake, from all addresses.
+pub const DEFAULT_MAX_PENDING_INBOUND: u32 = 32;
 
 /// How the network is set up.
 #[derive(Clone, Debug)]
@@ -67,12 +82,27 @@ pub struct NetworkConfig {
     pub listen: Vec<Multiaddr>,
     /// Peers to dial at start (each with its `/p2p/<peer id>`).
     pub bootnodes: Vec<Multiaddr>,
-    /// Most inbound connections.
+    /// Most inbound connections. When they are all taken, a newcomer may evict an inbound
+    /// peer (never the longest-connected, best-scored or most diverse: `eviction.rs`), else it
+    /// is refused.
     pub max_inbound: u32,
     /// Most outbound connections.
     pub max_outbound: u32,
-    /// Most connections from one IP address.
+    /// Most inbound connections from one IP address, pending and established together: a
+    /// connection over it is dropped before the Noise handshake.
     pub max_per_ip: u32,
+    /// Most inbound connections still in their handshake, from all addresses (a flood of
+    /// half-open connections holds no more than this).
+    pub max_pending_inbound: u32,
+    /// Whether a ban for misbehaviour covers the address the peer connected from (an IPv4
+    /// address, an IPv6 /64) as well as its PeerId, which is free to replace: a banned peer
+    /// coming back with a fresh identity from the same address is refused before the handshake
+    /// until the ban ends. On by default. Off where honest nodes share an address with a
+    /// misbehaving one — several nodes on one machine (`salus dev` networks on loopback, the
+    /// tests), behind one NAT — since an IP ban then shuts out all of them. An operator's ban
+    /// (`net_banPeer`) names a peer id and covers only it. Connections already open from a
+    /// newly banned address stay (their peers did nothing wrong).
+    pub ban_ip: bool,
     /// How long a misbehaving peer stays banned.
     pub ban_duration: Duration,
     /// Keep bans across restarts (in `DATA_DIR/banned_peers`); by default a restart clears them.
@@ -87,6 +117,8 @@ impl Default for NetworkConfig {
             max_inbound: 50,
             max_outbound: 25,
             max_per_ip: 8,
+            max_pending_inbound: DEFAULT_MAX_PENDING_INBOUND,
+            ban_ip: true,
             ban_duration: DEFAULT_BAN,
             persist_bans: false,
         }
@@ -190,6 +222,7 @@ impl NetworkHandle {
 struct Behaviour {
     blocked: libp2p::allow_block_list::Behaviour<libp2p::allow_block_list::BlockedPeers>,
     limits: libp2p::connection_limits::Behaviour,
+    doors: doors::Doors,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     gossip: gossipsub::Behaviour,
@@ -214,7 +247,7 @@ pub trait NetworkState: SyncChain + Send + std::marker::Sync + 'static {
     ///
     /// # Errors
     /// [`BlockImportError`], saying whether the block is invalid.
-    fn import_block(&self, block: Block) -> Result<ImportOutcome, BlockImportError>;
+    fn import_block(&self, block: ReceivedBlock) -> Result<ImportOutcome, BlockImportError>;
     /// Admits a gossiped transaction off the network task (signature checks and the pool's
     /// rules run elsewhere); the future gives the verdict gossip reports.
     fn admit_gossiped(
@@ -295,6 +328,7 @@ pub fn start<S: NetworkState>(
     let keypair = load_or_create_node_key(data_dir)?;
     let peer_id = keypair.public().to_peer_id();
     let network_error = |error: &dyn std::fmt::Display| NetworkError::Setup(error.to_string());
+    let transactions_id = transactions_topic(&state.genesis_hash()).hash();
     let gossip_config = gossipsub::ConfigBuilder::default()
         .max_transmit_size(MAX_GOSSIP_BYTES)
         .max_transmit_size_for_topic(
@@ -303,16 +337,34 @@ pub fn start<S: NetworkState>(
         )
         .validate_messages()
         .validation_mode(gossipsub::ValidationMode::Strict)
-        // A message's id is the hash of its content, so the same block or transaction is
-        // delivered and relayed once however many peers publish it.
-        .message_id_fn(|message| {
-            gossipsub::MessageId::from(salus_primitives::keccak256(&message.data).0.to_vec())
+        // A block's message id is the hash of its content, so the same block is delivered and
+        // relayed once however many peers publish it. A transaction's is the hash of its
+        // content, publisher and sequence number: every announcement is new to gossip — a
+        // transaction a reorganisation returned to the pool, or one announced again because
+        // it is still pending (`service::REANNOUNCE_INTERVAL`), must not be dropped as a
+        // duplicate of its first announcement — while one announcement reaching a peer by
+        // several paths is still delivered once, and the pool answers a transaction it holds
+        // without relaying it.
+        .message_id_fn(move |message| {
+            let id = if message.topic == transactions_id {
+                let mut preimage = message.data.clone();
+                if let Some(source) = &message.source {
+                    preimage.extend_from_slice(&source.to_bytes());
+                }
+                preimage.extend_from_slice(&message.sequence_number.unwrap_or(0).to_be_bytes());
+                salus_primitives::keccak256(&preimage)
+            } else {
+                salus_primitives::keccak256(&message.data)
+            };
+            gossipsub::MessageId::from(id.0.to_vec())
         })
         .heartbeat_interval(Duration::from_millis(500))
         .build()
         .map_err(|error| network_error(&error))?;
+    // Inbound connections are limited by the doors (per address before the handshake, inbound
+    // slots with eviction after it); pending ones here.
     let limits = libp2p::connection_limits::ConnectionLimits::default()
-        .with_max_established_incoming(Some(config.max_inbound))
+        .with_max_pending_incoming(Some(config.max_pending_inbound))
         .with_max_established_outgoing(Some(config.max_outbound))
         .with_max_established_per_peer(Some(2));
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
@@ -327,6 +379,7 @@ pub fn start<S: NetworkState>(
             Ok(Behaviour {
                 blocked: Default::default(),
                 limits: libp2p::connection_limits::Behaviour::new(limits),
+                doors: doors::Doors::new(config.max_per_ip, config.max_inbound),
                 identify: identify::Behaviour::new(
                     identify::Config::new("/salus/1".into(), key.public())
                         .with_agent_version(format!("salus/{}", env!("CARGO_PKG_VERSION"))),
@@ -381,10 +434,11 @@ pub fn start<S: NetworkState>(
     let bans_file = config.persist_bans.then(|| data_dir.join(BANS_FILE));
     if let Some(path) = &bans_file {
         let now_ms = crate::wall_clock_ms();
-        for (peer, until_ms) in load_bans(path)? {
+        for (peer, until_ms, address) in load_bans(path)? {
             if until_ms > now_ms {
                 peers.ban(
                     peer,
+                    address.filter(|_| config.ban_ip),
                     Duration::from_millis(until_ms - now_ms),
                     Instant::now(),
                 );
@@ -392,6 +446,8 @@ pub fn start<S: NetworkState>(
                 swarm.behaviour_mut().gossip.blacklist_peer(&peer);
             }
         }
+        let banned = peers.banned_addresses(Instant::now());
+        swarm.behaviour_mut().doors.set_banned(banned);
     }
     let (checked_sender, checked_receiver) = mpsc::unbounded_channel();
     let (imports, imported) = importer::spawn(state.clone());
@@ -405,6 +461,7 @@ pub fn start<S: NetworkState>(
         agents: HashMap::new(),
         requests: HashMap::new(),
         refused: std::collections::HashSet::new(),
+        departed: std::collections::VecDeque::new(),
         sync: Sync::default(),
         blocks_topic: blocks.hash(),
         transactions_topic: transactions.hash(),
@@ -412,6 +469,7 @@ pub fn start<S: NetworkState>(
         handle: handle.clone(),
         checked: checked_sender,
         imports,
+        gossip_admissions: Arc::new(tokio::sync::Semaphore::new(MAX_GOSSIP_ADMISSIONS)),
     };
     Ok((handle, task.run(receiver, checked_receiver, imported)))
 }
@@ -435,6 +493,9 @@ struct Network<S> {
     /// Connections closed on establishment (banned peer, over the per-IP limit): their close
     /// is not a peer leaving.
     refused: std::collections::HashSet<libp2p::swarm::ConnectionId>,
+    /// The addresses of the last peers to leave ([`RECENTLY_DEPARTED`]): a verdict that bans a
+    /// peer can arrive after it left, and its ban still covers its address.
+    departed: std::collections::VecDeque<(PeerId, IpAddr)>,
     sync: Sync,
     blocks_topic: gossipsub::TopicHash,
     transactions_topic: gossipsub::TopicHash,
@@ -444,7 +505,13 @@ struct Network<S> {
     checked: mpsc::UnboundedSender<CheckedTransaction>,
     /// The block thread's queue.
     imports: mpsc::Sender<importer::ImportJob>,
+    /// Places for gossiped transactions being admitted ([`MAX_GOSSIP_ADMISSIONS`]).
+    gossip_admissions: Arc<tokio::sync::Semaphore>,
 }
+
+/// How many departed peers' addresses are remembered for bans decided after they left (the
+/// block thread's and admission's verdicts take a moment).
+const RECENTLY_DEPARTED: usize = 64;
 
 /// What admission made of a gossiped transaction.
 pub enum TransactionVerdict {
@@ -452,7 +519,10 @@ pub enum TransactionVerdict {
     Admitted,
     /// Invalid in a way only a broken or hostile sender produces.
     Malicious,
-    /// An honest race (stale, duplicate, full pool): drop it without blame.
+    /// Its payer cannot cover it: it can never execute as it stands. Not relayed; its relayer
+    /// is scored down lightly while this node is caught up.
+    Useless,
+    /// An honest race (stale, duplicate, full pool or queue): drop it without blame.
     Ignored,
 }
 
@@ -472,6 +542,8 @@ impl<S: NetworkState> Network<S> {
     ) -> Result<(), String> {
         let mut ticker = tokio::time::interval(STATUS_INTERVAL);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut deadlines = tokio::time::interval(SYNC_DEADLINE_CHECK);
+        deadlines.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
@@ -482,8 +554,22 @@ impl<S: NetworkState> Network<S> {
                 Some(verdict) = checked.recv() => self.on_transaction_checked(verdict),
                 Some(verdict) = imported.recv() => self.on_imported(verdict),
                 _ = ticker.tick() => self.on_tick(),
+                _ = deadlines.tick() => self.on_sync_deadlines(),
             }
         }
+    }
+
+    /// Sync requests past their deadline: their peers are charged and sync moves on to
+    /// others.
+    fn on_sync_deadlines(&mut self) {
+        let culprits = self.sync.overdue(Instant::now());
+        if culprits.is_empty() {
+            return;
+        }
+        for (peer, misbehaviour) in culprits {
+            self.penalise(peer, misbehaviour);
+        }
+        self.drive_sync();
     }
 
     fn on_tick(&mut self) {
@@ -499,9 +585,13 @@ impl<S: NetworkState> Network<S> {
         }
         if !expired.is_empty() {
             self.save_bans();
+            self.refresh_banned_addresses();
         }
         let peers: Vec<PeerId> = self.connected.keys().copied().collect();
         for peer in peers {
+            // Scores recover with time: eviction sees today's.
+            let score = self.peers.current_score(&peer, now);
+            self.swarm.behaviour_mut().doors.set_score(peer, score);
             self.send_sync(peer, SyncRequest::Status);
         }
         self.drive_sync();
@@ -532,6 +622,7 @@ impl<S: NetworkState> Network<S> {
                     .gossip
                     .remove_blacklisted_peer(&peer);
                 self.save_bans();
+                self.refresh_banned_addresses();
                 let _ = reply.send(was_banned);
             }
             NetworkCommand::Peers(reply) => {
@@ -561,19 +652,41 @@ impl<S: NetworkState> Network<S> {
         }
     }
 
+    /// An operator's ban: the peer id only (see [`NetworkConfig::ban_ip`]).
     fn ban(&mut self, peer: PeerId, duration: Duration, reason: &str) {
-        self.peers.ban(peer, duration, Instant::now());
+        self.peers.ban(peer, None, duration, Instant::now());
         self.apply_ban(peer, reason);
     }
 
     fn apply_ban(&mut self, peer: PeerId, reason: &str) {
         tracing::warn!(%peer, reason, "peer banned");
         self.save_bans();
+        self.refresh_banned_addresses();
         self.swarm.behaviour_mut().blocked.block_peer(peer);
         self.swarm.behaviour_mut().gossip.blacklist_peer(&peer);
         let _ = self.swarm.disconnect_peer_id(peer);
         self.sync.forget_peer(&peer);
         self.statuses.remove(&peer);
+    }
+
+    /// Hands the banned addresses to the doors, which refuse them before the handshake.
+    fn refresh_banned_addresses(&mut self) {
+        let banned = self.peers.banned_addresses(Instant::now());
+        self.swarm.behaviour_mut().doors.set_banned(banned);
+    }
+
+    /// The IP address a peer is (or was lately) connected from.
+    fn address_of(&self, peer: &PeerId) -> Option<IpAddr> {
+        self.connected
+            .get(peer)
+            .and_then(|connected| ip_of(&connected.address))
+            .or_else(|| {
+                self.departed
+                    .iter()
+                    .rev()
+                    .find(|(departed, _)| departed == peer)
+                    .map(|(_, ip)| *ip)
+            })
     }
 
     /// Writes the bans to the bans file, when bans persist.
@@ -583,12 +696,12 @@ impl<S: NetworkState> Network<S> {
         };
         let now = Instant::now();
         let now_ms = crate::wall_clock_ms();
-        let bans: Vec<(PeerId, u64)> = self
+        let bans: Vec<PersistedBan> = self
             .peers
-            .ban_ends()
-            .map(|(peer, until)| {
-                let left = until.saturating_duration_since(now).as_millis() as u64;
-                (peer, now_ms.saturating_add(left))
+            .bans()
+            .map(|(peer, ban)| {
+                let left = ban.until.saturating_duration_since(now).as_millis() as u64;
+                (peer, now_ms.saturating_add(left), ban.address)
             })
             .collect();
         if let Err(error) = write_bans(path, &bans) {
@@ -598,8 +711,13 @@ impl<S: NetworkState> Network<S> {
 
     fn penalise(&mut self, peer: PeerId, misbehaviour: Misbehaviour) {
         tracing::debug!(%peer, ?misbehaviour, "peer misbehaved");
-        if self.peers.penalise(peer, misbehaviour, Instant::now()) {
+        let address = self.address_of(&peer).filter(|_| self.config.ban_ip);
+        let now = Instant::now();
+        if self.peers.penalise(peer, misbehaviour, address, now) {
             self.apply_ban(peer, &format!("{misbehaviour:?}"));
+        } else {
+            let score = self.peers.current_score(&peer, now);
+            self.swarm.behaviour_mut().doors.set_score(peer, score);
         }
     }
 
@@ -620,12 +738,9 @@ impl<S: NetworkState> Network<S> {
                 ..
             } => {
                 let address = endpoint.get_remote_address().clone();
-                let over_ip_limit = ip_of(&address)
-                    .is_some_and(|ip| self.connections_from(ip) >= self.config.max_per_ip);
-                if self.peers.is_banned(&peer_id, Instant::now()) || over_ip_limit {
-                    if over_ip_limit {
-                        tracing::debug!(%address, "too many connections from one IP address");
-                    }
+                // Addresses (banned, over their share) are refused before the handshake by
+                // the doors; a banned peer id by `blocked`, and here if banned since.
+                if self.peers.is_banned(&peer_id, Instant::now()) {
                     self.refused.insert(connection_id);
                     let _ = self.swarm.close_connection(connection_id);
                     return;
@@ -653,6 +768,12 @@ impl<S: NetworkState> Network<S> {
                 if let Some(entry) = self.connected.get_mut(&peer_id) {
                     entry.connections = entry.connections.saturating_sub(1);
                     if entry.connections == 0 {
+                        if let Some(ip) = ip_of(&entry.address) {
+                            if self.departed.len() == RECENTLY_DEPARTED {
+                                self.departed.pop_front();
+                            }
+                            self.departed.push_back((peer_id, ip));
+                        }
                         self.connected.remove(&peer_id);
                         self.statuses.remove(&peer_id);
                         self.agents.remove(&peer_id);
@@ -705,16 +826,14 @@ impl<S: NetworkState> Network<S> {
                     .report_message_validation_result(&message_id, &propagation_source, acceptance);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.on_sync_event(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Doors(doors::Event::Evicted {
+                peer,
+                newcomer,
+            })) => {
+                tracing::info!(%peer, %newcomer, "inbound slots full: peer evicted");
+            }
             _ => {}
         }
-    }
-
-    fn connections_from(&self, ip: IpAddr) -> u32 {
-        self.connected
-            .values()
-            .filter(|connected| ip_of(&connected.address) == Some(ip))
-            .map(|connected| connected.connections)
-            .sum()
     }
 
     /// Decodes a gossiped block and hands it to the block thread. `Some` is an immediate
@@ -846,10 +965,15 @@ impl<S: NetworkState> Network<S> {
             self.penalise(source, Misbehaviour::MalformedMessage);
             return Some(MessageAcceptance::Reject);
         };
+        let Ok(place) = self.gossip_admissions.clone().try_acquire_owned() else {
+            tracing::debug!(peer = %source, "gossiped transactions backed up: dropped");
+            return Some(MessageAcceptance::Ignore);
+        };
         let verdict = self.state.clone().admit_gossiped(transaction);
         let checked = self.checked.clone();
         tokio::spawn(async move {
             let verdict = verdict.await;
+            drop(place);
             let _ = checked.send(CheckedTransaction {
                 message_id,
                 source,
@@ -867,6 +991,13 @@ impl<S: NetworkState> Network<S> {
             TransactionVerdict::Malicious => {
                 self.penalise(checked.source, Misbehaviour::InvalidTransaction);
                 MessageAcceptance::Reject
+            }
+            TransactionVerdict::Useless => {
+                // A syncing node's balances are behind: the payer may be funded further on.
+                if !self.sync.is_syncing() {
+                    self.penalise(checked.source, Misbehaviour::UselessTransaction);
+                }
+                MessageAcceptance::Ignore
             }
             TransactionVerdict::Ignored => MessageAcceptance::Ignore,
         };
@@ -1051,26 +1182,34 @@ impl<S: NetworkState> Network<S> {
     }
 }
 
-/// Writes bans (`(peer, until unix ms)`) atomically: a new file renamed over the old one.
+/// Writes bans (`(peer, until unix ms, banned address)`) atomically: a new file renamed over
+/// the old one.
 ///
 /// # Errors
 /// The I/O error.
-pub fn write_bans(path: &Path, bans: &[(PeerId, u64)]) -> std::io::Result<()> {
+pub fn write_bans(path: &Path, bans: &[PersistedBan]) -> std::io::Result<()> {
     let text: String = bans
         .iter()
-        .map(|(peer, until)| format!("{peer} {until}\n"))
+        .map(|(peer, until, address)| match address {
+            Some(address) => format!("{peer} {until} {address}\n"),
+            None => format!("{peer} {until}\n"),
+        })
         .collect();
     let staged = path.with_extension("new");
     std::fs::write(&staged, text)?;
     std::fs::rename(&staged, path)
 }
 
-/// Reads persisted bans: `(peer, until unix ms)`; a missing file is no bans.
+/// A persisted ban: the peer, when the ban ends (unix ms), and the address it covers.
+pub type PersistedBan = (PeerId, u64, Option<IpAddr>);
+
+/// Reads persisted bans; a missing file is no bans, a line without an address (the format
+/// before IP bans) a ban of the peer id only.
 ///
 /// # Errors
 /// [`NetworkError::BansFile`] if the file cannot be read, [`NetworkError::BadBan`] naming the
 /// line of an unreadable entry.
-pub fn load_bans(path: &Path) -> Result<Vec<(PeerId, u64)>, NetworkError> {
+pub fn load_bans(path: &Path) -> Result<Vec<PersistedBan>, NetworkError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -1099,10 +1238,14 @@ pub fn load_bans(path: &Path) -> Result<Vec<(PeerId, u64)>, NetworkError> {
                 .next()
                 .and_then(|field| field.parse().ok())
                 .ok_or_else(bad)?;
+            let address = match fields.next() {
+                Some(field) => Some(field.parse::<IpAddr>().map_err(|_| bad())?),
+                None => None,
+            };
             if fields.next().is_some() {
                 return Err(bad());
             }
-            Ok((peer, until))
+            Ok((peer, until, address))
         })
         .collect()
 }
@@ -1135,14 +1278,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(BANS_FILE);
         assert!(load_bans(&path).unwrap().is_empty(), "no file, no bans");
-        let bans = vec![(PeerId::random(), 1_900_000_000_000), (PeerId::random(), 5)];
+        let bans = vec![
+            (PeerId::random(), 1_900_000_000_000, None),
+            (PeerId::random(), 5, Some("203.0.113.9".parse().unwrap())),
+            (PeerId::random(), 6, Some("2001:db8:1:2::".parse().unwrap())),
+        ];
         write_bans(&path, &bans).unwrap();
         assert_eq!(load_bans(&path).unwrap(), bans);
+
+        // The format before IP bans still loads.
+        std::fs::write(&path, format!("{} 12\n", bans[0].0)).unwrap();
+        assert_eq!(load_bans(&path).unwrap(), vec![(bans[0].0, 12, None)]);
 
         std::fs::write(&path, format!("{} 12\nnot-a-peer 7\n", bans[0].0)).unwrap();
         let error = load_bans(&path).unwrap_err().to_string();
         assert!(error.contains("line 2"), "{error}");
         assert!(error.contains("not-a-peer"), "{error}");
+        std::fs::write(&path, format!("{} 12 not-an-address\n", bans[0].0)).unwrap();
+        let error = load_bans(&path).unwrap_err().to_string();
+        assert!(error.contains("line 1"), "{error}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::peers::Misbehaviour;
 use super::protocol::{ChainStatus, MAX_BODIES_PER_REQUEST, MAX_HEADERS_PER_RESPONSE, SyncRequest};
 use super::{BlockImportError, SyncProgress};
 use crate::chain::ReceivedBlock;
-use crate::chain::validation::check_proof_of_work;
+use crate::chain::validation::{BlockRuleError, HeaderContext, check_proof_of_work};
 
 /// Most body batches in flight to one peer.
 pub const MAX_BATCHES_PER_PEER: usize = 2;
@@ -26,6 +26,20 @@ pub const HEADERS_LOW_WATER: usize = MAX_BODIES_PER_REQUEST * 4;
 /// Bodies are asked only for this many blocks at the front of the queue, so that a peer who
 /// withholds the front cannot make the node buffer the rest.
 pub const DOWNLOAD_WINDOW: usize = MAX_BODIES_PER_REQUEST * 8;
+/// How long the target may take to answer a headers request before sync leaves it for another
+/// peer (charged as unresponsive). Headers are small (512 at most, about 100 KiB): an honest
+/// peer answers in well under a second; a peer that stalls must not hold sync up for the
+/// transport's 20 s timeout.
+pub const HEADERS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a provider may take to answer a bodies request before its blocks are asked of
+/// others (charged as unresponsive, and asked for no bodies for [`SLOW_PEER_PAUSE`]). A full
+/// answer is at most 8 MiB: 5 s is a link of about 13 Mbit/s.
+pub const BODIES_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a provider that missed [`BODIES_DEADLINE`] is asked for no bodies.
+pub const SLOW_PEER_PAUSE: std::time::Duration = std::time::Duration::from_secs(60);
+/// After this node failed to import a synced block (its disk full, its database damaged),
+/// wait this long before syncing again.
+pub const LOCAL_FAILURE_BACKOFF: std::time::Duration = std::time::Duration::from_secs(1);
 /// After a headers answer with nothing new, wait this long before asking again (a peer whose
 /// status is stale, or who claims work it does not show, must not cause a request storm).
 pub const EMPTY_HEADERS_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
@@ -43,6 +57,20 @@ pub trait SyncChain {
     /// # Errors
     /// [`BlockImportError`], saying whether the block is invalid.
     fn import_synced(&self, block: ReceivedBlock) -> Result<(), BlockImportError>;
+    /// The context to check the headers after the stored block `parent` against; `None` when
+    /// it is not stored (or known invalid).
+    fn header_context(&self, parent: &Hash) -> Option<HeaderContext>;
+    /// Checks `header` against `context` with the chain's rules and this node's clock (number,
+    /// median time past, future drift, the bits the difficulty rule expects), moving the
+    /// context to it.
+    ///
+    /// # Errors
+    /// The first [`BlockRuleError`] broken.
+    fn check_header(
+        &self,
+        context: &mut HeaderContext,
+        header: &BlockHeader,
+    ) -> Result<(), BlockRuleError>;
 }
 
 /// Hashes a body's transactions once, for its transactions root and for the block's import.
@@ -77,20 +105,29 @@ struct Slot<Id> {
 
 /// The sync state machine (no I/O: the network task sends what it returns).
 pub struct Sync<Id = libp2p::request_response::OutboundRequestId> {
-    /// The peer headers come from, and the head it announced when chosen.
+    /// The peer headers come from, and the head and total work it announced when chosen.
     target: Option<PeerId>,
     target_head: Option<Hash>,
+    target_work: Option<Work>,
+    /// What the next header is checked against: the context after the last header accepted
+    /// (the queue's end, or the last block handed to the block thread).
+    context: Option<HeaderContext>,
     /// Peers that claimed more work but had no new headers for us, with the head they claimed:
     /// not chosen again until they announce another head.
     unproductive: HashMap<PeerId, Hash>,
     headers_request: Option<Id>,
+    /// When the headers request in flight was sent.
+    headers_sent_at: Option<Instant>,
     headers_claimed: bool,
     /// The target has no headers beyond the queue.
     headers_exhausted: bool,
     /// No headers requests before this time (after an answer with nothing new).
     headers_backoff_until: Option<Instant>,
     queue: VecDeque<Slot<Id>>,
-    bodies_requests: HashMap<Id, PeerId>,
+    /// Bodies requests in flight: to whom, since when.
+    bodies_requests: HashMap<Id, (PeerId, Instant)>,
+    /// Providers that missed [`BODIES_DEADLINE`], asked for no bodies until then.
+    slow: HashMap<PeerId, Instant>,
     /// Blocks handed to the block thread and not answered yet, and the last of them (hash,
     /// number): the queue continues from it.
     importing: usize,
@@ -120,13 +157,17 @@ impl<Id> Default for Sync<Id> {
         Sync {
             target: None,
             target_head: None,
+            target_work: None,
+            context: None,
             unproductive: HashMap::new(),
             headers_request: None,
+            headers_sent_at: None,
             headers_claimed: false,
             headers_exhausted: false,
             headers_backoff_until: None,
             queue: VecDeque::new(),
             bodies_requests: HashMap::new(),
+            slow: HashMap::new(),
             importing: 0,
             import_tail: None,
             epoch: 0,
@@ -181,10 +222,11 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             let best = ahead
                 .iter()
                 .max_by_key(|(peer, status)| (work_of(status), **peer))
-                .map(|(peer, status)| (**peer, status.head));
-            if let Some((best, head)) = best {
+                .map(|(peer, status)| (**peer, status.head, work_of(status)));
+            if let Some((best, head, work)) = best {
                 self.target = Some(best);
                 self.target_head = Some(head);
+                self.target_work = Some(work);
                 self.headers_exhausted = false;
                 self.started.get_or_insert_with(Instant::now);
             }
@@ -218,9 +260,11 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             ));
         }
         let mut in_flight: HashMap<PeerId, usize> = HashMap::new();
-        for peer in self.bodies_requests.values() {
+        for (peer, _) in self.bodies_requests.values() {
             *in_flight.entry(*peer).or_default() += 1;
         }
+        let now = Instant::now();
+        self.slow.retain(|_, until| *until > now);
         // Bodies come from the target and from peers announcing the same head: they hold every
         // block of the queue, so a short answer from one of them is a fault, not a fork.
         let mut providers: Vec<PeerId> = ahead
@@ -233,6 +277,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
         {
             providers.push(target);
         }
+        providers.retain(|peer| !self.slow.contains_key(peer));
         providers.sort();
         for peer in providers {
             while in_flight.get(&peer).copied().unwrap_or(0) < MAX_BATCHES_PER_PEER {
@@ -263,6 +308,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             SyncRequest::Headers { .. } => {
                 self.headers_claimed = false;
                 self.headers_request = Some(request_id);
+                self.headers_sent_at = Some(Instant::now());
             }
             SyncRequest::Bodies { hashes } => {
                 for slot in &mut self.queue {
@@ -272,14 +318,18 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
                         slot.body = BodyState::Requested(request_id);
                     }
                 }
-                self.bodies_requests.insert(request_id, peer);
+                self.bodies_requests
+                    .insert(request_id, (peer, Instant::now()));
             }
             SyncRequest::Status => {}
         }
     }
 
     /// Headers arrived: they must link to a block we have (or to the queue's end) and to each
-    /// other, and meet their proof-of-work targets.
+    /// other, meet their proof-of-work targets, and each meet the chain's rules against its
+    /// parent (number, median time past, future drift, the bits the difficulty rule expects)
+    /// before any body is asked for. A peer whose headers end short of the work it claimed is
+    /// charged and left for another.
     ///
     /// # Errors
     /// The misbehaviour to charge the peer with.
@@ -294,16 +344,19 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             return Ok(());
         }
         self.headers_request = None;
+        self.headers_sent_at = None;
         if headers.len() > MAX_HEADERS_PER_RESPONSE as usize {
             self.target = None;
             return Err(Misbehaviour::BadSyncResponse);
         }
         self.headers_exhausted = headers.len() < MAX_HEADERS_PER_RESPONSE as usize;
-        let mut previous = self
+        let tail = self
             .queue
             .back()
             .map(|slot| (slot.hash, slot.header.number))
             .or(self.import_tail);
+        let mut previous = tail;
+        let mut context: Option<HeaderContext> = None;
         let mut fresh = Vec::new();
         for header in headers {
             let hash = header.hash();
@@ -319,11 +372,37 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             }
             previous = Some((hash, header.number));
             if fresh.is_empty()
-                && (state.has_block(&hash)
-                    || self.import_tail.is_some_and(|(tail, _)| tail == hash))
+                && (state.has_block(&hash) || tail.is_some_and(|(tail, _)| tail == hash))
             {
                 // Already ours (the common part after a fork point).
+                context = None;
                 continue;
+            }
+            if context.is_none() {
+                context = if tail.is_some_and(|(tail, _)| tail == header.parent_hash) {
+                    self.context.clone()
+                } else {
+                    state.header_context(&header.parent_hash)
+                };
+            }
+            let Some(checking) = context.as_mut() else {
+                tracing::debug!(%peer, number = header.number, "no context for the headers");
+                self.target = None;
+                return Err(Misbehaviour::BadSyncResponse);
+            };
+            match state.check_header(checking, &header) {
+                Ok(()) => {}
+                Err(error @ BlockRuleError::TimestampTooFarInFuture { .. }) => {
+                    // Perhaps our clock is behind: take what came before, ask again later.
+                    tracing::debug!(%peer, %error, "a header ahead of our clock");
+                    self.headers_exhausted = true;
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(%peer, number = header.number, %error, "invalid header from peer");
+                    self.target = None;
+                    return Err(Misbehaviour::InvalidBlock);
+                }
             }
             fresh.push(Slot {
                 hash,
@@ -341,7 +420,26 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             self.headers_backoff_until = Some(Instant::now() + EMPTY_HEADERS_BACKOFF);
             self.target = None;
         }
+        if !fresh.is_empty() {
+            self.context = context;
+        }
         self.queue.extend(fresh);
+        // Its last headers are in: the branch must carry the work the peer claimed for it.
+        if self.headers_exhausted
+            && self.target == Some(peer)
+            && let (Some(claimed), Some(delivered)) = (
+                self.target_work,
+                self.context.as_ref().map(|context| context.total_work),
+            )
+            && delivered < claimed
+        {
+            tracing::warn!(%peer, "headers end short of the work the peer claimed");
+            if let Some(head) = self.target_head {
+                self.unproductive.insert(peer, head);
+            }
+            self.target = None;
+            return Err(Misbehaviour::BadSyncResponse);
+        }
         Ok(())
     }
 
@@ -427,6 +525,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             self.importing = self.importing.saturating_sub(1);
             if self.importing == 0 && self.queue.is_empty() {
                 self.import_tail = None;
+                self.context = None;
             }
         }
         let charge = match &result {
@@ -451,6 +550,11 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
         };
         if current {
             self.reset();
+            if charge.is_none() {
+                // A failure of this node (a full disk, a damaged database): starting again at
+                // once would only fail again, hundreds of times a second.
+                self.headers_backoff_until = Some(Instant::now() + LOCAL_FAILURE_BACKOFF);
+            }
         }
         charge
             .map(|misbehaviour| vec![(header_from, misbehaviour)])
@@ -474,6 +578,41 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
         }
     }
 
+    /// Requests past their deadline: a target that has not answered headers within
+    /// [`HEADERS_DEADLINE`] is left (until it announces another head) and sync starts over with
+    /// another; a provider that has not answered bodies within [`BODIES_DEADLINE`] has its
+    /// blocks asked of others and is asked for none for [`SLOW_PEER_PAUSE`]. A late answer is
+    /// ignored. Returns the peers to charge.
+    pub fn overdue(&mut self, now: Instant) -> Vec<(PeerId, Misbehaviour)> {
+        let mut culprits = Vec::new();
+        if let (Some(target), Some(sent)) = (self.target, self.headers_sent_at)
+            && now.saturating_duration_since(sent) > HEADERS_DEADLINE
+        {
+            tracing::debug!(peer = %target, "no headers before the deadline; trying another peer");
+            if let Some(head) = self.target_head {
+                self.unproductive.insert(target, head);
+            }
+            culprits.push((target, Misbehaviour::Unresponsive));
+            self.reset();
+            return culprits;
+        }
+        let late: Vec<(Id, PeerId)> = self
+            .bodies_requests
+            .iter()
+            .filter(|(_, (_, sent))| now.saturating_duration_since(*sent) > BODIES_DEADLINE)
+            .map(|(id, (peer, _))| (*id, *peer))
+            .collect();
+        for (id, peer) in late {
+            tracing::debug!(%peer, "no bodies before the deadline; asking others");
+            self.request_failed(id);
+            self.slow.insert(peer, now + SLOW_PEER_PAUSE);
+            if !culprits.iter().any(|(charged, _)| *charged == peer) {
+                culprits.push((peer, Misbehaviour::Unresponsive));
+            }
+        }
+        culprits
+    }
+
     /// A peer left or was banned: whatever it owed us is wanted again.
     pub fn forget_peer(&mut self, peer: &PeerId) {
         self.unproductive.remove(peer);
@@ -484,7 +623,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
         let lost: Vec<Id> = self
             .bodies_requests
             .iter()
-            .filter(|(_, owner)| *owner == peer)
+            .filter(|(_, (owner, _))| owner == peer)
             .map(|(id, _)| *id)
             .collect();
         for id in lost {
@@ -496,12 +635,19 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
         let started = self.started;
         let imported = self.imported;
         let unproductive = std::mem::take(&mut self.unproductive);
+        let slow = std::mem::take(&mut self.slow);
         let epoch = self.epoch + 1;
         *self = Sync::default();
         self.started = started;
         self.imported = imported;
         self.unproductive = unproductive;
+        self.slow = slow;
         self.epoch = epoch;
+    }
+
+    /// Whether the node is catching up (a target chosen, blocks queued or being imported).
+    pub fn is_syncing(&self) -> bool {
+        self.target.is_some() || !self.queue.is_empty() || self.importing > 0
     }
 
     /// Progress for logs and RPC.
@@ -512,7 +658,7 @@ impl<Id: Copy + Eq + std::hash::Hash> Sync<Id> {
             .max()
             .unwrap_or(current)
             .max(current);
-        let syncing = self.target.is_some() || !self.queue.is_empty() || self.importing > 0;
+        let syncing = self.is_syncing();
         let blocks_per_second = self
             .started
             .map(|started| started.elapsed().as_secs_f64())
@@ -598,6 +744,19 @@ mod tests {
                 .import_block(block, u64::MAX / 2)
                 .map(|_| ())
                 .map_err(BlockImportError::Refused)
+        }
+
+        fn header_context(&self, parent: &Hash) -> Option<HeaderContext> {
+            self.chain.lock().unwrap().header_context(parent)
+        }
+
+        fn check_header(
+            &self,
+            context: &mut HeaderContext,
+            header: &BlockHeader,
+        ) -> Result<(), BlockRuleError> {
+            let chain = self.chain.lock().unwrap();
+            context.check_and_advance(chain.params(), chain.genesis(), header, u64::MAX / 2)
         }
     }
 
@@ -783,6 +942,130 @@ mod tests {
             vec![(target, Misbehaviour::InvalidBlock)]
         );
         assert_eq!(local.head_number(), 9);
+    }
+
+    /// A header that links and meets its own proof of work but not the difficulty the chain
+    /// requires after its parent is refused before any body is asked for, and charged as an
+    /// invalid block.
+    #[test]
+    fn a_header_with_bits_its_parent_does_not_allow_is_refused_before_any_body() {
+        let (source, mut blocks) = mined(5);
+        let mut last = blocks.pop().unwrap();
+        last.header.bits = salus_primitives::CompactTarget::from_leading_zero_bits(12);
+        blocks.push(seal(last));
+        let local = Local::new();
+        let peer = PeerId::random();
+        let peers = statuses(&[peer], &source.status());
+        let mut sync: Sync<u64> = Sync::default();
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        sync.sent(1, peer, requests[0].1.clone());
+        let headers: Vec<BlockHeader> = blocks.iter().map(|block| block.header.clone()).collect();
+        assert_eq!(
+            sync.on_headers(1, peer, headers, &local),
+            Err(Misbehaviour::InvalidBlock)
+        );
+        assert!(sync.queue.is_empty(), "no header of the batch is kept");
+        assert!(
+            sync.next_requests(&local.status(), &HashMap::new(), &local)
+                .is_empty()
+        );
+    }
+
+    /// A peer whose headers end short of the total work it claimed is charged, and its valid
+    /// headers are still kept.
+    #[test]
+    fn a_peer_claiming_more_work_than_its_headers_carry_is_charged() {
+        let (source, blocks) = mined(5);
+        let local = Local::new();
+        let peer = PeerId::random();
+        let mut claim = source.status();
+        let honest = Work::from_be_bytes(claim.total_work);
+        claim.total_work = honest.saturating_add(honest).to_be_bytes();
+        let peers = statuses(&[peer], &claim);
+        let mut sync: Sync<u64> = Sync::default();
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        sync.sent(1, peer, requests[0].1.clone());
+        let headers: Vec<BlockHeader> = blocks.iter().map(|block| block.header.clone()).collect();
+        assert_eq!(
+            sync.on_headers(1, peer, headers.clone(), &local),
+            Err(Misbehaviour::BadSyncResponse)
+        );
+        assert_eq!(sync.queue.len(), 5, "the headers themselves are valid");
+        // Honest about its work: not charged.
+        let mut sync: Sync<u64> = Sync::default();
+        let peers = statuses(&[peer], &source.status());
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        sync.sent(1, peer, requests[0].1.clone());
+        assert_eq!(sync.on_headers(1, peer, headers, &local), Ok(()));
+    }
+
+    /// A target that does not answer headers before the deadline is charged and left for
+    /// another peer; a provider that does not answer bodies before theirs is charged, its blocks
+    /// are asked of another, and it is asked for no more bodies for a while.
+    #[test]
+    fn stalled_headers_and_bodies_move_to_other_peers() {
+        let (source, blocks) = mined(10);
+        let local = Local::new();
+        let (staller, honest) = (PeerId::random(), PeerId::random());
+        // The staller claims more work on the same head: it is chosen first.
+        let mut claim = source.status();
+        let work = Work::from_be_bytes(claim.total_work);
+        claim.total_work = work.saturating_add(work).to_be_bytes();
+        let mut peers = statuses(&[honest], &source.status());
+        peers.insert(staller, claim);
+        let mut sync: Sync<u64> = Sync::default();
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        assert!(
+            matches!(requests.as_slice(), [(to, SyncRequest::Headers { .. })] if *to == staller)
+        );
+        sync.sent(1, staller, requests[0].1.clone());
+        let later = Instant::now() + HEADERS_DEADLINE + std::time::Duration::from_millis(10);
+        assert_eq!(
+            sync.overdue(later),
+            vec![(staller, Misbehaviour::Unresponsive)]
+        );
+        // The honest peer is asked now; the staller's late answer, if any, is ignored.
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        assert!(
+            matches!(requests.as_slice(), [(to, SyncRequest::Headers { .. })] if *to == honest)
+        );
+        sync.sent(2, honest, requests[0].1.clone());
+        let headers: Vec<BlockHeader> = blocks.iter().map(|block| block.header.clone()).collect();
+        sync.on_headers(2, honest, headers.clone(), &local).unwrap();
+        assert_eq!(sync.on_headers(1, staller, headers, &local), Ok(()));
+        assert_eq!(sync.queue.len(), 10);
+
+        // Bodies: pretend the honest peer stalls this time; another provider of the same head
+        // takes its blocks.
+        let other = PeerId::random();
+        peers.insert(other, source.status());
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        let (to, request) = requests
+            .iter()
+            .find(|(_, request)| matches!(request, SyncRequest::Bodies { .. }))
+            .cloned()
+            .expect("a bodies request");
+        sync.sent(3, to, request);
+        let later = Instant::now() + BODIES_DEADLINE + std::time::Duration::from_millis(10);
+        assert_eq!(sync.overdue(later), vec![(to, Misbehaviour::Unresponsive)]);
+        let requests = sync.next_requests(&local.status(), &peers, &local);
+        assert!(
+            requests.iter().all(
+                |(peer, request)| *peer != to || !matches!(request, SyncRequest::Bodies { .. })
+            ),
+            "the slow provider is asked for no bodies: {requests:?}"
+        );
+        let (to_other, request) = requests
+            .into_iter()
+            .find(|(_, request)| matches!(request, SyncRequest::Bodies { .. }))
+            .expect("the blocks are asked of another provider");
+        let SyncRequest::Bodies { hashes } = &request else {
+            unreachable!()
+        };
+        let hashes = hashes.clone();
+        sync.sent(4, to_other, request);
+        assert!(deliver(&mut sync, 4, to_other, bodies(&blocks, &hashes), &local).is_empty());
+        assert_eq!(local.head_number(), 10);
     }
 
     /// Headers that do not link are refused and charged.

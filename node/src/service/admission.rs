@@ -20,10 +20,23 @@ use crate::network::{NetworkCommand, NetworkHandle};
 use crate::signature_cache::VerifiedSignatures;
 use crate::storage::Store;
 
-/// The outcome of an admission job that panicked.
-fn admission_failed() -> AdmissionError {
-    AdmissionError::State("the admission failed".into())
+/// What a refused or failed admission job answers.
+fn refused(refusal: QueueRefusal) -> AdmissionError {
+    match refusal {
+        QueueRefusal::Full => AdmissionError::Busy,
+        QueueRefusal::Failed => AdmissionError::State("the admission failed".into()),
+    }
 }
+
+/// Most transactions waiting in the admission queue (a submission or a gossiped transaction
+/// each; a batch counts its transactions). A few seconds of the pool's admission rate on two
+/// cores (BENCHMARKS.md): beyond it, waiting longer only grows memory, so submitters are told
+/// to retry (`Busy`) and gossip is dropped without blame (peers and sync bring it again).
+pub const MAX_QUEUED_ADMISSIONS: usize = 8_192;
+
+/// Most bytes of transactions waiting in the admission queue: 64 maximal transactions, or the
+/// whole count of typical ones (a few hundred bytes each).
+pub const MAX_QUEUED_ADMISSION_BYTES: usize = 32 * 1024 * 1024;
 
 /// The pool and the way into it.
 pub struct Admission {
@@ -112,10 +125,13 @@ impl Admission {
         network: Option<NetworkHandle>,
     ) -> Result<Hash, AdmissionError> {
         let admission = self.clone();
+        let weight = Weight::of(std::slice::from_ref(&transaction));
         self.queue
-            .run(move || admission.submit(transaction, network.as_ref()))
+            .run(weight, move || {
+                admission.submit(transaction, network.as_ref())
+            })
             .await
-            .unwrap_or_else(|| Err(admission_failed()))
+            .unwrap_or_else(|refusal| Err(refused(refusal)))
     }
 
     /// [`Admission::submit`] for each of `transactions`, in order, as one job of the queue (one
@@ -127,15 +143,16 @@ impl Admission {
     ) -> Vec<Result<Hash, AdmissionError>> {
         let count = transactions.len();
         let admission = self.clone();
+        let weight = Weight::of(&transactions);
         self.queue
-            .run(move || {
+            .run(weight, move || {
                 transactions
                     .into_iter()
                     .map(|transaction| admission.submit(transaction, network.as_ref()))
                     .collect()
             })
             .await
-            .unwrap_or_else(|| (0..count).map(|_| Err(admission_failed())).collect())
+            .unwrap_or_else(|refusal| (0..count).map(|_| Err(refused(refusal))).collect())
     }
 
     /// [`Admission::admit`] through the queue, off the async reactor (gossiped transactions:
@@ -148,10 +165,11 @@ impl Admission {
         transaction: SignedTransaction,
     ) -> Result<Hash, AdmissionError> {
         let admission = self.clone();
+        let weight = Weight::of(std::slice::from_ref(&transaction));
         self.queue
-            .run(move || admission.admit(transaction))
+            .run(weight, move || admission.admit(transaction))
             .await
-            .unwrap_or_else(|| Err(admission_failed()))
+            .unwrap_or_else(|refusal| Err(refused(refusal)))
     }
 
     /// After the head moved: drops what the `connected` blocks included (by the hashes their
@@ -200,40 +218,105 @@ impl Admission {
 /// A queued admission: runs on a blocking thread and replies through its own channel.
 type Job = Box<dyn FnOnce() + Send>;
 
+/// What a job holds of the queue's bounds: its transactions and their encoded bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Weight {
+    /// Transactions.
+    pub transactions: usize,
+    /// Their encoded bytes.
+    pub bytes: usize,
+}
+
+impl Weight {
+    /// The weight of admitting `transactions`.
+    pub fn of(transactions: &[SignedTransaction]) -> Weight {
+        use parity_scale_codec::Encode;
+        Weight {
+            transactions: transactions.len(),
+            bytes: transactions.iter().map(Encode::encoded_size).sum(),
+        }
+    }
+}
+
+/// Why a job did not run to a result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueRefusal {
+    /// The queue is at its bound: the job was not queued.
+    Full,
+    /// The job panicked.
+    Failed,
+}
+
 /// The queue and its drainers.
 pub struct AdmissionQueue {
     inner: Mutex<Queue>,
     max_drainers: usize,
+    limit: Weight,
 }
 
 struct Queue {
-    jobs: VecDeque<Job>,
+    jobs: VecDeque<(Weight, Job)>,
+    /// What the waiting jobs hold.
+    held: Weight,
     drainers: usize,
 }
 
 impl AdmissionQueue {
-    /// A queue drained by at most one blocking task per core.
+    /// A queue drained by at most one blocking task per core, bounded by
+    /// [`MAX_QUEUED_ADMISSIONS`] and [`MAX_QUEUED_ADMISSION_BYTES`].
     pub fn new() -> Arc<AdmissionQueue> {
-        Arc::new(AdmissionQueue {
-            inner: Mutex::new(Queue {
-                jobs: VecDeque::new(),
-                drainers: 0,
-            }),
-            max_drainers: std::thread::available_parallelism().map_or(1, usize::from),
+        AdmissionQueue::bounded(Weight {
+            transactions: MAX_QUEUED_ADMISSIONS,
+            bytes: MAX_QUEUED_ADMISSION_BYTES,
         })
     }
 
-    /// Runs `job` on a blocking thread and waits for its result; `None` if the job panicked.
+    /// A queue holding at most `limit` of waiting jobs (a single job heavier than the limit
+    /// is still taken when the queue is empty, so that a batch within the RPC's own bounds
+    /// always gets through an idle node).
+    pub fn bounded(limit: Weight) -> Arc<AdmissionQueue> {
+        Arc::new(AdmissionQueue {
+            inner: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                held: Weight::default(),
+                drainers: 0,
+            }),
+            max_drainers: std::thread::available_parallelism().map_or(1, usize::from),
+            limit,
+        })
+    }
+
+    /// Runs `job` on a blocking thread and waits for its result; [`QueueRefusal::Full`] at
+    /// once, without running it, when the waiting jobs would then hold more than the queue's
+    /// bound; [`QueueRefusal::Failed`] if the job panicked.
+    ///
+    /// # Errors
+    /// The [`QueueRefusal`].
     pub async fn run<T: Send + 'static>(
         self: &Arc<Self>,
+        weight: Weight,
         job: impl FnOnce() -> T + Send + 'static,
-    ) -> Option<T> {
+    ) -> Result<T, QueueRefusal> {
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let start_drainer = {
             let mut queue = self.lock();
-            queue.jobs.push_back(Box::new(move || {
-                let _ = sender.send(job());
-            }));
+            let transactions = queue.held.transactions + weight.transactions;
+            let bytes = queue.held.bytes + weight.bytes;
+            if !queue.jobs.is_empty()
+                && (transactions > self.limit.transactions || bytes > self.limit.bytes)
+            {
+                return Err(QueueRefusal::Full);
+            }
+            queue.held = Weight {
+                transactions,
+                bytes,
+            };
+            queue.jobs.push_back((
+                weight,
+                Box::new(move || {
+                    let _ = sender.send(job());
+                }),
+            ));
             let start = queue.drainers < self.max_drainers;
             if start {
                 queue.drainers += 1;
@@ -244,7 +327,7 @@ impl AdmissionQueue {
             let queue = self.clone();
             tokio::task::spawn_blocking(move || queue.drain());
         }
-        receiver.await.ok()
+        receiver.await.map_err(|_| QueueRefusal::Failed)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
@@ -258,14 +341,18 @@ impl AdmissionQueue {
             let job = {
                 let mut queue = self.lock();
                 match queue.jobs.pop_front() {
-                    Some(job) => job,
+                    Some((weight, job)) => {
+                        queue.held.transactions -= weight.transactions;
+                        queue.held.bytes -= weight.bytes;
+                        job
+                    }
                     None => {
                         queue.drainers -= 1;
                         return;
                     }
                 }
             };
-            // A panicking job drops its reply channel; its caller sees `None`.
+            // A panicking job drops its reply channel; its caller sees `Failed`.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
         }
     }
@@ -274,6 +361,88 @@ impl AdmissionQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ONE: Weight = Weight {
+        transactions: 1,
+        bytes: 100,
+    };
+
+    /// Waits (with a deadline) until the queue's state satisfies `done`.
+    async fn settled(queue: &AdmissionQueue, done: impl Fn(&Queue) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !done(&queue.lock()) {
+            assert!(std::time::Instant::now() < deadline, "the queue settles");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Jobs that wait until released hold the queue at its bound: the next is refused at
+    /// once, without running; once they drain, jobs are taken again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_refuses_at_once_and_takes_jobs_again_once_drained() {
+        let queue = AdmissionQueue::bounded(Weight {
+            transactions: 10,
+            bytes: 1_000_000,
+        });
+        let release = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let mut waiting = Vec::new();
+        let blocking = |queue: Arc<AdmissionQueue>,
+                        release: Arc<(Mutex<bool>, std::sync::Condvar)>| {
+            tokio::spawn(async move {
+                queue
+                    .run(ONE, move || {
+                        let (lock, ready) = &*release;
+                        let mut released = lock.lock().unwrap();
+                        while !*released {
+                            released = ready.wait(released).unwrap();
+                        }
+                    })
+                    .await
+            })
+        };
+        // The drainers (one per core) each take a job and block in it…
+        let drainers = queue.max_drainers;
+        for _ in 0..drainers {
+            waiting.push(blocking(queue.clone(), release.clone()));
+        }
+        settled(&queue, |queue| {
+            queue.drainers == drainers && queue.jobs.is_empty()
+        })
+        .await;
+        // …and ten more wait in the queue, filling it.
+        for _ in 0..10 {
+            waiting.push(blocking(queue.clone(), release.clone()));
+        }
+        settled(&queue, |queue| queue.held.transactions == 10).await;
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        let refused = queue
+            .run(ONE, move || {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst)
+            })
+            .await;
+        assert_eq!(refused, Err(QueueRefusal::Full));
+        // Heavier by bytes than the bound: refused as well.
+        let heavy = Weight {
+            transactions: 1,
+            bytes: 2_000_000,
+        };
+        assert_eq!(queue.run(heavy, || ()).await, Err(QueueRefusal::Full));
+        {
+            let (lock, ready) = &*release;
+            *lock.lock().unwrap() = true;
+            ready.notify_all();
+        }
+        for handle in waiting {
+            assert_eq!(handle.await.unwrap(), Ok(()));
+        }
+        assert!(
+            !ran.load(std::sync::atomic::Ordering::SeqCst),
+            "the refused job never ran"
+        );
+        assert_eq!(queue.run(ONE, || 5).await, Ok(5));
+        assert_eq!(queue.lock().held, Weight::default());
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_job_runs_once_and_replies_and_a_panic_is_contained() {
@@ -284,7 +453,7 @@ mod tests {
             let (queue, calls) = (queue.clone(), calls.clone());
             waiting.push(tokio::spawn(async move {
                 queue
-                    .run(move || {
+                    .run(ONE, move || {
                         calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         index * 2
                     })
@@ -292,12 +461,15 @@ mod tests {
             }));
         }
         for (index, handle) in waiting.into_iter().enumerate() {
-            assert_eq!(handle.await.unwrap(), Some(index as u32 * 2));
+            assert_eq!(handle.await.unwrap(), Ok(index as u32 * 2));
         }
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 500);
-        assert_eq!(queue.run(|| -> u32 { panic!("a broken job") }).await, None);
+        assert_eq!(
+            queue.run(ONE, || -> u32 { panic!("a broken job") }).await,
+            Err(QueueRefusal::Failed)
+        );
         // The drainer that ran the panicking job carried on: later jobs still run.
-        assert_eq!(queue.run(|| 7).await, Some(7));
+        assert_eq!(queue.run(ONE, || 7).await, Ok(7));
         // The drainer retires once it finds the queue empty (just after its last reply).
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while queue.lock().drainers != 0 {

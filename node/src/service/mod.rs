@@ -108,6 +108,32 @@ pub enum NodeError {
     TaskFailed(&'static str, String),
 }
 
+impl NodeError {
+    /// Whether the node's disk is full: nothing was written, and the same work may succeed once
+    /// space is freed (the miner pauses and retries instead of stopping the node).
+    pub fn is_out_of_space(&self) -> bool {
+        match self {
+            NodeError::Storage(error) | NodeError::Import(ImportError::Storage(error)) => {
+                error.is_out_of_space()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// How often a node announces its longest-pending transactions to its peers again. Gossip
+/// carries a transaction once, when admitted (and when a reorganisation returns it): one
+/// accepted while the node had no peers, or on the far side of a partition, or returned to a
+/// pool whose peers dropped it, would otherwise stay where it is — on a node that does not
+/// mine, for ever. Peers that have it answer from their pool (its signature is cached).
+pub const REANNOUNCE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Most transactions announced again each [`REANNOUNCE_INTERVAL`], the longest-pending first.
+pub const REANNOUNCE_LIMIT: usize = 256;
+
+/// How often a miner paused by a full disk tries again.
+pub const DISK_FULL_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The shared state of a running node: the chain, and the parts with one job each that the
 /// service composes around it — [`Admission`] (the pool and the way into it),
 /// [`BlockProduction`] (the miner), block import and its housekeeping (`import.rs`), the
@@ -334,13 +360,32 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         tasks.spawn(async move {
             let mut ticker = tokio::time::interval(std::time::Duration::from_millis(interval_ms));
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // A full disk pauses mining (nothing was written; reads and the network go on)
+            // until a block can be written again; any other failure stops the node.
+            let mut paused = false;
             loop {
                 ticker.tick().await;
                 if miner_state.production.is_stopping() {
                     return ("miner", Ok(()));
                 }
-                if let Err(error) = miner_state.mine_block().await {
-                    return ("miner", Err(error.to_string()));
+                match miner_state.mine_block().await {
+                    Ok(_) if paused => {
+                        paused = false;
+                        tracing::warn!("disk space is back: mining resumed");
+                    }
+                    Ok(_) => {}
+                    Err(error) if error.is_out_of_space() => {
+                        if !paused {
+                            paused = true;
+                            tracing::error!(
+                                %error,
+                                "disk full: mining paused, retried every {DISK_FULL_RETRY:?}; \
+                                 reads are still served"
+                            );
+                        }
+                        tokio::time::sleep(DISK_FULL_RETRY).await;
+                    }
+                    Err(error) => return ("miner", Err(error.to_string())),
                 }
             }
         });
@@ -350,6 +395,26 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
             crate::network::start(state.clone(), network_config, &config.data_dir)?;
         let _ = state.network.set(handle);
         tasks.spawn(async move { ("network", network_task.await) });
+        let announcing = state.clone();
+        tasks.spawn(async move {
+            let mut ticker = tokio::time::interval(REANNOUNCE_INTERVAL);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                if announcing.production.is_stopping() {
+                    return ("reannounce", Ok(()));
+                }
+                let pending = announcing.admission.pool().oldest(REANNOUNCE_LIMIT);
+                if let Some(network) = announcing.network() {
+                    for transaction in pending {
+                        network.send(crate::network::NetworkCommand::PublishTransaction(
+                            transaction,
+                        ));
+                    }
+                }
+            }
+        });
     }
     let watched = server.clone();
     tasks.spawn(async move {

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use salus_primitives::{Block, BlockHeader, Hash, SignedTransaction};
+use salus_primitives::{BlockHeader, Hash, SignedTransaction};
 
 use super::{NodeError, NodeState};
+use crate::chain::validation::{BlockRuleError, HeaderContext};
 use crate::chain::{ImportOutcome, ReceivedBlock};
 use crate::network::protocol::{ChainStatus, MAX_LOCATOR_HASHES};
 use crate::network::{BlockImportError, NetworkState, SyncChain, TransactionVerdict};
@@ -22,6 +23,34 @@ impl SyncChain for NodeState {
 
     fn import_synced(&self, block: ReceivedBlock) -> Result<(), BlockImportError> {
         refused_or_node(self.import_received(block)).map(|_| ())
+    }
+
+    fn header_context(&self, parent: &Hash) -> Option<HeaderContext> {
+        self.chain().header_context(parent)
+    }
+
+    fn check_header(
+        &self,
+        context: &mut HeaderContext,
+        header: &BlockHeader,
+    ) -> Result<(), BlockRuleError> {
+        self.check_synced_header(context, header)
+    }
+}
+
+impl NodeState {
+    /// The sync's header checks, as [`SyncChain`] asks them.
+    fn check_synced_header(
+        &self,
+        context: &mut HeaderContext,
+        header: &BlockHeader,
+    ) -> Result<(), BlockRuleError> {
+        context.check_and_advance(
+            &self.genesis.params,
+            &self.genesis.header,
+            header,
+            self.now_ms(),
+        )
     }
 }
 
@@ -49,15 +78,16 @@ impl NetworkState for NodeState {
         self.chain().bodies(hashes, byte_limit)
     }
 
-    fn import_block(&self, block: Block) -> Result<ImportOutcome, BlockImportError> {
-        refused_or_node(self.import(block))
+    fn import_block(&self, block: ReceivedBlock) -> Result<ImportOutcome, BlockImportError> {
+        refused_or_node(self.import_received(block))
     }
 
     async fn admit_gossiped(self: Arc<Self>, transaction: SignedTransaction) -> TransactionVerdict {
         match self.admission.admit_queued(transaction).await {
             Ok(_) => TransactionVerdict::Admitted,
             Err(error) if error.is_malicious() => TransactionVerdict::Malicious,
-            // Stale nonces, a full pool, a duplicate: honest races, not relayed.
+            Err(error) if error.is_useless() => TransactionVerdict::Useless,
+            // Stale nonces, a full pool or queue, a duplicate: honest races, not relayed.
             Err(_) => TransactionVerdict::Ignored,
         }
     }

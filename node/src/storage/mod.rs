@@ -50,7 +50,11 @@ pub enum StorageError {
     /// RocksDB reported an error (I/O, corruption detected by checksums, lock held by another
     /// process).
     #[error("database error: {0}")]
-    Database(#[from] rocksdb::Error),
+    Database(rocksdb::Error),
+    /// The data directory's disk is full: the write was refused whole (nothing of it is in the
+    /// database) and RocksDB refuses further writes until space is freed, then resumes.
+    #[error("disk full, nothing written (free space on the data directory's disk): {0}")]
+    OutOfSpace(rocksdb::Error),
     /// The database was written by a different schema version.
     #[error(
         "database schema version {found}, this node uses {expected}; refusing to open (use a \
@@ -73,6 +77,26 @@ pub enum StorageError {
     /// A record failed to decode or violates an invariant.
     #[error("corrupt database: {0}")]
     Corrupt(String),
+}
+
+impl From<rocksdb::Error> for StorageError {
+    fn from(error: rocksdb::Error) -> StorageError {
+        // RocksDB's status for ENOSPC (IOStatus::NoSpace, or the errno's text from its file
+        // system layer); the Rust binding keeps only the status's text.
+        if error.as_ref().contains("No space left on device") {
+            StorageError::OutOfSpace(error)
+        } else {
+            StorageError::Database(error)
+        }
+    }
+}
+
+impl StorageError {
+    /// Whether the disk is full ([`StorageError::OutOfSpace`]): the same write may succeed once
+    /// space is freed.
+    pub fn is_out_of_space(&self) -> bool {
+        matches!(self, StorageError::OutOfSpace(_))
+    }
 }
 
 /// Where an event is: block number, transaction index, event index.

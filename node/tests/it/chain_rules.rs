@@ -699,3 +699,47 @@ fn ten_thousand_easiest_target_blocks_off_genesis_store_nothing() {
     assert!(error.is_unwanted_block() && !error.is_invalid_block());
     assert_eq!(test.chain.orphan_count(), before);
 }
+
+#[test]
+fn one_senders_orphans_never_push_out_anothers() {
+    let mut test = TestChain::new();
+    let genesis = test.chain.genesis().clone();
+    // Orphans: headers on parents nobody has, each from a named sender.
+    let orphan = |tag: u8, index: u64| {
+        let mut header = genesis.clone();
+        header.parent_hash = Hash([tag; 32]);
+        header.number = 2 + index;
+        header.timestamp_ms = genesis.timestamp_ms + 1_000 * (index + 1);
+        salus_node::chain::ReceivedBlock::new(seal(Block {
+            header,
+            transactions: Vec::new(),
+        }))
+        .with_origin(u64::from(tag))
+    };
+    let honest: Vec<Hash> = (0..10)
+        .map(|index| {
+            let block = orphan(2, index);
+            let hash = block.hash();
+            assert_eq!(
+                test.chain.import_block(block, now()).unwrap(),
+                ImportOutcome::HeldAsOrphan
+            );
+            hash
+        })
+        .collect();
+    for index in 0..200 {
+        assert_eq!(
+            test.chain.import_block(orphan(1, index), now()).unwrap(),
+            ImportOutcome::HeldAsOrphan
+        );
+    }
+    assert_eq!(
+        test.chain.orphan_count(),
+        honest.len() + salus_node::chain::MAX_ORPHANS_PER_ORIGIN,
+        "the flooding sender keeps only its newest"
+    );
+    assert!(
+        honest.iter().all(|hash| test.chain.holds_orphan(hash)),
+        "every orphan of the other sender is still held"
+    );
+}

@@ -8,81 +8,24 @@
 //! shipment, and a directory without the buyer, are refused with typed errors naming them.
 
 use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use salus_client::epcis::import::document_hash;
-use salus_node::genesis::{DEV_REGISTRY_ADDRESS, DEV_SUPPLY_ADDRESS};
 use serde_json::{Value, json};
 
-use crate::support::{DevProcess, dev_key};
+use crate::epcis::{
+    CASE, GTIN, MAKER_GLN, MAKER_SITE, Party, WHOLESALER_GLN, at, commission_and_pack,
+    directory_file, document, maker_entry, register_supply_chain, units, wholesaler_entry, write,
+};
+use crate::support::{DevProcess, dev_key, ok, printed_json};
 
-const GTIN: &str = "00312345678906";
-const CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
 const XSD: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../tests/schemas/epcis-1.2/EPCglobal-epcis-1_2.xsd"
 );
-const MAKER_GLN: &str = "0614141000012";
-const WHOLESALER_GLN: &str = "0614141000029";
 const PHARMACY_GLN: &str = "0614141000050";
 const PO_1: &str = "urn:epcglobal:cbv:bt:0614141000029:PO-1";
 const PO_2: &str = "urn:epcglobal:cbv:bt:0614141000050:PO-2";
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn printed_json(output: &Output) -> Value {
-    let text = ok(output);
-    let start = text.find('{').expect("JSON printed");
-    serde_json::from_str(&text[start..]).unwrap()
-}
-
-fn tx(node: &DevProcess, from: &str, contract: &str, message: &str, args: Value) {
-    let output = node.salus(&[
-        "tx",
-        "call",
-        "--from",
-        from,
-        "--contract",
-        contract,
-        "--message",
-        message,
-        "--args",
-        &args.to_string(),
-    ]);
-    assert_eq!(printed_json(&output)["status"], "success", "{message}");
-}
-
-fn write(dir: &Path, name: &str, value: &Value) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, value.to_string()).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
-fn document(events: Vec<Value>) -> Value {
-    json!({
-        "@context": [CONTEXT],
-        "type": "EPCISDocument",
-        "schemaVersion": "2.0",
-        "creationDate": "2026-01-01T08:00:00Z",
-        "epcisBody": { "eventList": events },
-    })
-}
-
-fn at(site: &str, mut event: Value) -> Value {
-    event["eventTime"] = json!("2026-01-01T08:00:00Z");
-    event["eventTimeZoneOffset"] = json!("+00:00");
-    event["readPoint"] = json!({ "id": site });
-    event
-}
 
 /// Imports `file` signed by `from`; returns the shipment id of its `ship` call, if any.
 fn import(node: &DevProcess, from: &str, directory: &str, file: &str) -> Option<String> {
@@ -142,18 +85,6 @@ fn validate_xml(xml: &str) {
     );
 }
 
-fn directory_file(dir: &Path, name: &str, parties: &[(&str, String, &str, &str)]) -> String {
-    let mut text = String::new();
-    for (party, address, gln, extra) in parties {
-        text.push_str(&format!(
-            "[[party]]\nname = \"{party}\"\naddress = \"{address}\"\ngln = \"{gln}\"\n{extra}\n"
-        ));
-    }
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
 #[test]
 fn dscsa_view_of_a_resold_shipment_gives_ti_th_and_ts_in_json_and_valid_epcis_1_2() {
     let node = DevProcess::start(50);
@@ -163,57 +94,16 @@ fn dscsa_view_of_a_resold_shipment_gives_ti_th_and_ts_in_json_and_valid_epcis_1_
         dev_key(2).address(),
         dev_key(3).address(),
     );
-    let registry = DEV_REGISTRY_ADDRESS.to_string();
-    let supply = DEV_SUPPLY_ADDRESS.to_string();
-    for (who, role, gln, prefix) in [
-        (maker, "Manufacturer", MAKER_GLN, Some("0312345")),
-        (wholesaler, "WholesaleDistributor", WHOLESALER_GLN, None),
-        (pharmacy, "Dispenser", PHARMACY_GLN, None),
-    ] {
-        tx(
-            &node,
-            "dev:0",
-            &registry,
-            "register",
-            json!([
-                who.to_string(),
-                [role],
-                null,
-                gln,
-                prefix,
-                "0",
-                "4102444800000",
-                format!("0x{}", "11".repeat(32))
-            ]),
-        );
-    }
-    tx(
+    register_supply_chain(
         &node,
-        "dev:1",
-        &supply,
-        "register_product",
-        json!([
-            GTIN,
-            "12345-678-90",
-            "Amoxicillin",
-            "500 mg",
-            "capsule",
-            "30"
-        ]),
+        &[
+            (maker, "Manufacturer", MAKER_GLN, Some("0312345")),
+            (wholesaler, "WholesaleDistributor", WHOLESALER_GLN, None),
+            (pharmacy, "Dispenser", PHARMACY_GLN, None),
+        ],
     );
-    let maker_entry = (
-        "Maker",
-        maker.to_string(),
-        MAKER_GLN,
-        "locations = [\"0614141000036\"]\ncompany_prefixes = [\"0312345\", \"0614141\"]\n",
-    );
-    let wholesaler_entry = (
-        "Wholesaler",
-        wholesaler.to_string(),
-        WHOLESALER_GLN,
-        "locations = [\"0614141000043\"]\n",
-    );
-    let pharmacy_entry = (
+    let (maker_entry, wholesaler_entry) = (maker_entry(maker), wholesaler_entry(wholesaler));
+    let pharmacy_entry: Party = (
         "Corner Pharmacy",
         pharmacy.to_string(),
         PHARMACY_GLN,
@@ -228,13 +118,9 @@ fn dscsa_view_of_a_resold_shipment_gives_ti_th_and_ts_in_json_and_valid_epcis_1_
             pharmacy_entry,
         ],
     );
-    let maker_site = "urn:epc:id:sgln:0614141.00003.0";
+    let (maker_site, case) = (MAKER_SITE, CASE);
     let wholesaler_site = "urn:epc:id:sgln:0614141.00004.0";
-    let case = "urn:epc:id:sscc:0614141.0000000001";
-    let units: Vec<String> = ["S1", "S2", "S3"]
-        .iter()
-        .map(|serial| format!("urn:epc:id:sgtin:0312345.067890.{serial}"))
-        .collect();
+    let units = units();
     let po = |id: &str| json!([{ "type": "po", "bizTransaction": id }]);
     let sale = |site: &str, from: &str, to: &str, po_id: &str| {
         at(
@@ -255,30 +141,14 @@ fn dscsa_view_of_a_resold_shipment_gives_ti_th_and_ts_in_json_and_valid_epcis_1_
         )
     };
     // Shipment 0: the manufacturer's sale to the wholesaler.
-    let first = write(
-        dir,
-        "first.jsonld",
-        &document(vec![
-            at(
-                maker_site,
-                json!({ "type": "ObjectEvent", "action": "ADD", "bizStep": "commissioning",
-                        "disposition": "active", "epcList": units,
-                        "ilmd": { "cbvmda:lotNumber": "L1",
-                                  "cbvmda:itemExpirationDate": "2030-06-30" } }),
-            ),
-            at(
-                maker_site,
-                json!({ "type": "AggregationEvent", "action": "ADD", "bizStep": "packing",
-                        "parentID": case, "childEPCs": units }),
-            ),
-            sale(
-                maker_site,
-                "urn:epc:id:pgln:0614141.00001",
-                "urn:epc:id:pgln:0614141.00002",
-                PO_1,
-            ),
-        ]),
-    );
+    let mut events = commission_and_pack(&units);
+    events.push(sale(
+        maker_site,
+        "urn:epc:id:pgln:0614141.00001",
+        "urn:epc:id:pgln:0614141.00002",
+        PO_1,
+    ));
+    let first = write(dir, "first.jsonld", &document(events));
     let first_id = import(&node, "dev:1", &directory, &first).expect("a sale");
     let received = write(
         dir,
@@ -299,14 +169,20 @@ fn dscsa_view_of_a_resold_shipment_gives_ti_th_and_ts_in_json_and_valid_epcis_1_
     );
     let second_id = import(&node, "dev:2", &directory, &second).expect("a sale");
 
-    let view = printed_json(&node.salus(&[
-        "epcis",
-        "dscsa",
-        "--shipment",
-        &second_id,
-        "--directory",
-        &directory,
-    ]));
+    // `salus epcis dscsa` of `shipment` with the identity directory at `directory`.
+    let dscsa = |shipment: &str, directory: &str, more: &[&str]| {
+        let mut arguments = vec![
+            "epcis",
+            "dscsa",
+            "--shipment",
+            shipment,
+            "--directory",
+            directory,
+        ];
+        arguments.extend(more);
+        node.salus(&arguments)
+    };
+    let view = printed_json(&dscsa(&second_id, &directory, &[]));
     assert_eq!(view["shipment"].to_string(), second_id);
     assert_eq!(view["received"], false);
     let ti = &view["transaction_information"];
@@ -381,18 +257,11 @@ fn dscsa_view_of_a_resold_shipment_gives_ti_th_and_ts_in_json_and_valid_epcis_1_
 
     // The XML: the GS1 US guideline's header, the events through the sale, valid EPCIS 1.2.
     let xml_path = dir.join("shipment-1.xml");
-    ok(&node.salus(&[
-        "epcis",
-        "dscsa",
-        "--shipment",
+    ok(&dscsa(
         &second_id,
-        "--directory",
         &directory,
-        "--format",
-        "xml",
-        "--out",
-        xml_path.to_str().unwrap(),
-    ]));
+        &["--format", "xml", "--out", xml_path.to_str().unwrap()],
+    ));
     let xml = std::fs::read_to_string(&xml_path).unwrap();
     validate_xml(&xml);
     for piece in [
@@ -440,30 +309,14 @@ fn dscsa_view_of_a_resold_shipment_gives_ti_th_and_ts_in_json_and_valid_epcis_1_
     assert_eq!(history_xml.matches("<bizStep>").count(), 5, "{history_xml}");
 
     // An unknown shipment: a typed error naming it.
-    let unknown = node.salus(&[
-        "epcis",
-        "dscsa",
-        "--shipment",
-        "99",
-        "--directory",
-        &directory,
-    ]);
+    let unknown = dscsa("99", &directory, &[]);
     assert!(!unknown.status.success());
     let stderr = String::from_utf8_lossy(&unknown.stderr);
     assert!(stderr.contains("shipment 99 is not on chain"), "{stderr}");
 
     // A directory without the buyer: refused, naming the role and the address.
     let partial = directory_file(dir, "partial.toml", &[maker_entry, wholesaler_entry]);
-    let missing = node.salus(&[
-        "epcis",
-        "dscsa",
-        "--shipment",
-        &second_id,
-        "--directory",
-        &partial,
-        "--format",
-        "xml",
-    ]);
+    let missing = dscsa(&second_id, &partial, &["--format", "xml"]);
     assert!(!missing.status.success());
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(
@@ -473,14 +326,7 @@ fn dscsa_view_of_a_resold_shipment_gives_ti_th_and_ts_in_json_and_valid_epcis_1_
         "{stderr}"
     );
     // The first sale's view needs no pharmacy.
-    let first_view = printed_json(&node.salus(&[
-        "epcis",
-        "dscsa",
-        "--shipment",
-        &first_id,
-        "--directory",
-        &partial,
-    ]));
+    let first_view = printed_json(&dscsa(&first_id, &partial, &[]));
     assert_eq!(first_view["received"], true);
     assert_eq!(first_view["transaction_history"], json!([]));
     assert_eq!(

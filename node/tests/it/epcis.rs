@@ -6,40 +6,28 @@
 //! nothing on chain.
 
 use std::path::Path;
-use std::process::Output;
 
 use salus_node::genesis::{DEV_REGISTRY_ADDRESS, DEV_SUPPLY_ADDRESS};
+use salus_primitives::Address;
 use serde_json::{Value, json};
 
-use crate::support::{DevProcess, dev_key};
+use crate::support::{DevProcess, dev_key, ok, printed_json};
 
-const GTIN: &str = "00312345678906";
+pub(crate) const GTIN: &str = "00312345678906";
 const CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
 const SCHEMA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../tests/schemas/epcis-2.0/EPCIS-JSON-Schema.json"
 );
-const MAKER_GLN: &str = "0614141000012";
-const WHOLESALER_GLN: &str = "0614141000029";
+pub(crate) const MAKER_GLN: &str = "0614141000012";
+pub(crate) const WHOLESALER_GLN: &str = "0614141000029";
+/// The manufacturer's site.
+pub(crate) const MAKER_SITE: &str = "urn:epc:id:sgln:0614141.00003.0";
+/// The case the three units travel in.
+pub(crate) const CASE: &str = "urn:epc:id:sscc:0614141.0000000001";
 
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The JSON object a command printed last (`salus tx` prints a line before it).
-fn printed_json(output: &Output) -> Value {
-    let text = ok(output);
-    let start = text.find('{').expect("JSON printed");
-    serde_json::from_str(&text[start..]).unwrap()
-}
-
-fn tx(node: &DevProcess, from: &str, contract: &str, message: &str, args: Value) {
+/// `salus tx call` from `from`, which must succeed.
+pub(crate) fn tx(node: &DevProcess, from: &str, contract: &str, message: &str, args: Value) {
     let output = node.salus(&[
         "tx",
         "call",
@@ -55,13 +43,15 @@ fn tx(node: &DevProcess, from: &str, contract: &str, message: &str, args: Value)
     assert_eq!(printed_json(&output)["status"], "success", "{message}");
 }
 
-fn write(dir: &Path, name: &str, value: &Value) -> String {
+/// Writes `value` to `name` in `dir`; its path.
+pub(crate) fn write(dir: &Path, name: &str, value: &Value) -> String {
     let path = dir.join(name);
     std::fs::write(&path, value.to_string()).unwrap();
     path.to_str().unwrap().to_string()
 }
 
-fn document(events: Vec<Value>) -> Value {
+/// An EPCIS 2.0 document of `events`.
+pub(crate) fn document(events: Vec<Value>) -> Value {
     json!({
         "@context": [CONTEXT],
         "type": "EPCISDocument",
@@ -71,7 +61,8 @@ fn document(events: Vec<Value>) -> Value {
     })
 }
 
-fn at(site: &str, mut event: Value) -> Value {
+/// `event` at `site`, at 08:00 UTC on 1 January 2026.
+pub(crate) fn at(site: &str, mut event: Value) -> Value {
     event["eventTime"] = json!("2026-01-01T08:00:00Z");
     event["eventTimeZoneOffset"] = json!("+00:00");
     event["readPoint"] = json!({ "id": site });
@@ -82,19 +73,16 @@ fn nonce(node: &DevProcess, address: &str) -> Value {
     printed_json(&node.salus(&["query", "account", address]))["nonce"].clone()
 }
 
-#[test]
-fn a_shipment_in_epcis_is_imported_received_verified_and_exported() {
-    let node = DevProcess::start(50);
-    let dir = node.dir.path();
-    let (maker, wholesaler) = (dev_key(1).address(), dev_key(2).address());
+/// Registers each `(party, role, GLN, company prefix)` with the registry (as `dev:0`) and the
+/// manufacturer (`dev:1`) registers the product [`GTIN`].
+pub(crate) fn register_supply_chain(
+    node: &DevProcess,
+    parties: &[(Address, &str, &str, Option<&str>)],
+) {
     let registry = DEV_REGISTRY_ADDRESS.to_string();
-    let supply = DEV_SUPPLY_ADDRESS.to_string();
-    for (who, role, gln, prefix) in [
-        (maker, "Manufacturer", MAKER_GLN, Some("0312345")),
-        (wholesaler, "WholesaleDistributor", WHOLESALER_GLN, None),
-    ] {
+    for &(who, role, gln, prefix) in parties {
         tx(
-            &node,
+            node,
             "dev:0",
             &registry,
             "register",
@@ -111,9 +99,9 @@ fn a_shipment_in_epcis_is_imported_received_verified_and_exported() {
         );
     }
     tx(
-        &node,
+        node,
         "dev:1",
-        &supply,
+        &DEV_SUPPLY_ADDRESS.to_string(),
         "register_product",
         json!([
             GTIN,
@@ -124,54 +112,106 @@ fn a_shipment_in_epcis_is_imported_received_verified_and_exported() {
             "30"
         ]),
     );
-    let directory = dir.join("directory.toml");
-    std::fs::write(
-        &directory,
-        format!(
-            "[[party]]\nname = \"Maker\"\naddress = \"{maker}\"\ngln = \"{MAKER_GLN}\"\n\
-             locations = [\"0614141000036\"]\ncompany_prefixes = [\"0312345\", \"0614141\"]\n\n\
-             [[party]]\nname = \"Wholesaler\"\naddress = \"{wholesaler}\"\ngln = \"{WHOLESALER_GLN}\"\n\
-             locations = [\"0614141000043\"]\n"
-        ),
+}
+
+/// An identity directory's party: name, chain address, GLN and the rest of its entry.
+pub(crate) type Party = (&'static str, String, &'static str, &'static str);
+
+/// The manufacturer's directory entry: its locations and company prefixes.
+pub(crate) fn maker_entry(maker: Address) -> Party {
+    (
+        "Maker",
+        maker.to_string(),
+        MAKER_GLN,
+        "locations = [\"0614141000036\"]\ncompany_prefixes = [\"0312345\", \"0614141\"]\n",
     )
-    .unwrap();
-    let directory = directory.to_str().unwrap();
-    let maker_site = "urn:epc:id:sgln:0614141.00003.0";
-    let wholesaler_site = "https://id.gs1.org/414/0614141000043";
-    let case = "urn:epc:id:sscc:0614141.0000000001";
-    let units: Vec<String> = ["S1", "S2", "S3"]
+}
+
+/// The wholesaler's directory entry: its location.
+pub(crate) fn wholesaler_entry(wholesaler: Address) -> Party {
+    (
+        "Wholesaler",
+        wholesaler.to_string(),
+        WHOLESALER_GLN,
+        "locations = [\"0614141000043\"]\n",
+    )
+}
+
+/// Writes the identity directory of `parties` to `name` in `dir`; its path.
+pub(crate) fn directory_file(dir: &Path, name: &str, parties: &[Party]) -> String {
+    let mut text = String::new();
+    for (party, address, gln, extra) in parties {
+        text.push_str(&format!(
+            "[[party]]\nname = \"{party}\"\naddress = \"{address}\"\ngln = \"{gln}\"\n{extra}\n"
+        ));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// The three units' SGTINs (serials S1, S2, S3).
+pub(crate) fn units() -> Vec<String> {
+    ["S1", "S2", "S3"]
         .iter()
         .map(|serial| format!("urn:epc:id:sgtin:0312345.067890.{serial}"))
-        .collect();
-    let po = json!([{ "type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000029:PO-1" }]);
-    let shipment = write(
+        .collect()
+}
+
+/// The manufacturer commissions `units` (lot L1, expiring 2030-06-30) and packs them into
+/// [`CASE`].
+pub(crate) fn commission_and_pack(units: &[String]) -> Vec<Value> {
+    vec![
+        at(
+            MAKER_SITE,
+            json!({ "type": "ObjectEvent", "action": "ADD", "bizStep": "commissioning",
+                    "disposition": "active", "epcList": units,
+                    "ilmd": { "cbvmda:lotNumber": "L1",
+                              "cbvmda:itemExpirationDate": "2030-06-30" } }),
+        ),
+        at(
+            MAKER_SITE,
+            json!({ "type": "AggregationEvent", "action": "ADD", "bizStep": "packing",
+                    "parentID": CASE, "childEPCs": units }),
+        ),
+    ]
+}
+
+#[test]
+fn a_shipment_in_epcis_is_imported_received_verified_and_exported() {
+    let node = DevProcess::start(50);
+    let dir = node.dir.path();
+    let (maker, wholesaler) = (dev_key(1).address(), dev_key(2).address());
+    let supply = DEV_SUPPLY_ADDRESS.to_string();
+    register_supply_chain(
+        &node,
+        &[
+            (maker, "Manufacturer", MAKER_GLN, Some("0312345")),
+            (wholesaler, "WholesaleDistributor", WHOLESALER_GLN, None),
+        ],
+    );
+    let directory = directory_file(
         dir,
-        "shipment.jsonld",
-        &document(vec![
-            at(
-                maker_site,
-                json!({ "type": "ObjectEvent", "action": "ADD", "bizStep": "commissioning",
-                        "disposition": "active", "epcList": units,
-                        "ilmd": { "cbvmda:lotNumber": "L1",
-                                  "cbvmda:itemExpirationDate": "2030-06-30" } }),
-            ),
-            at(
-                maker_site,
-                json!({ "type": "AggregationEvent", "action": "ADD", "bizStep": "packing",
-                        "parentID": case, "childEPCs": units }),
-            ),
-            at(
-                maker_site,
-                json!({ "type": "ObjectEvent", "action": "OBSERVE", "bizStep": "shipping",
+        "directory.toml",
+        &[maker_entry(maker), wholesaler_entry(wholesaler)],
+    );
+    let directory = directory.as_str();
+    let (maker_site, case) = (MAKER_SITE, CASE);
+    let wholesaler_site = "https://id.gs1.org/414/0614141000043";
+    let units = units();
+    let po = json!([{ "type": "po", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000029:PO-1" }]);
+    let mut events = commission_and_pack(&units);
+    events.push(at(
+        maker_site,
+        json!({ "type": "ObjectEvent", "action": "OBSERVE", "bizStep": "shipping",
                         "disposition": "in_transit", "epcList": [case],
                         "bizTransactionList": po,
                         "sourceList": [{ "type": "owning_party",
                                          "source": "urn:epc:id:pgln:0614141.00001" }],
                         "destinationList": [{ "type": "owning_party",
                                               "destination": "urn:epc:id:pgln:0614141.00002" }] }),
-            ),
-        ]),
-    );
+    ));
+    let shipment = write(dir, "shipment.jsonld", &document(events));
     // The dry run prints the calls and submits nothing.
     let planned = printed_json(&node.salus(&[
         "epcis",

@@ -7,33 +7,17 @@
 //! call (the round trip through the chain is a fixed point).
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use salus_node::genesis::{DEV_CONSENT_ADDRESS, DEV_REGISTRY_ADDRESS};
 use serde_json::{Value, json};
 
-use crate::support::{DevProcess, dev_key};
+use crate::support::{DevProcess, dev_key, ok, printed_json};
 
 const HOSPITAL: u32 = 5;
 const DOCTOR: u32 = 6;
 const PATIENT: u32 = 7;
 const BLINDING: &str = "b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn printed_json(output: &Output) -> Value {
-    let text = ok(output);
-    let start = text.find('{').expect("JSON printed");
-    serde_json::from_str(&text[start..]).unwrap()
-}
 
 fn tx(node: &DevProcess, from: u32, contract: &str, message: &str, args: Value) -> Value {
     let output = node.salus(&[

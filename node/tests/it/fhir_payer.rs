@@ -10,85 +10,23 @@
 //! records do not is refused; a stranger may not export the claim check.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use coverage::{CoverageStatus, Period, PlanType, Priority};
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use parity_scale_codec::Encode;
-use salus_client::rpc::SalusApiClient;
+use coverage::PlanType;
 use salus_client::seal::CommitmentSalt;
-use salus_client::{ContractAbi, TransactionBuilder};
-use salus_node::agent::submission::{inbox_file, seal_delivery};
-use salus_node::agent::{
-    ClaimLineRecord, SealedClaim, SealedSubmission, SubmissionLine, seal_claim,
-};
-use salus_node::gateway::ledger::{call_input, registered_key};
-use salus_node::genesis::{DEV_CHAIN_ID, DEV_COVERAGE_ADDRESS, DEV_REGISTRY_ADDRESS};
-use salus_primitives::{Address, Hash};
+use salus_node::agent::{ClaimLineRecord, SealedClaim};
+use salus_primitives::Hash;
 use serde_json::{Value, json};
 
 use crate::fhir::validate;
-use crate::support::{DevProcess, dev_key, payer_rules};
+use crate::support::payer::{
+    CT, DAY_MS, DIAGNOSIS, HOSPITAL, MEMBER, MRI, NPI, PATIENT, PAYER, PayerWorld, STRANGER,
+    address, agent_once, salus, submission, submit_claim, submit_sealed,
+};
 
-const DAY_MS: u64 = 24 * 60 * 60 * 1000;
-const AUTHORITY: u32 = 0;
-const PAYER: u32 = 1;
-const HOSPITAL: u32 = 2;
-const STRANGER: u32 = 3;
-const PATIENT: u32 = 4;
-const NPI: &str = "1234567893";
-/// Lumbar spine MRI: auto-approved (rule 10, service type 62).
-const MRI: &str = "72148";
-/// Abdominal CT: rule 20 pends it for clinical review.
-const CT: &str = "74177";
-const DIAGNOSIS: &str = "M54.16";
-const MEMBER: Hash = Hash([0x4d; 32]);
 /// On chain, missing from the payer's records.
 const UNRECORDED: Hash = Hash([0x4e; 32]);
 /// Nowhere.
 const UNKNOWN: Hash = Hash([0x4f; 32]);
-
-fn address(index: u32) -> Address {
-    dev_key(index).address()
-}
-
-async fn must(http: &HttpClient, from: u32, contract: Address, input: Vec<u8>) {
-    let nonce = http
-        .state_get_account(address(from).to_string(), None)
-        .await
-        .unwrap()
-        .nonce;
-    let transaction = TransactionBuilder::new(DEV_CHAIN_ID, dev_key(from), nonce)
-        .fuel(20_000_000, 1)
-        .call(contract, input);
-    let hash = http
-        .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let receipt = loop {
-        if let Some(receipt) = http.tx_receipt(hash.clone()).await.unwrap() {
-            break receipt;
-        }
-        assert!(Instant::now() < deadline, "{hash} was not included");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert_eq!(receipt.status, "success", "{:?}", receipt.failure);
-}
-
-/// Runs `salus`; its stdout, or its stdout and stderr.
-fn salus(node: &DevProcess, arguments: &[&str]) -> Result<String, String> {
-    let output = node.salus(arguments);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if output.status.success() {
-        Ok(stdout)
-    } else {
-        Err(format!(
-            "{stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
-}
 
 fn read(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -96,79 +34,21 @@ fn read(path: &Path) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fhir_payer_exports_eligibility_and_a_claim_check_that_validate() {
-    let node = DevProcess::start(50);
+    // An HMO covering the member and one the records do not hold; the records' benefit: 12.
+    let PayerWorld {
+        node,
+        http,
+        now,
+        inbox,
+        records,
+    } = PayerWorld::builder()
+        .plan_type(PlanType::Hmo)
+        .members(&[MEMBER, UNRECORDED])
+        .network_plan(12)
+        .build()
+        .await;
     let dir = node.dir.path().to_path_buf();
-    let http = HttpClientBuilder::default().build(node.http_url()).unwrap();
-    let registry: ContractAbi = serde_json::from_value(
-        http.contract_abi(DEV_REGISTRY_ADDRESS.to_string())
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
-    let now = http.chain_head().await.unwrap().timestamp_ms;
-    for (who, role, npi) in [
-        (PAYER, "Payer", Some(NPI)),
-        (HOSPITAL, "ProviderOrganisation", Some(NPI)),
-        (PATIENT, "Patient", None),
-    ] {
-        let arguments = json!([
-            address(who).to_string(),
-            [role],
-            npi,
-            null,
-            null,
-            "0",
-            (now + 3650 * DAY_MS).to_string(),
-            Hash([0x11; 32]).to_string()
-        ]);
-        let input = registry.encode_call("register", &arguments).unwrap();
-        must(&http, AUTHORITY, DEV_REGISTRY_ADDRESS, input).await;
-    }
     let payer_key = format!("dev:{PAYER}");
-    salus(
-        &node,
-        &["record", "reply-key", "--key", &payer_key, "--register"],
-    )
-    .unwrap();
-    let period = Period {
-        start_ms: now - DAY_MS,
-        end_ms: now + 365 * DAY_MS,
-    };
-    for member in [MEMBER, UNRECORDED] {
-        let coverage = coverage::Coverage {
-            beneficiary: address(PATIENT),
-            plan_type: PlanType::Hmo,
-            period: period.clone(),
-            status: CoverageStatus::Active,
-        };
-        let input = call_input("set_coverage", (member, coverage));
-        must(&http, PAYER, DEV_COVERAGE_ADDRESS, input).await;
-    }
-    let (rules, reasons) = payer_rules();
-    let input = call_input(
-        "publish_rules",
-        (Hash([0x90; 32]), period.clone(), rules, reasons),
-    );
-    must(&http, PAYER, DEV_COVERAGE_ADDRESS, input).await;
-    let inbox = dir.join("inbox");
-    std::fs::create_dir_all(&inbox).unwrap();
-    let records = dir.join("payer-records.json");
-    let file = json!({
-        "network": [NPI],
-        "members": [{
-            "member": MEMBER.to_string(),
-            "active": true,
-            "period": { "start_ms": period.start_ms, "end_ms": period.end_ms },
-            "birth_year": 1980,
-            "sex": "F",
-            "network_plan": true,
-            "benefits": [{ "service_type": "62", "authorisation_required": true,
-                           "quantity_limit": 12, "quantity_used": 0 }],
-            "certified": [],
-        }],
-    });
-    std::fs::write(&records, file.to_string()).unwrap();
     let directory = dir.join("directory.toml");
     std::fs::write(
         &directory,
@@ -240,62 +120,11 @@ async fn fhir_payer_exports_eligibility_and_a_claim_check_that_validate() {
 
     // The hospital's sealed preauthorization: the agent certifies the MRI (A1), pends the CT.
     let service_ms = now + DAY_MS;
-    let line = |procedure: &str| SubmissionLine {
-        procedure: procedure.into(),
-        modifiers: vec![],
-        quantity: 1,
-        from_ms: service_ms,
-        to_ms: service_ms,
-        place_of_service: "11".into(),
-    };
     let trace = Hash([0xa3; 32]);
-    let submission = SealedSubmission {
-        trace_handle: trace,
-        payer: address(PAYER),
-        member: MEMBER,
-        servicing_npi: NPI.into(),
-        servicing_provider: None,
-        priority: "Standard".into(),
-        lines: vec![line(MRI), line(CT)],
-        diagnoses: vec![DIAGNOSIS.into()],
-        attachment_templates: vec![],
-    };
-    let payer_reply = registered_key(&http, DEV_REGISTRY_ADDRESS, address(PAYER))
-        .await
-        .unwrap()
-        .expect("the payer registered its key");
+    let submission = submission(trace, service_ms);
     let salt = CommitmentSalt::from_bytes([0x5c; 32]);
-    let sealed = seal_delivery(&submission, &salt, &payer_reply).unwrap();
-    std::fs::write(inbox_file(&inbox, &trace), sealed).unwrap();
-    let arguments = (
-        trace,
-        address(PAYER),
-        MEMBER,
-        Priority::Standard,
-        2u32,
-        submission.commitment(&salt),
-    );
-    let input = call_input("submit_sealed", arguments);
-    must(&http, HOSPITAL, DEV_COVERAGE_ADDRESS, input).await;
-    let inbox_path = inbox.to_str().unwrap().to_string();
-    let agent_once = || {
-        salus(
-            &node,
-            &[
-                "agent",
-                "payer",
-                "--key",
-                &payer_key,
-                "--inbox",
-                &inbox_path,
-                "--records",
-                &records_path,
-                "--once",
-            ],
-        )
-        .unwrap()
-    };
-    let output = agent_once();
+    submit_sealed(&http, &inbox, &submission, &submission, &salt).await;
+    let output = agent_once(&node, &inbox, &records);
     assert!(output.contains(&format!("decided {trace}")), "{output}");
 
     // After: the certified unit is used, in the payer's records (the chain holds no count).
@@ -320,19 +149,8 @@ async fn fhir_payer_exports_eligibility_and_a_claim_check_that_validate() {
             .to_vec(),
     };
     let claim_salt = CommitmentSalt::from_bytes([0x5d; 32]);
-    let sealed = seal_claim(&claim, &claim_salt, &payer_reply).unwrap();
-    std::fs::write(inbox_file(&inbox, &claim.claim_handle), sealed).unwrap();
-    let arguments = (
-        claim.claim_handle,
-        claim.payer,
-        claim.member,
-        claim.trace_handle,
-        2u32,
-        claim.commitment(&claim_salt),
-    );
-    let input = call_input("submit_claim", arguments);
-    must(&http, HOSPITAL, DEV_COVERAGE_ADDRESS, input).await;
-    let output = agent_once();
+    submit_claim(&http, &inbox, &claim, &claim_salt).await;
+    let output = agent_once(&node, &inbox, &records);
     assert!(
         output.contains(&format!(
             "checked {} 1 accepted 1 refused",

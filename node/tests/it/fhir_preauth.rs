@@ -6,69 +6,13 @@
 //! kept opening verified against the chain's commitments (services, windows, `preAuthPeriod`),
 //! validated by `fhir.resources`; a tampered opening is refused.
 
-use std::process::Output;
-
-use coverage::{CoverageStatus, Period, PlanType};
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use parity_scale_codec::Encode;
 use salus_client::fhir::time;
-use salus_client::rpc::SalusApiClient;
-use salus_client::{ContractAbi, TransactionBuilder};
-use salus_node::gateway::ledger::call_input;
-use salus_node::genesis::{DEV_CHAIN_ID, DEV_COVERAGE_ADDRESS, DEV_REGISTRY_ADDRESS};
-use salus_primitives::{Address, Hash};
+use salus_primitives::Hash;
 use serde_json::{Value, json};
 
-use crate::support::{DevProcess, dev_key, payer_rules};
-
-const DAY_MS: u64 = 24 * 60 * 60 * 1000;
-const AUTHORITY: u32 = 0;
-const PAYER: u32 = 1;
-const HOSPITAL: u32 = 2;
-const PATIENT: u32 = 4;
-const NPI: &str = "1234567893";
-const MEMBER: Hash = Hash([0x4d; 32]);
-
-fn address(index: u32) -> Address {
-    dev_key(index).address()
-}
-
-fn run(node: &DevProcess, arguments: &[&str]) -> Result<String, String> {
-    let output: Output = node.salus(arguments);
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if output.status.success() {
-        Ok(stdout)
-    } else {
-        Err(format!(
-            "{stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
-}
-
-async fn must(http: &HttpClient, from: u32, contract: Address, input: Vec<u8>) {
-    let nonce = http
-        .state_get_account(address(from).to_string(), None)
-        .await
-        .unwrap()
-        .nonce;
-    let transaction = TransactionBuilder::new(DEV_CHAIN_ID, dev_key(from), nonce)
-        .fuel(20_000_000, 1)
-        .call(contract, input);
-    let hash = http
-        .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
-        .await
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        if let Some(receipt) = http.tx_receipt(hash.clone()).await.unwrap() {
-            assert_eq!(receipt.status, "success", "{:?}", receipt.failure);
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "not included");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
+use crate::support::payer::{
+    DAY_MS, HOSPITAL, MEMBER, NPI, PATIENT, PAYER, PayerWorld, address, agent_once, salus,
+};
 
 fn concept(system: &str, code: &str) -> Value {
     json!({ "coding": [{ "system": system, "code": code }] })
@@ -83,89 +27,14 @@ fn extension<'v>(item: &'v Value, url: &str) -> Option<&'v Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fhir_preauth_a_pas_claim_is_sealed_decided_by_the_agent_and_exported_with_its_opening() {
-    let node = DevProcess::start(50);
+    let PayerWorld {
+        node,
+        now,
+        inbox,
+        records,
+        ..
+    } = PayerWorld::builder().build().await;
     let dir = node.dir.path().to_path_buf();
-    let http = HttpClientBuilder::default().build(node.http_url()).unwrap();
-    let registry: ContractAbi = serde_json::from_value(
-        http.contract_abi(DEV_REGISTRY_ADDRESS.to_string())
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
-    let now = http.chain_head().await.unwrap().timestamp_ms;
-    for (who, role, npi) in [
-        (PAYER, "Payer", Some(NPI)),
-        (HOSPITAL, "ProviderOrganisation", Some(NPI)),
-        (PATIENT, "Patient", None),
-    ] {
-        let arguments = json!([
-            address(who).to_string(),
-            [role],
-            npi,
-            null,
-            null,
-            "0",
-            (now + 3650 * DAY_MS).to_string(),
-            Hash([0x11; 32]).to_string()
-        ]);
-        let input = registry.encode_call("register", &arguments).unwrap();
-        must(&http, AUTHORITY, DEV_REGISTRY_ADDRESS, input).await;
-    }
-    run(
-        &node,
-        &[
-            "record",
-            "reply-key",
-            "--key",
-            &format!("dev:{PAYER}"),
-            "--register",
-        ],
-    )
-    .unwrap();
-    let (rules, reasons) = payer_rules();
-    let period = Period {
-        start_ms: now - DAY_MS,
-        end_ms: now + 365 * DAY_MS,
-    };
-    let coverage = coverage::Coverage {
-        beneficiary: address(PATIENT),
-        plan_type: PlanType::Ppo,
-        period: period.clone(),
-        status: CoverageStatus::Active,
-    };
-    must(
-        &http,
-        PAYER,
-        DEV_COVERAGE_ADDRESS,
-        call_input("set_coverage", (MEMBER, coverage)),
-    )
-    .await;
-    must(
-        &http,
-        PAYER,
-        DEV_COVERAGE_ADDRESS,
-        call_input(
-            "publish_rules",
-            (Hash([0x90; 32]), period.clone(), rules, reasons),
-        ),
-    )
-    .await;
-    let inbox = dir.join("inbox");
-    std::fs::create_dir_all(&inbox).unwrap();
-    let records = dir.join("payer-records.json");
-    let file = json!({
-        "network": [NPI],
-        "members": [{
-            "member": MEMBER.to_string(), "active": true,
-            "period": { "start_ms": period.start_ms, "end_ms": period.end_ms },
-            "birth_year": 1980, "sex": "F", "network_plan": false,
-            "benefits": [{ "service_type": "62", "authorisation_required": true,
-                           "quantity_limit": null, "quantity_used": 0 }],
-            "certified": [],
-        }],
-    });
-    std::fs::write(&records, file.to_string()).unwrap();
     let directory = dir.join("directory.json");
     let entries = json!({
         "party": [
@@ -207,62 +76,10 @@ async fn fhir_preauth_a_pas_claim_is_sealed_decided_by_the_agent_and_exported_wi
     });
     let hospital = format!("dev:{HOSPITAL}");
     let payer = format!("dev:{PAYER}");
-    let import = |resource: &Value, name: &str| {
+    let import = |resource: &Value, name: &str, extra: &[&str]| {
         let path = dir.join(name);
         std::fs::write(&path, resource.to_string()).unwrap();
-        run(
-            &node,
-            &[
-                "fhir",
-                "import",
-                "claim",
-                path.to_str().unwrap(),
-                "--from",
-                &hospital,
-                "--directory",
-                directory.to_str().unwrap(),
-                "--inbox",
-                inbox.to_str().unwrap(),
-                "--json",
-            ],
-        )
-    };
-    let agent_once = || {
-        run(
-            &node,
-            &[
-                "agent",
-                "payer",
-                "--key",
-                &payer,
-                "--inbox",
-                inbox.to_str().unwrap(),
-                "--records",
-                records.to_str().unwrap(),
-                "--once",
-            ],
-        )
-        .unwrap()
-    };
-
-    // Refused whole, naming the element: nothing delivered, nothing on chain for the agent.
-    let mut as_claim = claim.clone();
-    as_claim["use"] = json!("claim");
-    let refused = import(&as_claim, "use-claim.json").unwrap_err();
-    assert!(refused.contains("use: not supported"), "{refused}");
-    let mut unknown = claim.clone();
-    unknown["item"][0]["unitPrice"] = json!({ "value": 120, "currency": "USD" });
-    let refused = import(&unknown, "unknown.json").unwrap_err();
-    assert!(
-        refused.contains("item[0].unitPrice: not supported"),
-        "{refused}"
-    );
-    // A dry run: mapped and checked by the chain, nothing delivered or posted.
-    let path = dir.join("dry-run.json");
-    std::fs::write(&path, claim.to_string()).unwrap();
-    let dry_run = run(
-        &node,
-        &[
+        let mut arguments = vec![
             "fhir",
             "import",
             "claim",
@@ -273,11 +90,26 @@ async fn fhir_preauth_a_pas_claim_is_sealed_decided_by_the_agent_and_exported_wi
             directory.to_str().unwrap(),
             "--inbox",
             inbox.to_str().unwrap(),
-            "--dry-run",
             "--json",
-        ],
-    )
-    .unwrap();
+        ];
+        arguments.extend(extra);
+        salus(&node, &arguments)
+    };
+
+    // Refused whole, naming the element: nothing delivered, nothing on chain for the agent.
+    let mut as_claim = claim.clone();
+    as_claim["use"] = json!("claim");
+    let refused = import(&as_claim, "use-claim.json", &[]).unwrap_err();
+    assert!(refused.contains("use: not supported"), "{refused}");
+    let mut unknown = claim.clone();
+    unknown["item"][0]["unitPrice"] = json!({ "value": 120, "currency": "USD" });
+    let refused = import(&unknown, "unknown.json", &[]).unwrap_err();
+    assert!(
+        refused.contains("item[0].unitPrice: not supported"),
+        "{refused}"
+    );
+    // A dry run: mapped and checked by the chain, nothing delivered or posted.
+    let dry_run = import(&claim, "dry-run.json", &["--dry-run"]).unwrap();
     let dry_run: Value = serde_json::from_str(&dry_run).unwrap();
     assert_eq!(dry_run["plan"]["lines"][0]["procedure"], "72148");
     assert!(dry_run.get("transaction").is_none(), "{dry_run}");
@@ -286,10 +118,14 @@ async fn fhir_preauth_a_pas_claim_is_sealed_decided_by_the_agent_and_exported_wi
         0,
         "nothing delivered"
     );
-    assert_eq!(agent_once().trim(), "", "nothing on chain");
+    assert_eq!(
+        agent_once(&node, &inbox, &records).trim(),
+        "",
+        "nothing on chain"
+    );
 
     // The import: delivered sealed, the skeleton posted.
-    let printed: Value = serde_json::from_str(&import(&claim, "claim.json").unwrap()).unwrap();
+    let printed: Value = serde_json::from_str(&import(&claim, "claim.json", &[]).unwrap()).unwrap();
     let trace = printed["trace"].as_str().unwrap().to_string();
     assert_eq!(printed["plan"]["member"], MEMBER.to_string());
     assert_eq!(printed["plan"]["priority"], "Standard");
@@ -301,7 +137,7 @@ async fn fhir_preauth_a_pas_claim_is_sealed_decided_by_the_agent_and_exported_wi
             .exists()
     );
 
-    let output = agent_once();
+    let output = agent_once(&node, &inbox, &records);
     assert!(
         output.contains(&format!("decided {trace} Pended")),
         "{output}"
@@ -327,7 +163,7 @@ async fn fhir_preauth_a_pas_claim_is_sealed_decided_by_the_agent_and_exported_wi
         if with_inbox {
             arguments.extend(["--inbox", inbox.to_str().unwrap()]);
         }
-        run(&node, &arguments).map(|_| out)
+        salus(&node, &arguments).map(|_| out)
     };
     let opened = export(&payer, true, "opened.json").unwrap();
     let response: Value = serde_json::from_str(&std::fs::read_to_string(&opened).unwrap()).unwrap();

@@ -16,7 +16,9 @@ use libp2p::{Multiaddr, PeerId, Swarm, noise, tcp, yamux};
 use parity_scale_codec::Encode;
 use salus_client::rpc::SalusApiClient;
 use salus_node::chain::validation::check_proof_of_work;
-use salus_node::network::protocol::{SYNC_PROTOCOL, SyncRequest, blocks_topic};
+use salus_node::network::protocol::{
+    ChainStatus, SYNC_PROTOCOL, SyncRequest, SyncResponse, blocks_topic, transactions_topic,
+};
 use salus_primitives::{Address, Block, Hash};
 
 use crate::support::{DevProcess, TestChain, seal};
@@ -434,4 +436,168 @@ async fn the_network_task_answers_while_a_two_thousand_block_import_runs() {
         slowest * 8 < import,
         "an answer took {slowest:?} during an import of {import:?}"
     );
+}
+
+/// Transactions whose payers hold nothing can never execute: a caught-up node relays none of
+/// them and bans the peer that keeps sending them (fifty make a ban), admitting nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_relaying_transactions_nobody_can_pay_for_is_banned() {
+    let node = DevProcess::start_networked(&[]);
+    let rpc: HttpClient = HttpClientBuilder::default().build(node.http_url()).unwrap();
+    let genesis: Hash = rpc.node_info().await.unwrap().genesis.parse().unwrap();
+    let unfunded: Vec<Vec<u8>> = (100..160)
+        .map(|index| {
+            let key =
+                salus_primitives::keys::derive_key(salus_primitives::keys::DEV_MNEMONIC, index)
+                    .unwrap();
+            crate::support::transfer(&key, 0, Address([0x09; 20]), 1).encode()
+        })
+        .collect();
+    let target: Multiaddr = node.p2p().parse().unwrap();
+    attack_and_expect_ban(
+        &target,
+        &transactions_topic(&genesis),
+        Attack::Flood(unfunded),
+    )
+    .await;
+    let pending = rpc.node_info().await.unwrap().pending_transactions;
+    assert_eq!(pending, 0, "none of them was admitted");
+}
+
+/// The time from starting a node with `bootnodes` until its head is `number`.
+async fn time_to_sync(bootnodes: &[&str], number: u64) -> (DevProcess, Duration) {
+    let started = Instant::now();
+    let node = DevProcess::start_networked(bootnodes);
+    let rpc: HttpClient = HttpClientBuilder::default().build(node.http_url()).unwrap();
+    loop {
+        if rpc
+            .chain_head()
+            .await
+            .is_ok_and(|head| head.number == number)
+        {
+            return (node, started.elapsed());
+        }
+        assert!(
+            started.elapsed() < DEADLINE * 2,
+            "synced before the deadline"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A staller: answers status requests claiming the honest head with twice its work, and
+/// never answers headers or bodies (holding each request open). Returns its address.
+async fn start_staller(honest: &Multiaddr) -> Multiaddr {
+    let mut swarm = hostile_swarm();
+    swarm
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .unwrap();
+    let Some(libp2p::multiaddr::Protocol::P2p(honest_id)) = honest.iter().last() else {
+        panic!("a /p2p address");
+    };
+    swarm.dial(honest.clone()).unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut listening = None;
+    let mut status = None;
+    let mut asked = false;
+    while listening.is_none() || status.is_none() {
+        let event = tokio::time::timeout_at(deadline, swarm.select_next_some())
+            .await
+            .expect("the staller is set up before the deadline");
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => listening = Some(address),
+            SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == honest_id && !asked => {
+                asked = true;
+                swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_request(&honest_id, framed(&SyncRequest::Status.encode()));
+            }
+            SwarmEvent::Behaviour(HostileEvent::Sync(request_response::Event::Message {
+                message: request_response::Message::Response { response, .. },
+                ..
+            })) => {
+                let Ok(SyncResponse::Status(honest_status)) =
+                    parity_scale_codec::Decode::decode(&mut &response[4..])
+                else {
+                    panic!("the honest node's status");
+                };
+                status = Some(honest_status);
+            }
+            _ => {}
+        }
+    }
+    let honest_status: ChainStatus = status.unwrap();
+    let work = salus_primitives::Work::from_be_bytes(honest_status.total_work);
+    let claim = framed(
+        &SyncResponse::Status(ChainStatus {
+            total_work: work.saturating_add(work).to_be_bytes(),
+            ..honest_status
+        })
+        .encode(),
+    );
+    let address = listening
+        .unwrap()
+        .with(libp2p::multiaddr::Protocol::P2p(*swarm.local_peer_id()));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        loop {
+            if let SwarmEvent::Behaviour(HostileEvent::Sync(request_response::Event::Message {
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            })) = swarm.select_next_some().await
+            {
+                if request.get(4..) == Some(&SyncRequest::Status.encode()[..]) {
+                    let _ = swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, claim.clone());
+                } else {
+                    // Never answered, never closed: the asker waits for its own deadline.
+                    held.push(channel);
+                }
+            }
+        }
+    });
+    address
+}
+
+/// A new node syncing from an honest peer and a staller (which claims the honest head with
+/// twice its work, then answers neither headers nor bodies) finishes within twice the time a
+/// node syncing from the honest peer alone takes; the staller is charged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_beside_a_stalling_peer_takes_at_most_twice_an_honest_one() {
+    const LENGTH: u64 = 8_000;
+    let honest = DevProcess::start_networked(&[]);
+    let honest_rpc: HttpClient = HttpClientBuilder::default()
+        .build(honest.http_url())
+        .unwrap();
+    for _ in 0..LENGTH / 1_000 {
+        honest_rpc.dev_mine(1_000).await.unwrap();
+    }
+    let (_alone, honest_only) = time_to_sync(&[honest.p2p()], LENGTH).await;
+    let honest_address: Multiaddr = honest.p2p().parse().unwrap();
+    let staller = start_staller(&honest_address).await;
+    let staller_id = match staller.iter().last() {
+        Some(libp2p::multiaddr::Protocol::P2p(peer)) => peer.to_string(),
+        _ => unreachable!(),
+    };
+    let staller_text = staller.to_string();
+    let (beside, with_staller) = time_to_sync(&[&staller_text, honest.p2p()], LENGTH).await;
+    eprintln!(
+        "sync of {LENGTH} blocks: {honest_only:?} from the honest peer alone, {with_staller:?} beside a staller"
+    );
+    assert!(
+        with_staller <= honest_only * 2,
+        "{with_staller:?} beside a staller, {honest_only:?} alone"
+    );
+    let peers = beside.operator_client().net_peers().await.unwrap();
+    let charged = peers
+        .iter()
+        .find(|peer| peer.peer_id == staller_id)
+        .is_none_or(|peer| peer.score < 0);
+    assert!(charged, "the staller was charged: {peers:?}");
 }

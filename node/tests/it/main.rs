@@ -2,6 +2,7 @@
 //! and verify-chain, all on real RocksDB in temporary directories.
 
 mod chain_rules;
+mod chaos;
 mod cli;
 mod contracts;
 mod crash;
@@ -22,6 +23,7 @@ mod mempool;
 mod network;
 mod operations;
 mod payer_agent;
+mod peer_defences;
 mod prescriptions;
 mod pseudonyms;
 mod reidentification;

@@ -8,247 +8,46 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use coverage::{
-    ActionCode, Claim, CoverageStatus, Period, PlanType, PostedLine, Priority, RequestStatus,
-    SealedRequest,
-};
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use coverage::{ActionCode, Claim, PostedLine, Priority, RequestStatus, SealedRequest};
 use parity_scale_codec::{Decode, Encode};
+use salus_client::DryRun;
 use salus_client::rpc::{ReceiptView, SalusApiClient};
 use salus_client::seal::CommitmentSalt;
-use salus_client::{ContractAbi, DryRun, TransactionBuilder};
-use salus_node::agent::submission::{documentation_file, inbox_file, seal_delivery};
+use salus_node::agent::submission::documentation_file;
 use salus_node::agent::{
-    ClaimLineRecord, SealedClaim, SealedDocumentation, SealedSubmission, SubmissionLine,
-    seal_claim, seal_documentation,
+    ClaimLineRecord, SealedClaim, SealedDocumentation, SealedSubmission, seal_documentation,
 };
 use salus_node::gateway::ledger::{call_input, registered_key};
 use salus_node::genesis::{DEV_CHAIN_ID, DEV_COVERAGE_ADDRESS, DEV_REGISTRY_ADDRESS};
-use salus_primitives::{Address, Hash};
+use salus_primitives::Hash;
 use serde_json::json;
 
-use crate::support::{DevProcess, dev_key, payer_rules};
-
-const DAY_MS: u64 = 24 * 60 * 60 * 1000;
-const DEADLINE: Duration = Duration::from_secs(60);
-
-/// The registry's authority, the payer, the hospital, a stranger, the patient.
-const AUTHORITY: u32 = 0;
-const PAYER: u32 = 1;
-const HOSPITAL: u32 = 2;
-const STRANGER: u32 = 3;
-const PATIENT: u32 = 4;
-/// The payer's utilisation-management nurse, a clinician (registry role `Practitioner`).
-const CLINICIAN: u32 = 5;
-
-const NPI: &str = "1234567893";
-/// Lumbar spine MRI: auto-approved by rule 10.
-const MRI: &str = "72148";
-/// Abdominal CT: rule 20 sends it to clinical review.
-const CT: &str = "74177";
-const DIAGNOSIS: &str = "M54.16";
-const MEMBER: Hash = Hash([0x4d; 32]);
-
-struct World {
-    node: DevProcess,
-    http: HttpClient,
-    inbox: PathBuf,
-    records: PathBuf,
-    service_ms: u64,
-}
-
-fn address(index: u32) -> Address {
-    dev_key(index).address()
-}
-
-/// Runs the `salus` binary with `arguments` against the node; its stdout, or its stderr.
-fn salus(node: &DevProcess, arguments: &[&str]) -> Result<String, String> {
-    let url = node.http_url();
-    let mut with_rpc = arguments.to_vec();
-    with_rpc.extend(["--rpc", &url]);
-    let output = node.salus(&with_rpc);
-    if output.status.success() {
-        Ok(String::from_utf8(output.stdout).unwrap())
-    } else {
-        Err(format!(
-            "{}{}",
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap()
-        ))
-    }
-}
-
-/// Signs `input` to `contract` as dev account `from`, submits it and polls for its receipt.
-async fn transact(http: &HttpClient, from: u32, contract: Address, input: Vec<u8>) -> ReceiptView {
-    let nonce = http
-        .state_get_account(address(from).to_string(), None)
-        .await
-        .unwrap()
-        .nonce;
-    let transaction = TransactionBuilder::new(DEV_CHAIN_ID, dev_key(from), nonce)
-        .fuel(20_000_000, 1)
-        .call(contract, input);
-    let hash = http
-        .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
-        .await
-        .unwrap();
-    receipt(http, &hash).await
-}
-
-async fn receipt(http: &HttpClient, hash: &str) -> ReceiptView {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        if let Some(receipt) = http.tx_receipt(hash.to_string()).await.unwrap() {
-            return receipt;
-        }
-        assert!(Instant::now() < deadline, "{hash} was not included");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn must(http: &HttpClient, from: u32, contract: Address, input: Vec<u8>) -> ReceiptView {
-    let receipt = transact(http, from, contract, input).await;
-    assert_eq!(receipt.status, "success", "{:?}", receipt.failure);
-    receipt
-}
+use crate::support::dev_key;
+use crate::support::payer::{
+    CLINICIAN, CT, DAY_MS, DEADLINE, DIAGNOSIS, HOSPITAL, MEMBER, MRI, PAYER, PayerWorld, STRANGER,
+    address, must, receipt, rules, salus, submission, submit_claim, submit_sealed, transact,
+};
 
 fn coverage_call(message: &str, arguments: impl Encode) -> Vec<u8> {
     call_input(message, arguments)
 }
 
-/// The payer's rule set (`payer_rules`) and its effective period around `now`.
-fn rules(now: u64) -> (Vec<coverage::Rule>, Vec<coverage::EditReason>, Period) {
-    let (rules, reasons) = payer_rules();
-    let period = Period {
-        start_ms: now - DAY_MS,
-        end_ms: now + 365 * DAY_MS,
-    };
-    (rules, reasons, period)
+/// The node; the payer, the hospital, the patient and the clinician registered; the payer's
+/// reply key registered; the member's coverage, the rule set and the reviewer on chain; the
+/// payer's records file.
+async fn world() -> PayerWorld {
+    PayerWorld::builder().reviewer().build().await
 }
 
-/// The node; the payer, the hospital and the patient registered; the payer's reply key
-/// registered; the member's coverage and the rule set on chain; the payer's records file.
-async fn world() -> World {
-    let node = DevProcess::start(50);
-    let http = HttpClientBuilder::default().build(node.http_url()).unwrap();
-    let registry: ContractAbi = serde_json::from_value(
-        http.contract_abi(DEV_REGISTRY_ADDRESS.to_string())
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
-    let now = http.chain_head().await.unwrap().timestamp_ms;
-    for (who, role, npi) in [
-        (PAYER, "Payer", Some(NPI)),
-        (HOSPITAL, "ProviderOrganisation", Some(NPI)),
-        (PATIENT, "Patient", None),
-        (CLINICIAN, "Practitioner", None),
-    ] {
-        let arguments = json!([
-            address(who).to_string(),
-            [role],
-            npi,
-            null,
-            null,
-            "0",
-            (now + 3650 * DAY_MS).to_string(),
-            Hash([0x11; 32]).to_string()
-        ]);
-        let input = registry.encode_call("register", &arguments).unwrap();
-        must(&http, AUTHORITY, DEV_REGISTRY_ADDRESS, input).await;
+impl PayerWorld {
+    /// The day after the world was built: the requests' date of service.
+    fn service_ms(&self) -> u64 {
+        self.now + DAY_MS
     }
-    salus(
-        &node,
-        &[
-            "record",
-            "reply-key",
-            "--key",
-            &format!("dev:{PAYER}"),
-            "--register",
-        ],
-    )
-    .unwrap();
-    let (rules, reasons, period) = rules(now);
-    let coverage = coverage::Coverage {
-        beneficiary: address(PATIENT),
-        plan_type: PlanType::Ppo,
-        period: period.clone(),
-        status: CoverageStatus::Active,
-    };
-    must(
-        &http,
-        PAYER,
-        DEV_COVERAGE_ADDRESS,
-        coverage_call("set_coverage", (MEMBER, coverage)),
-    )
-    .await;
-    must(
-        &http,
-        PAYER,
-        DEV_COVERAGE_ADDRESS,
-        coverage_call(
-            "publish_rules",
-            (Hash([0x90; 32]), period.clone(), rules, reasons),
-        ),
-    )
-    .await;
-    must(
-        &http,
-        PAYER,
-        DEV_COVERAGE_ADDRESS,
-        coverage_call("set_reviewer", (address(CLINICIAN), true)),
-    )
-    .await;
-    let inbox = node.dir.path().join("inbox");
-    std::fs::create_dir_all(&inbox).unwrap();
-    let records = node.dir.path().join("payer-records.json");
-    let file = json!({
-        "network": [NPI],
-        "members": [{
-            "member": MEMBER.to_string(),
-            "active": true,
-            "period": { "start_ms": period.start_ms, "end_ms": period.end_ms },
-            "birth_year": 1980,
-            "sex": "F",
-            "network_plan": false,
-            "benefits": [{ "service_type": "62", "authorisation_required": true,
-                           "quantity_limit": null, "quantity_used": 0 }],
-            "certified": [],
-        }],
-    });
-    std::fs::write(&records, file.to_string()).unwrap();
-    World {
-        node,
-        http,
-        inbox,
-        records,
-        service_ms: now + DAY_MS,
-    }
-}
 
-impl World {
     /// An MRI and a CT for the member, under `handle`.
     fn submission(&self, handle: Hash) -> SealedSubmission {
-        let line = |procedure: &str| SubmissionLine {
-            procedure: procedure.into(),
-            modifiers: vec![],
-            quantity: 1,
-            from_ms: self.service_ms,
-            to_ms: self.service_ms,
-            place_of_service: "11".into(),
-        };
-        SealedSubmission {
-            trace_handle: handle,
-            payer: address(PAYER),
-            member: MEMBER,
-            servicing_npi: NPI.into(),
-            servicing_provider: None,
-            priority: "Standard".into(),
-            lines: vec![line(MRI), line(CT)],
-            diagnoses: vec![DIAGNOSIS.into()],
-            attachment_templates: vec![],
-        }
+        submission(handle, self.service_ms())
     }
 
     /// The hospital posts the skeleton committing to `committed` and delivers `delivered`
@@ -259,46 +58,12 @@ impl World {
         delivered: &SealedSubmission,
         salt: &CommitmentSalt,
     ) -> ReceiptView {
-        let key = registered_key(&self.http, DEV_REGISTRY_ADDRESS, address(PAYER))
-            .await
-            .unwrap()
-            .expect("the payer registered its key");
-        let sealed = seal_delivery(delivered, salt, &key).unwrap();
-        std::fs::write(inbox_file(&self.inbox, &committed.trace_handle), sealed).unwrap();
-        let arguments = (
-            committed.trace_handle,
-            committed.payer,
-            committed.member,
-            Priority::Standard,
-            committed.lines.len() as u32,
-            committed.commitment(salt),
-        );
-        must(
-            &self.http,
-            HOSPITAL,
-            DEV_COVERAGE_ADDRESS,
-            coverage_call("submit_sealed", arguments),
-        )
-        .await
+        submit_sealed(&self.http, &self.inbox, committed, delivered, salt).await
     }
 
     /// `salus agent payer --once`: its output lines.
     fn agent_once(&self) -> String {
-        salus(
-            &self.node,
-            &[
-                "agent",
-                "payer",
-                "--key",
-                &format!("dev:{PAYER}"),
-                "--inbox",
-                self.inbox.to_str().unwrap(),
-                "--records",
-                self.records.to_str().unwrap(),
-                "--once",
-            ],
-        )
-        .unwrap()
+        crate::support::payer::agent_once(&self.node, &self.inbox, &self.records)
     }
 
     /// The stored request as the payer reads it: decoded, and its raw SCALE bytes.
@@ -533,31 +298,11 @@ async fn a_tampered_submission_is_refused_and_only_the_payers_side_posts() {
     assert!(request.decisions.is_empty());
 }
 
-impl World {
+impl PayerWorld {
     /// The hospital posts a claim citing `trace` and delivers it sealed to the payer's key;
     /// the `submit_claim` receipt.
     async fn submit_claim(&self, claim: &SealedClaim, salt: &CommitmentSalt) -> ReceiptView {
-        let key = registered_key(&self.http, DEV_REGISTRY_ADDRESS, address(PAYER))
-            .await
-            .unwrap()
-            .expect("the payer registered its key");
-        let sealed = seal_claim(claim, salt, &key).unwrap();
-        std::fs::write(inbox_file(&self.inbox, &claim.claim_handle), sealed).unwrap();
-        let arguments = (
-            claim.claim_handle,
-            claim.payer,
-            claim.member,
-            claim.trace_handle,
-            claim.lines.len() as u32,
-            claim.commitment(salt),
-        );
-        must(
-            &self.http,
-            HOSPITAL,
-            DEV_COVERAGE_ADDRESS,
-            coverage_call("submit_claim", arguments),
-        )
-        .await
+        submit_claim(&self.http, &self.inbox, claim, salt).await
     }
 
     /// The claim as the payer reads it: decoded, and its raw SCALE bytes.
@@ -589,7 +334,7 @@ async fn the_payers_agent_checks_a_sealed_claim_against_the_authorisation() {
     let line = |procedure: &str| ClaimLineRecord {
         procedure: procedure.into(),
         quantity: 1,
-        service_ms: w.service_ms + DAY_MS,
+        service_ms: w.service_ms() + DAY_MS,
         diagnoses: vec![DIAGNOSIS.into()],
     };
     let claim = SealedClaim {
@@ -647,7 +392,7 @@ async fn the_payers_agent_checks_a_sealed_claim_against_the_authorisation() {
         serde_json::from_str(&std::fs::read_to_string(&w.records).unwrap()).unwrap();
     assert_eq!(records["members"][0]["claimed"][0]["units"], 1);
     // No procedure, diagnosis or date of service on chain.
-    let service_date = (w.service_ms + DAY_MS).to_le_bytes();
+    let service_date = (w.service_ms() + DAY_MS).to_le_bytes();
     for (what, bytes) in [
         ("the stored claim", bytes),
         ("submit_claim's receipt", receipt_bytes(&submitted)),
@@ -827,7 +572,7 @@ async fn a_line_a_reviewer_approves_is_recorded_by_the_agent_and_a_claim_against
         lines: vec![ClaimLineRecord {
             procedure: CT.into(),
             quantity: 2,
-            service_ms: w.service_ms + DAY_MS,
+            service_ms: w.service_ms() + DAY_MS,
             diagnoses: vec![DIAGNOSIS.into()],
         }],
     };

@@ -421,3 +421,390 @@ pub fn payer_rules() -> (Vec<coverage::Rule>, Vec<coverage::EditReason>) {
         reasons,
     )
 }
+
+/// The CLI tests' reading of a `salus` run: its stdout, failing with its stderr and stdout
+/// unless it succeeded.
+pub fn ok(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The JSON object a command printed last (`salus tx` prints a line before it).
+pub fn printed_json(output: &std::process::Output) -> serde_json::Value {
+    let text = ok(output);
+    let start = text.find('{').expect("JSON printed");
+    serde_json::from_str(&text[start..]).unwrap()
+}
+
+/// The payer's world of the payer tests (`fhir_payer`, `fhir_preauth`, `payer_agent`): a
+/// `salus dev` node with the payer, the hospital and the patient registered, the payer's reply
+/// key registered, the member's coverage and the rule set on chain, the payer's records file
+/// and the agent's inbox.
+pub mod payer {
+    use std::path::{Path, PathBuf};
+    use std::time::{Duration, Instant};
+
+    use coverage::{CoverageStatus, Period, PlanType, Priority};
+    use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+    use parity_scale_codec::Encode;
+    use salus_client::rpc::{ReceiptView, SalusApiClient};
+    use salus_client::seal::CommitmentSalt;
+    use salus_client::{ContractAbi, TransactionBuilder};
+    use salus_node::agent::submission::{inbox_file, seal_delivery};
+    use salus_node::agent::{SealedClaim, SealedSubmission, SubmissionLine, seal_claim};
+    use salus_node::gateway::ReplyKey;
+    use salus_node::gateway::ledger::{call_input, registered_key};
+    use salus_node::genesis::{DEV_CHAIN_ID, DEV_COVERAGE_ADDRESS, DEV_REGISTRY_ADDRESS};
+    use salus_primitives::{Address, Hash};
+    use serde_json::json;
+
+    use super::{DevProcess, dev_key, payer_rules};
+
+    pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+    /// How long a test waits for a transaction, or for the chain.
+    pub const DEADLINE: Duration = Duration::from_secs(60);
+
+    /// The registry's authority, the payer, the hospital, a stranger, the patient.
+    pub const AUTHORITY: u32 = 0;
+    pub const PAYER: u32 = 1;
+    pub const HOSPITAL: u32 = 2;
+    pub const STRANGER: u32 = 3;
+    pub const PATIENT: u32 = 4;
+    /// The payer's utilisation-management nurse, a clinician (registry role `Practitioner`).
+    pub const CLINICIAN: u32 = 5;
+
+    pub const NPI: &str = "1234567893";
+    /// Lumbar spine MRI: auto-approved by rule 10 (service type 62).
+    pub const MRI: &str = "72148";
+    /// Abdominal CT: rule 20 sends it to clinical review.
+    pub const CT: &str = "74177";
+    pub const DIAGNOSIS: &str = "M54.16";
+    pub const MEMBER: Hash = Hash([0x4d; 32]);
+
+    pub fn address(index: u32) -> Address {
+        dev_key(index).address()
+    }
+
+    /// Runs `salus` against the node; its stdout, or its stdout and stderr.
+    pub fn salus(node: &DevProcess, arguments: &[&str]) -> Result<String, String> {
+        let output = node.salus(arguments);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        if output.status.success() {
+            Ok(stdout)
+        } else {
+            Err(format!(
+                "{stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+    }
+
+    /// Signs `input` to `contract` as dev account `from`, submits it and polls for its receipt.
+    pub async fn transact(
+        http: &HttpClient,
+        from: u32,
+        contract: Address,
+        input: Vec<u8>,
+    ) -> ReceiptView {
+        let nonce = http
+            .state_get_account(address(from).to_string(), None)
+            .await
+            .unwrap()
+            .nonce;
+        let transaction = TransactionBuilder::new(DEV_CHAIN_ID, dev_key(from), nonce)
+            .fuel(20_000_000, 1)
+            .call(contract, input);
+        let hash = http
+            .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
+            .await
+            .unwrap();
+        receipt(http, &hash).await
+    }
+
+    /// Polls for the receipt of `hash`, for at most a minute.
+    pub async fn receipt(http: &HttpClient, hash: &str) -> ReceiptView {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(receipt) = http.tx_receipt(hash.to_string()).await.unwrap() {
+                return receipt;
+            }
+            assert!(Instant::now() < deadline, "{hash} was not included");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// [`transact`], which must succeed.
+    pub async fn must(
+        http: &HttpClient,
+        from: u32,
+        contract: Address,
+        input: Vec<u8>,
+    ) -> ReceiptView {
+        let receipt = transact(http, from, contract, input).await;
+        assert_eq!(receipt.status, "success", "{:?}", receipt.failure);
+        receipt
+    }
+
+    /// The payer's rule set (`payer_rules`) and its effective period around `now`.
+    pub fn rules(now: u64) -> (Vec<coverage::Rule>, Vec<coverage::EditReason>, Period) {
+        let (rules, reasons) = payer_rules();
+        let period = Period {
+            start_ms: now - DAY_MS,
+            end_ms: now + 365 * DAY_MS,
+        };
+        (rules, reasons, period)
+    }
+
+    /// `salus agent payer --once` with the payer's key, `inbox` and `records`: its output lines.
+    pub fn agent_once(node: &DevProcess, inbox: &Path, records: &Path) -> String {
+        salus(
+            node,
+            &[
+                "agent",
+                "payer",
+                "--key",
+                &format!("dev:{PAYER}"),
+                "--inbox",
+                inbox.to_str().unwrap(),
+                "--records",
+                records.to_str().unwrap(),
+                "--once",
+            ],
+        )
+        .unwrap()
+    }
+
+    /// An MRI and a CT for the member on `service_ms`, under `handle`.
+    pub fn submission(handle: Hash, service_ms: u64) -> SealedSubmission {
+        let line = |procedure: &str| SubmissionLine {
+            procedure: procedure.into(),
+            modifiers: vec![],
+            quantity: 1,
+            from_ms: service_ms,
+            to_ms: service_ms,
+            place_of_service: "11".into(),
+        };
+        SealedSubmission {
+            trace_handle: handle,
+            payer: address(PAYER),
+            member: MEMBER,
+            servicing_npi: NPI.into(),
+            servicing_provider: None,
+            priority: "Standard".into(),
+            lines: vec![line(MRI), line(CT)],
+            diagnoses: vec![DIAGNOSIS.into()],
+            attachment_templates: vec![],
+        }
+    }
+
+    /// The payer's registered reply key.
+    async fn payer_key(http: &HttpClient) -> ReplyKey {
+        registered_key(http, DEV_REGISTRY_ADDRESS, address(PAYER))
+            .await
+            .unwrap()
+            .expect("the payer registered its key")
+    }
+
+    /// The hospital posts the skeleton committing to `committed` and delivers `delivered`
+    /// sealed to the payer's registered key into `inbox`; the `submit_sealed` receipt.
+    pub async fn submit_sealed(
+        http: &HttpClient,
+        inbox: &Path,
+        committed: &SealedSubmission,
+        delivered: &SealedSubmission,
+        salt: &CommitmentSalt,
+    ) -> ReceiptView {
+        let sealed = seal_delivery(delivered, salt, &payer_key(http).await).unwrap();
+        std::fs::write(inbox_file(inbox, &committed.trace_handle), sealed).unwrap();
+        let arguments = (
+            committed.trace_handle,
+            committed.payer,
+            committed.member,
+            Priority::Standard,
+            committed.lines.len() as u32,
+            committed.commitment(salt),
+        );
+        let input = call_input("submit_sealed", arguments);
+        must(http, HOSPITAL, DEV_COVERAGE_ADDRESS, input).await
+    }
+
+    /// The hospital posts `claim` and delivers it sealed to the payer's key into `inbox`; the
+    /// `submit_claim` receipt.
+    pub async fn submit_claim(
+        http: &HttpClient,
+        inbox: &Path,
+        claim: &SealedClaim,
+        salt: &CommitmentSalt,
+    ) -> ReceiptView {
+        let sealed = seal_claim(claim, salt, &payer_key(http).await).unwrap();
+        std::fs::write(inbox_file(inbox, &claim.claim_handle), sealed).unwrap();
+        let arguments = (
+            claim.claim_handle,
+            claim.payer,
+            claim.member,
+            claim.trace_handle,
+            claim.lines.len() as u32,
+            claim.commitment(salt),
+        );
+        let input = call_input("submit_claim", arguments);
+        must(http, HOSPITAL, DEV_COVERAGE_ADDRESS, input).await
+    }
+
+    /// The payer's world, built by [`PayerWorld::builder`].
+    pub struct PayerWorld {
+        pub node: DevProcess,
+        pub http: HttpClient,
+        /// The chain head's timestamp when the world was built.
+        pub now: u64,
+        /// The agent's inbox (`inbox/` in the node's directory), empty.
+        pub inbox: PathBuf,
+        /// The payer's records file (`payer-records.json`): the member alone.
+        pub records: PathBuf,
+    }
+
+    /// What differs between the payer tests' worlds.
+    pub struct PayerWorldBuilder {
+        plan_type: PlanType,
+        members: Vec<Hash>,
+        reviewer: bool,
+        network_plan: bool,
+        quantity_limit: Option<u32>,
+    }
+
+    impl PayerWorld {
+        /// A PPO covering [`MEMBER`]; no reviewer; the records' plan out of network, the
+        /// benefit (service type 62, authorisation required) without a limit.
+        pub fn builder() -> PayerWorldBuilder {
+            PayerWorldBuilder {
+                plan_type: PlanType::Ppo,
+                members: vec![MEMBER],
+                reviewer: false,
+                network_plan: false,
+                quantity_limit: None,
+            }
+        }
+    }
+
+    impl PayerWorldBuilder {
+        /// The plan type of the coverage on chain.
+        pub fn plan_type(mut self, plan_type: PlanType) -> Self {
+            self.plan_type = plan_type;
+            self
+        }
+
+        /// The members covered on chain (the records hold [`MEMBER`] alone).
+        pub fn members(mut self, members: &[Hash]) -> Self {
+            self.members = members.to_vec();
+            self
+        }
+
+        /// [`CLINICIAN`] registered as a `Practitioner` and set as the payer's reviewer.
+        pub fn reviewer(mut self) -> Self {
+            self.reviewer = true;
+            self
+        }
+
+        /// The records' member: in a network plan, with a benefit `quantity_limit`.
+        pub fn network_plan(mut self, quantity_limit: u32) -> Self {
+            self.network_plan = true;
+            self.quantity_limit = Some(quantity_limit);
+            self
+        }
+
+        pub async fn build(self) -> PayerWorld {
+            let node = DevProcess::start(50);
+            let http = HttpClientBuilder::default().build(node.http_url()).unwrap();
+            let registry: ContractAbi = serde_json::from_value(
+                http.contract_abi(DEV_REGISTRY_ADDRESS.to_string())
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            )
+            .unwrap();
+            let now = http.chain_head().await.unwrap().timestamp_ms;
+            let mut parties = vec![
+                (PAYER, "Payer", Some(NPI)),
+                (HOSPITAL, "ProviderOrganisation", Some(NPI)),
+                (PATIENT, "Patient", None),
+            ];
+            if self.reviewer {
+                parties.push((CLINICIAN, "Practitioner", None));
+            }
+            for (who, role, npi) in parties {
+                let arguments = json!([
+                    address(who).to_string(),
+                    [role],
+                    npi,
+                    null,
+                    null,
+                    "0",
+                    (now + 3650 * DAY_MS).to_string(),
+                    Hash([0x11; 32]).to_string()
+                ]);
+                let input = registry.encode_call("register", &arguments).unwrap();
+                must(&http, AUTHORITY, DEV_REGISTRY_ADDRESS, input).await;
+            }
+            salus(
+                &node,
+                &[
+                    "record",
+                    "reply-key",
+                    "--key",
+                    &format!("dev:{PAYER}"),
+                    "--register",
+                ],
+            )
+            .unwrap();
+            let (rules, reasons, period) = rules(now);
+            for member in self.members {
+                let coverage = coverage::Coverage {
+                    beneficiary: address(PATIENT),
+                    plan_type: self.plan_type.clone(),
+                    period: period.clone(),
+                    status: CoverageStatus::Active,
+                };
+                let input = call_input("set_coverage", (member, coverage));
+                must(&http, PAYER, DEV_COVERAGE_ADDRESS, input).await;
+            }
+            let input = call_input(
+                "publish_rules",
+                (Hash([0x90; 32]), period.clone(), rules, reasons),
+            );
+            must(&http, PAYER, DEV_COVERAGE_ADDRESS, input).await;
+            if self.reviewer {
+                let input = call_input("set_reviewer", (address(CLINICIAN), true));
+                must(&http, PAYER, DEV_COVERAGE_ADDRESS, input).await;
+            }
+            let inbox = node.dir.path().join("inbox");
+            std::fs::create_dir_all(&inbox).unwrap();
+            let records = node.dir.path().join("payer-records.json");
+            let file = json!({
+                "network": [NPI],
+                "members": [{
+                    "member": MEMBER.to_string(),
+                    "active": true,
+                    "period": { "start_ms": period.start_ms, "end_ms": period.end_ms },
+                    "birth_year": 1980,
+                    "sex": "F",
+                    "network_plan": self.network_plan,
+                    "benefits": [{ "service_type": "62", "authorisation_required": true,
+                                   "quantity_limit": self.quantity_limit, "quantity_used": 0 }],
+                    "certified": [],
+                }],
+            });
+            std::fs::write(&records, file.to_string()).unwrap();
+            PayerWorld {
+                node,
+                http,
+                now,
+                inbox,
+                records,
+            }
+        }
+    }
+}

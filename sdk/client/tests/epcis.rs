@@ -109,66 +109,29 @@ fn world() -> World {
     let repackager = chain.new_account(10u128.pow(20));
     let until = (chain.timestamp_ms() + 3650 * 86_400_000).to_string();
     let evidence = format!("0x{}", "01".repeat(32));
-    register(
-        &mut chain,
-        &registry_abi,
-        registry,
-        json!([
-            maker.to_string(),
-            ["Manufacturer"],
-            null,
-            MAKER_GLN,
-            MAKER_PREFIX,
-            "0",
-            until,
-            evidence
-        ]),
-    );
-    register(
-        &mut chain,
-        &registry_abi,
-        registry,
-        json!([
-            wholesaler.to_string(),
-            ["WholesaleDistributor"],
-            null,
-            WHOLESALER_GLN,
-            null,
-            "0",
-            until,
-            evidence
-        ]),
-    );
-    register(
-        &mut chain,
-        &registry_abi,
-        registry,
-        json!([
-            logistics.to_string(),
-            ["ThirdPartyLogistics"],
-            null,
-            LOGISTICS_GLN,
-            null,
-            "0",
-            until,
-            evidence
-        ]),
-    );
-    register(
-        &mut chain,
-        &registry_abi,
-        registry,
-        json!([
-            repackager.to_string(),
-            ["Repackager"],
-            null,
+    for (who, role, gln, prefix) in [
+        (maker, "Manufacturer", MAKER_GLN, Some(MAKER_PREFIX)),
+        (wholesaler, "WholesaleDistributor", WHOLESALER_GLN, None),
+        (logistics, "ThirdPartyLogistics", LOGISTICS_GLN, None),
+        (
+            repackager,
+            "Repackager",
             REPACKAGER_GLN,
-            REPACKAGER_PREFIX,
+            Some(REPACKAGER_PREFIX),
+        ),
+    ] {
+        let row = json!([
+            who.to_string(),
+            [role],
+            null,
+            gln,
+            prefix,
             "0",
             until,
             evidence
-        ]),
-    );
+        ]);
+        register(&mut chain, &registry_abi, registry, row);
+    }
     let repackaged = supply_abi
         .encode_call(
             "register_product",
@@ -1018,12 +981,6 @@ fn an_exported_history_validates_and_import_export_import_is_a_fixed_point() {
     let (shipped_again, received_again) = split_by_party(&exported);
     let replayed = second.import(&shipped_again, maker);
     let replayed_receipt = second.import(&received_again, wholesaler);
-    let calls = |plan: &Plan| {
-        plan.calls
-            .iter()
-            .map(|call| (call.message.clone(), call.arguments.clone()))
-            .collect::<Vec<_>>()
-    };
     assert_eq!(calls(&replayed), calls(&shipped));
     assert_eq!(calls(&replayed_receipt), calls(&received));
     // ...and exports the same document again.
@@ -1132,12 +1089,6 @@ fn cases_on_a_pallet_consigned_to_a_3pl_and_received_round_trip() {
     let (again, receipt) = split_by_party(&exported);
     let replayed = second.import(&again, maker);
     let replayed_receipt = second.import(&receipt, logistics);
-    let calls = |plan: &Plan| {
-        plan.calls
-            .iter()
-            .map(|call| (call.message.clone(), call.arguments.clone()))
-            .collect::<Vec<_>>()
-    };
     assert_eq!(calls(&replayed), calls(&shipped));
     assert_eq!(calls(&replayed_receipt), calls(&received));
     assert_eq!(
@@ -1216,6 +1167,21 @@ fn consigned_to_logistics(world: &mut World) -> (Plan, Plan) {
     );
     let taken = world.import(&document(vec![taking_custody]), logistics);
     (placed, taken)
+}
+
+/// The wholesaler receives S1 and S2 by [`PO`] from `sources`, as the owning party.
+fn received_by_po(sources: &[(&str, &str)]) -> Value {
+    merge(
+        event(
+            "ObjectEvent",
+            Some("OBSERVE"),
+            "receiving",
+            WHOLESALER_SITE,
+            json!({ "epcList": [sgtin("S1"), sgtin("S2")], "disposition": "in_progress",
+                    "bizTransactionList": [{ "type": "po", "bizTransaction": PO }] }),
+        ),
+        owning_and_possessing(sources, &[("owning_party", WHOLESALER_GLN)]),
+    )
 }
 
 /// The maker's sale of S1 and S2 to the wholesaler (goods the 3PL holds).
@@ -1316,23 +1282,10 @@ fn a_sale_of_goods_a_3pl_holds_imports_as_sell_then_dispatch_and_round_trips() {
     let unit = first.view("unit", json!([GTIN, "S1"]));
     assert_eq!(unit["disposition"], "InTransit");
     assert_eq!(unit["owner"], json!(maker.to_string()));
-    let receiving = merge(
-        event(
-            "ObjectEvent",
-            Some("OBSERVE"),
-            "receiving",
-            WHOLESALER_SITE,
-            json!({ "epcList": [sgtin("S1"), sgtin("S2")], "disposition": "in_progress",
-                    "bizTransactionList": [{ "type": "po", "bizTransaction": PO }] }),
-        ),
-        owning_and_possessing(
-            &[
-                ("owning_party", MAKER_GLN),
-                ("possessing_party", LOGISTICS_GLN),
-            ],
-            &[("owning_party", WHOLESALER_GLN)],
-        ),
-    );
+    let receiving = received_by_po(&[
+        ("owning_party", MAKER_GLN),
+        ("possessing_party", LOGISTICS_GLN),
+    ]);
     let received = first.import(&document(vec![receiving]), wholesaler);
     assert_eq!(
         first.view("unit", json!([GTIN, "S2"]))["owner"],
@@ -1498,20 +1451,7 @@ fn a_saleable_return_imports_as_accept_return_and_round_trips() {
         &document(vec![commissioning(&["S1", "S2"]), unit_shipping]),
         maker,
     );
-    let receiving = merge(
-        event(
-            "ObjectEvent",
-            Some("OBSERVE"),
-            "receiving",
-            WHOLESALER_SITE,
-            json!({ "epcList": [sgtin("S1"), sgtin("S2")], "disposition": "in_progress",
-                    "bizTransactionList": [{ "type": "po", "bizTransaction": PO }] }),
-        ),
-        owning_and_possessing(
-            &[("owning_party", MAKER_GLN)],
-            &[("owning_party", WHOLESALER_GLN)],
-        ),
-    );
+    let receiving = received_by_po(&[("owning_party", MAKER_GLN)]);
     let received = first.import(&document(vec![receiving]), wholesaler);
 
     // Refused, nothing submitted: the wholesaler is not the seller; the package verifies, so

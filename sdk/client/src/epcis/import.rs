@@ -1239,17 +1239,7 @@ fn receipt_matches(
         }
         return Ok(());
     }
-    let documents: Vec<(String, Hash)> = information["documents"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|pair| {
-            Some((
-                pair.get(0)?.as_str()?.to_string(),
-                pair.get(1)?.as_str()?.parse().ok()?,
-            ))
-        })
-        .collect();
+    let documents = documents_of(&information["documents"]);
     let named = reader.biz_transactions()?;
     if named.is_empty() {
         return Err(reader.invalid(

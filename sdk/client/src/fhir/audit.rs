@@ -18,7 +18,8 @@
 use salus_primitives::{Address, Hash};
 use serde_json::{Value, json};
 
-use super::{ADDRESS_SYSTEM, FhirError, RECORD_URN, time};
+use super::answer::{bad, who};
+use super::{FhirError, RECORD_URN, time};
 use crate::directory::Directory;
 
 const AUDIT_EVENT_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-event-type";
@@ -27,24 +28,6 @@ const DICOM: &str = "http://dicom.nema.org/resources/ontology/DCM";
 const ENTITY_TYPE: &str = "http://terminology.hl7.org/CodeSystem/audit-entity-type";
 const OBJECT_ROLE: &str = "http://terminology.hl7.org/CodeSystem/object-role";
 const SOURCE_TYPE: &str = "http://terminology.hl7.org/CodeSystem/security-source-type";
-
-fn bad(path: &str) -> FhirError {
-    FhirError::NotExportable {
-        path: path.to_string(),
-        reason: "malformed in the contract's answer".into(),
-    }
-}
-
-/// An address as a Reference: the directory's FHIR reference, else an identifier with the
-/// address (an audit names every agent, known to the directory or not).
-fn who(directory: &Directory, address: &Address) -> Value {
-    match directory.fhir_reference_of(address) {
-        Ok(reference) => json!({ "reference": reference }),
-        Err(_) => {
-            json!({ "identifier": { "system": ADDRESS_SYSTEM, "value": address.to_string() } })
-        }
-    }
-}
 
 /// One audit entry as an AuditEvent.
 ///

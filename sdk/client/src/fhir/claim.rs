@@ -19,7 +19,8 @@ use salus_primitives::hash::keccak256_concat;
 use salus_primitives::{Address, Hash};
 use serde_json::{Map, Value, json};
 
-use super::{FhirError, NPI_SYSTEM, child, item, time};
+use super::element::{Unrecorded, array, invalid, resource_type, string, unsupported};
+use super::{CLAIM_TYPES, FhirError, NPI_SYSTEM, child, item, time};
 use crate::directory::Directory;
 
 /// CPT.
@@ -52,14 +53,6 @@ pub const PAS_SUPPORTING_INFO: &str =
 
 /// Lines a request may carry (the coverage contract's limit).
 pub const MAX_LINES: usize = 50;
-
-const CLAIM_TYPES: &[&str] = &[
-    "institutional",
-    "oral",
-    "pharmacy",
-    "professional",
-    "vision",
-];
 
 /// Descriptive elements read but not recorded.
 const NOT_RECORDED: &[&str] = &["id", "meta", "text", "language", "identifier", "created"];
@@ -179,74 +172,14 @@ impl PreauthPlan {
     }
 }
 
-fn unsupported(path: &str, reason: impl Into<String>) -> FhirError {
-    FhirError::Unsupported {
-        path: path.to_string(),
-        reason: reason.into(),
-    }
-}
-
-fn invalid(path: &str, reason: impl Into<String>) -> FhirError {
-    FhirError::Invalid {
-        path: path.to_string(),
-        reason: reason.into(),
-    }
-}
+/// The importer's refusal of what the sealed submission has no field for.
+const SEALED: Unrecorded = Unrecorded {
+    extension: "extensions are not sealed and may qualify the request",
+    element: "no field of the sealed submission holds this element",
+};
 
 fn required(path: &str) -> FhirError {
     invalid(path, "required")
-}
-
-/// The object at `path`, its keys checked against `allowed` (extensions refused by name).
-fn object<'v>(
-    value: &'v Value,
-    path: &str,
-    allowed: &[&str],
-) -> Result<&'v Map<String, Value>, FhirError> {
-    let map = value
-        .as_object()
-        .ok_or_else(|| invalid(path, "expected an object"))?;
-    for key in map.keys() {
-        if key == "modifierExtension" {
-            return Err(unsupported(
-                &child(path, key),
-                "a modifier extension changes the element's meaning; the adapter knows none",
-            ));
-        }
-        if key == "extension" {
-            return Err(unsupported(
-                &child(path, key),
-                "extensions are not sealed and may qualify the request",
-            ));
-        }
-        if !allowed.contains(&key.as_str()) && key != "id" {
-            return Err(unsupported(
-                &child(path, key),
-                "no field of the sealed submission holds this element",
-            ));
-        }
-    }
-    Ok(map)
-}
-
-fn string<'v>(
-    map: &'v Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<Option<&'v str>, FhirError> {
-    match map.get(key) {
-        None => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
-        Some(_) => Err(invalid(&child(path, key), "expected a string")),
-    }
-}
-
-fn array<'v>(map: &'v Map<String, Value>, key: &str, path: &str) -> Result<&'v [Value], FhirError> {
-    match map.get(key) {
-        None => Ok(&[]),
-        Some(Value::Array(items)) => Ok(items),
-        Some(_) => Err(invalid(&child(path, key), "expected an array")),
-    }
 }
 
 fn positive(map: &Map<String, Value>, key: &str, path: &str) -> Result<Option<u64>, FhirError> {
@@ -260,34 +193,16 @@ fn positive(map: &Map<String, Value>, key: &str, path: &str) -> Result<Option<u6
     }
 }
 
-/// A Coding: (system, code).
-fn coding(value: &Value, path: &str) -> Result<(String, String), FhirError> {
-    let map = object(
-        value,
-        path,
-        &["system", "code", "display", "version", "userSelected"],
-    )?;
-    let system = string(map, "system", path)?.unwrap_or_default().to_string();
-    let code = string(map, "code", path)?
-        .ok_or_else(|| invalid(path, "a coding without a code"))?
-        .to_string();
-    Ok((system, code))
-}
-
 /// A CodeableConcept with exactly one coding (`text` is narrative and not read).
 fn concept(value: &Value, path: &str) -> Result<(String, String), FhirError> {
-    let map = object(value, path, &["coding", "text"])?;
-    match array(map, "coding", path)? {
-        [one] => coding(one, &item(&child(path, "coding"), 0)),
-        [] => Err(invalid(
-            &child(path, "coding"),
-            "no code (text alone is not machine-checkable)",
-        )),
-        _ => Err(unsupported(
-            &item(&child(path, "coding"), 1),
-            "the submission carries one code per concept",
-        )),
-    }
+    SEALED
+        .only_coding(value, path, "the submission carries one code per concept")?
+        .ok_or_else(|| {
+            invalid(
+                &child(path, "coding"),
+                "no code (text alone is not machine-checkable)",
+            )
+        })
 }
 
 /// A concept whose coding is of `system` (one of `systems`) with a code `shape` accepts.
@@ -338,7 +253,7 @@ fn instant(text: &str, path: &str) -> Result<u64, FhirError> {
 /// A Reference to a party, through the directory: `reference` (`Organization/…`,
 /// `Practitioner/…`) or an NPI `identifier`.
 fn party(value: &Value, path: &str, directory: &Directory) -> Result<Address, FhirError> {
-    let map = object(value, path, &["reference", "identifier", "display", "type"])?;
+    let map = SEALED.object(value, path, &["reference", "identifier", "display", "type"])?;
     if let Some(reference) = string(map, "reference", path)? {
         return directory
             .resolve_fhir(reference)
@@ -349,7 +264,7 @@ fn party(value: &Value, path: &str, directory: &Directory) -> Result<Address, Fh
     }
     if let Some(identifier) = map.get("identifier") {
         let ipath = child(path, "identifier");
-        let id = object(identifier, &ipath, &["system", "value", "use", "type"])?;
+        let id = SEALED.object(identifier, &ipath, &["system", "value", "use", "type"])?;
         let system = string(id, "system", &ipath)?.unwrap_or_default();
         let value = string(id, "value", &ipath)?.unwrap_or_default();
         if system != NPI_SYSTEM {
@@ -375,7 +290,7 @@ fn party(value: &Value, path: &str, directory: &Directory) -> Result<Address, Fh
 
 /// A `reference` string (`Patient/…`, `Coverage/…`).
 fn reference<'v>(value: &'v Value, path: &str) -> Result<&'v str, FhirError> {
-    let map = object(value, path, &["reference", "display", "type"])?;
+    let map = SEALED.object(value, path, &["reference", "display", "type"])?;
     string(map, "reference", path)?.ok_or_else(|| required(&child(path, "reference")))
 }
 
@@ -398,16 +313,7 @@ pub fn plan_value(
     directory: &Directory,
     sender: Address,
 ) -> Result<PreauthPlan, FhirError> {
-    let kind = resource
-        .get("resourceType")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if kind != "Claim" {
-        return Err(FhirError::NotA {
-            expected: "Claim",
-            found: kind.to_string(),
-        });
-    }
+    resource_type(resource, "Claim")?;
     let mut allowed = vec![
         "resourceType",
         "status",
@@ -424,7 +330,7 @@ pub fn plan_value(
         "item",
     ];
     allowed.extend_from_slice(NOT_RECORDED);
-    let map = object(resource, "", &allowed)?;
+    let map = SEALED.object(resource, "", &allowed)?;
     let mut not_recorded: Vec<String> = NOT_RECORDED
         .iter()
         .filter(|key| map.contains_key(**key) && **key != "id")
@@ -510,7 +416,7 @@ pub fn plan_value(
         [] => return Err(required("insurance")),
         [one] => {
             let path = "insurance[0]";
-            let insurance = object(one, path, &["sequence", "focal", "coverage"])?;
+            let insurance = SEALED.object(one, path, &["sequence", "focal", "coverage"])?;
             if insurance.get("focal").and_then(Value::as_bool) != Some(true) {
                 return Err(invalid(
                     &child(path, "focal"),
@@ -561,7 +467,7 @@ pub fn plan_value(
     let mut diagnosis_sequences = Vec::new();
     for (index, entry) in array(map, "diagnosis", "")?.iter().enumerate() {
         let path = item("diagnosis", index);
-        let fields = object(
+        let fields = SEALED.object(
             entry,
             &path,
             &["sequence", "diagnosisCodeableConcept", "type"],
@@ -597,7 +503,7 @@ pub fn plan_value(
     let mut team: Vec<(u64, Address)> = Vec::new();
     for (index, entry) in array(map, "careTeam", "")?.iter().enumerate() {
         let path = item("careTeam", index);
-        let fields = object(
+        let fields = SEALED.object(
             entry,
             &path,
             &["sequence", "provider", "role", "responsible"],
@@ -639,7 +545,7 @@ pub fn plan_value(
     let mut servicing: Option<(String, Address)> = None;
     for (index, entry) in items.iter().enumerate() {
         let path = item("item", index);
-        let fields = object(
+        let fields = SEALED.object(
             entry,
             &path,
             &[
@@ -683,7 +589,8 @@ pub fn plan_value(
         }
         let qpath = child(&path, "quantity");
         let quantity_value = fields.get("quantity").ok_or_else(|| required(&qpath))?;
-        let quantity_fields = object(quantity_value, &qpath, &["value", "unit", "system", "code"])?;
+        let quantity_fields =
+            SEALED.object(quantity_value, &qpath, &["value", "unit", "system", "code"])?;
         let quantity = quantity_fields
             .get("value")
             .and_then(Value::as_u64)
@@ -707,7 +614,7 @@ pub fn plan_value(
             }
             (None, Some(period)) => {
                 let ppath = child(&path, "servicedPeriod");
-                let bounds = object(period, &ppath, &["start", "end"])?;
+                let bounds = SEALED.object(period, &ppath, &["start", "end"])?;
                 let start = string(bounds, "start", &ppath)?
                     .ok_or_else(|| required(&child(&ppath, "start")))?;
                 let end = string(bounds, "end", &ppath)?
@@ -824,7 +731,7 @@ pub fn plan_value(
     let mut attachments = Vec::new();
     for (index, entry) in array(map, "supportingInfo", "")?.iter().enumerate() {
         let path = item("supportingInfo", index);
-        let fields = object(
+        let fields = SEALED.object(
             entry,
             &path,
             &[

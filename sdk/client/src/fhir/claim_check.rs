@@ -17,7 +17,8 @@
 use salus_primitives::{Address, Hash};
 use serde_json::{Value, json};
 
-use super::{ADDRESS_SYSTEM, FhirError, NPI_SYSTEM, time};
+use super::answer::{address, bad, claim_type as check_claim_type, number, parsed, who};
+use super::{FhirError, NPI_SYSTEM, time};
 use crate::directory::Directory;
 
 /// X12 Claim Adjustment Reason Codes (835 CAS02).
@@ -37,47 +38,6 @@ pub const CLAIM_SYSTEM: &str = "urn:salus:claim";
 pub const MEMBER_SYSTEM: &str = super::eligibility::MEMBER_SYSTEM;
 /// `adjudication` categories.
 const ADJUDICATION: &str = "http://terminology.hl7.org/CodeSystem/adjudication";
-
-/// `claim-type` codes.
-const CLAIM_TYPES: &[&str] = &[
-    "institutional",
-    "oral",
-    "pharmacy",
-    "professional",
-    "vision",
-];
-
-fn bad(path: &str) -> FhirError {
-    FhirError::NotExportable {
-        path: path.to_string(),
-        reason: "malformed in the contract's answer".into(),
-    }
-}
-
-fn who(directory: &Directory, address: &Address) -> Value {
-    match directory.fhir_reference_of(address) {
-        Ok(reference) => json!({ "reference": reference }),
-        Err(_) => {
-            json!({ "identifier": { "system": ADDRESS_SYSTEM, "value": address.to_string() } })
-        }
-    }
-}
-
-fn address(claim: &Value, key: &str) -> Result<Address, FhirError> {
-    claim
-        .get(key)
-        .and_then(Value::as_str)
-        .and_then(|text| text.parse().ok())
-        .ok_or_else(|| bad(key))
-}
-
-fn number(value: Option<&Value>, path: &str) -> Result<u64, FhirError> {
-    match value {
-        Some(Value::String(text)) => text.parse().map_err(|_| bad(path)),
-        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| bad(path)),
-        _ => Err(bad(path)),
-    }
-}
 
 fn coding(system: &str, code: &str) -> Value {
     json!({ "system": system, "code": code })
@@ -110,20 +70,10 @@ pub fn claim_response(
     directory: &Directory,
     now_ms: i64,
 ) -> Result<Value, FhirError> {
-    if !CLAIM_TYPES.contains(&claim_type) {
-        return Err(FhirError::UnknownCode {
-            path: "type".into(),
-            system: "http://terminology.hl7.org/CodeSystem/claim-type".into(),
-            code: claim_type.into(),
-        });
-    }
+    check_claim_type(claim_type)?;
     let payer = address(claim, "payer")?;
     let provider = address(claim, "provider")?;
-    let member: Hash = claim
-        .get("member")
-        .and_then(Value::as_str)
-        .and_then(|text| text.parse().ok())
-        .ok_or_else(|| bad("member"))?;
+    let member: Hash = parsed(claim, "member")?;
     let line_count = number(claim.get("line_count"), "line_count")?;
     let submitted_ms = number(claim.get("submitted_ms"), "submitted_ms")?;
     let status = claim

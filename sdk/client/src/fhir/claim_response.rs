@@ -14,10 +14,11 @@
 //! `preAuthPeriod` (the span of the windows). The claim's type, which the chain does not hold,
 //! is given by the caller from the submission.
 
-use salus_primitives::{Address, Hash};
+use salus_primitives::Hash;
 use serde_json::{Value, json};
 
-use super::{ADDRESS_SYSTEM, FhirError, time};
+use super::answer::{address, bad, claim_type as check_claim_type, number, parsed, who};
+use super::{FhirError, time};
 use crate::directory::Directory;
 
 /// The PAS review action extension and its parts.
@@ -98,47 +99,6 @@ fn window_json((start, end): (u64, u64)) -> Value {
     json!({ "start": time::format_start(start as i64), "end": time::format_end(end as i64) })
 }
 
-/// `claim-type` codes.
-const CLAIM_TYPES: &[&str] = &[
-    "institutional",
-    "oral",
-    "pharmacy",
-    "professional",
-    "vision",
-];
-
-fn bad(path: &str) -> FhirError {
-    FhirError::NotExportable {
-        path: path.to_string(),
-        reason: "malformed in the contract's answer".into(),
-    }
-}
-
-fn who(directory: &Directory, address: &Address) -> Value {
-    match directory.fhir_reference_of(address) {
-        Ok(reference) => json!({ "reference": reference }),
-        Err(_) => {
-            json!({ "identifier": { "system": ADDRESS_SYSTEM, "value": address.to_string() } })
-        }
-    }
-}
-
-fn address(request: &Value, key: &str) -> Result<Address, FhirError> {
-    request
-        .get(key)
-        .and_then(Value::as_str)
-        .and_then(|text| text.parse().ok())
-        .ok_or_else(|| bad(key))
-}
-
-fn number(value: Option<&Value>, path: &str) -> Result<u64, FhirError> {
-    match value {
-        Some(Value::String(text)) => text.parse().map_err(|_| bad(path)),
-        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| bad(path)),
-        _ => Err(bad(path)),
-    }
-}
-
 /// The request `sealed_request` returned as a ClaimResponse of `claim_type` (`claim-type`:
 /// `professional`, `institutional`, …), stamped `now_ms` when nothing was decided yet.
 ///
@@ -168,18 +128,8 @@ pub fn preauthorization_opened(
     now_ms: i64,
     opening: Option<&PreauthOpening>,
 ) -> Result<Value, FhirError> {
-    if !CLAIM_TYPES.contains(&claim_type) {
-        return Err(FhirError::UnknownCode {
-            path: "type".into(),
-            system: "http://terminology.hl7.org/CodeSystem/claim-type".into(),
-            code: claim_type.into(),
-        });
-    }
-    let trace: Hash = request
-        .get("trace_handle")
-        .and_then(Value::as_str)
-        .and_then(|text| text.parse().ok())
-        .ok_or_else(|| bad("trace_handle"))?;
+    check_claim_type(claim_type)?;
+    let trace: Hash = parsed(request, "trace_handle")?;
     let payer = address(request, "payer")?;
     let beneficiary = address(request, "beneficiary")?;
     let requester = address(request, "requester")?;
@@ -311,6 +261,8 @@ pub fn preauthorization_opened(
 
 #[cfg(test)]
 mod tests {
+    use salus_primitives::Address;
+
     use super::*;
 
     const DAY: u64 = 86_400_000;

@@ -18,6 +18,7 @@ use salus_primitives::{Address, Hash};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::element::{Unrecorded, array, invalid, resource_type, string, unsupported};
 use super::vocabulary::{self as vocab, system_of};
 use super::{FhirError, NPI_SYSTEM, RECORD_URN, child, item, time};
 use crate::directory::Directory;
@@ -165,102 +166,21 @@ impl ConsentPlan {
     }
 }
 
-fn err_unsupported(path: &str, reason: impl Into<String>) -> FhirError {
-    FhirError::Unsupported {
-        path: path.to_string(),
-        reason: reason.into(),
-    }
-}
-
-fn err_invalid(path: &str, reason: impl Into<String>) -> FhirError {
-    FhirError::Invalid {
-        path: path.to_string(),
-        reason: reason.into(),
-    }
-}
-
-/// The object at `path`, its keys checked against `allowed` (extensions refused by name).
-fn object<'v>(
-    value: &'v Value,
-    path: &str,
-    allowed: &[&str],
-) -> Result<&'v Map<String, Value>, FhirError> {
-    let map = value
-        .as_object()
-        .ok_or_else(|| err_invalid(path, "expected an object"))?;
-    for key in map.keys() {
-        if key == "modifierExtension" {
-            return Err(err_unsupported(
-                &child(path, key),
-                "a modifier extension changes the element's meaning; the adapter knows none",
-            ));
-        }
-        if key == "extension" {
-            return Err(err_unsupported(
-                &child(path, key),
-                "extensions are not recorded and may qualify the rule",
-            ));
-        }
-        if !allowed.contains(&key.as_str()) && key != "id" {
-            return Err(err_unsupported(
-                &child(path, key),
-                "no contract field holds this element",
-            ));
-        }
-    }
-    Ok(map)
-}
-
-fn string<'v>(
-    map: &'v Map<String, Value>,
-    key: &str,
-    path: &str,
-) -> Result<Option<&'v str>, FhirError> {
-    match map.get(key) {
-        None => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
-        Some(_) => Err(err_invalid(&child(path, key), "expected a string")),
-    }
-}
-
-fn array<'v>(map: &'v Map<String, Value>, key: &str, path: &str) -> Result<&'v [Value], FhirError> {
-    match map.get(key) {
-        None => Ok(&[]),
-        Some(Value::Array(items)) => Ok(items),
-        Some(_) => Err(err_invalid(&child(path, key), "expected an array")),
-    }
-}
-
-/// A Coding: (system, code).
-fn coding(value: &Value, path: &str) -> Result<(String, String), FhirError> {
-    let map = object(
-        value,
-        path,
-        &["system", "code", "display", "version", "userSelected"],
-    )?;
-    let system = string(map, "system", path)?.unwrap_or_default().to_string();
-    let code = string(map, "code", path)?
-        .ok_or_else(|| err_invalid(path, "a coding without a code"))?
-        .to_string();
-    Ok((system, code))
-}
+/// The importer's refusal of what the contract has no field for.
+const RECORDED: Unrecorded = Unrecorded {
+    extension: "extensions are not recorded and may qualify the rule",
+    element: "no contract field holds this element",
+};
 
 /// A CodeableConcept with exactly one coding (its `text` is narrative, not machine-checkable,
 /// and is not read).
 fn concept(value: &Value, path: &str) -> Result<(String, String), FhirError> {
-    let map = object(value, path, &["coding", "text"])?;
-    let codings = array(map, "coding", path)?;
-    match codings {
-        [one] => coding(one, &item(&child(path, "coding"), 0)),
-        [] => Err(FhirError::Undecided {
+    RECORDED
+        .only_coding(value, path, "the contract records one code per concept")?
+        .ok_or_else(|| FhirError::Undecided {
             path: child(path, "coding"),
             reason: "no code (text alone is not machine-checkable)".into(),
-        }),
-        _ => Err(err_unsupported(
-            &item(&child(path, "coding"), 1),
-            "the contract records one code per concept",
-        )),
-    }
+        })
 }
 
 /// `code` of `system` in `table`, else [`FhirError::UnknownCode`].
@@ -291,12 +211,12 @@ fn check_code(code: &str, path: &str) -> Result<(), FhirError> {
 
 /// A Period as (start, exclusive end), open sides at `i64::MIN` / `i64::MAX`.
 fn period(value: &Value, path: &str) -> Result<(i64, i64), FhirError> {
-    let map = object(value, path, &["start", "end"])?;
+    let map = RECORDED.object(value, path, &["start", "end"])?;
     let start = match string(map, "start", path)? {
         Some(text) => {
             time::parse_span(text)
                 .ok_or_else(|| {
-                    err_invalid(
+                    invalid(
                         &child(path, "start"),
                         format!("`{text}` is not a dateTime with a zone"),
                     )
@@ -309,7 +229,7 @@ fn period(value: &Value, path: &str) -> Result<(i64, i64), FhirError> {
         Some(text) => {
             time::parse_span(text)
                 .ok_or_else(|| {
-                    err_invalid(
+                    invalid(
                         &child(path, "end"),
                         format!("`{text}` is not a dateTime with a zone"),
                     )
@@ -319,14 +239,14 @@ fn period(value: &Value, path: &str) -> Result<(i64, i64), FhirError> {
         None => i64::MAX,
     };
     if end <= start {
-        return Err(err_invalid(path, "it ends before it starts"));
+        return Err(invalid(path, "it ends before it starts"));
     }
     Ok((start, end))
 }
 
 /// A Reference to a party or patient, resolved through the directory.
 fn party(value: &Value, path: &str, directory: &Directory) -> Result<(String, Address), FhirError> {
-    let map = object(value, path, &["reference", "identifier", "display", "type"])?;
+    let map = RECORDED.object(value, path, &["reference", "identifier", "display", "type"])?;
     if let Some(reference) = string(map, "reference", path)? {
         let address =
             directory
@@ -339,7 +259,7 @@ fn party(value: &Value, path: &str, directory: &Directory) -> Result<(String, Ad
     }
     if let Some(identifier) = map.get("identifier") {
         let ipath = child(path, "identifier");
-        let id = object(identifier, &ipath, &["system", "value", "use", "type"])?;
+        let id = RECORDED.object(identifier, &ipath, &["system", "value", "use", "type"])?;
         let system = string(id, "system", &ipath)?.unwrap_or_default();
         let value = string(id, "value", &ipath)?.unwrap_or_default();
         if system != NPI_SYSTEM {
@@ -405,7 +325,7 @@ impl Walk<'_> {
         };
         let commitment = opening
             .commitment()
-            .ok_or_else(|| err_invalid("periods", "a kept salt is not 32 bytes of hex"))?;
+            .ok_or_else(|| invalid("periods", "a kept salt is not 32 bytes of hex"))?;
         push_unique(&mut self.periods, opening);
         Ok(commitment)
     }
@@ -421,7 +341,7 @@ impl Walk<'_> {
             into.period = Some(period(value, &child(path, "period"))?);
         }
         if map.contains_key("code") {
-            return Err(err_unsupported(
+            return Err(unsupported(
                 &child(path, "code"),
                 "records carry no clinical code on chain, so the contract cannot match one",
             ));
@@ -430,15 +350,15 @@ impl Walk<'_> {
         let apath = child(path, "actor");
         for (index, actor) in array(map, "actor", path)?.iter().enumerate() {
             let at = item(&apath, index);
-            let fields = object(actor, &at, &["role", "reference"])?;
+            let fields = RECORDED.object(actor, &at, &["role", "reference"])?;
             let role_value = fields
                 .get("role")
-                .ok_or_else(|| err_invalid(&at, "an actor needs its role"))?;
+                .ok_or_else(|| invalid(&at, "an actor needs its role"))?;
             let role = concept(role_value, &child(&at, "role"))?;
             known(vocab::ROLES, &role, &child(&at, "role"))?;
             let reference = fields
                 .get("reference")
-                .ok_or_else(|| err_invalid(&at, "an actor needs its reference"))?;
+                .ok_or_else(|| invalid(&at, "an actor needs its reference"))?;
             let (text, address) = party(reference, &child(&at, "reference"), self.keys.directory)?;
             match role.1.as_str() {
                 "CST" => push_unique(&mut into.custodians, address),
@@ -455,7 +375,7 @@ impl Walk<'_> {
         for actor in &into.actors {
             for role in &into.roles {
                 if !requesters.iter().any(|(_, a, r)| a == actor && r == role) {
-                    return Err(err_unsupported(
+                    return Err(unsupported(
                         &apath,
                         format!(
                             "{actor} is not named in role {role}, but the contract would match \
@@ -483,7 +403,7 @@ impl Walk<'_> {
         }
         for (index, purpose) in array(map, "purpose", path)?.iter().enumerate() {
             let at = item(&path_of("purpose"), index);
-            let (system, code) = coding(purpose, &at)?;
+            let (system, code) = RECORDED.coding(purpose, &at)?;
             if system != vocab::ACT_REASON {
                 return Err(FhirError::UnknownCode {
                     path: at,
@@ -496,14 +416,14 @@ impl Walk<'_> {
         }
         for (index, label) in array(map, "securityLabel", path)?.iter().enumerate() {
             let at = item(&path_of("securityLabel"), index);
-            let code = coding(label, &at)?;
+            let code = RECORDED.coding(label, &at)?;
             known(vocab::LABELS, &code, &at)?;
             let tag = blinded_tag(self.blinding(&at)?, &code.1);
             push_unique(&mut into.label_tags, tag);
         }
         for (index, class) in array(map, "class", path)?.iter().enumerate() {
             let at = item(&path_of("class"), index);
-            let (system, code) = coding(class, &at)?;
+            let (system, code) = RECORDED.coding(class, &at)?;
             if system != vocab::RESOURCE_TYPES || !vocab::CLASSES.contains(&code.as_str()) {
                 return Err(FhirError::UnknownCode {
                     path: at,
@@ -520,12 +440,12 @@ impl Walk<'_> {
         }
         for (index, data) in array(map, "data", path)?.iter().enumerate() {
             let at = item(&path_of("data"), index);
-            let fields = object(data, &at, &["meaning", "reference"])?;
+            let fields = RECORDED.object(data, &at, &["meaning", "reference"])?;
             let meaning = string(fields, "meaning", &at)?
-                .ok_or_else(|| err_invalid(&at, "data needs its meaning"))?;
+                .ok_or_else(|| invalid(&at, "data needs its meaning"))?;
             let reference = fields
                 .get("reference")
-                .ok_or_else(|| err_invalid(&at, "data needs its reference"))?;
+                .ok_or_else(|| invalid(&at, "data needs its reference"))?;
             let rpath = child(&at, "reference");
             match meaning {
                 "instance" => {
@@ -537,7 +457,7 @@ impl Walk<'_> {
                     push_unique(&mut into.authors, address);
                 }
                 "related" | "dependents" => {
-                    return Err(err_unsupported(
+                    return Err(unsupported(
                         &child(&at, "meaning"),
                         format!("`{meaning}`: records carry no links to one another on chain"),
                     ));
@@ -590,7 +510,7 @@ impl Walk<'_> {
                 ),
             });
         }
-        let map = object(value, path, PROVISION_KEYS)?;
+        let map = RECORDED.object(value, path, PROVISION_KEYS)?;
         let mut out = Provision {
             permit: provision_type(map, path)?.ok_or_else(|| FhirError::Undecided {
                 path: child(path, "type"),
@@ -672,13 +592,13 @@ fn provision_type(map: &Map<String, Value>, path: &str) -> Result<Option<bool>, 
 
 /// A record reference: `urn:salus:record:0x…`, or a reference the directory holds.
 fn record_handle(value: &Value, path: &str, directory: &Directory) -> Result<Hash, FhirError> {
-    let map = object(value, path, &["reference", "display", "type"])?;
+    let map = RECORDED.object(value, path, &["reference", "display", "type"])?;
     let reference = string(map, "reference", path)?
-        .ok_or_else(|| err_invalid(path, "a record is named by its reference"))?;
+        .ok_or_else(|| invalid(path, "a record is named by its reference"))?;
     if let Some(hex) = reference.strip_prefix(RECORD_URN) {
         return hex
             .parse()
-            .map_err(|_| err_invalid(&child(path, "reference"), "not a record handle"));
+            .map_err(|_| invalid(&child(path, "reference"), "not a record handle"));
     }
     directory
         .record(reference)
@@ -718,16 +638,7 @@ pub fn plan_value(
     keys: Keys<'_>,
     sender: Address,
 ) -> Result<ConsentPlan, FhirError> {
-    let kind = resource
-        .get("resourceType")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if kind != "Consent" {
-        return Err(FhirError::NotA {
-            expected: "Consent",
-            found: kind.to_string(),
-        });
-    }
+    resource_type(resource, "Consent")?;
     let mut allowed = vec![
         "resourceType",
         "status",
@@ -743,31 +654,31 @@ pub fn plan_value(
     ];
     allowed.extend_from_slice(NOT_RECORDED);
     if resource.get("implicitRules").is_some() {
-        return Err(err_unsupported(
+        return Err(unsupported(
             "implicitRules",
             "rules the resource was written under that the adapter cannot read",
         ));
     }
     if resource.get("policy").is_some() {
-        return Err(err_unsupported(
+        return Err(unsupported(
             "policy",
             "a policy by reference is text the contract cannot evaluate: state it as policyRule and provisions",
         ));
     }
     if resource.get("contained").is_some() {
-        return Err(err_unsupported(
+        return Err(unsupported(
             "contained",
             "contained resources are not recorded",
         ));
     }
-    let map = object(resource, "", &allowed)?;
+    let map = RECORDED.object(resource, "", &allowed)?;
     let not_recorded = NOT_RECORDED
         .iter()
         .filter(|key| map.contains_key(**key))
         .map(|key| (*key).to_string())
         .collect();
     let directory = keys.directory;
-    let status = string(map, "status", "")?.ok_or_else(|| err_invalid("status", "required"))?;
+    let status = string(map, "status", "")?.ok_or_else(|| invalid("status", "required"))?;
     let scope_value = map.get("scope").ok_or_else(|| FhirError::Undecided {
         path: "scope".into(),
         reason: "required".into(),
@@ -786,9 +697,9 @@ pub fn plan_value(
             known(vocab::CATEGORIES, &code, "category[0]")?;
             code.1
         }
-        [] => return Err(err_invalid("category", "a consent needs its category")),
+        [] => return Err(invalid("category", "a consent needs its category")),
         _ => {
-            return Err(err_unsupported(
+            return Err(unsupported(
                 "category[1]",
                 "the contract records one category",
             ));
@@ -796,13 +707,13 @@ pub fn plan_value(
     };
     let patient_value = map
         .get("patient")
-        .ok_or_else(|| err_invalid("patient", "the contract needs the patient"))?;
+        .ok_or_else(|| invalid("patient", "the contract needs the patient"))?;
     let (_, patient) = party(patient_value, "patient", directory)?;
     for (index, performer) in array(map, "performer", "")?.iter().enumerate() {
         let at = item("performer", index);
         let (_, address) = party(performer, &at, directory)?;
         if address != patient && address != sender {
-            return Err(err_unsupported(
+            return Err(unsupported(
                 &at,
                 "the contract records the signer (--from) as the grantor: a performer must be the patient or the signer",
             ));
@@ -811,7 +722,7 @@ pub fn plan_value(
     let signed_ms = match string(map, "dateTime", "")? {
         Some(text) => Some(
             time::parse_span(text)
-                .ok_or_else(|| err_invalid("dateTime", format!("`{text}` is not a dateTime")))?
+                .ok_or_else(|| invalid("dateTime", format!("`{text}` is not a dateTime")))?
                 .0,
         ),
         None => None,
@@ -842,7 +753,7 @@ pub fn plan_value(
     let mut period_of_consent = (i64::MIN, i64::MAX);
     let mut provisions = Vec::new();
     if let Some(root) = map.get("provision") {
-        let rmap = object(root, "provision", PROVISION_KEYS)?;
+        let rmap = RECORDED.object(root, "provision", PROVISION_KEYS)?;
         if let Some(value) = rmap.get("period") {
             period_of_consent = period(value, "provision.period")?;
         }
@@ -881,7 +792,7 @@ pub fn plan_value(
         "draft" => ("propose", Some(true)),
         "proposed" => ("propose", Some(false)),
         other => {
-            return Err(err_unsupported(
+            return Err(unsupported(
                 "status",
                 format!(
                     "`{other}`: a consent is created draft, proposed or active; later states are transitions of an existing consent"
@@ -932,23 +843,23 @@ pub const DOCUMENT_SYSTEM: &str = "urn:salus:document";
 /// [`DOCUMENT_SYSTEM`].
 fn source_hash(map: &Map<String, Value>) -> Result<Hash, FhirError> {
     let text = if let Some(attachment) = map.get("sourceAttachment") {
-        let fields = object(
+        let fields = RECORDED.object(
             attachment,
             "sourceAttachment",
             &["url", "contentType", "title"],
         )?;
         string(fields, "url", "sourceAttachment")?.ok_or_else(|| {
-            err_unsupported("sourceAttachment", "only a url is recorded (as its hash)")
+            unsupported("sourceAttachment", "only a url is recorded (as its hash)")
         })?
     } else if let Some(reference) = map.get("sourceReference") {
-        let fields = object(
+        let fields = RECORDED.object(
             reference,
             "sourceReference",
             &["reference", "identifier", "display", "type"],
         )?;
         if let Some(identifier) = fields.get("identifier") {
             let path = "sourceReference.identifier";
-            let id = object(identifier, path, &["system", "value"])?;
+            let id = RECORDED.object(identifier, path, &["system", "value"])?;
             if string(id, "system", path)? != Some(DOCUMENT_SYSTEM) {
                 return Err(FhirError::UnknownCode {
                     path: child(path, "system"),
@@ -958,10 +869,10 @@ fn source_hash(map: &Map<String, Value>) -> Result<Hash, FhirError> {
             }
             return string(id, "value", path)?
                 .and_then(|value| value.parse().ok())
-                .ok_or_else(|| err_invalid(&child(path, "value"), "not a document hash"));
+                .ok_or_else(|| invalid(&child(path, "value"), "not a document hash"));
         }
         string(fields, "reference", "sourceReference")?
-            .ok_or_else(|| err_invalid("sourceReference", "a reference is needed"))?
+            .ok_or_else(|| invalid("sourceReference", "a reference is needed"))?
     } else {
         return Ok(Hash::default());
     };

@@ -17,8 +17,10 @@
 use salus_primitives::{Address, Hash};
 use serde_json::{Value, json};
 
-use super::{ADDRESS_SYSTEM, FhirError, time};
+use super::answer::{bad, number, who};
+use super::{FhirError, time};
 use crate::directory::Directory;
+use crate::epcis::time::{civil_from_days, days_from_civil};
 
 /// X12 service type codes (271 EB03).
 pub const SERVICE_TYPE_SYSTEM: &str = "https://x12.org/codes/service-type-codes";
@@ -115,62 +117,8 @@ pub enum EligibilityError {
     Fhir(#[from] FhirError),
 }
 
-fn bad(path: &str) -> FhirError {
-    FhirError::NotExportable {
-        path: path.to_string(),
-        reason: "malformed in the contract's answer".into(),
-    }
-}
-
-fn number(value: Option<&Value>, path: &str) -> Result<u64, FhirError> {
-    match value {
-        Some(Value::String(text)) => text.parse().map_err(|_| bad(path)),
-        Some(Value::Number(n)) => n.as_u64().ok_or_else(|| bad(path)),
-        _ => Err(bad(path)),
-    }
-}
-
-fn who(directory: &Directory, address: &Address) -> Value {
-    match directory.fhir_reference_of(address) {
-        Ok(reference) => json!({ "reference": reference }),
-        Err(_) => {
-            json!({ "identifier": { "system": ADDRESS_SYSTEM, "value": address.to_string() } })
-        }
-    }
-}
-
 fn concept(system: &str, code: &str) -> Value {
     json!({ "coding": [{ "system": system, "code": code }] })
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The civil date (year, month, day) of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;

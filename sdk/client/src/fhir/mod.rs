@@ -10,11 +10,13 @@
 //! [`Directory`](crate::directory::Directory); labels and classes go on chain only as tags
 //! blinded with the relationship's key ([`crate::pseudonym::blinded_tag`]).
 
+mod answer;
 pub mod audit;
 pub mod claim;
 pub mod claim_check;
 pub mod claim_response;
 pub mod consent;
+mod element;
 pub mod eligibility;
 pub mod time;
 pub mod vocabulary;
@@ -31,6 +33,15 @@ pub const ADDRESS_SYSTEM: &str = "urn:salus:address";
 
 /// The NPI identifier system (a `Reference.identifier` naming a party by NPI).
 pub const NPI_SYSTEM: &str = "http://hl7.org/fhir/sid/us-npi";
+
+/// `claim-type` codes.
+pub(crate) const CLAIM_TYPES: &[&str] = &[
+    "institutional",
+    "oral",
+    "pharmacy",
+    "professional",
+    "vision",
+];
 
 /// Why a resource is refused, or cannot be written.
 #[derive(Debug, thiserror::Error)]

@@ -148,6 +148,21 @@ pub enum NotKept {
 pub const MAX_REORG_DEPTH: u64 = 128;
 
 impl ImportError {
+    /// Whether the import failed on a damaged database of this node (not the block's fault, and
+    /// not transient): the node must stop rather than retry. The state tree and flat state
+    /// carry the storage error as text, so their errors are read for RocksDB's `Corruption`.
+    pub fn is_corruption(&self) -> bool {
+        match self {
+            ImportError::Storage(error) => error.is_corruption(),
+            ImportError::Tree(error) => error.to_string().contains("Corruption"),
+            ImportError::State(error) => error.to_string().contains("Corruption"),
+            ImportError::Execution(BlockExecutionError::State(error)) => {
+                error.to_string().contains("Corruption")
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the error says the block is one this node does not keep (too deep a side
     /// branch, an orphan that cannot connect here): the sender is scored down a little, since an
     /// honest peer back from a long partition may send some.

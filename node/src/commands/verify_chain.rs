@@ -22,8 +22,12 @@ pub fn run(data_dir: &Path) -> anyhow::Result<()> {
     match verified {
         Ok(report) => {
             println!(
-                "chain ok: {} blocks, {} transactions re-executed, {} state entries match the state root; head {}",
-                report.blocks, report.transactions, report.state_entries, report.head
+                "chain ok: {} blocks, {} transactions re-executed, {} state entries match the state root, {} stored entries read with their checksums; head {}",
+                report.blocks,
+                report.transactions,
+                report.state_entries,
+                report.stored_entries,
+                report.head
             );
             Ok(())
         }

@@ -67,6 +67,12 @@ impl BlockImportError {
         matches!(self, BlockImportError::Refused(error) if error.is_invalid_block())
     }
 
+    /// Whether this node's database is damaged (found while importing the block): the node
+    /// stops with the error instead of fetching the block again and again.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, BlockImportError::Refused(error) if error.is_corruption())
+    }
+
     /// Whether the block is one the node does not keep (too deep a side branch, an orphan that
     /// cannot connect here): the sender is scored down lightly.
     pub fn is_unwanted_block(&self) -> bool {

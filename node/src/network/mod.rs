@@ -470,6 +470,7 @@ pub fn start<S: NetworkState>(
         checked: checked_sender,
         imports,
         gossip_admissions: Arc::new(tokio::sync::Semaphore::new(MAX_GOSSIP_ADMISSIONS)),
+        fatal: None,
     };
     Ok((handle, task.run(receiver, checked_receiver, imported)))
 }
@@ -507,6 +508,8 @@ struct Network<S> {
     imports: mpsc::Sender<importer::ImportJob>,
     /// Places for gossiped transactions being admitted ([`MAX_GOSSIP_ADMISSIONS`]).
     gossip_admissions: Arc<tokio::sync::Semaphore>,
+    /// A damaged database met while importing: the task ends with it, which stops the node.
+    fatal: Option<String>,
 }
 
 /// How many departed peers' addresses are remembered for bans decided after they left (the
@@ -555,6 +558,9 @@ impl<S: NetworkState> Network<S> {
                 Some(verdict) = imported.recv() => self.on_imported(verdict),
                 _ = ticker.tick() => self.on_tick(),
                 _ = deadlines.tick() => self.on_sync_deadlines(),
+            }
+            if let Some(error) = self.fatal.take() {
+                return Err(error);
             }
         }
     }
@@ -867,6 +873,24 @@ impl<S: NetworkState> Network<S> {
     /// when stored) and charged to its relayer when the block is invalid or unwanted; a synced
     /// block's steers sync, which then hands over the next ready blocks.
     fn on_imported(&mut self, verdict: importer::Imported) {
+        let damage = match &verdict {
+            importer::Imported::Gossiped {
+                outcome: Err(error),
+                ..
+            }
+            | importer::Imported::Synced {
+                result: Err(error), ..
+            } if error.is_fatal() => Some(error.to_string()),
+            _ => None,
+        };
+        if let Some(error) = damage {
+            tracing::error!(%error, "the database is damaged: stopping");
+            self.fatal = Some(format!(
+                "the database is damaged ({error}): run `salus verify-chain`, then restore the \
+                 data directory from a backup or empty it (keeping node_key) to sync afresh"
+            ));
+            return;
+        }
         match verdict {
             importer::Imported::Gossiped {
                 message_id,

@@ -1,5 +1,5 @@
 //! verify-chain: passes on an honest database and names the block whose stored header or body
-//! was tampered with.
+//! was tampered with, and finds a damaged table that nothing else reads.
 
 use parity_scale_codec::Encode;
 use salus_node::storage::Column;
@@ -125,4 +125,59 @@ fn schema_and_chain_mismatches_are_refused_on_open() {
         other => panic!("expected a schema mismatch, got {:?}", other.map(|_| ())),
     }
     drop(temp);
+}
+
+#[test]
+fn a_damaged_table_block_nothing_else_reads_is_found_and_named() {
+    let test = chain_with_transfers();
+    // A record no block check reads (a header under no block's hash), incompressible so that
+    // its bytes stand in the table as written.
+    let marker: Vec<u8> = (0..128u32)
+        .flat_map(|index| salus_primitives::keccak256(&index.to_be_bytes()).0)
+        .collect();
+    test.chain
+        .store()
+        .put_raw_for_tests(Column::Headers, b"a record nothing reads", &marker)
+        .unwrap();
+    test.chain.store().flush_for_tests().unwrap();
+    let honest = verify_chain(test.chain.store()).unwrap();
+    assert!(honest.stored_entries > honest.blocks * 3, "{honest:?}");
+    let TestChain { chain, dir, .. } = test;
+    drop(chain);
+
+    // Flip one byte inside the record, in the table that holds it.
+    let needle = &marker[1_000..1_064];
+    let (table, offset) = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "sst"))
+        .find_map(|path| {
+            let bytes = std::fs::read(&path).unwrap();
+            let at = bytes
+                .windows(needle.len())
+                .position(|window| window == needle)?;
+            Some((path, at))
+        })
+        .expect("the record is in a table");
+    let mut bytes = std::fs::read(&table).unwrap();
+    bytes[offset + 10] ^= 0x40;
+    std::fs::write(&table, bytes).unwrap();
+
+    let store = salus_node::storage::Store::open_read_only(dir.path()).unwrap();
+    let error = verify_chain(&store).expect_err("the damaged table is found");
+    let message = error.to_string();
+    let name = table.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        message.contains("Corruption") && message.contains(&name),
+        "the error names the damage and its file {name}: {message}"
+    );
+    // Met by an import, the same damage is fatal to the node: not the block's fault, and not
+    // worth fetching the block again.
+    let read = store
+        .get_raw(Column::Headers, b"a record nothing reads")
+        .expect_err("the damaged record does not read");
+    assert!(read.is_corruption(), "{read}");
+    let refused =
+        salus_node::network::BlockImportError::Refused(salus_node::ImportError::Storage(read));
+    assert!(refused.is_fatal() && !refused.is_invalid_block());
 }

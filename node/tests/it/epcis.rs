@@ -177,6 +177,25 @@ pub(crate) fn commission_and_pack(units: &[String]) -> Vec<Value> {
     ]
 }
 
+/// GS1's EPCIS 2.0 JSON schema (draft-07, formats checked), from tests/schemas/epcis-2.0.
+pub(crate) fn epcis_schema() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(SCHEMA).unwrap()).unwrap();
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap()
+}
+
+/// Fails with every schema error of `document`.
+pub(crate) fn assert_schema_valid(validator: &jsonschema::Validator, document: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(document)
+        .map(|error| error.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
 #[test]
 fn a_shipment_in_epcis_is_imported_received_verified_and_exported() {
     let node = DevProcess::start(50);
@@ -297,17 +316,8 @@ fn a_shipment_in_epcis_is_imported_received_verified_and_exported() {
         .map(|event| event["bizStep"].as_str().unwrap())
         .collect();
     assert_eq!(steps, ["commissioning", "packing", "shipping", "receiving"]);
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(SCHEMA).unwrap()).unwrap();
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft7)
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&exported)
-        .map(|error| error.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    let validator = epcis_schema();
+    assert_schema_valid(&validator, &exported);
     // The lot's history (stdout): the same four events, each once, for all three units.
     let lot = printed_json(&node.salus(&[
         "epcis",

@@ -143,20 +143,7 @@ fn the_readme_distributor_walkthrough_imports_a_shipment_verifies_a_unit_and_exp
         .map(|event| event["bizStep"].as_str().unwrap())
         .collect();
     assert_eq!(steps, ["commissioning", "packing", "shipping", "receiving"]);
-    let schema = read_json(
-        &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../tests/schemas/epcis-2.0/EPCIS-JSON-Schema.json"),
-    );
-    let validator = jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft7)
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&history)
-        .map(|error| error.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    crate::epcis::assert_schema_valid(&crate::epcis::epcis_schema(), &history);
 
     let refused = std::fs::read_to_string(work.path().join("refused.txt")).unwrap();
     assert!(

@@ -74,14 +74,40 @@ pub enum Format {
 }
 
 /// The supply contract's views over RPC, through its on-chain ABI.
-struct RpcReader<'a> {
-    runtime: &'a tokio::runtime::Runtime,
-    client: &'a HttpClient,
-    abi: &'a ContractAbi,
+struct RpcReader {
+    runtime: tokio::runtime::Runtime,
+    client: HttpClient,
+    abi: ContractAbi,
     supply: Address,
 }
 
-impl SupplyReader for RpcReader<'_> {
+impl RpcReader {
+    /// Connects to the node at `rpc` and reads the supply contract's ABI from the chain.
+    fn connect(rpc: &str, supply: Address) -> anyhow::Result<RpcReader> {
+        let runtime = client_runtime()?;
+        let client = connect(rpc)?;
+        let value = runtime
+            .block_on(client.contract_abi(supply.to_string()))
+            .context("is a node running at the RPC address?")?
+            .ok_or_else(|| anyhow!("{supply} has no contract ABI on chain"))?;
+        Ok(RpcReader {
+            runtime,
+            client,
+            abi: serde_json::from_value(value)?,
+            supply,
+        })
+    }
+
+    /// The head block's time (ms): when an exported document is created.
+    fn head_time_ms(&self) -> anyhow::Result<u64> {
+        Ok(self
+            .runtime
+            .block_on(self.client.chain_head())?
+            .timestamp_ms)
+    }
+}
+
+impl SupplyReader for RpcReader {
     fn view(&self, message: &str, arguments: Value) -> Result<Value, String> {
         let input = self
             .abi
@@ -107,18 +133,6 @@ impl SupplyReader for RpcReader<'_> {
     }
 }
 
-fn supply_abi(
-    runtime: &tokio::runtime::Runtime,
-    client: &HttpClient,
-    supply: Address,
-) -> anyhow::Result<ContractAbi> {
-    let value = runtime
-        .block_on(client.contract_abi(supply.to_string()))
-        .context("is a node running at the RPC address?")?
-        .ok_or_else(|| anyhow!("{supply} has no contract ABI on chain"))?;
-    Ok(serde_json::from_value(value)?)
-}
-
 fn load_directory(path: &Path) -> anyhow::Result<Directory> {
     Ok(Directory::load(path)?)
 }
@@ -135,22 +149,16 @@ pub fn import(rpc: &str, options: &ImportOptions) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", options.file.display()))?;
     let directory = load_directory(&options.directory)?;
     let sender = signer_address(&options.from)?;
-    let runtime = client_runtime()?;
-    let client = connect(rpc)?;
-    let abi = supply_abi(&runtime, &client, options.supply)?;
-    let reader = RpcReader {
-        runtime: &runtime,
-        client: &client,
-        abi: &abi,
-        supply: options.supply,
-    };
+    let reader = RpcReader::connect(rpc, options.supply)?;
     let plan = epcis::plan(&text, &directory, sender, &reader)?;
     // Every call encodes before any is sent.
     let inputs = plan
         .calls
         .iter()
         .map(|call| {
-            abi.encode_call(&call.message, &call.arguments)
+            reader
+                .abi
+                .encode_call(&call.message, &call.arguments)
                 .with_context(|| format!("{}: encoding `{}`", call.event, call.message))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -159,7 +167,14 @@ pub fn import(rpc: &str, options: &ImportOptions) -> anyhow::Result<()> {
         return Ok(());
     }
     let key = signer(&options.from)?;
-    let results = runtime.block_on(submit(&client, key, options, &plan, &abi, inputs))?;
+    let results = reader.runtime.block_on(submit(
+        &reader.client,
+        key,
+        options,
+        &plan,
+        &reader.abi,
+        inputs,
+    ))?;
     if options.json {
         let mut out = plan.to_json();
         out["results"] = Value::Array(results);
@@ -289,16 +304,8 @@ fn lot_of(text: &str) -> anyhow::Result<(String, String)> {
 /// answer, or the history names a party the directory does not hold.
 pub fn export(rpc: &str, options: &ExportOptions) -> anyhow::Result<()> {
     let directory = load_directory(&options.directory)?;
-    let runtime = client_runtime()?;
-    let client = connect(rpc)?;
-    let abi = supply_abi(&runtime, &client, options.supply)?;
-    let reader = RpcReader {
-        runtime: &runtime,
-        client: &client,
-        abi: &abi,
-        supply: options.supply,
-    };
-    let now = runtime.block_on(client.chain_head())?.timestamp_ms;
+    let reader = RpcReader::connect(rpc, options.supply)?;
+    let now = reader.head_time_ms()?;
     let document = match (&options.epc, &options.lot) {
         (inside, None) if options.sscc.is_some() => {
             let sscc = case_of(options.sscc.as_deref().unwrap_or_default())?;
@@ -360,20 +367,12 @@ pub struct DscsaOptions {
 /// in the directory (named), a case since unpacked; or the node does not answer.
 pub fn dscsa(rpc: &str, options: &DscsaOptions) -> anyhow::Result<()> {
     let directory = load_directory(&options.directory)?;
-    let runtime = client_runtime()?;
-    let client = connect(rpc)?;
-    let abi = supply_abi(&runtime, &client, options.supply)?;
-    let reader = RpcReader {
-        runtime: &runtime,
-        client: &client,
-        abi: &abi,
-        supply: options.supply,
-    };
+    let reader = RpcReader::connect(rpc, options.supply)?;
     let view = epcis::dscsa::view(&reader, &directory, options.shipment)?;
     let text = match options.format {
         Format::Json => serde_json::to_string_pretty(&view.to_json())?,
         Format::Xml => {
-            let now = runtime.block_on(client.chain_head())?.timestamp_ms;
+            let now = reader.head_time_ms()?;
             view.to_xml(&reader, &directory, now)?
         }
     };

@@ -308,33 +308,16 @@ async fn submit(
     abi: &ContractAbi,
     input: Vec<u8>,
 ) -> anyhow::Result<u64> {
-    let account = client
-        .state_get_account(key.address().to_string(), None)
-        .await?;
-    let transaction = TransactionBuilder::new(chain_id, key.clone(), account.nonce)
-        .fuel(options.fuel.limit, options.fuel.price)
-        .call(options.consent, input);
-    let hash = client
-        .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
-        .await
-        .with_context(|| format!("submitting `{}`", plan.message))?;
-    let deadline = Instant::now() + INCLUSION_TIMEOUT;
-    let receipt = loop {
-        if let Some(receipt) = client.tx_receipt(hash.clone()).await? {
-            break receipt;
-        }
-        if Instant::now() > deadline {
-            bail!("`{}` not included in time", plan.message);
-        }
-        tokio::time::sleep(RECEIPT_POLL).await;
-    };
-    if receipt.status != "success" {
-        bail!(
-            "`{}` failed on chain: {}",
-            plan.message,
-            receipt.failure.unwrap_or(receipt.status)
-        );
-    }
+    let (_, receipt) = submit_and_wait(
+        client,
+        key,
+        chain_id,
+        &options.fuel,
+        options.consent,
+        input,
+        &plan.message,
+    )
+    .await?;
     let data = hex::decode(receipt.return_data.trim_start_matches("0x"))?;
     let result = abi.decode_result(&plan.message, &data)?;
     let id = result
@@ -717,33 +700,58 @@ async fn submit_input(
     options: &ClaimImportOptions,
     input: Vec<u8>,
 ) -> anyhow::Result<String> {
+    let (hash, _) = submit_and_wait(
+        client,
+        key,
+        chain_id,
+        &options.fuel,
+        options.coverage,
+        input,
+        "submit_sealed",
+    )
+    .await?;
+    Ok(hash)
+}
+
+/// Signs a call of `contract` with `key` at the account's nonce, submits it and waits for a
+/// successful receipt (polling, at most [`INCLUSION_TIMEOUT`]); the hash and the receipt.
+/// `message` names the call in errors.
+async fn submit_and_wait(
+    client: &HttpClient,
+    key: &SecretKey,
+    chain_id: u64,
+    fuel: &crate::commands::client::FuelTerms,
+    contract: Address,
+    input: Vec<u8>,
+    message: &str,
+) -> anyhow::Result<(String, salus_client::rpc::ReceiptView)> {
     let account = client
         .state_get_account(key.address().to_string(), None)
         .await?;
     let transaction = TransactionBuilder::new(chain_id, key.clone(), account.nonce)
-        .fuel(options.fuel.limit, options.fuel.price)
-        .call(options.coverage, input);
+        .fuel(fuel.limit, fuel.price)
+        .call(contract, input);
     let hash = client
         .tx_submit(format!("0x{}", hex::encode(transaction.encode())))
         .await
-        .context("submitting `submit_sealed`")?;
+        .with_context(|| format!("submitting `{message}`"))?;
     let deadline = Instant::now() + INCLUSION_TIMEOUT;
     let receipt = loop {
         if let Some(receipt) = client.tx_receipt(hash.clone()).await? {
             break receipt;
         }
         if Instant::now() > deadline {
-            bail!("`submit_sealed` not included in time");
+            bail!("`{message}` not included in time");
         }
         tokio::time::sleep(RECEIPT_POLL).await;
     };
     if receipt.status != "success" {
         bail!(
-            "`submit_sealed` failed on chain: {}",
+            "`{message}` failed on chain: {}",
             receipt.failure.unwrap_or(receipt.status)
         );
     }
-    Ok(hash)
+    Ok((hash, receipt))
 }
 
 /// Why a request's opening in the payer's inbox cannot be written into a ClaimResponse.

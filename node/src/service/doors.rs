@@ -202,6 +202,19 @@ impl AllowedOrigins {
     }
 }
 
+/// Whether `origin` is the node's own: `http://` or `https://` followed by the request's
+/// `Host`, which the doors have already found allowed — a page the node served (the console),
+/// never another site's (a rebinding attacker's page carries the attacker's name in both).
+fn is_same_origin(origin: &str, authority: &str) -> bool {
+    let origin = origin.trim();
+    ["http://", "https://"].iter().any(|scheme| {
+        origin
+            .get(..scheme.len())
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case(scheme))
+            && origin[scheme.len()..].eq_ignore_ascii_case(authority)
+    })
+}
+
 fn normalize_origin(origin: &str) -> String {
     let origin = origin.trim();
     origin
@@ -275,7 +288,10 @@ impl Doors {
                 .authority()
                 .map(|authority| authority.to_string()),
         };
-        if !authority.is_some_and(|authority| self.access.allowed_hosts.allows(&authority)) {
+        if !authority
+            .as_deref()
+            .is_some_and(|authority| self.access.allowed_hosts.allows(authority))
+        {
             tracing::debug!(host = ?request.headers().get(HOST), "RPC request refused: host not allowed");
             return Verdict::Answer(refusal(
                 StatusCode::FORBIDDEN,
@@ -284,9 +300,12 @@ impl Doors {
         }
         let origin = request.headers().get(ORIGIN).cloned();
         if let Some(origin) = &origin {
-            let allowed = origin
-                .to_str()
-                .is_ok_and(|origin| self.access.cors.allows(origin));
+            let allowed = origin.to_str().is_ok_and(|origin| {
+                self.access.cors.allows(origin)
+                    || authority
+                        .as_deref()
+                        .is_some_and(|authority| is_same_origin(origin, authority))
+            });
             if !allowed {
                 tracing::debug!(?origin, "RPC request refused: origin not allowed");
                 return Verdict::Answer(refusal(
@@ -431,6 +450,24 @@ mod tests {
         assert!(hosts(&["*"]).allows("anything.example"));
         assert!(AllowedHosts::parse(&["bad host".into()]).is_err());
         assert!(AllowedHosts::parse(&["host:99999".into()]).is_err());
+    }
+
+    #[test]
+    fn the_nodes_own_origin_is_same_origin_and_no_other() {
+        assert!(is_same_origin("http://127.0.0.1:8650", "127.0.0.1:8650"));
+        assert!(is_same_origin("HTTP://LOCALHOST:8650", "localhost:8650"));
+        assert!(is_same_origin(
+            "https://node.example.org",
+            "node.example.org"
+        ));
+        assert!(!is_same_origin("http://127.0.0.1:8651", "127.0.0.1:8650"));
+        assert!(!is_same_origin("http://evil.example", "127.0.0.1:8650"));
+        assert!(!is_same_origin("null", "127.0.0.1:8650"));
+        assert!(!is_same_origin(
+            "http://127.0.0.1:8650.evil.example",
+            "127.0.0.1:8650"
+        ));
+        assert!(!is_same_origin("file://127.0.0.1:8650", "127.0.0.1:8650"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! of one).
 
 mod admission;
+pub mod console;
 pub mod doors;
 mod import;
 pub mod metrics;
@@ -267,6 +268,11 @@ impl NodeState {
         &self.metrics
     }
 
+    /// The chain's consensus parameters.
+    pub fn chain_params(&self) -> &salus_primitives::ChainParams {
+        &self.genesis.params
+    }
+
     /// Genesis hash.
     pub fn genesis_hash(&self) -> Hash {
         self.genesis.header.hash()
@@ -303,6 +309,8 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
     let state = NodeState::open(config.clone())?;
     // After the database is open (and locked): one node per data directory writes the cookie.
     let cookie = Arc::new(crate::rpc_cookie::RpcCookie::create(&config.data_dir)?);
+    // One handler for the RPC and the console: dry-run places are shared.
+    let handler = rpc::RpcHandler::new(state.clone());
     let server_config = jsonrpsee::server::ServerConfig::builder()
         .max_request_body_size(MAX_RPC_REQUEST_BYTES)
         .max_response_body_size(MAX_RPC_RESPONSE_BYTES)
@@ -319,10 +327,17 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         .build();
     let server = jsonrpsee::server::Server::builder()
         .set_config(server_config)
-        .set_http_middleware(tower::ServiceBuilder::new().layer(doors::DoorsLayer::new(
-            config.rpc_access.clone(),
-            cookie.clone(),
-        )))
+        .set_http_middleware(
+            tower::ServiceBuilder::new()
+                .layer(doors::DoorsLayer::new(
+                    config.rpc_access.clone(),
+                    cookie.clone(),
+                ))
+                .layer(console::ConsoleLayer::new(console::Console::new(
+                    handler.clone(),
+                    state.clone(),
+                ))),
+        )
         .set_rpc_middleware(
             jsonrpsee::server::middleware::rpc::RpcServiceBuilder::new()
                 .layer_fn(rpc_guard::RpcGuard::new),
@@ -337,7 +352,7 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, NodeError> {
         addr: config.rpc_addr,
         reason: error.to_string(),
     })?;
-    let module = rpc::RpcHandler::new(state.clone()).into_rpc();
+    let module = handler.into_rpc();
     let server = server.start(module);
 
     let mut tasks = JoinSet::new();

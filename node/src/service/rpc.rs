@@ -188,7 +188,8 @@ fn timed_out(message: impl Into<String>) -> ErrorObjectOwned {
     ErrorObjectOwned::owned(codes::TIMEOUT, message.into(), None::<()>)
 }
 
-/// Serves the API over a node.
+/// Serves the API over a node (clones share the node and the dry-run places).
+#[derive(Clone)]
 pub struct RpcHandler {
     state: Arc<NodeState>,
     /// Places for dry runs executing at once ([`MAX_CONCURRENT_DRY_RUNS`]).

@@ -266,6 +266,36 @@ impl ContractAbi {
         Ok(value)
     }
 
+    /// Decodes a call's input (selector, then arguments) into the message it names and its
+    /// arguments as a JSON object by name (the message's `args` give their order).
+    ///
+    /// # Errors
+    /// [`AbiError::UnknownMessage`] (naming the selector) when no message has the input's
+    /// selector or the input is shorter than one; [`AbiError`] when the arguments do not decode
+    /// as declared or bytes are left over.
+    pub fn decode_call(&self, input: &[u8]) -> Result<(&Message, Value), AbiError> {
+        let selector = input
+            .get(..4)
+            .ok_or_else(|| AbiError::UnknownMessage(format!("0x{}", hex::encode(input))))?;
+        let message = self
+            .messages
+            .iter()
+            .chain(self.constructor.iter())
+            .find(|message| selector_bytes(message).is_ok_and(|bytes| bytes == selector))
+            .ok_or_else(|| AbiError::UnknownMessage(format!("0x{}", hex::encode(selector))))?;
+        let mut rest = &input[4..];
+        let mut arguments = serde_json::Map::new();
+        for field in &message.args {
+            let value =
+                AbiType::parse(&field.ty)?.decode_json_with(&mut rest, &field.name, &self.types)?;
+            arguments.insert(field.name.clone(), value);
+        }
+        if !rest.is_empty() {
+            return Err(AbiError::TrailingBytes(rest.len()));
+        }
+        Ok((message, Value::Object(arguments)))
+    }
+
     /// Decodes an event of this contract into `{ "event": name, "fields": {…} }`, or `None` if
     /// its first topic is not one of this contract's event signatures.
     ///

@@ -17,6 +17,8 @@ pub struct DevNode {
     child: Child,
     /// Its JSON-RPC client.
     pub rpc: HttpClient,
+    /// Its RPC address, `host:port` (also the console's, under `/ui`).
+    pub rpc_address: String,
     /// Its peer-to-peer address, when started with `--p2p-listen`.
     pub p2p: Option<String>,
     /// Its metrics URL, when started with `--metrics-addr`.
@@ -80,6 +82,7 @@ impl DevNode {
             rpc: HttpClientBuilder::default()
                 .max_concurrent_requests(1024)
                 .build(format!("http://{rpc}"))?,
+            rpc_address: rpc,
             p2p,
             metrics,
             _dir: dir,

@@ -41,6 +41,17 @@ enum Command {
     ///
     /// Example: salus dev --block-time-ms 500
     Dev(dev::DevOptions),
+    /// Load a dev chain with a small healthcare story, as real signed transactions from the
+    /// dev accounts: consents, delegations, break-glass and a refused access; a drug unit from
+    /// commissioning to dispensing, and a recalled lot; preauthorizations decided, pended and
+    /// overdue. Then open the console (http://127.0.0.1:8650/ui/) to look at it. Prints the ids
+    /// it made as JSON.
+    ///
+    /// Example: scripts/dev.sh & salus scenario
+    Scenario {
+        #[command(flatten)]
+        endpoint: RpcEndpoint,
+    },
     /// Run a full node from a TOML config file, with environment variables and flags
     /// overriding it.
     ///
@@ -2037,6 +2048,7 @@ fn main() -> anyhow::Result<()> {
         }),
         Command::Record(command) => run_record(command),
         Command::Epcis(command) => run_epcis(command),
+        Command::Scenario { endpoint } => salus_node::commands::scenario::run(&endpoint.rpc),
         Command::Fhir(command) => run_fhir(command),
         Command::Rx(command) => run_rx(command),
         Command::Agent(AgentCommand::Payer {

@@ -76,6 +76,9 @@ load-generator (salus bench): end-to-end throughput and latency of a dev chain
   --curve             run at max, then at 10, 25, 50, 75, 100 and 125 % of it, each on a fresh
                       node, and print the throughput-latency table
   --csv FILE          append each run's figures to FILE (CSV)
+  --console-viewers V simulate V open console tabs (default 0): each fetches the live home
+                      page's fragment (/ui/?fragment=main) at every new head, as the console's
+                      script does, and the run reports the pages' answer times
 
 It first measures the bound B of this machine in-process (decode, hash, signature, execution,
 state commitment and RocksDB write, single core each; B = cores / sum), then drives a fresh
@@ -90,6 +93,7 @@ struct Options {
     block_time_ms: u64,
     curve: bool,
     csv: Option<PathBuf>,
+    console_viewers: usize,
 }
 
 fn parse_options() -> anyhow::Result<Options> {
@@ -101,6 +105,7 @@ fn parse_options() -> anyhow::Result<Options> {
         block_time_ms: 1_000,
         curve: false,
         csv: None,
+        console_viewers: 0,
     };
     let mut arguments = std::env::args().skip(1);
     while let Some(flag) = arguments.next() {
@@ -124,6 +129,7 @@ fn parse_options() -> anyhow::Result<Options> {
             "--block-time-ms" => options.block_time_ms = value()?.parse()?,
             "--curve" => options.curve = true,
             "--csv" => options.csv = Some(PathBuf::from(value()?)),
+            "--console-viewers" => options.console_viewers = value()?.parse()?,
             "--help" | "-h" => {
                 println!("{HELP}");
                 std::process::exit(0);
@@ -214,6 +220,8 @@ struct RunReport {
     node_cores: f64,
     /// Cores this generator kept busy meanwhile (submitting and watching blocks).
     generator_cores: f64,
+    /// Answer times of the simulated console tabs' page fetches, sorted, and how many failed.
+    console_pages: (Vec<Duration>, u64),
 }
 
 impl RunReport {
@@ -260,6 +268,15 @@ impl RunReport {
             self.generator_cores,
             std::thread::available_parallelism().map_or(1, usize::from)
         );
+        let (pages, failed) = &self.console_pages;
+        if !pages.is_empty() || *failed > 0 {
+            println!(
+                "console pages: {} fetched, {failed} failed; answer p50 {:.0} ms, p99 {:.0} ms",
+                pages.len(),
+                percentile(pages, 0.50).as_secs_f64() * 1e3,
+                percentile(pages, 0.99).as_secs_f64() * 1e3,
+            );
+        }
         if let (Some(start), Some(end)) = (self.rss_start_kib, self.rss_end_kib) {
             println!(
                 "node RSS: {:.1} MiB at start, {:.1} MiB at end",
@@ -440,6 +457,17 @@ async fn run_once(
         }));
     }
 
+    let (head_sender, head_receiver) = tokio::sync::watch::channel(first_block.saturating_sub(1));
+    let viewers: Vec<_> = (0..options.console_viewers)
+        .map(|_| {
+            tokio::spawn(console_viewer(
+                node.rpc_address.clone(),
+                head_receiver.clone(),
+                deadline,
+            ))
+        })
+        .collect();
+
     // Watch blocks: inclusion time of each submitted transaction.
     let mut latencies = Vec::new();
     let mut included_in_window = 0u64;
@@ -487,6 +515,7 @@ async fn run_once(
             }
             blocks_seen.push((block.header.timestamp_ms, load_transactions, seen));
             next_block += 1;
+            head_sender.send_replace(block.header.number);
         }
         let now = Instant::now();
         if now >= deadline && cpu_at_deadline.is_none() {
@@ -508,6 +537,13 @@ async fn run_once(
     for submitter in submitters {
         submitter.await??;
     }
+    let mut console_pages = (Vec::new(), 0);
+    for viewer in viewers {
+        let (times, failed) = viewer.await?;
+        console_pages.0.extend(times);
+        console_pages.1 += failed;
+    }
+    console_pages.0.sort();
     // Fuel of the blocks mined while load was offered (not of the drain after it).
     let fuel_end = match fuel_at_deadline {
         Some(fuel) => fuel,
@@ -533,7 +569,48 @@ async fn run_once(
         rss_samples,
         node_cores: node_cpu.as_secs_f64() / busy_for.as_secs_f64(),
         generator_cores: own_cpu.as_secs_f64() / busy_for.as_secs_f64(),
+        console_pages,
     })
+}
+
+/// One open console tab until `deadline`: at each new head, fetches the home page's `<main>`
+/// as the console's script does (`GET /ui/?fragment=main`); the answer times and failures.
+async fn console_viewer(
+    address: String,
+    mut heads: tokio::sync::watch::Receiver<u64>,
+    deadline: Instant,
+) -> (Vec<Duration>, u64) {
+    let (mut times, mut failed) = (Vec::new(), 0);
+    while Instant::now() < deadline {
+        if tokio::time::timeout_at(deadline.into(), heads.changed())
+            .await
+            .is_err()
+        {
+            break;
+        }
+        let asked = Instant::now();
+        match fetch_page(&address, "/ui/?fragment=main").await {
+            Ok(200) => times.push(asked.elapsed()),
+            _ => failed += 1,
+        }
+    }
+    (times, failed)
+}
+
+/// GETs `path` from the node over HTTP/1.0 and reads the whole answer; its status code.
+async fn fetch_page(address: &str, path: &str) -> anyhow::Result<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.0\r\nHost: {address}\r\nAccept: text/html\r\n\r\n")
+                .as_bytes(),
+        )
+        .await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    let status = std::str::from_utf8(answer.get(9..12).unwrap_or_default())?.parse()?;
+    Ok(status)
 }
 
 /// Load transactions per second included by the blocks seen in `(from, to]`, over the span of

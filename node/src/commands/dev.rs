@@ -66,6 +66,10 @@ pub struct DevOptions {
     /// Most inbound peer connections still in their handshake.
     #[arg(long = "p2p-max-pending-inbound")]
     pub p2p_max_pending_inbound: Option<u32>,
+    /// Once the node is up, load the healthcare story of `salus scenario` (consents, a drug
+    /// unit's journey and a recall, preauthorizations) for the console to show.
+    #[arg(long)]
+    pub scenario: bool,
 }
 
 /// Runs the dev chain until interrupted, or until it has mined `options.blocks`.
@@ -88,6 +92,7 @@ pub fn run(options: DevOptions) -> anyhow::Result<()> {
         p2p_max_inbound,
         p2p_max_per_ip,
         p2p_max_pending_inbound,
+        scenario,
     } = options;
     let rpc_access = RpcSection::default().access(&rpc_allowed_hosts, &rpc_cors)?;
     let network = if p2p_listen.is_empty() && bootnodes.is_empty() {
@@ -122,6 +127,7 @@ pub fn run(options: DevOptions) -> anyhow::Result<()> {
             metrics_addr,
         },
         network,
+        scenario,
     ))
 }
 
@@ -144,6 +150,7 @@ async fn run_dev(
     blocks: Option<u64>,
     endpoints: DevEndpoints,
     network: Option<NetworkConfig>,
+    scenario: bool,
 ) -> anyhow::Result<()> {
     let DevEndpoints {
         rpc_addr,
@@ -184,6 +191,7 @@ async fn run_dev(
     writeln!(banner, "Salus dev chain (chain id {chain_id})")?;
     writeln!(banner, "Data directory: {}", data_dir.display())?;
     writeln!(banner, "RPC: http://{0}  ws://{0}", node.rpc_addr)?;
+    writeln!(banner, "Console: http://{}/ui/", node.rpc_addr)?;
     writeln!(
         banner,
         "RPC cookie: {} (operator token for net_addPeer, net_banPeer, net_unbanPeer)",
@@ -229,6 +237,18 @@ async fn run_dev(
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(banner.as_bytes())?;
         stdout.flush()?;
+    }
+    if scenario {
+        // A thread of its own: the scenario is an RPC client with its own runtime, talking to
+        // this node like any other.
+        let rpc = format!("http://{}", node.rpc_addr);
+        std::thread::spawn(move || match crate::commands::scenario::run(&rpc) {
+            Ok(()) => println!(
+                "Scenario loaded: open http://{}/ui/",
+                rpc.trim_start_matches("http://")
+            ),
+            Err(error) => eprintln!("the scenario failed: {error:#}"),
+        });
     }
 
     if let Some(count) = blocks {

@@ -35,5 +35,6 @@ pub mod node_process;
 pub mod pseudonyms;
 pub mod record;
 pub mod rx;
+pub mod scenario;
 pub mod verify_chain;
 pub mod verify_decision;

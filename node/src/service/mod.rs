@@ -268,6 +268,12 @@ impl NodeState {
         &self.metrics
     }
 
+    /// The chain's database, for reads that need no consistency with the chain's lock (each
+    /// block is one atomic write; a block's body and receipts never change).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The chain's consensus parameters.
     pub fn chain_params(&self) -> &salus_primitives::ChainParams {
         &self.genesis.params

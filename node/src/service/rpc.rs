@@ -274,7 +274,7 @@ impl RpcHandler {
 #[async_trait]
 impl SalusApiServer for RpcHandler {
     async fn chain_head(&self) -> RpcResult<HeaderView> {
-        Ok(views::header(&self.state.chain().head().header))
+        Ok(views::header(&self.state.published_head().header))
     }
 
     async fn chain_get_block(&self, id: BlockId) -> RpcResult<Option<BlockView>> {
@@ -283,8 +283,7 @@ impl SalusApiServer for RpcHandler {
         };
         let body = self
             .state
-            .chain()
-            .store()
+            .store
             .body(&header.hash())
             .map_err(internal)?
             .unwrap_or_default();
@@ -376,16 +375,13 @@ impl SalusApiServer for RpcHandler {
         if let Some(transaction) = self.state.mempool().get(&hash).cloned() {
             return Ok(Some(transaction_view(&transaction, "pending", None)));
         }
-        let chain = self.state.chain();
-        let Some((block_hash, index)) = chain
-            .store()
-            .transaction_location(&hash)
-            .map_err(internal)?
-        else {
+        // The store, not the chain's lock: a location names a block, and a block's body never
+        // changes.
+        let store = &self.state.store;
+        let Some((block_hash, index)) = store.transaction_location(&hash).map_err(internal)? else {
             return Ok(None);
         };
-        let body = chain
-            .store()
+        let body = store
             .body(&block_hash)
             .map_err(internal)?
             .unwrap_or_default();
@@ -396,18 +392,14 @@ impl SalusApiServer for RpcHandler {
 
     async fn tx_receipt(&self, hash: String) -> RpcResult<Option<ReceiptView>> {
         let hash = parse_hash(&hash, "transaction hash")?;
-        let chain = self.state.chain();
-        let Some((block_hash, index)) = chain
-            .store()
-            .transaction_location(&hash)
-            .map_err(internal)?
-        else {
+        let store = &self.state.store;
+        let Some((block_hash, index)) = store.transaction_location(&hash).map_err(internal)? else {
             return Ok(None);
         };
-        let Some(header) = chain.store().header(&block_hash).map_err(internal)? else {
+        let Some(header) = store.header(&block_hash).map_err(internal)? else {
             return Ok(None);
         };
-        let receipts = chain
+        let receipts = store
             .receipts(&block_hash)
             .map_err(internal)?
             .unwrap_or_default();
@@ -425,7 +417,13 @@ impl SalusApiServer for RpcHandler {
             fuel_used: receipt.fuel_used,
             events: receipt.events.iter().map(views::event).collect(),
             return_data: views::hex(&receipt.return_data),
-            confirmations: chain.head().header.number.saturating_sub(header.number) + 1,
+            confirmations: self
+                .state
+                .published_head()
+                .header
+                .number
+                .saturating_sub(header.number)
+                + 1,
         }))
     }
 
@@ -436,7 +434,7 @@ impl SalusApiServer for RpcHandler {
     ) -> RpcResult<AccountView> {
         let address = parse_address(&address, "address")?;
         let account = match at {
-            None => self.state.chain().account(&address).map_err(internal)?,
+            None => State::account(&self.state.store, &address).map_err(internal)?,
             Some(id) => {
                 let header = self
                     .resolve(&id)?
@@ -619,7 +617,7 @@ impl SalusApiServer for RpcHandler {
             Some(id) => self
                 .resolve(&id)?
                 .ok_or_else(|| invalid("at: unknown block"))?,
-            None => self.state.chain().head().header.clone(),
+            None => self.state.published_head().header,
         };
         // Through the tree at the block's root, without the chain's lock.
         let (proof, value) = crate::state_tree::prove(
@@ -655,7 +653,7 @@ impl SalusApiServer for RpcHandler {
         let from = filter.from_block.unwrap_or(0);
         let to = match filter.to_block {
             Some(to) => to,
-            None => self.state.chain().head().header.number,
+            None => self.state.published_head().header.number,
         };
         if from > to {
             return Err(invalid(format!("fromBlock {from} is after toBlock {to}")));
@@ -688,12 +686,11 @@ impl SalusApiServer for RpcHandler {
 
     async fn contract_abi(&self, address: String) -> RpcResult<Option<serde_json::Value>> {
         let address = parse_address(&address, "address")?;
-        let chain = self.state.chain();
-        let Some(code_hash) = chain.account(&address).map_err(internal)?.code_hash else {
+        let store = &self.state.store;
+        let Some(code_hash) = State::account(store, &address).map_err(internal)?.code_hash else {
             return Ok(None);
         };
-        let Some(code) = chain
-            .store()
+        let Some(code) = store
             .get(&StateKey::Code(code_hash).to_bytes())
             .map_err(internal)?
         else {
@@ -775,12 +772,12 @@ impl SalusApiServer for RpcHandler {
         let progress = network
             .map(|network| network.progress())
             .unwrap_or_default();
-        let chain = self.state.chain();
+        let head = self.state.published_head().header;
         Ok(NodeInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
-            chain_id: chain.params().chain_id,
+            chain_id: self.state.genesis.params.chain_id,
             genesis: self.state.genesis.header.hash().to_string(),
-            head: views::header(&chain.head().header),
+            head: views::header(&head),
             dev: self.state.config.dev,
             pending_transactions: self.state.mempool().len(),
             peer_id: network.map(|network| network.peer_id.to_string()),
@@ -795,7 +792,7 @@ impl SalusApiServer for RpcHandler {
                 .unwrap_or_default(),
             sync: SyncView {
                 syncing: progress.syncing,
-                current: chain.head().header.number,
+                current: head.number,
                 target: progress.target,
                 blocks_per_second: progress.blocks_per_second,
             },

@@ -4,6 +4,8 @@
 mod chain_rules;
 mod chaos;
 mod cli;
+mod console_browser;
+mod console_http;
 mod contracts;
 mod crash;
 mod dev_command;

@@ -59,7 +59,10 @@ pub fn serve(segments: &[String], request: &http::request::Parts) -> Option<Http
         return None;
     }
     let Some(index) = ASSETS.iter().position(|asset| asset.name == name) else {
-        return Some(super::page::not_found_response("no such file"));
+        return Some(super::headers::plain(
+            StatusCode::NOT_FOUND,
+            "no such file\n",
+        ));
     };
     let asset = &ASSETS[index];
     let tag = &ENTITY_TAGS[index];
@@ -81,13 +84,5 @@ pub fn serve(segments: &[String], request: &http::request::Parts) -> Option<Http
     if let Ok(tag) = HeaderValue::from_str(tag) {
         headers.insert(ETAG, tag);
     }
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        "cross-origin-resource-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    Some(response)
+    Some(super::headers::with_security_headers(response))
 }

@@ -10,8 +10,12 @@
 
 mod assets;
 mod chain;
+mod consent;
+mod coverage;
 mod format;
+mod headers;
 mod page;
+mod supply;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -43,12 +47,41 @@ const MAX_TARGET_BYTES: usize = 2048;
 /// Contract ABIs kept, by code hash (each is read from the code on chain once).
 const MAX_CACHED_ABIS: usize = 64;
 
+/// Addresses whose renderings are tracked at once (one at a time each); idle ones are dropped
+/// beyond this.
+const MAX_RENDERINGS_TRACKED: usize = 1024;
+
+/// Block digests kept, by block hash (a digest never changes).
+const MAX_CACHED_DIGESTS: usize = 256;
+
+/// Live pages kept as rendered at the current head: every open tab of a live page asks for it
+/// again at each new head, and all of them get one rendering.
+const MAX_CACHED_LIVE_PAGES: usize = 64;
+
 /// The console: the RPC's methods, the node, and the ABIs read so far.
 pub struct Console {
     rpc: RpcHandler,
     state: Arc<NodeState>,
     abis: Mutex<HashMap<Hash, Arc<ContractAbi>>>,
     renders: tokio::sync::Semaphore,
+    /// Live pages by address (path and query, without `fragment`), as rendered at a head.
+    live_pages: Mutex<HashMap<String, (Hash, Arc<page::RenderedPage>)>>,
+    /// What the lists of recent blocks show of each block, by hash.
+    digests: Mutex<HashMap<Hash, Arc<chain::BlockDigest>>>,
+    /// One rendering at a time per address: tabs asking for a live page at a new head wait for
+    /// the first one's rendering and take it from `live_pages`.
+    renderings: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// A stored block as the console reads it: in one read of its body and one of its receipts,
+/// from the store and without the chain's lock (each block is one atomic write).
+pub(crate) struct StoredBlock {
+    /// Its header.
+    pub header: salus_primitives::BlockHeader,
+    /// Its transactions.
+    pub transactions: Vec<salus_primitives::SignedTransaction>,
+    /// Their receipts (empty for a block that was never executed: a side branch's).
+    pub receipts: Vec<salus_primitives::Receipt>,
 }
 
 /// A parsed request: the path below [`CONSOLE_PATH`] and the query's pairs.
@@ -96,6 +129,18 @@ impl ConsoleRequest {
     fn fragment(&self) -> bool {
         self.param("fragment") == Some("main")
     }
+
+    /// The page's address without the `fragment` parameter: a page and its fragment are one
+    /// rendering.
+    fn address_without_fragment(&self) -> String {
+        let query: Vec<String> = self
+            .query
+            .iter()
+            .filter(|(key, _)| key != "fragment")
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        format!("/{}?{}", self.segments.join("/"), query.join("&"))
+    }
 }
 
 impl Console {
@@ -106,6 +151,9 @@ impl Console {
             state,
             abis: Mutex::new(HashMap::new()),
             renders: tokio::sync::Semaphore::new(MAX_RENDERS_AT_ONCE),
+            live_pages: Mutex::new(HashMap::new()),
+            digests: Mutex::new(HashMap::new()),
+            renderings: Mutex::new(HashMap::new()),
         }
     }
 
@@ -154,6 +202,79 @@ impl Console {
         Ok(Some(abi))
     }
 
+    /// The block `hash`, read from the store at once (body and receipts), if stored; read and
+    /// decoded on a blocking thread.
+    pub(crate) async fn stored_block(&self, hash: &Hash) -> Result<Option<StoredBlock>, PageError> {
+        let store = self.state.store().clone();
+        let hash = *hash;
+        off_reactor(move || {
+            let storage =
+                |error: crate::storage::StorageError| PageError::Internal(error.to_string());
+            let Some(header) = store.header(&hash).map_err(storage)? else {
+                return Ok(None);
+            };
+            Ok(Some(StoredBlock {
+                header,
+                transactions: store.body(&hash).map_err(storage)?.unwrap_or_default(),
+                receipts: store.receipts(&hash).map_err(storage)?.unwrap_or_default(),
+            }))
+        })
+        .await
+    }
+
+    /// The digest of block `hash` (made once: see [`chain::BlockDigest`]).
+    pub(crate) async fn digest(
+        &self,
+        hash: &Hash,
+    ) -> Result<Option<Arc<chain::BlockDigest>>, PageError> {
+        if let Some(digest) = lock(&self.digests).get(hash) {
+            return Ok(Some(digest.clone()));
+        }
+        let Some(block) = self.stored_block(hash).await? else {
+            return Ok(None);
+        };
+        let digest = Arc::new(chain::BlockDigest::of(self, block).await?);
+        let mut digests = lock(&self.digests);
+        if digests.len() >= MAX_CACHED_DIGESTS {
+            digests.clear();
+        }
+        digests.insert(*hash, digest.clone());
+        Ok(Some(digest))
+    }
+
+    /// The result of view `message(arguments)` (a JSON array or object, the ABI's JSON forms)
+    /// of `contract`, run unsigned as the zero address, decoded through the contract's ABI.
+    /// A view that fails answers [`PageError::View`] with its reason.
+    pub(crate) async fn view(
+        &self,
+        contract: &str,
+        message: &str,
+        arguments: serde_json::Value,
+    ) -> Result<serde_json::Value, PageError> {
+        let abi = self.abi(contract).await?.ok_or_else(|| {
+            PageError::NotFound(format!("{contract} is not a contract with an ABI"))
+        })?;
+        let input = abi
+            .encode_call(message, &arguments)
+            .map_err(|error| PageError::BadRequest(format!("{message}: {error}")))?;
+        let outcome = self
+            .rpc
+            .state_call(salus_client::rpc::CallRequest {
+                contract: contract.to_string(),
+                input: format!("0x{}", hex::encode(input)),
+                ..Default::default()
+            })
+            .await
+            .map_err(PageError::from_rpc)?;
+        if outcome.status != "success" {
+            return Err(PageError::View(outcome.failure.unwrap_or(outcome.status)));
+        }
+        let data = hex::decode(outcome.return_data.trim_start_matches("0x"))
+            .map_err(|error| PageError::Internal(format!("return data: {error}")))?;
+        abi.decode_result(message, &data)
+            .map_err(|error| PageError::Internal(format!("{message}'s result: {error}")))
+    }
+
     async fn respond(&self, request: &http::request::Parts) -> HttpResponse {
         let target_length = request
             .uri
@@ -163,10 +284,15 @@ impl Console {
             return page::plain(StatusCode::URI_TOO_LONG, "the address is too long\n");
         }
         if request.method != Method::GET && request.method != Method::HEAD {
-            return page::plain(
+            let mut response = page::plain(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "the console is read-only: GET only\n",
             );
+            response.headers_mut().insert(
+                http::header::ALLOW,
+                http::HeaderValue::from_static("GET, HEAD"),
+            );
+            return response;
         }
         let Some(parsed) = ConsoleRequest::parse(request.uri.path(), request.uri.query()) else {
             return page::not_found_response("this address is not a console page");
@@ -174,14 +300,49 @@ impl Console {
         if let Some(response) = assets::serve(&parsed.segments, request) {
             return response;
         }
+        let address = parsed.address_without_fragment();
+        let rendering = {
+            let mut renderings = lock(&self.renderings);
+            if renderings.len() >= MAX_RENDERINGS_TRACKED {
+                renderings.retain(|_, rendering| Arc::strong_count(rendering) > 1);
+            }
+            renderings.entry(address.clone()).or_default().clone()
+        };
+        let _one_at_a_time = rendering.lock().await;
+        let head = self.state.published_head().hash;
+        let cached = lock(&self.live_pages)
+            .get(&address)
+            .filter(|(rendered_at, _)| *rendered_at == head)
+            .map(|(_, page)| page.clone());
+        if let Some(page) = cached {
+            return page::respond_rendered(self, &page, parsed.fragment()).await;
+        }
         let Ok(_render) = self.renders.try_acquire() else {
             return page::plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the console is busy: try again in a moment\n",
             );
         };
-        let result = self.route(&parsed).await;
-        page::respond(self, result, parsed.fragment()).await
+        match self.route(&parsed).await {
+            Ok(page) if page.is_live_page() => {
+                let rendered = Arc::new(page::RenderedPage::from(page));
+                self.keep_live_page(address, head, rendered.clone());
+                page::respond_rendered(self, &rendered, parsed.fragment()).await
+            }
+            result => page::respond(self, result, parsed.fragment()).await,
+        }
+    }
+
+    /// Keeps a live page rendered at `head`; pages of earlier heads go first when full.
+    fn keep_live_page(&self, address: String, head: Hash, page: Arc<page::RenderedPage>) {
+        let mut pages = lock(&self.live_pages);
+        if pages.len() >= MAX_CACHED_LIVE_PAGES {
+            pages.retain(|_, (rendered_at, _)| *rendered_at == head);
+            if pages.len() >= MAX_CACHED_LIVE_PAGES {
+                pages.clear();
+            }
+        }
+        pages.insert(address, (head, page));
     }
 
     async fn route(&self, request: &ConsoleRequest) -> PageResult {
@@ -193,11 +354,24 @@ impl Console {
             ["account", address] => chain::account(self, address, request).await,
             ["search"] => chain::search(self, request).await,
             ["status"] => chain::status(self).await,
+            ["consent", rest @ ..] => consent::route(self, rest, request).await,
+            ["supply", rest @ ..] => supply::route(self, rest, request).await,
+            ["coverage", rest @ ..] => coverage::route(self, rest, request).await,
             _ => Err(PageError::NotFound(
                 "this address is not a console page".into(),
             )),
         }
     }
+}
+
+/// Runs `work` — store reads, decoding, signature recovery — on a blocking thread, off the async
+/// workers that answer the RPC.
+pub(crate) async fn off_reactor<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, PageError> + Send + 'static,
+) -> Result<T, PageError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| PageError::Internal(format!("a console task failed: {error}")))?
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -10,14 +10,8 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::Console;
 use super::assets;
+pub use super::headers::{plain, with_security_headers};
 use crate::service::rpc::codes;
-
-/// The content security policy of every page: the console's own script and style only, no
-/// inline code, no frames, no plugins, no form posts elsewhere; connections to this node
-/// (`'self'` covers its WebSocket in current browsers).
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
-     base-uri 'none'; frame-ancestors 'none'";
 
 /// A rendered page.
 pub struct Page {
@@ -29,6 +23,54 @@ pub struct Page {
     pub live: bool,
     /// Where to send the browser instead (a search that found its target).
     pub redirect: Option<String>,
+    /// A file to send instead of a page (an export: CSV, FHIR JSON).
+    pub download: Option<Download>,
+}
+
+impl Page {
+    /// Whether this is a live page to show (not a redirect or a download).
+    pub fn is_live_page(&self) -> bool {
+        self.live && self.redirect.is_none() && self.download.is_none()
+    }
+}
+
+/// A live page as rendered at one head, kept for every tab that asks for it at that head.
+pub struct RenderedPage {
+    title: String,
+    main: Markup,
+}
+
+impl From<Page> for RenderedPage {
+    fn from(page: Page) -> RenderedPage {
+        RenderedPage {
+            main: main_content(&page),
+            title: page.title,
+        }
+    }
+}
+
+/// A rendered live page as an HTTP answer (only `<main>`'s content for a fragment).
+pub async fn respond_rendered(
+    console: &Console,
+    page: &RenderedPage,
+    fragment: bool,
+) -> HttpResponse {
+    let markup = if fragment {
+        page.main.clone()
+    } else {
+        shell(console, &page.title, page.main.clone(), true).await
+    };
+    html_response(StatusCode::OK, markup)
+}
+
+/// A file a page sends instead of HTML.
+pub struct Download {
+    /// Its media type.
+    pub content_type: &'static str,
+    /// The file name the browser saves it as (ASCII letters, digits, `.`, `-`, `_` only).
+    pub file_name: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
 }
 
 impl Page {
@@ -39,6 +81,7 @@ impl Page {
             body,
             live: false,
             redirect: None,
+            download: None,
         }
     }
 
@@ -49,6 +92,7 @@ impl Page {
             body,
             live: true,
             redirect: None,
+            download: None,
         }
     }
 
@@ -60,6 +104,22 @@ impl Page {
             body: html! {},
             live: false,
             redirect: Some(location),
+            download: None,
+        }
+    }
+
+    /// A file instead of a page (an export).
+    pub fn download(content_type: &'static str, file_name: String, bytes: Vec<u8>) -> Page {
+        Page {
+            title: String::new(),
+            body: html! {},
+            live: false,
+            redirect: None,
+            download: Some(Download {
+                content_type,
+                file_name,
+                bytes,
+            }),
         }
     }
 }
@@ -73,6 +133,9 @@ pub enum PageError {
     BadRequest(String),
     /// The node is busy (dry-run places taken): try again.
     Busy(String),
+    /// A contract view refused or failed (its reason: an unknown id, a caller it does not
+    /// answer).
+    View(String),
     /// The node failed (storage) or answered what it should not.
     Internal(String),
 }
@@ -97,6 +160,7 @@ impl PageError {
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PageError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::View(_) => StatusCode::UNPROCESSABLE_ENTITY,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,6 +170,7 @@ impl PageError {
             PageError::NotFound(message) => ("Not found", message),
             PageError::BadRequest(message) => ("Not a valid request", message),
             PageError::Busy(message) => ("The node is busy", message),
+            PageError::View(message) => ("The contract did not answer", message),
             PageError::Internal(message) => ("The node could not answer", message),
         };
         Page::fixed(
@@ -125,6 +190,10 @@ pub async fn respond(console: &Console, result: PageResult, fragment: bool) -> H
             redirect: Some(location),
             ..
         }) => return redirect(&location),
+        Ok(Page {
+            download: Some(download),
+            ..
+        }) => return download_response(download),
         Ok(page) => (StatusCode::OK, page),
         Err(error) => {
             if let PageError::Internal(message) = &error {
@@ -136,7 +205,8 @@ pub async fn respond(console: &Console, result: PageResult, fragment: bool) -> H
     let markup = if fragment {
         main_content(&page)
     } else {
-        shell(console, &page).await
+        let main = main_content(&page);
+        shell(console, &page.title, main, page.live).await
     };
     html_response(status, markup)
 }
@@ -149,7 +219,7 @@ fn main_content(page: &Page) -> Markup {
 }
 
 /// The shell: skip link, navigation with search, the live status line, `<main>`.
-async fn shell(console: &Console, page: &Page) -> Markup {
+async fn shell(console: &Console, title: &str, main: Markup, live: bool) -> Markup {
     let head = console.state().published_head();
     let chain_id = console.state().chain_params().chain_id;
     html! {
@@ -158,7 +228,9 @@ async fn shell(console: &Console, page: &Page) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (page.title) " — Salus console" }
+                title { (title) " — Salus console" }
+                // No icon to fetch: browsers would ask the RPC for /favicon.ico.
+                link rel="icon" href="data:,";
                 link rel="stylesheet" href=(assets::url("console.css"));
                 script src=(assets::url("console.js")) defer {}
             }
@@ -169,6 +241,9 @@ async fn shell(console: &Console, page: &Page) -> Markup {
                         a.brand href="/ui/" { "Salus" }
                         ul {
                             li { a href="/ui/" { "Chain" } }
+                            li { a href="/ui/consent" { "Consent" } }
+                            li { a href="/ui/supply" { "Supply" } }
+                            li { a href="/ui/coverage" { "Coverage" } }
                             li { a href="/ui/status" { "Node" } }
                         }
                         form.search action="/ui/search" method="get" role="search" {
@@ -186,35 +261,12 @@ async fn shell(console: &Console, page: &Page) -> Markup {
                         span data-live-state { "not live" }
                     }
                 }
-                main id="main" data-live[page.live] {
-                    (main_content(page))
+                main id="main" data-live[live] {
+                    (main)
                 }
             }
         }
     }
-}
-
-fn with_security_headers(mut response: HttpResponse) -> HttpResponse {
-    let headers = response.headers_mut();
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    headers.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(
-        "cross-origin-resource-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    response
 }
 
 /// An HTML answer; never cached (pages show the chain as of now, and pseudonyms).
@@ -230,14 +282,23 @@ pub fn html_response(status: StatusCode, markup: Markup) -> HttpResponse {
     with_security_headers(response)
 }
 
-/// A plain-text answer (refusals before any page is rendered).
-pub fn plain(status: StatusCode, message: &'static str) -> HttpResponse {
-    let mut response = HttpResponse::new(HttpBody::from(message));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
+fn download_response(download: Download) -> HttpResponse {
+    let file_name: String = download
+        .file_name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .collect();
+    let mut response = HttpResponse::new(HttpBody::from(download.bytes));
+    let headers = response.headers_mut();
+    headers.insert(
         CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
+        HeaderValue::from_static(download.content_type),
     );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+    {
+        headers.insert(http::header::CONTENT_DISPOSITION, disposition);
+    }
     with_security_headers(response)
 }
 

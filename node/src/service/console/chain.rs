@@ -209,6 +209,72 @@ impl Summary {
     }
 }
 
+/// A transaction's direct call of a contract, decoded through the contract's on-chain ABI.
+#[derive(Clone)]
+pub struct DecodedCall {
+    /// The transaction's signer.
+    pub from: String,
+    /// The message called.
+    pub message: String,
+    /// Its arguments by name.
+    pub arguments: serde_json::Value,
+    /// Its decoded return value, when the call succeeded.
+    pub result: Option<serde_json::Value>,
+}
+
+/// The call transaction `hash` made of `contract`; `None` when the node does not know the
+/// transaction, it is not a direct call of `contract` (a call through another contract is
+/// not), or its input does not decode.
+pub async fn decoded_call(
+    console: &Console,
+    hash: &str,
+    contract: Address,
+) -> Result<Option<DecodedCall>, PageError> {
+    let Some(view) = console
+        .rpc()
+        .tx_get(hash.to_string())
+        .await
+        .map_err(rpc_error)?
+    else {
+        return Ok(None);
+    };
+    let summary = Summary::of(&view)?;
+    let Action::Call {
+        contract: called,
+        input,
+        ..
+    } = &summary.signed.transaction.action
+    else {
+        return Ok(None);
+    };
+    if *called != contract {
+        return Ok(None);
+    }
+    let Some(abi) = console.abi(&contract.to_string()).await? else {
+        return Ok(None);
+    };
+    let Ok((message, arguments)) = abi.decode_call(input) else {
+        return Ok(None);
+    };
+    let receipt = console
+        .rpc()
+        .tx_receipt(hash.to_string())
+        .await
+        .map_err(rpc_error)?;
+    let result = receipt
+        .filter(|receipt| receipt.status == "success")
+        .and_then(|receipt| {
+            let data = hex::decode(receipt.return_data.trim_start_matches("0x")).ok()?;
+            abi.decode_result(&message.name, &data).ok()
+        });
+    Ok(Some(DecodedCall {
+        from: view.from,
+        message: message.name.clone(),
+        arguments,
+        result,
+    }))
+}
+
 async fn block_view(console: &Console, id: BlockId) -> Result<Option<BlockView>, PageError> {
     console.rpc().chain_get_block(id).await.map_err(rpc_error)
 }

@@ -15,10 +15,10 @@ use maud::{Markup, html};
 use salus_client::abi::ContractAbi;
 use salus_client::fhir::{audit, time as fhir_time};
 use salus_client::rpc::{BlockId, EventFilter, SalusApiServer};
-use salus_primitives::{Action, Address};
+use salus_primitives::Address;
 use serde_json::{Value, json};
 
-use super::chain::Summary;
+use super::chain::decoded_call;
 use super::format::{self, account_link, block_link, time, transaction_link};
 use super::page::{Page, PageError, PageResult};
 use super::{Console, ConsoleRequest};
@@ -295,43 +295,12 @@ impl<'a> Reader<'a> {
     }
 
     async fn read_call(&self, hash: &str) -> Result<Option<ContractCall>, PageError> {
-        let rpc = self.console.rpc();
-        let Some(view) = rpc
-            .tx_get(hash.to_string())
-            .await
-            .map_err(PageError::from_rpc)?
-        else {
-            return Ok(None);
-        };
-        let summary = Summary::of(&view)?;
-        let Action::Call {
-            contract, input, ..
-        } = &summary.signed.transaction.action
-        else {
-            return Ok(None);
-        };
-        if *contract != DEV_CONSENT_ADDRESS {
-            return Ok(None);
-        }
-        let Ok((message, arguments)) = self.abi.decode_call(input) else {
-            return Ok(None);
-        };
-        let receipt = rpc
-            .tx_receipt(hash.to_string())
-            .await
-            .map_err(PageError::from_rpc)?;
-        let result = receipt
-            .filter(|receipt| receipt.status == "success")
-            .and_then(|receipt| {
-                let data = hex::decode(receipt.return_data.trim_start_matches("0x")).ok()?;
-                self.abi.decode_result(&message.name, &data).ok()
-            })
-            .map(unwrap_ok);
-        Ok(Some(ContractCall {
-            from: view.from,
-            message: message.name.clone(),
-            arguments,
-            result,
+        let call = decoded_call(self.console, hash, DEV_CONSENT_ADDRESS).await?;
+        Ok(call.map(|call| ContractCall {
+            from: call.from,
+            message: call.message,
+            arguments: call.arguments,
+            result: call.result.map(unwrap_ok),
         }))
     }
 }

@@ -13,10 +13,10 @@ use std::collections::HashMap;
 
 use maud::{Markup, html};
 use salus_client::rpc::{BlockId, EventFilter, EventRecord, SalusApiServer};
-use salus_primitives::{Action, Event};
+use salus_primitives::Event;
 use serde_json::{Value, json};
 
-use super::chain::Summary;
+use super::chain::decoded_call;
 use super::format::{self, account_link, time, transaction_link};
 use super::page::{Page, PageError, PageResult};
 use super::{Console, ConsoleRequest};
@@ -201,47 +201,12 @@ struct CallMade {
 }
 
 async fn call_of(console: &Console, transaction: &str) -> Result<Option<CallMade>, PageError> {
-    let Some(view) = console
-        .rpc()
-        .tx_get(transaction.to_string())
-        .await
-        .map_err(PageError::from_rpc)?
-    else {
-        return Ok(None);
-    };
-    let summary = Summary::of(&view)?;
-    let Action::Call {
-        contract, input, ..
-    } = &summary.signed.transaction.action
-    else {
-        return Ok(None);
-    };
-    if *contract != DEV_COVERAGE_ADDRESS {
-        return Ok(None);
-    }
-    let Some(abi) = console.abi(&contract.to_string()).await? else {
-        return Ok(None);
-    };
-    let Ok((message, arguments)) = abi.decode_call(input) else {
-        return Ok(None);
-    };
-    let receipt = console
-        .rpc()
-        .tx_receipt(transaction.to_string())
-        .await
-        .map_err(PageError::from_rpc)?;
-    let result = receipt
-        .filter(|receipt| receipt.status == "success")
-        .and_then(|receipt| {
-            let data = hex::decode(receipt.return_data.trim_start_matches("0x")).ok()?;
-            abi.decode_result(&message.name, &data).ok()
-        })
-        .unwrap_or(Value::Null);
-    Ok(Some(CallMade {
-        message: message.name.clone(),
-        from: view.from,
-        arguments,
-        result,
+    let call = decoded_call(console, transaction, DEV_COVERAGE_ADDRESS).await?;
+    Ok(call.map(|call| CallMade {
+        message: call.message,
+        from: call.from,
+        arguments: call.arguments,
+        result: call.result.unwrap_or(Value::Null),
     }))
 }
 

@@ -256,7 +256,10 @@ pub(crate) fn post_decision(
         if first {
             request.decisions.push(decided);
         } else {
-            request.decisions[index] = decided;
+            // The pended decision it replaces stays in the trail (the agent's per-code
+            // metrics count a line pended at its first decision from it).
+            let pended = core::mem::replace(&mut request.decisions[index], decided);
+            request.history.push((index as u16, pended));
         }
         count(&request, first, counted_before, &action, turnaround);
     }

@@ -242,7 +242,8 @@ pub struct SealedRequest {
     pub overdue: bool,
     /// Current decision per line (empty until the first post, and again after a revision).
     pub decisions: Vec<SealedLineDecision>,
-    /// Every earlier decision per line, oldest first (revisions, cancellation, appeals).
+    /// Every earlier decision per line, oldest first (a pended decision a later post replaced,
+    /// revisions, cancellation, appeals).
     pub history: Vec<(u16, SealedLineDecision)>,
     /// Every post, oldest first: rule set and commitments.
     pub posts: Vec<DecisionPost>,

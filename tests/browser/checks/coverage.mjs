@@ -95,6 +95,17 @@ export default async function check(t) {
   t.assert(charts.length >= 4, `expected the rate and time charts of both priorities: ${JSON.stringify(charts)}`);
   t.assert(charts.every((chart) => chart.title.length > 0 && chart.bars > 0 && !chart.styled), `a chart without a title or bars, or styled: ${JSON.stringify(charts)}`);
   await t.expectText("main table td", "74177");
+  // Every standard CT line was pended at its first decision (two were decided later by the
+  // reviewer): the per-code count keeps all three.
+  const standardCt = await t.page.$$eval("main table tr", (rows) =>
+    rows
+      .map((row) => Array.from(row.querySelectorAll("td"), (cell) => cell.textContent.trim()))
+      .find((cells) => cells[0] === "74177" && cells[1] === "Standard"),
+  );
+  t.assert(
+    standardCt && standardCt[2] === "3" && standardCt[3] === "3",
+    `74177 Standard: 3 requested and 3 pended at first decision expected, got ${JSON.stringify(standardCt)}`,
+  );
   await t.expectText("main table td", DENIAL_REASON);
   const reviewerLinks = await t.page.$$eval("main ul a", (links) => links.map((link) => link.getAttribute("href").toLowerCase()));
   t.assert(

@@ -1078,10 +1078,15 @@ fn revision_extension_cancellation_and_appeal_keep_every_decision() {
         request.appeal.unwrap().outcome,
         Some(AppealOutcome::Overturned)
     );
+    let kept: Vec<ActionCode> = request
+        .history
+        .iter()
+        .map(|(_, earlier)| earlier.line.action.clone())
+        .collect();
     assert_eq!(
-        request.history[0].1.line.action,
-        ActionCode::A3,
-        "the denial is kept"
+        kept,
+        vec![ActionCode::A4, ActionCode::A3],
+        "the pend the reviewer's post replaced and the denial are kept"
     );
     let metrics = w.metrics(Priority::Standard);
     assert_eq!(metrics.counts.approved_after_appeal, 1);

@@ -18,10 +18,7 @@ use salus_primitives::Address;
 use salus_primitives::hash::keccak256_concat;
 use serde_json::{Value, json};
 
-use super::{Contracts, Scenario};
-
-/// One day in ms.
-const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+use super::{Contracts, DAY_MS, Registration, Scenario};
 
 /// The blinding key of the patient's relationship with the hospital (a wallet derives it; fixed
 /// here so that the story is the same at every run).
@@ -58,15 +55,27 @@ pub async fn load(scenario: &mut Scenario) -> anyhow::Result<Value> {
         .timestamp_ms
         .max(wall_clock);
 
-    register(
-        scenario,
-        hospital_address,
-        "ProviderOrganisation",
-        Some(HOSPITAL_NPI),
-        now,
-    )
-    .await?;
-    register(scenario, clinician_address, "Practitioner", None, now).await?;
+    scenario
+        .register(
+            hospital_address,
+            Registration {
+                roles: &["ProviderOrganisation"],
+                npi: Some(HOSPITAL_NPI),
+                ..Registration::default()
+            },
+            now,
+        )
+        .await?;
+    scenario
+        .register(
+            clinician_address,
+            Registration {
+                roles: &["Practitioner"],
+                ..Registration::default()
+            },
+            now,
+        )
+        .await?;
 
     let subject = subject_handle(&BLINDING).to_string();
     scenario
@@ -282,42 +291,6 @@ pub async fn load(scenario: &mut Scenario) -> anyhow::Result<Value> {
     }))
 }
 
-/// Registers `who` in `role` for ten years (by the authority, dev account 0) unless the
-/// registry already lists it (the story may be told twice on one chain).
-async fn register(
-    scenario: &mut Scenario,
-    who: Address,
-    role: &str,
-    npi: Option<&str>,
-    now: u64,
-) -> anyhow::Result<()> {
-    let known = scenario
-        .view(Contracts::REGISTRY, "participant", json!([who.to_string()]))
-        .await?;
-    if !known.is_null() {
-        return Ok(());
-    }
-    scenario
-        .call(
-            &Scenario::key(0),
-            Contracts::REGISTRY,
-            "register",
-            json!([
-                who.to_string(),
-                [role],
-                npi,
-                null,
-                null,
-                "0",
-                (now + 3650 * DAY_MS).to_string(),
-                format!("0x{}", "11".repeat(32))
-            ]),
-        )
-        .await
-        .with_context(|| format!("registering {who} as {role}"))?;
-    Ok(())
-}
-
 /// A record's handle (what the custodian indexes it by), from a name.
 fn record_handle(name: &[u8]) -> String {
     keccak256_concat(&[b"salus scenario record", name]).to_string()
@@ -405,11 +378,9 @@ async fn result_of(
     message: &str,
     receipt: &ReceiptView,
 ) -> anyhow::Result<Value> {
-    let data = hex::decode(receipt.return_data.trim_start_matches("0x"))?;
     let result = scenario
-        .abi(Contracts::CONSENT)
-        .await?
-        .decode_result(message, &data)?;
+        .result(Contracts::CONSENT, message, receipt)
+        .await?;
     Ok(match result {
         Value::Object(mut fields) if fields.len() == 1 && fields.contains_key("Ok") => {
             fields.remove("Ok").unwrap_or_default()

@@ -35,7 +35,7 @@ use salus_primitives::hash::keccak256_concat;
 use salus_primitives::{Address, Hash, SecretKey};
 use serde_json::{Value, json};
 
-use super::{Contracts, Scenario};
+use super::{Contracts, DAY_MS, Registration, Scenario};
 use crate::agent::metrics::{aggregate, counted_lines, decisions_commitment};
 use crate::agent::submission::{DECISION_INPUTS, DECISION_OUTCOME};
 use crate::agent::{
@@ -44,8 +44,6 @@ use crate::agent::{
 };
 use crate::gateway::ledger::call_input;
 
-/// The registry's authority.
-const AUTHORITY: u32 = 0;
 /// The payer.
 const PAYER: u32 = 7;
 /// The hospital: the requesting provider.
@@ -67,7 +65,6 @@ const CT: &str = "74177";
 const DIAGNOSIS: &str = "M54.16";
 
 /// One day in ms.
-const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 /// One hour in ms.
 const HOUR_MS: u64 = 60 * 60 * 1000;
 
@@ -187,42 +184,6 @@ async fn typed_call(
         .with_context(|| format!("`{message}`"))
 }
 
-/// Registers dev key `key` with `role` (and `npi`), unless it is registered already.
-async fn register(
-    scenario: &mut Scenario,
-    key: &SecretKey,
-    role: &str,
-    npi: Option<&str>,
-    now_ms: u64,
-) -> anyhow::Result<()> {
-    let address = key.address().to_string();
-    let known = scenario
-        .view(Contracts::REGISTRY, "participant", json!([address]))
-        .await?;
-    if !known.is_null() {
-        return Ok(());
-    }
-    scenario
-        .call(
-            &Scenario::key(AUTHORITY),
-            Contracts::REGISTRY,
-            "register",
-            json!([
-                address,
-                [role],
-                npi,
-                null,
-                null,
-                "0",
-                (now_ms + 3650 * DAY_MS).to_string(),
-                keccak256_concat(&[b"scenario/coverage/licence", address.as_bytes()]).to_string(),
-            ]),
-        )
-        .await
-        .with_context(|| format!("registering {address} as {role}"))?;
-    Ok(())
-}
-
 /// Sends `amount` from `from` to `to` and mines until it is included.
 async fn fund(
     scenario: &Scenario,
@@ -322,16 +283,18 @@ pub async fn load(scenario: &mut Scenario) -> anyhow::Result<Value> {
     let now = head.timestamp_ms;
 
     // The parties, registered by the authority; the reviewer gets fuel from the payer.
-    register(scenario, &payer_key, "Payer", None, now).await?;
-    register(
-        scenario,
-        &hospital,
-        "ProviderOrganisation",
-        Some(HOSPITAL_NPI),
-        now,
-    )
-    .await?;
-    register(scenario, &reviewer, "Practitioner", None, now).await?;
+    for (key, role, npi) in [
+        (&payer_key, "Payer", None),
+        (&hospital, "ProviderOrganisation", Some(HOSPITAL_NPI)),
+        (&reviewer, "Practitioner", None),
+    ] {
+        let registration = Registration {
+            roles: &[role],
+            npi,
+            ..Registration::default()
+        };
+        scenario.register(key.address(), registration, now).await?;
+    }
     fund(scenario, &payer_key, reviewer.address(), 10u128.pow(18)).await?;
 
     // The member: the patient's pseudonym with the payer and its salted member hash

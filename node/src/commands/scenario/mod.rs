@@ -28,6 +28,25 @@ const INCLUSION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Fuel limit of every scenario transaction (the dev chain's price is the minimum).
 const FUEL_LIMIT: u64 = 50_000_000;
 
+/// A day in milliseconds.
+pub const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// How long the story's registrations last.
+const REGISTRATION_DAYS: u64 = 3650;
+
+/// Who a participant is in the registry: its roles and the identifiers they need.
+#[derive(Default)]
+pub struct Registration<'a> {
+    /// Its roles (`Practitioner`, `Manufacturer`, …).
+    pub roles: &'a [&'a str],
+    /// Its NPI (providers).
+    pub npi: Option<&'a str>,
+    /// Its GLN (supply-chain parties).
+    pub gln: Option<&'a str>,
+    /// Its GS1 company prefix (manufacturers).
+    pub company_prefix: Option<&'a str>,
+}
+
 /// The dev chain the story is told on: its RPC, chain id and the contracts' ABIs.
 pub struct Scenario {
     client: HttpClient,
@@ -170,6 +189,70 @@ impl Scenario {
         }
         let data = hex::decode(outcome.return_data.trim_start_matches("0x"))?;
         Ok(self.abi(contract).await?.decode_result(message, &data)?)
+    }
+
+    /// Registers `who` as `registration` says, by the registry's authority (dev account 0), for
+    /// ten years from `now_ms` — unless the registry lists it already (the story may be told
+    /// twice on one chain).
+    ///
+    /// # Errors
+    /// When the registry refuses or the node does not answer.
+    pub async fn register(
+        &mut self,
+        who: Address,
+        registration: Registration<'_>,
+        now_ms: u64,
+    ) -> anyhow::Result<()> {
+        let address = who.to_string();
+        let known = self
+            .view(
+                Contracts::REGISTRY,
+                "participant",
+                serde_json::json!([address]),
+            )
+            .await?;
+        if !known.is_null() {
+            return Ok(());
+        }
+        let licence = salus_primitives::hash::keccak256_concat(&[
+            b"salus scenario licence",
+            address.as_bytes(),
+        ]);
+        self.call(
+            &Scenario::key(0),
+            Contracts::REGISTRY,
+            "register",
+            serde_json::json!([
+                address,
+                registration.roles,
+                registration.npi,
+                registration.gln,
+                registration.company_prefix,
+                "0",
+                (now_ms + REGISTRATION_DAYS * DAY_MS).to_string(),
+                licence.to_string(),
+            ]),
+        )
+        .await
+        .with_context(|| format!("registering {address} as {:?}", registration.roles))?;
+        Ok(())
+    }
+
+    /// The decoded return value of `message` on `contract` in `receipt`.
+    ///
+    /// # Errors
+    /// When the return data does not decode as the message's result.
+    pub async fn result(
+        &mut self,
+        contract: Address,
+        message: &str,
+        receipt: &ReceiptView,
+    ) -> anyhow::Result<Value> {
+        let data = hex::decode(receipt.return_data.trim_start_matches("0x"))?;
+        self.abi(contract)
+            .await?
+            .decode_result(message, &data)
+            .with_context(|| format!("decoding `{message}`'s result"))
     }
 
     /// Moves the dev chain's clock forward by `ms` (for deadlines) and mines a block at the

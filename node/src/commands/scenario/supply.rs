@@ -16,7 +16,7 @@ use salus_primitives::hash::keccak256_concat;
 use salus_primitives::{Hash, SecretKey};
 use serde_json::{Value, json};
 
-use super::{Contracts, Scenario};
+use super::{Contracts, DAY_MS, Registration, Scenario};
 
 /// The maker's dev account.
 const MAKER: u32 = 4;
@@ -24,8 +24,6 @@ const MAKER: u32 = 4;
 const WHOLESALER: u32 = 5;
 /// The pharmacy's dev account.
 const PHARMACY: u32 = 6;
-/// The registry's attesting authority on dev chains.
-const AUTHORITY: u32 = 0;
 
 /// The product: a GTIN-14 embedding the NDC under the maker's company prefix.
 const GTIN: &str = "00312345678906";
@@ -36,8 +34,6 @@ const COMPANY_PREFIX: &str = "0312345";
 
 /// Units commissioned into the lot.
 const UNITS: usize = 6;
-
-const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// The reason the pharmacy gives when it quarantines a unit as suspect (the contract takes up to
 /// 40 bytes).
@@ -58,7 +54,8 @@ fn document(kind: &str, tag: u64) -> String {
     keccak256_concat(&[b"scenario/supply/", kind.as_bytes(), &tag.to_be_bytes()]).to_string()
 }
 
-/// A call's decoded result (the receipt's return data through the supply ABI).
+/// Calls `message` on the supply contract and decodes its result; the transaction's hash and
+/// the result.
 async fn result_of(
     scenario: &mut Scenario,
     key: &SecretKey,
@@ -68,12 +65,9 @@ async fn result_of(
     let receipt = scenario
         .call(key, Contracts::SUPPLY, message, arguments)
         .await?;
-    let data = hex::decode(receipt.return_data.trim_start_matches("0x"))?;
     let value = scenario
-        .abi(Contracts::SUPPLY)
-        .await?
-        .decode_result(message, &data)
-        .with_context(|| format!("decoding `{message}`'s result"))?;
+        .result(Contracts::SUPPLY, message, &receipt)
+        .await?;
     Ok((receipt.transaction_hash, value))
 }
 
@@ -84,44 +78,6 @@ fn as_id(value: &Value) -> anyhow::Result<u64> {
         .and_then(|text| text.parse().ok())
         .or_else(|| value.as_u64())
         .with_context(|| format!("not an id: {value}"))
-}
-
-/// Registers `index` with `roles` and `gln` (and the maker's company prefix for a
-/// manufacturer), unless it is registered already.
-async fn register(
-    scenario: &mut Scenario,
-    index: u32,
-    roles: &[&str],
-    gln: &str,
-    now_ms: u64,
-) -> anyhow::Result<()> {
-    let address = Scenario::key(index).address().to_string();
-    let known = scenario
-        .view(Contracts::REGISTRY, "participant", json!([address]))
-        .await?;
-    if !known.is_null() {
-        return Ok(());
-    }
-    let prefix = roles.contains(&"Manufacturer").then_some(COMPANY_PREFIX);
-    scenario
-        .call(
-            &Scenario::key(AUTHORITY),
-            Contracts::REGISTRY,
-            "register",
-            json!([
-                address,
-                roles,
-                null,
-                gln,
-                prefix,
-                "0",
-                (now_ms + 3650 * DAY_MS).to_string(),
-                keccak256_concat(&[b"scenario/supply/licence", address.as_bytes()]).to_string(),
-            ]),
-        )
-        .await
-        .with_context(|| format!("registering dev account {index}"))?;
-    Ok(())
 }
 
 /// Tells the supply story; returns what it made (ids and addresses by name) and the console
@@ -141,23 +97,21 @@ pub async fn load(scenario: &mut Scenario) -> anyhow::Result<Value> {
     let maker_gln = with_check_digit("031234500001");
     let wholesaler_gln = with_check_digit("061414100001");
     let pharmacy_gln = with_check_digit("061414100002");
-    register(scenario, MAKER, &["Manufacturer"], &maker_gln, now_ms).await?;
-    register(
-        scenario,
-        WHOLESALER,
-        &["WholesaleDistributor"],
-        &wholesaler_gln,
-        now_ms,
-    )
-    .await?;
-    register(
-        scenario,
-        PHARMACY,
-        &["Dispenser", "Practitioner"],
-        &pharmacy_gln,
-        now_ms,
-    )
-    .await?;
+    for (index, roles, gln) in [
+        (MAKER, &["Manufacturer"][..], &maker_gln),
+        (WHOLESALER, &["WholesaleDistributor"][..], &wholesaler_gln),
+        (PHARMACY, &["Dispenser", "Practitioner"][..], &pharmacy_gln),
+    ] {
+        let registration = Registration {
+            roles,
+            gln: Some(gln),
+            company_prefix: roles.contains(&"Manufacturer").then_some(COMPANY_PREFIX),
+            ..Registration::default()
+        };
+        scenario
+            .register(Scenario::key(index).address(), registration, now_ms)
+            .await?;
+    }
 
     // The product, once per chain.
     let product = scenario

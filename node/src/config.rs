@@ -27,6 +27,52 @@ pub struct ConfigFile {
     /// Peer-to-peer settings.
     #[serde(default)]
     pub p2p: P2pSection,
+    /// Which contracts the console's healthcare pages read.
+    #[serde(default)]
+    pub console: ConsoleSection,
+}
+
+/// `[console]`: the contracts the console's healthcare pages read. Each defaults to the genesis
+/// contract of that name (`registry`, `consent`, `supply`, `coverage`: the dev chain deploys all
+/// four); set one for a contract deployed later by a transaction.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSection {
+    /// The participant registry's address.
+    pub registry: Option<String>,
+    /// The consent contract's address.
+    pub consent: Option<String>,
+    /// The supply contract's address.
+    pub supply: Option<String>,
+    /// The coverage contract's address.
+    pub coverage: Option<String>,
+}
+
+impl ConsoleSection {
+    /// The genesis contracts (`from_genesis`), with the addresses this section sets instead.
+    ///
+    /// # Errors
+    /// [`ConfigError::BadValue`] naming `console.<name>` for a value that is not an address.
+    pub fn contracts(
+        &self,
+        genesis: crate::service::ConsoleContracts,
+    ) -> Result<crate::service::ConsoleContracts, ConfigError> {
+        let pick = |key: &'static str, value: &Option<String>, default: Option<Address>| match value
+        {
+            None => Ok(default),
+            Some(text) => text.parse().map(Some).map_err(|_| ConfigError::BadValue {
+                key,
+                value: text.clone(),
+                reason: "not a 0x address (40 hex digits)".into(),
+            }),
+        };
+        Ok(crate::service::ConsoleContracts {
+            registry: pick("console.registry", &self.registry, genesis.registry)?,
+            consent: pick("console.consent", &self.consent, genesis.consent)?,
+            supply: pick("console.supply", &self.supply, genesis.supply)?,
+            coverage: pick("console.coverage", &self.coverage, genesis.coverage)?,
+        })
+    }
 }
 
 /// `[p2p]`.
@@ -322,6 +368,37 @@ mod tests {
         let parsed: ConfigFile =
             toml::from_str("genesis = \"dev\"\n[mining]\nenabled = true\nthreads = 2\n").unwrap();
         assert_eq!(parsed.mining.threads, Some(2));
+    }
+
+    #[test]
+    fn console_contracts_default_to_the_genesis_names_and_bad_addresses_are_named() {
+        let genesis =
+            crate::service::ConsoleContracts::from_genesis(&crate::genesis::GenesisConfig::dev());
+        assert_eq!(genesis.consent, Some(crate::genesis::DEV_CONSENT_ADDRESS));
+        assert_eq!(genesis.registry, Some(crate::genesis::DEV_REGISTRY_ADDRESS));
+        let file: ConfigFile =
+            toml::from_str("[console]\nsupply = \"0x00000000000000000000000000000000000000aa\"\n")
+                .unwrap();
+        let contracts = file.console.contracts(genesis).unwrap();
+        assert_eq!(
+            contracts.supply,
+            Some(
+                "0x00000000000000000000000000000000000000aa"
+                    .parse()
+                    .unwrap()
+            )
+        );
+        assert_eq!(contracts.consent, genesis.consent);
+        let file: ConfigFile = toml::from_str("[console]\ncoverage = \"payer\"\n").unwrap();
+        let error = file.console.contracts(genesis).unwrap_err().to_string();
+        assert!(
+            error.contains("console.coverage") && error.contains("payer"),
+            "{error}"
+        );
+        let error = toml::from_str::<ConfigFile>("[console]\nconsnet = \"0x00\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("consnet"), "{error}");
     }
 
     #[test]

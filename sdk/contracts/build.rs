@@ -16,6 +16,10 @@ const CONTRACTS: &[(&str, &str)] = &[
     ("SUPPLY", "supply"),
 ];
 
+/// Modules that are not contracts, built the same way: the console's key module, which the
+/// node serves to browsers (`node/src/service/console/keys.rs`).
+const BROWSER_MODULES: &[(&str, &str)] = &[("CONSOLE_KEYS", "console-keys")];
+
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let root = manifest_dir
@@ -26,6 +30,7 @@ fn main() {
         "contracts",
         "sdk/salus-sdk",
         "sdk/macros",
+        "sdk/seal",
         "runtime/abi",
         "runtime/primitives",
     ] {
@@ -36,6 +41,7 @@ fn main() {
     println!("cargo:rerun-if-changed=wasm_build.rs");
     let crates: Vec<&str> = CONTRACTS
         .iter()
+        .chain(BROWSER_MODULES)
         .map(|(_, crate_name)| *crate_name)
         .collect();
     if let Err(error) = wasm_build::build_contracts(&root, &target_dir, &crates, false) {
@@ -44,14 +50,19 @@ fn main() {
 
     let mut generated = String::new();
     let mut report = String::from("contract sizes (wasm32, release):\n");
-    for (constant, crate_name) in CONTRACTS {
+    for (constant, crate_name) in CONTRACTS.iter().chain(BROWSER_MODULES) {
         let file = wasm_build::wasm_path(&target_dir, crate_name);
         let bytes =
             std::fs::read(&file).unwrap_or_else(|error| panic!("{}: {error}", file.display()));
         let copy = out_dir.join(format!("{crate_name}.wasm"));
+        let what = if BROWSER_MODULES.iter().any(|(_, name)| name == crate_name) {
+            "module (not a contract)"
+        } else {
+            "contract"
+        };
         std::fs::write(&copy, &bytes).expect("copy wasm");
         generated.push_str(&format!(
-            "/// The `{crate_name}` contract, compiled for wasm32.\npub const {constant}: &[u8] = include_bytes!({:?});\n",
+            "/// The `{crate_name}` {what}, compiled for wasm32.\npub const {constant}: &[u8] = include_bytes!({:?});\n",
             copy.display().to_string()
         ));
         report.push_str(&format!("  {crate_name:<16} {:>8} bytes\n", bytes.len()));

@@ -96,7 +96,7 @@ fn forget_other_checkouts_builds(target_dir: &Path, root: &Path) -> Result<(), S
 pub fn wasm_path(target_dir: &Path, crate_name: &str) -> PathBuf {
     target_dir
         .join("wasm32-unknown-unknown/release")
-        .join(format!("{crate_name}.wasm"))
+        .join(format!("{}.wasm", crate_name.replace('-', "_")))
 }
 
 /// Replaces the symlink at `fixed` by one to `root`, atomically (a new link renamed over it).

@@ -273,6 +273,7 @@ impl FuzzingNode {
             mining_threads: 1,
             metrics_addr: None,
             network: None,
+            console_contracts: None,
         };
         let running = runtime
             .block_on(service::start(config))

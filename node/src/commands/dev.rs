@@ -172,6 +172,7 @@ async fn run_dev(
         mining_threads: threads,
         metrics_addr,
         network,
+        console_contracts: None,
     };
     let shutdown = shutdown_signals()?;
     let node = service::start(config)

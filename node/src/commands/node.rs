@@ -106,6 +106,9 @@ async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
         None if mine => return Err(ConfigError::Missing("mining.miner").into()),
         None => salus_primitives::Address::ZERO,
     };
+    let console_contracts = file
+        .console
+        .contracts(crate::service::ConsoleContracts::from_genesis(&genesis))?;
     let config = service::NodeConfig {
         data_dir: data_dir.clone(),
         rpc_addr,
@@ -135,6 +138,7 @@ async fn run_node(settings: NodeSettings) -> anyhow::Result<()> {
             file.p2p
                 .network_config(&settings.p2p_listen, &settings.bootnodes)?
         },
+        console_contracts: Some(console_contracts),
     };
     let shutdown = shutdown_signals()?;
     let node = service::start(config)

@@ -7,20 +7,16 @@
 //! what `record_disclosure` puts on the patient's audit trail and what the sealed reply is bound
 //! to as associated data.
 
-use hkdf::Hkdf;
 use parity_scale_codec::{Decode, Encode};
-use salus_client::x25519_dalek::{PublicKey, StaticSecret};
 use salus_primitives::crypto::{Signature, SignatureError, recover_signer};
 use salus_primitives::hash::keccak256_concat;
 use salus_primitives::{Address, Hash, SecretKey};
-use sha2::Sha256;
 
 /// Domain tag of the request digest: names the protocol and its version, so a request signature
 /// can never be taken for a transaction's or another protocol's.
 pub const REQUEST_DOMAIN: &[u8] = b"salus/gateway/v1";
 
-/// HKDF-Extract salt of a participant's reply key ([`reply_secret`]).
-const REPLY_KEY_SALT: &[u8] = b"salus/reply-key/v1";
+pub use salus_client::seal::reply_key::{reply_public_key, reply_secret};
 
 /// The key the reply is sealed to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
@@ -114,26 +110,6 @@ impl SignedGatewayRequest {
         }
         Ok(hash)
     }
-}
-
-/// The X25519 secret a participant's wallet key `key` opens gateway replies with on the chain
-/// whose genesis hash is `chain`: `HKDF-SHA256(salt = "salus/reply-key/v1", IKM = the secp256k1
-/// secret, info = genesis hash)`. An organisation or practitioner registers its public half
-/// with the registry's `set_encryption_key` (`salus record reply-key --register`); a patient
-/// sends it in its request and registers nothing. Deterministic, so nothing is stored beside
-/// the wallet key, and unrelated to the key's pseudonyms (another salt).
-pub fn reply_secret(key: &SecretKey, chain: &Hash) -> StaticSecret {
-    let secret = zeroize::Zeroizing::new(key.to_bytes());
-    let hkdf = Hkdf::<Sha256>::new(Some(REPLY_KEY_SALT), &secret[..]);
-    let mut out = zeroize::Zeroizing::new([0u8; 32]);
-    hkdf.expand(&chain.0, &mut out[..])
-        .expect("32 bytes is a valid HKDF-SHA256 output length");
-    StaticSecret::from(*out)
-}
-
-/// The public half of [`reply_secret`].
-pub fn reply_public_key(key: &SecretKey, chain: &Hash) -> [u8; 32] {
-    PublicKey::from(&reply_secret(key, chain)).to_bytes()
 }
 
 #[cfg(test)]

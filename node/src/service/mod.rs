@@ -5,6 +5,7 @@
 
 mod admission;
 pub mod console;
+pub use console::ConsoleContracts;
 pub mod doors;
 mod import;
 pub mod metrics;
@@ -76,6 +77,9 @@ pub struct NodeConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// The peer-to-peer network, if the node joins one.
     pub network: Option<NetworkConfig>,
+    /// The contracts the console reads (`[console]`); `None`: the genesis contracts named
+    /// `registry`, `consent`, `supply` and `coverage`.
+    pub console_contracts: Option<ConsoleContracts>,
 }
 
 /// Why the node stopped or could not start.
@@ -277,6 +281,13 @@ impl NodeState {
     /// The chain's consensus parameters.
     pub fn chain_params(&self) -> &salus_primitives::ChainParams {
         &self.genesis.params
+    }
+
+    /// The contracts the console reads: `[console]`'s, else the genesis contracts by name.
+    pub fn console_contracts(&self) -> ConsoleContracts {
+        self.config
+            .console_contracts
+            .unwrap_or_else(|| ConsoleContracts::from_genesis(&self.config.genesis))
     }
 
     /// Genesis hash.

@@ -590,6 +590,7 @@ fn a_block_of_the_wrong_difficulty_costs_no_signature_recovery() {
         mining_threads: 1,
         metrics_addr: None,
         network: None,
+        console_contracts: None,
     })
     .unwrap();
     // The same block, built on the same genesis, with 64 transfers the node has never seen.

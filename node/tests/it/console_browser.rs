@@ -3,7 +3,9 @@
 //! The checks themselves are JavaScript (`tests/browser/console.mjs` runs every module in
 //! `tests/browser/checks/`); this test starts the node, tells the story, runs them, and answers
 //! their requests with real signed transactions and real blocks: `READY-FOR-TRANSFER` (a
-//! transfer submitted, not mined) and `READY-FOR-MINING` (one block, by `dev_mine`).
+//! transfer submitted, not mined), `READY-FOR-MINING` (one block, by `dev_mine`) and
+//! `READY-FOR-SEALED-BOX` (a FHIR resource sealed to a dev key's reply key on this chain, as a
+//! record gateway releases it, written to a file for the browser to open).
 //! `SALUS_CONSOLE_CHECKS=supply,coverage` runs only those modules. The screenshots of the last
 //! run are in `$CARGO_TARGET_DIR/console-screenshots` (tests/README.md says how they become
 //! docs/console/). Chromium and the npm packages come from scripts/test.sh
@@ -95,6 +97,7 @@ fn the_console_pages_pass_their_checks_in_a_real_browser() {
         let answer = match line.as_str() {
             "READY-FOR-TRANSFER" => runtime.block_on(submit_transfer(&http)),
             "READY-FOR-MINING" => runtime.block_on(mine_block(&http)),
+            "READY-FOR-SEALED-BOX" => runtime.block_on(sealed_box(&http, work.path())),
             _ => continue,
         };
         match answer_request(&mut answers, &answer) {
@@ -278,4 +281,42 @@ async fn mine_block(http: &HttpClient) -> serde_json::Value {
         .unwrap()
         .expect("the mined block is known");
     json!({ "number": header.number, "hash": hash })
+}
+
+/// The dev account a sealed box is released to (the scenario's patient).
+const BOX_RECIPIENT: u32 = 2;
+
+/// `READY-FOR-SEALED-BOX`: a FHIR Observation sealed, as a record gateway seals a release, to the
+/// reply key of dev account [`BOX_RECIPIENT`] on this chain, bound to a request hash; the box's
+/// file, the hash, the recipient's key and another account's (which must not open it), and a
+/// text only the plaintext holds.
+async fn sealed_box(http: &HttpClient, work: &Path) -> serde_json::Value {
+    let genesis: salus_primitives::Hash = http.node_info().await.unwrap().genesis.parse().unwrap();
+    let recipient = dev_key(BOX_RECIPIENT);
+    let secret_text = "potassium 4.1 mmol/L, sealed for the browser only";
+    let resource = json!({
+        "resourceType": "Observation",
+        "id": "browser-box",
+        "status": "final",
+        "code": { "text": "Potassium" },
+        "note": [{ "text": secret_text }],
+    });
+    let request = salus_primitives::keccak256(b"console browser check: a release's request");
+    let public_key = salus_client::seal::reply_key::reply_public_key(&recipient, &genesis);
+    let sealed = salus_client::seal(
+        &salus_client::x25519_dalek::PublicKey::from(public_key),
+        0,
+        resource.to_string().as_bytes(),
+        &request.0,
+    )
+    .unwrap();
+    let file = work.join("released-record.sealed");
+    std::fs::write(&file, &sealed).unwrap();
+    json!({
+        "file": file,
+        "aad": request.to_string(),
+        "key": format!("0x{}", hex::encode(recipient.to_bytes())),
+        "other_key": format!("0x{}", hex::encode(dev_key(BOX_RECIPIENT + 1).to_bytes())),
+        "secret_text": secret_text,
+    })
 }

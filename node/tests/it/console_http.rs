@@ -30,6 +30,7 @@ const POLICY_PARTS: [&str; 3] = [
 ];
 
 /// An HTTP answer: its status, its headers (names lowercased) and its body.
+#[derive(Clone)]
 struct Answer {
     status: u16,
     headers: Vec<(String, String)>,
@@ -774,4 +775,215 @@ fn the_console_shows_neither_the_cookie_token_nor_the_data_directory() {
     }
     let status = get(&node, "/ui/status", &[]);
     assert!(status.body.contains("dev chain"), "{}", status.body);
+}
+
+/// The `<input …>` tag whose `id` is `id` in `html`.
+fn input_tag<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    &html[start..=end]
+}
+
+/// The value of attribute `name` on the first element that has it.
+fn attribute<'a>(html: &'a str, name: &str) -> &'a str {
+    let start = html
+        .find(&format!("{name}=\""))
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + name.len()
+        + 2;
+    &html[start..start + html[start..].find('"').unwrap()]
+}
+
+/// Milliseconds since the Unix epoch by this machine's clock (signatures expire by the node's).
+fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// The query a browser's key module sends for `request` (a signed dry run).
+fn signed_query(request: &salus_client::rpc::CallRequest) -> String {
+    format!(
+        "signer={}&expires={}&signature={}",
+        request.from.as_deref().unwrap(),
+        request.expires_ms.unwrap(),
+        request.signature.as_deref().unwrap()
+    )
+}
+
+/// The key pages (the patient's page, `/ui/open`) and what reaches the node from them: only
+/// they may compile WebAssembly; the module served is the one built from this repository; the
+/// key's field has no name, so no form submission can carry it; a signature answers only the
+/// query it signed, only for the patient or a delegate, and only until it expires.
+#[test]
+fn only_the_key_pages_compile_wasm_and_a_browser_signature_answers_only_its_own_query() {
+    use salus_client::DryRun;
+    use salus_node::genesis::DEV_CONSENT_ADDRESS;
+
+    let node = DevProcess::start(0);
+    let (patient, stranger) = (dev_key(5), dev_key(6));
+    let patient_hex = patient.address().to_string().to_ascii_lowercase();
+    let page_path = format!("/ui/consent/patient/{patient_hex}");
+    let page = get(&node, &page_path, &[]);
+    assert_eq!(page.status, 200, "{}", page.body);
+    for (path, answer) in [
+        (page_path.clone(), page.clone()),
+        (
+            "/ui/open?aad=0x00".to_string(),
+            get(&node, "/ui/open?aad=0x00", &[]),
+        ),
+    ] {
+        assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+        assert!(
+            answer
+                .header("content-security-policy")
+                .unwrap()
+                .contains("script-src 'self' 'wasm-unsafe-eval';"),
+            "{path} cannot run the key module: {:?}",
+            answer.header("content-security-policy")
+        );
+        assert!(answer.body.contains("keys.js?v="), "{path} lacks keys.js");
+    }
+    for path in ["/ui/", "/ui/consent", "/ui/status", "/ui/assets/console.js"] {
+        let answer = get(&node, path, &[]);
+        let policy = answer.header("content-security-policy").unwrap();
+        assert!(
+            !policy.contains("wasm"),
+            "{path} may compile WebAssembly: {policy}"
+        );
+        assert!(!answer.body.contains("keys.js"), "{path} loads keys.js");
+    }
+    // No form submission can carry the key: its fields have no name.
+    let open = get(&node, "/ui/open", &[]);
+    for (html, id) in [(&page.body, "accounting-key"), (&open.body, "open-key")] {
+        let tag = input_tag(html, id);
+        assert!(
+            !tag.contains("name="),
+            "the key field can be submitted: {tag}"
+        );
+        assert!(tag.contains("type=\"password\""), "{tag}");
+    }
+    // Hostile associated data is refused, not written into the page.
+    let hostile = get(&node, "/ui/open?aad=%3Cscript%3E", &[]);
+    assert_eq!(hostile.status, 400, "{}", hostile.body);
+    assert!(!hostile.body.contains("<script>"));
+
+    // The module served is the one `salus-contracts` built reproducibly from contracts/.
+    let module_path = attribute(&page.body, "data-module").to_string();
+    let module = get(&node, &module_path, &[]);
+    assert_eq!(module.status, 200);
+    assert_eq!(module.header("content-type"), Some("application/wasm"));
+    assert_eq!(
+        module.header("content-length"),
+        Some(salus_contracts::CONSOLE_KEYS.len().to_string().as_str())
+    );
+
+    // What the page asks the browser to sign: `accounting` for this patient, on this chain.
+    assert_eq!(
+        attribute(&page.body, "data-chain-id"),
+        DEV_CHAIN_ID.to_string()
+    );
+    let input = hex::decode(attribute(&page.body, "data-input").trim_start_matches("0x")).unwrap();
+    let call = DryRun::new(DEV_CONSENT_ADDRESS, input.clone());
+    let later = wall_clock_ms() + 60_000;
+    let accounting = format!("{page_path}/accounting");
+
+    // Signed by the patient: its (empty) accounting, and the same answer as FHIR.
+    let signed = call.signed(DEV_CHAIN_ID, &patient, later);
+    let answer = get(
+        &node,
+        &format!("{accounting}?{}", signed_query(&signed)),
+        &[],
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(answer.body.contains("No entry"), "{}", answer.body);
+    let export = get(
+        &node,
+        &format!("{page_path}/accounting.fhir.json?{}", signed_query(&signed)),
+        &[],
+    );
+    assert_eq!(export.status, 200, "{}", export.body);
+    assert_eq!(export.header("content-type"), Some("application/fhir+json"));
+
+    // The same signature for another page of the accounting: it signed page one only.
+    let replayed = get(
+        &node,
+        &format!("{accounting}?after=7&{}", signed_query(&signed)),
+        &[],
+    );
+    assert_eq!(replayed.status, 422, "{}", replayed.body);
+    assert!(
+        replayed.body.contains("refused the signature"),
+        "{}",
+        replayed.body
+    );
+
+    // The patient's signature presented as a stranger's: it recovers to the patient.
+    let claimed = signed_query(&signed).replace(
+        &signed.from.clone().unwrap(),
+        &stranger.address().to_string(),
+    );
+    let answer = get(&node, &format!("{accounting}?{claimed}"), &[]);
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert!(
+        answer.body.contains("refused the signature"),
+        "{}",
+        answer.body
+    );
+
+    // A stranger's own good signature: the contract answers only the patient or a delegate.
+    let answer = get(
+        &node,
+        &format!(
+            "{accounting}?{}",
+            signed_query(&call.signed(DEV_CHAIN_ID, &stranger, later))
+        ),
+        &[],
+    );
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert!(answer.body.contains("NotAuthorised"), "{}", answer.body);
+
+    // An expired signature, and one for another chain.
+    let expired = call.signed(DEV_CHAIN_ID, &patient, wall_clock_ms() - 1_000);
+    let answer = get(
+        &node,
+        &format!("{accounting}?{}", signed_query(&expired)),
+        &[],
+    );
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert!(answer.body.contains("expired"), "{}", answer.body);
+    let other_chain = call.signed(DEV_CHAIN_ID + 1, &patient, later);
+    let answer = get(
+        &node,
+        &format!("{accounting}?{}", signed_query(&other_chain)),
+        &[],
+    );
+    assert_eq!(answer.status, 422, "{}", answer.body);
+
+    // No signature, half a signature, or a hostile signer: refused before any dry run.
+    for query in [
+        String::new(),
+        format!("?signer={patient_hex}"),
+        format!(
+            "?signer=%3Cscript%3E&expires={later}&signature=0x{}",
+            "ab".repeat(65)
+        ),
+        format!(
+            "?signer={patient_hex}&expires=soon&signature=0x{}",
+            "ab".repeat(65)
+        ),
+        format!("?signer={patient_hex}&expires={later}&signature=0x1234"),
+    ] {
+        let answer = get(&node, &format!("{accounting}{query}"), &[]);
+        assert_eq!(answer.status, 400, "{query}: {}", answer.body);
+        assert!(
+            !answer.body.contains("<script>"),
+            "{query}: {}",
+            answer.body
+        );
+    }
 }

@@ -302,3 +302,92 @@ async fn metrics_are_served_in_prometheus_format() {
     }
     assert!(terminate(&mut node.child).success());
 }
+
+/// `GET path` from the node at `rpc` (`127.0.0.1:port`): the status and the body.
+fn http_get(rpc: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(rpc).unwrap();
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {rpc}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
+/// On a chain other than the dev chain the console's healthcare pages read the genesis
+/// contracts by name, or those `[console]` names; a page whose contract neither names says how
+/// to name it, and the status page lists what the console reads.
+#[test]
+fn the_console_reads_the_contracts_the_genesis_or_the_configuration_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut genesis = salus_node::GenesisConfig::dev();
+    genesis.chain_id = 99;
+    // The consent contract deployed under another name, and no supply contract at all.
+    genesis
+        .contracts
+        .retain(|contract| contract.name != "supply");
+    let consent = genesis
+        .contracts
+        .iter_mut()
+        .find(|contract| contract.name == "consent")
+        .unwrap();
+    consent.name = "patient-consent".into();
+    let consent_address = consent.address.clone();
+    let genesis_file = dir.path().join("genesis.json");
+    std::fs::write(&genesis_file, serde_json::to_string(&genesis).unwrap()).unwrap();
+    let config = dir.path().join("node.toml");
+    let write_config = |console: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "data_dir = {:?}\ngenesis = {:?}\n[rpc]\naddr = \"127.0.0.1:0\"\n[p2p]\nenabled = false\n{console}",
+                dir.path().join("node").to_str().unwrap(),
+                genesis_file.to_str().unwrap()
+            ),
+        )
+        .unwrap();
+    };
+
+    // Without `[console]`: coverage is the genesis's; consent is under another name.
+    write_config("");
+    let (mut child, rpc) = spawn(&["node", "--config", config.to_str().unwrap()]);
+    let (status, _) = http_get(&rpc, "/ui/coverage");
+    assert_eq!(status, 200);
+    let (status, page) = http_get(&rpc, "/ui/consent");
+    assert_eq!(status, 404, "{page}");
+    assert!(page.contains("knows no consent contract"), "{page}");
+    assert!(page.contains("[console] consent"), "{page}");
+    assert!(terminate(&mut child).success());
+
+    // `[console] consent` names it; supply stays unknown, and the status page says so.
+    write_config(&format!("[console]\nconsent = {consent_address:?}\n"));
+    let (mut child, rpc) = spawn(&["node", "--config", config.to_str().unwrap()]);
+    let (status, page) = http_get(&rpc, "/ui/consent");
+    assert_eq!(status, 200, "{page}");
+    let (status, page) = http_get(&rpc, "/ui/supply");
+    assert_eq!(status, 404, "{page}");
+    assert!(page.contains("knows no supply contract"), "{page}");
+    let (status, page) = http_get(&rpc, "/ui/status");
+    assert_eq!(status, 200);
+    assert!(page.contains("set [console] supply"), "{page}");
+    assert!(terminate(&mut child).success());
+
+    // A value that is not an address is refused at start, by key.
+    write_config("[console]\nsupply = \"0xnothex\"\n");
+    let output = Command::new(env!("CARGO_BIN_EXE_salus"))
+        .args(["node", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("console.supply"), "{stderr}");
+}

@@ -29,6 +29,7 @@ pub mod limits;
 pub mod merkle;
 pub mod pow;
 pub mod receipt;
+pub mod signed_call;
 pub mod state_key;
 pub mod state_proof;
 pub mod transaction;

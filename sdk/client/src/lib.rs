@@ -15,17 +15,18 @@ pub mod fhir;
 pub mod gs1;
 pub mod prescription;
 pub mod pseudonym;
-pub mod randomness;
 pub mod rpc;
-pub mod seal;
+/// Sealed boxes, commitments and reply keys: the `salus-seal` crate (shared with the console's
+/// key module in the browser).
+pub use salus_seal as seal;
 pub mod signed_call;
 pub mod transactions;
 pub mod types;
 
 pub use abi::{AbiError, ContractAbi};
 pub use pseudonym::{PseudonymKeys, Relationship, RelationshipKind, derive_pseudonym};
-pub use randomness::{RandomnessError, fill_random};
 pub use salus_primitives::keys::{DEV_MNEMONIC, derive_key};
+pub use salus_seal::randomness::{RandomnessError, fill_random};
 pub use seal::{
     CommitmentKind, CommitmentSalt, SealError, commit, commit_value, commit_with_random_salt, open,
     seal,

@@ -33,7 +33,7 @@ use salus_primitives::hash::keccak256_concat;
 use salus_primitives::{Address, Hash};
 use x25519_dalek::{PublicKey, StaticSecret};
 
-use crate::randomness::RandomnessError;
+use crate::seal::randomness::RandomnessError;
 use crate::seal::{self, CommitmentKind, CommitmentSalt, SealError};
 
 /// Domain of the handle (the supply contract's `PRESCRIPTION_HANDLE_DOMAIN`) and of a sealed

@@ -7,13 +7,16 @@ mod wasm_build;
 
 use std::path::{Path, PathBuf};
 
-/// Every contract embedded by `salus-contracts`, by crate name.
+/// Every module embedded by `salus-contracts`, by crate name: the contracts, and the console's
+/// key module the node serves to browsers (whoever checks what their browser runs can rebuild
+/// it too).
 const EMBEDDED: &[(&str, &[u8])] = &[
     ("counter", salus_contracts::COUNTER),
     ("registry", salus_contracts::REGISTRY),
     ("consent", salus_contracts::CONSENT),
     ("coverage", salus_contracts::COVERAGE),
     ("supply", salus_contracts::SUPPLY),
+    ("console-keys", salus_contracts::CONSOLE_KEYS),
 ];
 
 #[test]

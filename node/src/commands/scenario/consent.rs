@@ -273,6 +273,9 @@ pub async fn load(scenario: &mut Scenario) -> anyhow::Result<Value> {
     Ok(json!({
         "hospital": hospital_address.to_string(),
         "patient": patient_address.to_string(),
+        // The dev account that plays the patient: its key is public (the dev mnemonic), so the
+        // console's patient page can be tried with it (the accounting signed in the browser).
+        "patient_dev_key": format!("0x{}", hex::encode(patient.to_bytes())),
         "clinician": clinician_address.to_string(),
         "guardian": guardian.to_string(),
         "subject": subject,
@@ -285,7 +288,8 @@ pub async fn load(scenario: &mut Scenario) -> anyhow::Result<Value> {
         "refused_reason": refused_decision["reason"],
         "paths": {
             "landing": "/ui/consent",
-            "patient": patient_path,
+            "patient": patient_path.clone(),
+            "accounting": format!("{patient_path}#accounting"),
             "refused_access": format!("/ui/tx/{}", refused.transaction_hash),
         },
     }))

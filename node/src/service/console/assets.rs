@@ -1,4 +1,5 @@
-//! The console's static files, compiled into the binary: one stylesheet and one script, served
+//! The console's static files, compiled into the binary: a stylesheet, the live script, and the
+//! key module (`keys.js` and the wasm32 module `console-keys` it loads), served
 //! with an entity tag (the keccak256 of the bytes) so that browsers ask again cheaply.
 
 use std::sync::LazyLock;
@@ -14,7 +15,7 @@ struct Asset {
     bytes: &'static [u8],
 }
 
-const ASSETS: [Asset; 2] = [
+const ASSETS: [Asset; 4] = [
     Asset {
         name: "console.css",
         content_type: "text/css; charset=utf-8",
@@ -24,6 +25,17 @@ const ASSETS: [Asset; 2] = [
         name: "console.js",
         content_type: "text/javascript; charset=utf-8",
         bytes: include_bytes!("assets/console.js"),
+    },
+    // The key module and its script: on the pages that sign or open with the user's key.
+    Asset {
+        name: "keys.js",
+        content_type: "text/javascript; charset=utf-8",
+        bytes: include_bytes!("assets/keys.js"),
+    },
+    Asset {
+        name: "keys.wasm",
+        content_type: "application/wasm",
+        bytes: salus_contracts::CONSOLE_KEYS,
     },
 ];
 

@@ -1307,6 +1307,15 @@ pub async fn status(console: &Console) -> PageResult {
                 @if !info.listen_addresses.is_empty() {
                     dt { "Listening on" } dd { ul { @for address in &info.listen_addresses { li { code { (address) } } } } }
                 }
+                @let contracts = console.contracts();
+                @for (name, address) in [("Consent", contracts.consent), ("Supply", contracts.supply), ("Coverage", contracts.coverage), ("Registry", contracts.registry)] {
+                    dt { (name) " contract" } dd {
+                        @match address {
+                            Some(address) => { (account_link(&address.to_string())) }
+                            None => { span.muted { "none known: the genesis names none; set [console] " (name.to_ascii_lowercase()) " in the configuration" } }
+                        }
+                    }
+                }
             }
             h2 { "Sync" }
             p {

@@ -3,10 +3,10 @@
 //! accesses recorded to its data, denials with their reasons — built only from what a public
 //! RPC caller can read: the consent contract's events, its public views (`consent`, `session`),
 //! the arguments of the transactions that emitted the events and the results in their
-//! receipts. The views that answer only the patient or a delegate who proves its key
-//! (`accounting`, `who_can_see`, `expiring`, `delegates`) are not asked: the page says so, and
-//! names the command that reads the full accounting with the patient's signature. No key is
-//! ever asked for or received here.
+//! receipts. The views that answer only the patient or a delegate who proves its key are asked
+//! only with a signature made in the browser: the patient's page signs the `accounting` query
+//! with the console's key module (`keys.js`, `keys.wasm`) and fetches it with the signature.
+//! No key is ever received here.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -18,11 +18,11 @@ use salus_client::rpc::{BlockId, EventFilter, SalusApiServer};
 use salus_primitives::Address;
 use serde_json::{Value, json};
 
+use super::assets;
 use super::chain::decoded_call;
 use super::format::{self, account_link, block_link, time, transaction_link};
 use super::page::{Page, PageError, PageResult};
-use super::{Console, ConsoleRequest};
-use crate::genesis::DEV_CONSENT_ADDRESS;
+use super::{CallerSignature, Console, ConsoleRequest};
 
 /// Blocks back from the head the patient page reads the contract's events over.
 const SCAN_BLOCKS: u64 = 100_000;
@@ -48,6 +48,9 @@ const EVENT_CHUNK_BLOCKS: u64 = 1_000;
 /// Events per `events_query` page.
 const EVENT_PAGE: u32 = 1_000;
 
+/// Entries per `accounting` page (the contract answers at most 100).
+const ACCOUNTING_PAGE: u32 = 100;
+
 /// The session id a refused break-glass declaration's event carries.
 const REFUSED_SESSION: u64 = u64::MAX;
 
@@ -57,6 +60,12 @@ pub async fn route(console: &Console, rest: &[&str], request: &ConsoleRequest) -
         [] => landing(console).await,
         ["patient"] => open_patient(request),
         ["patient", address] => patient(console, address, request).await,
+        ["patient", address, "accounting"] => accounting(console, address, request).await,
+        ["patient", address, "accounting.fhir.json"] => {
+            let (address, signed) = signed_accounting(console, address, request).await?;
+            let entries = signed.entries.as_array().cloned().unwrap_or_default();
+            audit_download(console, &address, &entries, "accounting").await
+        }
         ["patient", address, "accesses.csv"] => {
             let (address, accesses) = filtered_accesses(console, address, request).await?;
             Ok(Page::download(
@@ -67,36 +76,47 @@ pub async fn route(console: &Console, rest: &[&str], request: &ConsoleRequest) -
         }
         ["patient", address, "accesses.fhir.json"] => {
             let (address, accesses) = filtered_accesses(console, address, request).await?;
-            let now = console
-                .rpc()
-                .chain_head()
-                .await
-                .map_err(PageError::from_rpc)?
-                .timestamp_ms;
-            let patient: Address = address
-                .parse()
-                .map_err(|_| PageError::BadRequest(format!("`{address}` is not an address")))?;
             let entries: Vec<Value> = accesses.iter().map(Access::audit_entry).collect();
-            let bundle = audit::bundle(
-                &entries,
-                &patient,
-                &DEV_CONSENT_ADDRESS,
-                &salus_client::directory::Directory::default(),
-                i64::try_from(now).unwrap_or(i64::MAX),
-            )
-            .map_err(|error| PageError::Internal(format!("the FHIR bundle: {error}")))?;
-            let bytes = serde_json::to_vec_pretty(&bundle)
-                .map_err(|error| PageError::Internal(format!("the FHIR bundle: {error}")))?;
-            Ok(Page::download(
-                "application/fhir+json",
-                format!("accesses-{address}.fhir.json"),
-                bytes,
-            ))
+            audit_download(console, &address, &entries, "accesses").await
         }
         _ => Err(PageError::NotFound(
             "this address is not a consent page".into(),
         )),
     }
+}
+
+/// `entries` (audit-trail entries, as `accounting` answers them) of `address` as a FHIR R4 Bundle
+/// of AuditEvents to download as `<name>-<address>.fhir.json`.
+async fn audit_download(
+    console: &Console,
+    address: &str,
+    entries: &[Value],
+    name: &str,
+) -> PageResult {
+    let now = console
+        .rpc()
+        .chain_head()
+        .await
+        .map_err(PageError::from_rpc)?
+        .timestamp_ms;
+    let patient: Address = address
+        .parse()
+        .map_err(|_| PageError::BadRequest(format!("`{address}` is not an address")))?;
+    let bundle = audit::bundle(
+        entries,
+        &patient,
+        &console.consent_contract()?,
+        &salus_client::directory::Directory::default(),
+        i64::try_from(now).unwrap_or(i64::MAX),
+    )
+    .map_err(|error| PageError::Internal(format!("the FHIR bundle: {error}")))?;
+    let bytes = serde_json::to_vec_pretty(&bundle)
+        .map_err(|error| PageError::Internal(format!("the FHIR bundle: {error}")))?;
+    Ok(Page::download(
+        "application/fhir+json",
+        format!("{name}-{address}.fhir.json"),
+        bytes,
+    ))
 }
 
 /// `/ui/consent/patient?address=0x…`: the landing page's form, sent to the patient's page.
@@ -146,6 +166,7 @@ struct ContractCall {
 struct Reader<'a> {
     console: &'a Console,
     abi: Arc<ContractAbi>,
+    address: Address,
     contract: String,
     head_number: u64,
     head_time_ms: u64,
@@ -155,7 +176,8 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     async fn new(console: &'a Console) -> Result<Reader<'a>, PageError> {
-        let contract = DEV_CONSENT_ADDRESS.to_string();
+        let address = console.consent_contract()?;
+        let contract = address.to_string();
         let abi = console.abi(&contract).await?.ok_or_else(|| {
             PageError::NotFound("this chain has no consent contract with an ABI".into())
         })?;
@@ -167,6 +189,7 @@ impl<'a> Reader<'a> {
         Ok(Reader {
             console,
             abi,
+            address,
             contract,
             head_number: head.number,
             head_time_ms: head.timestamp_ms,
@@ -244,7 +267,7 @@ impl<'a> Reader<'a> {
                 let data = hex::decode(record.event.data.trim_start_matches("0x"))
                     .map_err(|error| PageError::Internal(format!("event data: {error}")))?;
                 let Ok(Some(decoded)) = self.abi.decode_event(&salus_primitives::Event {
-                    contract: DEV_CONSENT_ADDRESS,
+                    contract: self.address,
                     topics,
                     data,
                 }) else {
@@ -295,7 +318,7 @@ impl<'a> Reader<'a> {
     }
 
     async fn read_call(&self, hash: &str) -> Result<Option<ContractCall>, PageError> {
-        let call = decoded_call(self.console, hash, DEV_CONSENT_ADDRESS).await?;
+        let call = decoded_call(self.console, hash, self.address).await?;
         Ok(call.map(|call| ContractCall {
             from: call.from,
             message: call.message,
@@ -1155,6 +1178,14 @@ async fn patient(console: &Console, address: &str, request: &ConsoleRequest) -> 
         .collect();
     let query = filter.query();
     let base = format!("/ui/consent/patient/{address}");
+    let accounting_input = console
+        .call_input(
+            &console.consent_contract()?.to_string(),
+            "accounting",
+            &accounting_arguments(&address, None),
+        )
+        .await?;
+    let chain_id = console.state().chain_params().chain_id;
     Ok(Page::fixed(
         format!("Patient {}", format::short(&address)),
         html! {
@@ -1169,8 +1200,8 @@ async fn patient(console: &Console, address: &str, request: &ConsoleRequest) -> 
                 "public views (" code { "consent" } ", " code { "session" } ") and the arguments and "
                 "results of the transactions that emitted them. The views "
                 code { "who_can_see" } ", " code { "expiring" } ", " code { "delegates" } " and "
-                code { "accounting" } " are shown to the patient or a delegate who proves their key, "
-                "so this page does not ask them."
+                code { "accounting" } " answer only the patient or a delegate who proves their key; "
+                "the accounting below is asked with a signature made in your browser."
             }
             h2 { "Timeline" }
             @if timeline.is_empty() {
@@ -1229,24 +1260,242 @@ async fn patient(console: &Console, address: &str, request: &ConsoleRequest) -> 
                 a href={ (base) "/accesses.csv" (query) } { "as CSV" } " · "
                 a href={ (base) "/accesses.fhir.json" (query) } { "as FHIR (a Bundle of AuditEvents)" }
             }
-            h2 { "The accounting of disclosures" }
+            h2 id="accounting" { "The accounting of disclosures" }
             p {
                 "The patient's full accounting — every entry of its audit trail, consent changes "
                 "and refused break-glass declarations included, and accesses recorded through "
                 "other contracts — answers only the patient or a delegate who proves their key "
-                "(the " code { "accounting" } " view checks its caller). The console never asks "
-                "for a key. The patient, or a delegate, exports it with a signed dry run:"
+                "(the " code { "accounting" } " view checks its caller)."
+            }
+            (accounting_form(&address, console.consent_contract()?, &accounting_input, chain_id))
+            p.muted {
+                "Or export it from a terminal, signed the same way, as a FHIR R4 Bundle of "
+                "AuditEvents:"
             }
             pre.mono tabindex="0" {
                 code { "salus fhir export audit --patient " (address) " --from <your key> --directory directory.toml --since 2026-01-01 --until 2026-12-31 --out accounting.json --rpc http://<this node>" }
             }
-            p.muted {
-                "The command signs the query with the key named by " code { "--from" } " on your "
-                "machine, sends the signature (valid for two minutes), never the key, and writes "
-                "a FHIR R4 Bundle of AuditEvents."
+        },
+    )
+    .with_keys())
+}
+
+/// The arguments of the `accounting` page the console shows: the whole trail, a page of
+/// [`ACCOUNTING_PAGE`] entries after sequence `after`.
+fn accounting_arguments(address: &str, after: Option<u64>) -> Value {
+    json!([
+        address,
+        "0",
+        u64::MAX.to_string(),
+        after.map(|sequence| sequence.to_string()),
+        ACCOUNTING_PAGE
+    ])
+}
+
+/// The form that signs an `accounting` query in the browser. Hidden until the key module's
+/// script shows it (without script, the command below it is the way); the key's field has no
+/// `name`, so no form submission can ever carry it, and the script sends only the signature.
+fn accounting_form(address: &str, contract: Address, input: &[u8], chain_id: u64) -> Markup {
+    html! {
+        form.keys hidden data-keys-sign
+            data-module=(assets::url("keys.wasm"))
+            data-chain-id=(chain_id)
+            data-contract=(contract.to_string())
+            data-input={ "0x" (hex::encode(input)) }
+            data-action={ "/ui/consent/patient/" (address) "/accounting" }
+            data-target="accounting-result" {
+            p {
+                "Give the patient's key, or a delegate's, to read it here. The key stays in this "
+                "browser: the console's key module (WebAssembly, served by this node) signs this "
+                "one query, valid for two minutes, and only the signature is sent. The key is "
+                "kept in this page's memory until you leave it or press Forget."
+            }
+            label for="accounting-key" { "Secret key (64 hex digits)" }
+            input id="accounting-key" type="password" autocomplete="off" spellcheck="false"
+                inputmode="text" data-key;
+            button type="submit" { "Sign and show the accounting" }
+            button type="button" data-keys-forget { "Forget the key" }
+            p.keys-status role="status" data-keys-status {}
+        }
+        div id="accounting-result" aria-live="polite" {}
+    }
+}
+
+/// A signed `accounting` answer: the entries, the signature, the page.
+struct SignedAccounting {
+    entries: Value,
+    caller: CallerSignature,
+    after: Option<u64>,
+}
+
+/// Runs `accounting` for `address` as the signer of the request's signature.
+async fn signed_accounting(
+    console: &Console,
+    address: &str,
+    request: &ConsoleRequest,
+) -> Result<(String, SignedAccounting), PageError> {
+    let address = patient_address(address)?;
+    let caller = CallerSignature::of(request)?.ok_or_else(|| {
+        PageError::BadRequest(
+            "the accounting answers a signed request: sign it on the patient's page".into(),
+        )
+    })?;
+    let after = request
+        .param("after")
+        .map(|after| {
+            after
+                .parse::<u64>()
+                .map_err(|_| PageError::BadRequest(format!("after `{after}` is not a number")))
+        })
+        .transpose()?;
+    let not_authorised = |caller: &CallerSignature| {
+        PageError::View(format!(
+            "the accounting answers only the patient or a delegate in force, and {} is neither \
+             (NotAuthorised)",
+            caller.from
+        ))
+    };
+    let entries = console
+        .view_as(
+            &console.consent_contract()?.to_string(),
+            "accounting",
+            accounting_arguments(&address, after),
+            Some(&caller),
+        )
+        .await
+        .map_err(|error| match error {
+            PageError::View(reason) if reason.contains("NotAuthorised") => not_authorised(&caller),
+            other => other,
+        })?;
+    if let Some(error) = entries.get("Err") {
+        return Err(match variant(error) {
+            "NotAuthorised" => not_authorised(&caller),
+            other => PageError::View(format!("the contract refused: {other}")),
+        });
+    }
+    let entries = unwrap_ok(entries);
+    Ok((
+        address,
+        SignedAccounting {
+            entries,
+            caller,
+            after,
+        },
+    ))
+}
+
+/// `/ui/consent/patient/<address>/accounting?signer&expires&signature[&after]`: one page of
+/// the patient's accounting, run as the signer (the key module fetches it into the patient's
+/// page).
+async fn accounting(console: &Console, address: &str, request: &ConsoleRequest) -> PageResult {
+    let (address, signed) = signed_accounting(console, address, request).await?;
+    let entries = signed.entries.as_array().cloned().unwrap_or_default();
+    let next = (entries.len() == ACCOUNTING_PAGE as usize)
+        .then(|| entries.last().and_then(|entry| number(&entry["sequence"])))
+        .flatten();
+    let next_input = match next {
+        Some(sequence) => Some(
+            console
+                .call_input(
+                    &console.consent_contract()?.to_string(),
+                    "accounting",
+                    &accounting_arguments(&address, Some(sequence)),
+                )
+                .await?,
+        ),
+        None => None,
+    };
+    let base = format!("/ui/consent/patient/{address}");
+    let export_query = match signed.after {
+        Some(after) => format!("?after={after}&{}", signed.caller.query()),
+        None => format!("?{}", signed.caller.query()),
+    };
+    Ok(Page::fixed(
+        format!("Accounting of disclosures of {}", format::short(&address)),
+        html! {
+            p {
+                "Asked by " (account_link(&signed.caller.from)) ", signed in this browser; "
+                "the signature expires " (time(signed.caller.expires_ms)) "."
+            }
+            (accounting_table(&entries, signed.after))
+            p {
+                a href={ (base) "/accounting.fhir.json" (export_query) } { "Download this page as FHIR (a Bundle of AuditEvents)" }
+                " (until the signature expires)"
+            }
+            @if let (Some(sequence), Some(input)) = (next, next_input) {
+                button type="button" data-keys-next
+                    data-input={ "0x" (hex::encode(input)) }
+                    data-after=(sequence) { "Sign and show the next " (ACCOUNTING_PAGE) " entries" }
             }
         },
     ))
+}
+
+/// The entries of a patient's audit trail, as `accounting` answers them.
+fn accounting_table(entries: &[Value], after: Option<u64>) -> Markup {
+    html! {
+        @if entries.is_empty() {
+            p.muted { "No entry" @if after.is_some() { " after these" } "." }
+        } @else {
+            table.accounting {
+                caption.muted { (entries.len()) " entries, oldest first" @if let Some(after) = after { ", after entry " (after) } }
+                thead { tr {
+                    th scope="col" { "Entry" } th scope="col" { "Time" } th scope="col" { "Who" }
+                    th scope="col" { "What" } th scope="col" { "Record" } th scope="col" { "Outcome" }
+                    th scope="col" { "Reason" } th scope="col" { "Deciding consent" }
+                } }
+                tbody {
+                    @for entry in entries {
+                        tr data-outcome=(if number(&entry["outcome"]) == Some(0) { "success" } else { "refused" }) {
+                            td { (text(&entry["sequence"])) }
+                            td { (number(&entry["time_ms"]).map_or_else(|| html! { "—" }, time)) }
+                            td {
+                                (account_link(text(&entry["agent"])))
+                                @if entry["on_behalf_of"].is_string() { br; span.muted { "on behalf of " (account_link(text(&entry["on_behalf_of"]))) } }
+                            }
+                            td {
+                                (audit_action_words(variant(&entry["action"])))
+                                @if !text(&entry["purpose"]).is_empty() { " for " (purpose_words(text(&entry["purpose"]))) }
+                                @if entry["request"].is_string() {
+                                    br; span.muted { "released by a record gateway for request " code title=(text(&entry["request"])) { (format::short(text(&entry["request"]))) } }
+                                    " " a href={ "/ui/open?aad=" (text(&entry["request"])) } { "open the released record" }
+                                }
+                            }
+                            td {
+                                @if text(&entry["record"]).trim_start_matches("0x").bytes().all(|digit| digit == b'0') { span.muted { "—" } }
+                                @else { code title=(text(&entry["record"])) { (format::short(text(&entry["record"]))) } }
+                            }
+                            td { @if number(&entry["outcome"]) == Some(0) { span.status.ok { "success" } } @else { span.status.bad { "refused" } } }
+                            td.reason { (text(&entry["reason"])) }
+                            td {
+                                @match &entry["consent"] {
+                                    Value::Array(pair) if pair.len() == 2 => {
+                                        "#" (number(&pair[0]).unwrap_or(0)) " version " (number(&pair[1]).unwrap_or(0))
+                                        @if let Some(path) = entry["provision_path"].as_str().filter(|path| *path != "0x") {
+                                            ", provision " (provision_path_words(path))
+                                        }
+                                    }
+                                    _ => { span.muted { "none" } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A FHIR AuditEvent action code (`C`, `R`, `U`, `D`, `E`) in words.
+fn audit_action_words(action: &str) -> &'static str {
+    match action {
+        "C" => "Consent created",
+        "R" => "Read",
+        "U" => "Consent changed",
+        "D" => "Consent revoked",
+        "E" => "Break-glass access",
+        _ => "Entry",
+    }
 }
 
 /// Every event of the patient's story in chain order, in words.

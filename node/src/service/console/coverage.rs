@@ -20,7 +20,6 @@ use super::chain::decoded_call;
 use super::format::{self, account_link, time, transaction_link};
 use super::page::{Page, PageError, PageResult};
 use super::{Console, ConsoleRequest};
-use crate::genesis::DEV_COVERAGE_ADDRESS;
 
 /// Blocks the landing page looks back over for activity and open requests.
 const LANDING_WINDOW_BLOCKS: u64 = 20_000;
@@ -55,9 +54,9 @@ pub async fn route(console: &Console, rest: &[&str], request: &ConsoleRequest) -
     }
 }
 
-/// The coverage contract's address (the dev chain's genesis contract).
-fn contract() -> String {
-    DEV_COVERAGE_ADDRESS.to_string()
+/// The coverage contract's address (`[console] coverage`, else the genesis contract).
+fn contract(console: &Console) -> Result<String, PageError> {
+    Ok(console.coverage_contract()?.to_string())
 }
 
 /// Whether `text` is a `0x` hash (32 bytes of hex).
@@ -122,7 +121,7 @@ async fn events(
     from: u64,
 ) -> Result<(Vec<CoverageEvent>, bool), PageError> {
     let abi = console
-        .abi(&contract())
+        .abi(&contract(console)?)
         .await?
         .ok_or_else(|| PageError::NotFound("no coverage contract on this chain".into()))?;
     let mut records: Vec<EventRecord> = Vec::new();
@@ -132,7 +131,7 @@ async fn events(
         let page = console
             .rpc()
             .events_query(EventFilter {
-                contract: contract(),
+                contract: contract(console)?,
                 topics: topics.clone(),
                 from_block: Some(from),
                 to_block: None,
@@ -155,7 +154,7 @@ async fn events(
     let mut decoded = Vec::new();
     for record in records {
         let event = Event {
-            contract: DEV_COVERAGE_ADDRESS,
+            contract: console.coverage_contract()?,
             topics: record
                 .event
                 .topics
@@ -201,7 +200,7 @@ struct CallMade {
 }
 
 async fn call_of(console: &Console, transaction: &str) -> Result<Option<CallMade>, PageError> {
-    let call = decoded_call(console, transaction, DEV_COVERAGE_ADDRESS).await?;
+    let call = decoded_call(console, transaction, console.coverage_contract()?).await?;
     Ok(call.map(|call| CallMade {
         message: call.message,
         from: call.from,
@@ -257,7 +256,11 @@ impl Reasons<'_> {
         if !self.tables.contains_key(&key) {
             let table = self
                 .console
-                .view(&contract(), "rules", json!([payer, version.to_string()]))
+                .view(
+                    &contract(self.console).ok()?,
+                    "rules",
+                    json!([payer, version.to_string()]),
+                )
                 .await
                 .ok()
                 .map(|rules| reason_table(&rules))
@@ -1231,13 +1234,17 @@ async fn payer(console: &Console, address: &str) -> PageResult {
     }
     let address = address.to_ascii_lowercase();
     let expedited = console
-        .view(&contract(), "metrics", json!([address, "Expedited"]))
+        .view(
+            &contract(console)?,
+            "metrics",
+            json!([address, "Expedited"]),
+        )
         .await?;
     let standard = console
-        .view(&contract(), "metrics", json!([address, "Standard"]))
+        .view(&contract(console)?, "metrics", json!([address, "Standard"]))
         .await?;
     let rules = console
-        .view(&contract(), "rules", json!([address, null]))
+        .view(&contract(console)?, "rules", json!([address, null]))
         .await?;
     let (found, _) = events(console, vec![None, Some(address_topic(&address))], 0).await?;
     let mut periods = Vec::new();
@@ -1250,7 +1257,7 @@ async fn payer(console: &Console, address: &str) -> PageResult {
                 if let Some(start) = number(&event.fields["period_start_ms"])
                     && let Ok(post) = console
                         .view(
-                            &contract(),
+                            &contract(console)?,
                             "period_metrics",
                             json!([address, start.to_string()]),
                         )

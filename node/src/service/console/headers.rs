@@ -12,13 +12,29 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
      style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
      base-uri 'none'; frame-ancestors 'none'";
 
+/// The policy of a page that uses the console's key module (`keys.wasm`): the same, and its own
+/// scripts may compile WebAssembly (`'wasm-unsafe-eval'`: compiling Wasm from bytes; still no
+/// `eval`, no inline script, no other origin's code). Only those pages carry it.
+pub const CONTENT_SECURITY_POLICY_WITH_WASM: &str = "default-src 'none'; \
+     script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 /// Adds the headers every console answer carries: the CSP, no sniffing, no framing, no
 /// referrer, same-origin opener and resource policies.
-pub fn with_security_headers(mut response: HttpResponse) -> HttpResponse {
+pub fn with_security_headers(response: HttpResponse) -> HttpResponse {
+    with_security_headers_for(response, false)
+}
+
+/// [`with_security_headers`], with [`CONTENT_SECURITY_POLICY_WITH_WASM`] when `wasm`.
+pub fn with_security_headers_for(mut response: HttpResponse, wasm: bool) -> HttpResponse {
     let headers = response.headers_mut();
     headers.insert(
         "content-security-policy",
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        HeaderValue::from_static(if wasm {
+            CONTENT_SECURITY_POLICY_WITH_WASM
+        } else {
+            CONTENT_SECURITY_POLICY
+        }),
     );
     headers.insert(
         "x-content-type-options",

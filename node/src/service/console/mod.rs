@@ -15,6 +15,7 @@ mod coverage;
 mod format;
 mod headers;
 mod page;
+mod sealed;
 mod supply;
 
 use std::collections::HashMap;
@@ -28,7 +29,7 @@ use jsonrpsee::core::BoxError;
 use jsonrpsee::server::{HttpRequest, HttpResponse};
 use salus_client::abi::ContractAbi;
 use salus_client::rpc::SalusApiServer;
-use salus_primitives::Hash;
+use salus_primitives::{Address, Hash};
 
 use super::NodeState;
 use super::rpc::RpcHandler;
@@ -61,6 +62,7 @@ const MAX_CACHED_LIVE_PAGES: usize = 64;
 /// The console: the RPC's methods, the node, and the ABIs read so far.
 pub struct Console {
     rpc: RpcHandler,
+    contracts: ConsoleContracts,
     state: Arc<NodeState>,
     abis: Mutex<HashMap<Hash, Arc<ContractAbi>>>,
     renders: tokio::sync::Semaphore,
@@ -82,6 +84,111 @@ pub(crate) struct StoredBlock {
     pub transactions: Vec<salus_primitives::SignedTransaction>,
     /// Their receipts (empty for a block that was never executed: a side branch's).
     pub receipts: Vec<salus_primitives::Receipt>,
+}
+
+/// A dry run's signature made in the browser by the console's key module (`keys.js`): who
+/// signed, until when, and the signature. The key stays in the browser; the node checks the
+/// signature against the call the page asks for, as it does any signed `state_call`.
+pub(crate) struct CallerSignature {
+    /// The signer's address, `0x` and 40 hex digits.
+    pub from: String,
+    /// When the signature expires (ms since the Unix epoch).
+    pub expires_ms: u64,
+    /// `0x` and 130 hex digits.
+    pub signature: String,
+}
+
+impl CallerSignature {
+    /// The signature a request carries in `signer`, `expires` and `signature`; `None` when it
+    /// carries none.
+    ///
+    /// # Errors
+    /// [`PageError::BadRequest`] for a partial or malformed one.
+    pub(crate) fn of(request: &ConsoleRequest) -> Result<Option<CallerSignature>, PageError> {
+        let (signer, expires, signature) = (
+            request.param("signer"),
+            request.param("expires"),
+            request.param("signature"),
+        );
+        let (Some(from), Some(expires), Some(signature)) = (signer, expires, signature) else {
+            if signer.is_some() || expires.is_some() || signature.is_some() {
+                return Err(PageError::BadRequest(
+                    "a signed request gives signer, expires and signature together".into(),
+                ));
+            }
+            return Ok(None);
+        };
+        if !format::is_address(from) {
+            return Err(PageError::BadRequest(format!(
+                "signer `{from}` is not a 0x address"
+            )));
+        }
+        let expires_ms = expires
+            .parse()
+            .map_err(|_| PageError::BadRequest(format!("expires `{expires}` is not a number")))?;
+        let hex_digits = signature.strip_prefix("0x").unwrap_or(signature);
+        if hex_digits.len() != 130 || !hex_digits.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return Err(PageError::BadRequest(
+                "signature: not 65 bytes of hex (r ‖ s ‖ v)".into(),
+            ));
+        }
+        Ok(Some(CallerSignature {
+            from: from.to_string(),
+            expires_ms,
+            signature: format!("0x{hex_digits}"),
+        }))
+    }
+
+    /// The query that carries this signature on to another address (an export of the same
+    /// answer), `&`-joined, for a link.
+    pub(crate) fn query(&self) -> String {
+        format!(
+            "signer={}&expires={}&signature={}",
+            self.from, self.expires_ms, self.signature
+        )
+    }
+}
+
+/// The contracts the console reads, as resolved at start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConsoleContracts {
+    /// The participant registry.
+    pub registry: Option<Address>,
+    /// The consent contract.
+    pub consent: Option<Address>,
+    /// The supply contract.
+    pub supply: Option<Address>,
+    /// The coverage contract.
+    pub coverage: Option<Address>,
+}
+
+impl ConsoleContracts {
+    /// The genesis contracts named `registry`, `consent`, `supply` and `coverage`.
+    pub fn from_genesis(genesis: &crate::genesis::GenesisConfig) -> ConsoleContracts {
+        let named = |name: &str| {
+            genesis
+                .contracts
+                .iter()
+                .find(|contract| contract.name == name)
+                .and_then(|contract| contract.address.parse().ok())
+        };
+        ConsoleContracts {
+            registry: named("registry"),
+            consent: named("consent"),
+            supply: named("supply"),
+            coverage: named("coverage"),
+        }
+    }
+}
+
+/// `address`, or a page saying that this node knows no `name` contract and how to name one.
+fn known(address: Option<Address>, name: &str) -> Result<Address, PageError> {
+    address.ok_or_else(|| {
+        PageError::NotFound(format!(
+            "this node knows no {name} contract: its genesis deploys none named `{name}`. Name \
+             the one to read in the node's configuration: [console] {name} = \"0x…\""
+        ))
+    })
 }
 
 /// A parsed request: the path below [`CONSOLE_PATH`] and the query's pairs.
@@ -147,6 +254,7 @@ impl Console {
     /// The console over `rpc` (the RPC server's own handler, so dry-run places are shared).
     pub(super) fn new(rpc: RpcHandler, state: Arc<NodeState>) -> Console {
         Console {
+            contracts: state.console_contracts(),
             rpc,
             state,
             abis: Mutex::new(HashMap::new()),
@@ -155,6 +263,31 @@ impl Console {
             digests: Mutex::new(HashMap::new()),
             renderings: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The contracts the healthcare pages read (`[console]`, else the genesis's by name).
+    pub(crate) fn contracts(&self) -> &ConsoleContracts {
+        &self.contracts
+    }
+
+    /// The consent contract, or a page saying how to name it.
+    pub(crate) fn consent_contract(&self) -> Result<Address, PageError> {
+        known(self.contracts.consent, "consent")
+    }
+
+    /// The supply contract, or a page saying how to name it.
+    pub(crate) fn supply_contract(&self) -> Result<Address, PageError> {
+        known(self.contracts.supply, "supply")
+    }
+
+    /// The coverage contract, or a page saying how to name it.
+    pub(crate) fn coverage_contract(&self) -> Result<Address, PageError> {
+        known(self.contracts.coverage, "coverage")
+    }
+
+    /// The participant registry, or a page saying how to name it.
+    pub(crate) fn registry_contract(&self) -> Result<Address, PageError> {
+        known(self.contracts.registry, "registry")
     }
 
     /// The RPC methods, as an RPC caller sees them.
@@ -251,21 +384,60 @@ impl Console {
         message: &str,
         arguments: serde_json::Value,
     ) -> Result<serde_json::Value, PageError> {
+        self.view_as(contract, message, arguments, None).await
+    }
+
+    /// The input (selector and SCALE arguments) of `message(arguments)` on `contract`: what a
+    /// browser signs for a dry run ([`CallerSignature`]).
+    pub(crate) async fn call_input(
+        &self,
+        contract: &str,
+        message: &str,
+        arguments: &serde_json::Value,
+    ) -> Result<Vec<u8>, PageError> {
         let abi = self.abi(contract).await?.ok_or_else(|| {
             PageError::NotFound(format!("{contract} is not a contract with an ABI"))
         })?;
-        let input = abi
-            .encode_call(message, &arguments)
-            .map_err(|error| PageError::BadRequest(format!("{message}: {error}")))?;
+        abi.encode_call(message, arguments)
+            .map_err(|error| PageError::BadRequest(format!("{message}: {error}")))
+    }
+
+    /// [`Console::view`], run as the caller whose signature the browser made (the console's key
+    /// module signs in the browser; only the signature comes here), or unsigned. A signature
+    /// the node refuses (expired, another key, another call) answers [`PageError::View`] with
+    /// the node's reason.
+    pub(crate) async fn view_as(
+        &self,
+        contract: &str,
+        message: &str,
+        arguments: serde_json::Value,
+        caller: Option<&CallerSignature>,
+    ) -> Result<serde_json::Value, PageError> {
+        let abi = self.abi(contract).await?.ok_or_else(|| {
+            PageError::NotFound(format!("{contract} is not a contract with an ABI"))
+        })?;
+        let input = self.call_input(contract, message, &arguments).await?;
         let outcome = self
             .rpc
             .state_call(salus_client::rpc::CallRequest {
                 contract: contract.to_string(),
                 input: format!("0x{}", hex::encode(input)),
+                from: caller.map(|caller| caller.from.clone()),
+                signature: caller.map(|caller| caller.signature.clone()),
+                expires_ms: caller.map(|caller| caller.expires_ms),
                 ..Default::default()
             })
             .await
-            .map_err(PageError::from_rpc)?;
+            .map_err(|error| {
+                if error.code() == crate::service::rpc::codes::CALL_SIGNATURE_REFUSED {
+                    PageError::View(format!(
+                        "the node refused the signature: {}",
+                        error.message()
+                    ))
+                } else {
+                    PageError::from_rpc(error)
+                }
+            })?;
         if outcome.status != "success" {
             return Err(PageError::View(outcome.failure.unwrap_or(outcome.status)));
         }
@@ -354,6 +526,7 @@ impl Console {
             ["account", address] => chain::account(self, address, request).await,
             ["search"] => chain::search(self, request).await,
             ["status"] => chain::status(self).await,
+            ["open"] => sealed::open(self, request).await,
             ["consent", rest @ ..] => consent::route(self, rest, request).await,
             ["supply", rest @ ..] => supply::route(self, rest, request).await,
             ["coverage", rest @ ..] => coverage::route(self, rest, request).await,

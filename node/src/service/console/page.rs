@@ -10,7 +10,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::Console;
 use super::assets;
-pub use super::headers::{plain, with_security_headers};
+pub use super::headers::{plain, with_security_headers, with_security_headers_for};
 use crate::service::rpc::codes;
 
 /// A rendered page.
@@ -25,6 +25,9 @@ pub struct Page {
     pub redirect: Option<String>,
     /// A file to send instead of a page (an export: CSV, FHIR JSON).
     pub download: Option<Download>,
+    /// Whether the page uses the console's key module (`keys.js`, `keys.wasm`): it loads the
+    /// script and its policy lets the script compile WebAssembly.
+    pub keys: bool,
 }
 
 impl Page {
@@ -58,9 +61,9 @@ pub async fn respond_rendered(
     let markup = if fragment {
         page.main.clone()
     } else {
-        shell(console, &page.title, page.main.clone(), true).await
+        shell(console, &page.title, page.main.clone(), true, false).await
     };
-    html_response(StatusCode::OK, markup)
+    html_response(StatusCode::OK, markup, false)
 }
 
 /// A file a page sends instead of HTML.
@@ -82,6 +85,7 @@ impl Page {
             live: false,
             redirect: None,
             download: None,
+            keys: false,
         }
     }
 
@@ -93,6 +97,7 @@ impl Page {
             live: true,
             redirect: None,
             download: None,
+            keys: false,
         }
     }
 
@@ -105,6 +110,7 @@ impl Page {
             live: false,
             redirect: Some(location),
             download: None,
+            keys: false,
         }
     }
 
@@ -120,7 +126,15 @@ impl Page {
                 file_name,
                 bytes,
             }),
+            keys: false,
         }
+    }
+
+    /// The page with the console's key module: the user's key is used in the browser only.
+    #[must_use]
+    pub fn with_keys(mut self) -> Page {
+        self.keys = true;
+        self
     }
 }
 
@@ -206,9 +220,9 @@ pub async fn respond(console: &Console, result: PageResult, fragment: bool) -> H
         main_content(&page)
     } else {
         let main = main_content(&page);
-        shell(console, &page.title, main, page.live).await
+        shell(console, &page.title, main, page.live, page.keys).await
     };
-    html_response(status, markup)
+    html_response(status, markup, page.keys)
 }
 
 fn main_content(page: &Page) -> Markup {
@@ -219,7 +233,7 @@ fn main_content(page: &Page) -> Markup {
 }
 
 /// The shell: skip link, navigation with search, the live status line, `<main>`.
-async fn shell(console: &Console, title: &str, main: Markup, live: bool) -> Markup {
+async fn shell(console: &Console, title: &str, main: Markup, live: bool, keys: bool) -> Markup {
     let head = console.state().published_head();
     let chain_id = console.state().chain_params().chain_id;
     html! {
@@ -233,6 +247,9 @@ async fn shell(console: &Console, title: &str, main: Markup, live: bool) -> Mark
                 link rel="icon" href="data:,";
                 link rel="stylesheet" href=(assets::url("console.css"));
                 script src=(assets::url("console.js")) defer {}
+                @if keys {
+                    script src=(assets::url("keys.js")) defer {}
+                }
             }
             body {
                 a.skip href="#main" { "Skip to content" }
@@ -269,8 +286,9 @@ async fn shell(console: &Console, title: &str, main: Markup, live: bool) -> Mark
     }
 }
 
-/// An HTML answer; never cached (pages show the chain as of now, and pseudonyms).
-pub fn html_response(status: StatusCode, markup: Markup) -> HttpResponse {
+/// An HTML answer; never cached (pages show the chain as of now, and pseudonyms). `keys`: the
+/// page uses the key module ([`Page::keys`]).
+pub fn html_response(status: StatusCode, markup: Markup, keys: bool) -> HttpResponse {
     let mut response = HttpResponse::new(HttpBody::from(markup.into_string()));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -279,7 +297,7 @@ pub fn html_response(status: StatusCode, markup: Markup) -> HttpResponse {
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    with_security_headers(response)
+    with_security_headers_for(response, keys)
 }
 
 fn download_response(download: Download) -> HttpResponse {
@@ -308,6 +326,7 @@ pub fn not_found_response(message: &str) -> HttpResponse {
     html_response(
         StatusCode::NOT_FOUND,
         html! { (DOCTYPE) html lang="en" { head { title { "Not found" } } body { main { (main_content(&page)) } } } },
+        false,
     )
 }
 

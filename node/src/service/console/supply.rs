@@ -27,7 +27,6 @@ use serde_json::{Value, json};
 use super::format::{self, account_link, block_link, time, transaction_link};
 use super::page::{Page, PageError, PageResult};
 use super::{Console, ConsoleRequest};
-use crate::genesis::{DEV_REGISTRY_ADDRESS, DEV_SUPPLY_ADDRESS};
 
 /// Supply events listed as recent activity on the landing page, newest first.
 const RECENT_ACTIVITY: usize = 25;
@@ -61,9 +60,9 @@ const MAX_EXPORT_VIEWS: usize = 400;
 /// `investigation`).
 const EXPORT_ID_WINDOW: u64 = 16;
 
-/// The supply contract (deployed at genesis).
-fn supply() -> String {
-    DEV_SUPPLY_ADDRESS.to_string()
+/// The supply contract (`[console] supply`, else the genesis contract).
+fn supply(console: &Console) -> Result<String, PageError> {
+    Ok(console.supply_contract()?.to_string())
 }
 
 /// A path segment, percent-encoded (serials and lots are the contract's free text).
@@ -275,7 +274,7 @@ impl Parties {
         }
         let answer = console
             .view(
-                &DEV_REGISTRY_ADDRESS.to_string(),
+                &console.registry_contract().ok()?.to_string(),
                 "participant",
                 json!([address]),
             )
@@ -308,7 +307,7 @@ async fn supply_view(
     message: &str,
     arguments: Value,
 ) -> Result<Value, PageError> {
-    console.view(&supply(), message, arguments).await
+    console.view(&supply(console)?, message, arguments).await
 }
 
 /// Answers `/ui/supply/…`; `rest` is the path below `/ui/supply`.
@@ -392,7 +391,7 @@ async fn supply_events(
         let page = console
             .rpc()
             .events_query(EventFilter {
-                contract: supply(),
+                contract: supply(console)?,
                 topics: signature.iter().cloned().map(Some).collect(),
                 from_block: Some(from_block),
                 to_block,
@@ -489,7 +488,7 @@ fn event_words(decoded: &Value) -> Markup {
 /// the recent supply events; live.
 async fn landing(console: &Console) -> PageResult {
     let abi = console
-        .abi(&supply())
+        .abi(&supply(console)?)
         .await?
         .ok_or_else(|| PageError::NotFound("no supply contract on this chain".into()))?;
     let head = console
@@ -548,7 +547,7 @@ async fn landing(console: &Console) -> PageResult {
         "Supply",
         html! {
             p { "Drug units traced from commissioning to dispensing (DSCSA, GS1 EPCIS 2.0), as the "
-                (account_link(&supply())) " records them." }
+                (account_link(&supply(console)?)) " records them." }
             (open_forms())
             h2 { "Current recalls" }
             @if recalls.is_empty() {

@@ -33,6 +33,26 @@
 //! `c = keccak256("salus/commit/v1" ‖ kind ‖ salt ‖ SCALE(x))`: `kind` one byte
 //! ([`CommitmentKind`]), `salt` 32 random bytes drawn anew for each commitment
 //! ([`CommitmentSalt::random`]) and never reused across relationships.
+//!
+//! # Where this runs
+//!
+//! `no_std` + `alloc`, so that the same code seals and opens in `salus-client` and in the
+//! console's key module, which opens boxes in a browser (wasm32) with a key that never leaves
+//! it. The `std` feature (default) adds what needs the operating system's random source:
+//! [`seal()`], [`CommitmentSalt::random`], [`commit_with_random_salt`] and [`randomness`].
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+#[cfg(feature = "std")]
+pub mod randomness;
+pub mod reply_key;
+
+/// The X25519 crate of the keys boxes are sealed to and opened with.
+pub use x25519_dalek;
+
+use alloc::vec::Vec;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -44,6 +64,7 @@ use sha2::Sha256;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+#[cfg(feature = "std")]
 use crate::randomness::{RandomnessError, fill_random};
 
 /// The format version this module writes and reads.
@@ -103,10 +124,12 @@ pub enum SealError {
     #[error("sealed payloads hold at most {MAX_PLAINTEXT_BYTES} bytes")]
     TooLarge,
     /// The operating system's random source failed while sealing.
+    #[cfg(feature = "std")]
     #[error(transparent)]
     Randomness(#[from] RandomnessError),
 }
 
+#[cfg(feature = "std")]
 /// Seals `plaintext` to the X25519 key `recipient` (its version `key_version`), bound to
 /// `associated_data`, which the opener must give again and which is not in the box.
 ///
@@ -133,8 +156,13 @@ pub fn seal(
     )
 }
 
-/// [`seal`] with the ephemeral secret and nonce given: deterministic, for tests.
-fn seal_with(
+/// [`seal()`] with the ephemeral secret and nonce given: deterministic. Both must be fresh
+/// random bytes for every box (a repeated ephemeral key and nonce under one recipient key
+/// breaks the cipher); [`seal()`] draws them.
+///
+/// # Errors
+/// As [`seal()`], less randomness.
+pub fn seal_with(
     ephemeral: &StaticSecret,
     nonce: [u8; 24],
     recipient: &PublicKey,
@@ -357,6 +385,7 @@ pub struct CommitmentSalt([u8; 32]);
 
 impl CommitmentSalt {
     /// A new salt from the operating system's random source.
+    #[cfg(feature = "std")]
     ///
     /// # Errors
     /// [`RandomnessError`] when the source fails.
@@ -377,9 +406,9 @@ impl CommitmentSalt {
     }
 }
 
-impl std::fmt::Debug for CommitmentSalt {
+impl core::fmt::Debug for CommitmentSalt {
     /// Never prints the salt.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("CommitmentSalt(…)")
     }
 }
@@ -399,6 +428,7 @@ pub fn commit_value<T: Encode + ?Sized>(
     commit(kind, salt, &Zeroizing::new(value.encode()))
 }
 
+#[cfg(feature = "std")]
 /// A commitment to `value` under a new random salt: the hash for the chain and the salt to keep
 /// (and give to whoever may check the value against the hash).
 ///

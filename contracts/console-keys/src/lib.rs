@@ -8,7 +8,9 @@
 //!   page cannot have the key sign a transaction or anything but a read;
 //! - [`open_with_wallet_key`] and [`open_with_x25519`]: a sealed box opened (`salus_seal`) with
 //!   the reply key derived from a wallet key and the chain's genesis hash, or with an X25519
-//!   secret.
+//!   secret;
+//! - [`open_key_file`]: the key in a Salus key file or an Ethereum keystore v3 file, opened with
+//!   its password (`salus_keyfile`, the CLI's code and limits).
 //!
 //! # Calling convention
 //!
@@ -170,6 +172,35 @@ pub unsafe extern "C" fn open_with_x25519(
     answer(open(&secret, sealed, aad))
 }
 
+/// The secret key in the key file at `file` (`file_len` bytes: a Salus key file, an Ethereum
+/// keystore v3 file or a hex key), opened with the password at `password` (`password_len`
+/// bytes): its 32 bytes, for the caller to hold in the page's memory while the user acts.
+/// The key derivation's cost is bounded before anything is derived, as in the CLI.
+///
+/// # Safety
+/// `file` points to `file_len` readable bytes, `password` to `password_len`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn open_key_file(
+    file: *const u8,
+    file_len: u32,
+    password: *const u8,
+    password_len: u32,
+) -> u64 {
+    // SAFETY: the caller's contract.
+    let (file, password) = unsafe { (slice(file, file_len), slice(password, password_len)) };
+    answer(key_from_file(file, password).map(|key| key.to_vec()))
+}
+
+/// The key in a key file's bytes, opened with `password`.
+fn key_from_file(file: &[u8], password: &[u8]) -> Result<Zeroizing<[u8; 32]>, String> {
+    if file.len() as u64 > salus_keyfile::MAX_KEY_FILE_BYTES {
+        return Err("larger than a key file can be".into());
+    }
+    let text = core::str::from_utf8(file).map_err(|_| "a key file is text (UTF-8)".to_string())?;
+    let key = salus_keyfile::open_any(text, Some(password)).map_err(|error| error.to_string())?;
+    Ok(Zeroizing::new(key.to_bytes()))
+}
+
 fn open(secret: &StaticSecret, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, String> {
     salus_seal::open(secret, sealed, aad)
         .map(|plaintext| plaintext.to_vec())
@@ -255,6 +286,33 @@ mod tests {
             call(from, vec![1, 2, 4]).signer(&signature),
             Err(CallSignatureError::NotFrom { .. })
         ));
+    }
+
+    #[test]
+    fn a_key_file_opens_with_its_password_only_and_hostile_files_are_refused() {
+        let key = SecretKey::from_bytes(&KEY).unwrap();
+        let file = salus_keyfile::encrypt(&key, b"correct horse", [0x11; 32], [0x22; 24]);
+        assert_eq!(
+            *key_from_file(file.as_bytes(), b"correct horse").unwrap(),
+            KEY
+        );
+        let reason = key_from_file(file.as_bytes(), b"wrong").unwrap_err();
+        assert!(reason.contains("wrong password"), "{reason}");
+        // A hex key file needs no password; bytes that are no key file are named as such.
+        let hex_file = format!("0x{}\n", "42".repeat(32));
+        assert_eq!(*key_from_file(hex_file.as_bytes(), b"").unwrap(), KEY);
+        assert!(
+            key_from_file(&[0xff, 0xfe], b"")
+                .unwrap_err()
+                .contains("UTF-8")
+        );
+        assert!(key_from_file(b"{\"version\": 1}", b"x").is_err());
+        // A file demanding gigabytes of scrypt is refused before anything is derived.
+        let costly = file.replace("\"log_n\": 15", "\"log_n\": 30");
+        let reason = key_from_file(costly.as_bytes(), b"correct horse").unwrap_err();
+        assert!(reason.contains("too costly"), "{reason}");
+        let huge = vec![b' '; 65 * 1024];
+        assert!(key_from_file(&huge, b"").unwrap_err().contains("larger"));
     }
 
     #[test]

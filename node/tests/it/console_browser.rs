@@ -288,8 +288,9 @@ const BOX_RECIPIENT: u32 = 2;
 
 /// `READY-FOR-SEALED-BOX`: a FHIR Observation sealed, as a record gateway seals a release, to the
 /// reply key of dev account [`BOX_RECIPIENT`] on this chain, bound to a request hash; the box's
-/// file, the hash, the recipient's key and another account's (which must not open it), and a
-/// text only the plaintext holds.
+/// file, the hash, the recipient's key (in hex, as a Salus key file and as an Ethereum keystore,
+/// with their password) and another account's (which must not open it), and a text only the
+/// plaintext holds.
 async fn sealed_box(http: &HttpClient, work: &Path) -> serde_json::Value {
     let genesis: salus_primitives::Hash = http.node_info().await.unwrap().genesis.parse().unwrap();
     let recipient = dev_key(BOX_RECIPIENT);
@@ -312,7 +313,32 @@ async fn sealed_box(http: &HttpClient, work: &Path) -> serde_json::Value {
     .unwrap();
     let file = work.join("released-record.sealed");
     std::fs::write(&file, &sealed).unwrap();
+    // The same key as a Salus key file and as an Ethereum keystore v3 file, as a user holds it.
+    let password = "browser check password";
+    let key_file = work.join("recipient.key");
+    std::fs::write(
+        &key_file,
+        salus_node::keystore::encrypt(&recipient, password.as_bytes(), [0x31; 32], [0x32; 24]),
+    )
+    .unwrap();
+    let keystore = work.join("recipient.keystore.json");
+    std::fs::write(
+        &keystore,
+        salus_node::keystore::ethereum::encrypt(
+            &recipient,
+            password.as_bytes(),
+            &salus_node::keystore::ethereum::ExportRandomness {
+                salt: [0x33; 32],
+                iv: [0x34; 16],
+                id: [0x35; 16],
+            },
+        ),
+    )
+    .unwrap();
     json!({
+        "key_file": key_file,
+        "keystore": keystore,
+        "password": password,
         "file": file,
         "aad": request.to_string(),
         "key": format!("0x{}", hex::encode(recipient.to_bytes())),

@@ -16,11 +16,13 @@ const VECTOR_SECRET: &str = "7a28b5ba57c53603b0b07b56bba752f7784bf506fa95edc395f
 const VECTOR_ADDRESS: &str = "0x008AeEda4D805471dF9b2A5B0f38A0C3bCBA786b";
 
 /// The Web3 Secret Storage Definition's PBKDF2-SHA-256 test vector.
-const PBKDF2_VECTOR: &str = include_str!("../data/keystore/web3_pbkdf2.json");
+const PBKDF2_VECTOR: &str =
+    include_str!("../../../sdk/keyfile/tests/data/keystore/web3_pbkdf2.json");
 
 /// The Web3 Secret Storage Definition's scrypt test vector (as the Ethereum wiki gave it and geth
 /// tests it).
-const SCRYPT_VECTOR: &str = include_str!("../data/keystore/web3_scrypt.json");
+const SCRYPT_VECTOR: &str =
+    include_str!("../../../sdk/keyfile/tests/data/keystore/web3_scrypt.json");
 
 /// Dev account 0 of the public mnemonic (funded on dev chains; never a real key).
 const DEV_ZERO_SECRET: &str = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";

@@ -4,7 +4,9 @@
 //
 // Uses the consent story (t.scenario.consent: the patient, its dev key, the refused access's
 // reason) and asks the test for a sealed box (READY-FOR-SEALED-BOX: a FHIR resource sealed to
-// the patient's reply key on this chain, bound to a request hash, in a file).
+// the patient's reply key on this chain, bound to a request hash, in a file; the patient's key
+// as a Salus key file and as an Ethereum keystore, with their password). Keys are given in hex
+// and as files.
 
 /** Every request `page` makes, as { method, url, headers, body }. */
 function record(page) {
@@ -36,6 +38,8 @@ export default async function check(t) {
   const key = story.patient_dev_key;
   const keyDigits = key.replace(/^0x/, "");
   const sent = record(t.page);
+  const box = JSON.parse(await t.ask("READY-FOR-SEALED-BOX"));
+  t.assert(box.key === key, "the sealed box is not addressed to the scenario's patient");
 
   // The patient's page shows the form once the key script runs (it is hidden without it).
   await t.visit(story.paths.patient, null);
@@ -80,10 +84,28 @@ export default async function check(t) {
     sent.some((request) => request.url.includes("/accounting?") && request.url.includes("signature=0x")),
     "no signed accounting request was made",
   );
-  assertNeverSent(t, sent, [["the patient's key", keyDigits], ["the stranger's key", stranger.slice(2)]]);
+
+  // Forgotten, then given as an Ethereum keystore file (as `salus key export` writes it): a
+  // wrong password is refused in the page; the right one signs again.
+  await t.page.click("form[data-keys-sign] [data-keys-forget]");
+  await t.expectText("form[data-keys-sign] [data-keys-status]", "The key is forgotten");
+  await t.page.setInputFiles("#accounting-key-file", box.keystore);
+  await t.page.fill("#accounting-key-password", "not the password");
+  await t.page.click(submit);
+  await t.expectText("form[data-keys-sign] [data-keys-status]", "wrong password", { timeout: 30_000 });
+  await t.page.fill("#accounting-key-password", box.password);
+  await t.page.click(submit);
+  await t.expectText("form[data-keys-sign] [data-keys-status]", `Signed as ${story.patient.toLowerCase()}`, { timeout: 30_000 });
+  t.assert((await t.page.inputValue("#accounting-key-password")) === "", "the password field still holds the password");
+  await t.expectText("#accounting-result tr[data-outcome=refused] td.reason", story.refused_reason);
+
+  assertNeverSent(t, sent, [
+    ["the patient's key", keyDigits],
+    ["the stranger's key", stranger.slice(2)],
+    ["the key file's password", box.password],
+  ]);
 
   // A sealed box opened in the page.
-  const box = JSON.parse(await t.ask("READY-FOR-SEALED-BOX"));
   const opener = await t.newPage();
   const openerSent = record(opener);
   await t.visit(`/ui/open?aad=${box.aad}`, "open-sealed-box", { page: opener });
@@ -104,9 +126,11 @@ export default async function check(t) {
   await opener.click(open);
   await t.expectText(status, "does not open", { page: opener });
 
-  // The right key and the request hash: the resource, shown in the page.
+  // The request hash, and the key as a Salus key file with its password: the resource, shown in
+  // the page.
   await opener.fill("#open-aad", box.aad);
-  await opener.fill("#open-key", box.key);
+  await opener.setInputFiles("#open-key-file", box.key_file);
+  await opener.fill("#open-key-password", box.password);
   await opener.click(open);
   await t.expectText("[data-keys-plaintext]", box.secret_text, { page: opener });
   await t.expectText("[data-keys-plaintext]", '"resourceType": "Observation"', { page: opener });
@@ -120,6 +144,7 @@ export default async function check(t) {
   assertNeverSent(t, openerSent, [
     ["the recipient's key", box.key.slice(2)],
     ["the other key", box.other_key.slice(2)],
+    ["the key file's password", box.password],
     ["the opened record", box.secret_text],
   ]);
 }

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::assets;
 use super::chain::decoded_call;
 use super::format::{self, account_link, block_link, time, transaction_link};
-use super::page::{Page, PageError, PageResult};
+use super::page::{self, Page, PageError, PageResult};
 use super::{CallerSignature, Console, ConsoleRequest};
 
 /// Blocks back from the head the patient page reads the contract's events over.
@@ -1313,6 +1313,7 @@ fn accounting_form(address: &str, contract: Address, input: &[u8], chain_id: u64
             label for="accounting-key" { "Secret key (64 hex digits)" }
             input id="accounting-key" type="password" autocomplete="off" spellcheck="false"
                 inputmode="text" data-key;
+            (page::key_file_fields("accounting"))
             button type="submit" { "Sign and show the accounting" }
             button type="button" data-keys-forget { "Forget the key" }
             p.keys-status role="status" data-keys-status {}
@@ -1467,17 +1468,7 @@ fn accounting_table(entries: &[Value], after: Option<u64>) -> Markup {
                             }
                             td { @if number(&entry["outcome"]) == Some(0) { span.status.ok { "success" } } @else { span.status.bad { "refused" } } }
                             td.reason { (text(&entry["reason"])) }
-                            td {
-                                @match &entry["consent"] {
-                                    Value::Array(pair) if pair.len() == 2 => {
-                                        "#" (number(&pair[0]).unwrap_or(0)) " version " (number(&pair[1]).unwrap_or(0))
-                                        @if let Some(path) = entry["provision_path"].as_str().filter(|path| *path != "0x") {
-                                            ", provision " (provision_path_words(path))
-                                        }
-                                    }
-                                    _ => { span.muted { "none" } }
-                                }
-                            }
+                            td { (deciding_consent(&entry["consent"], &entry["provision_path"])) }
                         }
                     }
                 }
@@ -1750,14 +1741,9 @@ fn accesses_table(accesses: &[&Access]) -> Markup {
                                 @if access.reason().is_empty() { span.muted { "not in a direct call's result" } } @else { (access.reason()) }
                             }
                             td {
-                                @match access.decision().map(|decision| &decision["consent"]) {
-                                    Some(Value::Array(pair)) if pair.len() == 2 => {
-                                        "#" (number(&pair[0]).unwrap_or(0)) " version " (pair[1].to_string())
-                                        @if let Some(path) = access.decision().and_then(|decision| decision["provision_path"].as_str()).filter(|path| *path != "0x") {
-                                            ", provision " (provision_path_words(path))
-                                        }
-                                    }
-                                    _ => { span.muted { "none" } }
+                                @match access.decision() {
+                                    Some(decision) => { (deciding_consent(&decision["consent"], &decision["provision_path"])) }
+                                    None => { span.muted { "none" } }
                                 }
                             }
                             td { (transaction_link(&access.event.transaction)) }
@@ -1765,6 +1751,22 @@ fn accesses_table(accesses: &[&Access]) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The consent that decided (`[id, version]`, as the ABI writes `Option<(u64, u32)>`) and the
+/// provision on its path: "#0 version 1, provision 2".
+fn deciding_consent(consent: &Value, provision_path: &Value) -> Markup {
+    html! {
+        @match consent {
+            Value::Array(pair) if pair.len() == 2 => {
+                "#" (number(&pair[0]).unwrap_or(0)) " version " (number(&pair[1]).unwrap_or(0))
+                @if let Some(path) = provision_path.as_str().filter(|path| *path != "0x") {
+                    ", provision " (provision_path_words(path))
+                }
+            }
+            _ => { span.muted { "none" } }
         }
     }
 }

@@ -286,6 +286,19 @@ async fn shell(console: &Console, title: &str, main: Markup, live: bool, keys: b
     }
 }
 
+/// The fields that give a wallet key as a key file and its password instead of hex: a Salus key
+/// file (`salus key new`) or an Ethereum keystore v3 file (`salus key export`, other wallets).
+/// Like the key's, they have no `name`: no form submission carries them.
+pub fn key_file_fields(prefix: &str) -> Markup {
+    html! {
+        p.muted { "Or a key file — a Salus key file, or an Ethereum keystore (" code { "salus key export" } ", other wallets) — and its password, opened in this browser:" }
+        label for={ (prefix) "-key-file" } { "Key file" }
+        input id={ (prefix) "-key-file" } type="file" data-keys-file;
+        label for={ (prefix) "-key-password" } { "Its password" }
+        input id={ (prefix) "-key-password" } type="password" autocomplete="off" data-keys-password;
+    }
+}
+
 /// An HTML answer; never cached (pages show the chain as of now, and pseudonyms). `keys`: the
 /// page uses the key module ([`Page::keys`]).
 pub fn html_response(status: StatusCode, markup: Markup, keys: bool) -> HttpResponse {

@@ -9,7 +9,7 @@ use maud::html;
 use salus_client::rpc::SalusApiServer;
 
 use super::assets;
-use super::page::{Page, PageError, PageResult};
+use super::page::{self, Page, PageError, PageResult};
 use super::{Console, ConsoleRequest};
 
 /// `/ui/open[?aad=0x…]`: the form, with the associated data filled in when a page links here
@@ -58,6 +58,7 @@ pub async fn open(console: &Console, request: &ConsoleRequest) -> PageResult {
                 }
                 label for="open-key" { "Secret key (64 hex digits)" }
                 input id="open-key" type="password" autocomplete="off" spellcheck="false" data-key;
+                (page::key_file_fields("open"))
                 label for="open-aad" { "Associated data it was sealed with (hex: a request hash, a handle)" }
                 input id="open-aad" type="text" autocomplete="off" spellcheck="false" class="mono"
                     value=(aad) data-keys-aad;

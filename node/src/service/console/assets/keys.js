@@ -73,6 +73,29 @@
     }
   }
 
+  // The wallet key the user gave `form`: from a key file and its password when one is chosen
+  // (opened by the module, with the CLI's limits on the key derivation), else from the hex
+  // field. The fields are emptied as they are read.
+  async function readWalletKey(exports, form) {
+    const fileField = form.querySelector("[data-keys-file]");
+    const passwordField = form.querySelector("[data-keys-password]");
+    const hexField = form.querySelector("[data-key]");
+    if (fileField && fileField.files.length > 0) {
+      const bytes = new Uint8Array(await fileField.files[0].arrayBuffer());
+      const password = new TextEncoder().encode(passwordField.value);
+      passwordField.value = "";
+      try {
+        return call(exports, "open_key_file", [[bytes, true], [password, true]], []);
+      } finally {
+        bytes.fill(0);
+        password.fill(0);
+      }
+    }
+    const key = hexBytes(hexField.value, 32, "the key");
+    hexField.value = "";
+    return key;
+  }
+
   function setStatus(form, text) {
     const status = form.querySelector("[data-keys-status]");
     if (status) status.textContent = text;
@@ -99,8 +122,10 @@
 
     async function signAndShow(input, after) {
       const exports = await load(form.dataset.module);
-      if (!key) key = hexBytes(field.value, 32, "the key");
-      field.value = "";
+      if (!key) {
+        setStatus(form, "Opening the key…");
+        key = await readWalletKey(exports, form);
+      }
       const expires = Date.now() + SIGNATURE_LIFETIME_MS;
       const contract = hexBytes(form.dataset.contract, 20, "the contract");
       const signature = call(
@@ -147,6 +172,8 @@
     form.querySelector("[data-keys-forget]").addEventListener("click", () => {
       forget();
       field.value = "";
+      form.querySelector("[data-keys-password]").value = "";
+      form.querySelector("[data-keys-file]").value = "";
       setStatus(form, "The key is forgotten.");
     });
     window.addEventListener("pagehide", forget);
@@ -169,9 +196,13 @@
         const exports = await load(form.dataset.module);
         const sealed = new Uint8Array(await file.arrayBuffer());
         const aad = hexBytes(aadField.value, undefined, "the associated data");
-        const secret = hexBytes(keyField.value, 32, "the key");
-        keyField.value = "";
         const kind = form.querySelector("input[name=key-kind]:checked").value;
+        const fileChosen = form.querySelector("[data-keys-file]").files.length > 0;
+        if (kind === "x25519" && fileChosen) {
+          throw new Error("a key file holds a wallet key: choose “a wallet key”, or give the X25519 secret in hex");
+        }
+        const secret = kind === "wallet" ? await readWalletKey(exports, form) : hexBytes(keyField.value, 32, "the key");
+        keyField.value = "";
         let plaintext;
         try {
           plaintext =

@@ -796,6 +796,16 @@ fn input_tag<'a>(html: &'a str, id: &str) -> &'a str {
     &html[start..=end]
 }
 
+/// The value of attribute `name` on the element whose `id` is `id`.
+fn attribute_of<'a>(html: &'a str, id: &str, name: &str) -> &'a str {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    attribute(&html[start..=end], name)
+}
+
 /// The value of attribute `name` on the first element that has it.
 fn attribute<'a>(html: &'a str, name: &str) -> &'a str {
     let start = html
@@ -898,7 +908,10 @@ fn only_the_key_pages_compile_wasm_and_a_browser_signature_answers_only_its_own_
         attribute(&page.body, "data-chain-id"),
         DEV_CHAIN_ID.to_string()
     );
-    let input = hex::decode(attribute(&page.body, "data-input").trim_start_matches("0x")).unwrap();
+    let input = hex::decode(
+        attribute_of(&page.body, "accounting-result", "data-input").trim_start_matches("0x"),
+    )
+    .unwrap();
     let call = DryRun::new(DEV_CONSENT_ADDRESS, input.clone());
     let later = wall_clock_ms() + 60_000;
     let accounting = format!("{page_path}/accounting");
@@ -919,6 +932,46 @@ fn only_the_key_pages_compile_wasm_and_a_browser_signature_answers_only_its_own_
     );
     assert_eq!(export.status, 200, "{}", export.body);
     assert_eq!(export.header("content-type"), Some("application/fhir+json"));
+
+    // Who can see the patient's data: signed by the patient, nobody (it has no consent yet);
+    // the accounting's signature does not open it, nor does a stranger's.
+    let who_input = hex::decode(
+        attribute_of(&page.body, "who-can-see-result", "data-input").trim_start_matches("0x"),
+    )
+    .unwrap();
+    let who_call = DryRun::new(DEV_CONSENT_ADDRESS, who_input);
+    let who = format!("{page_path}/who-can-see");
+    let answer = get(
+        &node,
+        &format!(
+            "{who}?{}",
+            signed_query(&who_call.signed(DEV_CHAIN_ID, &patient, later))
+        ),
+        &[],
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(
+        answer.body.contains("Nobody: no active consent"),
+        "{}",
+        answer.body
+    );
+    let answer = get(&node, &format!("{who}?{}", signed_query(&signed)), &[]);
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert!(
+        answer.body.contains("refused the signature"),
+        "{}",
+        answer.body
+    );
+    let answer = get(
+        &node,
+        &format!(
+            "{who}?{}",
+            signed_query(&who_call.signed(DEV_CHAIN_ID, &stranger, later))
+        ),
+        &[],
+    );
+    assert_eq!(answer.status, 422, "{}", answer.body);
+    assert!(answer.body.contains("NotAuthorised"), "{}", answer.body);
 
     // The same signature for another page of the accounting: it signed page one only.
     let replayed = get(

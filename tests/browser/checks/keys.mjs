@@ -1,5 +1,6 @@
-// tests/browser/checks/keys.mjs — keys in the browser: the patient's accounting of disclosures
-// signed in the page by the console's key module, and a sealed box opened in the page. Every
+// tests/browser/checks/keys.mjs — keys in the browser: who can see the patient's data and the
+// patient's accounting of disclosures, signed in the page by the console's key module, and a
+// sealed box opened in the page. Every
 // request the pages make is recorded, and none may carry the key, the box or what it holds.
 //
 // Uses the consent story (t.scenario.consent: the patient, its dev key, the refused access's
@@ -56,7 +57,7 @@ export default async function check(t) {
   const stranger = "0x" + "7e".repeat(32);
   await t.page.fill("#accounting-key", stranger);
   await t.page.click(submit);
-  await t.expectText("#accounting-result", "answers only the patient or a delegate in force");
+  await t.expectText("#who-can-see-result", "answers only the patient or a delegate in force");
   await t.page.click("form[data-keys-sign] [data-keys-forget]");
 
   // The patient's key: the accounting, signed in the page, with the consent changes, the
@@ -64,6 +65,13 @@ export default async function check(t) {
   await t.page.fill("#accounting-key", key);
   await t.page.click(submit);
   await t.expectText("#accounting-result table.accounting caption", "entries, oldest first");
+  // Who can see the patient's data now: the active consent's permit for treatment, and not
+  // the revoked consent.
+  await t.expectText(`#who-can-see-result li[data-consent="${story.consent}"]`, "for treatment (TREAT)");
+  t.assert(
+    (await t.page.$$(`#who-can-see-result li[data-consent="${story.revoked_consent}"]`)).length === 0,
+    "the revoked consent is listed as letting someone see the data",
+  );
   await t.expectText("#accounting-result tr[data-outcome=refused] td.reason", story.refused_reason);
   await t.expectText("#accounting-result td", "Consent created");
   await t.expectText("#accounting-result td", "Break-glass access");

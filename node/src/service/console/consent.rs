@@ -4,8 +4,9 @@
 //! RPC caller can read: the consent contract's events, its public views (`consent`, `session`),
 //! the arguments of the transactions that emitted the events and the results in their
 //! receipts. The views that answer only the patient or a delegate who proves its key are asked
-//! only with a signature made in the browser: the patient's page signs the `accounting` query
-//! with the console's key module (`keys.js`, `keys.wasm`) and fetches it with the signature.
+//! only with a signature made in the browser: the patient's page signs the `who_can_see` and
+//! `accounting` queries with the console's key module (`keys.js`, `keys.wasm`) and fetches
+//! them with the signatures.
 //! No key is ever received here.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -61,6 +62,7 @@ pub async fn route(console: &Console, rest: &[&str], request: &ConsoleRequest) -
         ["patient"] => open_patient(request),
         ["patient", address] => patient(console, address, request).await,
         ["patient", address, "accounting"] => accounting(console, address, request).await,
+        ["patient", address, "who-can-see"] => who_can_see(console, address, request).await,
         ["patient", address, "accounting.fhir.json"] => {
             let (address, signed) = signed_accounting(console, address, request).await?;
             let entries = signed.entries.as_array().cloned().unwrap_or_default();
@@ -1185,6 +1187,13 @@ async fn patient(console: &Console, address: &str, request: &ConsoleRequest) -> 
             &accounting_arguments(&address, None),
         )
         .await?;
+    let who_input = console
+        .call_input(
+            &console.consent_contract()?.to_string(),
+            "who_can_see",
+            &who_can_see_arguments(&address),
+        )
+        .await?;
     let chain_id = console.state().chain_params().chain_id;
     Ok(Page::fixed(
         format!("Patient {}", format::short(&address)),
@@ -1201,7 +1210,7 @@ async fn patient(console: &Console, address: &str, request: &ConsoleRequest) -> 
                 "results of the transactions that emitted them. The views "
                 code { "who_can_see" } ", " code { "expiring" } ", " code { "delegates" } " and "
                 code { "accounting" } " answer only the patient or a delegate who proves their key; "
-                "the accounting below is asked with a signature made in your browser."
+                "who can see the data and the accounting, below, are asked with signatures made in your browser."
             }
             h2 { "Timeline" }
             @if timeline.is_empty() {
@@ -1265,9 +1274,10 @@ async fn patient(console: &Console, address: &str, request: &ConsoleRequest) -> 
                 "The patient's full accounting — every entry of its audit trail, consent changes "
                 "and refused break-glass declarations included, and accesses recorded through "
                 "other contracts — answers only the patient or a delegate who proves their key "
-                "(the " code { "accounting" } " view checks its caller)."
+                "(the " code { "accounting" } " view checks its caller), and so does " code { "who_can_see" } ", "
+                "who may see the patient's data now."
             }
-            (accounting_form(&address, console.consent_contract()?, &accounting_input, chain_id))
+            (accounting_form(&address, console.consent_contract()?, (&accounting_input, &who_input), chain_id))
             p.muted {
                 "Or export it from a terminal, signed the same way, as a FHIR R4 Bundle of "
                 "AuditEvents:"
@@ -1295,30 +1305,45 @@ fn accounting_arguments(address: &str, after: Option<u64>) -> Value {
 /// The form that signs an `accounting` query in the browser. Hidden until the key module's
 /// script shows it (without script, the command below it is the way); the key's field has no
 /// `name`, so no form submission can ever carry it, and the script sends only the signature.
-fn accounting_form(address: &str, contract: Address, input: &[u8], chain_id: u64) -> Markup {
+fn accounting_form(
+    address: &str,
+    contract: Address,
+    (input, who_input): (&[u8], &[u8]),
+    chain_id: u64,
+) -> Markup {
     html! {
         form.keys hidden data-keys-sign
             data-module=(assets::url("keys.wasm"))
             data-chain-id=(chain_id)
             data-contract=(contract.to_string())
-            data-input={ "0x" (hex::encode(input)) }
-            data-action={ "/ui/consent/patient/" (address) "/accounting" }
-            data-target="accounting-result" {
+            data-targets="who-can-see-result accounting-result" {
             p {
-                "Give the patient's key, or a delegate's, to read it here. The key stays in this "
-                "browser: the console's key module (WebAssembly, served by this node) signs this "
-                "one query, valid for two minutes, and only the signature is sent. The key is "
-                "kept in this page's memory until you leave it or press Forget."
+                "Give the patient's key, or a delegate's, to read who can see the patient's data "
+                "and the accounting here. The key stays in this browser: the console's key module "
+                "(WebAssembly, served by this node) signs these two queries, each valid for two "
+                "minutes, and only the signatures are sent. The key is kept in this page's memory "
+                "until you leave it or press Forget."
             }
             label for="accounting-key" { "Secret key (64 hex digits)" }
             input id="accounting-key" type="password" autocomplete="off" spellcheck="false"
                 inputmode="text" data-key;
             (page::key_file_fields("accounting"))
-            button type="submit" { "Sign and show the accounting" }
+            button type="submit" { "Sign and show" }
             button type="button" data-keys-forget { "Forget the key" }
             p.keys-status role="status" data-keys-status {}
         }
-        div id="accounting-result" aria-live="polite" {}
+        h3 { "Who can see the patient's data now" }
+        div id="who-can-see-result" aria-live="polite"
+            data-input={ "0x" (hex::encode(who_input)) }
+            data-action={ "/ui/consent/patient/" (address) "/who-can-see" } {
+            p.muted { "Shown once signed." }
+        }
+        h3 { "Every entry of the trail" }
+        div id="accounting-result" aria-live="polite"
+            data-input={ "0x" (hex::encode(input)) }
+            data-action={ "/ui/consent/patient/" (address) "/accounting" } {
+            p.muted { "Shown once signed." }
+        }
     }
 }
 
@@ -1329,6 +1354,119 @@ struct SignedAccounting {
     after: Option<u64>,
 }
 
+/// The signature a request to a signed view carries, or a refusal naming the patient's page.
+fn caller_of(request: &ConsoleRequest, what: &str) -> Result<CallerSignature, PageError> {
+    CallerSignature::of(request)?.ok_or_else(|| {
+        PageError::BadRequest(format!(
+            "{what} answers a signed request: sign it on the patient's page"
+        ))
+    })
+}
+
+/// View `message(arguments)` of the consent contract run as the signer of `caller`, its `Ok`
+/// value; a signer the contract does not answer (neither the patient nor a delegate in force)
+/// is a page saying so.
+async fn signed_view(
+    console: &Console,
+    message: &str,
+    arguments: Value,
+    caller: &CallerSignature,
+) -> Result<Value, PageError> {
+    let not_authorised = || {
+        PageError::View(format!(
+            "`{message}` answers only the patient or a delegate in force, and {} is neither \
+             (NotAuthorised)",
+            caller.from
+        ))
+    };
+    let answer = console
+        .view_as(
+            &console.consent_contract()?.to_string(),
+            message,
+            arguments,
+            Some(caller),
+        )
+        .await
+        .map_err(|error| match error {
+            PageError::View(reason) if reason.contains("NotAuthorised") => not_authorised(),
+            other => other,
+        })?;
+    if let Some(error) = answer.get("Err") {
+        return Err(match variant(error) {
+            "NotAuthorised" => not_authorised(),
+            other => PageError::View(format!("the contract refused: {other}")),
+        });
+    }
+    Ok(unwrap_ok(answer))
+}
+
+/// `/ui/consent/patient/<address>/who-can-see?signer&expires&signature`: who may see the
+/// patient's data at the head, as `who_can_see` answers the signer (the key module fetches it
+/// into the patient's page).
+async fn who_can_see(console: &Console, address: &str, request: &ConsoleRequest) -> PageResult {
+    let address = patient_address(address)?;
+    let caller = caller_of(request, "who can see")?;
+    let permissions = signed_view(
+        console,
+        "who_can_see",
+        who_can_see_arguments(&address),
+        &caller,
+    )
+    .await?;
+    let permissions = permissions.as_array().cloned().unwrap_or_default();
+    Ok(Page::fixed(
+        format!("Who can see the data of {}", format::short(&address)),
+        html! {
+            p {
+                "Asked by " (account_link(&caller.from)) ", signed in this browser, at the head: "
+                "every permitting provision of the patient's active consents, with all that must "
+                "hold for it."
+            }
+            @if permissions.is_empty() {
+                p.permissions-none { "Nobody: no active consent permits access (the network's default decision applies)." }
+            } @else {
+                ul.permissions {
+                    @for permission in &permissions {
+                        @let consent = &permission["consent"];
+                        @let path = text(&permission["provision_path"]);
+                        li data-consent=(number(&consent[0]).unwrap_or(0)) {
+                            "Consent #" (number(&consent[0]).unwrap_or(0)) " version " (number(&consent[1]).unwrap_or(0))
+                            @if path.is_empty() || path == "0x" { ", its base decision" } @else { ", provision " (provision_path_words(path)) }
+                            ", until " (signed_time(&permission["until_ms"])) ":"
+                            ul {
+                                @for criteria in permission["criteria"].as_array().into_iter().flatten() {
+                                    li { (provision_words(&permitting(criteria))) }
+                                }
+                            }
+                            @let exceptions = strings(&permission["exceptions"]);
+                            @if !exceptions.is_empty() {
+                                "Except where "
+                                (and_list(&exceptions.iter().map(|path| format!("provision {}", provision_path_words(path))).collect::<Vec<_>>()))
+                                " denies."
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    ))
+}
+
+/// Criteria of a permitting provision as a provision (`kind` Permit, no children), to be read
+/// in words like one.
+fn permitting(criteria: &Value) -> Value {
+    let mut provision = criteria.clone();
+    if let Value::Object(fields) = &mut provision {
+        fields.insert("kind".into(), json!("Permit"));
+    }
+    provision
+}
+
+/// The arguments of the `who_can_see` the console asks: the patient, at the head.
+fn who_can_see_arguments(address: &str) -> Value {
+    json!([address, null])
+}
+
 /// Runs `accounting` for `address` as the signer of the request's signature.
 async fn signed_accounting(
     console: &Console,
@@ -1336,11 +1474,7 @@ async fn signed_accounting(
     request: &ConsoleRequest,
 ) -> Result<(String, SignedAccounting), PageError> {
     let address = patient_address(address)?;
-    let caller = CallerSignature::of(request)?.ok_or_else(|| {
-        PageError::BadRequest(
-            "the accounting answers a signed request: sign it on the patient's page".into(),
-        )
-    })?;
+    let caller = caller_of(request, "the accounting")?;
     let after = request
         .param("after")
         .map(|after| {
@@ -1349,32 +1483,13 @@ async fn signed_accounting(
                 .map_err(|_| PageError::BadRequest(format!("after `{after}` is not a number")))
         })
         .transpose()?;
-    let not_authorised = |caller: &CallerSignature| {
-        PageError::View(format!(
-            "the accounting answers only the patient or a delegate in force, and {} is neither \
-             (NotAuthorised)",
-            caller.from
-        ))
-    };
-    let entries = console
-        .view_as(
-            &console.consent_contract()?.to_string(),
-            "accounting",
-            accounting_arguments(&address, after),
-            Some(&caller),
-        )
-        .await
-        .map_err(|error| match error {
-            PageError::View(reason) if reason.contains("NotAuthorised") => not_authorised(&caller),
-            other => other,
-        })?;
-    if let Some(error) = entries.get("Err") {
-        return Err(match variant(error) {
-            "NotAuthorised" => not_authorised(&caller),
-            other => PageError::View(format!("the contract refused: {other}")),
-        });
-    }
-    let entries = unwrap_ok(entries);
+    let entries = signed_view(
+        console,
+        "accounting",
+        accounting_arguments(&address, after),
+        &caller,
+    )
+    .await?;
     Ok((
         address,
         SignedAccounting {

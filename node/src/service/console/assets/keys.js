@@ -110,9 +110,12 @@
     target.replaceChildren(...parsed.body.childNodes);
   }
 
+  // A form that signs dry runs: each of its targets (`data-targets`, element ids) names the
+  // call to sign (`data-input`) and the console address that runs it with the signature
+  // (`data-action`); the node's answer is placed in the target.
   for (const form of signForms) {
     const field = form.querySelector("[data-key]");
-    const target = document.getElementById(form.dataset.target);
+    const targets = form.dataset.targets.split(/\s+/).map((id) => document.getElementById(id));
     let key = null;
 
     function forget() {
@@ -120,7 +123,9 @@
       key = null;
     }
 
-    async function signAndShow(input, after) {
+    // Signs `input` for `target`'s address (`after`: the page of the answer) and shows the
+    // answer; whether the node answered.
+    async function signAndShow(target, input, after) {
       const exports = await load(form.dataset.module);
       if (!key) {
         setStatus(form, "Opening the key…");
@@ -134,9 +139,9 @@
         [[key, false], [contract, false], [hexBytes(input, undefined, "the call"), true]],
         [BigInt(form.dataset.chainId), BigInt(expires)],
       );
-      const signer = call(exports, "key_address", [[key, false]], []);
-      const url = new URL(form.dataset.action, window.location.href);
-      url.searchParams.set("signer", hex(signer));
+      const signer = hex(call(exports, "key_address", [[key, false]], []));
+      const url = new URL(target.dataset.action, window.location.href);
+      url.searchParams.set("signer", signer);
       url.searchParams.set("expires", String(expires));
       url.searchParams.set("signature", hex(signature));
       if (after !== undefined) url.searchParams.set("after", after);
@@ -146,29 +151,36 @@
       setStatus(
         form,
         response.ok
-          ? "Signed as " + hex(signer) + ". The key is held in this page until you forget it."
-          : "The node did not answer the signed query (below).",
+          ? "Signed as " + signer + ". The key is held in this page until you forget it."
+          : "The node did not answer a signed query (below).",
       );
+      return response.ok;
     }
 
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       setStatus(form, "Signing…");
-      signAndShow(form.dataset.input).catch((error) => {
+      (async () => {
+        for (const target of targets) {
+          if (!(await signAndShow(target, target.dataset.input))) break;
+        }
+      })().catch((error) => {
         forget();
         setStatus(form, error.message);
       });
     });
-    target.addEventListener("click", (event) => {
-      const next = event.target.closest("[data-keys-next]");
-      if (!next) return;
-      if (!key) {
-        setStatus(form, "Give the key again to sign the next page.");
-        field.focus();
-        return;
-      }
-      signAndShow(next.dataset.input, next.dataset.after).catch((error) => setStatus(form, error.message));
-    });
+    for (const target of targets) {
+      target.addEventListener("click", (event) => {
+        const next = event.target.closest("[data-keys-next]");
+        if (!next) return;
+        if (!key) {
+          setStatus(form, "Give the key again to sign the next page.");
+          field.focus();
+          return;
+        }
+        signAndShow(target, next.dataset.input, next.dataset.after).catch((error) => setStatus(form, error.message));
+      });
+    }
     form.querySelector("[data-keys-forget]").addEventListener("click", () => {
       forget();
       field.value = "";

@@ -487,6 +487,10 @@ enum RecordCommand {
         /// Where to write the resource (a new file, readable only by you); default: stdout.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also keep the sealed reply as received (a new file readable only by you), to open
+        /// again later with this key and the request hash it prints (`/ui/open` in the console).
+        #[arg(long, value_name = "FILE")]
+        keep_sealed: Option<PathBuf>,
         /// The registry contract; default: the dev chain's.
         #[arg(long)]
         registry: Option<salus_primitives::Address>,
@@ -1713,6 +1717,7 @@ fn run_record(command: RecordCommand) -> anyhow::Result<()> {
             purpose,
             role,
             out,
+            keep_sealed,
             registry,
             endpoint,
         } => {
@@ -1723,6 +1728,7 @@ fn run_record(command: RecordCommand) -> anyhow::Result<()> {
                 purpose,
                 role,
                 registry: registry.unwrap_or(salus_node::genesis::DEV_REGISTRY_ADDRESS),
+                keep_sealed,
             };
             let resource = runtime.block_on(record::get(&endpoint.rpc, &options))?;
             record::write_resource(&resource, out.as_deref())?;

@@ -187,6 +187,10 @@ pub struct GetOptions {
     pub role: String,
     /// The registry contract (for the requester's registered key version).
     pub registry: Address,
+    /// Where to keep the sealed reply as received (a new file readable only by its owner), to
+    /// open again later: with this key and the request hash, which the patient's accounting
+    /// names (`salus record get` prints it; the console's `/ui/open` opens it in a browser).
+    pub keep_sealed: Option<std::path::PathBuf>,
 }
 
 /// A gateway's refusal, as its JSON body says it.
@@ -247,6 +251,15 @@ pub async fn get(rpc: &str, options: &GetOptions) -> anyhow::Result<zeroize::Zer
     let sealed = send_request(&options.gateway, &request.sign(&key)).await?;
     let resource = salus_client::open(&reply_secret(&key, &chain), &sealed, &request_hash.0)
         .context("opening the sealed record")?;
+    if let Some(path) = &options.keep_sealed {
+        crate::keystore::write_private_file(path, &sealed)
+            .with_context(|| format!("keeping the sealed reply in {}", path.display()))?;
+        eprintln!(
+            "kept the sealed reply in {}: it opens with this key and request {request_hash} \
+             (the console: /ui/open?aad={request_hash})",
+            path.display()
+        );
+    }
     Ok(resource)
 }
 

@@ -933,100 +933,92 @@ fn only_the_key_pages_compile_wasm_and_a_browser_signature_answers_only_its_own_
     assert_eq!(export.status, 200, "{}", export.body);
     assert_eq!(export.header("content-type"), Some("application/fhir+json"));
 
-    // Who can see the patient's data: signed by the patient, nobody (it has no consent yet);
-    // the accounting's signature does not open it, nor does a stranger's.
+    // Who can see the patient's data is another query, signed on its own.
     let who_input = hex::decode(
         attribute_of(&page.body, "who-can-see-result", "data-input").trim_start_matches("0x"),
     )
     .unwrap();
     let who_call = DryRun::new(DEV_CONSENT_ADDRESS, who_input);
     let who = format!("{page_path}/who-can-see");
-    let answer = get(
-        &node,
-        &format!(
-            "{who}?{}",
-            signed_query(&who_call.signed(DEV_CHAIN_ID, &patient, later))
-        ),
-        &[],
-    );
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    assert!(
-        answer.body.contains("Nobody: no active consent"),
-        "{}",
-        answer.body
-    );
-    let answer = get(&node, &format!("{who}?{}", signed_query(&signed)), &[]);
-    assert_eq!(answer.status, 422, "{}", answer.body);
-    assert!(
-        answer.body.contains("refused the signature"),
-        "{}",
-        answer.body
-    );
-    let answer = get(
-        &node,
-        &format!(
-            "{who}?{}",
-            signed_query(&who_call.signed(DEV_CHAIN_ID, &stranger, later))
-        ),
-        &[],
-    );
-    assert_eq!(answer.status, 422, "{}", answer.body);
-    assert!(answer.body.contains("NotAuthorised"), "{}", answer.body);
-
-    // The same signature for another page of the accounting: it signed page one only.
-    let replayed = get(
-        &node,
-        &format!("{accounting}?after=7&{}", signed_query(&signed)),
-        &[],
-    );
-    assert_eq!(replayed.status, 422, "{}", replayed.body);
-    assert!(
-        replayed.body.contains("refused the signature"),
-        "{}",
-        replayed.body
-    );
-
     // The patient's signature presented as a stranger's: it recovers to the patient.
     let claimed = signed_query(&signed).replace(
         &signed.from.clone().unwrap(),
         &stranger.address().to_string(),
     );
-    let answer = get(&node, &format!("{accounting}?{claimed}"), &[]);
-    assert_eq!(answer.status, 422, "{}", answer.body);
-    assert!(
-        answer.body.contains("refused the signature"),
-        "{}",
-        answer.body
-    );
-
-    // A stranger's own good signature: the contract answers only the patient or a delegate.
-    let answer = get(
-        &node,
-        &format!(
-            "{accounting}?{}",
-            signed_query(&call.signed(DEV_CHAIN_ID, &stranger, later))
+    let signed_by = |call: &DryRun, key: &salus_primitives::SecretKey, chain: u64, until: u64| {
+        signed_query(&call.signed(chain, key, until))
+    };
+    // Each signed request, and what the node must answer it.
+    let cases = [
+        (
+            "who can see, signed by the patient (no consent yet: nobody)",
+            format!(
+                "{who}?{}",
+                signed_by(&who_call, &patient, DEV_CHAIN_ID, later)
+            ),
+            200,
+            "Nobody: no active consent",
         ),
-        &[],
-    );
-    assert_eq!(answer.status, 422, "{}", answer.body);
-    assert!(answer.body.contains("NotAuthorised"), "{}", answer.body);
-
-    // An expired signature, and one for another chain.
-    let expired = call.signed(DEV_CHAIN_ID, &patient, wall_clock_ms() - 1_000);
-    let answer = get(
-        &node,
-        &format!("{accounting}?{}", signed_query(&expired)),
-        &[],
-    );
-    assert_eq!(answer.status, 422, "{}", answer.body);
-    assert!(answer.body.contains("expired"), "{}", answer.body);
-    let other_chain = call.signed(DEV_CHAIN_ID + 1, &patient, later);
-    let answer = get(
-        &node,
-        &format!("{accounting}?{}", signed_query(&other_chain)),
-        &[],
-    );
-    assert_eq!(answer.status, 422, "{}", answer.body);
+        (
+            "who can see, with the accounting's signature",
+            format!("{who}?{}", signed_query(&signed)),
+            422,
+            "refused the signature",
+        ),
+        (
+            "who can see, signed by a stranger",
+            format!(
+                "{who}?{}",
+                signed_by(&who_call, &stranger, DEV_CHAIN_ID, later)
+            ),
+            422,
+            "NotAuthorised",
+        ),
+        (
+            "page two of the accounting with page one's signature",
+            format!("{accounting}?after=7&{}", signed_query(&signed)),
+            422,
+            "refused the signature",
+        ),
+        (
+            "the patient's signature claimed as a stranger's",
+            format!("{accounting}?{claimed}"),
+            422,
+            "refused the signature",
+        ),
+        (
+            "the accounting signed by a stranger",
+            format!(
+                "{accounting}?{}",
+                signed_by(&call, &stranger, DEV_CHAIN_ID, later)
+            ),
+            422,
+            "NotAuthorised",
+        ),
+        (
+            "an expired signature",
+            format!(
+                "{accounting}?{}",
+                signed_by(&call, &patient, DEV_CHAIN_ID, wall_clock_ms() - 1_000)
+            ),
+            422,
+            "expired",
+        ),
+        (
+            "a signature for another chain",
+            format!(
+                "{accounting}?{}",
+                signed_by(&call, &patient, DEV_CHAIN_ID + 1, later)
+            ),
+            422,
+            "refused the signature",
+        ),
+    ];
+    for (what, path, status, text) in cases {
+        let answer = get(&node, &path, &[]);
+        assert_eq!(answer.status, status, "{what}: {}", answer.body);
+        assert!(answer.body.contains(text), "{what}: {}", answer.body);
+    }
 
     // No signature, half a signature, or a hostile signer: refused before any dry run.
     for query in [

@@ -330,6 +330,17 @@ impl World {
         purpose: &str,
         role: &str,
     ) -> Result<String, String> {
+        self.record_get_keeping(who, record, (purpose, role), None)
+    }
+
+    /// [`World::record_get`], keeping the sealed reply in `keep` when given.
+    fn record_get_keeping(
+        &self,
+        who: u32,
+        record: Hash,
+        (purpose, role): (&str, &str),
+        keep: Option<&Path>,
+    ) -> Result<String, String> {
         let out = self
             .node
             .dir
@@ -353,7 +364,14 @@ impl World {
                 role,
                 "--out",
                 out.to_str().unwrap(),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                keep.map(|path| ["--keep-sealed", path.to_str().unwrap()])
+                    .into_iter()
+                    .flatten(),
+            )
+            .collect::<Vec<_>>(),
         )?;
         Ok(std::fs::read_to_string(out).unwrap())
     }
@@ -495,8 +513,14 @@ async fn a_permitted_record_is_released_sealed_to_the_requester_and_the_release_
     let other_purpose = w.record_get(DOCTOR, lab, "HPAYMT", "PRCP").unwrap_err();
     assert!(other_purpose.contains("consent_denied"), "{other_purpose}");
 
-    // The patient asks for its own record, unregistered, with a reply key it supplies.
-    assert_eq!(w.record_get(PATIENT, lab, "TREAT", "PAT").unwrap(), LAB);
+    // The patient asks for its own record, unregistered, with a reply key it supplies, and
+    // keeps the sealed reply to open again later (as the console's /ui/open does).
+    let kept_box = w.node.dir.path().join("patient-lab.sealed");
+    assert_eq!(
+        w.record_get_keeping(PATIENT, lab, ("TREAT", "PAT"), Some(&kept_box))
+            .unwrap(),
+        LAB
+    );
 
     // The accounting lists the three releases, each naming its request; the raw one by hash.
     let (doctor, patient) = (
@@ -513,6 +537,25 @@ async fn a_permitted_record_is_released_sealed_to_the_requester_and_the_release_
         "{trail:?}"
     );
     assert_eq!(trail[1].2, json!(request_hash.to_string()));
+    // The kept box opens with the patient's reply key and the request its release names on
+    // the patient's trail, and with nothing else.
+    let kept_box = std::fs::read(&kept_box).unwrap();
+    let released: Hash = trail[2].2.as_str().unwrap().parse().unwrap();
+    let opened = salus_client::open(
+        &reply_secret(&dev_key(PATIENT), &w.chain),
+        &kept_box,
+        &released.0,
+    )
+    .unwrap();
+    assert_eq!(&opened[..], LAB.as_bytes());
+    assert!(
+        salus_client::open(
+            &reply_secret(&dev_key(PATIENT), &w.chain),
+            &kept_box,
+            &request_hash.0
+        )
+        .is_err()
+    );
     // The gateway keeps every request it answered, under its hash.
     let kept = w
         .node

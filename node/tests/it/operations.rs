@@ -379,6 +379,12 @@ fn the_console_reads_the_contracts_the_genesis_or_the_configuration_names() {
     let (status, page) = http_get(&rpc, "/ui/status");
     assert_eq!(status, 200);
     assert!(page.contains("set [console] supply"), "{page}");
+    // Pages name the contracts the console reads, not the dev chain's reserved addresses.
+    let (_, page) = http_get(&rpc, &format!("/ui/account/{consent_address}"));
+    assert!(page.contains("<h1>Consent contract</h1>"), "{page}");
+    let supply_reserved = salus_node::genesis::DEV_SUPPLY_ADDRESS.to_string();
+    let (_, page) = http_get(&rpc, &format!("/ui/account/{supply_reserved}"));
+    assert!(!page.contains("Supply contract"), "{page}");
     assert!(terminate(&mut child).success());
 
     // A value that is not an address is refused at start, by key.

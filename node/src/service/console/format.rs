@@ -5,9 +5,23 @@ use maud::{Markup, html};
 use salus_client::epcis::time::format_date_time;
 use serde_json::Value;
 
-use crate::genesis::{
-    DEV_CONSENT_ADDRESS, DEV_COVERAGE_ADDRESS, DEV_REGISTRY_ADDRESS, DEV_SUPPLY_ADDRESS,
-};
+use salus_primitives::Address;
+
+use super::ConsoleContracts;
+
+tokio::task_local! {
+    /// The contracts the page being rendered names (the node's `[console]` or genesis
+    /// contracts), set around each rendering by [`with_contract_names`].
+    static CONTRACT_NAMES: ConsoleContracts;
+}
+
+/// Runs `rendering` with `contracts` named on its pages ([`contract_name`]).
+pub async fn with_contract_names<F: std::future::Future>(
+    contracts: ConsoleContracts,
+    rendering: F,
+) -> F::Output {
+    CONTRACT_NAMES.scope(contracts, rendering).await
+}
 
 /// A block time (ms since the epoch) as a `<time>` element in UTC.
 pub fn time(ms: u64) -> Markup {
@@ -61,17 +75,24 @@ pub fn account_link(address: &str) -> Markup {
     }
 }
 
-/// The name of a healthcare contract deployed at genesis on dev chains, by address.
+/// The name of one of the healthcare contracts the console reads (the node's `[console]` or
+/// genesis contracts), by address; `None` for any other address, and outside a rendering.
 pub fn contract_name(address: &str) -> Option<&'static str> {
-    [
-        (DEV_REGISTRY_ADDRESS, "Registry contract"),
-        (DEV_CONSENT_ADDRESS, "Consent contract"),
-        (DEV_SUPPLY_ADDRESS, "Supply contract"),
-        (DEV_COVERAGE_ADDRESS, "Coverage contract"),
-    ]
-    .into_iter()
-    .find(|(known, _)| known.to_string().eq_ignore_ascii_case(address))
-    .map(|(_, name)| name)
+    let address: Address = address.parse().ok()?;
+    CONTRACT_NAMES
+        .try_with(|contracts| {
+            [
+                (contracts.registry, "Registry contract"),
+                (contracts.consent, "Consent contract"),
+                (contracts.supply, "Supply contract"),
+                (contracts.coverage, "Coverage contract"),
+            ]
+            .into_iter()
+            .find(|(known, _)| *known == Some(address))
+            .map(|(_, name)| name)
+        })
+        .ok()
+        .flatten()
 }
 
 /// A receipt status (`success`, `reverted`, `outOfFuel`, `trapped`, `invalid`, or a
@@ -151,15 +172,30 @@ mod tests {
 
     #[test]
     fn known_contracts_are_named_and_hashes_shortened() {
+        use crate::genesis::{DEV_CONSENT_ADDRESS, DEV_SUPPLY_ADDRESS, GenesisConfig};
+        let consent = DEV_CONSENT_ADDRESS
+            .to_string()
+            .to_uppercase()
+            .replace("0X", "0x");
+        let dev = ConsoleContracts::from_genesis(&GenesisConfig::dev());
         assert_eq!(
-            contract_name(
-                &DEV_CONSENT_ADDRESS
-                    .to_string()
-                    .to_uppercase()
-                    .replace("0X", "0x")
-            ),
+            CONTRACT_NAMES.sync_scope(dev, || contract_name(&consent)),
             Some("Consent contract")
         );
+        // Another chain's console names what it reads, not the dev chain's addresses.
+        let elsewhere = ConsoleContracts {
+            consent: Some(Address([0xcc; 20])),
+            ..ConsoleContracts::default()
+        };
+        assert_eq!(
+            CONTRACT_NAMES.sync_scope(elsewhere, || (
+                contract_name(&consent),
+                contract_name(&DEV_SUPPLY_ADDRESS.to_string()),
+                contract_name(&Address([0xcc; 20]).to_string())
+            )),
+            (None, None, Some("Consent contract"))
+        );
+        assert_eq!(contract_name(&consent), None, "outside a rendering");
         assert_eq!(short("0x0123456789abcdef0123"), "0x012345…0123");
         assert_eq!(duration(3_720_000), "1 h 2 min");
     }

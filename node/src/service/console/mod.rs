@@ -495,7 +495,7 @@ impl Console {
                 "the console is busy: try again in a moment\n",
             );
         };
-        match self.route(&parsed).await {
+        match format::with_contract_names(self.contracts, self.route(&parsed)).await {
             Ok(page) if page.is_live_page() => {
                 let rendered = Arc::new(page::RenderedPage::from(page));
                 self.keep_live_page(address, head, rendered.clone());

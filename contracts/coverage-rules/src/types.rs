@@ -127,6 +127,43 @@ pub struct Rule {
     pub authorised_days: u32,
 }
 
+impl Rule {
+    /// The simplest rule: prior authorisation required for procedures `from`..=`to` under
+    /// service type `service_type`, with no other edit, valid 60 days; certified without a
+    /// reviewer when `automatic` (any diagnosis, any quantity, any network), else pended for
+    /// one. What a payer starts from, and what scenarios and tests need.
+    pub fn prior_authorisation(
+        id: u32,
+        service_type: &str,
+        (from, to): (&str, &str),
+        automatic: bool,
+    ) -> Rule {
+        Rule {
+            id,
+            service_type: service_type.into(),
+            procedures: alloc::vec![CodeRange {
+                from: from.into(),
+                to: to.into(),
+            }],
+            diagnoses: Vec::new(),
+            min_age: None,
+            max_age: None,
+            sexes: Vec::new(),
+            places_of_service: Vec::new(),
+            network_required: false,
+            quantity_per_period: None,
+            prior_authorisation: true,
+            documentation: None,
+            auto_approve: automatic.then(|| AutoApprove {
+                diagnoses: Vec::new(),
+                max_quantity: None,
+                in_network_only: false,
+            }),
+            authorised_days: 60,
+        }
+    }
+}
+
 /// A quantity limit over a rolling window: at most `units` certified for services starting
 /// within `days` of each other.
 #[data]

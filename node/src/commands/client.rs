@@ -212,22 +212,8 @@ fn print_receipt(
         .events
         .iter()
         .map(|event| {
-            let decoded = abi.and_then(|(abi, _)| {
-                let topics = event
-                    .topics
-                    .iter()
-                    .filter_map(|t| t.parse::<Hash>().ok())
-                    .collect();
-                let contract = event.contract.parse().ok()?;
-                let data = hex::decode(event.data.trim_start_matches("0x")).ok()?;
-                abi.decode_event(&salus_primitives::Event {
-                    contract,
-                    topics,
-                    data,
-                })
-                .ok()
-                .flatten()
-            });
+            let decoded =
+                abi.and_then(|(abi, _)| abi.decode_event(&event.to_event()?).ok().flatten());
             decoded.unwrap_or_else(|| serde_json::to_value(event).unwrap_or(Value::Null))
         })
         .collect();
@@ -459,16 +445,10 @@ pub async fn events(
         "block", "tx", "ev", "event"
     );
     for record in &page.events {
-        let event = salus_primitives::Event {
-            contract: address,
-            topics: record
-                .event
-                .topics
-                .iter()
-                .filter_map(|topic| topic.parse().ok())
-                .collect(),
-            data: hex::decode(record.event.data.trim_start_matches("0x"))?,
-        };
+        let event = record
+            .event
+            .to_event()
+            .ok_or_else(|| anyhow::anyhow!("the node answered an event that does not parse"))?;
         let decoded = abi
             .as_ref()
             .and_then(|abi| abi.decode_event(&event).ok().flatten());

@@ -943,21 +943,10 @@ impl EventMatcher {
     }
 
     fn matches_view(&self, record: &EventRecord) -> bool {
-        let Ok(contract) = record.event.contract.parse::<Address>() else {
-            return false;
-        };
-        let topics: Vec<Hash> = record
+        record
             .event
-            .topics
-            .iter()
-            .filter_map(|topic| topic.parse().ok())
-            .collect();
-        let data = hex::decode(record.event.data.trim_start_matches("0x")).unwrap_or_default();
-        self.matches(&salus_primitives::Event {
-            contract,
-            topics,
-            data,
-        })
+            .to_event()
+            .is_some_and(|event| self.matches(&event))
     }
 }
 

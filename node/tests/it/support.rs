@@ -379,29 +379,6 @@ pub const ONE_WRITE_NO_READ_BACK: StoreIo = StoreIo {
 /// automatically, rule 20 sends an abdominal CT (74176–74178) to a clinician; a reason for
 /// every edit.
 pub fn payer_rules() -> (Vec<coverage::Rule>, Vec<coverage::EditReason>) {
-    let rule = |id: u32, from: &str, to: &str, automatic: bool| coverage::Rule {
-        id,
-        service_type: "62".into(),
-        procedures: vec![coverage::CodeRange {
-            from: from.into(),
-            to: to.into(),
-        }],
-        diagnoses: vec![],
-        min_age: None,
-        max_age: None,
-        sexes: vec![],
-        places_of_service: vec![],
-        network_required: false,
-        quantity_per_period: None,
-        prior_authorisation: true,
-        documentation: None,
-        auto_approve: automatic.then(|| coverage::AutoApprove {
-            diagnoses: vec![],
-            max_quantity: None,
-            in_network_only: false,
-        }),
-        authorised_days: 60,
-    };
     let reasons = coverage_rules::EVERY_EDIT
         .iter()
         .enumerate()
@@ -415,8 +392,8 @@ pub fn payer_rules() -> (Vec<coverage::Rule>, Vec<coverage::EditReason>) {
         .collect();
     (
         vec![
-            rule(10, "72141", "72158", true),
-            rule(20, "74176", "74178", false),
+            coverage::Rule::prior_authorisation(10, "62", ("72141", "72158"), true),
+            coverage::Rule::prior_authorisation(20, "62", ("74176", "74178"), false),
         ],
         reasons,
     )

@@ -65,6 +65,22 @@ pub struct EventView {
     pub data: String,
 }
 
+impl EventView {
+    /// The event as the chain holds it, for decoding through a contract's ABI; `None` when a
+    /// field is not what a node writes (an address, 32-byte hex topics, hex data).
+    pub fn to_event(&self) -> Option<salus_primitives::Event> {
+        Some(salus_primitives::Event {
+            contract: self.contract.parse().ok()?,
+            topics: self
+                .topics
+                .iter()
+                .map(|topic| topic.parse().ok())
+                .collect::<Option<Vec<_>>>()?,
+            data: hex::decode(self.data.trim_start_matches("0x")).ok()?,
+        })
+    }
+}
+
 /// A transaction's receipt with its place in the chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -446,4 +462,39 @@ pub trait SalusApi {
     /// offset (at most a century: more is refused, naming `ms`).
     #[method(name = "dev_increaseTime")]
     async fn dev_increase_time(&self, ms: u64) -> RpcResult<u64>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EventView;
+    use salus_primitives::{Address, Hash};
+
+    #[test]
+    fn an_event_view_reads_back_as_the_event_and_a_malformed_field_as_none() {
+        let view = EventView {
+            contract: Address([0x11; 20]).to_string(),
+            topics: vec![Hash([0x22; 32]).to_string()],
+            data: "0x0102".into(),
+        };
+        let event = view.to_event().unwrap();
+        assert_eq!(event.contract, Address([0x11; 20]));
+        assert_eq!(event.topics, vec![Hash([0x22; 32])]);
+        assert_eq!(event.data, vec![1, 2]);
+        for broken in [
+            EventView {
+                contract: "0x11".into(),
+                ..view.clone()
+            },
+            EventView {
+                topics: vec!["0x22".into()],
+                ..view.clone()
+            },
+            EventView {
+                data: "0xzz".into(),
+                ..view.clone()
+            },
+        ] {
+            assert_eq!(broken.to_event(), None, "{broken:?}");
+        }
+    }
 }

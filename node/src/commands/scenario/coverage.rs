@@ -23,8 +23,8 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use coverage::{
-    ActionCode, AppealOutcome, AutoApprove, CodeRange, CoverageStatus, EditReason, Period,
-    PlanType, PostedLine, Priority, Reason, Rule, RuleSet,
+    ActionCode, AppealOutcome, CoverageStatus, EditReason, Period, PlanType, PostedLine, Priority,
+    Reason, Rule, RuleSet,
 };
 use parity_scale_codec::Encode;
 use salus_client::pseudonym::{Relationship, RelationshipKind, derive_pseudonym};
@@ -125,32 +125,9 @@ fn reasons() -> Vec<EditReason> {
 
 /// The payer's rules: lumbar MRI approved automatically, abdominal CT to clinical review.
 fn rules() -> Vec<Rule> {
-    let rule = |id: u32, from: &str, to: &str, automatic: bool| Rule {
-        id,
-        service_type: "62".into(),
-        procedures: vec![CodeRange {
-            from: from.into(),
-            to: to.into(),
-        }],
-        diagnoses: vec![],
-        min_age: None,
-        max_age: None,
-        sexes: vec![],
-        places_of_service: vec![],
-        network_required: false,
-        quantity_per_period: None,
-        prior_authorisation: true,
-        documentation: None,
-        auto_approve: automatic.then(|| AutoApprove {
-            diagnoses: vec![],
-            max_quantity: None,
-            in_network_only: false,
-        }),
-        authorised_days: 60,
-    };
     vec![
-        rule(10, "72141", "72158", true),
-        rule(20, "74176", "74178", false),
+        Rule::prior_authorisation(10, "62", ("72141", "72158"), true),
+        Rule::prior_authorisation(20, "62", ("74176", "74178"), false),
     ]
 }
 

@@ -683,20 +683,7 @@ fn decoded_arguments(message: &Message, arguments: &serde_json::Value) -> Markup
 /// An event decoded through `abi` (`{ "event": name, "fields": {…} }`), if it is one of the
 /// ABI's events and decodes.
 fn decode_event(abi: &ContractAbi, view: &EventView) -> Option<serde_json::Value> {
-    let topics = view
-        .topics
-        .iter()
-        .filter_map(|topic| topic.parse().ok())
-        .collect();
-    let data = hex::decode(view.data.trim_start_matches("0x")).ok()?;
-    let contract = view.contract.parse().ok()?;
-    abi.decode_event(&salus_primitives::Event {
-        contract,
-        topics,
-        data,
-    })
-    .ok()
-    .flatten()
+    abi.decode_event(&view.to_event()?).ok().flatten()
 }
 
 /// An event as its name and decoded fields, or as its raw data when it does not decode.

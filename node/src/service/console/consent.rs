@@ -260,19 +260,10 @@ impl<'a> Reader<'a> {
                 .await
                 .map_err(PageError::from_rpc)?;
             for record in page.events {
-                let topics = record
-                    .event
-                    .topics
-                    .iter()
-                    .filter_map(|topic| topic.parse().ok())
-                    .collect();
-                let data = hex::decode(record.event.data.trim_start_matches("0x"))
-                    .map_err(|error| PageError::Internal(format!("event data: {error}")))?;
-                let Ok(Some(decoded)) = self.abi.decode_event(&salus_primitives::Event {
-                    contract: self.address,
-                    topics,
-                    data,
-                }) else {
+                let event = record.event.to_event().ok_or_else(|| {
+                    PageError::Internal("an event the node answered does not parse".into())
+                })?;
+                let Ok(Some(decoded)) = self.abi.decode_event(&event) else {
                     continue;
                 };
                 let time_ms = self.block_time(record.block_number).await?;

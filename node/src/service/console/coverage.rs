@@ -13,7 +13,6 @@ use std::collections::HashMap;
 
 use maud::{Markup, html};
 use salus_client::rpc::{BlockId, EventFilter, EventRecord, SalusApiServer};
-use salus_primitives::Event;
 use serde_json::{Value, json};
 
 use super::chain::decoded_call;
@@ -153,17 +152,11 @@ async fn events(
     let mut times: HashMap<u64, u64> = HashMap::new();
     let mut decoded = Vec::new();
     for record in records {
-        let event = Event {
-            contract: console.coverage_contract()?,
-            topics: record
-                .event
-                .topics
-                .iter()
-                .filter_map(|topic| topic.parse().ok())
-                .collect(),
-            data: hex::decode(record.event.data.trim_start_matches("0x")).unwrap_or_default(),
-        };
-        let Ok(Some(value)) = abi.decode_event(&event) else {
+        let Some(Ok(Some(value))) = record
+            .event
+            .to_event()
+            .map(|event| abi.decode_event(&event))
+        else {
             continue;
         };
         let time_ms = match times.get(&record.block_number) {

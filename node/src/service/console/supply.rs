@@ -433,20 +433,7 @@ async fn recent_activity(console: &Console, head: u64) -> Result<Vec<EventRecord
 
 /// An event decoded through the supply contract's ABI (`{"event", "fields"}`).
 fn decode_event(abi: &salus_client::abi::ContractAbi, record: &EventRecord) -> Option<Value> {
-    let topics = record
-        .event
-        .topics
-        .iter()
-        .filter_map(|topic| topic.parse().ok())
-        .collect();
-    let data = hex::decode(record.event.data.trim_start_matches("0x")).ok()?;
-    abi.decode_event(&salus_primitives::Event {
-        contract: record.event.contract.parse().ok()?,
-        topics,
-        data,
-    })
-    .ok()
-    .flatten()
+    abi.decode_event(&record.event.to_event()?).ok().flatten()
 }
 
 /// What a decoded supply event says, in words.

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use consent::{Action, Decision, Provision};
 use coverage::{
-    ADVERSE_REVIEWER_ROLE, ActionCode, AutoApprove, CodeRange, Coverage, CoverageStatus, Edit,
-    EditReason, PlanType, PostedLine, Priority, Reason, Rule,
+    ADVERSE_REVIEWER_ROLE, ActionCode, Coverage, CoverageStatus, Edit, EditReason, PlanType,
+    PostedLine, Priority, Reason, Rule,
 };
 use parity_scale_codec::Encode;
 use registry::Role;
@@ -573,32 +573,9 @@ impl World {
     }
 
     pub fn rules(&self) -> Vec<Rule> {
-        let rule = |id: u32, service_type: &str, from: &str, to: &str, automatic: bool| Rule {
-            id,
-            service_type: service_type.into(),
-            procedures: vec![CodeRange {
-                from: from.into(),
-                to: to.into(),
-            }],
-            diagnoses: vec![],
-            min_age: None,
-            max_age: None,
-            sexes: vec![],
-            places_of_service: vec![],
-            network_required: false,
-            quantity_per_period: None,
-            prior_authorisation: true,
-            documentation: None,
-            auto_approve: automatic.then(|| AutoApprove {
-                diagnoses: vec![],
-                max_quantity: None,
-                in_network_only: false,
-            }),
-            authorised_days: 60,
-        };
         vec![
-            rule(1, "62", "70551", "70553", false),
-            rule(2, "PT", "97110", "97140", true),
+            Rule::prior_authorisation(1, "62", ("70551", "70553"), false),
+            Rule::prior_authorisation(2, "PT", ("97110", "97140"), true),
         ]
     }
 
